@@ -1,0 +1,96 @@
+import type { Clock } from '../clock.ts';
+
+/** Which provider a store uses; the key under `spec.provider`. */
+export type ProviderName = 'aws' | 'gcpsm' | 'azurekv' | 'alibaba' | 'vault' | 'fake';
+
+export type DecodingStrategy = 'None' | 'Base64' | 'Base64URL' | 'Auto';
+
+/** One remote value, as named by `spec.data[].remoteRef` (or `dataFrom[].extract`). */
+export interface RemoteRef {
+  readonly key: string;
+  readonly property?: string | undefined;
+  readonly version?: string | undefined;
+  readonly decodingStrategy?: DecodingStrategy | undefined;
+}
+
+/** `dataFrom[].find`: select many remote secrets at once. */
+export interface FindRef {
+  readonly name?: { readonly regexp: string } | undefined;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+  readonly path?: string | undefined;
+}
+
+export type StoreKind = 'SecretStore' | 'ClusterSecretStore';
+
+/**
+ * The narrow slice of the cluster a provider may touch while authenticating.
+ * Namespaces are checked by the caller: a SecretStore may only read its own namespace.
+ */
+export interface StoreKubeAccess {
+  /** Reads one key of a Secret; throws a TerminalError naming the Secret/key when absent. */
+  readSecretKey(ref: { namespace: string; name: string; key: string }, signal: AbortSignal): Promise<Uint8Array>;
+  /** Mints a short-lived ServiceAccount token with the TokenRequest API. */
+  createServiceAccountToken(
+    ref: { namespace: string; name: string; audiences: readonly string[]; expirationSeconds?: number },
+    signal: AbortSignal,
+  ): Promise<{ token: string; expiresAt: number }>;
+}
+
+export interface StoreContext {
+  readonly storeKind: StoreKind;
+  readonly storeName: string;
+  /** The store's namespace (SecretStore) or undefined (ClusterSecretStore). */
+  readonly storeNamespace: string | undefined;
+  /** Namespace of the ExternalSecret being served (referent auth for ClusterSecretStores). */
+  readonly namespace: string;
+  readonly kube: StoreKubeAccess;
+  readonly clock: Clock;
+}
+
+export type StoreValidationStatus = 'Ready' | 'Unknown' | 'Error';
+
+/** An authenticated session against one store; cached per store generation. */
+export interface SecretsClient {
+  /** The identity this client acts as (role ARN, ServiceAccount, "static key" …), for the audit log. Never a secret. */
+  readonly identity: string;
+  getSecret(ref: RemoteRef, signal: AbortSignal): Promise<Uint8Array>;
+  getSecretMap(ref: RemoteRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
+  getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
+  validate(signal: AbortSignal): Promise<StoreValidationStatus>;
+  close(): Promise<void>;
+}
+
+export interface Provider<Spec = unknown> {
+  readonly name: ProviderName;
+  /** Pure, no I/O: problems a user must fix in the store's spec. */
+  validateStore(spec: Spec): { warnings: string[]; errors: string[] };
+  /** Authentication happens here. */
+  newClient(spec: Spec, ctx: StoreContext): Promise<SecretsClient>;
+}
+
+/** The remote secret (or the property asked for) does not exist. Drives deletionPolicy. */
+export class NoSecretError extends Error {
+  override readonly name = 'NoSecretError';
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Retrying cannot help until the user changes something (bad spec, access denied).
+ * The reconciler records it and waits for the object to change instead of backing off forever.
+ */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The provider asked us to slow down (throttling, 429). Retried with backoff and counted. */
+export class ThrottledError extends Error {
+  override readonly name = 'ThrottledError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
