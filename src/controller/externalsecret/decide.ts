@@ -1,0 +1,84 @@
+// Whether an ExternalSecret needs a provider round-trip now, later, or never — a pure function of what the
+// reconciler observed and the time, so every refresh rule is table-tested without a cluster.
+import { createHash } from 'node:crypto';
+
+export type RefreshPolicy = 'Periodic' | 'OnChange' | 'CreatedOnce';
+
+export interface ObservedExternalSecret {
+  readonly uid: string;
+  readonly generation: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly refreshPolicy: RefreshPolicy;
+  /** Parsed spec.refreshInterval in ms; 0 = fetch once per change. */
+  readonly refreshIntervalMs: number;
+  readonly syncedResourceVersion: string | undefined;
+  /** status.refreshTime in ms, when the last successful sync happened. */
+  readonly refreshTime: number | undefined;
+  /** The Secret name the last sync wrote (status.binding.name). */
+  readonly boundTargetName: string | undefined;
+  readonly targetName: string;
+}
+
+/** What the reconciler saw of the target Secret. */
+export type ObservedTarget =
+  | { readonly state: 'missing' }
+  /** It exists, and its data still matches what we last wrote (keyed HMAC) and carries our label. */
+  | { readonly state: 'intact' }
+  /** It exists but was edited, or lost our label/annotation: restore it. */
+  | { readonly state: 'drifted' };
+
+export type Decision =
+  | { readonly action: 'sync'; readonly reason: SyncReason }
+  | { readonly action: 'wait'; readonly ms: number }
+  | { readonly action: 'skip' };
+
+export type SyncReason = 'never-synced' | 'spec-changed' | 'target-missing' | 'target-drifted' | 'target-renamed' | 'interval-elapsed';
+
+/** Refreshes spread over this share of the interval, so objects created together do not refresh together. */
+export const REFRESH_JITTER_FRACTION = 0.1;
+
+/**
+ * The fingerprint of what the user asked for: generation (spec) plus labels and annotations, so a change to
+ * the force-sync annotation (or any annotation, as in ESO) triggers a refresh.
+ */
+export function syncedResourceVersionOf(es: Pick<ObservedExternalSecret, 'generation' | 'labels' | 'annotations'>): string {
+  const meta = JSON.stringify([sortedEntries(es.labels), sortedEntries(es.annotations)]);
+  return `${es.generation}-${createHash('sha256').update(meta).digest('hex').slice(0, 16)}`;
+}
+
+/** A stable per-object offset in [0, 1): the same object always refreshes at the same phase of its interval. */
+export function jitterPhase(uid: string): number {
+  return createHash('sha256').update(uid).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/** The interval actually waited: shortened by up to REFRESH_JITTER_FRACTION, never lengthened. */
+export function jitteredIntervalMs(uid: string, intervalMs: number): number {
+  return Math.round(intervalMs * (1 - REFRESH_JITTER_FRACTION * jitterPhase(uid)));
+}
+
+export function decide(es: ObservedExternalSecret, target: ObservedTarget, now: number): Decision {
+  const specChanged = es.syncedResourceVersion !== syncedResourceVersionOf(es);
+  if (es.syncedResourceVersion === undefined || es.refreshTime === undefined) return sync('never-synced');
+  if (specChanged) {
+    // CreatedOnce ignores later spec changes once the Secret exists, as in ESO.
+    if (es.refreshPolicy !== 'CreatedOnce' || target.state === 'missing') return sync('spec-changed');
+  }
+  if (es.boundTargetName !== undefined && es.boundTargetName !== es.targetName) return sync('target-renamed');
+  // A missing or edited Secret is restored whatever the policy: the user declared what it must contain.
+  if (target.state === 'missing') return sync('target-missing');
+  if (target.state === 'drifted') return sync('target-drifted');
+
+  if (es.refreshPolicy !== 'Periodic' || es.refreshIntervalMs <= 0) return { action: 'skip' };
+  const dueAt = es.refreshTime + jitteredIntervalMs(es.uid, es.refreshIntervalMs);
+  if (now >= dueAt) return sync('interval-elapsed');
+  return { action: 'wait', ms: dueAt - now };
+}
+
+function sync(reason: SyncReason): Decision {
+  return { action: 'sync', reason };
+}
+
+function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -1,0 +1,152 @@
+// The Secret an ExternalSecret asks for, and whether the one in the cluster still is it — pure functions.
+// Drift is detected with a keyed HMAC of the data we wrote (the key lives in the operator's namespace), so
+// the annotation tells nothing about the values to someone who can read annotations but not data.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ObservedTarget } from './decide.ts';
+
+export const MANAGED_LABEL = 'secret-relay.dev/managed';
+export const DATA_HMAC_ANNOTATION = 'secret-relay.dev/data-hmac';
+export const MANAGED_KEYS_ANNOTATION = 'secret-relay.dev/managed-keys';
+
+export type CreationPolicy = 'Owner' | 'Orphan' | 'Merge' | 'None';
+
+export interface SecretOwner {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+export interface DesiredSecretInput {
+  readonly namespace: string;
+  readonly name: string;
+  readonly creationPolicy: Exclude<CreationPolicy, 'None'>;
+  readonly immutable: boolean;
+  readonly owner: SecretOwner;
+  readonly data: ReadonlyMap<string, Uint8Array>;
+  readonly hmacKey: Uint8Array;
+}
+
+/** A server-side-apply body: only the fields secret-relay owns. */
+export interface SecretApplyBody {
+  readonly apiVersion: 'v1';
+  readonly kind: 'Secret';
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly labels: Record<string, string>;
+    readonly annotations: Record<string, string>;
+    readonly ownerReferences?: {
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller: boolean;
+      blockOwnerDeletion: boolean;
+    }[];
+  };
+  readonly type?: string;
+  readonly immutable?: boolean;
+  readonly data: Record<string, string>;
+}
+
+/** What the reconciler knows of an existing Secret (from the cache or a read). */
+export interface ExistingSecret {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly data: Readonly<Record<string, string>>; // base64, as the API returns it
+  readonly immutable: boolean;
+  readonly ownerUids: readonly string[];
+}
+
+export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
+  const keys = [...input.data.keys()].sort();
+  const data: Record<string, string> = {};
+  for (const key of keys) data[key] = Buffer.from(input.data.get(key)!).toString('base64');
+  const annotations: Record<string, string> = {
+    [DATA_HMAC_ANNOTATION]: dataHmac(input.hmacKey, input.data),
+    [MANAGED_KEYS_ANNOTATION]: keys.join(','),
+  };
+  const base = {
+    apiVersion: 'v1' as const,
+    kind: 'Secret' as const,
+    data,
+  };
+  const labels = { [MANAGED_LABEL]: 'true' };
+  if (input.creationPolicy === 'Merge') {
+    // Someone else owns this Secret: we add our keys and markers, nothing else.
+    return { ...base, metadata: { name: input.name, namespace: input.namespace, labels, annotations } };
+  }
+  return {
+    ...base,
+    metadata: {
+      name: input.name,
+      namespace: input.namespace,
+      labels,
+      annotations,
+      ...(input.creationPolicy === 'Owner'
+        ? {
+            ownerReferences: [
+              { ...input.owner, controller: true, blockOwnerDeletion: true },
+            ],
+          }
+        : {}),
+    },
+    type: 'Opaque',
+    ...(input.immutable ? { immutable: true } : {}),
+  };
+}
+
+/** HMAC-SHA256 over the sorted keys and values, length-prefixed so no two data maps collide. */
+export function dataHmac(hmacKey: Uint8Array, data: ReadonlyMap<string, Uint8Array>): string {
+  const mac = createHmac('sha256', hmacKey);
+  for (const key of [...data.keys()].sort()) {
+    const keyBytes = Buffer.from(key, 'utf8');
+    const value = data.get(key)!;
+    mac.update(lengthPrefix(keyBytes.length)).update(keyBytes).update(lengthPrefix(value.length)).update(value);
+  }
+  return `v1:${mac.digest('base64url')}`;
+}
+
+function lengthPrefix(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+/** Is the Secret in the cluster still what we last wrote? */
+export function observeTarget(existing: ExistingSecret | undefined, hmacKey: Uint8Array): ObservedTarget {
+  if (!existing) return { state: 'missing' };
+  const recorded = existing.annotations[DATA_HMAC_ANNOTATION];
+  const keysAnnotation = existing.annotations[MANAGED_KEYS_ANNOTATION];
+  if (existing.labels[MANAGED_LABEL] !== 'true' || recorded === undefined || keysAnnotation === undefined) {
+    return { state: 'drifted' };
+  }
+  const ours = new Map<string, Uint8Array>();
+  for (const key of keysAnnotation === '' ? [] : keysAnnotation.split(',')) {
+    const encoded = existing.data[key];
+    if (encoded === undefined) return { state: 'drifted' };
+    ours.set(key, Buffer.from(encoded, 'base64'));
+  }
+  return equalStrings(dataHmac(hmacKey, ours), recorded) ? { state: 'intact' } : { state: 'drifted' };
+}
+
+/** Would applying `desired` change anything we own in `existing`? Saves a write per unchanged refresh. */
+export function needsApply(desired: SecretApplyBody, existing: ExistingSecret | undefined): boolean {
+  if (!existing) return true;
+  for (const [k, v] of Object.entries(desired.metadata.labels)) if (existing.labels[k] !== v) return true;
+  for (const [k, v] of Object.entries(desired.metadata.annotations)) if (existing.annotations[k] !== v) return true;
+  for (const [k, v] of Object.entries(desired.data)) if (existing.data[k] !== v) return true;
+  // Keys we wrote before but no longer want must be removed by an apply.
+  const previous = existing.annotations[MANAGED_KEYS_ANNOTATION];
+  if (previous && previous.split(',').some((k) => !(k in desired.data))) return true;
+  for (const ref of desired.metadata.ownerReferences ?? []) if (!existing.ownerUids.includes(ref.uid)) return true;
+  if ((desired.immutable ?? false) !== existing.immutable && desired.immutable !== undefined) return true;
+  return false;
+}
+
+function equalStrings(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}

@@ -1,0 +1,60 @@
+// The narrow slice of the cluster a provider sees while authenticating: one Secret key, one ServiceAccount
+// token. A SecretStore may only reach into its own namespace; that rule lives here, not in each provider.
+import type { KubeClient } from './kube-client.ts';
+import { apiErrorCode } from './kube-client.ts';
+import type { StoreKubeAccess } from '../providers/provider.ts';
+import { TerminalError } from '../providers/provider.ts';
+
+export interface StoreAccessScope {
+  /** undefined = any namespace (ClusterSecretStore); otherwise the only namespace allowed. */
+  readonly onlyNamespace: string | undefined;
+  readonly storeDescription: string; // e.g. 'SecretStore team-a/vault'
+}
+
+export function createStoreKubeAccess(kube: KubeClient, scope: StoreAccessScope): StoreKubeAccess {
+  const checkNamespace = (namespace: string, what: string) => {
+    if (scope.onlyNamespace !== undefined && namespace !== scope.onlyNamespace) {
+      throw new TerminalError(
+        `${scope.storeDescription} may not use ${what} in namespace ${namespace}: a SecretStore only reaches its own namespace (${scope.onlyNamespace}); use a ClusterSecretStore to cross namespaces`,
+      );
+    }
+  };
+  return {
+    async readSecretKey(ref) {
+      checkNamespace(ref.namespace, `Secret ${ref.name}`);
+      let secret;
+      try {
+        secret = await kube.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
+      } catch (err) {
+        const code = apiErrorCode(err);
+        if (code === 404) throw new TerminalError(`Secret ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} does not exist`);
+        if (code === 403) throw new TerminalError(`secret-relay may not read Secret ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} (RBAC)`);
+        throw err;
+      }
+      const encoded = secret.data?.[ref.key];
+      if (encoded === undefined) {
+        throw new TerminalError(`Secret ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} has no key ${ref.key}`);
+      }
+      return Buffer.from(encoded, 'base64');
+    },
+    async createServiceAccountToken(ref) {
+      checkNamespace(ref.namespace, `ServiceAccount ${ref.name}`);
+      try {
+        const result = await kube.core.createNamespacedServiceAccountToken({
+          name: ref.name,
+          namespace: ref.namespace,
+          body: { spec: { audiences: [...ref.audiences], expirationSeconds: ref.expirationSeconds ?? 600 } },
+        });
+        const token = result.status?.token;
+        const expiresAt = result.status?.expirationTimestamp ? new Date(result.status.expirationTimestamp).getTime() : NaN;
+        if (!token || Number.isNaN(expiresAt)) throw new Error(`TokenRequest for ServiceAccount ${ref.namespace}/${ref.name} returned no token`);
+        return { token, expiresAt };
+      } catch (err) {
+        const code = apiErrorCode(err);
+        if (code === 404) throw new TerminalError(`ServiceAccount ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} does not exist`);
+        if (code === 403) throw new TerminalError(`secret-relay may not create tokens for ServiceAccount ${ref.namespace}/${ref.name} (RBAC: serviceaccounts/token create)`);
+        throw err;
+      }
+    },
+  };
+}
