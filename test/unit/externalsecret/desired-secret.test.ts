@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  buildDesiredSecret,
+  dataHmac,
+  needsApply,
+  observeTarget,
+  DATA_HMAC_ANNOTATION,
+  type ExistingSecret,
+  type DesiredSecretInput,
+} from '../../../src/controller/externalsecret/desired-secret.ts';
+
+const key = Buffer.from('k'.repeat(32));
+const owner = { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', name: 'app', uid: 'u1' };
+const input = (over: Partial<DesiredSecretInput> = {}): DesiredSecretInput => ({
+  namespace: 'ns',
+  name: 'app',
+  creationPolicy: 'Owner',
+  immutable: false,
+  owner,
+  data: new Map([['password', Buffer.from('s3cret')], ['user', Buffer.from('admin')]]),
+  hmacKey: key,
+  ...over,
+});
+
+function asExisting(body: ReturnType<typeof buildDesiredSecret>, extra: Partial<ExistingSecret> = {}): ExistingSecret {
+  return {
+    labels: body.metadata.labels,
+    annotations: body.metadata.annotations,
+    data: body.data,
+    immutable: body.immutable ?? false,
+    ownerUids: (body.metadata.ownerReferences ?? []).map((r) => r.uid),
+    ...extra,
+  };
+}
+
+test('Owner secrets carry a controller ownerReference, our label, base64 data', () => {
+  const body = buildDesiredSecret(input());
+  assert.equal(body.metadata.ownerReferences?.[0]?.uid, 'u1');
+  assert.equal(body.metadata.ownerReferences?.[0]?.controller, true);
+  assert.equal(body.metadata.labels['secret-relay.dev/managed'], 'true');
+  assert.equal(body.data['password'], Buffer.from('s3cret').toString('base64'));
+  assert.equal(body.type, 'Opaque');
+});
+
+test('Orphan secrets have no ownerReference; Merge touches only data and markers', () => {
+  assert.equal(buildDesiredSecret(input({ creationPolicy: 'Orphan' })).metadata.ownerReferences, undefined);
+  const merge = buildDesiredSecret(input({ creationPolicy: 'Merge' }));
+  assert.equal(merge.metadata.ownerReferences, undefined);
+  assert.equal(merge.type, undefined);
+});
+
+test('the HMAC annotation depends on the key and reveals no value', () => {
+  const body = buildDesiredSecret(input());
+  const mac = body.metadata.annotations[DATA_HMAC_ANNOTATION]!;
+  assert.ok(!mac.includes('s3cret'));
+  assert.notEqual(mac, dataHmac(Buffer.from('other-key'), input().data));
+  // Moving bytes between key and value gives another HMAC.
+  assert.notEqual(dataHmac(key, new Map([['ab', Buffer.from('c')]])), dataHmac(key, new Map([['a', Buffer.from('bc')]])));
+});
+
+test('an untouched Secret is intact and needs no write', () => {
+  const body = buildDesiredSecret(input());
+  assert.deepEqual(observeTarget(asExisting(body), key), { state: 'intact' });
+  assert.equal(needsApply(body, asExisting(body)), false);
+});
+
+test('an edited value, a removed key or a lost label is drift', () => {
+  const body = buildDesiredSecret(input());
+  const edited = asExisting(body, { data: { ...body.data, password: Buffer.from('changed').toString('base64') } });
+  assert.deepEqual(observeTarget(edited, key), { state: 'drifted' });
+  const { password: _dropped, ...rest } = body.data;
+  assert.deepEqual(observeTarget(asExisting(body, { data: rest }), key), { state: 'drifted' });
+  assert.deepEqual(observeTarget(asExisting(body, { labels: {} }), key), { state: 'drifted' });
+  assert.deepEqual(observeTarget(undefined, key), { state: 'missing' });
+});
+
+test('keys added by others (Merge) do not count as drift', () => {
+  const body = buildDesiredSecret(input({ creationPolicy: 'Merge' }));
+  const existing = asExisting(body, { data: { ...body.data, theirs: Buffer.from('x').toString('base64') } });
+  assert.deepEqual(observeTarget(existing, key), { state: 'intact' });
+  assert.equal(needsApply(body, existing), false);
+});
+
+test('a new value or a dropped key needs an apply', () => {
+  const before = buildDesiredSecret(input());
+  const changed = buildDesiredSecret(input({ data: new Map([['password', Buffer.from('new')], ['user', Buffer.from('admin')]]) }));
+  assert.equal(needsApply(changed, asExisting(before)), true);
+  const fewer = buildDesiredSecret(input({ data: new Map([['user', Buffer.from('admin')]]) }));
+  assert.equal(needsApply(fewer, asExisting(before)), true);
+});
