@@ -1,0 +1,120 @@
+import type { FindRef, RemoteRef, SecretsClient } from './provider.ts';
+
+/**
+ * Single-flight: concurrent calls with the same key share one in-flight promise.
+ * Nothing is cached once the call settles; the next call runs again.
+ */
+export interface SharedCalls {
+  /**
+   * Runs `fn` unless a call with `key` is already in flight, in which case this joins it.
+   * `fn` receives a signal that aborts only once every waiter that passed a signal has aborted
+   * (a waiter without a signal keeps the call alive). Each waiter rejects as soon as its own
+   * `signal` aborts, with that signal's reason, whatever the shared call does.
+   */
+  do<T>(key: string, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** Number of calls in flight (for tests and metrics). */
+  inFlight(): number;
+}
+
+interface Flight {
+  readonly promise: Promise<unknown>;
+  readonly controller: AbortController;
+  waiters: number;
+  settled: boolean;
+}
+
+export function createSharedCalls(): SharedCalls {
+  const flights = new Map<string, Flight>();
+
+  function start(key: string, fn: (signal: AbortSignal) => Promise<unknown>): Flight {
+    const controller = new AbortController();
+    const flight: Flight = {
+      // The async wrapper turns a synchronous throw of fn into a rejection.
+      promise: (async () => fn(controller.signal))(),
+      controller,
+      waiters: 0,
+      settled: false,
+    };
+    flights.set(key, flight);
+    const settle = (): void => {
+      flight.settled = true;
+      if (flights.get(key) === flight) flights.delete(key);
+    };
+    // Handles the rejection even when every waiter has left, so it is never unhandled.
+    flight.promise.then(settle, settle);
+    return flight;
+  }
+
+  function leave(key: string, flight: Flight, reason: unknown): void {
+    flight.waiters--;
+    if (flight.waiters > 0 || flight.settled) return;
+    // Nobody wants the result any more: stop the provider call, and let the next caller start afresh.
+    if (flights.get(key) === flight) flights.delete(key);
+    flight.controller.abort(reason);
+  }
+
+  return {
+    do<T>(key: string, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      const flight = flights.get(key) ?? start(key, fn);
+      flight.waiters++;
+      const shared = flight.promise as Promise<T>;
+      if (signal === undefined) return shared;
+      return new Promise<T>((resolve, reject) => {
+        const onAbort = (): void => {
+          reject(signal.reason);
+          leave(key, flight, signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        shared.then(
+          (value) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+          },
+          (error: unknown) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(error);
+          },
+        );
+      });
+    },
+    inFlight: () => flights.size,
+  };
+}
+
+/** JSON with sorted keys and undefined fields dropped, so equal refs give equal keys. */
+export function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const fields = Object.entries(value)
+    .filter(([, field]) => field !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, field]) => `${JSON.stringify(name)}:${stableJson(field)}`);
+  return `{${fields.join(',')}}`;
+}
+
+function copyMap(map: Record<string, Uint8Array>): Record<string, Uint8Array> {
+  return Object.fromEntries(Object.entries(map).map(([name, bytes]) => [name, bytes.slice()]));
+}
+
+/**
+ * De-duplicates getSecret / getSecretMap / getAllSecrets on `client` by (cacheKey, method, ref).
+ * `cacheKey` must identify the authenticated session — store uid, generation, and the referent
+ * namespace when the store authenticates per namespace — or two callers with different rights
+ * could share a result; client-cache.ts's `clientCacheKey` gives exactly that.
+ * Each waiter gets its own copy of the bytes, so one caller cannot alter another's result.
+ */
+export function withSharedCalls(client: SecretsClient, cacheKey: string, shared: SharedCalls): SecretsClient {
+  const keyOf = (method: string, ref: RemoteRef | FindRef): string => `${cacheKey}\u0000${method}\u0000${stableJson(ref)}`;
+  return {
+    identity: client.identity,
+    getSecret: async (ref, signal) =>
+      (await shared.do(keyOf('getSecret', ref), (s) => client.getSecret(ref, s), signal)).slice(),
+    getSecretMap: async (ref, signal) =>
+      copyMap(await shared.do(keyOf('getSecretMap', ref), (s) => client.getSecretMap(ref, s), signal)),
+    getAllSecrets: async (find, signal) =>
+      copyMap(await shared.do(keyOf('getAllSecrets', find), (s) => client.getAllSecrets(find, s), signal)),
+    validate: (signal) => client.validate(signal),
+    close: () => client.close(),
+  };
+}
