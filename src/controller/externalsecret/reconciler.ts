@@ -1,0 +1,353 @@
+// One ExternalSecret, level-based: observe (caches) → decide (pure) → fetch (provider) → build (pure) →
+// apply (server-side apply) → one status patch. Every failure becomes a condition, an Event, a metric and a
+// retry; the last good Secret is never emptied because a provider failed.
+import type { Clock } from '../../clock.ts';
+import type { ExternalSecret } from '../../api/index.ts';
+import { API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
+import type { AuditLog, AuditResult } from '../../audit/audit-log.ts';
+import type { SecretWriter } from '../../k8s/secrets.ts';
+import { fieldManagerFor } from '../../k8s/secrets.ts';
+import type { StatusWriter } from '../../k8s/status.ts';
+import type { EventRecorder, EventTarget } from '../../k8s/events.ts';
+import type { SecretsClient } from '../../providers/provider.ts';
+import { NoSecretError, TerminalError } from '../../providers/provider.ts';
+import { decode, extractProperty } from '../../providers/decoding.ts';
+import { parseDuration } from '../../duration.ts';
+import type { Condition, ConditionUpdate } from '../conditions.ts';
+import { findCondition, sameCondition, setCondition } from '../conditions.ts';
+import type { ReconcileResult } from '../runtime/controller.ts';
+import { decide, jitteredIntervalMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
+import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
+import type { ResolvedStore, StoreResolution } from './store-ref.ts';
+import { describeError } from '../describe-error.ts';
+
+/** What the reconciler reads of a Secret; the k8s V1Secret fits. */
+export interface SecretView {
+  readonly metadata?: {
+    readonly labels?: Record<string, string> | undefined;
+    readonly annotations?: Record<string, string> | undefined;
+    readonly ownerReferences?: readonly { readonly uid: string }[] | undefined;
+    readonly uid?: string | undefined;
+  } | undefined;
+  readonly data?: Record<string, string> | undefined;
+  readonly immutable?: boolean | undefined;
+}
+
+export interface ExternalSecretReconcilerDeps {
+  readonly clock: Clock;
+  readonly getExternalSecret: (namespace: string, name: string) => ExternalSecret | undefined;
+  /** From the cache of managed Secrets (labelled); undefined when not ours or absent. */
+  readonly getManagedSecret: (namespace: string, name: string) => SecretView | undefined;
+  readonly resolveStore: (es: ExternalSecret) => StoreResolution;
+  readonly clientFor: (store: ResolvedStore, namespace: string, signal: AbortSignal) => Promise<SecretsClient>;
+  readonly secrets: SecretWriter;
+  readonly status: StatusWriter;
+  readonly events: EventRecorder;
+  readonly audit: AuditLog;
+  readonly hmacKey: Uint8Array;
+}
+
+type FetchOutcome = { readonly data: Map<string, Uint8Array>; readonly missing: string[] };
+
+export function createExternalSecretReconciler(deps: ExternalSecretReconcilerDeps) {
+  return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const [namespace, name] = splitKey(key);
+    const es = deps.getExternalSecret(namespace, name);
+    // Gone: an Owner Secret follows through its ownerReference (garbage collector); others are kept by design.
+    if (!es || es.metadata.deletionTimestamp) return;
+    return new Reconciliation(deps, es, signal).run();
+  };
+}
+
+class Reconciliation {
+  private readonly deps: ExternalSecretReconcilerDeps;
+  private readonly es: ExternalSecret;
+  private readonly signal: AbortSignal;
+  private readonly now: number;
+  private readonly namespace: string;
+  private readonly name: string;
+  private readonly targetName: string;
+  private readonly eventTarget: EventTarget;
+
+  constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal) {
+    this.deps = deps;
+    this.es = es;
+    this.signal = signal;
+    this.now = deps.clock.now();
+    this.namespace = es.metadata.namespace;
+    this.name = es.metadata.name;
+    this.targetName = es.spec.target?.name ?? es.metadata.name;
+    this.eventTarget = { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, namespace: this.namespace, name: this.name, uid: es.metadata.uid };
+  }
+
+  async run(): Promise<ReconcileResult> {
+    const { es } = this;
+    const refreshIntervalMs = parseDuration(es.spec.refreshInterval ?? '1h');
+    const creationPolicy = es.spec.target?.creationPolicy ?? 'Owner';
+
+    const store = this.deps.resolveStore(es);
+    if (!store.ok) {
+      await this.setNotReady(store.reason, store.message);
+      // Store changes requeue this object; until then there is nothing to retry.
+      return;
+    }
+
+    let existing = this.deps.getManagedSecret(this.namespace, this.targetName);
+    if (!existing && creationPolicy === 'Merge') existing = await this.deps.secrets.read(this.namespace, this.targetName);
+    const target = creationPolicy === 'None' ? ({ state: 'intact' } as const) : observeTarget(toExisting(existing), this.deps.hmacKey);
+
+    const decision = decide(this.observed(refreshIntervalMs), target, this.now);
+    if (decision.action !== 'sync') {
+      // Nothing to fetch; but a condition left over from a store outage is cleared.
+      await this.ensureReadyAfterIdle();
+      return decision.action === 'wait' ? { requeueAfter: decision.ms } : undefined;
+    }
+
+    try {
+      const client = await this.deps.clientFor(store.store, this.namespace, this.signal);
+      const fetched = await this.fetch(client, store.store);
+      return await this.write(fetched, existing, creationPolicy, refreshIntervalMs);
+    } catch (err) {
+      const message = describeError(err);
+      await this.setNotReady(ExternalSecretReason.SecretSyncedError, message);
+      await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, message);
+      throw err;
+    }
+  }
+
+  private observed(refreshIntervalMs: number): ObservedExternalSecret {
+    const { es } = this;
+    return {
+      uid: es.metadata.uid,
+      generation: es.metadata.generation ?? 0,
+      labels: es.metadata.labels ?? {},
+      annotations: es.metadata.annotations ?? {},
+      refreshPolicy: es.spec.refreshPolicy ?? 'Periodic',
+      refreshIntervalMs,
+      syncedResourceVersion: es.status?.syncedResourceVersion,
+      refreshTime: es.status?.refreshTime ? Date.parse(es.status.refreshTime) : undefined,
+      boundTargetName: es.status?.binding?.name,
+      targetName: this.targetName,
+    };
+  }
+
+  /** Reads every data entry. Missing remote keys are collected (deletionPolicy decides); other errors throw. */
+  private async fetch(client: SecretsClient, store: ResolvedStore): Promise<FetchOutcome> {
+    const data = new Map<string, Uint8Array>();
+    const missing: string[] = [];
+    for (const entry of this.es.spec.data ?? []) {
+      const { key, property, version, decodingStrategy } = entry.remoteRef;
+      const started = this.deps.clock.now();
+      let result: AuditResult = 'success';
+      let error: string | undefined;
+      try {
+        // The whole value is fetched (property and decoding applied here), so ExternalSecrets reading
+        // different properties of one remote secret share one provider call.
+        const raw = await client.getSecret({ key, ...(version ? { version } : {}) }, this.signal);
+        const selected = property ? extractProperty(raw, property) : raw;
+        data.set(entry.secretKey, decode(selected, decodingStrategy ?? 'None'));
+      } catch (err) {
+        if (err instanceof NoSecretError) {
+          result = 'not_found';
+          missing.push(property ? `${key} (property ${property})` : key);
+          continue;
+        }
+        result = 'error';
+        error = describeError(err);
+        throw err;
+      } finally {
+        this.deps.audit.record({
+          action: 'provider.read',
+          externalSecret: { namespace: this.namespace, name: this.name },
+          store: { kind: store.kind, name: store.name },
+          provider: store.providerName,
+          identity: client.identity,
+          remoteKey: property ? `${key}#${property}` : key,
+          result,
+          durationMs: this.deps.clock.now() - started,
+          ...(error ? { error } : {}),
+        });
+      }
+    }
+    return { data, missing };
+  }
+
+  private async write(
+    fetched: FetchOutcome,
+    existingView: SecretView | undefined,
+    creationPolicy: 'Owner' | 'Orphan' | 'Merge' | 'None',
+    refreshIntervalMs: number,
+  ): Promise<ReconcileResult> {
+    const { es } = this;
+    const deletionPolicy = es.spec.target?.deletionPolicy ?? 'Retain';
+    const requeue = this.nextRefresh(refreshIntervalMs);
+
+    if (fetched.missing.length > 0 && deletionPolicy === 'Retain') {
+      await this.setNotReady(
+        ExternalSecretReason.SecretMissing,
+        `remote secret not found: ${fetched.missing.join(', ')}; the Secret keeps its last data (deletionPolicy Retain)`,
+      );
+      await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, `remote secret not found: ${fetched.missing.join(', ')}`);
+      return requeue;
+    }
+
+    if (creationPolicy === 'None') return this.finish(ExternalSecretReason.SecretSynced, 'provider values fetched; creationPolicy None writes no Secret', requeue);
+
+    if (creationPolicy === 'Merge' && !existingView) {
+      throw new Error(
+        `creationPolicy Merge needs an existing Secret ${this.namespace}/${this.targetName} to merge into: create it, or use creationPolicy Owner`,
+      );
+    }
+
+    const existing = toExisting(existingView);
+    if (fetched.data.size === 0 && fetched.missing.length > 0 && deletionPolicy === 'Delete') {
+      // Every remote secret is gone: remove the Secret we created.
+      if (existingView) await this.deleteSecret(this.targetName, existingView.metadata?.uid);
+      return this.finish(ExternalSecretReason.SecretDeleted, `remote secrets gone (${fetched.missing.join(', ')}); Secret deleted (deletionPolicy Delete)`, requeue, false);
+    }
+
+    const desired = buildDesiredSecret({
+      namespace: this.namespace,
+      name: this.targetName,
+      creationPolicy,
+      immutable: es.spec.target?.immutable ?? false,
+      owner: { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, name: this.name, uid: es.metadata.uid },
+      data: fetched.data,
+      hmacKey: this.deps.hmacKey,
+    });
+
+    if (needsApply(desired, existing)) {
+      if (existing?.immutable) {
+        throw new TerminalError(
+          `target Secret ${this.namespace}/${this.targetName} is immutable and its data differs from the provider's: delete it to let secret-relay recreate it`,
+        );
+      }
+      const started = this.deps.clock.now();
+      const action = existingView ? 'secret.update' : 'secret.create';
+      try {
+        await this.deps.secrets.apply(desired, fieldManagerFor(this.name));
+        this.auditWrite(action, 'success', started);
+      } catch (err) {
+        this.auditWrite(action, 'error', started, describeError(err));
+        throw err;
+      }
+      await this.deps.events.record(
+        this.eventTarget,
+        'Normal',
+        existingView ? EventReason.Updated : EventReason.Created,
+        `Secret ${this.targetName} ${existingView ? 'updated' : 'created'}`,
+      );
+    }
+
+    // After a target rename, the Secret we created under the old name goes.
+    const bound = es.status?.binding?.name;
+    if (bound && bound !== this.targetName) {
+      const old = this.deps.getManagedSecret(this.namespace, bound);
+      if (old?.metadata?.ownerReferences?.some((r) => r.uid === es.metadata.uid)) await this.deleteSecret(bound, old.metadata.uid);
+    }
+
+    if (fetched.missing.length > 0) {
+      return this.finish(
+        ExternalSecretReason.SecretDeleted,
+        `remote secret not found: ${fetched.missing.join(', ')}; its keys were removed (deletionPolicy ${deletionPolicy})`,
+        requeue,
+        false,
+      );
+    }
+    return this.finish(ExternalSecretReason.SecretSynced, 'Secret was synced', requeue);
+  }
+
+  private nextRefresh(refreshIntervalMs: number): ReconcileResult {
+    if ((this.es.spec.refreshPolicy ?? 'Periodic') !== 'Periodic' || refreshIntervalMs <= 0) return undefined;
+    return { requeueAfter: jitteredIntervalMs(this.es.metadata.uid, refreshIntervalMs) };
+  }
+
+  private async deleteSecret(name: string, uid: string | undefined): Promise<void> {
+    const started = this.deps.clock.now();
+    try {
+      const outcome = await this.deps.secrets.delete(this.namespace, name, uid ? { uid } : undefined);
+      this.auditWrite('secret.delete', outcome === 'deleted' ? 'success' : 'not_found', started, undefined, name);
+    } catch (err) {
+      this.auditWrite('secret.delete', 'error', started, describeError(err), name);
+      throw err;
+    }
+    await this.deps.events.record(this.eventTarget, 'Normal', EventReason.Deleted, `Secret ${name} deleted`);
+  }
+
+  private auditWrite(
+    action: 'secret.create' | 'secret.update' | 'secret.delete',
+    result: AuditResult,
+    started: number,
+    error?: string,
+    secretName = this.targetName,
+  ): void {
+    const ref = this.es.spec.secretStoreRef;
+    this.deps.audit.record({
+      action,
+      externalSecret: { namespace: this.namespace, name: this.name },
+      store: { kind: ref.kind ?? 'SecretStore', name: ref.name },
+      provider: '-',
+      identity: 'secret-relay',
+      targetSecret: { namespace: this.namespace, name: secretName },
+      result,
+      durationMs: this.deps.clock.now() - started,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  /** The one status write of a successful (or deliberately finished) sync. */
+  private async finish(reason: string, message: string, requeue: ReconcileResult, ready = true): Promise<ReconcileResult> {
+    const { es } = this;
+    const update: ConditionUpdate = { type: ConditionType.Ready, status: ready ? 'True' : 'False', reason, message };
+    await this.deps.status.patch(this.statusRef(), {
+      conditions: setCondition(es.status?.conditions as Condition[] | undefined, update, this.now, es.metadata.generation),
+      refreshTime: new Date(this.now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      syncedResourceVersion: syncedResourceVersionOf({
+        generation: es.metadata.generation ?? 0,
+        labels: es.metadata.labels ?? {},
+        annotations: es.metadata.annotations ?? {},
+      }),
+      binding: { name: this.targetName },
+    });
+    return requeue;
+  }
+
+  private async setNotReady(reason: string, message: string): Promise<void> {
+    await this.setReady({ type: ConditionType.Ready, status: 'False', reason, message });
+  }
+
+  private async ensureReadyAfterIdle(): Promise<void> {
+    const ready = findCondition(this.es.status?.conditions as Condition[] | undefined, ConditionType.Ready);
+    if (ready?.status === 'True') return;
+    if (ready?.reason === ExternalSecretReason.SecretDeleted || ready?.reason === ExternalSecretReason.SecretMissing) return;
+    await this.setReady({ type: ConditionType.Ready, status: 'True', reason: ExternalSecretReason.SecretSynced, message: 'Secret was synced' });
+  }
+
+  /** Writes the Ready condition alone, skipping the write when nothing would change. */
+  private async setReady(update: ConditionUpdate): Promise<void> {
+    const conditions = this.es.status?.conditions as Condition[] | undefined;
+    const generation = this.es.metadata.generation;
+    if (sameCondition(findCondition(conditions, update.type), update, generation)) return;
+    await this.deps.status.patch(this.statusRef(), { conditions: setCondition(conditions, update, this.now, generation) });
+  }
+
+  private statusRef() {
+    return { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret, namespace: this.namespace, name: this.name };
+  }
+}
+
+function toExisting(secret: SecretView | undefined): ExistingSecret | undefined {
+  if (!secret) return undefined;
+  return {
+    labels: secret.metadata?.labels ?? {},
+    annotations: secret.metadata?.annotations ?? {},
+    data: secret.data ?? {},
+    immutable: secret.immutable ?? false,
+    ownerUids: (secret.metadata?.ownerReferences ?? []).map((r) => r.uid),
+  };
+}
+
+export function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return slash < 0 ? ['', key] : [key.slice(0, slash), key.slice(slash + 1)];
+}

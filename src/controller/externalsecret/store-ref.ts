@@ -1,0 +1,63 @@
+// Which store serves an ExternalSecret, and may it — a pure function of the caches.
+import type { ExternalSecret, SecretStore, ClusterSecretStore } from '../../api/index.ts';
+import { ConditionType, ExternalSecretReason } from '../../api/index.ts';
+import type { ProviderName, StoreKind } from '../../providers/provider.ts';
+import { providerOfStore } from '../../providers/registry.ts';
+import { namespaceAllowed } from '../secretstore/namespace-conditions.ts';
+
+export interface ResolvedStore {
+  readonly kind: StoreKind;
+  readonly name: string;
+  readonly namespace: string | undefined;
+  readonly uid: string;
+  readonly generation: number;
+  readonly providerName: ProviderName;
+  readonly providerSpec: unknown;
+}
+
+export type StoreResolution =
+  | { readonly ok: true; readonly store: ResolvedStore }
+  | { readonly ok: false; readonly reason: string; readonly message: string };
+
+export interface StoreLookup {
+  secretStore(namespace: string, name: string): SecretStore | undefined;
+  clusterSecretStore(name: string): ClusterSecretStore | undefined;
+  namespaceLabels(name: string): Readonly<Record<string, string>> | undefined;
+}
+
+export function resolveStore(es: ExternalSecret, lookup: StoreLookup): StoreResolution {
+  const namespace = es.metadata.namespace;
+  const ref = es.spec.secretStoreRef;
+  const kind: StoreKind = ref.kind ?? 'SecretStore';
+  const store = kind === 'ClusterSecretStore' ? lookup.clusterSecretStore(ref.name) : lookup.secretStore(namespace, ref.name);
+  const described = kind === 'ClusterSecretStore' ? `ClusterSecretStore ${ref.name}` : `SecretStore ${namespace}/${ref.name}`;
+  if (!store) {
+    return { ok: false, reason: ExternalSecretReason.StoreNotFound, message: `${described} does not exist` };
+  }
+  if (kind === 'ClusterSecretStore') {
+    const verdict = namespaceAllowed((store as ClusterSecretStore).spec.conditions, namespace, lookup.namespaceLabels(namespace));
+    if (!verdict.allowed) return { ok: false, reason: ExternalSecretReason.NamespaceNotAllowed, message: `${described}: ${verdict.message}` };
+  }
+  const ready = store.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+  const generation = store.metadata.generation ?? 0;
+  if (!ready || (ready.observedGeneration !== undefined && ready.observedGeneration !== generation)) {
+    return { ok: false, reason: ExternalSecretReason.StoreNotReady, message: `${described} has not been validated yet` };
+  }
+  if (ready.status === 'False') {
+    return { ok: false, reason: ExternalSecretReason.StoreNotReady, message: `${described} is not ready: ${ready.message ?? ready.reason}` };
+  }
+  const provider = providerOfStore(store.spec);
+  if ('error' in provider) return { ok: false, reason: ExternalSecretReason.StoreNotReady, message: `${described}: ${provider.error}` };
+  return {
+    ok: true,
+    store: {
+      kind,
+      name: ref.name,
+      namespace: kind === 'SecretStore' ? namespace : undefined,
+      uid: store.metadata.uid,
+      generation,
+      providerName: provider.name,
+      providerSpec: provider.spec,
+    },
+  };
+}

@@ -1,0 +1,311 @@
+// Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it: the holder renews
+// every retry period; anyone may take a lease whose renewTime + leaseDurationSeconds has passed; writes carry the
+// resourceVersion they read, so two candidates cannot both win (the loser gets a 409 and looks again).
+import type { Clock } from '../../clock.ts';
+import { systemClock } from '../../clock.ts';
+import { delay, systemTimers } from './timers.ts';
+import type { Timers } from './timers.ts';
+
+/** The fields of a Lease that election reads and writes. Times are milliseconds since the epoch. */
+export interface LeaseRecord {
+  readonly namespace: string;
+  readonly name: string;
+  /** Set on records read from the cluster; `replace` must send the one it read. */
+  readonly resourceVersion?: string | undefined;
+  /** Empty or absent: nobody holds the lease. */
+  readonly holderIdentity?: string | undefined;
+  readonly leaseDurationSeconds?: number | undefined;
+  readonly acquireTime?: number | undefined;
+  readonly renewTime?: number | undefined;
+  readonly leaseTransitions?: number | undefined;
+}
+
+/** How election talks to the cluster; src/k8s/leases.ts implements it with CoordinationV1Api. */
+export interface LeaseStore {
+  /** The lease, or undefined when it does not exist. */
+  get(namespace: string, name: string): Promise<LeaseRecord | undefined>;
+  /** Throws LeaseConflictError when it already exists. */
+  create(lease: LeaseRecord): Promise<LeaseRecord>;
+  /** Throws LeaseConflictError when `lease.resourceVersion` is no longer current. */
+  replace(lease: LeaseRecord): Promise<LeaseRecord>;
+}
+
+/** Someone else wrote the lease since we read it (HTTP 409). Read it again and decide again. */
+export class LeaseConflictError extends Error {
+  override readonly name = 'LeaseConflictError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+// ---- pure decisions --------------------------------------------------------------------------------------------
+
+/** The time after which nobody renewed the lease for long enough: renewTime + leaseDurationSeconds. */
+export function leaseExpiresAt(lease: LeaseRecord): number {
+  return (lease.renewTime ?? 0) + (lease.leaseDurationSeconds ?? 0) * 1000;
+}
+
+/** True once renewTime + leaseDurationSeconds < now. */
+export function isLeaseExpired(lease: LeaseRecord, now: number): boolean {
+  return leaseExpiresAt(lease) < now;
+}
+
+export type LeaseDecision =
+  /** No Lease object exists: create it, holding it. */
+  | { readonly action: 'create' }
+  /** We hold it: renew. */
+  | { readonly action: 'renew' }
+  /** Free (released or never held) or expired: take it. */
+  | { readonly action: 'acquire'; readonly previousHolder: string | undefined }
+  /** Someone else holds it and renews it: wait. */
+  | { readonly action: 'wait'; readonly holder: string; readonly expiresAt: number };
+
+export function decideLease(lease: LeaseRecord | undefined, identity: string, now: number): LeaseDecision {
+  if (!lease) return { action: 'create' };
+  const holder = lease.holderIdentity ?? '';
+  if (holder === identity) return { action: 'renew' };
+  if (holder === '') return { action: 'acquire', previousHolder: undefined };
+  if (isLeaseExpired(lease, now)) return { action: 'acquire', previousHolder: holder };
+  return { action: 'wait', holder, expiresAt: leaseExpiresAt(lease) };
+}
+
+/** The lease to write to hold it as `identity` at `now`. */
+export function heldLease(
+  current: LeaseRecord | undefined,
+  ref: { namespace: string; name: string },
+  identity: string,
+  now: number,
+  leaseDurationSeconds: number,
+): LeaseRecord {
+  const renewing = current !== undefined && current.holderIdentity === identity;
+  return {
+    namespace: ref.namespace,
+    name: ref.name,
+    resourceVersion: current?.resourceVersion,
+    holderIdentity: identity,
+    leaseDurationSeconds,
+    acquireTime: renewing ? (current.acquireTime ?? now) : now,
+    renewTime: now,
+    leaseTransitions: (current?.leaseTransitions ?? 0) + (current?.holderIdentity && !renewing ? 1 : 0),
+  };
+}
+
+/** The lease to write when giving it up: no holder, so a standby acquires it at its next try instead of waiting it out. */
+export function releasedLease(current: LeaseRecord, now: number): LeaseRecord {
+  return { ...current, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: undefined, renewTime: now };
+}
+
+// ---- the elector -----------------------------------------------------------------------------------------------
+
+/** pino-compatible. */
+export interface ElectionLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface LeaderElectorOptions {
+  readonly store: LeaseStore;
+  readonly namespace: string;
+  readonly name: string;
+  /** Unique per process (pod name + a random suffix). */
+  readonly identity: string;
+  /** How long a lease is valid without renewal; a whole number of seconds. Default 15 s. */
+  readonly leaseDurationMs?: number;
+  /** The leader steps down when it could not renew for this long. Default 10 s. */
+  readonly renewDeadlineMs?: number;
+  /** Time between renewals (leader) and attempts (candidates, +0–20 % jitter). Default 2 s. */
+  readonly retryPeriodMs?: number;
+  /** Called on becoming leader; `signal` aborts on losing or giving up leadership. Not awaited. */
+  readonly onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
+  /** Called on losing or giving up leadership; `stop()` awaits it before releasing the lease. */
+  readonly onStoppedLeading: () => void | Promise<void>;
+  readonly clock?: Clock;
+  readonly timers?: Timers;
+  readonly random?: () => number;
+  readonly logger?: ElectionLogger;
+}
+
+const conflictRetries = 3;
+
+export class LeaderElector {
+  readonly identity: string;
+  readonly #store: LeaseStore;
+  readonly #ref: { namespace: string; name: string };
+  readonly #leaseDurationSeconds: number;
+  readonly #renewDeadlineMs: number;
+  readonly #retryPeriodMs: number;
+  readonly #onStartedLeading: LeaderElectorOptions['onStartedLeading'];
+  readonly #onStoppedLeading: LeaderElectorOptions['onStoppedLeading'];
+  readonly #clock: Clock;
+  readonly #timers: Timers;
+  readonly #random: () => number;
+  readonly #logger: ElectionLogger | undefined;
+
+  readonly #stopping = new AbortController();
+  #loop: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
+  /** Set while we lead; aborted when we stop leading. */
+  #leading: AbortController | undefined;
+  /** The lease as we last wrote it: the leader renews from it without a read first. */
+  #lastWritten: LeaseRecord | undefined;
+  #lastRenewedAt = 0;
+
+  constructor(options: LeaderElectorOptions) {
+    const leaseDurationMs = options.leaseDurationMs ?? 15_000;
+    const renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
+    const retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    if (!(leaseDurationMs >= 1000 && leaseDurationMs % 1000 === 0)) {
+      throw new Error(`leader election: leaseDurationMs must be a whole number of seconds >= 1 s (got ${leaseDurationMs})`);
+    }
+    if (!(renewDeadlineMs < leaseDurationMs)) {
+      throw new Error(`leader election: renewDeadlineMs (${renewDeadlineMs}) must be shorter than leaseDurationMs (${leaseDurationMs}), or two leaders can overlap`);
+    }
+    if (!(retryPeriodMs > 0 && retryPeriodMs * 1.2 < renewDeadlineMs)) {
+      throw new Error(`leader election: retryPeriodMs (${retryPeriodMs}) must be > 0 and 1.2× it shorter than renewDeadlineMs (${renewDeadlineMs})`);
+    }
+    if (!options.identity) throw new Error('leader election: identity must not be empty');
+    this.identity = options.identity;
+    this.#store = options.store;
+    this.#ref = { namespace: options.namespace, name: options.name };
+    this.#leaseDurationSeconds = leaseDurationMs / 1000;
+    this.#renewDeadlineMs = renewDeadlineMs;
+    this.#retryPeriodMs = retryPeriodMs;
+    this.#onStartedLeading = options.onStartedLeading;
+    this.#onStoppedLeading = options.onStoppedLeading;
+    this.#clock = options.clock ?? systemClock;
+    this.#timers = options.timers ?? systemTimers;
+    this.#random = options.random ?? Math.random;
+    this.#logger = options.logger;
+  }
+
+  /** Starts campaigning in the background. After losing leadership the elector keeps campaigning until `stop()`. */
+  start(): void {
+    if (this.#loop) throw new Error('leader elector already started');
+    this.#loop = this.#run();
+  }
+
+  isLeader(): boolean {
+    return this.#leading !== undefined;
+  }
+
+  /**
+   * Stops campaigning. If leading: aborts the leading signal, awaits onStoppedLeading, then (unless
+   * `release: false`, which leaves the lease to expire as a crash would) writes the lease with no holder.
+   */
+  stop(options: { release?: boolean } = {}): Promise<void> {
+    this.#stopped ??= this.#stop(options.release ?? true);
+    return this.#stopped;
+  }
+
+  async #stop(release: boolean): Promise<void> {
+    this.#stopping.abort();
+    // The loop ends after its current attempt; an attempt by a leader is bounded by the renew deadline.
+    if (this.#loop) await this.#loop;
+    const wasLeading = this.#leading !== undefined;
+    await this.#stopLeading('stopping');
+    if (wasLeading && release) await this.#release();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping.signal.aborted) {
+      const leading = this.#leading !== undefined;
+      const attemptAt = this.#clock.now();
+      const result = leading ? await this.#withinRenewDeadline(this.#tryAcquireOrRenew()) : await this.#tryAcquireOrRenew();
+      if (this.#stopping.signal.aborted && !leading) break; // do not start leading while stopping
+      if (result.acquired) {
+        this.#lastRenewedAt = attemptAt;
+        if (!this.#leading) this.#startLeading();
+      } else if (this.#leading) {
+        if (result.holder !== undefined) {
+          await this.#stopLeading(`lease taken by ${result.holder}`);
+        } else if (this.#clock.now() - this.#lastRenewedAt >= this.#renewDeadlineMs) {
+          await this.#stopLeading(`could not renew the lease for ${this.#renewDeadlineMs} ms`);
+        }
+      }
+      const wait = this.#leading ? this.#retryPeriodMs : this.#retryPeriodMs * (1 + 0.2 * this.#random());
+      await delay(this.#timers, wait, this.#stopping.signal);
+    }
+  }
+
+  /** One attempt, retried at once on write conflicts. Never throws. */
+  async #tryAcquireOrRenew(): Promise<{ acquired: boolean; holder?: string }> {
+    try {
+      for (let i = 0; i < conflictRetries; i++) {
+        const now = this.#clock.now();
+        // Fast path: the leader renews the lease it last wrote; a conflict sends it back to reading.
+        const current = i === 0 && this.#leading && this.#lastWritten ? this.#lastWritten : await this.#store.get(this.#ref.namespace, this.#ref.name);
+        const decision = decideLease(current, this.identity, now);
+        if (decision.action === 'wait') return { acquired: false, holder: decision.holder };
+        const desired = heldLease(current, this.#ref, this.identity, now, this.#leaseDurationSeconds);
+        try {
+          this.#lastWritten = current ? await this.#store.replace(desired) : await this.#store.create(desired);
+          if (decision.action === 'acquire') {
+            this.#logger?.info({ lease: this.#ref, identity: this.identity, previousHolder: decision.previousHolder }, 'acquired the lease');
+          }
+          return { acquired: true };
+        } catch (err) {
+          if (!(err instanceof LeaseConflictError)) throw err;
+          this.#lastWritten = undefined;
+        }
+      }
+      return { acquired: false };
+    } catch (err) {
+      this.#lastWritten = undefined;
+      this.#logger?.warn({ lease: this.#ref, identity: this.identity, error: String(err) }, 'could not read or write the lease; will retry');
+      return { acquired: false };
+    }
+  }
+
+  /** A leader whose renewal hangs must still step down at the renew deadline. */
+  async #withinRenewDeadline(attempt: Promise<{ acquired: boolean; holder?: string }>): Promise<{ acquired: boolean; holder?: string }> {
+    const timeout = new AbortController();
+    const remaining = this.#lastRenewedAt + this.#renewDeadlineMs - this.#clock.now();
+    const result = await Promise.race([attempt, delay(this.#timers, remaining, timeout.signal).then(() => ({ acquired: false }))]);
+    timeout.abort();
+    return result;
+  }
+
+  #startLeading(): void {
+    const leading = new AbortController();
+    this.#leading = leading;
+    this.#logger?.info({ lease: this.#ref, identity: this.identity }, 'started leading');
+    try {
+      Promise.resolve(this.#onStartedLeading(leading.signal)).catch((err: unknown) =>
+        this.#logger?.warn({ lease: this.#ref, error: String(err) }, 'onStartedLeading failed'),
+      );
+    } catch (err) {
+      this.#logger?.warn({ lease: this.#ref, error: String(err) }, 'onStartedLeading failed');
+    }
+  }
+
+  async #stopLeading(reason: string): Promise<void> {
+    const leading = this.#leading;
+    if (!leading) return;
+    this.#leading = undefined;
+    this.#logger?.info({ lease: this.#ref, identity: this.identity, reason }, 'stopped leading');
+    leading.abort(new Error(`leadership lost: ${reason}`));
+    try {
+      await this.#onStoppedLeading();
+    } catch (err) {
+      this.#logger?.warn({ lease: this.#ref, error: String(err) }, 'onStoppedLeading failed');
+    }
+  }
+
+  async #release(): Promise<void> {
+    try {
+      for (let i = 0; i < conflictRetries; i++) {
+        const current = i === 0 && this.#lastWritten ? this.#lastWritten : await this.#store.get(this.#ref.namespace, this.#ref.name);
+        if (!current || current.holderIdentity !== this.identity) return; // someone else holds it already
+        try {
+          await this.#store.replace(releasedLease(current, this.#clock.now()));
+          this.#logger?.info({ lease: this.#ref, identity: this.identity }, 'released the lease');
+          return;
+        } catch (err) {
+          if (!(err instanceof LeaseConflictError)) throw err;
+        }
+      }
+    } catch (err) {
+      this.#logger?.warn({ lease: this.#ref, error: String(err) }, 'could not release the lease; a standby takes over when it expires');
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// SecretStore / ClusterSecretStore: is the configuration valid and does the provider answer? Sets Ready and
+// revalidates at spec.refreshInterval. ExternalSecrets only fetch through a Ready (or Unknown) store.
+import type { Clock } from '../../clock.ts';
+import type { SecretStore, ClusterSecretStore } from '../../api/index.ts';
+import { API_GROUP, API_VERSION, API_GROUP_VERSION, ConditionType, Plural, StoreReason } from '../../api/index.ts';
+import type { StatusWriter } from '../../k8s/status.ts';
+import type { EventRecorder } from '../../k8s/events.ts';
+import type { SecretsClient, StoreKind } from '../../providers/provider.ts';
+import type { ProviderRegistry } from '../../providers/registry.ts';
+import { providerOfStore } from '../../providers/registry.ts';
+import { parseDuration } from '../../duration.ts';
+import type { Condition, ConditionUpdate } from '../conditions.ts';
+import { findCondition, sameCondition, setCondition } from '../conditions.ts';
+import type { ReconcileResult } from '../runtime/controller.ts';
+import type { ResolvedStore } from '../externalsecret/store-ref.ts';
+import { describeError } from '../describe-error.ts';
+import { splitKey } from '../externalsecret/reconciler.ts';
+
+export interface StoreReconcilerDeps {
+  readonly kind: StoreKind;
+  readonly clock: Clock;
+  readonly registry: ProviderRegistry;
+  readonly getStore: (namespace: string, name: string) => SecretStore | ClusterSecretStore | undefined;
+  readonly clientFor: (store: ResolvedStore, namespace: string, signal: AbortSignal) => Promise<SecretsClient>;
+  /** Namespace used to validate a ClusterSecretStore (it serves many). */
+  readonly operatorNamespace: string;
+  readonly status: StatusWriter;
+  readonly events: EventRecorder;
+  /** Told the outcome, for the stores_ready gauge. */
+  readonly onValidated?: (kind: StoreKind, key: string, status: 'True' | 'False' | 'Unknown' | undefined) => void;
+}
+
+export function createStoreReconciler(deps: StoreReconcilerDeps) {
+  const plural = deps.kind === 'ClusterSecretStore' ? Plural.ClusterSecretStore : Plural.SecretStore;
+
+  return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const [namespace, name] = splitKey(key);
+    const store = deps.getStore(namespace, name);
+    if (!store) {
+      deps.onValidated?.(deps.kind, key, undefined);
+      return;
+    }
+    const now = deps.clock.now();
+    const generation = store.metadata.generation ?? 0;
+    const conditions = store.status?.conditions as Condition[] | undefined;
+    const described = deps.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${name}` : `SecretStore ${namespace}/${name}`;
+
+    const setReady = async (update: Omit<ConditionUpdate, 'type'>) => {
+      const full = { type: ConditionType.Ready, ...update };
+      deps.onValidated?.(deps.kind, key, update.status);
+      if (sameCondition(findCondition(conditions, ConditionType.Ready), full, generation)) return;
+      await deps.status.patch(
+        { group: API_GROUP, version: API_VERSION, plural, namespace: deps.kind === 'SecretStore' ? namespace : undefined, name },
+        { conditions: setCondition(conditions, full, now, generation) },
+      );
+      if (update.status === 'False') {
+        await deps.events.record(
+          { apiVersion: API_GROUP_VERSION, kind: deps.kind, namespace: deps.kind === 'SecretStore' ? namespace : undefined, name, uid: store.metadata.uid },
+          'Warning',
+          update.reason,
+          update.message,
+        );
+      }
+    };
+
+    const selected = providerOfStore(store.spec);
+    if ('error' in selected) {
+      await setReady({ status: 'False', reason: StoreReason.InvalidStoreConfiguration, message: selected.error });
+      return;
+    }
+    const provider = deps.registry.get(selected.name);
+    if (!provider) {
+      await setReady({
+        status: 'False',
+        reason: StoreReason.ProviderNotAvailable,
+        message: `provider ${selected.name} is not available in this version of secret-relay (available: ${deps.registry.names().join(', ')})`,
+      });
+      return;
+    }
+    const verdict = provider.validateStore(selected.spec);
+    if (verdict.errors.length > 0) {
+      await setReady({ status: 'False', reason: StoreReason.InvalidStoreConfiguration, message: verdict.errors.join('; ') });
+      return;
+    }
+
+    const revalidateMs = parseDuration(store.spec.refreshInterval ?? '5m');
+    const requeue: ReconcileResult = revalidateMs > 0 ? { requeueAfter: revalidateMs } : undefined;
+    try {
+      const resolved: ResolvedStore = {
+        kind: deps.kind,
+        name,
+        namespace: deps.kind === 'SecretStore' ? namespace : undefined,
+        uid: store.metadata.uid,
+        generation,
+        providerName: selected.name,
+        providerSpec: selected.spec,
+      };
+      const client = await deps.clientFor(resolved, deps.kind === 'SecretStore' ? namespace : deps.operatorNamespace, signal);
+      const result = await client.validate(signal);
+      const warnings = verdict.warnings.length > 0 ? ` (warnings: ${verdict.warnings.join('; ')})` : '';
+      if (result === 'Ready') await setReady({ status: 'True', reason: StoreReason.Valid, message: `store validated${warnings}` });
+      else if (result === 'Unknown') await setReady({ status: 'Unknown', reason: StoreReason.ValidationUnknown, message: `the provider cannot confirm the configuration works${warnings}` });
+      else await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: `${described}: the provider rejected the configuration` });
+      return requeue;
+    } catch (err) {
+      await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: describeError(err) });
+      throw err;
+    }
+  };
+}
