@@ -72,6 +72,8 @@ interface Entry {
   readonly store: StoreClientKey;
   /** Resolves to the tracked client handed to callers; rejects when the build failed. */
   readonly client: Promise<SecretsClient>;
+  /** The provider's own client, once built; only the cache closes it. */
+  raw?: SecretsClient;
   lastUsed: number;
   /** Calls in flight through this entry's client; retiring waits for them before close(). */
   readonly calls: Set<Promise<unknown>>;
@@ -118,12 +120,12 @@ export function createClientCache(options: {
     entry.retired = true;
     remove(entry);
     entry.closed = (async () => {
-      let client: SecretsClient;
       try {
-        client = await entry.client;
+        await entry.client;
       } catch {
         return; // the build failed: nothing to close
       }
+      const client = entry.raw!;
       // Let calls already running finish with the old session rather than fail mid-request.
       await Promise.allSettled([...entry.calls]);
       try {
@@ -181,7 +183,8 @@ export function createClientCache(options: {
               `use one of: ${registry.names().join(', ')}`,
           );
         }
-        return track(entry, await provider.newClient(store.providerSpec, ctx));
+        entry.raw = await provider.newClient(store.providerSpec, ctx);
+        return track(entry, entry.raw);
       }),
       lastUsed: clock.now(),
       calls: new Set(),

@@ -21,14 +21,19 @@ const textEncoder = new TextEncoder();
  * @param key the remote key, named in error messages (never the value).
  */
 export function decode(bytes: Uint8Array, strategy: DecodingStrategy | undefined, key?: string): Uint8Array {
+  return decodeDescribed(bytes, strategy, key === undefined ? 'the value' : `the value of key "${key}"`);
+}
+
+/** `subject` names what is decoded in error messages, e.g. 'the value of key "db"'. */
+function decodeDescribed(bytes: Uint8Array, strategy: DecodingStrategy | undefined, subject: string): Uint8Array {
   switch (strategy) {
     case undefined:
     case 'None':
       return bytes;
     case 'Base64':
-      return decodeBase64(bytes, false) ?? fail('Base64', 'base64', key);
+      return decodeBase64(bytes, false) ?? fail('Base64', 'base64', subject);
     case 'Base64URL':
-      return decodeBase64(bytes, true) ?? fail('Base64URL', 'base64url', key);
+      return decodeBase64(bytes, true) ?? fail('Base64URL', 'base64url', subject);
     case 'Auto':
       return decodeBase64(bytes, false) ?? decodeBase64(bytes, true) ?? bytes;
     default:
@@ -38,8 +43,7 @@ export function decode(bytes: Uint8Array, strategy: DecodingStrategy | undefined
   }
 }
 
-function fail(strategy: string, encoding: string, key: string | undefined): never {
-  const subject = key === undefined ? 'the value' : `the value of key "${key}"`;
+function fail(strategy: string, encoding: string, subject: string): never {
   throw new ValueFormatError(
     `remoteRef.decodingStrategy ${strategy}: ${subject} is not valid ${encoding}; ` +
       `store it ${encoding}-encoded (padded) or change decodingStrategy`,
@@ -184,5 +188,10 @@ export function applyRemoteRef(bytes: Uint8Array, ref: RemoteRef): Uint8Array {
 export function applyRemoteRefToMap(bytes: Uint8Array, ref: RemoteRef): Record<string, Uint8Array> {
   const selected = ref.property === undefined ? bytes : extractProperty(bytes, ref.property, ref.key);
   const entries = Object.entries(jsonObjectEntries(selected, ref.key));
-  return Object.fromEntries(entries.map(([name, bytes]) => [name, decode(bytes, ref.decodingStrategy, ref.key)]));
+  return Object.fromEntries(
+    entries.map(([name, bytes]) => [
+      name,
+      decodeDescribed(bytes, ref.decodingStrategy, `entry "${name}" of the value of key "${ref.key}"`),
+    ]),
+  );
 }

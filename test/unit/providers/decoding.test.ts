@@ -1,0 +1,181 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  applyRemoteRef,
+  applyRemoteRefToMap,
+  decode,
+  extractProperty,
+  splitPropertyPath,
+  ValueFormatError,
+} from '../../../src/providers/decoding.ts';
+import { NoSecretError, TerminalError } from '../../../src/providers/provider.ts';
+import type { DecodingStrategy } from '../../../src/providers/provider.ts';
+import { text, utf8 } from './helpers.ts';
+
+const decodeCases: Array<{ strategy: DecodingStrategy | undefined; input: string; expected: string }> = [
+  { strategy: undefined, input: 'aGVsbG8=', expected: 'aGVsbG8=' },
+  { strategy: 'None', input: 'aGVsbG8=', expected: 'aGVsbG8=' },
+  { strategy: 'Base64', input: 'aGVsbG8=', expected: 'hello' },
+  { strategy: 'Base64', input: 'aGVs\nbG8=\r\n', expected: 'hello' },
+  { strategy: 'Base64', input: '', expected: '' },
+  { strategy: 'Base64', input: 'Pz8/', expected: '???' },
+  { strategy: 'Base64URL', input: 'Pz8_', expected: '???' },
+  { strategy: 'Base64URL', input: 'aGVsbG8=', expected: 'hello' },
+  { strategy: 'Auto', input: 'aGVsbG8=', expected: 'hello' },
+  { strategy: 'Auto', input: 'Pz8_', expected: '???' },
+  // Not base64 of either alphabet (length, characters, unpadded): kept raw.
+  { strategy: 'Auto', input: 'hello', expected: 'hello' },
+  { strategy: 'Auto', input: 'secret', expected: 'secret' },
+  { strategy: 'Auto', input: 'p@ss w0rd!!', expected: 'p@ss w0rd!!' },
+];
+
+for (const { strategy, input, expected } of decodeCases) {
+  test(`decode ${strategy ?? '(unset)'} ${JSON.stringify(input)} → ${JSON.stringify(expected)}`, () => {
+    assert.equal(text(decode(utf8(input), strategy)), expected);
+  });
+}
+
+test('decode Auto keeps raw bytes that are not UTF-8 text', () => {
+  const raw = new Uint8Array([0xff, 0xfe, 0x00, 0x41]);
+  assert.deepEqual(decode(raw, 'Auto'), raw);
+});
+
+const invalid: Array<{ strategy: DecodingStrategy; input: string; encoding: string }> = [
+  { strategy: 'Base64', input: 's3cr3t-value!', encoding: 'base64' },
+  { strategy: 'Base64', input: 'aGVsbG8', encoding: 'base64' }, // unpadded
+  { strategy: 'Base64', input: 'Pz8_', encoding: 'base64' }, // url alphabet
+  { strategy: 'Base64URL', input: 'Pz8/', encoding: 'base64url' },
+  { strategy: 'Base64URL', input: 'hunter2', encoding: 'base64url' },
+];
+
+for (const { strategy, input, encoding } of invalid) {
+  test(`decode ${strategy} rejects ${JSON.stringify(input)} without echoing it`, () => {
+    assert.throws(
+      () => decode(utf8(input), strategy, 'db/password'),
+      (error: unknown) => {
+        assert.ok(error instanceof ValueFormatError && error instanceof TerminalError);
+        assert.match(
+          error.message,
+          new RegExp(`^remoteRef\\.decodingStrategy ${strategy}: the value of key "db/password" is not valid ${encoding}`),
+        );
+        assert.ok(!error.message.includes(input), error.message);
+        return true;
+      },
+    );
+  });
+}
+
+test('decode without a key says "the value"', () => {
+  assert.throws(() => decode(utf8('no!'), 'Base64'), {
+    message: /^remoteRef\.decodingStrategy Base64: the value is not valid base64/,
+  });
+});
+
+test('splitPropertyPath honours \\. escapes', () => {
+  assert.deepEqual(splitPropertyPath('a.b\\.c.0'), ['a', 'b.c', '0']);
+  assert.deepEqual(splitPropertyPath('plain'), ['plain']);
+  assert.deepEqual(splitPropertyPath('a\\\\.b'), ['a\\', 'b']);
+});
+
+// Written as JSON text: a JS literal would already have rounded the big number and dropped "1.0".
+const json =
+  '{"username":"admin","password":"pa.ss","port":5432,"big":12345678901234567890,"ratio":1.0,' +
+  '"enabled":true,"nothing":null,"nested":{"tls.crt":"CERT","list":["zero",{"deep":"one"}]},' +
+  '"dotted.key":"dotted-value","__proto__":"proto-value"}';
+
+const propertyCases: Array<{ property: string; expected: string }> = [
+  { property: 'username', expected: 'admin' },
+  { property: 'port', expected: '5432' },
+  { property: 'big', expected: '12345678901234567890' }, // not rounded
+  { property: 'ratio', expected: '1.0' }, // as written
+  { property: 'enabled', expected: 'true' },
+  { property: 'nothing', expected: 'null' },
+  { property: 'nested', expected: '{"tls.crt":"CERT","list":["zero",{"deep":"one"}]}' },
+  { property: 'nested.tls\\.crt', expected: 'CERT' },
+  { property: 'nested.list.0', expected: 'zero' },
+  { property: 'nested.list.1.deep', expected: 'one' },
+  { property: 'nested.list', expected: '["zero",{"deep":"one"}]' },
+  { property: 'dotted\\.key', expected: 'dotted-value' },
+  { property: 'dotted.key', expected: 'dotted-value' }, // fallback: whole property as one key
+  { property: '__proto__', expected: 'proto-value' },
+  { property: '', expected: json },
+];
+
+for (const { property, expected } of propertyCases) {
+  test(`extractProperty ${JSON.stringify(property)} → ${expected.length > 40 ? 'the whole value' : expected}`, () => {
+    assert.equal(text(extractProperty(utf8(json), property, 'app/config')), expected);
+  });
+}
+
+const missing = ['missing', 'nested.missing', 'nested.list.2', 'nested.list.-1', 'nested.list.01', 'username.length', 'constructor', 'toString', 'port.x'];
+for (const property of missing) {
+  test(`extractProperty ${JSON.stringify(property)} missing → NoSecretError naming key and property, not the value`, () => {
+    assert.throws(
+      () => extractProperty(utf8(json), property, 'app/config'),
+      (error: unknown) => {
+        assert.ok(error instanceof NoSecretError);
+        assert.equal(error.message, `property "${property}" not found in the value of key "app/config"`);
+        return true;
+      },
+    );
+  });
+}
+
+test('extractProperty on a non-JSON value says so, without the value or the parser message', () => {
+  const value = 'hunter2-not-json';
+  assert.throws(
+    () => extractProperty(utf8(value), 'password', 'app/config'),
+    (error: unknown) => {
+      assert.ok(error instanceof ValueFormatError);
+      assert.match(error.message, /remoteRef\.property "password": the value of key "app\/config" is not JSON/);
+      assert.ok(!error.message.includes('hunter2'), error.message);
+      assert.equal(error.cause, undefined);
+      return true;
+    },
+  );
+});
+
+test('extractProperty into a JSON string value finds nothing', () => {
+  assert.throws(() => extractProperty(utf8('"hunter2"'), 'a', 'k'), NoSecretError);
+});
+
+test('applyRemoteRef applies property, then decodingStrategy', () => {
+  const value = utf8(JSON.stringify({ cert: 'aGVsbG8=' }));
+  assert.equal(text(applyRemoteRef(value, { key: 'k', property: 'cert', decodingStrategy: 'Base64' })), 'hello');
+  assert.equal(text(applyRemoteRef(utf8('aGVsbG8='), { key: 'k', decodingStrategy: 'Auto' })), 'hello');
+  assert.equal(text(applyRemoteRef(utf8('aGVsbG8='), { key: 'k' })), 'aGVsbG8=');
+});
+
+test('applyRemoteRefToMap splits a JSON object, serialising nested values and decoding each', () => {
+  const value = utf8('{"a":"aGVsbG8=","n":{"x":1,"y":"Pz8_"},"__proto__":"cA=="}');
+  const plain = applyRemoteRefToMap(value, { key: 'k' });
+  assert.deepEqual(Object.keys(plain), ['a', 'n', '__proto__']);
+  assert.equal(text(plain['n']!), '{"x":1,"y":"Pz8_"}');
+  assert.equal(Object.getPrototypeOf(plain), Object.prototype);
+  assert.equal(text(plain['__proto__']!), 'cA==');
+  const decoded = applyRemoteRefToMap(value, { key: 'k', decodingStrategy: 'Auto' });
+  assert.equal(text(decoded['a']!), 'hello');
+  assert.equal(text(decoded['__proto__']!), 'p');
+  const nested = applyRemoteRefToMap(value, { key: 'k', property: 'n', decodingStrategy: 'Auto' });
+  assert.deepEqual(Object.keys(nested), ['x', 'y']);
+  assert.equal(text(nested['x']!), '1');
+  assert.equal(text(nested['y']!), '???');
+  // "1" is not base64: an explicit strategy fails for the whole map, naming the entry.
+  assert.throws(() => applyRemoteRefToMap(value, { key: 'k', property: 'n', decodingStrategy: 'Base64URL' }), {
+    message: /^remoteRef\.decodingStrategy Base64URL: entry "x" of the value of key "k" is not valid base64url/,
+  });
+});
+
+for (const value of ['[1,2]', '"str"', '42', 'null', 'not json at all']) {
+  test(`applyRemoteRefToMap rejects ${value} as not a JSON object, without the value`, () => {
+    assert.throws(
+      () => applyRemoteRefToMap(utf8(value), { key: 'k' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ValueFormatError);
+        assert.match(error.message, /the value of key "k" is not a JSON object/);
+        assert.ok(!error.message.includes(value), error.message);
+        return true;
+      },
+    );
+  });
+}
