@@ -1,0 +1,231 @@
+import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { ProviderName, StoreKind } from '../providers/provider.ts';
+
+/**
+ * Every label value is a member of a small closed set below, so a series can never be
+ * created per namespace/name (the incumbent's unbounded labels are what we avoid).
+ * Values outside the set — possible only from untyped callers — are recorded as 'other'.
+ */
+
+export const CONTROLLERS = ['externalsecret', 'secretstore', 'clustersecretstore'] as const;
+export type ControllerName = (typeof CONTROLLERS)[number];
+
+/** How a reconcile ended: ok, failed (retried with backoff), terminal (not retried), or ok with a requeue-after. */
+export const RECONCILE_RESULTS = ['success', 'error', 'terminal', 'requeue'] as const;
+export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
+
+export const PROVIDERS = ['aws', 'gcpsm', 'azurekv', 'alibaba', 'vault', 'fake'] as const satisfies readonly ProviderName[];
+
+/** `auth` is the session set-up in Provider.newClient; the rest are SecretsClient methods. */
+export const PROVIDER_OPERATIONS = ['auth', 'getSecret', 'getSecretMap', 'getAllSecrets', 'validate'] as const;
+export type ProviderOperation = (typeof PROVIDER_OPERATIONS)[number];
+
+export const PROVIDER_RESULTS = ['success', 'error', 'not_found', 'denied', 'throttled'] as const;
+export type ProviderResult = (typeof PROVIDER_RESULTS)[number];
+
+export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
+export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
+
+export const STORE_KINDS = ['SecretStore', 'ClusterSecretStore'] as const satisfies readonly StoreKind[];
+
+/** How many objects have Ready=True/False/Unknown; an absent status counts as Unknown. */
+export type ConditionCounts = Readonly<Record<ConditionStatus, number>>;
+
+export interface ReadyCounts {
+  readonly externalSecrets: ConditionCounts;
+  readonly stores: Readonly<Record<StoreKind, ConditionCounts>>;
+}
+
+export interface Metrics {
+  /** One finished reconcile and how long it took. */
+  reconcile(controller: ControllerName, result: ReconcileResult, seconds: number): void;
+  /** One call to an external secret manager. Count throttling with `providerThrottled` too. */
+  providerRequest(provider: ProviderName, operation: ProviderOperation, result: ProviderResult, seconds: number): void;
+  /** The provider answered "slow down" (HTTP 429, ThrottlingException …). */
+  providerThrottled(provider: ProviderName): void;
+  /** Work queue: current number of keys waiting. */
+  setQueueDepth(controller: ControllerName, depth: number): void;
+  /** Work queue: a key was added (de-duplicated adds are not counted). */
+  queueAdded(controller: ControllerName): void;
+  /** Work queue: a key waited this long between being added and a worker taking it. */
+  queueWaited(controller: ControllerName, seconds: number): void;
+  /** Work queue: a key was put back with backoff after a failure. */
+  queueRetried(controller: ControllerName): void;
+  setLeader(leading: boolean): void;
+  /**
+   * Where the Ready counts come from: called at each scrape, so the counts are read from the
+   * informer caches when asked rather than maintained incrementally. Until set, all are 0.
+   */
+  setReadyCountsSource(source: () => ReadyCounts): void;
+}
+
+const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const PROVIDER_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// Queue waits are the incumbent's pain point (minutes at a few thousand objects): reach far.
+const QUEUE_WAIT_BUCKETS = [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+/**
+ * Registers secret-relay's metrics and the process default metrics on `registry`
+ * (never the global default registry). Call once per registry.
+ */
+export function createMetrics(registry: Registry): Metrics {
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  const reconcileTotal = new Counter({
+    name: 'secret_relay_reconcile_total',
+    help: 'Reconciles finished, by controller and result (success, error, terminal, requeue).',
+    labelNames: ['controller', 'result'] as const,
+    registers,
+  });
+  const reconcileDuration = new Histogram({
+    name: 'secret_relay_reconcile_duration_seconds',
+    help: 'Time one reconcile took, in seconds.',
+    labelNames: ['controller'] as const,
+    buckets: RECONCILE_BUCKETS,
+    registers,
+  });
+  const providerRequests = new Counter({
+    name: 'secret_relay_provider_requests_total',
+    help: 'Calls to external secret managers, by provider, operation and result.',
+    labelNames: ['provider', 'operation', 'result'] as const,
+    registers,
+  });
+  const providerDuration = new Histogram({
+    name: 'secret_relay_provider_request_duration_seconds',
+    help: 'Time one call to an external secret manager took, in seconds.',
+    labelNames: ['provider', 'operation'] as const,
+    buckets: PROVIDER_BUCKETS,
+    registers,
+  });
+  const providerThrottled = new Counter({
+    name: 'secret_relay_provider_throttled_total',
+    help: 'Calls an external secret manager refused as throttled.',
+    labelNames: ['provider'] as const,
+    registers,
+  });
+  const queueDepth = new Gauge({
+    name: 'secret_relay_workqueue_depth',
+    help: 'Keys waiting in the work queue.',
+    labelNames: ['controller'] as const,
+    registers,
+  });
+  const queueAdds = new Counter({
+    name: 'secret_relay_workqueue_adds_total',
+    help: 'Keys added to the work queue (not counting keys already queued).',
+    labelNames: ['controller'] as const,
+    registers,
+  });
+  const queueWait = new Histogram({
+    name: 'secret_relay_workqueue_wait_seconds',
+    help: 'Time a key waited in the work queue before a worker took it, in seconds.',
+    labelNames: ['controller'] as const,
+    buckets: QUEUE_WAIT_BUCKETS,
+    registers,
+  });
+  const queueRetries = new Counter({
+    name: 'secret_relay_workqueue_retries_total',
+    help: 'Keys put back in the work queue with backoff after a failed reconcile.',
+    labelNames: ['controller'] as const,
+    registers,
+  });
+  const leader = new Gauge({
+    name: 'secret_relay_leader',
+    help: '1 while this process holds the leader Lease and reconciles, else 0.',
+    registers,
+  });
+  leader.set(0);
+
+  let readySource: (() => ReadyCounts) | undefined;
+  const zero: ConditionCounts = { True: 0, False: 0, Unknown: 0 };
+  // A failing source must not fail the whole scrape: the gauges keep their last values.
+  const readCounts = (): ReadyCounts | undefined => {
+    if (readySource === undefined) return { externalSecrets: zero, stores: { SecretStore: zero, ClusterSecretStore: zero } };
+    try {
+      return readySource();
+    } catch {
+      return undefined;
+    }
+  };
+
+  new Gauge({
+    name: 'secret_relay_externalsecrets_ready',
+    help: 'ExternalSecrets by the status of their Ready condition (True, False, Unknown).',
+    labelNames: ['condition'] as const,
+    registers,
+    collect() {
+      const counts = readCounts()?.externalSecrets;
+      if (counts === undefined) return;
+      for (const condition of CONDITION_STATUSES) this.set({ condition }, count(counts[condition]));
+    },
+  });
+  new Gauge({
+    name: 'secret_relay_stores_ready',
+    help: 'SecretStores and ClusterSecretStores by the status of their Ready condition.',
+    labelNames: ['kind', 'condition'] as const,
+    registers,
+    collect() {
+      const stores = readCounts()?.stores;
+      if (stores === undefined) return;
+      for (const kind of STORE_KINDS) {
+        for (const condition of CONDITION_STATUSES) this.set({ kind, condition }, count(stores[kind]?.[condition]));
+      }
+    },
+  });
+
+  // Pre-create the series users alert on, so `rate()` sees a 0 before the first event.
+  for (const controller of CONTROLLERS) {
+    for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ controller, result }, 0);
+    queueDepth.set({ controller }, 0);
+    queueAdds.inc({ controller }, 0);
+    queueRetries.inc({ controller }, 0);
+  }
+
+  return {
+    reconcile(controller, result, seconds) {
+      const c = bounded(controller, CONTROLLERS);
+      reconcileTotal.inc({ controller: c, result: bounded(result, RECONCILE_RESULTS) });
+      reconcileDuration.observe({ controller: c }, nonNegative(seconds));
+    },
+    providerRequest(provider, operation, result, seconds) {
+      const p = bounded(provider, PROVIDERS);
+      const op = bounded(operation, PROVIDER_OPERATIONS);
+      providerRequests.inc({ provider: p, operation: op, result: bounded(result, PROVIDER_RESULTS) });
+      providerDuration.observe({ provider: p, operation: op }, nonNegative(seconds));
+    },
+    providerThrottled(provider) {
+      providerThrottled.inc({ provider: bounded(provider, PROVIDERS) });
+    },
+    setQueueDepth(controller, depth) {
+      queueDepth.set({ controller: bounded(controller, CONTROLLERS) }, count(depth));
+    },
+    queueAdded(controller) {
+      queueAdds.inc({ controller: bounded(controller, CONTROLLERS) });
+    },
+    queueWaited(controller, seconds) {
+      queueWait.observe({ controller: bounded(controller, CONTROLLERS) }, nonNegative(seconds));
+    },
+    queueRetried(controller) {
+      queueRetries.inc({ controller: bounded(controller, CONTROLLERS) });
+    },
+    setLeader(leading) {
+      leader.set(leading ? 1 : 0);
+    },
+    setReadyCountsSource(source) {
+      readySource = source;
+    },
+  };
+}
+
+function bounded<T extends string>(value: string, allowed: readonly T[]): T | 'other' {
+  return (allowed as readonly string[]).includes(value) ? (value as T) : 'other';
+}
+
+function nonNegative(seconds: number): number {
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+}
+
+function count(n: number | undefined): number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+}
