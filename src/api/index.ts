@@ -1,0 +1,14 @@
+// The secret-relay.dev/v1alpha1 API: constants, generated types, schemas and parsers.
+export * from './meta.ts';
+export type * from './types.generated.ts';
+export { DURATION_MESSAGE, DURATION_PATTERN, parseDuration } from './duration.ts';
+export {
+  formatIssues,
+  formatPath,
+  parseClusterSecretStore,
+  parseExternalSecret,
+  parseSecretStore,
+  type ParseResult,
+} from './parse.ts';
+export { ExternalSecretLimits, ExternalSecretSchema, targetSecretName } from './external-secret.ts';
+export { ClusterSecretStoreSchema, PROVIDER_NAMES, SecretStoreLimits, SecretStoreSchema } from './secret-store.ts';

@@ -1,0 +1,84 @@
+// Names of the secret-relay.dev API and the condition vocabulary its objects report.
+// Reasons are CamelCase constants (as metav1.Condition requires) so that users can match on them.
+
+export const API_GROUP = 'secret-relay.dev';
+export const API_VERSION = 'v1alpha1';
+/** `apiVersion` as written in objects: `secret-relay.dev/v1alpha1`. */
+export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+export const Kind = {
+  ExternalSecret: 'ExternalSecret',
+  SecretStore: 'SecretStore',
+  ClusterSecretStore: 'ClusterSecretStore',
+} as const;
+export type KindName = (typeof Kind)[keyof typeof Kind];
+
+/** Resource names (URL path segments), as CustomObjectsApi calls take them. */
+export const Plural = {
+  ExternalSecret: 'externalsecrets',
+  SecretStore: 'secretstores',
+  ClusterSecretStore: 'clustersecretstores',
+} as const;
+
+export const ShortName = {
+  ExternalSecret: 'es',
+  SecretStore: 'ss',
+  ClusterSecretStore: 'css',
+} as const;
+
+/** `kubectl get secret-relay` lists all three kinds. */
+export const CATEGORY = 'secret-relay';
+
+export const ConditionType = {
+  /** The one condition every secret-relay object reports; its reason says why it is (not) ready. */
+  Ready: 'Ready',
+} as const;
+
+/** Reasons of an ExternalSecret's Ready condition. */
+export const ExternalSecretReason = {
+  /** Ready=True: the target Secret holds the values fetched at `status.refreshTime`. */
+  SecretSynced: 'SecretSynced',
+  /** Ready=False: fetching or writing failed (provider error, apply rejected); retried with backoff, the last good Secret is kept. */
+  SecretSyncedError: 'SecretSyncedError',
+  /** Ready=False: the remote secret is gone and deletionPolicy Delete removed the target Secret. */
+  SecretDeleted: 'SecretDeleted',
+  /** Ready=False: the remote secret (or a property of it) does not exist; with deletionPolicy Retain the last Secret is kept. */
+  SecretMissing: 'SecretMissing',
+  /** Ready=False: creationPolicy Merge or None, but the target Secret does not exist (nothing to merge into). */
+  TargetMissing: 'TargetMissing',
+  /** Ready=False: the referenced SecretStore/ClusterSecretStore does not exist. */
+  StoreNotFound: 'StoreNotFound',
+  /** Ready=False: the referenced store exists but is not Ready (see its own Ready condition). */
+  StoreNotReady: 'StoreNotReady',
+  /** Ready=False: the ClusterSecretStore's spec.conditions do not admit this ExternalSecret's namespace; nothing is fetched. */
+  NamespaceNotAllowed: 'NamespaceNotAllowed',
+  /** Ready=False: the spec passed the CRD's validation but cannot be served (e.g. a value that fails to decode); not retried until the spec changes. */
+  InvalidSpec: 'InvalidSpec',
+} as const;
+export type ExternalSecretReasonName = (typeof ExternalSecretReason)[keyof typeof ExternalSecretReason];
+
+/** Reasons of a SecretStore's / ClusterSecretStore's Ready condition (ESO's names where they exist). */
+export const StoreReason = {
+  /** Ready=True: the provider configuration is valid and the provider answered. */
+  Valid: 'Valid',
+  /** Ready=False: the provider's configuration is invalid (the message names the field); fix the store's spec. */
+  InvalidStoreConfiguration: 'InvalidStoreConfiguration',
+  /** Ready=False: the provider could not be reached or refused the credentials; revalidated at spec.refreshInterval. */
+  ValidationFailed: 'ValidationFailed',
+  /** Ready=Unknown: the provider cannot tell whether the configuration works (it has no cheap check). */
+  ValidationUnknown: 'ValidationUnknown',
+  /** Ready=False: spec.provider names a provider this version of secret-relay does not include. */
+  ProviderNotAvailable: 'ProviderNotAvailable',
+  /** Ready=False: the store refers to a namespace it may not use (a SecretStore reading a Secret outside its own namespace). */
+  NamespaceNotAllowed: 'NamespaceNotAllowed',
+} as const;
+export type StoreReasonName = (typeof StoreReason)[keyof typeof StoreReason];
+
+/** Reasons of the Events recorded on an ExternalSecret (Warning for UpdateFailed); never carry a value. */
+export const EventReason = {
+  Created: 'Created',
+  Updated: 'Updated',
+  Deleted: 'Deleted',
+  UpdateFailed: 'UpdateFailed',
+} as const;
+export type EventReasonName = (typeof EventReason)[keyof typeof EventReason];
