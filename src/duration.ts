@@ -10,12 +10,24 @@
  * repeated or out-of-order units ("30s1m"), and values beyond Number.MAX_SAFE_INTEGER ms.
  */
 
-/** For CRD `pattern`s: the same grammar as `parseDuration`, except the order/precision rules. */
-export const DURATION_PATTERN = '^(0|([0-9]+(\\.[0-9]+)?(h|ms|m|s))+)$';
-
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
 type Unit = keyof typeof UNIT_MS;
 const UNIT_ORDER: readonly Unit[] = ['h', 'm', 's', 'ms'];
+
+/**
+ * The same grammar as a regular expression, for a CRD `pattern` or CEL `matches()`: RE2-compatible,
+ * no backslashes, units largest first and at most once. It cannot express the two remaining rules
+ * (whole milliseconds, at most MAX_SAFE_INTEGER ms), so parseDuration can still refuse a matching
+ * string such as "0.5ms" — callers must handle DurationError.
+ */
+export const DURATION_PATTERN = (() => {
+  const segment = (unit: Unit): string => `[0-9]+([.][0-9]+)?${unit}`;
+  // One alternative per leading unit, each followed by the optional smaller units in order.
+  const alternatives = UNIT_ORDER.map((first, i) =>
+    [segment(first), ...UNIT_ORDER.slice(i + 1).map((unit) => `(${segment(unit)})?`)].join(''),
+  );
+  return `^(0|${alternatives.join('|')})$`;
+})();
 
 // Built per call: a sticky regexp carries lastIndex, which must not be shared module state.
 const segmentPattern = (): RegExp => /([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)/y;
