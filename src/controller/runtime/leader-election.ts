@@ -203,7 +203,8 @@ export class LeaderElector {
     if (this.#loop) await this.#loop;
     const wasLeading = this.#leading !== undefined;
     await this.#stopLeading('stopping');
-    if (wasLeading && release) await this.#release();
+    // Also release a lease won by an attempt that raced with stop() (written, but never led).
+    if (release && (wasLeading || this.#lastWritten?.holderIdentity === this.identity)) await this.#release();
   }
 
   async #run(): Promise<void> {

@@ -1,0 +1,336 @@
+// Supervised informers. @kubernetes/client-node's ListWatch relists on 410 Gone but stops for good on any other
+// error (apiserver restart, network failure, 5xx on list): it calls its 'error' handlers and returns. We restart it
+// with exponential backoff + jitter. Restarting the same ListWatch keeps its cache, its last resourceVersion (so
+// a restart resumes the watch, or relists on 410) and its handlers.
+import { makeInformer } from '@kubernetes/client-node';
+import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { KubeClient } from './kube-client.ts';
+import { API_GROUP, API_VERSION, Plural } from '../api/meta.ts';
+import { MANAGED_LABEL } from '../controller/externalsecret/desired-secret.ts';
+import { backoffDelay, validateBackoff } from '../controller/runtime/backoff.ts';
+import type { BackoffOptions } from '../controller/runtime/backoff.ts';
+import { systemTimers } from '../controller/runtime/timers.ts';
+import type { TimerHandle, Timers } from '../controller/runtime/timers.ts';
+
+/** pino-compatible. */
+export interface InformerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+export interface SupervisedInformer<T extends KubernetesObject> {
+  /** Starts listing and watching. Resolves after the first successful list (retrying failures with backoff); rejects if stopped first. */
+  start(): Promise<void>;
+  /** Stops watching and cancels any pending restart. The cache keeps its last contents. */
+  stop(): Promise<void>;
+  get(name: string, namespace?: string): T | undefined;
+  list(namespace?: string): readonly T[];
+  /** True once a list has succeeded. */
+  hasSynced(): boolean;
+  /** Handlers stay registered across restarts. A throwing handler is logged and does not disturb the others. */
+  on(event: InformerEvent, handler: (obj: T) => void): void;
+  off(event: InformerEvent, handler: (obj: T) => void): void;
+  /** How many times the informer was restarted after an error. */
+  restarts(): number;
+}
+
+/** What the supervisor needs of a ListWatch; makeInformer's result, or a fake in tests. */
+export type RawInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+export interface SupervisedInformerOptions<T extends KubernetesObject> {
+  readonly kube: Pick<KubeClient, 'config'>;
+  /** Watch path, e.g. `/api/v1/namespaces` or `/apis/secret-relay.dev/v1alpha1/externalsecrets`. */
+  readonly path: string;
+  readonly list: () => Promise<KubernetesListObject<T>>;
+  /** Must match what `list` asks for. */
+  readonly labelSelector?: string | undefined;
+  /** For logs; defaults to `path`. */
+  readonly name?: string | undefined;
+  readonly logger?: InformerLogger | undefined;
+  /** Restart backoff. Default base 1 s, factor 2, cap 30 s, jitter 0.25. */
+  readonly backoff?: BackoffOptions | undefined;
+  readonly timers?: Timers | undefined;
+  readonly random?: (() => number) | undefined;
+  /** For tests: builds the underlying informer. Default: makeInformer from @kubernetes/client-node. */
+  readonly makeInformer?: ((config: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>, labelSelector?: string) => RawInformer<T>) | undefined;
+}
+
+export const defaultInformerBackoff: BackoffOptions = { baseMs: 1_000, factor: 2, maxMs: 30_000, jitter: 0.25 };
+
+export function createSupervisedInformer<T extends KubernetesObject>(options: SupervisedInformerOptions<T>): SupervisedInformer<T> {
+  const name = options.name ?? options.path;
+  const logger = options.logger;
+  const timers = options.timers ?? systemTimers;
+  const random = options.random ?? Math.random;
+  const backoff = { ...defaultInformerBackoff, ...options.backoff };
+  validateBackoff(backoff, `informer ${name} backoff`);
+
+  const handlers: Record<InformerEvent, Set<(obj: T) => void>> = { add: new Set(), update: new Set(), delete: new Set() };
+  let listed = false;
+  let synced = false;
+  let started = false;
+  let stopped = false;
+  let failures = 0;
+  let restarts = 0;
+  let errorsThisRun = 0;
+  let restartTimer: TimerHandle | undefined;
+  const syncWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+
+  const list = async (): Promise<KubernetesListObject<T>> => {
+    const result = await options.list();
+    listed = true;
+    return result;
+  };
+  const informer = (options.makeInformer ?? makeInformer)(options.kube.config, options.path, list, options.labelSelector);
+
+  const dispatch = (event: InformerEvent) => (obj: T) => {
+    for (const handler of handlers[event]) {
+      try {
+        handler(obj);
+      } catch (err) {
+        logger?.warn({ informer: name, event, object: objectRef(obj), error: describe(err) }, 'informer event handler threw; other handlers still ran');
+      }
+    }
+  };
+  informer.on('add', dispatch('add'));
+  informer.on('update', dispatch('update'));
+  informer.on('delete', dispatch('delete'));
+  const onError = (err: unknown): void => {
+    if (stopped) return; // stop() aborts the watch, which reports an AbortError
+    errorsThisRun++;
+    if (restartTimer !== undefined) return;
+    const delayMs = Math.round(backoffDelay(failures++, backoff, random));
+    logger?.warn({ informer: name, error: describe(err), attempt: failures, retryInMs: delayMs }, 'informer stopped on an error; restarting it with backoff');
+    restartTimer = timers.setTimeout(() => {
+      restartTimer = undefined;
+      restarts++;
+      void run();
+    }, delayMs);
+  };
+  informer.on('error', onError);
+
+  const run = async (): Promise<void> => {
+    if (stopped) return;
+    errorsThisRun = 0;
+    try {
+      await informer.start();
+    } catch (err) {
+      // start() rejects only when the watch cannot even be set up (no current cluster, credential plugin failure).
+      onError(err);
+      return;
+    }
+    if (stopped) return;
+    if (listed && !synced) {
+      synced = true;
+      logger?.info({ informer: name, objects: informer.list().length }, 'informer synced');
+      for (const waiter of syncWaiters.splice(0)) waiter.resolve();
+    }
+    if (errorsThisRun === 0) {
+      if (failures > 0) logger?.info({ informer: name, afterFailures: failures }, 'informer watching again');
+      failures = 0;
+    }
+  };
+
+  return {
+    start() {
+      if (stopped) return Promise.reject(new Error(`informer ${name} was stopped; create a new one`));
+      const whenSynced = synced
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            syncWaiters.push({ resolve, reject });
+          });
+      if (!started) {
+        started = true;
+        void run();
+      }
+      return whenSynced;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (restartTimer !== undefined) timers.clearTimeout(restartTimer);
+      restartTimer = undefined;
+      for (const waiter of syncWaiters.splice(0)) waiter.reject(new Error(`informer ${name} was stopped before its first list`));
+      if (started) await informer.stop();
+    },
+    get: (objectName, namespace) => informer.get(objectName, namespace),
+    list: (namespace) => informer.list(namespace),
+    hasSynced: () => synced,
+    on(event, handler) {
+      handlers[event].add(handler);
+    },
+    off(event, handler) {
+      handlers[event].delete(handler);
+    },
+    restarts: () => restarts,
+  };
+}
+
+function objectRef(obj: KubernetesObject): string {
+  const ns = obj.metadata?.namespace;
+  return ns ? `${ns}/${obj.metadata?.name ?? ''}` : (obj.metadata?.name ?? '');
+}
+
+/** Error text for logs: status code and message only (an ApiException's body may echo a request). */
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown; statusCode?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode;
+    return `${err.name}${typeof code === 'number' ? ` (HTTP ${code})` : code ? ` (${String(code)})` : ''}: ${err.message.split('\n')[0]}`;
+  }
+  return String(err);
+}
+
+// ---- the operator's informers ----------------------------------------------------------------------------------
+
+/** A secret-relay.dev object as the cache holds it: not validated; parse it with src/api before use. */
+export interface RawCustomObject extends KubernetesObject {
+  spec?: Record<string, unknown>;
+  status?: {
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string; [field: string]: unknown }>;
+    [field: string]: unknown;
+  };
+}
+
+export interface InformerFactoryOptions {
+  readonly kube: Pick<KubeClient, 'config' | 'core' | 'custom'>;
+  readonly logger?: InformerLogger | undefined;
+  readonly backoff?: BackoffOptions | undefined;
+  /** Watch only these namespaces (one watch each); empty or absent: all namespaces, one watch. */
+  readonly namespaces?: readonly string[] | undefined;
+}
+
+type CustomPlural = (typeof Plural)[keyof typeof Plural];
+
+function customObjectInformer(options: InformerFactoryOptions, plural: CustomPlural, namespace: string | undefined): SupervisedInformer<RawCustomObject> {
+  const { kube } = options;
+  const base = `/apis/${API_GROUP}/${API_VERSION}`;
+  return createSupervisedInformer<RawCustomObject>({
+    kube,
+    name: namespace ? `${plural} in ${namespace}` : plural,
+    path: namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`,
+    list: async () =>
+      (namespace
+        ? await kube.custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural })
+        : await kube.custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as KubernetesListObject<RawCustomObject>,
+    logger: options.logger,
+    backoff: options.backoff,
+  });
+}
+
+/** One informer per watched namespace, or one for all. */
+function perNamespace<T extends KubernetesObject>(options: InformerFactoryOptions, make: (namespace: string | undefined) => SupervisedInformer<T>): SupervisedInformer<T> {
+  const namespaces = options.namespaces ?? [];
+  if (namespaces.length === 0) return make(undefined);
+  if (namespaces.length === 1) return make(namespaces[0]);
+  return mergeInformers(new Map(namespaces.map((ns) => [ns, make(ns)])));
+}
+
+/** ExternalSecrets (all namespaces, or the watched ones). */
+export function createExternalSecretInformer(options: InformerFactoryOptions): SupervisedInformer<RawCustomObject> {
+  return perNamespace(options, (ns) => customObjectInformer(options, Plural.ExternalSecret, ns));
+}
+
+/** SecretStores (all namespaces, or the watched ones). */
+export function createSecretStoreInformer(options: InformerFactoryOptions): SupervisedInformer<RawCustomObject> {
+  return perNamespace(options, (ns) => customObjectInformer(options, Plural.SecretStore, ns));
+}
+
+/** ClusterSecretStores (cluster-scoped). */
+export function createClusterSecretStoreInformer(options: InformerFactoryOptions): SupervisedInformer<RawCustomObject> {
+  return customObjectInformer(options, Plural.ClusterSecretStore, undefined);
+}
+
+export const MANAGED_SECRET_SELECTOR = `${MANAGED_LABEL}=true`;
+
+/** Only Secrets labelled secret-relay.dev/managed=true, so memory does not grow with unrelated Secrets. */
+export function createManagedSecretInformer(options: InformerFactoryOptions): SupervisedInformer<V1Secret> {
+  const { kube } = options;
+  return perNamespace(options, (namespace) =>
+    createSupervisedInformer<V1Secret>({
+      kube,
+      name: namespace ? `managed secrets in ${namespace}` : 'managed secrets',
+      path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
+      labelSelector: MANAGED_SECRET_SELECTOR,
+      list: () =>
+        namespace
+          ? kube.core.listNamespacedSecret({ namespace, labelSelector: MANAGED_SECRET_SELECTOR })
+          : kube.core.listSecretForAllNamespaces({ labelSelector: MANAGED_SECRET_SELECTOR }),
+      logger: options.logger,
+      backoff: options.backoff,
+    }),
+  );
+}
+
+/** All Namespaces (for ClusterSecretStore namespace selectors), whatever `namespaces` says. */
+export function createNamespaceInformer(options: InformerFactoryOptions): SupervisedInformer<V1Namespace> {
+  const { kube } = options;
+  return createSupervisedInformer<V1Namespace>({
+    kube,
+    name: 'namespaces',
+    path: '/api/v1/namespaces',
+    list: () => kube.core.listNamespace(),
+    logger: options.logger,
+    backoff: options.backoff,
+  });
+}
+
+/** Presents one informer per namespace as one. `get`/`list` with a namespace go to that namespace's informer. */
+export function mergeInformers<T extends KubernetesObject>(byNamespace: ReadonlyMap<string, SupervisedInformer<T>>): SupervisedInformer<T> {
+  const all = [...byNamespace.values()];
+  return {
+    async start() {
+      await Promise.all(all.map((i) => i.start()));
+    },
+    async stop() {
+      await Promise.all(all.map((i) => i.stop()));
+    },
+    get: (name, namespace) => (namespace === undefined ? undefined : byNamespace.get(namespace)?.get(name, namespace)),
+    list: (namespace) => (namespace === undefined ? all.flatMap((i) => i.list()) : (byNamespace.get(namespace)?.list(namespace) ?? [])),
+    hasSynced: () => all.every((i) => i.hasSynced()),
+    on: (event, handler) => all.forEach((i) => i.on(event, handler)),
+    off: (event, handler) => all.forEach((i) => i.off(event, handler)),
+    restarts: () => all.reduce((sum, i) => sum + i.restarts(), 0),
+  };
+}
+
+export interface OperatorInformers {
+  readonly externalSecrets: SupervisedInformer<RawCustomObject>;
+  readonly secretStores: SupervisedInformer<RawCustomObject>;
+  readonly clusterSecretStores: SupervisedInformer<RawCustomObject>;
+  readonly managedSecrets: SupervisedInformer<V1Secret>;
+  readonly namespaces: SupervisedInformer<V1Namespace>;
+  /** Starts all; resolves when every one has listed once. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  hasSynced(): boolean;
+}
+
+export function createOperatorInformers(options: {
+  readonly kube: Pick<KubeClient, 'config' | 'core' | 'custom'>;
+  readonly logger?: InformerLogger | undefined;
+  readonly backoff?: BackoffOptions | undefined;
+  /** Namespaces to watch; empty means all. */
+  readonly watchNamespaces?: readonly string[] | undefined;
+}): OperatorInformers {
+  const factoryOptions: InformerFactoryOptions = { kube: options.kube, logger: options.logger, backoff: options.backoff, namespaces: options.watchNamespaces };
+  const informers = {
+    externalSecrets: createExternalSecretInformer(factoryOptions),
+    secretStores: createSecretStoreInformer(factoryOptions),
+    clusterSecretStores: createClusterSecretStoreInformer(factoryOptions),
+    managedSecrets: createManagedSecretInformer(factoryOptions),
+    namespaces: createNamespaceInformer(factoryOptions),
+  };
+  const all = Object.values(informers) as Array<SupervisedInformer<KubernetesObject>>;
+  return {
+    ...informers,
+    async start() {
+      await Promise.all(all.map((i) => i.start()));
+    },
+    async stop() {
+      await Promise.all(all.map((i) => i.stop()));
+    },
+    hasSynced: () => all.every((i) => i.hasSynced()),
+  };
+}
