@@ -75,6 +75,7 @@ export const ConditionSchema = z
       .describe('The .metadata.generation the condition was set for; older than the current generation means stale.'),
     lastTransitionTime: z.iso
       .datetime({ offset: true })
+      .max(64)
       .describe('When the condition last changed from one status to another (RFC 3339).'),
     reason: z
       .string()

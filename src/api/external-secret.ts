@@ -176,6 +176,7 @@ export const ExternalSecretStatusSchema = z
     conditions: conditionsSchema('Ready, with a reason from ExternalSecretReason.'),
     refreshTime: z.iso
       .datetime({ offset: true })
+      .max(64)
       .optional()
       .describe('When the remote values were last fetched successfully (RFC 3339).'),
     syncedResourceVersion: z
