@@ -1,5 +1,4 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { Writable } from 'node:stream';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 
@@ -66,7 +65,7 @@ export interface AuditLog {
 
 export interface AuditLogOptions {
   /** Where tagged lines go besides the file; process.stdout when absent. */
-  readonly stdout?: Writable;
+  readonly stdout?: NodeJS.WritableStream;
   /** Also append each line to this file (created if missing, mode 0600). */
   readonly filePath?: string | undefined;
   readonly clock: Clock;
