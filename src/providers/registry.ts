@@ -31,10 +31,11 @@ export function createProviderRegistry(providers: readonly Provider[]): Provider
 
 /**
  * Which provider a store spec selects: exactly one key of `spec.provider` must be set
- * (a key holding undefined or null counts as unset).
+ * (a key holding undefined or null counts as unset). Takes any object so generated spec
+ * interfaces (which have no index signature) fit.
  */
 export function providerOfStore(spec: {
-  provider: Record<string, unknown>;
+  readonly provider: object;
 }): { name: ProviderName; spec: unknown } | { error: string } {
   const provider: unknown = spec.provider;
   const choices = providerNames.join(', ');

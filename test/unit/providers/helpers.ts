@@ -41,9 +41,9 @@ export function storeContext(overrides: Partial<StoreContext> = {}): StoreContex
   };
 }
 
-/** Lets queued promise callbacks run; settles chains of awaits that need no I/O. */
+/** Runs every queued promise callback (the microtask queue drains before setImmediate fires); no I/O involved. */
 export async function flushMicrotasks(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Polls a condition (without timers' guesswork) until it holds or the deadline passes. */
