@@ -135,7 +135,7 @@ export function usage(): string {
     const env = o.secret ? `${envName(o.name)} or ${envName(o.name)}_FILE` : envName(o.name);
     lines.push(`  ${flag}`, `      ${o.help}`, `      env ${env}${o.defaultText ? `; default: ${o.defaultText}` : ''}`);
   }
-  return lines.join('\n');
+  return `${lines.join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
