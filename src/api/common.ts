@@ -1,6 +1,6 @@
 // Schemas shared by the kinds: object metadata, metav1.Condition, LabelSelector, durations.
 import { z } from 'zod';
-import { DURATION_MESSAGE, DURATION_PATTERN } from './duration.ts';
+import { DURATION_PATTERN, DurationError, parseDuration } from '../duration.ts';
 import { matchingString, typeMeta, withRules } from './schema-helpers.ts';
 
 /** Size limits. Every list and string is bounded so the apiserver can estimate the cost of the CEL rules. */
@@ -16,9 +16,24 @@ export const Limits = {
 export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 
-/** A Go-style duration string ("1h", "15m30s", "0"); `field` names it in the message. */
+export const DURATION_MESSAGE = 'must be a duration such as 1h, 15m or 30s; 0 fetches once';
+
+/**
+ * A Go-style duration string ("1h", "15m30s", "0") in the grammar of src/duration.ts; `field` names it in the
+ * message. The CRD checks the pattern; parsing also refuses what only parseDuration can (e.g. "0.5ms").
+ */
 export function durationString(field: string): z.ZodString {
-  return matchingString({ pattern: DURATION_PATTERN, message: `${field} ${DURATION_MESSAGE}`, maxLength: Limits.duration });
+  const pattern = new RegExp(DURATION_PATTERN);
+  return matchingString({ pattern: DURATION_PATTERN, message: `${field} ${DURATION_MESSAGE}`, maxLength: Limits.duration })
+    .superRefine((text, ctx) => {
+      if (!pattern.test(text)) return; // reported by the pattern check
+      try {
+        parseDuration(text);
+      } catch (err) {
+        if (!(err instanceof DurationError)) throw err;
+        ctx.addIssue({ code: 'custom', message: `${field} ${DURATION_MESSAGE} (${err.reason})` });
+      }
+    });
 }
 
 export const OwnerReferenceSchema = z

@@ -1,7 +1,7 @@
 // The secret-relay.dev/v1alpha1 API: constants, generated types, schemas and parsers.
 export * from './meta.ts';
 export type * from './types.generated.ts';
-export { DURATION_MESSAGE, DURATION_PATTERN, parseDuration } from './duration.ts';
+export { DURATION_MESSAGE } from './common.ts';
 export {
   formatIssues,
   formatPath,

@@ -144,3 +144,20 @@ test('errors never echo values', () => {
   assert.equal(result.ok, false);
   assert.ok(!JSON.stringify(result).includes('hunter2-secret'));
 });
+
+test('refreshInterval follows the grammar of src/duration.ts', () => {
+  const withInterval = (refreshInterval: string) =>
+    parseExternalSecret(externalSecret('db', { ...minimalExternalSecretSpec, refreshInterval }));
+  for (const good of ['0', '0s', '1h', '1h30m', '15m30s', '10s', '250ms', '1.5h', '1h0m0s']) {
+    const result = withInterval(good);
+    assert.ok(result.ok, `${good}: ${result.ok ? '' : result.error}`);
+  }
+  for (const bad of ['', '1', '1d', '30s1m', '1 h', '-1s', '10ns']) {
+    const result = withInterval(bad);
+    assert.equal(result.ok, false, bad);
+    assert.match(result.ok ? '' : result.error, /spec\.refreshInterval must be a duration such as 1h, 15m or 30s; 0 fetches once/);
+  }
+  // The CRD's pattern cannot see sub-millisecond precision; parsing still refuses it, saying why.
+  const fine = withInterval('0.5ms');
+  assert.match(fine.ok ? '' : fine.error, /spec\.refreshInterval must be a duration .* \(it is finer than a millisecond\)/);
+});
