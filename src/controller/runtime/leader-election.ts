@@ -40,14 +40,18 @@ export class LeaseConflictError extends Error {
 
 // ---- pure decisions --------------------------------------------------------------------------------------------
 
-/** The time after which nobody renewed the lease for long enough: renewTime + leaseDurationSeconds. */
-export function leaseExpiresAt(lease: LeaseRecord): number {
-  return (lease.renewTime ?? 0) + (lease.leaseDurationSeconds ?? 0) * 1000;
+/**
+ * When the lease lapses unless renewed: renewTime + leaseDurationSeconds. With `observedAt` (the local time this
+ * process first saw the lease's current resourceVersion) expiry counts from that instead, as client-go does, so a
+ * candidate whose clock runs ahead of the holder's cannot take a lease that is still being renewed.
+ */
+export function leaseExpiresAt(lease: LeaseRecord, observedAt?: number): number {
+  return (observedAt ?? lease.renewTime ?? 0) + (lease.leaseDurationSeconds ?? 0) * 1000;
 }
 
-/** True once renewTime + leaseDurationSeconds < now. */
-export function isLeaseExpired(lease: LeaseRecord, now: number): boolean {
-  return leaseExpiresAt(lease) < now;
+/** True once the expiry time (see leaseExpiresAt) is before `now`. */
+export function isLeaseExpired(lease: LeaseRecord, now: number, observedAt?: number): boolean {
+  return leaseExpiresAt(lease, observedAt) < now;
 }
 
 export type LeaseDecision =
@@ -60,13 +64,14 @@ export type LeaseDecision =
   /** Someone else holds it and renews it: wait. */
   | { readonly action: 'wait'; readonly holder: string; readonly expiresAt: number };
 
-export function decideLease(lease: LeaseRecord | undefined, identity: string, now: number): LeaseDecision {
+/** What to do about the lease at `now`; `observedAt` as in leaseExpiresAt. */
+export function decideLease(lease: LeaseRecord | undefined, identity: string, now: number, observedAt?: number): LeaseDecision {
   if (!lease) return { action: 'create' };
   const holder = lease.holderIdentity ?? '';
   if (holder === identity) return { action: 'renew' };
   if (holder === '') return { action: 'acquire', previousHolder: undefined };
-  if (isLeaseExpired(lease, now)) return { action: 'acquire', previousHolder: holder };
-  return { action: 'wait', holder, expiresAt: leaseExpiresAt(lease) };
+  if (isLeaseExpired(lease, now, observedAt)) return { action: 'acquire', previousHolder: holder };
+  return { action: 'wait', holder, expiresAt: leaseExpiresAt(lease, observedAt) };
 }
 
 /** The lease to write to hold it as `identity` at `now`. */
@@ -149,6 +154,8 @@ export class LeaderElector {
   /** The lease as we last wrote it: the leader renews from it without a read first. */
   #lastWritten: LeaseRecord | undefined;
   #lastRenewedAt = 0;
+  /** The lease version we last read and when we first saw it (see leaseExpiresAt). */
+  #observed: { resourceVersion: string | undefined; at: number } | undefined;
 
   constructor(options: LeaderElectorOptions) {
     const leaseDurationMs = options.leaseDurationMs ?? 15_000;
@@ -235,7 +242,8 @@ export class LeaderElector {
         const now = this.#clock.now();
         // Fast path: the leader renews the lease it last wrote; a conflict sends it back to reading.
         const current = i === 0 && this.#leading && this.#lastWritten ? this.#lastWritten : await this.#store.get(this.#ref.namespace, this.#ref.name);
-        const decision = decideLease(current, this.identity, now);
+        if (current && current.resourceVersion !== this.#observed?.resourceVersion) this.#observed = { resourceVersion: current.resourceVersion, at: now };
+        const decision = decideLease(current, this.identity, now, this.#observed?.at);
         if (decision.action === 'wait') return { acquired: false, holder: decision.holder };
         const desired = heldLease(current, this.#ref, this.identity, now, this.#leaseDurationSeconds);
         try {

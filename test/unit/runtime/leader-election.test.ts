@@ -36,6 +36,10 @@ test('decideLease: create, renew, acquire when free or expired, wait otherwise',
     expiresAt: t0 + 10_000,
   });
   assert.equal(isLeaseExpired(lease({ holderIdentity: 'x', renewTime: t0 - 16_000 }), t0), true);
+  // Our clock runs a minute ahead of the holder's: its fresh renewal looks old, but we saw this version change 1 s ago.
+  const skewed = lease({ holderIdentity: 'other', renewTime: t0 - 60_000 });
+  assert.equal(decideLease(skewed, 'me', t0, t0 - 1_000).action, 'wait');
+  assert.equal(decideLease(skewed, 'me', t0, t0 - 15_001).action, 'acquire');
 });
 
 test('heldLease keeps acquireTime on renewal and counts holder changes', () => {
@@ -154,7 +158,7 @@ test('a crashed leader (stops renewing, no release) is replaced within the lease
   assert.equal(store.record?.holderIdentity, 'a', 'the lease is left behind');
   while (!b.elector.isLeader()) {
     await time.advance(100);
-    assert.ok(time.now() - crashedAt <= 15_000 + 2_400 + 100, 'b took over within lease duration + one retry');
+    assert.ok(time.now() - crashedAt <= 15_000 + 2 * 2_400 + 100, 'b took over within lease duration + two tries (seeing the last renewal, then noticing the expiry)');
   }
   assert.ok(time.now() - crashedAt > 15_000 - 2_000, 'and not before the lease expired');
   await b.elector.stop();
@@ -229,6 +233,9 @@ test('losing a write race is a conflict, not a second leader', async () => {
   store.record = { ...ref, resourceVersion: '0', holderIdentity: 'old', leaseDurationSeconds: 15, renewTime: t0 - 60_000 };
   const electors = ['a', 'b', 'c'].map((id) => candidate(time, new Connection(store), id));
   for (const c of electors) c.elector.start();
+  // A lease none of them has seen renewed: it lapses one lease duration after they first saw it.
+  await time.advance(14_000);
+  assert.equal(electors.filter((c) => c.elector.isLeader()).length, 0);
   await time.advance(5_000);
   assert.equal(electors.filter((c) => c.elector.isLeader()).length, 1);
   for (const c of electors) await c.elector.stop();
