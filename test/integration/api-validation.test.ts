@@ -6,7 +6,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import {
   API_GROUP,
   API_VERSION,
@@ -61,7 +60,10 @@ before(async () => {
 
   const crdDir = join(REPO_ROOT, 'crds');
   for (const file of readdirSync(crdDir).filter((name) => name.endsWith('.yaml'))) {
-    const body = parse(readFileSync(join(crdDir, file), 'utf8')) as k8s.V1CustomResourceDefinition;
+    // loadYaml deserializes into the client's typed model. A plain parse would not do: the client serializes
+    // V1CustomResourceDefinition by its own property names (`_default`, `_enum`, `xKubernetesValidations`) and
+    // silently drops `default`, `enum` and `x-kubernetes-validations` from a plain object.
+    const body = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(join(crdDir, file), 'utf8'));
     await apiextensions.createCustomResourceDefinition({ body });
   }
   for (const plural of Object.values(Plural)) {
@@ -107,9 +109,10 @@ async function refusal(kind: FixtureKind, body: Json): Promise<{ code: number; m
 }
 
 badCases.forEach((badCase, index) => {
-  test(`the apiserver refuses: ${badCase.title}`, async () => {
+  test(`the apiserver refuses: ${badCase.title}`, async (t) => {
     const name = badCase.kind === 'ClusterSecretStore' ? `bad-${index}-${suffix}` : `bad-${index}`;
     const { code, message } = await refusal(badCase.kind, badObject(badCase, name, namespace));
+    t.diagnostic(message);
     assert.equal(code, 422, message);
     assert.ok(message.includes(badCase.apiserver), `expected "${badCase.apiserver}" in: ${message}`);
   });
