@@ -106,7 +106,7 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
     restartTimer = timers.setTimeout(() => {
       restartTimer = undefined;
       restarts++;
-      void run();
+      // mutation: no restart
     }, delayMs);
   };
   informer.on('error', onError);

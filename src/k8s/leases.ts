@@ -44,7 +44,9 @@ function leaseError(err: unknown, verb: string, namespace: string, name: string)
       cause: err,
     });
   }
-  return new Error(`could not ${verb} Lease ${namespace}/${name}${code ? ` (HTTP ${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  // An ApiException's message goes on with the response body and headers; the first line says enough.
+  const detail = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  return new Error(`could not ${verb} Lease ${namespace}/${name}${code ? ` (HTTP ${code})` : ''}: ${detail}`, { cause: err });
 }
 
 /** The client deserializes MicroTime fields as strings despite the Date type; accept both. */

@@ -3,7 +3,7 @@
 // retry; the last good Secret is never emptied because a provider failed.
 import type { Clock } from '../../clock.ts';
 import type { ExternalSecret } from '../../api/index.ts';
-import { API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
+import { targetSecretName, API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
 import type { AuditLog, AuditResult } from '../../audit/audit-log.ts';
 import type { SecretWriter } from '../../k8s/secrets.ts';
 import { fieldManagerFor } from '../../k8s/secrets.ts';
@@ -68,16 +68,18 @@ class Reconciliation {
   private readonly name: string;
   private readonly targetName: string;
   private readonly eventTarget: EventTarget;
+  private readonly uid: string;
 
   constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal) {
     this.deps = deps;
     this.es = es;
     this.signal = signal;
     this.now = deps.clock.now();
-    this.namespace = es.metadata.namespace;
+    this.namespace = es.metadata.namespace ?? '';
+    this.uid = es.metadata.uid ?? '';
     this.name = es.metadata.name;
-    this.targetName = es.spec.target?.name ?? es.metadata.name;
-    this.eventTarget = { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, namespace: this.namespace, name: this.name, uid: es.metadata.uid };
+    this.targetName = targetSecretName(es);
+    this.eventTarget = { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, namespace: this.namespace, name: this.name, uid: this.uid };
   }
 
   async run(): Promise<ReconcileResult> {
@@ -118,7 +120,7 @@ class Reconciliation {
   private observed(refreshIntervalMs: number): ObservedExternalSecret {
     const { es } = this;
     return {
-      uid: es.metadata.uid,
+      uid: this.uid,
       generation: es.metadata.generation ?? 0,
       labels: es.metadata.labels ?? {},
       annotations: es.metadata.annotations ?? {},
@@ -144,8 +146,8 @@ class Reconciliation {
         // The whole value is fetched (property and decoding applied here), so ExternalSecrets reading
         // different properties of one remote secret share one provider call.
         const raw = await client.getSecret({ key, ...(version ? { version } : {}) }, this.signal);
-        const selected = property ? extractProperty(raw, property) : raw;
-        data.set(entry.secretKey, decode(selected, decodingStrategy ?? 'None'));
+        const selected = property ? extractProperty(raw, property, key) : raw;
+        data.set(entry.secretKey, decode(selected, decodingStrategy ?? 'None', key));
       } catch (err) {
         if (err instanceof NoSecretError) {
           result = 'not_found';
@@ -211,7 +213,7 @@ class Reconciliation {
       name: this.targetName,
       creationPolicy,
       immutable: es.spec.target?.immutable ?? false,
-      owner: { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, name: this.name, uid: es.metadata.uid },
+      owner: { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, name: this.name, uid: this.uid },
       data: fetched.data,
       hmacKey: this.deps.hmacKey,
     });
@@ -243,7 +245,7 @@ class Reconciliation {
     const bound = es.status?.binding?.name;
     if (bound && bound !== this.targetName) {
       const old = this.deps.getManagedSecret(this.namespace, bound);
-      if (old?.metadata?.ownerReferences?.some((r) => r.uid === es.metadata.uid)) await this.deleteSecret(bound, old.metadata.uid);
+      if (old?.metadata?.ownerReferences?.some((r) => r.uid === this.uid)) await this.deleteSecret(bound, old.metadata.uid);
     }
 
     if (fetched.missing.length > 0) {
@@ -259,7 +261,7 @@ class Reconciliation {
 
   private nextRefresh(refreshIntervalMs: number): ReconcileResult {
     if ((this.es.spec.refreshPolicy ?? 'Periodic') !== 'Periodic' || refreshIntervalMs <= 0) return undefined;
-    return { requeueAfter: jitteredIntervalMs(this.es.metadata.uid, refreshIntervalMs) };
+    return { requeueAfter: jitteredIntervalMs(this.uid, refreshIntervalMs) };
   }
 
   private async deleteSecret(name: string, uid: string | undefined): Promise<void> {

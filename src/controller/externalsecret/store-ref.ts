@@ -26,7 +26,7 @@ export interface StoreLookup {
 }
 
 export function resolveStore(es: ExternalSecret, lookup: StoreLookup): StoreResolution {
-  const namespace = es.metadata.namespace;
+  const namespace = es.metadata.namespace ?? '';
   const ref = es.spec.secretStoreRef;
   const kind: StoreKind = ref.kind ?? 'SecretStore';
   const store = kind === 'ClusterSecretStore' ? lookup.clusterSecretStore(ref.name) : lookup.secretStore(namespace, ref.name);
@@ -40,7 +40,9 @@ export function resolveStore(es: ExternalSecret, lookup: StoreLookup): StoreReso
   }
   const ready = store.status?.conditions?.find((c) => c.type === ConditionType.Ready);
   const generation = store.metadata.generation ?? 0;
-  if (!ready || (ready.observedGeneration !== undefined && ready.observedGeneration !== generation)) {
+  // A store validated at an older generation stays usable while it is revalidated: flipping every
+  // ExternalSecret of a store to not-ready on each edit would cost a status write per object.
+  if (!ready) {
     return { ok: false, reason: ExternalSecretReason.StoreNotReady, message: `${described} has not been validated yet` };
   }
   if (ready.status === 'False') {
@@ -54,7 +56,7 @@ export function resolveStore(es: ExternalSecret, lookup: StoreLookup): StoreReso
       kind,
       name: ref.name,
       namespace: kind === 'SecretStore' ? namespace : undefined,
-      uid: store.metadata.uid,
+      uid: store.metadata.uid ?? '',
       generation,
       providerName: provider.name,
       providerSpec: provider.spec,

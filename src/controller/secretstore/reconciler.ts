@@ -55,7 +55,7 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
       );
       if (update.status === 'False') {
         await deps.events.record(
-          { apiVersion: API_GROUP_VERSION, kind: deps.kind, namespace: deps.kind === 'SecretStore' ? namespace : undefined, name, uid: store.metadata.uid },
+          { apiVersion: API_GROUP_VERSION, kind: deps.kind, namespace: deps.kind === 'SecretStore' ? namespace : undefined, name, uid: store.metadata.uid ?? '' },
           'Warning',
           update.reason,
           update.message,
@@ -90,7 +90,7 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
         kind: deps.kind,
         name,
         namespace: deps.kind === 'SecretStore' ? namespace : undefined,
-        uid: store.metadata.uid,
+        uid: store.metadata.uid ?? '',
         generation,
         providerName: selected.name,
         providerSpec: selected.spec,

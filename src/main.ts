@@ -1,0 +1,50 @@
+// The process: configuration → one Kubernetes client → operator → signals. Wiring only.
+import { loadConfig, ConfigError, HelpRequested, usage } from './config.ts';
+import { createLogger } from './log.ts';
+import { createKubeClient } from './k8s/kube-client.ts';
+import { systemClock } from './clock.ts';
+import { createFakeProvider } from './providers/fake/provider.ts';
+import { startOperator } from './operator.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(usage());
+      return;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`secret-relay: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const kube = createKubeClient({ kubeconfigPath: config.kubeconfig, bearerToken: config.kubeToken });
+  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider()] });
+  logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    operator.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`secret-relay: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

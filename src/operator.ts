@@ -1,0 +1,304 @@
+// Wiring of one operator process: caches → indexes → controllers, started when this replica leads.
+// Everything is built here from injected options, so tests run whole operators in-process side by side.
+import { Registry } from 'prom-client';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
+import type { ExternalSecret, SecretStore, ClusterSecretStore } from './api/index.ts';
+import { parseExternalSecret, parseSecretStore, parseClusterSecretStore } from './api/index.ts';
+import { createAuditLog } from './audit/audit-log.ts';
+import { createMetrics, type ControllerName } from './metrics/metrics.ts';
+import { startHttpServer, type HttpServer } from './http/server.ts';
+import type { KubeClient } from './k8s/kube-client.ts';
+import { createSecretWriter } from './k8s/secrets.ts';
+import { createStatusWriter } from './k8s/status.ts';
+import { createEventRecorder } from './k8s/events.ts';
+import { createStoreKubeAccess } from './k8s/store-access.ts';
+import { loadOrCreateHmacKey } from './k8s/hmac-key.ts';
+import { createLeaseStore } from './k8s/leases.ts';
+import { createOperatorInformers, type OperatorInformers } from './k8s/informer.ts';
+import type { Provider } from './providers/provider.ts';
+import { createProviderRegistry } from './providers/registry.ts';
+import { createClientCache } from './providers/client-cache.ts';
+import { createSharedCalls } from './providers/shared-calls.ts';
+import { instrumentProvider } from './providers/instrumented.ts';
+import { WorkQueue } from './controller/runtime/work-queue.ts';
+import { Controller, type Reconcile } from './controller/runtime/controller.ts';
+import { LeaderElector } from './controller/runtime/leader-election.ts';
+import { createExternalSecretReconciler } from './controller/externalsecret/reconciler.ts';
+import { resolveStore, type ResolvedStore } from './controller/externalsecret/store-ref.ts';
+import { createStoreReconciler } from './controller/secretstore/reconciler.ts';
+import { ExternalSecretIndex, objectKey } from './controller/external-secret-index.ts';
+import { ConditionType } from './api/index.ts';
+
+export interface OperatorOptions {
+  readonly config: Config;
+  readonly kube: KubeClient;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly providers: readonly Provider[];
+  /** Where audit lines go besides the optional file; stdout when absent. */
+  readonly auditStdout?: NodeJS.WritableStream;
+}
+
+export interface RunningOperator {
+  readonly metricsPort: number;
+  readonly registry: Registry;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const { config, kube, logger, clock } = options;
+  const registry = new Registry();
+  const metrics = createMetrics(registry);
+  const audit = createAuditLog({
+    ...(options.auditStdout ? { stdout: options.auditStdout as never } : {}),
+    filePath: config.auditLogFile,
+    clock,
+    logger,
+  });
+  const hmacKey = config.hmacKey ?? (await loadOrCreateHmacKey(kube, config.namespace, config.hmacKeySecret));
+
+  const providerRegistry = createProviderRegistry(options.providers.map((p) => instrumentProvider(p, metrics, clock)));
+  const clientCache = createClientCache({ registry: providerRegistry, clock, logger, sharedCalls: createSharedCalls() });
+  const secrets = createSecretWriter(kube);
+  const status = createStatusWriter(kube);
+  const events = createEventRecorder({
+    kube,
+    clock,
+    controller: 'secret-relay.dev/operator',
+    instance: config.identity,
+    clusterEventNamespace: config.namespace,
+    onError: (err) => logger.warn({ err }, 'could not record an Event'),
+  });
+
+  const informers: OperatorInformers = createOperatorInformers({ kube, logger, watchNamespaces: config.watchNamespaces });
+  const index = new ExternalSecretIndex();
+
+  const lookup = {
+    secretStore: (ns: string, name: string) => parsed(informers.secretStores.get(name, ns), parseSecretStore),
+    clusterSecretStore: (name: string) => parsed(informers.clusterSecretStores.get(name), parseClusterSecretStore),
+    namespaceLabels: (name: string) => informers.namespaces.get(name)?.metadata?.labels,
+  };
+  const getExternalSecret = (ns: string, name: string) => parsed(informers.externalSecrets.get(name, ns), parseExternalSecret);
+
+  const clientFor = (store: ResolvedStore, namespace: string, signal: AbortSignal) => {
+    const storeDescription = store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${store.namespace}/${store.name}`;
+    return clientCache.get(
+      { ...store },
+      {
+        storeKind: store.kind,
+        storeName: store.name,
+        storeNamespace: store.namespace,
+        namespace,
+        kube: createStoreKubeAccess(kube, { onlyNamespace: store.namespace, storeDescription }),
+        clock,
+      },
+      signal,
+    );
+  };
+
+  const reconcilers: Record<ControllerName, Reconcile> = {
+    externalsecret: createExternalSecretReconciler({
+      clock,
+      getExternalSecret,
+      getManagedSecret: (ns, name) => informers.managedSecrets.get(name, ns),
+      resolveStore: (es) => resolveStore(es, lookup),
+      clientFor,
+      secrets,
+      status,
+      events,
+      audit,
+      hmacKey,
+    }),
+    secretstore: createStoreReconciler({
+      kind: 'SecretStore',
+      clock,
+      registry: providerRegistry,
+      getStore: (ns, name) => lookup.secretStore(ns, name),
+      clientFor,
+      operatorNamespace: config.namespace,
+      status,
+      events,
+    }),
+    clustersecretstore: createStoreReconciler({
+      kind: 'ClusterSecretStore',
+      clock,
+      registry: providerRegistry,
+      getStore: (_ns, name) => lookup.clusterSecretStore(name),
+      clientFor,
+      operatorNamespace: config.namespace,
+      status,
+      events,
+    }),
+  };
+
+  // Controllers exist only while this replica leads; a new set is made at each term (a Controller runs once).
+  let controllers: Record<ControllerName, Controller> | undefined;
+  const enqueue = (controller: ControllerName, key: string) => controllers?.[controller].queue.add(key);
+
+  const makeControllers = (): Record<ControllerName, Controller> => {
+    const make = (name: ControllerName) =>
+      new Controller({
+        name,
+        queue: new WorkQueue({
+          clock,
+          observer: {
+            added: () => metrics.queueAdded(name),
+            depth: (n) => metrics.setQueueDepth(name, n),
+            waited: (s) => metrics.queueWaited(name, s),
+            retried: () => metrics.queueRetried(name),
+          },
+        }),
+        reconcile: reconcilers[name],
+        workers: config.concurrency,
+        clock,
+        logger,
+        observer: {
+          onResult: (key, outcome, seconds, error) => {
+            metrics.reconcile(name, outcome, seconds);
+            if (outcome === 'error' || outcome === 'terminal') logger.warn({ controller: name, key, err: error }, 'reconcile failed');
+          },
+        },
+      });
+    return { externalsecret: make('externalsecret'), secretstore: make('secretstore'), clustersecretstore: make('clustersecretstore') };
+  };
+
+  const enqueueAll = () => {
+    for (const es of informers.externalSecrets.list()) enqueue('externalsecret', objectKey(es.metadata?.namespace, es.metadata!.name!));
+    for (const s of informers.secretStores.list()) enqueue('secretstore', objectKey(s.metadata?.namespace, s.metadata!.name!));
+    for (const s of informers.clusterSecretStores.list()) enqueue('clustersecretstore', s.metadata!.name!);
+  };
+
+  // Event handlers only enqueue keys; the reconcilers read the caches (level-based).
+  const onExternalSecret = (obj: { metadata?: { namespace?: string; name?: string } }) => {
+    const es = parsed(obj, parseExternalSecret);
+    const key = objectKey(obj.metadata?.namespace, obj.metadata!.name!);
+    if (es) index.upsert(es);
+    enqueue('externalsecret', key);
+  };
+  informers.externalSecrets.on('add', onExternalSecret);
+  informers.externalSecrets.on('update', onExternalSecret);
+  informers.externalSecrets.on('delete', (obj) => index.remove(objectKey(obj.metadata?.namespace, obj.metadata!.name!)));
+
+  const onStore = (kind: 'SecretStore' | 'ClusterSecretStore') => (obj: { metadata?: { namespace?: string; name?: string } }) => {
+    const name = obj.metadata!.name!;
+    const ns = kind === 'SecretStore' ? obj.metadata?.namespace : undefined;
+    enqueue(kind === 'SecretStore' ? 'secretstore' : 'clustersecretstore', objectKey(ns, name));
+    for (const key of index.usingStore(kind, ns, name)) enqueue('externalsecret', key);
+  };
+  for (const [informer, kind] of [
+    [informers.secretStores, 'SecretStore'],
+    [informers.clusterSecretStores, 'ClusterSecretStore'],
+  ] as const) {
+    informer.on('add', onStore(kind));
+    informer.on('update', onStore(kind));
+    informer.on('delete', (obj) => {
+      if (obj.metadata?.uid) void clientCache.invalidate(obj.metadata.uid);
+      onStore(kind)(obj);
+    });
+  }
+
+  const onSecret = (obj: { metadata?: { namespace?: string; name?: string } }) => {
+    for (const key of index.targeting(obj.metadata!.namespace!, obj.metadata!.name!)) enqueue('externalsecret', key);
+  };
+  informers.managedSecrets.on('update', onSecret);
+  informers.managedSecrets.on('delete', onSecret);
+  informers.namespaces.on('update', (obj) => {
+    for (const key of index.inNamespaceUsingClusterStores(obj.metadata!.name!)) enqueue('externalsecret', key);
+  });
+
+  metrics.setReadyCountsSource(() => ({
+    externalSecrets: countReady(informers.externalSecrets.list()),
+    stores: { SecretStore: countReady(informers.secretStores.list()), ClusterSecretStore: countReady(informers.clusterSecretStores.list()) },
+  }));
+
+  let leading = false;
+  let stopping = false;
+  const http: HttpServer = await startHttpServer({
+    port: config.metricsPort,
+    host: config.metricsHost,
+    registry,
+    isHealthy: () => !stopping,
+    isReady: () => (informers.hasSynced() ? true : { ok: false, reason: 'caches are not synced yet' }),
+    logger,
+  });
+
+  await informers.start();
+  logger.info({ externalSecrets: informers.externalSecrets.list().length }, 'caches synced');
+
+  const startLeading = () => {
+    leading = true;
+    metrics.setLeader(true);
+    controllers = makeControllers();
+    for (const c of Object.values(controllers)) c.start();
+    enqueueAll();
+    logger.info({ identity: config.identity }, 'leading: controllers started');
+  };
+  const stopLeading = async () => {
+    leading = false;
+    metrics.setLeader(false);
+    const running = controllers;
+    controllers = undefined;
+    if (running) await Promise.all(Object.values(running).map((c) => c.stop()));
+    logger.info({ identity: config.identity }, 'no longer leading: controllers stopped');
+  };
+
+  const sweep = setInterval(() => void clientCache.sweep(), 10 * 60_000);
+  sweep.unref();
+
+  let elector: LeaderElector | undefined;
+  if (config.leaderElect) {
+    elector = new LeaderElector({
+      store: createLeaseStore(kube),
+      namespace: config.namespace,
+      name: config.leaseName,
+      identity: config.identity,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.leaseRenewDeadlineMs,
+      retryPeriodMs: config.leaseRetryPeriodMs,
+      onStartedLeading: startLeading,
+      onStoppedLeading: stopLeading,
+      clock,
+      logger,
+    });
+    elector.start();
+  } else {
+    startLeading();
+  }
+
+  return {
+    metricsPort: http.port,
+    registry,
+    isLeader: () => leading,
+    async stop() {
+      stopping = true;
+      clearInterval(sweep);
+      if (elector) await elector.stop();
+      else await stopLeading();
+      await informers.stop();
+      await clientCache.closeAll();
+      await audit.close();
+      await http.close();
+    },
+  };
+}
+
+function parsed<T>(obj: unknown, parse: (o: unknown) => { ok: true; value: T } | { ok: false; error: string }): T | undefined {
+  if (obj === undefined) return undefined;
+  const result = parse(obj);
+  return result.ok ? result.value : undefined;
+}
+
+function countReady(objects: readonly { status?: { conditions?: readonly { type: string; status: string }[] } }[]) {
+  const counts = { True: 0, False: 0, Unknown: 0 };
+  for (const o of objects) {
+    const s = o.status?.conditions?.find((c) => c.type === ConditionType.Ready)?.status;
+    if (s === 'True' || s === 'False') counts[s] += 1;
+    else counts.Unknown += 1;
+  }
+  return counts;
+}
+
+export type { ExternalSecret, SecretStore, ClusterSecretStore };

@@ -1,0 +1,39 @@
+// Counts and times every real provider call (after de-duplication), so provider_requests_total is the bill.
+import type { Metrics, ProviderOperation, ProviderResult } from '../metrics/metrics.ts';
+import type { Provider, SecretsClient } from './provider.ts';
+import { NoSecretError, ThrottledError } from './provider.ts';
+import type { Clock } from '../clock.ts';
+
+export function instrumentProvider(provider: Provider, metrics: Metrics, clock: Clock): Provider {
+  const time = async <T>(operation: ProviderOperation, call: () => Promise<T>): Promise<T> => {
+    const started = clock.now();
+    let result: ProviderResult = 'success';
+    try {
+      return await call();
+    } catch (err) {
+      result = err instanceof NoSecretError ? 'not_found' : err instanceof ThrottledError ? 'throttled' : 'error';
+      if (result === 'throttled') metrics.providerThrottled(provider.name);
+      throw err;
+    } finally {
+      metrics.providerRequest(provider.name, operation, result, (clock.now() - started) / 1000);
+    }
+  };
+  return {
+    name: provider.name,
+    validateStore: (spec) => provider.validateStore(spec),
+    async newClient(spec, ctx) {
+      const client = await time('auth', () => provider.newClient(spec, ctx));
+      const wrapped: SecretsClient = {
+        get identity() {
+          return client.identity;
+        },
+        getSecret: (ref, signal) => time('getSecret', () => client.getSecret(ref, signal)),
+        getSecretMap: (ref, signal) => time('getSecretMap', () => client.getSecretMap(ref, signal)),
+        getAllSecrets: (find, signal) => time('getAllSecrets', () => client.getAllSecrets(find, signal)),
+        validate: (signal) => time('validate', () => client.validate(signal)),
+        close: () => client.close(),
+      };
+      return wrapped;
+    },
+  };
+}
