@@ -106,7 +106,7 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
     restartTimer = timers.setTimeout(() => {
       restartTimer = undefined;
       restarts++;
-      // mutation: no restart
+      void run();
     }, delayMs);
   };
   informer.on('error', onError);
