@@ -30,6 +30,16 @@ import { resolveStore, type ResolvedStore } from './controller/externalsecret/st
 import { createStoreReconciler } from './controller/secretstore/reconciler.ts';
 import { ExternalSecretIndex, objectKey } from './controller/external-secret-index.ts';
 import { ConditionType } from './api/index.ts';
+import { ChangeFilter } from './controller/change-filter.ts';
+import { syncedResourceVersionOf } from './controller/externalsecret/decide.ts';
+import { observeTarget } from './controller/externalsecret/desired-secret.ts';
+
+/** What event handlers read of any object. */
+interface RawObject {
+  readonly metadata?: { namespace?: string; name?: string; uid?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
+  readonly status?: unknown;
+  readonly data?: Record<string, string>;
+}
 
 export interface OperatorOptions {
   readonly config: Config;
@@ -156,10 +166,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         clock,
         logger,
         observer: {
-          onResult: (key, outcome, seconds, error) => {
-            metrics.reconcile(name, outcome, seconds);
-            if (outcome === 'error' || outcome === 'terminal') logger.warn({ controller: name, key, err: error }, 'reconcile failed');
-          },
+          onResult: (_key, outcome, seconds) => metrics.reconcile(name, outcome, seconds),
         },
       });
     return { externalsecret: make('externalsecret'), secretstore: make('secretstore'), clustersecretstore: make('clustersecretstore') };
@@ -172,21 +179,47 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   // Event handlers only enqueue keys; the reconcilers read the caches (level-based).
-  const onExternalSecret = (obj: { metadata?: { namespace?: string; name?: string } }) => {
+  // Spec, labels and annotations (force-sync) matter; status does not: it is ours.
+  const esChanges = new ChangeFilter();
+  const onExternalSecret = (obj: RawObject) => {
     const es = parsed(obj, parseExternalSecret);
     const key = objectKey(obj.metadata?.namespace, obj.metadata!.name!);
     if (es) index.upsert(es);
-    enqueue('externalsecret', key);
+    const fingerprint = syncedResourceVersionOf({
+      generation: obj.metadata?.generation ?? 0,
+      labels: obj.metadata?.labels ?? {},
+      annotations: obj.metadata?.annotations ?? {},
+    });
+    if (esChanges.changed(key, fingerprint)) enqueue('externalsecret', key);
   };
   informers.externalSecrets.on('add', onExternalSecret);
   informers.externalSecrets.on('update', onExternalSecret);
-  informers.externalSecrets.on('delete', (obj) => index.remove(objectKey(obj.metadata?.namespace, obj.metadata!.name!)));
+  informers.externalSecrets.on('delete', (obj) => {
+    const key = objectKey(obj.metadata?.namespace, obj.metadata!.name!);
+    index.remove(key);
+    esChanges.forget(key);
+  });
 
-  const onStore = (kind: 'SecretStore' | 'ClusterSecretStore') => (obj: { metadata?: { namespace?: string; name?: string } }) => {
+  // A store is revalidated when its spec changes; its ExternalSecrets are requeued when it changes or its
+  // readiness does (they wait for Ready).
+  const storeChanges = new ChangeFilter();
+  const storeUsers = new ChangeFilter();
+  const onStore = (kind: 'SecretStore' | 'ClusterSecretStore', deleted = false) => (obj: RawObject) => {
     const name = obj.metadata!.name!;
     const ns = kind === 'SecretStore' ? obj.metadata?.namespace : undefined;
-    enqueue(kind === 'SecretStore' ? 'secretstore' : 'clustersecretstore', objectKey(ns, name));
-    for (const key of index.usingStore(kind, ns, name)) enqueue('externalsecret', key);
+    const key = objectKey(ns, name);
+    const controller = kind === 'SecretStore' ? 'secretstore' : 'clustersecretstore';
+    const generation = String(obj.metadata?.generation ?? 0);
+    const ready = (obj.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.find((c) => c.type === ConditionType.Ready)?.status ?? '';
+    if (deleted) {
+      storeChanges.forget(`${kind}/${key}`);
+      storeUsers.forget(`${kind}/${key}`);
+    } else if (storeChanges.changed(`${kind}/${key}`, generation)) {
+      enqueue(controller, key);
+    }
+    if (deleted || storeUsers.changed(`${kind}/${key}`, `${generation}/${ready}`)) {
+      for (const esKey of index.usingStore(kind, ns, name)) enqueue('externalsecret', esKey);
+    }
   };
   for (const [informer, kind] of [
     [informers.secretStores, 'SecretStore'],
@@ -196,14 +229,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     informer.on('update', onStore(kind));
     informer.on('delete', (obj) => {
       if (obj.metadata?.uid) void clientCache.invalidate(obj.metadata.uid);
-      onStore(kind)(obj);
+      onStore(kind, true)(obj);
     });
   }
 
-  const onSecret = (obj: { metadata?: { namespace?: string; name?: string } }) => {
+  // Our own applies come back as updates too: only a Secret that no longer holds what we wrote (edited by
+  // hand, label removed) or that was deleted concerns its ExternalSecrets.
+  const onSecret = (obj: RawObject) => {
     for (const key of index.targeting(obj.metadata!.namespace!, obj.metadata!.name!)) enqueue('externalsecret', key);
   };
-  informers.managedSecrets.on('update', onSecret);
+  informers.managedSecrets.on('update', (obj) => {
+    const existing = { labels: obj.metadata?.labels ?? {}, annotations: obj.metadata?.annotations ?? {}, data: obj.data ?? {}, immutable: false, ownerUids: [] };
+    if (observeTarget(existing, hmacKey).state !== 'intact') onSecret(obj);
+  });
   informers.managedSecrets.on('delete', onSecret);
   informers.namespaces.on('update', (obj) => {
     for (const key of index.inNamespaceUsingClusterStores(obj.metadata!.name!)) enqueue('externalsecret', key);

@@ -45,6 +45,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
   const windowMs = options.seriesWindowMs ?? 10 * 60_000;
   const maxSeries = options.maxSeries ?? 4096;
   const series = new Map<string, Series>();
+  let sequence = 0;
   const note = (text: string) => (text.length > 1024 ? `${text.slice(0, 1021)}...` : text);
 
   return {
@@ -61,7 +62,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
             {
               name: known.name,
               namespace: known.namespace,
-              body: { series: { count: known.count, lastObservedTime: new Date(now).toISOString() } },
+              body: { series: { count: known.count, lastObservedTime: new k8s.V1MicroTime(now).toISOString() } },
             },
             k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
           );
@@ -70,8 +71,9 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
         const created = await options.kube.events.createNamespacedEvent({
           namespace,
           body: {
-            metadata: { generateName: `${target.name.slice(0, 200)}.`, namespace },
-            eventTime: new Date(now) as k8s.V1MicroTime,
+            // Named like client-go's recorder (<object>.<time in hex>): generateName cannot end in '.'.
+            metadata: { name: `${target.name.slice(0, 200)}.${(now * 1e6 + (sequence++ % 1e6)).toString(16)}`, namespace },
+            eventTime: new k8s.V1MicroTime(now),
             type,
             reason,
             action: reason,

@@ -1,6 +1,6 @@
 // Running whole operators in-process against the local control plane, with every log line, audit record
 // and Event kept so tests can assert on them and scan them for leaked values.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -74,6 +74,12 @@ export class LineSink extends Writable {
   }
   text(): string {
     return this.lines.join('\n') + this.#partial;
+  }
+  /** Keeps the lines under .cache/test-logs/ for reading after a failed run. */
+  saveTo(name: string): void {
+    const dir = join(repoRoot, '.cache', 'test-logs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}.log`), this.text());
   }
 }
 
