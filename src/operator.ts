@@ -25,7 +25,7 @@ import { instrumentProvider } from './providers/instrumented.ts';
 import { WorkQueue } from './controller/runtime/work-queue.ts';
 import { Controller, type Reconcile } from './controller/runtime/controller.ts';
 import { LeaderElector } from './controller/runtime/leader-election.ts';
-import { createExternalSecretReconciler } from './controller/externalsecret/reconciler.ts';
+import { createExternalSecretReconciler, type InvalidObject, type ParsedObject } from './controller/externalsecret/reconciler.ts';
 import { resolveStore, type ResolvedStore } from './controller/externalsecret/store-ref.ts';
 import { createStoreReconciler } from './controller/secretstore/reconciler.ts';
 import { ExternalSecretIndex, objectKey } from './controller/external-secret-index.ts';
@@ -91,7 +91,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     clusterSecretStore: (name: string) => parsed(informers.clusterSecretStores.get(name), parseClusterSecretStore),
     namespaceLabels: (name: string) => informers.namespaces.get(name)?.metadata?.labels,
   };
-  const getExternalSecret = (ns: string, name: string) => parsed(informers.externalSecrets.get(name, ns), parseExternalSecret);
+  const getExternalSecret = (ns: string, name: string): ParsedObject<ExternalSecret> | undefined => {
+    const raw = informers.externalSecrets.get(name, ns);
+    if (raw === undefined) return undefined;
+    const result = parseExternalSecret(raw);
+    return result.ok ? result : { ok: false, error: result.error, raw: raw as InvalidObject };
+  };
 
   const clientFor = (store: ResolvedStore, namespace: string, signal: AbortSignal) => {
     const storeDescription = store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${store.namespace}/${store.name}`;

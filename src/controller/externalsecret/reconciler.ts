@@ -35,7 +35,8 @@ export interface SecretView {
 
 export interface ExternalSecretReconcilerDeps {
   readonly clock: Clock;
-  readonly getExternalSecret: (namespace: string, name: string) => ExternalSecret | undefined;
+  /** The cached object, parsed; `invalid` when it fails the schema (e.g. written under an older CRD). */
+  readonly getExternalSecret: (namespace: string, name: string) => ParsedObject<ExternalSecret> | undefined;
   /** From the cache of managed Secrets (labelled); undefined when not ours or absent. */
   readonly getManagedSecret: (namespace: string, name: string) => SecretView | undefined;
   readonly resolveStore: (es: ExternalSecret) => StoreResolution;
@@ -52,11 +53,42 @@ type FetchOutcome = { readonly data: Map<string, Uint8Array>; readonly missing: 
 export function createExternalSecretReconciler(deps: ExternalSecretReconcilerDeps) {
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
-    const es = deps.getExternalSecret(namespace, name);
+    const cached = deps.getExternalSecret(namespace, name);
     // Gone: an Owner Secret follows through its ownerReference (garbage collector); others are kept by design.
-    if (!es || es.metadata.deletionTimestamp) return;
+    if (!cached) return;
+    if (!cached.ok) {
+      await reportInvalid(deps, namespace, name, cached);
+      // Retrying cannot help until the object changes.
+      throw new TerminalError(cached.error);
+    }
+    const es = cached.value;
+    if (es.metadata.deletionTimestamp) return;
     return new Reconciliation(deps, es, signal).run();
   };
+}
+
+export type ParsedObject<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string; readonly raw: InvalidObject };
+
+export interface InvalidObject {
+  readonly metadata?: { readonly uid?: string; readonly generation?: number } | undefined;
+  readonly status?: { readonly conditions?: readonly Condition[] } | undefined;
+}
+
+async function reportInvalid(deps: ExternalSecretReconcilerDeps, namespace: string, name: string, invalid: { error: string; raw: InvalidObject }) {
+  const update: ConditionUpdate = { type: ConditionType.Ready, status: 'False', reason: ExternalSecretReason.InvalidSpec, message: invalid.error };
+  const conditions = invalid.raw.status?.conditions;
+  const generation = invalid.raw.metadata?.generation;
+  if (sameCondition(findCondition(conditions, ConditionType.Ready), update, generation)) return;
+  await deps.status.patch(
+    { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret, namespace, name },
+    { conditions: setCondition(conditions, update, deps.clock.now(), generation) },
+  );
+  await deps.events.record(
+    { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, namespace, name, uid: invalid.raw.metadata?.uid ?? '' },
+    'Warning',
+    EventReason.UpdateFailed,
+    invalid.error,
+  );
 }
 
 class Reconciliation {
