@@ -1,0 +1,91 @@
+// Two operator processes on one Lease: only the leader reconciles, and when it dies (SIGKILL, no release)
+// the standby takes over within the lease duration and keeps syncing.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { repoRoot, startCluster, type LocalCluster } from '../support/cluster.ts';
+import { adminKube, createNamespace, createObject, decodeData, ensureNamespace, installCrds, Plural, readSecret, waitFor } from '../support/operator.ts';
+import type { KubeClient } from '../../src/k8s/kube-client.ts';
+
+const LEASE_SECONDS = 4;
+let cluster: LocalCluster;
+let kube: KubeClient;
+const operators = new Map<string, { process: ChildProcess; output: string[] }>();
+
+function startOperatorProcess(identity: string): void {
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'src/main.ts'),
+      `--kubeconfig=${cluster.kubeconfigPath}`,
+      '--metrics-port=0',
+      '--metrics-host=127.0.0.1',
+      `--identity=${identity}`,
+      '--namespace=secret-relay-system',
+      `--lease-duration=${LEASE_SECONDS}s`,
+      '--lease-renew-deadline=3s',
+      '--lease-retry-period=500ms',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
+  );
+  const output: string[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  operators.set(identity, { process: child, output });
+}
+
+async function leaseHolder(): Promise<string | undefined> {
+  try {
+    const lease = await kube.coordination.readNamespacedLease({ namespace: 'secret-relay-system', name: 'secret-relay-leader' });
+    return lease.spec?.holderIdentity || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+before(async () => {
+  cluster = await startCluster();
+  kube = adminKube(cluster.kubeconfigPath);
+  await installCrds(kube);
+  await ensureNamespace(kube, 'secret-relay-system');
+});
+
+after(async () => {
+  for (const { process: child } of operators.values()) if (child.exitCode === null) child.kill('SIGKILL');
+  await cluster?.stop();
+});
+
+async function syncOne(ns: string, name: string): Promise<void> {
+  const value = `v-${randomBytes(6).toString('hex')}`;
+  await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name }, spec: { provider: { fake: { data: [{ key: 'k', value }] } } } }, ns);
+  await createObject(kube, Plural.ExternalSecret, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', metadata: { name }, spec: { secretStoreRef: { name }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] } }, ns);
+  await waitFor(`Secret ${ns}/${name} synced`, async () => decodeData(await readSecret(kube, ns, name))?.['k'] === value, 30_000);
+}
+
+test('one of two operators leads; the standby takes over within the lease duration after the leader is killed', async () => {
+  startOperatorProcess('operator-a');
+  startOperatorProcess('operator-b');
+  const first = await waitFor('a leader', leaseHolder, 30_000);
+  assert.ok(operators.has(first), `unexpected holder ${first}`);
+  const ns = await createNamespace(kube, 'failover');
+  await syncOne(ns, 'before');
+
+  // Only the leader reconciled: the standby's log says it never started its controllers.
+  const standby = first === 'operator-a' ? 'operator-b' : 'operator-a';
+  assert.ok(!operators.get(standby)!.output.join('').includes('leading: controllers started'), 'the standby must not reconcile');
+
+  const killedAt = Date.now();
+  operators.get(first)!.process.kill('SIGKILL');
+  const next = await waitFor('the standby to take the lease', async () => {
+    const holder = await leaseHolder();
+    return holder === standby ? holder : undefined;
+  }, 30_000);
+  const takeoverMs = Date.now() - killedAt;
+  assert.equal(next, standby);
+  // A standby counts expiry from when it saw the last renewal: at most two lease durations plus a retry.
+  assert.ok(takeoverMs < 2 * LEASE_SECONDS * 1000 + 2000, `takeover took ${takeoverMs} ms`);
+  await syncOne(ns, 'after');
+  process.stdout.write(`# takeover after SIGKILL: ${takeoverMs} ms (lease ${LEASE_SECONDS}s)\n`);
+});
