@@ -1,11 +1,12 @@
 // SecretStore (namespaced) and ClusterSecretStore (cluster-wide): how to reach one external secret manager.
-// Only the fake provider has a schema yet; each other provider is a placeholder that keeps whatever the user
+// The fake and aws providers have schemas; each other provider is a placeholder that keeps whatever the user
 // wrote (the store controller reports "provider X is not available in this version") until its issue replaces
 // the placeholder with a schema — one entry in `providerFields`.
 import { z } from 'zod';
 import {
   conditionsSchema,
   DNS_LABEL_PATTERN,
+  DNS_SUBDOMAIN_PATTERN,
   durationString,
   LabelSelectorSchema,
   Limits,
@@ -45,6 +46,11 @@ export const FakeProviderDataSchema = z
       .max(SecretStoreLimits.fakeVersion)
       .optional()
       .describe('The version this value is returned for (remoteRef.version); an entry without one is the latest.'),
+    tags: z
+      .record(z.string().max(SecretStoreLimits.fakeKey), z.string().max(SecretStoreLimits.fakeKey))
+      .meta({ maxProperties: 64 })
+      .optional()
+      .describe('Tags of the remote secret, matched by dataFrom[].find.tags.'),
   })
   .meta(typeMeta('FakeProviderData', 'One remote secret served by the fake provider.'));
 
@@ -65,6 +71,153 @@ export const FakeProviderSchema = z
   })
   .meta(typeMeta('FakeProvider', 'Serves the secrets listed in the store itself: for demos and for tests of your own manifests.'));
 
+export const AwsLimits = {
+  region: 32,
+  roleArn: 2048,
+  additionalRoles: 8,
+  externalID: 1224,
+  sessionTags: 50,
+  tagKey: 128,
+  tagValue: 256,
+  prefix: 512,
+  endpoint: 2048,
+  audiences: 8,
+  audience: 256,
+  secretKey: 253,
+} as const;
+
+/** The partition, then 12 digits of account, then role/<path/>name (IAM's allowed characters). */
+export const AWS_ROLE_ARN_PATTERN = '^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$';
+const AWS_ROLE_ARN_MESSAGE = 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/my-role';
+export const AWS_REGION_PATTERN = '^[a-z]{2}(-[a-z]+)+-[0-9]+$';
+const ENDPOINT_PATTERN = '^https?://[^ ]+$';
+
+function roleArn(field: string) {
+  return matchingString({ pattern: AWS_ROLE_ARN_PATTERN, maxLength: AwsLimits.roleArn, message: `${field} ${AWS_ROLE_ARN_MESSAGE}` });
+}
+
+export const SecretKeySelectorSchema = z
+  .object({
+    name: matchingString({
+      pattern: DNS_SUBDOMAIN_PATTERN,
+      maxLength: Limits.name,
+      message: 'the name of a Secret reference must be a Secret name (DNS subdomain)',
+    }).describe('The Secret name.'),
+    namespace: matchingString({
+      pattern: DNS_LABEL_PATTERN,
+      maxLength: Limits.namespace,
+      message: 'the namespace of a Secret reference must be a namespace name (DNS label)',
+    })
+      .optional()
+      .describe(
+        "The Secret's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace.",
+      ),
+    key: nonEmptyString({ maxLength: AwsLimits.secretKey, message: 'the key of a Secret reference must not be empty' }).describe(
+      'The key inside the Secret.',
+    ),
+  })
+  .meta(typeMeta('SecretKeySelector', 'One key of a Kubernetes Secret.'));
+
+export const ServiceAccountSelectorSchema = z
+  .object({
+    name: matchingString({
+      pattern: DNS_SUBDOMAIN_PATTERN,
+      maxLength: Limits.name,
+      message: 'serviceAccountRef.name must be a ServiceAccount name (DNS subdomain)',
+    }).describe('The ServiceAccount name.'),
+    namespace: matchingString({
+      pattern: DNS_LABEL_PATTERN,
+      maxLength: Limits.namespace,
+      message: 'serviceAccountRef.namespace must be a namespace name (DNS label)',
+    })
+      .optional()
+      .describe(
+        "The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth).",
+      ),
+    audiences: z
+      .array(nonEmptyString({ maxLength: AwsLimits.audience, message: 'serviceAccountRef.audiences must not hold empty strings' }))
+      .max(AwsLimits.audiences)
+      .optional()
+      .describe('Audiences of the minted token; default sts.amazonaws.com.'),
+  })
+  .meta(typeMeta('ServiceAccountSelector', 'A ServiceAccount whose short-lived token (TokenRequest API) proves the identity.'));
+
+export const AwsJwtAuthSchema = z
+  .object({
+    serviceAccountRef: ServiceAccountSelectorSchema.describe(
+      "The ServiceAccount to act as; its eks.amazonaws.com/role-arn annotation (or spec.provider.aws.role) names the role assumed with AssumeRoleWithWebIdentity.",
+    ),
+  })
+  .meta(typeMeta('AwsJwtAuth', 'Workload identity (IRSA): a TokenRequest token for a ServiceAccount, exchanged with STS AssumeRoleWithWebIdentity.'));
+
+export const AwsSecretRefAuthSchema = z
+  .object({
+    accessKeyIDSecretRef: SecretKeySelectorSchema.describe('The access key ID.'),
+    secretAccessKeySecretRef: SecretKeySelectorSchema.describe('The secret access key.'),
+    sessionTokenSecretRef: SecretKeySelectorSchema.optional().describe('A session token, for temporary keys.'),
+  })
+  .meta(typeMeta('AwsSecretRefAuth', 'Static access keys read from Kubernetes Secrets.'));
+
+export const AwsAuthSchema = withRules(
+  z
+    .object({
+      jwt: AwsJwtAuthSchema.optional().describe('Workload identity through a ServiceAccount token (IRSA).'),
+      secretRef: AwsSecretRefAuthSchema.optional().describe('Static access keys from Secrets.'),
+    })
+    .meta(typeMeta('AwsAuth', "How the store authenticates: exactly one of jwt and secretRef; omit auth to use the operator's own identity.")),
+  [
+    {
+      rule: '(has(self.jwt) ? 1 : 0) + (has(self.secretRef) ? 1 : 0) == 1',
+      message: "spec.provider.aws.auth must set exactly one of jwt and secretRef (omit auth to use the operator's own identity)",
+      holds: (auth) => (auth.jwt === undefined ? 0 : 1) + (auth.secretRef === undefined ? 0 : 1) === 1,
+    },
+  ],
+);
+
+export const AwsSessionTagSchema = z
+  .object({
+    key: nonEmptyString({ maxLength: AwsLimits.tagKey, message: 'spec.provider.aws.sessionTags[].key must not be empty' }).describe('The tag key.'),
+    value: z.string().max(AwsLimits.tagValue).describe('The tag value.'),
+  })
+  .meta(typeMeta('AwsSessionTag', 'A session tag passed to sts:AssumeRole.'));
+
+export const AwsProviderSchema = z
+  .object({
+    service: z
+      .enum(['SecretsManager', 'ParameterStore'])
+      .meta(typeMeta('AwsServiceType', 'Which AWS service holds the secrets.'))
+      .describe('SecretsManager or ParameterStore.'),
+    region: matchingString({
+      pattern: AWS_REGION_PATTERN,
+      maxLength: AwsLimits.region,
+      message: 'spec.provider.aws.region must be an AWS region such as us-east-1',
+    }).describe('The AWS region, e.g. eu-west-1.'),
+    role: roleArn('spec.provider.aws.role')
+      .optional()
+      .describe('A role to assume after authenticating (with jwt auth and no role-arn annotation: the role of the web identity).'),
+    additionalRoles: z
+      .array(roleArn('spec.provider.aws.additionalRoles[]'))
+      .max(AwsLimits.additionalRoles)
+      .optional()
+      .describe('Roles assumed in order, each with the previous one, before role.'),
+    externalID: z.string().max(AwsLimits.externalID).optional().describe('The external ID passed when assuming role.'),
+    sessionTags: z
+      .array(AwsSessionTagSchema)
+      .max(AwsLimits.sessionTags)
+      .optional()
+      .describe('Session tags passed when assuming role.'),
+    prefix: z.string().max(AwsLimits.prefix).optional().describe('Prepended to every remote key (and find path) this store reads.'),
+    endpoint: matchingString({
+      pattern: ENDPOINT_PATTERN,
+      maxLength: AwsLimits.endpoint,
+      message: 'spec.provider.aws.endpoint must be an http(s) URL',
+    })
+      .optional()
+      .describe('Overrides the AWS endpoint of every call (Secrets Manager or SSM, and STS): private endpoints, FIPS, emulators.'),
+    auth: AwsAuthSchema.optional().describe("How to authenticate; omitted: the operator's own identity (its IRSA or EKS Pod Identity)."),
+  })
+  .meta(typeMeta('AwsProvider', 'AWS Secrets Manager or SSM Parameter Store.'));
+
 /** A provider whose schema arrives with its own issue: any fields are kept, the store controller reports it unavailable. */
 function placeholderProvider(title: string) {
   return z
@@ -75,7 +228,7 @@ function placeholderProvider(title: string) {
 }
 
 const providerFields = {
-  aws: placeholderProvider('AWS Secrets Manager or Parameter Store'),
+  aws: AwsProviderSchema.optional().describe('AWS Secrets Manager or SSM Parameter Store.'),
   gcpsm: placeholderProvider('Google Cloud Secret Manager'),
   azurekv: placeholderProvider('Azure Key Vault'),
   alibaba: placeholderProvider('Alibaba Cloud KMS Secrets Manager'),

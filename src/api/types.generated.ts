@@ -59,6 +59,8 @@ export interface ExternalSecretSpec {
    * @default []
    */
   readonly data: readonly ExternalSecretData[];
+  /** Sources of many keys at once: extract splits a remote JSON object, find selects remote secrets by name, tags or path. */
+  readonly dataFrom?: readonly ExternalSecretDataFrom[];
 }
 
 /** The store to fetch from. */
@@ -97,6 +99,8 @@ export interface ExternalSecretTarget {
    * @default false
    */
   readonly immutable: boolean;
+  /** Shapes the Secret with templates; without one, each fetched key is written as it is. */
+  readonly template?: ExternalSecretTemplate;
 }
 
 /** Whether and how the target Secret is created, and who owns it. */
@@ -104,6 +108,74 @@ export type CreationPolicy = "Owner" | "Orphan" | "Merge" | "None";
 
 /** What happens to the target Secret when the remote secret is gone. */
 export type DeletionPolicy = "Retain" | "Delete" | "Merge";
+
+/** Shapes the Secret from the fetched values with liquid templates: its type, labels, annotations and data. */
+export interface ExternalSecretTemplate {
+  /** The type of the Secret: Opaque (default), kubernetes.io/tls, kubernetes.io/dockerconfigjson, … */
+  readonly type?: string;
+  /** Labels and annotations of the Secret, rendered as templates. */
+  readonly metadata?: ExternalSecretTemplateMetadata;
+  /** Keys of the Secret and the liquid template each renders, e.g. {"url": "postgres://{{ user }}:{{ password }}@db"}. */
+  readonly data?: { readonly [key: string]: string };
+  /**
+   * Replace (default): the Secret holds what the templates render. Merge: the fetched keys too, with rendered keys over them.
+   * @default "Replace"
+   */
+  readonly mergePolicy: TemplateMergePolicy;
+  /** Templates held in ConfigMaps, Secrets or literals. */
+  readonly templateFrom?: readonly TemplateFrom[];
+}
+
+/** Labels and annotations of the Secret, rendered as templates. */
+export interface ExternalSecretTemplateMetadata {
+  /** Labels of the Secret; each value is a template. */
+  readonly labels?: { readonly [key: string]: string };
+  /** Annotations of the Secret; each value is a template. */
+  readonly annotations?: { readonly [key: string]: string };
+}
+
+/** Whether a template replaces the fetched data or is merged over it. */
+export type TemplateMergePolicy = "Replace" | "Merge";
+
+/** Templates kept outside the ExternalSecret, or a literal that renders many keys. */
+export interface TemplateFrom {
+  /** Templates in a ConfigMap of the ExternalSecret's namespace. */
+  readonly configMap?: TemplateRef;
+  /** Templates in a Secret of the ExternalSecret's namespace. */
+  readonly secret?: TemplateRef;
+  /** A template written here that renders a YAML map of keys to values. */
+  readonly literal?: string;
+  /**
+   * Where the rendered keys go: Data (default), Labels or Annotations.
+   * @default "Data"
+   */
+  readonly target: TemplateTarget;
+}
+
+/** Templates held in a ConfigMap or Secret of the ExternalSecret's namespace. */
+export interface TemplateRef {
+  /** Name of the ConfigMap or Secret, in the ExternalSecret's namespace. */
+  readonly name: string;
+  /** The keys holding templates. */
+  readonly items: readonly TemplateRefItem[];
+}
+
+/** One template held in a ConfigMap or Secret. */
+export interface TemplateRefItem {
+  /** The key of the ConfigMap or Secret that holds the template. */
+  readonly key: string;
+  /**
+   * Values: render the template under the same key. KeysAndValues: the template renders a YAML map of keys to values.
+   * @default "Values"
+   */
+  readonly templateAs: TemplateScope;
+}
+
+/** Values: the item is one template, rendered under its own key. KeysAndValues: the item renders a YAML map of keys to values. */
+export type TemplateScope = "Values" | "KeysAndValues";
+
+/** Where the rendered keys go: the Secret's data, labels or annotations. */
+export type TemplateTarget = "Data" | "Labels" | "Annotations";
 
 /** One key of the target Secret and the remote value it holds. */
 export interface ExternalSecretData {
@@ -130,6 +202,87 @@ export interface ExternalSecretDataRemoteRef {
 
 /** How a fetched value is decoded before it is written. */
 export type DecodingStrategy = "None" | "Base64" | "Base64URL" | "Auto";
+
+/** Many keys at once: the fields of one remote JSON object, or every remote secret found. */
+export interface ExternalSecretDataFrom {
+  /** One remote JSON object, split into one key per field (nested values as JSON). */
+  readonly extract?: ExternalSecretExtract;
+  /** Selects many remote secrets; each becomes one key of the Secret, named after it. */
+  readonly find?: ExternalSecretFind;
+  /** Renaming steps applied in order to the keys this source produces. */
+  readonly rewrite?: readonly ExternalSecretRewrite[];
+}
+
+/** One remote JSON object, split into one key per field (nested values as JSON). */
+export interface ExternalSecretExtract {
+  /** Key (name or path) of a remote secret holding a JSON object; each field becomes a key of the Secret. */
+  readonly key: string;
+  /** A nested object of the JSON value to split instead of the whole value; dots reach nested fields. */
+  readonly property?: string;
+  /** Version of the remote secret; the latest when absent. */
+  readonly version?: string;
+  /**
+   * How to decode each field value: None, Base64, Base64URL or Auto.
+   * @default "None"
+   */
+  readonly decodingStrategy: DecodingStrategy;
+  /**
+   * How field names become Secret keys when no rewrite is given: Default or Unicode.
+   * @default "Default"
+   */
+  readonly conversionStrategy: ConversionStrategy;
+}
+
+/** How dataFrom turns remote names into Secret keys when no rewrite is given. Default: each character a Secret key cannot hold becomes "_". Unicode: it becomes "_U" + its 4-digit hex code point + "_". */
+export type ConversionStrategy = "Default" | "Unicode";
+
+/** Selects many remote secrets; each becomes one key of the Secret, named after it. */
+export interface ExternalSecretFind {
+  /** Selects remote secrets by name. */
+  readonly name?: FindName;
+  /** Tags every selected remote secret must carry, with these values. */
+  readonly tags?: { readonly [key: string]: string };
+  /** A path (prefix) under which to search. */
+  readonly path?: string;
+  /**
+   * How to decode each value: None, Base64, Base64URL or Auto.
+   * @default "None"
+   */
+  readonly decodingStrategy: DecodingStrategy;
+  /**
+   * How remote names become Secret keys when no rewrite is given: Default or Unicode.
+   * @default "Default"
+   */
+  readonly conversionStrategy: ConversionStrategy;
+}
+
+/** Selects remote secrets by name. */
+export interface FindName {
+  /** A regular expression the remote name must match (unanchored). */
+  readonly regexp: string;
+}
+
+/** One renaming step applied to the keys of a dataFrom source. */
+export interface ExternalSecretRewrite {
+  /** Renames keys by regular expression. */
+  readonly regexp?: RewriteRegexp;
+  /** Renames keys with a template. */
+  readonly transform?: RewriteTransform;
+}
+
+/** Renames keys by regular expression. */
+export interface RewriteRegexp {
+  /** A regular expression; every match in a key is replaced. */
+  readonly source: string;
+  /** The replacement; $1, ${1} or ${name} insert a captured group. */
+  readonly target: string;
+}
+
+/** Renames keys with a template. */
+export interface RewriteTransform {
+  /** A liquid template rendering the new key from `value`, the current key, e.g. "{{ value | upcase }}". */
+  readonly template: string;
+}
 
 /** What the operator observed and did. */
 export interface ExternalSecretStatus {
@@ -193,8 +346,8 @@ export interface SecretStoreSpec {
 
 /** The secret manager this store reads from: exactly one key. */
 export interface SecretStoreProvider {
-  /** AWS Secrets Manager or Parameter Store. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
-  readonly aws?: { readonly [key: string]: unknown };
+  /** AWS Secrets Manager or SSM Parameter Store. */
+  readonly aws?: AwsProvider;
   /** Google Cloud Secret Manager. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
   readonly gcpsm?: { readonly [key: string]: unknown };
   /** Azure Key Vault. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
@@ -205,6 +358,83 @@ export interface SecretStoreProvider {
   readonly vault?: { readonly [key: string]: unknown };
   /** A provider configured with its own data, for demos and tests. */
   readonly fake?: FakeProvider;
+}
+
+/** AWS Secrets Manager or SSM Parameter Store. */
+export interface AwsProvider {
+  /** SecretsManager or ParameterStore. */
+  readonly service: AwsServiceType;
+  /** The AWS region, e.g. eu-west-1. */
+  readonly region: string;
+  /** A role to assume after authenticating (with jwt auth and no role-arn annotation: the role of the web identity). */
+  readonly role?: string;
+  /** Roles assumed in order, each with the previous one, before role. */
+  readonly additionalRoles?: readonly string[];
+  /** The external ID passed when assuming role. */
+  readonly externalID?: string;
+  /** Session tags passed when assuming role. */
+  readonly sessionTags?: readonly AwsSessionTag[];
+  /** Prepended to every remote key (and find path) this store reads. */
+  readonly prefix?: string;
+  /** Overrides the AWS endpoint of every call (Secrets Manager or SSM, and STS): private endpoints, FIPS, emulators. */
+  readonly endpoint?: string;
+  /** How to authenticate; omitted: the operator's own identity (its IRSA or EKS Pod Identity). */
+  readonly auth?: AwsAuth;
+}
+
+/** Which AWS service holds the secrets. */
+export type AwsServiceType = "SecretsManager" | "ParameterStore";
+
+/** A session tag passed to sts:AssumeRole. */
+export interface AwsSessionTag {
+  /** The tag key. */
+  readonly key: string;
+  /** The tag value. */
+  readonly value: string;
+}
+
+/** How the store authenticates: exactly one of jwt and secretRef; omit auth to use the operator's own identity. */
+export interface AwsAuth {
+  /** Workload identity through a ServiceAccount token (IRSA). */
+  readonly jwt?: AwsJwtAuth;
+  /** Static access keys from Secrets. */
+  readonly secretRef?: AwsSecretRefAuth;
+}
+
+/** Workload identity (IRSA): a TokenRequest token for a ServiceAccount, exchanged with STS AssumeRoleWithWebIdentity. */
+export interface AwsJwtAuth {
+  /** The ServiceAccount to act as; its eks.amazonaws.com/role-arn annotation (or spec.provider.aws.role) names the role assumed with AssumeRoleWithWebIdentity. */
+  readonly serviceAccountRef: ServiceAccountSelector;
+}
+
+/** A ServiceAccount whose short-lived token (TokenRequest API) proves the identity. */
+export interface ServiceAccountSelector {
+  /** The ServiceAccount name. */
+  readonly name: string;
+  /** The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth). */
+  readonly namespace?: string;
+  /** Audiences of the minted token; default sts.amazonaws.com. */
+  readonly audiences?: readonly string[];
+}
+
+/** Static access keys read from Kubernetes Secrets. */
+export interface AwsSecretRefAuth {
+  /** The access key ID. */
+  readonly accessKeyIDSecretRef: SecretKeySelector;
+  /** The secret access key. */
+  readonly secretAccessKeySecretRef: SecretKeySelector;
+  /** A session token, for temporary keys. */
+  readonly sessionTokenSecretRef?: SecretKeySelector;
+}
+
+/** One key of a Kubernetes Secret. */
+export interface SecretKeySelector {
+  /** The Secret name. */
+  readonly name: string;
+  /** The Secret's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace. */
+  readonly namespace?: string;
+  /** The key inside the Secret. */
+  readonly key: string;
 }
 
 /** Serves the secrets listed in the store itself: for demos and for tests of your own manifests. */
@@ -224,6 +454,8 @@ export interface FakeProviderData {
   readonly value: string;
   /** The version this value is returned for (remoteRef.version); an entry without one is the latest. */
   readonly version?: string;
+  /** Tags of the remote secret, matched by dataFrom[].find.tags. */
+  readonly tags?: { readonly [key: string]: string };
 }
 
 /** The outcome of the last validation. */
