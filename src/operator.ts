@@ -100,8 +100,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   const clientFor = (store: ResolvedStore, namespace: string, signal: AbortSignal) => {
     const storeDescription = store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${store.namespace}/${store.name}`;
+    // Referent auth: a ClusterSecretStore that authenticates with the ExternalSecret's namespace gets one client per namespace.
+    const partition = providerRegistry.get(store.providerName)?.clientPartition?.(store.providerSpec, { storeKind: store.kind, namespace });
     return clientCache.get(
-      { ...store },
+      { ...store, partition },
       {
         storeKind: store.kind,
         storeName: store.name,

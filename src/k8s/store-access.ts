@@ -1,5 +1,5 @@
-// The narrow slice of the cluster a provider sees while authenticating: one Secret key, one ServiceAccount
-// token. A SecretStore may only reach into its own namespace; that rule lives here, not in each provider.
+// The narrow slice of the cluster a provider sees while authenticating: one Secret key, one ServiceAccount's
+// annotations and token. A SecretStore may only reach into its own namespace; that rule lives here, not in each provider.
 import type { KubeClient } from './kube-client.ts';
 import { apiErrorCode } from './kube-client.ts';
 import type { StoreKubeAccess } from '../providers/provider.ts';
@@ -36,6 +36,18 @@ export function createStoreKubeAccess(kube: KubeClient, scope: StoreAccessScope)
         throw new TerminalError(`Secret ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} has no key ${ref.key}`);
       }
       return Buffer.from(encoded, 'base64');
+    },
+    async readServiceAccountAnnotations(ref) {
+      checkNamespace(ref.namespace, `ServiceAccount ${ref.name}`);
+      try {
+        const account = await kube.core.readNamespacedServiceAccount({ name: ref.name, namespace: ref.namespace });
+        return { ...(account.metadata?.annotations ?? {}) };
+      } catch (err) {
+        const code = apiErrorCode(err);
+        if (code === 404) throw new TerminalError(`ServiceAccount ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} does not exist`);
+        if (code === 403) throw new TerminalError(`secret-relay may not read ServiceAccount ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} (RBAC: serviceaccounts get)`);
+        throw err;
+      }
     },
     async createServiceAccountToken(ref) {
       checkNamespace(ref.namespace, `ServiceAccount ${ref.name}`);

@@ -34,6 +34,11 @@ export interface StoreKubeAccess {
     ref: { namespace: string; name: string; audiences: readonly string[]; expirationSeconds?: number },
     signal: AbortSignal,
   ): Promise<{ token: string; expiresAt: number }>;
+  /**
+   * The annotations of a ServiceAccount (e.g. eks.amazonaws.com/role-arn); throws a TerminalError when it is
+   * absent. Optional so that test doubles need not implement it; src/k8s/store-access.ts does.
+   */
+  readServiceAccountAnnotations?(ref: { namespace: string; name: string }, signal: AbortSignal): Promise<Readonly<Record<string, string>>>;
 }
 
 export interface StoreContext {
@@ -66,6 +71,12 @@ export interface Provider<Spec = unknown> {
   validateStore(spec: Spec): { warnings: string[]; errors: string[] };
   /** Authentication happens here. */
   newClient(spec: Spec, ctx: StoreContext): Promise<SecretsClient>;
+  /**
+   * When the session depends on the ExternalSecret's namespace (a ClusterSecretStore using referent auth:
+   * credentials from that namespace), the partition to cache its client under — usually that namespace.
+   * undefined (or no method): one client per store generation serves every namespace.
+   */
+  clientPartition?(spec: Spec, ctx: Pick<StoreContext, 'storeKind' | 'namespace'>): string | undefined;
 }
 
 /** The remote secret (or the property asked for) does not exist. Drives deletionPolicy. */
