@@ -20,7 +20,7 @@ import { createOperatorInformers, type OperatorInformers } from './k8s/informer.
 import type { Provider } from './providers/provider.ts';
 import { createProviderRegistry } from './providers/registry.ts';
 import { createClientCache } from './providers/client-cache.ts';
-import { createSharedCalls } from './providers/shared-calls.ts';
+import { createSharedCalls, defaultHoldResultsMs } from './providers/shared-calls.ts';
 import { instrumentProvider } from './providers/instrumented.ts';
 import { WorkQueue } from './controller/runtime/work-queue.ts';
 import { Controller, type Reconcile } from './controller/runtime/controller.ts';
@@ -71,7 +71,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const hmacKey = config.hmacKey ?? (await loadOrCreateHmacKey(kube, config.namespace, config.hmacKeySecret));
 
   const providerRegistry = createProviderRegistry(options.providers.map((p) => instrumentProvider(p, metrics, clock)));
-  const clientCache = createClientCache({ registry: providerRegistry, clock, logger, sharedCalls: createSharedCalls() });
+  const clientCache = createClientCache({ registry: providerRegistry, clock, logger, sharedCalls: createSharedCalls({ holdResultsMs: defaultHoldResultsMs }) });
   const secrets = createSecretWriter(kube);
   const status = createStatusWriter(kube);
   const events = createEventRecorder({

@@ -1,8 +1,21 @@
 import type { FindRef, RemoteRef, SecretsClient } from './provider.ts';
+import type { Timers } from '../controller/runtime/timers.ts';
+import { systemTimers } from '../controller/runtime/timers.ts';
+
+/**
+ * How long the operator keeps a successful provider result for other callers: one "refresh wave".
+ * ExternalSecrets created or refreshed together are reconciled a few at a time (one per worker), so
+ * readers of one remote secret rarely overlap in flight; holding the result this long lets a wave of
+ * hundreds share one call (4 workers × ~20 ms per reconcile ≈ 400 reconciles in 2 s). A value read
+ * within the window may be up to this much older than the remote one — small against refresh intervals
+ * (default 1h, commonly minutes), and a wider window would delay rotations by as much.
+ */
+export const defaultHoldResultsMs = 2000;
 
 /**
  * Single-flight: concurrent calls with the same key share one in-flight promise.
- * Nothing is cached once the call settles; the next call runs again.
+ * With `holdResultsMs` > 0, a successful result is also kept (in memory only) for that long, so calls made
+ * soon after share it too; failures are never kept. With 0 nothing is kept once the call settles.
  */
 export interface SharedCalls {
   /**
@@ -14,6 +27,8 @@ export interface SharedCalls {
   do<T>(key: string, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Number of calls in flight (for tests and metrics). */
   inFlight(): number;
+  /** Number of settled results still held (holdResultsMs > 0). */
+  held(): number;
 }
 
 interface Flight {
@@ -23,7 +38,9 @@ interface Flight {
   settled: boolean;
 }
 
-export function createSharedCalls(): SharedCalls {
+export function createSharedCalls(options: { holdResultsMs?: number; timers?: Timers } = {}): SharedCalls {
+  const holdResultsMs = options.holdResultsMs ?? 0;
+  const timers = options.timers ?? systemTimers;
   const flights = new Map<string, Flight>();
 
   function start(key: string, fn: (signal: AbortSignal) => Promise<unknown>): Flight {
@@ -36,12 +53,21 @@ export function createSharedCalls(): SharedCalls {
       settled: false,
     };
     flights.set(key, flight);
-    const settle = (): void => {
-      flight.settled = true;
+    const forget = (): void => {
       if (flights.get(key) === flight) flights.delete(key);
     };
+    const settle = (): void => {
+      flight.settled = true;
+      forget();
+    };
+    const hold = (): void => {
+      flight.settled = true;
+      // An aborted call (every waiter left) was already forgotten: do not bring it back.
+      if (flights.get(key) !== flight) return;
+      timers.setTimeout(forget, holdResultsMs);
+    };
     // Handles the rejection even when every waiter has left, so it is never unhandled.
-    flight.promise.then(settle, settle);
+    flight.promise.then(holdResultsMs > 0 ? hold : settle, settle);
     return flight;
   }
 
@@ -78,7 +104,8 @@ export function createSharedCalls(): SharedCalls {
         );
       });
     },
-    inFlight: () => flights.size,
+    inFlight: () => [...flights.values()].filter((flight) => !flight.settled).length,
+    held: () => [...flights.values()].filter((flight) => flight.settled).length,
   };
 }
 
