@@ -4,17 +4,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { startCluster, type LocalCluster } from '../support/cluster.ts';
+import type { LocalCluster } from '../support/cluster.ts';
+import { useCluster } from '../support/shared-cluster.ts';
 import {
   adminKube,
   createNamespace,
   createObject,
   decodeData,
   deleteObject,
-  ensureNamespace,
   eventNotes,
   getObject,
-  installCrds,
   mergePatchSecret,
   patchObject,
   Plural,
@@ -43,10 +42,8 @@ function secretValue(label = 'v'): string {
 }
 
 before(async () => {
-  cluster = await startCluster();
+  cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
-  await installCrds(kube);
-  await ensureNamespace(kube, 'secret-relay-system');
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
     args: ['--leader-elect=false', '--concurrency=4'],
@@ -323,15 +320,15 @@ test('renaming the target moves the data and removes the old owned Secret', asyn
 
 test('a store with a provider this version lacks is not Ready, and says so', async () => {
   const ns = await newNamespace();
-  await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'aws' }, spec: { provider: { aws: { region: 'eu-west-1' } } } }, ns);
+  await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'gcp' }, spec: { provider: { gcpsm: { projectID: 'demo' } } } }, ns);
   const ready = await waitFor('the store to be not Ready', async () => {
-    const r = readyOf(await getObject(kube, Plural.SecretStore, 'aws', ns));
+    const r = readyOf(await getObject(kube, Plural.SecretStore, 'gcp', ns));
     return r?.status === 'False' ? r : undefined;
   });
   assert.equal(ready.reason, 'ProviderNotAvailable');
-  await createObject(kube, Plural.ExternalSecret, es('uses-aws', { secretStoreRef: { name: 'aws' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), ns);
-  const es1 = await waitReady(ns, 'uses-aws', 'False', 'StoreNotReady');
-  assert.match(es1.message, /provider aws is not available/);
+  await createObject(kube, Plural.ExternalSecret, es('uses-gcp', { secretStoreRef: { name: 'gcp' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), ns);
+  const es1 = await waitReady(ns, 'uses-gcp', 'False', 'StoreNotReady');
+  assert.match(es1.message, /provider gcpsm is not available/);
 });
 
 test('metrics count reconciles and provider calls with bounded labels', async () => {

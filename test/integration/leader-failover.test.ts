@@ -5,11 +5,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot, startCluster, type LocalCluster } from '../support/cluster.ts';
-import { adminKube, createNamespace, createObject, decodeData, ensureNamespace, installCrds, Plural, readSecret, waitFor } from '../support/operator.ts';
+import { repoRoot, type LocalCluster } from '../support/cluster.ts';
+import { useCluster } from '../support/shared-cluster.ts';
+import { adminKube, createNamespace, createObject, decodeData, Plural, readSecret, waitFor } from '../support/operator.ts';
 import type { KubeClient } from '../../src/k8s/kube-client.ts';
 
 const LEASE_SECONDS = 4;
+/** Unique per run, so a Lease left by another test file cannot delay this one. */
+const LEASE_NAME = `failover-${randomBytes(3).toString('hex')}`;
 let cluster: LocalCluster;
 let kube: KubeClient;
 const operators = new Map<string, { process: ChildProcess; output: string[] }>();
@@ -24,6 +27,7 @@ function startOperatorProcess(identity: string): void {
       '--metrics-host=127.0.0.1',
       `--identity=${identity}`,
       '--namespace=secret-relay-system',
+      `--lease-name=${LEASE_NAME}`,
       `--lease-duration=${LEASE_SECONDS}s`,
       '--lease-renew-deadline=3s',
       '--lease-retry-period=500ms',
@@ -38,7 +42,7 @@ function startOperatorProcess(identity: string): void {
 
 async function leaseHolder(): Promise<string | undefined> {
   try {
-    const lease = await kube.coordination.readNamespacedLease({ namespace: 'secret-relay-system', name: 'secret-relay-leader' });
+    const lease = await kube.coordination.readNamespacedLease({ namespace: 'secret-relay-system', name: LEASE_NAME });
     return lease.spec?.holderIdentity || undefined;
   } catch {
     return undefined;
@@ -46,10 +50,8 @@ async function leaseHolder(): Promise<string | undefined> {
 }
 
 before(async () => {
-  cluster = await startCluster();
+  cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
-  await installCrds(kube);
-  await ensureNamespace(kube, 'secret-relay-system');
 });
 
 after(async () => {
