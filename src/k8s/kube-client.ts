@@ -1,13 +1,38 @@
 // The one place @kubernetes/client-node is configured: a KubeConfig and its API clients, built once in main.ts
 // and handed to whoever needs them. Other files under src/k8s may import the library's types and helpers;
 // nothing outside src/k8s imports it.
+//
+// Every request goes through two hooks of ours:
+// - the API clients' HTTP layer (`httpApi` of the generated Configuration): client-side rate limiting (as
+//   client-go's QPS/burst) and request accounting with the response code;
+// - KubeConfig.applySecurityAuthentication, which the API clients and the library's Watch both call before
+//   sending: watches are counted there (they bypass the API clients' HTTP layer and are never throttled, since
+//   they are long-lived).
 import * as k8s from '@kubernetes/client-node';
+import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+import { TokenBucket } from '../controller/runtime/token-bucket.ts';
+
+/** The verbs requests are counted by: a small closed set, so a metric label stays bounded. */
+export const KUBE_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
+export type KubeVerb = (typeof KUBE_VERBS)[number];
+
+/** Told of every request sent to the apiserver: its verb and the HTTP status (undefined for a watch or a transport error). */
+export type KubeRequestObserver = (verb: KubeVerb, code: number | undefined) => void;
 
 export interface KubeClientOptions {
   /** Path of a kubeconfig file; when absent the in-cluster ServiceAccount config is used. */
   readonly kubeconfigPath?: string | undefined;
   /** Use this bearer token instead of the kubeconfig's user (least-privilege tests). */
   readonly bearerToken?: string | undefined;
+  /** Sustained requests per second to the apiserver (watches excepted); absent = no limit. */
+  readonly qps?: number | undefined;
+  /** Requests that may go out back to back above `qps` after a quiet spell; default max(1, ceil(qps)). */
+  readonly burst?: number | undefined;
+  /** Told of every request; more observers can be added with `observeRequests`. Must not throw. */
+  readonly onRequest?: KubeRequestObserver | undefined;
+  /** For the rate limiter; default the system clock. */
+  readonly clock?: Clock | undefined;
 }
 
 export interface KubeClient {
@@ -18,10 +43,28 @@ export interface KubeClient {
   readonly events: k8s.EventsV1Api;
   readonly apiextensions: k8s.ApiextensionsV1Api;
   readonly apps: k8s.AppsV1Api;
+  /** Adds an observer of every request from now on; returns the function that removes it. */
+  observeRequests(observer: KubeRequestObserver): () => void;
+  /** Releases the client's connections. The client must not be used afterwards. */
+  close(): Promise<void>;
 }
 
 export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
-  const config = new k8s.KubeConfig();
+  const observers = new Set<KubeRequestObserver>();
+  if (options.onRequest) observers.add(options.onRequest);
+  const observe: KubeRequestObserver = (verb, code) => {
+    for (const o of observers) {
+      try {
+        o(verb, code);
+      } catch {
+        // An observer is a metrics hook: its failure must not fail the request.
+      }
+    }
+  };
+  const limiter =
+    options.qps === undefined ? undefined : new RequestRateLimiter({ qps: options.qps, burst: options.burst ?? Math.max(1, Math.ceil(options.qps)) }, options.clock ?? systemClock);
+
+  const config = new InstrumentedKubeConfig(observe, limiter);
   if (options.kubeconfigPath) config.loadFromFile(options.kubeconfigPath);
   else config.loadFromCluster();
   if (options.bearerToken) {
@@ -42,6 +85,11 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
     events: config.makeApiClient(k8s.EventsV1Api),
     apiextensions: config.makeApiClient(k8s.ApiextensionsV1Api),
     apps: config.makeApiClient(k8s.AppsV1Api),
+    observeRequests(observer) {
+      observers.add(observer);
+      return () => observers.delete(observer);
+    },
+    close: () => config.closeDispatcher(),
   };
 }
 
@@ -49,4 +97,140 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
 export function apiErrorCode(err: unknown): number | undefined {
   if (err instanceof k8s.ApiException) return err.code;
   return undefined;
+}
+
+const USER_AGENT = 'secret-relay';
+
+/** A KubeConfig whose API clients are rate limited and counted. */
+class InstrumentedKubeConfig extends k8s.KubeConfig {
+  readonly #observe: KubeRequestObserver;
+  readonly #httpApi: k8s.HttpLibrary;
+
+  constructor(observe: KubeRequestObserver, limiter: RequestRateLimiter | undefined) {
+    super();
+    this.#observe = observe;
+    const transport = k8s.createConfiguration().httpApi;
+    this.#httpApi = k8s.wrapHttpLibrary({
+      async send(request) {
+        const verb = requestVerb(request.getHttpMethod(), request.getUrl());
+        if (limiter) await limiter.acquire();
+        try {
+          const response = await transport.send(request).toPromise();
+          observe(verb, response.httpStatusCode);
+          return response;
+        } catch (err) {
+          observe(verb, undefined);
+          throw err;
+        }
+      },
+    });
+  }
+
+  /** As the library's, with our HTTP layer. KubernetesObjectApi.makeApiClient comes through here too. */
+  override makeApiClient<T extends k8s.ApiType>(apiClientType: k8s.ApiConstructor<T>): T {
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    return new apiClientType(
+      k8s.createConfiguration({
+        baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+        authMethods: { default: this },
+        httpApi: this.#httpApi,
+        middleware: [k8s.setHeaderMiddleware('User-Agent', USER_AGENT)],
+      }),
+    );
+  }
+
+  override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    if (isWatch(context.getUrl())) this.#observe('watch', undefined);
+  }
+
+  async closeDispatcher(): Promise<void> {}
+}
+
+function isWatch(url: string): boolean {
+  const q = url.indexOf('?');
+  return q !== -1 && new URLSearchParams(url.slice(q + 1)).get('watch') === 'true';
+}
+
+/**
+ * The verb of a request, as the apiserver names it (its RequestInfo): GET of a named object is get, of a
+ * collection list (watch when ?watch=true); POST create, PUT update, PATCH patch, DELETE delete (of a
+ * collection too). Anything else (HEAD, OPTIONS) counts as get.
+ */
+export function requestVerb(method: string, url: string): KubeVerb {
+  switch (method.toUpperCase()) {
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+    case 'GET':
+      if (isWatch(url)) return 'watch';
+      return namesAnObject(url) ? 'get' : 'list';
+    default:
+      return 'get';
+  }
+}
+
+/** Whether a resource URL names one object (…/<resource>/<name>[/<subresource>]) rather than a collection. */
+function namesAnObject(url: string): boolean {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return true;
+  }
+  let parts = path.split('/').filter((p) => p !== '');
+  // /api/<version>/… or /apis/<group>/<version>/…; anything else (/version, /openid/…) is a get.
+  if (parts[0] === 'api') parts = parts.slice(2);
+  else if (parts[0] === 'apis') parts = parts.slice(3);
+  else return true;
+  if (parts.length === 0) return true; // discovery
+  // namespaces/<ns>/<resource>/… — but namespaces/<ns> and namespaces/<ns>/{status,finalize} are the Namespace itself.
+  if (parts[0] === 'namespaces' && parts.length > 2 && parts[2] !== 'status' && parts[2] !== 'finalize') parts = parts.slice(2);
+  return parts.length >= 2;
+}
+
+/**
+ * Client-side rate limit in the manner of client-go's token bucket: `acquire()` resolves when a token is
+ * available; callers are served in the order they asked. Timers are ref'd: a request waiting for a token
+ * is work in progress and keeps the process alive.
+ */
+export class RequestRateLimiter {
+  readonly #bucket: TokenBucket;
+  readonly #sleep: (ms: number) => Promise<void>;
+  /** Resolves when the last caller in line has its token. */
+  #tail: Promise<void> = Promise.resolve();
+  #waiting = 0;
+
+  constructor(limit: { readonly qps: number; readonly burst: number }, clock: Clock, sleep: (ms: number) => Promise<void> = realSleep) {
+    this.#bucket = new TokenBucket(limit, clock);
+    this.#sleep = sleep;
+  }
+
+  /** Resolves once the caller may send one request. */
+  acquire(): Promise<void> {
+    // Fast path: nobody in line and a token at hand.
+    if (this.#waiting === 0 && this.#bucket.tryTake() === 0) return Promise.resolve();
+    this.#waiting++;
+    const turn = this.#tail.then(async () => {
+      for (let wait = this.#bucket.tryTake(); wait > 0; wait = this.#bucket.tryTake()) await this.#sleep(wait);
+      this.#waiting--;
+    });
+    this.#tail = turn;
+    return turn;
+  }
+
+  /** Callers waiting for a token. */
+  waiting(): number {
+    return this.#waiting;
+  }
+}
+
+function realSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
