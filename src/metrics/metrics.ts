@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { ProviderName, StoreKind } from '../providers/provider.ts';
+import type { KubeVerb } from '../k8s/kube-client.ts';
 
 /**
  * Every label value is a member of a small closed set below, so a series can never be
@@ -23,6 +24,9 @@ export type ProviderOperation = (typeof PROVIDER_OPERATIONS)[number];
 
 export const PROVIDER_RESULTS = ['success', 'error', 'not_found', 'denied', 'throttled'] as const;
 export type ProviderResult = (typeof PROVIDER_RESULTS)[number];
+
+/** Verbs of requests to the apiserver, as the apiserver names them. */
+export const KUBE_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const satisfies readonly KubeVerb[];
 
 export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
@@ -53,6 +57,8 @@ export interface Metrics {
   /** Work queue: a key was put back with backoff after a failure. */
   queueRetried(controller: ControllerName): void;
   setLeader(leading: boolean): void;
+  /** One request sent to the apiserver (a watch counts once, when it is opened). */
+  kubeRequest(verb: KubeVerb): void;
   /**
    * Where the Ready counts come from: called at each scrape, so the counts are read from the
    * informer caches when asked rather than maintained incrementally. Until set, all are 0.
@@ -136,6 +142,13 @@ export function createMetrics(registry: Registry): Metrics {
     registers,
   });
   leader.set(0);
+  const kubeRequests = new Counter({
+    name: 'secret_relay_kube_requests_total',
+    help: 'Requests sent to the Kubernetes apiserver, by verb (get, list, watch, create, update, patch, delete).',
+    labelNames: ['verb'] as const,
+    registers,
+  });
+  for (const verb of KUBE_VERBS) kubeRequests.inc({ verb }, 0);
 
   let readySource: (() => ReadyCounts) | undefined;
   const zero: ConditionCounts = { True: 0, False: 0, Unknown: 0 };
@@ -211,6 +224,9 @@ export function createMetrics(registry: Registry): Metrics {
     },
     setLeader(leading) {
       leader.set(leading ? 1 : 0);
+    },
+    kubeRequest(verb) {
+      kubeRequests.inc({ verb: bounded(verb, KUBE_VERBS) });
     },
     setReadyCountsSource(source) {
       readySource = source;

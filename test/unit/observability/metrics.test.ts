@@ -26,6 +26,7 @@ test('the exposition has every secret-relay metric and the process metrics', asy
     'secret_relay_workqueue_wait_seconds',
     'secret_relay_workqueue_retries_total',
     'secret_relay_leader',
+    'secret_relay_kube_requests_total',
     'process_cpu_seconds_total',
     'process_resident_memory_bytes',
     'nodejs_heap_size_used_bytes',
@@ -111,14 +112,20 @@ test('label values outside the closed sets become "other": no series per name or
   // Only an untyped caller can do this; the types forbid it.
   metrics.reconcile('team-a/db' as ControllerName, 'success', 0.1);
   metrics.providerRequest('aws', 'getSecret', 'prod/db/password' as 'success', 0.1);
+  metrics.kubeRequest('LIST /api/v1/secrets' as 'list');
+  metrics.kubeRequest('patch');
   const text = await registry.metrics();
   assert.ok(!text.includes('team-a/db'));
   assert.ok(!text.includes('prod/db/password'));
   assert.ok(text.includes('secret_relay_reconcile_total{controller="other",result="success"} 1'));
   assert.ok(text.includes('secret_relay_provider_requests_total{provider="aws",operation="getSecret",result="other"} 1'));
+  assert.ok(!text.includes('/api/v1/secrets'));
+  assert.ok(text.includes('secret_relay_kube_requests_total{verb="other"} 1'));
+  assert.ok(text.includes('secret_relay_kube_requests_total{verb="patch"} 1'));
+  assert.ok(text.includes('secret_relay_kube_requests_total{verb="watch"} 0'));
 
   // Every secret_relay series uses only the documented label names.
-  const allowed = new Set(['controller', 'result', 'provider', 'operation', 'condition', 'kind', 'le']);
+  const allowed = new Set(['controller', 'result', 'provider', 'operation', 'condition', 'kind', 'verb', 'le']);
   for (const line of text.split('\n').filter((l) => l.startsWith('secret_relay_'))) {
     for (const [, label] of line.matchAll(/([a-z_]+)="/g)) assert.ok(allowed.has(label ?? ''), `${label} in ${line}`);
   }
