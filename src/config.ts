@@ -41,6 +41,14 @@ export interface Config {
   readonly qps: number;
   /** … and the burst above it. */
   readonly burst: number;
+  /**
+   * How fast each controller's work queue hands keys to workers: sustained keys per second … It protects the
+   * secret managers from a wave of reconciles (a store change requeues all its ExternalSecrets); the apiserver
+   * is protected by `qps`.
+   */
+  readonly queueQps: number;
+  /** … and how many keys may go out back to back above it. */
+  readonly queueBurst: number;
   /** Name of the Secret in `namespace` holding the drift-detection HMAC key (created when absent). */
   readonly hmacKeySecret: string;
   /** The HMAC key given directly (secret); when set, `hmacKeySecret` is not used. */
@@ -116,6 +124,8 @@ const OPTIONS = [
   { name: 'kube-token', secret: true, help: 'bearer token for the apiserver instead of the kubeconfig user' },
   { name: 'qps', help: 'sustained apiserver requests per second (0 < qps <= 10000)', defaultText: '50' },
   { name: 'burst', help: 'apiserver request burst (1-100000)', defaultText: '100' },
+  { name: 'queue-qps', help: 'reconciles started per second per controller, sustained (0 < queue-qps <= 100000)', defaultText: '200' },
+  { name: 'queue-burst', help: 'reconciles that may start back to back above --queue-qps (1-1000000)', defaultText: '1000' },
   { name: 'hmac-key-secret', help: 'Secret in --namespace holding the drift HMAC key', defaultText: 'secret-relay-hmac-key' },
   { name: 'hmac-key', secret: true, help: 'the drift HMAC key itself (>= 32 bytes), instead of the Secret' },
   { name: 'identity', help: 'leader-election identity', defaultText: 'hostname + random suffix' },
@@ -395,6 +405,8 @@ export function loadConfig(
     kubeToken: secretOption('kube-token', kubeTokenRule),
     qps: option('qps', positiveNumber(10_000), 50),
     burst: option('burst', integer(1, 100_000), 100),
+    queueQps: option('queue-qps', positiveNumber(100_000), 200),
+    queueBurst: option('queue-burst', integer(1, 1_000_000), 1000),
     hmacKeySecret: option('hmac-key-secret', objectNameRule, 'secret-relay-hmac-key'),
     hmacKey: secretOption('hmac-key', hmacKeyRule),
     identity: optional('identity', identityRule) ?? `${identitySource.hostname()}_${identitySource.randomSuffix()}`,

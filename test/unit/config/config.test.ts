@@ -51,6 +51,8 @@ test('defaults when nothing is given', () => {
     kubeToken: undefined,
     qps: 50,
     burst: 100,
+    queueQps: 200,
+    queueBurst: 1000,
     hmacKeySecret: 'secret-relay-hmac-key',
     hmacKey: undefined,
     identity: 'node-1_abcd1234',
@@ -74,6 +76,8 @@ test('every option from flags', () => {
     '--kubeconfig=/home/me/.kube/config',
     '--qps=12.5',
     '--burst=25',
+    '--queue-qps=75.5',
+    '--queue-burst=150',
     '--hmac-key-secret=my-key',
     '--identity=pod-7',
   ]);
@@ -94,6 +98,8 @@ test('every option from flags', () => {
     kubeToken: undefined,
     qps: 12.5,
     burst: 25,
+    queueQps: 75.5,
+    queueBurst: 150,
     hmacKeySecret: 'my-key',
     hmacKey: undefined,
     identity: 'pod-7',
@@ -121,6 +127,8 @@ test('every option from SECRET_RELAY_* environment variables', () => {
     SECRET_RELAY_KUBECONFIG: '/kc',
     SECRET_RELAY_QPS: '5',
     SECRET_RELAY_BURST: '10',
+    SECRET_RELAY_QUEUE_QPS: '20',
+    SECRET_RELAY_QUEUE_BURST: '40',
     SECRET_RELAY_HMAC_KEY_SECRET: 'hk',
     SECRET_RELAY_IDENTITY: 'me',
   });
@@ -136,6 +144,8 @@ test('every option from SECRET_RELAY_* environment variables', () => {
   assert.equal(config.kubeconfig, '/kc');
   assert.equal(config.qps, 5);
   assert.equal(config.burst, 10);
+  assert.equal(config.queueQps, 20);
+  assert.equal(config.queueBurst, 40);
   assert.equal(config.hmacKeySecret, 'hk');
   assert.equal(config.identity, 'me');
 });
@@ -238,6 +248,8 @@ const badValues: ReadonlyArray<[string[], Record<string, string>, string, string
   [['--qps=0'], {}, 'qps', "--qps must be a number greater than 0 and at most 10000, got '0'"],
   [['--qps=fast'], {}, 'qps', "--qps must be a number greater than 0 and at most 10000, got 'fast'"],
   [['--burst=-1'], {}, 'burst', "--burst must be an integer between 1 and 100000, got '-1'"],
+  [['--queue-qps=0'], {}, 'queue-qps', "--queue-qps must be a number greater than 0 and at most 100000, got '0'"],
+  [[], { SECRET_RELAY_QUEUE_BURST: '0' }, 'queue-burst', "SECRET_RELAY_QUEUE_BURST must be an integer between 1 and 1000000, got '0'"],
   [['--hmac-key-secret=Key!'], {}, 'hmac-key-secret', `--hmac-key-secret must be a Kubernetes object name (lowercase letters, digits, "-" and ".", at most 253 characters), got 'Key!'`],
   [['--identity=has space'], {}, 'identity', "--identity must be a non-empty string of printable characters without spaces, at most 128 long, got 'has space'"],
   [['--kubeconfig='], {}, 'kubeconfig', "--kubeconfig must be a kubeconfig file path, got ''"],
@@ -258,7 +270,7 @@ for (const [argv, env, option, message] of badValues) {
 test('--help throws HelpRequested carrying the usage, which lists every option and its variable', () => {
   assert.throws(() => load(['--concurrency=2', '--help']), (err: unknown) => err instanceof HelpRequested && err.message === usage());
   const text = usage();
-  for (const name of ['metrics-port', 'concurrency', 'log-level', 'namespace', 'watch-namespaces', 'leader-elect', 'lease-name', 'lease-duration', 'audit-log-file', 'kubeconfig', 'qps', 'burst', 'hmac-key-secret', 'identity']) {
+  for (const name of ['metrics-port', 'concurrency', 'log-level', 'namespace', 'watch-namespaces', 'leader-elect', 'lease-name', 'lease-duration', 'audit-log-file', 'kubeconfig', 'qps', 'burst', 'queue-qps', 'queue-burst', 'hmac-key-secret', 'identity']) {
     assert.ok(text.includes(`--${name}`), name);
     assert.ok(text.includes(`SECRET_RELAY_${name.toUpperCase().replaceAll('-', '_')}`), name);
   }
