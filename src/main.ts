@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
-  const kube = createKubeClient({ kubeconfigPath: config.kubeconfig, bearerToken: config.kubeToken });
+  const kube = createKubeClient({ kubeconfigPath: config.kubeconfig, bearerToken: config.kubeToken, qps: config.qps, burst: config.burst });
   const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider()] });
   logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
 

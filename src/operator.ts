@@ -62,6 +62,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const { config, kube, logger, clock } = options;
   const registry = new Registry();
   const metrics = createMetrics(registry);
+  const unobserveRequests = kube.observeRequests((verb) => metrics.kubeRequest(verb));
   const audit = createAuditLog({
     ...(options.auditStdout ? { stdout: options.auditStdout as never } : {}),
     filePath: config.auditLogFile,
@@ -161,6 +162,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         name,
         queue: new WorkQueue({
           clock,
+          rateLimit: { qps: config.queueQps, burst: config.queueBurst },
           observer: {
             added: () => metrics.queueAdded(name),
             depth: (n) => metrics.setQueueDepth(name, n),
@@ -326,6 +328,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await clientCache.closeAll();
       await audit.close();
       await http.close();
+      unobserveRequests();
     },
   };
 }
