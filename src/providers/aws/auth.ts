@@ -1,0 +1,288 @@
+// Credentials for one AWS store: a base identity (ServiceAccount token via AssumeRoleWithWebIdentity, static keys
+// from Secrets, or the operator's own default chain), then a chain of AssumeRole steps. Every step is memoized
+// and renewed a few minutes before it expires, so a session is reused across reconciles, never re-minted per call.
+import { fromNodeProviderChain, fromTemporaryCredentials, fromWebToken } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { Clock } from '../../clock.ts';
+import { TerminalError } from '../provider.ts';
+import type { StoreContext } from '../provider.ts';
+import type { AwsProvider, SecretKeySelector } from '../../api/types.generated.ts';
+import { awsCall } from './errors.ts';
+
+export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+export const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
+/** Renew this long before expiry (the SDK's own margin), so no call goes out with credentials about to lapse. */
+export const REFRESH_BEFORE_MS = 5 * 60_000;
+/** Static keys from a Secret are read again this often, so a rotated key in the Secret is picked up. */
+export const STATIC_KEYS_REREAD_MS = 10 * 60_000;
+/** Requested lifetime of every assumed-role session. */
+export const SESSION_DURATION_SECONDS = 3600;
+
+/** The SDK client settings every client of a store shares (STS included). */
+export interface AwsClientSettings {
+  readonly region: string;
+  readonly endpoint?: string | undefined;
+  readonly maxAttempts: number;
+}
+
+/** How a store authenticates, decided from its spec and the ExternalSecret's namespace. Pure. */
+export type AwsBasePlan =
+  | { readonly kind: 'default' }
+  | {
+      readonly kind: 'jwt';
+      readonly serviceAccount: { readonly namespace: string; readonly name: string };
+      readonly audiences: readonly string[];
+    }
+  | {
+      readonly kind: 'secretRef';
+      readonly accessKeyId: Required<Pick<SecretKeySelector, 'name' | 'key' | 'namespace'>>;
+      readonly secretAccessKey: Required<Pick<SecretKeySelector, 'name' | 'key' | 'namespace'>>;
+      readonly sessionToken?: Required<Pick<SecretKeySelector, 'name' | 'key' | 'namespace'>> | undefined;
+    };
+
+export interface AwsAuthPlan {
+  readonly base: AwsBasePlan;
+  /** additionalRoles, in order. */
+  readonly additionalRoles: readonly string[];
+  /** spec.role: the last role assumed (or, with jwt and no annotation, the web-identity role). */
+  readonly role?: string | undefined;
+  /** True when the plan depends on the ExternalSecret's namespace (ClusterSecretStore, namespace omitted). */
+  readonly referent: boolean;
+}
+
+type StoreWhere = Pick<StoreContext, 'storeKind' | 'storeNamespace' | 'namespace'>;
+
+/** Which namespace a reference resolves to: explicit, else the store's (SecretStore) or the ExternalSecret's (referent). */
+function referenceNamespace(explicit: string | undefined, where: StoreWhere): string {
+  return explicit ?? where.storeNamespace ?? where.namespace;
+}
+
+export function planAwsAuth(spec: AwsProvider, where: StoreWhere): AwsAuthPlan {
+  const cluster = where.storeKind === 'ClusterSecretStore';
+  const common = { additionalRoles: spec.additionalRoles ?? [], role: spec.role };
+  const jwt = spec.auth?.jwt;
+  if (jwt) {
+    const ref = jwt.serviceAccountRef;
+    return {
+      ...common,
+      base: {
+        kind: 'jwt',
+        serviceAccount: { namespace: referenceNamespace(ref.namespace, where), name: ref.name },
+        audiences: ref.audiences && ref.audiences.length > 0 ? ref.audiences : [DEFAULT_AUDIENCE],
+      },
+      referent: cluster && ref.namespace === undefined,
+    };
+  }
+  const keys = spec.auth?.secretRef;
+  if (keys) {
+    const resolve = (selector: SecretKeySelector) => ({ name: selector.name, key: selector.key, namespace: referenceNamespace(selector.namespace, where) });
+    const selectors = [keys.accessKeyIDSecretRef, keys.secretAccessKeySecretRef, keys.sessionTokenSecretRef].filter((s) => s !== undefined);
+    return {
+      ...common,
+      base: {
+        kind: 'secretRef',
+        accessKeyId: resolve(keys.accessKeyIDSecretRef),
+        secretAccessKey: resolve(keys.secretAccessKeySecretRef),
+        sessionToken: keys.sessionTokenSecretRef ? resolve(keys.sessionTokenSecretRef) : undefined,
+      },
+      referent: cluster && selectors.some((selector) => selector.namespace === undefined),
+    };
+  }
+  return { ...common, base: { kind: 'default' }, referent: false };
+}
+
+/** A credential provider that remembers its result until REFRESH_BEFORE_MS before expiry; concurrent askers share one fetch. */
+export interface MemoizedCredentials extends AwsCredentialIdentityProvider {
+  /** How many times the underlying source was asked (for tests). */
+  fetches(): number;
+}
+
+export function memoizeCredentials(
+  fetch: () => Promise<AwsCredentialIdentity>,
+  clock: Clock,
+  refreshBeforeMs: number = REFRESH_BEFORE_MS,
+): MemoizedCredentials {
+  let current: AwsCredentialIdentity | undefined;
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  let count = 0;
+  const fresh = (identity: AwsCredentialIdentity): boolean =>
+    identity.expiration === undefined || identity.expiration.getTime() - clock.now() > refreshBeforeMs;
+  const provider = async (): Promise<AwsCredentialIdentity> => {
+    if (current && fresh(current)) return current;
+    if (!pending) {
+      count++;
+      pending = fetch().then(
+        (identity) => {
+          current = identity;
+          pending = undefined;
+          return identity;
+        },
+        (error: unknown) => {
+          pending = undefined;
+          throw error;
+        },
+      );
+    }
+    return pending;
+  };
+  return Object.assign(provider, { fetches: () => count });
+}
+
+/** A valid RoleSessionName ([\w+=,.@-]{2,64}) naming the store, so CloudTrail shows which store acted. */
+export function roleSessionName(where: Pick<StoreContext, 'storeKind' | 'storeName' | 'storeNamespace'>): string {
+  const raw = ['secret-relay', where.storeNamespace, where.storeName].filter((part) => part !== undefined).join('.');
+  return raw.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+}
+
+export interface AwsSession {
+  /** The final credentials; every step behind it is memoized and renewed before expiry. */
+  readonly credentials: AwsCredentialIdentityProvider;
+  /** Who the final credentials act as: a role ARN, or a description. Never a secret. */
+  readonly identity: string;
+}
+
+export interface AwsAuthDeps {
+  readonly ctx: StoreContext;
+  readonly settings: AwsClientSettings;
+  readonly clock: Clock;
+  /** The operator's own credentials (auth omitted); injectable for tests. Default: the SDK's node provider chain. */
+  readonly defaultCredentials?: () => AwsCredentialIdentityProvider;
+}
+
+function stsClientConfig(settings: AwsClientSettings) {
+  return { region: settings.region, maxAttempts: settings.maxAttempts, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}) };
+}
+
+/** Builds the memoized credential chain for a plan. Nothing is fetched until the provider is first called. */
+export function buildAwsSession(spec: AwsProvider, plan: AwsAuthPlan, deps: AwsAuthDeps): AwsSession {
+  const { ctx, settings, clock } = deps;
+  const sessionName = roleSessionName(ctx);
+  const signal = new AbortController().signal; // credential fetches outlive any one reconcile
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+  let base: MemoizedCredentials;
+  let baseIdentity: string;
+  const chain = [...plan.additionalRoles, ...(plan.role ? [plan.role] : [])];
+
+  if (plan.base.kind === 'jwt') {
+    const { serviceAccount, audiences } = plan.base;
+    const accountLabel = `ServiceAccount ${serviceAccount.namespace}/${serviceAccount.name}`;
+    baseIdentity = accountLabel;
+    // The web-identity role is known only after reading the annotation; it is resolved at first fetch.
+    let webRole: string | undefined;
+    base = memoizeCredentials(async () => {
+      if (webRole === undefined) {
+        const annotations = ctx.kube.readServiceAccountAnnotations ? await ctx.kube.readServiceAccountAnnotations(serviceAccount, signal) : {};
+        webRole = annotations[ROLE_ARN_ANNOTATION] ?? plan.role;
+        if (webRole === undefined) {
+          throw new TerminalError(
+            `${accountLabel} has no ${ROLE_ARN_ANNOTATION} annotation and the store sets no spec.provider.aws.role: ` +
+              `annotate the ServiceAccount with the IAM role to assume, or set role`,
+          );
+        }
+      }
+      // A fresh token for every exchange: TokenRequest tokens are short-lived, and STS wants an unexpired one.
+      const { token } = await ctx.kube.createServiceAccountToken({ ...serviceAccount, audiences }, signal);
+      const roleArn = webRole;
+      return awsCall({ action: 'sts:AssumeRoleWithWebIdentity', subject: roleArn, identity: accountLabel }, () =>
+        fromWebToken({
+          roleArn,
+          webIdentityToken: token,
+          roleSessionName: sessionName,
+          durationSeconds: SESSION_DURATION_SECONDS,
+          clientConfig: stsClientConfig(settings),
+        })(),
+      );
+    }, clock);
+    // Without the annotation, spec.role was the web-identity role: it is not assumed a second time.
+    const chainOf = (): string[] => {
+      const roles = [...plan.additionalRoles];
+      if (plan.role && plan.role !== webRole) roles.push(plan.role);
+      return roles;
+    };
+    return chainSession(base, () => `role ${webRole ?? plan.role ?? `from the ${ROLE_ARN_ANNOTATION} annotation`} (${accountLabel})`, chainOf, spec, deps, sessionName);
+  }
+
+  if (plan.base.kind === 'secretRef') {
+    const { accessKeyId, secretAccessKey, sessionToken } = plan.base;
+    baseIdentity = `static access key from Secret ${accessKeyId.namespace}/${accessKeyId.name}`;
+    const read = async (selector: { namespace: string; name: string; key: string }): Promise<string> => {
+      const bytes = await ctx.kube.readSecretKey(selector, signal);
+      try {
+        return utf8.decode(bytes).trim();
+      } catch {
+        throw new TerminalError(`key ${selector.key} of Secret ${selector.namespace}/${selector.name} is not UTF-8 text; store the AWS key as plain text`);
+      }
+    };
+    base = memoizeCredentials(async () => {
+      const [id, secret, token] = await Promise.all([read(accessKeyId), read(secretAccessKey), sessionToken ? read(sessionToken) : undefined]);
+      // A synthetic expiry makes the memo read the Secret again, so rotated keys are picked up.
+      return {
+        accessKeyId: id,
+        secretAccessKey: secret,
+        ...(token ? { sessionToken: token } : {}),
+        expiration: new Date(clock.now() + STATIC_KEYS_REREAD_MS + REFRESH_BEFORE_MS),
+      };
+    }, clock);
+  } else {
+    baseIdentity = "the operator's own AWS identity";
+    const source = (deps.defaultCredentials ?? (() => fromNodeProviderChain()))();
+    base = memoizeCredentials(() => awsCall({ action: 'resolve default credentials', identity: baseIdentity }, () => source()), clock);
+  }
+  const label = baseIdentity;
+  return chainSession(base, () => label, () => chain, spec, deps, sessionName);
+}
+
+/** Assumes each role of the chain with the previous credentials; externalID and sessionTags go with spec.role. */
+function chainSession(
+  base: MemoizedCredentials,
+  baseIdentity: () => string,
+  roles: () => readonly string[],
+  spec: AwsProvider,
+  deps: AwsAuthDeps,
+  sessionName: string,
+): AwsSession {
+  const { clock, settings } = deps;
+  const steps = new Map<string, MemoizedCredentials>();
+  /** The provider for the i-th role of the chain, built on first use and kept (each with its own memo). */
+  const stepFor = (index: number, chain: readonly string[]): MemoizedCredentials => {
+    if (index < 0) return base;
+    const roleArn = chain[index]!;
+    const key = `${index}\u0000${roleArn}`;
+    let step = steps.get(key);
+    if (!step) {
+      const previous = stepFor(index - 1, chain);
+      const isSpecRole = index === chain.length - 1 && roleArn === spec.role;
+      const assume = fromTemporaryCredentials({
+        masterCredentials: previous,
+        params: {
+          RoleArn: roleArn,
+          RoleSessionName: sessionName,
+          DurationSeconds: SESSION_DURATION_SECONDS,
+          ...(isSpecRole && spec.externalID ? { ExternalId: spec.externalID } : {}),
+          ...(isSpecRole && spec.sessionTags && spec.sessionTags.length > 0
+            ? { Tags: spec.sessionTags.map((tag) => ({ Key: tag.key, Value: tag.value })) }
+            : {}),
+        },
+        clientConfig: stsClientConfig(settings),
+      });
+      const who = index === 0 ? baseIdentity() : chain[index - 1]!;
+      step = memoizeCredentials(() => awsCall({ action: 'sts:AssumeRole', subject: roleArn, identity: who }, () => assume()), clock);
+      steps.set(key, step);
+    }
+    return step;
+  };
+  const credentials = async (): Promise<AwsCredentialIdentity> => {
+    // The chain may only be known once the base resolved (jwt: the annotation), so resolve the base first.
+    const identity = await base();
+    const chain = roles();
+    return chain.length === 0 ? identity : stepFor(chain.length - 1, chain)();
+  };
+  return {
+    credentials,
+    get identity() {
+      const chain = roles();
+      return chain.length > 0 ? `role ${chain[chain.length - 1]}` : baseIdentity();
+    },
+  };
+}
