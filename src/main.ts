@@ -4,6 +4,7 @@ import { createLogger } from './log.ts';
 import { createKubeClient } from './k8s/kube-client.ts';
 import { systemClock } from './clock.ts';
 import { createFakeProvider } from './providers/fake/provider.ts';
+import { createAwsProvider } from './providers/aws/provider.ts';
 import { startOperator } from './operator.ts';
 
 async function main(): Promise<void> {
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const kube = createKubeClient({ kubeconfigPath: config.kubeconfig, bearerToken: config.kubeToken, qps: config.qps, burst: config.burst });
-  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider()] });
+  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider()] });
   logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
 
   let stopping = false;
