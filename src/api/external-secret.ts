@@ -19,7 +19,27 @@ export const ExternalSecretLimits = {
   remoteKey: 1024,
   property: 1024,
   version: 256,
+  /** Entries of spec.dataFrom. */
+  dataFrom: 64,
+  /** Steps of one dataFrom[].rewrite. */
+  rewrite: 32,
+  regexp: 1024,
+  findTags: 64,
+  tag: 256,
+  /** Keys of target.template.data and of template metadata maps. */
+  templateKeys: 256,
+  /** A template's text; the whole object is bounded by etcd's 1.5 MiB anyway. */
+  template: 256 * 1024,
+  templateFrom: 32,
+  templateItems: 64,
+  /** Label/annotation keys: an optional DNS-subdomain prefix, '/', and a name of at most 63 characters. */
+  metadataKey: 317,
+  secretType: 253,
 } as const;
+
+/** What a key of a Secret's data may look like (as the apiserver checks it). */
+export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
+
 
 export const StoreKindSchema = z
   .enum(['SecretStore', 'ClusterSecretStore'])
@@ -51,6 +71,129 @@ export const DecodingStrategySchema = z
   .enum(['None', 'Base64', 'Base64URL', 'Auto'])
   .meta(typeMeta('DecodingStrategy', 'How a fetched value is decoded before it is written.'));
 
+export const ConversionStrategySchema = z
+  .enum(['Default', 'Unicode'])
+  .meta(
+    typeMeta(
+      'ConversionStrategy',
+      'How dataFrom turns remote names into Secret keys when no rewrite is given. Default: each character a Secret key cannot hold becomes "_". ' +
+        'Unicode: it becomes "_U" + its 4-digit hex code point + "_".',
+    ),
+  );
+
+export const MergePolicySchema = z
+  .enum(['Replace', 'Merge'])
+  .meta(typeMeta('TemplateMergePolicy', 'Whether a template replaces the fetched data or is merged over it.'));
+
+export const TemplateScopeSchema = z
+  .enum(['Values', 'KeysAndValues'])
+  .meta(
+    typeMeta(
+      'TemplateScope',
+      'Values: the item is one template, rendered under its own key. KeysAndValues: the item renders a YAML map of keys to values.',
+    ),
+  );
+
+export const TemplateTargetSchema = z
+  .enum(['Data', 'Labels', 'Annotations'])
+  .meta(typeMeta('TemplateTarget', 'Where the rendered keys go: the Secret\'s data, labels or annotations.'));
+
+/** A map of template texts; `what` names it in messages. */
+function templateMap(what: string, keyRule?: { rule: string; message: string; pattern: RegExp }) {
+  const map = z
+    .record(z.string().max(ExternalSecretLimits.metadataKey), z.string().max(ExternalSecretLimits.template))
+    .meta({ maxProperties: ExternalSecretLimits.templateKeys });
+  if (!keyRule) return map.optional().describe(what);
+  return withRules(map, [
+    { rule: keyRule.rule, message: keyRule.message, holds: (value) => Object.keys(value).every((key) => keyRule.pattern.test(key)) },
+  ])
+    .optional()
+    .describe(what);
+}
+
+export const TemplateRefItemSchema = z
+  .object({
+    key: nonEmptyString({ maxLength: ExternalSecretLimits.secretKey, message: 'templateFrom[].items[].key must name a key of the ConfigMap or Secret' })
+      .describe('The key of the ConfigMap or Secret that holds the template.'),
+    templateAs: TemplateScopeSchema.default('Values').describe(
+      'Values: render the template under the same key. KeysAndValues: the template renders a YAML map of keys to values.',
+    ),
+  })
+  .meta(typeMeta('TemplateRefItem', 'One template held in a ConfigMap or Secret.'));
+
+export const TemplateRefSchema = z
+  .object({
+    name: matchingString({
+      pattern: DNS_SUBDOMAIN_PATTERN,
+      maxLength: Limits.name,
+      message: 'templateFrom[].configMap.name and templateFrom[].secret.name must be object names (DNS subdomains)',
+    }).describe("Name of the ConfigMap or Secret, in the ExternalSecret's namespace."),
+    items: z
+      .array(TemplateRefItemSchema)
+      .min(1)
+      .max(ExternalSecretLimits.templateItems)
+      .describe('The keys holding templates.'),
+  })
+  .meta(typeMeta('TemplateRef', "Templates held in a ConfigMap or Secret of the ExternalSecret's namespace."));
+
+export const TemplateFromSchema = withRules(
+  z
+    .object({
+      configMap: TemplateRefSchema.optional().describe("Templates in a ConfigMap of the ExternalSecret's namespace."),
+      secret: TemplateRefSchema.optional().describe("Templates in a Secret of the ExternalSecret's namespace."),
+      literal: z
+        .string()
+        .max(ExternalSecretLimits.template)
+        .optional()
+        .describe('A template written here that renders a YAML map of keys to values.'),
+      target: TemplateTargetSchema.default('Data').describe('Where the rendered keys go: Data (default), Labels or Annotations.'),
+    })
+    .meta(typeMeta('TemplateFrom', 'Templates kept outside the ExternalSecret, or a literal that renders many keys.')),
+  [
+    {
+      rule: "(has(self.configMap) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.literal) ? 1 : 0) == 1",
+      message: 'spec.target.template.templateFrom[] must set exactly one of configMap, secret or literal',
+      holds: (entry) => [entry.configMap, entry.secret, entry.literal].filter((x) => x !== undefined).length === 1,
+    },
+  ],
+);
+
+export const ExternalSecretTemplateMetadataSchema = z
+  .object({
+    labels: templateMap('Labels of the Secret; each value is a template.'),
+    annotations: templateMap('Annotations of the Secret; each value is a template.'),
+  })
+  .meta(typeMeta('ExternalSecretTemplateMetadata', 'Labels and annotations of the Secret, rendered as templates.'));
+
+export const ExternalSecretTemplateSchema = z
+  .object({
+    type: z
+      .string()
+      .max(ExternalSecretLimits.secretType)
+      .optional()
+      .describe('The type of the Secret: Opaque (default), kubernetes.io/tls, kubernetes.io/dockerconfigjson, …'),
+    metadata: ExternalSecretTemplateMetadataSchema.optional(),
+    data: templateMap('Keys of the Secret and the liquid template each renders, e.g. {"url": "postgres://{{ user }}:{{ password }}@db"}.', {
+      rule: `self.all(k, k.matches('${SECRET_KEY_PATTERN}'))`,
+      message: "spec.target.template.data keys must be Secret keys: letters, digits, '-', '_' and '.' only",
+      pattern: new RegExp(SECRET_KEY_PATTERN),
+    }),
+    mergePolicy: MergePolicySchema.default('Replace').describe(
+      'Replace (default): the Secret holds what the templates render. Merge: the fetched keys too, with rendered keys over them.',
+    ),
+    templateFrom: z
+      .array(TemplateFromSchema)
+      .max(ExternalSecretLimits.templateFrom)
+      .optional()
+      .describe('Templates held in ConfigMaps, Secrets or literals.'),
+  })
+  .meta(
+    typeMeta(
+      'ExternalSecretTemplate',
+      'Shapes the Secret from the fetched values with liquid templates: its type, labels, annotations and data.',
+    ),
+  );
+
 const targetFields = {
   name: matchingString({
     pattern: DNS_SUBDOMAIN_PATTERN,
@@ -69,6 +212,9 @@ const targetFields = {
       'Delete: delete the Secret (requires creationPolicy Owner). Merge: remove only the keys secret-relay wrote.',
   ),
   immutable: z.boolean().default(false).describe('Write the Secret as immutable; a change of data then recreates it.'),
+  template: ExternalSecretTemplateSchema.optional().describe(
+    'Shapes the Secret with templates; without one, each fetched key is written as it is.',
+  ),
 };
 
 export const ExternalSecretTargetSchema = withRules(
@@ -123,13 +269,129 @@ export const ExternalSecretDataRemoteRefSchema = z
 export const ExternalSecretDataSchema = z
   .object({
     secretKey: matchingString({
-      pattern: '^[-._a-zA-Z0-9]+$',
+      pattern: SECRET_KEY_PATTERN,
       maxLength: ExternalSecretLimits.secretKey,
       message: "spec.data[].secretKey must be a Secret key: letters, digits, '-', '_' and '.' only",
     }).describe('The key in the target Secret.'),
     remoteRef: ExternalSecretDataRemoteRefSchema,
   })
   .meta(typeMeta('ExternalSecretData', 'One key of the target Secret and the remote value it holds.'));
+
+export const ExternalSecretExtractSchema = z
+  .object({
+    key: nonEmptyString({
+      maxLength: ExternalSecretLimits.remoteKey,
+      message: 'spec.dataFrom[].extract.key must name the remote secret; it cannot be empty',
+    }).describe('Key (name or path) of a remote secret holding a JSON object; each field becomes a key of the Secret.'),
+    property: z
+      .string()
+      .max(ExternalSecretLimits.property)
+      .optional()
+      .describe('A nested object of the JSON value to split instead of the whole value; dots reach nested fields.'),
+    version: z.string().max(ExternalSecretLimits.version).optional().describe('Version of the remote secret; the latest when absent.'),
+    decodingStrategy: DecodingStrategySchema.default('None').describe('How to decode each field value: None, Base64, Base64URL or Auto.'),
+    conversionStrategy: ConversionStrategySchema.default('Default').describe(
+      'How field names become Secret keys when no rewrite is given: Default or Unicode.',
+    ),
+  })
+  .meta(typeMeta('ExternalSecretExtract', 'One remote JSON object, split into one key per field (nested values as JSON).'));
+
+export const FindNameSchema = z
+  .object({
+    regexp: nonEmptyString({
+      maxLength: ExternalSecretLimits.regexp,
+      message: 'spec.dataFrom[].find.name.regexp must not be empty',
+    }).describe('A regular expression the remote name must match (unanchored).'),
+  })
+  .meta(typeMeta('FindName', 'Selects remote secrets by name.'));
+
+export const ExternalSecretFindSchema = withRules(
+  z
+    .object({
+      name: FindNameSchema.optional(),
+      tags: z
+        .record(z.string().max(ExternalSecretLimits.tag), z.string().max(ExternalSecretLimits.tag))
+        .meta({ maxProperties: ExternalSecretLimits.findTags })
+        .optional()
+        .describe('Tags every selected remote secret must carry, with these values.'),
+      path: z
+        .string()
+        .max(ExternalSecretLimits.remoteKey)
+        .optional()
+        .describe('A path (prefix) under which to search.'),
+      decodingStrategy: DecodingStrategySchema.default('None').describe('How to decode each value: None, Base64, Base64URL or Auto.'),
+      conversionStrategy: ConversionStrategySchema.default('Default').describe(
+        'How remote names become Secret keys when no rewrite is given: Default or Unicode.',
+      ),
+    })
+    .meta(typeMeta('ExternalSecretFind', 'Selects many remote secrets; each becomes one key of the Secret, named after it.')),
+  [
+    {
+      rule: 'has(self.name) || has(self.path) || (has(self.tags) && size(self.tags) > 0)',
+      message: 'spec.dataFrom[].find must select by name.regexp, tags or path',
+      holds: (find) => find.name !== undefined || find.path !== undefined || Object.keys(find.tags ?? {}).length > 0,
+    },
+  ],
+);
+
+export const RewriteRegexpSchema = z
+  .object({
+    source: nonEmptyString({
+      maxLength: ExternalSecretLimits.regexp,
+      message: 'spec.dataFrom[].rewrite[].regexp.source must not be empty',
+    }).describe('A regular expression; every match in a key is replaced.'),
+    target: z
+      .string()
+      .max(ExternalSecretLimits.regexp)
+      .describe('The replacement; $1, ${1} or ${name} insert a captured group.'),
+  })
+  .meta(typeMeta('RewriteRegexp', 'Renames keys by regular expression.'));
+
+export const RewriteTransformSchema = z
+  .object({
+    template: nonEmptyString({
+      maxLength: ExternalSecretLimits.regexp,
+      message: 'spec.dataFrom[].rewrite[].transform.template must not be empty',
+    }).describe('A liquid template rendering the new key from `value`, the current key, e.g. "{{ value | upcase }}".'),
+  })
+  .meta(typeMeta('RewriteTransform', 'Renames keys with a template.'));
+
+export const ExternalSecretRewriteSchema = withRules(
+  z
+    .object({
+      regexp: RewriteRegexpSchema.optional(),
+      transform: RewriteTransformSchema.optional(),
+    })
+    .meta(typeMeta('ExternalSecretRewrite', 'One renaming step applied to the keys of a dataFrom source.')),
+  [
+    {
+      rule: '(has(self.regexp) ? 1 : 0) + (has(self.transform) ? 1 : 0) == 1',
+      message: 'spec.dataFrom[].rewrite[] must set exactly one of regexp or transform',
+      holds: (step) => (step.regexp === undefined) !== (step.transform === undefined),
+    },
+  ],
+);
+
+export const ExternalSecretDataFromSchema = withRules(
+  z
+    .object({
+      extract: ExternalSecretExtractSchema.optional(),
+      find: ExternalSecretFindSchema.optional(),
+      rewrite: z
+        .array(ExternalSecretRewriteSchema)
+        .max(ExternalSecretLimits.rewrite)
+        .optional()
+        .describe('Renaming steps applied in order to the keys this source produces.'),
+    })
+    .meta(typeMeta('ExternalSecretDataFrom', 'Many keys at once: the fields of one remote JSON object, or every remote secret found.')),
+  [
+    {
+      rule: '(has(self.extract) ? 1 : 0) + (has(self.find) ? 1 : 0) == 1',
+      message: 'spec.dataFrom[] must set exactly one of extract or find',
+      holds: (entry) => (entry.extract === undefined) !== (entry.find === undefined),
+    },
+  ],
+);
 
 const externalSecretSpecFields = {
   secretStoreRef: SecretStoreRefSchema,
@@ -147,16 +409,22 @@ const externalSecretSpecFields = {
     .max(ExternalSecretLimits.data)
     .default([])
     .describe('The keys of the target Secret and where each comes from.'),
+  dataFrom: z
+    .array(ExternalSecretDataFromSchema)
+    .max(ExternalSecretLimits.dataFrom)
+    .optional()
+    .describe('Sources of many keys at once: extract splits a remote JSON object, find selects remote secrets by name, tags or path.'),
 };
 
 export const ExternalSecretSpecSchema = withRules(
   z.object(externalSecretSpecFields).meta(typeMeta('ExternalSecretSpec', 'What to fetch and where to write it.')),
   [
     {
-      rule: 'has(self.data) && size(self.data) > 0',
+      rule:
+        '(has(self.data) && size(self.data) > 0) || (has(self.dataFrom) && size(self.dataFrom) > 0) || (has(self.target) && has(self.target.template))',
       fieldPath: '.data',
-      message: 'spec.data must list at least one entry',
-      holds: (spec) => spec.data.length > 0,
+      message: 'spec.data must list at least one entry, or spec.dataFrom one source, or spec.target.template a template',
+      holds: (spec) => spec.data.length > 0 || (spec.dataFrom?.length ?? 0) > 0 || spec.target.template !== undefined,
     },
     {
       rule: '!has(self.data) || self.data.all(x, self.data.exists_one(y, y.secretKey == x.secretKey))',
