@@ -7,6 +7,9 @@ import type { ObservedTarget } from './decide.ts';
 export const MANAGED_LABEL = 'secret-relay.dev/managed';
 export const DATA_HMAC_ANNOTATION = 'secret-relay.dev/data-hmac';
 export const MANAGED_KEYS_ANNOTATION = 'secret-relay.dev/managed-keys';
+/** Label and annotation keys a template wrote, so that removing one from the template removes it from the Secret. */
+export const TEMPLATED_LABELS_ANNOTATION = 'secret-relay.dev/templated-labels';
+export const TEMPLATED_ANNOTATIONS_ANNOTATION = 'secret-relay.dev/templated-annotations';
 
 export type CreationPolicy = 'Owner' | 'Orphan' | 'Merge' | 'None';
 
@@ -25,6 +28,11 @@ export interface DesiredSecretInput {
   readonly owner: SecretOwner;
   readonly data: ReadonlyMap<string, Uint8Array>;
   readonly hmacKey: Uint8Array;
+  /** spec.target.template.type; Opaque when absent. */
+  readonly type?: string | undefined;
+  /** Rendered template metadata; reserved secret-relay.dev/ keys are refused before this point. */
+  readonly labels?: Readonly<Record<string, string>> | undefined;
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A server-side-apply body: only the fields secret-relay owns. */
@@ -57,22 +65,28 @@ export interface ExistingSecret {
   readonly data: Readonly<Record<string, string>>; // base64, as the API returns it
   readonly immutable: boolean;
   readonly ownerUids: readonly string[];
+  readonly type?: string | undefined;
 }
 
 export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
   const keys = [...input.data.keys()].sort();
   const data: Record<string, string> = {};
   for (const key of keys) data[key] = Buffer.from(input.data.get(key)!).toString('base64');
+  const templatedLabels = Object.keys(input.labels ?? {}).sort();
+  const templatedAnnotations = Object.keys(input.annotations ?? {}).sort();
   const annotations: Record<string, string> = {
+    ...input.annotations,
     [DATA_HMAC_ANNOTATION]: dataHmac(input.hmacKey, input.data),
     [MANAGED_KEYS_ANNOTATION]: keys.join(','),
+    ...(templatedLabels.length > 0 ? { [TEMPLATED_LABELS_ANNOTATION]: templatedLabels.join(',') } : {}),
+    ...(templatedAnnotations.length > 0 ? { [TEMPLATED_ANNOTATIONS_ANNOTATION]: templatedAnnotations.join(',') } : {}),
   };
   const base = {
     apiVersion: 'v1' as const,
     kind: 'Secret' as const,
     data,
   };
-  const labels = { [MANAGED_LABEL]: 'true' };
+  const labels = { ...input.labels, [MANAGED_LABEL]: 'true' };
   if (input.creationPolicy === 'Merge') {
     // Someone else owns this Secret: we add our keys and markers, nothing else.
     return { ...base, metadata: { name: input.name, namespace: input.namespace, labels, annotations } };
@@ -92,7 +106,7 @@ export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
           }
         : {}),
     },
-    type: 'Opaque',
+    type: input.type ?? 'Opaque',
     ...(input.immutable ? { immutable: true } : {}),
   };
 }
@@ -140,9 +154,17 @@ export function needsApply(desired: SecretApplyBody, existing: ExistingSecret | 
   // Keys we wrote before but no longer want must be removed by an apply.
   const previous = existing.annotations[MANAGED_KEYS_ANNOTATION];
   if (previous && previous.split(',').some((k) => !(k in desired.data))) return true;
+  // Likewise labels and annotations a template wrote before.
+  if (dropsKeys(existing.annotations[TEMPLATED_LABELS_ANNOTATION], desired.metadata.labels)) return true;
+  if (dropsKeys(existing.annotations[TEMPLATED_ANNOTATIONS_ANNOTATION], desired.metadata.annotations)) return true;
+  if (desired.type !== undefined && existing.type !== undefined && desired.type !== existing.type) return true;
   for (const ref of desired.metadata.ownerReferences ?? []) if (!existing.ownerUids.includes(ref.uid)) return true;
   if ((desired.immutable ?? false) !== existing.immutable && desired.immutable !== undefined) return true;
   return false;
+}
+
+function dropsKeys(previous: string | undefined, desired: Readonly<Record<string, string>>): boolean {
+  return previous !== undefined && previous !== '' && previous.split(',').some((key) => !Object.hasOwn(desired, key));
 }
 
 function equalStrings(a: string, b: string): boolean {

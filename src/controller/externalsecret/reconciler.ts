@@ -11,7 +11,11 @@ import type { StatusWriter } from '../../k8s/status.ts';
 import type { EventRecorder, EventTarget } from '../../k8s/events.ts';
 import type { SecretsClient } from '../../providers/provider.ts';
 import { NoSecretError, TerminalError } from '../../providers/provider.ts';
-import { decode, extractProperty } from '../../providers/decoding.ts';
+import { decode, extractProperty, jsonObjectEntries } from '../../providers/decoding.ts';
+import type { ExternalSecretDataFrom } from '../../api/types.generated.ts';
+import { createTemplateEngine, type TemplateEngine } from '../../templates/engine.ts';
+import { renderSecret, templateSourceNames, type RenderedSecret, type TemplateSources } from '../../templates/render-secret.ts';
+import { mergeSources, shapeDataFrom, type KeySource } from './data-from.ts';
 import { parseDuration } from '../../duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
@@ -31,6 +35,17 @@ export interface SecretView {
   } | undefined;
   readonly data?: Record<string, string> | undefined;
   readonly immutable?: boolean | undefined;
+  readonly type?: string | undefined;
+}
+
+/**
+ * Reads what templateFrom names, in the ExternalSecret's own namespace only (the reconciler passes it).
+ * undefined when the object does not exist. Needs RBAC get on configmaps and secrets.
+ */
+export interface TemplateSourceReader {
+  configMapData(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
+  /** Secret data as the API returns it (base64). */
+  secretData(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
 }
 
 export interface ExternalSecretReconcilerDeps {
@@ -46,11 +61,16 @@ export interface ExternalSecretReconcilerDeps {
   readonly events: EventRecorder;
   readonly audit: AuditLog;
   readonly hmacKey: Uint8Array;
+  /** For spec.target.template.templateFrom; without it, a templateFrom naming a ConfigMap or Secret fails. */
+  readonly templateSources?: TemplateSourceReader;
+  /** The sandboxed liquid engine; one with the default limits when absent. */
+  readonly templateEngine?: TemplateEngine;
 }
 
 type FetchOutcome = { readonly data: Map<string, Uint8Array>; readonly missing: string[] };
 
-export function createExternalSecretReconciler(deps: ExternalSecretReconcilerDeps) {
+export function createExternalSecretReconciler(options: ExternalSecretReconcilerDeps) {
+  const deps: ExternalSecretReconcilerDeps = { ...options, templateEngine: options.templateEngine ?? createTemplateEngine() };
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
     const cached = deps.getExternalSecret(namespace, name);
@@ -165,45 +185,132 @@ class Reconciliation {
     };
   }
 
-  /** Reads every data entry. Missing remote keys are collected (deletionPolicy decides); other errors throw. */
+  /**
+   * Reads every data and dataFrom entry and merges their keys (each from exactly one source). Missing remote
+   * keys are collected (deletionPolicy decides); other errors throw.
+   */
   private async fetch(client: SecretsClient, store: ResolvedStore): Promise<FetchOutcome> {
-    const data = new Map<string, Uint8Array>();
+    const sources: KeySource[] = [];
     const missing: string[] = [];
-    for (const entry of this.es.spec.data ?? []) {
+    const dataEntries = this.es.spec.data ?? [];
+    for (const [index, entry] of dataEntries.entries()) {
       const { key, property, version, decodingStrategy } = entry.remoteRef;
-      const started = this.deps.clock.now();
-      let result: AuditResult = 'success';
-      let error: string | undefined;
-      try {
+      const value = await this.read(client, store, property ? `${key}#${property}` : key, missing, async () => {
         // The whole value is fetched (property and decoding applied here), so ExternalSecrets reading
         // different properties of one remote secret share one provider call.
         const raw = await client.getSecret({ key, ...(version ? { version } : {}) }, this.signal);
         const selected = property ? extractProperty(raw, property, key) : raw;
-        data.set(entry.secretKey, decode(selected, decodingStrategy ?? 'None', key));
-      } catch (err) {
-        if (err instanceof NoSecretError) {
-          result = 'not_found';
-          missing.push(property ? `${key} (property ${property})` : key);
-          continue;
-        }
-        result = 'error';
-        error = describeError(err);
-        throw err;
-      } finally {
-        this.deps.audit.record({
-          action: 'provider.read',
-          externalSecret: { namespace: this.namespace, name: this.name },
-          store: { kind: store.kind, name: store.name },
-          provider: store.providerName,
-          identity: client.identity,
-          remoteKey: property ? `${key}#${property}` : key,
-          result,
-          durationMs: this.deps.clock.now() - started,
-          ...(error ? { error } : {}),
-        });
-      }
+        return decode(selected, decodingStrategy ?? 'None', key);
+      }, property ? `${key} (property ${property})` : key);
+      if (value !== undefined) sources.push({ where: `spec.data[${index}]`, data: new Map([[entry.secretKey, value]]) });
     }
-    return { data, missing };
+    for (const [index, entry] of (this.es.spec.dataFrom ?? []).entries()) {
+      const where = `spec.dataFrom[${index}]`;
+      const fetched = await this.fetchDataFrom(client, store, entry, missing);
+      if (fetched === undefined) continue;
+      const label = entry.extract ? `${where} (extract "${entry.extract.key}")` : `${where} (find)`;
+      sources.push({ where: label, data: shapeDataFrom(entry, fetched, this.deps.templateEngine!, where) });
+    }
+    return { data: mergeSources(sources), missing };
+  }
+
+  /** One dataFrom entry's raw map: the fields of a JSON object (extract) or the remote secrets found (find). */
+  private async fetchDataFrom(
+    client: SecretsClient,
+    store: ResolvedStore,
+    entry: ExternalSecretDataFrom,
+    missing: string[],
+  ): Promise<Map<string, Uint8Array> | undefined> {
+    if (entry.extract) {
+      const { key, property, version } = entry.extract;
+      return this.read(client, store, property ? `${key}#${property}` : key, missing, async () => {
+        // getSecret (not getSecretMap) so a data[] entry and an extract of the same key share one call.
+        const raw = await client.getSecret({ key, ...(version ? { version } : {}) }, this.signal);
+        const selected = property ? extractProperty(raw, property, key) : raw;
+        return new Map(Object.entries(jsonObjectEntries(selected, key)));
+      }, property ? `${key} (property ${property})` : key);
+    }
+    const find = entry.find!;
+    const described = [
+      find.path !== undefined ? `path=${find.path}` : '',
+      find.name ? `name=/${find.name.regexp}/` : '',
+      ...Object.entries(find.tags ?? {}).map(([tag, value]) => `tag ${tag}=${value}`),
+    ].filter((part) => part !== '').join(', ');
+    return this.read(client, store, `find(${described})`, missing, async () => {
+      const found = await client.getAllSecrets(
+        {
+          ...(find.name ? { name: { regexp: find.name.regexp } } : {}),
+          ...(find.tags ? { tags: find.tags } : {}),
+          ...(find.path !== undefined ? { path: find.path } : {}),
+        },
+        this.signal,
+      );
+      return new Map(Object.entries(found));
+    }, `find(${described})`);
+  }
+
+  /** One provider read, audited; a NoSecretError is recorded in `missing` (as `missingLabel`) and gives undefined. */
+  private async read<T>(
+    client: SecretsClient,
+    store: ResolvedStore,
+    remoteKey: string,
+    missing: string[],
+    call: () => Promise<T>,
+    missingLabel: string,
+  ): Promise<T | undefined> {
+    const started = this.deps.clock.now();
+    let result: AuditResult = 'success';
+    let error: string | undefined;
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof NoSecretError) {
+        result = 'not_found';
+        missing.push(missingLabel);
+        return undefined;
+      }
+      result = 'error';
+      error = describeError(err);
+      throw err;
+    } finally {
+      this.deps.audit.record({
+        action: 'provider.read',
+        externalSecret: { namespace: this.namespace, name: this.name },
+        store: { kind: store.kind, name: store.name },
+        provider: store.providerName,
+        identity: client.identity,
+        remoteKey,
+        result,
+        durationMs: this.deps.clock.now() - started,
+        ...(error ? { error } : {}),
+      });
+    }
+  }
+
+  /** Reads the ConfigMaps and Secrets templateFrom names, from the ExternalSecret's namespace only. */
+  private async readTemplateSources(): Promise<TemplateSources> {
+    const names = templateSourceNames(this.es.spec.target?.template);
+    const configMaps = new Map<string, Readonly<Record<string, string>>>();
+    const secrets = new Map<string, Readonly<Record<string, Uint8Array>>>();
+    if (names.configMaps.length + names.secrets.length === 0) return { configMaps, secrets };
+    const reader = this.deps.templateSources;
+    if (!reader) throw new Error('templateFrom cannot read ConfigMaps or Secrets in this operator (no reader configured)');
+    for (const name of names.configMaps) {
+      const data = await reader.configMapData(this.namespace, name);
+      if (data) configMaps.set(name, data);
+    }
+    for (const name of names.secrets) {
+      const data = await reader.secretData(this.namespace, name);
+      if (data) secrets.set(name, Object.fromEntries(Object.entries(data).map(([key, value]) => [key, new Uint8Array(Buffer.from(value, 'base64'))])));
+    }
+    return { configMaps, secrets };
+  }
+
+  /** The Secret's contents: the fetched data as it is, or shaped by spec.target.template. */
+  private async shape(data: Map<string, Uint8Array>): Promise<RenderedSecret | { data: Map<string, Uint8Array>; type?: undefined; labels?: undefined; annotations?: undefined }> {
+    const template = this.es.spec.target?.template;
+    if (!template) return { data };
+    return renderSecret(this.deps.templateEngine!, data, template, await this.readTemplateSources());
   }
 
   private async write(
@@ -240,14 +347,19 @@ class Reconciliation {
       return this.finish(ExternalSecretReason.SecretDeleted, `remote secrets gone (${fetched.missing.join(', ')}); Secret deleted (deletionPolicy Delete)`, requeue, false);
     }
 
+    // Templates render before anything is written: an error leaves the Secret as it was.
+    const shaped = await this.shape(fetched.data);
     const desired = buildDesiredSecret({
       namespace: this.namespace,
       name: this.targetName,
       creationPolicy,
       immutable: es.spec.target?.immutable ?? false,
       owner: { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, name: this.name, uid: this.uid },
-      data: fetched.data,
+      data: shaped.data,
       hmacKey: this.deps.hmacKey,
+      type: shaped.type,
+      labels: shaped.labels,
+      annotations: shaped.annotations,
     });
 
     if (needsApply(desired, existing)) {
@@ -378,6 +490,7 @@ function toExisting(secret: SecretView | undefined): ExistingSecret | undefined 
     data: secret.data ?? {},
     immutable: secret.immutable ?? false,
     ownerUids: (secret.metadata?.ownerReferences ?? []).map((r) => r.uid),
+    type: secret.type,
   };
 }
 

@@ -89,3 +89,22 @@ test('a new value or a dropped key needs an apply', () => {
   const fewer = buildDesiredSecret(input({ data: new Map([['user', Buffer.from('admin')]]) }));
   assert.equal(needsApply(fewer, asExisting(before)), true);
 });
+
+test('template type, labels and annotations reach the Secret; our own markers stay ours', () => {
+  const body = buildDesiredSecret(input({ type: 'kubernetes.io/tls', labels: { team: 'a' }, annotations: { 'example.com/x': 'y' } }));
+  assert.equal(body.type, 'kubernetes.io/tls');
+  assert.deepEqual(body.metadata.labels, { team: 'a', 'secret-relay.dev/managed': 'true' });
+  assert.equal(body.metadata.annotations['example.com/x'], 'y');
+  assert.equal(body.metadata.annotations['secret-relay.dev/templated-labels'], 'team');
+  assert.equal(body.metadata.annotations['secret-relay.dev/templated-annotations'], 'example.com/x');
+  assert.equal(observeTarget(asExisting(body), key).state, 'intact');
+});
+
+test('needsApply: a templated label or annotation removed from the template, or a new type, needs an apply', () => {
+  const before = buildDesiredSecret(input({ labels: { team: 'a', tier: 'db' }, annotations: { 'example.com/x': 'y' } }));
+  const existing = asExisting(before, { type: 'Opaque' });
+  assert.equal(needsApply(before, existing), false);
+  assert.equal(needsApply(buildDesiredSecret(input({ labels: { team: 'a' }, annotations: { 'example.com/x': 'y' } })), existing), true);
+  assert.equal(needsApply(buildDesiredSecret(input({ labels: { team: 'a', tier: 'db' } })), existing), true);
+  assert.equal(needsApply(buildDesiredSecret(input({ labels: { team: 'a', tier: 'db' }, annotations: { 'example.com/x': 'y' }, type: 'kubernetes.io/tls' })), existing), true);
+});
