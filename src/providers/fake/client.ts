@@ -53,15 +53,15 @@ export function createFakeClient(data: readonly FakeDataEntry[], ctx: StoreConte
   };
 }
 
-/** `dataFrom.find` over the fake data: name.regexp (unanchored, as ESO) and/or path as a key prefix. */
+/**
+ * `dataFrom.find` over the fake data: name.regexp (unanchored, as ESO), path as a key prefix, and tags
+ * (every tag asked for, with the same value, on the key's default entry). Values come back raw; the
+ * ExternalSecret's decodingStrategy is applied by the caller.
+ */
 export function findSecrets(data: readonly FakeDataEntry[], find: FindRef): Record<string, Uint8Array> {
-  if (find.tags !== undefined && Object.keys(find.tags).length > 0) {
-    throw new TerminalError(
-      'the fake provider does not support dataFrom.find.tags; select keys with find.name.regexp or find.path',
-    );
-  }
-  if (find.name === undefined && find.path === undefined) {
-    throw new TerminalError('dataFrom.find needs name.regexp or path to select keys from the fake store');
+  const tags = Object.entries(find.tags ?? {});
+  if (find.name === undefined && find.path === undefined && tags.length === 0) {
+    throw new TerminalError('dataFrom.find needs name.regexp, tags or path to select keys from the fake store');
   }
   let pattern: RegExp | undefined;
   if (find.name !== undefined) {
@@ -76,6 +76,9 @@ export function findSecrets(data: readonly FakeDataEntry[], find: FindRef): Reco
   const keys = [...new Set(data.map((entry) => entry.key))].filter(
     (key) => (find.path === undefined || key.startsWith(find.path)) && (pattern === undefined || pattern.test(key)),
   );
+  const found = keys
+    .map((key) => selectEntry(data, key, undefined))
+    .filter((entry) => tags.every(([name, value]) => entry.tags !== undefined && Object.hasOwn(entry.tags, name) && entry.tags[name] === value));
   // fromEntries defines own properties, so a key named "__proto__" stays data.
-  return Object.fromEntries(keys.map((key) => [key, textEncoder.encode(selectEntry(data, key, undefined).value)]));
+  return Object.fromEntries(found.map((entry) => [entry.key, textEncoder.encode(entry.value)]));
 }

@@ -7,6 +7,8 @@ export interface FakeDataEntry {
   readonly key: string;
   readonly value: string;
   readonly version?: string | undefined;
+  /** Matched by `dataFrom[].find.tags`. */
+  readonly tags?: Readonly<Record<string, string>> | undefined;
 }
 
 /** `spec.provider.fake` (as ESO's fake provider). */
@@ -48,13 +50,20 @@ export function validateFakeSpec(spec: unknown): { warnings: string[]; errors: s
       errors.push(`${at} must be an object with key, value and optionally version`);
       return;
     }
-    const { key, value, version } = entry as { key?: unknown; value?: unknown; version?: unknown };
+    const { key, value, version, tags } = entry as { key?: unknown; value?: unknown; version?: unknown; tags?: unknown };
     if (typeof key !== 'string' || key === '') {
       errors.push(`${at}.key is empty; give each entry a key`);
       return;
     }
     // The message names the type only, never the value.
     if (typeof value !== 'string') errors.push(`${at}.value must be a string (key "${key}")`);
+    if (
+      tags !== undefined &&
+      tags !== null &&
+      (typeof tags !== 'object' || Array.isArray(tags) || Object.values(tags).some((tag) => typeof tag !== 'string'))
+    ) {
+      errors.push(`${at}.tags must map tag names to strings (key "${key}")`);
+    }
     if (version !== undefined && version !== null && typeof version !== 'string') {
       errors.push(`${at}.version must be a string (key "${key}")`);
       return;
@@ -82,9 +91,12 @@ export function createFakeProvider(hooks: FakeProviderHooks = {}): Provider<Fake
         throw new TerminalError(`the fake store's spec is invalid: ${errors.join('; ')}`);
       }
       await hooks.onCall?.('newClient', undefined, { signal: undefined, ctx });
-      const data = spec.data.map(({ key, value, version }) =>
-        version === undefined || version === null ? { key, value } : { key, value, version },
-      );
+      const data = spec.data.map(({ key, value, version, tags }) => ({
+        key,
+        value,
+        ...(version === undefined || version === null ? {} : { version }),
+        ...(tags === undefined || tags === null ? {} : { tags: { ...tags } }),
+      }));
       return createFakeClient(data, ctx, hooks);
     },
   };

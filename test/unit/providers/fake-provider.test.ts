@@ -19,9 +19,9 @@ const spec: FakeProviderSpec = {
     { key: 'pinned', value: 'versioned', version: '1' },
     { key: 'pinned', value: 'unversioned' },
     { key: 'encoded', value: 'aGVsbG8=' },
-    { key: 'team/a/one', value: '1' },
-    { key: 'team/a/two', value: '2' },
-    { key: 'team/b/one', value: '3' },
+    { key: 'team/a/one', value: '1', tags: { env: 'prod', team: 'a' } },
+    { key: 'team/a/two', value: '2', tags: { env: 'dev', team: 'a' } },
+    { key: 'team/b/one', value: '3', tags: { env: 'prod', team: 'b' } },
   ],
 };
 
@@ -98,6 +98,10 @@ const finds: Array<{ find: FindRef; keys: string[] }> = [
   { find: { path: 'team/b/' }, keys: ['team/b/one'] },
   { find: { path: 'team/', name: { regexp: 'two$' } }, keys: ['team/a/two'] },
   { find: { name: { regexp: '^api' } }, keys: ['api-token'] },
+  { find: { tags: { env: 'prod' } }, keys: ['team/a/one', 'team/b/one'] },
+  { find: { tags: { env: 'prod', team: 'a' } }, keys: ['team/a/one'] },
+  { find: { tags: { env: 'staging' } }, keys: [] },
+  { find: { name: { regexp: 'one$' }, tags: { team: 'b' } }, keys: ['team/b/one'] },
   { find: { name: { regexp: '^nothing' } }, keys: [] },
 ];
 
@@ -115,8 +119,7 @@ test('fake getAllSecrets returns each key once, at its default version', async (
 });
 
 const badFinds: Array<{ find: FindRef; message: RegExp }> = [
-  { find: { tags: { env: 'prod' } }, message: /the fake provider does not support dataFrom\.find\.tags/ },
-  { find: {}, message: /dataFrom\.find needs name\.regexp or path/ },
+  { find: {}, message: /dataFrom\.find needs name\.regexp, tags or path/ },
   { find: { name: { regexp: '([' } }, message: /dataFrom\.find\.name\.regexp "\(\[" is not a valid regular expression/ },
 ];
 
