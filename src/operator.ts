@@ -10,6 +10,7 @@ import { createAuditLog } from './audit/audit-log.ts';
 import { createMetrics, type ControllerName } from './metrics/metrics.ts';
 import { startHttpServer, type HttpServer } from './http/server.ts';
 import type { KubeClient } from './k8s/kube-client.ts';
+import { apiErrorCode } from './k8s/kube-client.ts';
 import { createSecretWriter } from './k8s/secrets.ts';
 import { createStatusWriter } from './k8s/status.ts';
 import { createEventRecorder } from './k8s/events.ts';
@@ -129,6 +130,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       events,
       audit,
       hmacKey,
+      // templateFrom reads ConfigMaps and Secrets of the ExternalSecret's own namespace (RBAC: get on both).
+      templateSources: {
+        async configMapData(namespace, name) {
+          try {
+            return (await kube.core.readNamespacedConfigMap({ name, namespace })).data ?? {};
+          } catch (err) {
+            if (apiErrorCode(err) === 404) return undefined;
+            throw err;
+          }
+        },
+        async secretData(namespace, name) {
+          const secret = await secrets.read(namespace, name);
+          return secret ? (secret.data ?? {}) : undefined;
+        },
+      },
     }),
     secretstore: createStoreReconciler({
       kind: 'SecretStore',
