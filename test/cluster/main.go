@@ -103,7 +103,7 @@ func runEtcd(args []string) error {
 	}
 	cfg := embed.NewConfig()
 	cfg.Dir = *dataDir
-	cfg.Name = "default"
+	cfg.Name = "kube-local"
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = u(*clientPort), u(*clientPort)
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = u(*peerPort), u(*peerPort)
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)

@@ -341,7 +341,7 @@ function processesAlive(stateDir: string, state: ClusterState, names: ProcName[]
   for (const name of names) {
     const pid = { etcd: state.pids.etcd, apiserver: state.pids.apiserver, 'controller-manager': state.pids.controllerManager }[name];
     if (!ours(pid)) {
-      throw new Error(`${name} exited during startup; last lines of ${logPath(stateDir, name)}:\n${logTail(stateDir, name)}`);
+      throw new Error(`${name} exited during startup; last lines of its log:\n${logTail(stateDir, name)}`);
     }
   }
 }
@@ -362,7 +362,7 @@ async function waitFor(what: string, deadline: number, check: () => void, ready:
       lastErr = (err as Error).message;
     }
     if (Date.now() > deadline) {
-      const tailText = logs ? `\nlast lines of ${logPath(logs.stateDir, logs.name)}:\n${logTail(logs.stateDir, logs.name)}` : '';
+      const tailText = logs ? `\nlast lines of ${logs.name}.log:\n${logTail(logs.stateDir, logs.name)}` : '';
       throw new Error(`timed out waiting for ${what}${lastErr ? ` (last error: ${lastErr})` : ''}${tailText}`);
     }
     await delay(interval);
