@@ -65,7 +65,7 @@ export async function ensureBinary(log: (m: string) => void = () => {}): Promise
   // A cold build fills ~3 GiB of module and build cache.
   requireDisk(existsSync(cacheDir) ? cacheDir : os.homedir(), 4 * GiB, 'to build the control plane (Go module and build caches)');
   mkdirSync(path.dirname(binaryPath), { recursive: true });
-  log(`building ${path.relative(repoRoot, binaryPath)} from test/cluster (cold: ~20 min on 2 cores; later builds are incremental)...`);
+  log(`building ${path.relative(repoRoot, binaryPath)} from test/cluster (cold: ~10 min on 2 cores with an empty Go cache; later builds are incremental)...`);
   const started = Date.now();
   // Build to a temp name then rename, so a concurrent reader never sees a half-written binary.
   const tmp = `${binaryPath}.tmp-${process.pid}`;
