@@ -7,7 +7,8 @@
 //   client-go's QPS/burst) and request accounting with the response code;
 // - KubeConfig.applySecurityAuthentication, which the API clients and the library's Watch both call before
 //   sending: watches are counted there (they bypass the API clients' HTTP layer and are never throttled, since
-//   they are long-lived).
+//   they are long-lived), and the per-request undici Agent the library makes is swapped for a shared one.
+import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
@@ -45,7 +46,7 @@ export interface KubeClient {
   readonly apps: k8s.AppsV1Api;
   /** Adds an observer of every request from now on; returns the function that removes it. */
   observeRequests(observer: KubeRequestObserver): () => void;
-  /** Releases the client's connections. The client must not be used afterwards. */
+  /** Closes the shared connection pool (in-flight requests finish first). The client must not be used afterwards. */
   close(): Promise<void>;
 }
 
@@ -99,12 +100,15 @@ export function apiErrorCode(err: unknown): number | undefined {
   return undefined;
 }
 
+type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
+
 const USER_AGENT = 'secret-relay';
 
-/** A KubeConfig whose API clients are rate limited and counted. */
+/** A KubeConfig whose API clients are rate limited and counted, and whose requests share one connection pool. */
 class InstrumentedKubeConfig extends k8s.KubeConfig {
   readonly #observe: KubeRequestObserver;
   readonly #httpApi: k8s.HttpLibrary;
+  #dispatcher: { readonly key: string; readonly dispatcher: Dispatcher } | undefined;
 
   constructor(observe: KubeRequestObserver, limiter: RequestRateLimiter | undefined) {
     super();
@@ -142,10 +146,53 @@ class InstrumentedKubeConfig extends k8s.KubeConfig {
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
+    // client-node 2.0.1 builds a new undici Agent for every request (a TCP connect and a TLS handshake each,
+    // on both sides); one Agent per TLS identity keeps connections alive and reused, as client-go does.
+    const fresh = context.getDispatcher();
+    if (fresh !== undefined) context.setDispatcher(this.#sharedDispatcher(fresh));
     if (isWatch(context.getUrl())) this.#observe('watch', undefined);
   }
 
-  async closeDispatcher(): Promise<void> {}
+  async closeDispatcher(): Promise<void> {
+    const current = this.#dispatcher;
+    this.#dispatcher = undefined;
+    if (current) await current.dispatcher.close();
+  }
+
+  /**
+   * The shared Agent for the current TLS material (CA, client certificate and key, read as the library reads
+   * them: from file or inline data, on each request). When the material changes (a rotated certificate file),
+   * the old Agent is closed once its requests finish and `fresh` becomes the shared one.
+   */
+  #sharedDispatcher(fresh: Dispatcher): Dispatcher {
+    const key = this.#tlsKey();
+    if (this.#dispatcher?.key === key) {
+      void fresh.close().catch(() => {}); // never connected; closing frees nothing but is tidy
+      return this.#dispatcher.dispatcher;
+    }
+    const old = this.#dispatcher;
+    this.#dispatcher = { key, dispatcher: fresh };
+    if (old) void old.dispatcher.close().catch(() => {});
+    return fresh;
+  }
+
+  #tlsKey(): string {
+    const cluster = this.getCurrentCluster();
+    const user = this.getCurrentUser();
+    const hash = createHash('sha256');
+    const add = (part: string | Buffer | null | undefined | boolean) => {
+      const bytes = part === null || part === undefined ? '' : typeof part === 'boolean' ? String(part) : part;
+      hash.update(String(bytes.length)).update(':').update(bytes);
+    };
+    add(cluster?.server);
+    add(cluster?.skipTLSVerify);
+    add(cluster?.tlsServerName);
+    add(cluster?.proxyUrl);
+    add(cluster ? k8s.bufferFromFileOrString(cluster.caFile, cluster.caData) : null);
+    add(user ? k8s.bufferFromFileOrString(user.certFile, user.certData) : null);
+    add(user ? k8s.bufferFromFileOrString(user.keyFile, user.keyData) : null);
+    return hash.digest('hex');
+  }
 }
 
 function isWatch(url: string): boolean {
