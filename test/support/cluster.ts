@@ -21,7 +21,7 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 export interface ClusterOptions {
-  /** Where certs, etcd data, logs and cluster.json live. Default: a fresh temp dir. stop() removes it. */
+  /** Where certs, etcd data, logs and cluster.json live; must be absent or empty. Default: a fresh temp dir. stop() removes it. */
   stateDir?: string;
   /** Let the processes outlive this Node process (cluster:up). Default false: they exit when it dies. */
   detached?: boolean;
@@ -137,6 +137,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
   let stateDir: string;
   if (opts.stateDir) {
     stateDir = path.resolve(opts.stateDir);
+    // Certs and data of an earlier instance would not match this one's ports.
+    if (existsSync(stateDir) && readdirSync(stateDir).length > 0) {
+      throw new Error(`state dir ${stateDir} is not empty: stop the cluster using it (or remove the dir) first`);
+    }
     mkdirSync(stateDir, { recursive: true });
   } else {
     stateDir = await mkdtemp(path.join(os.tmpdir(), 'secret-relay-cluster-'));
