@@ -4,7 +4,7 @@
 // Only `export KUBECONFIG=...` goes to stdout, so `eval "$(npm run -s cluster:up)"` works.
 import { existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { attachCluster, isHealthy, repoRoot, startCluster } from '../support/cluster.ts';
+import { attachCluster, ensureBinary, isHealthy, repoRoot, startCluster } from '../support/cluster.ts';
 
 const stateDir = path.resolve(process.env.SECRET_RELAY_CLUSTER_STATE || path.join(repoRoot, '.cache/cluster/state'));
 const say = (m: string) => console.error(m);
@@ -50,10 +50,17 @@ async function status(): Promise<void> {
   }
 }
 
-const commands: Record<string, () => Promise<void>> = { up, down, status };
+/** Builds the control-plane binary when missing or stale (CI and test setup call this before the tests). */
+async function build(): Promise<void> {
+  const started = Date.now();
+  const bin = await ensureBinary(say);
+  say(`control-plane binary ready: ${bin} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+const commands: Record<string, () => Promise<void>> = { up, down, status, build };
 const command = commands[process.argv[2] ?? ''];
 if (!command) {
-  say('usage: node test/cluster/cli.ts up|down|status');
+  say('usage: node test/cluster/cli.ts up|down|status|build');
   process.exit(2);
 }
 try {
