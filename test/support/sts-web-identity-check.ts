@@ -29,17 +29,27 @@ export interface InjectedFault {
   /** AWS error code, e.g. AccessDeniedException, ThrottlingException. */
   readonly code: string;
   readonly message?: string;
+  /** Only requests about this secret/parameter (SecretId or Name); default any. */
+  readonly subject?: string;
   /** How many requests to fail; default every one until cleared. */
   times?: number;
+}
+
+/** One request that passed through (or was failed by an injected fault). */
+export interface SeenCall {
+  readonly action: string;
+  /** SecretId / Name of the request, when it names one. */
+  readonly subject: string | undefined;
 }
 
 export interface StsWebIdentityCheck {
   /** Point the store's spec.provider.aws.endpoint here. */
   readonly endpoint: string;
   readonly exchanges: WebIdentityExchange[];
-  /** AWS actions seen (after SDK retries, every attempt counts), e.g. "secretsmanager:GetSecretValue". */
-  readonly actions: string[];
-  count(action: string): number;
+  /** AWS requests seen (every SDK attempt counts), e.g. action "secretsmanager:GetSecretValue". */
+  readonly calls: SeenCall[];
+  /** Requests of `action`, optionally only those whose subject passes `subject`. */
+  count(action: string, subject?: (name: string) => boolean): number;
   inject(fault: InjectedFault): void;
   /** Forgets exchanges, actions and faults (between tests). */
   clear(): void;
@@ -137,6 +147,17 @@ function actionOf(headers: http.IncomingHttpHeaders, body: string): string | und
   return action ? `sts:${action}` : undefined;
 }
 
+function subjectOf(headers: http.IncomingHttpHeaders, body: string): string | undefined {
+  if (typeof headers['x-amz-target'] !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(body) as { SecretId?: unknown; Name?: unknown };
+    const subject = parsed.SecretId ?? parsed.Name;
+    return typeof subject === 'string' ? subject : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function stsError(status: number, code: string, message: string): string {
   return `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>`;
 }
@@ -152,7 +173,7 @@ export async function startStsWebIdentityCheck(options: StsWebIdentityCheckOptio
   if (keys.size === 0) throw new Error('the apiserver published no signing keys at /openid/v1/jwks');
 
   const exchanges: WebIdentityExchange[] = [];
-  const actions: string[] = [];
+  const calls: SeenCall[] = [];
   let faults: InjectedFault[] = [];
   const upstream = new URL(options.upstream);
 
@@ -163,8 +184,11 @@ export async function startStsWebIdentityCheck(options: StsWebIdentityCheckOptio
       const body = Buffer.concat(chunks);
       const text = body.toString('utf8');
       const action = actionOf(request.headers, text);
-      if (action) actions.push(action);
-      const fault = faults.find((f) => f.action === action && (f.times === undefined || f.times > 0));
+      const subject = subjectOf(request.headers, text);
+      if (action) calls.push({ action, subject });
+      const fault = faults.find(
+        (f) => f.action === action && (f.subject === undefined || f.subject === subject) && (f.times === undefined || f.times > 0),
+      );
       if (fault) {
         if (fault.times !== undefined) fault.times--;
         const message = fault.message ?? `injected ${fault.code}`;
@@ -213,14 +237,14 @@ export async function startStsWebIdentityCheck(options: StsWebIdentityCheckOptio
   return {
     endpoint: `http://127.0.0.1:${port}`,
     exchanges,
-    actions,
-    count: (action) => actions.filter((seen) => seen === action).length,
+    calls,
+    count: (action, subject) => calls.filter((seen) => seen.action === action && (!subject || (seen.subject !== undefined && subject(seen.subject)))).length,
     inject(fault) {
       faults.push(fault);
     },
     clear() {
       exchanges.length = 0;
-      actions.length = 0;
+      calls.length = 0;
       faults = [];
     },
     stop: () =>
