@@ -81,7 +81,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     clock,
     controller: 'secret-relay.dev/operator',
     instance: config.identity,
-    clusterEventNamespace: config.namespace,
+    // The apiserver accepts Events about cluster-scoped objects (ClusterSecretStores) only in 'default' (as
+    // client-go's recorder writes them); any other namespace is refused with 422.
+    clusterEventNamespace: 'default',
     onError: (err) => logger.warn({ err }, 'could not record an Event'),
   });
 
