@@ -1,0 +1,120 @@
+{{/* Name of the chart, or nameOverride. */}}
+{{- define "secret-relay.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: the release name when it already contains the chart name, else <release>-<chart>. */}}
+{{- define "secret-relay.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "secret-relay.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "secret-relay.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "secret-relay.labels" -}}
+{{ include "secret-relay.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Values.managedBy | default .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "secret-relay.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "secret-relay.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "secret-relay.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The permissions the operator needs in each namespace it watches: read its ExternalSecrets and SecretStores,
+report on them, write and read their target Secrets and store credentials, record Events, and mint
+ServiceAccount tokens for workload identity (unless rbac.tokenRequest.mode restricts that).
+Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
+*/}}
+{{- define "secret-relay.namespacedRules" -}}
+# ExternalSecrets and SecretStores: the informers list and watch them.
+- apiGroups: ["secret-relay.dev"]
+  resources: ["externalsecrets", "secretstores"]
+  verbs: ["list", "watch"]
+# One status merge-patch per reconcile.
+- apiGroups: ["secret-relay.dev"]
+  resources: ["externalsecrets/status", "secretstores/status"]
+  verbs: ["patch"]
+# Owner Secrets carry an ownerReference with blockOwnerDeletion, which needs update on the owner's
+# finalizers where the OwnerReferencesPermissionEnforcement admission plugin is on.
+- apiGroups: ["secret-relay.dev"]
+  resources: ["externalsecrets/finalizers"]
+  verbs: ["update"]
+# Target Secrets. list/watch: the informer (it selects secret-relay.dev/managed=true, but RBAC cannot
+# restrict by label). patch + create: server-side apply (create when the Secret is new). get: Merge
+# targets before their first sync and store credentials. delete: deletionPolicy Delete and target renames.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# target.templateFrom reads ConfigMaps of the ExternalSecret's namespace.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get"]
+# Events about ExternalSecrets and SecretStores; identical ones are folded into a series (patch).
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- if eq .Values.rbac.tokenRequest.mode "all" }}
+# Workload identity: short-lived tokens (TokenRequest) for the ServiceAccounts that stores name, and their
+# annotations (e.g. the IAM role of AWS IRSA).
+- apiGroups: [""]
+  resources: ["serviceaccounts/token"]
+  verbs: ["create"]
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get"]
+{{- end }}
+{{- end -}}
+
+{{/* Fails rendering on values that cannot work, with a message saying what to change. */}}
+{{- define "secret-relay.validate" -}}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) -}}
+{{- fail "replicas > 1 needs leaderElection.enabled=true: without it every replica reconciles and they fight over the same Secrets" -}}
+{{- end -}}
+{{- if not (has .Values.rbac.tokenRequest.mode (list "all" "named" "none")) -}}
+{{- fail (printf "rbac.tokenRequest.mode must be all, named or none, got %q" .Values.rbac.tokenRequest.mode) -}}
+{{- end -}}
+{{- if and (eq .Values.rbac.tokenRequest.mode "named") (empty .Values.rbac.tokenRequest.serviceAccounts) -}}
+{{- fail "rbac.tokenRequest.mode=named needs rbac.tokenRequest.serviceAccounts: [{namespace, name}, …]" -}}
+{{- end -}}
+{{- range .Values.rbac.tokenRequest.serviceAccounts -}}
+{{- if or (not .namespace) (not .name) -}}
+{{- fail "each entry of rbac.tokenRequest.serviceAccounts needs a namespace and a name" -}}
+{{- end -}}
+{{- end -}}
+{{- if not (has .Values.audit.sink (list "stdout" "file")) -}}
+{{- fail (printf "audit.sink must be stdout or file, got %q" .Values.audit.sink) -}}
+{{- end -}}
+{{- if or (lt (int .Values.concurrency) 1) (gt (int .Values.concurrency) 64) -}}
+{{- fail (printf "concurrency must be between 1 and 64, got %v" .Values.concurrency) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "secret-relay.hmacKeySecret" -}}
+{{- default (printf "%s-hmac-key" (include "secret-relay.fullname" .)) .Values.driftDetection.hmacKeySecret -}}
+{{- end -}}
