@@ -149,8 +149,20 @@ export interface AwsAuthDeps {
   readonly defaultCredentials?: () => AwsCredentialIdentityProvider;
 }
 
-function stsClientConfig(settings: AwsClientSettings) {
-  return { region: settings.region, maxAttempts: settings.maxAttempts, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}) };
+/**
+ * Per-attempt limits: without them a silent endpoint would hold a credential fetch (and the store's client
+ * build, which every reconcile of the store waits on) forever.
+ */
+export const REQUEST_LIMITS = { connectionTimeout: 5_000, requestTimeout: 15_000 } as const;
+
+/** Client settings shared by the STS clients of the chain and the service clients. */
+export function sdkClientConfig(settings: AwsClientSettings) {
+  return {
+    region: settings.region,
+    maxAttempts: settings.maxAttempts,
+    requestHandler: { ...REQUEST_LIMITS },
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+  };
 }
 
 /** Builds the memoized credential chain for a plan. Nothing is fetched until the provider is first called. */
@@ -190,7 +202,7 @@ export function buildAwsSession(spec: AwsProvider, plan: AwsAuthPlan, deps: AwsA
           webIdentityToken: token,
           roleSessionName: sessionName,
           durationSeconds: SESSION_DURATION_SECONDS,
-          clientConfig: stsClientConfig(settings),
+          clientConfig: sdkClientConfig(settings),
         })(),
       );
     }, clock);
@@ -264,7 +276,7 @@ function chainSession(
             ? { Tags: spec.sessionTags.map((tag) => ({ Key: tag.key, Value: tag.value })) }
             : {}),
         },
-        clientConfig: stsClientConfig(settings),
+        clientConfig: sdkClientConfig(settings),
       });
       const who = index === 0 ? baseIdentity() : chain[index - 1]!;
       step = memoizeCredentials(() => awsCall({ action: 'sts:AssumeRole', subject: roleArn, identity: who }, () => assume()), clock);

@@ -9,7 +9,7 @@ import type { AwsProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../clock.ts';
 import { TerminalError } from '../provider.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
-import { buildAwsSession, planAwsAuth } from './auth.ts';
+import { buildAwsSession, planAwsAuth, sdkClientConfig } from './auth.ts';
 import type { AwsClientSettings } from './auth.ts';
 import { awsCall } from './errors.ts';
 import { createParameterStoreReader } from './parameter-store.ts';
@@ -84,13 +84,7 @@ async function createAwsClient(spec: AwsProvider, ctx: StoreContext, options: Aw
     clock,
     ...(options.defaultCredentials ? { defaultCredentials: options.defaultCredentials } : {}),
   });
-  const clientConfig = {
-    region: settings.region,
-    maxAttempts: settings.maxAttempts,
-    retryMode: 'standard',
-    credentials: session.credentials,
-    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-  };
+  const clientConfig = { ...sdkClientConfig(settings), retryMode: 'standard', credentials: session.credentials };
   const prefix = spec.prefix ?? '';
   const identity = (): string => session.identity;
   const reader: AwsReader =
