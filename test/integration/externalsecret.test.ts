@@ -128,7 +128,7 @@ test('an ExternalSecret creates its Secret, owned, with Ready, an Event and audi
   await waitFor('a Created Event', async () => (await eventNotes(kube, ns)).some((n) => n.startsWith('Normal Created')));
   const auditLines = op.audit.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => (r['externalSecret'] as { namespace: string }).namespace === ns);
   assert.ok(auditLines.some((r) => r['action'] === 'provider.read' && r['remoteKey'] === 'db#password' && r['result'] === 'success'));
-  assert.ok(auditLines.some((r) => r['action'] === 'secret.create' && (r['targetSecret'] as { name: string }).name === 'db'));
+  assert.ok(auditLines.some((r) => r['action'] === 'secret.create' && (r['targetSecret'] as { name: string }).name === 'db' && r['provider'] === 'fake' && r['identity'] === 'fake'));
 });
 
 test('a rotation in the provider reaches the Secret within the refresh interval', async () => {

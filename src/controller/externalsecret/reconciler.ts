@@ -121,6 +121,8 @@ class Reconciliation {
   private readonly targetName: string;
   private readonly eventTarget: EventTarget;
   private readonly uid: string;
+  /** Whose data a Secret write carries, for its audit record: set once the provider client exists. */
+  private source: { provider: string; identity: string } = { provider: '-', identity: '-' };
 
   constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal) {
     this.deps = deps;
@@ -159,6 +161,7 @@ class Reconciliation {
 
     try {
       const client = await this.deps.clientFor(store.store, this.namespace, this.signal);
+      this.source = { provider: store.store.providerName, identity: client.identity };
       const fetched = await this.fetch(client, store.store);
       return await this.write(fetched, existing, creationPolicy, refreshIntervalMs);
     } catch (err) {
@@ -432,8 +435,8 @@ class Reconciliation {
       action,
       externalSecret: { namespace: this.namespace, name: this.name },
       store: { kind: ref.kind ?? 'SecretStore', name: ref.name },
-      provider: '-',
-      identity: 'secret-relay',
+      provider: this.source.provider,
+      identity: this.source.identity,
       targetSecret: { namespace: this.namespace, name: secretName },
       result,
       durationMs: this.deps.clock.now() - started,
