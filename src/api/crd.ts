@@ -6,6 +6,7 @@ import { ExternalSecretSchema } from './external-secret.ts';
 import { API_GROUP, API_VERSION, CATEGORY, Kind, type KindName, Plural, ShortName } from './meta.ts';
 import { TYPE_DOC_META, TYPE_NAME_META } from './schema-helpers.ts';
 import { ClusterSecretStoreSchema, SecretStoreSchema } from './secret-store.ts';
+import { VaultDynamicSecretSchema } from './vault-dynamic-secret.ts';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -64,6 +65,14 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     scope: 'Cluster',
     schema: ClusterSecretStoreSchema,
     printerColumns: storeColumns,
+  },
+  {
+    kind: Kind.VaultDynamicSecret,
+    plural: Plural.VaultDynamicSecret,
+    shortName: ShortName.VaultDynamicSecret,
+    scope: 'Namespaced',
+    schema: VaultDynamicSecretSchema,
+    printerColumns: [{ name: 'Path', type: 'string', jsonPath: '.spec.path' }, age],
   },
 ];
 

@@ -71,6 +71,10 @@ export const DecodingStrategySchema = z
   .enum(['None', 'Base64', 'Base64URL', 'Auto'])
   .meta(typeMeta('DecodingStrategy', 'How a fetched value is decoded before it is written.'));
 
+export const MetadataPolicySchema = z
+  .enum(['None', 'Fetch'])
+  .meta(typeMeta('ExternalSecretMetadataPolicy', "Whether a remote ref reads the secret's value (None) or its metadata (Fetch)."));
+
 export const ConversionStrategySchema = z
   .enum(['Default', 'Unicode'])
   .meta(
@@ -263,6 +267,9 @@ export const ExternalSecretDataRemoteRefSchema = z
     decodingStrategy: DecodingStrategySchema.default('None').describe(
       'How to decode the fetched value before writing it: None, Base64, Base64URL, or Auto (decode when it is valid base64).',
     ),
+    metadataPolicy: MetadataPolicySchema.default('None').describe(
+      "None: the secret's value. Fetch: its metadata instead (Vault KV v2: custom_metadata), as a JSON object property can pick from.",
+    ),
   })
   .meta(typeMeta('ExternalSecretDataRemoteRef', 'Which remote value to fetch.'));
 
@@ -372,11 +379,41 @@ export const ExternalSecretRewriteSchema = withRules(
   ],
 );
 
+/** The apiVersion of generator kinds (same group as every other secret-relay kind). */
+export const GENERATOR_API_VERSION = API_GROUP_VERSION;
+
+export const GeneratorRefSchema = z
+  .object({
+    apiVersion: z
+      .enum([GENERATOR_API_VERSION])
+      .default(GENERATOR_API_VERSION)
+      .describe(`The generator's apiVersion: ${GENERATOR_API_VERSION}.`),
+    kind: z
+      .enum(['VaultDynamicSecret'])
+      .meta(typeMeta('GeneratorKind', 'A kind that generates values instead of reading them.'))
+      .describe('The generator kind: VaultDynamicSecret.'),
+    name: matchingString({
+      pattern: DNS_SUBDOMAIN_PATTERN,
+      maxLength: Limits.name,
+      message: 'spec.dataFrom[].sourceRef.generatorRef.name must be an object name (DNS subdomain)',
+    }).describe("Name of the generator, in the ExternalSecret's namespace."),
+  })
+  .meta(typeMeta('GeneratorRef', "A generator in the ExternalSecret's namespace."));
+
+export const ExternalSecretSourceRefSchema = z
+  .object({
+    generatorRef: GeneratorRefSchema.describe('The generator whose output becomes keys of the Secret.'),
+  })
+  .meta(typeMeta('ExternalSecretSourceRef', 'Where a dataFrom entry comes from when it is not the store: a generator.'));
+
 export const ExternalSecretDataFromSchema = withRules(
   z
     .object({
       extract: ExternalSecretExtractSchema.optional(),
       find: ExternalSecretFindSchema.optional(),
+      sourceRef: ExternalSecretSourceRefSchema.optional().describe(
+        'A generator (VaultDynamicSecret) producing the keys, e.g. short-lived database credentials; its lease is renewed, and revoked when replaced or when the ExternalSecret is deleted.',
+      ),
       rewrite: z
         .array(ExternalSecretRewriteSchema)
         .max(ExternalSecretLimits.rewrite)
@@ -386,9 +423,9 @@ export const ExternalSecretDataFromSchema = withRules(
     .meta(typeMeta('ExternalSecretDataFrom', 'Many keys at once: the fields of one remote JSON object, or every remote secret found.')),
   [
     {
-      rule: '(has(self.extract) ? 1 : 0) + (has(self.find) ? 1 : 0) == 1',
-      message: 'spec.dataFrom[] must set exactly one of extract or find',
-      holds: (entry) => (entry.extract === undefined) !== (entry.find === undefined),
+      rule: '(has(self.extract) ? 1 : 0) + (has(self.find) ? 1 : 0) + (has(self.sourceRef) ? 1 : 0) == 1',
+      message: 'spec.dataFrom[] must set exactly one of extract, find or sourceRef',
+      holds: (entry) => [entry.extract, entry.find, entry.sourceRef].filter((x) => x !== undefined).length === 1,
     },
   ],
 );
@@ -413,7 +450,7 @@ const externalSecretSpecFields = {
     .array(ExternalSecretDataFromSchema)
     .max(ExternalSecretLimits.dataFrom)
     .optional()
-    .describe('Sources of many keys at once: extract splits a remote JSON object, find selects remote secrets by name, tags or path.'),
+    .describe('Sources of many keys at once: extract splits a remote JSON object, find selects remote secrets by name, tags or path, sourceRef.generatorRef generates them (VaultDynamicSecret).'),
 };
 
 export const ExternalSecretSpecSchema = withRules(
@@ -439,6 +476,25 @@ export const LocalObjectReferenceSchema = z
   .object({ name: z.string().max(Limits.name).describe('Name of the object.') })
   .meta(typeMeta('LocalObjectReference', 'A reference to an object in the same namespace.'));
 
+export const GeneratorLeaseSchema = z
+  .object({
+    source: z.int().min(0).describe('The index in spec.dataFrom of the generator entry that issued the lease.'),
+    kind: z.string().max(64).describe('The generator kind.'),
+    name: z.string().max(Limits.name).describe('The generator name.'),
+    leaseId: z.string().max(2048).describe('The lease ID (not a credential: it cannot read anything).'),
+    renewable: z.boolean().describe('Whether the lease can be renewed.'),
+    leaseDurationSeconds: z.int().min(0).describe('The TTL granted at issue or at the last renewal.'),
+    issueTime: z.iso.datetime({ offset: true }).max(64).describe('When the credentials were issued.'),
+    renewTime: z.iso.datetime({ offset: true }).max(64).optional().describe('When the lease was last renewed.'),
+    expireTime: z.iso.datetime({ offset: true }).max(64).describe('When the lease ends unless renewed.'),
+    maxExpireTime: z.iso
+      .datetime({ offset: true })
+      .max(64)
+      .optional()
+      .describe('When the lease ends for good (its max TTL), once a renewal came back capped; new credentials are issued before then.'),
+  })
+  .meta(typeMeta('GeneratorLease', 'A lease on generated credentials held by the target Secret; never the credentials themselves.'));
+
 export const ExternalSecretStatusSchema = z
   .object({
     conditions: conditionsSchema('Ready, with a reason from ExternalSecretReason.'),
@@ -452,6 +508,11 @@ export const ExternalSecretStatusSchema = z
       .max(256)
       .optional()
       .describe('An opaque marker of the ExternalSecret generation the Secret was last synced for; the operator compares it to tell whether the spec changed since.'),
+    leases: z
+      .array(GeneratorLeaseSchema)
+      .max(ExternalSecretLimits.dataFrom)
+      .optional()
+      .describe('Leases of the generated credentials the Secret holds (dataFrom[].sourceRef.generatorRef): renewed, and revoked when replaced or when this ExternalSecret is deleted.'),
     binding: LocalObjectReferenceSchema.optional().describe(
       'The Secret this ExternalSecret currently manages; after spec.target.name changes it names the old Secret until that is cleaned up.',
     ),

@@ -10,6 +10,7 @@ export const Kind = {
   ExternalSecret: 'ExternalSecret',
   SecretStore: 'SecretStore',
   ClusterSecretStore: 'ClusterSecretStore',
+  VaultDynamicSecret: 'VaultDynamicSecret',
 } as const;
 export type KindName = (typeof Kind)[keyof typeof Kind];
 
@@ -18,12 +19,14 @@ export const Plural = {
   ExternalSecret: 'externalsecrets',
   SecretStore: 'secretstores',
   ClusterSecretStore: 'clustersecretstores',
+  VaultDynamicSecret: 'vaultdynamicsecrets',
 } as const;
 
 export const ShortName = {
   ExternalSecret: 'es',
   SecretStore: 'ss',
   ClusterSecretStore: 'css',
+  VaultDynamicSecret: 'vds',
 } as const;
 
 /** `kubectl get secret-relay` lists all three kinds. */

@@ -59,7 +59,7 @@ export interface ExternalSecretSpec {
    * @default []
    */
   readonly data: readonly ExternalSecretData[];
-  /** Sources of many keys at once: extract splits a remote JSON object, find selects remote secrets by name, tags or path. */
+  /** Sources of many keys at once: extract splits a remote JSON object, find selects remote secrets by name, tags or path, sourceRef.generatorRef generates them (VaultDynamicSecret). */
   readonly dataFrom?: readonly ExternalSecretDataFrom[];
 }
 
@@ -198,10 +198,18 @@ export interface ExternalSecretDataRemoteRef {
    * @default "None"
    */
   readonly decodingStrategy: DecodingStrategy;
+  /**
+   * None: the secret's value. Fetch: its metadata instead (Vault KV v2: custom_metadata), as a JSON object property can pick from.
+   * @default "None"
+   */
+  readonly metadataPolicy: ExternalSecretMetadataPolicy;
 }
 
 /** How a fetched value is decoded before it is written. */
 export type DecodingStrategy = "None" | "Base64" | "Base64URL" | "Auto";
+
+/** Whether a remote ref reads the secret's value (None) or its metadata (Fetch). */
+export type ExternalSecretMetadataPolicy = "None" | "Fetch";
 
 /** Many keys at once: the fields of one remote JSON object, or every remote secret found. */
 export interface ExternalSecretDataFrom {
@@ -209,6 +217,8 @@ export interface ExternalSecretDataFrom {
   readonly extract?: ExternalSecretExtract;
   /** Selects many remote secrets; each becomes one key of the Secret, named after it. */
   readonly find?: ExternalSecretFind;
+  /** A generator (VaultDynamicSecret) producing the keys, e.g. short-lived database credentials; its lease is renewed, and revoked when replaced or when the ExternalSecret is deleted. */
+  readonly sourceRef?: ExternalSecretSourceRef;
   /** Renaming steps applied in order to the keys this source produces. */
   readonly rewrite?: readonly ExternalSecretRewrite[];
 }
@@ -262,6 +272,28 @@ export interface FindName {
   readonly regexp: string;
 }
 
+/** Where a dataFrom entry comes from when it is not the store: a generator. */
+export interface ExternalSecretSourceRef {
+  /** The generator whose output becomes keys of the Secret. */
+  readonly generatorRef: GeneratorRef;
+}
+
+/** A generator in the ExternalSecret's namespace. */
+export interface GeneratorRef {
+  /**
+   * The generator's apiVersion: secret-relay.dev/v1alpha1.
+   * @default "secret-relay.dev/v1alpha1"
+   */
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  /** The generator kind: VaultDynamicSecret. */
+  readonly kind: GeneratorKind;
+  /** Name of the generator, in the ExternalSecret's namespace. */
+  readonly name: string;
+}
+
+/** A kind that generates values instead of reading them. */
+export type GeneratorKind = "VaultDynamicSecret";
+
 /** One renaming step applied to the keys of a dataFrom source. */
 export interface ExternalSecretRewrite {
   /** Renames keys by regular expression. */
@@ -292,6 +324,8 @@ export interface ExternalSecretStatus {
   readonly refreshTime?: string;
   /** An opaque marker of the ExternalSecret generation the Secret was last synced for; the operator compares it to tell whether the spec changed since. */
   readonly syncedResourceVersion?: string;
+  /** Leases of the generated credentials the Secret holds (dataFrom[].sourceRef.generatorRef): renewed, and revoked when replaced or when this ExternalSecret is deleted. */
+  readonly leases?: readonly GeneratorLease[];
   /** The Secret this ExternalSecret currently manages; after spec.target.name changes it names the old Secret until that is cleaned up. */
   readonly binding?: LocalObjectReference;
 }
@@ -314,6 +348,30 @@ export interface Condition {
 
 /** Status of a condition. */
 export type ConditionStatus = "True" | "False" | "Unknown";
+
+/** A lease on generated credentials held by the target Secret; never the credentials themselves. */
+export interface GeneratorLease {
+  /** The index in spec.dataFrom of the generator entry that issued the lease. */
+  readonly source: number;
+  /** The generator kind. */
+  readonly kind: string;
+  /** The generator name. */
+  readonly name: string;
+  /** The lease ID (not a credential: it cannot read anything). */
+  readonly leaseId: string;
+  /** Whether the lease can be renewed. */
+  readonly renewable: boolean;
+  /** The TTL granted at issue or at the last renewal. */
+  readonly leaseDurationSeconds: number;
+  /** When the credentials were issued. */
+  readonly issueTime: string;
+  /** When the lease was last renewed. */
+  readonly renewTime?: string;
+  /** When the lease ends unless renewed. */
+  readonly expireTime: string;
+  /** When the lease ends for good (its max TTL), once a renewal came back capped; new credentials are issued before then. */
+  readonly maxExpireTime?: string;
+}
 
 /** A reference to an object in the same namespace. */
 export interface LocalObjectReference {
@@ -354,8 +412,8 @@ export interface SecretStoreProvider {
   readonly azurekv?: { readonly [key: string]: unknown };
   /** Alibaba Cloud KMS Secrets Manager. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
   readonly alibaba?: { readonly [key: string]: unknown };
-  /** HashiCorp Vault or OpenBao. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
-  readonly vault?: { readonly [key: string]: unknown };
+  /** HashiCorp Vault or OpenBao (KV v1/v2). */
+  readonly vault?: VaultProvider;
   /** A provider configured with its own data, for demos and tests. */
   readonly fake?: FakeProvider;
 }
@@ -435,6 +493,147 @@ export interface SecretKeySelector {
   readonly namespace?: string;
   /** The key inside the Secret. */
   readonly key: string;
+}
+
+/** HashiCorp Vault or OpenBao: KV v1/v2 secrets engines. */
+export interface VaultProvider {
+  /** The Vault server URL, e.g. https://vault.example.com:8200. */
+  readonly server: string;
+  /** Mount path of the KV secrets engine, e.g. secret; prefixed to every remote key. Omitted: keys carry the mount themselves. */
+  readonly path?: string;
+  /**
+   * KV engine version: v2 (default; /data/ is inserted into paths) or v1.
+   * @default "v2"
+   */
+  readonly version: VaultKVVersion;
+  /** Vault Enterprise / OpenBao namespace, sent as X-Vault-Namespace on every request (logins included). */
+  readonly namespace?: string;
+  /** PEM CA certificate(s), base64-encoded, to verify the server (over the system CAs). */
+  readonly caBundle?: string;
+  /** A CA certificate kept in a Secret or ConfigMap, to verify the Vault server. */
+  readonly caProvider?: VaultCAProvider;
+  /** A client certificate presented to Vault (mutual TLS). */
+  readonly tls?: VaultClientTLS;
+  /** How the store logs in to Vault: exactly one method. */
+  readonly auth: VaultAuth;
+}
+
+/** The version of the KV secrets engine. */
+export type VaultKVVersion = "v1" | "v2";
+
+/** A CA certificate kept in a Secret or ConfigMap, to verify the Vault server. */
+export interface VaultCAProvider {
+  /** Secret or ConfigMap. */
+  readonly type: VaultCAProviderType;
+  /** Name of the Secret or ConfigMap. */
+  readonly name: string;
+  /** The key holding the PEM certificate(s). */
+  readonly key: string;
+  /** Its namespace; a SecretStore may only name its own. Omitted: the store's namespace (or the ExternalSecret's, for a ClusterSecretStore). */
+  readonly namespace?: string;
+}
+
+/** Where the CA certificate is kept. */
+export type VaultCAProviderType = "Secret" | "ConfigMap";
+
+/** A client certificate presented to Vault (mutual TLS). */
+export interface VaultClientTLS {
+  /** The client certificate (PEM). */
+  readonly certSecretRef: SecretKeySelector;
+  /** Its private key (PEM). */
+  readonly keySecretRef: SecretKeySelector;
+}
+
+/** How the store logs in to Vault: exactly one method. */
+export interface VaultAuth {
+  /** A Vault token kept in a Secret; used as it is (never renewed or revoked by secret-relay). */
+  readonly tokenSecretRef?: SecretKeySelector;
+  /** AppRole: a role ID and a secret ID. */
+  readonly appRole?: VaultAppRoleAuth;
+  /** Kubernetes auth: Vault checks a ServiceAccount token with the cluster's TokenReview API. */
+  readonly kubernetes?: VaultKubernetesAuth;
+  /** JWT auth: Vault verifies a JWT (e.g. a ServiceAccount token) against the issuer keys it is configured with. */
+  readonly jwt?: VaultJwtAuth;
+  /** Userpass: a user name and a password kept in a Secret. */
+  readonly userPass?: VaultUserPassAuth;
+}
+
+/** AppRole: a role ID and a secret ID. */
+export interface VaultAppRoleAuth {
+  /**
+   * Mount path of the AppRole auth method; default approle.
+   * @default "approle"
+   */
+  readonly path: string;
+  /** The role ID, written here. */
+  readonly roleId?: string;
+  /** The role ID, read from a Secret. */
+  readonly roleRef?: SecretKeySelector;
+  /** The secret ID. */
+  readonly secretRef: SecretKeySelector;
+}
+
+/** Kubernetes auth: Vault checks a ServiceAccount token with the cluster's TokenReview API. */
+export interface VaultKubernetesAuth {
+  /**
+   * Mount path of the Kubernetes auth method; default kubernetes.
+   * @default "kubernetes"
+   */
+  readonly mountPath: string;
+  /** The Vault role to log in as. */
+  readonly role: string;
+  /** The ServiceAccount whose minted token logs in (recommended). */
+  readonly serviceAccountRef?: VaultServiceAccountSelector;
+  /** A long-lived ServiceAccount token kept in a Secret. */
+  readonly secretRef?: SecretKeySelector;
+}
+
+/** A ServiceAccount whose short-lived token (TokenRequest API) the operator mints to log in to Vault. */
+export interface VaultServiceAccountSelector {
+  /** The ServiceAccount name. */
+  readonly name: string;
+  /** The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth). */
+  readonly namespace?: string;
+  /** Audiences of the minted token. Default: the apiserver's own (kubernetes auth) or vault (jwt auth). */
+  readonly audiences?: readonly string[];
+}
+
+/** JWT auth: Vault verifies a JWT (e.g. a ServiceAccount token) against the issuer keys it is configured with. */
+export interface VaultJwtAuth {
+  /**
+   * Mount path of the JWT/OIDC auth method; default jwt.
+   * @default "jwt"
+   */
+  readonly path: string;
+  /** The Vault role; the method's default_role when omitted. */
+  readonly role?: string;
+  /** A JWT kept in a Secret. */
+  readonly secretRef?: SecretKeySelector;
+  /** A ServiceAccount token minted for each login. */
+  readonly kubernetesServiceAccountToken?: VaultKubernetesServiceAccountToken;
+}
+
+/** A TokenRequest token presented as the JWT. */
+export interface VaultKubernetesServiceAccountToken {
+  /** The ServiceAccount to mint a token for. */
+  readonly serviceAccountRef: VaultServiceAccountSelector;
+  /** Audiences of the token (over serviceAccountRef.audiences); default vault. */
+  readonly audiences?: readonly string[];
+  /** Lifetime of the minted token; default 600 (the TokenRequest minimum). */
+  readonly expirationSeconds?: number;
+}
+
+/** Userpass: a user name and a password kept in a Secret. */
+export interface VaultUserPassAuth {
+  /**
+   * Mount path of the userpass auth method; default userpass.
+   * @default "userpass"
+   */
+  readonly path: string;
+  /** The user name. */
+  readonly username: string;
+  /** The password. */
+  readonly secretRef: SecretKeySelector;
 }
 
 /** Serves the secrets listed in the store itself: for demos and for tests of your own manifests. */
@@ -527,3 +726,67 @@ export interface LabelSelectorRequirement {
 
 /** How a label selector requirement relates a key to its values. */
 export type LabelSelectorOperator = "In" | "NotIn" | "Exists" | "DoesNotExist";
+
+/** A VaultDynamicSecret generates credentials from a Vault secrets engine (database, aws, pki …) for the ExternalSecrets that refer to it in dataFrom[].sourceRef.generatorRef. */
+export interface VaultDynamicSecret {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "VaultDynamicSecret";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** Which Vault endpoint issues the credentials, and how their lease is kept. */
+  readonly spec: VaultDynamicSecretSpec;
+}
+
+/** Which Vault endpoint issues the credentials, and how their lease is kept. */
+export interface VaultDynamicSecretSpec {
+  /** Server and auth, written as a store's spec.provider.vault (path and version are not used). */
+  readonly provider?: VaultProvider;
+  /** Or: the server and auth of an existing vault store. */
+  readonly storeRef?: VaultDynamicSecretStoreRef;
+  /** The Vault path to call, e.g. database/creds/app (a leading / is ignored). */
+  readonly path: string;
+  /**
+   * GET (default) for creds endpoints; POST or PUT for ones that take parameters (pki/issue/…).
+   * @default "GET"
+   */
+  readonly method: VaultDynamicSecretMethod;
+  /** The JSON body of a POST or PUT (or query parameters of a GET). */
+  readonly parameters?: { readonly [key: string]: unknown };
+  /**
+   * Data (default): the response's data object. Auth: its auth object (a token from an auth endpoint).
+   * @default "Data"
+   */
+  readonly resultType: VaultDynamicSecretResultType;
+  /**
+   * Accept a response with nothing in it instead of failing.
+   * @default false
+   */
+  readonly allowEmptyResponse: boolean;
+  /**
+   * Renew the lease once this share of its TTL has passed (default 50: half the TTL is left to retry a failed renewal).
+   * @default 50
+   */
+  readonly renewAtPercent: number;
+  /**
+   * Issue new credentials this long before the lease can no longer be extended (its max TTL, or its end when it is not renewable), update the Secret, then revoke the old lease.
+   * @default "5m"
+   */
+  readonly rotateBeforeMaxTTL: string;
+}
+
+/** A vault SecretStore or ClusterSecretStore whose server and auth the generator uses. */
+export interface VaultDynamicSecretStoreRef {
+  /** Name of the store. */
+  readonly name: string;
+  /**
+   * SecretStore (in the generator's namespace) or ClusterSecretStore.
+   * @default "SecretStore"
+   */
+  readonly kind: StoreKind;
+}
+
+/** The HTTP method of the call. */
+export type VaultDynamicSecretMethod = "GET" | "POST" | "PUT";
+
+/** Which part of the response becomes the keys. */
+export type VaultDynamicSecretResultType = "Data" | "Auth";

@@ -212,7 +212,7 @@ export const badCases: readonly BadCase[] = [
   {
     title: 'store with two providers',
     kind: 'SecretStore',
-    spec: { provider: { ...fakeProvider, vault: { server: 'http://127.0.0.1:8200' } } },
+    spec: { provider: { ...fakeProvider, vault: { server: 'http://127.0.0.1:8200', auth: { tokenSecretRef: { name: 'vault', key: 'token' } } } } },
     apiserver: 'spec.provider must set exactly one of aws, gcpsm, azurekv, alibaba, vault, fake',
     parse: 'spec.provider must set exactly one of aws, gcpsm, azurekv, alibaba, vault, fake',
   },

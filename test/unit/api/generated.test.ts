@@ -15,6 +15,7 @@ test('crds/ and src/api/types.generated.ts match the schemas in src/api', () => 
       'crds/secret-relay.dev_clustersecretstores.yaml',
       'crds/secret-relay.dev_externalsecrets.yaml',
       'crds/secret-relay.dev_secretstores.yaml',
+      'crds/secret-relay.dev_vaultdynamicsecrets.yaml',
       'src/api/types.generated.ts',
     ],
   );
@@ -56,9 +57,9 @@ function versionOf(crd: Node): Node {
 
 test('the CRDs serve one stored version with the status subresource and printer columns', () => {
   const byKind = new Map(crds().map((crd) => [(crd['spec'] as { names: { kind: string } }).names.kind, crd]));
-  assert.deepEqual([...byKind.keys()].sort(), ['ClusterSecretStore', 'ExternalSecret', 'SecretStore']);
+  assert.deepEqual([...byKind.keys()].sort(), ['ClusterSecretStore', 'ExternalSecret', 'SecretStore', 'VaultDynamicSecret']);
   const scopes = Object.fromEntries([...byKind].map(([kind, crd]) => [kind, (crd['spec'] as Node)['scope']]));
-  assert.deepEqual(scopes, { ExternalSecret: 'Namespaced', SecretStore: 'Namespaced', ClusterSecretStore: 'Cluster' });
+  assert.deepEqual(scopes, { ExternalSecret: 'Namespaced', SecretStore: 'Namespaced', ClusterSecretStore: 'Cluster', VaultDynamicSecret: 'Namespaced' });
   for (const [kind, crd] of byKind) {
     const version = versionOf(crd);
     assert.equal(version['name'], 'v1alpha1');
@@ -68,11 +69,15 @@ test('the CRDs serve one stored version with the status subresource and printer 
     const columns = (version['additionalPrinterColumns'] as { name: string }[]).map((column) => column.name);
     assert.deepEqual(
       columns,
-      kind === 'ExternalSecret' ? ['Store', 'Refresh Interval', 'Status', 'Ready', 'Age'] : ['Age', 'Status', 'Ready'],
+      kind === 'ExternalSecret'
+        ? ['Store', 'Refresh Interval', 'Status', 'Ready', 'Age']
+        : kind === 'VaultDynamicSecret'
+          ? ['Path', 'Age']
+          : ['Age', 'Status', 'Ready'],
     );
   }
   const shortNames = [...byKind].map(([kind, crd]) => [kind, (crd['spec'] as { names: { shortNames: string[] } }).names.shortNames]);
-  assert.deepEqual(Object.fromEntries(shortNames), { ExternalSecret: ['es'], SecretStore: ['ss'], ClusterSecretStore: ['css'] });
+  assert.deepEqual(Object.fromEntries(shortNames), { ExternalSecret: ['es'], SecretStore: ['ss'], ClusterSecretStore: ['css'], VaultDynamicSecret: ['vds'] });
 });
 
 test('the schemas are structural and bounded, so the apiserver accepts them and can cost the CEL rules', () => {

@@ -31,7 +31,7 @@ test('a minimal ExternalSecret parses with every default applied', () => {
     refreshInterval: '1h',
     refreshPolicy: 'Periodic',
     target: { creationPolicy: 'Owner', deletionPolicy: 'Retain', immutable: false },
-    data: [{ secretKey: 'password', remoteRef: { key: 'db/password', decodingStrategy: 'None' } }],
+    data: [{ secretKey: 'password', remoteRef: { key: 'db/password', decodingStrategy: 'None', metadataPolicy: 'None' } }],
   });
   assert.equal(targetSecretName(result.value), 'db');
 });
