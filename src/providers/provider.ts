@@ -11,6 +11,8 @@ export interface RemoteRef {
   readonly property?: string | undefined;
   readonly version?: string | undefined;
   readonly decodingStrategy?: DecodingStrategy | undefined;
+  /** Fetch: the secret's metadata (Vault KV v2 custom_metadata) as a JSON object instead of its value. Omitted: None. */
+  readonly metadataPolicy?: 'None' | 'Fetch' | undefined;
 }
 
 /** `dataFrom[].find`: select many remote secrets at once. */

@@ -67,15 +67,29 @@ export interface ExternalSecretReconcilerDeps {
   readonly templateEngine?: TemplateEngine;
 }
 
+/**
+ * What this process last wrote to an ExternalSecret's status. The informer cache can lag behind our own
+ * status patch; deciding from that stale copy would refetch (and break CreatedOnce) right after a sync.
+ */
+export interface WrittenStatus {
+  readonly syncedResourceVersion: string;
+  readonly refreshTime: number;
+  readonly boundTargetName: string;
+}
+
 type FetchOutcome = { readonly data: Map<string, Uint8Array>; readonly missing: string[] };
 
 export function createExternalSecretReconciler(options: ExternalSecretReconcilerDeps) {
   const deps: ExternalSecretReconcilerDeps = { ...options, templateEngine: options.templateEngine ?? createTemplateEngine() };
+  const written = new Map<string, WrittenStatus>();
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
     const cached = deps.getExternalSecret(namespace, name);
     // Gone: an Owner Secret follows through its ownerReference (garbage collector); others are kept by design.
-    if (!cached) return;
+    if (!cached) {
+      written.delete(key);
+      return;
+    }
     if (!cached.ok) {
       await reportInvalid(deps, namespace, name, cached);
       // Retrying cannot help until the object changes.
@@ -83,7 +97,7 @@ export function createExternalSecretReconciler(options: ExternalSecretReconciler
     }
     const es = cached.value;
     if (es.metadata.deletionTimestamp) return;
-    return new Reconciliation(deps, es, signal).run();
+    return new Reconciliation(deps, es, signal, written, key).run();
   };
 }
 
@@ -124,8 +138,13 @@ class Reconciliation {
   /** Whose data a Secret write carries, for its audit record: set once the provider client exists. */
   private source: { provider: string; identity: string } = { provider: '-', identity: '-' };
 
-  constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal) {
+  private readonly written: Map<string, WrittenStatus>;
+  private readonly key: string;
+
+  constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal, written: Map<string, WrittenStatus>, key: string) {
     this.deps = deps;
+    this.written = written;
+    this.key = key;
     this.es = es;
     this.signal = signal;
     this.now = deps.clock.now();
@@ -174,6 +193,27 @@ class Reconciliation {
 
   private observed(refreshIntervalMs: number): ObservedExternalSecret {
     const { es } = this;
+    const statusTime = es.status?.refreshTime ? Date.parse(es.status.refreshTime) : undefined;
+    const ours = this.written.get(this.key);
+    // Our own later write wins over a cache that has not caught up with it yet.
+    if (ours && (statusTime === undefined || ours.refreshTime > statusTime)) {
+      return {
+        ...this.observedSpec(refreshIntervalMs),
+        syncedResourceVersion: ours.syncedResourceVersion,
+        refreshTime: ours.refreshTime,
+        boundTargetName: ours.boundTargetName,
+      };
+    }
+    return {
+      ...this.observedSpec(refreshIntervalMs),
+      syncedResourceVersion: es.status?.syncedResourceVersion,
+      refreshTime: statusTime,
+      boundTargetName: es.status?.binding?.name,
+    };
+  }
+
+  private observedSpec(refreshIntervalMs: number) {
+    const { es } = this;
     return {
       uid: this.uid,
       generation: es.metadata.generation ?? 0,
@@ -181,9 +221,6 @@ class Reconciliation {
       annotations: es.metadata.annotations ?? {},
       refreshPolicy: es.spec.refreshPolicy ?? 'Periodic',
       refreshIntervalMs,
-      syncedResourceVersion: es.status?.syncedResourceVersion,
-      refreshTime: es.status?.refreshTime ? Date.parse(es.status.refreshTime) : undefined,
-      boundTargetName: es.status?.binding?.name,
       targetName: this.targetName,
     };
   }
@@ -197,11 +234,11 @@ class Reconciliation {
     const missing: string[] = [];
     const dataEntries = this.es.spec.data ?? [];
     for (const [index, entry] of dataEntries.entries()) {
-      const { key, property, version, decodingStrategy } = entry.remoteRef;
+      const { key, property, version, decodingStrategy, metadataPolicy } = entry.remoteRef;
       const value = await this.read(client, store, property ? `${key}#${property}` : key, missing, async () => {
         // The whole value is fetched (property and decoding applied here), so ExternalSecrets reading
         // different properties of one remote secret share one provider call.
-        const raw = await client.getSecret({ key, ...(version ? { version } : {}) }, this.signal);
+        const raw = await client.getSecret({ key, ...(version ? { version } : {}), ...(metadataPolicy === 'Fetch' ? { metadataPolicy } : {}) }, this.signal);
         const selected = property ? extractProperty(raw, property, key) : raw;
         return decode(selected, decodingStrategy ?? 'None', key);
       }, property ? `${key} (property ${property})` : key);
@@ -233,6 +270,7 @@ class Reconciliation {
         return new Map(Object.entries(jsonObjectEntries(selected, key)));
       }, property ? `${key} (property ${property})` : key);
     }
+    if (entry.sourceRef) throw new TerminalError('dataFrom[].sourceRef.generatorRef is not served by this operator yet');
     const find = entry.find!;
     const described = [
       find.path !== undefined ? `path=${find.path}` : '',
@@ -448,16 +486,20 @@ class Reconciliation {
   private async finish(reason: string, message: string, requeue: ReconcileResult, ready = true): Promise<ReconcileResult> {
     const { es } = this;
     const update: ConditionUpdate = { type: ConditionType.Ready, status: ready ? 'True' : 'False', reason, message };
+    const syncedResourceVersion = syncedResourceVersionOf({
+      generation: es.metadata.generation ?? 0,
+      labels: es.metadata.labels ?? {},
+      annotations: es.metadata.annotations ?? {},
+    });
+    // status.refreshTime has second precision: remember what the apiserver will hold.
+    const refreshTime = Math.floor(this.now / 1000) * 1000;
     await this.deps.status.patch(this.statusRef(), {
       conditions: setCondition(es.status?.conditions as Condition[] | undefined, update, this.now, es.metadata.generation),
-      refreshTime: new Date(this.now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      syncedResourceVersion: syncedResourceVersionOf({
-        generation: es.metadata.generation ?? 0,
-        labels: es.metadata.labels ?? {},
-        annotations: es.metadata.annotations ?? {},
-      }),
+      refreshTime: new Date(refreshTime).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      syncedResourceVersion,
       binding: { name: this.targetName },
     });
+    this.written.set(this.key, { syncedResourceVersion, refreshTime, boundTargetName: this.targetName });
     return requeue;
   }
 
