@@ -1,0 +1,311 @@
+// Logging in to Vault for one store: a plan decided from the spec (pure), a login per method, and a token session
+// that reuses the token while its TTL lasts, renews it (renew-self) once most of the TTL has passed, logs in again
+// when renewal fails or the token is rejected, and revokes it (revoke-self) when the store's client is closed.
+// A token given in a Secret (tokenSecretRef) is the user's: it is used as it is, never renewed or revoked.
+import { readFile } from 'node:fs/promises';
+import type { Clock } from '../../clock.ts';
+import type { SecretKeySelector, VaultProvider } from '../../api/types.generated.ts';
+import { TerminalError } from '../provider.ts';
+import type { StoreContext } from '../provider.ts';
+import type { VaultApi } from './api.ts';
+import { VaultPermissionError } from './api.ts';
+
+/** The projected token of the operator's own ServiceAccount (kubernetes auth without serviceAccountRef/secretRef). */
+export const OWN_SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+/** Renew once this share of the token's TTL has passed (Vault Agent renews at about two thirds). */
+export const TOKEN_RENEW_FRACTION = 2 / 3;
+/** A token this close to its end is not used: log in again instead. */
+export const TOKEN_EXPIRY_MARGIN_MS = 5_000;
+export const DEFAULT_JWT_AUDIENCE = 'vault';
+/** TokenRequest's minimum lifetime; the token only has to live through one login. */
+export const LOGIN_TOKEN_SECONDS = 600;
+
+export interface ResolvedRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly key: string;
+}
+
+export type VaultAuthPlan =
+  | { readonly kind: 'token'; readonly token: ResolvedRef }
+  | { readonly kind: 'appRole'; readonly path: string; readonly roleId: string | ResolvedRef; readonly secretId: ResolvedRef }
+  | {
+      readonly kind: 'kubernetes';
+      readonly path: string;
+      readonly role: string;
+      readonly jwt: JwtSource;
+    }
+  | { readonly kind: 'jwt'; readonly path: string; readonly role: string | undefined; readonly jwt: JwtSource }
+  | { readonly kind: 'userPass'; readonly path: string; readonly username: string; readonly password: ResolvedRef };
+
+export type JwtSource =
+  | { readonly from: 'serviceAccount'; readonly namespace: string; readonly name: string; readonly audiences: readonly string[]; readonly expirationSeconds: number }
+  | { readonly from: 'secret'; readonly ref: ResolvedRef }
+  | { readonly from: 'ownToken' };
+
+export interface PlannedAuth {
+  readonly plan: VaultAuthPlan;
+  /** True when the plan depends on the ExternalSecret's namespace (ClusterSecretStore, a namespace omitted). */
+  readonly referent: boolean;
+  /** Who this store acts as, for the audit log. Never a secret. */
+  readonly identity: string;
+}
+
+type StoreWhere = Pick<StoreContext, 'storeKind' | 'storeNamespace' | 'namespace'>;
+
+/** Decides how a store logs in, from its spec and the ExternalSecret's namespace. Pure. */
+export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): PlannedAuth {
+  const cluster = where.storeKind === 'ClusterSecretStore';
+  const omitted: boolean[] = [];
+  const resolve = (selector: SecretKeySelector): ResolvedRef => {
+    omitted.push(selector.namespace === undefined);
+    return { namespace: selector.namespace ?? where.storeNamespace ?? where.namespace, name: selector.name, key: selector.key };
+  };
+  const account = (ref: { name: string; namespace?: string | undefined }) => {
+    omitted.push(ref.namespace === undefined);
+    return { namespace: ref.namespace ?? where.storeNamespace ?? where.namespace, name: ref.name };
+  };
+  let plan: VaultAuthPlan;
+  let identity: string;
+  if (auth.tokenSecretRef) {
+    const token = resolve(auth.tokenSecretRef);
+    plan = { kind: 'token', token };
+    identity = `token from Secret ${token.namespace}/${token.name}`;
+  } else if (auth.appRole) {
+    const roleId = auth.appRole.roleId ?? resolve(auth.appRole.roleRef!);
+    plan = { kind: 'appRole', path: auth.appRole.path, roleId, secretId: resolve(auth.appRole.secretRef) };
+    identity = `approle at auth/${auth.appRole.path}${typeof roleId === 'string' ? ` (role ID ${roleId})` : ''}`;
+  } else if (auth.kubernetes) {
+    const k = auth.kubernetes;
+    let jwt: JwtSource;
+    if (k.serviceAccountRef) {
+      const sa = account(k.serviceAccountRef);
+      jwt = { from: 'serviceAccount', ...sa, audiences: k.serviceAccountRef.audiences ?? [], expirationSeconds: LOGIN_TOKEN_SECONDS };
+      identity = `kubernetes role ${k.role} as ServiceAccount ${sa.namespace}/${sa.name}`;
+    } else if (k.secretRef) {
+      const ref = resolve(k.secretRef);
+      jwt = { from: 'secret', ref };
+      identity = `kubernetes role ${k.role} with the token in Secret ${ref.namespace}/${ref.name}`;
+    } else {
+      jwt = { from: 'ownToken' };
+      identity = `kubernetes role ${k.role} as the operator's ServiceAccount`;
+    }
+    plan = { kind: 'kubernetes', path: k.mountPath, role: k.role, jwt };
+  } else if (auth.jwt) {
+    const j = auth.jwt;
+    let jwt: JwtSource;
+    if (j.kubernetesServiceAccountToken) {
+      const t = j.kubernetesServiceAccountToken;
+      const sa = account(t.serviceAccountRef);
+      const audiences = t.audiences ?? t.serviceAccountRef.audiences ?? [DEFAULT_JWT_AUDIENCE];
+      jwt = { from: 'serviceAccount', ...sa, audiences, expirationSeconds: t.expirationSeconds ?? LOGIN_TOKEN_SECONDS };
+      identity = `jwt${j.role ? ` role ${j.role}` : ''} as ServiceAccount ${sa.namespace}/${sa.name}`;
+    } else {
+      const ref = resolve(j.secretRef!);
+      jwt = { from: 'secret', ref };
+      identity = `jwt${j.role ? ` role ${j.role}` : ''} with the token in Secret ${ref.namespace}/${ref.name}`;
+    }
+    plan = { kind: 'jwt', path: j.path, role: j.role, jwt };
+  } else if (auth.userPass) {
+    const u = auth.userPass;
+    plan = { kind: 'userPass', path: u.path, username: u.username, password: resolve(u.secretRef) };
+    identity = `userpass user ${u.username}`;
+  } else {
+    throw new TerminalError('spec.provider.vault.auth must set one of tokenSecretRef, appRole, kubernetes, jwt, userPass');
+  }
+  return { plan, identity, referent: cluster && omitted.some((x) => x) };
+}
+
+/** A token and what is known of its life. */
+export interface VaultToken {
+  readonly token: string;
+  /** Whether we obtained it by logging in (and so may renew and revoke it). */
+  readonly owned: boolean;
+  readonly renewable: boolean;
+  /** Epoch ms; undefined when it does not expire (root and other non-expiring tokens, or a user's token). */
+  readonly expiresAt: number | undefined;
+  /** Epoch ms of the login or of the last renewal. */
+  readonly since: number;
+  readonly ttlSeconds: number;
+}
+
+export interface LoginDeps {
+  readonly api: VaultApi;
+  readonly ctx: Pick<StoreContext, 'kube'>;
+  readonly clock: Clock;
+  /** Reads the operator's own ServiceAccount token (kubernetes auth without a ref). */
+  readonly readOwnToken?: (() => Promise<string>) | undefined;
+}
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+
+async function readRef(deps: LoginDeps, ref: ResolvedRef, signal: AbortSignal): Promise<string> {
+  const value = text(await deps.ctx.kube.readSecretKey(ref, signal));
+  if (value === '') throw new TerminalError(`key ${ref.key} of Secret ${ref.namespace}/${ref.name} is empty`);
+  return value;
+}
+
+async function jwtFrom(deps: LoginDeps, source: JwtSource, signal: AbortSignal): Promise<string> {
+  switch (source.from) {
+    case 'serviceAccount':
+      return (
+        await deps.ctx.kube.createServiceAccountToken(
+          { namespace: source.namespace, name: source.name, audiences: source.audiences, expirationSeconds: source.expirationSeconds },
+          signal,
+        )
+      ).token;
+    case 'secret':
+      return readRef(deps, source.ref, signal);
+    case 'ownToken': {
+      const read = deps.readOwnToken ?? (async () => (await readFile(OWN_SERVICE_ACCOUNT_TOKEN_PATH, 'utf8')).trim());
+      try {
+        return await read();
+      } catch (err) {
+        throw new TerminalError(
+          `kubernetes auth without serviceAccountRef or secretRef uses the operator's own ServiceAccount token, which cannot be read (${(err as Error).message}); set serviceAccountRef`,
+        );
+      }
+    }
+  }
+}
+
+/** One login with the planned method. */
+export async function login(plan: VaultAuthPlan, deps: LoginDeps, signal: AbortSignal): Promise<VaultToken> {
+  const { api, clock } = deps;
+  let auth;
+  switch (plan.kind) {
+    case 'token': {
+      const token = await readRef(deps, plan.token, signal);
+      return { token, owned: false, renewable: false, expiresAt: undefined, since: clock.now(), ttlSeconds: 0 };
+    }
+    case 'appRole': {
+      const roleId = typeof plan.roleId === 'string' ? plan.roleId : await readRef(deps, plan.roleId, signal);
+      auth = await api.login(plan.path, '', { role_id: roleId, secret_id: await readRef(deps, plan.secretId, signal) }, signal);
+      break;
+    }
+    case 'kubernetes':
+      auth = await api.login(plan.path, '', { role: plan.role, jwt: await jwtFrom(deps, plan.jwt, signal) }, signal);
+      break;
+    case 'jwt':
+      auth = await api.login(plan.path, '', { ...(plan.role ? { role: plan.role } : {}), jwt: await jwtFrom(deps, plan.jwt, signal) }, signal);
+      break;
+    case 'userPass':
+      auth = await api.login(plan.path, plan.username, { password: await readRef(deps, plan.password, signal) }, signal);
+      break;
+  }
+  const now = clock.now();
+  return {
+    token: auth.client_token,
+    owned: true,
+    renewable: auth.renewable,
+    expiresAt: auth.lease_duration > 0 ? now + auth.lease_duration * 1000 : undefined,
+    since: now,
+    ttlSeconds: auth.lease_duration,
+  };
+}
+
+/** What to do with the current token now. Pure. */
+export function tokenAction(current: VaultToken | undefined, now: number, renewFraction = TOKEN_RENEW_FRACTION): 'login' | 'renew' | 'use' {
+  if (!current) return 'login';
+  if (current.expiresAt === undefined) return 'use';
+  if (now >= current.expiresAt - TOKEN_EXPIRY_MARGIN_MS) return 'login';
+  const renewAt = current.since + (current.expiresAt - current.since) * renewFraction;
+  if (now < renewAt) return 'use';
+  return current.owned && current.renewable ? 'renew' : 'use';
+}
+
+export interface TokenSessionStats {
+  readonly logins: number;
+  readonly renewals: number;
+  readonly failedRenewals: number;
+  readonly revocations: number;
+}
+
+export interface TokenSession {
+  /** A usable token: the current one, renewed or replaced as needed. Concurrent callers share one login/renewal. */
+  token(signal: AbortSignal): Promise<string>;
+  /** The server refused this token (403): forget it so the next call logs in (or re-reads the Secret) again. */
+  invalidate(token: string): void;
+  /** Revokes a token we logged in for; a user's token is left alone. */
+  close(signal: AbortSignal): Promise<void>;
+  stats(): TokenSessionStats;
+  /** The current token's state, for tests and the store's validation. */
+  current(): VaultToken | undefined;
+}
+
+export interface TokenSessionLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+export function createTokenSession(plan: VaultAuthPlan, deps: LoginDeps & { readonly logger?: TokenSessionLogger | undefined }): TokenSession {
+  let current: VaultToken | undefined;
+  let pending: Promise<VaultToken> | undefined;
+  const counts = { logins: 0, renewals: 0, failedRenewals: 0, revocations: 0 };
+
+  const fresh = async (signal: AbortSignal): Promise<VaultToken> => {
+    const action = tokenAction(current, deps.clock.now());
+    if (action === 'use') return current!;
+    if (action === 'renew') {
+      const held = current!;
+      try {
+        const auth = await deps.api.renewSelf(held.token, held.ttlSeconds || undefined, signal);
+        counts.renewals++;
+        const now = deps.clock.now();
+        return {
+          ...held,
+          renewable: auth.renewable,
+          since: now,
+          ttlSeconds: auth.lease_duration,
+          expiresAt: auth.lease_duration > 0 ? now + auth.lease_duration * 1000 : held.expiresAt,
+        };
+      } catch (err) {
+        // Expired, revoked, or at its max TTL: a new login is the remedy.
+        counts.failedRenewals++;
+        deps.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'Vault token renewal failed; logging in again');
+      }
+    }
+    const token = await login(plan, deps, signal);
+    counts.logins++;
+    return token;
+  };
+
+  return {
+    async token(signal) {
+      if (current && tokenAction(current, deps.clock.now()) === 'use') return current.token;
+      if (!pending) {
+        // The shared login must not die with the first caller's signal.
+        pending = fresh(AbortSignal.timeout(60_000)).then(
+          (token) => {
+            current = token;
+            pending = undefined;
+            return token;
+          },
+          (err: unknown) => {
+            pending = undefined;
+            throw err;
+          },
+        );
+      }
+      signal.throwIfAborted();
+      return (await pending).token;
+    },
+    invalidate(token) {
+      if (current?.token === token) current = undefined;
+    },
+    async close(signal) {
+      const held = current;
+      current = undefined;
+      if (!held?.owned) return;
+      if (held.expiresAt !== undefined && held.expiresAt <= deps.clock.now()) return;
+      try {
+        await deps.api.revokeSelf(held.token, signal);
+        counts.revocations++;
+      } catch (err) {
+        // Refused: the token is already invalid (revoked or expired server-side); nothing is left to revoke.
+        if (!(err instanceof VaultPermissionError)) throw err;
+      }
+    },
+    stats: () => ({ ...counts }),
+    current: () => current,
+  };
+}

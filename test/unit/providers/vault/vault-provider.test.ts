@@ -1,0 +1,162 @@
+// The vault provider's pure decisions and its behaviour over a fake transport: auth plans, token renewal timing,
+// paths, error mapping, spec validation, a session that logs in again after a 403.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planVaultAuth, tokenAction, createTokenSession, type VaultToken } from '../../../../src/providers/vault/auth.ts';
+import { createVaultApi, vaultError, VaultPermissionError } from '../../../../src/providers/vault/api.ts';
+import { kvPath, splitKey } from '../../../../src/providers/vault/kv.ts';
+import { createVaultProvider, validateVaultSpec } from '../../../../src/providers/vault/provider.ts';
+import { encodePath, type VaultRequest, type VaultResponse } from '../../../../src/providers/vault/transport.ts';
+import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
+import type { VaultProvider } from '../../../../src/api/types.generated.ts';
+import { fakeClock, storeContext } from '../helpers.ts';
+
+const where = { storeKind: 'SecretStore' as const, storeNamespace: 'team-a', namespace: 'team-a' };
+const cluster = { storeKind: 'ClusterSecretStore' as const, storeNamespace: undefined, namespace: 'apps' };
+const ref = (name: string, key: string, namespace?: string) => ({ name, key, ...(namespace ? { namespace } : {}) });
+
+test('auth plans: each method, referent namespaces, identity without secrets', () => {
+  const k8s = planVaultAuth({ kubernetes: { mountPath: 'kubernetes', role: 'app', serviceAccountRef: { name: 'sa' } } }, where);
+  assert.deepEqual(k8s.plan, { kind: 'kubernetes', path: 'kubernetes', role: 'app', jwt: { from: 'serviceAccount', namespace: 'team-a', name: 'sa', audiences: [], expirationSeconds: 600 } });
+  assert.equal(k8s.referent, false);
+  assert.equal(k8s.identity, 'kubernetes role app as ServiceAccount team-a/sa');
+
+  const referent = planVaultAuth({ kubernetes: { mountPath: 'k', role: 'app', serviceAccountRef: { name: 'sa' } } }, cluster);
+  assert.equal(referent.referent, true, 'a ClusterSecretStore naming no namespace authenticates per ExternalSecret namespace');
+  assert.equal((referent.plan as { jwt: { namespace: string } }).jwt.namespace, 'apps');
+  const pinned = planVaultAuth({ kubernetes: { mountPath: 'k', role: 'app', serviceAccountRef: { name: 'sa', namespace: 'ops' } } }, cluster);
+  assert.equal(pinned.referent, false);
+
+  const jwt = planVaultAuth({ jwt: { path: 'jwt', role: 'r', kubernetesServiceAccountToken: { serviceAccountRef: { name: 'sa' } } } }, where);
+  assert.deepEqual((jwt.plan as unknown as { jwt: { audiences: string[] } }).jwt.audiences, ['vault'], 'jwt defaults to the vault audience');
+
+  const approle = planVaultAuth({ appRole: { path: 'approle', roleId: 'rid', secretRef: ref('s', 'id') } }, where);
+  assert.deepEqual(approle.plan, { kind: 'appRole', path: 'approle', roleId: 'rid', secretId: { namespace: 'team-a', name: 's', key: 'id' } });
+  const userpass = planVaultAuth({ userPass: { path: 'userpass', username: 'bob', secretRef: ref('s', 'pw') } }, where);
+  assert.equal(userpass.identity, 'userpass user bob');
+  const token = planVaultAuth({ tokenSecretRef: ref('t', 'token', 'ops') }, cluster);
+  assert.equal(token.referent, false);
+  assert.equal(token.identity, 'token from Secret ops/t');
+  const own = planVaultAuth({ kubernetes: { mountPath: 'kubernetes', role: 'r' } }, where);
+  assert.deepEqual((own.plan as { jwt: unknown }).jwt, { from: 'ownToken' });
+});
+
+test('token timing: use until two thirds of the TTL, then renew; log in again near expiry; never renew a user token', () => {
+  const owned: VaultToken = { token: 't', owned: true, renewable: true, since: 0, expiresAt: 60_000, ttlSeconds: 60 };
+  assert.equal(tokenAction(undefined, 0), 'login');
+  assert.equal(tokenAction(owned, 39_999), 'use');
+  assert.equal(tokenAction(owned, 40_000), 'renew');
+  assert.equal(tokenAction(owned, 55_000), 'login', 'within the expiry margin: a new login, not a renewal');
+  assert.equal(tokenAction({ ...owned, renewable: false }, 50_000), 'use', 'not renewable: used until the margin');
+  assert.equal(tokenAction({ ...owned, owned: false, expiresAt: undefined }, 10 ** 12), 'use', 'a token without expiry');
+});
+
+test('paths: mount prefix, v2 data/metadata insertion, encoding', () => {
+  assert.equal(kvPath({ mount: 'secret', version: 'v2' }, 'app/db', 'data'), 'secret/data/app/db');
+  assert.equal(kvPath({ mount: 'secret', version: 'v2' }, 'secret/app/db', 'metadata'), 'secret/metadata/app/db');
+  assert.equal(kvPath({ mount: 'kv', version: 'v1' }, '/app/db/', 'data'), 'kv/app/db');
+  assert.equal(kvPath({ mount: undefined, version: 'v2' }, 'team/kv/app', 'data'), 'team/data/kv/app');
+  assert.equal(kvPath({ mount: 'secret', version: 'v2' }, 'a b/c#d', 'data'), 'secret/data/a%20b/c%23d');
+  assert.throws(() => splitKey({ mount: undefined, version: 'v2' }, 'app'), /must start with the KV mount/);
+  assert.equal(encodePath('//x//y/'), 'x/y');
+});
+
+test('errors: 404 not found, 403 permission (terminal), 429 throttled, 5xx retried; Vault messages kept', () => {
+  const body = { errors: ['permission denied'] };
+  assert.ok(vaultError('read x', { status: 404, body: { errors: [] } }) instanceof NoSecretError);
+  const denied = vaultError('read x', { status: 403, body });
+  assert.ok(denied instanceof VaultPermissionError && denied instanceof TerminalError);
+  assert.match(denied.message, /Vault read x: permission denied .*grant the Vault policy/);
+  assert.ok(vaultError('read x', { status: 429, body }) instanceof ThrottledError);
+  const sealed = vaultError('read x', { status: 503, body: { errors: ['Vault is sealed'] } });
+  assert.ok(!(sealed instanceof TerminalError));
+  assert.match(sealed.message, /sealed/);
+  assert.ok(vaultError('read x', { status: 400, body }) instanceof TerminalError);
+});
+
+test('spec validation: one auth method, URL, paths, caBundle; http warnings', () => {
+  const base = { server: 'https://vault:8200', auth: { tokenSecretRef: ref('t', 'token') } };
+  assert.deepEqual(validateVaultSpec(base), { warnings: [], errors: [] });
+  assert.match(validateVaultSpec({ ...base, auth: {} }).errors.join(), /exactly one of tokenSecretRef, appRole, kubernetes, jwt, userPass/);
+  assert.match(validateVaultSpec({ ...base, server: 'vault:8200' }).errors.join(), /http\(s\) URL/);
+  assert.match(validateVaultSpec({ ...base, path: '/secret/' }).errors.join(), /without leading or trailing/);
+  assert.match(validateVaultSpec({ ...base, caBundle: Buffer.from('nope').toString('base64') }).errors.join(), /PEM/);
+  assert.match(validateVaultSpec({ ...base, auth: { appRole: { secretRef: ref('s', 'k') } } }).errors.join(), /exactly one of roleId and roleRef/);
+  assert.match(validateVaultSpec({ ...base, server: 'http://vault.example.com' }).warnings.join(), /unencrypted/);
+  assert.deepEqual(validateVaultSpec({ ...base, server: 'http://127.0.0.1:8200' }).warnings, []);
+});
+
+/** A fake Vault: logins hand out numbered tokens; `refuse` tokens answer 403. */
+function fakeVault() {
+  const requests: VaultRequest[] = [];
+  const refused = new Set<string>();
+  let issued = 0;
+  const transport = async (request: VaultRequest): Promise<VaultResponse> => {
+    requests.push(request);
+    if (request.path.endsWith('/login')) {
+      issued++;
+      return { status: 200, body: { auth: { client_token: `token-${issued}`, lease_duration: 60, renewable: true } } };
+    }
+    if (request.token && refused.has(request.token)) return { status: 403, body: { errors: ['permission denied'] } };
+    if (request.path === 'auth/token/renew-self') return { status: 200, body: { auth: { client_token: request.token, lease_duration: 60, renewable: true } } };
+    if (request.path === 'auth/token/revoke-self') return { status: 204, body: undefined };
+    if (request.path === 'secret/data/app') return { status: 200, body: { data: { data: { password: 'p' }, metadata: { version: 1 } } } };
+    return { status: 404, body: { errors: [] } };
+  };
+  return { transport, requests, refused, issued: () => issued };
+}
+
+test('session over a fake transport: one login shared by concurrent readers, renew-self, re-login after a 403, revoke on close', async () => {
+  const vault = fakeVault();
+  const clock = fakeClock(0);
+  const ctx = storeContext({
+    clock,
+    kube: {
+      readSecretKey: async () => new TextEncoder().encode('secret-id'),
+      createServiceAccountToken: async () => ({ token: 'jwt', expiresAt: 600_000 }),
+    },
+  });
+  const client = await createVaultProvider({ transport: vault.transport }).newClient(
+    { server: 'https://vault', path: 'secret', version: 'v2', auth: { appRole: { path: 'approle', roleId: 'r', secretRef: ref('s', 'id') } } } as VaultProvider,
+    ctx,
+  );
+  await Promise.all([client.getSecret({ key: 'app' }, AbortSignal.timeout(1000)), client.getSecret({ key: 'app' }, AbortSignal.timeout(1000))]);
+  assert.equal(vault.issued(), 1, 'newClient logged in once; readers reuse the token');
+  const login = vault.requests.find((r) => r.path === 'auth/approle/login')!;
+  assert.deepEqual(login.body, { role_id: 'r', secret_id: 'secret-id' });
+
+  clock.advance(41_000);
+  await client.getSecret({ key: 'app' }, AbortSignal.timeout(1000));
+  assert.ok(vault.requests.some((r) => r.path === 'auth/token/renew-self' && r.token === 'token-1'));
+  assert.equal(vault.issued(), 1);
+
+  vault.refused.add('token-1');
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(await client.getSecret({ key: 'app' }, AbortSignal.timeout(1000)))), { password: 'p' });
+  assert.equal(vault.issued(), 2, 'a 403 led to one new login and the read went through');
+
+  vault.refused.add('token-2');
+  vault.refused.add('token-3');
+  await assert.rejects(client.getSecret({ key: 'app' }, AbortSignal.timeout(1000)), VaultPermissionError, 'refused twice: the policy answer reaches the caller');
+
+  vault.refused.clear();
+  clock.advance(1000);
+  await client.getSecret({ key: 'app' }, AbortSignal.timeout(1000));
+  await client.close();
+  assert.equal(vault.requests.at(-1)!.path, 'auth/token/revoke-self');
+  assert.equal(vault.requests.at(-1)!.token, 'token-3', 'the current token is revoked');
+});
+
+test('a token from a Secret is used as it is: no renewal, no revocation', async () => {
+  const vault = fakeVault();
+  const clock = fakeClock(0);
+  const api = createVaultApi(vault.transport);
+  const session = createTokenSession(
+    { kind: 'token', token: { namespace: 'a', name: 't', key: 'k' } },
+    { api, clock, ctx: { kube: { readSecretKey: async () => new TextEncoder().encode('user-token\n'), createServiceAccountToken: async () => ({ token: '', expiresAt: 0 }) } } },
+  );
+  assert.equal(await session.token(AbortSignal.timeout(1000)), 'user-token');
+  clock.advance(10 ** 9);
+  assert.equal(await session.token(AbortSignal.timeout(1000)), 'user-token');
+  await session.close(AbortSignal.timeout(1000));
+  assert.equal(vault.requests.length, 0);
+});
