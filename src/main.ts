@@ -5,6 +5,7 @@ import { createKubeClient } from './k8s/kube-client.ts';
 import { systemClock } from './clock.ts';
 import { createFakeProvider } from './providers/fake/provider.ts';
 import { createAwsProvider } from './providers/aws/provider.ts';
+import { createVaultProvider } from './providers/vault/provider.ts';
 import { startOperator } from './operator.ts';
 
 async function main(): Promise<void> {
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const kube = createKubeClient({ kubeconfigPath: config.kubeconfig, bearerToken: config.kubeToken, qps: config.qps, burst: config.burst });
-  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider()] });
+  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger })] });
   logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
 
   let stopping = false;
