@@ -125,7 +125,7 @@ test('a minimal ExternalSecret is accepted and defaulted by the apiserver', asyn
     refreshInterval: '1h',
     refreshPolicy: 'Periodic',
     target: { creationPolicy: 'Owner', deletionPolicy: 'Retain', immutable: false },
-    data: [{ secretKey: 'password', remoteRef: { key: 'db/password', decodingStrategy: 'None' } }],
+    data: [{ secretKey: 'password', remoteRef: { key: 'db/password', decodingStrategy: 'None', metadataPolicy: 'None' } }],
   });
   // What the apiserver stores, the operator can parse, with the same defaults.
   const parsed = parseExternalSecret(created);
@@ -140,8 +140,8 @@ test('an ExternalSecret using every field is accepted as written', async () => {
     refreshPolicy: 'OnChange',
     target: { name: 'db-credentials', creationPolicy: 'Owner', deletionPolicy: 'Delete', immutable: true },
     data: [
-      { secretKey: 'username', remoteRef: { key: 'db', property: 'user', version: '3', decodingStrategy: 'Base64' } },
-      { secretKey: '.dot_key-1', remoteRef: { key: 'db', property: 'password', decodingStrategy: 'Auto' } },
+      { secretKey: 'username', remoteRef: { key: 'db', property: 'user', version: '3', decodingStrategy: 'Base64', metadataPolicy: 'None' } },
+      { secretKey: '.dot_key-1', remoteRef: { key: 'db', property: 'password', decodingStrategy: 'Auto', metadataPolicy: 'None' } },
     ],
   };
   const created = await create('ExternalSecret', externalSecret('full', spec, namespace));
@@ -199,12 +199,13 @@ test('stores are accepted and defaulted; placeholder providers keep what the use
   assert.equal((fake['spec'] as Json)['refreshInterval'], '5m');
   assert.ok(parseSecretStore(fake).ok);
 
-  const aws = await create(
+  // A provider not yet implemented keeps its placeholder schema: whatever the user wrote is preserved.
+  const gcp = await create(
     'SecretStore',
-    secretStore('aws-store', { provider: { aws: { service: 'SecretsManager', region: 'eu-west-1', auth: { jwt: {} } } } }, namespace),
+    secretStore('gcp-store', { provider: { gcpsm: { projectID: 'demo', auth: { workloadIdentity: {} } } } }, namespace),
   );
-  assert.deepEqual((aws['spec'] as Json)['provider'], {
-    aws: { service: 'SecretsManager', region: 'eu-west-1', auth: { jwt: {} } },
+  assert.deepEqual((gcp['spec'] as Json)['provider'], {
+    gcpsm: { projectID: 'demo', auth: { workloadIdentity: {} } },
   });
 
   const shared = await create(
