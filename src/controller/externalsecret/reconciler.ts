@@ -16,6 +16,7 @@ import type { ExternalSecretDataFrom } from '../../api/types.generated.ts';
 import { createTemplateEngine, type TemplateEngine } from '../../templates/engine.ts';
 import { renderSecret, templateSourceNames, type RenderedSecret, type TemplateSources } from '../../templates/render-secret.ts';
 import { mergeSources, shapeDataFrom, type KeySource } from './data-from.ts';
+import { generatorSources, type IssuedCredentials, type LeaseKeeper } from './generators.ts';
 import { parseDuration } from '../../duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
@@ -65,6 +66,8 @@ export interface ExternalSecretReconcilerDeps {
   readonly templateSources?: TemplateSourceReader;
   /** The sandboxed liquid engine; one with the default limits when absent. */
   readonly templateEngine?: TemplateEngine;
+  /** dataFrom[].sourceRef.generatorRef: generated values and their leases; without it, a generator source fails. */
+  readonly leases?: LeaseKeeper;
 }
 
 /**
@@ -96,7 +99,11 @@ export function createExternalSecretReconciler(options: ExternalSecretReconciler
       throw new TerminalError(cached.error);
     }
     const es = cached.value;
-    if (es.metadata.deletionTimestamp) return;
+    if (es.metadata.deletionTimestamp) {
+      // Generated credentials are revoked before the finalizer lets the ExternalSecret go.
+      if (deps.leases) await deps.leases.release(es, signal);
+      return;
+    }
     return new Reconciliation(deps, es, signal, written, key).run();
   };
 }
@@ -137,6 +144,8 @@ class Reconciliation {
   private readonly uid: string;
   /** Whose data a Secret write carries, for its audit record: set once the provider client exists. */
   private source: { provider: string; identity: string } = { provider: '-', identity: '-' };
+  /** Credentials generated during this reconcile, committed (or revoked) once the Secret is written (or not). */
+  private readonly issued: IssuedCredentials[] = [];
 
   private readonly written: Map<string, WrittenStatus>;
   private readonly key: string;
@@ -171,24 +180,39 @@ class Reconciliation {
     if (!existing && creationPolicy === 'Merge') existing = await this.deps.secrets.read(this.namespace, this.targetName);
     const target = creationPolicy === 'None' ? ({ state: 'intact' } as const) : observeTarget(toExisting(existing), this.deps.hmacKey);
 
-    const decision = decide(this.observed(refreshIntervalMs), target, this.now);
-    if (decision.action !== 'sync') {
-      // Nothing to fetch; but a condition left over from a store outage is cleared.
-      await this.ensureReadyAfterIdle();
-      return decision.action === 'wait' ? { requeueAfter: decision.ms } : undefined;
-    }
-
+    const leases = this.deps.leases;
+    const generating = leases !== undefined && (generatorSources(es).size > 0 || leases.leasesOf(es).length > 0);
     try {
+      // Leases of generated credentials: renewed when due; new credentials (a sync) before they end.
+      const upkeep = generating ? await leases.maintain(es, this.now, this.signal) : { rotate: false, nextAt: undefined };
+      const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decide(this.observed(refreshIntervalMs), target, this.now);
+      if (decision.action !== 'sync') {
+        // Nothing to fetch; but a condition left over from a store outage is cleared.
+        await this.ensureReadyAfterIdle();
+        return this.soonest(decision.action === 'wait' ? { requeueAfter: decision.ms } : undefined, upkeep.nextAt);
+      }
+      if (generating) await leases.ensureFinalizer(es);
       const client = await this.deps.clientFor(store.store, this.namespace, this.signal);
       this.source = { provider: store.store.providerName, identity: client.identity };
       const fetched = await this.fetch(client, store.store);
-      return await this.write(fetched, existing, creationPolicy, refreshIntervalMs);
+      const result = await this.write(fetched, existing, creationPolicy, refreshIntervalMs);
+      const nextAt = generating ? await leases.commit(es, this.issued, this.deps.clock.now(), this.signal) : undefined;
+      return this.soonest(result, nextAt);
     } catch (err) {
+      if (this.issued.length > 0) await this.deps.leases?.abandon(es, this.issued, this.signal);
       const message = describeError(err);
       await this.setNotReady(ExternalSecretReason.SecretSyncedError, message);
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, message);
       throw err;
     }
+  }
+
+  /** The earlier of a requeue and a lease's next due time. */
+  private soonest(result: ReconcileResult, at: number | undefined): ReconcileResult {
+    if (at === undefined) return result;
+    const ms = Math.max(at - this.deps.clock.now(), 200);
+    const current = result ? result.requeueAfter : undefined;
+    return { requeueAfter: current === undefined ? ms : Math.min(current, ms) };
   }
 
   private observed(refreshIntervalMs: number): ObservedExternalSecret {
@@ -246,9 +270,14 @@ class Reconciliation {
     }
     for (const [index, entry] of (this.es.spec.dataFrom ?? []).entries()) {
       const where = `spec.dataFrom[${index}]`;
-      const fetched = await this.fetchDataFrom(client, store, entry, missing);
+      const fetched = await this.fetchDataFrom(client, store, entry, missing, index);
       if (fetched === undefined) continue;
-      const label = entry.extract ? `${where} (extract "${entry.extract.key}")` : `${where} (find)`;
+      const generator = entry.sourceRef?.generatorRef;
+      const label = entry.extract
+        ? `${where} (extract "${entry.extract.key}")`
+        : generator
+          ? `${where} (${generator.kind} ${generator.name})`
+          : `${where} (find)`;
       sources.push({ where: label, data: shapeDataFrom(entry, fetched, this.deps.templateEngine!, where) });
     }
     return { data: mergeSources(sources), missing };
@@ -260,6 +289,7 @@ class Reconciliation {
     store: ResolvedStore,
     entry: ExternalSecretDataFrom,
     missing: string[],
+    index: number,
   ): Promise<Map<string, Uint8Array> | undefined> {
     if (entry.extract) {
       const { key, property, version } = entry.extract;
@@ -270,7 +300,13 @@ class Reconciliation {
         return new Map(Object.entries(jsonObjectEntries(selected, key)));
       }, property ? `${key} (property ${property})` : key);
     }
-    if (entry.sourceRef) throw new TerminalError('dataFrom[].sourceRef.generatorRef is not served by this operator yet');
+    if (entry.sourceRef) {
+      const leases = this.deps.leases;
+      if (!leases) throw new TerminalError('dataFrom[].sourceRef.generatorRef is not served by this operator');
+      const { data, issued } = await leases.generate(this.es, index, entry.sourceRef.generatorRef, this.deps.clock.now(), this.signal);
+      this.issued.push(issued);
+      return new Map(data);
+    }
     const find = entry.find!;
     const described = [
       find.path !== undefined ? `path=${find.path}` : '',

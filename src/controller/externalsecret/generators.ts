@@ -1,0 +1,304 @@
+// dataFrom[].sourceRef.generatorRef: values generated for this ExternalSecret (e.g. Vault database credentials)
+// and the leases that come with them. Leases live on the ExternalSecret's status (never the credentials), so they
+// survive an operator restart; this process keeps the last leases it wrote, which the cache may not show yet.
+// A lease is renewed once `renewAtPercent` of its TTL has passed; new credentials are issued `rotateBefore` its
+// hard end (max TTL, or its expiry when not renewable); what a new issue replaces is revoked once the Secret holds
+// the new values; everything is revoked when the ExternalSecret is deleted (a finalizer holds it until then).
+import type { ExternalSecret, GeneratorLease, GeneratorRef } from '../../api/index.ts';
+import { API_GROUP, API_VERSION, Plural } from '../../api/index.ts';
+import type { StatusWriter } from '../../k8s/status.ts';
+import { NoSecretError, TerminalError } from '../../providers/provider.ts';
+import { describeError } from '../describe-error.ts';
+
+/** Holds a deleted ExternalSecret until the leases of its generated credentials are revoked. */
+export const LEASE_FINALIZER = 'secret-relay.dev/generator-leases';
+
+export type GeneratorKind = GeneratorRef['kind'];
+
+export interface GeneratorObjectRef {
+  readonly namespace: string;
+  readonly kind: GeneratorKind;
+  readonly name: string;
+}
+
+export interface LeaseSettings {
+  /** Renew once this share (percent) of the TTL has passed. */
+  readonly renewAtPercent: number;
+  /** Issue new credentials this long before the lease's hard end. */
+  readonly rotateBeforeMs: number;
+}
+
+export interface IssuedLease {
+  readonly leaseId: string;
+  readonly renewable: boolean;
+  readonly leaseDurationSeconds: number;
+}
+
+export interface Generated {
+  /** Key → value, before rewrite/conversion. */
+  readonly data: ReadonlyMap<string, Uint8Array>;
+  /** Absent when the values carry no lease (nothing to renew or revoke). */
+  readonly lease?: IssuedLease | undefined;
+}
+
+/** One generator kind. Errors follow the provider contract (TerminalError, NoSecretError for a lease that is gone). */
+export interface Generator {
+  settings(ref: GeneratorObjectRef, signal: AbortSignal): Promise<LeaseSettings>;
+  generate(ref: GeneratorObjectRef, signal: AbortSignal): Promise<Generated>;
+  renew(ref: GeneratorObjectRef, leaseId: string, incrementSeconds: number, signal: AbortSignal): Promise<{ leaseDurationSeconds: number; renewable: boolean }>;
+  revoke(ref: GeneratorObjectRef, leaseId: string, signal: AbortSignal): Promise<void>;
+}
+
+export type Generators = Readonly<Partial<Record<GeneratorKind, Generator>>>;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The status entry of a new lease. Pure. */
+export function issuedLease(source: number, ref: Pick<GeneratorObjectRef, 'kind' | 'name'>, lease: IssuedLease, now: number): GeneratorLease {
+  return {
+    source,
+    kind: ref.kind,
+    name: ref.name,
+    leaseId: lease.leaseId,
+    renewable: lease.renewable,
+    leaseDurationSeconds: lease.leaseDurationSeconds,
+    issueTime: iso(now),
+    expireTime: iso(now + lease.leaseDurationSeconds * 1000),
+  };
+}
+
+export type LeasePlan = { readonly action: 'none' | 'renew' | 'rotate'; readonly nextAt: number | undefined };
+
+/** What a lease needs now, and when to look at it again. Pure. */
+export function planLease(lease: GeneratorLease, settings: LeaseSettings, now: number): LeasePlan {
+  if (lease.leaseDurationSeconds <= 0) return { action: 'none', nextAt: undefined };
+  const since = Date.parse(lease.renewTime ?? lease.issueTime);
+  const expire = Date.parse(lease.expireTime);
+  const hardEnd = lease.maxExpireTime !== undefined ? Date.parse(lease.maxExpireTime) : lease.renewable ? undefined : expire;
+  const rotateAt = hardEnd !== undefined ? hardEnd - settings.rotateBeforeMs : undefined;
+  // Once a renewal came back capped, renewing cannot extend the lease: only a new issue can.
+  const renewAt = lease.renewable && lease.maxExpireTime === undefined ? since + (lease.leaseDurationSeconds * 1000 * settings.renewAtPercent) / 100 : undefined;
+  if ((rotateAt !== undefined && now >= rotateAt) || now >= expire) return { action: 'rotate', nextAt: undefined };
+  if (renewAt !== undefined && now >= renewAt) return { action: 'renew', nextAt: undefined };
+  const candidates = [rotateAt, renewAt].filter((at): at is number => at !== undefined);
+  return { action: 'none', nextAt: candidates.length > 0 ? Math.min(...candidates) : undefined };
+}
+
+/** The lease after a renewal that asked for `requestedSeconds`; a shorter grant means the max TTL is reached. Pure. */
+export function renewedLease(lease: GeneratorLease, result: { leaseDurationSeconds: number; renewable: boolean }, requestedSeconds: number, now: number): GeneratorLease {
+  const capped = result.leaseDurationSeconds < requestedSeconds - 1;
+  const expire = now + result.leaseDurationSeconds * 1000;
+  return {
+    ...lease,
+    renewable: result.renewable,
+    // The requested TTL is kept (it is the increment of the next renewal) unless the grant was capped.
+    leaseDurationSeconds: capped ? result.leaseDurationSeconds : lease.leaseDurationSeconds,
+    renewTime: iso(now),
+    expireTime: iso(expire),
+    ...(capped ? { maxExpireTime: iso(expire) } : {}),
+  };
+}
+
+/** The generator entries of an ExternalSecret: dataFrom index → generator. */
+export function generatorSources(es: ExternalSecret): Map<number, GeneratorRef> {
+  const out = new Map<number, GeneratorRef>();
+  for (const [index, entry] of (es.spec.dataFrom ?? []).entries()) {
+    if (entry.sourceRef?.generatorRef) out.set(index, entry.sourceRef.generatorRef);
+  }
+  return out;
+}
+
+export interface FinalizerWriter {
+  /** Adds or removes one finalizer of an ExternalSecret (read-modify-write on the latest resourceVersion). */
+  add(namespace: string, name: string, finalizer: string): Promise<void>;
+  remove(namespace: string, name: string, finalizer: string): Promise<void>;
+}
+
+export interface LeaseKeeperLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface LeaseKeeperDeps {
+  readonly generators: Generators;
+  readonly status: StatusWriter;
+  readonly finalizers: FinalizerWriter;
+  readonly logger?: LeaseKeeperLogger | undefined;
+  /** Warnings about leases that could not be revoked (Events on the ExternalSecret). */
+  readonly warn?: ((es: ExternalSecret, message: string) => Promise<void>) | undefined;
+}
+
+/** New credentials issued during one reconcile, not yet committed to the status. */
+export interface IssuedCredentials {
+  readonly source: number;
+  readonly ref: GeneratorObjectRef;
+  readonly lease: GeneratorLease | undefined;
+}
+
+export interface MaintainOutcome {
+  /** Some lease needs new credentials: sync now, whatever the refresh interval says. */
+  readonly rotate: boolean;
+  /** When a lease next needs attention (epoch ms). */
+  readonly nextAt: number | undefined;
+}
+
+export interface LeaseKeeper {
+  leasesOf(es: ExternalSecret): readonly GeneratorLease[];
+  /** Adds the finalizer to an ExternalSecret that generates values (before anything is issued). */
+  ensureFinalizer(es: ExternalSecret): Promise<void>;
+  /** Renews the leases that are due; says whether any needs new credentials and when to come back. */
+  maintain(es: ExternalSecret, now: number, signal: AbortSignal): Promise<MaintainOutcome>;
+  generate(es: ExternalSecret, source: number, generatorRef: GeneratorRef, now: number, signal: AbortSignal): Promise<{ data: ReadonlyMap<string, Uint8Array>; issued: IssuedCredentials }>;
+  /** The Secret now holds the new credentials: record their leases, revoke the ones they replace. Returns the next lease time. */
+  commit(es: ExternalSecret, issued: readonly IssuedCredentials[], now: number, signal: AbortSignal): Promise<number | undefined>;
+  /** The new credentials never reached the Secret: revoke them. */
+  abandon(es: ExternalSecret, issued: readonly IssuedCredentials[], signal: AbortSignal): Promise<void>;
+  /** The ExternalSecret is being deleted: revoke every lease, then remove the finalizer. */
+  release(es: ExternalSecret, signal: AbortSignal): Promise<void>;
+}
+
+export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
+  // Leases this process wrote last, by ExternalSecret uid: the informer cache can lag behind our own status patch.
+  const written = new Map<string, readonly GeneratorLease[]>();
+
+  const generatorFor = (kind: GeneratorKind): Generator => {
+    const generator = deps.generators[kind];
+    if (!generator) throw new TerminalError(`generator kind ${kind} is not available in this operator`);
+    return generator;
+  };
+  const refOf = (es: ExternalSecret, lease: Pick<GeneratorLease, 'kind' | 'name'>): GeneratorObjectRef => ({
+    namespace: es.metadata.namespace ?? '',
+    kind: lease.kind as GeneratorKind,
+    name: lease.name,
+  });
+  const leasesOf = (es: ExternalSecret): readonly GeneratorLease[] => written.get(es.metadata.uid ?? '') ?? es.status?.leases ?? [];
+  const writeLeases = async (es: ExternalSecret, leases: readonly GeneratorLease[]) => {
+    written.set(es.metadata.uid ?? '', leases);
+    await deps.status.patch(
+      { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret, namespace: es.metadata.namespace, name: es.metadata.name },
+      { leases: [...leases] },
+    );
+  };
+  const describe = (es: ExternalSecret) => `${es.metadata.namespace}/${es.metadata.name}`;
+
+  /** Revokes; a lease that cannot be revoked for good (generator gone, lease gone) is given up with a warning. */
+  const revoke = async (es: ExternalSecret, lease: GeneratorLease, signal: AbortSignal, why: string): Promise<void> => {
+    try {
+      await generatorFor(lease.kind as GeneratorKind).revoke(refOf(es, lease), lease.leaseId, signal);
+      deps.logger?.info({ externalSecret: describe(es), generator: lease.name, leaseId: lease.leaseId, why }, 'lease revoked');
+    } catch (err) {
+      if (!(err instanceof TerminalError || err instanceof NoSecretError)) throw err;
+      const message = `could not revoke lease ${lease.leaseId} of ${lease.kind} ${lease.name} (${why}): ${describeError(err)}; it ends at its TTL (${lease.expireTime})`;
+      deps.logger?.warn({ externalSecret: describe(es) }, message);
+      await deps.warn?.(es, message);
+    }
+  };
+
+  return {
+    leasesOf,
+    async ensureFinalizer(es) {
+      const finalizers = es.metadata.finalizers ?? [];
+      if (finalizers.includes(LEASE_FINALIZER)) return;
+      await deps.finalizers.add(es.metadata.namespace ?? '', es.metadata.name, LEASE_FINALIZER);
+    },
+
+    async maintain(es, now, signal) {
+      const leases = leasesOf(es);
+      if (leases.length === 0) return { rotate: false, nextAt: undefined };
+      const sources = generatorSources(es);
+      let rotate = false;
+      let nextAt: number | undefined;
+      const later = (at: number | undefined) => {
+        if (at !== undefined) nextAt = nextAt === undefined ? at : Math.min(nextAt, at);
+      };
+      let changed = false;
+      const updated: GeneratorLease[] = [];
+      for (const lease of leases) {
+        const source = sources.get(lease.source);
+        // The entry was removed or now names another generator: the next sync replaces (and revokes) it.
+        if (!source || source.kind !== lease.kind || source.name !== lease.name) {
+          rotate = true;
+          updated.push(lease);
+          continue;
+        }
+        const ref = refOf(es, lease);
+        const generator = generatorFor(ref.kind);
+        const plan = planLease(lease, await generator.settings(ref, signal), now);
+        if (plan.action === 'renew') {
+          try {
+            const result = await generator.renew(ref, lease.leaseId, lease.leaseDurationSeconds, signal);
+            const renewed = renewedLease(lease, result, lease.leaseDurationSeconds, now);
+            updated.push(renewed);
+            changed = true;
+            deps.logger?.info({ externalSecret: describe(es), generator: lease.name, leaseId: lease.leaseId, ttlSeconds: result.leaseDurationSeconds }, 'lease renewed');
+            const next = planLease(renewed, await generator.settings(ref, signal), now);
+            if (next.action === 'rotate') rotate = true;
+            later(next.nextAt);
+          } catch (err) {
+            // A lease that is gone or refused renewal needs new credentials; anything else is retried.
+            if (!(err instanceof TerminalError || err instanceof NoSecretError)) throw err;
+            deps.logger?.warn({ externalSecret: describe(es), generator: lease.name, err: describeError(err) }, 'lease renewal refused; issuing new credentials');
+            updated.push(lease);
+            rotate = true;
+          }
+          continue;
+        }
+        updated.push(lease);
+        if (plan.action === 'rotate') rotate = true;
+        later(plan.nextAt);
+      }
+      if (changed) await writeLeases(es, updated);
+      return { rotate, nextAt };
+    },
+
+    async generate(es, source, generatorRef, now, signal) {
+      const ref: GeneratorObjectRef = { namespace: es.metadata.namespace ?? '', kind: generatorRef.kind, name: generatorRef.name };
+      const generated = await generatorFor(ref.kind).generate(ref, signal);
+      return {
+        data: generated.data,
+        issued: { source, ref, lease: generated.lease ? issuedLease(source, ref, generated.lease, now) : undefined },
+      };
+    },
+
+    async commit(es, issued, now, signal) {
+      const previous = leasesOf(es);
+      const sources = generatorSources(es);
+      const replacedSources = new Set(issued.map((entry) => entry.source));
+      const kept = previous.filter((lease) => !replacedSources.has(lease.source) && sources.get(lease.source)?.name === lease.name && sources.get(lease.source)?.kind === lease.kind);
+      const retired = previous.filter((lease) => !kept.includes(lease));
+      const next = [...kept, ...issued.flatMap((entry) => (entry.lease ? [entry.lease] : []))].sort((a, b) => a.source - b.source);
+      if (retired.length > 0 || issued.some((entry) => entry.lease)) await writeLeases(es, next);
+      for (const lease of retired) await revoke(es, lease, signal, 'replaced by new credentials');
+      let nextAt: number | undefined;
+      for (const lease of next) {
+        const plan = planLease(lease, await generatorFor(lease.kind as GeneratorKind).settings(refOf(es, lease), signal), now);
+        if (plan.nextAt !== undefined) nextAt = nextAt === undefined ? plan.nextAt : Math.min(nextAt, plan.nextAt);
+      }
+      return nextAt;
+    },
+
+    async abandon(es, issued, signal) {
+      for (const entry of issued) {
+        if (!entry.lease) continue;
+        try {
+          await revoke(es, entry.lease, signal, 'the Secret was not updated');
+        } catch (err) {
+          deps.logger?.warn({ externalSecret: describe(es), err: describeError(err) }, 'could not revoke unused credentials; they end at their TTL');
+        }
+      }
+    },
+
+    async release(es, signal) {
+      const finalizers = es.metadata.finalizers ?? [];
+      if (!finalizers.includes(LEASE_FINALIZER)) return;
+      const remaining = [...leasesOf(es)];
+      while (remaining.length > 0) {
+        await revoke(es, remaining[0]!, signal, 'the ExternalSecret was deleted');
+        remaining.shift();
+        await writeLeases(es, remaining);
+      }
+      await deps.finalizers.remove(es.metadata.namespace ?? '', es.metadata.name, LEASE_FINALIZER);
+      written.delete(es.metadata.uid ?? '');
+    },
+  };
+}
