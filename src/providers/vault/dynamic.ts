@@ -1,0 +1,153 @@
+// The VaultDynamicSecret generator: calls a Vault path that issues credentials (database/creds/<role>, aws/creds/…,
+// pki/issue/…), renews and revokes their leases. One authenticated connection per generator object (per store, for
+// storeRef), replaced when the object or its store changes, closed (token revoked) when the operator stops.
+import type { VaultDynamicSecret, VaultProvider } from '../../api/types.generated.ts';
+import { parseVaultDynamicSecret } from '../../api/vault-dynamic-secret.ts';
+import type { Clock } from '../../clock.ts';
+import { parseDuration } from '../../duration.ts';
+import type { Generated, Generator, GeneratorObjectRef, LeaseSettings } from '../../controller/externalsecret/generators.ts';
+import { TerminalError } from '../provider.ts';
+import type { StoreContext, StoreKind, StoreKubeAccess } from '../provider.ts';
+import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './provider.ts';
+import { encodePath } from './transport.ts';
+
+export interface StoreForGenerator {
+  readonly kind: StoreKind;
+  readonly name: string;
+  readonly uid: string;
+  readonly generation: number;
+  readonly providerName: string;
+  readonly providerSpec: unknown;
+}
+
+export interface VaultDynamicSecretDeps {
+  /** The raw object, or undefined when it does not exist. */
+  readonly readGenerator: (namespace: string, name: string, signal: AbortSignal) => Promise<unknown>;
+  /** A store named by spec.storeRef, as an ExternalSecret of `namespace` may use it (ClusterSecretStore conditions, readiness). */
+  readonly resolveStore: (namespace: string, ref: { name: string; kind: StoreKind }) => { ok: true; store: StoreForGenerator } | { ok: false; message: string };
+  /** Kube access limited to `onlyNamespace` (undefined: any, for a ClusterSecretStore). */
+  readonly kubeAccess: (onlyNamespace: string | undefined, description: string) => StoreKubeAccess;
+  readonly clock: Clock;
+  readonly options?: VaultProviderOptions | undefined;
+}
+
+export interface VaultDynamicSecretGenerator extends Generator {
+  /** Closes every connection (revoking the tokens it logged in for). */
+  close(): Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+interface CachedConnection {
+  readonly fingerprint: string;
+  readonly connection: Promise<VaultConnection>;
+}
+
+export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps): VaultDynamicSecretGenerator {
+  const connections = new Map<string, CachedConnection>();
+
+  const load = async (ref: GeneratorObjectRef, signal: AbortSignal): Promise<VaultDynamicSecret> => {
+    const raw = await deps.readGenerator(ref.namespace, ref.name, signal);
+    if (raw === undefined) throw new TerminalError(`VaultDynamicSecret ${ref.namespace}/${ref.name} does not exist; create it or fix dataFrom[].sourceRef.generatorRef.name`);
+    const parsed = parseVaultDynamicSecret(raw);
+    if (!parsed.ok) throw new TerminalError(parsed.error);
+    return parsed.value;
+  };
+
+  /** Server + auth, and the context it authenticates in. */
+  const target = (vds: VaultDynamicSecret): { spec: VaultProvider; ctx: StoreContext; fingerprint: string } => {
+    const namespace = vds.metadata.namespace ?? '';
+    if (vds.spec.provider) {
+      const description = `VaultDynamicSecret ${namespace}/${vds.metadata.name}`;
+      return {
+        spec: parseVaultSpec(vds.spec.provider),
+        ctx: { storeKind: 'SecretStore', storeName: vds.metadata.name, storeNamespace: namespace, namespace, kube: deps.kubeAccess(namespace, description), clock: deps.clock },
+        fingerprint: `vds/${vds.metadata.uid}/${vds.metadata.generation}`,
+      };
+    }
+    const storeRef = vds.spec.storeRef!;
+    const resolved = deps.resolveStore(namespace, { name: storeRef.name, kind: storeRef.kind });
+    if (!resolved.ok) throw new TerminalError(`VaultDynamicSecret ${namespace}/${vds.metadata.name}: ${resolved.message}`);
+    const { store } = resolved;
+    if (store.providerName !== 'vault') {
+      throw new TerminalError(`VaultDynamicSecret ${namespace}/${vds.metadata.name}: ${store.kind} ${store.name} is a ${store.providerName} store, not a vault one`);
+    }
+    const described = store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${namespace}/${store.name}`;
+    return {
+      spec: parseVaultSpec(store.providerSpec),
+      ctx: {
+        storeKind: store.kind,
+        storeName: store.name,
+        storeNamespace: store.kind === 'SecretStore' ? namespace : undefined,
+        namespace,
+        kube: deps.kubeAccess(store.kind === 'SecretStore' ? namespace : undefined, described),
+        clock: deps.clock,
+      },
+      // One connection per store generation and namespace (referent auth resolves in the generator's namespace).
+      fingerprint: `store/${store.uid}/${store.generation}/${namespace}`,
+    };
+  };
+
+  const connectionFor = async (vds: VaultDynamicSecret, signal: AbortSignal): Promise<VaultConnection> => {
+    const { spec, ctx, fingerprint } = target(vds);
+    const key = `${vds.metadata.namespace}/${vds.metadata.name}`;
+    const cached = connections.get(key);
+    if (cached?.fingerprint === fingerprint) return cached.connection;
+    if (cached) void cached.connection.then((old) => old.close(AbortSignal.timeout(10_000))).catch(() => {});
+    const connection = connectVault(spec, ctx, deps.options ?? {}, signal);
+    connections.set(key, { fingerprint, connection });
+    connection.catch(() => {
+      if (connections.get(key)?.connection === connection) connections.delete(key);
+    });
+    return connection;
+  };
+
+  const settingsOf = (vds: VaultDynamicSecret): LeaseSettings => ({
+    renewAtPercent: vds.spec.renewAtPercent,
+    rotateBeforeMs: parseDuration(vds.spec.rotateBeforeMaxTTL),
+  });
+
+  return {
+    async settings(ref, signal) {
+      return settingsOf(await load(ref, signal));
+    },
+
+    async generate(ref, signal): Promise<Generated> {
+      const vds = await load(ref, signal);
+      const { session } = await connectionFor(vds, signal);
+      const { method, parameters } = vds.spec;
+      const path = encodePath(vds.spec.path);
+      const query = method === 'GET' && parameters ? Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])) : undefined;
+      const what = `${method} ${path} (VaultDynamicSecret ${ref.namespace}/${ref.name})`;
+      const response = await session.request({ method, path, signal, ...(method !== 'GET' ? { body: parameters ?? {} } : {}), ...(query ? { query } : {}) }, what);
+      const result = vds.spec.resultType === 'Auth' ? (response?.auth as Record<string, unknown> | null | undefined) : response?.data;
+      const entries = Object.entries(result ?? {}).filter(([, value]) => value !== null && value !== undefined);
+      if (entries.length === 0 && !vds.spec.allowEmptyResponse) {
+        throw new TerminalError(`Vault ${what}: the response has no ${vds.spec.resultType === 'Auth' ? 'auth' : 'data'}; check the path, or set allowEmptyResponse`);
+      }
+      const data = new Map(entries.map(([key, value]) => [key, encoder.encode(typeof value === 'string' ? value : JSON.stringify(value))]));
+      // A token issued through resultType Auth is not a lease of sys/leases; it ends at its own TTL.
+      const leaseId = vds.spec.resultType === 'Data' ? (response?.lease_id ?? '') : '';
+      return {
+        data,
+        ...(leaseId !== '' ? { lease: { leaseId, renewable: response?.renewable ?? false, leaseDurationSeconds: response?.lease_duration ?? 0 } } : {}),
+      };
+    },
+
+    async renew(ref, leaseId, incrementSeconds, signal) {
+      const { session } = await connectionFor(await load(ref, signal), signal);
+      return session.withToken((token) => session.api.renewLease(token, leaseId, incrementSeconds, signal), signal);
+    },
+
+    async revoke(ref, leaseId, signal) {
+      const { session } = await connectionFor(await load(ref, signal), signal);
+      await session.withToken((token) => session.api.revokeLease(token, leaseId, signal), signal);
+    },
+
+    async close() {
+      const all = [...connections.values()];
+      connections.clear();
+      await Promise.all(all.map((cached) => cached.connection.then((c) => c.close(AbortSignal.timeout(10_000))).catch(() => {})));
+    },
+  };
+}
