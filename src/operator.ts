@@ -27,6 +27,10 @@ import { WorkQueue } from './controller/runtime/work-queue.ts';
 import { Controller, type Reconcile } from './controller/runtime/controller.ts';
 import { LeaderElector } from './controller/runtime/leader-election.ts';
 import { createExternalSecretReconciler, type InvalidObject, type ParsedObject } from './controller/externalsecret/reconciler.ts';
+import { createLeaseKeeper } from './controller/externalsecret/generators.ts';
+import { createFinalizerEditor } from './k8s/finalizers.ts';
+import { createVaultDynamicSecretGenerator } from './providers/vault/dynamic.ts';
+import { API_GROUP, API_VERSION, API_GROUP_VERSION, Kind, Plural, EventReason } from './api/index.ts';
 import { resolveStore, type ResolvedStore } from './controller/externalsecret/store-ref.ts';
 import { createStoreReconciler } from './controller/secretstore/reconciler.ts';
 import { ExternalSecretIndex, objectKey } from './controller/external-secret-index.ts';
@@ -120,6 +124,43 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     );
   };
 
+  // VaultDynamicSecret (dataFrom[].sourceRef.generatorRef): served when the vault provider is. Leases live on the
+  // ExternalSecret's status; a finalizer holds a deleted ExternalSecret until they are revoked.
+  // RBAC: get vaultdynamicsecrets; get and patch externalsecrets (finalizers).
+  const vaultGenerator = options.providers.some((p) => p.name === 'vault')
+    ? createVaultDynamicSecretGenerator({
+        clock,
+        async readGenerator(namespace, name) {
+          try {
+            return await kube.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, plural: Plural.VaultDynamicSecret, namespace, name });
+          } catch (err) {
+            if (apiErrorCode(err) === 404) return undefined;
+            throw err;
+          }
+        },
+        resolveStore(namespace, ref) {
+          // The same checks as an ExternalSecret of that namespace naming the store (conditions, readiness).
+          const resolution = resolveStore({ metadata: { name: '-', namespace }, spec: { secretStoreRef: ref } } as unknown as ExternalSecret, lookup);
+          return resolution.ok ? { ok: true, store: resolution.store } : { ok: false, message: resolution.message };
+        },
+        kubeAccess: (onlyNamespace, storeDescription) => createStoreKubeAccess(kube, { onlyNamespace, storeDescription }),
+        options: { logger },
+      })
+    : undefined;
+  const leases = createLeaseKeeper({
+    generators: vaultGenerator ? { VaultDynamicSecret: vaultGenerator } : {},
+    status,
+    finalizers: createFinalizerEditor(kube, { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret }),
+    logger,
+    warn: (es, message) =>
+      events.record(
+        { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, namespace: es.metadata.namespace ?? '', name: es.metadata.name, uid: es.metadata.uid ?? '' },
+        'Warning',
+        EventReason.UpdateFailed,
+        message,
+      ),
+  });
+
   const reconcilers: Record<ControllerName, Reconcile> = {
     externalsecret: createExternalSecretReconciler({
       clock,
@@ -132,6 +173,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       events,
       audit,
       hmacKey,
+      leases,
       // templateFrom reads ConfigMaps and Secrets of the ExternalSecret's own namespace (RBAC: get on both).
       templateSources: {
         async configMapData(namespace, name) {
@@ -344,6 +386,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       else await stopLeading();
       await informers.stop();
       await clientCache.closeAll();
+      await vaultGenerator?.close();
       await audit.close();
       await http.close();
       unobserveRequests();
