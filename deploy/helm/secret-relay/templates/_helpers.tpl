@@ -65,6 +65,15 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 - apiGroups: ["secret-relay.dev"]
   resources: ["externalsecrets/finalizers"]
   verbs: ["update"]
+# Generated credentials (dataFrom[].sourceRef.generatorRef): the VaultDynamicSecret is read when values are
+# generated, renewed or revoked; ExternalSecrets that hold leases get (get + patch) a finalizer, so that
+# their leases are revoked before they go.
+- apiGroups: ["secret-relay.dev"]
+  resources: ["externalsecrets"]
+  verbs: ["get", "patch"]
+- apiGroups: ["secret-relay.dev"]
+  resources: ["vaultdynamicsecrets"]
+  verbs: ["get"]
 # Target Secrets. list/watch: the informer (it selects secret-relay.dev/managed=true, but RBAC cannot
 # restrict by label). patch + create: server-side apply (create when the Secret is new). get: Merge
 # targets before their first sync and store credentials. delete: deletionPolicy Delete and target renames.
