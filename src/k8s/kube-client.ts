@@ -166,10 +166,9 @@ class InstrumentedKubeConfig extends k8s.KubeConfig {
    */
   #sharedDispatcher(fresh: Dispatcher): Dispatcher {
     const key = this.#tlsKey();
-    if (this.#dispatcher?.key === key) {
-      void fresh.close().catch(() => {}); // never connected; closing frees nothing but is tidy
-      return this.#dispatcher.dispatcher;
-    }
+    // The unused fresh Agent holds no socket or timer and is left to the garbage collector: closing it
+    // would cost an error object with a stack per request (undici's destroy), 1.5% of the operator's CPU.
+    if (this.#dispatcher?.key === key) return this.#dispatcher.dispatcher;
     const old = this.#dispatcher;
     this.#dispatcher = { key, dispatcher: fresh };
     if (old) void old.dispatcher.close().catch(() => {});
