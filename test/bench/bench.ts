@@ -279,6 +279,7 @@ interface Scrape {
   readonly provider: Record<string, number>;
   readonly readyTrue: number;
   readonly reconciles: Record<string, number>;
+  readonly heapUsedBytes: number;
 }
 
 async function scrape(port: number): Promise<Scrape> {
@@ -287,6 +288,7 @@ async function scrape(port: number): Promise<Scrape> {
   const provider: Record<string, number> = {};
   const reconciles: Record<string, number> = {};
   let readyTrue = 0;
+  let heapUsedBytes = 0;
   for (const line of text.split('\n')) {
     let m = /^secret_relay_kube_requests_total\{verb="([a-z]+)"\} (\S+)/.exec(line);
     if (m) kube[m[1]!] = Number(m[2]);
@@ -300,8 +302,10 @@ async function scrape(port: number): Promise<Scrape> {
     if (m) reconciles[m[1]!] = Number(m[2]);
     m = /^secret_relay_externalsecrets_ready\{condition="True"\} (\S+)/.exec(line);
     if (m) readyTrue = Number(m[1]);
+    m = /^nodejs_heap_size_used_bytes (\S+)/.exec(line);
+    if (m) heapUsedBytes = Number(m[1]);
   }
-  return { kube, provider, readyTrue, reconciles };
+  return { kube, provider, readyTrue, reconciles, heapUsedBytes };
 }
 
 function diff(after: Record<string, number>, before: Record<string, number> = {}): Record<string, number> {
@@ -428,6 +432,7 @@ async function main(): Promise<void> {
       },
     ];
     const firstSyncRss = operator.peakRssKb();
+    const firstSyncHeap = m1.heapUsedBytes;
 
     // --- Phase 2/3: a spec-change wave, then one periodic refresh wave ---------------------------------
     if (options.refresh) {
@@ -495,7 +500,7 @@ async function main(): Promise<void> {
     );
     const lowerBound = seconds(Date.now() - tl0);
 
-    report(options, phases, { firstSyncRss, peakRss, lowerBound, logPath: join(dir, 'operator.log'), profiles, });
+    report(options, phases, { firstSyncRss, firstSyncHeap, peakRss, lowerBound, logPath: join(dir, 'operator.log'), profiles, });
   } catch (err) {
     if (operator) log(`operator log (${operator.logPath}) ends with:\n${tailOf(operator.logPath)}`);
     throw err;
@@ -507,7 +512,7 @@ async function main(): Promise<void> {
 function report(
   options: BenchOptions,
   phases: Phase[],
-  extra: { firstSyncRss: number; peakRss: number; lowerBound: number; logPath: string; profiles: string | undefined },
+  extra: { firstSyncRss: number; firstSyncHeap: number; peakRss: number; lowerBound: number; logPath: string; profiles: string | undefined },
 ): void {
   const first = phases[0]!;
   const n = options.count;
@@ -521,7 +526,7 @@ function report(
     ['operator flags', `--qps=${options.qps} --burst=${options.burst} --concurrency=${options.concurrency}`],
     ['time to all Ready', `${first.seconds.toFixed(1)} s (from process start)`],
     ['Secrets/s', (n / first.seconds).toFixed(1)],
-    ['peak RSS (first sync)', `${(extra.firstSyncRss / 1024).toFixed(0)} MiB`],
+    ['peak RSS (first sync)', `${(extra.firstSyncRss / 1024).toFixed(0)} MiB (V8 heap in use when all were Ready: ${(extra.firstSyncHeap / 2 ** 20).toFixed(0)} MiB)`],
     ['peak RSS (whole run)', `${(extra.peakRss / 1024).toFixed(0)} MiB`],
     ['operator CPU', `${first.operatorCpu.toFixed(1)} s; apiserver CPU ${first.apiserverCpu.toFixed(1)} s`],
     ['apiserver requests', `${sum(first.kube)} (${(sum(first.kube) / n).toFixed(2)}/ES): ${fmt(first.kube)}`],
