@@ -261,7 +261,7 @@ test('an operator with only the chart ServiceAccount token syncs, leads, records
     kind: 'ClusterSecretStore',
     metadata: { name: broken },
     // The test operator has only the fake provider: this store gets Ready=False ProviderNotAvailable.
-    spec: { provider: { vault: { server: 'https://vault.example' } } },
+    spec: { provider: { gcpsm: { projectID: 'not-available-here' } } },
   });
   await createObject(kube, Plural.ExternalSecret, {
     apiVersion: 'secret-relay.dev/v1alpha1',
@@ -342,7 +342,7 @@ test('scoped RBAC: watched namespaces get RoleBindings, token minting is limited
   assert.ok(await readSecret(kube, releaseNamespace, `${release}-hmac-key`), 'the HMAC key Secret is created in the release namespace');
   // Events about ClusterSecretStores go to 'default', outside the watched namespaces: the chart grants that too.
   const broken = `scoped-broken-${randomBytes(3).toString('hex')}`;
-  await createObject(kube, Plural.ClusterSecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ClusterSecretStore', metadata: { name: broken }, spec: { provider: { vault: { server: 'https://vault.example' } } } });
+  await createObject(kube, Plural.ClusterSecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ClusterSecretStore', metadata: { name: broken }, spec: { provider: { gcpsm: { projectID: 'not-available-here' } } } });
   await waitFor(`a Warning Event about ClusterSecretStore ${broken} in default`, async () =>
     (await kube.events.listNamespacedEvent({ namespace: 'default' })).items.some((e) => e.regarding?.name === broken && e.type === 'Warning'),
   );

@@ -276,7 +276,7 @@ test('two sources producing the same key, or an invalid key, are reported by key
 test('the CRD refuses malformed dataFrom and template entries with readable messages', async () => {
   const ns = await newNamespace();
   const refusals: Array<{ spec: Record<string, unknown>; message: RegExp }> = [
-    { spec: { dataFrom: [{ extract: { key: 'a' }, find: { path: 'x' } }] }, message: /must set exactly one of extract or find/ },
+    { spec: { dataFrom: [{ extract: { key: 'a' }, find: { path: 'x' } }] }, message: /must set exactly one of extract, find or sourceRef/ },
     { spec: { dataFrom: [{ find: {} }] }, message: /must select by name\.regexp, tags or path/ },
     { spec: { dataFrom: [{ extract: { key: 'a' }, rewrite: [{}] }] }, message: /must set exactly one of regexp or transform/ },
     { spec: { target: { template: { templateFrom: [{ literal: 'a: b', configMap: { name: 'x', items: [{ key: 'k' }] } }] } } }, message: /exactly one of configMap, secret or literal/ },
