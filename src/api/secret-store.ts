@@ -118,8 +118,9 @@ export const SecretKeySelectorSchema = z
   })
   .meta(typeMeta('SecretKeySelector', 'One key of a Kubernetes Secret.'));
 
-export const ServiceAccountSelectorSchema = z
-  .object({
+/** The name and namespace of a serviceAccountRef, the same for every provider (fresh schemas per call). */
+function serviceAccountNameFields() {
+  return {
     name: matchingString({
       pattern: DNS_SUBDOMAIN_PATTERN,
       maxLength: Limits.name,
@@ -134,6 +135,12 @@ export const ServiceAccountSelectorSchema = z
       .describe(
         "The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth).",
       ),
+  };
+}
+
+export const ServiceAccountSelectorSchema = z
+  .object({
+    ...serviceAccountNameFields(),
     audiences: z
       .array(nonEmptyString({ maxLength: AwsLimits.audience, message: 'serviceAccountRef.audiences must not hold empty strings' }))
       .max(AwsLimits.audiences)
@@ -245,20 +252,7 @@ function vaultPath(field: string) {
 
 export const VaultServiceAccountSelectorSchema = z
   .object({
-    name: matchingString({
-      pattern: DNS_SUBDOMAIN_PATTERN,
-      maxLength: Limits.name,
-      message: 'serviceAccountRef.name must be a ServiceAccount name (DNS subdomain)',
-    }).describe('The ServiceAccount name.'),
-    namespace: matchingString({
-      pattern: DNS_LABEL_PATTERN,
-      maxLength: Limits.namespace,
-      message: 'serviceAccountRef.namespace must be a namespace name (DNS label)',
-    })
-      .optional()
-      .describe(
-        "The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth).",
-      ),
+    ...serviceAccountNameFields(),
     audiences: z
       .array(nonEmptyString({ maxLength: VaultLimits.audience, message: 'serviceAccountRef.audiences must not hold empty strings' }))
       .max(VaultLimits.audiences)
