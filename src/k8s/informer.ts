@@ -2,7 +2,12 @@
 // error (apiserver restart, network failure, 5xx on list): it calls its 'error' handlers and returns. We restart it
 // with exponential backoff + jitter. Restarting the same ListWatch keeps its cache, its last resourceVersion (so
 // a restart resumes the watch, or relists on 410) and its handlers.
-import { makeInformer } from '@kubernetes/client-node';
+//
+// Its watches are ours (BookmarkWatch, given to the library's ListWatch): they ask for bookmarks, so a quiet
+// watch's resourceVersion keeps up with the apiserver and a reconnect resumes from it instead of relisting on
+// 410; they ask the server to end each watch after 5-10 minutes (as client-go's reflector does); and they allow
+// 150 s of silence, not the library's 30 s, since the apiserver sends a bookmark only about once a minute.
+import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
 import { API_GROUP, API_VERSION, Plural } from '../api/meta.ts';
@@ -53,11 +58,62 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   readonly backoff?: BackoffOptions | undefined;
   readonly timers?: Timers | undefined;
   readonly random?: (() => number) | undefined;
-  /** For tests: builds the underlying informer. Default: makeInformer from @kubernetes/client-node. */
+  /** How the informer's watches behave; see WatchOptions. */
+  readonly watch?: WatchOptions | undefined;
+  /** For tests: builds the underlying informer. Default: client-node's ListWatch over a BookmarkWatch. */
   readonly makeInformer?: ((config: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>, labelSelector?: string) => RawInformer<T>) | undefined;
 }
 
 export const defaultInformerBackoff: BackoffOptions = { baseMs: 1_000, factor: 2, maxMs: 30_000, jitter: 0.25 };
+
+export interface WatchOptions {
+  /** The server ends each watch after a random time in [this, 2 × this) seconds; default 300. The reconnect resumes from the last resourceVersion. */
+  readonly minTimeoutSeconds?: number | undefined;
+  /** Reconnect when nothing, not even a bookmark, arrived for this long; default 150 s (the apiserver bookmarks about once a minute). */
+  readonly inactivityTimeoutMs?: number | undefined;
+  /** Told of each bookmark, with the resourceVersion the watch has now reached. */
+  readonly onBookmark?: ((resourceVersion: string) => void) | undefined;
+}
+
+export const defaultWatchOptions = { minTimeoutSeconds: 300, inactivityTimeoutMs: 150_000 } as const;
+
+type WatchCallback = Parameters<Watch['watch']>[2];
+
+/**
+ * client-node's Watch with `allowWatchBookmarks=true` and a server-side `timeoutSeconds` on every request, and
+ * a longer inactivity timeout. ListWatch already records a BOOKMARK's resourceVersion and resumes from it.
+ */
+export class BookmarkWatch extends Watch {
+  readonly #minTimeoutSeconds: number;
+  readonly #random: () => number;
+  readonly #onBookmark: ((resourceVersion: string) => void) | undefined;
+
+  constructor(config: KubeConfig, options: WatchOptions = {}, random: () => number = Math.random) {
+    super(config);
+    this.#minTimeoutSeconds = options.minTimeoutSeconds ?? defaultWatchOptions.minTimeoutSeconds;
+    if (!(Number.isInteger(this.#minTimeoutSeconds) && this.#minTimeoutSeconds >= 1)) throw new Error(`watch minTimeoutSeconds must be a whole number of seconds >= 1, got ${this.#minTimeoutSeconds}`);
+    const inactivityTimeoutMs = options.inactivityTimeoutMs ?? defaultWatchOptions.inactivityTimeoutMs;
+    if (!(inactivityTimeoutMs > 0)) throw new Error(`watch inactivityTimeoutMs must be > 0, got ${inactivityTimeoutMs}`);
+    // client-node 2.0.1 has no option for it: Watch reads this (TypeScript-private) field on each request.
+    // test/unit/runtime/informer-watch.test.ts fails if a library upgrade stops honouring it.
+    (this as unknown as { requestTimeoutMs: number }).requestTimeoutMs = inactivityTimeoutMs;
+    this.#random = random;
+    this.#onBookmark = options.onBookmark;
+  }
+
+  override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: (err: unknown) => void): Promise<AbortController> {
+    const timeoutSeconds = Math.floor(this.#minTimeoutSeconds * (1 + Math.min(Math.max(this.#random(), 0), 0.999)));
+    const onBookmark = this.#onBookmark;
+    const observed: WatchCallback =
+      onBookmark === undefined
+        ? callback
+        : (phase, apiObj, watchObj) => {
+            callback(phase, apiObj, watchObj);
+            if (phase === 'BOOKMARK') onBookmark(String((apiObj as KubernetesObject | undefined)?.metadata?.resourceVersion ?? ''));
+          };
+    return super.watch(path, { ...queryParams, allowWatchBookmarks: true, timeoutSeconds }, observed, done);
+  }
+}
 
 export function createSupervisedInformer<T extends KubernetesObject>(options: SupervisedInformerOptions<T>): SupervisedInformer<T> {
   const name = options.name ?? options.path;
@@ -83,7 +139,11 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
     listed = true;
     return result;
   };
-  const informer = (options.makeInformer ?? makeInformer)(options.kube.config, options.path, list, options.labelSelector);
+  const makeInformer =
+    options.makeInformer ??
+    ((config: KubeConfig, path: string, listFn: () => Promise<KubernetesListObject<T>>, labelSelector?: string): RawInformer<T> =>
+      new ListWatch<T>(path, new BookmarkWatch(config, options.watch, random), listFn, false, labelSelector));
+  const informer = makeInformer(options.kube.config, options.path, list, options.labelSelector);
 
   const dispatch = (event: InformerEvent) => (obj: T) => {
     for (const handler of handlers[event]) {
