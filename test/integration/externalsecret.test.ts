@@ -2,13 +2,11 @@
 // Every secret value used is remembered and, at the end, searched for in every log line, audit record,
 // Event and status written during the suite.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import {
   adminKube,
-  createNamespace,
   createObject,
   decodeData,
   deleteObject,
@@ -23,23 +21,17 @@ import {
   waitFor,
   type TestOperator,
 } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import type { RemoteRef } from '../../src/providers/provider.ts';
 
 let cluster: LocalCluster;
 let kube: KubeClient;
 let op: TestOperator;
-const usedValues = new Set<string>();
+const secrets = new SecretValues();
 const failingKeys = new Set<string>();
 const callsByKey = new Map<string, number>();
-const namespaces: string[] = [];
-
-/** A secret value no log line could contain by chance. */
-function secretValue(label = 'v'): string {
-  const value = `${label}-${randomBytes(8).toString('hex')}`;
-  usedValues.add(value);
-  return value;
-}
+const namespaces = new TestNamespaces('es');
 
 before(async () => {
   cluster = await useCluster();
@@ -59,16 +51,9 @@ before(async () => {
 });
 
 after(async () => {
-  op?.logs.saveTo('externalsecret');
-  await op?.stop();
+  await stopTestOperator(op, 'externalsecret');
   await cluster?.stop();
 });
-
-async function newNamespace(labels: Record<string, string> = {}): Promise<string> {
-  const ns = await createNamespace(kube, 'es', labels);
-  namespaces.push(ns);
-  return ns;
-}
 
 type Entry = { key: string; value: string; version?: string };
 
@@ -84,29 +69,10 @@ function es(name: string, spec: Record<string, unknown>, metadata: Record<string
   return { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', metadata: { name, ...metadata }, spec };
 }
 
-async function waitSecretData(ns: string, name: string, expected: Record<string, string>, timeoutMs = 20_000) {
-  return waitFor(`Secret ${ns}/${name} to hold ${Object.keys(expected).join(',')}`, async () => {
-    const data = decodeData(await readSecret(kube, ns, name));
-    try {
-      assert.deepEqual(data, expected);
-      return data;
-    } catch {
-      return undefined;
-    }
-  }, timeoutMs);
-}
-
-async function waitReady(ns: string | undefined, name: string, status: string, reason: string, timeoutMs = 20_000) {
-  return waitFor(`ExternalSecret ${ns}/${name} Ready=${status} ${reason}`, async () => {
-    const ready = readyOf(await getObject(kube, Plural.ExternalSecret, name, ns));
-    return ready?.status === status && ready.reason === reason ? ready : undefined;
-  }, timeoutMs);
-}
-
 test('an ExternalSecret creates its Secret, owned, with Ready, an Event and audit records', async () => {
-  const ns = await newNamespace();
-  const password = secretValue('password');
-  await fakeStore(ns, 'store', [{ key: 'db', value: JSON.stringify({ user: 'app', password }) }, { key: 'token', value: secretValue('token') }]);
+  const ns = await namespaces.create(kube);
+  const password = secrets.next('password');
+  await fakeStore(ns, 'store', [{ key: 'db', value: JSON.stringify({ user: 'app', password }) }, { key: 'token', value: secrets.next('token') }]);
   await createObject(kube, Plural.ExternalSecret, es('db', {
     secretStoreRef: { name: 'store' },
     data: [
@@ -114,8 +80,8 @@ test('an ExternalSecret creates its Secret, owned, with Ready, an Event and audi
       { secretKey: 'user', remoteRef: { key: 'db', property: 'user' } },
     ],
   }), ns);
-  await waitSecretData(ns, 'db', { password, user: 'app' });
-  const ready = await waitReady(ns, 'db', 'True', 'SecretSynced');
+  await waitSecretData(kube, ns, 'db', { password, user: 'app' });
+  const ready = await waitReady(kube, { namespace: ns, name: 'db', status: 'True', reason: 'SecretSynced' });
   assert.equal(ready.status, 'True');
   const secret = await readSecret(kube, ns, 'db');
   const owner = secret?.metadata?.ownerReferences?.[0];
@@ -132,37 +98,37 @@ test('an ExternalSecret creates its Secret, owned, with Ready, an Event and audi
 });
 
 test('a rotation in the provider reaches the Secret within the refresh interval', async () => {
-  const ns = await newNamespace();
-  const v1 = secretValue();
-  const v2 = secretValue();
+  const ns = await namespaces.create(kube);
+  const v1 = secrets.next();
+  const v2 = secrets.next();
   await fakeStore(ns, 'store', [{ key: 'api', value: v1 }]);
   await createObject(kube, Plural.ExternalSecret, es('api', { secretStoreRef: { name: 'store' }, refreshInterval: '1s', data: [{ secretKey: 'key', remoteRef: { key: 'api' } }] }), ns);
-  await waitSecretData(ns, 'api', { key: v1 });
+  await waitSecretData(kube, ns, 'api', { key: v1 });
   await setStoreData(ns, 'store', [{ key: 'api', value: v2 }]);
-  await waitSecretData(ns, 'api', { key: v2 }, 10_000);
+  await waitSecretData(kube, ns, 'api', { key: v2 }, 10_000);
   await waitFor('an Updated Event', async () => (await eventNotes(kube, ns)).some((n) => n.startsWith('Normal Updated')));
 });
 
 test('spec changes add and remove keys; deleting the ExternalSecret deletes an Owner Secret', async () => {
-  const ns = await newNamespace();
-  const a = secretValue();
-  const b = secretValue();
+  const ns = await namespaces.create(kube);
+  const a = secrets.next();
+  const b = secrets.next();
   await fakeStore(ns, 'store', [{ key: 'a', value: a }, { key: 'b', value: b }]);
   await createObject(kube, Plural.ExternalSecret, es('app', { secretStoreRef: { name: 'store' }, data: [{ secretKey: 'a', remoteRef: { key: 'a' } }] }), ns);
-  await waitSecretData(ns, 'app', { a });
+  await waitSecretData(kube, ns, 'app', { a });
   await patchObject(kube, Plural.ExternalSecret, 'app', { spec: { data: [{ secretKey: 'b', remoteRef: { key: 'b' } }] } }, ns);
-  await waitSecretData(ns, 'app', { b });
+  await waitSecretData(kube, ns, 'app', { b });
   await deleteObject(kube, Plural.ExternalSecret, 'app', ns);
   // The garbage collector learns of a new CRD at its next discovery sync (up to 30 s after install).
   await waitFor('the owned Secret to be garbage-collected', async () => (await readSecret(kube, ns, 'app')) === undefined, 90_000);
 });
 
 test('creationPolicy Orphan keeps the Secret after the ExternalSecret is deleted', async () => {
-  const ns = await newNamespace();
-  const v = secretValue();
+  const ns = await namespaces.create(kube);
+  const v = secrets.next();
   await fakeStore(ns, 'store', [{ key: 'k', value: v }]);
   await createObject(kube, Plural.ExternalSecret, es('orphan', { secretStoreRef: { name: 'store' }, target: { creationPolicy: 'Orphan' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), ns);
-  await waitSecretData(ns, 'orphan', { k: v });
+  await waitSecretData(kube, ns, 'orphan', { k: v });
   assert.equal((await readSecret(kube, ns, 'orphan'))?.metadata?.ownerReferences, undefined);
   await deleteObject(kube, Plural.ExternalSecret, 'orphan', ns);
   await waitFor('the ExternalSecret to be gone', async () => (await getObject(kube, Plural.ExternalSecret, 'orphan', ns)) === undefined);
@@ -171,28 +137,28 @@ test('creationPolicy Orphan keeps the Secret after the ExternalSecret is deleted
 });
 
 test('creationPolicy Merge adds keys to an existing Secret and refuses a missing one', async () => {
-  const ns = await newNamespace();
-  const v = secretValue();
+  const ns = await namespaces.create(kube);
+  const v = secrets.next();
   await fakeStore(ns, 'store', [{ key: 'k', value: v }]);
   await createObject(kube, Plural.ExternalSecret, es('merge', { secretStoreRef: { name: 'store' }, target: { name: 'existing', creationPolicy: 'Merge' }, data: [{ secretKey: 'merged', remoteRef: { key: 'k' } }] }), ns);
-  const refused = await waitReady(ns, 'merge', 'False', 'SecretSyncedError');
+  const refused = await waitReady(kube, { namespace: ns, name: 'merge', status: 'False', reason: 'SecretSyncedError' });
   assert.match(refused.message, /creationPolicy Merge needs an existing Secret/);
   await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'existing' }, stringData: { theirs: 'kept' } } });
-  await waitSecretData(ns, 'existing', { theirs: 'kept', merged: v }, 60_000);
+  await waitSecretData(kube, ns, 'existing', { theirs: 'kept', merged: v }, 60_000);
 });
 
 test('creationPolicy None fetches but writes no Secret', async () => {
-  const ns = await newNamespace();
-  await fakeStore(ns, 'store', [{ key: 'k', value: secretValue() }]);
+  const ns = await namespaces.create(kube);
+  await fakeStore(ns, 'store', [{ key: 'k', value: secrets.next() }]);
   await createObject(kube, Plural.ExternalSecret, es('none', { secretStoreRef: { name: 'store' }, target: { creationPolicy: 'None' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), ns);
-  await waitReady(ns, 'none', 'True', 'SecretSynced');
+  await waitReady(kube, { namespace: ns, name: 'none', status: 'True', reason: 'SecretSynced' });
   assert.equal(await readSecret(kube, ns, 'none'), undefined);
 });
 
 test('deletionPolicy: Retain keeps, Delete deletes, Merge removes the keys of a vanished remote secret', async () => {
-  const ns = await newNamespace();
-  const keep = secretValue();
-  const gone = secretValue();
+  const ns = await namespaces.create(kube);
+  const keep = secrets.next();
+  const gone = secrets.next();
   const data = [{ key: 'keep', value: keep }, { key: 'gone', value: gone }];
   await fakeStore(ns, 'store', data);
   const spec = (deletionPolicy: string, creationPolicy = 'Owner', keys = ['gone']) => ({
@@ -205,38 +171,38 @@ test('deletionPolicy: Retain keeps, Delete deletes, Merge removes the keys of a 
   await createObject(kube, Plural.ExternalSecret, es('retain', spec('Retain')), ns);
   await createObject(kube, Plural.ExternalSecret, es('delete', spec('Delete')), ns);
   await createObject(kube, Plural.ExternalSecret, es('merge', spec('Merge', 'Merge', ['keep', 'gone'])), ns);
-  await waitSecretData(ns, 'retain', { gone });
-  await waitSecretData(ns, 'delete', { gone });
-  await waitSecretData(ns, 'merge', { theirs: 'kept', keep, gone });
+  await waitSecretData(kube, ns, 'retain', { gone });
+  await waitSecretData(kube, ns, 'delete', { gone });
+  await waitSecretData(kube, ns, 'merge', { theirs: 'kept', keep, gone });
 
   await setStoreData(ns, 'store', [{ key: 'keep', value: keep }]);
-  const retained = await waitReady(ns, 'retain', 'False', 'SecretMissing');
+  const retained = await waitReady(kube, { namespace: ns, name: 'retain', status: 'False', reason: 'SecretMissing' });
   assert.match(retained.message, /gone/);
   assert.deepEqual(decodeData(await readSecret(kube, ns, 'retain')), { gone });
   await waitFor('the Delete Secret to be deleted', async () => (await readSecret(kube, ns, 'delete')) === undefined);
-  await waitReady(ns, 'delete', 'False', 'SecretDeleted');
-  await waitSecretData(ns, 'merge', { theirs: 'kept', keep });
+  await waitReady(kube, { namespace: ns, name: 'delete', status: 'False', reason: 'SecretDeleted' });
+  await waitSecretData(kube, ns, 'merge', { theirs: 'kept', keep });
 });
 
 test('refreshPolicy CreatedOnce and OnChange ignore rotations; OnChange and the force-sync annotation refresh', async () => {
-  const ns = await newNamespace();
-  const v1 = secretValue();
-  const v2 = secretValue();
+  const ns = await namespaces.create(kube);
+  const v1 = secrets.next();
+  const v2 = secrets.next();
   await fakeStore(ns, 'store', [{ key: 'k', value: v1 }]);
   for (const policy of ['CreatedOnce', 'OnChange']) {
     await createObject(kube, Plural.ExternalSecret, es(policy.toLowerCase(), { secretStoreRef: { name: 'store' }, refreshPolicy: policy, refreshInterval: '1s', data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), ns);
-    await waitSecretData(ns, policy.toLowerCase(), { k: v1 });
+    await waitSecretData(kube, ns, policy.toLowerCase(), { k: v1 });
   }
   const periodicCalls = callsByKey.get('k') ?? 0;
   await setStoreData(ns, 'store', [{ key: 'k', value: v2 }]);
   // A Periodic twin proves the rotation is visible; then the other two must still hold v1.
   await createObject(kube, Plural.ExternalSecret, es('periodic', { secretStoreRef: { name: 'store' }, refreshInterval: '1s', data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), ns);
-  await waitSecretData(ns, 'periodic', { k: v2 });
+  await waitSecretData(kube, ns, 'periodic', { k: v2 });
   assert.ok((callsByKey.get('k') ?? 0) > periodicCalls);
   assert.deepEqual(decodeData(await readSecret(kube, ns, 'createdonce')), { k: v1 });
   assert.deepEqual(decodeData(await readSecret(kube, ns, 'onchange')), { k: v1 });
   await patchObject(kube, Plural.ExternalSecret, 'onchange', { metadata: { annotations: { 'secret-relay.dev/force-sync': String(Date.now()) } } }, ns);
-  await waitSecretData(ns, 'onchange', { k: v2 });
+  await waitSecretData(kube, ns, 'onchange', { k: v2 });
   await patchObject(kube, Plural.ExternalSecret, 'createdonce', { metadata: { annotations: { 'secret-relay.dev/force-sync': String(Date.now()) } } }, ns);
   // CreatedOnce means once: the annotation does not refresh it either.
   await waitFor('the ExternalSecret to be reconciled after the annotation', async () => (await eventNotes(kube, ns)).length > 0);
@@ -244,42 +210,42 @@ test('refreshPolicy CreatedOnce and OnChange ignore rotations; OnChange and the 
 });
 
 test('a hand-edited or deleted Secret is restored', async () => {
-  const ns = await newNamespace();
-  const v = secretValue();
+  const ns = await namespaces.create(kube);
+  const v = secrets.next();
   await fakeStore(ns, 'store', [{ key: 'k', value: v }]);
   await createObject(kube, Plural.ExternalSecret, es('drift', { secretStoreRef: { name: 'store' }, refreshPolicy: 'OnChange', data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), ns);
-  await waitSecretData(ns, 'drift', { k: v });
+  await waitSecretData(kube, ns, 'drift', { k: v });
   await mergePatchSecret(kube, ns, 'drift', { data: { k: Buffer.from('tampered').toString('base64') } });
-  await waitSecretData(ns, 'drift', { k: v });
+  await waitSecretData(kube, ns, 'drift', { k: v });
   await kube.core.deleteNamespacedSecret({ namespace: ns, name: 'drift' });
-  await waitSecretData(ns, 'drift', { k: v });
+  await waitSecretData(kube, ns, 'drift', { k: v });
 });
 
 test('a provider failure keeps the last good Secret and says why', async () => {
-  const ns = await newNamespace();
-  const v = secretValue();
+  const ns = await namespaces.create(kube);
+  const v = secrets.next();
   const key = `flaky-${ns}`;
   await fakeStore(ns, 'store', [{ key, value: v }]);
   await createObject(kube, Plural.ExternalSecret, es('flaky', { secretStoreRef: { name: 'store' }, refreshInterval: '1s', data: [{ secretKey: 'k', remoteRef: { key } }] }), ns);
-  await waitSecretData(ns, 'flaky', { k: v });
+  await waitSecretData(kube, ns, 'flaky', { k: v });
   failingKeys.add(key);
   try {
-    const failed = await waitReady(ns, 'flaky', 'False', 'SecretSyncedError');
+    const failed = await waitReady(kube, { namespace: ns, name: 'flaky', status: 'False', reason: 'SecretSyncedError' });
     assert.match(failed.message, /fake provider unavailable/);
     assert.deepEqual(decodeData(await readSecret(kube, ns, 'flaky')), { k: v });
     await waitFor('an UpdateFailed Warning', async () => (await eventNotes(kube, ns)).some((n) => n.startsWith('Warning UpdateFailed')));
   } finally {
     failingKeys.delete(key);
   }
-  await waitReady(ns, 'flaky', 'True', 'SecretSynced', 30_000);
+  await waitReady(kube, { namespace: ns, name: 'flaky', status: 'True', reason: 'SecretSynced' }, 30_000);
 });
 
 test('a ClusterSecretStore serves only the namespaces its conditions admit, and nothing is fetched elsewhere', async () => {
-  const allowed = await newNamespace({ team: 'blue' });
-  const denied = await newNamespace({ team: 'red' });
+  const allowed = await namespaces.create(kube, { team: 'blue' });
+  const denied = await namespaces.create(kube, { team: 'red' });
   const name = `css-${allowed}`;
   const key = `shared-${allowed}`;
-  const v = secretValue();
+  const v = secrets.next();
   await createObject(kube, Plural.ClusterSecretStore, {
     apiVersion: 'secret-relay.dev/v1alpha1',
     kind: 'ClusterSecretStore',
@@ -288,10 +254,10 @@ test('a ClusterSecretStore serves only the namespaces its conditions admit, and 
   });
   const ref = { secretStoreRef: { name, kind: 'ClusterSecretStore' }, data: [{ secretKey: 'k', remoteRef: { key } }] };
   await createObject(kube, Plural.ExternalSecret, es('shared', ref), allowed);
-  await waitSecretData(allowed, 'shared', { k: v });
+  await waitSecretData(kube, allowed, 'shared', { k: v });
   const callsBefore = callsByKey.get(key) ?? 0;
   await createObject(kube, Plural.ExternalSecret, es('shared', ref), denied);
-  const refused = await waitReady(denied, 'shared', 'False', 'NamespaceNotAllowed');
+  const refused = await waitReady(kube, { namespace: denied, name: 'shared', status: 'False', reason: 'NamespaceNotAllowed' });
   assert.match(refused.message, new RegExp(`namespace ${denied} is not admitted`));
   assert.equal(await readSecret(kube, denied, 'shared'), undefined);
   assert.equal(callsByKey.get(key) ?? 0, callsBefore, 'no provider call for the refused namespace');
@@ -299,27 +265,27 @@ test('a ClusterSecretStore serves only the namespaces its conditions admit, and 
 });
 
 test('a SecretStore serves only its own namespace; a missing store is reported', async () => {
-  const home = await newNamespace();
-  const other = await newNamespace();
-  await fakeStore(home, 'store', [{ key: 'k', value: secretValue() }]);
+  const home = await namespaces.create(kube);
+  const other = await namespaces.create(kube);
+  await fakeStore(home, 'store', [{ key: 'k', value: secrets.next() }]);
   await createObject(kube, Plural.ExternalSecret, es('cross', { secretStoreRef: { name: 'store' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), other);
-  const missing = await waitReady(other, 'cross', 'False', 'StoreNotFound');
+  const missing = await waitReady(kube, { namespace: other, name: 'cross', status: 'False', reason: 'StoreNotFound' });
   assert.match(missing.message, new RegExp(`SecretStore ${other}/store does not exist`));
 });
 
 test('renaming the target moves the data and removes the old owned Secret', async () => {
-  const ns = await newNamespace();
-  const v = secretValue();
+  const ns = await namespaces.create(kube);
+  const v = secrets.next();
   await fakeStore(ns, 'store', [{ key: 'k', value: v }]);
   await createObject(kube, Plural.ExternalSecret, es('rename', { secretStoreRef: { name: 'store' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), ns);
-  await waitSecretData(ns, 'rename', { k: v });
+  await waitSecretData(kube, ns, 'rename', { k: v });
   await patchObject(kube, Plural.ExternalSecret, 'rename', { spec: { target: { name: 'renamed' } } }, ns);
-  await waitSecretData(ns, 'renamed', { k: v });
+  await waitSecretData(kube, ns, 'renamed', { k: v });
   await waitFor('the old Secret to be removed', async () => (await readSecret(kube, ns, 'rename')) === undefined);
 });
 
 test('a store with a provider this version lacks is not Ready, and says so', async () => {
-  const ns = await newNamespace();
+  const ns = await namespaces.create(kube);
   await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'gcp' }, spec: { provider: { gcpsm: { projectID: 'demo' } } } }, ns);
   const ready = await waitFor('the store to be not Ready', async () => {
     const r = readyOf(await getObject(kube, Plural.SecretStore, 'gcp', ns));
@@ -327,7 +293,7 @@ test('a store with a provider this version lacks is not Ready, and says so', asy
   });
   assert.equal(ready.reason, 'ProviderNotAvailable');
   await createObject(kube, Plural.ExternalSecret, es('uses-gcp', { secretStoreRef: { name: 'gcp' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] }), ns);
-  const es1 = await waitReady(ns, 'uses-gcp', 'False', 'StoreNotReady');
+  const es1 = await waitReady(kube, { namespace: ns, name: 'uses-gcp', status: 'False', reason: 'StoreNotReady' });
   assert.match(es1.message, /provider gcpsm is not available/);
 });
 
@@ -336,23 +302,10 @@ test('metrics count reconciles and provider calls with bounded labels', async ()
   const text = await res.text();
   assert.match(text, /secret_relay_reconcile_total\{controller="externalsecret",result="success"\} [1-9]/);
   assert.match(text, /secret_relay_provider_requests_total\{provider="fake",operation="getSecret",result="success"\} [1-9]/);
-  for (const ns of namespaces) assert.ok(!text.includes(ns), `metrics mention namespace ${ns}`);
+  for (const ns of namespaces.names) assert.ok(!text.includes(ns), `metrics mention namespace ${ns}`);
   assert.equal((await fetch(`http://127.0.0.1:${op.operator.metricsPort}/readyz`)).status, 200);
 });
 
 test('no secret value appears in any log line, audit record, Event or status written during the suite', async () => {
-  const haystacks: [string, string][] = [
-    ['logs', op.logs.text()],
-    ['audit', op.audit.text()],
-    ['events', (await eventNotes(kube)).join('\n')],
-  ];
-  for (const ns of namespaces) {
-    const list = (await kube.custom.listNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: ns, plural: Plural.ExternalSecret })) as { items: { status?: unknown }[] };
-    haystacks.push([`status in ${ns}`, JSON.stringify(list.items.map((i) => i.status))]);
-  }
-  assert.ok(op.logs.lines.length > 0 && op.audit.lines.length > 0, 'logs and audit were captured');
-  assert.ok(usedValues.size > 10);
-  for (const [where, text] of haystacks) {
-    for (const value of usedValues) assert.ok(!text.includes(value), `a secret value leaked into ${where}`);
-  }
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 11 });
 });

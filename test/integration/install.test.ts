@@ -14,7 +14,6 @@ import {
   adminKube,
   createNamespace,
   createObject,
-  decodeData,
   eventNotes,
   getObject,
   patchObject,
@@ -25,13 +24,14 @@ import {
   waitFor,
   type TestOperator,
 } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, waitReady, waitSecretData } from '../support/integration.ts';
 import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { helmTemplate, MANIFESTS_DIR, MANIFESTS_NAMESPACE, splitDocuments, type RenderedDocument } from '../../scripts/render-manifests.ts';
 
 let cluster: LocalCluster;
 let kube: KubeClient;
 const operators: TestOperator[] = [];
-const usedValues = new Set<string>();
+const secrets = new SecretValues();
 
 /** Stops an operator once; after() stops the ones still running. */
 async function stopOperator(op: TestOperator): Promise<void> {
@@ -40,12 +40,6 @@ async function stopOperator(op: TestOperator): Promise<void> {
   operators.splice(i, 1);
   await op.stop();
   op.logs.saveTo(`install-${op.config.identity}`);
-}
-
-function secretValue(label: string): string {
-  const value = `${label}-${randomBytes(8).toString('hex')}`;
-  usedValues.add(value);
-  return value;
 }
 
 before(async () => {
@@ -151,32 +145,9 @@ async function code(call: Promise<unknown>): Promise<number> {
   }
 }
 
-async function waitSecretData(k: KubeClient, ns: string, name: string, expected: Record<string, string>) {
-  return waitFor(`Secret ${ns}/${name} to hold ${Object.keys(expected).join(',')}`, async () => {
-    try {
-      assert.deepEqual(decodeData(await readSecret(k, ns, name)), expected);
-      return true;
-    } catch {
-      return undefined;
-    }
-  });
-}
-
-async function waitReady(ns: string, name: string, status: string) {
-  return waitFor(`ExternalSecret ${ns}/${name} Ready=${status}`, async () => {
-    const ready = readyOf(await getObject(kube, Plural.ExternalSecret, name, ns));
-    return ready?.status === status ? ready : undefined;
-  });
-}
-
 function assertNoForbidden(op: TestOperator): void {
   const denied = op.logs.lines.filter((l) => /forbidden|\b403\b|RBAC/i.test(l));
   assert.deepEqual(denied, [], 'the operator was refused something by RBAC');
-}
-
-function assertNoLeaks(ops: readonly TestOperator[], extra: readonly string[]): void {
-  const haystack = [...ops.flatMap((o) => [o.logs.text(), o.audit.text()]), ...extra].join('\n');
-  for (const value of usedValues) assert.ok(!haystack.includes(value), 'a secret value appeared in a log line, audit record, Event or status');
 }
 
 // --- the tests ---------------------------------------------------------------------------------------------
@@ -228,7 +199,7 @@ test('an operator with only the chart ServiceAccount token syncs, leads, records
 
   // A SecretStore and an ExternalSecret: Secret written (server-side apply), status patched, Event recorded.
   const ns = await createNamespace(kube, 'install');
-  const password = secretValue('password');
+  const password = secrets.next('password');
   await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'fake' }, spec: { provider: { fake: { data: [{ key: 'db', value: password }] } } } }, ns);
   await createObject(kube, Plural.ExternalSecret, {
     apiVersion: 'secret-relay.dev/v1alpha1',
@@ -237,7 +208,7 @@ test('an operator with only the chart ServiceAccount token syncs, leads, records
     spec: { secretStoreRef: { name: 'fake' }, refreshInterval: '1h', target: { name: 'db-credentials' }, data: [{ secretKey: 'password', remoteRef: { key: 'db' } }] },
   }, ns);
   await waitSecretData(kube, ns, 'db-credentials', { password });
-  assert.equal((await waitReady(ns, 'db', 'True')).reason, 'SecretSynced');
+  assert.equal((await waitReady(kube, { namespace: ns, name: 'db', status: 'True' })).reason, 'SecretSynced');
   await waitFor('a Created Event', async () => (await eventNotes(kube, ns)).some((n) => n.startsWith('Normal Created')));
   assert.equal(readyOf(await getObject(kube, Plural.SecretStore, 'fake', ns))?.status, 'True');
 
@@ -254,7 +225,7 @@ test('an operator with only the chart ServiceAccount token syncs, leads, records
   // 'default' (where the apiserver keeps Events about cluster-scoped objects).
   const shared = `install-shared-${randomBytes(3).toString('hex')}`;
   const broken = `install-broken-${randomBytes(3).toString('hex')}`;
-  const token2 = secretValue('token');
+  const token2 = secrets.next('token');
   await createObject(kube, Plural.ClusterSecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ClusterSecretStore', metadata: { name: shared }, spec: { provider: { fake: { data: [{ key: 'api', value: token2 }] } } } });
   await createObject(kube, Plural.ClusterSecretStore, {
     apiVersion: 'secret-relay.dev/v1alpha1',
@@ -281,15 +252,16 @@ test('an operator with only the chart ServiceAccount token syncs, leads, records
   assert.equal(second.operator.isLeader(), false);
   await stopOperator(first);
   await waitFor('the standby to take over', () => second.operator.isLeader(), 15_000);
-  const password2 = secretValue('password');
+  const password2 = secrets.next('password');
   await patchObject(kube, Plural.SecretStore, 'fake', { spec: { provider: { fake: { data: [{ key: 'db', value: password2 }] } } } }, ns);
   await patchObject(kube, Plural.ExternalSecret, 'db', { metadata: { annotations: { 'secret-relay.dev/force-sync': String(Date.now()) } } }, ns);
   await waitSecretData(kube, ns, 'db-renamed', { password: password2 });
 
   assertNoForbidden(first);
   assertNoForbidden(second);
-  const statuses = JSON.stringify([await getObject(kube, Plural.ExternalSecret, 'db', ns), await getObject(kube, Plural.ExternalSecret, 'api', ns)]);
-  assertNoLeaks([first, second], [...(await eventNotes(kube)), statuses]);
+  // The whole ExternalSecrets too (the operator writes only their status, finalizers and annotations).
+  const externalSecrets = JSON.stringify([await getObject(kube, Plural.ExternalSecret, 'db', ns), await getObject(kube, Plural.ExternalSecret, 'api', ns)]);
+  await assertNoLeaks({ logs: [first.logs, second.logs], audit: [first.audit, second.audit], kube, namespaces: [ns], values: secrets, extra: { 'ExternalSecrets db, api': externalSecrets } });
   await stopOperator(second);
 });
 
@@ -328,7 +300,7 @@ test('scoped RBAC: watched namespaces get RoleBindings, token minting is limited
   assert.ok(args.includes(`--watch-namespaces=${watched}`), args.join(' '));
   const op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, bearerToken: token, namespace: releaseNamespace, args });
   operators.push(op);
-  const value = secretValue('scoped');
+  const value = secrets.next('scoped');
   await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'fake' }, spec: { provider: { fake: { data: [{ key: 'k', value }] } } } }, watched);
   await createObject(kube, Plural.ExternalSecret, {
     apiVersion: 'secret-relay.dev/v1alpha1',
@@ -337,7 +309,7 @@ test('scoped RBAC: watched namespaces get RoleBindings, token minting is limited
     spec: { secretStoreRef: { name: 'fake' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] },
   }, watched);
   await waitSecretData(kube, watched, 'scoped', { k: value });
-  await waitReady(watched, 'scoped', 'True');
+  await waitReady(kube, { namespace: watched, name: 'scoped', status: 'True' });
   await waitFor('a Created Event in the watched namespace', async () => (await eventNotes(kube, watched)).some((n) => n.startsWith('Normal Created')));
   assert.ok(await readSecret(kube, releaseNamespace, `${release}-hmac-key`), 'the HMAC key Secret is created in the release namespace');
   // Events about ClusterSecretStores go to 'default', outside the watched namespaces: the chart grants that too.
@@ -347,6 +319,6 @@ test('scoped RBAC: watched namespaces get RoleBindings, token minting is limited
     (await kube.events.listNamespacedEvent({ namespace: 'default' })).items.some((e) => e.regarding?.name === broken && e.type === 'Warning'),
   );
   assertNoForbidden(op);
-  assertNoLeaks([op], await eventNotes(kube));
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: [watched], values: secrets });
   await stopOperator(op);
 });

@@ -2,40 +2,30 @@
 // per test. Every secret value used is remembered and, at the end, searched for in every log line, audit
 // record, Event and status written during the file.
 import assert from 'node:assert/strict';
-import { randomBytes, X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import {
   adminKube,
-  createNamespace,
   createObject,
   decodeData,
   eventNotes,
-  getObject,
   patchObject,
   Plural,
   readSecret,
-  readyOf,
   startTestOperator,
-  waitFor,
   type TestOperator,
 } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecret, waitSecretData } from '../support/integration.ts';
 import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { CA_CERT_PEM, EC_CHAIN_P12_BASE64, LEAF_CERT_PEM, LEAF_KEY_PEM } from '../unit/templates/fixtures.ts';
 
 let cluster: LocalCluster;
 let kube: KubeClient;
 let op: TestOperator;
-const usedValues = new Set<string>();
-const namespaces: string[] = [];
-
-/** A secret value no log line could contain by chance. */
-function secretValue(label = 'v'): string {
-  const value = `${label}-${randomBytes(8).toString('hex')}`;
-  usedValues.add(value);
-  return value;
-}
+const secrets = new SecretValues();
+const namespaces = new TestNamespaces('tpl');
 
 before(async () => {
   cluster = await useCluster();
@@ -44,16 +34,9 @@ before(async () => {
 });
 
 after(async () => {
-  op?.logs.saveTo('templates');
-  await op?.stop();
+  await stopTestOperator(op, 'templates');
   await cluster?.stop();
 });
-
-async function newNamespace(): Promise<string> {
-  const ns = await createNamespace(kube, 'tpl');
-  namespaces.push(ns);
-  return ns;
-}
 
 type Entry = { key: string; value: string; version?: string; tags?: Record<string, string> };
 
@@ -65,35 +48,9 @@ function es(name: string, spec: Record<string, unknown>) {
   return { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', metadata: { name }, spec: { secretStoreRef: { name: 'store' }, ...spec } };
 }
 
-async function waitSecret(ns: string, name: string, check: (data: Record<string, string>) => boolean, what: string, timeoutMs = 20_000) {
-  return waitFor(`Secret ${ns}/${name}: ${what}`, async () => {
-    const secret = await readSecret(kube, ns, name);
-    const data = decodeData(secret);
-    return data && check(data) ? secret! : undefined;
-  }, timeoutMs);
-}
-
-async function waitSecretData(ns: string, name: string, expected: Record<string, string>) {
-  return waitSecret(ns, name, (data) => {
-    try {
-      assert.deepEqual(data, expected);
-      return true;
-    } catch {
-      return false;
-    }
-  }, `holds ${Object.keys(expected).join(',')}`);
-}
-
-async function waitReady(ns: string, name: string, status: string, reason: string, message?: RegExp) {
-  return waitFor(`ExternalSecret ${ns}/${name} Ready=${status} ${reason} ${message ?? ''}`, async () => {
-    const ready = readyOf(await getObject(kube, Plural.ExternalSecret, name, ns));
-    return ready?.status === status && ready.reason === reason && (!message || message.test(ready.message)) ? ready : undefined;
-  }, 20_000);
-}
-
 test('a template shapes a dockerconfigjson Secret: type, labels, annotations and data', async () => {
-  const ns = await newNamespace();
-  const token = secretValue('token');
+  const ns = await namespaces.create(kube);
+  const token = secrets.next('token');
   await fakeStore(ns, [{ key: 'registry', value: JSON.stringify({ host: 'ghcr.io', user: 'bot', token }) }]);
   await createObject(kube, Plural.ExternalSecret, es('pull', {
     dataFrom: [{ extract: { key: 'registry' } }],
@@ -105,18 +62,18 @@ test('a template shapes a dockerconfigjson Secret: type, labels, annotations and
       },
     },
   }), ns);
-  const secret = await waitSecret(ns, 'pull', (d) => d['.dockerconfigjson'] !== undefined, 'has .dockerconfigjson');
+  const secret = await waitSecret(kube, ns, 'pull', (d) => d['.dockerconfigjson'] !== undefined, 'has .dockerconfigjson');
   assert.equal(secret.type, 'kubernetes.io/dockerconfigjson');
   assert.equal(secret.metadata?.labels?.['registry'], 'ghcr.io');
   assert.equal(secret.metadata?.annotations?.['example.com/user'], 'BOT');
   const config = JSON.parse(decodeData(secret)!['.dockerconfigjson']!) as { auths: Record<string, { auth: string }> };
   assert.equal(Buffer.from(config.auths['ghcr.io']!.auth, 'base64').toString(), `bot:${token}`);
   assert.deepEqual(Object.keys(decodeData(secret)!), ['.dockerconfigjson'], 'Replace: only rendered keys');
-  await waitReady(ns, 'pull', 'True', 'SecretSynced');
+  await waitReady(kube, { namespace: ns, name: 'pull', status: 'True', reason: 'SecretSynced' });
 });
 
 test('a PKCS#12 bundle in the provider becomes a kubernetes.io/tls Secret', async () => {
-  const ns = await newNamespace();
+  const ns = await namespaces.create(kube);
   await fakeStore(ns, [{ key: 'keystore', value: JSON.stringify({ p12: EC_CHAIN_P12_BASE64, password: 'p12-pass' }) }]);
   await createObject(kube, Plural.ExternalSecret, es('tls', {
     dataFrom: [{ extract: { key: 'keystore' } }],
@@ -130,7 +87,7 @@ test('a PKCS#12 bundle in the provider becomes a kubernetes.io/tls Secret', asyn
       },
     },
   }), ns);
-  const secret = await waitSecret(ns, 'tls', (d) => d['tls.key'] !== undefined, 'has tls.key');
+  const secret = await waitSecret(kube, ns, 'tls', (d) => d['tls.key'] !== undefined, 'has tls.key');
   assert.equal(secret.type, 'kubernetes.io/tls');
   const data = decodeData(secret)!;
   assert.equal(data['tls.crt'], `${LEAF_CERT_PEM}${CA_CERT_PEM}`);
@@ -139,11 +96,11 @@ test('a PKCS#12 bundle in the provider becomes a kubernetes.io/tls Secret', asyn
 });
 
 test('dataFrom: extract of nested JSON, find by regexp and by tags, rewrites, beside data[]', async () => {
-  const ns = await newNamespace();
-  const password = secretValue('password');
-  const prodA = secretValue('prod-a');
-  const prodB = secretValue('prod-b');
-  const dev = secretValue('dev');
+  const ns = await namespaces.create(kube);
+  const password = secrets.next('password');
+  const prodA = secrets.next('prod-a');
+  const prodB = secrets.next('prod-b');
+  const dev = secrets.next('dev');
   await fakeStore(ns, [
     { key: 'db', value: JSON.stringify({ user: 'app', password, options: { ssl: true, pool: 5 } }) },
     { key: 'team/a/api-key', value: prodA, tags: { env: 'prod' } },
@@ -160,7 +117,7 @@ test('dataFrom: extract of nested JSON, find by regexp and by tags, rewrites, be
       { find: { path: 'team/b/' } },
     ],
   }), ns);
-  await waitSecretData(ns, 'many', {
+  await waitSecretData(kube, ns, 'many', {
     single: 'one',
     db_user: 'app',
     db_password: password,
@@ -171,25 +128,25 @@ test('dataFrom: extract of nested JSON, find by regexp and by tags, rewrites, be
     TOKEN: prodB,
     team_b_token: prodB,
   });
-  await waitReady(ns, 'many', 'True', 'SecretSynced');
+  await waitReady(kube, { namespace: ns, name: 'many', status: 'True', reason: 'SecretSynced' });
 });
 
 test('mergePolicy Merge keeps the fetched keys under the rendered ones; Replace drops them', async () => {
-  const ns = await newNamespace();
-  const password = secretValue('password');
+  const ns = await namespaces.create(kube);
+  const password = secrets.next('password');
   await fakeStore(ns, [{ key: 'db', value: JSON.stringify({ user: 'app', password }) }]);
   await createObject(kube, Plural.ExternalSecret, es('merged', {
     dataFrom: [{ extract: { key: 'db' } }],
     target: { template: { mergePolicy: 'Merge', data: { user: '{{ user | upcase }}', url: 'postgres://{{ user }}:{{ password }}@db' } } },
   }), ns);
-  await waitSecretData(ns, 'merged', { user: 'APP', password, url: `postgres://app:${password}@db` });
+  await waitSecretData(kube, ns, 'merged', { user: 'APP', password, url: `postgres://app:${password}@db` });
   await patchObject(kube, Plural.ExternalSecret, 'merged', { spec: { target: { template: { mergePolicy: 'Replace' } } } }, ns);
-  await waitSecretData(ns, 'merged', { user: 'APP', url: `postgres://app:${password}@db` });
+  await waitSecretData(kube, ns, 'merged', { user: 'APP', url: `postgres://app:${password}@db` });
 });
 
 test('templateFrom a ConfigMap (Values, KeysAndValues) and a Secret, into data and labels; a ConfigMap edit arrives at the next refresh', async () => {
-  const ns = await newNamespace();
-  const password = secretValue('password');
+  const ns = await namespaces.create(kube);
+  const password = secrets.next('password');
   await fakeStore(ns, [{ key: 'db', value: JSON.stringify({ user: 'app', password }) }]);
   await kube.core.createNamespacedConfigMap({
     namespace: ns,
@@ -212,7 +169,7 @@ test('templateFrom a ConfigMap (Values, KeysAndValues) and a Secret, into data a
       },
     },
   }), ns);
-  const secret = await waitSecretData(ns, 'from', {
+  const secret = await waitSecretData(kube, ns, 'from', {
     'app.properties': `db.user=app\ndb.password=${password}\n`,
     DB_USER: 'app',
     DB_PORT: '5432',
@@ -222,18 +179,18 @@ test('templateFrom a ConfigMap (Values, KeysAndValues) and a Secret, into data a
   await kube.core.patchNamespacedConfigMap(
     { namespace: ns, name: 'tpl', body: [{ op: 'replace', path: '/data/env', value: 'DB_USER: "{{ user | upcase }}"\n' }] },
   );
-  await waitSecretData(ns, 'from', { 'app.properties': `db.user=app\ndb.password=${password}\n`, DB_USER: 'APP', dsn: 'app=app' });
+  await waitSecretData(kube, ns, 'from', { 'app.properties': `db.user=app\ndb.password=${password}\n`, DB_USER: 'APP', dsn: 'app=app' });
 });
 
 test('a template error leaves the Secret as it was, says where (line) and why, never a value; fixing it recovers', async () => {
-  const ns = await newNamespace();
-  const password = secretValue('password');
+  const ns = await namespaces.create(kube);
+  const password = secrets.next('password');
   await fakeStore(ns, [{ key: 'db', value: JSON.stringify({ user: 'app', password }) }]);
   await createObject(kube, Plural.ExternalSecret, es('broken', {
     dataFrom: [{ extract: { key: 'db' } }],
     target: { template: { data: { url: 'postgres://{{ user }}:{{ password }}@db' } } },
   }), ns);
-  const before = await waitSecretData(ns, 'broken', { url: `postgres://app:${password}@db` });
+  const before = await waitSecretData(kube, ns, 'broken', { url: `postgres://app:${password}@db` });
 
   const failures: Array<{ data: Record<string, string>; message: RegExp }> = [
     { data: { url: 'postgres://{{ user }}\n:{{ pasword }}@db' }, message: /spec\.target\.template\.data\["url"\] \(line 2, column \d+\): undefined variable in pasword/ },
@@ -244,37 +201,37 @@ test('a template error leaves the Secret as it was, says where (line) and why, n
   ];
   for (const failure of failures) {
     await patchObject(kube, Plural.ExternalSecret, 'broken', { spec: { target: { template: { data: failure.data } } } }, ns);
-    const ready = await waitReady(ns, 'broken', 'False', 'SecretSyncedError', failure.message);
+    const ready = await waitReady(kube, { namespace: ns, name: 'broken', status: 'False', reason: 'SecretSyncedError', message: failure.message });
     assert.ok(!ready.message.includes(password), 'no value in the condition');
     const now = await readSecret(kube, ns, 'broken');
     assert.deepEqual(now?.data, before.data, 'the Secret is untouched');
   }
   await patchObject(kube, Plural.ExternalSecret, 'broken', { spec: { target: { template: { data: { url: '{{ user }}@db' } } } } }, ns);
-  await waitSecretData(ns, 'broken', { url: 'app@db' });
-  await waitReady(ns, 'broken', 'True', 'SecretSynced');
+  await waitSecretData(kube, ns, 'broken', { url: 'app@db' });
+  await waitReady(kube, { namespace: ns, name: 'broken', status: 'True', reason: 'SecretSynced' });
   assert.ok((await eventNotes(kube, ns)).some((note) => note.includes('undefined variable in pasword')));
 });
 
 test('two sources producing the same key, or an invalid key, are reported by key and source', async () => {
-  const ns = await newNamespace();
+  const ns = await namespaces.create(kube);
   await fakeStore(ns, [
-    { key: 'db', value: JSON.stringify({ password: secretValue('password'), 'bad key': 'x' }) },
-    { key: 'other', value: secretValue('other') },
+    { key: 'db', value: JSON.stringify({ password: secrets.next('password'), 'bad key': 'x' }) },
+    { key: 'other', value: secrets.next('other') },
   ]);
   await createObject(kube, Plural.ExternalSecret, es('dup', {
     data: [{ secretKey: 'password', remoteRef: { key: 'other' } }],
     dataFrom: [{ extract: { key: 'db', conversionStrategy: 'Default' } }],
   }), ns);
-  await waitReady(ns, 'dup', 'False', 'SecretSyncedError', /key "password" comes from both spec\.data\[0\] and spec\.dataFrom\[0\] \(extract "db"\)/);
+  await waitReady(kube, { namespace: ns, name: 'dup', status: 'False', reason: 'SecretSyncedError', message: /key "password" comes from both spec\.data\[0\] and spec\.dataFrom\[0\] \(extract "db"\)/ });
   assert.equal(await readSecret(kube, ns, 'dup'), undefined, 'no surprising Secret is written');
   await createObject(kube, Plural.ExternalSecret, es('badkey', {
     dataFrom: [{ extract: { key: 'db' }, rewrite: [{ regexp: { source: '^pass', target: 'pass/' } }] }],
   }), ns);
-  await waitReady(ns, 'badkey', 'False', 'SecretSyncedError', /spec\.dataFrom\[0\] \(extract "db"\) produces key "pass\/word", which is not a valid Secret key/);
+  await waitReady(kube, { namespace: ns, name: 'badkey', status: 'False', reason: 'SecretSyncedError', message: /spec\.dataFrom\[0\] \(extract "db"\) produces key "pass\/word", which is not a valid Secret key/ });
 });
 
 test('the CRD refuses malformed dataFrom and template entries with readable messages', async () => {
-  const ns = await newNamespace();
+  const ns = await namespaces.create(kube);
   const refusals: Array<{ spec: Record<string, unknown>; message: RegExp }> = [
     { spec: { dataFrom: [{ extract: { key: 'a' }, find: { path: 'x' } }] }, message: /must set exactly one of extract, find or sourceRef/ },
     { spec: { dataFrom: [{ find: {} }] }, message: /must select by name\.regexp, tags or path/ },
@@ -293,17 +250,5 @@ test('the CRD refuses malformed dataFrom and template entries with readable mess
 });
 
 test('no secret value appears in any log line, audit record, Event or status written during the file', async () => {
-  const haystacks: [string, string][] = [
-    ['logs', op.logs.text()],
-    ['audit', op.audit.text()],
-    ['events', (await eventNotes(kube)).join('\n')],
-  ];
-  for (const ns of namespaces) {
-    const list = (await kube.custom.listNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: ns, plural: Plural.ExternalSecret })) as { items: { status?: unknown }[] };
-    haystacks.push([`status in ${ns}`, JSON.stringify(list.items.map((i) => i.status))]);
-  }
-  assert.ok(usedValues.size > 5);
-  for (const [where, text] of haystacks) {
-    for (const value of usedValues) assert.ok(!text.includes(value), `a secret value leaked into ${where}`);
-  }
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, atLeast: 6 });
 });

@@ -11,19 +11,17 @@ import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import { startPostgres, type Postgres } from '../support/postgres.ts';
 import {
   adminKube,
-  createNamespace,
   createObject,
   decodeData,
   deleteObject,
-  eventNotes,
   getObject,
   Plural,
   readSecret,
-  readyOf,
   startTestOperator,
   waitFor,
   type TestOperator,
 } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady } from '../support/integration.ts';
 import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
 import { LEASE_FINALIZER } from '../../src/controller/externalsecret/generators.ts';
@@ -33,8 +31,10 @@ let kube: KubeClient;
 let bao: OpenBao;
 let pg: Postgres;
 let op: TestOperator | undefined;
-const usedValues = new Set<string>();
-const namespaces: string[] = [];
+/** Every operator started, the stopped one too: the leak scan reads all their logs. */
+const operators: TestOperator[] = [];
+const secrets = new SecretValues();
+const namespaces = new TestNamespaces('vdyn');
 
 /** Role TTLs: renewals every few seconds, the max TTL reached within the test. */
 const DEFAULT_TTL = 6;
@@ -44,7 +44,7 @@ before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
   [bao, pg] = await Promise.all([startOpenBao(), startPostgres()]);
-  usedValues.add(pg.superuserPassword);
+  secrets.add(pg.superuserPassword);
   await bao.api('POST', 'sys/mounts/database', { type: 'database' });
   await bao.api('POST', 'database/config/pg', {
     plugin_name: 'postgresql-database-plugin',
@@ -72,24 +72,24 @@ before(async () => {
 });
 
 after(async () => {
-  op?.logs.saveTo('vault-dynamic');
-  await op?.stop();
+  await stopTestOperator(op, 'vault-dynamic');
   await bao?.stop();
   await pg?.stop();
   await cluster?.stop();
 });
 
 async function startOperator(): Promise<TestOperator> {
-  return startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=2'], providers: [createVaultProvider()] });
+  const started = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=2'], providers: [createVaultProvider()] });
+  operators.push(started);
+  return started;
 }
 
 /** A namespace with a vault SecretStore (token auth, the "dynamic" policy). */
 async function setup(): Promise<string> {
-  const ns = await createNamespace(kube, 'vdyn');
-  namespaces.push(ns);
+  const ns = await namespaces.create(kube);
   const created = await bao.api('POST', 'auth/token/create', { policies: ['dynamic'], ttl: '1h' });
   const token = (created!['auth'] as { client_token: string }).client_token;
-  usedValues.add(token);
+  secrets.add(token);
   await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'vault-token' }, stringData: { token } } });
   await createObject(
     kube,
@@ -102,7 +102,7 @@ async function setup(): Promise<string> {
     },
     ns,
   );
-  await waitFor('the store to be Ready', async () => readyOf(await getObject(kube, Plural.SecretStore, 'vault', ns))?.status === 'True');
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'vault', status: 'True' });
   return ns;
 }
 
@@ -146,7 +146,7 @@ interface Creds {
 async function credentials(ns: string, name: string): Promise<Creds | undefined> {
   const data = decodeData(await readSecret(kube, ns, name));
   if (!data?.['username'] || !data['password']) return undefined;
-  usedValues.add(data['password']);
+  secrets.add(data['password']);
   return { username: data['username'], password: data['password'] };
 }
 
@@ -208,7 +208,7 @@ test('an operator restart keeps renewing the lease recorded on the status; a mis
   const creds = await waitFor('credentials in the Secret', () => credentials(ns, 'db'));
   const [lease] = await waitFor('the lease on the status', async () => ((await leasesOf(ns, 'db')).length === 1 ? leasesOf(ns, 'db') : undefined));
 
-  await op!.stop();
+  await stopTestOperator(op, 'vault-dynamic-first');
   op = undefined;
   const stoppedAt = Date.now();
   // Past the whole 6 s TTL unless the new operator renews it.
@@ -223,10 +223,7 @@ test('an operator restart keeps renewing the lease recorded on the status; a mis
   assert.equal((await leaseLookup(lease!.leaseId)).status, 200);
 
   await createExternalSecret(ns, 'orphan', 'does-not-exist');
-  await waitFor('a clear condition', async () => {
-    const ready = readyOf(await getObject(kube, Plural.ExternalSecret, 'orphan', ns));
-    return ready?.status === 'False' && /VaultDynamicSecret .*does-not-exist does not exist/.test(ready.message);
-  });
+  await waitReady(kube, { namespace: ns, name: 'orphan', status: 'False', message: /VaultDynamicSecret .*does-not-exist does not exist/ });
 
   await deleteObject(kube, Plural.ExternalSecret, 'db', ns);
   await waitFor('the ExternalSecret to be gone', async () => (await getObject(kube, Plural.ExternalSecret, 'db', ns)) === undefined, 20_000);
@@ -235,12 +232,5 @@ test('an operator restart keeps renewing the lease recorded on the status; a mis
 });
 
 test('no credential leaked into logs, audit, Events or status', async () => {
-  const haystacks = [op?.logs.text() ?? '', op?.audit.text() ?? '', (await eventNotes(kube)).join('\n')];
-  for (const ns of namespaces) {
-    const list = (await kube.custom.listNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: ns, plural: Plural.ExternalSecret })) as { items: unknown[] };
-    haystacks.push(JSON.stringify(list.items.map((item) => (item as { status?: unknown }).status)));
-  }
-  const all = haystacks.join('\n');
-  assert.ok(usedValues.size >= 4);
-  for (const value of usedValues) assert.ok(!all.includes(value), `a credential leaked: ${value.slice(0, 6)}…`);
+  await assertNoLeaks({ logs: operators.map((o) => o.logs), audit: operators.map((o) => o.audit), kube, namespaces: namespaces.names, values: secrets, atLeast: 4 });
 });

@@ -3,7 +3,7 @@
 // TokenReview, JWT with ServiceAccount tokens, userpass), token renewal, re-login, and revocation when a store goes.
 // Every secret value used is remembered and searched for in logs, audit, Events and status at the end.
 import assert from 'node:assert/strict';
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,19 +13,14 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import {
   adminKube,
-  createNamespace,
   createObject,
-  decodeData,
   deleteObject,
-  eventNotes,
-  getObject,
   Plural,
-  readSecret,
-  readyOf,
   startTestOperator,
   waitFor,
   type TestOperator,
 } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
 import { connectVault, createVaultProvider } from '../../src/providers/vault/provider.ts';
@@ -41,16 +36,10 @@ let cluster: LocalCluster;
 let kube: KubeClient;
 let bao: OpenBao;
 let op: TestOperator;
-const usedValues = new Set<string>();
-const namespaces: string[] = [];
+const secrets = new SecretValues();
+const namespaces = new TestNamespaces('vault');
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const signal = () => AbortSignal.timeout(30_000);
-
-function secretValue(label = 'v'): string {
-  const value = `${label}-${randomBytes(8).toString('hex')}`;
-  usedValues.add(value);
-  return value;
-}
 
 before(async () => {
   cluster = await useCluster();
@@ -94,8 +83,7 @@ before(async () => {
 });
 
 after(async () => {
-  op?.logs.saveTo('vault');
-  await op?.stop();
+  await stopTestOperator(op, 'vault');
   await bao?.stop();
   await cluster?.stop();
 });
@@ -107,12 +95,6 @@ function ignoreConflict(err: unknown): void {
 /** The public half of the cluster's ServiceAccount signing key, as PEM. */
 function servicePublicKeyPem(): string {
   return createPublicKey(readFileSync(join(cluster.stateDir, 'pki/sa.key'))).export({ type: 'spki', format: 'pem' }).toString();
-}
-
-async function newNamespace(): Promise<string> {
-  const ns = await createNamespace(kube, 'vault');
-  namespaces.push(ns);
-  return ns;
 }
 
 async function kvPut(path: string, data: Record<string, unknown>, customMetadata?: Record<string, string>): Promise<void> {
@@ -137,30 +119,11 @@ function es(name: string, storeName: string, spec: Record<string, unknown>, kind
   return { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', metadata: { name }, spec: { secretStoreRef: { name: storeName, kind }, refreshInterval: '1h', ...spec } };
 }
 
-async function waitSecretData(ns: string, name: string, expected: Record<string, string>, timeoutMs = 30_000) {
-  return waitFor(`Secret ${ns}/${name} to hold ${Object.keys(expected).join(',')}`, async () => {
-    const data = decodeData(await readSecret(kube, ns, name));
-    try {
-      assert.deepEqual(data, expected);
-      return data;
-    } catch {
-      return undefined;
-    }
-  }, timeoutMs);
-}
-
-async function waitReady(plural: string, ns: string | undefined, name: string, status: string, match?: RegExp, timeoutMs = 30_000) {
-  return waitFor(`${plural} ${ns ?? ''}/${name} Ready=${status}${match ? ` ${match}` : ''}`, async () => {
-    const ready = readyOf(await getObject(kube, plural, name, ns));
-    return ready?.status === status && (!match || match.test(ready.message)) ? ready : undefined;
-  }, timeoutMs);
-}
-
 /** A token for direct clients: root-created, with the read-all policy. */
 async function childToken(policies = ['read-all'], ttl = '1h'): Promise<string> {
   const created = await bao.api('POST', 'auth/token/create', { policies, ttl, no_default_policy: false });
   const token = (created!['auth'] as { client_token: string }).client_token;
-  usedValues.add(token);
+  secrets.add(token);
   return token;
 }
 
@@ -192,8 +155,8 @@ async function directClient(spec: Partial<VaultProvider>, secrets: Record<string
 }
 
 test('KV v2: whole secret as JSON, versions, metadata, not found; KV v1', async () => {
-  const v1 = secretValue('v1');
-  const v2 = secretValue('v2');
+  const v1 = secrets.next('v1');
+  const v2 = secrets.next('v2');
   await kvPut('app/db', { user: 'app', password: v1 });
   await kvPut('app/db', { user: 'app', password: v2, nested: { port: 5432 } }, { team: 'payments', tier: 'gold' });
   await bao.api('POST', 'kv1/app/db', { password: v1 });
@@ -226,9 +189,9 @@ test('KV v2: whole secret as JSON, versions, metadata, not found; KV v1', async 
 });
 
 test('find: recursive list by path and name regexp, tags from custom_metadata', async () => {
-  const a = secretValue('a');
-  const b = secretValue('b');
-  const c = secretValue('c');
+  const a = secrets.next('a');
+  const b = secrets.next('b');
+  const c = secrets.next('c');
   await kvPut('find/team-a/db', { password: a }, { env: 'prod' });
   await kvPut('find/team-a/deep/cache', { password: b }, { env: 'dev' });
   await kvPut('find/team-b/db', { password: c }, { env: 'prod' });
@@ -245,13 +208,13 @@ test('find: recursive list by path and name regexp, tags from custom_metadata', 
 });
 
 test('through the operator: token auth, property, metadataPolicy, dataFrom extract and find', async () => {
-  const ns = await newNamespace();
-  const password = secretValue('pw');
+  const ns = await namespaces.create(kube);
+  const password = secrets.next('pw');
   await kvPut(`app/${ns}`, { user: 'app', password, nested: { host: 'db.local' } }, { owner: 'team-a' });
-  await kvPut(`app/${ns}-x/one`, { value: secretValue('one') });
+  await kvPut(`app/${ns}-x/one`, { value: secrets.next('one') });
   await makeSecret(ns, 'vault-token', { token: await childToken() });
   await createObject(kube, Plural.SecretStore, store('vault', { auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } }), ns);
-  await waitReady(Plural.SecretStore, ns, 'vault', 'True');
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'vault', status: 'True' });
   await createObject(
     kube,
     Plural.ExternalSecret,
@@ -265,16 +228,16 @@ test('through the operator: token auth, property, metadataPolicy, dataFrom extra
     }),
     ns,
   );
-  await waitSecretData(ns, 'db', { password, host: 'db.local', owner: 'team-a', 'all-user': 'app', 'all-password': password, 'all-nested': '{"host":"db.local"}' });
+  await waitSecretData(kube, ns, 'db', { password, host: 'db.local', owner: 'team-a', 'all-user': 'app', 'all-password': password, 'all-nested': '{"host":"db.local"}' });
 
   // A path the token's policy does not cover: a clear condition, not a crash.
   await createObject(kube, Plural.ExternalSecret, es('missing', 'vault', { data: [{ secretKey: 'x', remoteRef: { key: `app/${ns}-absent` } }] }), ns);
-  await waitReady(Plural.ExternalSecret, ns, 'missing', 'False', /not found|no such secret/i);
+  await waitReady(kube, { namespace: ns, name: 'missing', status: 'False', message: /not found|no such secret/i });
 });
 
 test('kubernetes auth: a minted ServiceAccount token logs in through TokenReview; a ServiceAccount the role does not allow is refused', async () => {
-  const ns = await newNamespace();
-  const password = secretValue('k8s');
+  const ns = await namespaces.create(kube);
+  const password = secrets.next('k8s');
   await kvPut(`app/k8s-${ns}`, { password });
   await serviceAccount(ns, 'app');
   await serviceAccount(ns, 'intruder');
@@ -285,22 +248,22 @@ test('kubernetes auth: a minted ServiceAccount token logs in through TokenReview
     token_ttl: '10m',
   });
   await createObject(kube, Plural.SecretStore, store('vault', { auth: { kubernetes: { role: ns, serviceAccountRef: { name: 'app' } } } }), ns);
-  await waitReady(Plural.SecretStore, ns, 'vault', 'True');
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'vault', status: 'True' });
   await createObject(kube, Plural.ExternalSecret, es('db', 'vault', { data: [{ secretKey: 'password', remoteRef: { key: `app/k8s-${ns}`, property: 'password' } }] }), ns);
-  await waitSecretData(ns, 'db', { password });
+  await waitSecretData(kube, ns, 'db', { password });
 
   await createObject(kube, Plural.SecretStore, store('refused', { auth: { kubernetes: { role: ns, serviceAccountRef: { name: 'intruder' } } } }), ns);
-  const refused = await waitReady(Plural.SecretStore, ns, 'refused', 'False');
+  const refused = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'refused', status: 'False' });
   assert.match(refused.message, /login at auth\/kubernetes\/login/);
   assert.match(refused.message, /not authorized|permission denied|service account name not authorized/i);
 
   await createObject(kube, Plural.SecretStore, store('no-account', { auth: { kubernetes: { role: ns, serviceAccountRef: { name: 'ghost' } } } }), ns);
-  await waitReady(Plural.SecretStore, ns, 'no-account', 'False', /ServiceAccount .*ghost.* does not exist/);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'no-account', status: 'False', message: /ServiceAccount .*ghost.* does not exist/ });
 });
 
 test('jwt auth with a minted ServiceAccount token; AppRole with roleRef; userpass', async () => {
-  const ns = await newNamespace();
-  const password = secretValue('multi');
+  const ns = await namespaces.create(kube);
+  const password = secrets.next('multi');
   await kvPut(`app/multi-${ns}`, { password });
   await serviceAccount(ns, 'app');
   await bao.api('POST', `auth/jwt/role/${ns}`, {
@@ -314,10 +277,10 @@ test('jwt auth with a minted ServiceAccount token; AppRole with roleRef; userpas
   await bao.api('POST', `auth/approle/role/${ns}`, { token_policies: ['read-app'], token_ttl: '10m' });
   const roleId = ((await bao.api('GET', `auth/approle/role/${ns}/role-id`))!['data'] as { role_id: string }).role_id;
   const secretId = ((await bao.api('POST', `auth/approle/role/${ns}/secret-id`, {}))!['data'] as { secret_id: string }).secret_id;
-  const userPassword = secretValue('userpass');
+  const userPassword = secrets.next('userpass');
   await bao.api('POST', `auth/userpass/users/${ns}`, { password: userPassword, token_policies: ['read-app'], token_ttl: '10m' });
   await makeSecret(ns, 'creds', { roleId, secretId, password: userPassword });
-  usedValues.add(secretId);
+  secrets.add(secretId);
 
   const stores = {
     jwt: { jwt: { role: ns, kubernetesServiceAccountToken: { serviceAccountRef: { name: 'app' } } } },
@@ -328,25 +291,25 @@ test('jwt auth with a minted ServiceAccount token; AppRole with roleRef; userpas
     await createObject(kube, Plural.SecretStore, store(name, { auth }), ns);
     await createObject(kube, Plural.ExternalSecret, es(name, name, { data: [{ secretKey: 'password', remoteRef: { key: `app/multi-${ns}`, property: 'password' } }] }), ns);
   }
-  for (const name of Object.keys(stores)) await waitSecretData(ns, name, { password });
+  for (const name of Object.keys(stores)) await waitSecretData(kube, ns, name, { password });
 
   // A JWT for another subject is refused by the role's bound_subject.
   await serviceAccount(ns, 'other');
   await createObject(kube, Plural.SecretStore, store('jwt-other', { auth: { jwt: { role: ns, kubernetesServiceAccountToken: { serviceAccountRef: { name: 'other' } } } } }), ns);
-  await waitReady(Plural.SecretStore, ns, 'jwt-other', 'False', /login at auth\/jwt\/login/);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'jwt-other', status: 'False', message: /login at auth\/jwt\/login/ });
   // A wrong password: refused, and the message says which method.
-  await makeSecret(ns, 'wrong', { password: secretValue('wrong') });
+  await makeSecret(ns, 'wrong', { password: secrets.next('wrong') });
   await createObject(kube, Plural.SecretStore, store('userpass-wrong', { auth: { userPass: { username: ns, secretRef: { name: 'wrong', key: 'password' } } } }), ns);
-  await waitReady(Plural.SecretStore, ns, 'userpass-wrong', 'False', /login at auth\/userpass\/login\/.*invalid/i);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'userpass-wrong', status: 'False', message: /login at auth\/userpass\/login\/.*invalid/i });
 });
 
 test('token lifecycle: reused while valid, renewed past two thirds of its TTL, re-login when renewal fails or the token is revoked, revoked on close', async () => {
-  const ns = await newNamespace();
+  const ns = await namespaces.create(kube);
   await bao.api('POST', `auth/approle/role/life-${ns}`, { token_policies: ['read-all'], token_ttl: '60s', token_max_ttl: '1h' });
   const roleId = ((await bao.api('GET', `auth/approle/role/life-${ns}/role-id`))!['data'] as { role_id: string }).role_id;
   const secretId = ((await bao.api('POST', `auth/approle/role/life-${ns}/secret-id`, {}))!['data'] as { secret_id: string }).secret_id;
-  usedValues.add(secretId);
-  await kvPut('life/x', { v: secretValue('life') });
+  secrets.add(secretId);
+  await kvPut('life/x', { v: secrets.next('life') });
   let offset = 0;
   const clock: Clock = { now: () => Date.now() + offset };
   const connection = await connectVault(
@@ -387,17 +350,17 @@ test('token lifecycle: reused while valid, renewed past two thirds of its TTL, r
 });
 
 test('deleting a store revokes its token; a token from a Secret is never revoked', async () => {
-  const ns = await newNamespace();
+  const ns = await namespaces.create(kube);
   await bao.api('POST', `auth/approle/role/del-${ns}`, { token_policies: ['read-all'], token_ttl: '10m' });
   const roleId = ((await bao.api('GET', `auth/approle/role/del-${ns}/role-id`))!['data'] as { role_id: string }).role_id;
   const secretId = ((await bao.api('POST', `auth/approle/role/del-${ns}/secret-id`, {}))!['data'] as { secret_id: string }).secret_id;
-  usedValues.add(secretId);
+  secrets.add(secretId);
   const userToken = await childToken();
   await makeSecret(ns, 'creds', { secretId, token: userToken });
   await createObject(kube, Plural.SecretStore, store('approle', { auth: { appRole: { roleId, secretRef: { name: 'creds', key: 'secretId' } } } }), ns);
   await createObject(kube, Plural.SecretStore, store('token', { auth: { tokenSecretRef: { name: 'creds', key: 'token' } } }), ns);
-  await waitReady(Plural.SecretStore, ns, 'approle', 'True');
-  await waitReady(Plural.SecretStore, ns, 'token', 'True');
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'approle', status: 'True' });
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'token', status: 'True' });
 
   const approleTokens = async () => {
     const list = (await bao.api('LIST', 'auth/token/accessors'))!['data'] as { keys: string[] };
@@ -417,14 +380,6 @@ test('deleting a store revokes its token; a token from a Secret is never revoked
   assert.equal(stillThere.status, 200, "the user's own token stays valid");
 });
 
-test('no value leaked into logs, audit, Events or status', async () => {
-  const haystacks = [op.logs.text(), op.audit.text(), (await eventNotes(kube)).join('\n')];
-  for (const ns of namespaces) {
-    for (const plural of [Plural.ExternalSecret, Plural.SecretStore]) {
-      const list = (await kube.custom.listNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: ns, plural })) as { items: unknown[] };
-      haystacks.push(JSON.stringify(list.items.map((item) => (item as { status?: unknown }).status)));
-    }
-  }
-  const all = haystacks.join('\n');
-  for (const value of usedValues) assert.ok(!all.includes(value), `a secret value leaked: ${value.slice(0, 6)}…`);
+test('no secret value appears in any log line, audit record, Event or status written during the suite', async () => {
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets });
 });
