@@ -5,7 +5,7 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import type { ExternalSecret, SecretStore, ClusterSecretStore } from './api/index.ts';
-import { parseExternalSecret, parseSecretStore, parseClusterSecretStore } from './api/index.ts';
+import { parseExternalSecret as parseExternalSecretUncached, parseSecretStore as parseSecretStoreUncached, parseClusterSecretStore as parseClusterSecretStoreUncached } from './api/index.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { createMetrics, type ControllerName } from './metrics/metrics.ts';
 import { startHttpServer, type HttpServer } from './http/server.ts';
@@ -38,6 +38,7 @@ import { ConditionType } from './api/index.ts';
 import { ChangeFilter } from './controller/change-filter.ts';
 import { syncedResourceVersionOf } from './controller/externalsecret/decide.ts';
 import { observeTarget } from './controller/externalsecret/desired-secret.ts';
+import { memoizeParse } from './controller/informer-parse-cache.ts';
 
 /** What event handlers read of any object. */
 interface RawObject {
@@ -92,6 +93,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
 
   const informers: OperatorInformers = createOperatorInformers({ kube, logger, watchNamespaces: config.watchNamespaces });
+  // Objects come from the informers' caches: each is parsed once per change, not at every event and lookup.
+  const parseExternalSecret = memoizeParse(parseExternalSecretUncached);
+  const parseSecretStore = memoizeParse(parseSecretStoreUncached);
+  const parseClusterSecretStore = memoizeParse(parseClusterSecretStoreUncached);
   const index = new ExternalSecretIndex();
 
   const lookup = {
