@@ -1,13 +1,12 @@
 // An OpenBao dev server for tests (`bao server -dev`: in-memory, unsealed, KV v2 at secret/, root token "root"),
 // started once per test file on a free loopback port. Installed by test/setup/install-openbao.sh into .venv/;
 // a missing install fails naming that script. Tests isolate themselves with their own mounts and paths.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from './cluster.ts';
+import { freePort, startServerProcess } from './server-process.ts';
 
 export const baoPath = path.join(repoRoot, '.venv/bin/bao');
 export const ROOT_TOKEN = 'root';
@@ -25,16 +24,6 @@ export interface OpenBao {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startOpenBao(options: { readyTimeoutMs?: number } = {}): Promise<OpenBao> {
   if (!existsSync(baoPath)) {
@@ -44,21 +33,6 @@ export async function startOpenBao(options: { readyTimeoutMs?: number } = {}): P
   const address = `http://127.0.0.1:${port}`;
   // The dev server writes ~/.vault-token; a private HOME keeps it out of the user's.
   const home = await mkdtemp(path.join(os.tmpdir(), 'openbao-home-'));
-  const output: string[] = [];
-  const child: ChildProcess = spawn(
-    baoPath,
-    ['server', '-dev', `-dev-root-token-id=${ROOT_TOKEN}`, `-dev-listen-address=127.0.0.1:${port}`, '-log-level=warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home } },
-  );
-  const keep = (chunk: Buffer): void => {
-    output.push(chunk.toString());
-    if (output.length > 400) output.shift();
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited: number | null | undefined;
-  const exit = new Promise<void>((resolve) => child.once('exit', (code) => ((exited = code), resolve())));
-
   const raw = async (method: string, apiPath: string, body?: unknown, token = ROOT_TOKEN) => {
     const response = await fetch(`${address}/v1/${apiPath.replace(/^\//, '')}`, {
       method,
@@ -70,21 +44,15 @@ export async function startOpenBao(options: { readyTimeoutMs?: number } = {}): P
     return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
   };
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  for (;;) {
-    if (exited !== undefined) throw new Error(`bao server exited (code ${exited}) before it was ready:\n${output.join('').slice(-2000)}`);
-    try {
-      const health = await raw('GET', 'sys/health');
-      if (health.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`bao server did not answer on ${address} within the deadline:\n${output.join('').slice(-2000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const server = await startServerProcess({
+    name: 'bao server',
+    command: baoPath,
+    args: ['server', '-dev', `-dev-root-token-id=${ROOT_TOKEN}`, `-dev-listen-address=127.0.0.1:${port}`, '-log-level=warn'],
+    spawnOptions: { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home } },
+    ready: async () => (await raw('GET', 'sys/health')).status === 200,
+    where: address,
+    ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+  });
 
   return {
     address,
@@ -97,14 +65,9 @@ export async function startOpenBao(options: { readyTimeoutMs?: number } = {}): P
       }
       return result.body;
     },
-    output: () => output.join(''),
+    output: () => server.output(),
     async stop() {
-      if (exited === undefined) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exit;
-        clearTimeout(timer);
-      }
+      await server.stop();
       await rm(home, { recursive: true, force: true });
     },
   };

@@ -1,13 +1,13 @@
 // A throwaway PostgreSQL server for tests: initdb into a temp dir, start on a free loopback port with password
 // (SCRAM) authentication over TCP, stop and remove. Debian's server binaries (test/setup/install-postgres.sh);
 // PostgreSQL refuses to run as root, so under root the server runs as the `postgres` user.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './openbao.ts';
+import { freePort, startServerProcess } from './server-process.ts';
 
 const execFileP = promisify(execFile);
 
@@ -56,21 +56,6 @@ export async function startPostgres(options: { readyTimeoutMs?: number } = {}): 
     { ...asOwner, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } },
   );
   const port = await freePort();
-  const output: string[] = [];
-  const child: ChildProcess = spawn(
-    path.join(bin, 'postgres'),
-    ['-D', dataDir, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-c', 'fsync=off', '-c', 'max_connections=50'],
-    { ...asOwner, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } },
-  );
-  const keep = (chunk: Buffer) => {
-    output.push(chunk.toString());
-    if (output.length > 200) output.shift();
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited: number | null | undefined;
-  const exit = new Promise<void>((resolve) => child.once('exit', (code) => ((exited = code), resolve())));
-
   const query = async (sql: string, user = superuser, password = superuserPassword): Promise<string> => {
     const { stdout } = await execFileP('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-tAc', sql], {
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' },
@@ -79,21 +64,18 @@ export async function startPostgres(options: { readyTimeoutMs?: number } = {}): 
     return stdout.trim();
   };
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  for (;;) {
-    if (exited !== undefined) throw new Error(`postgres exited (code ${exited}) before it was ready:\n${output.join('').slice(-2000)}`);
-    try {
-      await query('select 1');
-      break;
-    } catch {
-      // not accepting connections yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`postgres did not accept connections on 127.0.0.1:${port} within the deadline:\n${output.join('').slice(-2000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const server = await startServerProcess({
+    name: 'postgres',
+    command: path.join(bin, 'postgres'),
+    args: ['-D', dataDir, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-c', 'fsync=off', '-c', 'max_connections=50'],
+    spawnOptions: { ...asOwner, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } },
+    ready: async () => (await query('select 1'), true),
+    where: `127.0.0.1:${port}`,
+    // SIGINT: PostgreSQL's fast shutdown.
+    stopSignal: 'SIGINT',
+    stopTimeoutMs: 10_000,
+    ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+  });
 
   return {
     host: '127.0.0.1',
@@ -102,13 +84,7 @@ export async function startPostgres(options: { readyTimeoutMs?: number } = {}): 
     superuserPassword,
     query,
     async stop() {
-      if (exited === undefined) {
-        // SIGINT: PostgreSQL's fast shutdown.
-        child.kill('SIGINT');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exit;
-        clearTimeout(timer);
-      }
+      await server.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
