@@ -3,6 +3,7 @@ import { TerminalError } from './provider.ts';
 import type { ProviderName, SecretsClient, StoreContext, StoreKind } from './provider.ts';
 import type { ProviderRegistry } from './registry.ts';
 import { withSharedCalls } from './shared-calls.ts';
+import { untilAborted } from './abortable.ts';
 import type { SharedCalls } from './shared-calls.ts';
 
 /** Which store a client is for, and which version of its spec. */
@@ -206,24 +207,6 @@ export function createClientCache(options: {
     return entry;
   }
 
-  function waitFor<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      promise.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
-    });
-  }
-
   return {
     get(store, ctx, signal) {
       if (signal.aborted) return Promise.reject(signal.reason);
@@ -241,7 +224,7 @@ export function createClientCache(options: {
       for (const other of sameStore) if (other.store.generation < store.generation) void retire(other);
       const entry = entries.get(slotOf(store)) ?? build(store, ctx);
       entry.lastUsed = clock.now();
-      return waitFor(entry.client, signal);
+      return untilAborted(entry.client, signal);
     },
     async invalidate(uid) {
       await Promise.all([...(byUid.get(uid) ?? [])].map(retire));

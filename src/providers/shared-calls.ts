@@ -1,6 +1,7 @@
 import type { FindRef, RemoteRef, SecretsClient } from './provider.ts';
 import type { Timers } from '../controller/runtime/timers.ts';
 import { systemTimers } from '../controller/runtime/timers.ts';
+import { untilAborted } from './abortable.ts';
 
 /**
  * How long the operator keeps a successful provider result for other callers: one "refresh wave".
@@ -87,23 +88,7 @@ export function createSharedCalls(options: { holdResultsMs?: number; timers?: Ti
       flight.waiters++;
       const shared = flight.promise as Promise<T>;
       if (signal === undefined) return shared;
-      return new Promise<T>((resolve, reject) => {
-        const onAbort = (): void => {
-          reject(signal.reason);
-          leave(key, flight, signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        shared.then(
-          (value) => {
-            signal.removeEventListener('abort', onAbort);
-            resolve(value);
-          },
-          (error: unknown) => {
-            signal.removeEventListener('abort', onAbort);
-            reject(error);
-          },
-        );
-      });
+      return untilAborted(shared, signal, () => leave(key, flight, signal.reason));
     },
     inFlight: () => [...flights.values()].filter((flight) => !flight.settled).length,
     held: () => [...flights.values()].filter((flight) => flight.settled).length,
