@@ -2,7 +2,7 @@
 import { loadConfig, ConfigError, HelpRequested, usage } from './config.ts';
 import { createLogger } from './log.ts';
 import { createKubeClient } from './k8s/kube-client.ts';
-import { systemClock } from './clock.ts';
+import { systemClock } from './util/clock.ts';
 import { createFakeProvider } from './providers/fake/provider.ts';
 import { createAwsProvider } from './providers/aws/provider.ts';
 import { createVaultProvider } from './providers/vault/provider.ts';

@@ -1,7 +1,7 @@
 // Wiring of one operator process: caches → indexes → controllers, started when this replica leads.
 // Everything is built here from injected options, so tests run whole operators in-process side by side.
 import { Registry } from 'prom-client';
-import type { Clock } from './clock.ts';
+import type { Clock } from './util/clock.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import type { ExternalSecret, SecretStore, ClusterSecretStore } from './api/index.ts';

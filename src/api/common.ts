@@ -1,6 +1,6 @@
 // Schemas shared by the kinds: object metadata, metav1.Condition, LabelSelector, durations.
 import { z } from 'zod';
-import { DURATION_PATTERN, DurationError, parseDuration } from '../duration.ts';
+import { DURATION_PATTERN, DurationError, parseDuration } from '../util/duration.ts';
 import { matchingString, typeMeta, withRules } from './schema-helpers.ts';
 
 /** Size limits. Every list and string is bounded so the apiserver can estimate the cost of the CEL rules. */

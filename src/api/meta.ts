@@ -29,6 +29,14 @@ export const ShortName = {
   VaultDynamicSecret: 'vds',
 } as const;
 
+/** The keys under a store's `spec.provider`, one per provider: the one list every other name derives from. */
+export const PROVIDER_NAMES = ['aws', 'gcpsm', 'azurekv', 'alibaba', 'vault', 'fake'] as const;
+/** Which provider a store uses; the key under `spec.provider`. */
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/** On every Secret the operator writes; the operator's Secret informer watches only Secrets with it set to "true". */
+export const MANAGED_LABEL = 'secret-relay.dev/managed';
+
 /** `kubectl get secret-relay` lists all three kinds. */
 export const CATEGORY = 'secret-relay';
 

@@ -29,7 +29,9 @@ export const SecretStoreLimits = {
 } as const;
 
 /** The keys of spec.provider, in the order messages list them. */
-export const PROVIDER_NAMES = ['aws', 'gcpsm', 'azurekv', 'alibaba', 'vault', 'fake'] as const;
+import { PROVIDER_NAMES } from './meta.ts';
+
+export { PROVIDER_NAMES };
 
 export const FakeProviderDataSchema = z
   .object({

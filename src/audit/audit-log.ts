@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../log.ts';
 
 /**

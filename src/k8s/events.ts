@@ -1,7 +1,7 @@
 // Kubernetes Events (events.k8s.io/v1) about our objects. Identical events for one object are folded into an
 // event series instead of a new object per retry, so a failing ExternalSecret does not flood etcd.
 import type { KubeClient } from './kube-client.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../util/clock.ts';
 import * as k8s from '@kubernetes/client-node';
 
 export interface EventTarget {

@@ -11,11 +11,11 @@ import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
 import { API_GROUP, API_VERSION, Plural } from '../api/meta.ts';
-import { MANAGED_LABEL } from '../controller/externalsecret/desired-secret.ts';
-import { backoffDelay, validateBackoff } from '../controller/runtime/backoff.ts';
-import type { BackoffOptions } from '../controller/runtime/backoff.ts';
-import { systemTimers } from '../controller/runtime/timers.ts';
-import type { TimerHandle, Timers } from '../controller/runtime/timers.ts';
+import { MANAGED_LABEL } from '../api/meta.ts';
+import { backoffDelay, validateBackoff } from '../util/backoff.ts';
+import type { BackoffOptions } from '../util/backoff.ts';
+import { systemTimers } from '../util/timers.ts';
+import type { TimerHandle, Timers } from '../util/timers.ts';
 
 /** pino-compatible. */
 export interface InformerLogger {

@@ -10,13 +10,13 @@
 //   they are long-lived), and the per-request undici Agent the library makes is swapped for a shared one.
 import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import type { Clock } from '../clock.ts';
-import { systemClock } from '../clock.ts';
-import { TokenBucket } from '../controller/runtime/token-bucket.ts';
+import type { Clock } from '../util/clock.ts';
+import { systemClock } from '../util/clock.ts';
+import { TokenBucket } from '../util/token-bucket.ts';
 
-/** The verbs requests are counted by: a small closed set, so a metric label stays bounded. */
-export const KUBE_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
-export type KubeVerb = (typeof KUBE_VERBS)[number];
+import { KUBE_VERBS, type KubeVerb } from '../metrics/kube-verbs.ts';
+
+export { KUBE_VERBS, type KubeVerb };
 
 /** Told of every request sent to the apiserver: its verb and the HTTP status (undefined for a watch or a transport error). */
 export type KubeRequestObserver = (verb: KubeVerb, code: number | undefined) => void;

@@ -1,8 +1,8 @@
-// LeaseStore (src/controller/runtime/leader-election.ts) on coordination.k8s.io/v1 Leases.
+// LeaseStore (src/k8s/lease-record.ts) on coordination.k8s.io/v1 Leases.
 import { V1MicroTime } from '@kubernetes/client-node';
 import type { V1Lease } from '@kubernetes/client-node';
-import { LeaseConflictError } from '../controller/runtime/leader-election.ts';
-import type { LeaseRecord, LeaseStore } from '../controller/runtime/leader-election.ts';
+import { LeaseConflictError } from './lease-record.ts';
+import type { LeaseRecord, LeaseStore } from './lease-record.ts';
 import { apiErrorCode } from './kube-client.ts';
 import type { KubeClient } from './kube-client.ts';
 

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { ProviderName, StoreKind } from '../providers/provider.ts';
-import type { KubeVerb } from '../k8s/kube-client.ts';
+import type { ProviderName } from '../api/meta.ts';
+import type { StoreKind } from '../api/types.generated.ts';
+import type { KubeVerb } from './kube-verbs.ts';
 
 /**
  * Every label value is a member of a small closed set below, so a series can never be

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../util/clock.ts';
 import { TerminalError } from './provider.ts';
 import type { ProviderName, SecretsClient, StoreContext, StoreKind } from './provider.ts';
 import type { ProviderRegistry } from './registry.ts';

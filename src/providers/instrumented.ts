@@ -2,7 +2,7 @@
 import type { Metrics, ProviderOperation, ProviderResult } from '../metrics/metrics.ts';
 import type { Provider, SecretsClient } from './provider.ts';
 import { NoSecretError, ThrottledError } from './provider.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../util/clock.ts';
 
 export function instrumentProvider(provider: Provider, metrics: Metrics, clock: Clock): Provider {
   const time = async <T>(operation: ProviderOperation, call: () => Promise<T>): Promise<T> => {

@@ -1,7 +1,9 @@
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../util/clock.ts';
 
-/** Which provider a store uses; the key under `spec.provider`. */
-export type ProviderName = 'aws' | 'gcpsm' | 'azurekv' | 'alibaba' | 'vault' | 'fake';
+import type { ProviderName } from '../api/meta.ts';
+import type { StoreKind } from '../api/types.generated.ts';
+
+export type { ProviderName, StoreKind };
 
 export type DecodingStrategy = 'None' | 'Base64' | 'Base64URL' | 'Auto';
 
@@ -21,8 +23,6 @@ export interface FindRef {
   readonly tags?: Readonly<Record<string, string>> | undefined;
   readonly path?: string | undefined;
 }
-
-export type StoreKind = 'SecretStore' | 'ClusterSecretStore';
 
 /**
  * The narrow slice of the cluster a provider may touch while authenticating.
@@ -81,29 +81,4 @@ export interface Provider<Spec = unknown> {
   clientPartition?(spec: Spec, ctx: Pick<StoreContext, 'storeKind' | 'namespace'>): string | undefined;
 }
 
-/** The remote secret (or the property asked for) does not exist. Drives deletionPolicy. */
-export class NoSecretError extends Error {
-  override readonly name = 'NoSecretError';
-  constructor(message: string) {
-    super(message);
-  }
-}
-
-/**
- * Retrying cannot help until the user changes something (bad spec, access denied).
- * The reconciler records it and waits for the object to change instead of backing off forever.
- */
-export class TerminalError extends Error {
-  override readonly name = 'TerminalError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
-
-/** The provider asked us to slow down (throttling, 429). Retried with backoff and counted. */
-export class ThrottledError extends Error {
-  override readonly name = 'ThrottledError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+export { NoSecretError, TerminalError, ThrottledError } from '../util/errors.ts';

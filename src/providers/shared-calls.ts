@@ -1,6 +1,6 @@
 import type { FindRef, RemoteRef, SecretsClient } from './provider.ts';
-import type { Timers } from '../controller/runtime/timers.ts';
-import { systemTimers } from '../controller/runtime/timers.ts';
+import type { Timers } from '../util/timers.ts';
+import { systemTimers } from '../util/timers.ts';
 import { untilAborted } from './abortable.ts';
 
 /**

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { startCluster, repoRoot, type LocalCluster } from '../support/cluster.ts';
 import { installCrds, ensureNamespace, patchObject, API_GROUP, API_VERSION, Plural } from '../support/operator.ts';
 import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
-import { parseDuration } from '../../src/duration.ts';
+import { parseDuration } from '../../src/util/duration.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options

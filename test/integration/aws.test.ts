@@ -32,7 +32,7 @@ import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import type { AwsProvider } from '../../src/api/types.generated.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
 import { NoSecretError, TerminalError, ThrottledError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
-import { systemClock } from '../../src/clock.ts';
+import { systemClock } from '../../src/util/clock.ts';
 import { defaultHoldResultsMs } from '../../src/providers/shared-calls.ts';
 
 const REGION = 'us-east-1';

@@ -27,7 +27,7 @@ import { connectVault, createVaultProvider } from '../../src/providers/vault/pro
 import type { VaultProvider } from '../../src/api/types.generated.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
 import { NoSecretError, TerminalError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
-import { systemClock, type Clock } from '../../src/clock.ts';
+import { systemClock, type Clock } from '../../src/util/clock.ts';
 
 /** --service-account-issuer of the test control plane (test/support/cluster.ts). */
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';

@@ -8,7 +8,7 @@ import * as k8s from '@kubernetes/client-node';
 import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { createLogger } from '../../src/log.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { systemClock } from '../../src/clock.ts';
+import { systemClock } from '../../src/util/clock.ts';
 import { startOperator, type RunningOperator } from '../../src/operator.ts';
 import type { Provider } from '../../src/providers/provider.ts';
 import { createFakeProvider, type FakeProviderHooks } from '../../src/providers/fake/provider.ts';

@@ -3,8 +3,9 @@
 // the annotation tells nothing about the values to someone who can read annotations but not data.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ObservedTarget } from './decide.ts';
+import { MANAGED_LABEL } from '../../api/meta.ts';
 
-export const MANAGED_LABEL = 'secret-relay.dev/managed';
+export { MANAGED_LABEL };
 export const DATA_HMAC_ANNOTATION = 'secret-relay.dev/data-hmac';
 export const MANAGED_KEYS_ANNOTATION = 'secret-relay.dev/managed-keys';
 /** Label and annotation keys a template wrote, so that removing one from the template removes it from the Secret. */

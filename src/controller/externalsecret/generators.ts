@@ -9,47 +9,12 @@ import { API_GROUP, API_VERSION, Plural } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
 import { NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { describeError } from '../describe-error.ts';
+import type { GeneratorKind, GeneratorObjectRef, LeaseSettings, IssuedLease, Generated, Generator, Generators } from '../../providers/generator.ts';
+
+export type { GeneratorKind, GeneratorObjectRef, LeaseSettings, IssuedLease, Generated, Generator, Generators };
 
 /** Holds a deleted ExternalSecret until the leases of its generated credentials are revoked. */
 export const LEASE_FINALIZER = 'secret-relay.dev/generator-leases';
-
-export type GeneratorKind = GeneratorRef['kind'];
-
-export interface GeneratorObjectRef {
-  readonly namespace: string;
-  readonly kind: GeneratorKind;
-  readonly name: string;
-}
-
-export interface LeaseSettings {
-  /** Renew once this share (percent) of the TTL has passed. */
-  readonly renewAtPercent: number;
-  /** Issue new credentials this long before the lease's hard end. */
-  readonly rotateBeforeMs: number;
-}
-
-export interface IssuedLease {
-  readonly leaseId: string;
-  readonly renewable: boolean;
-  readonly leaseDurationSeconds: number;
-}
-
-export interface Generated {
-  /** Key → value, before rewrite/conversion. */
-  readonly data: ReadonlyMap<string, Uint8Array>;
-  /** Absent when the values carry no lease (nothing to renew or revoke). */
-  readonly lease?: IssuedLease | undefined;
-}
-
-/** One generator kind. Errors follow the provider contract (TerminalError, NoSecretError for a lease that is gone). */
-export interface Generator {
-  settings(ref: GeneratorObjectRef, signal: AbortSignal): Promise<LeaseSettings>;
-  generate(ref: GeneratorObjectRef, signal: AbortSignal): Promise<Generated>;
-  renew(ref: GeneratorObjectRef, leaseId: string, incrementSeconds: number, signal: AbortSignal): Promise<{ leaseDurationSeconds: number; renewable: boolean }>;
-  revoke(ref: GeneratorObjectRef, leaseId: string, signal: AbortSignal): Promise<void>;
-}
-
-export type Generators = Readonly<Partial<Record<GeneratorKind, Generator>>>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

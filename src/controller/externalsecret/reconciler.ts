@@ -1,7 +1,7 @@
 // One ExternalSecret, level-based: observe (caches) → decide (pure) → fetch (provider) → build (pure) →
 // apply (server-side apply) → one status patch. Every failure becomes a condition, an Event, a metric and a
 // retry; the last good Secret is never emptied because a provider failed.
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import type { ExternalSecret } from '../../api/index.ts';
 import { targetSecretName, API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
 import type { AuditLog, AuditResult } from '../../audit/audit-log.ts';
@@ -17,7 +17,7 @@ import { createTemplateEngine, type TemplateEngine } from '../../templates/engin
 import { renderSecret, templateSourceNames, type RenderedSecret, type TemplateSources } from '../../templates/render-secret.ts';
 import { mergeSources, shapeDataFrom, type KeySource } from './data-from.ts';
 import { generatorSources, type IssuedCredentials, type LeaseKeeper } from './generators.ts';
-import { parseDuration } from '../../duration.ts';
+import { parseDuration } from '../../util/duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';

@@ -1,10 +1,10 @@
 // N workers pulling keys from a WorkQueue and mapping each reconcile's outcome to the queue, as controller-runtime does:
 // a throw backs off, a TerminalError waits for the object to change, `{ requeueAfter }` comes back on time.
-import type { Clock } from '../../clock.ts';
-import { systemClock } from '../../clock.ts';
-import { TerminalError } from '../../providers/provider.ts';
-import { systemTimers, delay } from './timers.ts';
-import type { Timers } from './timers.ts';
+import type { Clock } from '../../util/clock.ts';
+import { systemClock } from '../../util/clock.ts';
+import { TerminalError } from '../../util/errors.ts';
+import { systemTimers, delay } from '../../util/timers.ts';
+import type { Timers } from '../../util/timers.ts';
 import type { WorkQueue } from './work-queue.ts';
 
 /** `requeueAfter` (ms, > 0): reconcile this key again after that long, without backoff. */

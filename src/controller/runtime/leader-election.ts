@@ -1,42 +1,16 @@
 // Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it: the holder renews
 // every retry period; anyone may take a lease whose renewTime + leaseDurationSeconds has passed; writes carry the
 // resourceVersion they read, so two candidates cannot both win (the loser gets a 409 and looks again).
-import type { Clock } from '../../clock.ts';
-import { systemClock } from '../../clock.ts';
-import { delay, systemTimers } from './timers.ts';
-import type { Timers } from './timers.ts';
+import type { Clock } from '../../util/clock.ts';
+import { systemClock } from '../../util/clock.ts';
+import { delay, systemTimers } from '../../util/timers.ts';
+import type { Timers } from '../../util/timers.ts';
+import type { LeaseRecord, LeaseStore } from '../../k8s/lease-record.ts';
+import { LeaseConflictError } from '../../k8s/lease-record.ts';
 
-/** The fields of a Lease that election reads and writes. Times are milliseconds since the epoch. */
-export interface LeaseRecord {
-  readonly namespace: string;
-  readonly name: string;
-  /** Set on records read from the cluster; `replace` must send the one it read. */
-  readonly resourceVersion?: string | undefined;
-  /** Empty or absent: nobody holds the lease. */
-  readonly holderIdentity?: string | undefined;
-  readonly leaseDurationSeconds?: number | undefined;
-  readonly acquireTime?: number | undefined;
-  readonly renewTime?: number | undefined;
-  readonly leaseTransitions?: number | undefined;
-}
+export type { LeaseRecord, LeaseStore };
+export { LeaseConflictError };
 
-/** How election talks to the cluster; src/k8s/leases.ts implements it with CoordinationV1Api. */
-export interface LeaseStore {
-  /** The lease, or undefined when it does not exist. */
-  get(namespace: string, name: string): Promise<LeaseRecord | undefined>;
-  /** Throws LeaseConflictError when it already exists. */
-  create(lease: LeaseRecord): Promise<LeaseRecord>;
-  /** Throws LeaseConflictError when `lease.resourceVersion` is no longer current. */
-  replace(lease: LeaseRecord): Promise<LeaseRecord>;
-}
-
-/** Someone else wrote the lease since we read it (HTTP 409). Read it again and decide again. */
-export class LeaseConflictError extends Error {
-  override readonly name = 'LeaseConflictError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
 
 // ---- pure decisions --------------------------------------------------------------------------------------------
 

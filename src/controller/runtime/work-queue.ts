@@ -1,14 +1,14 @@
 // A keyed work queue in the manner of client-go's workqueue: items are keys ("namespace/name"), never events,
 // so ten changes to one object while it waits cost one reconcile.
-import type { Clock } from '../../clock.ts';
-import { systemClock } from '../../clock.ts';
-import { backoffDelay, validateBackoff } from './backoff.ts';
-import type { BackoffOptions } from './backoff.ts';
-import { MinHeap } from './min-heap.ts';
-import { TokenBucket, defaultRateLimit } from './token-bucket.ts';
-import type { RateLimit } from './token-bucket.ts';
-import { systemTimers } from './timers.ts';
-import type { TimerHandle, Timers } from './timers.ts';
+import type { Clock } from '../../util/clock.ts';
+import { systemClock } from '../../util/clock.ts';
+import { backoffDelay, validateBackoff } from '../../util/backoff.ts';
+import type { BackoffOptions } from '../../util/backoff.ts';
+import { MinHeap } from '../../util/min-heap.ts';
+import { TokenBucket, defaultRateLimit } from '../../util/token-bucket.ts';
+import type { RateLimit } from '../../util/token-bucket.ts';
+import { systemTimers } from '../../util/timers.ts';
+import type { TimerHandle, Timers } from '../../util/timers.ts';
 
 /** Metrics hooks; the metrics module adapts prom-client to this. Every method is called synchronously and must not throw. */
 export interface QueueObserver {

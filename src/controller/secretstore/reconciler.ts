@@ -1,6 +1,6 @@
 // SecretStore / ClusterSecretStore: is the configuration valid and does the provider answer? Sets Ready and
 // revalidates at spec.refreshInterval. ExternalSecrets only fetch through a Ready (or Unknown) store.
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import type { SecretStore, ClusterSecretStore } from '../../api/index.ts';
 import { API_GROUP, API_VERSION, API_GROUP_VERSION, ConditionType, Plural, StoreReason } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
@@ -8,7 +8,7 @@ import type { EventRecorder } from '../../k8s/events.ts';
 import type { SecretsClient, StoreKind } from '../../providers/provider.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { providerOfStore } from '../../providers/registry.ts';
-import { parseDuration } from '../../duration.ts';
+import { parseDuration } from '../../util/duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';

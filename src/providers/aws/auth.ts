@@ -3,7 +3,7 @@
 // and renewed a few minutes before it expires, so a session is reused across reconciles, never re-minted per call.
 import { fromNodeProviderChain, fromTemporaryCredentials, fromWebToken } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
 import type { AwsProvider, SecretKeySelector } from '../../api/types.generated.ts';

@@ -6,7 +6,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { AwsProviderSchema } from '../../api/secret-store.ts';
 import type { AwsProvider } from '../../api/types.generated.ts';
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../provider.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { buildAwsSession, planAwsAuth, sdkClientConfig } from './auth.ts';

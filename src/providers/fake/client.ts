@@ -1,7 +1,7 @@
 import { NoSecretError, TerminalError } from '../provider.ts';
 import type { FindRef, RemoteRef, SecretsClient, StoreContext } from '../provider.ts';
 import { applyRemoteRef, applyRemoteRefToMap } from '../decoding.ts';
-import type { FakeDataEntry, FakeProviderHooks } from './provider.ts';
+import type { FakeDataEntry, FakeProviderHooks } from './spec.ts';
 
 const textEncoder = new TextEncoder();
 

@@ -2,35 +2,8 @@ import { TerminalError } from '../provider.ts';
 import type { FindRef, Provider, RemoteRef, StoreContext } from '../provider.ts';
 import { createFakeClient } from './client.ts';
 
-/** One entry of `spec.provider.fake.data`. */
-export interface FakeDataEntry {
-  readonly key: string;
-  readonly value: string;
-  readonly version?: string | undefined;
-  /** Matched by `dataFrom[].find.tags`. */
-  readonly tags?: Readonly<Record<string, string>> | undefined;
-}
-
-/** `spec.provider.fake` (as ESO's fake provider). */
-export interface FakeProviderSpec {
-  readonly data: readonly FakeDataEntry[];
-}
-
-export type FakeOperation = 'newClient' | 'getSecret' | 'getSecretMap' | 'getAllSecrets' | 'validate' | 'close';
-
-/** Test hooks for our own tests; production wiring passes none. */
-export interface FakeProviderHooks {
-  /**
-   * Called at the start of every operation, before any data is read. Throw (or reject) to make the
-   * operation fail with that error; return a pending promise to hold it (e.g. to prove calls are shared).
-   * `signal` is the operation's signal (undefined for newClient and close).
-   */
-  onCall?(
-    op: FakeOperation,
-    ref: RemoteRef | FindRef | undefined,
-    call: { signal: AbortSignal | undefined; ctx: StoreContext },
-  ): void | Promise<void>;
-}
+export type { FakeDataEntry, FakeProviderSpec, FakeOperation, FakeProviderHooks } from './spec.ts';
+import type { FakeProviderSpec, FakeProviderHooks } from './spec.ts';
 
 /** Problems in a fake store spec. The spec arrives from the cluster, so its shape is checked too. */
 export function validateFakeSpec(spec: unknown): { warnings: string[]; errors: string[] } {

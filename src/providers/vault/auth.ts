@@ -3,7 +3,7 @@
 // when renewal fails or the token is rejected, and revokes it (revoke-self) when the store's client is closed.
 // A token given in a Secret (tokenSecretRef) is the user's: it is used as it is, never renewed or revoked.
 import { readFile } from 'node:fs/promises';
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import type { SecretKeySelector, VaultProvider } from '../../api/types.generated.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';

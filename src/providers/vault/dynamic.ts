@@ -3,9 +3,9 @@
 // storeRef), replaced when the object or its store changes, closed (token revoked) when the operator stops.
 import type { VaultDynamicSecret, VaultProvider } from '../../api/types.generated.ts';
 import { parseVaultDynamicSecret } from '../../api/vault-dynamic-secret.ts';
-import type { Clock } from '../../clock.ts';
-import { parseDuration } from '../../duration.ts';
-import type { Generated, Generator, GeneratorObjectRef, LeaseSettings } from '../../controller/externalsecret/generators.ts';
+import type { Clock } from '../../util/clock.ts';
+import { parseDuration } from '../../util/duration.ts';
+import type { Generated, Generator, GeneratorObjectRef, LeaseSettings } from '../generator.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext, StoreKind, StoreKubeAccess } from '../provider.ts';
 import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './provider.ts';

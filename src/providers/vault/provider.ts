@@ -3,7 +3,7 @@
 // replaced when renewal fails, and revoked when the store changes or is deleted (close()).
 import { VaultProviderSchema } from '../../api/secret-store.ts';
 import type { VaultProvider } from '../../api/types.generated.ts';
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../provider.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { createVaultApi } from './api.ts';

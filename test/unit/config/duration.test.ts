@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DURATION_PATTERN, DurationError, formatDuration, parseDuration } from '../../../src/duration.ts';
+import { DURATION_PATTERN, DurationError, formatDuration, parseDuration } from '../../../src/util/duration.ts';
 
 const valid: ReadonlyArray<[string, number]> = [
   ['0', 0],

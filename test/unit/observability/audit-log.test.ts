@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AUDIT_TAG, createAuditLog } from '../../../src/audit/audit-log.ts';
 import type { AuditRecord } from '../../../src/audit/audit-log.ts';
-import type { Clock } from '../../../src/clock.ts';
+import type { Clock } from '../../../src/util/clock.ts';
 
 const T0 = Date.parse('2025-05-01T12:00:00.000Z');
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../../../src/clock.ts';
+import type { Clock } from '../../../src/util/clock.ts';
 import type { StoreContext } from '../../../src/providers/provider.ts';
 
 export interface Deferred<T> {

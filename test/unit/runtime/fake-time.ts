@@ -1,6 +1,6 @@
 // A fake Clock + Timers for unit tests: time moves only when a test calls advance().
-import type { Clock } from '../../../src/clock.ts';
-import type { TimerHandle, Timers } from '../../../src/controller/runtime/timers.ts';
+import type { Clock } from '../../../src/util/clock.ts';
+import type { TimerHandle, Timers } from '../../../src/util/timers.ts';
 
 interface FakeTimer {
   readonly id: number;

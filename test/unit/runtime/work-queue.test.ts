@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkQueue } from '../../../src/controller/runtime/work-queue.ts';
 import type { QueueObserver, WorkQueueOptions } from '../../../src/controller/runtime/work-queue.ts';
-import { backoffDelay } from '../../../src/controller/runtime/backoff.ts';
+import { backoffDelay } from '../../../src/util/backoff.ts';
 import { FakeTime, sequence, settle } from './fake-time.ts';
 
 const unlimited = { qps: Infinity, burst: 1 };

@@ -1,4 +1,4 @@
-import type { Clock } from '../../clock.ts';
+import type { Clock } from './clock.ts';
 
 export interface RateLimit {
   /** Tokens added per second. `Infinity` disables the limit. */
