@@ -1,0 +1,55 @@
+// `npm run testbed -- NAME [--namespace NS]`: starts one provider's test bed (test/testbeds/NAME.ts) on free loopback
+// ports, prints its endpoints, a ready-to-apply YAML stream between the marker lines and how to add secrets, and
+// runs until interrupted (Ctrl-C).
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MANIFESTS_BEGIN, MANIFESTS_END, type StartTestbed } from '../test/testbeds/testbed.ts';
+
+const dir = resolve(import.meta.dirname, '../test/testbeds');
+const available = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts') && f !== 'testbed.ts')
+  .map((f) => f.slice(0, -3))
+  .sort();
+
+function fail(message: string): never {
+  process.stderr.write(`testbed: ${message}\n`);
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const name = args.find((a) => !a.startsWith('--'));
+const nsIndex = args.indexOf('--namespace');
+const namespace = nsIndex >= 0 ? args[nsIndex + 1] : 'default';
+if (!name) fail(`name a test bed: npm run testbed -- NAME (one of: ${available.join(', ') || 'none yet'})`);
+if (!namespace) fail('--namespace needs a value');
+const file = join(dir, `${name}.ts`);
+if (!existsSync(file) || name === 'testbed') fail(`no test bed named ${name} (one of: ${available.join(', ') || 'none yet'})`);
+
+const { startTestbed } = (await import(pathToFileURL(file).href)) as { startTestbed: StartTestbed };
+let running;
+try {
+  running = await startTestbed({ kubeconfigPath: process.env.KUBECONFIG, namespace, log: (line) => process.stderr.write(`${line}\n`) });
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err));
+}
+const out = process.stdout;
+out.write(`${name} test bed is running (Ctrl-C stops it)\n`);
+for (const [what, where] of Object.entries(running.endpoints)) out.write(`  ${what}: ${where}\n`);
+out.write(`\nApply these to try it (kubectl apply -f -):\n${MANIFESTS_BEGIN}\n${running.manifests.trimEnd()}\n${MANIFESTS_END}\n\n`);
+out.write(`${running.howToAddSecrets.trimEnd()}\n`);
+
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  running.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`testbed: stopping failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
