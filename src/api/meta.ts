@@ -11,6 +11,7 @@ export const Kind = {
   SecretStore: 'SecretStore',
   ClusterSecretStore: 'ClusterSecretStore',
   VaultDynamicSecret: 'VaultDynamicSecret',
+  ClusterExternalSecret: 'ClusterExternalSecret',
 } as const;
 export type KindName = (typeof Kind)[keyof typeof Kind];
 
@@ -20,6 +21,7 @@ export const Plural = {
   SecretStore: 'secretstores',
   ClusterSecretStore: 'clustersecretstores',
   VaultDynamicSecret: 'vaultdynamicsecrets',
+  ClusterExternalSecret: 'clusterexternalsecrets',
 } as const;
 
 export const ShortName = {
@@ -27,6 +29,7 @@ export const ShortName = {
   SecretStore: 'ss',
   ClusterSecretStore: 'css',
   VaultDynamicSecret: 'vds',
+  ClusterExternalSecret: 'ces',
 } as const;
 
 /** The keys under a store's `spec.provider`, one per provider: the one list every other name derives from. */
@@ -84,6 +87,19 @@ export const StoreReason = {
   NamespaceNotAllowed: 'NamespaceNotAllowed',
 } as const;
 export type StoreReasonName = (typeof StoreReason)[keyof typeof StoreReason];
+
+/** Reasons of a ClusterExternalSecret's Ready condition. */
+export const ClusterExternalSecretReason = {
+  /** Ready=True: every selected namespace holds the ExternalSecret as specified (or none is selected). */
+  Provisioned: 'Provisioned',
+  /** Ready=False: some selected namespaces could not get it (status.failedNamespaces says which and why). */
+  PartiallyProvisioned: 'PartiallyProvisioned',
+  /** Ready=False: no selected namespace could get it. */
+  NotProvisioned: 'NotProvisioned',
+  /** Ready=False: the object passed the CRD's validation but cannot be served (written under an older CRD). */
+  InvalidSpec: 'InvalidSpec',
+} as const;
+export type ClusterExternalSecretReasonName = (typeof ClusterExternalSecretReason)[keyof typeof ClusterExternalSecretReason];
 
 /** Reasons of the Events recorded on an ExternalSecret (Warning for UpdateFailed); never carry a value. */
 export const EventReason = {

@@ -790,3 +790,64 @@ export type VaultDynamicSecretMethod = "GET" | "POST" | "PUT";
 
 /** Which part of the response becomes the keys. */
 export type VaultDynamicSecretResultType = "Data" | "Auth";
+
+/** A ClusterExternalSecret creates the same ExternalSecret in every namespace it selects, and removes it from namespaces that stop matching. */
+export interface ClusterExternalSecret {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "ClusterExternalSecret";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** Which ExternalSecret to create, and in which namespaces. */
+  readonly spec: ClusterExternalSecretSpec;
+  /** What the operator created and where it failed. */
+  readonly status?: ClusterExternalSecretStatus;
+}
+
+/** Which ExternalSecret to create, and in which namespaces. */
+export interface ClusterExternalSecretSpec {
+  /** The spec of the ExternalSecret created in each selected namespace. */
+  readonly externalSecretSpec: ExternalSecretSpec;
+  /** Name of the ExternalSecrets created (default: the ClusterExternalSecret's name). */
+  readonly externalSecretName?: string;
+  /** Labels and annotations of the ExternalSecrets created. */
+  readonly externalSecretMetadata?: ExternalSecretMetadata;
+  /** Deprecated (as in ESO): use namespaceSelectors. Namespaces whose labels match. */
+  readonly namespaceSelector?: LabelSelector;
+  /** Namespaces whose labels match any of these selectors get the ExternalSecret. */
+  readonly namespaceSelectors?: readonly LabelSelector[];
+  /** Namespaces chosen by name, in addition to those the selectors choose. */
+  readonly namespaces?: readonly string[];
+  /**
+   * How often the set of namespaces is evaluated again, besides at once on every namespace change (default 1m).
+   * @default "1m"
+   */
+  readonly refreshTime: string;
+}
+
+/** Labels and annotations given to the ExternalSecrets a ClusterExternalSecret creates. */
+export interface ExternalSecretMetadata {
+  /** Labels of every ExternalSecret created. */
+  readonly labels?: { readonly [key: string]: string };
+  /** Annotations of every ExternalSecret created. */
+  readonly annotations?: { readonly [key: string]: string };
+}
+
+/** What the operator created and where it failed. */
+export interface ClusterExternalSecretStatus {
+  /** The name of the ExternalSecrets created. */
+  readonly externalSecretName?: string;
+  /** The namespaces that hold an ExternalSecret of this ClusterExternalSecret. */
+  readonly provisionedNamespaces?: readonly string[];
+  /** Selected namespaces whose ExternalSecret could not be written, with the reason. */
+  readonly failedNamespaces?: readonly ClusterExternalSecretNamespaceFailure[];
+  /** Ready, with a reason from ClusterExternalSecretReason. */
+  readonly conditions?: readonly Condition[];
+}
+
+/** A selected namespace whose ExternalSecret could not be written. */
+export interface ClusterExternalSecretNamespaceFailure {
+  /** The namespace. */
+  readonly namespace: string;
+  /** Why its ExternalSecret could not be created or updated. */
+  readonly reason?: string;
+}
