@@ -15,6 +15,7 @@ import { MANAGED_LABEL } from '../api/meta.ts';
 import { backoffDelay, validateBackoff } from '../util/backoff.ts';
 import type { BackoffOptions } from '../util/backoff.ts';
 import { systemTimers } from '../util/timers.ts';
+import { describeKubeError } from './describe-error.ts';
 import type { TimerHandle, Timers } from '../util/timers.ts';
 
 /** pino-compatible. */
@@ -150,7 +151,7 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
       try {
         handler(obj);
       } catch (err) {
-        logger?.warn({ informer: name, event, object: objectRef(obj), error: describe(err) }, 'informer event handler threw; other handlers still ran');
+        logger?.warn({ informer: name, event, object: objectRef(obj), error: describeKubeError(err) }, 'informer event handler threw; other handlers still ran');
       }
     }
   };
@@ -162,7 +163,7 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
     errorsThisRun++;
     if (restartTimer !== undefined) return;
     const delayMs = Math.round(backoffDelay(failures++, backoff, random));
-    logger?.warn({ informer: name, error: describe(err), attempt: failures, retryInMs: delayMs }, 'informer stopped on an error; restarting it with backoff');
+    logger?.warn({ informer: name, error: describeKubeError(err), attempt: failures, retryInMs: delayMs }, 'informer stopped on an error; restarting it with backoff');
     restartTimer = timers.setTimeout(() => {
       restartTimer = undefined;
       restarts++;
@@ -231,15 +232,6 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
 function objectRef(obj: KubernetesObject): string {
   const ns = obj.metadata?.namespace;
   return ns ? `${ns}/${obj.metadata?.name ?? ''}` : (obj.metadata?.name ?? '');
-}
-
-/** Error text for logs: status code and message only (an ApiException's body may echo a request). */
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown; statusCode?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode;
-    return `${err.name}${typeof code === 'number' ? ` (HTTP ${code})` : code ? ` (${String(code)})` : ''}: ${err.message.split('\n')[0]}`;
-  }
-  return String(err);
 }
 
 // ---- the operator's informers ----------------------------------------------------------------------------------
