@@ -37,6 +37,8 @@ export interface Generator {
   generate(ref: GeneratorObjectRef, signal: AbortSignal): Promise<Generated>;
   renew(ref: GeneratorObjectRef, leaseId: string, incrementSeconds: number, signal: AbortSignal): Promise<{ leaseDurationSeconds: number; renewable: boolean }>;
   revoke(ref: GeneratorObjectRef, leaseId: string, signal: AbortSignal): Promise<void>;
+  /** Releases what the generator holds (connections, tokens) when the operator stops. */
+  close?(): Promise<void>;
 }
 
 export type Generators = Readonly<Partial<Record<GeneratorKind, Generator>>>;

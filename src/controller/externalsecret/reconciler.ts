@@ -24,7 +24,7 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide, jitteredIntervalMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
 import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
-import { describeError } from '../describe-error.ts';
+import { describeError } from '../../k8s/describe-error.ts';
 
 /** What the reconciler reads of a Secret; the k8s V1Secret fits. */
 export interface SecretView {

@@ -13,7 +13,7 @@ import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import type { ResolvedStore } from '../externalsecret/store-ref.ts';
-import { describeError } from '../describe-error.ts';
+import { describeError } from '../../k8s/describe-error.ts';
 import { splitKey } from '../externalsecret/reconciler.ts';
 
 export interface StoreReconcilerDeps {

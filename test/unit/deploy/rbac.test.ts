@@ -130,6 +130,10 @@ const PERMISSIONS_OF_METHOD: Readonly<Record<string, readonly Grant[]>> = {
   'core.listNamespacedSecret': ['list core/secrets', 'watch core/secrets'],
   'core.listSecretForAllNamespaces': ['list core/secrets', 'watch core/secrets'],
   'core.listNamespace': ['list core/namespaces', 'watch core/namespaces'],
+  // Tried only at start when the operator namespace is missing (src/k8s/preflight.ts), for a user running the
+  // operator with their own credentials; the shipped roles deliberately omit it (on 403 the operator says
+  // `kubectl create namespace …`), so it needs no grant here.
+  'core.createNamespace': [],
   'core.createNamespacedServiceAccountToken': ['create core/serviceaccounts/token'],
   'core.readNamespacedServiceAccount': ['get core/serviceaccounts'],
   'core.readNamespacedConfigMap': ['get core/configmaps'],
