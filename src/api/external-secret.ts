@@ -11,6 +11,7 @@ import {
 } from './common.ts';
 import { API_GROUP_VERSION, Kind } from './meta.ts';
 import { matchingString, nonEmptyString, typeMeta, uniqueBy, withRules } from './schema-helpers.ts';
+import { RolloutSpecSchema, RolloutStatusSchema, RolloutTargetsSchema } from './rollout.ts';
 
 export const ExternalSecretLimits = {
   /** Entries of spec.data. The uniqueness rule is quadratic; 256² comparisons stay well inside the CEL cost budget. */
@@ -451,6 +452,10 @@ const externalSecretSpecFields = {
     .max(ExternalSecretLimits.dataFrom)
     .optional()
     .describe('Sources of many keys at once: extract splits a remote JSON object, find selects remote secrets by name, tags or path, sourceRef.generatorRef generates them (VaultDynamicSecret).'),
+  rollout: RolloutSpecSchema.optional().describe('Rolling out the workloads that use the Secret when its data changes (docs/rollouts.md); off when absent.'),
+  rolloutRestartTargets: RolloutTargetsSchema.optional().describe(
+    'Workloads of this namespace rolled out when the Secret\'s data changes, whatever they read of it (Vault Secrets Operator\'s field).',
+  ),
 };
 
 export const ExternalSecretSpecSchema = withRules(
@@ -516,6 +521,7 @@ export const ExternalSecretStatusSchema = z
     binding: LocalObjectReferenceSchema.optional().describe(
       'The Secret this ExternalSecret currently manages; after spec.target.name changes it names the old Secret until that is cleaned up.',
     ),
+    rollout: RolloutStatusSchema.optional().describe('The last rollout of workloads this ExternalSecret\'s Secret caused.'),
   })
   .meta(typeMeta('ExternalSecretStatus', 'What the operator observed and did.'));
 

@@ -107,5 +107,11 @@ export const EventReason = {
   Updated: 'Updated',
   Deleted: 'Deleted',
   UpdateFailed: 'UpdateFailed',
+  /** On the ExternalSecret and each workload: a rollout was started because the Secret's data changed (docs/rollouts.md). */
+  RolledOut: 'RolledOut',
+  /** On the ExternalSecret and the workload: a consumer left alone on purpose (a whole-volume mount under Auto). */
+  RolloutSkipped: 'RolloutSkipped',
+  /** Warning on the ExternalSecret: a rollout could not be done (a target missing, no permission, a patch refused). */
+  RolloutFailed: 'RolloutFailed',
 } as const;
 export type EventReasonName = (typeof EventReason)[keyof typeof EventReason];

@@ -61,6 +61,10 @@ export interface ExternalSecretSpec {
   readonly data: readonly ExternalSecretData[];
   /** Sources of many keys at once: extract splits a remote JSON object, find selects remote secrets by name, tags or path, sourceRef.generatorRef generates them (VaultDynamicSecret). */
   readonly dataFrom?: readonly ExternalSecretDataFrom[];
+  /** Rolling out the workloads that use the Secret when its data changes (docs/rollouts.md); off when absent. */
+  readonly rollout?: RolloutSpec;
+  /** Workloads of this namespace rolled out when the Secret's data changes, whatever they read of it (Vault Secrets Operator's field). */
+  readonly rolloutRestartTargets?: readonly RolloutRestartTarget[];
 }
 
 /** The store to fetch from. */
@@ -316,6 +320,47 @@ export interface RewriteTransform {
   readonly template: string;
 }
 
+/** Whether and how workloads that use the Secret roll out when its data changes. */
+export interface RolloutSpec {
+  /**
+   * Off (default): nothing restarts unless named in rolloutRestartTargets or asking by annotation. Auto: workloads reading the Secret through env, envFrom or a subPath mount roll out when its data changes.
+   * @default "Off"
+   */
+  readonly policy: RolloutPolicy;
+  /**
+   * Under Auto: Skip (default) leaves workloads that mount the Secret as a whole volume alone (their files change in place); Restart rolls them out too.
+   * @default "Skip"
+   */
+  readonly volumeConsumers: RolloutVolumeConsumers;
+  /**
+   * How long to wait after a change for more changes before rolling out, so Secrets rotated a moment apart (a username and a password) give one rollout.
+   * @default "5s"
+   */
+  readonly settleWindow: string;
+  /**
+   * The least time between two rollouts of one workload; a change sooner waits for it (it is not dropped).
+   * @default "30s"
+   */
+  readonly minInterval: string;
+}
+
+/** Off: only rolloutRestartTargets (and workloads asking by annotation) roll. Auto: also every workload of the namespace that reads the Secret in a way it cannot see change by itself. */
+export type RolloutPolicy = "Off" | "Auto";
+
+/** What Auto does with workloads that mount the Secret as a whole volume (the kubelet updates those files by itself). */
+export type RolloutVolumeConsumers = "Skip" | "Restart";
+
+/** A workload restarted (by a rollout) when the Secret's data changes, whatever it reads of it. */
+export interface RolloutRestartTarget {
+  /** Deployment, StatefulSet, DaemonSet, or argo.Rollout (when the Argo Rollouts CRD is installed). */
+  readonly kind: RolloutTargetKind;
+  /** Name of the workload, in the ExternalSecret's namespace. */
+  readonly name: string;
+}
+
+/** A workload kind whose pod template a rollout patches. */
+export type RolloutTargetKind = "Deployment" | "StatefulSet" | "DaemonSet" | "argo.Rollout";
+
 /** What the operator observed and did. */
 export interface ExternalSecretStatus {
   /** Ready, with a reason from ExternalSecretReason. */
@@ -328,6 +373,8 @@ export interface ExternalSecretStatus {
   readonly leases?: readonly GeneratorLease[];
   /** The Secret this ExternalSecret currently manages; after spec.target.name changes it names the old Secret until that is cleaned up. */
   readonly binding?: LocalObjectReference;
+  /** The last rollout of workloads this ExternalSecret's Secret caused. */
+  readonly rollout?: RolloutStatus;
 }
 
 /** A metav1.Condition: one aspect of the object's current state. */
@@ -377,6 +424,16 @@ export interface GeneratorLease {
 export interface LocalObjectReference {
   /** Name of the object. */
   readonly name: string;
+}
+
+/** The last rollout this ExternalSecret's Secret caused. */
+export interface RolloutStatus {
+  /** When the last rollout was started (RFC 3339). */
+  readonly time: string;
+  /** The Secret whose change it was for. */
+  readonly secret: string;
+  /** The workloads patched, as Kind/name. */
+  readonly workloads: readonly string[];
 }
 
 /** A SecretStore says how to reach an external secret manager; ExternalSecrets of its own namespace read through it. */

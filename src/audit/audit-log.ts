@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   'secret.create',
   'secret.update',
   'secret.delete',
+  'workload.rollout',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -41,8 +42,10 @@ export interface AuditRecord {
   readonly identity: string;
   /** The remote key read (provider.read) or the find criteria summary (provider.find). */
   readonly remoteKey?: string | undefined;
-  /** The Secret written (secret.*). */
+  /** The Secret written (secret.*), or whose change a rollout was for (workload.rollout). */
   readonly targetSecret?: ObjectRef | undefined;
+  /** The workload whose pod template was patched (workload.rollout). */
+  readonly workload?: { readonly kind: string; readonly namespace: string; readonly name: string } | undefined;
   readonly result: AuditResult;
   readonly durationMs: number;
   /** Why it failed, as a message. Never a value. */
@@ -143,6 +146,7 @@ export function toAuditLine(record: AuditRecord, clock: Clock): AuditLine {
   };
   if (record.remoteKey !== undefined) line.remoteKey = text(record.remoteKey, 'remoteKey');
   if (record.targetSecret !== undefined) line.targetSecret = objectRef(record.targetSecret, 'targetSecret');
+  if (record.workload !== undefined) line.workload = { kind: text(record.workload.kind, 'workload.kind'), ...objectRef(record.workload, 'workload') };
   if (record.error !== undefined) line.error = text(record.error, 'error', MAX_ERROR_LENGTH);
   // Fixed key order: tag first, so the tag prefix is greppable.
   return line;

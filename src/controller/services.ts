@@ -91,6 +91,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
       onError: (err) => logger.warn({ err }, 'could not record an Event'),
     }),
     audit: options.audit,
+    metrics: options.metrics,
     providers,
     clientFor(store, namespace, signal) {
       const storeDescription = store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${store.namespace}/${store.name}`;

@@ -36,6 +36,13 @@ export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
 
 export const STORE_KINDS = ['SecretStore', 'ClusterSecretStore'] as const satisfies readonly StoreKind[];
 
+/** Workload kinds a rollout patches (argo.Rollout as Vault Secrets Operator spells it). */
+export const ROLLOUT_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'argo.Rollout'] as const;
+export type RolloutKind = (typeof ROLLOUT_KINDS)[number];
+/** rolled: pod template patched; skipped: a consumer left alone on purpose (volume mount under Auto); missing: an explicit target that does not exist; failed: the patch failed (retried). */
+export const ROLLOUT_RESULTS = ['rolled', 'skipped', 'missing', 'failed'] as const;
+export type RolloutResult = (typeof ROLLOUT_RESULTS)[number];
+
 /** How many objects have Ready=True/False/Unknown; an absent status counts as Unknown. */
 export type ConditionCounts = Readonly<Record<ConditionStatus, number>>;
 
@@ -60,6 +67,8 @@ export interface Metrics {
   /** Work queue: a key was put back with backoff after a failure. */
   queueRetried(controller: ControllerName): void;
   setLeader(leading: boolean): void;
+  /** One workload rolled out (or not) for a change of a Secret's data. */
+  rollout(kind: RolloutKind, result: RolloutResult): void;
   /** One request sent to the apiserver (a watch counts once, when it is opened). */
   kubeRequest(verb: KubeVerb): void;
   /**
@@ -158,6 +167,13 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     registers,
   });
   for (const verb of KUBE_VERBS) kubeRequests.inc({ verb }, 0);
+  const rollouts = new Counter({
+    name: 'secret_relay_rollouts_total',
+    help: 'Workloads rolled out for a change of a Secret\'s data, by kind and result (rolled, skipped, missing, failed).',
+    labelNames: ['kind', 'result'] as const,
+    registers,
+  });
+  for (const kind of ROLLOUT_KINDS) for (const result of ROLLOUT_RESULTS) rollouts.inc({ kind, result }, 0);
 
   let readySource: (() => ReadyCounts) | undefined;
   const zero: ConditionCounts = { True: 0, False: 0, Unknown: 0 };
@@ -233,6 +249,9 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     },
     setLeader(leading) {
       leader.set(leading ? 1 : 0);
+    },
+    rollout(kind, result) {
+      rollouts.inc({ kind: bounded(kind, ROLLOUT_KINDS), result: bounded(result, ROLLOUT_RESULTS) });
     },
     kubeRequest(verb) {
       kubeRequests.inc({ verb: bounded(verb, KUBE_VERBS) });

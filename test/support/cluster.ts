@@ -265,10 +265,11 @@ function controllerManagerArgs(stateDir: string): string[] {
   return [
     'controller-manager',
     `--kubeconfig=${pki('admin.kubeconfig')}`,
-    // Only what the tests rely on: ownerReference GC, namespace deletion, Deployment -> ReplicaSet,
-    // the `default` ServiceAccount (+ legacy token Secrets), kube-root-ca.crt, aggregated admin/edit/view roles.
+    // Only what the tests rely on: ownerReference GC, namespace deletion, Deployment -> ReplicaSet, StatefulSet
+    // and DaemonSet -> ControllerRevision (rollouts), the `default` ServiceAccount (+ legacy token Secrets),
+    // kube-root-ca.crt, aggregated admin/edit/view roles.
     '--controllers=garbage-collector-controller,namespace-controller,deployment-controller,replicaset-controller,'
-      + 'serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller',
+      + 'statefulset-controller,daemonset-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller',
     '--leader-elect=false',
     '--secure-port=0',
     '--use-service-account-credentials=false',

@@ -151,6 +151,19 @@ test('tokenRequest none grants no token minting anywhere; one replica renders no
   assert.ok(!docs.some((d) => d.kind === 'PodDisruptionBudget'));
 });
 
+test('rbac.rollouts grants list/patch on the workload kinds; false removes every workload rule', () => {
+  const workloadRules = (docs: RenderedDocument[]) =>
+    docs
+      .filter((d) => d.kind.endsWith('Role'))
+      .flatMap((d) => (d.object['rules'] as { apiGroups: string[]; resources: string[]; verbs: string[] }[] | undefined) ?? [])
+      .filter((r) => r.apiGroups.includes('apps') || r.apiGroups.includes('argoproj.io'));
+  assert.deepEqual(
+    workloadRules(render()).map((r) => `${r.apiGroups.join()}:${r.resources.join()}:${r.verbs.join()}`),
+    ['apps:deployments,statefulsets,daemonsets:list,patch', 'argoproj.io:rollouts:get,patch'],
+  );
+  assert.deepEqual(workloadRules(render({ values: { rbac: { rollouts: false } } })), []);
+});
+
 test('values that cannot work fail rendering with a reason', () => {
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ replicas: 2, leaderElection: { enabled: false } }, /replicas > 1 needs leaderElection.enabled=true/],

@@ -88,6 +88,17 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if .Values.rbac.rollouts }}
+# Rollouts (docs/rollouts.md): when a managed Secret's data changes, the workloads of its namespace are listed
+# (to find those that read it or ask by annotation) and those to roll get a pod-template annotation (patch).
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["list", "patch"]
+# Argo Rollouts named in rolloutRestartTargets (kind argo.Rollout): read, then patched the same way.
+- apiGroups: ["argoproj.io"]
+  resources: ["rollouts"]
+  verbs: ["get", "patch"]
+{{- end }}
 {{- if eq .Values.rbac.tokenRequest.mode "all" }}
 # Workload identity: short-lived tokens (TokenRequest) for the ServiceAccounts that stores name, and their
 # annotations (e.g. the IAM role of AWS IRSA).
