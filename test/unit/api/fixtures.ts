@@ -281,6 +281,41 @@ export const badCases: readonly BadCase[] = [
     apiserver: 'matchExpressions values must be non-empty for operator In and NotIn',
     parse: 'matchExpressions values must be non-empty for operator In and NotIn',
   },
+  {
+    title: 'rolloutRestartTargets of a kind that is not a workload',
+    kind: 'ExternalSecret',
+    spec: es({ rolloutRestartTargets: [{ kind: 'Job', name: 'migrate' }] }),
+    apiserver: 'Unsupported value: "Job"',
+    parse: 'spec.rolloutRestartTargets[0].kind: Invalid option',
+  },
+  {
+    title: 'rolloutRestartTargets naming one workload twice',
+    kind: 'ExternalSecret',
+    spec: es({ rolloutRestartTargets: [{ kind: 'Deployment', name: 'api' }, { kind: 'Deployment', name: 'api' }] }),
+    apiserver: 'spec.rolloutRestartTargets must not name the same workload twice',
+    parse: 'spec.rolloutRestartTargets must not name the same workload twice',
+  },
+  {
+    title: 'rolloutRestartTargets with a name that cannot be a workload',
+    kind: 'ExternalSecret',
+    spec: es({ rolloutRestartTargets: [{ kind: 'Deployment', name: 'Api_Server' }] }),
+    apiserver: 'spec.rolloutRestartTargets[].name must be the name of a workload',
+    parse: 'spec.rolloutRestartTargets[0].name must be the name of a workload',
+  },
+  {
+    title: 'rollout policy that does not exist',
+    kind: 'ExternalSecret',
+    spec: es({ rollout: { policy: 'Always' } }),
+    apiserver: 'Unsupported value: "Always"',
+    parse: 'spec.rollout.policy: Invalid option',
+  },
+  {
+    title: 'rollout settleWindow that is not a duration',
+    kind: 'ExternalSecret',
+    spec: es({ rollout: { settleWindow: 'soon' } }),
+    apiserver: 'spec.rollout.settleWindow must be a duration',
+    parse: 'spec.rollout.settleWindow must be a duration',
+  },
 ];
 
 /** The object a bad case describes, named `name` (ExternalSecrets and SecretStores in `namespace`). */
