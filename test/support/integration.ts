@@ -152,6 +152,14 @@ export async function assertNoLeaks(scan: LeakScan): Promise<void> {
       );
       haystacks.push([`${plural} status in ${namespace}`, JSON.stringify(list.items.map((item) => item.status))]);
     }
+    // Rollouts annotate workloads and their pod templates: names and HMACs only.
+    const [deployments, statefulSets, daemonSets] = await Promise.all([
+      scan.kube.apps.listNamespacedDeployment({ namespace }),
+      scan.kube.apps.listNamespacedStatefulSet({ namespace }),
+      scan.kube.apps.listNamespacedDaemonSet({ namespace }),
+    ]);
+    const annotations = [...deployments.items, ...statefulSets.items, ...daemonSets.items].map((w) => [w.metadata?.annotations, w.spec?.template.metadata?.annotations]);
+    haystacks.push([`workload annotations in ${namespace}`, JSON.stringify(annotations)]);
   }
   for (const [where, text] of haystacks) {
     for (const value of scan.values.values) assert.ok(!text.includes(value), `a secret value leaked into ${where}`);
