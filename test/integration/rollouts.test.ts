@@ -25,9 +25,12 @@ before(async () => {
 });
 
 after(async () => {
-  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 10 });
-  await stopTestOperator(op, 'rollouts');
-  await cluster?.stop();
+  try {
+    await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 4 });
+  } finally {
+    await stopTestOperator(op, 'rollouts');
+    await cluster?.stop();
+  }
 });
 
 type Entry = { key: string; value: string };

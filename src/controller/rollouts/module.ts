@@ -56,8 +56,10 @@ export const rolloutController: ControllerModule = {
       const namespace = secret.metadata?.namespace ?? '';
       const name = secret.metadata?.name ?? '';
       if (event === 'delete') return pending.forget(namespace, name);
-      const settleMs = Math.max(0, ...writersOf(namespace, name).map((w) => w.rules.settleMs));
-      pending.observe(namespace, name, secret.metadata?.annotations?.[DATA_HMAC_ANNOTATION], ctx.clock.now(), settleMs || DEFAULT_SETTLE_MS);
+      const writers = writersOf(namespace, name);
+      // No ExternalSecret in the cache (yet): the schema's default window.
+      const settleMs = writers.length === 0 ? DEFAULT_SETTLE_MS : Math.max(...writers.map((w) => w.rules.settleMs));
+      pending.observe(namespace, name, secret.metadata?.annotations?.[DATA_HMAC_ANNOTATION], ctx.clock.now(), settleMs);
     };
 
     return {
