@@ -141,7 +141,7 @@ const PERMISSIONS_OF_METHOD: Readonly<Record<string, readonly Grant[]>> = {
   'custom.listClusterCustomObject': ['list cr', 'watch cr'],
   'custom.patchNamespacedCustomObjectStatus': ['patch cr/status'],
   'custom.patchClusterCustomObjectStatus': ['patch cr/status'],
-  // The lease finalizer of ExternalSecrets (src/k8s/finalizers.ts) and VaultDynamicSecret reads (src/operator.ts).
+  // The lease finalizer of ExternalSecrets (src/k8s/finalizers.ts) and VaultDynamicSecret reads (src/controller/services.ts, for the vault provider's generator).
   'custom.getNamespacedCustomObject': ['get secret-relay.dev/externalsecrets', 'get secret-relay.dev/vaultdynamicsecrets'],
   'custom.patchNamespacedCustomObject': ['patch secret-relay.dev/externalsecrets'],
   'coordination.readNamespacedLease': ['get coordination.k8s.io/leases'],
