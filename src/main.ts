@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     operator.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
+        logger.error({ error: describeKubeError(err) }, 'shutdown failed');
         process.exit(1);
       },
     );
