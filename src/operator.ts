@@ -48,11 +48,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const modules = options.controllers ?? controllerModules;
   const registry = new Registry();
   const metrics = createMetrics(registry, { controllers: modules.map((m) => m.name) });
-  await ensureOperatorNamespace(kube, config.namespace);
-  const hmacKey =
-    config.hmacKey ??
-    (await startupStep(kube, `read or create the Secret ${config.namespace}/${config.hmacKeySecret} (the drift HMAC key)`, () => loadOrCreateHmacKey(kube, config.namespace, config.hmacKeySecret)));
   const unobserveRequests = kube.observeRequests((verb) => metrics.kubeRequest(verb));
+  let hmacKey: Uint8Array;
+  try {
+    await ensureOperatorNamespace(kube, config.namespace);
+    const what = `read or create the Secret ${config.namespace}/${config.hmacKeySecret} (the drift HMAC key)`;
+    hmacKey = config.hmacKey ?? (await startupStep(kube, what, () => loadOrCreateHmacKey(kube, config.namespace, config.hmacKeySecret)));
+  } catch (err) {
+    unobserveRequests();
+    throw err;
+  }
   const audit = createAuditLog({ ...(options.auditStdout ? { stdout: options.auditStdout as never } : {}), filePath: config.auditLogFile, clock, logger });
 
   const manager = new Manager({

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { API_GROUP, API_VERSION, parseClusterSecretStore, parseSecretStore, type ExternalSecret } from '../api/index.ts';
 import { apiErrorCode, type KubeClient } from '../k8s/kube-client.ts';
+import { describeKubeError } from '../k8s/describe-error.ts';
 import { ClusterSecretStoreKind, NamespaceKind, SecretStoreKind } from '../k8s/kinds.ts';
 import { createSecretWriter } from '../k8s/secrets.ts';
 import { createStatusWriter } from '../k8s/status.ts';
@@ -88,7 +89,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
       // The apiserver accepts Events about cluster-scoped objects (ClusterSecretStores) only in 'default' (as
       // client-go's recorder writes them); any other namespace is refused with 422.
       clusterEventNamespace: 'default',
-      onError: (err) => logger.warn({ err }, 'could not record an Event'),
+      onError: (err) => logger.warn({ error: describeKubeError(err) }, 'could not record an Event'),
     }),
     audit: options.audit,
     metrics: options.metrics,

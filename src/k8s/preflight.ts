@@ -28,7 +28,7 @@ export function startupProblem(kube: Pick<KubeClient, 'config'>, err: unknown, w
     return `cannot reach the Kubernetes API server at ${server} (${cause}): check that the cluster is running and that --kubeconfig (or KUBECONFIG) points at it`;
   }
   if (err.code === 401) {
-    return `the Kubernetes API server at ${server} refused the credentials (401 Unauthorized): the kubeconfig user's token or client certificate (or --kube-token) is invalid or expired; renew it`;
+    return `the Kubernetes API server at ${server} refused the credentials (401 Unauthorized): the kubeconfig user's token or client certificate (or the --kube-token-file / SECRET_RELAY_KUBE_TOKEN token) is invalid or expired; renew it`;
   }
   if (err.code === 403) {
     return `not allowed to ${what} (${describeKubeError(err)}): grant it to the operator's identity (the RBAC in deploy/, explained in docs/install.md)`;

@@ -201,7 +201,8 @@ class Reconciliation {
     } catch (err) {
       if (this.issued.length > 0) await this.deps.leases?.abandon(es, this.issued, this.signal);
       const message = describeError(err);
-      await this.setNotReady(ExternalSecretReason.SecretSyncedError, message);
+      // The sync's own error is what is retried and reported: a failed status write must not replace it.
+      await this.setNotReady(ExternalSecretReason.SecretSyncedError, message).catch(() => {});
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, message);
       throw err;
     }

@@ -78,6 +78,10 @@ export interface ManagerOptions {
     | { readonly namespace: string; readonly name: string; readonly identity: string; readonly leaseDurationMs: number; readonly renewDeadlineMs: number; readonly retryPeriodMs: number }
     | undefined;
   readonly informerBackoff?: BackoffOptions | undefined;
+  /** For tests: builds the informer of a kind. Default: a supervised list-watch (src/k8s/informer.ts). */
+  readonly makeInformer?: (<T extends KubernetesObject>(kind: KindDescriptor<T>) => SupervisedInformer<T>) | undefined;
+  /** Run before the caches start; default: every kind can be listed (src/k8s/preflight.ts). */
+  readonly checkAccess?: ((kinds: readonly KindDescriptor[]) => Promise<void>) | undefined;
 }
 
 export class Manager implements Caches {
@@ -101,8 +105,9 @@ export class Manager implements Caches {
     let entry = this.#informers.get(key);
     if (!entry) {
       if (this.#started) throw new Error(`informer for ${key} asked for after the manager started; ask while building the controllers`);
-      const { kube, logger, watchNamespaces, informerBackoff } = this.#options;
-      entry = { kind: kind as KindDescriptor, informer: createKindInformer(kind, { kube, logger, backoff: informerBackoff, namespaces: watchNamespaces }) as SupervisedInformer<KubernetesObject> };
+      const { kube, logger, watchNamespaces, informerBackoff, makeInformer } = this.#options;
+      const informer = makeInformer ? makeInformer(kind) : createKindInformer(kind, { kube, logger, backoff: informerBackoff, namespaces: watchNamespaces });
+      entry = { kind: kind as KindDescriptor, informer: informer as unknown as SupervisedInformer<KubernetesObject> };
       this.#informers.set(key, entry);
     }
     return entry.informer as unknown as SupervisedInformer<T>;
@@ -150,7 +155,7 @@ export class Manager implements Caches {
     this.#started = true;
     const { kube, logger, http, watchNamespaces } = this.#options;
     const kinds = [...this.#informers.values()].map((e) => e.kind);
-    await checkKindsReadable(kube, kinds, watchNamespaces);
+    await (this.#options.checkAccess ?? ((all) => checkKindsReadable(kube, all, watchNamespaces)))(kinds);
     this.#http = await startHttpServer({
       port: http.port,
       host: http.host,

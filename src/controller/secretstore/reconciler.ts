@@ -26,8 +26,6 @@ export interface StoreReconcilerDeps {
   readonly operatorNamespace: string;
   readonly status: StatusWriter;
   readonly events: EventRecorder;
-  /** Told the outcome, for the stores_ready gauge. */
-  readonly onValidated?: (kind: StoreKind, key: string, status: 'True' | 'False' | 'Unknown' | undefined) => void;
 }
 
 export function createStoreReconciler(deps: StoreReconcilerDeps) {
@@ -36,10 +34,7 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
     const store = deps.getStore(namespace, name);
-    if (!store) {
-      deps.onValidated?.(deps.kind, key, undefined);
-      return;
-    }
+    if (!store) return;
     const now = deps.clock.now();
     const generation = store.metadata.generation ?? 0;
     const conditions = store.status?.conditions as Condition[] | undefined;
@@ -47,7 +42,6 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
 
     const setReady = async (update: Omit<ConditionUpdate, 'type'>) => {
       const full = { type: ConditionType.Ready, ...update };
-      deps.onValidated?.(deps.kind, key, update.status);
       if (sameCondition(findCondition(conditions, ConditionType.Ready), full, generation)) return;
       await deps.status.patch(
         { group: API_GROUP, version: API_VERSION, plural, namespace: deps.kind === 'SecretStore' ? namespace : undefined, name },
@@ -103,7 +97,8 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
       else await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: `${described}: the provider rejected the configuration` });
       return requeue;
     } catch (err) {
-      await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: describeError(err) });
+      // The validation's own error is what is retried: a failed status write must not replace it.
+      await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: describeError(err) }).catch(() => {});
       throw err;
     }
   };

@@ -149,7 +149,7 @@ const PERMISSIONS_OF_METHOD: Readonly<Record<string, readonly Grant[]>> = {
   'custom.listClusterCustomObject': ['list cr', 'watch cr'],
   'custom.patchNamespacedCustomObjectStatus': ['patch cr/status'],
   'custom.patchClusterCustomObjectStatus': ['patch cr/status'],
-  // The lease finalizer of ExternalSecrets (src/k8s/finalizers.ts) and VaultDynamicSecret reads (src/operator.ts).
+  // The lease finalizer of ExternalSecrets (src/k8s/finalizers.ts), VaultDynamicSecret reads (src/controller/services.ts, for the vault provider's generator) and Argo Rollouts (src/k8s/workloads.ts).
   'custom.getNamespacedCustomObject': ['get secret-relay.dev/externalsecrets', 'get secret-relay.dev/vaultdynamicsecrets', 'get argoproj.io/rollouts'],
   'custom.patchNamespacedCustomObject': ['patch secret-relay.dev/externalsecrets', 'patch argoproj.io/rollouts'],
   // Rollouts (src/k8s/workloads.ts): the workloads of a namespace whose Secret changed, and the pod-template patch.
