@@ -23,7 +23,7 @@ import type { ControllerContext, ControllerModule } from '../module.ts';
 import { keyOf, watch } from '../runtime/manager.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { DATA_HMAC_ANNOTATION } from '../externalsecret/desired-secret.ts';
-import { settleWaitMs, PendingChanges, type PendingChange } from './pending.ts';
+import { isStale, settleWaitMs, PendingChanges, type PendingChange } from './pending.ts';
 import { DEFAULT_MIN_INTERVAL_MS, DEFAULT_SETTLE_MS, planRollouts, type RolloutPlan, type RolloutRules, type Workload, type WorkloadDecision } from './plan.ts';
 
 /** The field manager of our pod-template patches. */
@@ -108,9 +108,13 @@ interface RolloutState {
 }
 
 async function rollNamespace(ctx: ControllerContext, namespace: string, _signal: AbortSignal, state: RolloutState): Promise<ReconcileResult> {
-  const changes = state.pending.pendingIn(namespace);
-  if (changes.length === 0) return;
   const now = ctx.clock.now();
+  const recorded = state.pending.pendingIn(namespace);
+  const minIntervalOf = (secret: string) => Math.max(DEFAULT_MIN_INTERVAL_MS, ...state.writersOf(namespace, secret).map((w) => w.rules.minIntervalMs));
+  const stale = recorded.filter((c) => isStale(c, now, minIntervalOf(c.secret)));
+  if (stale.length > 0) state.pending.done(namespace, stale);
+  const changes = recorded.filter((c) => !stale.includes(c));
+  if (changes.length === 0) return;
   const wait = settleWaitMs(changes, now);
   if (wait > 0) return { requeueAfter: wait };
 

@@ -16,6 +16,18 @@ export interface PendingChange {
 /** A batch is due at the latest MAX_SETTLE_FACTOR settle windows after its first change, however busy. */
 export const MAX_SETTLE_FACTOR = 4;
 
+/**
+ * Every replica records changes (so a standby can finish a batch its old leader left), but a change older than
+ * this plus the workload's minimum interval was dealt with by whoever led then: it is dropped, not replayed with
+ * its Events when a long-idle standby takes over. 10 min is far beyond a failover (a 15 s lease) plus a settle
+ * window, and beyond the retry backoff's 5 min cap, so a failing patch gets a few retries first.
+ */
+export const REPLAY_HORIZON_MS = 10 * 60_000;
+
+export function isStale(change: PendingChange, now: number, minIntervalMs: number): boolean {
+  return now - change.lastSeen > REPLAY_HORIZON_MS + minIntervalMs;
+}
+
 /** ms until the namespace's batch is due: 0 when it is (or nothing is pending). */
 export function settleWaitMs(pending: readonly PendingChange[], now: number): number {
   if (pending.length === 0) return 0;

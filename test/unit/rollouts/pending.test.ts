@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_SETTLE_FACTOR, PendingChanges, settleWaitMs } from '../../../src/controller/rollouts/pending.ts';
+import { isStale, MAX_SETTLE_FACTOR, PendingChanges, REPLAY_HORIZON_MS, settleWaitMs } from '../../../src/controller/rollouts/pending.ts';
 
 test('the first sight of a Secret is not a change; only a different HMAC is', () => {
   const pending = new PendingChanges();
@@ -48,4 +48,11 @@ test('a batch is due a settle window after its last change, and at the latest a 
   // Changes that never stop: rolled MAX_SETTLE_FACTOR windows after the first.
   const busy = change('user', 0, 3900);
   assert.equal(settleWaitMs([busy], 3950), MAX_SETTLE_FACTOR * 1000 - 3950);
+});
+
+test('a change older than the replay horizon plus the minimum interval is stale (a long-idle standby does not replay it)', () => {
+  const change = { secret: 'db', hmac: 'v1:x', firstSeen: 0, lastSeen: 1000, settleMs: 5000 };
+  assert.equal(isStale(change, 1000 + REPLAY_HORIZON_MS, 30_000), false);
+  assert.equal(isStale(change, 1000 + REPLAY_HORIZON_MS + 30_000, 30_000), false);
+  assert.equal(isStale(change, 1000 + REPLAY_HORIZON_MS + 30_001, 30_000), true);
 });
