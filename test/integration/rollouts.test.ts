@@ -26,7 +26,17 @@ before(async () => {
 
 after(async () => {
   try {
-    await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 4 });
+    // Argo Rollouts too (the shared scan covers Deployments, StatefulSets and DaemonSets).
+    const rollouts: unknown[] = [];
+    for (const namespace of namespaces.names) {
+      try {
+        const list = (await kube.custom.listNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', namespace })) as { items: { metadata?: unknown; spec?: { template?: { metadata?: unknown } } }[] };
+        rollouts.push(...list.items.map((r) => [r.metadata, r.spec?.template?.metadata]));
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+    }
+    await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 4, extra: { 'Argo Rollouts': JSON.stringify(rollouts) } });
   } finally {
     await stopTestOperator(op, 'rollouts');
     await cluster?.stop();
@@ -240,4 +250,39 @@ test('Reloader annotations and ours are honoured without any rollout setting on 
   for (const name of ['reloader-auto', 'reloader-named', 'ours']) await waitReplicaSets(ns, name, 2);
   await waitEvent(ns, /^Normal RolledOut: Secret api-key changed: .*Deployment\/reloader-auto \(Reloader annotation auto/);
   assert.equal(await replicaSets(ns, 'not-asking'), 1, 'Off is the default: a workload that did not ask is not restarted');
+});
+
+test('an Argo Rollout named as a target gets the pod-template annotation when its CRD is installed', async () => {
+  // The Rollout CRD's shape where it matters here (Argo's own CRD preserves unknown fields of the spec too).
+  const name = 'rollouts.argoproj.io';
+  try {
+    await kube.apiextensions.createCustomResourceDefinition({
+      body: {
+        metadata: { name },
+        spec: {
+          group: 'argoproj.io',
+          names: { kind: 'Rollout', plural: 'rollouts', singular: 'rollout', listKind: 'RolloutList' },
+          scope: 'Namespaced',
+          versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
+        },
+      },
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+  await waitFor('the Rollout CRD Established', async () => (await kube.apiextensions.readCustomResourceDefinition({ name })).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
+  const ns = await namespaces.create(kube);
+  const rotate = await syncedSecret(ns, ['db'], { db: { rollout: { settleWindow: '1s' }, rolloutRestartTargets: [{ kind: 'argo.Rollout', name: 'web' }] } });
+  const argo = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', namespace: ns };
+  await waitFor('the Rollout created', async () => {
+    await kube.custom.createNamespacedCustomObject({ ...argo, body: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'web' }, spec: template('web', envSpec('db')) } });
+    return true;
+  });
+  await rotate('db');
+  const hmac = await hmacOf(ns, 'db');
+  await waitFor('the Rollout\'s pod template carries the new version', async () => {
+    const rollout = (await kube.custom.getNamespacedCustomObject({ ...argo, name: 'web' })) as { spec: { template: { metadata?: { annotations?: Record<string, string> } } } };
+    return rollout.spec.template.metadata?.annotations?.[SECRET_VERSIONS_ANNOTATION] === `db=${hmac}`;
+  });
+  await waitEvent(ns, /^Normal RolledOut: Secret db changed: rolled out argo.Rollout\/web \(named in ExternalSecret db's rolloutRestartTargets\)/);
 });
