@@ -406,8 +406,8 @@ export interface SecretStoreSpec {
 export interface SecretStoreProvider {
   /** AWS Secrets Manager or SSM Parameter Store. */
   readonly aws?: AwsProvider;
-  /** Google Cloud Secret Manager. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
-  readonly gcpsm?: { readonly [key: string]: unknown };
+  /** Google Cloud Secret Manager. */
+  readonly gcpsm?: GcpsmProvider;
   /** Azure Key Vault. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
   readonly azurekv?: { readonly [key: string]: unknown };
   /** Alibaba Cloud KMS Secrets Manager. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
@@ -493,6 +493,116 @@ export interface SecretKeySelector {
   readonly namespace?: string;
   /** The key inside the Secret. */
   readonly key: string;
+}
+
+/** Google Cloud Secret Manager. */
+export interface GcpsmProvider {
+  /** The project holding the secrets. Omitted: the project_id of a secretRef key file. */
+  readonly projectID?: string;
+  /** Read regional secrets of this location (through the regional endpoint secretmanager.LOCATION.rep.googleapis.com). Omitted: global secrets. */
+  readonly location?: string;
+  /**
+   * LatestOrFail (default): reading latest fails when it is disabled or destroyed. LatestOrFetch: then the newest enabled version is read.
+   * @default "LatestOrFail"
+   */
+  readonly secretVersionSelectionPolicy: SecretVersionSelectionPolicy;
+  /** How to authenticate; omitted: the operator's own Application Default Credentials. */
+  readonly auth?: GcpsmAuth;
+  /** Advanced, not in ESO: endpoint overrides (Private Service Connect, test beds). Plain http is accepted only for loopback addresses. */
+  readonly endpoints?: GcpsmEndpoints;
+}
+
+/** What to read when the latest version is disabled or destroyed. */
+export type SecretVersionSelectionPolicy = "LatestOrFail" | "LatestOrFetch";
+
+/** How the store authenticates: at most one of secretRef, workloadIdentity and workloadIdentityFederation; none: the operator's own Application Default Credentials. */
+export interface GcpsmAuth {
+  /** A service-account key file from a Secret (weakest: a long-lived key). */
+  readonly secretRef?: GcpSecretRefAuth;
+  /** GKE Workload Identity. */
+  readonly workloadIdentity?: GcpWorkloadIdentity;
+  /** Workload Identity Federation (any cluster). */
+  readonly workloadIdentityFederation?: GcpWorkloadIdentityFederation;
+}
+
+/** A Google service-account key kept in a Secret: the weakest option, a long-lived key. */
+export interface GcpSecretRefAuth {
+  /** The Google service-account key file (JSON). */
+  readonly secretAccessKeySecretRef: SecretKeySelector;
+}
+
+/** GKE Workload Identity: a TokenRequest token (audience PROJECT.svc.id.goog) exchanged at Google STS. */
+export interface GcpWorkloadIdentity {
+  /** The Kubernetes ServiceAccount to act as; its iam.gke.io/gcp-service-account annotation names the Google service account to impersonate (without it the federated identity is used directly). */
+  readonly serviceAccountRef: GcpServiceAccountSelector;
+  /** The GKE cluster's location. Omitted: read from the GKE metadata server. */
+  readonly clusterLocation?: string;
+  /** The GKE cluster's name. Omitted: read from the GKE metadata server. */
+  readonly clusterName?: string;
+  /** The GKE cluster's project. Omitted: read from the GKE metadata server. */
+  readonly clusterProjectID?: string;
+}
+
+/** A ServiceAccount whose short-lived token (TokenRequest API) is exchanged at Google STS. */
+export interface GcpServiceAccountSelector {
+  /** The ServiceAccount name. */
+  readonly name: string;
+  /** The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth). */
+  readonly namespace?: string;
+  /** Audiences of the minted token. workloadIdentity: added to PROJECT.svc.id.goog; workloadIdentityFederation: default the provider URL Google accepts (https://iam.googleapis.com/ + the audience without its leading //). */
+  readonly audiences?: readonly string[];
+}
+
+/** Workload Identity Federation from any cluster: the TokenRequest token (or a credConfig) exchanged at Google STS. */
+export interface GcpWorkloadIdentityFederation {
+  /** A ConfigMap key holding an external_account credential configuration (JSON). */
+  readonly credConfig?: GcpConfigMapReference;
+  /** The Kubernetes ServiceAccount whose TokenRequest token is the subject token (the cluster is the identity provider of the pool). */
+  readonly serviceAccountRef?: GcpServiceAccountSelector;
+  /** AWS credentials as the subject (accepted for ESO compatibility; secret-relay reports it unsupported). */
+  readonly awsSecurityCredentials?: GcpAwsCredentialsConfig;
+  /** The STS audience: //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER. Required with serviceAccountRef; overrides the credConfig audience. */
+  readonly audience?: string;
+  /** Must equal credential_source.url of the credConfig (a double check). */
+  readonly externalTokenEndpoint?: string;
+  /** A Google service account to impersonate after the exchange; overrides service_account_impersonation_url of the credConfig and the iam.gke.io/gcp-service-account annotation. */
+  readonly gcpServiceAccountEmail?: string;
+}
+
+/** One key of a ConfigMap. */
+export interface GcpConfigMapReference {
+  /** The ConfigMap name. */
+  readonly name: string;
+  /** Its namespace; a SecretStore may only name its own. Omitted: the store's (or, for a ClusterSecretStore, the ExternalSecret's). */
+  readonly namespace?: string;
+  /** The key holding the external_account JSON. */
+  readonly key: string;
+}
+
+/** AWS credentials as the subject of Workload Identity Federation (ESO field; not supported by secret-relay yet). */
+export interface GcpAwsCredentialsConfig {
+  /** The AWS region. */
+  readonly region: string;
+  /** A Secret with aws_access_key_id, aws_secret_access_key and optionally aws_session_token. */
+  readonly awsCredentialsSecretRef: GcpSecretReference;
+}
+
+/** A whole Secret. */
+export interface GcpSecretReference {
+  /** The Secret name. */
+  readonly name: string;
+  /** The Secret's namespace. */
+  readonly namespace?: string;
+}
+
+/** Advanced, not in ESO: endpoint overrides (Private Service Connect, test beds). Plain http is accepted only for loopback addresses. */
+export interface GcpsmEndpoints {
+  /** Secret Manager (gRPC), e.g. https://secretmanager.googleapis.com. Default: the global or regional Google endpoint. */
+  readonly secretManager?: string;
+  /** Security Token Service, e.g. https://sts.googleapis.com (the token URL is this + /v1/token). */
+  readonly sts?: string;
+  /** IAM Service Account Credentials, e.g. https://iamcredentials.googleapis.com. */
+  readonly iamCredentials?: string;
 }
 
 /** HashiCorp Vault or OpenBao: KV v1/v2 secrets engines. */
