@@ -603,7 +603,7 @@ export const GcpsmEndpointsSchema = z
 
 export const GcpsmProviderSchema = z
   .object({
-    projectID: gcpProject('spec.provider.gcpsm.projectID').optional().describe('The project holding the secrets. Omitted: the project_id of a secretRef key file.'),
+    projectID: gcpProject('spec.provider.gcpsm.projectID').optional().describe('The project holding the secrets (required; optional in the schema only for ESO compatibility).'),
     location: matchingString({
       pattern: GCP_LOCATION_PATTERN,
       maxLength: GcpLimits.location,

@@ -497,7 +497,7 @@ export interface SecretKeySelector {
 
 /** Google Cloud Secret Manager. */
 export interface GcpsmProvider {
-  /** The project holding the secrets. Omitted: the project_id of a secretRef key file. */
+  /** The project holding the secrets (required; optional in the schema only for ESO compatibility). */
   readonly projectID?: string;
   /** Read regional secrets of this location (through the regional endpoint secretmanager.LOCATION.rep.googleapis.com). Omitted: global secrets. */
   readonly location?: string;
