@@ -79,7 +79,7 @@ export function mapGcpError(error: unknown, call: GcpCallContext): Error {
     case GrpcCode.INVALID_ARGUMENT:
       return new TerminalError(`${what}: ${reason} — fix the remote key or version`, { cause: error });
     case GrpcCode.RESOURCE_EXHAUSTED:
-      return new ThrottledError(`${what} for ${call.identity} was throttled after the client's retries (${reason}); it will be retried with backoff`, { cause: error });
+      return new ThrottledError(`${what} for ${call.identity} was throttled (${reason}); it will be retried with backoff`, { cause: error });
     default:
       return new Error(`${what} failed for ${call.identity}: ${reason}`, { cause: error });
   }

@@ -19,20 +19,21 @@ export const GcpLimits = {
 } as const;
 
 /**
- * Per RPC: 10 s per attempt, retried on UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED with jittered exponential
- * backoff from 200 ms, at most 20 s in all — the library's default (600 s in all) would hold a reconcile worker for
- * minutes. After that the controller's own backoff takes over.
+ * Per RPC: 5 s per attempt; UNAVAILABLE and DEADLINE_EXCEEDED retried 3 times with exponential backoff from 200 ms
+ * (at most ~22 s in all — the library's default allows 600 s, which would hold a reconcile worker for minutes).
+ * RESOURCE_EXHAUSTED is not retried here: Secret Manager quotas are per minute, so quick retries only burn more of
+ * it; it becomes a ThrottledError and the controller backs off.
  */
 export const CALL_RETRY = {
-  retryCodes: [GrpcCode.UNAVAILABLE, GrpcCode.RESOURCE_EXHAUSTED, GrpcCode.DEADLINE_EXCEEDED],
+  retryCodes: [GrpcCode.UNAVAILABLE, GrpcCode.DEADLINE_EXCEEDED],
   backoffSettings: {
     initialRetryDelayMillis: 200,
     retryDelayMultiplier: 2,
-    maxRetryDelayMillis: 4_000,
-    initialRpcTimeoutMillis: 10_000,
+    maxRetryDelayMillis: 2_000,
+    initialRpcTimeoutMillis: 5_000,
     rpcTimeoutMultiplier: 1,
-    maxRpcTimeoutMillis: 10_000,
-    totalTimeoutMillis: 20_000,
+    maxRpcTimeoutMillis: 5_000,
+    maxRetries: 3,
   },
 } as const;
 
@@ -56,7 +57,7 @@ export function createGcpReader(settings: GcpReaderSettings): GcpReader {
 
   /** One RPC with the current token; an UNAUTHENTICATED answer drops the token so the next call exchanges anew. */
   const call = async <T>(method: string, resource: string, signal: AbortSignal, run: (options: object) => Promise<T>): Promise<T> =>
-    gcpCall({ method, resource, identity: credentials.identity }, async () => {
+    gcpCall({ method, resource, get identity() { return credentials.identity; } }, async () => {
       const token = await credentials.token(signal);
       signal.throwIfAborted();
       try {

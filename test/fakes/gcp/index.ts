@@ -15,9 +15,9 @@ export interface GcpFake {
   stop(): Promise<void>;
 }
 
-export async function startGcpFake(options: { kubeconfigPath: string; issuer: string; clock?: () => number }): Promise<GcpFake> {
+export async function startGcpFake(options: { kubeconfigPath: string; issuer: string; clock?: () => number; pageSizeCap?: number }): Promise<GcpFake> {
   const identity = await startGoogleIdentity(options);
-  const secretManager = await startFakeSecretManager(identity, options.clock ? { clock: options.clock } : {});
+  const secretManager = await startFakeSecretManager(identity, options);
   return {
     identity,
     secretManager,

@@ -133,16 +133,22 @@ function matches(term: { field: string; op: ':' | '='; value: string }, fields: 
   return term.value.endsWith('*') ? actual.startsWith(term.value.slice(0, -1)) : actual.includes(term.value);
 }
 
-function page<T>(items: readonly T[], pageSize: number, pageToken: string): { items: T[]; nextPageToken: string } {
+function page<T>(items: readonly T[], pageSize: number, pageToken: string, cap: number): { items: T[]; nextPageToken: string } {
   const start = pageToken === '' ? 0 : Number(Buffer.from(pageToken, 'base64url').toString('utf8'));
   if (!Number.isInteger(start) || start < 0) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Invalid page token.');
-  const size = pageSize > 0 ? Math.min(pageSize, 25_000) : 25_000;
+  const size = Math.min(pageSize > 0 ? Math.min(pageSize, 25_000) : 25_000, cap);
   const slice = items.slice(start, start + size);
   const next = start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : '';
   return { items: slice, nextPageToken: next };
 }
 
-export async function startFakeSecretManager(identity: GoogleIdentity, options: { clock?: () => number } = {}): Promise<FakeSecretManager> {
+export interface FakeSecretManagerOptions {
+  readonly clock?: () => number;
+  /** Pages hold at most this many items whatever page_size asks (Google may return fewer than asked): tests of paging. */
+  readonly pageSizeCap?: number;
+}
+
+export async function startFakeSecretManager(identity: GoogleIdentity, options: FakeSecretManagerOptions = {}): Promise<FakeSecretManager> {
   const now = options.clock ?? Date.now;
   const definition = await protoLoader.load('google/cloud/secretmanager/v1/service.proto', {
     includeDirs: [SM_PROTOS, GAX_PROTOS],
@@ -275,7 +281,7 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
             return terms.every((term) => matches(term, fields));
           })
           .sort((a, b) => (a.name < b.name ? -1 : 1));
-        const { items, nextPageToken } = page(listed, Number(request['pageSize'] ?? 0), String(request['pageToken'] ?? ''));
+        const { items, nextPageToken } = page(listed, Number(request['pageSize'] ?? 0), String(request['pageToken'] ?? ''), options.pageSizeCap ?? Infinity);
         return { secrets: items.map(secretMessage), nextPageToken, totalSize: listed.length };
       },
     },
@@ -288,7 +294,7 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
         const listed = [...secret.versions]
           .reverse()
           .filter((version) => terms.every((term) => matches(term, { state: version.state, name: `${secret.name}/versions/${version.number}` })));
-        const { items, nextPageToken } = page(listed, Number(request['pageSize'] ?? 0), String(request['pageToken'] ?? ''));
+        const { items, nextPageToken } = page(listed, Number(request['pageSize'] ?? 0), String(request['pageToken'] ?? ''), options.pageSizeCap ?? Infinity);
         return { versions: items.map((version) => versionMessage(secret, version)), nextPageToken, totalSize: listed.length };
       },
     },
