@@ -97,7 +97,7 @@ export interface GoogleIdentity {
   /** The IAM member of a Kubernetes ServiceAccount through a WIF pool: principal://…/subject/system:serviceaccount:NS:SA. */
   federationMember(projectID: string, pool: string, namespace: string, name: string): string;
   /** An access token for a Google service account, as generateAccessToken would issue (test seeding, second clients). */
-  issueServiceAccountToken(email: string): string;
+  issueServiceAccountToken(email: string, lifetimeSeconds?: number): string;
   /** The principal of a bearer token, or the reason Google gives for refusing it. */
   authenticate(authorization: string | undefined): { principal: Principal } | { refused: string };
   /** Successful STS exchanges so far. */
@@ -160,9 +160,9 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
     if (!number) throw new Error(`fake: unknown project ${projectID}; addProject first`);
     return number;
   };
-  const issue = (principal: Principal, prefix: string): { token: string; expiresAt: number } => {
+  const issue = (principal: Principal, prefix: string, lifetimeSeconds = TOKEN_LIFETIME_SECONDS): { token: string; expiresAt: number } => {
     const token = `ya29.${prefix}-${randomBytes(24).toString('base64url')}`;
-    const expiresAt = now() + TOKEN_LIFETIME_SECONDS * 1000;
+    const expiresAt = now() + lifetimeSeconds * 1000;
     tokens.set(token, { principal, expiresAt });
     return { token, expiresAt };
   };
@@ -346,9 +346,9 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
     gkeMember: (projectID, namespace, name) => `serviceAccount:${projectID}.svc.id.goog[${namespace}/${name}]`,
     federationMember: (projectID, pool, namespace, name) =>
       `principal://iam.googleapis.com/projects/${numberOrThrow(projectID)}/locations/global/workloadIdentityPools/${pool}/subject/system:serviceaccount:${namespace}:${name}`,
-    issueServiceAccountToken(email) {
+    issueServiceAccountToken(email, lifetimeSeconds) {
       if (!accounts.has(email)) throw new Error(`fake: no service account ${email}`);
-      return issue({ kind: 'serviceAccount', label: email, members: [`serviceAccount:${email}`] }, 'sa').token;
+      return issue({ kind: 'serviceAccount', label: email, members: [`serviceAccount:${email}`] }, 'sa', lifetimeSeconds).token;
     },
     authenticate,
     exchangeCount: () => exchanges.filter((e) => e.refused === undefined).length,
