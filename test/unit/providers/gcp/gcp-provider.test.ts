@@ -1,0 +1,193 @@
+// The gcpsm provider's pure parts: store validation, auth planning (referent auth, audiences), endpoints and
+// resource names, find filters and error mapping; the credential memo with a fake token library on a fake clock.
+// Reads against the fakes are in test/integration/gcp.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createGcpProvider, validateGcpSpec } from '../../../../src/providers/gcp/provider.ts';
+import {
+  defaultFederationTokenAudience,
+  endpointProblem,
+  gkeIdentity,
+  labelsFilter,
+  planGcpAuth,
+  secretIdOf,
+  secretManagerEndpoint,
+  secretName,
+  tokenEndpoints,
+  versionName,
+} from '../../../../src/providers/gcp/plan.ts';
+import { GrpcCode, isDisabledOrDestroyed, mapGcpError, mapTokenError } from '../../../../src/providers/gcp/errors.ts';
+import { createGcpCredentials } from '../../../../src/providers/gcp/credentials.ts';
+import type { GoogleAuthSdk } from '../../../../src/providers/gcp/sdk.ts';
+import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
+import type { GcpsmProvider } from '../../../../src/api/types.generated.ts';
+import { fakeClock, storeContext } from '../helpers.ts';
+
+const base: GcpsmProvider = { projectID: 'my-project', secretVersionSelectionPolicy: 'LatestOrFail' };
+const wi = (namespace?: string): GcpsmProvider => ({
+  ...base,
+  auth: { workloadIdentity: { serviceAccountRef: { name: 'reader', ...(namespace ? { namespace } : {}) }, clusterProjectID: 'my-project', clusterLocation: 'europe-west1', clusterName: 'c1' } },
+});
+const audience = '//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/k8s';
+
+test('store validation names each problem a user must fix', () => {
+  assert.deepEqual(validateGcpSpec(base), { warnings: [], errors: [] });
+  const cases: [unknown, RegExp][] = [
+    [{ ...base, projectID: 'My Project' }, /spec\.provider\.gcpsm\.projectID must be a Google Cloud project ID/],
+    [{ secretVersionSelectionPolicy: 'LatestOrFail' }, /spec\.provider\.gcpsm\.projectID is required/],
+    [{ ...base, secretVersionSelectionPolicy: 'Newest' }, /spec\.provider\.gcpsm\.secretVersionSelectionPolicy/],
+    [{ ...base, location: 'Europe West' }, /location must be a Google Cloud location/],
+    [{ ...base, auth: { ...wi().auth, secretRef: { secretAccessKeySecretRef: { name: 'k', key: 'k' } } } }, /auth must set only one of secretRef, workloadIdentity and workloadIdentityFederation/],
+    [{ ...base, auth: { workloadIdentityFederation: { serviceAccountRef: { name: 'x' } } } }, /audience is required with serviceAccountRef/],
+    [{ ...base, auth: { workloadIdentityFederation: { audience } } }, /exactly one of credConfig, serviceAccountRef and awsSecurityCredentials/],
+    [{ ...base, auth: { workloadIdentityFederation: { credConfig: { name: 'c', key: 'k' } } } }, /credConfig is not supported by secret-relay yet/],
+    [{ ...base, auth: { workloadIdentityFederation: { serviceAccountRef: { name: 'x' }, audience, gcpServiceAccountEmail: 'me@example.com' } } }, /gcpServiceAccountEmail must be a Google service account email/],
+    [{ ...base, endpoints: { sts: 'http://sts.example.com' } }, /endpoints\.sts: http:\/\/sts\.example\.com must use https \(plain http only on a loopback address/],
+  ];
+  for (const [spec, message] of cases) {
+    const { errors } = validateGcpSpec(spec);
+    assert.ok(errors.some((e) => message.test(e)), `${JSON.stringify(spec)} → ${JSON.stringify(errors)}`);
+  }
+  assert.deepEqual(validateGcpSpec({ ...base, endpoints: { secretManager: 'http://127.0.0.1:9000', sts: 'https://sts.example.com' } }).errors, []);
+  assert.match(validateGcpSpec({ ...base, auth: { workloadIdentityFederation: { credConfig: { name: 'c', key: 'k' }, externalTokenEndpoint: 'x' } } }).errors.join(), /credConfig/);
+});
+
+test('auth plans: GKE WI, federation audiences, key file, ADC; referent only when a ClusterSecretStore leaves a namespace out', () => {
+  const cluster = { storeKind: 'ClusterSecretStore' as const, storeNamespace: undefined, namespace: 'team-a' };
+  const own = { storeKind: 'SecretStore' as const, storeNamespace: 'team-a', namespace: 'team-a' };
+  const gke = planGcpAuth(wi(), own);
+  assert.equal(gke.referent, false);
+  assert.deepEqual(gke.plan, { kind: 'workloadIdentity', serviceAccount: { namespace: 'team-a', name: 'reader' }, extraAudiences: [], cluster: { projectID: 'my-project', location: 'europe-west1', name: 'c1' } });
+  assert.equal(planGcpAuth(wi(), cluster).referent, true);
+  assert.equal(planGcpAuth(wi('ops'), cluster).referent, false);
+  const explicit = planGcpAuth(wi('ops'), cluster).plan;
+  assert.deepEqual(explicit.kind === 'workloadIdentity' ? explicit.serviceAccount : undefined, { namespace: 'ops', name: 'reader' });
+
+  const federation = planGcpAuth({ ...base, auth: { workloadIdentityFederation: { serviceAccountRef: { name: 'fed' }, audience } } }, own).plan;
+  assert.deepEqual(federation, {
+    kind: 'federation',
+    subject: { serviceAccount: { namespace: 'team-a', name: 'fed' }, audiences: ['https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/k8s'] },
+    audience,
+    impersonate: undefined,
+  });
+  const custom = planGcpAuth({ ...base, auth: { workloadIdentityFederation: { serviceAccountRef: { name: 'fed', audiences: ['aud-1'] }, audience, gcpServiceAccountEmail: 'r@p.iam.gserviceaccount.com' } } }, own).plan;
+  assert.ok(custom.kind === 'federation' && custom.subject.audiences[0] === 'aud-1' && custom.impersonate === 'r@p.iam.gserviceaccount.com');
+  const key = planGcpAuth({ ...base, auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp-key', key: 'key.json' } } } }, cluster);
+  assert.deepEqual(key, { plan: { kind: 'key', key: { namespace: 'team-a', name: 'gcp-key', key: 'key.json' } }, referent: true });
+  assert.deepEqual(planGcpAuth(base, cluster), { plan: { kind: 'adc' }, referent: false });
+  assert.equal(defaultFederationTokenAudience('custom'), 'custom');
+
+  const provider = createGcpProvider();
+  assert.equal(provider.clientPartition!(wi(), { storeKind: 'ClusterSecretStore', namespace: 'team-b' }), 'team-b');
+  assert.equal(provider.clientPartition!(wi(), { storeKind: 'SecretStore', namespace: 'team-b' }), undefined);
+});
+
+test('GKE identity, endpoints and resource names', () => {
+  assert.deepEqual(gkeIdentity({ projectID: 'p1', location: 'us-central1', name: 'c' }), {
+    pool: 'p1.svc.id.goog',
+    stsAudience: 'identitynamespace:p1.svc.id.goog:https://container.googleapis.com/v1/projects/p1/locations/us-central1/clusters/c',
+  });
+  assert.deepEqual(secretManagerEndpoint({}), { host: 'secretmanager.googleapis.com', port: 443, secure: true });
+  assert.deepEqual(secretManagerEndpoint({ location: 'europe-west1' }), { host: 'secretmanager.europe-west1.rep.googleapis.com', port: 443, secure: true });
+  assert.deepEqual(secretManagerEndpoint({ endpoints: { secretManager: 'http://127.0.0.1:8085' } }), { host: '127.0.0.1', port: 8085, secure: false });
+  assert.deepEqual(tokenEndpoints({}), { tokenUrl: 'https://sts.googleapis.com/v1/token', iamCredentials: 'https://iamcredentials.googleapis.com' });
+  assert.deepEqual(tokenEndpoints({ endpoints: { sts: 'http://127.0.0.1:1/', iamCredentials: 'http://127.0.0.1:2' } }), { tokenUrl: 'http://127.0.0.1:1/v1/token', iamCredentials: 'http://127.0.0.1:2' });
+  assert.equal(endpointProblem('https://example.com'), undefined);
+  assert.equal(endpointProblem('http://[::1]:80'), undefined);
+  assert.match(endpointProblem('http://10.0.0.1') ?? '', /must use https/);
+  assert.equal(versionName('projects/p', 'db', undefined), 'projects/p/secrets/db/versions/latest');
+  assert.equal(versionName('projects/p/locations/l', 'db', '3'), 'projects/p/locations/l/secrets/db/versions/3');
+  assert.equal(versionName('projects/p', 'projects/q/secrets/db/versions/2', undefined), 'projects/q/secrets/db/versions/2', 'a full name keeps its version');
+  assert.equal(secretName('projects/p', 'projects/q/secrets/db/versions/2'), 'projects/q/secrets/db');
+  assert.equal(secretIdOf('projects/123/locations/l/secrets/db'), 'db');
+  assert.equal(labelsFilter({ team: 'a', env: 'prod env' }), 'labels.team="a" labels.env="prod env"');
+  assert.equal(labelsFilter({}), undefined);
+});
+
+test('errors: gRPC codes map to the contract with Google’s reason and what to do; token refusals are terminal and carry no token', () => {
+  const call = { method: 'AccessSecretVersion', resource: 'projects/p/secrets/s/versions/latest', identity: 'Google service account r@p.iam.gserviceaccount.com' };
+  const grpcError = (code: number, details: string) => Object.assign(new Error(`${code} X: ${details}`), { code, details });
+  assert.ok(mapGcpError(grpcError(GrpcCode.NOT_FOUND, 'Secret [projects/1/secrets/s] not found or has no versions.'), call) instanceof NoSecretError);
+  const denied = mapGcpError(grpcError(GrpcCode.PERMISSION_DENIED, "Permission 'secretmanager.versions.access' denied for resource 'x' (or it may not exist)."), call);
+  assert.ok(denied instanceof TerminalError);
+  assert.match(denied.message, /AccessSecretVersion on projects\/p\/secrets\/s\/versions\/latest was denied to Google service account r@p\.iam\.gserviceaccount\.com: Permission .* — grant that identity roles\/secretmanager\.secretAccessor/);
+  assert.match(mapGcpError(grpcError(GrpcCode.PERMISSION_DENIED, 'x'), { ...call, method: 'ListSecrets' }).message, /roles\/secretmanager\.viewer on the project/);
+  assert.ok(mapGcpError(grpcError(GrpcCode.UNAUTHENTICATED, 'Request had invalid authentication credentials.'), call) instanceof TerminalError);
+  const disabled = grpcError(GrpcCode.FAILED_PRECONDITION, 'Secret Version [projects/1/secrets/s/versions/2] is in DISABLED state.');
+  assert.ok(isDisabledOrDestroyed(disabled));
+  assert.match(mapGcpError(disabled, call).message, /LatestOrFetch/);
+  assert.ok(mapGcpError(grpcError(GrpcCode.RESOURCE_EXHAUSTED, 'Quota exceeded'), call) instanceof ThrottledError);
+  const unavailable = mapGcpError(grpcError(GrpcCode.UNAVAILABLE, 'unavailable'), call);
+  assert.ok(!(unavailable instanceof TerminalError) && !(unavailable instanceof ThrottledError), 'transient: the controller retries with backoff');
+
+  const sts = Object.assign(new Error('Error code invalid_grant: The audience in ID Token [x] does not match the expected audience.'), {
+    response: { status: 400, data: { error: 'invalid_grant', error_description: 'The audience in ID Token [x] does not match the expected audience.' } },
+    config: { body: 'subject_token=eyJsecret' },
+  });
+  const mapped = mapTokenError(sts, 'Google STS', 'ServiceAccount ns/sa', 'check the audience');
+  assert.ok(mapped instanceof TerminalError);
+  assert.equal(mapped.message, 'Google STS refused ServiceAccount ns/sa: invalid_grant: The audience in ID Token [x] does not match the expected audience. — check the audience');
+  assert.equal(mapped.cause, undefined, 'the library error (whose request holds the subject token) is not kept');
+  const iam = Object.assign(new Error('x'), { response: { status: 403, data: { error: { code: 403, status: 'PERMISSION_DENIED', message: "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)." } } } });
+  assert.match(mapTokenError(iam, 'IAM', 'sa', 'bind').message, /refused sa: PERMISSION_DENIED: Permission 'iam\.serviceAccounts\.getAccessToken' denied/);
+  assert.ok(!(mapTokenError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'STS', 'sa', '') instanceof TerminalError));
+});
+
+test('credentials: one exchange serves every caller until shortly before expiry; the annotation picks the Google service account', async () => {
+  const clock = fakeClock(1_000_000);
+  let exchanges = 0;
+  const seen: { audience: string; impersonation?: string; subject: string }[] = [];
+  type PoolOptions = { audience: string; service_account_impersonation_url?: string; subject_token_supplier: { getSubjectToken: () => Promise<string> } };
+  // Stands in for google-auth-library's IdentityPoolClient: what it is given, and a token that lives an hour.
+  class IdentityPoolClient {
+    credentials: { expiry_date?: number } = {};
+    readonly #options: PoolOptions;
+    constructor(options: PoolOptions) {
+      this.#options = options;
+    }
+    async getAccessToken() {
+      exchanges++;
+      const subject = await this.#options.subject_token_supplier.getSubjectToken();
+      seen.push({ audience: this.#options.audience, subject, ...(this.#options.service_account_impersonation_url ? { impersonation: this.#options.service_account_impersonation_url } : {}) });
+      this.credentials = { expiry_date: clock.now() + 3600_000 };
+      return { token: `token-${exchanges}` };
+    }
+  }
+  const minted: string[][] = [];
+  const ctx = storeContext({
+    clock,
+    kube: {
+      readSecretKey: async () => new Uint8Array(),
+      createServiceAccountToken: async (ref) => {
+        minted.push([...ref.audiences]);
+        return { token: `jwt-for-${ref.namespace}/${ref.name}`, expiresAt: clock.now() + 600_000 };
+      },
+      readServiceAccountAnnotations: async () => ({ 'iam.gke.io/gcp-service-account': 'reader@my-project.iam.gserviceaccount.com' }),
+    },
+  });
+  const plan = planGcpAuth(wi(), ctx).plan;
+  const credentials = createGcpCredentials(plan, {
+    ctx,
+    clock,
+    sdk: { IdentityPoolClient } as unknown as GoogleAuthSdk,
+    tokenUrl: 'https://sts.example/v1/token',
+    iamCredentials: 'https://iam.example',
+    metadata: async () => {
+      throw new Error('not asked: the spec names the cluster');
+    },
+    projectID: 'my-project',
+  });
+  const tokens = await Promise.all(Array.from({ length: 20 }, () => credentials.token(AbortSignal.timeout(1000))));
+  assert.deepEqual(new Set(tokens), new Set(['token-1']));
+  assert.equal(exchanges, 1, '20 concurrent callers share one exchange');
+  assert.deepEqual(minted, [['my-project.svc.id.goog']]);
+  assert.equal(seen[0]!.audience, 'identitynamespace:my-project.svc.id.goog:https://container.googleapis.com/v1/projects/my-project/locations/europe-west1/clusters/c1');
+  assert.equal(seen[0]!.impersonation, 'https://iam.example/v1/projects/-/serviceAccounts/reader%40my-project.iam.gserviceaccount.com:generateAccessToken');
+  assert.equal(credentials.identity, `Google service account reader@my-project.iam.gserviceaccount.com (via ServiceAccount ${ctx.storeNamespace}/reader)`);
+  clock.advance(3600_000 - 6 * 60_000);
+  assert.equal(await credentials.token(AbortSignal.timeout(1000)), 'token-1', 'still 6 min left: reused');
+  clock.advance(2 * 60_000);
+  assert.equal(await credentials.token(AbortSignal.timeout(1000)), 'token-2', 'within 5 min of expiry: renewed');
+  credentials.invalidate();
+  assert.equal(await credentials.token(AbortSignal.timeout(1000)), 'token-3', 'after Google refused it: exchanged anew');
+});
