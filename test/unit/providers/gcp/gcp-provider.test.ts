@@ -191,3 +191,48 @@ test('credentials: one exchange serves every caller until shortly before expiry;
   credentials.invalidate();
   assert.equal(await credentials.token(AbortSignal.timeout(1000)), 'token-3', 'after Google refused it: exchanged anew');
 });
+
+test('workloadIdentity without cluster fields asks the GKE metadata server for them', async () => {
+  const clock = fakeClock();
+  const asked: string[] = [];
+  let audience = '';
+  class IdentityPoolClient {
+    credentials = { expiry_date: clock.now() + 3600_000 };
+    constructor(options: { audience: string }) {
+      audience = options.audience;
+    }
+    async getAccessToken() {
+      return { token: 't' };
+    }
+  }
+  const ctx = storeContext({ clock });
+  const spec: GcpsmProvider = { ...base, auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' } } } };
+  const credentials = createGcpCredentials(planGcpAuth(spec, ctx).plan, {
+    ctx,
+    clock,
+    sdk: { IdentityPoolClient } as unknown as GoogleAuthSdk,
+    tokenUrl: 'https://sts.example/v1/token',
+    iamCredentials: 'https://iam.example',
+    metadata: async (path) => {
+      asked.push(path);
+      return { 'project/project-id': 'gke-project', 'instance/attributes/cluster-location': 'us-east1', 'instance/attributes/cluster-name': 'prod' }[path];
+    },
+    projectID: 'my-project',
+  });
+  await credentials.token(AbortSignal.timeout(1000));
+  assert.deepEqual(asked.sort(), ['instance/attributes/cluster-location', 'instance/attributes/cluster-name', 'project/project-id']);
+  assert.equal(audience, 'identitynamespace:gke-project.svc.id.goog:https://container.googleapis.com/v1/projects/gke-project/locations/us-east1/clusters/prod');
+});
+
+test('the Google libraries are not loaded until the first gcpsm client is built', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = [
+    "import { createRequire } from 'node:module';",
+    "const { createGcpProvider } = await import('./src/providers/gcp/provider.ts');",
+    'createGcpProvider();',
+    'const loaded = Object.keys(createRequire(import.meta.url).cache);',
+    "console.log(JSON.stringify(['google-gax', 'google-auth-library', '@grpc/grpc-js', '@google-cloud/secret-manager'].filter((name) => loaded.some((file) => file.includes(`/node_modules/${name}/`)))));",
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../../../../', import.meta.url), encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), []);
+});
