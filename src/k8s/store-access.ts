@@ -37,6 +37,23 @@ export function createStoreKubeAccess(kube: KubeClient, scope: StoreAccessScope)
       }
       return Buffer.from(encoded, 'base64');
     },
+    async readConfigMapKey(ref) {
+      checkNamespace(ref.namespace, `ConfigMap ${ref.name}`);
+      let configMap;
+      try {
+        configMap = await kube.core.readNamespacedConfigMap({ name: ref.name, namespace: ref.namespace });
+      } catch (err) {
+        const code = apiErrorCode(err);
+        if (code === 404) throw new TerminalError(`ConfigMap ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} does not exist`);
+        if (code === 403) throw new TerminalError(`secret-relay may not read ConfigMap ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} (RBAC: configmaps get)`);
+        throw err;
+      }
+      const value = configMap.data?.[ref.key];
+      if (value === undefined || value === '') {
+        throw new TerminalError(`ConfigMap ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} has no key ${ref.key}`);
+      }
+      return value;
+    },
     async readServiceAccountAnnotations(ref) {
       checkNamespace(ref.namespace, `ServiceAccount ${ref.name}`);
       try {

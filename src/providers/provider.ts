@@ -41,6 +41,8 @@ export interface StoreKubeAccess {
    * absent. Optional so that test doubles need not implement it; src/k8s/store-access.ts does.
    */
   readServiceAccountAnnotations?(ref: { namespace: string; name: string }, signal: AbortSignal): Promise<Readonly<Record<string, string>>>;
+  /** The text of one ConfigMap key (e.g. a credential configuration); throws a TerminalError naming it when absent. */
+  readConfigMapKey?(ref: { namespace: string; name: string; key: string }, signal: AbortSignal): Promise<string>;
 }
 
 export interface StoreContext {

@@ -3,6 +3,8 @@
 // for in logs, audit, Events and status at the end.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { LocalCluster } from '../support/cluster.ts';
@@ -251,6 +253,57 @@ test('Workload Identity Federation end to end: the TokenRequest token (audience 
   assert.deepEqual(fake.identity.impersonations.map((i) => i.email), [google]);
 });
 
+test('Workload Identity Federation with credConfig: an external_account JSON in a ConfigMap, the subject token from its credential_source.url', async () => {
+  const google = gsa(`credcfg-${randomBytes(2).toString('hex')}`);
+  const ns = await namespaces.create(kube);
+  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'federated' } } });
+  fake.identity.createServiceAccount(google);
+  fake.identity.bindWorkloadIdentityUser(google, fake.identity.federationMember(PROJECT, 'relay-pool', ns, 'federated'));
+  const value = secrets.next('cred-config');
+  fake.secretManager.createSecret(PROJECT, `${ns}-cfg`, { value });
+  fake.secretManager.grant(`serviceAccount:${google}`, Role.accessor, PROJECT, `${ns}-cfg`);
+  // A token service beside the cluster (what credential_source.url points at): a TokenRequest token per request.
+  const served: string[] = [];
+  const tokenService = http.createServer((request, response) => {
+    void kube.core
+      .createNamespacedServiceAccountToken({ name: 'federated', namespace: ns, body: { spec: { audiences: [`https:${wifAudience}`], expirationSeconds: 600 } } })
+      .then((result) => {
+        served.push(request.headers['x-purpose'] as string);
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id_token: result.status!.token }));
+      });
+  });
+  await new Promise<void>((resolve) => tokenService.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(tokenService.address() as AddressInfo).port}/token`;
+  try {
+    const credConfig = {
+      type: 'external_account',
+      audience: wifAudience,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      token_url: `${fake.endpoints.sts}/v1/token`,
+      service_account_impersonation_url: `${fake.endpoints.iamCredentials}/v1/projects/-/serviceAccounts/${google}:generateAccessToken`,
+      credential_source: { url, headers: { 'x-purpose': 'relay' }, format: { type: 'json', subject_token_field_name: 'id_token' } },
+    };
+    await kube.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'gcp-wif' }, data: { 'credentials.json': JSON.stringify(credConfig) } } });
+    await createObject(kube, Plural.SecretStore, store('gcp', { auth: { workloadIdentityFederation: { credConfig: { name: 'gcp-wif', key: 'credentials.json' }, externalTokenEndpoint: url } } }), ns);
+    await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gcp', status: 'True' });
+    await createObject(kube, Plural.ExternalSecret, es('cfg', { secretStoreRef: { name: 'gcp' }, data: [{ secretKey: 'v', remoteRef: { key: `${ns}-cfg` } }] }), ns);
+    await waitSecretData(kube, ns, 'cfg', { v: value });
+    assert.deepEqual(served, ['relay'], 'one subject token fetched (with the configured header) for the store and the read');
+    assert.deepEqual(fake.identity.impersonations.map((i) => [i.email, i.allowed]), [[google, true]]);
+
+    // A credential source the operator must not use is refused on the store, naming the key.
+    await kube.core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'gcp-file' }, data: { 'c.json': JSON.stringify({ ...credConfig, credential_source: { file: '/var/run/secrets/kubernetes.io/serviceaccount/token' } }) } },
+    });
+    await createObject(kube, Plural.SecretStore, store('file', { auth: { workloadIdentityFederation: { credConfig: { name: 'gcp-file', key: 'c.json' } } } }), ns);
+    const refused = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'file', status: 'False' });
+    assert.match(refused.message, new RegExp(`key c\.json of ConfigMap ${ns}/gcp-file: credential_source\.file is not supported`));
+  } finally {
+    tokenService.close();
+  }
+});
+
 test('refusals: a wrong audience, an unbound ServiceAccount and a Google service account without access each give Ready=False with Google’s message and no Secret', async () => {
   const google = gsa(`refused-${randomBytes(2).toString('hex')}`);
   const ns = await namespaces.create(kube);
@@ -468,14 +521,19 @@ test('API: the CRD refuses two auth methods and a federation without audience, w
     createObject(kube, Plural.SecretStore, store('no-audience', { auth: { workloadIdentityFederation: { serviceAccountRef: { name: 'x' } } } as never }), ns),
     /workloadIdentityFederation\.audience is required with serviceAccountRef/,
   );
-  // credConfig is ESO's and accepted by the CRD; this version says plainly that it is not supported.
-  await createObject(kube, Plural.SecretStore, store('cred-config', { auth: { workloadIdentityFederation: { credConfig: { name: 'cfg', key: 'c.json' } } } }), ns);
-  const unsupported = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'cred-config', status: 'False' });
-  assert.match(unsupported.message, /credConfig is not supported by secret-relay yet/);
-  await patchObject(kube, Plural.SecretStore, 'cred-config', { spec: { provider: { gcpsm: { endpoints: { secretManager: 'http://secretmanager.example.com' } } } } }, ns);
-  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'cred-config', status: 'False', message: /must use https \(plain http only on a loopback address/ });
+  // awsSecurityCredentials is ESO's and accepted by the CRD; this version says plainly that it is not supported.
+  await createObject(kube, Plural.SecretStore, store('aws-creds', {
+    auth: { workloadIdentityFederation: { awsSecurityCredentials: { region: 'eu-west-1', awsCredentialsSecretRef: { name: 'aws' } }, audience: wifAudience } },
+  }), ns);
+  const unsupported = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws-creds', status: 'False' });
+  assert.match(unsupported.message, /awsSecurityCredentials is not supported by secret-relay yet/);
+  await patchObject(kube, Plural.SecretStore, 'aws-creds', { spec: { provider: { gcpsm: { endpoints: { secretManager: 'http://secretmanager.example.com' } } } } }, ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws-creds', status: 'False', message: /must use https \(plain http only on a loopback address/ });
 });
 
-test('no secret value appears in any log line, audit record, Event or status written during the suite', async () => {
+test('no secret value (nor any access token Google issued) appears in any log line, audit record, Event or status written during the suite', async () => {
+  const tokens = fake.identity.issuedTokens();
+  assert.ok(tokens.length >= 10, `access tokens were issued (${tokens.length})`);
+  for (const token of tokens) secrets.add(token);
   await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 60 });
 });

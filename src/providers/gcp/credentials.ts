@@ -8,6 +8,7 @@ import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
 import { createCredentialMemo, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
 import { mapTokenError } from './errors.ts';
+import { externalAccountOptions } from './external-account.ts';
 import { CLOUD_PLATFORM_SCOPE, GCP_SA_ANNOTATION, gkeIdentity, impersonationUrl, JWT_TOKEN_TYPE, type GcpAuthPlan } from './plan.ts';
 import type { GoogleAuthSdk } from './sdk.ts';
 
@@ -130,6 +131,34 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
           return { token, expiresAt: client.credentials.expiry_date ?? clock.now() + FALLBACK_LIFETIME_MS };
         } catch (error) {
           throw mapTokenError(error, step, accountLabel, advice);
+        }
+      };
+      break;
+    }
+    case 'credConfig': {
+      const { configMap } = plan;
+      const where = `key ${configMap.key} of ConfigMap ${configMap.namespace}/${configMap.name}`;
+      let impersonated = plan.impersonate;
+      const describe = (): string => (impersonated ? `Google service account ${impersonated} (via the credConfig ${where})` : `the federated identity of the credConfig ${where}`);
+      identity = describe();
+      fetch = async (signal) => {
+        const read = ctx.kube.readConfigMapKey;
+        if (!read) throw new TerminalError('workloadIdentityFederation.credConfig needs ConfigMap reads, which this operator build does not offer');
+        const options = externalAccountOptions(
+          await read(configMap, signal),
+          { audience: plan.audience, impersonate: plan.impersonate, externalTokenEndpoint: plan.externalTokenEndpoint, tokenUrl: deps.tokenUrl, iamCredentials: deps.iamCredentials },
+          where,
+        );
+        impersonated = options.impersonated;
+        identity = describe();
+        const { impersonated: _, ...clientOptions } = options;
+        const client = new sdk.IdentityPoolClient({ ...clientOptions, scopes: [...clientOptions.scopes] });
+        try {
+          const { token } = await client.getAccessToken();
+          if (!token) throw new Error('no access token in the STS answer');
+          return { token, expiresAt: client.credentials.expiry_date ?? clock.now() + FALLBACK_LIFETIME_MS };
+        } catch (error) {
+          throw mapTokenError(error, impersonated ? 'Google STS / IAM Credentials (generateAccessToken)' : 'Google STS', `the credConfig ${where}`, 'check the credential source, the audience and the bindings of the pool');
         }
       };
       break;

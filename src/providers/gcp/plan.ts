@@ -37,6 +37,14 @@ export type GcpAuthPlan =
       /** gcpServiceAccountEmail; when undefined, the ServiceAccount's annotation decides. */
       readonly impersonate: string | undefined;
     }
+  | {
+      /** An external_account configuration in a ConfigMap; the subject token from its credential_source.url. */
+      readonly kind: 'credConfig';
+      readonly configMap: ResolvedSecretKey;
+      readonly audience: string | undefined;
+      readonly impersonate: string | undefined;
+      readonly externalTokenEndpoint: string | undefined;
+    }
   | { readonly kind: 'unsupported'; readonly reason: string }
   | { readonly kind: 'key'; readonly key: ResolvedSecretKey }
   | { readonly kind: 'adc' };
@@ -81,9 +89,12 @@ export function planGcpAuth(spec: GcpsmProvider, where: StoreWhere): PlannedAuth
       };
     } else if (wif.credConfig) {
       plan = {
-        kind: 'unsupported',
-        reason:
-          'spec.provider.gcpsm.auth.workloadIdentityFederation.credConfig is not supported by secret-relay yet (it would read the subject token from a file or URL): use serviceAccountRef with audience, so the subject token is a TokenRequest token',
+        kind: 'credConfig',
+        // A ConfigMap key resolves like a Secret key: explicit namespace, else the store's, else the ExternalSecret's.
+        configMap: refs.secretKey(wif.credConfig),
+        audience: wif.audience || undefined,
+        impersonate: wif.gcpServiceAccountEmail,
+        externalTokenEndpoint: wif.externalTokenEndpoint || undefined,
       };
     } else {
       plan = {

@@ -102,6 +102,8 @@ export interface GoogleIdentity {
   authenticate(authorization: string | undefined): { principal: Principal } | { refused: string };
   /** Successful STS exchanges so far. */
   exchangeCount(): number;
+  /** Every access token issued (STS and generateAccessToken), so tests can prove none reached a log line. */
+  issuedTokens(): string[];
   clear(): void;
   stop(): Promise<void>;
 }
@@ -352,6 +354,7 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
     },
     authenticate,
     exchangeCount: () => exchanges.filter((e) => e.refused === undefined).length,
+    issuedTokens: () => [...tokens.keys()],
     clear() {
       exchanges.length = 0;
       impersonations.length = 0;

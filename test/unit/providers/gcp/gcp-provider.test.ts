@@ -40,7 +40,7 @@ test('store validation names each problem a user must fix', () => {
     [{ ...base, auth: { ...wi().auth, secretRef: { secretAccessKeySecretRef: { name: 'k', key: 'k' } } } }, /auth must set only one of secretRef, workloadIdentity and workloadIdentityFederation/],
     [{ ...base, auth: { workloadIdentityFederation: { serviceAccountRef: { name: 'x' } } } }, /audience is required with serviceAccountRef/],
     [{ ...base, auth: { workloadIdentityFederation: { audience } } }, /exactly one of credConfig, serviceAccountRef and awsSecurityCredentials/],
-    [{ ...base, auth: { workloadIdentityFederation: { credConfig: { name: 'c', key: 'k' } } } }, /credConfig is not supported by secret-relay yet/],
+    [{ ...base, auth: { workloadIdentityFederation: { awsSecurityCredentials: { region: 'eu-west-1', awsCredentialsSecretRef: { name: 'aws' } }, audience } } }, /awsSecurityCredentials is not supported by secret-relay yet/],
     [{ ...base, auth: { workloadIdentityFederation: { serviceAccountRef: { name: 'x' }, audience, gcpServiceAccountEmail: 'me@example.com' } } }, /gcpServiceAccountEmail must be a Google service account email/],
     [{ ...base, endpoints: { sts: 'http://sts.example.com' } }, /endpoints\.sts: http:\/\/sts\.example\.com must use https \(plain http only on a loopback address/],
   ];
@@ -49,7 +49,7 @@ test('store validation names each problem a user must fix', () => {
     assert.ok(errors.some((e) => message.test(e)), `${JSON.stringify(spec)} → ${JSON.stringify(errors)}`);
   }
   assert.deepEqual(validateGcpSpec({ ...base, endpoints: { secretManager: 'http://127.0.0.1:9000', sts: 'https://sts.example.com' } }).errors, []);
-  assert.match(validateGcpSpec({ ...base, auth: { workloadIdentityFederation: { credConfig: { name: 'c', key: 'k' }, externalTokenEndpoint: 'x' } } }).errors.join(), /credConfig/);
+  assert.deepEqual(validateGcpSpec({ ...base, auth: { workloadIdentityFederation: { credConfig: { name: 'c', key: 'k' }, externalTokenEndpoint: 'https://tokens.example/t' } } }), { warnings: [], errors: [] });
 });
 
 test('auth plans: GKE WI, federation audiences, key file, ADC; referent only when a ClusterSecretStore leaves a namespace out', () => {
@@ -235,4 +235,55 @@ test('the Google libraries are not loaded until the first gcpsm client is built'
   ].join('\n');
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../../../../', import.meta.url), encoding: 'utf8' });
   assert.deepEqual(JSON.parse(out), []);
+});
+
+test('credConfig: the external_account JSON becomes IdentityPoolClient options; files, executables and foreign URLs are refused', async () => {
+  const { externalAccountOptions } = await import('../../../../src/providers/gcp/external-account.ts');
+  const google = { tokenUrl: 'https://sts.googleapis.com/v1/token', iamCredentials: 'https://iamcredentials.googleapis.com' };
+  const none = { audience: undefined, impersonate: undefined, externalTokenEndpoint: undefined, ...google };
+  const config = {
+    type: 'external_account',
+    audience,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    token_url: 'https://sts.googleapis.com/v1/token',
+    service_account_impersonation_url: 'https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/r@p.iam.gserviceaccount.com:generateAccessToken',
+    service_account_impersonation: { token_lifetime_seconds: 1800 },
+    credential_source: { url: 'https://tokens.example/t', format: { type: 'json', subject_token_field_name: 'id_token' } },
+  };
+  const where = 'key c.json of ConfigMap ns/cfg';
+  assert.deepEqual(externalAccountOptions(JSON.stringify(config), none, where), {
+    type: 'external_account',
+    audience,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    token_url: 'https://sts.googleapis.com/v1/token',
+    scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+    credential_source: { url: 'https://tokens.example/t', format: { type: 'json', subject_token_field_name: 'id_token' } },
+    service_account_impersonation_url: config.service_account_impersonation_url,
+    service_account_impersonation: { token_lifetime_seconds: 1800 },
+    impersonated: 'r@p.iam.gserviceaccount.com',
+  });
+  const overridden = externalAccountOptions(JSON.stringify(config), { ...none, audience: 'other', impersonate: 'x@p.iam.gserviceaccount.com' }, where);
+  assert.equal(overridden.audience, 'other');
+  assert.equal(overridden.service_account_impersonation_url, 'https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/x%40p.iam.gserviceaccount.com:generateAccessToken');
+  const refusals: [unknown, RegExp][] = [
+    ['not json', /is not JSON/],
+    [{ ...config, type: 'service_account' }, /"type" is "service_account", expected "external_account"/],
+    [{ ...config, credential_source: { file: '/var/run/secrets/kubernetes.io/serviceaccount/token' } }, /credential_source\.file is not supported/],
+    [{ ...config, credential_source: { executable: { command: 'sh' } } }, /credential_source\.executable is not allowed/],
+    [{ ...config, token_url: 'https://attacker.example/v1/token' }, /token_url https:\/\/attacker\.example\/v1\/token must be Google STS/],
+    [{ ...config, service_account_impersonation_url: 'https://attacker.example/x:generateAccessToken' }, /service_account_impersonation_url .* must be Google IAM Credentials/],
+    [{ ...config, audience: undefined }, /has no audience/],
+  ];
+  for (const [json, message] of refusals) {
+    assert.throws(() => externalAccountOptions(typeof json === 'string' ? json : JSON.stringify(json), none, where), (err: unknown) => {
+      assert.ok(err instanceof TerminalError);
+      assert.match(err.message, new RegExp(`^${where}: `));
+      assert.match(err.message, message);
+      return true;
+    });
+  }
+  assert.throws(() => externalAccountOptions(JSON.stringify(config), { ...none, externalTokenEndpoint: 'https://other/t' }, where), /does not match workloadIdentityFederation\.externalTokenEndpoint/);
+  // The store's own endpoint overrides are trusted as Google's.
+  const local = { ...none, tokenUrl: 'http://127.0.0.1:1/v1/token', iamCredentials: 'http://127.0.0.1:1' };
+  assert.equal(externalAccountOptions(JSON.stringify({ ...config, token_url: local.tokenUrl, service_account_impersonation_url: 'http://127.0.0.1:1/v1/projects/-/serviceAccounts/r@p.iam.gserviceaccount.com:generateAccessToken' }), local, where).token_url, local.tokenUrl);
 });
