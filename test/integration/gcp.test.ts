@@ -327,7 +327,8 @@ test('refusals: a wrong audience, an unbound ServiceAccount and a Google service
   await createObject(kube, Plural.SecretStore, store('unbound', { auth: wi('unbound') }), ns);
   const unbound = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'unbound', status: 'False' });
   assert.match(unbound.message, /Permission 'iam\.serviceAccounts\.getAccessToken' denied on resource \(or it may not exist\)\./);
-  assert.match(unbound.message, /roles\/iam\.workloadIdentityUser/);
+  assert.match(unbound.message, /^Google IAM Credentials generateAccessToken refused ServiceAccount .*\/unbound: PERMISSION_DENIED: /);
+  assert.match(unbound.message, /grant ServiceAccount .*\/unbound roles\/iam\.workloadIdentityUser on refused-/);
   await createObject(kube, Plural.ExternalSecret, es('unbound', { secretStoreRef: { name: 'unbound' }, data: read }), ns);
   await waitReady(kube, { namespace: ns, name: 'unbound', status: 'False', message: /getAccessToken/ });
 

@@ -7,7 +7,7 @@ import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
 import { createCredentialMemo, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
-import { mapTokenError } from './errors.ts';
+import { mapTokenError, tokenStep } from './errors.ts';
 import { externalAccountOptions } from './external-account.ts';
 import { CLOUD_PLATFORM_SCOPE, GCP_SA_ANNOTATION, gkeIdentity, impersonationUrl, JWT_TOKEN_TYPE, type GcpAuthPlan } from './plan.ts';
 import type { GoogleAuthSdk } from './sdk.ts';
@@ -121,15 +121,15 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
           subject_token_supplier: { getSubjectToken: async () => (await source.mint(signal)).token },
           ...(impersonated ? { service_account_impersonation_url: impersonationUrl(deps.iamCredentials, impersonated) } : {}),
         });
-        const step = impersonated ? 'Google STS / IAM Credentials (generateAccessToken)' : 'Google STS';
-        const advice = impersonated
-          ? `check the STS audience, and that the Kubernetes ServiceAccount holds roles/iam.workloadIdentityUser on ${impersonated}`
-          : 'check the STS audience (pool and provider) and that the pool trusts this cluster’s issuer';
         try {
           const { token } = await client.getAccessToken();
           if (!token) throw new Error('no access token in the STS answer');
           return { token, expiresAt: client.credentials.expiry_date ?? clock.now() + FALLBACK_LIFETIME_MS };
         } catch (error) {
+          const step = tokenStep(error, impersonated ? 'Google STS / IAM Credentials' : 'Google STS');
+          const advice = step.includes('generateAccessToken')
+            ? `grant ${accountLabel} roles/iam.workloadIdentityUser on ${impersonated} (or fix the ${GCP_SA_ANNOTATION} annotation / gcpServiceAccountEmail)`
+            : 'check the STS audience (pool and provider), the token audiences, and that the pool trusts this cluster’s issuer';
           throw mapTokenError(error, step, accountLabel, advice);
         }
       };
@@ -158,7 +158,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
           if (!token) throw new Error('no access token in the STS answer');
           return { token, expiresAt: client.credentials.expiry_date ?? clock.now() + FALLBACK_LIFETIME_MS };
         } catch (error) {
-          throw mapTokenError(error, impersonated ? 'Google STS / IAM Credentials (generateAccessToken)' : 'Google STS', `the credConfig ${where}`, 'check the credential source, the audience and the bindings of the pool');
+          throw mapTokenError(error, tokenStep(error, 'Google STS / IAM Credentials'), `the credConfig ${where}`, 'check the credential source, the audience and the bindings of the pool');
         }
       };
       break;

@@ -113,6 +113,15 @@ export function tokenErrorReason(error: unknown): { status: number | undefined; 
   return { status, reason: message.split('\n')[0]!.slice(0, 500) };
 }
 
+/** Which token endpoint a google-auth-library error came from (its request URL), else `fallback`. Pure. */
+export function tokenStep(error: unknown, fallback: string): string {
+  const url = (error as { config?: { url?: unknown } } | undefined)?.config?.url;
+  const text = url instanceof URL ? url.href : typeof url === 'string' ? url : '';
+  if (text.includes(':generateAccessToken')) return 'Google IAM Credentials generateAccessToken';
+  if (text.endsWith('/v1/token')) return 'Google STS';
+  return fallback;
+}
+
 /**
  * Maps a failed token step (STS exchange, generateAccessToken, key-file grant): a refusal (HTTP 4xx) is terminal
  * and names the identity; anything else (connection refused, 5xx) is transient. The library's error is not kept as

@@ -16,7 +16,7 @@ import {
   tokenEndpoints,
   versionName,
 } from '../../../../src/providers/gcp/plan.ts';
-import { GrpcCode, isDisabledOrDestroyed, mapGcpError, mapTokenError } from '../../../../src/providers/gcp/errors.ts';
+import { GrpcCode, isDisabledOrDestroyed, mapGcpError, mapTokenError, tokenStep } from '../../../../src/providers/gcp/errors.ts';
 import { createGcpCredentials } from '../../../../src/providers/gcp/credentials.ts';
 import type { GoogleAuthSdk } from '../../../../src/providers/gcp/sdk.ts';
 import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
@@ -131,6 +131,9 @@ test('errors: gRPC codes map to the contract with Google’s reason and what to 
   const iam = Object.assign(new Error('x'), { response: { status: 403, data: { error: { code: 403, status: 'PERMISSION_DENIED', message: "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)." } } } });
   assert.match(mapTokenError(iam, 'IAM', 'sa', 'bind').message, /refused sa: PERMISSION_DENIED: Permission 'iam\.serviceAccounts\.getAccessToken' denied/);
   assert.ok(!(mapTokenError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'STS', 'sa', '') instanceof TerminalError));
+  assert.equal(tokenStep({ config: { url: new URL('https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@b:generateAccessToken') } }, 'x'), 'Google IAM Credentials generateAccessToken');
+  assert.equal(tokenStep({ config: { url: 'https://sts.googleapis.com/v1/token' } }, 'x'), 'Google STS');
+  assert.equal(tokenStep(new Error('no config'), 'fallback'), 'fallback');
 });
 
 test('credentials: one exchange serves every caller until shortly before expiry; the annotation picks the Google service account', async () => {
