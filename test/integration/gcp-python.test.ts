@@ -61,6 +61,7 @@ test("Google's Python client works against the fake unchanged: create, versions,
     code: 'PERMISSION_DENIED',
     message: `Permission 'secretmanager.versions.access' denied for resource '${secret}/versions/1' (or it may not exist).`,
   });
+  assert.deepEqual(out['deleted'], { class: 'NotFound', code: 'NOT_FOUND', message: `Secret [projects/${NUMBER}/secrets/py-list-1] not found.` });
   assert.equal((out['unauthenticated'] as { code: string }).code, 'UNAUTHENTICATED');
   assert.match((out['unauthenticated'] as { message: string }).message, /^Request had invalid authentication credentials\./);
 

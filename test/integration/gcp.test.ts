@@ -382,6 +382,22 @@ test('errors: NOT_FOUND is SecretMissing; UNAVAILABLE is retried by the client; 
   await waitSecretData(kube, ns, 'kept', { v: kept });
 });
 
+test('a secret deleted in Secret Manager: NOT_FOUND, so deletionPolicy Delete removes the Secret and Retain keeps it', async () => {
+  const ns = await readerNamespace(gsa(`deleted-${randomBytes(2).toString('hex')}`));
+  const value = secrets.next('doomed');
+  fake.secretManager.createSecret(PROJECT, `${ns}-doomed`, { value });
+  await createObject(kube, Plural.SecretStore, store('gcp', { auth: wi('reader') }), ns);
+  const read = [{ secretKey: 'v', remoteRef: { key: `${ns}-doomed` } }];
+  await createObject(kube, Plural.ExternalSecret, es('deleted', { secretStoreRef: { name: 'gcp' }, refreshInterval: '2s', target: { creationPolicy: 'Owner', deletionPolicy: 'Delete' }, data: read }), ns);
+  await createObject(kube, Plural.ExternalSecret, es('retained', { secretStoreRef: { name: 'gcp' }, refreshInterval: '2s', target: { deletionPolicy: 'Retain' }, data: read }), ns);
+  await waitSecretData(kube, ns, 'deleted', { v: value });
+  await waitSecretData(kube, ns, 'retained', { v: value });
+  fake.secretManager.deleteSecret(PROJECT, `${ns}-doomed`);
+  await waitFor('the Secret of deletionPolicy Delete removed', async () => (await readSecret(kube, ns, 'deleted')) === undefined, 20_000);
+  await waitReady(kube, { namespace: ns, name: 'retained', status: 'False', reason: 'SecretMissing' });
+  await waitSecretData(kube, ns, 'retained', { v: value });
+});
+
 test('referent auth: a ClusterSecretStore acts as the ServiceAccount of each ExternalSecret’s namespace', async () => {
   const suffix = randomBytes(2).toString('hex');
   const teamA = await namespaces.create(kube);

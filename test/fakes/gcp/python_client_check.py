@@ -49,5 +49,7 @@ enabled = client.list_secret_versions(request={"parent": secret.name, "filter": 
 out["enabled"] = [v.name for v in enabled]
 out["not_found"] = error(lambda: client.access_secret_version(request={"name": f"{parent}/secrets/py-missing/versions/latest"}, metadata=admin))
 out["reader_denied"] = error(lambda: client.access_secret_version(request={"name": f"{secret.name}/versions/1"}, metadata=reader))
+client.delete_secret(request={"name": f"{parent}/secrets/py-list-1"}, metadata=admin)
+out["deleted"] = error(lambda: client.get_secret(request={"name": f"{parent}/secrets/py-list-1"}, metadata=admin))
 out["unauthenticated"] = error(lambda: client.access_secret_version(request={"name": f"{secret.name}/versions/1"}, metadata=[("authorization", "Bearer ya29.not-issued")]))
 print(json.dumps(out))

@@ -92,6 +92,8 @@ export interface FakeSecretManager {
   /** Adds a version; returns its number. */
   addVersion(project: string, id: string, value: string | Buffer, location?: string): number;
   setVersionState(project: string, id: string, version: number, state: VersionState, location?: string): void;
+  /** Deletes a secret with its versions and grants. */
+  deleteSecret(project: string, id: string, location?: string): void;
   /** Grants a role on one secret (or, with id undefined, on the whole project) to an IAM member. */
   grant(member: string, role: RoleName, project: string, id?: string, location?: string): void;
   inject(fault: InjectedSecretManagerFault): void;
@@ -322,6 +324,15 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
       },
     },
   };
+  handlers['DeleteSecret'] = {
+    resource: (r) => String(r['name']),
+    run(request, principal) {
+      const { secret, canonical } = authorize(principal, 'secretmanager.secrets.delete', String(request['name']));
+      if (!secret) throw new RpcError(grpc.status.NOT_FOUND, `Secret [${canonical}] not found.`);
+      secrets.delete(canonical);
+      return {};
+    },
+  };
   for (const [method, state] of [
     ['DisableSecretVersion', 'DISABLED'],
     ['EnableSecretVersion', 'ENABLED'],
@@ -413,6 +424,9 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
       if (!version) throw new Error(`fake: no version ${number} of ${id}`);
       version.state = state;
       if (state === 'DESTROYED') version.data = undefined;
+    },
+    deleteSecret(project, id, location) {
+      secrets.delete(find(project, id, location).name);
     },
     grant(member, role, project, id, location) {
       const target = id === undefined ? undefined : find(project, id, location);
