@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { repoRoot } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
+import { adminKube } from '../support/operator.ts';
 import { fetchIssuer } from '../support/sts-web-identity-check.ts';
 import { Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
 import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
@@ -85,4 +86,70 @@ test("Google's Python client works against the fake unchanged: create, versions,
   );
   assert.equal(new TextDecoder().decode(await client.getSecret({ key: 'py-secret' }, AbortSignal.timeout(10_000))), 'first', 'LatestOrFetch skips the disabled version 2');
   await client.close();
+});
+
+test('the fakes refuse what Google refuses once time passes: an expired subject token at STS, an expired access token at Secret Manager', async () => {
+  let now = Date.now();
+  const kube = adminKube(cluster.kubeconfigPath);
+  const account = `expiry-${process.pid}`;
+  const timed = await startGcpFake({ kubeconfigPath: cluster.kubeconfigPath, issuer: await fetchIssuer(cluster.kubeconfigPath), clock: () => now });
+  try {
+    timed.identity.addProject(PROJECT, NUMBER);
+    const audience = timed.identity.addFederationProvider({ projectID: PROJECT, pool: 'p', provider: 'k' });
+    await kube.core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: account } } });
+    const minted = await kube.core.createNamespacedServiceAccountToken({
+      name: account,
+      namespace: 'default',
+      body: { spec: { audiences: [`https:${audience}`], expirationSeconds: 600 } },
+    });
+    const exchange = () =>
+      fetch(`${timed.endpoints.sts}/v1/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+          subject_token: minted.status!.token!,
+          audience,
+          scope: 'https://www.googleapis.com/auth/cloud-platform',
+        }),
+      });
+    const ok = await exchange();
+    assert.equal(ok.status, 200);
+    const { access_token: accessToken, expires_in: expiresIn } = (await ok.json()) as { access_token: string; expires_in: number };
+    assert.equal(expiresIn, 3600);
+    now += 601_000;
+    const stale = await exchange();
+    assert.equal(stale.status, 400);
+    const refusal = (await stale.json()) as { error: string; error_description: string };
+    assert.equal(refusal.error, 'invalid_grant');
+    assert.match(refusal.error_description, /^ID Token expired at /);
+
+    // The federated token (issued before the clock moved) lives an hour; past it, Secret Manager refuses it.
+    timed.secretManager.createSecret(PROJECT, 'timed', { value: 'x' });
+    now += 3600_000;
+    const { stdout } = await promisify(execFile)(
+      PYTHON,
+      ['-c', [
+        'import grpc, json, sys',
+        'from google.api_core import exceptions',
+        'from google.cloud import secretmanager_v1',
+        'from google.cloud.secretmanager_v1.services.secret_manager_service.transports import SecretManagerServiceGrpcTransport',
+        'client = secretmanager_v1.SecretManagerServiceClient(transport=SecretManagerServiceGrpcTransport(channel=grpc.insecure_channel(sys.argv[1])))',
+        'try:',
+        '    client.access_secret_version(request={"name": sys.argv[2]}, metadata=[("authorization", "Bearer " + sys.argv[3])])',
+        '    print(json.dumps(None))',
+        'except exceptions.GoogleAPICallError as err:',
+        '    print(json.dumps([type(err).__name__, err.message]))',
+      ].join('\n'), timed.secretManager.address, `projects/${PROJECT}/secrets/timed/versions/latest`, accessToken],
+      { timeout: 60_000 },
+    );
+    const [kind, message] = JSON.parse(stdout) as [string, string];
+    assert.equal(kind, 'Unauthenticated');
+    assert.match(message, /^Request had invalid authentication credentials\./);
+  } finally {
+    await timed.stop();
+    await kube.core.deleteNamespacedServiceAccount({ name: account, namespace: 'default' }).catch(() => {});
+  }
 });
