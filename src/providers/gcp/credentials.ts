@@ -38,7 +38,6 @@ export interface GcpAuthDeps {
   readonly tokenUrl: string;
   readonly iamCredentials: string;
   readonly metadata: MetadataLookup;
-  readonly projectID: string | undefined;
 }
 
 /** Google's access tokens live 1 h; renewed 5 min before (the memo's default margin). */

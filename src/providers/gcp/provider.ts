@@ -53,7 +53,6 @@ async function createGcpClient(spec: GcpsmProvider, ctx: StoreContext, sdk: GcpS
     tokenUrl: endpoints.tokenUrl,
     iamCredentials: endpoints.iamCredentials,
     metadata: options.metadata ?? gkeMetadataLookup(),
-    projectID: spec.projectID,
   });
   // checkGcpSpec refuses a spec without projectID.
   const projectID = spec.projectID ?? '';

@@ -178,7 +178,6 @@ test('credentials: one exchange serves every caller until shortly before expiry;
     metadata: async () => {
       throw new Error('not asked: the spec names the cluster');
     },
-    projectID: 'my-project',
   });
   const tokens = await Promise.all(Array.from({ length: 20 }, () => credentials.token(AbortSignal.timeout(1000))));
   assert.deepEqual(new Set(tokens), new Set(['token-1']));
@@ -220,7 +219,6 @@ test('workloadIdentity without cluster fields asks the GKE metadata server for t
       asked.push(path);
       return { 'project/project-id': 'gke-project', 'instance/attributes/cluster-location': 'us-east1', 'instance/attributes/cluster-name': 'prod' }[path];
     },
-    projectID: 'my-project',
   });
   await credentials.token(AbortSignal.timeout(1000));
   assert.deepEqual(asked.sort(), ['instance/attributes/cluster-location', 'instance/attributes/cluster-name', 'project/project-id']);
