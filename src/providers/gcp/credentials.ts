@@ -42,6 +42,8 @@ export interface GcpAuthDeps {
 
 /** Google's access tokens live 1 h; renewed 5 min before (the memo's default margin). */
 const FALLBACK_LIFETIME_MS = 5 * 60_000;
+/** Deadline of one STS or IAM Credentials request (Google answers in well under a second); the memo's own 60 s caps the whole exchange. */
+const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
 
 /** The GKE metadata server, asked only when a workloadIdentity store leaves cluster fields out. */
 export function gkeMetadataLookup(baseUrl = 'http://metadata.google.internal/computeMetadata/v1'): MetadataLookup {
@@ -119,6 +121,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
           scopes: [CLOUD_PLATFORM_SCOPE],
           subject_token_supplier: { getSubjectToken: async () => (await source.mint(signal)).token },
           ...(impersonated ? { service_account_impersonation_url: impersonationUrl(deps.iamCredentials, impersonated) } : {}),
+          transporterOptions: { timeout: TOKEN_REQUEST_TIMEOUT_MS, signal },
         });
         try {
           const { token } = await client.getAccessToken();
@@ -151,7 +154,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
         impersonated = options.impersonated;
         identity = describe();
         const { impersonated: _, ...clientOptions } = options;
-        const client = new sdk.IdentityPoolClient({ ...clientOptions, scopes: [...clientOptions.scopes] });
+        const client = new sdk.IdentityPoolClient({ ...clientOptions, scopes: [...clientOptions.scopes], transporterOptions: { timeout: TOKEN_REQUEST_TIMEOUT_MS, signal } });
         try {
           const { token } = await client.getAccessToken();
           if (!token) throw new Error('no access token in the STS answer');
