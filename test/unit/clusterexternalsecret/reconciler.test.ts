@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterExternalSecret } from '../../../src/api/index.ts';
 import { createClusterExternalSecretReconciler, type CachedChild } from '../../../src/controller/clusterexternalsecret/reconciler.ts';
-import { CHILD_DIGEST_ANNOTATION, CLUSTER_EXTERNAL_SECRET_LABEL } from '../../../src/controller/clusterexternalsecret/plan.ts';
+import { CHILD_DIGEST_ANNOTATION, CLUSTER_EXTERNAL_SECRET_LABEL, type NamespaceView } from '../../../src/controller/clusterexternalsecret/plan.ts';
 
 const ces: ClusterExternalSecret = {
   apiVersion: 'secret-relay.dev/v1alpha1',
@@ -14,7 +14,7 @@ const ces: ClusterExternalSecret = {
 };
 
 function world() {
-  const namespaces = new Map([
+  const namespaces = new Map<string, NamespaceView>([
     ['a', { name: 'a', labels: { shared: 'yes' }, terminating: false }],
     ['b', { name: 'b', labels: { shared: 'yes' }, terminating: false }],
     ['c', { name: 'c', labels: {}, terminating: false }],
