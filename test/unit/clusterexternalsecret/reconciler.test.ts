@@ -56,14 +56,14 @@ function world() {
 
 test('the parent fans out one key per selected namespace; children create (unforced), then the parent reports them provisioned', async () => {
   const w = world();
-  assert.deepEqual(await w.reconcile('shared', new AbortController().signal), { requeueAfter: 60_000 });
+  assert.deepEqual(await w.reconcile('shared'), { requeueAfter: 60_000 });
   assert.deepEqual(w.queued.sort(), ['a/shared', 'b/shared']);
-  await w.reconcile('a/shared', new AbortController().signal);
-  await w.reconcile('b/shared', new AbortController().signal);
+  await w.reconcile('a/shared');
+  await w.reconcile('b/shared');
   assert.deepEqual(w.applied.map((a) => `${a.ns} force=${a.force}`), ['a force=false', 'b force=false']);
   assert.ok(w.applied[0]!.body.metadata.annotations[CHILD_DIGEST_ANNOTATION]);
   w.queued.length = 0;
-  await w.reconcile('shared', new AbortController().signal);
+  await w.reconcile('shared');
   assert.deepEqual(w.queued, [], 'children up to date: nothing to write');
   const status = w.statuses.at(-1) as { provisionedNamespaces: string[]; conditions: { status: string; reason: string }[] };
   assert.deepEqual(status.provisionedNamespaces, ['a', 'b']);
@@ -74,11 +74,11 @@ test('a foreign ExternalSecret of that name is left untouched and reported; one 
   const w = world();
   w.children.set('a', { namespace: 'a', name: 'shared', uid: 'someone', labels: {}, annotations: {}, ownerReferences: [] });
   w.conflictIn.add('b');
-  await w.reconcile('shared', new AbortController().signal);
+  await w.reconcile('shared');
   assert.deepEqual(w.queued, ['b/shared'], 'a is refused without a write');
-  await w.reconcile('b/shared', new AbortController().signal);
+  await w.reconcile('b/shared');
   assert.equal(w.applied.length, 0);
-  await w.reconcile('shared', new AbortController().signal);
+  await w.reconcile('shared');
   const status = w.statuses.at(-1) as { failedNamespaces: { namespace: string; reason: string }[]; conditions: { reason: string }[] };
   assert.deepEqual(status.failedNamespaces.map((f) => f.namespace), ['a', 'b']);
   assert.match(status.failedNamespaces[0]!.reason, /ExternalSecret a\/shared already exists and is controlled by nobody/);
@@ -88,15 +88,15 @@ test('a foreign ExternalSecret of that name is left untouched and reported; one 
 
 test('a namespace that stops matching loses its ExternalSecret (deleted by uid); a foreign one there is never deleted', async () => {
   const w = world();
-  await w.reconcile('shared', new AbortController().signal);
-  await w.reconcile('a/shared', new AbortController().signal);
+  await w.reconcile('shared');
+  await w.reconcile('a/shared');
   w.namespaces.set('a', { name: 'a', labels: {}, terminating: false });
   w.children.set('c', { namespace: 'c', name: 'shared', uid: 'foreign', labels: { [CLUSTER_EXTERNAL_SECRET_LABEL]: 'shared' }, annotations: {}, ownerReferences: [] });
   w.queued.length = 0;
-  await w.reconcile('shared', new AbortController().signal);
+  await w.reconcile('shared');
   assert.ok(w.queued.includes('a/shared'));
   assert.ok(!w.queued.includes('c/shared'));
-  await w.reconcile('a/shared', new AbortController().signal);
-  await w.reconcile('c/shared', new AbortController().signal);
+  await w.reconcile('a/shared');
+  await w.reconcile('c/shared');
   assert.deepEqual(w.deleted, ['a:uid-a']);
 });
