@@ -100,7 +100,7 @@ export function createKmsReader(options: KmsReaderOptions): KmsReader {
     }
     return client;
   };
-  const context = (action: string, subject: string): AlibabaCallContext => ({
+  const context = (action: string, subject: string | undefined): AlibabaCallContext => ({
     action: `kms:${action}`,
     subject,
     identity,
@@ -108,11 +108,25 @@ export function createKmsReader(options: KmsReaderOptions): KmsReader {
     endpoint: describeEndpoint(endpoint),
   });
 
-  /** One KMS call; an expired SecurityToken renews the session and retries once, the second refusal is terminal. */
-  async function rpc(action: string, params: Record<string, string | number>, subject: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+  /**
+   * One KMS call; an expired SecurityToken renews the session and retries once, the second refusal is terminal.
+   * `tolerated` errors (raw, by code) resolve to undefined instead.
+   */
+  async function rpc(
+    action: string,
+    params: Record<string, string | number>,
+    subject: string | undefined,
+    signal: AbortSignal,
+    tolerated?: (code: string | undefined) => boolean,
+  ): Promise<Record<string, unknown>> {
     const attempt = async () => {
       const credentials = await options.credentials(signal);
-      return clientFor(credentials).call(action, params);
+      try {
+        return await clientFor(credentials).call(action, params);
+      } catch (error) {
+        if (tolerated?.(alibabaErrorInfo(error).code)) return {};
+        throw error;
+      }
     };
     return alibabaCall(context(action, subject), async () => {
       try {
@@ -191,16 +205,7 @@ export function createKmsReader(options: KmsReaderOptions): KmsReader {
     async validate(signal) {
       // KMS checks the signature, the AccessKey and the SecurityToken before the RAM policy, so a role allowed only
       // kms:GetSecretValue on a few secrets is still proven authenticated by a denied ListSecrets.
-      const call = context('ListSecrets', 'the store');
-      await alibabaCall(call, async () => {
-        try {
-          const credentials = await options.credentials(signal);
-          await clientFor(credentials).call('ListSecrets', { PageNumber: 1, PageSize: 1 });
-        } catch (error) {
-          if (alibabaErrorInfo(error).code === 'Forbidden.NoPermission') return;
-          throw error;
-        }
-      }, signal);
+      await rpc('ListSecrets', { PageNumber: 1, PageSize: 1 }, undefined, signal, (code) => code === 'Forbidden.NoPermission');
     },
   };
 }
