@@ -15,7 +15,7 @@
 import { randomBytes, randomUUID, createPublicKey, type KeyObject } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkToken, fetchJwks } from '../../support/sts-web-identity-check.ts';
+import { checkToken, fetchJwks, type Jwk } from '../../support/sts-web-identity-check.ts';
 import { signatureMatches } from './signature.ts';
 
 export const KMS_VERSION = '2016-01-20';
@@ -98,7 +98,9 @@ export interface AlibabaFake {
 
 export interface AlibabaFakeOptions {
   /** The cluster whose ServiceAccount tokens the OIDC providers trust: its /openid/v1/jwks is read with this kubeconfig. */
-  readonly kubeconfigPath: string;
+  readonly kubeconfigPath?: string;
+  /** The signing keys instead (unit tests of the fake itself). */
+  readonly jwks?: readonly Jwk[];
   readonly clock?: () => number;
   readonly host?: string;
 }
@@ -126,7 +128,8 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
   const now = options.clock ?? Date.now;
   const keys = new Map<string, { key: KeyObject; alg: string }>();
   const loadKeys = async () => {
-    for (const jwk of await fetchJwks(options.kubeconfigPath)) {
+    if (options.jwks === undefined && options.kubeconfigPath === undefined) throw new Error('startAlibabaFake needs kubeconfigPath or jwks');
+    for (const jwk of options.jwks ?? (await fetchJwks(options.kubeconfigPath!))) {
       if (jwk.kid === undefined) continue;
       keys.set(jwk.kid, { key: createPublicKey({ key: jwk, format: 'jwk' }), alg: jwk.alg ?? (jwk.kty === 'EC' ? 'ES256' : 'RS256') });
     }
