@@ -1,7 +1,8 @@
 // A faithful fake of Alibaba Cloud KMS Secrets Manager and STS, since no emulator exists. It speaks the RPC wire format
 // (parameters in the query and/or a form body, JSON answers, errors as {Code, Message, RequestId, HostId} with
 // Alibaba's HTTP status) and refuses what Alibaba refuses:
-// - KMS: RPC signature V1 (HMAC-SHA1, signature.ts) checked in full; SignatureNonce used twice → SignatureNonceUsed;
+// - KMS: RPC signature V1 (HMAC-SHA1; what the Node SDK sends) or V3 (ACS3-HMAC-SHA256; what the Python SDK sends),
+//   signature.ts, checked in full; SignatureNonce used twice → SignatureNonceUsed;
 //   Timestamp outside ±15 min → InvalidTimeStamp.Expired; unknown AccessKeyId → InvalidAccessKeyId.NotFound; STS
 //   credentials without their SecurityToken, with another one, or past expiry → InvalidSecurityToken.*; a RAM policy
 //   per identity → Forbidden.NoPermission; unknown secret/version → Forbidden.ResourceNotFound.
@@ -12,11 +13,11 @@
 //   SecretDataType; DescribeSecret (description, tags with FetchTags); ListSecrets with Filters and pages.
 // Every request is counted by action; faults (throttling, …) can be injected. Plain http on loopback: both SDKs take
 // protocol "http", so no certificate is needed.
-import { randomBytes, randomUUID, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkToken, fetchJwks, type Jwk } from '../../support/sts-web-identity-check.ts';
-import { signatureMatches } from './signature.ts';
+import { ACS3_ALGORITHM, canonicalRequestV3, missingSignedHeaders, parseV3Authorization, sha256Hex, signatureMatches, signV3 } from './signature.ts';
 
 export const KMS_VERSION = '2016-01-20';
 export const STS_VERSION = '2015-04-01';
@@ -105,6 +106,30 @@ export interface AlibabaFakeOptions {
   readonly host?: string;
 }
 
+interface ParsedRequest {
+  readonly method: string;
+  readonly path: string;
+  /** The query string alone (what V3 signs). */
+  readonly query: ReadonlyMap<string, string>;
+  /** Query ∪ form body (what V1 signs, and where RPC parameters live). */
+  readonly params: ReadonlyMap<string, string>;
+  /** Lowercase names; repeated headers joined with commas. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+function parseRequest(incoming: http.IncomingMessage, body: Buffer): ParsedRequest {
+  const url = new URL(incoming.url ?? '/', 'http://fake');
+  const query = new Map<string, string>(url.searchParams);
+  const params = new Map(query);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(incoming.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  if (body.length > 0 && (headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    for (const [name, value] of new URLSearchParams(body.toString('utf8'))) params.set(name, value);
+  }
+  return { method: incoming.method ?? 'GET', path: url.pathname, query, params, headers, body };
+}
+
 class AlibabaError extends Error {
   readonly status: number;
   readonly code: string;
@@ -146,46 +171,75 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
   const requests: SeenRequest[] = [];
   let faults: FakeFault[] = [];
 
-  function checkFreshness(params: Map<string, string>): void {
-    const timestamp = params.get('Timestamp');
+  /** Timestamp within the window and a nonce never seen: V1 sends them as parameters, V3 as x-acs-* headers. */
+  function checkFreshness(timestamp: string | undefined, nonce: string | undefined): void {
     if (!timestamp) throw new AlibabaError(400, 'MissingParameter', 'The input parameter "Timestamp" that is mandatory for processing this request is not supplied.');
     const at = Date.parse(timestamp);
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(timestamp) || !Number.isFinite(at)) {
       throw new AlibabaError(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.');
     }
     if (Math.abs(now() - at) > TIMESTAMP_WINDOW_MS) throw new AlibabaError(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
-    const nonce = params.get('SignatureNonce');
     if (!nonce) throw new AlibabaError(400, 'MissingParameter', 'The input parameter "SignatureNonce" that is mandatory for processing this request is not supplied.');
     for (const [seen, when] of nonces) if (now() - when > 2 * TIMESTAMP_WINDOW_MS) nonces.delete(seen);
     if (nonces.has(nonce)) throw new AlibabaError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
     nonces.set(nonce, now());
   }
 
-  /** The identity that signed a KMS request, after every check Alibaba makes before authorization. */
-  function authenticate(method: string, params: Map<string, string>): { principal: string; allow: Allow } {
-    for (const name of ['AccessKeyId', 'Signature', 'SignatureMethod', 'SignatureVersion', 'Format', 'Version']) {
-      if (!params.get(name)) throw new AlibabaError(400, 'MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
-    }
-    if (params.get('SignatureMethod') !== 'HMAC-SHA1') throw new AlibabaError(400, 'InvalidSignatureMethod', 'Specified signature method is not valid.');
-    if (params.get('SignatureVersion') !== '1.0') throw new AlibabaError(400, 'UnsupportedSignatureVersion', 'Specified signature version is not supported.');
-    checkFreshness(params);
-    const id = params.get('AccessKeyId')!;
+  /** The secret of an AccessKeyId and, for STS credentials, the session; InvalidAccessKeyId.NotFound when unknown. */
+  function keyOf(id: string): { secret: string; session: Session | undefined; allow: Allow | undefined } {
     const session = sessions.get(id);
     const key = accessKeys.get(id);
     const secret = session?.secret ?? key?.secret;
     if (secret === undefined) throw new AlibabaError(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
-    if (!signatureMatches(method, params, secret)) {
-      throw new AlibabaError(400, 'SignatureDoesNotMatch', 'Specified signature is not matched with our calculation.');
-    }
+    return { secret, session, allow: key?.allow };
+  }
+
+  /** After the signature: STS credentials need their own, unexpired SecurityToken; static keys none. */
+  function principalOf(id: string, token: string | undefined): { principal: string; allow: Allow } {
+    const { session, allow } = keyOf(id);
     if (session) {
-      const token = params.get('SecurityToken');
       if (!token) throw new AlibabaError(400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.');
       if (token !== session.securityToken) throw new AlibabaError(400, 'InvalidSecurityToken.Malformed', 'Specified SecurityToken is malformed.');
       if (session.expiresAt <= now()) throw new AlibabaError(400, 'InvalidSecurityToken.Expired', 'Specified SecurityToken is expired.');
       return { principal: session.role.arn, allow: session.role.allow };
     }
-    if (params.has('SecurityToken')) throw new AlibabaError(400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.');
-    return { principal: id, allow: key!.allow };
+    if (token) throw new AlibabaError(400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.');
+    return { principal: id, allow: allow! };
+  }
+
+  /** The identity that signed a KMS request (V1 or V3), after every check Alibaba makes before authorization. */
+  function authenticate(request: ParsedRequest): { principal: string; allow: Allow } {
+    const authorization = request.headers['authorization'];
+    if (authorization?.startsWith(ACS3_ALGORITHM)) {
+      const parsed = parseV3Authorization(authorization);
+      if (!parsed) throw new AlibabaError(400, 'IncompleteSignature', 'The request signature does not conform to Aliyun standards.');
+      checkFreshness(request.headers['x-acs-date'], request.headers['x-acs-signature-nonce']);
+      const payloadHash = sha256Hex(request.body);
+      if (request.headers['x-acs-content-sha256'] !== payloadHash) throw new AlibabaError(400, 'ContentSHA256NotMatched', 'The x-acs-content-sha256 header does not match the body.');
+      if (missingSignedHeaders(parsed.signedHeaders, request.headers).length > 0 || !request.headers['x-acs-action']) {
+        throw new AlibabaError(400, 'IncompleteSignature', 'The request signature does not conform to Aliyun standards.');
+      }
+      const { secret } = keyOf(parsed.accessKeyId);
+      const canonical = canonicalRequestV3(request.method, request.path, request.query, request.headers, parsed.signedHeaders, payloadHash);
+      const expected = Buffer.from(signV3(canonical, secret));
+      const sent = Buffer.from(parsed.signature);
+      if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
+        throw new AlibabaError(400, 'SignatureDoesNotMatch', 'Specified signature is not matched with our calculation.');
+      }
+      return principalOf(parsed.accessKeyId, request.headers['x-acs-security-token']);
+    }
+    const params = request.params;
+    for (const name of ['AccessKeyId', 'Signature', 'SignatureMethod', 'SignatureVersion', 'Format', 'Version']) {
+      if (!params.get(name)) throw new AlibabaError(400, 'MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+    }
+    if (params.get('SignatureMethod') !== 'HMAC-SHA1') throw new AlibabaError(400, 'InvalidSignatureMethod', 'Specified signature method is not valid.');
+    if (params.get('SignatureVersion') !== '1.0') throw new AlibabaError(400, 'UnsupportedSignatureVersion', 'Specified signature version is not supported.');
+    checkFreshness(params.get('Timestamp'), params.get('SignatureNonce'));
+    const id = params.get('AccessKeyId')!;
+    if (!signatureMatches(request.method, params, keyOf(id).secret)) {
+      throw new AlibabaError(400, 'SignatureDoesNotMatch', 'Specified signature is not matched with our calculation.');
+    }
+    return principalOf(id, params.get('SecurityToken'));
   }
 
   const secretOr404 = (name: string | undefined): FakeSecret => {
@@ -196,7 +250,7 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
 
   const tagList = (tags: Record<string, string>) => ({ Tag: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
 
-  function kms(action: string, params: Map<string, string>, allow: Allow): Record<string, unknown> {
+  function kms(action: string, params: ReadonlyMap<string, string>, allow: Allow): Record<string, unknown> {
     const name = params.get('SecretName');
     const permitted = (secretName: string | undefined) => {
       if (!allow(`kms:${action}`, secretName)) throw new AlibabaError(403, 'Forbidden.NoPermission', 'This operation is forbidden by permission system.');
@@ -289,7 +343,7 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
     }
   }
 
-  function assumeRoleWithOIDC(params: Map<string, string>): Record<string, unknown> {
+  function assumeRoleWithOIDC(params: ReadonlyMap<string, string>): Record<string, unknown> {
     for (const name of ['OIDCProviderArn', 'RoleArn', 'OIDCToken', 'RoleSessionName']) {
       if (!params.get(name)) throw new AlibabaError(400, `MissingParameter`, `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
     }
@@ -341,18 +395,15 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
   }
 
   function handler(service: 'kms' | 'sts') {
-    return (request: http.IncomingMessage, response: http.ServerResponse) => {
+    return (incoming: http.IncomingMessage, response: http.ServerResponse) => {
       const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
+      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+      incoming.on('end', () => {
         const requestId = randomUUID().toUpperCase();
-        const url = new URL(request.url ?? '/', 'http://fake');
-        const params = new Map<string, string>(url.searchParams);
-        const type = String(request.headers['content-type'] ?? '');
-        if (chunks.length > 0 && type.startsWith('application/x-www-form-urlencoded')) {
-          for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) params.set(name, value);
-        }
-        const action = params.get('Action') ?? '';
+        const request = parseRequest(incoming, Buffer.concat(chunks));
+        const { params, headers } = request;
+        // V1 names the action and version as parameters, V3 as x-acs-action / x-acs-version headers.
+        const action = params.get('Action') ?? headers['x-acs-action'] ?? '';
         const qualified = `${service}:${action}`;
         const answer = (status: number, body: Record<string, unknown>) =>
           response.writeHead(status, { 'content-type': 'application/json;charset=utf-8', 'x-acs-request-id': requestId }).end(JSON.stringify({ RequestId: requestId, ...body }));
@@ -363,17 +414,18 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
             if (fault.times !== undefined) fault.times--;
             throw new AlibabaError(fault.status, fault.code, fault.message ?? `injected ${fault.code}`);
           }
-          const version = params.get('Version');
+          const version = params.get('Version') ?? headers['x-acs-version'];
           if (version !== (service === 'kms' ? KMS_VERSION : STS_VERSION)) throw new AlibabaError(400, 'InvalidVersion', 'Specified parameter Version is not valid.');
           if (service === 'kms') {
-            const who = authenticate(request.method ?? 'GET', params);
+            const who = authenticate(request);
             principal = who.principal;
             const body = kms(action, params, who.allow);
             requests.push({ action: qualified, secretName: params.get('SecretName'), principal, refused: undefined });
             answer(200, body);
           } else {
             if (action !== 'AssumeRoleWithOIDC') throw new AlibabaError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
-            checkFreshness(params);
+            // Anonymous, but still fresh and never replayed.
+            checkFreshness(params.get('Timestamp') ?? headers['x-acs-date'], params.get('SignatureNonce') ?? headers['x-acs-signature-nonce']);
             principal = params.get('RoleArn');
             const body = assumeRoleWithOIDC(params);
             requests.push({ action: qualified, secretName: undefined, principal, refused: undefined });
@@ -381,11 +433,11 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
           }
         } catch (error) {
           if (!(error instanceof AlibabaError)) {
-            answer(500, { Code: 'InternalError', Message: 'The request processing has failed due to some unknown error.', HostId: url.host });
+            answer(500, { Code: 'InternalError', Message: 'The request processing has failed due to some unknown error.', HostId: headers['host'] ?? '' });
             return;
           }
           requests.push({ action: qualified, secretName: params.get('SecretName'), principal, refused: error.code });
-          answer(error.status, { Code: error.code, Message: error.message, HostId: request.headers.host ?? '', Recommend: 'https://api.aliyun.com/troubleshoot' });
+          answer(error.status, { Code: error.code, Message: error.message, HostId: headers['host'] ?? '', Recommend: 'https://api.aliyun.com/troubleshoot' });
         }
       });
     };
