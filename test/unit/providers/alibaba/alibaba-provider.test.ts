@@ -74,6 +74,12 @@ test('errors: codes of both SDKs map to the contract’s classes, one line namin
   const unreachable = mapAlibabaError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), { ...call, endpoint: 'https://kms.example' });
   assert.match(unreachable.message, /cannot reach https:\/\/kms\.example \(ECONNREFUSED\)/);
   assert.equal(denied.cause, undefined, 'the SDK error (which may hold the signed request) is not kept');
+  // What the SDK throws on a silent endpoint: its message carries the signed URL (Signature, SecurityToken, OIDCToken).
+  const timeout = Object.assign(new Error('ConnectTimeout: Connect http://127.0.0.1:1/?Action=AssumeRoleWithOIDC&OIDCToken=eyJsecret&SecurityToken=CAIS'), { name: 'RequestTimeoutError' });
+  const mapped = mapAlibabaError(timeout, { ...call, action: 'sts:AssumeRoleWithOIDC', endpoint: 'https://sts.cn-hangzhou.aliyuncs.com' });
+  assert.equal(classifyAlibabaError(timeout), 'timeout');
+  assert.match(mapped.message, /timed out at https:\/\/sts\.cn-hangzhou\.aliyuncs\.com; it will be retried$/);
+  assert.doesNotMatch(mapped.message, /eyJ|CAIS|Signature/);
 });
 
 /** An SDK double: STS issues numbered sessions lasting `lifetimeMs`; KMS answers from `answer`. */
@@ -131,4 +137,24 @@ test('RRSA session: one exchange serves many reads, renewed before expiry; an ex
   refuseUpTo = 10;
   await assert.rejects(client.getSecret({ key: 'db' }, AbortSignal.timeout(1000)), (error: Error) => error instanceof TerminalError && /InvalidSecurityToken\.Expired/.test(error.message));
   assert.equal(exchanges.length, 4, 'one more renewal, then terminal — no loop');
+});
+
+test('the SDKs are imported only when the first alibaba client is built', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = `
+    import { registerHooks } from 'node:module';
+    const seen = [];
+    registerHooks({ resolve(specifier, context, next) { if (specifier.startsWith('@alicloud/')) seen.push(specifier); return next(specifier, context); } });
+    const { createAlibabaProvider } = await import('./src/providers/alibaba/provider.ts');
+    createAlibabaProvider();
+    const before = seen.length;
+    const { loadAlibabaSdk } = await import('./src/providers/alibaba/sdk.ts');
+    await loadAlibabaSdk();
+    console.log(JSON.stringify({ before, after: seen.length }));
+  `;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../../../../', import.meta.url), encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const { before, after } = JSON.parse(run.stdout) as { before: number; after: number };
+  assert.equal(before, 0, 'importing the provider and creating it loads no @alicloud module');
+  assert.ok(after >= 4, 'building the first client loads the SDKs');
 });
