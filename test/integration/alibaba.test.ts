@@ -130,7 +130,7 @@ async function serviceAccount(ns: string, name: string): Promise<void> {
   await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
 }
 
-test('reads: ACSCurrent by default, ACSPrevious, a custom stage and a VersionId; text and binary; metadata; missing → NoSecretError', async () => {
+test('reads: ACSCurrent by default, ACSPrevious, a custom stage and VersionIds; text and binary; metadata; missing → NoSecretError', async () => {
   const v1 = secrets.next('v1');
   const v2 = secrets.next('v2');
   const blue = secrets.next('blue');
@@ -145,13 +145,14 @@ test('reads: ACSCurrent by default, ACSPrevious, a custom stage and a VersionId;
   assert.equal(await password(), v2, 'no version: ACSCurrent');
   assert.equal(await password('ACSCurrent'), v2);
   assert.equal(await password('ACSPrevious'), v1);
-  assert.equal(await password('blue'), blue, 'a custom stage');
-  assert.equal(await password('versionId/first'), v1, 'a VersionId');
+  assert.equal(await password('stage/blue'), blue, 'a custom stage');
+  assert.equal(await password('first'), v1, 'a bare version is a VersionId, as in ESO');
+  assert.equal(await password('versionId/first'), v1, 'an explicit VersionId');
   assert.deepEqual(await client.getSecret({ key: 'app-cert' }, signal()), binary, 'SecretDataType binary comes back byte for byte');
   const metadata = JSON.parse(text(await client.getSecret({ key: 'app-db', metadataPolicy: 'Fetch' }, signal())));
   assert.deepEqual(metadata, { description: 'the app database', tags: { team: 'a', env: 'prod' } }, 'metadataPolicy Fetch: tags and description');
   assert.equal(fake.count('kms:DescribeSecret'), 1);
-  await assert.rejects(client.getSecret({ key: 'app-db', version: 'no-such-stage' }, signal()), (error: Error) => error instanceof NoSecretError && /Forbidden\.ResourceNotFound/.test(error.message));
+  await assert.rejects(client.getSecret({ key: 'app-db', version: 'stage/no-such-stage' }, signal()), (error: Error) => error instanceof NoSecretError && /Forbidden\.ResourceNotFound/.test(error.message));
   await assert.rejects(client.getSecret({ key: 'no-such-secret' }, signal()), NoSecretError);
   fake.scheduleDeletion('app-cert');
   await assert.rejects(client.getSecret({ key: 'app-cert' }, signal()), NoSecretError, 'a secret scheduled for deletion reads as gone');

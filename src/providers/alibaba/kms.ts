@@ -12,14 +12,23 @@ import type { AlibabaSdk, KmsRpc } from './sdk.ts';
 export const LIST_PAGE_SIZE = 100;
 /** GetSecretValue calls in flight for one `find` (KMS allows far more per second; this keeps one find from bursting). */
 export const FIND_READ_CONCURRENCY = 8;
-/** remoteRef.version prefix naming a VersionId; anything else is a VersionStage (ACSCurrent, ACSPrevious, custom). */
+/** The stages KMS itself maintains. */
+export const WELL_KNOWN_STAGES = ['ACSCurrent', 'ACSPrevious'] as const;
+/** remoteRef.version prefixes: a custom VersionStage, or (explicitly) a VersionId. */
+export const STAGE_PREFIX = 'stage/';
 export const VERSION_ID_PREFIX = 'versionId/';
 
-/** remoteRef.version → GetSecretValue's VersionStage or VersionId. Pure. */
+/**
+ * remoteRef.version → GetSecretValue's VersionStage or VersionId. ESO sent every version as a VersionId, so a bare
+ * value still is one (its manifests keep working); ACSCurrent and ACSPrevious are stages, `stage/<name>` a custom
+ * stage, `versionId/<id>` a VersionId whatever it looks like. Pure.
+ */
 export function versionSelector(version: string | undefined): { VersionStage?: string; VersionId?: string } {
   if (version === undefined || version === '') return {};
+  if ((WELL_KNOWN_STAGES as readonly string[]).includes(version)) return { VersionStage: version };
+  if (version.startsWith(STAGE_PREFIX)) return { VersionStage: version.slice(STAGE_PREFIX.length) };
   if (version.startsWith(VERSION_ID_PREFIX)) return { VersionId: version.slice(VERSION_ID_PREFIX.length) };
-  return { VersionStage: version };
+  return { VersionId: version };
 }
 
 const textEncoder = new TextEncoder();

@@ -49,6 +49,9 @@ test('endpoints, versions, binary values and ListSecrets filters', () => {
   assert.deepEqual(versionSelector(undefined), {});
   assert.deepEqual(versionSelector('ACSPrevious'), { VersionStage: 'ACSPrevious' });
   assert.deepEqual(versionSelector('versionId/v7'), { VersionId: 'v7' });
+  assert.deepEqual(versionSelector('v7'), { VersionId: 'v7' }, 'a bare version is a VersionId, as ESO sent it');
+  assert.deepEqual(versionSelector('stage/blue'), { VersionStage: 'blue' });
+  assert.deepEqual(versionSelector('versionId/ACSCurrent'), { VersionId: 'ACSCurrent' });
   assert.deepEqual(secretValueBytes({ SecretData: 'AAH/', SecretDataType: 'binary' }, 's'), new Uint8Array([0, 1, 255]));
   assert.deepEqual(secretValueBytes({ SecretData: 'é', SecretDataType: 'text' }, 's'), new TextEncoder().encode('é'));
   assert.equal(listFilters({}), undefined);
