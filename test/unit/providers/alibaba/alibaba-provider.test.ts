@@ -161,3 +161,55 @@ test('the SDKs are imported only when the first alibaba client is built', async 
   assert.equal(before, 0, 'importing the provider and creating it loads no @alicloud module');
   assert.ok(after >= 4, 'building the first client loads the SDKs');
 });
+
+test('oidcTokenFilePath (ESO’s form): the operator’s own token file is exchanged; a missing file says what to do', async () => {
+  const clock = fakeClock(Date.parse('2026-01-01T00:00:00Z'));
+  const { sdk, exchanges } = memorySdk(clock, 3600_000, () => ({ SecretData: 'v', SecretDataType: 'text' }));
+  const spec: AlibabaProvider = { regionID: 'cn-hangzhou', auth: { rrsa: { oidcProviderArn: 'acs:ram::1:oidc-provider/p', roleArn: 'acs:ram::1:role/r', sessionName: 'from-eso', oidcTokenFilePath: '/var/run/secrets/tokens/oidc-token' } } };
+  const files: Record<string, string> = { '/var/run/secrets/tokens/oidc-token': 'file.token.jwt\n' };
+  const readTokenFile = async (path: string) => {
+    const content = files[path];
+    if (content === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+    return content;
+  };
+  const client = await createAlibabaProvider({ loadSdk: async () => sdk, readTokenFile }).newClient(spec, storeContext({ clock }));
+  assert.equal(exchanges[0]!.oidcToken, 'file.token.jwt', 'trimmed');
+  assert.equal(exchanges[0]!.roleSessionName, 'from-eso');
+  assert.equal(client.identity, 'role acs:ram::1:role/r (token file /var/run/secrets/tokens/oidc-token)');
+
+  const missing = { ...spec, auth: { rrsa: { ...spec.auth.rrsa!, oidcTokenFilePath: '/nowhere' } } };
+  await assert.rejects(createAlibabaProvider({ loadSdk: async () => sdk, readTokenFile }).newClient(missing, storeContext({ clock })), (error: Error) => {
+    assert.ok(error instanceof TerminalError);
+    assert.equal(error.message, "cannot read spec.provider.alibaba.auth.rrsa.oidcTokenFilePath /nowhere (ENOENT): project a ServiceAccount token with audience sts.aliyuncs.com into the operator's pod at that path, or use serviceAccountRef");
+    return true;
+  });
+});
+
+test('static keys are read from the Secret again after 10 minutes, so a rotated key is used', async () => {
+  const clock = fakeClock(Date.parse('2026-01-01T00:00:00Z'));
+  const seen: string[] = [];
+  const { sdk } = memorySdk(clock, 3600_000, (credentials) => {
+    seen.push(`${credentials.accessKeyId}/${credentials.securityToken ?? '-'}`);
+    return { SecretData: 'v', SecretDataType: 'text' };
+  });
+  let generation = 1;
+  const ctx = storeContext({
+    clock,
+    kube: {
+      readSecretKey: async (ref) => new TextEncoder().encode(ref.key === 'id' ? `LTAIkey${generation}\n` : `secret${generation}`),
+      createServiceAccountToken: async () => {
+        throw new Error('not used');
+      },
+    },
+  });
+  const spec: AlibabaProvider = { regionID: 'cn-hangzhou', auth: { secretRef: { accessKeyIDSecretRef: { name: 'k', key: 'id' }, accessKeySecretSecretRef: { name: 'k', key: 'secret' } } } };
+  const client = await createAlibabaProvider({ loadSdk: async () => sdk }).newClient(spec, ctx);
+  await client.getSecret({ key: 'db' }, AbortSignal.timeout(1000));
+  generation = 2;
+  clock.advance(9 * 60_000);
+  await client.getSecret({ key: 'db' }, AbortSignal.timeout(1000));
+  clock.advance(2 * 60_000);
+  await client.getSecret({ key: 'db' }, AbortSignal.timeout(1000));
+  assert.deepEqual(seen, ['LTAIkey1/-', 'LTAIkey1/-', 'LTAIkey2/-']);
+  assert.equal(client.identity, 'static AccessKey from Secret team-a/k');
+});
