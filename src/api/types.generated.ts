@@ -410,8 +410,8 @@ export interface SecretStoreProvider {
   readonly gcpsm?: { readonly [key: string]: unknown };
   /** Azure Key Vault. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
   readonly azurekv?: { readonly [key: string]: unknown };
-  /** Alibaba Cloud KMS Secrets Manager. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
-  readonly alibaba?: { readonly [key: string]: unknown };
+  /** Alibaba Cloud KMS Secrets Manager. */
+  readonly alibaba?: AlibabaProvider;
   /** HashiCorp Vault or OpenBao (KV v1/v2). */
   readonly vault?: VaultProvider;
   /** A provider configured with its own data, for demos and tests. */
@@ -493,6 +493,56 @@ export interface SecretKeySelector {
   readonly namespace?: string;
   /** The key inside the Secret. */
   readonly key: string;
+}
+
+/** Alibaba Cloud KMS Secrets Manager. */
+export interface AlibabaProvider {
+  /** The region of the KMS instance, e.g. cn-hangzhou. */
+  readonly regionID: string;
+  /** Overrides the KMS endpoint (default kms.<regionID>.aliyuncs.com over https): VPC or private endpoints. */
+  readonly endpoint?: string;
+  /** How the store authenticates: exactly one of rrsa and secretRef. */
+  readonly auth: AlibabaAuth;
+}
+
+/** How the store authenticates: exactly one of rrsa and secretRef. */
+export interface AlibabaAuth {
+  /** Workload identity (RRSA): recommended. */
+  readonly rrsa?: AlibabaRRSAAuth;
+  /** Static AccessKey pair from Secrets. */
+  readonly secretRef?: AlibabaSecretRefAuth;
+}
+
+/** RRSA (RAM Roles for Service Accounts): an OIDC token exchanged with STS AssumeRoleWithOIDC for temporary credentials. */
+export interface AlibabaRRSAAuth {
+  /** The ARN of the cluster's OIDC identity provider in RAM (ACK creates it when RRSA is enabled). */
+  readonly oidcProviderArn: string;
+  /** The RAM role assumed with STS AssumeRoleWithOIDC; its trust policy must allow the OIDC provider and the ServiceAccount (oidc:sub). */
+  readonly roleArn: string;
+  /** RoleSessionName of the assumed role, shown in ActionTrail. Omitted: secret-relay.<namespace>.<store>. */
+  readonly sessionName?: string;
+  /** The ServiceAccount to act as: a TokenRequest token for it (audience sts.aliyuncs.com) is exchanged per store. */
+  readonly serviceAccountRef?: AlibabaServiceAccountRef;
+  /** ESO's form: a projected token file in the operator's own pod (every store using it acts as the operator). Prefer serviceAccountRef. */
+  readonly oidcTokenFilePath?: string;
+  /** Overrides the STS endpoint (default sts.<regionID>.aliyuncs.com over https): VPC endpoints. */
+  readonly stsEndpoint?: string;
+}
+
+/** A ServiceAccount whose TokenRequest token (audience sts.aliyuncs.com) is exchanged for the role. */
+export interface AlibabaServiceAccountRef {
+  /** The ServiceAccount name. */
+  readonly name: string;
+  /** The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth). */
+  readonly namespace?: string;
+}
+
+/** A RAM user's static AccessKey pair read from Kubernetes Secrets (the weakest option: long-lived keys). */
+export interface AlibabaSecretRefAuth {
+  /** The AccessKey ID. */
+  readonly accessKeyIDSecretRef: SecretKeySelector;
+  /** The AccessKey secret. */
+  readonly accessKeySecretSecretRef: SecretKeySelector;
 }
 
 /** HashiCorp Vault or OpenBao: KV v1/v2 secrets engines. */
