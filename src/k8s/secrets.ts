@@ -15,12 +15,22 @@ export interface SecretWriter {
   /** Applies the body; returns the resulting resourceVersion. */
   apply(body: { metadata: { name: string; namespace: string } }, fieldManager: string): Promise<k8s.V1Secret>;
   delete(namespace: string, name: string, precondition?: { uid: string }): Promise<'deleted' | 'absent'>;
-  /** A direct read, for Secrets our managed-only cache cannot see (Merge targets before first sync). */
+  /** A direct read, for Secrets our managed-only cache cannot see (a target not (yet) labelled as ours). */
   read(namespace: string, name: string): Promise<k8s.V1Secret | undefined>;
+  /**
+   * The first half of an adoption: replaces the ownerReferences and removes data keys, only if the Secret is
+   * still at `resourceVersion` (409 otherwise). The apply that follows takes the remaining fields over.
+   */
+  releaseForAdoption(
+    target: { namespace: string; name: string; resourceVersion: string },
+    change: { ownerReferences: readonly k8s.V1OwnerReference[]; removedKeys: readonly string[] },
+    fieldManager: string,
+  ): Promise<k8s.V1Secret>;
 }
 
 export function createSecretWriter(kube: KubeClient): SecretWriter {
   const applyOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
+  const mergePatchOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   return {
     async apply(body, fieldManager) {
       return kube.core.patchNamespacedSecret(
@@ -40,6 +50,14 @@ export function createSecretWriter(kube: KubeClient): SecretWriter {
         if (apiErrorCode(err) === 404) return 'absent';
         throw err;
       }
+    },
+    async releaseForAdoption(target, change, fieldManager) {
+      const body = {
+        // A JSON merge patch carrying resourceVersion is refused with 409 when the Secret changed since we read it.
+        metadata: { resourceVersion: target.resourceVersion, ownerReferences: change.ownerReferences },
+        ...(change.removedKeys.length > 0 ? { data: Object.fromEntries(change.removedKeys.map((key) => [key, null])) } : {}),
+      };
+      return kube.core.patchNamespacedSecret({ name: target.name, namespace: target.namespace, body, fieldManager }, mergePatchOptions);
     },
     async read(namespace, name) {
       try {

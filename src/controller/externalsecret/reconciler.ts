@@ -4,6 +4,7 @@
 import type { Clock } from '../../util/clock.ts';
 import type { ExternalSecret } from '../../api/index.ts';
 import { targetSecretName, API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
+import type { CreationPolicy } from '../../api/types.generated.ts';
 import type { AuditLog, AuditResult } from '../../audit/audit-log.ts';
 import type { SecretWriter } from '../../k8s/secrets.ts';
 import { fieldManagerFor } from '../../k8s/secrets.ts';
@@ -23,6 +24,7 @@ import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide, jitteredIntervalMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
 import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
+import { adoptionPatch, classifyTarget, describeForeignOwner, refusalMessage, wantsAdoption, type ForeignOwner, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 import { describeError } from '../describe-error.ts';
 
@@ -31,8 +33,10 @@ export interface SecretView {
   readonly metadata?: {
     readonly labels?: Record<string, string> | undefined;
     readonly annotations?: Record<string, string> | undefined;
-    readonly ownerReferences?: readonly { readonly uid: string }[] | undefined;
+    readonly ownerReferences?: readonly OwnerReferenceView[] | undefined;
+    readonly managedFields?: readonly { readonly manager?: string | undefined }[] | undefined;
     readonly uid?: string | undefined;
+    readonly resourceVersion?: string | undefined;
   } | undefined;
   readonly data?: Record<string, string> | undefined;
   readonly immutable?: boolean | undefined;
@@ -146,6 +150,8 @@ class Reconciliation {
   private source: { provider: string; identity: string } = { provider: '-', identity: '-' };
   /** Credentials generated during this reconcile, committed (or revoked) once the Secret is written (or not). */
   private readonly issued: IssuedCredentials[] = [];
+  /** Set when the target exists and is someone else's: whose, for the refusal or the adoption. */
+  private foreignOwner: ForeignOwner | undefined;
 
   private readonly written: Map<string, WrittenStatus>;
   private readonly key: string;
@@ -176,16 +182,17 @@ class Reconciliation {
       return;
     }
 
-    let existing = this.deps.getManagedSecret(this.namespace, this.targetName);
-    if (!existing && creationPolicy === 'Merge') existing = await this.deps.secrets.read(this.namespace, this.targetName);
-    const target = creationPolicy === 'None' ? ({ state: 'intact' } as const) : observeTarget(toExisting(existing), this.deps.hmacKey);
-
     const leases = this.deps.leases;
     const generating = leases !== undefined && (generatorSources(es).size > 0 || leases.leasesOf(es).length > 0);
     try {
+      const existing = await this.observeExisting(creationPolicy);
+      const target = this.observeTargetOf(existing, creationPolicy);
+      const decided = decide(this.observed(refreshIntervalMs), target, this.now);
+      // Refused before any provider call or generated credential: nothing could be written anyway.
+      if (decided.action === 'refuse') return await this.refuse(decided.recheckMs);
       // Leases of generated credentials: renewed when due; new credentials (a sync) before they end.
       const upkeep = generating ? await leases.maintain(es, this.now, this.signal) : { rotate: false, nextAt: undefined };
-      const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decide(this.observed(refreshIntervalMs), target, this.now);
+      const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decided;
       if (decision.action !== 'sync') {
         // Nothing to fetch; but a condition left over from a store outage is cleared.
         await this.ensureReadyAfterIdle();
@@ -205,6 +212,41 @@ class Reconciliation {
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, message);
       throw err;
     }
+  }
+
+  /**
+   * The target Secret: from the managed-Secret cache (labelled ones), else one GET — a Secret someone else made
+   * is not in that cache, and must be seen before anything is written. Costs one GET per reconcile only while
+   * the target is absent or not ours (first sync, refused, deleted); none for a synced ExternalSecret.
+   */
+  private async observeExisting(creationPolicy: CreationPolicy): Promise<SecretView | undefined> {
+    const cached = this.deps.getManagedSecret(this.namespace, this.targetName);
+    if (cached || creationPolicy === 'None') return cached;
+    return this.deps.secrets.read(this.namespace, this.targetName);
+  }
+
+  private observeTargetOf(existing: SecretView | undefined, creationPolicy: CreationPolicy) {
+    if (creationPolicy === 'None') return { state: 'intact' } as const;
+    // Owner and Orphan make the Secret ours; Merge and CreateOrMerge add keys to whoever's Secret it is.
+    if (existing && (creationPolicy === 'Owner' || creationPolicy === 'Orphan')) {
+      const ownership = classifyTarget(existing.metadata ?? {}, { uid: this.uid, name: this.name, fieldManager: fieldManagerFor(this.name) });
+      if (!ownership.owned) {
+        this.foreignOwner = ownership.owner;
+        return { state: 'foreign', adopt: wantsAdoption(this.es.metadata.annotations) } as const;
+      }
+    }
+    return observeTarget(toExisting(existing), this.deps.hmacKey);
+  }
+
+  /** Nothing written: Ready=False naming the Secret, its owner and the ways forward; Event and audit once per change. */
+  private async refuse(recheckMs: number): Promise<ReconcileResult> {
+    const message = refusalMessage(this.namespace, this.targetName, this.foreignOwner!);
+    const changed = await this.setReady({ type: ConditionType.Ready, status: 'False', reason: ExternalSecretReason.SecretExistsNotOwned, message });
+    if (changed) {
+      await this.deps.events.record(this.eventTarget, 'Warning', EventReason.SecretExistsNotOwned, message);
+      this.auditWrite('secret.refuse', 'denied', this.now, message);
+    }
+    return { requeueAfter: recheckMs };
   }
 
   /** The earlier of a requeue and a lease's next due time. */
@@ -393,7 +435,7 @@ class Reconciliation {
   private async write(
     fetched: FetchOutcome,
     existingView: SecretView | undefined,
-    creationPolicy: 'Owner' | 'Orphan' | 'Merge' | 'None',
+    creationPolicy: CreationPolicy,
     refreshIntervalMs: number,
   ): Promise<ReconcileResult> {
     const { es } = this;
@@ -419,7 +461,11 @@ class Reconciliation {
 
     const existing = toExisting(existingView);
     if (fetched.data.size === 0 && fetched.missing.length > 0 && deletionPolicy === 'Delete') {
-      // Every remote secret is gone: remove the Secret we created.
+      // Every remote secret is gone: remove the Secret we created — never one we were about to adopt.
+      if (this.foreignOwner) {
+        await this.setNotReady(ExternalSecretReason.SecretMissing, `remote secrets gone (${fetched.missing.join(', ')}); Secret ${this.targetName} was not adopted and is left as it was`);
+        return requeue;
+      }
       if (existingView) await this.deleteSecret(this.targetName, existingView.metadata?.uid);
       return this.finish(ExternalSecretReason.SecretDeleted, `remote secrets gone (${fetched.missing.join(', ')}); Secret deleted (deletionPolicy Delete)`, requeue, false);
     }
@@ -439,7 +485,9 @@ class Reconciliation {
       annotations: shaped.annotations,
     });
 
-    if (needsApply(desired, existing)) {
+    if (this.foreignOwner && existingView) {
+      await this.adopt(desired, existingView, this.foreignOwner);
+    } else if (needsApply(desired, existing)) {
       if (existing?.immutable) {
         throw new TerminalError(
           `target Secret ${this.namespace}/${this.targetName} is immutable and its data differs from the provider's: delete it to let secret-relay recreate it`,
@@ -466,7 +514,8 @@ class Reconciliation {
     const bound = es.status?.binding?.name;
     if (bound && bound !== this.targetName) {
       const old = this.deps.getManagedSecret(this.namespace, bound);
-      if (old?.metadata?.ownerReferences?.some((r) => r.uid === this.uid)) await this.deleteSecret(bound, old.metadata.uid);
+      // Only a Secret this ExternalSecret controls; a Merge/CreateOrMerge/Orphan target or someone else's stays.
+      if (old?.metadata?.ownerReferences?.some((r) => r.uid === this.uid && r.controller === true)) await this.deleteSecret(bound, old.metadata.uid);
     }
 
     if (fetched.missing.length > 0) {
@@ -478,6 +527,54 @@ class Reconciliation {
       );
     }
     return this.finish(ExternalSecretReason.SecretSynced, 'Secret was synced', requeue);
+  }
+
+  /**
+   * Takes an existing Secret over (the secret-relay.dev/adopt opt-in): first the foreign controller reference and
+   * the keys we do not declare go (a patch guarded by resourceVersion), then our apply takes every field we write.
+   * Keys whose values equal the provider's are never absent or different in between.
+   */
+  private async adopt(desired: ReturnType<typeof buildDesiredSecret>, existingView: SecretView, from: ForeignOwner): Promise<void> {
+    if (existingView.type !== undefined && desired.type !== undefined && existingView.type !== desired.type) {
+      throw new TerminalError(
+        `Secret ${this.namespace}/${this.targetName} is of type ${existingView.type} and this ExternalSecret writes ${desired.type}: ` +
+          `set spec.target.template.type: ${existingView.type} to adopt it (a Secret's type cannot change)`,
+      );
+    }
+    const patch = adoptionPatch(
+      { ownerReferences: existingView.metadata?.ownerReferences, dataKeys: Object.keys(existingView.data ?? {}) },
+      new Set(Object.keys(desired.data)),
+    );
+    const releasesSomething = patch.removedKeys.length > 0 || patch.ownerReferences.length !== (existingView.metadata?.ownerReferences ?? []).length;
+    const dataDiffers = patch.removedKeys.length > 0 || Object.entries(desired.data).some(([key, value]) => existingView.data?.[key] !== value);
+    if (existingView.immutable && dataDiffers) {
+      throw new TerminalError(
+        `Secret ${this.namespace}/${this.targetName} is immutable and its data differs from what this ExternalSecret writes: it cannot be adopted; delete it to let secret-relay recreate it`,
+      );
+    }
+    const started = this.deps.clock.now();
+    const fieldManager = fieldManagerFor(this.name);
+    try {
+      if (releasesSomething) {
+        await this.deps.secrets.releaseForAdoption(
+          { namespace: this.namespace, name: this.targetName, resourceVersion: existingView.metadata?.resourceVersion ?? '' },
+          { ownerReferences: patch.ownerReferences.map((ref) => ({ ...ref })), removedKeys: patch.removedKeys },
+          fieldManager,
+        );
+      }
+      await this.deps.secrets.apply(desired, fieldManager);
+      this.auditWrite('secret.adopt', 'success', started);
+    } catch (err) {
+      this.auditWrite('secret.adopt', 'error', started, describeError(err));
+      throw err;
+    }
+    const removed = patch.removedKeys.length > 0 ? `; keys it did not declare removed: ${patch.removedKeys.join(', ')}` : '';
+    await this.deps.events.record(
+      this.eventTarget,
+      'Normal',
+      EventReason.Adopted,
+      `Secret ${this.targetName} adopted (${describeForeignOwner(from).replace(/^it is /, 'was ')})${removed}`,
+    );
   }
 
   private nextRefresh(refreshIntervalMs: number): ReconcileResult {
@@ -498,7 +595,7 @@ class Reconciliation {
   }
 
   private auditWrite(
-    action: 'secret.create' | 'secret.update' | 'secret.delete',
+    action: 'secret.create' | 'secret.update' | 'secret.delete' | 'secret.adopt' | 'secret.refuse',
     result: AuditResult,
     started: number,
     error?: string,
@@ -550,12 +647,13 @@ class Reconciliation {
     await this.setReady({ type: ConditionType.Ready, status: 'True', reason: ExternalSecretReason.SecretSynced, message: 'Secret was synced' });
   }
 
-  /** Writes the Ready condition alone, skipping the write when nothing would change. */
-  private async setReady(update: ConditionUpdate): Promise<void> {
+  /** Writes the Ready condition alone, skipping the write when nothing would change; true when it wrote. */
+  private async setReady(update: ConditionUpdate): Promise<boolean> {
     const conditions = this.es.status?.conditions as Condition[] | undefined;
     const generation = this.es.metadata.generation;
-    if (sameCondition(findCondition(conditions, update.type), update, generation)) return;
+    if (sameCondition(findCondition(conditions, update.type), update, generation)) return false;
     await this.deps.status.patch(this.statusRef(), { conditions: setCondition(conditions, update, this.now, generation) });
+    return true;
   }
 
   private statusRef() {

@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  adoptionPatch,
+  classifyTarget,
+  describeForeignOwner,
+  refusalMessage,
+  wantsAdoption,
+  type ClaimingExternalSecret,
+} from '../../../src/controller/externalsecret/ownership.ts';
+import { decide, REFUSED_TARGET_RECHECK_MS, jitteredIntervalMs, syncedResourceVersionOf, type ObservedExternalSecret } from '../../../src/controller/externalsecret/decide.ts';
+import { buildDesiredSecret } from '../../../src/controller/externalsecret/desired-secret.ts';
+import { fieldManagerFor } from '../../../src/k8s/secrets.ts';
+
+const me: ClaimingExternalSecret = { uid: 'uid-new', name: 'db', fieldManager: fieldManagerFor('db') };
+const ourRef = (uid: string, name = 'db') => ({ apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', name, uid, controller: true });
+const fields = (...managers: string[]) => managers.map((manager) => ({ manager }));
+
+test('a controller ownerReference to this ExternalSecret, or our field manager without another controller, is ours', () => {
+  assert.deepEqual(classifyTarget({ ownerReferences: [ourRef('uid-new')], managedFields: fields('secret-relay.dev/db') }, me), { owned: true });
+  // Orphan/CreateOrMerge Secret, or one written by an earlier version of the operator (label + field manager only).
+  assert.deepEqual(classifyTarget({ managedFields: fields('kubectl-create', 'secret-relay.dev/db') }, me), { owned: true });
+  // A non-controller reference to someone else does not make it theirs.
+  const nonController = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd1', controller: false };
+  assert.deepEqual(classifyTarget({ ownerReferences: [nonController], managedFields: fields('secret-relay.dev/db') }, me), { owned: true });
+});
+
+test('the Owner Secret of a deleted ExternalSecret of the same name is taken up by its successor; of another name it is not', () => {
+  assert.deepEqual(classifyTarget({ ownerReferences: [ourRef('uid-old')], managedFields: fields('secret-relay.dev/db') }, me), { owned: true });
+  // Same name but our field manager never wrote it: someone copied the reference, not ours.
+  assert.equal(classifyTarget({ ownerReferences: [ourRef('uid-old')], managedFields: fields('kubectl-create') }, me).owned, false);
+  const other = classifyTarget({ ownerReferences: [ourRef('uid-b', 'billing')], managedFields: fields('secret-relay.dev/billing', 'secret-relay.dev/db') }, me);
+  assert.deepEqual(other, { owned: false, owner: { by: 'controller', apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', name: 'billing', uid: 'uid-b' } });
+});
+
+test('a hand-made Secret, one owned by a Deployment or by ESO, is foreign and described by who has it', () => {
+  const handMade = classifyTarget({ managedFields: fields('kubectl-create', 'kubectl-edit') }, me);
+  assert.deepEqual(handMade, { owned: false, owner: { by: 'fields', managers: ['kubectl-create', 'kubectl-edit'] } });
+  assert.equal(describeForeignOwner(handMade.owned ? assert.fail() : handMade.owner), 'this ExternalSecret did not create it (written by kubectl-create, kubectl-edit)');
+
+  const deployment = classifyTarget({ ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd1', controller: true }], managedFields: fields('secret-relay.dev/db') }, me);
+  assert.equal(deployment.owned, false);
+  assert.equal(describeForeignOwner(deployment.owned ? assert.fail() : deployment.owner), 'it is owned by Deployment web (apps)');
+
+  const eso = classifyTarget({ ownerReferences: [{ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', name: 'db', uid: 'e1', controller: true }], managedFields: fields('externalsecrets.external-secrets.io/db') }, me);
+  assert.equal(describeForeignOwner(eso.owned ? assert.fail() : eso.owner), "it is owned by ESO's ExternalSecret db (external-secrets.io)");
+
+  const sibling = classifyTarget({ managedFields: fields('secret-relay.dev/billing') }, me);
+  assert.equal(describeForeignOwner(sibling.owned ? assert.fail() : sibling.owner), 'this ExternalSecret did not create it (written by ExternalSecret billing)');
+  assert.equal(describeForeignOwner({ by: 'fields', managers: [] }), 'this ExternalSecret did not create it');
+  assert.equal(describeForeignOwner({ by: 'fields', managers: ['a', 'b', 'c', 'd', 'e'] }), 'this ExternalSecret did not create it (written by a, b, c and 2 more)');
+});
+
+test('the refusal message names the Secret, its owner and both ways forward, on one line', () => {
+  const message = refusalMessage('team-a', 'precious', { by: 'fields', managers: ['helm'] });
+  assert.match(message, /^Secret team-a\/precious exists and this ExternalSecret did not create it \(written by helm\); nothing was written\./);
+  assert.match(message, /spec\.target\.name/);
+  assert.match(message, /secret-relay\.dev\/adopt="true"/);
+  assert.doesNotMatch(message, /\n/);
+});
+
+test('adoption opt-in is the exact annotation value "true"', () => {
+  assert.equal(wantsAdoption({ 'secret-relay.dev/adopt': 'true' }), true);
+  assert.equal(wantsAdoption({ 'secret-relay.dev/adopt': 'yes' }), false);
+  assert.equal(wantsAdoption({}), false);
+  assert.equal(wantsAdoption(undefined), false);
+});
+
+test('an adoption drops the foreign controller reference and the keys we do not declare, keeps other references', () => {
+  const controller = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', name: 'db', uid: 'e1', controller: true };
+  const plain = { apiVersion: 'v1', kind: 'ConfigMap', name: 'cfg', uid: 'c1' };
+  assert.deepEqual(adoptionPatch({ ownerReferences: [controller, plain], dataKeys: ['user', 'password', 'legacy'] }, new Set(['user', 'password'])), {
+    ownerReferences: [plain],
+    removedKeys: ['legacy'],
+  });
+  assert.deepEqual(adoptionPatch({ dataKeys: ['a'] }, new Set(['a'])), { ownerReferences: [], removedKeys: [] });
+});
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-11-22T10:00:00Z');
+function es(overrides: Partial<ObservedExternalSecret> = {}): ObservedExternalSecret {
+  const base: ObservedExternalSecret = {
+    uid: 'uid-1',
+    generation: 1,
+    labels: {},
+    annotations: {},
+    refreshPolicy: 'Periodic',
+    refreshIntervalMs: HOUR,
+    syncedResourceVersion: undefined,
+    refreshTime: T0,
+    boundTargetName: 'app',
+    targetName: 'app',
+    ...overrides,
+  };
+  return { ...base, syncedResourceVersion: syncedResourceVersionOf(base) };
+}
+
+test('decide: a foreign target is refused whatever the refresh state, rechecked at most a minute later; with the opt-in it is adopted', () => {
+  const fresh = { ...es(), syncedResourceVersion: undefined, refreshTime: undefined };
+  assert.deepEqual(decide(fresh, { state: 'foreign', adopt: false }, T0), { action: 'refuse', recheckMs: REFUSED_TARGET_RECHECK_MS });
+  assert.deepEqual(decide(es({ refreshPolicy: 'CreatedOnce' }), { state: 'foreign', adopt: false }, T0), { action: 'refuse', recheckMs: REFUSED_TARGET_RECHECK_MS });
+  // A shorter refresh interval rechecks sooner.
+  const quick = es({ refreshIntervalMs: 2_000 });
+  assert.deepEqual(decide(quick, { state: 'foreign', adopt: false }, T0), { action: 'refuse', recheckMs: jitteredIntervalMs('uid-1', 2_000) });
+  assert.deepEqual(decide(es(), { state: 'foreign', adopt: true }, T0 + 1), { action: 'sync', reason: 'adopt' });
+});
+
+test('CreateOrMerge builds a merge body: no ownerReference, no type unless the template names one', () => {
+  const input = {
+    namespace: 'ns',
+    name: 'app',
+    immutable: false,
+    owner: { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', name: 'app', uid: 'u1' },
+    data: new Map([['password', Buffer.from('s3cret')]]),
+    hmacKey: Buffer.from('k'.repeat(32)),
+  };
+  const plain = buildDesiredSecret({ ...input, creationPolicy: 'CreateOrMerge' });
+  assert.equal(plain.metadata.ownerReferences, undefined);
+  assert.equal(plain.type, undefined);
+  assert.equal(plain.metadata.labels['secret-relay.dev/managed'], 'true');
+  assert.equal(buildDesiredSecret({ ...input, creationPolicy: 'CreateOrMerge', type: 'kubernetes.io/tls' }).type, 'kubernetes.io/tls');
+  assert.equal(buildDesiredSecret({ ...input, creationPolicy: 'Merge', type: 'kubernetes.io/tls' }).type, undefined);
+});
