@@ -23,7 +23,7 @@ export interface SecretWriter {
    */
   releaseForAdoption(
     target: { namespace: string; name: string; resourceVersion: string },
-    change: { ownerReferences: readonly k8s.V1OwnerReference[]; removedKeys: readonly string[] },
+    change: { ownerReferences: readonly k8s.V1OwnerReference[]; removedKeys: readonly string[]; managedFields: readonly object[] },
     fieldManager: string,
   ): Promise<k8s.V1Secret>;
 }
@@ -54,7 +54,13 @@ export function createSecretWriter(kube: KubeClient): SecretWriter {
     async releaseForAdoption(target, change, fieldManager) {
       const body = {
         // A JSON merge patch carrying resourceVersion is refused with 409 when the Secret changed since we read it.
-        metadata: { resourceVersion: target.resourceVersion, ownerReferences: change.ownerReferences },
+        // managedFields given in a patch replace the recorded ones: how other managers' claims are released.
+        // An empty list would be ignored (the apiserver keeps the live entries); [{}] clears them.
+        metadata: {
+          resourceVersion: target.resourceVersion,
+          ownerReferences: change.ownerReferences,
+          managedFields: change.managedFields.length > 0 ? change.managedFields : [{}],
+        },
         ...(change.removedKeys.length > 0 ? { data: Object.fromEntries(change.removedKeys.map((key) => [key, null])) } : {}),
       };
       return kube.core.patchNamespacedSecret({ name: target.name, namespace: target.namespace, body, fieldManager }, mergePatchOptions);

@@ -6,7 +6,13 @@ import { ADOPT_ANNOTATION, API_GROUP, Kind } from '../../api/index.ts';
 /** What ownership is read from; a k8s V1Secret fits. */
 export interface OwnedObjectMeta {
   readonly ownerReferences?: readonly OwnerReferenceView[] | undefined;
-  readonly managedFields?: readonly { readonly manager?: string | undefined }[] | undefined;
+  readonly managedFields?: readonly ManagedFieldsEntryView[] | undefined;
+}
+
+/** One metadata.managedFields entry; the fields not read here are passed through unchanged. */
+export interface ManagedFieldsEntryView {
+  readonly manager?: string | undefined;
+  readonly fieldsV1?: object | undefined;
 }
 
 export interface OwnerReferenceView {
@@ -94,25 +100,64 @@ export function refusalMessage(namespace: string, secretName: string, owner: For
 }
 
 /** What an adoption must change before our apply can take the Secret over. */
-export interface AdoptionPatch {
+export interface AdoptionPatch<Entry extends ManagedFieldsEntryView = ManagedFieldsEntryView> {
   /** The ownerReferences to keep: every non-controller one. The controller reference is replaced by ours (Owner) or dropped (Orphan). */
   readonly ownerReferences: readonly OwnerReferenceView[];
   /** Data keys the ExternalSecret does not declare: removed, so the adopted Secret is what this ExternalSecret would have created. */
   readonly removedKeys: readonly string[];
+  /** managedFields with other managers' claims on what we write taken away (see releaseFields). */
+  readonly managedFields: readonly Entry[];
 }
 
 /**
- * Server-side apply cannot drop fields another manager owns, and an object may have only one controller
- * reference: so the foreign controller reference and the keys we do not declare go in a patch before the apply.
+ * Server-side apply cannot drop fields another manager owns, an object may have only one controller reference,
+ * and an apply of a value equal to another manager's leaves the field co-owned (measured: kubectl-create kept
+ * f:data.f:password after a forced apply of the same bytes) — so a later removal of the key from the spec would
+ * not remove it. Hence one patch before the apply: the foreign controller reference and the keys we do not
+ * declare go, and the other managers' claims on the fields we write are released.
  */
-export function adoptionPatch(
-  existing: { readonly ownerReferences?: readonly OwnerReferenceView[] | undefined; readonly dataKeys: readonly string[] },
-  desiredKeys: ReadonlySet<string>,
-): AdoptionPatch {
+export function adoptionPatch<Entry extends ManagedFieldsEntryView>(
+  existing: { readonly ownerReferences?: readonly OwnerReferenceView[] | undefined; readonly managedFields?: readonly Entry[] | undefined; readonly dataKeys: readonly string[] },
+  desired: { readonly keys: ReadonlySet<string>; readonly writesType: boolean; readonly fieldManager: string },
+): AdoptionPatch<Entry> {
+  const dropped = (existing.ownerReferences ?? []).filter((ref) => ref.controller === true).map((ref) => ref.uid);
   return {
     ownerReferences: (existing.ownerReferences ?? []).filter((ref) => ref.controller !== true),
-    removedKeys: existing.dataKeys.filter((key) => !desiredKeys.has(key)).sort(),
+    removedKeys: existing.dataKeys.filter((key) => !desired.keys.has(key)).sort(),
+    managedFields: (existing.managedFields ?? []).flatMap((entry) => {
+      if (entry.manager === desired.fieldManager) return [entry];
+      const fields = releaseFields(entry.fieldsV1, [
+        ...[...desired.keys].map((key) => ['f:data', `f:${key}`]),
+        ...(desired.writesType ? [['f:type']] : []),
+        ...dropped.map((uid) => ['f:metadata', 'f:ownerReferences', `k:${JSON.stringify({ uid })}`]),
+      ]);
+      return fields === undefined ? [] : [{ ...entry, fieldsV1: fields }];
+    }),
   };
+}
+
+/**
+ * A fieldsV1 set without the given paths; parents left empty are removed too (an empty `{}` would claim the
+ * parent as a whole). undefined when nothing is left, so the entry goes.
+ */
+export function releaseFields(fieldsV1: object | undefined, paths: readonly (readonly string[])[]): object | undefined {
+  const copy = structuredClone((fieldsV1 ?? {}) as Record<string, unknown>);
+  for (const path of paths) removePath(copy, path);
+  return Object.keys(copy).length === 0 ? undefined : copy;
+}
+
+function removePath(node: Record<string, unknown>, path: readonly string[]): void {
+  const [head, ...rest] = path;
+  if (head === undefined || !Object.hasOwn(node, head)) return;
+  if (rest.length === 0) {
+    delete node[head];
+    return;
+  }
+  const child = node[head];
+  if (typeof child !== 'object' || child === null) return;
+  const hadChildren = Object.keys(child).length > 0;
+  removePath(child as Record<string, unknown>, rest);
+  if (hadChildren && Object.keys(child).length === 0) delete node[head];
 }
 
 function isOurExternalSecret(ref: OwnerReferenceView): boolean {

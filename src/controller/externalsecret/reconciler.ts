@@ -24,7 +24,7 @@ import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide, jitteredIntervalMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
 import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
-import { adoptionPatch, classifyTarget, describeForeignOwner, refusalMessage, wantsAdoption, type ForeignOwner, type OwnerReferenceView } from './ownership.ts';
+import { adoptionPatch, classifyTarget, describeForeignOwner, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 import { describeError } from '../describe-error.ts';
 
@@ -34,7 +34,7 @@ export interface SecretView {
     readonly labels?: Record<string, string> | undefined;
     readonly annotations?: Record<string, string> | undefined;
     readonly ownerReferences?: readonly OwnerReferenceView[] | undefined;
-    readonly managedFields?: readonly { readonly manager?: string | undefined }[] | undefined;
+    readonly managedFields?: readonly ManagedFieldsEntryView[] | undefined;
     readonly uid?: string | undefined;
     readonly resourceVersion?: string | undefined;
   } | undefined;
@@ -79,6 +79,8 @@ export interface ExternalSecretReconcilerDeps {
  * status patch; deciding from that stale copy would refetch (and break CreatedOnce) right after a sync.
  */
 export interface WrittenStatus {
+  /** Whose: an ExternalSecret deleted and recreated under the same name must not inherit its predecessor's sync. */
+  readonly uid: string;
   readonly syncedResourceVersion: string;
   readonly refreshTime: number;
   readonly boundTargetName: string;
@@ -262,7 +264,7 @@ class Reconciliation {
     const statusTime = es.status?.refreshTime ? Date.parse(es.status.refreshTime) : undefined;
     const ours = this.written.get(this.key);
     // Our own later write wins over a cache that has not caught up with it yet.
-    if (ours && (statusTime === undefined || ours.refreshTime > statusTime)) {
+    if (ours && ours.uid === this.uid && (statusTime === undefined || ours.refreshTime > statusTime)) {
       return {
         ...this.observedSpec(refreshIntervalMs),
         syncedResourceVersion: ours.syncedResourceVersion,
@@ -541,11 +543,11 @@ class Reconciliation {
           `set spec.target.template.type: ${existingView.type} to adopt it (a Secret's type cannot change)`,
       );
     }
+    const fieldManager = fieldManagerFor(this.name);
     const patch = adoptionPatch(
-      { ownerReferences: existingView.metadata?.ownerReferences, dataKeys: Object.keys(existingView.data ?? {}) },
-      new Set(Object.keys(desired.data)),
+      { ownerReferences: existingView.metadata?.ownerReferences, managedFields: existingView.metadata?.managedFields, dataKeys: Object.keys(existingView.data ?? {}) },
+      { keys: new Set(Object.keys(desired.data)), writesType: desired.type !== undefined, fieldManager },
     );
-    const releasesSomething = patch.removedKeys.length > 0 || patch.ownerReferences.length !== (existingView.metadata?.ownerReferences ?? []).length;
     const dataDiffers = patch.removedKeys.length > 0 || Object.entries(desired.data).some(([key, value]) => existingView.data?.[key] !== value);
     if (existingView.immutable && dataDiffers) {
       throw new TerminalError(
@@ -553,15 +555,12 @@ class Reconciliation {
       );
     }
     const started = this.deps.clock.now();
-    const fieldManager = fieldManagerFor(this.name);
     try {
-      if (releasesSomething) {
-        await this.deps.secrets.releaseForAdoption(
-          { namespace: this.namespace, name: this.targetName, resourceVersion: existingView.metadata?.resourceVersion ?? '' },
-          { ownerReferences: patch.ownerReferences.map((ref) => ({ ...ref })), removedKeys: patch.removedKeys },
-          fieldManager,
-        );
-      }
+      await this.deps.secrets.releaseForAdoption(
+        { namespace: this.namespace, name: this.targetName, resourceVersion: existingView.metadata?.resourceVersion ?? '' },
+        { ownerReferences: patch.ownerReferences.map((ref) => ({ ...ref })), removedKeys: patch.removedKeys, managedFields: patch.managedFields },
+        fieldManager,
+      );
       await this.deps.secrets.apply(desired, fieldManager);
       this.auditWrite('secret.adopt', 'success', started);
     } catch (err) {
@@ -632,7 +631,7 @@ class Reconciliation {
       syncedResourceVersion,
       binding: { name: this.targetName },
     });
-    this.written.set(this.key, { syncedResourceVersion, refreshTime, boundTargetName: this.targetName });
+    this.written.set(this.key, { uid: this.uid, syncedResourceVersion, refreshTime, boundTargetName: this.targetName });
     return requeue;
   }
 

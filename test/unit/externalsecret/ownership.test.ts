@@ -5,6 +5,7 @@ import {
   classifyTarget,
   describeForeignOwner,
   refusalMessage,
+  releaseFields,
   wantsAdoption,
   type ClaimingExternalSecret,
 } from '../../../src/controller/externalsecret/ownership.ts';
@@ -69,11 +70,46 @@ test('adoption opt-in is the exact annotation value "true"', () => {
 test('an adoption drops the foreign controller reference and the keys we do not declare, keeps other references', () => {
   const controller = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', name: 'db', uid: 'e1', controller: true };
   const plain = { apiVersion: 'v1', kind: 'ConfigMap', name: 'cfg', uid: 'c1' };
-  assert.deepEqual(adoptionPatch({ ownerReferences: [controller, plain], dataKeys: ['user', 'password', 'legacy'] }, new Set(['user', 'password'])), {
-    ownerReferences: [plain],
-    removedKeys: ['legacy'],
-  });
-  assert.deepEqual(adoptionPatch({ dataKeys: ['a'] }, new Set(['a'])), { ownerReferences: [], removedKeys: [] });
+  const desired = { keys: new Set(['user', 'password']), writesType: true, fieldManager: 'secret-relay.dev/db' };
+  const patch = adoptionPatch({ ownerReferences: [controller, plain], dataKeys: ['user', 'password', 'legacy'] }, desired);
+  assert.deepEqual(patch.ownerReferences, [plain]);
+  assert.deepEqual(patch.removedKeys, ['legacy']);
+  assert.deepEqual(adoptionPatch({ dataKeys: ['a'] }, { ...desired, keys: new Set(['a']) }), { ownerReferences: [], removedKeys: [], managedFields: [] });
+});
+
+test("an adoption releases other managers' claims on the fields we write, and only those", () => {
+  const eso = {
+    manager: 'externalsecrets.external-secrets.io/db',
+    operation: 'Update',
+    time: '2026-11-22T10:00:00Z',
+    fieldsV1: {
+      'f:data': { '.': {}, 'f:user': {}, 'f:password': {}, 'f:legacy': {} },
+      'f:metadata': { 'f:labels': { 'f:team': {} }, 'f:ownerReferences': { '.': {}, 'k:{"uid":"e1"}': {} } },
+      'f:type': {},
+    },
+  };
+  const onlyOurs = { manager: 'kubectl-create', fieldsV1: { 'f:data': { 'f:user': {} }, 'f:type': {} } };
+  const mine = { manager: 'secret-relay.dev/db', fieldsV1: { 'f:data': { 'f:user': {} } } };
+  const patch = adoptionPatch(
+    { ownerReferences: [{ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', name: 'db', uid: 'e1', controller: true }], managedFields: [eso, onlyOurs, mine], dataKeys: [] },
+    { keys: new Set(['user', 'password']), writesType: true, fieldManager: 'secret-relay.dev/db' },
+  );
+  assert.deepEqual(patch.managedFields, [
+    {
+      ...eso,
+      fieldsV1: { 'f:data': { '.': {}, 'f:legacy': {} }, 'f:metadata': { 'f:labels': { 'f:team': {} }, 'f:ownerReferences': { '.': {} } } },
+    },
+    mine,
+  ]);
+  // The input is not modified.
+  assert.ok(Object.hasOwn(eso.fieldsV1['f:data'], 'f:user'));
+});
+
+test('releaseFields removes emptied parents (an empty {} would claim the whole parent) and keeps leaves that were empty', () => {
+  assert.deepEqual(releaseFields({ 'f:data': { 'f:a': {} }, 'f:type': {} }, [['f:data', 'f:a']]), { 'f:type': {} });
+  assert.equal(releaseFields({ 'f:data': { 'f:a': {} } }, [['f:data', 'f:a']]), undefined);
+  assert.deepEqual(releaseFields({ 'f:immutable': {} }, [['f:data', 'f:a']]), { 'f:immutable': {} });
+  assert.equal(releaseFields(undefined, []), undefined);
 });
 
 const HOUR = 3_600_000;
