@@ -74,6 +74,16 @@ async function externalSecretReconciles(): Promise<number> {
   return metric.values.filter((v) => v.labels['controller'] === 'externalsecret').reduce((sum, v) => sum + v.value, 0);
 }
 
+/** apiserver requests the operator sent, by verb (printed as figures, never asserted). */
+async function kubeRequests(): Promise<Record<string, number>> {
+  const metric = await op.operator.registry.getSingleMetric('secret_relay_kube_requests_total')!.get();
+  return Object.fromEntries(metric.values.map((v) => [String(v.labels['verb']), v.value]));
+}
+
+function requestsSince(before: Record<string, number>, after: Record<string, number>): string {
+  return Object.entries(after).map(([verb, n]) => [verb, n - (before[verb] ?? 0)] as const).filter(([, n]) => n > 0).map(([verb, n]) => `${verb}=${n}`).join(' ') || 'none';
+}
+
 function auditOf(ns: string): Record<string, unknown>[] {
   return op.audit.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => (r['externalSecret'] as { namespace: string }).namespace === ns);
 }
@@ -85,7 +95,7 @@ function dataKeyManagers(secret: k8s.V1Secret | undefined, key: string): string[
     .map((entry) => entry.manager ?? '');
 }
 
-test('a hand-made Secret is left byte-identical under Owner and Orphan, with a reason, an Event and an audit record; deleting it lets the ExternalSecret create its own', async () => {
+test('a hand-made Secret is left byte-identical under Owner and Orphan, with a reason, an Event and an audit record; deleting it lets the ExternalSecret create its own', async (t) => {
   const ns = await namespaces.create(kube);
   const theirs = secrets.next('theirs');
   const ours = secrets.next('ours');
@@ -105,7 +115,9 @@ test('a hand-made Secret is left byte-identical under Owner and Orphan, with a r
 
   // A few rechecks of the refused ExternalSecret (every 2 s): still nothing written, and no provider call.
   const seen = await externalSecretReconciles();
+  const requestsBefore = await kubeRequests();
   await waitFor('three more reconciles', async () => (await externalSecretReconciles()) >= seen + 3, 20_000);
+  t.diagnostic(`apiserver requests during ${(await externalSecretReconciles()) - seen} rechecks of a refused ExternalSecret: ${requestsSince(requestsBefore, await kubeRequests())}`);
   assert.deepEqual(snapshot(await readSecret(kube, ns, 'precious')), before);
   assert.deepEqual(snapshot(await readSecret(kube, ns, 'keepsake')), beforeOrphan);
   assert.equal(callsByKey.get('remote') ?? 0, 0, 'a refused ExternalSecret makes no provider call');
@@ -181,7 +193,7 @@ test('with secret-relay.dev/adopt a hand-made Secret is taken over: ownerReferen
   await waitSecretData(kube, ns, 'precious', { password });
 });
 
-test("adopting a Secret ESO's ExternalSecret owns: the controller reference moves to us and the data is never missing or different", async () => {
+test("adopting a Secret ESO's ExternalSecret owns: the controller reference moves to us and the data is never missing or different", async (t) => {
   const ns = await namespaces.create(kube);
   const user = secrets.next('user');
   const password = secrets.next('password');
@@ -204,6 +216,8 @@ test("adopting a Secret ESO's ExternalSecret owns: the controller reference move
     (type, obj: k8s.V1Secret) => versions.push({ type, data: obj.data }),
     () => {},
   );
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'store', status: 'True' });
+  const requestsBefore = await kubeRequests();
   try {
     await createObject(kube, Plural.ExternalSecret, es('db', { name: 'db' }, { user: 'db-user', password: 'db-password' }, { annotations: { 'secret-relay.dev/adopt': 'true' } }), ns);
     const taken = await waitFor('the Secret to be controlled by our ExternalSecret', async () => {
@@ -215,6 +229,7 @@ test("adopting a Secret ESO's ExternalSecret owns: the controller reference move
     assert.deepEqual(dataKeyManagers(taken, 'user'), ['secret-relay.dev/db']);
     assert.deepEqual(dataKeyManagers(taken, 'password'), ['secret-relay.dev/db']);
     await waitReady(kube, { namespace: ns, name: 'db', status: 'True', reason: 'SecretSynced' });
+    t.diagnostic(`apiserver requests from the ExternalSecret's creation to its adoption being Ready: ${requestsSince(requestsBefore, await kubeRequests())}`);
     assert.ok((await eventNotes(kube, ns)).some((n) => n.startsWith("Normal Adopted: Secret db adopted (was owned by ESO's ExternalSecret db (external-secrets.io))")));
   } finally {
     watch.abort();
