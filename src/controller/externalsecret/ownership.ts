@@ -33,7 +33,15 @@ export interface ClaimingExternalSecret {
 /** Who else has the Secret. */
 export type ForeignOwner =
   /** A controller ownerReference to another object: another ExternalSecret (ours or ESO's), a Deployment, … */
-  | { readonly by: 'controller'; readonly apiVersion: string; readonly kind: string; readonly name: string; readonly uid: string }
+  | {
+      readonly by: 'controller';
+      readonly apiVersion: string;
+      readonly kind: string;
+      readonly name: string;
+      readonly uid: string;
+      /** A secret-relay ExternalSecret of this very name, since deleted (another uid): taken over without an opt-in. */
+      readonly predecessor?: true;
+    }
   /** No controller; written by these field managers (kubectl, helm, argocd-controller, another ExternalSecret), none of them ours. */
   | { readonly by: 'fields'; readonly managers: readonly string[] };
 
@@ -47,9 +55,12 @@ const OUR_FIELD_MANAGER_PREFIX = `${API_GROUP}/`;
  * Did this ExternalSecret create the Secret? Yes when a controller ownerReference names its uid, or — with no
  * controller ownerReference to anything else — when its field manager owns fields of it. The field manager is
  * per name, so an Orphan Secret left by a deleted ExternalSecret, and Secrets written by earlier versions of
- * this operator (managed label + our field manager, no ownerReference), stay in sync without an opt-in; so does
- * an Owner Secret whose controller reference still names a deleted predecessor of the same name, since that
- * reference was written under our field manager (the next apply replaces it).
+ * this operator (managed label + our field manager, no ownerReference), stay in sync without an opt-in.
+ *
+ * A controller reference to a secret-relay ExternalSecret of this name but another uid names a deleted
+ * predecessor (deleted and recreated before the garbage collector came, or a Secret restored from a backup
+ * whose managedFields name the restore tool): the garbage collector deletes a Secret whose only owner is gone,
+ * so it is foreign but marked `predecessor`, and taken over without an opt-in.
  */
 export function classifyTarget(meta: OwnedObjectMeta, es: ClaimingExternalSecret): TargetOwnership {
   const managers = [...new Set((meta.managedFields ?? []).map((entry) => entry.manager ?? '').filter((m) => m !== ''))];
@@ -57,9 +68,9 @@ export function classifyTarget(meta: OwnedObjectMeta, es: ClaimingExternalSecret
   const controller = (meta.ownerReferences ?? []).find((ref) => ref.controller === true);
   if (controller) {
     if (controller.uid === es.uid) return { owned: true };
-    const predecessor = isOurExternalSecret(controller) && controller.name === es.name && oursByFields;
-    if (predecessor) return { owned: true };
-    return { owned: false, owner: { by: 'controller', apiVersion: controller.apiVersion, kind: controller.kind, name: controller.name, uid: controller.uid } };
+    const predecessor = isOurExternalSecret(controller) && controller.name === es.name;
+    const owner = { by: 'controller', apiVersion: controller.apiVersion, kind: controller.kind, name: controller.name, uid: controller.uid } as const;
+    return { owned: false, owner: predecessor ? { ...owner, predecessor: true } : owner };
   }
   if (oursByFields) return { owned: true };
   return { owned: false, owner: { by: 'fields', managers } };
@@ -74,6 +85,7 @@ export function wantsAdoption(annotations: Readonly<Record<string, string>> | un
 export function describeForeignOwner(owner: ForeignOwner): string {
   if (owner.by === 'controller') {
     const group = owner.apiVersion.includes('/') ? owner.apiVersion.slice(0, owner.apiVersion.indexOf('/')) : '';
+    if (owner.predecessor) return `it is owned by a deleted ExternalSecret of the same name (uid ${owner.uid})`;
     if (group === API_GROUP && owner.kind === Kind.ExternalSecret) return `it is owned by ExternalSecret ${owner.name}`;
     if (group === 'external-secrets.io' && owner.kind === 'ExternalSecret') return `it is owned by ESO's ExternalSecret ${owner.name} (external-secrets.io)`;
     return `it is owned by ${owner.kind} ${owner.name}${group ? ` (${group})` : ''}`;

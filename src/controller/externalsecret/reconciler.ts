@@ -91,12 +91,15 @@ type FetchOutcome = { readonly data: Map<string, Uint8Array>; readonly missing: 
 export function createExternalSecretReconciler(options: ExternalSecretReconcilerDeps) {
   const deps: ExternalSecretReconcilerDeps = { ...options, templateEngine: options.templateEngine ?? createTemplateEngine() };
   const written = new Map<string, WrittenStatus>();
+  // The refusal message last reported per key, so a recheck that reads a lagging cache does not repeat its Event and audit record.
+  const refusals = new Map<string, string>();
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
     const cached = deps.getExternalSecret(namespace, name);
     // Gone: an Owner Secret follows through its ownerReference (garbage collector); others are kept by design.
     if (!cached) {
       written.delete(key);
+      refusals.delete(key);
       return;
     }
     if (!cached.ok) {
@@ -110,7 +113,7 @@ export function createExternalSecretReconciler(options: ExternalSecretReconciler
       if (deps.leases) await deps.leases.release(es, signal);
       return;
     }
-    return new Reconciliation(deps, es, signal, written, key).run();
+    return new Reconciliation(deps, es, signal, written, key, refusals).run();
   };
 }
 
@@ -157,8 +160,10 @@ class Reconciliation {
 
   private readonly written: Map<string, WrittenStatus>;
   private readonly key: string;
+  private readonly refusals: Map<string, string>;
 
-  constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal, written: Map<string, WrittenStatus>, key: string) {
+  constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal, written: Map<string, WrittenStatus>, key: string, refusals: Map<string, string>) {
+    this.refusals = refusals;
     this.deps = deps;
     this.written = written;
     this.key = key;
@@ -192,6 +197,7 @@ class Reconciliation {
       const decided = decide(this.observed(refreshIntervalMs), target, this.now);
       // Refused before any provider call or generated credential: nothing could be written anyway.
       if (decided.action === 'refuse') return await this.refuse(decided.recheckMs);
+      this.refusals.delete(this.key);
       // Leases of generated credentials: renewed when due; new credentials (a sync) before they end.
       const upkeep = generating ? await leases.maintain(es, this.now, this.signal) : { rotate: false, nextAt: undefined };
       const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decided;
@@ -234,7 +240,9 @@ class Reconciliation {
       const ownership = classifyTarget(existing.metadata ?? {}, { uid: this.uid, name: this.name, fieldManager: fieldManagerFor(this.name) });
       if (!ownership.owned) {
         this.foreignOwner = ownership.owner;
-        return { state: 'foreign', adopt: wantsAdoption(this.es.metadata.annotations) } as const;
+        // A deleted predecessor's Secret would be garbage-collected: taken over without the opt-in.
+        const predecessor = ownership.owner.by === 'controller' && ownership.owner.predecessor === true;
+        return { state: 'foreign', adopt: predecessor || wantsAdoption(this.es.metadata.annotations) } as const;
       }
     }
     return observeTarget(toExisting(existing), this.deps.hmacKey);
@@ -244,7 +252,10 @@ class Reconciliation {
   private async refuse(recheckMs: number): Promise<ReconcileResult> {
     const message = refusalMessage(this.namespace, this.targetName, this.foreignOwner!);
     const changed = await this.setReady({ type: ConditionType.Ready, status: 'False', reason: ExternalSecretReason.SecretExistsNotOwned, message });
-    if (changed) {
+    const reported = this.refusals.get(this.key) === `${this.uid}\u0000${message}`;
+    this.refusals.set(this.key, `${this.uid}\u0000${message}`);
+    // Once per refusal: not when the status already said so (a restart), nor again while the cache lags our patch.
+    if (changed && !reported) {
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.SecretExistsNotOwned, message);
       this.auditWrite('secret.refuse', 'denied', this.now, message);
     }

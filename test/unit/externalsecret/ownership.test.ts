@@ -26,10 +26,15 @@ test('a controller ownerReference to this ExternalSecret, or our field manager w
   assert.deepEqual(classifyTarget({ ownerReferences: [nonController], managedFields: fields('secret-relay.dev/db') }, me), { owned: true });
 });
 
-test('the Owner Secret of a deleted ExternalSecret of the same name is taken up by its successor; of another name it is not', () => {
-  assert.deepEqual(classifyTarget({ ownerReferences: [ourRef('uid-old')], managedFields: fields('secret-relay.dev/db') }, me), { owned: true });
-  // Same name but our field manager never wrote it: someone copied the reference, not ours.
-  assert.equal(classifyTarget({ ownerReferences: [ourRef('uid-old')], managedFields: fields('kubectl-create') }, me).owned, false);
+test('the Owner Secret of a deleted ExternalSecret of the same name is marked for takeover by its successor; of another name it is not', () => {
+  const predecessor = { owned: false, owner: { by: 'controller', apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', name: 'db', uid: 'uid-old', predecessor: true } };
+  assert.deepEqual(classifyTarget({ ownerReferences: [ourRef('uid-old')], managedFields: fields('secret-relay.dev/db') }, me), predecessor);
+  // Restored from a backup: the restore tool's field manager, the old reference.
+  assert.deepEqual(classifyTarget({ ownerReferences: [ourRef('uid-old')], managedFields: fields('velero-server') }, me), predecessor);
+  assert.equal(describeForeignOwner(predecessor.owner as never), 'it is owned by a deleted ExternalSecret of the same name (uid uid-old)');
+  // ESO's ExternalSecret of the same name is not our predecessor.
+  const eso = classifyTarget({ ownerReferences: [{ ...ourRef('e1'), apiVersion: 'external-secrets.io/v1' }], managedFields: fields('secret-relay.dev/db') }, me);
+  assert.equal(eso.owned === false && eso.owner.by === 'controller' && eso.owner.predecessor, undefined);
   const other = classifyTarget({ ownerReferences: [ourRef('uid-b', 'billing')], managedFields: fields('secret-relay.dev/billing', 'secret-relay.dev/db') }, me);
   assert.deepEqual(other, { owned: false, owner: { by: 'controller', apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', name: 'billing', uid: 'uid-b' } });
 });
