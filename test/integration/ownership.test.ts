@@ -254,6 +254,14 @@ test('CreateOrMerge creates the Secret, merges into an existing one keeping its 
   assert.equal(merged.metadata?.ownerReferences, undefined);
   assert.equal(merged.metadata?.labels?.['team'], 'a');
 
+  // Switching the merge into someone's Secret to Owner would hand their keys to the garbage collector: refused.
+  const mergedBefore = snapshot(await readSecret(kube, ns, 'existing'));
+  await patchObject(kube, Plural.ExternalSecret, 'merge', { spec: { target: { creationPolicy: 'Owner' } } }, ns);
+  await waitReady(kube, { namespace: ns, name: 'merge', status: 'False', reason: 'SecretExistsNotOwned', message: /only merged keys into it: it holds keys written by [^,]+, which creationPolicy Owner/ });
+  assert.deepEqual(snapshot(await readSecret(kube, ns, 'existing')), mergedBefore);
+  await patchObject(kube, Plural.ExternalSecret, 'merge', { spec: { target: { creationPolicy: 'CreateOrMerge' } } }, ns);
+  await waitReady(kube, { namespace: ns, name: 'merge', status: 'True', reason: 'SecretSynced' });
+
   // Deleted: recreated at once (the managed-Secret watch), not at the next hourly refresh.
   await kube.core.deleteNamespacedSecret({ namespace: ns, name: 'made' });
   await waitFor('the Secret to be gone', async () => (await readSecret(kube, ns, 'made'))?.metadata?.uid !== made.metadata?.uid);

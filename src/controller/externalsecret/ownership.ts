@@ -28,6 +28,8 @@ export interface ClaimingExternalSecret {
   readonly uid: string;
   readonly name: string;
   readonly fieldManager: string;
+  /** creationPolicy Owner: it would become the Secret's controller, and the garbage collector would delete the Secret with it. */
+  readonly controls: boolean;
 }
 
 /** Who else has the Secret. */
@@ -43,7 +45,9 @@ export type ForeignOwner =
       readonly predecessor?: true;
     }
   /** No controller; written by these field managers (kubectl, helm, argocd-controller, another ExternalSecret), none of them ours. */
-  | { readonly by: 'fields'; readonly managers: readonly string[] };
+  | { readonly by: 'fields'; readonly managers: readonly string[] }
+  /** We merged keys into it (Merge, CreateOrMerge) but these managers wrote other keys: Owner would let the garbage collector take theirs. */
+  | { readonly by: 'shared'; readonly managers: readonly string[] };
 
 export type TargetOwnership = { readonly owned: true } | { readonly owned: false; readonly owner: ForeignOwner };
 
@@ -72,8 +76,25 @@ export function classifyTarget(meta: OwnedObjectMeta, es: ClaimingExternalSecret
     const owner = { by: 'controller', apiVersion: controller.apiVersion, kind: controller.kind, name: controller.name, uid: controller.uid } as const;
     return { owned: false, owner: predecessor ? { ...owner, predecessor: true } : owner };
   }
-  if (oursByFields) return { owned: true };
-  return { owned: false, owner: { by: 'fields', managers } };
+  if (!oursByFields) return { owned: false, owner: { by: 'fields', managers } };
+  if (es.controls) {
+    const sharedWith = othersKeysManagers(meta.managedFields ?? [], es.fieldManager);
+    if (sharedWith.length > 0) return { owned: false, owner: { by: 'shared', managers: sharedWith } };
+  }
+  return { owned: true };
+}
+
+/** Managers other than ours that own data keys ours does not: the Secret holds someone else's keys. */
+function othersKeysManagers(entries: readonly ManagedFieldsEntryView[], ours: string): string[] {
+  const ourKeys = new Set(entries.filter((e) => e.manager === ours).flatMap((e) => dataKeysOf(e.fieldsV1)));
+  const others = entries.filter((e) => e.manager !== ours && dataKeysOf(e.fieldsV1).some((key) => !ourKeys.has(key)));
+  return [...new Set(others.map((e) => e.manager ?? ''))].filter((m) => m !== '');
+}
+
+function dataKeysOf(fieldsV1: object | undefined): string[] {
+  const data = (fieldsV1 as Record<string, unknown> | undefined)?.['f:data'];
+  if (typeof data !== 'object' || data === null) return [];
+  return Object.keys(data).filter((k) => k.startsWith('f:')).map((k) => k.slice(2));
 }
 
 /** Whether the ExternalSecret carries the adoption opt-in. Only the exact value "true" counts. */
@@ -91,8 +112,11 @@ export function describeForeignOwner(owner: ForeignOwner): string {
     return `it is owned by ${owner.kind} ${owner.name}${group ? ` (${group})` : ''}`;
   }
   const shown = owner.managers.slice(0, 3).map(describeManager);
-  if (shown.length === 0) return 'this ExternalSecret did not create it';
   const more = owner.managers.length > 3 ? ` and ${owner.managers.length - 3} more` : '';
+  if (owner.by === 'shared') {
+    return `this ExternalSecret only merged keys into it: it holds keys written by ${shown.join(', ')}${more}, which creationPolicy Owner would let the garbage collector delete with this ExternalSecret`;
+  }
+  if (shown.length === 0) return 'this ExternalSecret did not create it';
   return `this ExternalSecret did not create it (written by ${shown.join(', ')}${more})`;
 }
 

@@ -237,7 +237,7 @@ class Reconciliation {
     if (creationPolicy === 'None') return { state: 'intact' } as const;
     // Owner and Orphan make the Secret ours; Merge and CreateOrMerge add keys to whoever's Secret it is.
     if (existing && (creationPolicy === 'Owner' || creationPolicy === 'Orphan')) {
-      const ownership = classifyTarget(existing.metadata ?? {}, { uid: this.uid, name: this.name, fieldManager: fieldManagerFor(this.name) });
+      const ownership = classifyTarget(existing.metadata ?? {}, { uid: this.uid, name: this.name, fieldManager: fieldManagerFor(this.name), controls: creationPolicy === 'Owner' });
       if (!ownership.owned) {
         this.foreignOwner = ownership.owner;
         // A deleted predecessor's Secret would be garbage-collected: taken over without the opt-in.

@@ -13,7 +13,7 @@ import { decide, REFUSED_TARGET_RECHECK_MS, jitteredIntervalMs, syncedResourceVe
 import { buildDesiredSecret } from '../../../src/controller/externalsecret/desired-secret.ts';
 import { fieldManagerFor } from '../../../src/k8s/secrets.ts';
 
-const me: ClaimingExternalSecret = { uid: 'uid-new', name: 'db', fieldManager: fieldManagerFor('db') };
+const me: ClaimingExternalSecret = { uid: 'uid-new', name: 'db', fieldManager: fieldManagerFor('db'), controls: true };
 const ourRef = (uid: string, name = 'db') => ({ apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', name, uid, controller: true });
 const fields = (...managers: string[]) => managers.map((manager) => ({ manager }));
 
@@ -37,6 +37,27 @@ test('the Owner Secret of a deleted ExternalSecret of the same name is marked fo
   assert.equal(eso.owned === false && eso.owner.by === 'controller' && eso.owner.predecessor, undefined);
   const other = classifyTarget({ ownerReferences: [ourRef('uid-b', 'billing')], managedFields: fields('secret-relay.dev/billing', 'secret-relay.dev/db') }, me);
   assert.deepEqual(other, { owned: false, owner: { by: 'controller', apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', name: 'billing', uid: 'uid-b' } });
+});
+
+test("a Secret we merged keys into holds others' keys: Owner refuses it (the garbage collector would take them), Orphan keeps syncing", () => {
+  const merged = {
+    managedFields: [
+      { manager: 'kubectl-create', fieldsV1: { 'f:data': { '.': {}, 'f:theirs': {} }, 'f:type': {} } },
+      { manager: 'secret-relay.dev/db', fieldsV1: { 'f:data': { 'f:ours': {} } } },
+    ],
+  };
+  const owner = classifyTarget(merged, me);
+  assert.deepEqual(owner, { owned: false, owner: { by: 'shared', managers: ['kubectl-create'] } });
+  assert.match(describeForeignOwner(owner.owned ? assert.fail() : owner.owner), /only merged keys into it: it holds keys written by kubectl-create, which creationPolicy Owner would let the garbage collector delete/);
+  assert.deepEqual(classifyTarget(merged, { ...me, controls: false }), { owned: true });
+  // Co-owned keys (someone wrote the same key) and other managers' labels do not count.
+  const ours = {
+    managedFields: [
+      { manager: 'kubectl-edit', fieldsV1: { 'f:data': { 'f:ours': {} }, 'f:metadata': { 'f:labels': { 'f:x': {} } } } },
+      { manager: 'secret-relay.dev/db', fieldsV1: { 'f:data': { 'f:ours': {} } } },
+    ],
+  };
+  assert.deepEqual(classifyTarget(ours, me), { owned: true });
 });
 
 test('a hand-made Secret, one owned by a Deployment or by ESO, is foreign and described by who has it', () => {
