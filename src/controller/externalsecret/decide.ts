@@ -71,13 +71,15 @@ export function jitteredIntervalMs(uid: string, intervalMs: number): number {
   return Math.round(intervalMs * (1 - REFRESH_JITTER_FRACTION * jitterPhase(uid)));
 }
 
+/** When a refused ExternalSecret looks at its target again: in a minute, or at its refresh interval when shorter. */
+export function refusedRecheckMs(es: Pick<ObservedExternalSecret, 'uid' | 'refreshPolicy' | 'refreshIntervalMs'>): number {
+  const interval = es.refreshPolicy === 'Periodic' && es.refreshIntervalMs > 0 ? jitteredIntervalMs(es.uid, es.refreshIntervalMs) : Infinity;
+  return Math.min(REFUSED_TARGET_RECHECK_MS, interval);
+}
+
 export function decide(es: ObservedExternalSecret, target: ObservedTarget, now: number): Decision {
   // Before anything else: a Secret someone else has is never written without the opt-in, whatever the refresh state.
-  if (target.state === 'foreign') {
-    if (target.adopt) return sync('adopt');
-    const interval = es.refreshPolicy === 'Periodic' && es.refreshIntervalMs > 0 ? jitteredIntervalMs(es.uid, es.refreshIntervalMs) : Infinity;
-    return { action: 'refuse', recheckMs: Math.min(REFUSED_TARGET_RECHECK_MS, interval) };
-  }
+  if (target.state === 'foreign') return target.adopt ? sync('adopt') : { action: 'refuse', recheckMs: refusedRecheckMs(es) };
   const specChanged = es.syncedResourceVersion !== syncedResourceVersionOf(es);
   if (es.syncedResourceVersion === undefined || es.refreshTime === undefined) return sync('never-synced');
   if (specChanged) {

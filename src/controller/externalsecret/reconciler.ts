@@ -22,7 +22,7 @@ import { parseDuration } from '../../util/duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
-import { decide, jitteredIntervalMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
+import { decide, jitteredIntervalMs, refusedRecheckMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
 import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
 import { adoptionPatch, classifyTarget, describeForeignOwner, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
@@ -157,6 +157,8 @@ class Reconciliation {
   private readonly issued: IssuedCredentials[] = [];
   /** Set when the target exists and is someone else's: whose, for the refusal or the adoption. */
   private foreignOwner: ForeignOwner | undefined;
+  /** Set when this reconcile refused to write. */
+  private refused = false;
 
   private readonly written: Map<string, WrittenStatus>;
   private readonly key: string;
@@ -211,6 +213,11 @@ class Reconciliation {
       this.source = { provider: store.store.providerName, identity: client.identity };
       const fetched = await this.fetch(client, store.store);
       const result = await this.write(fetched, existing, creationPolicy, refreshIntervalMs);
+      if (this.refused) {
+        // Nothing was written: credentials generated for it are revoked, not kept.
+        if (this.issued.length > 0) await leases?.abandon(es, this.issued, this.signal);
+        return result;
+      }
       const nextAt = generating ? await leases.commit(es, this.issued, this.deps.clock.now(), this.signal) : undefined;
       return this.soonest(result, nextAt);
     } catch (err) {
@@ -223,14 +230,21 @@ class Reconciliation {
   }
 
   /**
-   * The target Secret: from the managed-Secret cache (labelled ones), else one GET — a Secret someone else made
-   * is not in that cache, and must be seen before anything is written. Costs one GET per reconcile only while
-   * the target is absent or not ours (first sync, refused, deleted); none for a synced ExternalSecret.
+   * The target Secret from the managed-Secret cache (labelled ones). A Secret someone else made is not in it, so
+   * on a miss: Merge and CreateOrMerge read it (one GET); Owner and Orphan assume it is absent — their write is
+   * create-only (applyIfAbsent) and finds out — unless this ExternalSecret was refused already (in memory, or
+   * by its status after a restart), when one GET tells whether it is still there without a provider call.
    */
   private async observeExisting(creationPolicy: CreationPolicy): Promise<SecretView | undefined> {
     const cached = this.deps.getManagedSecret(this.namespace, this.targetName);
     if (cached || creationPolicy === 'None') return cached;
+    if ((creationPolicy === 'Owner' || creationPolicy === 'Orphan') && !this.refusedBefore()) return undefined;
     return this.deps.secrets.read(this.namespace, this.targetName);
+  }
+
+  private refusedBefore(): boolean {
+    if (this.refusals.get(this.key)?.startsWith(`${this.uid}\u0000`)) return true;
+    return findCondition(this.es.status?.conditions as Condition[] | undefined, ConditionType.Ready)?.reason === ExternalSecretReason.SecretExistsNotOwned;
   }
 
   private observeTargetOf(existing: SecretView | undefined, creationPolicy: CreationPolicy) {
@@ -250,6 +264,7 @@ class Reconciliation {
 
   /** Nothing written: Ready=False naming the Secret, its owner and the ways forward; Event and audit once per change. */
   private async refuse(recheckMs: number): Promise<ReconcileResult> {
+    this.refused = true;
     const message = refusalMessage(this.namespace, this.targetName, this.foreignOwner!);
     const changed = await this.setReady({ type: ConditionType.Ready, status: 'False', reason: ExternalSecretReason.SecretExistsNotOwned, message });
     const reported = this.refusals.get(this.key) === `${this.uid}\u0000${message}`;
@@ -472,7 +487,6 @@ class Reconciliation {
       );
     }
 
-    const existing = toExisting(existingView);
     if (fetched.data.size === 0 && fetched.missing.length > 0 && deletionPolicy === 'Delete') {
       // Every remote secret is gone: remove the Secret we created — never one we were about to adopt.
       if (this.foreignOwner) {
@@ -498,16 +512,32 @@ class Reconciliation {
       annotations: shaped.annotations,
     });
 
-    if (this.foreignOwner && existingView) {
-      await this.adopt(desired, existingView, this.foreignOwner);
-    } else if (needsApply(desired, existing)) {
-      if (existing?.immutable) {
+    let view = existingView;
+    let created = false;
+    if (!view && (creationPolicy === 'Owner' || creationPolicy === 'Orphan')) {
+      // Not in the cache: create it only if no Secret of that name exists; else see whose it is.
+      created = await this.applyIfAbsent(desired);
+      if (!created) {
+        view = await this.deps.secrets.read(this.namespace, this.targetName);
+        const target = this.observeTargetOf(view, creationPolicy);
+        if (target.state === 'foreign' && !target.adopt) {
+          return this.refuse(refusedRecheckMs({ uid: this.uid, refreshPolicy: es.spec.refreshPolicy ?? 'Periodic', refreshIntervalMs }));
+        }
+      }
+    }
+    const current = toExisting(view);
+    if (created) {
+      // Written by applyIfAbsent.
+    } else if (this.foreignOwner && view) {
+      await this.adopt(desired, view, this.foreignOwner);
+    } else if (needsApply(desired, current)) {
+      if (current?.immutable) {
         throw new TerminalError(
           `target Secret ${this.namespace}/${this.targetName} is immutable and its data differs from the provider's: delete it to let secret-relay recreate it`,
         );
       }
       const started = this.deps.clock.now();
-      const action = existingView ? 'secret.update' : 'secret.create';
+      const action = view ? 'secret.update' : 'secret.create';
       try {
         await this.deps.secrets.apply(desired, fieldManagerFor(this.name));
         this.auditWrite(action, 'success', started);
@@ -518,8 +548,8 @@ class Reconciliation {
       await this.deps.events.record(
         this.eventTarget,
         'Normal',
-        existingView ? EventReason.Updated : EventReason.Created,
-        `Secret ${this.targetName} ${existingView ? 'updated' : 'created'}`,
+        view ? EventReason.Updated : EventReason.Created,
+        `Secret ${this.targetName} ${view ? 'updated' : 'created'}`,
       );
     }
 
@@ -540,6 +570,22 @@ class Reconciliation {
       );
     }
     return this.finish(ExternalSecretReason.SecretSynced, 'Secret was synced', requeue);
+  }
+
+  /** The create-only write of a target the cache does not hold; false (nothing written) when a Secret of that name exists. */
+  private async applyIfAbsent(desired: ReturnType<typeof buildDesiredSecret>): Promise<boolean> {
+    const started = this.deps.clock.now();
+    let outcome: 'created' | 'exists';
+    try {
+      outcome = await this.deps.secrets.applyIfAbsent(desired, fieldManagerFor(this.name));
+    } catch (err) {
+      this.auditWrite('secret.create', 'error', started, describeError(err));
+      throw err;
+    }
+    if (outcome === 'exists') return false;
+    this.auditWrite('secret.create', 'success', started);
+    await this.deps.events.record(this.eventTarget, 'Normal', EventReason.Created, `Secret ${this.targetName} created`);
+    return true;
   }
 
   /**
