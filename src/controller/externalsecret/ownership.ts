@@ -120,6 +120,13 @@ export function describeForeignOwner(owner: ForeignOwner): string {
   return `this ExternalSecret did not create it (written by ${shown.join(', ')}${more})`;
 }
 
+/** The Event of an adoption: what was taken over, from whom, and which keys (names only) went. */
+export function adoptionNote(secretName: string, owner: ForeignOwner, removedKeys: readonly string[]): string {
+  const from = owner.by === 'controller' ? describeForeignOwner(owner).replace(/^it is owned by /, '') : owner.managers.map(describeManager).join(', ') || 'no field manager';
+  const removed = removedKeys.length > 0 ? `; keys it did not declare were removed: ${removedKeys.join(', ')}` : '';
+  return `Secret ${secretName} adopted from ${from}${removed}`;
+}
+
 function describeManager(manager: string): string {
   if (manager.startsWith(OUR_FIELD_MANAGER_PREFIX)) return `ExternalSecret ${manager.slice(OUR_FIELD_MANAGER_PREFIX.length)}`;
   if (manager.startsWith(ESO_FIELD_MANAGER_PREFIX)) return `ESO's ExternalSecret ${manager.slice(ESO_FIELD_MANAGER_PREFIX.length)}`;

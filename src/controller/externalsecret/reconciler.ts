@@ -24,7 +24,7 @@ import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide, jitteredIntervalMs, refusedRecheckMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
 import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
-import { adoptionPatch, classifyTarget, describeForeignOwner, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
+import { adoptionNote, adoptionPatch, classifyTarget, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 import { describeError } from '../describe-error.ts';
 
@@ -624,13 +624,7 @@ class Reconciliation {
       this.auditWrite('secret.adopt', 'error', started, describeError(err));
       throw err;
     }
-    const removed = patch.removedKeys.length > 0 ? `; keys it did not declare removed: ${patch.removedKeys.join(', ')}` : '';
-    await this.deps.events.record(
-      this.eventTarget,
-      'Normal',
-      EventReason.Adopted,
-      `Secret ${this.targetName} adopted (${describeForeignOwner(from).replace(/^it is /, 'was ')})${removed}`,
-    );
+    await this.deps.events.record(this.eventTarget, 'Normal', EventReason.Adopted, adoptionNote(this.targetName, from, patch.removedKeys));
   }
 
   private nextRefresh(refreshIntervalMs: number): ReconcileResult {

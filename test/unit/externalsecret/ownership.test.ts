@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  adoptionNote,
   adoptionPatch,
   classifyTarget,
   describeForeignOwner,
@@ -84,6 +85,15 @@ test('the refusal message names the Secret, its owner and both ways forward, on 
   assert.match(message, /spec\.target\.name/);
   assert.match(message, /secret-relay\.dev\/adopt="true"/);
   assert.doesNotMatch(message, /\n/);
+});
+
+test('the adoption Event names the previous owner and the removed keys, never a value', () => {
+  assert.equal(adoptionNote('db', { by: 'controller', apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', name: 'db', uid: 'e1' }, []), "Secret db adopted from ESO's ExternalSecret db (external-secrets.io)");
+  assert.equal(adoptionNote('precious', { by: 'fields', managers: ['kubectl-create', 'secret-relay.dev/old'] }, ['legacy', 'z']), 'Secret precious adopted from kubectl-create, ExternalSecret old; keys it did not declare were removed: legacy, z');
+  assert.equal(
+    adoptionNote('db', { by: 'controller', apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', name: 'db', uid: 'u0', predecessor: true }, []),
+    'Secret db adopted from a deleted ExternalSecret of the same name (uid u0)',
+  );
 });
 
 test('adoption opt-in is the exact annotation value "true"', () => {
