@@ -481,18 +481,21 @@ class Reconciliation {
 
     if (creationPolicy === 'None') return this.finish(ExternalSecretReason.SecretSynced, 'provider values fetched; creationPolicy None writes no Secret', requeue);
 
+    if (this.foreignOwner && fetched.data.size === 0 && deletionPolicy === 'Delete') {
+      // The remote secrets are gone before an adoption: a Secret that is not ours yet is neither adopted nor deleted.
+      await this.setNotReady(ExternalSecretReason.SecretMissing, `no remote data (${fetched.missing.join(', ') || 'nothing matched'}); Secret ${this.targetName} was not adopted and is left as it was`);
+      return requeue;
+    }
+
     if (creationPolicy === 'Merge' && !existingView) {
       throw new Error(
         `creationPolicy Merge needs an existing Secret ${this.namespace}/${this.targetName} to merge into: create it, or use creationPolicy Owner`,
       );
     }
 
+    const existing = toExisting(existingView);
     if (fetched.data.size === 0 && fetched.missing.length > 0 && deletionPolicy === 'Delete') {
-      // Every remote secret is gone: remove the Secret we created — never one we were about to adopt.
-      if (this.foreignOwner) {
-        await this.setNotReady(ExternalSecretReason.SecretMissing, `remote secrets gone (${fetched.missing.join(', ')}); Secret ${this.targetName} was not adopted and is left as it was`);
-        return requeue;
-      }
+      // Every remote secret is gone: remove the Secret we created.
       if (existingView) await this.deleteSecret(this.targetName, existingView.metadata?.uid);
       return this.finish(ExternalSecretReason.SecretDeleted, `remote secrets gone (${fetched.missing.join(', ')}); Secret deleted (deletionPolicy Delete)`, requeue, false);
     }
@@ -525,7 +528,7 @@ class Reconciliation {
         }
       }
     }
-    const current = toExisting(view);
+    const current = view === existingView ? existing : toExisting(view);
     if (created) {
       // Written by applyIfAbsent.
     } else if (this.foreignOwner && view) {
