@@ -60,7 +60,7 @@ export const RefreshPolicySchema = z
   .meta(typeMeta('RefreshPolicy', 'When an ExternalSecret fetches its remote values again.'));
 
 export const CreationPolicySchema = z
-  .enum(['Owner', 'Orphan', 'Merge', 'None'])
+  .enum(['Owner', 'Orphan', 'Merge', 'None', 'CreateOrMerge'])
   .meta(typeMeta('CreationPolicy', 'Whether and how the target Secret is created, and who owns it.'));
 
 export const DeletionPolicySchema = z
@@ -209,7 +209,9 @@ const targetFields = {
     .describe('Name of the Secret to write. Defaults to the name of the ExternalSecret.'),
   creationPolicy: CreationPolicySchema.default('Owner').describe(
     'Owner: create the Secret and own it (deleted with the ExternalSecret). Orphan: create it, do not own it. ' +
-      'Merge: only merge keys into an existing Secret. None: never write a Secret.',
+      'Both leave an existing Secret they did not create untouched unless the ExternalSecret is annotated secret-relay.dev/adopt: "true". ' +
+      'Merge: only merge keys into an existing Secret. CreateOrMerge: create the Secret when missing, else merge keys into it; never owned. ' +
+      'None: never write a Secret.',
   ),
   deletionPolicy: DeletionPolicySchema.default('Retain').describe(
     'What happens when the remote secret is gone. Retain: keep the Secret as it is. ' +

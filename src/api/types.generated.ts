@@ -85,7 +85,7 @@ export interface ExternalSecretTarget {
   /** Name of the Secret to write. Defaults to the name of the ExternalSecret. */
   readonly name?: string;
   /**
-   * Owner: create the Secret and own it (deleted with the ExternalSecret). Orphan: create it, do not own it. Merge: only merge keys into an existing Secret. None: never write a Secret.
+   * Owner: create the Secret and own it (deleted with the ExternalSecret). Orphan: create it, do not own it. Both leave an existing Secret they did not create untouched unless the ExternalSecret is annotated secret-relay.dev/adopt: "true". Merge: only merge keys into an existing Secret. CreateOrMerge: create the Secret when missing, else merge keys into it; never owned. None: never write a Secret.
    * @default "Owner"
    */
   readonly creationPolicy: CreationPolicy;
@@ -104,7 +104,7 @@ export interface ExternalSecretTarget {
 }
 
 /** Whether and how the target Secret is created, and who owns it. */
-export type CreationPolicy = "Owner" | "Orphan" | "Merge" | "None";
+export type CreationPolicy = "Owner" | "Orphan" | "Merge" | "None" | "CreateOrMerge";
 
 /** What happens to the target Secret when the remote secret is gone. */
 export type DeletionPolicy = "Retain" | "Delete" | "Merge";

@@ -16,6 +16,10 @@ export const AUDIT_ACTIONS = [
   'secret.create',
   'secret.update',
   'secret.delete',
+  /** An existing Secret taken over on the secret-relay.dev/adopt opt-in. */
+  'secret.adopt',
+  /** Nothing written: the target Secret exists and is not this ExternalSecret's (result denied). */
+  'secret.refuse',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

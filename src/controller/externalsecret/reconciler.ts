@@ -4,6 +4,7 @@
 import type { Clock } from '../../util/clock.ts';
 import type { ExternalSecret } from '../../api/index.ts';
 import { targetSecretName, API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
+import type { CreationPolicy } from '../../api/types.generated.ts';
 import type { AuditLog, AuditResult } from '../../audit/audit-log.ts';
 import type { SecretWriter } from '../../k8s/secrets.ts';
 import { fieldManagerFor } from '../../k8s/secrets.ts';
@@ -21,8 +22,9 @@ import { parseDuration } from '../../util/duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
-import { decide, jitteredIntervalMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
+import { decide, jitteredIntervalMs, refusedRecheckMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
 import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
+import { adoptionNote, adoptionPatch, classifyTarget, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 import { describeError } from '../describe-error.ts';
 
@@ -31,8 +33,10 @@ export interface SecretView {
   readonly metadata?: {
     readonly labels?: Record<string, string> | undefined;
     readonly annotations?: Record<string, string> | undefined;
-    readonly ownerReferences?: readonly { readonly uid: string }[] | undefined;
+    readonly ownerReferences?: readonly OwnerReferenceView[] | undefined;
+    readonly managedFields?: readonly ManagedFieldsEntryView[] | undefined;
     readonly uid?: string | undefined;
+    readonly resourceVersion?: string | undefined;
   } | undefined;
   readonly data?: Record<string, string> | undefined;
   readonly immutable?: boolean | undefined;
@@ -75,6 +79,8 @@ export interface ExternalSecretReconcilerDeps {
  * status patch; deciding from that stale copy would refetch (and break CreatedOnce) right after a sync.
  */
 export interface WrittenStatus {
+  /** Whose: an ExternalSecret deleted and recreated under the same name must not inherit its predecessor's sync. */
+  readonly uid: string;
   readonly syncedResourceVersion: string;
   readonly refreshTime: number;
   readonly boundTargetName: string;
@@ -85,12 +91,15 @@ type FetchOutcome = { readonly data: Map<string, Uint8Array>; readonly missing: 
 export function createExternalSecretReconciler(options: ExternalSecretReconcilerDeps) {
   const deps: ExternalSecretReconcilerDeps = { ...options, templateEngine: options.templateEngine ?? createTemplateEngine() };
   const written = new Map<string, WrittenStatus>();
+  // The refusal message last reported per key, so a recheck that reads a lagging cache does not repeat its Event and audit record.
+  const refusals = new Map<string, string>();
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
     const cached = deps.getExternalSecret(namespace, name);
     // Gone: an Owner Secret follows through its ownerReference (garbage collector); others are kept by design.
     if (!cached) {
       written.delete(key);
+      refusals.delete(key);
       return;
     }
     if (!cached.ok) {
@@ -104,7 +113,7 @@ export function createExternalSecretReconciler(options: ExternalSecretReconciler
       if (deps.leases) await deps.leases.release(es, signal);
       return;
     }
-    return new Reconciliation(deps, es, signal, written, key).run();
+    return new Reconciliation(deps, es, signal, written, key, refusals).run();
   };
 }
 
@@ -146,11 +155,17 @@ class Reconciliation {
   private source: { provider: string; identity: string } = { provider: '-', identity: '-' };
   /** Credentials generated during this reconcile, committed (or revoked) once the Secret is written (or not). */
   private readonly issued: IssuedCredentials[] = [];
+  /** Set when the target exists and is someone else's: whose, for the refusal or the adoption. */
+  private foreignOwner: ForeignOwner | undefined;
+  /** Set when this reconcile refused to write. */
+  private refused = false;
 
   private readonly written: Map<string, WrittenStatus>;
   private readonly key: string;
+  private readonly refusals: Map<string, string>;
 
-  constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal, written: Map<string, WrittenStatus>, key: string) {
+  constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal, written: Map<string, WrittenStatus>, key: string, refusals: Map<string, string>) {
+    this.refusals = refusals;
     this.deps = deps;
     this.written = written;
     this.key = key;
@@ -176,16 +191,18 @@ class Reconciliation {
       return;
     }
 
-    let existing = this.deps.getManagedSecret(this.namespace, this.targetName);
-    if (!existing && creationPolicy === 'Merge') existing = await this.deps.secrets.read(this.namespace, this.targetName);
-    const target = creationPolicy === 'None' ? ({ state: 'intact' } as const) : observeTarget(toExisting(existing), this.deps.hmacKey);
-
     const leases = this.deps.leases;
     const generating = leases !== undefined && (generatorSources(es).size > 0 || leases.leasesOf(es).length > 0);
     try {
+      const existing = await this.observeExisting(creationPolicy);
+      const target = this.observeTargetOf(existing, creationPolicy);
+      const decided = decide(this.observed(refreshIntervalMs), target, this.now);
+      // Refused before any provider call or generated credential: nothing could be written anyway.
+      if (decided.action === 'refuse') return await this.refuse(decided.recheckMs);
+      this.refusals.delete(this.key);
       // Leases of generated credentials: renewed when due; new credentials (a sync) before they end.
       const upkeep = generating ? await leases.maintain(es, this.now, this.signal) : { rotate: false, nextAt: undefined };
-      const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decide(this.observed(refreshIntervalMs), target, this.now);
+      const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decided;
       if (decision.action !== 'sync') {
         // Nothing to fetch; but a condition left over from a store outage is cleared.
         await this.ensureReadyAfterIdle();
@@ -196,6 +213,11 @@ class Reconciliation {
       this.source = { provider: store.store.providerName, identity: client.identity };
       const fetched = await this.fetch(client, store.store);
       const result = await this.write(fetched, existing, creationPolicy, refreshIntervalMs);
+      if (this.refused) {
+        // Nothing was written: credentials generated for it are revoked, not kept.
+        if (this.issued.length > 0) await leases?.abandon(es, this.issued, this.signal);
+        return result;
+      }
       const nextAt = generating ? await leases.commit(es, this.issued, this.deps.clock.now(), this.signal) : undefined;
       return this.soonest(result, nextAt);
     } catch (err) {
@@ -205,6 +227,54 @@ class Reconciliation {
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, message);
       throw err;
     }
+  }
+
+  /**
+   * The target Secret from the managed-Secret cache (labelled ones). A Secret someone else made is not in it, so
+   * on a miss: Merge and CreateOrMerge read it (one GET); Owner and Orphan assume it is absent — their write is
+   * create-only (applyIfAbsent) and finds out — unless this ExternalSecret was refused already (in memory, or
+   * by its status after a restart), when one GET tells whether it is still there without a provider call.
+   */
+  private async observeExisting(creationPolicy: CreationPolicy): Promise<SecretView | undefined> {
+    const cached = this.deps.getManagedSecret(this.namespace, this.targetName);
+    if (cached || creationPolicy === 'None') return cached;
+    if ((creationPolicy === 'Owner' || creationPolicy === 'Orphan') && !this.refusedBefore()) return undefined;
+    return this.deps.secrets.read(this.namespace, this.targetName);
+  }
+
+  private refusedBefore(): boolean {
+    if (this.refusals.get(this.key)?.startsWith(`${this.uid}\u0000`)) return true;
+    return findCondition(this.es.status?.conditions as Condition[] | undefined, ConditionType.Ready)?.reason === ExternalSecretReason.SecretExistsNotOwned;
+  }
+
+  private observeTargetOf(existing: SecretView | undefined, creationPolicy: CreationPolicy) {
+    if (creationPolicy === 'None') return { state: 'intact' } as const;
+    // Owner and Orphan make the Secret ours; Merge and CreateOrMerge add keys to whoever's Secret it is.
+    if (existing && (creationPolicy === 'Owner' || creationPolicy === 'Orphan')) {
+      const ownership = classifyTarget(existing.metadata ?? {}, { uid: this.uid, name: this.name, fieldManager: fieldManagerFor(this.name), controls: creationPolicy === 'Owner' });
+      if (!ownership.owned) {
+        this.foreignOwner = ownership.owner;
+        // A deleted predecessor's Secret would be garbage-collected: taken over without the opt-in.
+        const predecessor = ownership.owner.by === 'controller' && ownership.owner.predecessor === true;
+        return { state: 'foreign', adopt: predecessor || wantsAdoption(this.es.metadata.annotations) } as const;
+      }
+    }
+    return observeTarget(toExisting(existing), this.deps.hmacKey);
+  }
+
+  /** Nothing written: Ready=False naming the Secret, its owner and the ways forward; Event and audit once per change. */
+  private async refuse(recheckMs: number): Promise<ReconcileResult> {
+    this.refused = true;
+    const message = refusalMessage(this.namespace, this.targetName, this.foreignOwner!);
+    const changed = await this.setReady({ type: ConditionType.Ready, status: 'False', reason: ExternalSecretReason.SecretExistsNotOwned, message });
+    const reported = this.refusals.get(this.key) === `${this.uid}\u0000${message}`;
+    this.refusals.set(this.key, `${this.uid}\u0000${message}`);
+    // Once per refusal: not when the status already said so (a restart), nor again while the cache lags our patch.
+    if (changed && !reported) {
+      await this.deps.events.record(this.eventTarget, 'Warning', EventReason.SecretExistsNotOwned, message);
+      this.auditWrite('secret.refuse', 'denied', this.now, message);
+    }
+    return { requeueAfter: recheckMs };
   }
 
   /** The earlier of a requeue and a lease's next due time. */
@@ -220,7 +290,7 @@ class Reconciliation {
     const statusTime = es.status?.refreshTime ? Date.parse(es.status.refreshTime) : undefined;
     const ours = this.written.get(this.key);
     // Our own later write wins over a cache that has not caught up with it yet.
-    if (ours && (statusTime === undefined || ours.refreshTime > statusTime)) {
+    if (ours && ours.uid === this.uid && (statusTime === undefined || ours.refreshTime > statusTime)) {
       return {
         ...this.observedSpec(refreshIntervalMs),
         syncedResourceVersion: ours.syncedResourceVersion,
@@ -393,7 +463,7 @@ class Reconciliation {
   private async write(
     fetched: FetchOutcome,
     existingView: SecretView | undefined,
-    creationPolicy: 'Owner' | 'Orphan' | 'Merge' | 'None',
+    creationPolicy: CreationPolicy,
     refreshIntervalMs: number,
   ): Promise<ReconcileResult> {
     const { es } = this;
@@ -410,6 +480,12 @@ class Reconciliation {
     }
 
     if (creationPolicy === 'None') return this.finish(ExternalSecretReason.SecretSynced, 'provider values fetched; creationPolicy None writes no Secret', requeue);
+
+    if (this.foreignOwner && fetched.data.size === 0 && deletionPolicy === 'Delete') {
+      // The remote secrets are gone before an adoption: a Secret that is not ours yet is neither adopted nor deleted.
+      await this.setNotReady(ExternalSecretReason.SecretMissing, `no remote data (${fetched.missing.join(', ') || 'nothing matched'}); Secret ${this.targetName} was not adopted and is left as it was`);
+      return requeue;
+    }
 
     if (creationPolicy === 'Merge' && !existingView) {
       throw new Error(
@@ -439,14 +515,32 @@ class Reconciliation {
       annotations: shaped.annotations,
     });
 
-    if (needsApply(desired, existing)) {
-      if (existing?.immutable) {
+    let view = existingView;
+    let created = false;
+    if (!view && (creationPolicy === 'Owner' || creationPolicy === 'Orphan')) {
+      // Not in the cache: create it only if no Secret of that name exists; else see whose it is.
+      created = await this.applyIfAbsent(desired);
+      if (!created) {
+        view = await this.deps.secrets.read(this.namespace, this.targetName);
+        const target = this.observeTargetOf(view, creationPolicy);
+        if (target.state === 'foreign' && !target.adopt) {
+          return this.refuse(refusedRecheckMs({ uid: this.uid, refreshPolicy: es.spec.refreshPolicy ?? 'Periodic', refreshIntervalMs }));
+        }
+      }
+    }
+    const current = view === existingView ? existing : toExisting(view);
+    if (created) {
+      // Written by applyIfAbsent.
+    } else if (this.foreignOwner && view) {
+      await this.adopt(desired, view, this.foreignOwner);
+    } else if (needsApply(desired, current)) {
+      if (current?.immutable) {
         throw new TerminalError(
           `target Secret ${this.namespace}/${this.targetName} is immutable and its data differs from the provider's: delete it to let secret-relay recreate it`,
         );
       }
       const started = this.deps.clock.now();
-      const action = existingView ? 'secret.update' : 'secret.create';
+      const action = view ? 'secret.update' : 'secret.create';
       try {
         await this.deps.secrets.apply(desired, fieldManagerFor(this.name));
         this.auditWrite(action, 'success', started);
@@ -457,8 +551,8 @@ class Reconciliation {
       await this.deps.events.record(
         this.eventTarget,
         'Normal',
-        existingView ? EventReason.Updated : EventReason.Created,
-        `Secret ${this.targetName} ${existingView ? 'updated' : 'created'}`,
+        view ? EventReason.Updated : EventReason.Created,
+        `Secret ${this.targetName} ${view ? 'updated' : 'created'}`,
       );
     }
 
@@ -466,7 +560,8 @@ class Reconciliation {
     const bound = es.status?.binding?.name;
     if (bound && bound !== this.targetName) {
       const old = this.deps.getManagedSecret(this.namespace, bound);
-      if (old?.metadata?.ownerReferences?.some((r) => r.uid === this.uid)) await this.deleteSecret(bound, old.metadata.uid);
+      // Only a Secret this ExternalSecret controls; a Merge/CreateOrMerge/Orphan target or someone else's stays.
+      if (old?.metadata?.ownerReferences?.some((r) => r.uid === this.uid && r.controller === true)) await this.deleteSecret(bound, old.metadata.uid);
     }
 
     if (fetched.missing.length > 0) {
@@ -478,6 +573,61 @@ class Reconciliation {
       );
     }
     return this.finish(ExternalSecretReason.SecretSynced, 'Secret was synced', requeue);
+  }
+
+  /** The create-only write of a target the cache does not hold; false (nothing written) when a Secret of that name exists. */
+  private async applyIfAbsent(desired: ReturnType<typeof buildDesiredSecret>): Promise<boolean> {
+    const started = this.deps.clock.now();
+    let outcome: 'created' | 'exists';
+    try {
+      outcome = await this.deps.secrets.applyIfAbsent(desired, fieldManagerFor(this.name));
+    } catch (err) {
+      this.auditWrite('secret.create', 'error', started, describeError(err));
+      throw err;
+    }
+    if (outcome === 'exists') return false;
+    this.auditWrite('secret.create', 'success', started);
+    await this.deps.events.record(this.eventTarget, 'Normal', EventReason.Created, `Secret ${this.targetName} created`);
+    return true;
+  }
+
+  /**
+   * Takes an existing Secret over (the secret-relay.dev/adopt opt-in): first the foreign controller reference and
+   * the keys we do not declare go (a patch guarded by resourceVersion), then our apply takes every field we write.
+   * Keys whose values equal the provider's are never absent or different in between.
+   */
+  private async adopt(desired: ReturnType<typeof buildDesiredSecret>, existingView: SecretView, from: ForeignOwner): Promise<void> {
+    if (existingView.type !== undefined && desired.type !== undefined && existingView.type !== desired.type) {
+      throw new TerminalError(
+        `Secret ${this.namespace}/${this.targetName} is of type ${existingView.type} and this ExternalSecret writes ${desired.type}: ` +
+          `set spec.target.template.type: ${existingView.type} to adopt it (a Secret's type cannot change)`,
+      );
+    }
+    const fieldManager = fieldManagerFor(this.name);
+    const patch = adoptionPatch(
+      { ownerReferences: existingView.metadata?.ownerReferences, managedFields: existingView.metadata?.managedFields, dataKeys: Object.keys(existingView.data ?? {}) },
+      { keys: new Set(Object.keys(desired.data)), writesType: desired.type !== undefined, fieldManager },
+    );
+    const dataDiffers = patch.removedKeys.length > 0 || Object.entries(desired.data).some(([key, value]) => existingView.data?.[key] !== value);
+    if (existingView.immutable && dataDiffers) {
+      throw new TerminalError(
+        `Secret ${this.namespace}/${this.targetName} is immutable and its data differs from what this ExternalSecret writes: it cannot be adopted; delete it to let secret-relay recreate it`,
+      );
+    }
+    const started = this.deps.clock.now();
+    try {
+      await this.deps.secrets.releaseForAdoption(
+        { namespace: this.namespace, name: this.targetName, resourceVersion: existingView.metadata?.resourceVersion ?? '' },
+        { ownerReferences: patch.ownerReferences.map((ref) => ({ ...ref })), removedKeys: patch.removedKeys, managedFields: patch.managedFields },
+        fieldManager,
+      );
+      await this.deps.secrets.apply(desired, fieldManager);
+      this.auditWrite('secret.adopt', 'success', started);
+    } catch (err) {
+      this.auditWrite('secret.adopt', 'error', started, describeError(err));
+      throw err;
+    }
+    await this.deps.events.record(this.eventTarget, 'Normal', EventReason.Adopted, adoptionNote(this.targetName, from, patch.removedKeys));
   }
 
   private nextRefresh(refreshIntervalMs: number): ReconcileResult {
@@ -498,7 +648,7 @@ class Reconciliation {
   }
 
   private auditWrite(
-    action: 'secret.create' | 'secret.update' | 'secret.delete',
+    action: 'secret.create' | 'secret.update' | 'secret.delete' | 'secret.adopt' | 'secret.refuse',
     result: AuditResult,
     started: number,
     error?: string,
@@ -535,7 +685,7 @@ class Reconciliation {
       syncedResourceVersion,
       binding: { name: this.targetName },
     });
-    this.written.set(this.key, { syncedResourceVersion, refreshTime, boundTargetName: this.targetName });
+    this.written.set(this.key, { uid: this.uid, syncedResourceVersion, refreshTime, boundTargetName: this.targetName });
     return requeue;
   }
 
@@ -550,12 +700,13 @@ class Reconciliation {
     await this.setReady({ type: ConditionType.Ready, status: 'True', reason: ExternalSecretReason.SecretSynced, message: 'Secret was synced' });
   }
 
-  /** Writes the Ready condition alone, skipping the write when nothing would change. */
-  private async setReady(update: ConditionUpdate): Promise<void> {
+  /** Writes the Ready condition alone, skipping the write when nothing would change; true when it wrote. */
+  private async setReady(update: ConditionUpdate): Promise<boolean> {
     const conditions = this.es.status?.conditions as Condition[] | undefined;
     const generation = this.es.metadata.generation;
-    if (sameCondition(findCondition(conditions, update.type), update, generation)) return;
+    if (sameCondition(findCondition(conditions, update.type), update, generation)) return false;
     await this.deps.status.patch(this.statusRef(), { conditions: setCondition(conditions, update, this.now, generation) });
+    return true;
   }
 
   private statusRef() {
