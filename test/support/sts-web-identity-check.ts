@@ -68,12 +68,12 @@ export interface StsWebIdentityCheckOptions {
   readonly clock?: () => number;
 }
 
-interface Jwk extends JsonWebKey {
+export interface Jwk extends JsonWebKey {
   kid?: string;
   alg?: string;
 }
 
-async function fetchJwks(kubeconfigPath: string): Promise<Jwk[]> {
+export async function fetchJwks(kubeconfigPath: string): Promise<Jwk[]> {
   const config = new k8s.KubeConfig();
   config.loadFromFile(kubeconfigPath);
   const server = config.getCurrentCluster()?.server;
