@@ -1,5 +1,7 @@
 // Azure SDK errors → the provider contract's errors. Messages name the vault, the object and the identity, and keep
 // the service's own one-line reason (Key Vault's error.message, Entra ID's AADSTS description), never a value.
+// Types only (erased): the SDK itself is loaded lazily.
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { NoSecretError, TerminalError, ThrottledError } from '../provider.ts';
 
 export interface AzureCallContext {
@@ -17,6 +19,25 @@ interface SdkErrorShape {
   readonly statusCode?: unknown;
   readonly code?: unknown;
   readonly errorResponse?: { readonly error?: unknown; readonly errorDescription?: unknown };
+  readonly details?: unknown;
+  readonly response?: { readonly bodyAsText?: unknown };
+}
+
+interface KeyVaultErrorBody {
+  readonly error?: { readonly code?: unknown; readonly message?: unknown; readonly innererror?: { readonly code?: unknown } };
+}
+
+/** Key Vault's JSON error body, from the error's details or its response text (paging errors carry only the latter). */
+function keyVaultBody(shape: SdkErrorShape): KeyVaultErrorBody['error'] | undefined {
+  const fromDetails = (shape.details as KeyVaultErrorBody | undefined)?.error;
+  if (fromDetails && typeof fromDetails === 'object') return fromDetails;
+  const body = shape.response?.bodyAsText;
+  if (typeof body !== 'string') return undefined;
+  try {
+    return (JSON.parse(body) as KeyVaultErrorBody).error;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The first line of a service message, without Entra's "Trace ID: … Correlation ID: … Timestamp: …" tail. */
@@ -39,6 +60,47 @@ export function entraReason(message: string): string {
   return serviceReason(aadsts ?? message.replace(/^\w*Error: /, ''));
 }
 
+/**
+ * A refused Key Vault response (401/403) with the service's JSON error, thrown by `refusalPolicy`. The SDK's paging
+ * errors drop the body ("Pagination failed with unexpected statusCode 403"); this keeps the message that names the
+ * caller and the missing action.
+ */
+export class KeyVaultRefusal extends Error {
+  override readonly name = 'KeyVaultRefusal';
+  readonly statusCode: number;
+  readonly code: string | undefined;
+  readonly details: KeyVaultErrorBody;
+  constructor(statusCode: number, body: KeyVaultErrorBody) {
+    super(typeof body.error?.message === 'string' ? body.error.message : `HTTP ${statusCode}`);
+    this.statusCode = statusCode;
+    this.code = typeof body.error?.code === 'string' ? body.error.code : undefined;
+    this.details = body;
+  }
+}
+
+/**
+ * A per-call policy (outside the SDK's retry and challenge policies, so it sees the final response) that turns a
+ * 401/403 with Key Vault's JSON error body into a KeyVaultRefusal.
+ */
+export function refusalPolicy(): PipelinePolicy {
+  return {
+    name: 'secretRelayKeyVaultRefusal',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if ((response.status === 401 || response.status === 403) && typeof response.bodyAsText === 'string') {
+        let body: KeyVaultErrorBody | undefined;
+        try {
+          body = JSON.parse(response.bodyAsText) as KeyVaultErrorBody;
+        } catch {
+          body = undefined;
+        }
+        if (body?.error !== undefined) throw new KeyVaultRefusal(response.status, body);
+      }
+      return response;
+    },
+  };
+}
+
 const DISABLED_CODES = /^(Secret|Key|Certificate)Disabled$/;
 
 /** Maps an error after the SDK's own retries. Aborts and our own errors pass through unchanged. */
@@ -59,14 +121,17 @@ export function mapAzureError(error: unknown, call: AzureCallContext): Error {
     );
   }
   const status = typeof shape.statusCode === 'number' ? shape.statusCode : undefined;
-  const code = typeof shape.code === 'string' ? shape.code : undefined;
-  const reason = serviceReason(rawMessage);
+  const body = keyVaultBody(shape);
+  const code = typeof body?.code === 'string' ? body.code : typeof shape.code === 'string' ? shape.code : undefined;
+  const innerCode = typeof body?.innererror?.code === 'string' ? body.innererror.code : undefined;
+  const serviceMessage = typeof body?.message === 'string' ? body.message : rawMessage;
+  const reason = serviceReason(serviceMessage);
   if (status === 404) return new NoSecretError(`Key Vault ${call.action}${on} ${where}: not found (${code ?? 'NotFound'})`);
-  if (status === 403 && code !== undefined && DISABLED_CODES.test(code)) {
-    return new TerminalError(`Key Vault ${call.action}${on} ${where}: the object is disabled (${code}); enable it or read another version`, { cause: error });
+  if (status === 403 && innerCode !== undefined && DISABLED_CODES.test(innerCode)) {
+    return new TerminalError(`Key Vault ${call.action}${on} ${where}: the object is disabled (${innerCode}); enable it or read another version`, { cause: error });
   }
   if (status === 401 || status === 403) {
-    const permission = missingPermission(rawMessage);
+    const permission = missingPermission(serviceMessage);
     return new TerminalError(
       `Key Vault denied ${call.action}${on} ${where} to ${call.identity} (${status} ${code ?? ''}): ${reason}` +
         (permission ? `; grant ${permission} (e.g. the Key Vault Secrets User role) to that identity` : '; grant that identity access to the vault (RBAC role or access policy)'),

@@ -8,6 +8,7 @@ import type { Clock } from '../../util/clock.ts';
 import { applyRemoteRefToMap } from '../decoding.ts';
 import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
+import { refusalPolicy } from './errors.ts';
 import { createStoreCredential, type StoreCredential } from './credential.ts';
 import { azureEndpoints, planAzureAuth } from './plan.ts';
 import { createVaultReader } from './reader.ts';
@@ -85,6 +86,7 @@ function createAzureClient(spec: AzureKVProvider, ctx: StoreContext, options: Az
   const clientOptions = {
     ...(agent ? { agent } : {}),
     retryOptions: { maxRetries: options.maxRetries ?? MAX_RETRIES },
+    additionalPolicies: [{ policy: refusalPolicy(), position: 'perCall' as const }],
     // A custom cloud's vault host need not end with the challenge's resource domain.
     ...(plan.endpoints.custom ? { disableChallengeResourceVerification: true } : {}),
   };
