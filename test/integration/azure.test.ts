@@ -368,6 +368,21 @@ test('call sharing: 100 ExternalSecrets reading 10 Key Vault secrets cost 10 GET
   assert.equal(fakes.entra.exchanges.length, exchangesAfterFirst, 'no token exchange in the second wave: the token is cached');
 });
 
+test('the CRD refuses an incomplete azurekv store with a readable message (CEL)', async () => {
+  const ns = await namespaces.create(kube);
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ vaultUrl: vault.url }, /authType ServicePrincipal needs authSecretRef\.clientId and authSecretRef\.clientSecret or clientCertificate/],
+    [{ vaultUrl: vault.url, authType: 'WorkloadIdentity' }, /authType WorkloadIdentity needs serviceAccountRef/],
+    [{ vaultUrl: 'http://vault.local', authType: 'ManagedIdentity' }, /vaultUrl must be an https URL/],
+  ];
+  for (const [provider, message] of cases) {
+    await assert.rejects(
+      createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'bad' }, spec: { provider: { azurekv: provider } } }, ns),
+      (error: unknown) => message.test(String((error as { body?: unknown }).body ?? error)),
+    );
+  }
+});
+
 test('no secret value appears in any log line, audit record, Event or status written during the suite', async () => {
   await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 50 });
 });
