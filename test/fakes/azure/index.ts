@@ -6,7 +6,7 @@ import { startFakeVault, type FakeVault } from './key-vault.ts';
 import { createTestTls, type TestTls } from './tls.ts';
 
 export { FEDERATED_AUDIENCE, type FakeApplication, type FakeEntra, type TokenExchange } from './entra.ts';
-export { ALL_PERMISSIONS, KEY_VAULT_RESOURCE, type FakeVault, type VaultPermission } from './key-vault.ts';
+export { READ_PERMISSIONS, KEY_VAULT_RESOURCE, type FakeVault, type VaultPermission } from './key-vault.ts';
 export { createClientCertificate } from './tls.ts';
 
 export interface AzureFakes {

@@ -1,4 +1,5 @@
 // A fake Azure Key Vault data plane over HTTPS, from Microsoft's REST reference, at the api-versions the SDKs send:
+// secrets set (a new version; how test-bed users add secrets),
 // secrets get / list / list versions (paged with nextLink), certificates get, keys get; attributes (enabled, nbf,
 // exp, created, updated), tags; the challenge flow exactly as the service does it (a request without a token gets
 // 401 with `WWW-Authenticate: Bearer authorization="…", resource="…"`); access tokens from the Entra ID fake checked
@@ -15,11 +16,13 @@ export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
 /** api-versions the service accepts (7.x and the dated ones the current SDKs send). */
 export const API_VERSIONS = ['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6', '2025-07-01', '2026-04-01'];
 
-export type VaultPermission = 'secrets/get' | 'secrets/list' | 'certificates/get' | 'keys/get';
-export const ALL_PERMISSIONS: readonly VaultPermission[] = ['secrets/get', 'secrets/list', 'certificates/get', 'keys/get'];
+export type VaultPermission = 'secrets/get' | 'secrets/list' | 'secrets/set' | 'certificates/get' | 'keys/get';
+/** What the Key Vault Secrets User, Certificate User and Crypto User roles allow: every read, no write. */
+export const READ_PERMISSIONS: readonly VaultPermission[] = ['secrets/get', 'secrets/list', 'certificates/get', 'keys/get'];
 const ACTIONS: Record<VaultPermission, string> = {
   'secrets/get': 'Microsoft.KeyVault/vaults/secrets/getSecret/action',
   'secrets/list': 'Microsoft.KeyVault/vaults/secrets/readMetadata/action',
+  'secrets/set': 'Microsoft.KeyVault/vaults/secrets/setSecret/action',
   'certificates/get': 'Microsoft.KeyVault/vaults/certificates/read',
   'keys/get': 'Microsoft.KeyVault/vaults/keys/read',
 };
@@ -200,13 +203,39 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
     return { status: 200, body: { value: slice, nextLink: more ? `${url}${path}?api-version=${apiVersion}&$skiptoken=${skip + max}&maxresults=${max}` : null } };
   }
 
-  function route(method: string, path: string, query: URLSearchParams, authorization: string | undefined): Reply {
+  function route(method: string, path: string, query: URLSearchParams, authorization: string | undefined, text: string): Reply {
     const apiVersion = query.get('api-version');
     if (!apiVersion) return error(400, 'BadParameter', 'The api-version query parameter is required.');
     if (!API_VERSIONS.includes(apiVersion)) return error(400, 'BadParameter', `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (2025-07-01).`);
     const parts = path.split('/').filter((part) => part !== '');
     const [collection, name, version] = parts;
     const objectPath = `/${parts.join('/')}`;
+    if (method === 'PUT' && collection === 'secrets' && name && parts.length === 2) {
+      // Set Secret: a new version (how a test bed user adds secrets).
+      if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) return error(400, 'BadParameter', `The secret name '${name}' is invalid: use 1-127 letters, digits and dashes.`);
+      const denied = authorize(authorization, 'secrets/set', `/secrets/${name}`);
+      if (denied) return denied;
+      let body: { value?: unknown; tags?: unknown; contentType?: unknown; attributes?: { enabled?: unknown; nbf?: unknown; exp?: unknown } };
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch {
+        return error(400, 'BadParameter', 'The request body is not valid JSON.');
+      }
+      if (typeof body.value !== 'string') return error(400, 'BadParameter', 'Property value is required.');
+      const attributes = body.attributes ?? {};
+      const v: SecretVersion = {
+        ...base({
+          ...(typeof attributes.enabled === 'boolean' ? { enabled: attributes.enabled } : {}),
+          ...(typeof attributes.nbf === 'number' ? { nbf: attributes.nbf } : {}),
+          ...(typeof attributes.exp === 'number' ? { exp: attributes.exp } : {}),
+          ...(body.tags && typeof body.tags === 'object' ? { tags: body.tags as Record<string, string> } : {}),
+        }),
+        value: body.value,
+        contentType: typeof body.contentType === 'string' ? body.contentType : undefined,
+      };
+      push(secrets, name, v);
+      return { status: 200, body: secretBundle(secrets.get(name.toLowerCase())!.name, v) };
+    }
     if (method !== 'GET') return error(405, 'MethodNotAllowed', `The ${method} method is not supported by this fake.`);
     if (collection === 'secrets' && parts.length === 1) {
       const denied = authorize(authorization, 'secrets/list', '/secrets');
@@ -280,7 +309,9 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
   }
 
   const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (request, response) => {
-    request.resume();
+    let text = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (text += chunk));
     request.on('end', () => {
       const parsed = new URL(request.url ?? '/', url);
       const method = request.method ?? 'GET';
@@ -290,7 +321,7 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
         if (throttle.times !== undefined) throttle.times--;
         reply = { ...error(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached'), headers: { 'Retry-After': String(throttle.retryAfterSeconds) } };
       } else {
-        reply = route(method, parsed.pathname, parsed.searchParams, request.headers.authorization);
+        reply = route(method, parsed.pathname, parsed.searchParams, request.headers.authorization, text);
       }
       requests.push({ method, path: parsed.pathname, status: reply.status, at: now(), authorized: request.headers.authorization !== undefined });
       response.writeHead(reply.status, {
@@ -330,7 +361,7 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
       push(keys, name, v);
       return { version: v.version, n: jwk.n, e: jwk.e };
     },
-    grant(objectId, permissions = ALL_PERMISSIONS) {
+    grant(objectId, permissions = READ_PERMISSIONS) {
       grants.set(objectId, new Set(permissions));
     },
     revoke: (objectId) => void grants.delete(objectId),
