@@ -9,6 +9,7 @@ import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
 import { createCredentialMemo, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
 import type { AzureSdk } from './sdk.ts';
+import { mapTokenError } from './errors.ts';
 import { CLIENT_ID_ANNOTATION, managedIdentitySelector, TENANT_ID_ANNOTATION, type AzurePlan } from './plan.ts';
 
 export interface StoreCredential extends TokenCredential {
@@ -29,6 +30,8 @@ export interface StoreCredentialDeps {
 interface ResolvedIdentity {
   readonly key: string;
   readonly label: string;
+  /** What to check when Entra ID refuses this identity. */
+  readonly hint: string;
   readonly credential: TokenCredential;
 }
 
@@ -48,7 +51,7 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
   async function resolve(signal: AbortSignal): Promise<ResolvedIdentity> {
     const identity = plan.identity;
     const text = (ref: Parameters<typeof readSecretText>[1], what: string) => readSecretText(ctx.kube, ref, signal, what);
-    let next: { key: string; label: string; build: () => TokenCredential };
+    let next: { key: string; label: string; hint: string; build: () => TokenCredential };
     if (identity.kind === 'WorkloadIdentity') {
       const { serviceAccount } = identity;
       const account = `ServiceAccount ${serviceAccount.namespace}/${serviceAccount.name}`;
@@ -67,6 +70,7 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
       next = {
         key: `wi\u0000${tenantId}\u0000${clientId}`,
         label: `client ID ${clientId} in tenant ${tenantId} (workload identity of ${account})`,
+        hint: `check the ${CLIENT_ID_ANNOTATION}/${TENANT_ID_ANNOTATION} annotations and that the identity has a federated credential for issuer = the cluster's, subject system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name}, audience ${identity.audiences[0]}`,
         // A fresh TokenRequest token for every exchange: Entra wants an unexpired assertion.
         build: () => new sdk.identity.ClientAssertionCredential(tenantId, clientId, async () => (await tokens.mint(background)).token, common),
       };
@@ -83,6 +87,10 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
       next = {
         key: `sp\u0000${tenantId}\u0000${clientId}\u0000${identity.credential.type}\u0000${fingerprint}`,
         label: `service principal ${clientId} in tenant ${tenantId} (${identity.credential.type === 'secret' ? 'client secret' : 'certificate'} from ${from})`,
+        hint:
+          identity.credential.type === 'secret'
+            ? `check the client ID, the tenant and the client secret in ${from}`
+            : `check the client ID, the tenant and that the certificate in ${from} is registered on the application`,
         build: () =>
           identity.credential.type === 'secret'
             ? new sdk.identity.ClientSecretCredential(tenantId, clientId, material, common)
@@ -93,10 +101,17 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
       next = {
         key: `mi\u0000${identity.identityId ?? ''}`,
         label: plan.label,
-        build: () => new sdk.identity.ManagedIdentityCredential({ ...(selector ?? {}), ...(deps.agent ? { agent: deps.agent } : {}) }),
+        hint: identity.identityId ? `check that identity ${identity.identityId} is assigned to the operator's pod or node` : "check that the operator's pod or node has a system-assigned managed identity (or set identityId)",
+        // No TLS agent: IMDS is plain http on a link-local address.
+        build: () =>
+          selector === undefined
+            ? new sdk.identity.ManagedIdentityCredential()
+            : 'clientId' in selector
+              ? new sdk.identity.ManagedIdentityCredential({ clientId: selector.clientId })
+              : new sdk.identity.ManagedIdentityCredential({ resourceId: selector.resourceId }),
       };
     }
-    if (resolved?.key !== next.key) resolved = { key: next.key, label: next.label, credential: next.build() };
+    if (resolved?.key !== next.key) resolved = { key: next.key, label: next.label, hint: next.hint, credential: next.build() };
     label = next.label;
     return resolved;
   }
@@ -112,8 +127,12 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
         expiresAt: (token) => token.expiresOnTimestamp,
         fetch: async (signal) => {
           count++;
-          const { credential } = await resolve(signal);
-          return credential.getToken([...scopes], { abortSignal: signal, ...(tenantId ? { tenantId } : {}) }) as Promise<AccessToken>;
+          const { credential, label: identity, hint } = await resolve(signal);
+          try {
+            return (await credential.getToken([...scopes], { abortSignal: signal, ...(tenantId ? { tenantId } : {}) })) as AccessToken;
+          } catch (error) {
+            throw mapTokenError(error, { identity, vaultUrl: plan.endpoints.vaultUrl, hint });
+          }
         },
       });
       memos.set(key, memo);

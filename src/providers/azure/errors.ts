@@ -103,6 +103,22 @@ export function refusalPolicy(): PipelinePolicy {
 
 const DISABLED_CODES = /^(Secret|Key|Certificate)Disabled$/;
 
+function entraDescription(shape: SdkErrorShape): string {
+  const description = shape.errorResponse?.errorDescription;
+  if (typeof description === 'string' && description !== '') return description;
+  return typeof shape.message === 'string' ? shape.message : '';
+}
+
+/**
+ * A failed token request of the store's credential → a TerminalError naming the identity, Entra's one-line reason
+ * and what to check for this kind of identity (`hint`). Other errors (aborts, our own) pass through.
+ */
+export function mapTokenError(error: unknown, context: { identity: string; vaultUrl: string; hint: string }): unknown {
+  const shape = (error ?? {}) as SdkErrorShape;
+  if (typeof shape.name !== 'string' || !AUTHENTICATION_ERRORS.has(shape.name)) return error;
+  return new TerminalError(`Entra ID refused a token for vault ${context.vaultUrl} to ${context.identity}: ${entraReason(entraDescription(shape))}; ${context.hint}`, { cause: error });
+}
+
 /** Maps an error after the SDK's own retries. Aborts and our own errors pass through unchanged. */
 export function mapAzureError(error: unknown, call: AzureCallContext): Error {
   if (error instanceof NoSecretError || error instanceof TerminalError || error instanceof ThrottledError) return error;
@@ -113,12 +129,7 @@ export function mapAzureError(error: unknown, call: AzureCallContext): Error {
   const rawMessage = typeof shape.message === 'string' ? shape.message : '';
   // Entra ID refused the identity (wrong federated credential, secret, certificate, unknown client or tenant).
   if (typeof shape.name === 'string' && AUTHENTICATION_ERRORS.has(shape.name)) {
-    const description = typeof shape.errorResponse?.errorDescription === 'string' && shape.errorResponse.errorDescription !== '' ? shape.errorResponse.errorDescription : rawMessage;
-    return new TerminalError(
-      `Entra ID refused a Key Vault token to ${call.identity} (for ${call.action}${on} ${where}): ${entraReason(description)}; ` +
-        'check the client and tenant IDs, the federated credential (issuer, subject, audience) or the client secret/certificate',
-      { cause: error },
-    );
+    return new TerminalError(`Entra ID refused a Key Vault token to ${call.identity} (for ${call.action}${on} ${where}): ${entraReason(entraDescription(shape))}`, { cause: error });
   }
   const status = typeof shape.statusCode === 'number' ? shape.statusCode : undefined;
   const body = keyVaultBody(shape);

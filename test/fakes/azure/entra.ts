@@ -57,6 +57,8 @@ export interface FakeEntra {
   readonly authorityHost: string;
   /** Verifies an access token this fake issued: its claims, or why it is not valid. */
   verifyAccessToken(token: string): { claims: Record<string, unknown> } | { refused: string };
+  /** An access token for `resource` as `app` (what the instance metadata service hands a managed identity). */
+  issueAccessToken(app: FakeApplication, resource: string): { token: string; expiresIn: number };
   addTenant(tenantId: string): void;
   addApplication(app: { tenantId: string; clientId: string; objectId?: string }): FakeApplication;
   addCertificate(app: FakeApplication, certPem: string): void;
@@ -283,6 +285,7 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
       if (Number(claims['exp']) * 1000 <= now()) return { refused: `AKV10022: Token has expired (exp ${String(claims['exp'])}).` };
       return { claims };
     },
+    issueAccessToken: (app, resource) => ({ token: issueAccessToken(app, resource), expiresIn: lifetime }),
     addTenant: (tenantId) => void tenants.add(tenantId),
     addApplication({ tenantId, clientId, objectId }) {
       tenants.add(tenantId);

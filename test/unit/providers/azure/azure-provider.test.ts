@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAzureProvider, validateAzureSpec } from '../../../../src/providers/azure/provider.ts';
 import { AZURE_CLOUDS, managedIdentitySelector, parseObjectKey, planAzureAuth, WORKLOAD_IDENTITY_AUDIENCE } from '../../../../src/providers/azure/plan.ts';
-import { entraReason, KeyVaultRefusal, mapAzureError, missingPermission } from '../../../../src/providers/azure/errors.ts';
+import { entraReason, KeyVaultRefusal, mapAzureError, mapTokenError, missingPermission } from '../../../../src/providers/azure/errors.ts';
 import { checkAttributes, derToPem, publicJwk } from '../../../../src/providers/azure/reader.ts';
 import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
 import { AzureKVProviderSchema } from '../../../../src/api/secret-store.ts';
@@ -91,6 +91,8 @@ test('attributes: disabled and expired are terminal, not-yet-valid is retried; P
   assert.deepEqual(jwk, { kid: 'kid', kty: 'RSA', key_ops: ['sign'], n: 'AQL_', e: 'AQAB' });
 });
 
+const abortLike = Object.assign(new Error('aborted'), { name: 'AbortError' });
+
 test('errors: 404 → NoSecretError; 403 names the missing action; disabled; 429 → ThrottledError; Entra reasons in one line', () => {
   const call = { action: 'get', vaultUrl, subject: 'secret db', identity: 'client ID c in tenant t' };
   const rest = (statusCode: number, code: string, message: string, inner?: string) =>
@@ -112,7 +114,11 @@ test('errors: 404 → NoSecretError; 403 names the missing action; disabled; 429
   });
   const refused = mapAzureError(aad, call);
   assert.ok(refused instanceof TerminalError);
-  assert.match(refused.message, /Entra ID refused a Key Vault token to client ID c in tenant t .*: AADSTS700213: No matching federated identity record found\.;/);
+  assert.match(refused.message, /Entra ID refused a Key Vault token to client ID c in tenant t .*: AADSTS700213: No matching federated identity record found\.$/);
+  const fromCredential = mapTokenError(aad, { identity: 'client ID c in tenant t', vaultUrl, hint: 'check the federated credential' });
+  assert.ok(fromCredential instanceof TerminalError);
+  assert.equal(fromCredential.message, `Entra ID refused a token for vault ${vaultUrl} to client ID c in tenant t: AADSTS700213: No matching federated identity record found.; check the federated credential`);
+  assert.equal(mapTokenError(abortLike, { identity: 'x', vaultUrl, hint: 'y' }), abortLike, 'not an authentication error: unchanged');
   assert.doesNotMatch(refused.message, /Trace ID/);
   assert.equal(entraReason('plain failure'), 'plain failure');
   const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
