@@ -62,7 +62,7 @@ before(async () => {
   const ns = await namespaces.create(kube);
   await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'app' } } });
   const minted = await kube.core.createNamespacedServiceAccountToken({ namespace: ns, name: 'app', body: { spec: { audiences: [FEDERATED_AUDIENCE], expirationSeconds: 600 } } });
-  assertion = minted.status!.token;
+  assertion = minted.status!.token!;
   const app = entra.addApplication({ tenantId: TENANT, clientId: randomUUID() });
   clientId = app.clientId;
   app.federated.push({ issuer: ISSUER, subject: `system:serviceaccount:${ns}:app`, audiences: [FEDERATED_AUDIENCE] });
