@@ -70,7 +70,7 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
       next = {
         key: `wi\u0000${tenantId}\u0000${clientId}`,
         label: `client ID ${clientId} in tenant ${tenantId} (workload identity of ${account})`,
-        hint: `check the ${CLIENT_ID_ANNOTATION}/${TENANT_ID_ANNOTATION} annotations and that the identity has a federated credential for issuer = the cluster's, subject system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name}, audience ${identity.audiences[0]}`,
+        hint: `check the ServiceAccount's ${CLIENT_ID_ANNOTATION} and ${TENANT_ID_ANNOTATION} annotations, and that the identity has a federated credential with the cluster's OIDC issuer, subject system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name} and audience ${identity.audiences[0]}`,
         // A fresh TokenRequest token for every exchange: Entra wants an unexpired assertion.
         build: () => new sdk.identity.ClientAssertionCredential(tenantId, clientId, async () => (await tokens.mint(background)).token, common),
       };
