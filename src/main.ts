@@ -7,6 +7,7 @@ import { createFakeProvider } from './providers/fake/provider.ts';
 import { createAwsProvider } from './providers/aws/provider.ts';
 import { createVaultProvider } from './providers/vault/provider.ts';
 import { createAlibabaProvider } from './providers/alibaba/provider.ts';
+import { createAzureProvider } from './providers/azure/provider.ts';
 import { startOperator } from './operator.ts';
 
 async function main(): Promise<void> {
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const kube = createKubeClient({ kubeconfigPath: config.kubeconfig, bearerToken: config.kubeToken, qps: config.qps, burst: config.burst });
-  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger }), createAlibabaProvider()] });
+  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger }), createAlibabaProvider(), createAzureProvider()] });
   logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
 
   let stopping = false;

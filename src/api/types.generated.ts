@@ -408,8 +408,8 @@ export interface SecretStoreProvider {
   readonly aws?: AwsProvider;
   /** Google Cloud Secret Manager. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
   readonly gcpsm?: { readonly [key: string]: unknown };
-  /** Azure Key Vault. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
-  readonly azurekv?: { readonly [key: string]: unknown };
+  /** Azure Key Vault: secrets, certificates and keys. */
+  readonly azurekv?: AzureKVProvider;
   /** Alibaba Cloud KMS Secrets Manager. */
   readonly alibaba?: AlibabaProvider;
   /** HashiCorp Vault or OpenBao (KV v1/v2). */
@@ -493,6 +493,74 @@ export interface SecretKeySelector {
   readonly namespace?: string;
   /** The key inside the Secret. */
   readonly key: string;
+}
+
+/** Azure Key Vault: secrets, certificates and keys. */
+export interface AzureKVProvider {
+  /**
+   * ServicePrincipal (default, as ESO), WorkloadIdentity or ManagedIdentity.
+   * @default "ServicePrincipal"
+   */
+  readonly authType: AzureAuthType;
+  /** The vault, e.g. https://my-vault.vault.azure.net. */
+  readonly vaultUrl: string;
+  /** The tenant (directory) ID; used when neither the ServiceAccount annotation nor authSecretRef.tenantId gives one. */
+  readonly tenantId?: string;
+  /**
+   * The cloud; AzureStackCloud needs customCloudConfig.
+   * @default "PublicCloud"
+   */
+  readonly environmentType: AzureEnvironmentType;
+  /** Credentials from Secrets: required for ServicePrincipal; for WorkloadIdentity, client and tenant IDs when the ServiceAccount has no annotations. */
+  readonly authSecretRef?: AzureKVAuth;
+  /** The ServiceAccount to act as (WorkloadIdentity). */
+  readonly serviceAccountRef?: AzureServiceAccountSelector;
+  /** ManagedIdentity: the client ID or resource ID of a user-assigned identity; omitted: the system-assigned one. */
+  readonly identityId?: string;
+  /** Accepted for ESO compatibility; secret-relay always uses the current Azure SDK. */
+  readonly useAzureSDK?: boolean;
+  /** Endpoints of a cloud other than the named ones (Azure Stack, private clouds). */
+  readonly customCloudConfig?: AzureCustomCloudConfig;
+}
+
+/** How the store authenticates to Key Vault. */
+export type AzureAuthType = "ServicePrincipal" | "ManagedIdentity" | "WorkloadIdentity";
+
+/** The Azure cloud: its Entra ID authority and Key Vault resource. */
+export type AzureEnvironmentType = "PublicCloud" | "USGovernmentCloud" | "ChinaCloud" | "GermanCloud" | "AzureStackCloud";
+
+/** Credentials of the identity, read from Kubernetes Secrets. */
+export interface AzureKVAuth {
+  /** The client (application) ID of the service principal or identity. */
+  readonly clientId?: SecretKeySelector;
+  /** The tenant (directory) ID. */
+  readonly tenantId?: SecretKeySelector;
+  /** A client secret of the service principal. */
+  readonly clientSecret?: SecretKeySelector;
+  /** A PEM holding the certificate and its private key, registered on the service principal. */
+  readonly clientCertificate?: SecretKeySelector;
+}
+
+/** A ServiceAccount federated with an Entra ID application or managed identity; its short-lived token (TokenRequest API) is exchanged for a Key Vault token. */
+export interface AzureServiceAccountSelector {
+  /** The ServiceAccount name. */
+  readonly name: string;
+  /** The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth). */
+  readonly namespace?: string;
+  /** Audiences added to api://AzureADTokenExchange in the minted token (as ESO). */
+  readonly audiences?: readonly string[];
+}
+
+/** Endpoints of a cloud other than the named ones (Azure Stack, private clouds). */
+export interface AzureCustomCloudConfig {
+  /** The Entra ID (Azure AD) authority host that issues tokens. */
+  readonly activeDirectoryEndpoint: string;
+  /** The Key Vault resource (token audience), e.g. https://vault.azure.net; Key Vault names it in its challenge. */
+  readonly keyVaultEndpoint?: string;
+  /** The DNS suffix of vault URLs, e.g. .vault.azure.net. */
+  readonly keyVaultDNSSuffix?: string;
+  /** Azure Resource Manager endpoint; accepted for ESO compatibility, not used (no ARM calls are made). */
+  readonly resourceManagerEndpoint?: string;
 }
 
 /** Alibaba Cloud KMS Secrets Manager. */
