@@ -319,6 +319,7 @@ class Reconciliation {
           ...(find.name ? { name: { regexp: find.name.regexp } } : {}),
           ...(find.tags ? { tags: find.tags } : {}),
           ...(find.path !== undefined ? { path: find.path } : {}),
+          ...(find.conversionStrategy !== undefined ? { conversionStrategy: find.conversionStrategy } : {}),
         },
         this.signal,
       );
