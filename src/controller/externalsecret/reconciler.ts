@@ -16,6 +16,7 @@ import type { ExternalSecretDataFrom } from '../../api/types.generated.ts';
 import { createTemplateEngine, type TemplateEngine } from '../../templates/engine.ts';
 import { renderSecret, templateSourceNames, type RenderedSecret, type TemplateSources } from '../../templates/render-secret.ts';
 import { mergeSources, shapeDataFrom, type KeySource } from './data-from.ts';
+import { copiedMetadata } from './copied-metadata.ts';
 import { generatorSources, type IssuedCredentials, type LeaseKeeper } from './generators.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
@@ -385,9 +386,10 @@ class Reconciliation {
   }
 
   /** The Secret's contents: the fetched data as it is, or shaped by spec.target.template. */
-  private async shape(data: Map<string, Uint8Array>): Promise<RenderedSecret | { data: Map<string, Uint8Array>; type?: undefined; labels?: undefined; annotations?: undefined }> {
+  private async shape(data: Map<string, Uint8Array>): Promise<RenderedSecret | { data: Map<string, Uint8Array>; type?: undefined; labels: Record<string, string>; annotations: Record<string, string> }> {
     const template = this.es.spec.target?.template;
-    if (!template) return { data };
+    // Without a template the ExternalSecret's own labels and annotations go to the Secret, as ESO does.
+    if (!template) return { data, ...copiedMetadata(this.es.metadata) };
     return renderSecret(this.deps.templateEngine!, data, template, await this.readTemplateSources());
   }
 
@@ -410,6 +412,15 @@ class Reconciliation {
       return requeue;
     }
 
+    if (fetched.data.size === 0 && fetched.missing.length === 0 && deletionPolicy === 'Retain') {
+      // As ESO: no data (a find that matched nothing) writes no Secret and keeps an existing one as it is.
+      return this.finish(
+        ExternalSecretReason.SecretSynced,
+        'the provider returned no data (no key matched); no Secret written, an existing one is kept (deletionPolicy Retain)',
+        requeue,
+      );
+    }
+
     if (creationPolicy === 'None') return this.finish(ExternalSecretReason.SecretSynced, 'provider values fetched; creationPolicy None writes no Secret', requeue);
 
     if (creationPolicy === 'Merge' && !existingView) {
@@ -419,10 +430,11 @@ class Reconciliation {
     }
 
     const existing = toExisting(existingView);
-    if (fetched.data.size === 0 && fetched.missing.length > 0 && deletionPolicy === 'Delete') {
-      // Every remote secret is gone: remove the Secret we created.
+    if (fetched.data.size === 0 && deletionPolicy === 'Delete') {
+      // Every remote secret is gone, or a find matched nothing (as ESO): remove the Secret we created.
       if (existingView) await this.deleteSecret(this.targetName, existingView.metadata?.uid);
-      return this.finish(ExternalSecretReason.SecretDeleted, `remote secrets gone (${fetched.missing.join(', ')}); Secret deleted (deletionPolicy Delete)`, requeue, false);
+      const why = fetched.missing.length > 0 ? `remote secrets gone (${fetched.missing.join(', ')})` : 'the provider returned no data (no key matched)';
+      return this.finish(ExternalSecretReason.SecretDeleted, `${why}; Secret deleted (deletionPolicy Delete)`, requeue, false);
     }
 
     // Templates render before anything is written: an error leaves the Secret as it was.
