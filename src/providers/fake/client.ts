@@ -32,7 +32,7 @@ function latestEntry(forKey: readonly FakeDataEntry[]): FakeDataEntry {
 }
 
 /** Serves one fake store's data. The data is copied at creation: a new store generation makes a new client. */
-export function createFakeClient(data: readonly FakeDataEntry[], ctx: StoreContext, hooks: FakeProviderHooks): SecretsClient {
+export function createFakeClient(data: readonly FakeDataEntry[], ctx: StoreContext, hooks: FakeProviderHooks, validationResult?: number): SecretsClient {
   const entries = data.map((entry) => ({ ...entry }));
 
   async function enter(op: 'getSecret' | 'getSecretMap' | 'getAllSecrets' | 'validate', ref: RemoteRef | FindRef | undefined, signal: AbortSignal): Promise<void> {
@@ -59,7 +59,7 @@ export function createFakeClient(data: readonly FakeDataEntry[], ctx: StoreConte
     },
     async validate(signal) {
       await enter('validate', undefined, signal);
-      return 'Ready';
+      return validationResult === 1 ? 'Unknown' : validationResult === 2 ? 'Error' : 'Ready';
     },
     async close() {
       await hooks.onCall?.('close', undefined, { signal: undefined, ctx });

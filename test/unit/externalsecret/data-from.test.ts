@@ -91,7 +91,7 @@ test('shapeDataFrom: without rewrite, conversionStrategy names keys; then decodi
 
 test('shapeDataFrom: a rewrite replaces conversionStrategy (as ESO)', () => {
   const entry: ExternalSecretDataFrom = {
-    extract: { key: 'db', decodingStrategy: 'None', conversionStrategy: 'Unicode' },
+    extract: { key: 'db', decodingStrategy: 'None', conversionStrategy: 'Unicode', metadataPolicy: 'None' },
     rewrite: [{ regexp: { source: '/', target: '.' } }],
   };
   assert.deepEqual(keysOf(shapeDataFrom(entry, map('a/b'), engine, 'spec.dataFrom[0]')), ['a.b']);
