@@ -25,6 +25,48 @@ type OurKind = keyof typeof ourKinds;
  */
 const protective: Record<string, { message: string; why: string }> = {};
 
+/**
+ * The stricter rules we keep on purpose: each an object ESO's CRDs accept and ours refuse, with our message and why
+ * the refusal protects the user. docs/eso-differences.md lists the same rules.
+ */
+const protectiveRules: { title: string; kind: OurKind; spec: Json; message: string; why: string }[] = [
+  {
+    title: 'a secretKey given twice in spec.data',
+    kind: 'ExternalSecret',
+    spec: { secretStoreRef: { name: 's' }, data: [{ secretKey: 'k', remoteRef: { key: 'a' } }, { secretKey: 'k', remoteRef: { key: 'b' } }] },
+    message: 'spec.data must not repeat a secretKey',
+    why: 'ESO lets the last entry win silently; one of the two values would be lost without a word',
+  },
+  {
+    title: 'deletionPolicy Delete on a Secret the ExternalSecret does not own',
+    kind: 'ExternalSecret',
+    spec: { secretStoreRef: { name: 's' }, target: { creationPolicy: 'Orphan', deletionPolicy: 'Delete' }, data: [{ secretKey: 'k', remoteRef: { key: 'a' } }] },
+    message: 'deletionPolicy',
+    why: "ESO's webhook refuses it too; without a webhook the CRD must, or a Secret someone else owns could be deleted",
+  },
+  {
+    title: 'a fake entry repeating a key and version',
+    kind: 'SecretStore',
+    spec: { provider: { fake: { data: [{ key: 'k', value: '1' }, { key: 'k', value: '2' }] } } },
+    message: 'spec.provider.fake.data must not repeat a key with the same version',
+    why: 'ESO keeps the last silently; a test store would serve a value its author did not mean',
+  },
+  {
+    title: 'an AWS region that is not one',
+    kind: 'SecretStore',
+    spec: { provider: { aws: { service: 'SecretsManager', region: 'Europe' } } },
+    message: 'spec.provider.aws.region must be an AWS region',
+    why: 'ESO accepts it and fails on every read with an endpoint error; the apiserver can say so at once',
+  },
+  {
+    title: 'a Vault server that is not an http(s) URL',
+    kind: 'SecretStore',
+    spec: { provider: { vault: { server: 'vault.example.com:8200', auth: { tokenSecretRef: { name: 't', key: 'k' } } } } },
+    message: 'spec.provider.vault.server must be an http(s) URL',
+    why: 'ESO accepts it and fails every login with an unsupported-scheme error',
+  },
+];
+
 async function installEsoCrds(config: k8s.KubeConfig): Promise<void> {
   const api = config.makeApiClient(k8s.ApiextensionsV1Api);
   const crds = JSON.parse(readFileSync(new URL('eso-crds.json', fixtures), 'utf8')) as Json[];
@@ -154,4 +196,19 @@ test(`ESO's documentation manifests for aws, vault and fake are accepted after t
   t.diagnostic(`${accepted} accepted, ${Object.keys(protective).length} refused on purpose, ${refusedByEso.length} refused by ESO itself`);
   assert.ok(refusedByEso.length <= 5, `ESO refuses ${refusedByEso.length} of its own documentation manifests: is eso-crds.json stale?`);
   assert.deepEqual(refused, []);
+});
+
+test(`the stricter rules we keep on purpose refuse what ESO's CRDs accept (${protectiveRules.length} rules)`, async () => {
+  for (const [index, rule] of protectiveRules.entries()) {
+    const metadata = { name: `protective-${index}`, namespace };
+    await dryRunCreate(rule.kind, { apiVersion: 'external-secrets.io/v1', kind: rule.kind, metadata, spec: rule.spec }, 'external-secrets.io', 'v1');
+    await assert.rejects(
+      dryRunCreate(rule.kind, { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: rule.kind, metadata, spec: rule.spec }),
+      (err: unknown) => {
+        assert.ok(apiMessage(err).includes(rule.message), `${rule.title}: ${apiMessage(err)}`);
+        return true;
+      },
+      rule.title,
+    );
+  }
 });
