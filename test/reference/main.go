@@ -5,11 +5,14 @@
 //	{"op":"regexp","pattern":P,"input":S,"template":T}  → {"ok":true,"match":bool,"replaced":S'} | {"ok":false}
 //	{"op":"gjson","json":J,"path":P}                     → {"exists":bool,"string":S}   (Result.String(), as ESO writes it)
 //	{"op":"extract","json":J}                             → {"ok":true,"entries":{k:v}} (ESO's fake GetSecretMap rule)
+//	{"op":"decode","strategy":S,"input":I}                 → {"ok":true,"base64":B} | {"ok":false} (ESO's decoding.Decode)
 package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"regexp"
 
@@ -23,6 +26,28 @@ type request struct {
 	Template string `json:"template"`
 	JSON     string `json:"json"`
 	Path     string `json:"path"`
+	Strategy string `json:"strategy"`
+}
+
+// decode is ESO v2.9.0's runtime/decoding.Decode, copied (it is small and depends on ESO's API package).
+func decode(strategy string, in []byte) ([]byte, error) {
+	switch strategy {
+	case "Base64":
+		return base64.StdEncoding.DecodeString(string(in))
+	case "Base64URL":
+		return base64.URLEncoding.DecodeString(string(in))
+	case "None", "":
+		return in, nil
+	case "Auto":
+		if out, err := decode("Base64", in); err == nil {
+			return out, nil
+		}
+		if out, err := decode("Base64URL", in); err == nil {
+			return out, nil
+		}
+		return in, nil
+	}
+	return nil, errors.New("unknown strategy")
 }
 
 func answer(req request) any {
@@ -36,6 +61,12 @@ func answer(req request) any {
 	case "gjson":
 		r := gjson.Get(req.JSON, req.Path)
 		return map[string]any{"exists": r.Exists(), "string": r.String()}
+	case "decode":
+		out, err := decode(req.Strategy, []byte(req.Input))
+		if err != nil {
+			return map[string]any{"ok": false}
+		}
+		return map[string]any{"ok": true, "base64": base64.StdEncoding.EncodeToString(out)}
 	case "extract":
 		kv := map[string]json.RawMessage{}
 		if err := json.Unmarshal([]byte(req.JSON), &kv); err != nil {

@@ -9,11 +9,13 @@ const binary = fileURLToPath(new URL('../../.cache/bin/eso-reference', import.me
 export type ReferenceRequest =
   | { op: 'regexp'; pattern: string; input: string; template: string }
   | { op: 'gjson'; json: string; path: string }
-  | { op: 'extract'; json: string };
+  | { op: 'extract'; json: string }
+  | { op: 'decode'; strategy: string; input: string };
 
 export interface RegexpAnswer { ok: boolean; match?: boolean; replaced?: string }
 export interface GjsonAnswer { exists: boolean; string: string }
 export interface ExtractAnswer { ok: boolean; entries?: Record<string, string> }
+export interface DecodeAnswer { ok: boolean; base64?: string }
 
 /** One answer per request, in order. Throws naming the install script when the program is not built. */
 export function askReference<T>(requests: readonly ReferenceRequest[]): T[] {

@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileGoRegexp, GoRegexpSyntaxError } from '../../../src/util/go-regexp.ts';
-import { extractProperty, jsonObjectEntries } from '../../../src/providers/decoding.ts';
+import { decode, extractProperty, jsonObjectEntries } from '../../../src/providers/decoding.ts';
+import type { DecodingStrategy } from '../../../src/providers/provider.ts';
 import { NoSecretError } from '../../../src/providers/provider.ts';
-import { askReference, type ExtractAnswer, type GjsonAnswer, type RegexpAnswer } from '../../support/reference.ts';
+import { askReference, type DecodeAnswer, type ExtractAnswer, type GjsonAnswer, type RegexpAnswer } from '../../support/reference.ts';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -235,4 +236,24 @@ test(`dataFrom.extract: ${extractDocuments.length} JSON documents split into ent
     const got = Object.fromEntries(Object.entries(jsonObjectEntries(utf8(json), 'k')).map(([k, v]) => [k, text(v)]));
     assert.deepEqual(got, want.entries, json);
   });
+});
+
+const decodeInputs = ['aGVsbG8=', 'aGVsbG8', 'aGVs\nbG8=', 'aGVsbG8=\r\n', 'Pz8/', 'Pz8_', '', '====', 'a', 'ab==', 'abc=', 'YQ', 'YQ==', 'YR==', ' aGVsbG8=', 'aGVs bG8=', '-_-_', '+/+/', 'aGVsbG8=aGVsbG8=', 'w7w=', 'plain text', 'abcd'];
+const strategies: DecodingStrategy[] = ['None', 'Base64', 'Base64URL', 'Auto'];
+
+test(`decodingStrategy: ${decodeInputs.length * strategies.length} inputs decode as ESO's decoding.Decode (Go's base64)`, () => {
+  const cases = strategies.flatMap((strategy) => decodeInputs.map((input) => ({ strategy, input })));
+  const expected = askReference<DecodeAnswer>(cases.map(({ strategy, input }) => ({ op: 'decode', strategy, input })));
+  const mismatches: string[] = [];
+  cases.forEach(({ strategy, input }, i) => {
+    const want = expected[i]!;
+    let got: DecodeAnswer;
+    try {
+      got = { ok: true, base64: Buffer.from(decode(utf8(input), strategy)).toString('base64') };
+    } catch {
+      got = { ok: false };
+    }
+    if (got.ok !== want.ok || got.base64 !== want.base64) mismatches.push(`${strategy} ${JSON.stringify(input)}: Go ${JSON.stringify(want)}, ours ${JSON.stringify(got)}`);
+  });
+  assert.deepEqual(mismatches, []);
 });
