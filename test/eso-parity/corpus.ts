@@ -69,7 +69,7 @@ export function generateCorpus(n: number, seed: number): CorpusCase[] {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const chance = (p: number) => random() < p;
   const cases: CorpusCase[] = [];
-  const families = ['property', 'property', 'decoding', 'versions', 'extract', 'find', 'find', 'rewrite', 'rewrite', 'metadata', 'nothing'] as const;
+  const families = ['property', 'property', 'decoding', 'versions', 'extract', 'find', 'find', 'rewrite', 'rewrite', 'metadata', 'nothing', 'mixed', 'extract-rewrite'] as const;
   for (let i = 0; i < n; i++) {
     const id = `c${String(i).padStart(3, '0')}`;
     const family = families[i % families.length]!;
@@ -158,6 +158,39 @@ export function generateCorpus(n: number, seed: number): CorpusCase[] {
         labels = { env: pick(['dev', 'prod']), 'app.kubernetes.io/name': 'demo' };
         annotations = { 'acme.org/owner': 'q-team', note: pick(['a', 'b b']) };
         spec = { data: [{ secretKey: 'value', remoteRef: { key: 'k' } }] };
+        break;
+      }
+      case 'mixed': {
+        // data[], extract and find together, with decoding on the dataFrom values and metadata.
+        const inner = { user: b64('app'), token: b64url('t?k/'), plain: 'p', n: 1.5 };
+        data = [
+          { key: 'bundle', value: JSON.stringify(inner) },
+          { key: 'svc/a', value: b64('alpha') },
+          { key: 'svc/b', value: 'not-base64!' },
+          { key: 'single', value: documents[0]! },
+        ];
+        labels = chance(0.5) ? { tier: 'backend' } : undefined;
+        spec = {
+          data: [{ secretKey: 'one', remoteRef: { key: 'single', property: pick(['nested.a.b', 'port', 'ratio', 'nested.list.#']) } }],
+          dataFrom: [
+            { extract: { key: 'bundle', decodingStrategy: pick(['None', 'Auto', 'Base64']) } },
+            { find: { name: { regexp: pick(['^svc/', '^svc/a$', '(?i)^SVC']) }, decodingStrategy: pick(['None', 'Auto']) } },
+          ],
+        };
+        break;
+      }
+      case 'extract-rewrite': {
+        data = [{ key: 'obj', value: '{"db/user": "u", "db/pass": "p", "api key": "k", "Level": "l", "a.b": {"c": 1}}' }];
+        const steps = 1 + Math.floor(random() * 2);
+        spec = {
+          dataFrom: [{
+            extract: { key: 'obj', conversionStrategy: pick(['Default', 'Unicode']) },
+            rewrite: Array.from({ length: steps }, () => {
+              const [source, target] = pick([...rewrites, ['^db/', ''] as [string, string], [' ', '_'] as [string, string], ['(?i)level', 'lvl'] as [string, string]]);
+              return { regexp: { source, target } };
+            }),
+          }],
+        };
         break;
       }
       case 'nothing': {

@@ -176,17 +176,24 @@ function rewriteLeavesInvalidKey(c: CorpusCase): boolean {
   const entry = (c.spec['dataFrom'] as Json[] | undefined)?.[0];
   const steps = (entry?.['rewrite'] as Json[] | undefined) ?? [];
   const find = entry?.['find'] as Json | undefined;
-  if (!find || steps.length === 0) return false;
-  const strategy = find['conversionStrategy'] === 'Unicode' ? 'Unicode' : 'Default';
-  let pattern;
+  const extract = entry?.['extract'] as Json | undefined;
+  if ((!find && !extract) || steps.length === 0) return false;
+  let names: string[];
   try {
-    pattern = compileGoRegexp(String(find['name']['regexp']));
+    if (find) {
+      // ESO's fake find converts names before the rewrites.
+      const strategy = find['conversionStrategy'] === 'Unicode' ? 'Unicode' : 'Default';
+      const pattern = compileGoRegexp(String(find['name']['regexp']));
+      names = c.data.filter((d) => pattern.test(d.key)).map((d) => convertKey(strategy, d.key));
+    } else {
+      const value = c.data.find((d) => d.key === extract!['key'])?.value ?? '{}';
+      names = Object.keys(JSON.parse(value) as object);
+    }
+    const valid = new RegExp(SECRET_KEY_PATTERN);
+    return names
+      .map((name) => steps.reduce((key: string, step: Json) => compileGoRegexp(step['regexp']['source']).replaceAll(key, step['regexp']['target']), name))
+      .some((key) => !valid.test(key));
   } catch {
     return false;
   }
-  const valid = new RegExp(SECRET_KEY_PATTERN);
-  return c.data
-    .filter((d) => pattern.test(d.key))
-    .map((d) => steps.reduce((key: string, step: Json) => compileGoRegexp(step['regexp']['source']).replaceAll(key, step['regexp']['target']), convertKey(strategy, d.key)))
-    .some((key) => !valid.test(key));
 }
