@@ -3,8 +3,8 @@
 // control plane; then the Secrets each wrote are compared byte for byte (data, type, labels, annotations — minus each
 // operator's own bookkeeping keys). Prints identical / documented-difference / different counts and every difference.
 //   node test/eso-parity/side-by-side.ts [--n=240] [--seed=1] [--eso-dir=DIR] [--out=FILE]
-// ESO is built by /work/shared/peers/build-eso.sh (its fake provider only; ~6 min cold) into --eso-dir, default
-// .cache/peers. Needs kubectl on PATH (as the side-by-side benchmark does).
+// ESO is built by ../shared/peers/build-eso.sh (its fake provider only; ~6 min cold) into --eso-dir, default
+// .cache/peers. Needs kubectl on PATH (as the side-by-side benchmark does). About 2 minutes for 240 cases on 2 cores.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,8 +27,11 @@ const work = mkdtempSync(join(tmpdir(), 'eso-side-by-side-'));
 const say = (m: string) => process.stderr.write(`[side-by-side] ${m}\n`);
 
 if (!existsSync(join(esoDir, 'run-eso.sh'))) {
-  say(`building ESO into ${esoDir} (/work/shared/peers/build-eso.sh)`);
-  execFileSync('bash', ['/work/shared/peers/build-eso.sh', esoDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // The peers folder sits beside the project (../shared/peers), or at /work/shared/peers for a worktree.
+  const script = [resolve(project, '../shared/peers/build-eso.sh'), '/work/shared/peers/build-eso.sh'].find((path) => existsSync(path));
+  if (script === undefined) throw new Error('build-eso.sh not found in ../shared/peers: build ESO there and pass --eso-dir');
+  say(`building ESO into ${esoDir} (${script})`);
+  execFileSync('bash', [script, esoDir], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 type Json = Record<string, any>;
