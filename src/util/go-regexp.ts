@@ -4,8 +4,9 @@
 //
 // Why re2js and not re2-wasm (Google's C++ RE2 as WASM): over the Go syntax table both refuse backreferences,
 // lookarounds and {1001}, but C++ RE2 accepts `\C` and `\cA`, which Go refuses, and re2js follows Go there.
-// Speed over 20,000 keys (node 24, this machine): match 47 ms (re2js) vs 130 ms (re2-wasm), replace 66 ms vs
-// 181 ms — each re2-wasm call copies the string into WASM memory. re2js is plain JS: no native build, no WASM heap.
+// Speed over 20,000 keys (test/eso-parity/bench-regexp.ts, node 24, 2 shared cores; two runs): match 21–47 ms
+// (re2js) vs 38–130 ms (re2-wasm), replace 37–66 ms vs 110–181 ms — each re2-wasm call copies the string into WASM
+// memory. re2js is plain JS: no native build, no WASM heap; its import costs ~2–5 MB RSS.
 import { RE2JS } from 're2js';
 
 /** A pattern Go's regexp.Compile refuses. The message is Go-style ("error parsing regexp: …") and names no value. */
