@@ -15,6 +15,14 @@ import {
 import { API_GROUP_VERSION, Kind } from './meta.ts';
 import { matchingString, nonEmptyString, typeMeta, uniqueBy, withRules } from './schema-helpers.ts';
 
+/**
+ * A field ESO has for a provider we support that secret-relay accepts but does not act on yet: kept as written, and
+ * the store reports it (src/api/eso-compat.ts) instead of the apiserver refusing a valid ESO manifest.
+ */
+function notSupportedYet(what: string) {
+  return z.object({}).loose().optional().describe(`${what} Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field.`);
+}
+
 export const SecretStoreLimits = {
   /** Entries of spec.provider.fake.data; the uniqueness rule is quadratic in it. */
   fakeData: 256,
@@ -70,6 +78,12 @@ export const FakeProviderSchema = z
     )
       .default([])
       .describe('The remote secrets it serves.'),
+    validationResult: z
+      .int()
+      .min(0)
+      .max(2)
+      .optional()
+      .describe("What validating the store answers, as ESO's fake: 0 Ready (default), 1 Unknown, 2 Error — to test how ExternalSecrets treat a store that is not ready."),
   })
   .meta(typeMeta('FakeProvider', 'Serves the secrets listed in the store itself: for demos and for tests of your own manifests.'));
 
@@ -193,9 +207,9 @@ export const AwsSessionTagSchema = z
 export const AwsProviderSchema = z
   .object({
     service: z
-      .enum(['SecretsManager', 'ParameterStore'])
+      .enum(['SecretsManager', 'ParameterStore', 'CertificateManager'])
       .meta(typeMeta('AwsServiceType', 'Which AWS service holds the secrets.'))
-      .describe('SecretsManager or ParameterStore.'),
+      .describe('SecretsManager or ParameterStore. CertificateManager (ESO) is accepted but not supported yet: the store reports Ready=False.'),
     region: matchingString({
       pattern: AWS_REGION_PATTERN,
       maxLength: AwsLimits.region,
@@ -224,6 +238,27 @@ export const AwsProviderSchema = z
       .optional()
       .describe('Overrides the AWS endpoint of every call (Secrets Manager or SSM, and STS): private endpoints, FIPS, emulators.'),
     auth: AwsAuthSchema.optional().describe("How to authenticate; omitted: the operator's own identity (its IRSA or EKS Pod Identity)."),
+    secretsManager: z
+      .object({
+        forceDeleteWithoutRecovery: z.boolean().optional().describe('ESO: delete pushed secrets at once. secret-relay never deletes remote secrets, so it has no effect.'),
+        recoveryWindowInDays: z.int().optional().describe('ESO: recovery window of deleted pushed secrets. No effect in secret-relay (it never deletes remote secrets).'),
+      })
+      .optional()
+      .describe('Secrets Manager settings for writing and deleting (ESO PushSecret); accepted, with no effect on reading.'),
+    transitiveTagKeys: z
+      .array(z.string().max(AwsLimits.tagKey))
+      .max(AwsLimits.sessionTags)
+      .optional()
+      .describe('Session tag keys that pass to chained roles (ESO field). Not supported yet: the store reports Ready=False.'),
+    sessionTagsPolicy: z
+      .enum(['None', 'Simple', 'Custom'])
+      .optional()
+      .describe('Which session tags ESO adds by itself (ESO field). Only None is supported; others report Ready=False.'),
+    customSessionTags: z
+      .record(z.string().max(AwsLimits.tagKey), z.string().max(AwsLimits.tagValue))
+      .meta({ maxProperties: AwsLimits.sessionTags })
+      .optional()
+      .describe('Session tags for sessionTagsPolicy Custom (ESO field). Not supported yet: the store reports Ready=False.'),
   })
   .meta(typeMeta('AwsProvider', 'AWS Secrets Manager or SSM Parameter Store.'));
 
@@ -309,25 +344,17 @@ export const VaultAppRoleSchema = withRules(
   ],
 );
 
-export const VaultKubernetesAuthSchema = withRules(
-  z
+export const VaultKubernetesAuthSchema = z
     .object({
       mountPath: vaultPath('spec.provider.vault.auth.kubernetes.mountPath').default('kubernetes').describe('Mount path of the Kubernetes auth method; default kubernetes.'),
       role: nonEmptyString({ maxLength: VaultLimits.role, message: 'spec.provider.vault.auth.kubernetes.role must name a Vault role' }).describe(
         'The Vault role to log in as.',
       ),
-      serviceAccountRef: VaultServiceAccountSelectorSchema.optional().describe('The ServiceAccount whose minted token logs in (recommended).'),
+      serviceAccountRef: VaultServiceAccountSelectorSchema.optional().describe('The ServiceAccount whose minted token logs in (recommended); used over secretRef when both are set, as in ESO.'),
       secretRef: SecretKeySelectorSchema.optional().describe('A long-lived ServiceAccount token kept in a Secret.'),
     })
-    .meta(typeMeta('VaultKubernetesAuth', "Kubernetes auth: Vault checks a ServiceAccount token with the cluster's TokenReview API.")),
-  [
-    {
-      rule: '!(has(self.serviceAccountRef) && has(self.secretRef))',
-      message: "spec.provider.vault.auth.kubernetes must set at most one of serviceAccountRef and secretRef (neither: the operator's own token)",
-      holds: (auth) => auth.serviceAccountRef === undefined || auth.secretRef === undefined,
-    },
-  ],
-);
+    .meta(typeMeta('VaultKubernetesAuth', "Kubernetes auth: Vault checks a ServiceAccount token with the cluster's TokenReview API."))
+;
 
 export const VaultKubernetesServiceAccountTokenSchema = z
   .object({
@@ -341,23 +368,15 @@ export const VaultKubernetesServiceAccountTokenSchema = z
   })
   .meta(typeMeta('VaultKubernetesServiceAccountToken', 'A TokenRequest token presented as the JWT.'));
 
-export const VaultJwtAuthSchema = withRules(
-  z
+export const VaultJwtAuthSchema = z
     .object({
       path: vaultPath('spec.provider.vault.auth.jwt.path').default('jwt').describe('Mount path of the JWT/OIDC auth method; default jwt.'),
       role: z.string().max(VaultLimits.role).optional().describe("The Vault role; the method's default_role when omitted."),
-      secretRef: SecretKeySelectorSchema.optional().describe('A JWT kept in a Secret.'),
+      secretRef: SecretKeySelectorSchema.optional().describe('A JWT kept in a Secret; used over kubernetesServiceAccountToken when both are set, as in ESO. One of the two is needed (the store reports it otherwise).'),
       kubernetesServiceAccountToken: VaultKubernetesServiceAccountTokenSchema.optional().describe('A ServiceAccount token minted for each login.'),
     })
-    .meta(typeMeta('VaultJwtAuth', 'JWT auth: Vault verifies a JWT (e.g. a ServiceAccount token) against the issuer keys it is configured with.')),
-  [
-    {
-      rule: '(has(self.secretRef) ? 1 : 0) + (has(self.kubernetesServiceAccountToken) ? 1 : 0) == 1',
-      message: 'spec.provider.vault.auth.jwt must set exactly one of secretRef and kubernetesServiceAccountToken',
-      holds: (auth) => (auth.secretRef === undefined) !== (auth.kubernetesServiceAccountToken === undefined),
-    },
-  ],
-);
+    .meta(typeMeta('VaultJwtAuth', 'JWT auth: Vault verifies a JWT (e.g. a ServiceAccount token) against the issuer keys it is configured with.'))
+;
 
 export const VaultUserPassAuthSchema = z
   .object({
@@ -367,7 +386,7 @@ export const VaultUserPassAuthSchema = z
   })
   .meta(typeMeta('VaultUserPassAuth', 'Userpass: a user name and a password kept in a Secret.'));
 
-const VAULT_AUTH_METHODS = ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass'] as const;
+const VAULT_AUTH_METHODS = ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'cert', 'iam', 'ldap', 'gcp'] as const;
 
 export const VaultAuthSchema = withRules(
   z
@@ -377,6 +396,15 @@ export const VaultAuthSchema = withRules(
       kubernetes: VaultKubernetesAuthSchema.optional(),
       jwt: VaultJwtAuthSchema.optional(),
       userPass: VaultUserPassAuthSchema.optional(),
+      cert: notSupportedYet('TLS certificate auth (ESO: clientCert, secretRef, path, vaultRole).'),
+      iam: notSupportedYet('AWS IAM auth (ESO: path, region, role, vaultRole, vaultAwsIamServerID, externalID, jwt, secretRef).'),
+      ldap: notSupportedYet('LDAP auth (ESO: path, username, secretRef).'),
+      gcp: notSupportedYet('Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity).'),
+      namespace: z
+        .string()
+        .max(VaultLimits.namespace)
+        .optional()
+        .describe('A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False.'),
     })
     .meta(typeMeta('VaultAuth', 'How the store logs in to Vault: exactly one method.')),
   [
@@ -416,6 +444,17 @@ export const VaultProviderSchema = z
     caProvider: VaultCAProviderSchema.optional(),
     tls: VaultClientTLSSchema.optional(),
     auth: VaultAuthSchema,
+    headers: z
+      .record(z.string().max(256), z.string().max(4096))
+      .meta({ maxProperties: 32 })
+      .optional()
+      .describe('Extra HTTP headers on every Vault request (ESO field). Not supported yet: the store reports Ready=False.'),
+    readYourWrites: z.boolean().optional().describe('Vault Enterprise read-after-write consistency (ESO field); accepted, with no effect: secret-relay only reads.'),
+    forwardInconsistent: z.boolean().optional().describe('Vault Enterprise: forward inconsistent reads to the leader (ESO field); accepted, with no effect yet (a warning on the store).'),
+    checkAndSet: z
+      .object({ required: z.boolean().optional().describe('ESO: require check-and-set on writes.') })
+      .optional()
+      .describe('Check-and-set for writes (ESO PushSecret); accepted, with no effect on reading.'),
   })
   .meta(typeMeta('VaultProvider', 'HashiCorp Vault or OpenBao: KV v1/v2 secrets engines.'));
 
@@ -654,14 +693,26 @@ export const SecretStoreProviderSchema = withRules(
   ],
 );
 
+export const RetrySettingsSchema = z
+  .object({
+    maxRetries: z.int().optional().describe('ESO: retries of a provider call.'),
+    retryInterval: z.string().max(64).optional().describe('ESO: the wait between them.'),
+  })
+  .meta(typeMeta('SecretStoreRetrySettings', "ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store)."));
+
 const secretStoreSpecFields = {
   provider: SecretStoreProviderSchema,
+  controller: z
+    .string()
+    .max(253)
+    .optional()
+    .describe('ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False.'),
+  retrySettings: RetrySettingsSchema.optional(),
   refreshInterval: durationString('spec.refreshInterval')
     .default('5m')
     .describe('How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.'),
 };
 
-export const SecretStoreSpecSchema = z.object(secretStoreSpecFields).meta(typeMeta('SecretStoreSpec', 'How to reach the external secret manager.'));
 
 export const ClusterSecretStoreConditionSchema = withRules(
   z
@@ -696,6 +747,17 @@ export const ClusterSecretStoreConditionSchema = withRules(
     },
   ],
 );
+
+export const SecretStoreSpecSchema = z
+  .object({
+    ...secretStoreSpecFields,
+    conditions: z
+      .array(ClusterSecretStoreConditionSchema)
+      .max(SecretStoreLimits.clusterConditions)
+      .optional()
+      .describe('Namespace conditions; ESO has them on every store but they only mean something on a ClusterSecretStore, so a SecretStore ignores them (a warning).'),
+  })
+  .meta(typeMeta('SecretStoreSpec', 'How to reach the external secret manager.'));
 
 export const ClusterSecretStoreSpecSchema = z
   .object({

@@ -40,8 +40,10 @@ export interface OwnerReference {
 
 /** What to fetch and where to write it. */
 export interface ExternalSecretSpec {
-  /** The store to fetch from. */
-  readonly secretStoreRef: SecretStoreRef;
+  /** The store to fetch from. Optional in ESO (for entries that name their own sourceRef); an ExternalSecret without it reports Ready=False in secret-relay. */
+  readonly secretStoreRef?: SecretStoreRef;
+  /** Time windows in which syncing is allowed or denied (ESO: kind and windows of schedule/duration). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
+  readonly syncWindows?: { readonly [key: string]: unknown };
   /**
    * How often to fetch again, e.g. "1h", "15m30s"; "0" fetches once.
    * @default "1h"
@@ -99,6 +101,8 @@ export interface ExternalSecretTarget {
    * @default false
    */
   readonly immutable: boolean;
+  /** A non-Secret target kind (ESO: apiVersion and kind of a generic target). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
+  readonly manifest?: { readonly [key: string]: unknown };
   /** Shapes the Secret with templates; without one, each fetched key is written as it is. */
   readonly template?: ExternalSecretTemplate;
 }
@@ -117,6 +121,8 @@ export interface ExternalSecretTemplate {
   readonly metadata?: ExternalSecretTemplateMetadata;
   /** Keys of the Secret and the liquid template each renders, e.g. {"url": "postgres://{{ user }}:{{ password }}@db"}. */
   readonly data?: { readonly [key: string]: string };
+  /** ESO's Go-template engine version. secret-relay templates are Liquid; an ExternalSecret naming an engineVersion reports Ready=False until its templates are translated and the field removed (docs/eso-differences.md). */
+  readonly engineVersion?: "v1" | "v2";
   /**
    * Replace (default): the Secret holds what the templates render. Merge: the fetched keys too, with rendered keys over them.
    * @default "Replace"
@@ -132,6 +138,8 @@ export interface ExternalSecretTemplateMetadata {
   readonly labels?: { readonly [key: string]: string };
   /** Annotations of the Secret; each value is a template. */
   readonly annotations?: { readonly [key: string]: string };
+  /** Finalizers for the Secret (ESO field). Not supported by secret-relay yet: an ExternalSecret using it reports Ready=False. */
+  readonly finalizers?: readonly string[];
 }
 
 /** Whether a template replaces the fetched data or is merged over it. */
@@ -150,6 +158,8 @@ export interface TemplateFrom {
    * @default "Data"
    */
   readonly target: TemplateTarget;
+  /** How values of a Secret templateFrom source are decoded (ESO field). Only None is supported; others report Ready=False. */
+  readonly valuesDecodingStrategy?: DecodingStrategy;
 }
 
 /** Templates held in a ConfigMap or Secret of the ExternalSecret's namespace. */
@@ -177,12 +187,17 @@ export type TemplateScope = "Values" | "KeysAndValues";
 /** Where the rendered keys go: the Secret's data, labels or annotations. */
 export type TemplateTarget = "Data" | "Labels" | "Annotations";
 
+/** How a fetched value is decoded before it is written. */
+export type DecodingStrategy = "None" | "Base64" | "Base64URL" | "Auto";
+
 /** One key of the target Secret and the remote value it holds. */
 export interface ExternalSecretData {
   /** The key in the target Secret. */
   readonly secretKey: string;
   /** Which remote value to fetch. */
   readonly remoteRef: ExternalSecretDataRemoteRef;
+  /** Another store or a generator for this one entry (ESO: storeRef or generatorRef). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
+  readonly sourceRef?: { readonly [key: string]: unknown };
 }
 
 /** Which remote value to fetch. */
@@ -203,13 +218,20 @@ export interface ExternalSecretDataRemoteRef {
    * @default "None"
    */
   readonly metadataPolicy: ExternalSecretMetadataPolicy;
+  /** Accepted for ESO compatibility; a spec.data entry names its key itself (secretKey), so it has no effect, as in ESO. */
+  readonly conversionStrategy?: ConversionStrategy;
+  /** Ignore (default): a NUL byte in the value is kept. Fail: the ExternalSecret fails naming the key. */
+  readonly nullBytePolicy?: NullBytePolicy;
 }
-
-/** How a fetched value is decoded before it is written. */
-export type DecodingStrategy = "None" | "Base64" | "Base64URL" | "Auto";
 
 /** Whether a remote ref reads the secret's value (None) or its metadata (Fetch). */
 export type ExternalSecretMetadataPolicy = "None" | "Fetch";
+
+/** How dataFrom turns remote names into Secret keys when no rewrite is given. Default: each character a Secret key cannot hold becomes "_". Unicode: it becomes "_U" + its 4-digit hex code point + "_". */
+export type ConversionStrategy = "Default" | "Unicode";
+
+/** What a fetched value holding a NUL byte does: Ignore (kept, the default) or Fail (the ExternalSecret fails naming the key). */
+export type NullBytePolicy = "Ignore" | "Fail";
 
 /** Many keys at once: the fields of one remote JSON object, or every remote secret found. */
 export interface ExternalSecretDataFrom {
@@ -237,14 +259,18 @@ export interface ExternalSecretExtract {
    */
   readonly decodingStrategy: DecodingStrategy;
   /**
+   * None: the secret's value. Fetch: its metadata instead (Vault KV v2: custom_metadata), split into keys.
+   * @default "None"
+   */
+  readonly metadataPolicy: ExternalSecretMetadataPolicy;
+  /** Ignore (default) or Fail on a value holding a NUL byte. */
+  readonly nullBytePolicy?: NullBytePolicy;
+  /**
    * How field names become Secret keys when no rewrite is given: Default or Unicode.
    * @default "Default"
    */
   readonly conversionStrategy: ConversionStrategy;
 }
-
-/** How dataFrom turns remote names into Secret keys when no rewrite is given. Default: each character a Secret key cannot hold becomes "_". Unicode: it becomes "_U" + its 4-digit hex code point + "_". */
-export type ConversionStrategy = "Default" | "Unicode";
 
 /** Selects many remote secrets; each becomes one key of the Secret, named after it. */
 export interface ExternalSecretFind {
@@ -259,6 +285,8 @@ export interface ExternalSecretFind {
    * @default "None"
    */
   readonly decodingStrategy: DecodingStrategy;
+  /** Ignore (default) or Fail on a value holding a NUL byte. */
+  readonly nullBytePolicy?: NullBytePolicy;
   /**
    * How remote names become Secret keys when no rewrite is given: Default or Unicode.
    * @default "Default"
@@ -275,7 +303,9 @@ export interface FindName {
 /** Where a dataFrom entry comes from when it is not the store: a generator. */
 export interface ExternalSecretSourceRef {
   /** The generator whose output becomes keys of the Secret. */
-  readonly generatorRef: GeneratorRef;
+  readonly generatorRef?: GeneratorRef;
+  /** Another store for this entry (ESO field). Not supported by secret-relay yet: an ExternalSecret using it reports Ready=False. */
+  readonly storeRef?: SecretStoreRef;
 }
 
 /** A generator in the ExternalSecret's namespace. */
@@ -300,6 +330,8 @@ export interface ExternalSecretRewrite {
   readonly regexp?: RewriteRegexp;
   /** Renames keys with a template. */
   readonly transform?: RewriteTransform;
+  /** Merges the values of the keys into one (ESO: into, strategy, priority, conflictPolicy). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
+  readonly merge?: { readonly [key: string]: unknown };
 }
 
 /** Renames keys by regular expression. */
@@ -395,11 +427,17 @@ export interface SecretStore {
 export interface SecretStoreSpec {
   /** The secret manager this store reads from: exactly one key. */
   readonly provider: SecretStoreProvider;
+  /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
+  readonly controller?: string;
+  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  readonly retrySettings?: SecretStoreRetrySettings;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
    * @default "5m"
    */
   readonly refreshInterval: string;
+  /** Namespace conditions; ESO has them on every store but they only mean something on a ClusterSecretStore, so a SecretStore ignores them (a warning). */
+  readonly conditions?: readonly ClusterSecretStoreCondition[];
 }
 
 /** The secret manager this store reads from: exactly one key. */
@@ -420,7 +458,7 @@ export interface SecretStoreProvider {
 
 /** AWS Secrets Manager or SSM Parameter Store. */
 export interface AwsProvider {
-  /** SecretsManager or ParameterStore. */
+  /** SecretsManager or ParameterStore. CertificateManager (ESO) is accepted but not supported yet: the store reports Ready=False. */
   readonly service: AwsServiceType;
   /** The AWS region, e.g. eu-west-1. */
   readonly region: string;
@@ -438,10 +476,18 @@ export interface AwsProvider {
   readonly endpoint?: string;
   /** How to authenticate; omitted: the operator's own identity (its IRSA or EKS Pod Identity). */
   readonly auth?: AwsAuth;
+  /** Secrets Manager settings for writing and deleting (ESO PushSecret); accepted, with no effect on reading. */
+  readonly secretsManager?: AwsProviderSecretsManager;
+  /** Session tag keys that pass to chained roles (ESO field). Not supported yet: the store reports Ready=False. */
+  readonly transitiveTagKeys?: readonly string[];
+  /** Which session tags ESO adds by itself (ESO field). Only None is supported; others report Ready=False. */
+  readonly sessionTagsPolicy?: "None" | "Simple" | "Custom";
+  /** Session tags for sessionTagsPolicy Custom (ESO field). Not supported yet: the store reports Ready=False. */
+  readonly customSessionTags?: { readonly [key: string]: string };
 }
 
 /** Which AWS service holds the secrets. */
-export type AwsServiceType = "SecretsManager" | "ParameterStore";
+export type AwsServiceType = "SecretsManager" | "ParameterStore" | "CertificateManager";
 
 /** A session tag passed to sts:AssumeRole. */
 export interface AwsSessionTag {
@@ -493,6 +539,14 @@ export interface SecretKeySelector {
   readonly namespace?: string;
   /** The key inside the Secret. */
   readonly key: string;
+}
+
+/** Secrets Manager settings for writing and deleting (ESO PushSecret); accepted, with no effect on reading. */
+export interface AwsProviderSecretsManager {
+  /** ESO: delete pushed secrets at once. secret-relay never deletes remote secrets, so it has no effect. */
+  readonly forceDeleteWithoutRecovery?: boolean;
+  /** ESO: recovery window of deleted pushed secrets. No effect in secret-relay (it never deletes remote secrets). */
+  readonly recoveryWindowInDays?: number;
 }
 
 /** Azure Key Vault: secrets, certificates and keys. */
@@ -634,6 +688,14 @@ export interface VaultProvider {
   readonly tls?: VaultClientTLS;
   /** How the store logs in to Vault: exactly one method. */
   readonly auth: VaultAuth;
+  /** Extra HTTP headers on every Vault request (ESO field). Not supported yet: the store reports Ready=False. */
+  readonly headers?: { readonly [key: string]: string };
+  /** Vault Enterprise read-after-write consistency (ESO field); accepted, with no effect: secret-relay only reads. */
+  readonly readYourWrites?: boolean;
+  /** Vault Enterprise: forward inconsistent reads to the leader (ESO field); accepted, with no effect yet (a warning on the store). */
+  readonly forwardInconsistent?: boolean;
+  /** Check-and-set for writes (ESO PushSecret); accepted, with no effect on reading. */
+  readonly checkAndSet?: VaultProviderCheckAndSet;
 }
 
 /** The version of the KV secrets engine. */
@@ -674,6 +736,16 @@ export interface VaultAuth {
   readonly jwt?: VaultJwtAuth;
   /** Userpass: a user name and a password kept in a Secret. */
   readonly userPass?: VaultUserPassAuth;
+  /** TLS certificate auth (ESO: clientCert, secretRef, path, vaultRole). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
+  readonly cert?: { readonly [key: string]: unknown };
+  /** AWS IAM auth (ESO: path, region, role, vaultRole, vaultAwsIamServerID, externalID, jwt, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
+  readonly iam?: { readonly [key: string]: unknown };
+  /** LDAP auth (ESO: path, username, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
+  readonly ldap?: { readonly [key: string]: unknown };
+  /** Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
+  readonly gcp?: { readonly [key: string]: unknown };
+  /** A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False. */
+  readonly namespace?: string;
 }
 
 /** AppRole: a role ID and a secret ID. */
@@ -700,7 +772,7 @@ export interface VaultKubernetesAuth {
   readonly mountPath: string;
   /** The Vault role to log in as. */
   readonly role: string;
-  /** The ServiceAccount whose minted token logs in (recommended). */
+  /** The ServiceAccount whose minted token logs in (recommended); used over secretRef when both are set, as in ESO. */
   readonly serviceAccountRef?: VaultServiceAccountSelector;
   /** A long-lived ServiceAccount token kept in a Secret. */
   readonly secretRef?: SecretKeySelector;
@@ -725,7 +797,7 @@ export interface VaultJwtAuth {
   readonly path: string;
   /** The Vault role; the method's default_role when omitted. */
   readonly role?: string;
-  /** A JWT kept in a Secret. */
+  /** A JWT kept in a Secret; used over kubernetesServiceAccountToken when both are set, as in ESO. One of the two is needed (the store reports it otherwise). */
   readonly secretRef?: SecretKeySelector;
   /** A ServiceAccount token minted for each login. */
   readonly kubernetesServiceAccountToken?: VaultKubernetesServiceAccountToken;
@@ -754,6 +826,12 @@ export interface VaultUserPassAuth {
   readonly secretRef: SecretKeySelector;
 }
 
+/** Check-and-set for writes (ESO PushSecret); accepted, with no effect on reading. */
+export interface VaultProviderCheckAndSet {
+  /** ESO: require check-and-set on writes. */
+  readonly required?: boolean;
+}
+
 /** Serves the secrets listed in the store itself: for demos and for tests of your own manifests. */
 export interface FakeProvider {
   /**
@@ -761,6 +839,8 @@ export interface FakeProvider {
    * @default []
    */
   readonly data: readonly FakeProviderData[];
+  /** What validating the store answers, as ESO's fake: 0 Ready (default), 1 Unknown, 2 Error — to test how ExternalSecrets treat a store that is not ready. */
+  readonly validationResult?: number;
 }
 
 /** One remote secret served by the fake provider. */
@@ -775,43 +855,12 @@ export interface FakeProviderData {
   readonly tags?: { readonly [key: string]: string };
 }
 
-/** The outcome of the last validation. */
-export interface SecretStoreStatus {
-  /** Ready, with a reason from StoreReason. */
-  readonly conditions?: readonly Condition[];
-  /** What the store can do; every provider here is ReadOnly. */
-  readonly capabilities?: StoreCapabilities;
-}
-
-/** What a store can do: read secrets, write them (push), or both. */
-export type StoreCapabilities = "ReadOnly" | "WriteOnly" | "ReadWrite";
-
-/** A ClusterSecretStore is a SecretStore for the whole cluster; spec.conditions limit the namespaces whose ExternalSecrets may use it. */
-export interface ClusterSecretStore {
-  readonly apiVersion: "secret-relay.dev/v1alpha1";
-  readonly kind: "ClusterSecretStore";
-  /** Standard object metadata (the fields secret-relay reads). */
-  readonly metadata: ObjectMeta;
-  /** How to reach the external secret manager, and which namespaces may use it. */
-  readonly spec: ClusterSecretStoreSpec;
-  /** The outcome of the last validation. */
-  readonly status?: SecretStoreStatus;
-}
-
-/** How to reach the external secret manager, and which namespaces may use it. */
-export interface ClusterSecretStoreSpec {
-  /** The secret manager this store reads from: exactly one key. */
-  readonly provider: SecretStoreProvider;
-  /**
-   * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
-   * @default "5m"
-   */
-  readonly refreshInterval: string;
-  /**
-   * Which namespaces may use the store; a namespace allowed by any entry may. Empty: every namespace.
-   * @default []
-   */
-  readonly conditions: readonly ClusterSecretStoreCondition[];
+/** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+export interface SecretStoreRetrySettings {
+  /** ESO: retries of a provider call. */
+  readonly maxRetries?: number;
+  /** ESO: the wait between them. */
+  readonly retryInterval?: string;
 }
 
 /** Namespaces whose ExternalSecrets may use the store; a namespace matching any field is allowed. */
@@ -844,6 +893,49 @@ export interface LabelSelectorRequirement {
 
 /** How a label selector requirement relates a key to its values. */
 export type LabelSelectorOperator = "In" | "NotIn" | "Exists" | "DoesNotExist";
+
+/** The outcome of the last validation. */
+export interface SecretStoreStatus {
+  /** Ready, with a reason from StoreReason. */
+  readonly conditions?: readonly Condition[];
+  /** What the store can do; every provider here is ReadOnly. */
+  readonly capabilities?: StoreCapabilities;
+}
+
+/** What a store can do: read secrets, write them (push), or both. */
+export type StoreCapabilities = "ReadOnly" | "WriteOnly" | "ReadWrite";
+
+/** A ClusterSecretStore is a SecretStore for the whole cluster; spec.conditions limit the namespaces whose ExternalSecrets may use it. */
+export interface ClusterSecretStore {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "ClusterSecretStore";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** How to reach the external secret manager, and which namespaces may use it. */
+  readonly spec: ClusterSecretStoreSpec;
+  /** The outcome of the last validation. */
+  readonly status?: SecretStoreStatus;
+}
+
+/** How to reach the external secret manager, and which namespaces may use it. */
+export interface ClusterSecretStoreSpec {
+  /** The secret manager this store reads from: exactly one key. */
+  readonly provider: SecretStoreProvider;
+  /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
+  readonly controller?: string;
+  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  readonly retrySettings?: SecretStoreRetrySettings;
+  /**
+   * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
+   * @default "5m"
+   */
+  readonly refreshInterval: string;
+  /**
+   * Which namespaces may use the store; a namespace allowed by any entry may. Empty: every namespace.
+   * @default []
+   */
+  readonly conditions: readonly ClusterSecretStoreCondition[];
+}
 
 /** A VaultDynamicSecret generates credentials from a Vault secrets engine (database, aws, pki …) for the ExternalSecrets that refer to it in dataFrom[].sourceRef.generatorRef. */
 export interface VaultDynamicSecret {

@@ -22,6 +22,8 @@ export interface FindRef {
   readonly name?: { readonly regexp: string } | undefined;
   readonly tags?: Readonly<Record<string, string>> | undefined;
   readonly path?: string | undefined;
+  /** How names become keys; a provider that converts before rewrite (as ESO's fake does) reads it. */
+  readonly conversionStrategy?: 'Default' | 'Unicode' | undefined;
 }
 
 /**

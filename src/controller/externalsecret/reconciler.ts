@@ -17,6 +17,8 @@ import type { ExternalSecretDataFrom } from '../../api/types.generated.ts';
 import { createTemplateEngine, type TemplateEngine } from '../../templates/engine.ts';
 import { renderSecret, templateSourceNames, type RenderedSecret, type TemplateSources } from '../../templates/render-secret.ts';
 import { mergeSources, shapeDataFrom, type KeySource } from './data-from.ts';
+import { copiedMetadata } from './copied-metadata.ts';
+import { externalSecretCompat } from '../../api/eso-compat.ts';
 import { generatorSources, type IssuedCredentials, type LeaseKeeper } from './generators.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
@@ -324,11 +326,13 @@ class Reconciliation {
    * keys are collected (deletionPolicy decides); other errors throw.
    */
   private async fetch(client: SecretsClient, store: ResolvedStore): Promise<FetchOutcome> {
+    const unsupported = externalSecretCompat(this.es.spec);
+    if (unsupported.length > 0) throw new TerminalError(unsupported.join('; '));
     const sources: KeySource[] = [];
     const missing: string[] = [];
     const dataEntries = this.es.spec.data ?? [];
     for (const [index, entry] of dataEntries.entries()) {
-      const { key, property, version, decodingStrategy, metadataPolicy } = entry.remoteRef;
+      const { key, property, version, decodingStrategy, metadataPolicy, nullBytePolicy } = entry.remoteRef;
       const value = await this.read(client, store, property ? `${key}#${property}` : key, missing, async () => {
         // The whole value is fetched (property and decoding applied here), so ExternalSecrets reading
         // different properties of one remote secret share one provider call.
@@ -336,6 +340,7 @@ class Reconciliation {
         const selected = property ? extractProperty(raw, property, key) : raw;
         return decode(selected, decodingStrategy ?? 'None', key);
       }, property ? `${key} (property ${property})` : key);
+      if (value !== undefined && nullBytePolicy === 'Fail') refuseNullBytes(`spec.data[${index}]`, new Map([[entry.secretKey, value]]));
       if (value !== undefined) sources.push({ where: `spec.data[${index}]`, data: new Map([[entry.secretKey, value]]) });
     }
     for (const [index, entry] of (this.es.spec.dataFrom ?? []).entries()) {
@@ -348,7 +353,9 @@ class Reconciliation {
         : generator
           ? `${where} (${generator.kind} ${generator.name})`
           : `${where} (find)`;
-      sources.push({ where: label, data: shapeDataFrom(entry, fetched, this.deps.templateEngine!, where) });
+      const shaped = shapeDataFrom(entry, fetched, this.deps.templateEngine!, where);
+      if ((entry.extract ?? entry.find)?.nullBytePolicy === 'Fail') refuseNullBytes(where, shaped);
+      sources.push({ where: label, data: shaped });
     }
     return { data: mergeSources(sources), missing };
   }
@@ -362,10 +369,10 @@ class Reconciliation {
     index: number,
   ): Promise<Map<string, Uint8Array> | undefined> {
     if (entry.extract) {
-      const { key, property, version } = entry.extract;
+      const { key, property, version, metadataPolicy } = entry.extract;
       return this.read(client, store, property ? `${key}#${property}` : key, missing, async () => {
         // getSecret (not getSecretMap) so a data[] entry and an extract of the same key share one call.
-        const raw = await client.getSecret({ key, ...(version ? { version } : {}) }, this.signal);
+        const raw = await client.getSecret({ key, ...(version ? { version } : {}), ...(metadataPolicy === 'Fetch' ? { metadataPolicy } : {}) }, this.signal);
         const selected = property ? extractProperty(raw, property, key) : raw;
         return new Map(Object.entries(jsonObjectEntries(selected, key)));
       }, property ? `${key} (property ${property})` : key);
@@ -373,7 +380,9 @@ class Reconciliation {
     if (entry.sourceRef) {
       const leases = this.deps.leases;
       if (!leases) throw new TerminalError('dataFrom[].sourceRef.generatorRef is not served by this operator');
-      const { data, issued } = await leases.generate(this.es, index, entry.sourceRef.generatorRef, this.deps.clock.now(), this.signal);
+      const generatorRef = entry.sourceRef.generatorRef;
+      if (!generatorRef) throw new TerminalError(`spec.dataFrom[${index}].sourceRef.storeRef is not supported by secret-relay yet; use spec.secretStoreRef`);
+      const { data, issued } = await leases.generate(this.es, index, generatorRef, this.deps.clock.now(), this.signal);
       this.issued.push(issued);
       return new Map(data);
     }
@@ -389,6 +398,7 @@ class Reconciliation {
           ...(find.name ? { name: { regexp: find.name.regexp } } : {}),
           ...(find.tags ? { tags: find.tags } : {}),
           ...(find.path !== undefined ? { path: find.path } : {}),
+          ...(find.conversionStrategy !== undefined ? { conversionStrategy: find.conversionStrategy } : {}),
         },
         this.signal,
       );
@@ -454,9 +464,10 @@ class Reconciliation {
   }
 
   /** The Secret's contents: the fetched data as it is, or shaped by spec.target.template. */
-  private async shape(data: Map<string, Uint8Array>): Promise<RenderedSecret | { data: Map<string, Uint8Array>; type?: undefined; labels?: undefined; annotations?: undefined }> {
+  private async shape(data: Map<string, Uint8Array>): Promise<RenderedSecret | { data: Map<string, Uint8Array>; type?: undefined; labels: Record<string, string>; annotations: Record<string, string> }> {
     const template = this.es.spec.target?.template;
-    if (!template) return { data };
+    // Without a template the ExternalSecret's own labels and annotations go to the Secret, as ESO does.
+    if (!template) return { data, ...copiedMetadata(this.es.metadata) };
     return renderSecret(this.deps.templateEngine!, data, template, await this.readTemplateSources());
   }
 
@@ -479,6 +490,15 @@ class Reconciliation {
       return requeue;
     }
 
+    if (fetched.data.size === 0 && fetched.missing.length === 0 && deletionPolicy === 'Retain') {
+      // As ESO: no data (a find that matched nothing) writes no Secret and keeps an existing one as it is.
+      return this.finish(
+        ExternalSecretReason.SecretSynced,
+        'the provider returned no data (no key matched); no Secret written, an existing one is kept (deletionPolicy Retain)',
+        requeue,
+      );
+    }
+
     if (creationPolicy === 'None') return this.finish(ExternalSecretReason.SecretSynced, 'provider values fetched; creationPolicy None writes no Secret', requeue);
 
     if (this.foreignOwner && fetched.data.size === 0 && deletionPolicy === 'Delete') {
@@ -494,10 +514,11 @@ class Reconciliation {
     }
 
     const existing = toExisting(existingView);
-    if (fetched.data.size === 0 && fetched.missing.length > 0 && deletionPolicy === 'Delete') {
-      // Every remote secret is gone: remove the Secret we created.
+    if (fetched.data.size === 0 && deletionPolicy === 'Delete') {
+      // Every remote secret is gone, or a find matched nothing (as ESO): remove the Secret we created.
       if (existingView) await this.deleteSecret(this.targetName, existingView.metadata?.uid);
-      return this.finish(ExternalSecretReason.SecretDeleted, `remote secrets gone (${fetched.missing.join(', ')}); Secret deleted (deletionPolicy Delete)`, requeue, false);
+      const why = fetched.missing.length > 0 ? `remote secrets gone (${fetched.missing.join(', ')})` : 'the provider returned no data (no key matched)';
+      return this.finish(ExternalSecretReason.SecretDeleted, `${why}; Secret deleted (deletionPolicy Delete)`, requeue, false);
     }
 
     // Templates render before anything is written: an error leaves the Secret as it was.
@@ -658,7 +679,7 @@ class Reconciliation {
     this.deps.audit.record({
       action,
       externalSecret: { namespace: this.namespace, name: this.name },
-      store: { kind: ref.kind ?? 'SecretStore', name: ref.name },
+      store: { kind: ref?.kind ?? 'SecretStore', name: ref?.name ?? '' },
       provider: this.source.provider,
       identity: this.source.identity,
       targetSecret: { namespace: this.namespace, name: secretName },
@@ -729,4 +750,13 @@ function toExisting(secret: SecretView | undefined): ExistingSecret | undefined 
 export function splitKey(key: string): [string, string] {
   const slash = key.indexOf('/');
   return slash < 0 ? ['', key] : [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+/** nullBytePolicy Fail: a value holding a NUL byte fails the ExternalSecret, naming the key (never the value). */
+function refuseNullBytes(where: string, data: ReadonlyMap<string, Uint8Array>): void {
+  for (const [key, value] of data) {
+    if (value.includes(0)) {
+      throw new TerminalError(`${where}: the value for key "${key}" holds a NUL byte (nullBytePolicy Fail); store text (PEM, base64) or leave nullBytePolicy unset for binary data`);
+    }
+  }
 }

@@ -1,6 +1,7 @@
 // What the two AWS services have in common behind the SecretsClient: reads with the prefix applied,
 // and the `find.name` matcher.
 import { TerminalError } from '../provider.ts';
+import { compileGoRegexp, type GoRegexp } from '../../util/go-regexp.ts';
 import type { FindRef, RemoteRef } from '../provider.ts';
 
 /** One service's reads (Secrets Manager or Parameter Store); errors already mapped. */
@@ -14,11 +15,11 @@ export interface AwsReader {
 /** `find.name.regexp` as a predicate on names (unanchored, as ESO); everything when absent. */
 export function compileFindName(find: FindRef): (name: string) => boolean {
   if (find.name === undefined) return () => true;
-  let pattern: RegExp;
+  let pattern: GoRegexp;
   try {
-    pattern = new RegExp(find.name.regexp);
-  } catch {
-    throw new TerminalError(`dataFrom.find.name.regexp "${find.name.regexp}" is not a valid regular expression; fix the pattern`);
+    pattern = compileGoRegexp(find.name.regexp); // Go's syntax, as ESO
+  } catch (err) {
+    throw new TerminalError(`dataFrom.find.name.regexp "${find.name.regexp}" is not a valid Go regular expression (${(err as Error).message}); fix the pattern`);
   }
   return (name) => pattern.test(name);
 }

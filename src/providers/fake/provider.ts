@@ -70,7 +70,7 @@ export function createFakeProvider(hooks: FakeProviderHooks = {}): Provider<Fake
         ...(version === undefined || version === null ? {} : { version }),
         ...(tags === undefined || tags === null ? {} : { tags: { ...tags } }),
       }));
-      return createFakeClient(data, ctx, hooks);
+      return createFakeClient(data, ctx, hooks, spec.validationResult);
     },
   };
 }

@@ -13,6 +13,8 @@ export interface FakeDataEntry {
 /** `spec.provider.fake` (as ESO's fake provider). */
 export interface FakeProviderSpec {
   readonly data: readonly FakeDataEntry[];
+  /** What validate answers, as ESO's fake: 0 Ready (default), 1 Unknown, 2 Error. */
+  readonly validationResult?: number | undefined;
 }
 
 export type FakeOperation = 'newClient' | 'getSecret' | 'getSecretMap' | 'getAllSecrets' | 'validate' | 'close';

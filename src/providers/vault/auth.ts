@@ -94,14 +94,16 @@ export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): P
   } else if (auth.jwt) {
     const j = auth.jwt;
     let jwt: JwtSource;
-    if (j.kubernetesServiceAccountToken) {
+    // secretRef first when both are set, as ESO orders them.
+    if (j.kubernetesServiceAccountToken && !j.secretRef) {
       const t = j.kubernetesServiceAccountToken;
       const sa = account(t.serviceAccountRef);
       const audiences = t.audiences ?? t.serviceAccountRef.audiences ?? [DEFAULT_JWT_AUDIENCE];
       jwt = { from: 'serviceAccount', ...sa, audiences, expirationSeconds: t.expirationSeconds ?? LOGIN_TOKEN_SECONDS };
       identity = `jwt${j.role ? ` role ${j.role}` : ''} as ServiceAccount ${sa.namespace}/${sa.name}`;
     } else {
-      const ref = resolve(j.secretRef!);
+      if (!j.secretRef) throw new TerminalError('spec.provider.vault.auth.jwt needs a token: set secretRef or kubernetesServiceAccountToken');
+      const ref = resolve(j.secretRef);
       jwt = { from: 'secret', ref };
       identity = `jwt${j.role ? ` role ${j.role}` : ''} with the token in Secret ${ref.namespace}/${ref.name}`;
     }

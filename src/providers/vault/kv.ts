@@ -3,6 +3,7 @@
 // object as JSON; the ExternalSecret controller applies property and decoding, so readers of different properties of
 // one secret share one call.
 import type { FindRef, RemoteRef } from '../provider.ts';
+import { compileGoRegexp, type GoRegexp } from '../../util/go-regexp.ts';
 import { NoSecretError, TerminalError } from '../provider.ts';
 import { KvV2DataSchema, KvV2MetadataSchema, ListSchema, parseOrThrow } from './api.ts';
 import type { VaultSession } from './session.ts';
@@ -139,12 +140,12 @@ export function createKvReader(session: VaultSession, settings: KvSettings): KvR
       if (tags.length > 0 && settings.version === 'v1') {
         throw new TerminalError('find.tags matches KV v2 custom_metadata; KV v1 keeps no metadata: use name or path');
       }
-      let pattern: RegExp | undefined;
+      let pattern: GoRegexp | undefined;
       if (find.name) {
         try {
-          pattern = new RegExp(find.name.regexp, 'u');
-        } catch {
-          throw new TerminalError(`find.name.regexp "${find.name.regexp}" is not a valid regular expression`);
+          pattern = compileGoRegexp(find.name.regexp); // Go's syntax, as ESO
+        } catch (err) {
+          throw new TerminalError(`find.name.regexp "${find.name.regexp}" is not a valid Go regular expression (${(err as Error).message})`);
         }
       }
       // LIST answers for a folder only: a prefix that ends mid-name lists its parent folder and filters.
