@@ -29,7 +29,6 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
           return client.identity;
         },
         getSecret: (ref, signal) => time('getSecret', () => client.getSecret(ref, signal)),
-        getSecretMap: (ref, signal) => time('getSecretMap', () => client.getSecretMap(ref, signal)),
         getAllSecrets: (find, signal) => time('getAllSecrets', () => client.getAllSecrets(find, signal)),
         validate: (signal) => time('validate', () => client.validate(signal)),
         close: () => client.close(),

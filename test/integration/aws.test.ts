@@ -31,6 +31,7 @@ import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import type { AwsProvider } from '../../src/api/types.generated.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
+import { jsonObjectEntries } from '../../src/providers/decoding.ts';
 import { NoSecretError, TerminalError, ThrottledError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
 import { systemClock } from '../../src/util/clock.ts';
 import { defaultHoldResultsMs } from '../../src/providers/shared-calls.ts';
@@ -109,6 +110,12 @@ async function directClient(spec: Partial<AwsProvider> = {}): Promise<SecretsCli
       createServiceAccountToken: async () => {
         throw new Error('not used');
       },
+      readServiceAccountAnnotations: async () => {
+        throw new Error('not used');
+      },
+      readConfigMapKey: async () => {
+        throw new Error('not used by these tests');
+      },
     },
   };
   return createAwsProvider().newClient(
@@ -163,7 +170,8 @@ test('Secrets Manager: string, binary and JSON values, VersionId and stages, pre
   assert.equal(await password(firstVersion), v1, 'a VersionId');
   assert.equal(await password(`uuid/${firstVersion}`), v1, 'a VersionId in ESO’s uuid/ form');
   assert.deepEqual(await client.getSecret({ key: 'app/cert' }, signal()), binary, 'SecretBinary comes back byte for byte');
-  const map = await client.getSecretMap({ key: 'app/db' }, signal());
+  // What dataFrom[].extract does with the whole value (the controller splits it).
+  const map = jsonObjectEntries(await client.getSecret({ key: 'app/db' }, signal()), 'app/db');
   assert.deepEqual(Object.fromEntries(Object.entries(map).map(([k, v]) => [k, text(v)])), { user: 'app', password: v2 });
   await assert.rejects(client.getSecret({ key: 'app/db', version: 'no-such-stage' }, signal()), NoSecretError);
 

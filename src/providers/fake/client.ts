@@ -1,6 +1,5 @@
 import { NoSecretError, TerminalError } from '../provider.ts';
 import type { FindRef, RemoteRef, SecretsClient, StoreContext } from '../provider.ts';
-import { applyRemoteRef, applyRemoteRefToMap } from '../decoding.ts';
 import type { FakeDataEntry, FakeProviderHooks } from './spec.ts';
 
 const textEncoder = new TextEncoder();
@@ -21,7 +20,7 @@ export function selectEntry(data: readonly FakeDataEntry[], key: string, version
 export function createFakeClient(data: readonly FakeDataEntry[], ctx: StoreContext, hooks: FakeProviderHooks): SecretsClient {
   const entries = data.map((entry) => ({ ...entry }));
 
-  async function enter(op: 'getSecret' | 'getSecretMap' | 'getAllSecrets' | 'validate', ref: RemoteRef | FindRef | undefined, signal: AbortSignal): Promise<void> {
+  async function enter(op: 'getSecret' | 'getAllSecrets' | 'validate', ref: RemoteRef | FindRef | undefined, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     await hooks.onCall?.(op, ref, { signal, ctx });
     signal.throwIfAborted();
@@ -31,13 +30,8 @@ export function createFakeClient(data: readonly FakeDataEntry[], ctx: StoreConte
     identity: 'fake',
     async getSecret(ref, signal) {
       await enter('getSecret', ref, signal);
-      const entry = selectEntry(entries, ref.key, ref.version);
-      return applyRemoteRef(textEncoder.encode(entry.value), ref);
-    },
-    async getSecretMap(ref, signal) {
-      await enter('getSecretMap', ref, signal);
-      const entry = selectEntry(entries, ref.key, ref.version);
-      return applyRemoteRefToMap(textEncoder.encode(entry.value), ref);
+      // The whole value: the ExternalSecret controller applies property and decodingStrategy.
+      return textEncoder.encode(selectEntry(entries, ref.key, ref.version).value);
     },
     async getAllSecrets(find, signal) {
       await enter('getAllSecrets', find, signal);
