@@ -7,7 +7,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { Filter, SecretValueEntry } from '@aws-sdk/client-secrets-manager';
-import { NoSecretError, TerminalError } from '../provider.ts';
+import { AccessDeniedError, NoSecretError } from '../provider.ts';
 import type { FindRef, RemoteRef } from '../provider.ts';
 import { awsCall } from './errors.ts';
 import type { AwsReader } from './reader.ts';
@@ -95,7 +95,7 @@ export function createSecretsManagerReader(options: { client: SecretsManagerClie
           const first = failed[0]!;
           const denied = /AccessDenied/i.test(first.ErrorCode ?? '');
           const message = `AWS secretsmanager:BatchGetSecretValue could not read "${first.SecretId}" for ${options.identity()} (${first.ErrorCode})`;
-          throw denied ? new TerminalError(`${message}: allow secretsmanager:GetSecretValue on it for that identity`) : new Error(message);
+          throw denied ? new AccessDeniedError(`${message}: allow secretsmanager:GetSecretValue on it for that identity`) : new Error(message);
         }
         for (const entry of output.SecretValues ?? ([] as SecretValueEntry[])) {
           if (entry.Name === undefined) continue;

@@ -8,7 +8,7 @@ import { buildAwsSession, planAwsAuth, STATIC_KEYS_REREAD_MS, roleSessionName } 
 import { mapAwsError } from '../../../../src/providers/aws/errors.ts';
 import { secretVersionSelector } from '../../../../src/providers/aws/secrets-manager.ts';
 import { parameterName } from '../../../../src/providers/aws/parameter-store.ts';
-import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
 import type { AwsProvider } from '../../../../src/api/types.generated.ts';
 import { fakeClock, storeContext } from '../helpers.ts';
 
@@ -178,7 +178,7 @@ test('AWS errors become NoSecretError, TerminalError naming identity and action,
   assert.ok(mapAwsError({ name: 'ParameterNotFound' }, call) instanceof NoSecretError);
   assert.ok(mapAwsError({ name: 'InvalidRequestException', message: 'secret is marked for deletion' }, call) instanceof NoSecretError);
   const denied = mapAwsError({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }, call);
-  assert.ok(denied instanceof TerminalError);
+  assert.ok(denied instanceof AccessDeniedError, 'a refusal is an AccessDeniedError (audited and counted as denied)');
   assert.equal(
     denied.message,
     `AWS denied secretsmanager:GetSecretValue on "db" to role ${role} (AccessDeniedException): allow secretsmanager:GetSecretValue for that identity (IAM policy, resource policy, trust policy) or change the store's auth/role`,

@@ -7,7 +7,7 @@ import { createVaultApi, vaultError, VaultPermissionError } from '../../../../sr
 import { kvPath, splitKey } from '../../../../src/providers/vault/kv.ts';
 import { createVaultProvider, validateVaultSpec } from '../../../../src/providers/vault/provider.ts';
 import { encodePath, type VaultRequest, type VaultResponse } from '../../../../src/providers/vault/transport.ts';
-import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
 import type { VaultProvider } from '../../../../src/api/types.generated.ts';
 import { fakeClock, storeContext } from '../helpers.ts';
 
@@ -65,7 +65,7 @@ test('errors: 404 not found, 403 permission (terminal), 429 throttled, 5xx retri
   const body = { errors: ['permission denied'] };
   assert.ok(vaultError('read x', { status: 404, body: { errors: [] } }) instanceof NoSecretError);
   const denied = vaultError('read x', { status: 403, body });
-  assert.ok(denied instanceof VaultPermissionError && denied instanceof TerminalError);
+  assert.ok(denied instanceof VaultPermissionError && denied instanceof AccessDeniedError && denied instanceof TerminalError);
   assert.match(denied.message, /Vault read x: permission denied .*grant the Vault policy/);
   assert.ok(vaultError('read x', { status: 429, body }) instanceof ThrottledError);
   const sealed = vaultError('read x', { status: 503, body: { errors: ['Vault is sealed'] } });
