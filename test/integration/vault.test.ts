@@ -192,6 +192,39 @@ test('KV v2: whole secret as JSON, versions, metadata, not found; KV v1', async 
   await bare.close();
 });
 
+test('caProvider type ConfigMap: the CA kept in a ConfigMap verifies an OpenBao served over TLS; the namespace rule holds', async () => {
+  const tlsBao = await startOpenBao({ tls: true });
+  try {
+    const password = secrets.next('tls');
+    await tlsBao.api('POST', 'secret/data/app/tls', { data: { password } });
+    const ns = await namespaces.create(kube);
+    await kube.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'vault-ca' }, data: { 'ca.crt': tlsBao.caPem! } } });
+    const spec = (caProvider?: VaultProvider['caProvider']) =>
+      ({ server: tlsBao.address, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'vault', key: 'token' } }, ...(caProvider ? { caProvider } : {}) }) as VaultProvider;
+    const ctx = directContext(ns, { 'vault/token': tlsBao.rootToken });
+
+    const verified = await createVaultProvider().newClient(spec({ type: 'ConfigMap', name: 'vault-ca', key: 'ca.crt' }), ctx);
+    assert.equal(JSON.parse(text(await verified.getSecret({ key: 'app/tls' }, signal()))).password, password);
+    assert.equal(await verified.validate(signal()), 'Ready');
+    await verified.close();
+
+    // Without the CA the server's certificate is not trusted: the read fails, naming the server.
+    const untrusted = await createVaultProvider().newClient(spec(), ctx);
+    await assert.rejects(untrusted.getSecret({ key: 'app/tls' }, signal()), /cannot reach https:\/\/127\.0\.0\.1:\d+ .*(certificate|self-signed)/i);
+    await untrusted.close();
+
+    // A SecretStore reaches only its own namespace; a missing key is named.
+    await assert.rejects(
+      createVaultProvider().newClient(spec({ type: 'ConfigMap', name: 'vault-ca', key: 'ca.crt', namespace: 'default' }), ctx),
+      (err: unknown) => err instanceof TerminalError && /may not use ConfigMap vault-ca in namespace default/.test(err.message),
+    );
+    await assert.rejects(createVaultProvider().newClient(spec({ type: 'ConfigMap', name: 'vault-ca', key: 'nope' }), ctx), /ConfigMap .*\/vault-ca .* has no key nope/);
+    await assert.rejects(createVaultProvider().newClient(spec({ type: 'ConfigMap', name: 'absent', key: 'ca.crt' }), ctx), /ConfigMap .*\/absent .* does not exist/);
+  } finally {
+    await tlsBao.stop();
+  }
+});
+
 test('find: recursive list by path and name regexp, tags from custom_metadata', async () => {
   const a = secrets.next('a');
   const b = secrets.next('b');
