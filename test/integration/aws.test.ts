@@ -350,6 +350,13 @@ test('a ServiceAccount the namespace may not use is refused; ClusterSecretStore 
   assert.match(css.message, /cannot confirm/);
   await createObject(kube, Plural.ExternalSecret, es('via-cluster', { secretStoreRef: { name: cssName, kind: 'ClusterSecretStore' }, data: [{ secretKey: 'v', remoteRef: { key: 'shared/config' } }] }), other);
   await waitSecretData(kube, other, 'via-cluster', { v: value });
+  // The role is resolved from the annotation at the first read: the audit records name it, not a placeholder.
+  const audited = op.audit.lines
+    .map((line) => JSON.parse(line) as { action: string; identity: string; externalSecret: { namespace: string } })
+    .filter((record) => record.externalSecret.namespace === other);
+  const expected = `role ${roleArn('other-team')} (ServiceAccount ${other}/reader)`;
+  assert.deepEqual([...new Set(audited.filter((r) => r.action === 'provider.read').map((r) => r.identity))], [expected]);
+  assert.deepEqual([...new Set(audited.filter((r) => r.action === 'secret.create').map((r) => r.identity))], [expected]);
   await createObject(kube, Plural.ExternalSecret, es('via-cluster', { secretStoreRef: { name: cssName, kind: 'ClusterSecretStore' }, data: [{ secretKey: 'v', remoteRef: { key: 'shared/config' } }] }), team);
   const missing = await waitReady(kube, { namespace: team, name: 'via-cluster', status: 'False', message: /ServiceAccount .*reader/ });
   assert.match(missing.message, new RegExp(`ServiceAccount ${team}/reader .*does not exist`));
