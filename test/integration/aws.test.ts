@@ -401,6 +401,14 @@ test('conditions: a missing secret is SecretMissing; access denied names the rol
   await createObject(kube, Plural.ExternalSecret, es('denied', { secretStoreRef: { name: 'aws' }, data: [{ secretKey: 'v', remoteRef: { key: 'denied' } }] }), ns);
   const denied = await waitReady(kube, { namespace: ns, name: 'denied', status: 'False', message: /denied/ });
   assert.match(denied.message, new RegExp(`secretsmanager:GetSecretValue on "denied" to role ${role.replace(/[/.]/g, '\\$&')}`));
+  // An auditor looks for refusals: the record says denied (and names the role), the request metric too.
+  const refusals = op.audit.lines
+    .map((line) => JSON.parse(line) as { action: string; result: string; remoteKey?: string; identity: string; externalSecret: { namespace: string } })
+    .filter((record) => record.externalSecret.namespace === ns && record.remoteKey === 'denied');
+  assert.ok(refusals.length > 0 && refusals.every((r) => r.action === 'provider.read' && r.result === 'denied' && r.identity === `role ${role}`), JSON.stringify(refusals));
+  await waitFor('the denied request counter', async () =>
+    /secret_relay_provider_requests_total\{provider="aws",operation="getSecret",result="denied"\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text()),
+  );
 
   check.inject({ action: 'secretsmanager:GetSecretValue', subject: 'throttled', status: 400, code: 'ThrottlingException' });
   await createObject(kube, Plural.ExternalSecret, es('throttled', { secretStoreRef: { name: 'aws' }, data: [{ secretKey: 'v', remoteRef: { key: 'throttled' } }] }), ns);
