@@ -13,6 +13,7 @@ export const AUDIT_TAG = { audit: 'secret-relay' } as const;
 export const AUDIT_ACTIONS = [
   'provider.read',
   'provider.find',
+  'provider.revoke',
   'secret.create',
   'secret.update',
   'secret.delete',

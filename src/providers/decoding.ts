@@ -1,5 +1,5 @@
 import { NoSecretError, TerminalError } from './provider.ts';
-import type { DecodingStrategy, RemoteRef } from './provider.ts';
+import type { DecodingStrategy } from './provider.ts';
 import { gjsonGet, gjsonString, parseJsonDocument, unsupportedGjsonSyntax } from '../util/gjson.ts';
 
 /**
@@ -130,24 +130,6 @@ export function jsonObjectEntries(bytes: Uint8Array, key?: string): Record<strin
     node.entries.map(([name, entry]) => [
       name,
       textEncoder.encode(entry.kind === 'string' ? entry.value : entry.kind === 'null' ? '' : entry.raw),
-    ]),
-  );
-}
-
-/** What every provider's getSecret does after fetching: `property`, then `decodingStrategy` (ESO's order). */
-export function applyRemoteRef(bytes: Uint8Array, ref: RemoteRef): Uint8Array {
-  const selected = ref.property === undefined ? bytes : extractProperty(bytes, ref.property, ref.key);
-  return decode(selected, ref.decodingStrategy, ref.key);
-}
-
-/** What every provider's getSecretMap does after fetching: `property`, split the JSON object, decode each value. */
-export function applyRemoteRefToMap(bytes: Uint8Array, ref: RemoteRef): Record<string, Uint8Array> {
-  const selected = ref.property === undefined ? bytes : extractProperty(bytes, ref.property, ref.key);
-  const entries = Object.entries(jsonObjectEntries(selected, ref.key));
-  return Object.fromEntries(
-    entries.map(([name, bytes]) => [
-      name,
-      decodeDescribed(bytes, ref.decodingStrategy, `entry "${name}" of the value of key "${ref.key}"`),
     ]),
   );
 }

@@ -16,6 +16,7 @@ import type { AlibabaProvider } from '../../src/api/types.generated.ts';
 import { NoSecretError, TerminalError, ThrottledError, type Provider, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
 import { systemClock } from '../../src/util/clock.ts';
 import { defaultHoldResultsMs } from '../../src/providers/shared-calls.ts';
+import { unusedKubeAccess } from '../support/store-kube-access.ts';
 
 const REGION = 'cn-hangzhou';
 const UID = '1234567890123456';
@@ -101,7 +102,7 @@ async function directClient(allow?: Allow): Promise<SecretsClient> {
     storeNamespace: 'direct',
     namespace: 'direct',
     clock: systemClock,
-    kube: {
+    kube: { ...unusedKubeAccess,
       readSecretKey: async (ref) => new TextEncoder().encode(ref.key === 'id' ? id : secret),
       createServiceAccountToken: async () => {
         throw new Error('not used');
@@ -209,7 +210,7 @@ test('errors: NoPermission names the secret, region and identity; Throttling →
   fake.addAccessKey({ id, secret: 'the-real-one' });
   const ctx: StoreContext = {
     storeKind: 'SecretStore', storeName: 'wrong', storeNamespace: 'direct', namespace: 'direct', clock: systemClock,
-    kube: { readSecretKey: async (ref) => new TextEncoder().encode(ref.key === 'id' ? id : 'not-the-secret'), createServiceAccountToken: async () => { throw new Error('not used'); } },
+    kube: { ...unusedKubeAccess, readSecretKey: async (ref) => new TextEncoder().encode(ref.key === 'id' ? id : 'not-the-secret'), createServiceAccountToken: async () => { throw new Error('not used'); } },
   };
   const wrong = await createAlibabaProvider().newClient({ regionID: REGION, endpoint: fake.kmsEndpoint, auth: { secretRef: { accessKeyIDSecretRef: { name: 'k', key: 'id' }, accessKeySecretSecretRef: { name: 'k', key: 'secret' } } } }, ctx);
   await assert.rejects(wrong.validate(signal()), (error: Error) => error instanceof TerminalError && /SignatureDoesNotMatch/.test(error.message) && /check the AccessKey pair/.test(error.message));

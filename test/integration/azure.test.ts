@@ -127,7 +127,6 @@ test('read paths: secret (latest and by version), tags with metadataPolicy Fetch
   assert.equal(JSON.parse(text(await client.getSecret({ key: 'app-db' }, signal()))).password, v2, 'no version: the latest');
   assert.equal(JSON.parse(text(await client.getSecret({ key: 'secret/app-db' }, signal()))).password, v2, 'secret/ prefix');
   assert.equal(JSON.parse(text(await client.getSecret({ key: 'app-db', version: first }, signal()))).password, v1, 'a version');
-  assert.equal(text(await client.getSecret({ key: 'app-db', property: 'password' }, signal())), JSON.stringify({ user: 'app', password: v2 }), 'property is the controller’s: the whole value comes back');
   assert.deepEqual(JSON.parse(text(await client.getSecret({ key: 'app-db', metadataPolicy: 'Fetch' }, signal()))), { team: 'a', env: 'test' });
   const pem = text(await client.getSecret({ key: 'cert/app-tls' }, signal()));
   assert.match(pem, /^-----BEGIN CERTIFICATE-----\n/);

@@ -11,7 +11,7 @@ import { fieldManagerFor } from '../../k8s/secrets.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
 import type { EventRecorder, EventTarget } from '../../k8s/events.ts';
 import type { SecretsClient } from '../../providers/provider.ts';
-import { NoSecretError, TerminalError } from '../../providers/provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { decode, extractProperty, jsonObjectEntries } from '../../providers/decoding.ts';
 import type { ExternalSecretDataFrom } from '../../api/types.generated.ts';
 import { createTemplateEngine, type TemplateEngine } from '../../templates/engine.ts';
@@ -153,8 +153,8 @@ class Reconciliation {
   private readonly targetName: string;
   private readonly eventTarget: EventTarget;
   private readonly uid: string;
-  /** Whose data a Secret write carries, for its audit record: set once the provider client exists. */
-  private source: { provider: string; identity: string } = { provider: '-', identity: '-' };
+  /** Whose data a Secret write carries, for its audit record: set once the provider client exists (its identity is read live). */
+  private source: { provider: string; client: SecretsClient | undefined } = { provider: '-', client: undefined };
   /** Credentials generated during this reconcile, committed (or revoked) once the Secret is written (or not). */
   private readonly issued: IssuedCredentials[] = [];
   /** Set when the target exists and is someone else's: whose, for the refusal or the adoption. */
@@ -212,7 +212,7 @@ class Reconciliation {
       }
       if (generating) await leases.ensureFinalizer(es);
       const client = await this.deps.clientFor(store.store, this.namespace, this.signal);
-      this.source = { provider: store.store.providerName, identity: client.identity };
+      this.source = { provider: store.store.providerName, client };
       const fetched = await this.fetch(client, store.store);
       const result = await this.write(fetched, existing, creationPolicy, refreshIntervalMs);
       if (this.refused) {
@@ -371,7 +371,7 @@ class Reconciliation {
     if (entry.extract) {
       const { key, property, version, metadataPolicy } = entry.extract;
       return this.read(client, store, property ? `${key}#${property}` : key, missing, async () => {
-        // getSecret (not getSecretMap) so a data[] entry and an extract of the same key share one call.
+        // The whole value (split here), so a data[] entry and an extract of the same key share one call.
         const raw = await client.getSecret({ key, ...(version ? { version } : {}), ...(metadataPolicy === 'Fetch' ? { metadataPolicy } : {}) }, this.signal);
         const selected = property ? extractProperty(raw, property, key) : raw;
         return new Map(Object.entries(jsonObjectEntries(selected, key)));
@@ -403,7 +403,7 @@ class Reconciliation {
         this.signal,
       );
       return new Map(Object.entries(found));
-    }, `find(${described})`);
+    }, `find(${described})`, 'provider.find');
   }
 
   /** One provider read, audited; a NoSecretError is recorded in `missing` (as `missingLabel`) and gives undefined. */
@@ -414,6 +414,7 @@ class Reconciliation {
     missing: string[],
     call: () => Promise<T>,
     missingLabel: string,
+    action: 'provider.read' | 'provider.find' = 'provider.read',
   ): Promise<T | undefined> {
     const started = this.deps.clock.now();
     let result: AuditResult = 'success';
@@ -426,12 +427,13 @@ class Reconciliation {
         missing.push(missingLabel);
         return undefined;
       }
-      result = 'error';
+      // A refusal of the store's identity is what an auditor looks for: `denied`, not a generic error.
+      result = err instanceof AccessDeniedError ? 'denied' : 'error';
       error = describeError(err);
       throw err;
     } finally {
       this.deps.audit.record({
-        action: 'provider.read',
+        action,
         externalSecret: { namespace: this.namespace, name: this.name },
         store: { kind: store.kind, name: store.name },
         provider: store.providerName,
@@ -681,7 +683,7 @@ class Reconciliation {
       externalSecret: { namespace: this.namespace, name: this.name },
       store: { kind: ref?.kind ?? 'SecretStore', name: ref?.name ?? '' },
       provider: this.source.provider,
-      identity: this.source.identity,
+      identity: this.source.client?.identity ?? '-',
       targetSecret: { namespace: this.namespace, name: secretName },
       result,
       durationMs: this.deps.clock.now() - started,

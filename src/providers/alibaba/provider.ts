@@ -5,7 +5,6 @@ import { readFile } from 'node:fs/promises';
 import { AlibabaProviderSchema } from '../../api/secret-store.ts';
 import type { AlibabaProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
-import { applyRemoteRefToMap } from '../decoding.ts';
 import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { createAlibabaSession, planAlibabaAuth, type AlibabaAuthPlan } from './auth.ts';
@@ -107,8 +106,6 @@ async function createAlibabaClient(
   return {
     identity: session.identity,
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
-    // Kept until the contract drops getSecretMap (the controller applies property and decoding).
-    getSecretMap: async (ref, signal) => applyRemoteRefToMap(await reader.getSecret(ref, signal), ref),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.

@@ -7,7 +7,6 @@ import type { FindRef, RemoteRef } from '../provider.ts';
 /** One service's reads (Secrets Manager or Parameter Store); errors already mapped. */
 export interface AwsReader {
   getSecret(ref: RemoteRef, signal: AbortSignal): Promise<Uint8Array>;
-  getSecretMap(ref: RemoteRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
   getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
   close(): void;
 }

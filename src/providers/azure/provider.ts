@@ -5,7 +5,6 @@ import { rootCertificates } from 'node:tls';
 import { AzureKVProviderSchema } from '../../api/secret-store.ts';
 import type { AzureKVProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
-import { applyRemoteRefToMap } from '../decoding.ts';
 import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { refusalPolicy } from './errors.ts';
@@ -103,8 +102,6 @@ function createAzureClient(spec: AzureKVProvider, ctx: StoreContext, options: Az
       return credential.identity();
     },
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
-    // The contract's getSecretMap is going away (the controller splits JSON itself); this keeps it working till then.
-    getSecretMap: async (ref, signal) => applyRemoteRefToMap(await reader.getSecret(ref, signal), ref),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.

@@ -1,6 +1,5 @@
 import { NoSecretError, TerminalError } from '../provider.ts';
 import type { FindRef, RemoteRef, SecretsClient, StoreContext } from '../provider.ts';
-import { applyRemoteRef, applyRemoteRefToMap } from '../decoding.ts';
 import type { FakeDataEntry, FakeProviderHooks } from './spec.ts';
 import { compileGoRegexp, type GoRegexp } from '../../util/go-regexp.ts';
 import { convertKey } from '../../util/key-conversion.ts';
@@ -35,7 +34,7 @@ function latestEntry(forKey: readonly FakeDataEntry[]): FakeDataEntry {
 export function createFakeClient(data: readonly FakeDataEntry[], ctx: StoreContext, hooks: FakeProviderHooks, validationResult?: number): SecretsClient {
   const entries = data.map((entry) => ({ ...entry }));
 
-  async function enter(op: 'getSecret' | 'getSecretMap' | 'getAllSecrets' | 'validate', ref: RemoteRef | FindRef | undefined, signal: AbortSignal): Promise<void> {
+  async function enter(op: 'getSecret' | 'getAllSecrets' | 'validate', ref: RemoteRef | FindRef | undefined, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     await hooks.onCall?.(op, ref, { signal, ctx });
     signal.throwIfAborted();
@@ -45,13 +44,8 @@ export function createFakeClient(data: readonly FakeDataEntry[], ctx: StoreConte
     identity: 'fake',
     async getSecret(ref, signal) {
       await enter('getSecret', ref, signal);
-      const entry = selectEntry(entries, ref.key, ref.version);
-      return applyRemoteRef(textEncoder.encode(entry.value), ref);
-    },
-    async getSecretMap(ref, signal) {
-      await enter('getSecretMap', ref, signal);
-      const entry = selectEntry(entries, ref.key, ref.version);
-      return applyRemoteRefToMap(textEncoder.encode(entry.value), ref);
+      // The whole value: the ExternalSecret controller applies property and decodingStrategy.
+      return textEncoder.encode(selectEntry(entries, ref.key, ref.version).value);
     },
     async getAllSecrets(find, signal) {
       await enter('getAllSecrets', find, signal);

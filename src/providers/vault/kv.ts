@@ -51,8 +51,7 @@ const encoder = new TextEncoder();
 const encode = (value: unknown): Uint8Array => encoder.encode(typeof value === 'string' ? value : JSON.stringify(value));
 
 export interface KvReader {
-  getSecret(ref: RemoteRef & { metadataPolicy?: 'None' | 'Fetch' | undefined }, signal: AbortSignal): Promise<Uint8Array>;
-  getSecretMap(ref: RemoteRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
+  getSecret(ref: RemoteRef, signal: AbortSignal): Promise<Uint8Array>;
   getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
 }
 
@@ -115,10 +114,6 @@ export function createKvReader(session: VaultSession, settings: KvSettings): KvR
     async getSecret(ref, signal) {
       if (ref.metadataPolicy === 'Fetch') return encode(await readCustomMetadata(ref.key, signal));
       return encode(await readData(ref.key, ref.version, signal));
-    },
-    async getSecretMap(ref, signal) {
-      const data = await readData(ref.key, ref.version, signal);
-      return Object.fromEntries(Object.entries(data).map(([field, value]) => [field, encode(value)]));
     },
     async getAllSecrets(find, signal) {
       // find.path (or the store's mount + find.path): where to search; names are matched relative to the mount.

@@ -4,6 +4,7 @@
 // argv: JSON {vaultUrl, caPem, identityId?, key}; prints JSON {value} or {error, name}.
 import { createAzureProvider } from '../../../src/providers/azure/provider.ts';
 import { systemClock } from '../../../src/util/clock.ts';
+import { unusedKubeAccess } from '../../support/store-kube-access.ts';
 
 const request = JSON.parse(process.argv[2] ?? '{}') as { vaultUrl: string; authorityHost: string; caPem: string; identityId?: string; key: string };
 const provider = createAzureProvider({ trustedCaPem: request.caPem });
@@ -19,7 +20,7 @@ try {
     storeNamespace: 'mi',
     namespace: 'mi',
     clock: systemClock,
-    kube: { readSecretKey: refuse, createServiceAccountToken: refuse },
+    kube: { ...unusedKubeAccess, readSecretKey: refuse, createServiceAccountToken: refuse },
   });
   const value = new TextDecoder().decode(await client.getSecret({ key: request.key }, AbortSignal.timeout(30_000)));
   process.stdout.write(JSON.stringify({ value, identity: client.identity }));

@@ -31,15 +31,9 @@ async function client(hooks = {}) {
 
 const reads: Array<{ ref: RemoteRef; expected: string }> = [
   { ref: { key: 'db' }, expected: '{"user":"admin","password":"hunter2","port":5432,"nested":{"a":"b"}}' },
-  { ref: { key: 'db', property: 'password' }, expected: 'hunter2' },
-  { ref: { key: 'db', property: 'port' }, expected: '5432' },
-  { ref: { key: 'db', property: 'nested' }, expected: '{"a":"b"}' },
   { ref: { key: 'api-token', version: 'v1' }, expected: 'v1-token' },
   { ref: { key: 'pinned' }, expected: 'unversioned' }, // the unversioned entry wins
   { ref: { key: 'pinned', version: '1' }, expected: 'versioned' },
-  { ref: { key: 'encoded', decodingStrategy: 'Base64' }, expected: 'hello' },
-  { ref: { key: 'encoded', decodingStrategy: 'Auto' }, expected: 'hello' },
-  { ref: { key: 'encoded', decodingStrategy: 'None' }, expected: 'aGVsbG8=' },
 ];
 
 for (const { ref, expected } of reads) {
@@ -53,7 +47,6 @@ const missing: Array<{ ref: RemoteRef; message: string }> = [
   // Only versioned entries: without a version the key does not exist, as ESO's fake provider says.
   { ref: { key: 'api-token' }, message: 'key "api-token" has only versioned entries in the fake store\'s data; set remoteRef.version' },
   { ref: { key: 'api-token', version: 'v3' }, message: 'key "api-token" has no version "v3" in the fake store\'s data' },
-  { ref: { key: 'db', property: 'missing' }, message: 'property "missing" not found in the value of key "db"' },
 ];
 
 for (const { ref, message } of missing) {
@@ -66,31 +59,12 @@ for (const { ref, message } of missing) {
   });
 }
 
-test('fake errors never contain the value', async () => {
+test('fake getSecret returns the whole value: property and decodingStrategy are applied by the controller alone', async () => {
   const c = await client();
-  const failures: Array<Promise<unknown>> = [
-    c.getSecret({ key: 'api-token', property: 'x' }, live()), // not JSON
-    c.getSecret({ key: 'api-token', decodingStrategy: 'Base64' }, live()), // not base64
-    c.getSecretMap({ key: 'api-token' }, live()), // not a JSON object
-    c.getSecret({ key: 'db', property: 'password.x' }, live()),
-  ];
-  for (const failure of failures) {
-    await assert.rejects(failure, (error: unknown) => {
-      assert.ok(error instanceof Error);
-      for (const value of ['v2-token', 'hunter2']) assert.ok(!error.message.includes(value), error.message);
-      return true;
-    });
-  }
-});
-
-test('fake getSecretMap splits a JSON value into keys', async () => {
-  const map = await (await client()).getSecretMap({ key: 'db' }, live());
-  assert.deepEqual(
-    Object.fromEntries(Object.entries(map).map(([name, bytes]) => [name, text(bytes)])),
-    { user: 'admin', password: 'hunter2', port: '5432', nested: '{"a":"b"}' },
-  );
-  const nested = await (await client()).getSecretMap({ key: 'db', property: 'nested' }, live());
-  assert.equal(text(nested['a']!), 'b');
+  // Not part of RemoteRef any more; a caller that still sends them gets the whole value, never a second decoding.
+  const legacy = { key: 'encoded', decodingStrategy: 'Base64', property: 'x' } as RemoteRef;
+  assert.equal(text(await c.getSecret(legacy, live())), 'aGVsbG8=');
+  assert.equal('getSecretMap' in c, false);
 });
 
 const finds: Array<{ find: FindRef; keys: string[] }> = [
@@ -250,9 +224,9 @@ test('through the cache with shared calls, concurrent reads of one key make one 
     providerSpec: spec,
   };
   const clients = await Promise.all(Array.from({ length: 10 }, () => cache.get(key, storeContext(), live())));
-  const values = Promise.all(clients.map((c) => c.getSecret({ key: 'db', property: 'user' }, live())));
+  const values = Promise.all(clients.map((c) => c.getSecret({ key: 'api-token', version: 'v1' }, live())));
   await flushMicrotasks();
   gate.resolve();
-  assert.deepEqual((await values).map(text), Array(10).fill('admin'));
+  assert.deepEqual((await values).map(text), Array(10).fill('v1-token'));
   assert.equal(getSecretCalls, 1);
 });

@@ -11,6 +11,7 @@ import type { AlibabaCredentials, AlibabaSdk, OidcExchange } from '../../../../s
 import type { AlibabaProvider } from '../../../../src/api/types.generated.ts';
 import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
 import { fakeClock, storeContext } from '../helpers.ts';
+import { unusedKubeAccess } from '../../../support/store-kube-access.ts';
 
 const rrsaSpec: AlibabaProvider = {
   regionID: 'cn-hangzhou',
@@ -103,7 +104,7 @@ function tokenContext(clock: ReturnType<typeof fakeClock>) {
   const audiences: string[][] = [];
   const ctx = storeContext({
     clock,
-    kube: {
+    kube: { ...unusedKubeAccess,
       readSecretKey: async () => {
         throw new Error('not used');
       },
@@ -195,7 +196,7 @@ test('static keys are read from the Secret again after 10 minutes, so a rotated 
   let generation = 1;
   const ctx = storeContext({
     clock,
-    kube: {
+    kube: { ...unusedKubeAccess,
       readSecretKey: async (ref) => new TextEncoder().encode(ref.key === 'id' ? `LTAIkey${generation}\n` : `secret${generation}`),
       createServiceAccountToken: async () => {
         throw new Error('not used');

@@ -10,6 +10,7 @@ import { AzureKVProviderSchema } from '../../../../src/api/secret-store.ts';
 import type { AzureKVProvider } from '../../../../src/api/types.generated.ts';
 import { TerminalError } from '../../../../src/providers/provider.ts';
 import { fakeClock, storeContext, utf8 } from '../helpers.ts';
+import { unusedKubeAccess } from '../../../support/store-kube-access.ts';
 
 const HOUR = 3600_000;
 
@@ -49,7 +50,7 @@ test('workload identity: annotations win over authSecretRef; one exchange for co
   let minted = 0;
   const ctx = storeContext({
     clock,
-    kube: {
+    kube: { ...unusedKubeAccess,
       readSecretKey: async (ref) => utf8(ref.key === 'client' ? 'client-from-secret' : 'tenant-from-secret'),
       createServiceAccountToken: async (ref) => {
         assert.deepEqual(ref.audiences, ['api://AzureADTokenExchange']);
@@ -81,11 +82,11 @@ test('workload identity: annotations win over authSecretRef; one exchange for co
 test('workload identity without a client ID or tenant names the annotation to add', async () => {
   const clock = fakeClock();
   const { sdk } = fakeSdk(clock);
-  const ctx = storeContext({ clock, kube: { ...storeContext().kube, readServiceAccountAnnotations: async () => ({}) } });
+  const ctx = storeContext({ clock, kube: { ...unusedKubeAccess, ...storeContext().kube, readServiceAccountAnnotations: async () => ({}) } });
   const spec = parse({ vaultUrl: 'https://v.vault.azure.net', authType: 'WorkloadIdentity', serviceAccountRef: { name: 'reader' } });
   const credential = createStoreCredential({ sdk, ctx, plan: planAzureAuth(spec, ctx) });
   await assert.rejects(credential.getToken(scope, {}), (e: unknown) => e instanceof TerminalError && /ServiceAccount team-a\/reader has no azure\.workload\.identity\/client-id annotation/.test(e.message));
-  const withClient = storeContext({ clock, kube: { ...storeContext().kube, readServiceAccountAnnotations: async () => ({ 'azure.workload.identity/client-id': 'c' }) } });
+  const withClient = storeContext({ clock, kube: { ...unusedKubeAccess, ...storeContext().kube, readServiceAccountAnnotations: async () => ({ 'azure.workload.identity/client-id': 'c' }) } });
   const second = createStoreCredential({ sdk, ctx: withClient, plan: planAzureAuth(spec, withClient) });
   await assert.rejects(second.getToken(scope, {}), /has no azure\.workload\.identity\/tenant-id annotation/);
 });
@@ -94,7 +95,7 @@ test('service principal: a rotated client secret in the Secret builds a new SDK 
   const clock = fakeClock();
   const { sdk, built } = fakeSdk(clock);
   let secret = 'first-secret';
-  const ctx = storeContext({ clock, kube: { ...storeContext().kube, readSecretKey: async (ref) => utf8(ref.key === 'id' ? 'sp-client' : secret) } });
+  const ctx = storeContext({ clock, kube: { ...unusedKubeAccess, ...storeContext().kube, readSecretKey: async (ref) => utf8(ref.key === 'id' ? 'sp-client' : secret) } });
   const spec = parse({ vaultUrl: 'https://v.vault.azure.net', tenantId: 't', authSecretRef: { clientId: { name: 'sp', key: 'id' }, clientSecret: { name: 'sp', key: 'secret' } } });
   const credential = createStoreCredential({ sdk, ctx, plan: planAzureAuth(spec, ctx) });
   await credential.getToken(scope, {});
