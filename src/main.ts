@@ -6,6 +6,8 @@ import { systemClock } from './util/clock.ts';
 import { createFakeProvider } from './providers/fake/provider.ts';
 import { createAwsProvider } from './providers/aws/provider.ts';
 import { createVaultProvider } from './providers/vault/provider.ts';
+import { createAlibabaProvider } from './providers/alibaba/provider.ts';
+import { createAzureProvider } from './providers/azure/provider.ts';
 import { createGcpProvider } from './providers/gcp/provider.ts';
 import { startOperator } from './operator.ts';
 
@@ -27,7 +29,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const kube = createKubeClient({ kubeconfigPath: config.kubeconfig, bearerToken: config.kubeToken, qps: config.qps, burst: config.burst });
-  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger }), createGcpProvider()] });
+  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger }), createAlibabaProvider(), createAzureProvider(), createGcpProvider()] });
   logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
 
   let stopping = false;

@@ -157,6 +157,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     status,
     finalizers: createFinalizerEditor(kube, { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret }),
     logger,
+    audit,
+    metrics,
+    clock,
     warn: (es, message) =>
       events.record(
         { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, namespace: es.metadata.namespace ?? '', name: es.metadata.name, uid: es.metadata.uid ?? '' },

@@ -16,6 +16,7 @@ import { Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
 import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
 import { systemClock } from '../../src/util/clock.ts';
 import type { GcpsmProvider } from '../../src/api/types.generated.ts';
+import { unusedKubeAccess } from '../support/store-kube-access.ts';
 
 const PYTHON = join(repoRoot, '.cache/venv-gcp/bin/python');
 const PROJECT = 'python-check';
@@ -76,7 +77,7 @@ test("Google's Python client works against the fake unchanged: create, versions,
       storeNamespace: 'python',
       namespace: 'python',
       clock: systemClock,
-      kube: {
+      kube: { ...unusedKubeAccess,
         readSecretKey: async () => new TextEncoder().encode(JSON.stringify(key)),
         createServiceAccountToken: async () => {
           throw new Error('not used');

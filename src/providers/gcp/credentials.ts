@@ -108,7 +108,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
         }
         // The annotation is read at every exchange, so re-annotating the ServiceAccount takes effect at the next renewal.
         if (plan.kind === 'workloadIdentity' || plan.impersonate === undefined) {
-          const annotations = ctx.kube.readServiceAccountAnnotations ? await ctx.kube.readServiceAccountAnnotations(account, signal) : {};
+          const annotations = await ctx.kube.readServiceAccountAnnotations(account, signal);
           impersonated = annotations[GCP_SA_ANNOTATION] || undefined;
         }
         identity = describe();
@@ -144,10 +144,8 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
       const describe = (): string => (impersonated ? `Google service account ${impersonated} (via the credConfig ${where})` : `the federated identity of the credConfig ${where}`);
       identity = describe();
       fetch = async (signal) => {
-        const read = ctx.kube.readConfigMapKey;
-        if (!read) throw new TerminalError('workloadIdentityFederation.credConfig needs ConfigMap reads, which this operator build does not offer');
         const options = externalAccountOptions(
-          await read(configMap, signal),
+          await ctx.kube.readConfigMapKey(configMap, signal),
           { audience: plan.audience, impersonate: plan.impersonate, externalTokenEndpoint: plan.externalTokenEndpoint, tokenUrl: deps.tokenUrl, iamCredentials: deps.iamCredentials },
           where,
         );

@@ -3,7 +3,6 @@
 import { GcpsmProviderSchema } from '../../api/secret-store.ts';
 import type { GcpsmProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
-import { jsonObjectEntries } from '../decoding.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { checkProviderSpec, specOrThrow } from '../kit/index.ts';
 import { createGcpCredentials, gkeMetadataLookup, type MetadataLookup } from './credentials.ts';
@@ -84,8 +83,6 @@ async function createGcpClient(spec: GcpsmProvider, ctx: StoreContext, sdk: GcpS
       return credentials.identity;
     },
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
-    // The contract's getSecretMap is being removed (the controller splits JSON itself); until then, one line.
-    getSecretMap: async (ref, signal) => jsonObjectEntries(await reader.getSecret(ref, signal), ref.key),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.

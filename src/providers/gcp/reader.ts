@@ -8,6 +8,7 @@ import type { GcpCredentials } from './credentials.ts';
 import { gcpCall, GrpcCode, grpcCode, isDisabledOrDestroyed } from './errors.ts';
 import { labelsFilter, secretIdOf, secretName, versionName } from './plan.ts';
 import type { SecretManagerServiceClient } from './sdk.ts';
+import { compileFindName } from '../kit/find.ts';
 
 export const GcpLimits = {
   /** Secrets a find may return before it stops with an error (narrow it with tags or a path). */
@@ -115,14 +116,7 @@ export function createGcpReader(settings: GcpReaderSettings): GcpReader {
   return {
     getSecret,
     async getAllSecrets(find, signal) {
-      let pattern: RegExp | undefined;
-      if (find.name) {
-        try {
-          pattern = new RegExp(find.name.regexp, 'u');
-        } catch {
-          throw new TerminalError(`dataFrom.find.name.regexp "${find.name.regexp}" is not a valid regular expression; fix the pattern`);
-        }
-      }
+      const matchesName = compileFindName(find);
       const filter = labelsFilter(find.tags);
       const names: string[] = [];
       let pageToken: string | undefined;
@@ -132,7 +126,7 @@ export function createGcpReader(settings: GcpReaderSettings): GcpReader {
         );
         for (const secret of secrets) {
           const id = secretIdOf(secret.name ?? '');
-          if (id === '' || (pattern && !pattern.test(id)) || (find.path !== undefined && !id.startsWith(find.path))) continue;
+          if (id === '' || !matchesName(id) || (find.path !== undefined && !id.startsWith(find.path))) continue;
           names.push(id);
           if (names.length > GcpLimits.findResults) {
             throw new TerminalError(`dataFrom.find in ${parent} matches more than ${GcpLimits.findResults} secrets; narrow it with tags, name.regexp or path`);

@@ -22,6 +22,7 @@ import type { GoogleAuthSdk } from '../../../../src/providers/gcp/sdk.ts';
 import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
 import type { GcpsmProvider } from '../../../../src/api/types.generated.ts';
 import { fakeClock, storeContext } from '../helpers.ts';
+import { unusedKubeAccess } from '../../../support/store-kube-access.ts';
 
 const base: GcpsmProvider = { projectID: 'my-project', secretVersionSelectionPolicy: 'LatestOrFail' };
 const wi = (namespace?: string): GcpsmProvider => ({
@@ -159,7 +160,7 @@ test('credentials: one exchange serves every caller until shortly before expiry;
   const minted: string[][] = [];
   const ctx = storeContext({
     clock,
-    kube: {
+    kube: { ...unusedKubeAccess,
       readSecretKey: async () => new Uint8Array(),
       createServiceAccountToken: async (ref) => {
         minted.push([...ref.audiences]);
@@ -207,7 +208,7 @@ test('workloadIdentity without cluster fields asks the GKE metadata server for t
       return { token: 't' };
     }
   }
-  const ctx = storeContext({ clock });
+  const ctx = storeContext({ clock, kube: { ...unusedKubeAccess, readServiceAccountAnnotations: async () => ({}) } });
   const spec: GcpsmProvider = { ...base, auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' } } } };
   const credentials = createGcpCredentials(planGcpAuth(spec, ctx).plan, {
     ctx,
