@@ -2,6 +2,7 @@
 // z.toJSONSchema gives OpenAPI 3.0; a CRD needs a *structural* schema, so the output is reshaped here and anything
 // a CRD cannot hold (anyOf, const, …) fails generation instead of reaching the apiserver.
 import { z } from 'zod';
+import { ClusterExternalSecretSchema } from './cluster-external-secret.ts';
 import { ExternalSecretSchema } from './external-secret.ts';
 import { API_GROUP, API_VERSION, CATEGORY, Kind, type KindName, Plural, ShortName } from './meta.ts';
 import { TYPE_DOC_META, TYPE_NAME_META } from './schema-helpers.ts';
@@ -73,6 +74,20 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     scope: 'Namespaced',
     schema: VaultDynamicSecretSchema,
     printerColumns: [{ name: 'Path', type: 'string', jsonPath: '.spec.path' }, age],
+  },
+  {
+    kind: Kind.ClusterExternalSecret,
+    plural: Plural.ClusterExternalSecret,
+    shortName: ShortName.ClusterExternalSecret,
+    scope: 'Cluster',
+    schema: ClusterExternalSecretSchema,
+    printerColumns: [
+      { name: 'Store', type: 'string', jsonPath: '.spec.externalSecretSpec.secretStoreRef.name' },
+      { name: 'Refresh Interval', type: 'string', jsonPath: '.spec.refreshTime' },
+      { name: 'Status', type: 'string', jsonPath: readyReason },
+      { name: 'Ready', type: 'string', jsonPath: readyStatus },
+      age,
+    ],
   },
 ];
 

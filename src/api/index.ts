@@ -5,6 +5,7 @@ export { DURATION_MESSAGE } from './common.ts';
 export {
   formatIssues,
   formatPath,
+  parseClusterExternalSecret,
   parseClusterSecretStore,
   parseExternalSecret,
   parseSecretStore,
@@ -12,3 +13,4 @@ export {
 } from './parse.ts';
 export { ExternalSecretLimits, ExternalSecretSchema, targetSecretName } from './external-secret.ts';
 export { ClusterSecretStoreSchema, PROVIDER_NAMES, SecretStoreLimits, SecretStoreSchema } from './secret-store.ts';
+export { ClusterExternalSecretSchema, clusterExternalSecretChildName } from './cluster-external-secret.ts';

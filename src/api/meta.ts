@@ -11,6 +11,7 @@ export const Kind = {
   SecretStore: 'SecretStore',
   ClusterSecretStore: 'ClusterSecretStore',
   VaultDynamicSecret: 'VaultDynamicSecret',
+  ClusterExternalSecret: 'ClusterExternalSecret',
 } as const;
 export type KindName = (typeof Kind)[keyof typeof Kind];
 
@@ -20,6 +21,7 @@ export const Plural = {
   SecretStore: 'secretstores',
   ClusterSecretStore: 'clustersecretstores',
   VaultDynamicSecret: 'vaultdynamicsecrets',
+  ClusterExternalSecret: 'clusterexternalsecrets',
 } as const;
 
 export const ShortName = {
@@ -27,6 +29,7 @@ export const ShortName = {
   SecretStore: 'ss',
   ClusterSecretStore: 'css',
   VaultDynamicSecret: 'vds',
+  ClusterExternalSecret: 'ces',
 } as const;
 
 /** The keys under a store's `spec.provider`, one per provider: the one list every other name derives from. */
@@ -36,6 +39,13 @@ export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** On every Secret the operator writes; the operator's Secret informer watches only Secrets with it set to "true". */
 export const MANAGED_LABEL = 'secret-relay.dev/managed';
+
+/**
+ * On an ExternalSecret, "true" lets creationPolicy Owner/Orphan take over a target Secret that exists but that
+ * this ExternalSecret did not create (ownerReference and field ownership move to it; keys it does not declare
+ * are removed). Without it such a Secret is left untouched and Ready=False SecretExistsNotOwned.
+ */
+export const ADOPT_ANNOTATION = 'secret-relay.dev/adopt';
 
 /** `kubectl get secret-relay` lists all three kinds. */
 export const CATEGORY = 'secret-relay';
@@ -57,6 +67,12 @@ export const ExternalSecretReason = {
   SecretMissing: 'SecretMissing',
   /** Ready=False: creationPolicy Merge or None, but the target Secret does not exist (nothing to merge into). */
   TargetMissing: 'TargetMissing',
+  /**
+   * Ready=False: creationPolicy Owner/Orphan, but the target Secret exists and this ExternalSecret did not create
+   * it (hand-made, or owned by another controller or ExternalSecret). Nothing was written; rechecked without a
+   * provider call until the Secret or the ExternalSecret changes (rename the target, or opt in to adoption).
+   */
+  SecretExistsNotOwned: 'SecretExistsNotOwned',
   /** Ready=False: the referenced SecretStore/ClusterSecretStore does not exist. */
   StoreNotFound: 'StoreNotFound',
   /** Ready=False: the referenced store exists but is not Ready (see its own Ready condition). */
@@ -85,11 +101,28 @@ export const StoreReason = {
 } as const;
 export type StoreReasonName = (typeof StoreReason)[keyof typeof StoreReason];
 
+/** Reasons of a ClusterExternalSecret's Ready condition. */
+export const ClusterExternalSecretReason = {
+  /** Ready=True: every selected namespace holds the ExternalSecret as specified (or none is selected). */
+  Provisioned: 'Provisioned',
+  /** Ready=False: some selected namespaces could not get it (status.failedNamespaces says which and why). */
+  PartiallyProvisioned: 'PartiallyProvisioned',
+  /** Ready=False: no selected namespace could get it. */
+  NotProvisioned: 'NotProvisioned',
+  /** Ready=False: the object passed the CRD's validation but cannot be served (written under an older CRD). */
+  InvalidSpec: 'InvalidSpec',
+} as const;
+export type ClusterExternalSecretReasonName = (typeof ClusterExternalSecretReason)[keyof typeof ClusterExternalSecretReason];
+
 /** Reasons of the Events recorded on an ExternalSecret (Warning for UpdateFailed); never carry a value. */
 export const EventReason = {
   Created: 'Created',
   Updated: 'Updated',
   Deleted: 'Deleted',
   UpdateFailed: 'UpdateFailed',
+  /** Warning: the target Secret exists and is not ours; nothing was written (Ready=False SecretExistsNotOwned). */
+  SecretExistsNotOwned: 'SecretExistsNotOwned',
+  /** Normal: an existing Secret was taken over on the secret-relay.dev/adopt opt-in. */
+  Adopted: 'Adopted',
 } as const;
 export type EventReasonName = (typeof EventReason)[keyof typeof EventReason];

@@ -1,9 +1,10 @@
 // Runtime parsing of objects read from the apiserver (or written by hand): defaults applied, the CRD's CEL rules
 // checked again in TypeScript, and a one-line error naming each bad field.
 import type { z } from 'zod';
+import { ClusterExternalSecretSchema } from './cluster-external-secret.ts';
 import { ExternalSecretSchema } from './external-secret.ts';
 import { ClusterSecretStoreSchema, SecretStoreSchema } from './secret-store.ts';
-import type { ClusterSecretStore, ExternalSecret, SecretStore } from './types.generated.ts';
+import type { ClusterExternalSecret, ClusterSecretStore, ExternalSecret, SecretStore } from './types.generated.ts';
 
 export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
@@ -52,6 +53,7 @@ function parseWith<T>(schema: z.ZodType<T>, kind: string, obj: unknown): ParseRe
 const externalSecretSchema: z.ZodType<ExternalSecret> = ExternalSecretSchema;
 const secretStoreSchema: z.ZodType<SecretStore> = SecretStoreSchema;
 const clusterSecretStoreSchema: z.ZodType<ClusterSecretStore> = ClusterSecretStoreSchema;
+const clusterExternalSecretSchema: z.ZodType<ClusterExternalSecret> = ClusterExternalSecretSchema;
 
 export function parseExternalSecret(obj: unknown): ParseResult<ExternalSecret> {
   return parseWith(externalSecretSchema, 'ExternalSecret', obj);
@@ -63,4 +65,8 @@ export function parseSecretStore(obj: unknown): ParseResult<SecretStore> {
 
 export function parseClusterSecretStore(obj: unknown): ParseResult<ClusterSecretStore> {
   return parseWith(clusterSecretStoreSchema, 'ClusterSecretStore', obj);
+}
+
+export function parseClusterExternalSecret(obj: unknown): ParseResult<ClusterExternalSecret> {
+  return parseWith(clusterExternalSecretSchema, 'ClusterExternalSecret', obj);
 }

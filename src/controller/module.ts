@@ -4,6 +4,7 @@
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../log.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { KubeClient } from '../k8s/kube-client.ts';
 import type { SecretWriter } from '../k8s/secrets.ts';
 import type { StatusWriter } from '../k8s/status.ts';
@@ -27,6 +28,7 @@ export interface ControllerContext extends Caches {
   readonly status: StatusWriter;
   readonly events: EventRecorder;
   readonly audit: AuditLog;
+  readonly metrics: Metrics;
   readonly providers: ProviderRegistry;
   /** The cached, authenticated client of a store for ExternalSecrets of `namespace`. */
   clientFor(store: ResolvedStore, namespace: string, signal: AbortSignal): Promise<SecretsClient>;

@@ -92,6 +92,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
       onError: (err) => logger.warn({ error: describeKubeError(err) }, 'could not record an Event'),
     }),
     audit: options.audit,
+    metrics: options.metrics,
     providers,
     clientFor(store, namespace, signal) {
       const storeDescription = store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${store.namespace}/${store.name}`;

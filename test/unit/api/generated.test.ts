@@ -12,6 +12,7 @@ test('crds/ and src/api/types.generated.ts match the schemas in src/api', () => 
   assert.deepEqual(
     [...files.keys()].sort(),
     [
+      'crds/secret-relay.dev_clusterexternalsecrets.yaml',
       'crds/secret-relay.dev_clustersecretstores.yaml',
       'crds/secret-relay.dev_externalsecrets.yaml',
       'crds/secret-relay.dev_secretstores.yaml',
@@ -57,9 +58,9 @@ function versionOf(crd: Node): Node {
 
 test('the CRDs serve one stored version with the status subresource and printer columns', () => {
   const byKind = new Map(crds().map((crd) => [(crd['spec'] as { names: { kind: string } }).names.kind, crd]));
-  assert.deepEqual([...byKind.keys()].sort(), ['ClusterSecretStore', 'ExternalSecret', 'SecretStore', 'VaultDynamicSecret']);
+  assert.deepEqual([...byKind.keys()].sort(), ['ClusterExternalSecret', 'ClusterSecretStore', 'ExternalSecret', 'SecretStore', 'VaultDynamicSecret']);
   const scopes = Object.fromEntries([...byKind].map(([kind, crd]) => [kind, (crd['spec'] as Node)['scope']]));
-  assert.deepEqual(scopes, { ExternalSecret: 'Namespaced', SecretStore: 'Namespaced', ClusterSecretStore: 'Cluster', VaultDynamicSecret: 'Namespaced' });
+  assert.deepEqual(scopes, { ExternalSecret: 'Namespaced', SecretStore: 'Namespaced', ClusterSecretStore: 'Cluster', VaultDynamicSecret: 'Namespaced', ClusterExternalSecret: 'Cluster' });
   for (const [kind, crd] of byKind) {
     const version = versionOf(crd);
     assert.equal(version['name'], 'v1alpha1');
@@ -69,7 +70,7 @@ test('the CRDs serve one stored version with the status subresource and printer 
     const columns = (version['additionalPrinterColumns'] as { name: string }[]).map((column) => column.name);
     assert.deepEqual(
       columns,
-      kind === 'ExternalSecret'
+      kind === 'ExternalSecret' || kind === 'ClusterExternalSecret'
         ? ['Store', 'Refresh Interval', 'Status', 'Ready', 'Age']
         : kind === 'VaultDynamicSecret'
           ? ['Path', 'Age']
@@ -77,7 +78,7 @@ test('the CRDs serve one stored version with the status subresource and printer 
     );
   }
   const shortNames = [...byKind].map(([kind, crd]) => [kind, (crd['spec'] as { names: { shortNames: string[] } }).names.shortNames]);
-  assert.deepEqual(Object.fromEntries(shortNames), { ExternalSecret: ['es'], SecretStore: ['ss'], ClusterSecretStore: ['css'], VaultDynamicSecret: ['vds'] });
+  assert.deepEqual(Object.fromEntries(shortNames), { ExternalSecret: ['es'], SecretStore: ['ss'], ClusterSecretStore: ['css'], VaultDynamicSecret: ['vds'], ClusterExternalSecret: ['ces'] });
 });
 
 test('the schemas are structural and bounded, so the apiserver accepts them and can cost the CEL rules', () => {
