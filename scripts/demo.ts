@@ -44,20 +44,28 @@ async function main(): Promise<void> {
     }
 
     say('5/5 the synced Secret default/demo-app-credentials');
+    // Ready=True comes in the status patch after the Secret is written: wait for both, then print.
+    type Ready = { type: string; status: string; reason: string; message?: string };
+    const readyCondition = async (): Promise<Ready | undefined> => {
+      const es = (await kube.custom
+        .getNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: 'default', plural: 'externalsecrets', name: 'demo-app' })
+        .catch(() => undefined)) as { status?: { conditions?: Ready[] } } | undefined;
+      return es?.status?.conditions?.find((c) => c.type === 'Ready');
+    };
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (operatorExited) throw new Error('the operator exited; run `npm start` with KUBECONFIG set to see why');
-      const secret = await kube.core.readNamespacedSecret({ namespace: 'default', name: 'demo-app-credentials' }).catch(() => undefined);
-      if (secret?.data) {
+      const ready = await readyCondition();
+      const secret = ready?.status === 'True' ? await kube.core.readNamespacedSecret({ namespace: 'default', name: 'demo-app-credentials' }).catch(() => undefined) : undefined;
+      if (ready?.status === 'True' && secret?.data) {
         for (const [key, value] of Object.entries(secret.data).sort()) say(`    ${key}: ${Buffer.from(value, 'base64').toString('utf8')}`);
-        const es = (await kube.custom.getNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: 'default', plural: 'externalsecrets', name: 'demo-app' })) as {
-          status?: { conditions?: { type: string; status: string; reason: string }[] };
-        };
-        const ready = es.status?.conditions?.find((c) => c.type === 'Ready');
-        say(`    ExternalSecret default/demo-app: Ready=${ready?.status} (${ready?.reason})`);
+        say(`    ExternalSecret default/demo-app: Ready=${ready.status} (${ready.reason})`);
         break;
       }
-      if (Date.now() > deadline) throw new Error('the Secret did not appear within 60 s');
+      if (Date.now() > deadline) {
+        const seen = ready ? `Ready=${ready.status} (${ready.reason}${ready.message ? `: ${ready.message}` : ''})` : 'no Ready condition yet';
+        throw new Error(`ExternalSecret default/demo-app was not Ready=True within 60 s (${seen}); run \`kubectl describe externalsecret demo-app\``);
+      }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   } finally {

@@ -2,6 +2,8 @@
 import { loadConfig, ConfigError, HelpRequested, usage } from './config.ts';
 import { createLogger } from './log.ts';
 import { createKubeClient } from './k8s/kube-client.ts';
+import { describeKubeError } from './k8s/describe-error.ts';
+import { StartupError } from './k8s/preflight.ts';
 import { systemClock } from './util/clock.ts';
 import { createFakeProvider } from './providers/fake/provider.ts';
 import { createAwsProvider } from './providers/aws/provider.ts';
@@ -28,7 +30,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
-  const kube = createKubeClient({ kubeconfigPath: config.kubeconfig, bearerToken: config.kubeToken, qps: config.qps, burst: config.burst });
+  if (config.kubeconfig === undefined && !process.env['KUBERNETES_SERVICE_HOST']) {
+    throw new StartupError('no Kubernetes API server to talk to: not running in a cluster and no kubeconfig given; pass --kubeconfig=<file> or set KUBECONFIG');
+  }
+  let kube;
+  try {
+    kube = createKubeClient({ kubeconfigPath: config.kubeconfig, bearerToken: config.kubeToken, qps: config.qps, burst: config.burst });
+  } catch (err) {
+    throw new StartupError(`cannot load the kubeconfig${config.kubeconfig ? ` ${config.kubeconfig}` : ' (in-cluster)'}: ${describeKubeError(err)}; check --kubeconfig (or KUBECONFIG)`);
+  }
   const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger }), createAlibabaProvider(), createAzureProvider(), createGcpProvider()] });
   logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
 
@@ -40,7 +50,7 @@ async function main(): Promise<void> {
     operator.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
+        logger.error({ error: describeKubeError(err) }, 'shutdown failed');
         process.exit(1);
       },
     );
@@ -49,7 +59,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+// One line a user can act on, never a client's dump of the response (ApiException embeds body and headers).
 main().catch((err: unknown) => {
-  process.stderr.write(`secret-relay: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`secret-relay: ${err instanceof StartupError ? err.message : describeKubeError(err)}\n`);
   process.exit(1);
 });

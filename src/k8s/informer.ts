@@ -8,13 +8,12 @@
 // 410; they ask the server to end each watch after 5-10 minutes (as client-go's reflector does); and they allow
 // 150 s of silence, not the library's 30 s, since the apiserver sends a bookmark only about once a minute.
 import { ListWatch, Watch } from '@kubernetes/client-node';
-import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
-import { API_GROUP, API_VERSION, Plural } from '../api/meta.ts';
-import { MANAGED_LABEL } from '../api/meta.ts';
 import { backoffDelay, validateBackoff } from '../util/backoff.ts';
 import type { BackoffOptions } from '../util/backoff.ts';
 import { systemTimers } from '../util/timers.ts';
+import { describeKubeError } from './describe-error.ts';
 import type { TimerHandle, Timers } from '../util/timers.ts';
 
 /** pino-compatible. */
@@ -24,6 +23,7 @@ export interface InformerLogger {
 }
 
 export type InformerEvent = 'add' | 'update' | 'delete';
+export type { KubernetesObject };
 
 export interface SupervisedInformer<T extends KubernetesObject> {
   /** Starts listing and watching. Resolves after the first successful list (retrying failures with backoff); rejects if stopped first. */
@@ -150,7 +150,7 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
       try {
         handler(obj);
       } catch (err) {
-        logger?.warn({ informer: name, event, object: objectRef(obj), error: describe(err) }, 'informer event handler threw; other handlers still ran');
+        logger?.warn({ informer: name, event, object: objectRef(obj), error: describeKubeError(err) }, 'informer event handler threw; other handlers still ran');
       }
     }
   };
@@ -162,7 +162,7 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
     errorsThisRun++;
     if (restartTimer !== undefined) return;
     const delayMs = Math.round(backoffDelay(failures++, backoff, random));
-    logger?.warn({ informer: name, error: describe(err), attempt: failures, retryInMs: delayMs }, 'informer stopped on an error; restarting it with backoff');
+    logger?.warn({ informer: name, error: describeKubeError(err), attempt: failures, retryInMs: delayMs }, 'informer stopped on an error; restarting it with backoff');
     restartTimer = timers.setTimeout(() => {
       restartTimer = undefined;
       restarts++;
@@ -233,16 +233,7 @@ function objectRef(obj: KubernetesObject): string {
   return ns ? `${ns}/${obj.metadata?.name ?? ''}` : (obj.metadata?.name ?? '');
 }
 
-/** Error text for logs: status code and message only (an ApiException's body may echo a request). */
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown; statusCode?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode;
-    return `${err.name}${typeof code === 'number' ? ` (HTTP ${code})` : code ? ` (${String(code)})` : ''}: ${err.message.split('\n')[0]}`;
-  }
-  return String(err);
-}
-
-// ---- the operator's informers ----------------------------------------------------------------------------------
+// ---- informers by kind ----------------------------------------------------------------------------------------
 
 /** A secret-relay.dev object as the cache holds it: not validated; parse it with src/api before use. */
 export interface RawCustomObject extends KubernetesObject {
@@ -253,87 +244,84 @@ export interface RawCustomObject extends KubernetesObject {
   };
 }
 
+/**
+ * What a cache holds: one resource, optionally narrowed by a label selector. `T` is the object type its
+ * informer hands out (a phantom: the descriptor carries no value of it). See ./kinds.ts.
+ */
+export interface KindDescriptor<T extends KubernetesObject = KubernetesObject> {
+  readonly kind: string;
+  /** '' for the core group (/api/v1). */
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  /** Cache only the objects with these labels (so memory does not grow with unrelated objects). */
+  readonly labelSelector?: string | undefined;
+  readonly __object?: T;
+}
+
+/** One cache per resource and selector: two descriptors with the same key share an informer. */
+export function kindKey(kind: KindDescriptor<KubernetesObject>): string {
+  return `${kind.group}/${kind.version}/${kind.plural}${kind.labelSelector ? `?${kind.labelSelector}` : ''}`;
+}
+
 export interface InformerFactoryOptions {
   readonly kube: Pick<KubeClient, 'config' | 'core' | 'custom'>;
   readonly logger?: InformerLogger | undefined;
   readonly backoff?: BackoffOptions | undefined;
-  /** Watch only these namespaces (one watch each); empty or absent: all namespaces, one watch. */
+  /** Watch only these namespaces (one watch each) for namespaced kinds; empty or absent: all namespaces, one watch. */
   readonly namespaces?: readonly string[] | undefined;
 }
 
-type CustomPlural = (typeof Plural)[keyof typeof Plural];
+type ListOptions = { readonly namespace: string | undefined; readonly labelSelector: string | undefined; readonly limit?: number | undefined };
+type Lister = (kube: InformerFactoryOptions['kube'], options: ListOptions) => Promise<KubernetesListObject<KubernetesObject>>;
 
-function customObjectInformer(options: InformerFactoryOptions, plural: CustomPlural, namespace: string | undefined): SupervisedInformer<RawCustomObject> {
-  const { kube } = options;
-  const base = `/apis/${API_GROUP}/${API_VERSION}`;
-  return createSupervisedInformer<RawCustomObject>({
-    kube,
-    name: namespace ? `${plural} in ${namespace}` : plural,
-    path: namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`,
-    list: async () =>
-      (namespace
-        ? await kube.custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural })
-        : await kube.custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as KubernetesListObject<RawCustomObject>,
-    logger: options.logger,
-    backoff: options.backoff,
-  });
+/**
+ * The core resources are listed through CoreV1Api (CustomObjectsApi addresses /apis/<group> only). Add a row
+ * here for another core kind; every other group goes through CustomObjectsApi, which serves any resource path.
+ */
+const coreListers: Readonly<Record<string, Lister>> = {
+  secrets: (kube, { namespace, labelSelector, limit }) =>
+    namespace ? kube.core.listNamespacedSecret({ namespace, labelSelector, limit }) : kube.core.listSecretForAllNamespaces({ labelSelector, limit }),
+  namespaces: (kube, { labelSelector, limit }) => kube.core.listNamespace({ labelSelector, limit }),
+};
+
+/** Lists objects of a kind (one namespace, or all); `limit` for a cheap access check. */
+export async function listKind(kube: InformerFactoryOptions['kube'], kind: KindDescriptor<KubernetesObject>, options: ListOptions): Promise<KubernetesListObject<KubernetesObject>> {
+  if (kind.group === '') {
+    const lister = coreListers[kind.plural];
+    if (!lister) throw new Error(`no lister for core resource ${kind.plural}: add one to coreListers in src/k8s/informer.ts`);
+    return lister(kube, options);
+  }
+  const { group, version, plural } = kind;
+  const { namespace, labelSelector, limit } = options;
+  return (namespace
+    ? await kube.custom.listNamespacedCustomObject({ group, version, namespace, plural, labelSelector, limit })
+    : await kube.custom.listClusterCustomObject({ group, version, plural, labelSelector, limit })) as KubernetesListObject<KubernetesObject>;
 }
 
-/** One informer per watched namespace, or one for all. */
-function perNamespace<T extends KubernetesObject>(options: InformerFactoryOptions, make: (namespace: string | undefined) => SupervisedInformer<T>): SupervisedInformer<T> {
-  const namespaces = options.namespaces ?? [];
+/** The watch path of a kind in one namespace or all. */
+export function kindPath(kind: KindDescriptor<KubernetesObject>, namespace: string | undefined): string {
+  const base = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
+  return namespace && kind.namespaced ? `${base}/namespaces/${namespace}/${kind.plural}` : `${base}/${kind.plural}`;
+}
+
+/** The informer of a kind: one per watched namespace (merged) for a namespaced kind, one for all otherwise. */
+export function createKindInformer<T extends KubernetesObject>(kind: KindDescriptor<T>, options: InformerFactoryOptions): SupervisedInformer<T> {
+  const make = (namespace: string | undefined): SupervisedInformer<T> =>
+    createSupervisedInformer<T>({
+      kube: options.kube,
+      name: `${kind.plural}${kind.labelSelector ? ` (${kind.labelSelector})` : ''}${namespace ? ` in ${namespace}` : ''}`,
+      path: kindPath(kind, namespace),
+      labelSelector: kind.labelSelector,
+      list: async () => (await listKind(options.kube, kind, { namespace, labelSelector: kind.labelSelector })) as KubernetesListObject<T>,
+      logger: options.logger,
+      backoff: options.backoff,
+    });
+  const namespaces = kind.namespaced ? (options.namespaces ?? []) : [];
   if (namespaces.length === 0) return make(undefined);
   if (namespaces.length === 1) return make(namespaces[0]);
   return mergeInformers(new Map(namespaces.map((ns) => [ns, make(ns)])));
-}
-
-/** ExternalSecrets (all namespaces, or the watched ones). */
-export function createExternalSecretInformer(options: InformerFactoryOptions): SupervisedInformer<RawCustomObject> {
-  return perNamespace(options, (ns) => customObjectInformer(options, Plural.ExternalSecret, ns));
-}
-
-/** SecretStores (all namespaces, or the watched ones). */
-export function createSecretStoreInformer(options: InformerFactoryOptions): SupervisedInformer<RawCustomObject> {
-  return perNamespace(options, (ns) => customObjectInformer(options, Plural.SecretStore, ns));
-}
-
-/** ClusterSecretStores (cluster-scoped). */
-export function createClusterSecretStoreInformer(options: InformerFactoryOptions): SupervisedInformer<RawCustomObject> {
-  return customObjectInformer(options, Plural.ClusterSecretStore, undefined);
-}
-
-export const MANAGED_SECRET_SELECTOR = `${MANAGED_LABEL}=true`;
-
-/** Only Secrets labelled secret-relay.dev/managed=true, so memory does not grow with unrelated Secrets. */
-export function createManagedSecretInformer(options: InformerFactoryOptions): SupervisedInformer<V1Secret> {
-  const { kube } = options;
-  return perNamespace(options, (namespace) =>
-    createSupervisedInformer<V1Secret>({
-      kube,
-      name: namespace ? `managed secrets in ${namespace}` : 'managed secrets',
-      path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
-      labelSelector: MANAGED_SECRET_SELECTOR,
-      list: () =>
-        namespace
-          ? kube.core.listNamespacedSecret({ namespace, labelSelector: MANAGED_SECRET_SELECTOR })
-          : kube.core.listSecretForAllNamespaces({ labelSelector: MANAGED_SECRET_SELECTOR }),
-      logger: options.logger,
-      backoff: options.backoff,
-    }),
-  );
-}
-
-/** All Namespaces (for ClusterSecretStore namespace selectors), whatever `namespaces` says. */
-export function createNamespaceInformer(options: InformerFactoryOptions): SupervisedInformer<V1Namespace> {
-  const { kube } = options;
-  return createSupervisedInformer<V1Namespace>({
-    kube,
-    name: 'namespaces',
-    path: '/api/v1/namespaces',
-    list: () => kube.core.listNamespace(),
-    logger: options.logger,
-    backoff: options.backoff,
-  });
 }
 
 /** Presents one informer per namespace as one. `get`/`list` with a namespace go to that namespace's informer. */
@@ -352,45 +340,5 @@ export function mergeInformers<T extends KubernetesObject>(byNamespace: Readonly
     on: (event, handler) => all.forEach((i) => i.on(event, handler)),
     off: (event, handler) => all.forEach((i) => i.off(event, handler)),
     restarts: () => all.reduce((sum, i) => sum + i.restarts(), 0),
-  };
-}
-
-export interface OperatorInformers {
-  readonly externalSecrets: SupervisedInformer<RawCustomObject>;
-  readonly secretStores: SupervisedInformer<RawCustomObject>;
-  readonly clusterSecretStores: SupervisedInformer<RawCustomObject>;
-  readonly managedSecrets: SupervisedInformer<V1Secret>;
-  readonly namespaces: SupervisedInformer<V1Namespace>;
-  /** Starts all; resolves when every one has listed once. */
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  hasSynced(): boolean;
-}
-
-export function createOperatorInformers(options: {
-  readonly kube: Pick<KubeClient, 'config' | 'core' | 'custom'>;
-  readonly logger?: InformerLogger | undefined;
-  readonly backoff?: BackoffOptions | undefined;
-  /** Namespaces to watch; empty means all. */
-  readonly watchNamespaces?: readonly string[] | undefined;
-}): OperatorInformers {
-  const factoryOptions: InformerFactoryOptions = { kube: options.kube, logger: options.logger, backoff: options.backoff, namespaces: options.watchNamespaces };
-  const informers = {
-    externalSecrets: createExternalSecretInformer(factoryOptions),
-    secretStores: createSecretStoreInformer(factoryOptions),
-    clusterSecretStores: createClusterSecretStoreInformer(factoryOptions),
-    managedSecrets: createManagedSecretInformer(factoryOptions),
-    namespaces: createNamespaceInformer(factoryOptions),
-  };
-  const all = Object.values(informers) as Array<SupervisedInformer<KubernetesObject>>;
-  return {
-    ...informers,
-    async start() {
-      await Promise.all(all.map((i) => i.start()));
-    },
-    async stop() {
-      await Promise.all(all.map((i) => i.stop()));
-    },
-    hasSynced: () => all.every((i) => i.hasSynced()),
   };
 }

@@ -10,8 +10,10 @@ import type { KubeVerb } from './kube-verbs.ts';
  * Values outside the set — possible only from untyped callers — are recorded as 'other'.
  */
 
-export const CONTROLLERS = ['externalsecret', 'secretstore', 'clustersecretstore'] as const;
-export type ControllerName = (typeof CONTROLLERS)[number];
+/** The operator's controllers by default; the manager passes its own list (a closed set fixed at start). */
+export const CONTROLLERS: readonly string[] = ['externalsecret', 'secretstore', 'clustersecretstore'];
+/** One of the names given to createMetrics (`controllers`); others are recorded as 'other'. */
+export type ControllerName = string;
 
 /** How a reconcile ended: ok, failed (retried with backoff), terminal (not retried), or ok with a requeue-after. */
 export const RECONCILE_RESULTS = ['success', 'error', 'terminal', 'requeue'] as const;
@@ -76,7 +78,13 @@ const QUEUE_WAIT_BUCKETS = [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 3
  * Registers secret-relay's metrics and the process default metrics on `registry`
  * (never the global default registry). Call once per registry.
  */
-export function createMetrics(registry: Registry): Metrics {
+export interface MetricsOptions {
+  /** Controller names, the values of the `controller` label; default CONTROLLERS. */
+  readonly controllers?: readonly string[] | undefined;
+}
+
+export function createMetrics(registry: Registry, options: MetricsOptions = {}): Metrics {
+  const controllers = options.controllers ?? CONTROLLERS;
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
 
@@ -189,7 +197,7 @@ export function createMetrics(registry: Registry): Metrics {
   });
 
   // Pre-create the series users alert on, so `rate()` sees a 0 before the first event.
-  for (const controller of CONTROLLERS) {
+  for (const controller of controllers) {
     for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ controller, result }, 0);
     queueDepth.set({ controller }, 0);
     queueAdds.inc({ controller }, 0);
@@ -198,7 +206,7 @@ export function createMetrics(registry: Registry): Metrics {
 
   return {
     reconcile(controller, result, seconds) {
-      const c = bounded(controller, CONTROLLERS);
+      const c = bounded(controller, controllers);
       reconcileTotal.inc({ controller: c, result: bounded(result, RECONCILE_RESULTS) });
       reconcileDuration.observe({ controller: c }, nonNegative(seconds));
     },
@@ -212,16 +220,16 @@ export function createMetrics(registry: Registry): Metrics {
       providerThrottled.inc({ provider: bounded(provider, PROVIDERS) });
     },
     setQueueDepth(controller, depth) {
-      queueDepth.set({ controller: bounded(controller, CONTROLLERS) }, count(depth));
+      queueDepth.set({ controller: bounded(controller, controllers) }, count(depth));
     },
     queueAdded(controller) {
-      queueAdds.inc({ controller: bounded(controller, CONTROLLERS) });
+      queueAdds.inc({ controller: bounded(controller, controllers) });
     },
     queueWaited(controller, seconds) {
-      queueWait.observe({ controller: bounded(controller, CONTROLLERS) }, nonNegative(seconds));
+      queueWait.observe({ controller: bounded(controller, controllers) }, nonNegative(seconds));
     },
     queueRetried(controller) {
-      queueRetries.inc({ controller: bounded(controller, CONTROLLERS) });
+      queueRetries.inc({ controller: bounded(controller, controllers) });
     },
     setLeader(leading) {
       leader.set(leading ? 1 : 0);

@@ -64,6 +64,8 @@ export interface Generator {
     onRevocation?: RevocationListener,
   ): Promise<{ leaseDurationSeconds: number; renewable: boolean }>;
   revoke(ref: GeneratorObjectRef, leaseId: string, signal: AbortSignal, onRevocation?: RevocationListener): Promise<void>;
+  /** Releases what the generator holds (connections, tokens) when the operator stops. */
+  close?(): Promise<void>;
 }
 
 /** The provider behind each generator kind (audit records and metrics name it). */

@@ -1,4 +1,5 @@
 import type { Clock } from '../util/clock.ts';
+import type { Generators } from './generator.ts';
 
 import type { ProviderName } from '../api/meta.ts';
 import type { StoreKind } from '../api/types.generated.ts';
@@ -93,6 +94,33 @@ export interface Provider<Spec = unknown> {
    * undefined (or no method): one client per store generation serves every namespace.
    */
   clientPartition?(spec: Spec, ctx: Pick<StoreContext, 'storeKind' | 'namespace'>): string | undefined;
+  /**
+   * The generator kinds (dataFrom[].sourceRef.generatorRef) this provider serves, built once per operator from
+   * what the host offers: a provider that needs an extra kind declares it here instead of editing the wiring.
+   * Each kind read through `host.readCustomObject` needs its RBAC rule (get on that resource).
+   */
+  generators?(host: GeneratorHost): Generators;
+}
+
+/** A store named by a generator (spec.storeRef), resolved as an ExternalSecret of that namespace naming it would be. */
+export interface GeneratorStore {
+  readonly kind: StoreKind;
+  readonly name: string;
+  readonly uid: string;
+  readonly generation: number;
+  readonly providerName: string;
+  readonly providerSpec: unknown;
+}
+
+/** What the operator offers a provider's generators. */
+export interface GeneratorHost {
+  readonly clock: Clock;
+  /** One of our own objects (group secret-relay.dev) by resource plural; undefined when it does not exist. */
+  readCustomObject(plural: string, namespace: string, name: string, signal: AbortSignal): Promise<unknown>;
+  /** The same checks as an ExternalSecret of `namespace` naming the store (ClusterSecretStore conditions, readiness). */
+  resolveStore(namespace: string, ref: { readonly name: string; readonly kind: StoreKind }): { ok: true; store: GeneratorStore } | { ok: false; message: string };
+  /** Kube access limited to `onlyNamespace` (undefined: any, for a ClusterSecretStore). */
+  kubeAccess(onlyNamespace: string | undefined, storeDescription: string): StoreKubeAccess;
 }
 
 export { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../util/errors.ts';

@@ -11,7 +11,7 @@ import type { StatusWriter } from '../../k8s/status.ts';
 import type { Clock } from '../../util/clock.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { TerminalError } from '../../util/errors.ts';
-import { describeError } from '../describe-error.ts';
+import { describeError } from '../../k8s/describe-error.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { childOwnership, desiredChild, planChildren, selectNamespaces, statusFor, withDigest, CHILD_DIGEST_ANNOTATION, type ChildView, type NamespaceView } from './plan.ts';
 

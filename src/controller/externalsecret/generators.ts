@@ -8,7 +8,7 @@ import type { ExternalSecret, GeneratorLease, GeneratorRef } from '../../api/ind
 import { API_GROUP, API_VERSION, Plural } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
 import { NoSecretError, TerminalError } from '../../providers/provider.ts';
-import { describeError } from '../describe-error.ts';
+import { describeError } from '../../k8s/describe-error.ts';
 import type { GeneratorKind, GeneratorObjectRef, LeaseSettings, IssuedLease, Generated, Generator, Generators, RevocationListener } from '../../providers/generator.ts';
 import { GENERATOR_PROVIDERS } from '../../providers/generator.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';

@@ -28,7 +28,7 @@ import { decide, jitteredIntervalMs, refusedRecheckMs, syncedResourceVersionOf, 
 import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
 import { adoptionNote, adoptionPatch, classifyTarget, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
-import { describeError } from '../describe-error.ts';
+import { describeError } from '../../k8s/describe-error.ts';
 
 /** What the reconciler reads of a Secret; the k8s V1Secret fits. */
 export interface SecretView {
@@ -225,7 +225,8 @@ class Reconciliation {
     } catch (err) {
       if (this.issued.length > 0) await this.deps.leases?.abandon(es, this.issued, this.signal);
       const message = describeError(err);
-      await this.setNotReady(ExternalSecretReason.SecretSyncedError, message);
+      // The sync's own error is what is retried and reported: a failed status write must not replace it.
+      await this.setNotReady(ExternalSecretReason.SecretSyncedError, message).catch(() => {});
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, message);
       throw err;
     }

@@ -6,6 +6,7 @@ import { TerminalError } from '../../util/errors.ts';
 import { systemTimers, delay } from '../../util/timers.ts';
 import type { Timers } from '../../util/timers.ts';
 import type { WorkQueue } from './work-queue.ts';
+import { describeKubeError } from '../../k8s/describe-error.ts';
 
 /** `requeueAfter` (ms, > 0): reconcile this key again after that long, without backoff. */
 export type ReconcileResult = { readonly requeueAfter?: number | undefined } | void;
@@ -153,7 +154,7 @@ export class Controller {
         outcome = 'error';
       }
       this.#logger?.warn(
-        { controller: this.name, key, outcome, retries: this.queue.retries(key), error: errorMessage(err) },
+        { controller: this.name, key, outcome, retries: this.queue.retries(key), error: describeKubeError(err) },
         outcome === 'terminal' ? 'reconcile failed; not retrying until the object changes' : 'reconcile failed; retrying with backoff',
       );
     } finally {
@@ -161,8 +162,4 @@ export class Controller {
     }
     this.#observer?.onResult(key, outcome, Math.max(0, this.#clock.now() - started) / 1000, error);
   }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -7,6 +7,7 @@ import { delay, systemTimers } from '../../util/timers.ts';
 import type { Timers } from '../../util/timers.ts';
 import type { LeaseRecord, LeaseStore } from '../../k8s/lease-record.ts';
 import { LeaseConflictError } from '../../k8s/lease-record.ts';
+import { describeKubeError } from '../../k8s/describe-error.ts';
 
 export type { LeaseRecord, LeaseStore };
 export { LeaseConflictError };
@@ -234,7 +235,7 @@ export class LeaderElector {
       return { acquired: false };
     } catch (err) {
       this.#lastWritten = undefined;
-      this.#logger?.warn({ lease: this.#ref, identity: this.identity, error: String(err) }, 'could not read or write the lease; will retry');
+      this.#logger?.warn({ lease: this.#ref, identity: this.identity, error: describeKubeError(err) }, 'could not read or write the lease; will retry');
       return { acquired: false };
     }
   }
@@ -254,10 +255,10 @@ export class LeaderElector {
     this.#logger?.info({ lease: this.#ref, identity: this.identity }, 'started leading');
     try {
       Promise.resolve(this.#onStartedLeading(leading.signal)).catch((err: unknown) =>
-        this.#logger?.warn({ lease: this.#ref, error: String(err) }, 'onStartedLeading failed'),
+        this.#logger?.warn({ lease: this.#ref, error: describeKubeError(err) }, 'onStartedLeading failed'),
       );
     } catch (err) {
-      this.#logger?.warn({ lease: this.#ref, error: String(err) }, 'onStartedLeading failed');
+      this.#logger?.warn({ lease: this.#ref, error: describeKubeError(err) }, 'onStartedLeading failed');
     }
   }
 
@@ -270,7 +271,7 @@ export class LeaderElector {
     try {
       await this.#onStoppedLeading();
     } catch (err) {
-      this.#logger?.warn({ lease: this.#ref, error: String(err) }, 'onStoppedLeading failed');
+      this.#logger?.warn({ lease: this.#ref, error: describeKubeError(err) }, 'onStoppedLeading failed');
     }
   }
 
@@ -288,7 +289,7 @@ export class LeaderElector {
         }
       }
     } catch (err) {
-      this.#logger?.warn({ lease: this.#ref, error: String(err) }, 'could not release the lease; a standby takes over when it expires');
+      this.#logger?.warn({ lease: this.#ref, error: describeKubeError(err) }, 'could not release the lease; a standby takes over when it expires');
     }
   }
 }

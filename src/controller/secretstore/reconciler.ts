@@ -14,7 +14,7 @@ import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import type { ResolvedStore } from '../externalsecret/store-ref.ts';
-import { describeError } from '../describe-error.ts';
+import { describeError } from '../../k8s/describe-error.ts';
 import { splitKey } from '../externalsecret/reconciler.ts';
 
 export interface StoreReconcilerDeps {
@@ -27,8 +27,6 @@ export interface StoreReconcilerDeps {
   readonly operatorNamespace: string;
   readonly status: StatusWriter;
   readonly events: EventRecorder;
-  /** Told the outcome, for the stores_ready gauge. */
-  readonly onValidated?: (kind: StoreKind, key: string, status: 'True' | 'False' | 'Unknown' | undefined) => void;
 }
 
 export function createStoreReconciler(deps: StoreReconcilerDeps) {
@@ -37,10 +35,7 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
     const store = deps.getStore(namespace, name);
-    if (!store) {
-      deps.onValidated?.(deps.kind, key, undefined);
-      return;
-    }
+    if (!store) return;
     const now = deps.clock.now();
     const generation = store.metadata.generation ?? 0;
     const conditions = store.status?.conditions as Condition[] | undefined;
@@ -48,7 +43,6 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
 
     const setReady = async (update: Omit<ConditionUpdate, 'type'>) => {
       const full = { type: ConditionType.Ready, ...update };
-      deps.onValidated?.(deps.kind, key, update.status);
       if (sameCondition(findCondition(conditions, ConditionType.Ready), full, generation)) return;
       await deps.status.patch(
         { group: API_GROUP, version: API_VERSION, plural, namespace: deps.kind === 'SecretStore' ? namespace : undefined, name },
@@ -106,7 +100,8 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
       else await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: `${described}: the provider rejected the configuration` });
       return requeue;
     } catch (err) {
-      await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: describeError(err) });
+      // The validation's own error is what is retried: a failed status write must not replace it.
+      await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: describeError(err) }).catch(() => {});
       throw err;
     }
   };

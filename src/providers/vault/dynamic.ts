@@ -8,7 +8,7 @@ import { parseDuration } from '../../util/duration.ts';
 import type { Generated, Generator, GeneratorObjectRef, LeaseSettings, RevocationListener } from '../generator.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext, StoreKind, StoreKubeAccess } from '../provider.ts';
-import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './provider.ts';
+import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './connection.ts';
 import { encodePath } from './transport.ts';
 
 export interface StoreForGenerator {

@@ -130,6 +130,10 @@ const PERMISSIONS_OF_METHOD: Readonly<Record<string, readonly Grant[]>> = {
   'core.listNamespacedSecret': ['list core/secrets', 'watch core/secrets'],
   'core.listSecretForAllNamespaces': ['list core/secrets', 'watch core/secrets'],
   'core.listNamespace': ['list core/namespaces', 'watch core/namespaces'],
+  // Tried only at start when the operator namespace is missing (src/k8s/preflight.ts), for a user running the
+  // operator with their own credentials; the shipped roles deliberately omit it (on 403 the operator says
+  // `kubectl create namespace …`), so it needs no grant here.
+  'core.createNamespace': [],
   'core.createNamespacedServiceAccountToken': ['create core/serviceaccounts/token'],
   'core.readNamespacedServiceAccount': ['get core/serviceaccounts'],
   'core.readNamespacedConfigMap': ['get core/configmaps'],
@@ -137,7 +141,7 @@ const PERMISSIONS_OF_METHOD: Readonly<Record<string, readonly Grant[]>> = {
   'custom.listClusterCustomObject': ['list cr', 'watch cr'],
   'custom.patchNamespacedCustomObjectStatus': ['patch cr/status'],
   'custom.patchClusterCustomObjectStatus': ['patch cr/status'],
-  // The lease finalizer of ExternalSecrets (src/k8s/finalizers.ts) and VaultDynamicSecret reads (src/operator.ts).
+  // The lease finalizer of ExternalSecrets (src/k8s/finalizers.ts) and VaultDynamicSecret reads (src/controller/services.ts, for the vault provider's generator).
   'custom.getNamespacedCustomObject': ['get secret-relay.dev/externalsecrets', 'get secret-relay.dev/vaultdynamicsecrets'],
   'custom.patchNamespacedCustomObject': ['patch secret-relay.dev/externalsecrets'],
   'coordination.readNamespacedLease': ['get coordination.k8s.io/leases'],

@@ -1,0 +1,47 @@
+// What a controller module is, and what the operator gives it to build with. A module is one folder's
+// `controller.ts` (or `module.ts`): it asks for the caches it reads, declares its primary kind, the kinds it
+// watches and how their changes map to its keys, and returns its reconcile. The operator lists the modules.
+import type { Clock } from '../util/clock.ts';
+import type { Logger } from '../log.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { KubeClient } from '../k8s/kube-client.ts';
+import type { SecretWriter } from '../k8s/secrets.ts';
+import type { StatusWriter } from '../k8s/status.ts';
+import type { EventRecorder } from '../k8s/events.ts';
+import type { SecretsClient } from '../providers/provider.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
+import type { Generators } from '../providers/generator.ts';
+import type { Caches, ControllerSpec } from './runtime/manager.ts';
+import type { ResolvedStore, StoreLookup } from './externalsecret/store-ref.ts';
+
+/** The services the operator's controllers share; built once per operator (src/controller/services.ts). */
+export interface ControllerContext extends Caches {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly kube: KubeClient;
+  /** The operator's own namespace (a ClusterSecretStore is validated from it). */
+  readonly operatorNamespace: string;
+  /** Keys the drift HMAC of managed Secrets. */
+  readonly hmacKey: Uint8Array;
+  readonly secrets: SecretWriter;
+  readonly status: StatusWriter;
+  readonly events: EventRecorder;
+  readonly audit: AuditLog;
+  readonly metrics: Metrics;
+  readonly providers: ProviderRegistry;
+  /** The cached, authenticated client of a store for ExternalSecrets of `namespace`. */
+  clientFor(store: ResolvedStore, namespace: string, signal: AbortSignal): Promise<SecretsClient>;
+  /** Drops (and closes) the clients of a store that is gone. */
+  invalidateClients(storeUid: string): void;
+  /** Stores and namespaces from the caches, each parsed once per change. */
+  readonly stores: StoreLookup;
+  /** The generator kinds the registered providers serve. */
+  readonly generators: Generators;
+}
+
+export interface ControllerModule {
+  /** The controller's name in logs and metric labels. */
+  readonly name: string;
+  build(ctx: ControllerContext): Omit<ControllerSpec, 'name'>;
+}

@@ -1,0 +1,237 @@
+// The manager controllers plug into, after controller-runtime's manager and builder: it owns one shared
+// informer per kind (started once, handed to every controller that asks), the work queues and their metrics,
+// the leadership term (controllers run only while this replica leads, a fresh set each term), the probes and
+// the metrics server. A controller declares its primary kind, the kinds it watches with a function from a
+// changed object to the primary keys it concerns (and an optional fingerprint that filters updates), and its
+// reconcile; event handlers only enqueue keys, reconciles read the caches (level-based).
+import type { Registry } from 'prom-client';
+import type { Clock } from '../../util/clock.ts';
+import type { Logger } from '../../log.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
+import { startHttpServer, type HttpServer } from '../../http/server.ts';
+import type { KubeClient } from '../../k8s/kube-client.ts';
+import { createKindInformer, kindKey, type InformerEvent, type KindDescriptor, type KubernetesObject, type SupervisedInformer } from '../../k8s/informer.ts';
+import { checkKindsReadable } from '../../k8s/preflight.ts';
+import { createLeaseStore } from '../../k8s/leases.ts';
+import type { BackoffOptions } from '../../util/backoff.ts';
+import { ChangeFilter } from '../change-filter.ts';
+import { Controller, type Reconcile } from './controller.ts';
+import { LeaderElector } from './leader-election.ts';
+import { WorkQueue } from './work-queue.ts';
+
+/** `namespace/name`, or `name` for a cluster-scoped object: the key a queue holds. */
+export function objectKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+/** The key of an object as its informer hands it out. */
+export function keyOf(obj: KubernetesObject): string {
+  return objectKey(obj.metadata?.namespace, obj.metadata?.name ?? '');
+}
+
+/** A kind a controller watches besides its primary one. */
+export interface Watch<T extends KubernetesObject = KubernetesObject> {
+  readonly kind: KindDescriptor<T>;
+  /** Which events concern the primary objects; default all three. */
+  readonly events?: readonly InformerEvent[] | undefined;
+  /** Keeps an index of the controller current; called for every event, before `map`. */
+  readonly observe?: ((event: InformerEvent, obj: T) => void) | undefined;
+  /** The keys of the primary objects this changed object concerns. */
+  readonly map: (obj: T, event: InformerEvent) => Iterable<string>;
+  /** An add or update whose fingerprint equals the last one seen for this object is ignored; deletes always pass. */
+  readonly fingerprint?: ((obj: T) => string) | undefined;
+}
+
+/** Erases a watch's object type so watches of different kinds fit one list. */
+export function watch<T extends KubernetesObject>(spec: Watch<T>): Watch {
+  return spec as unknown as Watch;
+}
+
+export interface ControllerSpec<T extends KubernetesObject = KubernetesObject> {
+  /** For logs and metric labels; unique per manager. */
+  readonly name: string;
+  /** Its objects are the keys of the queue: every change enqueues the object's own key (after `fingerprint`). */
+  readonly primary: Omit<Watch<T>, 'map' | 'events'>;
+  readonly watches?: readonly Watch[] | undefined;
+  readonly reconcile: Reconcile;
+}
+
+/** What a controller module gets to build its spec: the shared caches. */
+export interface Caches {
+  informer<T extends KubernetesObject>(kind: KindDescriptor<T>): SupervisedInformer<T>;
+}
+
+export type ManagerMetrics = Pick<Metrics, 'reconcile' | 'setQueueDepth' | 'queueAdded' | 'queueWaited' | 'queueRetried' | 'setLeader'>;
+
+export interface ManagerOptions {
+  readonly kube: KubeClient;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: ManagerMetrics;
+  /** Namespaced kinds are watched in these namespaces only; empty: all. */
+  readonly watchNamespaces: readonly string[];
+  readonly workers: number;
+  readonly queueRateLimit: { readonly qps: number; readonly burst: number };
+  readonly http: { readonly port: number; readonly host: string; readonly registry: Registry };
+  /** Absent: lead at once (a single replica). */
+  readonly leaderElection?:
+    | { readonly namespace: string; readonly name: string; readonly identity: string; readonly leaseDurationMs: number; readonly renewDeadlineMs: number; readonly retryPeriodMs: number }
+    | undefined;
+  readonly informerBackoff?: BackoffOptions | undefined;
+  /** For tests: builds the informer of a kind. Default: a supervised list-watch (src/k8s/informer.ts). */
+  readonly makeInformer?: (<T extends KubernetesObject>(kind: KindDescriptor<T>) => SupervisedInformer<T>) | undefined;
+  /** Run before the caches start; default: every kind can be listed (src/k8s/preflight.ts). */
+  readonly checkAccess?: ((kinds: readonly KindDescriptor[]) => Promise<void>) | undefined;
+}
+
+export class Manager implements Caches {
+  readonly #options: ManagerOptions;
+  readonly #informers = new Map<string, { kind: KindDescriptor; informer: SupervisedInformer<KubernetesObject> }>();
+  readonly #specs: ControllerSpec[] = [];
+  /** The current term's controllers; undefined while not leading. */
+  #controllers: Map<string, Controller> | undefined;
+  #http: HttpServer | undefined;
+  #elector: LeaderElector | undefined;
+  #started = false;
+  #stopping = false;
+
+  constructor(options: ManagerOptions) {
+    this.#options = options;
+  }
+
+  /** The shared informer of a kind; created on first ask, started by `start()`. */
+  informer<T extends KubernetesObject>(kind: KindDescriptor<T>): SupervisedInformer<T> {
+    const key = kindKey(kind);
+    let entry = this.#informers.get(key);
+    if (!entry) {
+      if (this.#started) throw new Error(`informer for ${key} asked for after the manager started; ask while building the controllers`);
+      const { kube, logger, watchNamespaces, informerBackoff, makeInformer } = this.#options;
+      const informer = makeInformer ? makeInformer(kind) : createKindInformer(kind, { kube, logger, backoff: informerBackoff, namespaces: watchNamespaces });
+      entry = { kind: kind as KindDescriptor, informer: informer as unknown as SupervisedInformer<KubernetesObject> };
+      this.#informers.set(key, entry);
+    }
+    return entry.informer as unknown as SupervisedInformer<T>;
+  }
+
+  /** Adds a controller; its handlers are registered now, so the first list's events are seen. */
+  add(spec: ControllerSpec): void {
+    if (this.#started) throw new Error(`controller ${spec.name} added after the manager started`);
+    if (this.#specs.some((s) => s.name === spec.name)) throw new Error(`controller ${spec.name} is added twice`);
+    this.#specs.push(spec);
+    const enqueue = (key: string) => this.#controllers?.get(spec.name)?.queue.add(key);
+    this.#handle({ ...spec.primary, map: (obj) => [keyOf(obj)] }, enqueue);
+    for (const w of spec.watches ?? []) this.#handle(w, enqueue);
+  }
+
+  #handle(w: Watch, enqueue: (key: string) => void): void {
+    const informer = this.informer(w.kind);
+    const seen = w.fingerprint ? new ChangeFilter() : undefined;
+    for (const event of w.events ?? (['add', 'update', 'delete'] as const)) {
+      informer.on(event, (obj) => {
+        w.observe?.(event, obj);
+        if (seen && w.fingerprint) {
+          if (event === 'delete') seen.forget(keyOf(obj));
+          else if (!seen.changed(keyOf(obj), w.fingerprint(obj))) return;
+        }
+        for (const key of w.map(obj, event)) enqueue(key);
+      });
+    }
+  }
+
+  isLeader(): boolean {
+    return this.#controllers !== undefined;
+  }
+
+  hasSynced(): boolean {
+    return [...this.#informers.values()].every((e) => e.informer.hasSynced());
+  }
+
+  /**
+   * Checks that every cached kind can be listed (one clear error naming the kind and the fix when not), serves
+   * the probes and metrics, syncs the caches, then leads (or campaigns). Resolves with the metrics port.
+   */
+  async start(): Promise<{ metricsPort: number }> {
+    if (this.#started) throw new Error('manager already started');
+    this.#started = true;
+    const { kube, logger, http, watchNamespaces } = this.#options;
+    const kinds = [...this.#informers.values()].map((e) => e.kind);
+    await (this.#options.checkAccess ?? ((all) => checkKindsReadable(kube, all, watchNamespaces)))(kinds);
+    this.#http = await startHttpServer({
+      port: http.port,
+      host: http.host,
+      registry: http.registry,
+      isHealthy: () => !this.#stopping,
+      isReady: () => (this.hasSynced() ? true : { ok: false, reason: 'caches are not synced yet' }),
+      logger,
+    });
+    try {
+      await Promise.all([...this.#informers.values()].map((e) => e.informer.start()));
+    } catch (err) {
+      await this.#http.close();
+      throw err;
+    }
+    logger.info({ caches: [...this.#informers.keys()] }, 'caches synced');
+    const election = this.#options.leaderElection;
+    if (election) {
+      this.#elector = new LeaderElector({
+        store: createLeaseStore(kube),
+        ...election,
+        onStartedLeading: () => this.#startTerm(),
+        onStoppedLeading: () => this.#endTerm(),
+        clock: this.#options.clock,
+        logger,
+      });
+      this.#elector.start();
+    } else {
+      this.#startTerm();
+    }
+    return { metricsPort: this.#http.port };
+  }
+
+  /** Controllers exist only while this replica leads; a new set each term (a Controller runs once). */
+  #startTerm(): void {
+    const { clock, logger, metrics, workers, queueRateLimit } = this.#options;
+    const controllers = new Map<string, Controller>();
+    for (const spec of this.#specs) {
+      const name = spec.name;
+      const queue = new WorkQueue({
+        clock,
+        rateLimit: queueRateLimit,
+        observer: {
+          added: () => metrics.queueAdded(name),
+          depth: (n) => metrics.setQueueDepth(name, n),
+          waited: (s) => metrics.queueWaited(name, s),
+          retried: () => metrics.queueRetried(name),
+        },
+      });
+      const observer = { onResult: (_key: string, outcome: Parameters<ManagerMetrics['reconcile']>[1], seconds: number) => metrics.reconcile(name, outcome, seconds) };
+      controllers.set(name, new Controller({ name, queue, reconcile: spec.reconcile, workers, clock, logger, observer }));
+    }
+    this.#controllers = controllers;
+    metrics.setLeader(true);
+    for (const c of controllers.values()) c.start();
+    for (const spec of this.#specs) {
+      const queue = controllers.get(spec.name)!.queue;
+      for (const obj of this.informer(spec.primary.kind).list()) queue.add(keyOf(obj));
+    }
+    logger.info({ controllers: [...controllers.keys()] }, 'leading: controllers started');
+  }
+
+  async #endTerm(): Promise<void> {
+    const running = this.#controllers;
+    if (!running) return;
+    this.#controllers = undefined;
+    this.#options.metrics.setLeader(false);
+    await Promise.all([...running.values()].map((c) => c.stop()));
+    this.#options.logger.info({}, 'no longer leading: controllers stopped');
+  }
+
+  /** Steps down (releasing the lease), stops the caches and the HTTP server. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#elector) await this.#elector.stop();
+    else await this.#endTerm();
+    await Promise.all([...this.#informers.values()].map((e) => e.informer.stop()));
+    await this.#http?.close();
+  }
+}

@@ -1,0 +1,36 @@
+// The SecretStore and ClusterSecretStore controllers: one reconciler, two kinds. A store is revalidated when
+// its spec changes (its generation; our status writes do not count); a deleted store's clients are closed.
+import type { StoreKind } from '../../providers/provider.ts';
+import { ClusterSecretStoreKind, SecretStoreKind } from '../../k8s/kinds.ts';
+import type { ControllerModule } from '../module.ts';
+import { createStoreReconciler } from './reconciler.ts';
+
+function storeController(kind: StoreKind): ControllerModule {
+  return {
+    name: kind.toLowerCase(),
+    build(ctx) {
+      return {
+        primary: {
+          kind: kind === 'SecretStore' ? SecretStoreKind : ClusterSecretStoreKind,
+          fingerprint: (store) => String(store.metadata?.generation ?? 0),
+          observe(event, store) {
+            if (event === 'delete' && store.metadata?.uid) ctx.invalidateClients(store.metadata.uid);
+          },
+        },
+        reconcile: createStoreReconciler({
+          kind,
+          clock: ctx.clock,
+          registry: ctx.providers,
+          getStore: kind === 'SecretStore' ? (namespace, name) => ctx.stores.secretStore(namespace, name) : (_namespace, name) => ctx.stores.clusterSecretStore(name),
+          clientFor: ctx.clientFor,
+          operatorNamespace: ctx.operatorNamespace,
+          status: ctx.status,
+          events: ctx.events,
+        }),
+      };
+    },
+  };
+}
+
+export const secretStoreController = storeController('SecretStore');
+export const clusterSecretStoreController = storeController('ClusterSecretStore');

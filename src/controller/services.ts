@@ -1,0 +1,146 @@
+// The services controllers share, built from the operator's clients: writers, the provider client cache, the
+// parsed store caches, and the generators the providers contribute (each provider's `generators` hook).
+import type { Clock } from '../util/clock.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { API_GROUP, API_VERSION, parseClusterSecretStore, parseSecretStore, type ExternalSecret } from '../api/index.ts';
+import { apiErrorCode, type KubeClient } from '../k8s/kube-client.ts';
+import { describeKubeError } from '../k8s/describe-error.ts';
+import { ClusterSecretStoreKind, NamespaceKind, SecretStoreKind } from '../k8s/kinds.ts';
+import { createSecretWriter } from '../k8s/secrets.ts';
+import { createStatusWriter } from '../k8s/status.ts';
+import { createEventRecorder } from '../k8s/events.ts';
+import { createStoreKubeAccess } from '../k8s/store-access.ts';
+import type { GeneratorHost, Provider } from '../providers/provider.ts';
+import type { Generator, Generators } from '../providers/generator.ts';
+import { createProviderRegistry } from '../providers/registry.ts';
+import { createClientCache } from '../providers/client-cache.ts';
+import { createSharedCalls, defaultHoldResultsMs } from '../providers/shared-calls.ts';
+import { instrumentProvider } from '../providers/instrumented.ts';
+import { memoizeParse } from './informer-parse-cache.ts';
+import { resolveStore, type StoreLookup } from './externalsecret/store-ref.ts';
+import type { Caches } from './runtime/manager.ts';
+import type { ControllerContext } from './module.ts';
+
+export interface ControllerServicesOptions {
+  readonly kube: KubeClient;
+  readonly caches: Caches;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly audit: AuditLog;
+  readonly hmacKey: Uint8Array;
+  readonly providers: readonly Provider[];
+  readonly operatorNamespace: string;
+  /** Names the recorder of our Events (reportingInstance). */
+  readonly identity: string;
+}
+
+export interface ControllerServices extends ControllerContext {
+  /** Closes provider clients and generators (revoking their tokens). */
+  close(): Promise<void>;
+}
+
+/** Retired client generations are closed by a sweep; 10 min keeps idle clients' memory bounded. */
+const CLIENT_SWEEP_MS = 10 * 60_000;
+
+export function createControllerServices(options: ControllerServicesOptions): ControllerServices {
+  const { kube, caches, clock, logger } = options;
+  const providers = createProviderRegistry(options.providers.map((p) => instrumentProvider(p, options.metrics, clock)));
+  const clientCache = createClientCache({ registry: providers, clock, logger, sharedCalls: createSharedCalls({ holdResultsMs: defaultHoldResultsMs }) });
+  const sweep = setInterval(() => void clientCache.sweep(), CLIENT_SWEEP_MS);
+  sweep.unref();
+
+  const stores = createStoreLookup(caches);
+  const kubeAccess = (onlyNamespace: string | undefined, storeDescription: string) => createStoreKubeAccess(kube, { onlyNamespace, storeDescription });
+  const host: GeneratorHost = {
+    clock,
+    async readCustomObject(plural, namespace, name) {
+      try {
+        return await kube.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, plural, namespace, name });
+      } catch (err) {
+        if (apiErrorCode(err) === 404) return undefined;
+        throw err;
+      }
+    },
+    resolveStore(namespace, ref) {
+      const resolution = resolveStore({ metadata: { name: '-', namespace }, spec: { secretStoreRef: ref } } as unknown as ExternalSecret, stores);
+      return resolution.ok ? { ok: true, store: resolution.store } : { ok: false, message: resolution.message };
+    },
+    kubeAccess,
+  };
+  const generators = collectGenerators(options.providers, host);
+
+  return {
+    informer: (kind) => caches.informer(kind),
+    clock,
+    logger,
+    kube,
+    operatorNamespace: options.operatorNamespace,
+    hmacKey: options.hmacKey,
+    secrets: createSecretWriter(kube),
+    status: createStatusWriter(kube),
+    events: createEventRecorder({
+      kube,
+      clock,
+      controller: 'secret-relay.dev/operator',
+      instance: options.identity,
+      // The apiserver accepts Events about cluster-scoped objects (ClusterSecretStores) only in 'default' (as
+      // client-go's recorder writes them); any other namespace is refused with 422.
+      clusterEventNamespace: 'default',
+      onError: (err) => logger.warn({ error: describeKubeError(err) }, 'could not record an Event'),
+    }),
+    audit: options.audit,
+    metrics: options.metrics,
+    providers,
+    clientFor(store, namespace, signal) {
+      const storeDescription = store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${store.namespace}/${store.name}`;
+      // Referent auth: a ClusterSecretStore that authenticates with the ExternalSecret's namespace gets one client per namespace.
+      const partition = providers.get(store.providerName)?.clientPartition?.(store.providerSpec, { storeKind: store.kind, namespace });
+      const ctx = { storeKind: store.kind, storeName: store.name, storeNamespace: store.namespace, namespace, kube: kubeAccess(store.namespace, storeDescription), clock };
+      return clientCache.get({ ...store, partition }, ctx, signal);
+    },
+    invalidateClients: (uid) => void clientCache.invalidate(uid),
+    stores,
+    generators,
+    async close() {
+      clearInterval(sweep);
+      await clientCache.closeAll();
+      await Promise.all(Object.values(generators).map((g) => g?.close?.()));
+    },
+  };
+}
+
+/** Every registered provider's generator kinds; two providers serving one kind is a wiring bug. */
+function collectGenerators(providers: readonly Provider[], host: GeneratorHost): Generators {
+  const all: Record<string, Generator> = {};
+  for (const provider of providers) {
+    for (const [kind, generator] of Object.entries(provider.generators?.(host) ?? {})) {
+      if (!generator) continue;
+      if (all[kind]) throw new Error(`generator kind ${kind} is served by two providers; register one`);
+      all[kind] = generator;
+    }
+  }
+  return all as Generators;
+}
+
+/** Stores and namespace labels from the caches; each store is parsed once per change, not at every lookup. */
+export function createStoreLookup(caches: Caches): StoreLookup {
+  const secretStores = caches.informer(SecretStoreKind);
+  const clusterSecretStores = caches.informer(ClusterSecretStoreKind);
+  const namespaces = caches.informer(NamespaceKind);
+  const parseStore = memoizeParse(parseSecretStore);
+  const parseClusterStore = memoizeParse(parseClusterSecretStore);
+  return {
+    secretStore: (namespace, name) => valueOf(secretStores.get(name, namespace), parseStore),
+    clusterSecretStore: (name) => valueOf(clusterSecretStores.get(name), parseClusterStore),
+    namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
+  };
+}
+
+function valueOf<T>(obj: unknown, parse: (o: unknown) => { ok: true; value: T } | { ok: false; error: string }): T | undefined {
+  if (obj === undefined) return undefined;
+  const result = parse(obj);
+  return result.ok ? result.value : undefined;
+}

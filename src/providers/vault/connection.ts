@@ -1,0 +1,120 @@
+// One authenticated connection to the Vault (or OpenBao) server a vault spec names — TLS material, auth plan,
+// token session — and the spec's validation: shared by the store's client (provider.ts) and the
+// VaultDynamicSecret generator (dynamic.ts), so neither imports the other.
+import { VaultProviderSchema } from '../../api/secret-store.ts';
+import type { VaultProvider } from '../../api/types.generated.ts';
+import type { Clock } from '../../util/clock.ts';
+import { checkProviderSpec, readSecretText, RefResolver, specOrThrow, type CheckedSpec, type StoreWhere } from '../kit/index.ts';
+import type { StoreContext } from '../provider.ts';
+import { createVaultApi } from './api.ts';
+import { createTokenSession, planVaultAuth, type TokenSessionLogger } from './auth.ts';
+import { createVaultSession, type VaultSession } from './session.ts';
+import { createHttpTransport, type VaultTransport } from './transport.ts';
+
+export type { VaultProvider as VaultProviderSpec } from '../../api/types.generated.ts';
+
+export interface VaultProviderOptions {
+  /** Overrides ctx.clock (tests). */
+  readonly clock?: Clock | undefined;
+  /** Per-request timeout; default 30 s. */
+  readonly requestTimeoutMs?: number | undefined;
+  /** Reads the operator's own ServiceAccount token (kubernetes auth without a ref); default: the projected token file. */
+  readonly readOwnToken?: (() => Promise<string>) | undefined;
+  readonly logger?: TokenSessionLogger | undefined;
+  /** Replaces HTTP (unit tests). */
+  readonly transport?: VaultTransport | undefined;
+}
+
+/** The spec checked with the CRD's schema (it comes from the cluster) and the rules the schema cannot say. Pure. */
+function checkVaultSpec(spec: unknown): CheckedSpec<VaultProvider> {
+  return checkProviderSpec<VaultProvider>('vault', VaultProviderSchema, spec, (value) => {
+    const warnings: string[] = [];
+    if (value.server.startsWith('http://') && (value.caBundle !== undefined || value.caProvider !== undefined || value.tls !== undefined)) {
+      warnings.push('spec.provider.vault.server is http://: caBundle, caProvider and tls are not used; use https://');
+    }
+    if (value.server.startsWith('http://') && !/^http:\/\/(127\.|localhost[:/]|\[::1\])/.test(value.server)) {
+      warnings.push('spec.provider.vault.server is http://: tokens and secrets cross the network unencrypted; use https://');
+    }
+    if (value.caBundle !== undefined && !Buffer.from(value.caBundle, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
+      return { warnings, errors: ['spec.provider.vault.caBundle must be base64 of PEM certificate(s) (-----BEGIN CERTIFICATE-----)'] };
+    }
+    return { warnings };
+  });
+}
+
+/** Problems in a vault store spec (pure). */
+export function validateVaultSpec(spec: unknown): { warnings: string[]; errors: string[] } {
+  const { warnings, errors } = checkVaultSpec(spec);
+  return { warnings, errors };
+}
+
+/** The typed spec, or a TerminalError listing its problems. */
+export function parseVaultSpec(spec: unknown): VaultProvider {
+  return specOrThrow('vault', checkVaultSpec(spec));
+}
+
+/** The Secrets and ConfigMaps a store's TLS settings name, resolved; `referent` when one depends on the ExternalSecret's namespace. Pure. */
+function tlsRefs(spec: VaultProvider, where: StoreWhere) {
+  const refs = new RefResolver(where);
+  const ca = spec.caProvider ? { type: spec.caProvider.type, ref: refs.secretKey(spec.caProvider) } : undefined;
+  const client = spec.tls ? { cert: refs.secretKey(spec.tls.certSecretRef), key: refs.secretKey(spec.tls.keySecretRef) } : undefined;
+  return { ca, client, referent: refs.referent };
+}
+
+/** The store's CA (caBundle and/or caProvider) and client certificate, read through the store's kube access. */
+async function tlsMaterial(spec: VaultProvider, ctx: StoreContext, signal: AbortSignal) {
+  if (!spec.server.startsWith('https://')) return {};
+  const { ca, client } = tlsRefs(spec, ctx);
+  const cas: string[] = [];
+  if (spec.caBundle) cas.push(Buffer.from(spec.caBundle, 'base64').toString('utf8'));
+  if (ca) {
+    cas.push(ca.type === 'Secret' ? await readSecretText(ctx.kube, ca.ref, signal, 'the CA certificate (PEM)') : await ctx.kube.readConfigMapKey(ca.ref, signal));
+  }
+  const tls = client
+    ? {
+        clientCertPem: await readSecretText(ctx.kube, client.cert, signal, 'the client certificate (PEM)'),
+        clientKeyPem: await readSecretText(ctx.kube, client.key, signal, 'the client key (PEM)'),
+      }
+    : {};
+  return { ...(cas.length > 0 ? { caPem: cas.join('\n') } : {}), ...tls };
+}
+
+/** Does caProvider/tls depend on the ExternalSecret's namespace (ClusterSecretStore, namespace omitted)? */
+export function tlsReferent(spec: VaultProvider, storeKind: StoreContext['storeKind']): boolean {
+  return tlsRefs(spec, { storeKind, storeNamespace: undefined, namespace: '' }).referent;
+}
+
+export interface VaultConnection {
+  readonly session: VaultSession;
+  readonly identity: string;
+  readonly referent: boolean;
+  close(signal: AbortSignal): Promise<void>;
+}
+
+/** An authenticated connection to the server a vault spec names: used by stores and by VaultDynamicSecret. */
+export async function connectVault(spec: VaultProvider, ctx: StoreContext, options: VaultProviderOptions, signal: AbortSignal): Promise<VaultConnection> {
+  const clock = options.clock ?? ctx.clock;
+  const planned = planVaultAuth(spec.auth, ctx);
+  let closeTransport = () => {};
+  let transport = options.transport;
+  if (!transport) {
+    const http = createHttpTransport({ server: spec.server, namespace: spec.namespace, timeoutMs: options.requestTimeoutMs, ...(await tlsMaterial(spec, ctx, signal)) });
+    transport = http.send;
+    closeTransport = http.close;
+  }
+  const api = createVaultApi(transport);
+  const tokens = createTokenSession(planned.plan, { api, ctx, clock, readOwnToken: options.readOwnToken, logger: options.logger });
+  return {
+    session: createVaultSession(api, tokens),
+    identity: planned.identity,
+    referent: planned.referent || tlsReferent(spec, ctx.storeKind),
+    async close(closeSignal) {
+      try {
+        await tokens.close(closeSignal);
+      } finally {
+        closeTransport();
+      }
+    },
+  };
+}
+

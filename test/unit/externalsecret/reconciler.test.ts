@@ -1,0 +1,242 @@
+// The ExternalSecret reconciler with fakes for every dependency (caches, store resolution, provider client,
+// Secret and status writers, Events, audit): what a user would see after one reconcile — the Secret written or
+// left alone, the Ready condition, the Events, the audit records, and when the object comes back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseExternalSecret, type ExternalSecret } from '../../../src/api/index.ts';
+import type { AuditRecord } from '../../../src/audit/audit-log.ts';
+import type { ResourceRef } from '../../../src/k8s/status.ts';
+import type { EventTarget } from '../../../src/k8s/events.ts';
+import { NoSecretError, TerminalError, type SecretsClient, type RemoteRef } from '../../../src/providers/provider.ts';
+import { createExternalSecretReconciler, type SecretView } from '../../../src/controller/externalsecret/reconciler.ts';
+import type { ResolvedStore, StoreResolution } from '../../../src/controller/externalsecret/store-ref.ts';
+
+const now = Date.parse('2026-01-01T00:00:00Z');
+const hmacKey = new Uint8Array(32).fill(7);
+const store: ResolvedStore = { kind: 'SecretStore', name: 'vault', namespace: 'team', uid: 'store-uid', generation: 1, providerName: 'fake', providerSpec: {} };
+
+interface Applied {
+  readonly metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[] };
+  readonly data?: Record<string, string>;
+  readonly type?: string;
+}
+
+/** One ExternalSecret and everything the reconciler touches, in memory. */
+class World {
+  es: unknown;
+  storeResolution: StoreResolution = { ok: true, store };
+  remote = new Map<string, string>([['db/password', 's3cr3t-password'], ['db/user', 'app']]);
+  providerError: Error | undefined;
+  statusError: Error | undefined;
+  applyError: Error | undefined;
+  readonly reads: RemoteRef[] = [];
+  readonly secrets = new Map<string, Applied>();
+  readonly applies: Applied[] = [];
+  readonly statusPatches: Array<{ ref: ResourceRef; status: Record<string, unknown> }> = [];
+  readonly events: Array<{ type: string; reason: string; note: string; target: EventTarget }> = [];
+  readonly audit: AuditRecord[] = [];
+
+  constructor(spec: Record<string, unknown> = {}) {
+    this.es = {
+      apiVersion: 'secret-relay.dev/v1alpha1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'app', namespace: 'team', uid: 'es-uid', generation: 1 },
+      spec: { secretStoreRef: { name: 'vault' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key: 'db/password' } }], ...spec },
+    };
+  }
+
+  client(): SecretsClient {
+    const world = this;
+    return {
+      identity: 'role/app-reader',
+      async getSecret(ref) {
+        world.reads.push(ref);
+        if (world.providerError) throw world.providerError;
+        const value = world.remote.get(ref.key);
+        if (value === undefined) throw new NoSecretError(`${ref.key} not found`);
+        return new TextEncoder().encode(value);
+      },
+      getAllSecrets: async () => ({}),
+      validate: async () => 'Ready',
+      close: async () => {},
+    };
+  }
+
+  reconciler() {
+    return createExternalSecretReconciler({
+      clock: { now: () => now },
+      getExternalSecret: () => {
+        const parsed = parseExternalSecret(this.es);
+        return parsed.ok ? parsed : { ok: false, error: parsed.error, raw: this.es as never };
+      },
+      getManagedSecret: (namespace, name): SecretView | undefined => this.secrets.get(`${namespace}/${name}`),
+      resolveStore: () => this.storeResolution,
+      clientFor: async () => this.client(),
+      secrets: {
+        apply: async (body) => {
+          if (this.applyError) throw this.applyError;
+          const applied = body as Applied;
+          this.applies.push(applied);
+          this.secrets.set(`${applied.metadata.namespace}/${applied.metadata.name}`, applied);
+          return {};
+        },
+        applyIfAbsent: async (body) => {
+          if (this.applyError) throw this.applyError;
+          const applied = body as Applied;
+          const key = `${applied.metadata.namespace}/${applied.metadata.name}`;
+          if (this.secrets.has(key)) return 'exists';
+          this.applies.push(applied);
+          this.secrets.set(key, applied);
+          return 'created';
+        },
+        releaseForAdoption: async () => assert.fail('no adoption in these tests'),
+        delete: async (namespace, name) => (this.secrets.delete(`${namespace}/${name}`) ? 'deleted' : 'absent'),
+        read: async (namespace, name) => this.secrets.get(`${namespace}/${name}`) as never,
+      },
+      status: {
+        patch: async (ref, status) => {
+          if (this.statusError) throw this.statusError;
+          this.statusPatches.push({ ref, status });
+          // The cache catches up with our write.
+          const es = this.es as { status?: Record<string, unknown> };
+          es.status = { ...es.status, ...status };
+          return 'patched';
+        },
+      },
+      events: { record: async (target, type, reason, note) => void this.events.push({ target, type, reason, note }) },
+      audit: { record: (r) => void this.audit.push(r), close: async () => {} },
+      hmacKey,
+    });
+  }
+
+  ready(): { status: string; reason: string; message: string } | undefined {
+    const conditions = (this.es as { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } }).status?.conditions;
+    return conditions?.find((c) => c.type === 'Ready');
+  }
+
+  secretValue(key: string): string | undefined {
+    const data = this.secrets.get('team/app')?.data?.[key];
+    return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+  }
+}
+
+const signal = new AbortController().signal;
+
+test('first sync: the Secret holds the remote value, Ready=True, a Created Event, audited read and write, back at the refresh interval', async () => {
+  const world = new World();
+  const result = await world.reconciler()('team/app', signal);
+  assert.equal(world.secretValue('password'), 's3cr3t-password');
+  const secret = world.secrets.get('team/app')!;
+  assert.deepEqual(secret.metadata.ownerReferences?.map((r) => r.uid), ['es-uid'], 'owned by the ExternalSecret (creationPolicy Owner)');
+  assert.equal(secret.metadata.labels?.['secret-relay.dev/managed'], 'true');
+  assert.deepEqual(world.ready(), { ...world.ready(), status: 'True', reason: 'SecretSynced' });
+  assert.equal(world.statusPatches.length, 1, 'one status write');
+  assert.deepEqual(world.events.map((e) => [e.type, e.reason]), [['Normal', 'Created']]);
+  assert.deepEqual(world.audit.map((a) => [a.action, a.result]), [['provider.read', 'success'], ['secret.create', 'success']]);
+  const requeueAfter = (result as { requeueAfter: number }).requeueAfter;
+  assert.ok(requeueAfter >= 3_600_000 * 0.9 && requeueAfter <= 3_600_000 * 1.1, `requeue after ~1h, got ${requeueAfter}`);
+});
+
+test('nothing changed: the next reconcile fetches nothing and writes nothing', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  await reconcile('team/app', signal);
+  const before = { reads: world.reads.length, applies: world.applies.length, patches: world.statusPatches.length };
+  const result = await reconcile('team/app', signal);
+  assert.deepEqual({ reads: world.reads.length, applies: world.applies.length, patches: world.statusPatches.length }, before);
+  assert.ok((result as { requeueAfter: number }).requeueAfter > 0, 'comes back when the interval is due');
+});
+
+test('a hand-edited Secret is restored at the next reconcile', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  await reconcile('team/app', signal);
+  const secret = world.secrets.get('team/app')!;
+  world.secrets.set('team/app', { ...secret, data: { password: Buffer.from('tampered').toString('base64') } });
+  await reconcile('team/app', signal);
+  assert.equal(world.secretValue('password'), 's3cr3t-password');
+  assert.equal(world.applies.length, 2);
+});
+
+test('a provider failure keeps the last good Secret, sets Ready=False with the reason, warns, and retries with backoff (throws)', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  await reconcile('team/app', signal);
+  (world.es as { metadata: { generation: number } }).metadata.generation = 2; // a spec change forces a fetch
+  world.providerError = new Error('provider unavailable: connection reset');
+  await assert.rejects(reconcile('team/app', signal), /provider unavailable/);
+  assert.equal(world.secretValue('password'), 's3cr3t-password', 'the last good Secret stays');
+  assert.equal(world.applies.length, 1);
+  assert.equal(world.ready()?.status, 'False');
+  assert.equal(world.ready()?.reason, 'SecretSyncedError');
+  assert.match(world.ready()!.message, /provider unavailable/);
+  assert.deepEqual(world.events.at(-1)?.type, 'Warning');
+  assert.equal(world.audit.at(-1)?.result, 'error');
+});
+
+test('when the status write fails too, the provider error is the one retried and reported, not the status error', async () => {
+  const world = new World();
+  world.providerError = new Error('provider unavailable: connection reset');
+  world.statusError = new Error('apiserver: the status patch timed out');
+  await assert.rejects(world.reconciler()('team/app', signal), (err: Error) => {
+    assert.match(err.message, /provider unavailable/);
+    return true;
+  });
+  assert.match(world.events.at(-1)?.note ?? '', /provider unavailable/, 'the Warning Event names the provider error');
+});
+
+test('a store that is not ready: Ready=False StoreNotReady, nothing fetched or written, no retry (the store change requeues)', async () => {
+  const world = new World();
+  world.storeResolution = { ok: false, reason: 'StoreNotReady', message: 'SecretStore team/vault is not ready: token expired' };
+  const result = await world.reconciler()('team/app', signal);
+  assert.equal(result, undefined);
+  assert.equal(world.reads.length, 0);
+  assert.equal(world.applies.length, 0);
+  assert.deepEqual([world.ready()?.status, world.ready()?.reason], ['False', 'StoreNotReady']);
+});
+
+test('a missing remote key with deletionPolicy Retain: the Secret is not created, Ready=False SecretMissing', async () => {
+  const world = new World({ data: [{ secretKey: 'password', remoteRef: { key: 'db/absent' } }] });
+  await world.reconciler()('team/app', signal);
+  assert.equal(world.applies.length, 0);
+  assert.deepEqual([world.ready()?.status, world.ready()?.reason], ['False', 'SecretMissing']);
+  assert.match(world.ready()!.message, /db\/absent/);
+  assert.equal(world.audit[0]?.result, 'not_found');
+});
+
+test('an object the schema refuses: Ready=False InvalidSpec, a Warning, and a terminal error (no retry until it changes)', async () => {
+  const world = new World({ refreshInterval: 'every hour' });
+  await assert.rejects(world.reconciler()('team/app', signal), TerminalError);
+  assert.equal(world.ready()?.reason, 'InvalidSpec');
+  assert.equal(world.events.at(-1)?.type, 'Warning');
+  assert.equal(world.reads.length, 0);
+});
+
+test('a property of a JSON remote value, decoded from base64', async () => {
+  const world = new World({ data: [{ secretKey: 'token', remoteRef: { key: 'db/json', property: 'token', decodingStrategy: 'Base64' } }] });
+  world.remote.set('db/json', JSON.stringify({ token: Buffer.from('decoded-token').toString('base64') }));
+  await world.reconciler()('team/app', signal);
+  assert.equal(world.secretValue('token'), 'decoded-token');
+  assert.deepEqual(world.reads.map((r) => r.key), ['db/json'], 'the whole value is fetched; the property is applied here');
+});
+
+test('a deleted ExternalSecret: nothing to do', async () => {
+  const world = new World();
+  const reconcile = createExternalSecretReconciler({ clock: { now: () => now }, getExternalSecret: () => undefined } as never);
+  assert.equal(await reconcile('team/app', signal), undefined);
+  assert.equal(world.applies.length, 0);
+});
+
+test('no secret value in the status, Events or audit records', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  await reconcile('team/app', signal);
+  world.providerError = new Error('boom');
+  (world.es as { metadata: { generation: number } }).metadata.generation = 2;
+  await reconcile('team/app', signal).catch(() => {});
+  const written = JSON.stringify([world.statusPatches, world.events, world.audit]);
+  assert.doesNotMatch(written, /s3cr3t-password/);
+  assert.doesNotMatch(written, new RegExp(Buffer.from('s3cr3t-password').toString('base64')));
+});
+
+export type { ExternalSecret };
