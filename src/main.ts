@@ -8,6 +8,9 @@ import { systemClock } from './util/clock.ts';
 import { createFakeProvider } from './providers/fake/provider.ts';
 import { createAwsProvider } from './providers/aws/provider.ts';
 import { createVaultProvider } from './providers/vault/provider.ts';
+import { createAlibabaProvider } from './providers/alibaba/provider.ts';
+import { createAzureProvider } from './providers/azure/provider.ts';
+import { createGcpProvider } from './providers/gcp/provider.ts';
 import { startOperator } from './operator.ts';
 
 async function main(): Promise<void> {
@@ -36,7 +39,7 @@ async function main(): Promise<void> {
   } catch (err) {
     throw new StartupError(`cannot load the kubeconfig${config.kubeconfig ? ` ${config.kubeconfig}` : ' (in-cluster)'}: ${describeKubeError(err)}; check --kubeconfig (or KUBECONFIG)`);
   }
-  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger })] });
+  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger }), createAlibabaProvider(), createAzureProvider(), createGcpProvider()] });
   logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
 
   let stopping = false;

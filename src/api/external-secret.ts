@@ -38,6 +38,18 @@ export const ExternalSecretLimits = {
   secretType: 253,
 } as const;
 
+/**
+ * A field ESO has and secret-relay accepts without acting on it yet: its content is kept as written (any shape), and
+ * the ExternalSecret reports it as not supported (src/api/eso-compat.ts) instead of the apiserver refusing it.
+ */
+export function notSupportedYet(what: string) {
+  return z.object({}).loose().optional().describe(`${what} Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field.`);
+}
+
+export const NullBytePolicySchema = z
+  .enum(['Ignore', 'Fail'])
+  .meta(typeMeta('NullBytePolicy', 'What a fetched value holding a NUL byte does: Ignore (kept, the default) or Fail (the ExternalSecret fails naming the key).'));
+
 /** What a key of a Secret's data may look like (as the apiserver checks it). */
 export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
 
@@ -61,7 +73,7 @@ export const RefreshPolicySchema = z
   .meta(typeMeta('RefreshPolicy', 'When an ExternalSecret fetches its remote values again.'));
 
 export const CreationPolicySchema = z
-  .enum(['Owner', 'Orphan', 'Merge', 'None'])
+  .enum(['Owner', 'Orphan', 'Merge', 'None', 'CreateOrMerge'])
   .meta(typeMeta('CreationPolicy', 'Whether and how the target Secret is created, and who owns it.'));
 
 export const DeletionPolicySchema = z
@@ -152,6 +164,9 @@ export const TemplateFromSchema = withRules(
         .optional()
         .describe('A template written here that renders a YAML map of keys to values.'),
       target: TemplateTargetSchema.default('Data').describe('Where the rendered keys go: Data (default), Labels or Annotations.'),
+      valuesDecodingStrategy: DecodingStrategySchema.optional().describe(
+        'How values of a Secret templateFrom source are decoded (ESO field). Only None is supported; others report Ready=False.',
+      ),
     })
     .meta(typeMeta('TemplateFrom', 'Templates kept outside the ExternalSecret, or a literal that renders many keys.')),
   [
@@ -167,6 +182,11 @@ export const ExternalSecretTemplateMetadataSchema = z
   .object({
     labels: templateMap('Labels of the Secret; each value is a template.'),
     annotations: templateMap('Annotations of the Secret; each value is a template.'),
+    finalizers: z
+      .array(z.string().max(ExternalSecretLimits.metadataKey))
+      .max(ExternalSecretLimits.templateKeys)
+      .optional()
+      .describe('Finalizers for the Secret (ESO field). Not supported by secret-relay yet: an ExternalSecret using it reports Ready=False.'),
   })
   .meta(typeMeta('ExternalSecretTemplateMetadata', 'Labels and annotations of the Secret, rendered as templates.'));
 
@@ -183,6 +203,12 @@ export const ExternalSecretTemplateSchema = z
       message: "spec.target.template.data keys must be Secret keys: letters, digits, '-', '_' and '.' only",
       pattern: new RegExp(SECRET_KEY_PATTERN),
     }),
+    engineVersion: z
+      .enum(['v1', 'v2'])
+      .optional()
+      .describe(
+        "ESO's Go-template engine version. secret-relay templates are Liquid; an ExternalSecret naming an engineVersion reports Ready=False until its templates are translated and the field removed (docs/eso-differences.md).",
+      ),
     mergePolicy: MergePolicySchema.default('Replace').describe(
       'Replace (default): the Secret holds what the templates render. Merge: the fetched keys too, with rendered keys over them.',
     ),
@@ -210,13 +236,16 @@ const targetFields = {
     .describe('Name of the Secret to write. Defaults to the name of the ExternalSecret.'),
   creationPolicy: CreationPolicySchema.default('Owner').describe(
     'Owner: create the Secret and own it (deleted with the ExternalSecret). Orphan: create it, do not own it. ' +
-      'Merge: only merge keys into an existing Secret. None: never write a Secret.',
+      'Both leave an existing Secret they did not create untouched unless the ExternalSecret is annotated secret-relay.dev/adopt: "true". ' +
+      'Merge: only merge keys into an existing Secret. CreateOrMerge: create the Secret when missing, else merge keys into it; never owned. ' +
+      'None: never write a Secret.',
   ),
   deletionPolicy: DeletionPolicySchema.default('Retain').describe(
     'What happens when the remote secret is gone. Retain: keep the Secret as it is. ' +
       'Delete: delete the Secret (requires creationPolicy Owner). Merge: remove only the keys secret-relay wrote.',
   ),
   immutable: z.boolean().default(false).describe('Write the Secret as immutable; a change of data then recreates it.'),
+  manifest: notSupportedYet('A non-Secret target kind (ESO: apiVersion and kind of a generic target).'),
   template: ExternalSecretTemplateSchema.optional().describe(
     'Shapes the Secret with templates; without one, each fetched key is written as it is.',
   ),
@@ -271,6 +300,8 @@ export const ExternalSecretDataRemoteRefSchema = z
     metadataPolicy: MetadataPolicySchema.default('None').describe(
       "None: the secret's value. Fetch: its metadata instead (Vault KV v2: custom_metadata), as a JSON object property can pick from.",
     ),
+    conversionStrategy: ConversionStrategySchema.optional().describe('Accepted for ESO compatibility; a spec.data entry names its key itself (secretKey), so it has no effect, as in ESO.'),
+    nullBytePolicy: NullBytePolicySchema.optional().describe('Ignore (default): a NUL byte in the value is kept. Fail: the ExternalSecret fails naming the key.'),
   })
   .meta(typeMeta('ExternalSecretDataRemoteRef', 'Which remote value to fetch.'));
 
@@ -282,6 +313,7 @@ export const ExternalSecretDataSchema = z
       message: "spec.data[].secretKey must be a Secret key: letters, digits, '-', '_' and '.' only",
     }).describe('The key in the target Secret.'),
     remoteRef: ExternalSecretDataRemoteRefSchema,
+    sourceRef: notSupportedYet('Another store or a generator for this one entry (ESO: storeRef or generatorRef).'),
   })
   .meta(typeMeta('ExternalSecretData', 'One key of the target Secret and the remote value it holds.'));
 
@@ -298,6 +330,8 @@ export const ExternalSecretExtractSchema = z
       .describe('A nested object of the JSON value to split instead of the whole value; dots reach nested fields.'),
     version: z.string().max(ExternalSecretLimits.version).optional().describe('Version of the remote secret; the latest when absent.'),
     decodingStrategy: DecodingStrategySchema.default('None').describe('How to decode each field value: None, Base64, Base64URL or Auto.'),
+    metadataPolicy: MetadataPolicySchema.default('None').describe("None: the secret's value. Fetch: its metadata instead (Vault KV v2: custom_metadata), split into keys."),
+    nullBytePolicy: NullBytePolicySchema.optional().describe('Ignore (default) or Fail on a value holding a NUL byte.'),
     conversionStrategy: ConversionStrategySchema.default('Default').describe(
       'How field names become Secret keys when no rewrite is given: Default or Unicode.',
     ),
@@ -328,6 +362,7 @@ export const ExternalSecretFindSchema = withRules(
         .optional()
         .describe('A path (prefix) under which to search.'),
       decodingStrategy: DecodingStrategySchema.default('None').describe('How to decode each value: None, Base64, Base64URL or Auto.'),
+      nullBytePolicy: NullBytePolicySchema.optional().describe('Ignore (default) or Fail on a value holding a NUL byte.'),
       conversionStrategy: ConversionStrategySchema.default('Default').describe(
         'How remote names become Secret keys when no rewrite is given: Default or Unicode.',
       ),
@@ -369,13 +404,14 @@ export const ExternalSecretRewriteSchema = withRules(
     .object({
       regexp: RewriteRegexpSchema.optional(),
       transform: RewriteTransformSchema.optional(),
+      merge: notSupportedYet('Merges the values of the keys into one (ESO: into, strategy, priority, conflictPolicy).'),
     })
     .meta(typeMeta('ExternalSecretRewrite', 'One renaming step applied to the keys of a dataFrom source.')),
   [
     {
-      rule: '(has(self.regexp) ? 1 : 0) + (has(self.transform) ? 1 : 0) == 1',
-      message: 'spec.dataFrom[].rewrite[] must set exactly one of regexp or transform',
-      holds: (step) => (step.regexp === undefined) !== (step.transform === undefined),
+      rule: '(has(self.regexp) ? 1 : 0) + (has(self.transform) ? 1 : 0) + (has(self.merge) ? 1 : 0) == 1',
+      message: 'spec.dataFrom[].rewrite[] must set exactly one of regexp, transform or merge',
+      holds: (step) => [step.regexp, step.transform, step.merge].filter((x) => x !== undefined).length === 1,
     },
   ],
 );
@@ -403,7 +439,10 @@ export const GeneratorRefSchema = z
 
 export const ExternalSecretSourceRefSchema = z
   .object({
-    generatorRef: GeneratorRefSchema.describe('The generator whose output becomes keys of the Secret.'),
+    generatorRef: GeneratorRefSchema.optional().describe('The generator whose output becomes keys of the Secret.'),
+    storeRef: SecretStoreRefSchema.optional().describe(
+      'Another store for this entry (ESO field). Not supported by secret-relay yet: an ExternalSecret using it reports Ready=False.',
+    ),
   })
   .meta(typeMeta('ExternalSecretSourceRef', 'Where a dataFrom entry comes from when it is not the store: a generator.'));
 
@@ -424,15 +463,22 @@ export const ExternalSecretDataFromSchema = withRules(
     .meta(typeMeta('ExternalSecretDataFrom', 'Many keys at once: the fields of one remote JSON object, or every remote secret found.')),
   [
     {
-      rule: '(has(self.extract) ? 1 : 0) + (has(self.find) ? 1 : 0) + (has(self.sourceRef) ? 1 : 0) == 1',
-      message: 'spec.dataFrom[] must set exactly one of extract, find or sourceRef',
-      holds: (entry) => [entry.extract, entry.find, entry.sourceRef].filter((x) => x !== undefined).length === 1,
+      rule:
+        '(has(self.extract) ? 1 : 0) + (has(self.find) ? 1 : 0) + (has(self.sourceRef) && has(self.sourceRef.generatorRef) ? 1 : 0) == 1',
+      message: 'spec.dataFrom[] must set exactly one of extract, find or sourceRef.generatorRef',
+      holds: (entry) => [entry.extract, entry.find, entry.sourceRef?.generatorRef].filter((x) => x !== undefined).length === 1,
+    },
+    {
+      rule: '!has(self.sourceRef) || ((has(self.sourceRef.generatorRef) ? 1 : 0) + (has(self.sourceRef.storeRef) ? 1 : 0) == 1)',
+      message: 'spec.dataFrom[].sourceRef must set exactly one of generatorRef or storeRef',
+      holds: (entry) => entry.sourceRef === undefined || (entry.sourceRef.generatorRef === undefined) !== (entry.sourceRef.storeRef === undefined),
     },
   ],
 );
 
 const externalSecretSpecFields = {
-  secretStoreRef: SecretStoreRefSchema,
+  secretStoreRef: SecretStoreRefSchema.optional().describe('The store to fetch from. Optional in ESO (for entries that name their own sourceRef); an ExternalSecret without it reports Ready=False in secret-relay.'),
+  syncWindows: notSupportedYet('Time windows in which syncing is allowed or denied (ESO: kind and windows of schedule/duration).'),
   refreshInterval: durationString('spec.refreshInterval')
     .default('1h')
     .describe('How often to fetch again, e.g. "1h", "15m30s"; "0" fetches once.'),

@@ -40,6 +40,13 @@ export type ProviderName = (typeof PROVIDER_NAMES)[number];
 /** On every Secret the operator writes; the operator's Secret informer watches only Secrets with it set to "true". */
 export const MANAGED_LABEL = 'secret-relay.dev/managed';
 
+/**
+ * On an ExternalSecret, "true" lets creationPolicy Owner/Orphan take over a target Secret that exists but that
+ * this ExternalSecret did not create (ownerReference and field ownership move to it; keys it does not declare
+ * are removed). Without it such a Secret is left untouched and Ready=False SecretExistsNotOwned.
+ */
+export const ADOPT_ANNOTATION = 'secret-relay.dev/adopt';
+
 /** `kubectl get secret-relay` lists all three kinds. */
 export const CATEGORY = 'secret-relay';
 
@@ -60,6 +67,12 @@ export const ExternalSecretReason = {
   SecretMissing: 'SecretMissing',
   /** Ready=False: creationPolicy Merge or None, but the target Secret does not exist (nothing to merge into). */
   TargetMissing: 'TargetMissing',
+  /**
+   * Ready=False: creationPolicy Owner/Orphan, but the target Secret exists and this ExternalSecret did not create
+   * it (hand-made, or owned by another controller or ExternalSecret). Nothing was written; rechecked without a
+   * provider call until the Secret or the ExternalSecret changes (rename the target, or opt in to adoption).
+   */
+  SecretExistsNotOwned: 'SecretExistsNotOwned',
   /** Ready=False: the referenced SecretStore/ClusterSecretStore does not exist. */
   StoreNotFound: 'StoreNotFound',
   /** Ready=False: the referenced store exists but is not Ready (see its own Ready condition). */
@@ -113,5 +126,9 @@ export const EventReason = {
   RolloutSkipped: 'RolloutSkipped',
   /** Warning on the ExternalSecret: a rollout could not be done (a target missing, no permission, a patch refused). */
   RolloutFailed: 'RolloutFailed',
+  /** Warning: the target Secret exists and is not ours; nothing was written (Ready=False SecretExistsNotOwned). */
+  SecretExistsNotOwned: 'SecretExistsNotOwned',
+  /** Normal: an existing Secret was taken over on the secret-relay.dev/adopt opt-in. */
+  Adopted: 'Adopted',
 } as const;
 export type EventReasonName = (typeof EventReason)[keyof typeof EventReason];

@@ -40,8 +40,10 @@ export interface OwnerReference {
 
 /** What to fetch and where to write it. */
 export interface ExternalSecretSpec {
-  /** The store to fetch from. */
-  readonly secretStoreRef: SecretStoreRef;
+  /** The store to fetch from. Optional in ESO (for entries that name their own sourceRef); an ExternalSecret without it reports Ready=False in secret-relay. */
+  readonly secretStoreRef?: SecretStoreRef;
+  /** Time windows in which syncing is allowed or denied (ESO: kind and windows of schedule/duration). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
+  readonly syncWindows?: { readonly [key: string]: unknown };
   /**
    * How often to fetch again, e.g. "1h", "15m30s"; "0" fetches once.
    * @default "1h"
@@ -89,7 +91,7 @@ export interface ExternalSecretTarget {
   /** Name of the Secret to write. Defaults to the name of the ExternalSecret. */
   readonly name?: string;
   /**
-   * Owner: create the Secret and own it (deleted with the ExternalSecret). Orphan: create it, do not own it. Merge: only merge keys into an existing Secret. None: never write a Secret.
+   * Owner: create the Secret and own it (deleted with the ExternalSecret). Orphan: create it, do not own it. Both leave an existing Secret they did not create untouched unless the ExternalSecret is annotated secret-relay.dev/adopt: "true". Merge: only merge keys into an existing Secret. CreateOrMerge: create the Secret when missing, else merge keys into it; never owned. None: never write a Secret.
    * @default "Owner"
    */
   readonly creationPolicy: CreationPolicy;
@@ -103,12 +105,14 @@ export interface ExternalSecretTarget {
    * @default false
    */
   readonly immutable: boolean;
+  /** A non-Secret target kind (ESO: apiVersion and kind of a generic target). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
+  readonly manifest?: { readonly [key: string]: unknown };
   /** Shapes the Secret with templates; without one, each fetched key is written as it is. */
   readonly template?: ExternalSecretTemplate;
 }
 
 /** Whether and how the target Secret is created, and who owns it. */
-export type CreationPolicy = "Owner" | "Orphan" | "Merge" | "None";
+export type CreationPolicy = "Owner" | "Orphan" | "Merge" | "None" | "CreateOrMerge";
 
 /** What happens to the target Secret when the remote secret is gone. */
 export type DeletionPolicy = "Retain" | "Delete" | "Merge";
@@ -121,6 +125,8 @@ export interface ExternalSecretTemplate {
   readonly metadata?: ExternalSecretTemplateMetadata;
   /** Keys of the Secret and the liquid template each renders, e.g. {"url": "postgres://{{ user }}:{{ password }}@db"}. */
   readonly data?: { readonly [key: string]: string };
+  /** ESO's Go-template engine version. secret-relay templates are Liquid; an ExternalSecret naming an engineVersion reports Ready=False until its templates are translated and the field removed (docs/eso-differences.md). */
+  readonly engineVersion?: "v1" | "v2";
   /**
    * Replace (default): the Secret holds what the templates render. Merge: the fetched keys too, with rendered keys over them.
    * @default "Replace"
@@ -136,6 +142,8 @@ export interface ExternalSecretTemplateMetadata {
   readonly labels?: { readonly [key: string]: string };
   /** Annotations of the Secret; each value is a template. */
   readonly annotations?: { readonly [key: string]: string };
+  /** Finalizers for the Secret (ESO field). Not supported by secret-relay yet: an ExternalSecret using it reports Ready=False. */
+  readonly finalizers?: readonly string[];
 }
 
 /** Whether a template replaces the fetched data or is merged over it. */
@@ -154,6 +162,8 @@ export interface TemplateFrom {
    * @default "Data"
    */
   readonly target: TemplateTarget;
+  /** How values of a Secret templateFrom source are decoded (ESO field). Only None is supported; others report Ready=False. */
+  readonly valuesDecodingStrategy?: DecodingStrategy;
 }
 
 /** Templates held in a ConfigMap or Secret of the ExternalSecret's namespace. */
@@ -181,12 +191,17 @@ export type TemplateScope = "Values" | "KeysAndValues";
 /** Where the rendered keys go: the Secret's data, labels or annotations. */
 export type TemplateTarget = "Data" | "Labels" | "Annotations";
 
+/** How a fetched value is decoded before it is written. */
+export type DecodingStrategy = "None" | "Base64" | "Base64URL" | "Auto";
+
 /** One key of the target Secret and the remote value it holds. */
 export interface ExternalSecretData {
   /** The key in the target Secret. */
   readonly secretKey: string;
   /** Which remote value to fetch. */
   readonly remoteRef: ExternalSecretDataRemoteRef;
+  /** Another store or a generator for this one entry (ESO: storeRef or generatorRef). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
+  readonly sourceRef?: { readonly [key: string]: unknown };
 }
 
 /** Which remote value to fetch. */
@@ -207,13 +222,20 @@ export interface ExternalSecretDataRemoteRef {
    * @default "None"
    */
   readonly metadataPolicy: ExternalSecretMetadataPolicy;
+  /** Accepted for ESO compatibility; a spec.data entry names its key itself (secretKey), so it has no effect, as in ESO. */
+  readonly conversionStrategy?: ConversionStrategy;
+  /** Ignore (default): a NUL byte in the value is kept. Fail: the ExternalSecret fails naming the key. */
+  readonly nullBytePolicy?: NullBytePolicy;
 }
-
-/** How a fetched value is decoded before it is written. */
-export type DecodingStrategy = "None" | "Base64" | "Base64URL" | "Auto";
 
 /** Whether a remote ref reads the secret's value (None) or its metadata (Fetch). */
 export type ExternalSecretMetadataPolicy = "None" | "Fetch";
+
+/** How dataFrom turns remote names into Secret keys when no rewrite is given. Default: each character a Secret key cannot hold becomes "_". Unicode: it becomes "_U" + its 4-digit hex code point + "_". */
+export type ConversionStrategy = "Default" | "Unicode";
+
+/** What a fetched value holding a NUL byte does: Ignore (kept, the default) or Fail (the ExternalSecret fails naming the key). */
+export type NullBytePolicy = "Ignore" | "Fail";
 
 /** Many keys at once: the fields of one remote JSON object, or every remote secret found. */
 export interface ExternalSecretDataFrom {
@@ -241,14 +263,18 @@ export interface ExternalSecretExtract {
    */
   readonly decodingStrategy: DecodingStrategy;
   /**
+   * None: the secret's value. Fetch: its metadata instead (Vault KV v2: custom_metadata), split into keys.
+   * @default "None"
+   */
+  readonly metadataPolicy: ExternalSecretMetadataPolicy;
+  /** Ignore (default) or Fail on a value holding a NUL byte. */
+  readonly nullBytePolicy?: NullBytePolicy;
+  /**
    * How field names become Secret keys when no rewrite is given: Default or Unicode.
    * @default "Default"
    */
   readonly conversionStrategy: ConversionStrategy;
 }
-
-/** How dataFrom turns remote names into Secret keys when no rewrite is given. Default: each character a Secret key cannot hold becomes "_". Unicode: it becomes "_U" + its 4-digit hex code point + "_". */
-export type ConversionStrategy = "Default" | "Unicode";
 
 /** Selects many remote secrets; each becomes one key of the Secret, named after it. */
 export interface ExternalSecretFind {
@@ -263,6 +289,8 @@ export interface ExternalSecretFind {
    * @default "None"
    */
   readonly decodingStrategy: DecodingStrategy;
+  /** Ignore (default) or Fail on a value holding a NUL byte. */
+  readonly nullBytePolicy?: NullBytePolicy;
   /**
    * How remote names become Secret keys when no rewrite is given: Default or Unicode.
    * @default "Default"
@@ -279,7 +307,9 @@ export interface FindName {
 /** Where a dataFrom entry comes from when it is not the store: a generator. */
 export interface ExternalSecretSourceRef {
   /** The generator whose output becomes keys of the Secret. */
-  readonly generatorRef: GeneratorRef;
+  readonly generatorRef?: GeneratorRef;
+  /** Another store for this entry (ESO field). Not supported by secret-relay yet: an ExternalSecret using it reports Ready=False. */
+  readonly storeRef?: SecretStoreRef;
 }
 
 /** A generator in the ExternalSecret's namespace. */
@@ -304,6 +334,8 @@ export interface ExternalSecretRewrite {
   readonly regexp?: RewriteRegexp;
   /** Renames keys with a template. */
   readonly transform?: RewriteTransform;
+  /** Merges the values of the keys into one (ESO: into, strategy, priority, conflictPolicy). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
+  readonly merge?: { readonly [key: string]: unknown };
 }
 
 /** Renames keys by regular expression. */
@@ -452,23 +484,29 @@ export interface SecretStore {
 export interface SecretStoreSpec {
   /** The secret manager this store reads from: exactly one key. */
   readonly provider: SecretStoreProvider;
+  /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
+  readonly controller?: string;
+  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  readonly retrySettings?: SecretStoreRetrySettings;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
    * @default "5m"
    */
   readonly refreshInterval: string;
+  /** Namespace conditions; ESO has them on every store but they only mean something on a ClusterSecretStore, so a SecretStore ignores them (a warning). */
+  readonly conditions?: readonly ClusterSecretStoreCondition[];
 }
 
 /** The secret manager this store reads from: exactly one key. */
 export interface SecretStoreProvider {
   /** AWS Secrets Manager or SSM Parameter Store. */
   readonly aws?: AwsProvider;
-  /** Google Cloud Secret Manager. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
-  readonly gcpsm?: { readonly [key: string]: unknown };
-  /** Azure Key Vault. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
-  readonly azurekv?: { readonly [key: string]: unknown };
-  /** Alibaba Cloud KMS Secrets Manager. Not available in this version: a store using it reports Ready=False (ProviderNotAvailable). */
-  readonly alibaba?: { readonly [key: string]: unknown };
+  /** Google Cloud Secret Manager. */
+  readonly gcpsm?: GcpsmProvider;
+  /** Azure Key Vault: secrets, certificates and keys. */
+  readonly azurekv?: AzureKVProvider;
+  /** Alibaba Cloud KMS Secrets Manager. */
+  readonly alibaba?: AlibabaProvider;
   /** HashiCorp Vault or OpenBao (KV v1/v2). */
   readonly vault?: VaultProvider;
   /** A provider configured with its own data, for demos and tests. */
@@ -477,7 +515,7 @@ export interface SecretStoreProvider {
 
 /** AWS Secrets Manager or SSM Parameter Store. */
 export interface AwsProvider {
-  /** SecretsManager or ParameterStore. */
+  /** SecretsManager or ParameterStore. CertificateManager (ESO) is accepted but not supported yet: the store reports Ready=False. */
   readonly service: AwsServiceType;
   /** The AWS region, e.g. eu-west-1. */
   readonly region: string;
@@ -495,10 +533,18 @@ export interface AwsProvider {
   readonly endpoint?: string;
   /** How to authenticate; omitted: the operator's own identity (its IRSA or EKS Pod Identity). */
   readonly auth?: AwsAuth;
+  /** Secrets Manager settings for writing and deleting (ESO PushSecret); accepted, with no effect on reading. */
+  readonly secretsManager?: AwsProviderSecretsManager;
+  /** Session tag keys that pass to chained roles (ESO field). Not supported yet: the store reports Ready=False. */
+  readonly transitiveTagKeys?: readonly string[];
+  /** Which session tags ESO adds by itself (ESO field). Only None is supported; others report Ready=False. */
+  readonly sessionTagsPolicy?: "None" | "Simple" | "Custom";
+  /** Session tags for sessionTagsPolicy Custom (ESO field). Not supported yet: the store reports Ready=False. */
+  readonly customSessionTags?: { readonly [key: string]: string };
 }
 
 /** Which AWS service holds the secrets. */
-export type AwsServiceType = "SecretsManager" | "ParameterStore";
+export type AwsServiceType = "SecretsManager" | "ParameterStore" | "CertificateManager";
 
 /** A session tag passed to sts:AssumeRole. */
 export interface AwsSessionTag {
@@ -552,6 +598,242 @@ export interface SecretKeySelector {
   readonly key: string;
 }
 
+/** Secrets Manager settings for writing and deleting (ESO PushSecret); accepted, with no effect on reading. */
+export interface AwsProviderSecretsManager {
+  /** ESO: delete pushed secrets at once. secret-relay never deletes remote secrets, so it has no effect. */
+  readonly forceDeleteWithoutRecovery?: boolean;
+  /** ESO: recovery window of deleted pushed secrets. No effect in secret-relay (it never deletes remote secrets). */
+  readonly recoveryWindowInDays?: number;
+}
+
+/** Google Cloud Secret Manager. */
+export interface GcpsmProvider {
+  /** The project holding the secrets (required; optional in the schema only for ESO compatibility). */
+  readonly projectID?: string;
+  /** Read regional secrets of this location (through the regional endpoint secretmanager.LOCATION.rep.googleapis.com). Omitted: global secrets. */
+  readonly location?: string;
+  /**
+   * LatestOrFail (default): reading latest fails when it is disabled or destroyed. LatestOrFetch: then the newest enabled version is read.
+   * @default "LatestOrFail"
+   */
+  readonly secretVersionSelectionPolicy: SecretVersionSelectionPolicy;
+  /** How to authenticate; omitted: the operator's own Application Default Credentials. */
+  readonly auth?: GcpsmAuth;
+  /** Advanced, not in ESO: endpoint overrides (Private Service Connect, test beds). Plain http is accepted only for loopback addresses. */
+  readonly endpoints?: GcpsmEndpoints;
+}
+
+/** What to read when the latest version is disabled or destroyed. */
+export type SecretVersionSelectionPolicy = "LatestOrFail" | "LatestOrFetch";
+
+/** How the store authenticates: at most one of secretRef, workloadIdentity and workloadIdentityFederation; none: the operator's own Application Default Credentials. */
+export interface GcpsmAuth {
+  /** A service-account key file from a Secret (weakest: a long-lived key). */
+  readonly secretRef?: GcpSecretRefAuth;
+  /** GKE Workload Identity. */
+  readonly workloadIdentity?: GcpWorkloadIdentity;
+  /** Workload Identity Federation (any cluster). */
+  readonly workloadIdentityFederation?: GcpWorkloadIdentityFederation;
+}
+
+/** A Google service-account key kept in a Secret: the weakest option, a long-lived key. */
+export interface GcpSecretRefAuth {
+  /** The Google service-account key file (JSON). */
+  readonly secretAccessKeySecretRef: SecretKeySelector;
+}
+
+/** GKE Workload Identity: a TokenRequest token (audience PROJECT.svc.id.goog) exchanged at Google STS. */
+export interface GcpWorkloadIdentity {
+  /** The Kubernetes ServiceAccount to act as; its iam.gke.io/gcp-service-account annotation names the Google service account to impersonate (without it the federated identity is used directly). */
+  readonly serviceAccountRef: GcpServiceAccountSelector;
+  /** The GKE cluster's location. Omitted: read from the GKE metadata server. */
+  readonly clusterLocation?: string;
+  /** The GKE cluster's name. Omitted: read from the GKE metadata server. */
+  readonly clusterName?: string;
+  /** The GKE cluster's project. Omitted: read from the GKE metadata server. */
+  readonly clusterProjectID?: string;
+}
+
+/** A ServiceAccount whose short-lived token (TokenRequest API) is exchanged at Google STS. */
+export interface GcpServiceAccountSelector {
+  /** The ServiceAccount name. */
+  readonly name: string;
+  /** The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth). */
+  readonly namespace?: string;
+  /** Audiences of the minted token. workloadIdentity: added to PROJECT.svc.id.goog; workloadIdentityFederation: default the provider URL Google accepts (https://iam.googleapis.com/ + the audience without its leading //). */
+  readonly audiences?: readonly string[];
+}
+
+/** Workload Identity Federation from any cluster: the TokenRequest token (or a credConfig) exchanged at Google STS. */
+export interface GcpWorkloadIdentityFederation {
+  /** A ConfigMap key holding an external_account credential configuration (JSON). */
+  readonly credConfig?: GcpConfigMapReference;
+  /** The Kubernetes ServiceAccount whose TokenRequest token is the subject token (the cluster is the identity provider of the pool). */
+  readonly serviceAccountRef?: GcpServiceAccountSelector;
+  /** AWS credentials as the subject (accepted for ESO compatibility; secret-relay reports it unsupported). */
+  readonly awsSecurityCredentials?: GcpAwsCredentialsConfig;
+  /** The STS audience: //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER. Required with serviceAccountRef; overrides the credConfig audience. */
+  readonly audience?: string;
+  /** Must equal credential_source.url of the credConfig (a double check). */
+  readonly externalTokenEndpoint?: string;
+  /** A Google service account to impersonate after the exchange; overrides service_account_impersonation_url of the credConfig and the iam.gke.io/gcp-service-account annotation. */
+  readonly gcpServiceAccountEmail?: string;
+}
+
+/** One key of a ConfigMap. */
+export interface GcpConfigMapReference {
+  /** The ConfigMap name. */
+  readonly name: string;
+  /** Its namespace; a SecretStore may only name its own. Omitted: the store's (or, for a ClusterSecretStore, the ExternalSecret's). */
+  readonly namespace?: string;
+  /** The key holding the external_account JSON. */
+  readonly key: string;
+}
+
+/** AWS credentials as the subject of Workload Identity Federation (ESO field; not supported by secret-relay yet). */
+export interface GcpAwsCredentialsConfig {
+  /** The AWS region. */
+  readonly region: string;
+  /** A Secret with aws_access_key_id, aws_secret_access_key and optionally aws_session_token. */
+  readonly awsCredentialsSecretRef: GcpSecretReference;
+}
+
+/** A whole Secret. */
+export interface GcpSecretReference {
+  /** The Secret name. */
+  readonly name: string;
+  /** The Secret's namespace. */
+  readonly namespace?: string;
+}
+
+/** Advanced, not in ESO: endpoint overrides (Private Service Connect, test beds). Plain http is accepted only for loopback addresses. */
+export interface GcpsmEndpoints {
+  /** Secret Manager (gRPC), e.g. https://secretmanager.googleapis.com. Default: the global or regional Google endpoint. */
+  readonly secretManager?: string;
+  /** Security Token Service, e.g. https://sts.googleapis.com (the token URL is this + /v1/token). */
+  readonly sts?: string;
+  /** IAM Service Account Credentials, e.g. https://iamcredentials.googleapis.com. */
+  readonly iamCredentials?: string;
+}
+
+/** Azure Key Vault: secrets, certificates and keys. */
+export interface AzureKVProvider {
+  /**
+   * ServicePrincipal (default, as ESO), WorkloadIdentity or ManagedIdentity.
+   * @default "ServicePrincipal"
+   */
+  readonly authType: AzureAuthType;
+  /** The vault, e.g. https://my-vault.vault.azure.net. */
+  readonly vaultUrl: string;
+  /** The tenant (directory) ID; used when neither the ServiceAccount annotation nor authSecretRef.tenantId gives one. */
+  readonly tenantId?: string;
+  /**
+   * The cloud; AzureStackCloud needs customCloudConfig.
+   * @default "PublicCloud"
+   */
+  readonly environmentType: AzureEnvironmentType;
+  /** Credentials from Secrets: required for ServicePrincipal; for WorkloadIdentity, client and tenant IDs when the ServiceAccount has no annotations. */
+  readonly authSecretRef?: AzureKVAuth;
+  /** The ServiceAccount to act as (WorkloadIdentity). */
+  readonly serviceAccountRef?: AzureServiceAccountSelector;
+  /** ManagedIdentity: the client ID or resource ID of a user-assigned identity; omitted: the system-assigned one. */
+  readonly identityId?: string;
+  /** Accepted for ESO compatibility; secret-relay always uses the current Azure SDK. */
+  readonly useAzureSDK?: boolean;
+  /** Endpoints of a cloud other than the named ones (Azure Stack, private clouds). */
+  readonly customCloudConfig?: AzureCustomCloudConfig;
+}
+
+/** How the store authenticates to Key Vault. */
+export type AzureAuthType = "ServicePrincipal" | "ManagedIdentity" | "WorkloadIdentity";
+
+/** The Azure cloud: its Entra ID authority and Key Vault resource. */
+export type AzureEnvironmentType = "PublicCloud" | "USGovernmentCloud" | "ChinaCloud" | "GermanCloud" | "AzureStackCloud";
+
+/** Credentials of the identity, read from Kubernetes Secrets. */
+export interface AzureKVAuth {
+  /** The client (application) ID of the service principal or identity. */
+  readonly clientId?: SecretKeySelector;
+  /** The tenant (directory) ID. */
+  readonly tenantId?: SecretKeySelector;
+  /** A client secret of the service principal. */
+  readonly clientSecret?: SecretKeySelector;
+  /** A PEM holding the certificate and its private key, registered on the service principal. */
+  readonly clientCertificate?: SecretKeySelector;
+}
+
+/** A ServiceAccount federated with an Entra ID application or managed identity; its short-lived token (TokenRequest API) is exchanged for a Key Vault token. */
+export interface AzureServiceAccountSelector {
+  /** The ServiceAccount name. */
+  readonly name: string;
+  /** The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth). */
+  readonly namespace?: string;
+  /** Audiences added to api://AzureADTokenExchange in the minted token (as ESO). */
+  readonly audiences?: readonly string[];
+}
+
+/** Endpoints of a cloud other than the named ones (Azure Stack, private clouds). */
+export interface AzureCustomCloudConfig {
+  /** The Entra ID (Azure AD) authority host that issues tokens. */
+  readonly activeDirectoryEndpoint: string;
+  /** The Key Vault resource (token audience), e.g. https://vault.azure.net; Key Vault names it in its challenge. */
+  readonly keyVaultEndpoint?: string;
+  /** The DNS suffix of vault URLs, e.g. .vault.azure.net. */
+  readonly keyVaultDNSSuffix?: string;
+  /** Azure Resource Manager endpoint; accepted for ESO compatibility, not used (no ARM calls are made). */
+  readonly resourceManagerEndpoint?: string;
+}
+
+/** Alibaba Cloud KMS Secrets Manager. */
+export interface AlibabaProvider {
+  /** The region of the KMS instance, e.g. cn-hangzhou. */
+  readonly regionID: string;
+  /** Overrides the KMS endpoint (default kms.<regionID>.aliyuncs.com over https): VPC or private endpoints. */
+  readonly endpoint?: string;
+  /** How the store authenticates: exactly one of rrsa and secretRef. */
+  readonly auth: AlibabaAuth;
+}
+
+/** How the store authenticates: exactly one of rrsa and secretRef. */
+export interface AlibabaAuth {
+  /** Workload identity (RRSA): recommended. */
+  readonly rrsa?: AlibabaRRSAAuth;
+  /** Static AccessKey pair from Secrets. */
+  readonly secretRef?: AlibabaSecretRefAuth;
+}
+
+/** RRSA (RAM Roles for Service Accounts): an OIDC token exchanged with STS AssumeRoleWithOIDC for temporary credentials. */
+export interface AlibabaRRSAAuth {
+  /** The ARN of the cluster's OIDC identity provider in RAM (ACK creates it when RRSA is enabled). */
+  readonly oidcProviderArn: string;
+  /** The RAM role assumed with STS AssumeRoleWithOIDC; its trust policy must allow the OIDC provider and the ServiceAccount (oidc:sub). */
+  readonly roleArn: string;
+  /** RoleSessionName of the assumed role, shown in ActionTrail. Omitted: secret-relay.<namespace>.<store>. */
+  readonly sessionName?: string;
+  /** The ServiceAccount to act as: a TokenRequest token for it (audience sts.aliyuncs.com) is exchanged per store. */
+  readonly serviceAccountRef?: AlibabaServiceAccountRef;
+  /** ESO's form: a projected token file in the operator's own pod (every store using it acts as the operator). Prefer serviceAccountRef. */
+  readonly oidcTokenFilePath?: string;
+  /** Overrides the STS endpoint (default sts.<regionID>.aliyuncs.com over https): VPC endpoints. */
+  readonly stsEndpoint?: string;
+}
+
+/** A ServiceAccount whose TokenRequest token (audience sts.aliyuncs.com) is exchanged for the role. */
+export interface AlibabaServiceAccountRef {
+  /** The ServiceAccount name. */
+  readonly name: string;
+  /** The ServiceAccount's namespace. A SecretStore may only name its own; for a ClusterSecretStore, omitting it means the ExternalSecret's namespace (referent auth). */
+  readonly namespace?: string;
+}
+
+/** A RAM user's static AccessKey pair read from Kubernetes Secrets (the weakest option: long-lived keys). */
+export interface AlibabaSecretRefAuth {
+  /** The AccessKey ID. */
+  readonly accessKeyIDSecretRef: SecretKeySelector;
+  /** The AccessKey secret. */
+  readonly accessKeySecretSecretRef: SecretKeySelector;
+}
+
 /** HashiCorp Vault or OpenBao: KV v1/v2 secrets engines. */
 export interface VaultProvider {
   /** The Vault server URL, e.g. https://vault.example.com:8200. */
@@ -573,6 +855,14 @@ export interface VaultProvider {
   readonly tls?: VaultClientTLS;
   /** How the store logs in to Vault: exactly one method. */
   readonly auth: VaultAuth;
+  /** Extra HTTP headers on every Vault request (ESO field). Not supported yet: the store reports Ready=False. */
+  readonly headers?: { readonly [key: string]: string };
+  /** Vault Enterprise read-after-write consistency (ESO field); accepted, with no effect: secret-relay only reads. */
+  readonly readYourWrites?: boolean;
+  /** Vault Enterprise: forward inconsistent reads to the leader (ESO field); accepted, with no effect yet (a warning on the store). */
+  readonly forwardInconsistent?: boolean;
+  /** Check-and-set for writes (ESO PushSecret); accepted, with no effect on reading. */
+  readonly checkAndSet?: VaultProviderCheckAndSet;
 }
 
 /** The version of the KV secrets engine. */
@@ -613,6 +903,16 @@ export interface VaultAuth {
   readonly jwt?: VaultJwtAuth;
   /** Userpass: a user name and a password kept in a Secret. */
   readonly userPass?: VaultUserPassAuth;
+  /** TLS certificate auth (ESO: clientCert, secretRef, path, vaultRole). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
+  readonly cert?: { readonly [key: string]: unknown };
+  /** AWS IAM auth (ESO: path, region, role, vaultRole, vaultAwsIamServerID, externalID, jwt, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
+  readonly iam?: { readonly [key: string]: unknown };
+  /** LDAP auth (ESO: path, username, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
+  readonly ldap?: { readonly [key: string]: unknown };
+  /** Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
+  readonly gcp?: { readonly [key: string]: unknown };
+  /** A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False. */
+  readonly namespace?: string;
 }
 
 /** AppRole: a role ID and a secret ID. */
@@ -639,7 +939,7 @@ export interface VaultKubernetesAuth {
   readonly mountPath: string;
   /** The Vault role to log in as. */
   readonly role: string;
-  /** The ServiceAccount whose minted token logs in (recommended). */
+  /** The ServiceAccount whose minted token logs in (recommended); used over secretRef when both are set, as in ESO. */
   readonly serviceAccountRef?: VaultServiceAccountSelector;
   /** A long-lived ServiceAccount token kept in a Secret. */
   readonly secretRef?: SecretKeySelector;
@@ -664,7 +964,7 @@ export interface VaultJwtAuth {
   readonly path: string;
   /** The Vault role; the method's default_role when omitted. */
   readonly role?: string;
-  /** A JWT kept in a Secret. */
+  /** A JWT kept in a Secret; used over kubernetesServiceAccountToken when both are set, as in ESO. One of the two is needed (the store reports it otherwise). */
   readonly secretRef?: SecretKeySelector;
   /** A ServiceAccount token minted for each login. */
   readonly kubernetesServiceAccountToken?: VaultKubernetesServiceAccountToken;
@@ -693,6 +993,12 @@ export interface VaultUserPassAuth {
   readonly secretRef: SecretKeySelector;
 }
 
+/** Check-and-set for writes (ESO PushSecret); accepted, with no effect on reading. */
+export interface VaultProviderCheckAndSet {
+  /** ESO: require check-and-set on writes. */
+  readonly required?: boolean;
+}
+
 /** Serves the secrets listed in the store itself: for demos and for tests of your own manifests. */
 export interface FakeProvider {
   /**
@@ -700,6 +1006,8 @@ export interface FakeProvider {
    * @default []
    */
   readonly data: readonly FakeProviderData[];
+  /** What validating the store answers, as ESO's fake: 0 Ready (default), 1 Unknown, 2 Error — to test how ExternalSecrets treat a store that is not ready. */
+  readonly validationResult?: number;
 }
 
 /** One remote secret served by the fake provider. */
@@ -714,43 +1022,12 @@ export interface FakeProviderData {
   readonly tags?: { readonly [key: string]: string };
 }
 
-/** The outcome of the last validation. */
-export interface SecretStoreStatus {
-  /** Ready, with a reason from StoreReason. */
-  readonly conditions?: readonly Condition[];
-  /** What the store can do; every provider here is ReadOnly. */
-  readonly capabilities?: StoreCapabilities;
-}
-
-/** What a store can do: read secrets, write them (push), or both. */
-export type StoreCapabilities = "ReadOnly" | "WriteOnly" | "ReadWrite";
-
-/** A ClusterSecretStore is a SecretStore for the whole cluster; spec.conditions limit the namespaces whose ExternalSecrets may use it. */
-export interface ClusterSecretStore {
-  readonly apiVersion: "secret-relay.dev/v1alpha1";
-  readonly kind: "ClusterSecretStore";
-  /** Standard object metadata (the fields secret-relay reads). */
-  readonly metadata: ObjectMeta;
-  /** How to reach the external secret manager, and which namespaces may use it. */
-  readonly spec: ClusterSecretStoreSpec;
-  /** The outcome of the last validation. */
-  readonly status?: SecretStoreStatus;
-}
-
-/** How to reach the external secret manager, and which namespaces may use it. */
-export interface ClusterSecretStoreSpec {
-  /** The secret manager this store reads from: exactly one key. */
-  readonly provider: SecretStoreProvider;
-  /**
-   * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
-   * @default "5m"
-   */
-  readonly refreshInterval: string;
-  /**
-   * Which namespaces may use the store; a namespace allowed by any entry may. Empty: every namespace.
-   * @default []
-   */
-  readonly conditions: readonly ClusterSecretStoreCondition[];
+/** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+export interface SecretStoreRetrySettings {
+  /** ESO: retries of a provider call. */
+  readonly maxRetries?: number;
+  /** ESO: the wait between them. */
+  readonly retryInterval?: string;
 }
 
 /** Namespaces whose ExternalSecrets may use the store; a namespace matching any field is allowed. */
@@ -783,6 +1060,49 @@ export interface LabelSelectorRequirement {
 
 /** How a label selector requirement relates a key to its values. */
 export type LabelSelectorOperator = "In" | "NotIn" | "Exists" | "DoesNotExist";
+
+/** The outcome of the last validation. */
+export interface SecretStoreStatus {
+  /** Ready, with a reason from StoreReason. */
+  readonly conditions?: readonly Condition[];
+  /** What the store can do; every provider here is ReadOnly. */
+  readonly capabilities?: StoreCapabilities;
+}
+
+/** What a store can do: read secrets, write them (push), or both. */
+export type StoreCapabilities = "ReadOnly" | "WriteOnly" | "ReadWrite";
+
+/** A ClusterSecretStore is a SecretStore for the whole cluster; spec.conditions limit the namespaces whose ExternalSecrets may use it. */
+export interface ClusterSecretStore {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "ClusterSecretStore";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** How to reach the external secret manager, and which namespaces may use it. */
+  readonly spec: ClusterSecretStoreSpec;
+  /** The outcome of the last validation. */
+  readonly status?: SecretStoreStatus;
+}
+
+/** How to reach the external secret manager, and which namespaces may use it. */
+export interface ClusterSecretStoreSpec {
+  /** The secret manager this store reads from: exactly one key. */
+  readonly provider: SecretStoreProvider;
+  /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
+  readonly controller?: string;
+  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  readonly retrySettings?: SecretStoreRetrySettings;
+  /**
+   * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
+   * @default "5m"
+   */
+  readonly refreshInterval: string;
+  /**
+   * Which namespaces may use the store; a namespace allowed by any entry may. Empty: every namespace.
+   * @default []
+   */
+  readonly conditions: readonly ClusterSecretStoreCondition[];
+}
 
 /** A VaultDynamicSecret generates credentials from a Vault secrets engine (database, aws, pki …) for the ExternalSecrets that refer to it in dataFrom[].sourceRef.generatorRef. */
 export interface VaultDynamicSecret {

@@ -13,10 +13,15 @@ export const AUDIT_TAG = { audit: 'secret-relay' } as const;
 export const AUDIT_ACTIONS = [
   'provider.read',
   'provider.find',
+  'provider.revoke',
   'secret.create',
   'secret.update',
   'secret.delete',
   'workload.rollout',
+  /** An existing Secret taken over on the secret-relay.dev/adopt opt-in. */
+  'secret.adopt',
+  /** Nothing written: the target Secret exists and is not this ExternalSecret's (result denied). */
+  'secret.refuse',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

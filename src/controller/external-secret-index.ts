@@ -20,7 +20,8 @@ export class ExternalSecretIndex {
     const key = objectKey(es.metadata.namespace, es.metadata.name);
     this.remove(key);
     const ref = es.spec.secretStoreRef;
-    const store = storeRefKey(ref.kind ?? 'SecretStore', es.metadata.namespace, ref.name);
+    // No store (every entry names its own sourceRef): indexed under an empty store name no store has.
+    const store = storeRefKey(ref?.kind ?? 'SecretStore', es.metadata.namespace, ref?.name ?? '');
     // The bound (previous) target too: an event on the old Secret still concerns this ExternalSecret.
     const names = new Set([es.spec.target?.name ?? es.metadata.name, ...(es.status?.binding?.name ? [es.status.binding.name] : [])]);
     const targets = [...names].map((n) => objectKey(es.metadata.namespace, n));

@@ -1,5 +1,6 @@
-// The kinds the operator caches. A controller that needs another kind (Deployments, ClusterExternalSecrets …)
-// adds its descriptor here and asks the manager for its informer; core kinds also need a lister in informer.ts.
+// The kinds the operator's controllers cache. A descriptor is plain data: a controller that needs another kind
+// (Deployments, ClusterExternalSecrets …) may declare it in its own folder and ask the manager for its informer.
+// Any API group is listed generically; a core (v1) kind also needs a row in coreListers (informer.ts).
 import type { KubernetesObject, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, MANAGED_LABEL, Plural } from '../api/meta.ts';
 import type { KindDescriptor, RawCustomObject } from './informer.ts';

@@ -1,5 +1,5 @@
-// The narrow slice of the cluster a provider sees while authenticating: one Secret key, one ServiceAccount's
-// annotations and token. A SecretStore may only reach into its own namespace; that rule lives here, not in each provider.
+// The narrow slice of the cluster a provider sees while authenticating: one Secret or ConfigMap key, one
+// ServiceAccount's annotations and token. A SecretStore may only reach into its own namespace; that rule lives here, not in each provider.
 import type { KubeClient } from './kube-client.ts';
 import { apiErrorCode } from './kube-client.ts';
 import type { StoreKubeAccess } from '../providers/provider.ts';
@@ -36,6 +36,23 @@ export function createStoreKubeAccess(kube: KubeClient, scope: StoreAccessScope)
         throw new TerminalError(`Secret ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} has no key ${ref.key}`);
       }
       return Buffer.from(encoded, 'base64');
+    },
+    async readConfigMapKey(ref) {
+      checkNamespace(ref.namespace, `ConfigMap ${ref.name}`);
+      let configMap;
+      try {
+        configMap = await kube.core.readNamespacedConfigMap({ name: ref.name, namespace: ref.namespace });
+      } catch (err) {
+        const code = apiErrorCode(err);
+        if (code === 404) throw new TerminalError(`ConfigMap ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} does not exist`);
+        if (code === 403) throw new TerminalError(`secret-relay may not read ConfigMap ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} (RBAC: configmaps get)`);
+        throw err;
+      }
+      const text = configMap.data?.[ref.key];
+      if (text !== undefined) return text;
+      const binary = configMap.binaryData?.[ref.key];
+      if (binary !== undefined) return Buffer.from(binary, 'base64').toString('utf8');
+      throw new TerminalError(`ConfigMap ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} has no key ${ref.key}`);
     },
     async readServiceAccountAnnotations(ref) {
       checkNamespace(ref.namespace, `ServiceAccount ${ref.name}`);

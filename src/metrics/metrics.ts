@@ -21,8 +21,8 @@ export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 
 export const PROVIDERS = ['aws', 'gcpsm', 'azurekv', 'alibaba', 'vault', 'fake'] as const satisfies readonly ProviderName[];
 
-/** `auth` is the session set-up in Provider.newClient; the rest are SecretsClient methods. */
-export const PROVIDER_OPERATIONS = ['auth', 'getSecret', 'getSecretMap', 'getAllSecrets', 'validate'] as const;
+/** `auth` is the session set-up in Provider.newClient; `revoke` a lease or token given back (generators); the rest are SecretsClient methods. */
+export const PROVIDER_OPERATIONS = ['auth', 'getSecret', 'getAllSecrets', 'validate', 'revoke'] as const;
 export type ProviderOperation = (typeof PROVIDER_OPERATIONS)[number];
 
 export const PROVIDER_RESULTS = ['success', 'error', 'not_found', 'denied', 'throttled'] as const;

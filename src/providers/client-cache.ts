@@ -162,9 +162,11 @@ export function createClientCache(options: {
       return promise;
     }
     const tracked: SecretsClient = {
-      identity: client.identity,
+      // Read live: a provider may learn who it acts as only at its first call (referent auth resolves the role then).
+      get identity() {
+        return client.identity;
+      },
       getSecret: (ref, signal) => run(() => client.getSecret(ref, signal)),
-      getSecretMap: (ref, signal) => run(() => client.getSecretMap(ref, signal)),
       getAllSecrets: (find, signal) => run(() => client.getAllSecrets(find, signal)),
       validate: (signal) => run(() => client.validate(signal)),
       // The cache owns the session; a caller closing it would break every other user.

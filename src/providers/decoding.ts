@@ -1,5 +1,6 @@
 import { NoSecretError, TerminalError } from './provider.ts';
-import type { DecodingStrategy, RemoteRef } from './provider.ts';
+import type { DecodingStrategy } from './provider.ts';
+import { gjsonGet, gjsonString, parseJsonDocument, unsupportedGjsonSyntax } from '../util/gjson.ts';
 
 /**
  * The remote value cannot be turned into what the ExternalSecret asked for (bad base64, not JSON …).
@@ -65,133 +66,70 @@ function decodeBase64(bytes: Uint8Array, urlAlphabet: boolean): Uint8Array | und
   return new Uint8Array(Buffer.from(standard, 'base64'));
 }
 
-// JSON.rawJSON / reviver source access exist in Node ≥ 21 but not yet in TypeScript's lib.
-interface RawJsonApi {
-  rawJSON(text: string): unknown;
-  isRawJSON(value: unknown): boolean;
-}
-const rawJson = JSON as unknown as RawJsonApi;
-
-/**
- * Parses JSON keeping numbers as written (as raw JSON), so a 20-digit account number or "1.0"
- * comes back unchanged instead of rounded by float conversion.
- * Returns `{ ok: false }` for non-JSON input; the parser's own message is dropped because it quotes the input.
- */
-export function parseJsonValue(bytes: Uint8Array): { ok: true; value: unknown } | { ok: false } {
-  try {
-    const text = textDecoder.decode(bytes);
-    const value: unknown = JSON.parse(text, (_key: string, value: unknown, context?: { source?: string }) =>
-      typeof value === 'number' && context?.source !== undefined ? rawJson.rawJSON(context.source) : value,
-    );
-    return { ok: true, value };
-  } catch {
-    return { ok: false };
-  }
-}
-
-/** Bytes of one JSON value: strings raw (UTF-8), everything else serialised as JSON. */
-export function jsonValueBytes(value: unknown): Uint8Array {
-  return textEncoder.encode(typeof value === 'string' ? value : JSON.stringify(value));
-}
-
-/**
- * Splits `a.b\.c.0` into ['a', 'b.c', '0']: dots separate, a backslash makes the next character literal.
- */
-export function splitPropertyPath(property: string): string[] {
-  const segments: string[] = [];
-  let current = '';
-  for (let i = 0; i < property.length; i++) {
-    const char = property[i];
-    if (char === '\\' && i + 1 < property.length) {
-      current += property[++i];
-    } else if (char === '.') {
-      segments.push(current);
-      current = '';
-    } else {
-      current += char;
-    }
-  }
-  segments.push(current);
-  return segments;
-}
-
-function lookup(value: unknown, segments: readonly string[]): { found: true; value: unknown } | { found: false } {
-  let current = value;
-  for (const segment of segments) {
-    if (Array.isArray(current)) {
-      if (!/^(0|[1-9][0-9]*)$/.test(segment)) return { found: false };
-      const index = Number(segment);
-      if (index >= current.length) return { found: false };
-      current = current[index];
-    } else if (current !== null && typeof current === 'object' && !rawJson.isRawJSON(current)) {
-      if (!Object.hasOwn(current, segment)) return { found: false };
-      current = (current as Record<string, unknown>)[segment];
-    } else {
-      return { found: false };
-    }
-  }
-  return { found: true, value: current };
-}
-
 /** Describes the remote key for messages; keys are names, never values. */
 function keyLabel(key: string | undefined): string {
   return key === undefined ? 'the remote value' : `the value of key "${key}"`;
 }
 
+function textOf(bytes: Uint8Array): string | undefined {
+  try {
+    return textDecoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Reads `remoteRef.property` out of a JSON value: dot-separated path, `\.` for a dot inside a key name,
- * numeric segments index arrays. If the path does not resolve, the whole property is tried as one key
- * name (so `"tls.crt"` works unescaped, as in ESO). An empty property returns the value unchanged.
- * Strings come back raw; other JSON values serialised.
+ * Reads `remoteRef.property` out of a JSON value as ESO does: the property is a gjson path (`a.b`, `a\.b` for a
+ * dot inside a key, `na*`/`?` wildcards, `items.01`, `items.#`, `#(key=="v").x`, `a|b`) and the bytes are gjson's
+ * Result.String() — strings unquoted, integers as written, other numbers in Go's float form (`1.0` → `1`,
+ * `1e3` → `1000`), null → empty, objects and arrays as their stored text. When the path finds nothing, the whole
+ * property is tried as one key name (so `"tls.crt"` works unescaped, as ESO's AWS provider does). An empty
+ * property returns the value unchanged.
  * @param key the remote key, named in error messages.
  */
 export function extractProperty(bytes: Uint8Array, property: string, key?: string): Uint8Array {
   if (property === '') return bytes;
-  const parsed = parseJsonValue(bytes);
-  if (!parsed.ok) {
+  const unsupported = unsupportedGjsonSyntax(property);
+  if (unsupported !== undefined) {
+    throw new ValueFormatError(
+      `remoteRef.property "${property}" uses gjson ${unsupported}, which secret-relay does not support; ` +
+        'use a plain path (keys, indexes, wildcards, #, queries, pipes)',
+    );
+  }
+  const text = textOf(bytes);
+  if (text === undefined || parseJsonDocument(text) === undefined) {
     throw new ValueFormatError(
       `remoteRef.property "${property}": ${keyLabel(key)} is not JSON, so a property cannot be read from it; ` +
         `remove remoteRef.property to use the whole value, or store a JSON object`,
     );
   }
-  const result = lookup(parsed.value, splitPropertyPath(property));
-  if (result.found) return jsonValueBytes(result.value);
-  const literal = lookup(parsed.value, [property]);
-  if (literal.found) return jsonValueBytes(literal.value);
-  throw new NoSecretError(`property "${property}" not found in ${keyLabel(key)}`);
+  let result = gjsonGet(text, property);
+  if (!result.exists && property.includes('.')) result = gjsonGet(text, property.replaceAll('.', '\\.'));
+  if (!result.exists) throw new NoSecretError(`property "${property}" not found in ${keyLabel(key)}`);
+  return textEncoder.encode(gjsonString(result.node));
 }
 
 /**
- * Turns a JSON object value into a map of its top-level entries (for `dataFrom.extract`):
- * strings raw, nested values serialised.
+ * Turns a JSON object value into a map of its top-level entries (for `dataFrom.extract`), as ESO's GetSecretMap:
+ * strings unquoted, null → empty, everything else (numbers, booleans, objects, arrays) as its stored text byte for
+ * byte; a key given twice keeps its last value; a top-level null is an empty map.
  */
 export function jsonObjectEntries(bytes: Uint8Array, key?: string): Record<string, Uint8Array> {
-  const parsed = parseJsonValue(bytes);
-  const value = parsed.ok ? parsed.value : undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || rawJson.isRawJSON(value)) {
+  const text = textOf(bytes);
+  const node = text === undefined ? undefined : parseJsonDocument(text);
+  if (node?.kind === 'null') return {};
+  if (node?.kind !== 'object') {
     throw new ValueFormatError(
       `${keyLabel(key)} is not a JSON object, so it cannot be split into keys; ` +
         `use spec.data with remoteRef instead of dataFrom.extract, or store a JSON object`,
     );
   }
-  // fromEntries defines own properties, so a JSON key "__proto__" stays data.
-  return Object.fromEntries(Object.entries(value).map(([name, entry]) => [name, jsonValueBytes(entry)]));
-}
-
-/** What every provider's getSecret does after fetching: `property`, then `decodingStrategy` (ESO's order). */
-export function applyRemoteRef(bytes: Uint8Array, ref: RemoteRef): Uint8Array {
-  const selected = ref.property === undefined ? bytes : extractProperty(bytes, ref.property, ref.key);
-  return decode(selected, ref.decodingStrategy, ref.key);
-}
-
-/** What every provider's getSecretMap does after fetching: `property`, split the JSON object, decode each value. */
-export function applyRemoteRefToMap(bytes: Uint8Array, ref: RemoteRef): Record<string, Uint8Array> {
-  const selected = ref.property === undefined ? bytes : extractProperty(bytes, ref.property, ref.key);
-  const entries = Object.entries(jsonObjectEntries(selected, ref.key));
+  // fromEntries defines own properties, so a JSON key "__proto__" stays data; a later duplicate wins, as in Go.
   return Object.fromEntries(
-    entries.map(([name, bytes]) => [
+    node.entries.map(([name, entry]) => [
       name,
-      decodeDescribed(bytes, ref.decodingStrategy, `entry "${name}" of the value of key "${ref.key}"`),
+      textEncoder.encode(entry.kind === 'string' ? entry.value : entry.kind === 'null' ? '' : entry.raw),
     ]),
   );
 }

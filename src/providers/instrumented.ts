@@ -1,7 +1,7 @@
 // Counts and times every real provider call (after de-duplication), so provider_requests_total is the bill.
 import type { Metrics, ProviderOperation, ProviderResult } from '../metrics/metrics.ts';
 import type { Provider, SecretsClient } from './provider.ts';
-import { NoSecretError, ThrottledError } from './provider.ts';
+import { AccessDeniedError, NoSecretError, ThrottledError } from './provider.ts';
 import type { Clock } from '../util/clock.ts';
 
 export function instrumentProvider(provider: Provider, metrics: Metrics, clock: Clock): Provider {
@@ -11,7 +11,7 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
     try {
       return await call();
     } catch (err) {
-      result = err instanceof NoSecretError ? 'not_found' : err instanceof ThrottledError ? 'throttled' : 'error';
+      result = err instanceof NoSecretError ? 'not_found' : err instanceof AccessDeniedError ? 'denied' : err instanceof ThrottledError ? 'throttled' : 'error';
       if (result === 'throttled') metrics.providerThrottled(provider.name);
       throw err;
     } finally {
@@ -29,7 +29,6 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
           return client.identity;
         },
         getSecret: (ref, signal) => time('getSecret', () => client.getSecret(ref, signal)),
-        getSecretMap: (ref, signal) => time('getSecretMap', () => client.getSecretMap(ref, signal)),
         getAllSecrets: (find, signal) => time('getAllSecrets', () => client.getAllSecrets(find, signal)),
         validate: (signal) => time('validate', () => client.validate(signal)),
         close: () => client.close(),

@@ -8,12 +8,14 @@ export type { ProviderName, StoreKind };
 
 export type DecodingStrategy = 'None' | 'Base64' | 'Base64URL' | 'Auto';
 
-/** One remote value, as named by `spec.data[].remoteRef` (or `dataFrom[].extract`). */
+/**
+ * One remote value, as named by `spec.data[].remoteRef` (or `dataFrom[].extract`): the whole value. `property` and
+ * `decodingStrategy` are not part of it — the ExternalSecret controller applies them to the whole value, in one
+ * place, so readers of different properties of one remote secret share one provider call.
+ */
 export interface RemoteRef {
   readonly key: string;
-  readonly property?: string | undefined;
   readonly version?: string | undefined;
-  readonly decodingStrategy?: DecodingStrategy | undefined;
   /** Fetch: the secret's metadata (Vault KV v2 custom_metadata) as a JSON object instead of its value. Omitted: None. */
   readonly metadataPolicy?: 'None' | 'Fetch' | undefined;
 }
@@ -23,6 +25,8 @@ export interface FindRef {
   readonly name?: { readonly regexp: string } | undefined;
   readonly tags?: Readonly<Record<string, string>> | undefined;
   readonly path?: string | undefined;
+  /** How names become keys; a provider that converts before rewrite (as ESO's fake does) reads it. */
+  readonly conversionStrategy?: 'Default' | 'Unicode' | undefined;
 }
 
 /**
@@ -38,10 +42,12 @@ export interface StoreKubeAccess {
     signal: AbortSignal,
   ): Promise<{ token: string; expiresAt: number }>;
   /**
-   * The annotations of a ServiceAccount (e.g. eks.amazonaws.com/role-arn); throws a TerminalError when it is
-   * absent. Optional so that test doubles need not implement it; src/k8s/store-access.ts does.
+   * The text of one key of a ConfigMap (e.g. a CA certificate); throws a TerminalError naming the ConfigMap/key when
+   * absent. The same namespace rule as readSecretKey.
    */
-  readServiceAccountAnnotations?(ref: { namespace: string; name: string }, signal: AbortSignal): Promise<Readonly<Record<string, string>>>;
+  readConfigMapKey(ref: { namespace: string; name: string; key: string }, signal: AbortSignal): Promise<string>;
+  /** The annotations of a ServiceAccount (e.g. eks.amazonaws.com/role-arn); throws a TerminalError when it is absent. */
+  readServiceAccountAnnotations(ref: { namespace: string; name: string }, signal: AbortSignal): Promise<Readonly<Record<string, string>>>;
 }
 
 export interface StoreContext {
@@ -59,10 +65,18 @@ export type StoreValidationStatus = 'Ready' | 'Unknown' | 'Error';
 
 /** An authenticated session against one store; cached per store generation. */
 export interface SecretsClient {
-  /** The identity this client acts as (role ARN, ServiceAccount, "static key" …), for the audit log. Never a secret. */
+  /**
+   * The identity this client acts as (role ARN, ServiceAccount, "static key" …), for the audit log. Never a secret.
+   * May change once the first call resolved it (referent auth learns the role then): wrappers read it live.
+   */
   readonly identity: string;
+  /**
+   * The whole remote value (a JSON document when the secret has fields). Errors: NoSecretError when it does not
+   * exist, AccessDeniedError when the service refuses `identity`, TerminalError for other problems only the user can
+   * fix, ThrottledError when asked to slow down; anything else is retried.
+   */
   getSecret(ref: RemoteRef, signal: AbortSignal): Promise<Uint8Array>;
-  getSecretMap(ref: RemoteRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
+  /** `dataFrom[].find`: remote name → whole value. Errors as getSecret. */
   getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
   validate(signal: AbortSignal): Promise<StoreValidationStatus>;
   close(): Promise<void>;
@@ -109,4 +123,4 @@ export interface GeneratorHost {
   kubeAccess(onlyNamespace: string | undefined, storeDescription: string): StoreKubeAccess;
 }
 
-export { NoSecretError, TerminalError, ThrottledError } from '../util/errors.ts';
+export { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../util/errors.ts';

@@ -111,7 +111,7 @@ function copyMap(map: Record<string, Uint8Array>): Record<string, Uint8Array> {
 }
 
 /**
- * De-duplicates getSecret / getSecretMap / getAllSecrets on `client` by (cacheKey, method, ref).
+ * De-duplicates getSecret / getAllSecrets on `client` by (cacheKey, method, ref).
  * `cacheKey` must identify the authenticated session — store uid, generation, and the referent
  * namespace when the store authenticates per namespace — or two callers with different rights
  * could share a result; client-cache.ts's `clientCacheKey` gives exactly that.
@@ -120,11 +120,12 @@ function copyMap(map: Record<string, Uint8Array>): Record<string, Uint8Array> {
 export function withSharedCalls(client: SecretsClient, cacheKey: string, shared: SharedCalls): SecretsClient {
   const keyOf = (method: string, ref: RemoteRef | FindRef): string => `${cacheKey}\u0000${method}\u0000${stableJson(ref)}`;
   return {
-    identity: client.identity,
+    // Read live: a provider may learn who it acts as only at its first call (referent auth resolves the role then).
+    get identity() {
+      return client.identity;
+    },
     getSecret: async (ref, signal) =>
       (await shared.do(keyOf('getSecret', ref), (s) => client.getSecret(ref, s), signal)).slice(),
-    getSecretMap: async (ref, signal) =>
-      copyMap(await shared.do(keyOf('getSecretMap', ref), (s) => client.getSecretMap(ref, s), signal)),
     getAllSecrets: async (find, signal) =>
       copyMap(await shared.do(keyOf('getAllSecrets', find), (s) => client.getAllSecrets(find, s), signal)),
     validate: (signal) => client.validate(signal),

@@ -27,3 +27,9 @@ export class ThrottledError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * The external secret manager refused the identity the store acts as (HTTP 401/403, AccessDenied …). Terminal, as
+ * any refusal that only a policy change can lift; audit records and metrics count it as `denied`, not as an error.
+ */
+export class AccessDeniedError extends TerminalError {}

@@ -199,13 +199,13 @@ test('stores are accepted and defaulted; placeholder providers keep what the use
   assert.equal((fake['spec'] as Json)['refreshInterval'], '5m');
   assert.ok(parseSecretStore(fake).ok);
 
-  // A provider not yet implemented keeps its placeholder schema: whatever the user wrote is preserved.
+  // The gcpsm schema keeps ESO's field names and defaults the version selection policy.
   const gcp = await create(
     'SecretStore',
-    secretStore('gcp-store', { provider: { gcpsm: { projectID: 'demo', auth: { workloadIdentity: {} } } } }, namespace),
+    secretStore('gcp-store', { provider: { gcpsm: { projectID: 'demo-project', auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' } } } } } }, namespace),
   );
   assert.deepEqual((gcp['spec'] as Json)['provider'], {
-    gcpsm: { projectID: 'demo', auth: { workloadIdentity: {} } },
+    gcpsm: { projectID: 'demo-project', secretVersionSelectionPolicy: 'LatestOrFail', auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' } } } },
   });
 
   const shared = await create(

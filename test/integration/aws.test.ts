@@ -31,6 +31,7 @@ import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import type { AwsProvider } from '../../src/api/types.generated.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
+import { jsonObjectEntries } from '../../src/providers/decoding.ts';
 import { NoSecretError, TerminalError, ThrottledError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
 import { systemClock } from '../../src/util/clock.ts';
 import { defaultHoldResultsMs } from '../../src/providers/shared-calls.ts';
@@ -109,6 +110,12 @@ async function directClient(spec: Partial<AwsProvider> = {}): Promise<SecretsCli
       createServiceAccountToken: async () => {
         throw new Error('not used');
       },
+      readServiceAccountAnnotations: async () => {
+        throw new Error('not used');
+      },
+      readConfigMapKey: async () => {
+        throw new Error('not used by these tests');
+      },
     },
   };
   return createAwsProvider().newClient(
@@ -163,7 +170,8 @@ test('Secrets Manager: string, binary and JSON values, VersionId and stages, pre
   assert.equal(await password(firstVersion), v1, 'a VersionId');
   assert.equal(await password(`uuid/${firstVersion}`), v1, 'a VersionId in ESO’s uuid/ form');
   assert.deepEqual(await client.getSecret({ key: 'app/cert' }, signal()), binary, 'SecretBinary comes back byte for byte');
-  const map = await client.getSecretMap({ key: 'app/db' }, signal());
+  // What dataFrom[].extract does with the whole value (the controller splits it).
+  const map = jsonObjectEntries(await client.getSecret({ key: 'app/db' }, signal()), 'app/db');
   assert.deepEqual(Object.fromEntries(Object.entries(map).map(([k, v]) => [k, text(v)])), { user: 'app', password: v2 });
   await assert.rejects(client.getSecret({ key: 'app/db', version: 'no-such-stage' }, signal()), NoSecretError);
 
@@ -342,6 +350,13 @@ test('a ServiceAccount the namespace may not use is refused; ClusterSecretStore 
   assert.match(css.message, /cannot confirm/);
   await createObject(kube, Plural.ExternalSecret, es('via-cluster', { secretStoreRef: { name: cssName, kind: 'ClusterSecretStore' }, data: [{ secretKey: 'v', remoteRef: { key: 'shared/config' } }] }), other);
   await waitSecretData(kube, other, 'via-cluster', { v: value });
+  // The role is resolved from the annotation at the first read: the audit records name it, not a placeholder.
+  const audited = op.audit.lines
+    .map((line) => JSON.parse(line) as { action: string; identity: string; externalSecret: { namespace: string } })
+    .filter((record) => record.externalSecret.namespace === other);
+  const expected = `role ${roleArn('other-team')} (ServiceAccount ${other}/reader)`;
+  assert.deepEqual([...new Set(audited.filter((r) => r.action === 'provider.read').map((r) => r.identity))], [expected]);
+  assert.deepEqual([...new Set(audited.filter((r) => r.action === 'secret.create').map((r) => r.identity))], [expected]);
   await createObject(kube, Plural.ExternalSecret, es('via-cluster', { secretStoreRef: { name: cssName, kind: 'ClusterSecretStore' }, data: [{ secretKey: 'v', remoteRef: { key: 'shared/config' } }] }), team);
   const missing = await waitReady(kube, { namespace: team, name: 'via-cluster', status: 'False', message: /ServiceAccount .*reader/ });
   assert.match(missing.message, new RegExp(`ServiceAccount ${team}/reader .*does not exist`));
@@ -386,6 +401,14 @@ test('conditions: a missing secret is SecretMissing; access denied names the rol
   await createObject(kube, Plural.ExternalSecret, es('denied', { secretStoreRef: { name: 'aws' }, data: [{ secretKey: 'v', remoteRef: { key: 'denied' } }] }), ns);
   const denied = await waitReady(kube, { namespace: ns, name: 'denied', status: 'False', message: /denied/ });
   assert.match(denied.message, new RegExp(`secretsmanager:GetSecretValue on "denied" to role ${role.replace(/[/.]/g, '\\$&')}`));
+  // An auditor looks for refusals: the record says denied (and names the role), the request metric too.
+  const refusals = op.audit.lines
+    .map((line) => JSON.parse(line) as { action: string; result: string; remoteKey?: string; identity: string; externalSecret: { namespace: string } })
+    .filter((record) => record.externalSecret.namespace === ns && record.remoteKey === 'denied');
+  assert.ok(refusals.length > 0 && refusals.every((r) => r.action === 'provider.read' && r.result === 'denied' && r.identity === `role ${role}`), JSON.stringify(refusals));
+  await waitFor('the denied request counter', async () =>
+    /secret_relay_provider_requests_total\{provider="aws",operation="getSecret",result="denied"\} [1-9]/.test(await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text()),
+  );
 
   check.inject({ action: 'secretsmanager:GetSecretValue', subject: 'throttled', status: 400, code: 'ThrottlingException' });
   await createObject(kube, Plural.ExternalSecret, es('throttled', { secretStoreRef: { name: 'aws' }, data: [{ secretKey: 'v', remoteRef: { key: 'throttled' } }] }), ns);

@@ -286,7 +286,7 @@ test('renaming the target moves the data and removes the old owned Secret', asyn
 
 test('a store with a provider this version lacks is not Ready, and says so', async () => {
   const ns = await namespaces.create(kube);
-  await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'gcp' }, spec: { provider: { gcpsm: { projectID: 'demo' } } } }, ns);
+  await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'gcp' }, spec: { provider: { gcpsm: { projectID: 'demo-project' } } } }, ns);
   const ready = await waitFor('the store to be not Ready', async () => {
     const r = readyOf(await getObject(kube, Plural.SecretStore, 'gcp', ns));
     return r?.status === 'False' ? r : undefined;

@@ -26,6 +26,7 @@ import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
 import { connectVault, createVaultProvider } from '../../src/providers/vault/provider.ts';
 import type { VaultProvider } from '../../src/api/types.generated.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
+import { jsonObjectEntries } from '../../src/providers/decoding.ts';
 import { NoSecretError, TerminalError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
 import { systemClock, type Clock } from '../../src/util/clock.ts';
 
@@ -143,6 +144,8 @@ function directContext(ns: string, secrets: Record<string, string> = {}, clock: 
         return new TextEncoder().encode(value);
       },
       createServiceAccountToken: (ref, s) => real.createServiceAccountToken(ref, s),
+      readServiceAccountAnnotations: (ref, s) => real.readServiceAccountAnnotations(ref, s),
+      readConfigMapKey: (ref, s) => real.readConfigMapKey(ref, s),
     },
   };
 }
@@ -167,7 +170,8 @@ test('KV v2: whole secret as JSON, versions, metadata, not found; KV v1', async 
   assert.equal(JSON.parse(text(await client.getSecret({ key: 'app/db', version: '1' }, signal()))).password, v1, 'version 1');
   assert.equal(JSON.parse(text(await client.getSecret({ key: 'secret/app/db' }, signal()))).password, v2, 'a key naming the mount is not prefixed twice');
   assert.deepEqual(JSON.parse(text(await client.getSecret({ key: 'app/db', metadataPolicy: 'Fetch' }, signal()))), { team: 'payments', tier: 'gold' });
-  const map = await client.getSecretMap({ key: 'app/db' }, signal());
+  // What dataFrom[].extract does with the whole value (the controller splits it).
+  const map = jsonObjectEntries(await client.getSecret({ key: 'app/db' }, signal()), 'app/db');
   assert.deepEqual(Object.fromEntries(Object.entries(map).map(([k, v]) => [k, text(v)])), { user: 'app', password: v2, nested: '{"port":5432}' });
   await assert.rejects(client.getSecret({ key: 'app/missing' }, signal()), NoSecretError);
   await assert.rejects(client.getSecret({ key: 'app/db', version: '9' }, signal()), NoSecretError);
@@ -186,6 +190,39 @@ test('KV v2: whole secret as JSON, versions, metadata, not found; KV v1', async 
   assert.equal(JSON.parse(text(await bare.getSecret({ key: 'secret/app/db' }, signal()))).password, v2);
   await assert.rejects(bare.getSecret({ key: 'db' }, signal()), /must start with the KV mount/);
   await bare.close();
+});
+
+test('caProvider type ConfigMap: the CA kept in a ConfigMap verifies an OpenBao served over TLS; the namespace rule holds', async () => {
+  const tlsBao = await startOpenBao({ tls: true });
+  try {
+    const password = secrets.next('tls');
+    await tlsBao.api('POST', 'secret/data/app/tls', { data: { password } });
+    const ns = await namespaces.create(kube);
+    await kube.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'vault-ca' }, data: { 'ca.crt': tlsBao.caPem! } } });
+    const spec = (caProvider?: VaultProvider['caProvider']) =>
+      ({ server: tlsBao.address, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'vault', key: 'token' } }, ...(caProvider ? { caProvider } : {}) }) as VaultProvider;
+    const ctx = directContext(ns, { 'vault/token': tlsBao.rootToken });
+
+    const verified = await createVaultProvider().newClient(spec({ type: 'ConfigMap', name: 'vault-ca', key: 'ca.crt' }), ctx);
+    assert.equal(JSON.parse(text(await verified.getSecret({ key: 'app/tls' }, signal()))).password, password);
+    assert.equal(await verified.validate(signal()), 'Ready');
+    await verified.close();
+
+    // Without the CA the server's certificate is not trusted: the read fails, naming the server.
+    const untrusted = await createVaultProvider().newClient(spec(), ctx);
+    await assert.rejects(untrusted.getSecret({ key: 'app/tls' }, signal()), /cannot reach https:\/\/127\.0\.0\.1:\d+ .*(certificate|self-signed)/i);
+    await untrusted.close();
+
+    // A SecretStore reaches only its own namespace; a missing key is named.
+    await assert.rejects(
+      createVaultProvider().newClient(spec({ type: 'ConfigMap', name: 'vault-ca', key: 'ca.crt', namespace: 'default' }), ctx),
+      (err: unknown) => err instanceof TerminalError && /may not use ConfigMap vault-ca in namespace default/.test(err.message),
+    );
+    await assert.rejects(createVaultProvider().newClient(spec({ type: 'ConfigMap', name: 'vault-ca', key: 'nope' }), ctx), /ConfigMap .*\/vault-ca .* has no key nope/);
+    await assert.rejects(createVaultProvider().newClient(spec({ type: 'ConfigMap', name: 'absent', key: 'ca.crt' }), ctx), /ConfigMap .*\/absent .* does not exist/);
+  } finally {
+    await tlsBao.stop();
+  }
 });
 
 test('find: recursive list by path and name regexp, tags from custom_metadata', async () => {

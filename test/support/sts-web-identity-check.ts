@@ -68,29 +68,38 @@ export interface StsWebIdentityCheckOptions {
   readonly clock?: () => number;
 }
 
-interface Jwk extends JsonWebKey {
+export interface Jwk extends JsonWebKey {
   kid?: string;
   alg?: string;
 }
 
-async function fetchJwks(kubeconfigPath: string): Promise<Jwk[]> {
+/** GET `path` from the apiserver of the kubeconfig, with its credentials; the body as text. */
+export async function apiserverGet(kubeconfigPath: string, path: string): Promise<string> {
   const config = new k8s.KubeConfig();
   config.loadFromFile(kubeconfigPath);
   const server = config.getCurrentCluster()?.server;
   if (!server) throw new Error(`kubeconfig ${kubeconfigPath} names no server`);
   const options: https.RequestOptions = {};
   await config.applyToHTTPSOptions(options);
-  const body = await new Promise<string>((resolve, reject) => {
-    const request = https.request(new URL('/openid/v1/jwks', server), { ...options, method: 'GET' }, (response) => {
+  return new Promise<string>((resolve, reject) => {
+    const request = https.request(new URL(path, server), { ...options, method: 'GET' }, (response) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(text) : reject(new Error(`GET /openid/v1/jwks: HTTP ${response.statusCode}: ${text}`))));
+      response.on('end', () => (response.statusCode === 200 ? resolve(text) : reject(new Error(`GET ${path}: HTTP ${response.statusCode}: ${text}`))));
     });
     request.on('error', reject);
     request.end();
   });
-  return (JSON.parse(body) as { keys: Jwk[] }).keys;
+}
+
+export async function fetchJwks(kubeconfigPath: string): Promise<Jwk[]> {
+  return (JSON.parse(await apiserverGet(kubeconfigPath, '/openid/v1/jwks')) as { keys: Jwk[] }).keys;
+}
+
+/** The issuer the apiserver puts in ServiceAccount tokens (its OIDC discovery document). */
+export async function fetchIssuer(kubeconfigPath: string): Promise<string> {
+  return (JSON.parse(await apiserverGet(kubeconfigPath, '/.well-known/openid-configuration')) as { issuer: string }).issuer;
 }
 
 function base64UrlJson(part: string): Record<string, unknown> {

@@ -133,3 +133,25 @@ export function statusFor(
     conditions: [{ type: ConditionType.Ready, status, reason, message, lastTransitionTime, ...(ces.metadata.generation !== undefined ? { observedGeneration: ces.metadata.generation } : {}) }],
   };
 }
+
+/** On each child: a digest of what we applied, so an unchanged child is recognised from the cache without a write. */
+export const CHILD_DIGEST_ANNOTATION = 'secret-relay.dev/cluster-external-secret-digest';
+
+/** The child body with its digest annotation (sha256 over the body as applied; the spec holds no secret values). */
+export function withDigest(body: Record<string, unknown>, sha256: (text: string) => string): { body: Record<string, unknown>; digest: string } {
+  const digest = sha256(stableJson(body));
+  const metadata = body['metadata'] as { annotations?: Record<string, string> };
+  return { body: { ...body, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), [CHILD_DIGEST_ANNOTATION]: digest } } }, digest };
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

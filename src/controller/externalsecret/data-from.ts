@@ -6,6 +6,8 @@ import { SECRET_KEY_PATTERN } from '../../api/external-secret.ts';
 import { TerminalError } from '../../providers/provider.ts';
 import type { DecodingStrategy } from '../../providers/provider.ts';
 import { decode } from '../../providers/decoding.ts';
+import { compileGoRegexp } from '../../util/go-regexp.ts';
+import { convertKey, type ConversionStrategy } from '../../util/key-conversion.ts';
 import type { TemplateEngine } from '../../templates/engine.ts';
 import { TemplateError } from '../../templates/errors.ts';
 
@@ -17,66 +19,10 @@ export class DataFromError extends Error {
 /** A spec.dataFrom entry that can never work (invalid regular expression or rewrite template): fix the spec. */
 export class DataFromSpecError extends TerminalError {}
 
-export type ConversionStrategy = 'Default' | 'Unicode';
+export type { ConversionStrategy };
+export { convertKey };
 
 const SECRET_KEY = new RegExp(SECRET_KEY_PATTERN);
-const KEY_CHARACTER = /[-._a-zA-Z0-9]/;
-
-/**
- * conversionStrategy, as ESO's ConvertKeys: each character a Secret key cannot hold becomes "_" (Default) or
- * "_U" + 4 hex digits + "_" (Unicode). ESO keeps any Unicode letter or digit; only ASCII ones are valid in a
- * Secret key, so only those are kept here.
- */
-export function convertKey(strategy: ConversionStrategy, key: string): string {
-  let out = '';
-  for (const char of key) {
-    if (KEY_CHARACTER.test(char)) out += char;
-    else if (strategy === 'Unicode') out += `_U${char.codePointAt(0)!.toString(16).padStart(4, '0')}_`;
-    else out += '_';
-  }
-  return out;
-}
-
-/** Go's regexp syntax where it differs from JavaScript's: (?P<name>…) groups and a leading (?i)/(?s)/(?m). */
-export function compileGoRegexp(source: string, where: string): RegExp {
-  let pattern = source.replace(/\(\?P</g, '(?<');
-  let flags = 'gu';
-  const leading = /^\(\?([ims]+)\)/.exec(pattern);
-  if (leading) {
-    flags += leading[1];
-    pattern = pattern.slice(leading[0].length);
-  }
-  try {
-    return new RegExp(pattern, flags);
-  } catch {
-    throw new DataFromSpecError(`${where}: "${source}" is not a valid regular expression; fix its syntax`);
-  }
-}
-
-/**
- * Go's Regexp.Expand for a replacement template: $name or ${name} (name = letters, digits, '_'; the longest
- * such run, so "$1x" means group "1x"), $$ for "$". Unknown or unmatched groups expand to "".
- */
-export function expandGoTemplate(target: string, match: RegExpExecArray): string {
-  return target.replace(/\$(\$|\{(\w+)\}|(\w+))/g, (_whole, token: string, braced?: string, bare?: string) => {
-    if (token === '$') return '$';
-    const name = braced ?? bare ?? '';
-    const value = /^\d+$/.test(name) ? match[Number(name)] : match.groups?.[name];
-    return value ?? '';
-  });
-}
-
-function rewriteRegexp(key: string, pattern: RegExp, target: string): string {
-  pattern.lastIndex = 0;
-  return key.replace(pattern, (...args: unknown[]) => {
-    // Rebuild an exec-style match from replace()'s arguments: match, groups…, offset, string[, named groups].
-    const hasNamed = typeof args[args.length - 1] === 'object' && args[args.length - 1] !== null;
-    const groupsEnd = args.length - (hasNamed ? 3 : 2);
-    const match = args.slice(0, groupsEnd) as string[] as unknown as RegExpExecArray;
-    if (hasNamed) (match as { groups?: Record<string, string> }).groups = args[args.length - 1] as Record<string, string>;
-    return expandGoTemplate(target, match);
-  });
-}
 
 /** The rewrite steps, applied in order to every key. Two keys becoming one is refused. */
 export function rewriteKeys(
@@ -90,9 +36,14 @@ export function rewriteKeys(
     const at = `${where}.rewrite[${index}]`;
     let rename: (key: string) => string;
     if (step.regexp) {
-      const pattern = compileGoRegexp(step.regexp.source, `${at}.regexp.source`);
+      let pattern: ReturnType<typeof compileGoRegexp>;
+      try {
+        pattern = compileGoRegexp(step.regexp.source);
+      } catch (err) {
+        throw new DataFromSpecError(`${at}.regexp.source: "${step.regexp.source}" is not a valid Go regular expression (${err instanceof Error ? err.message : String(err)}); fix its syntax`);
+      }
       const target = step.regexp.target;
-      rename = (key) => rewriteRegexp(key, pattern, target);
+      rename = (key) => pattern.replaceAll(key, target);
     } else if (step.transform) {
       const template = step.transform.template;
       const templateAt = `${at}.transform.template`;
@@ -103,6 +54,8 @@ export function rewriteKeys(
       }
       const session = engine.session();
       rename = (key) => session.render(template, { value: key }, templateAt);
+    } else if ((step as { merge?: unknown }).merge !== undefined) {
+      throw new DataFromSpecError(`${at}.merge is not supported by secret-relay yet; use regexp or transform rewrites, or a template`);
     } else {
       throw new DataFromSpecError(`${at} must set one of regexp or transform`);
     }
@@ -151,7 +104,10 @@ export function shapeDataFrom(
   const ref = entry.extract ?? entry.find;
   const strategy: ConversionStrategy = ref?.conversionStrategy ?? 'Default';
   const decoding: DecodingStrategy = ref?.decodingStrategy ?? 'None';
-  const renamed = (entry.rewrite?.length ?? 0) > 0 ? rewriteKeys(entry.rewrite!, fetched, engine, where) : convertKeys(strategy, fetched, where);
+  // After a rewrite the conversion still runs (it changes only characters a key cannot hold), so a rewrite that
+  // leaves a "/" gives a usable key, as ESO's docs imply; without a rewrite it makes the keys.
+  const rewritten = (entry.rewrite?.length ?? 0) > 0 ? rewriteKeys(entry.rewrite!, fetched, engine, where) : fetched;
+  const renamed = convertKeys(strategy, rewritten, where);
   const out = new Map<string, Uint8Array>();
   for (const [key, value] of renamed) out.set(key, decode(value, decoding, key));
   return out;

@@ -12,7 +12,7 @@ export const MANAGED_KEYS_ANNOTATION = 'secret-relay.dev/managed-keys';
 export const TEMPLATED_LABELS_ANNOTATION = 'secret-relay.dev/templated-labels';
 export const TEMPLATED_ANNOTATIONS_ANNOTATION = 'secret-relay.dev/templated-annotations';
 
-export type CreationPolicy = 'Owner' | 'Orphan' | 'Merge' | 'None';
+export type CreationPolicy = 'Owner' | 'Orphan' | 'Merge' | 'None' | 'CreateOrMerge';
 
 export interface SecretOwner {
   readonly apiVersion: string;
@@ -88,9 +88,11 @@ export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
     data,
   };
   const labels = { ...input.labels, [MANAGED_LABEL]: 'true' };
-  if (input.creationPolicy === 'Merge') {
-    // Someone else owns this Secret: we add our keys and markers, nothing else.
-    return { ...base, metadata: { name: input.name, namespace: input.namespace, labels, annotations } };
+  if (input.creationPolicy === 'Merge' || input.creationPolicy === 'CreateOrMerge') {
+    // Someone else owns this Secret (or may): we add our keys and markers, nothing else — the type only when the
+    // template names one (CreateOrMerge creating it; the apiserver defaults Opaque otherwise).
+    const type = input.creationPolicy === 'CreateOrMerge' && input.type !== undefined ? { type: input.type } : {};
+    return { ...base, metadata: { name: input.name, namespace: input.namespace, labels, annotations }, ...type };
   }
   return {
     ...base,

@@ -9,7 +9,11 @@ import { API_GROUP, API_VERSION, Plural } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
 import { NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { describeError } from '../../k8s/describe-error.ts';
-import type { GeneratorKind, GeneratorObjectRef, LeaseSettings, IssuedLease, Generated, Generator, Generators } from '../../providers/generator.ts';
+import type { GeneratorKind, GeneratorObjectRef, LeaseSettings, IssuedLease, Generated, Generator, Generators, RevocationListener } from '../../providers/generator.ts';
+import { GENERATOR_PROVIDERS } from '../../providers/generator.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
+import type { Clock } from '../../util/clock.ts';
 
 export type { GeneratorKind, GeneratorObjectRef, LeaseSettings, IssuedLease, Generated, Generator, Generators };
 
@@ -91,6 +95,12 @@ export interface LeaseKeeperDeps {
   readonly logger?: LeaseKeeperLogger | undefined;
   /** Warnings about leases that could not be revoked (Events on the ExternalSecret). */
   readonly warn?: ((es: ExternalSecret, message: string) => Promise<void>) | undefined;
+  /** Every revocation (of a lease, or of a token the generator revoked on the side) is audited as provider.revoke … */
+  readonly audit?: Pick<AuditLog, 'record'> | undefined;
+  /** … and counted as provider_requests_total{operation="revoke"}. */
+  readonly metrics?: Pick<Metrics, 'providerRequest'> | undefined;
+  /** For the durations of revocations; without it they are 0. */
+  readonly clock?: Clock | undefined;
 }
 
 /** New credentials issued during one reconcile, not yet committed to the status. */
@@ -145,13 +155,45 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
     );
   };
   const describe = (es: ExternalSecret) => `${es.metadata.namespace}/${es.metadata.name}`;
+  const now = () => deps.clock?.now() ?? 0;
+
+  /** One revocation, audited and counted. `subject` names what was revoked (a lease id, "the Vault token of …"). */
+  const recordRevocation = (es: ExternalSecret, generator: Pick<GeneratorLease, 'kind' | 'name'>, outcome: { subject: string; identity: string; error?: string | undefined; durationMs: number }): void => {
+    const provider = GENERATOR_PROVIDERS[generator.kind as GeneratorKind] ?? 'vault';
+    const result = outcome.error === undefined ? 'success' : 'error';
+    deps.metrics?.providerRequest(provider, 'revoke', result, outcome.durationMs / 1000);
+    deps.audit?.record({
+      action: 'provider.revoke',
+      externalSecret: { namespace: es.metadata.namespace ?? '', name: es.metadata.name },
+      store: { kind: generator.kind, name: generator.name },
+      provider,
+      identity: outcome.identity,
+      remoteKey: outcome.subject,
+      result,
+      durationMs: outcome.durationMs,
+      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    });
+  };
+
+  /** What a generator revoked on the side while serving `es` (a replaced connection's token): recorded, a failure shown. */
+  const sideRevocations = (es: ExternalSecret, generator: Pick<GeneratorLease, 'kind' | 'name'>): RevocationListener => (report) => {
+    recordRevocation(es, generator, report);
+    if (report.error === undefined) return;
+    const message = `could not revoke ${report.subject}: ${report.error}; it ends at its TTL`;
+    deps.logger?.warn({ externalSecret: describe(es) }, message);
+    void deps.warn?.(es, message).catch((err: unknown) => deps.logger?.warn({ externalSecret: describe(es), err: describeError(err) }, 'could not record a Warning Event'));
+  };
 
   /** Revokes; a lease that cannot be revoked for good (generator gone, lease gone) is given up with a warning. */
   const revoke = async (es: ExternalSecret, lease: GeneratorLease, signal: AbortSignal, why: string): Promise<void> => {
+    const started = now();
+    const identity = `${lease.kind} ${es.metadata.namespace}/${lease.name}`;
     try {
-      await generatorFor(lease.kind as GeneratorKind).revoke(refOf(es, lease), lease.leaseId, signal);
+      await generatorFor(lease.kind as GeneratorKind).revoke(refOf(es, lease), lease.leaseId, signal, sideRevocations(es, lease));
+      recordRevocation(es, lease, { subject: lease.leaseId, identity, durationMs: now() - started });
       deps.logger?.info({ externalSecret: describe(es), generator: lease.name, leaseId: lease.leaseId, why }, 'lease revoked');
     } catch (err) {
+      recordRevocation(es, lease, { subject: lease.leaseId, identity, error: describeError(err), durationMs: now() - started });
       if (!(err instanceof TerminalError || err instanceof NoSecretError)) throw err;
       const message = `could not revoke lease ${lease.leaseId} of ${lease.kind} ${lease.name} (${why}): ${describeError(err)}; it ends at its TTL (${lease.expireTime})`;
       deps.logger?.warn({ externalSecret: describe(es) }, message);
@@ -191,7 +233,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
         const plan = planLease(lease, await generator.settings(ref, signal), now);
         if (plan.action === 'renew') {
           try {
-            const result = await generator.renew(ref, lease.leaseId, lease.leaseDurationSeconds, signal);
+            const result = await generator.renew(ref, lease.leaseId, lease.leaseDurationSeconds, signal, sideRevocations(es, lease));
             const renewed = renewedLease(lease, result, lease.leaseDurationSeconds, now);
             updated.push(renewed);
             changed = true;
@@ -218,7 +260,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
 
     async generate(es, source, generatorRef, now, signal) {
       const ref: GeneratorObjectRef = { namespace: es.metadata.namespace ?? '', kind: generatorRef.kind, name: generatorRef.name };
-      const generated = await generatorFor(ref.kind).generate(ref, signal);
+      const generated = await generatorFor(ref.kind).generate(ref, signal, sideRevocations(es, ref));
       return {
         data: generated.data,
         issued: { source, ref, lease: generated.lease ? issuedLease(source, ref, generated.lease, now) : undefined },

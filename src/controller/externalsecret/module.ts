@@ -37,6 +37,9 @@ export const externalSecretController: ControllerModule = {
       status: ctx.status,
       finalizers: createFinalizerEditor(ctx.kube, { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret }),
       logger: ctx.logger,
+      audit: ctx.audit,
+      metrics: ctx.metrics,
+      clock: ctx.clock,
       warn: (es, message) =>
         ctx.events.record(
           { apiVersion: API_GROUP_VERSION, kind: Kind.ExternalSecret, namespace: es.metadata.namespace ?? '', name: es.metadata.name, uid: es.metadata.uid ?? '' },

@@ -4,25 +4,29 @@
 import type { Clock } from '../../util/clock.ts';
 import type { ExternalSecret } from '../../api/index.ts';
 import { targetSecretName, API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
+import type { CreationPolicy } from '../../api/types.generated.ts';
 import type { AuditLog, AuditResult } from '../../audit/audit-log.ts';
 import type { SecretWriter } from '../../k8s/secrets.ts';
 import { fieldManagerFor } from '../../k8s/secrets.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
 import type { EventRecorder, EventTarget } from '../../k8s/events.ts';
 import type { SecretsClient } from '../../providers/provider.ts';
-import { NoSecretError, TerminalError } from '../../providers/provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { decode, extractProperty, jsonObjectEntries } from '../../providers/decoding.ts';
 import type { ExternalSecretDataFrom } from '../../api/types.generated.ts';
 import { createTemplateEngine, type TemplateEngine } from '../../templates/engine.ts';
 import { renderSecret, templateSourceNames, type RenderedSecret, type TemplateSources } from '../../templates/render-secret.ts';
 import { mergeSources, shapeDataFrom, type KeySource } from './data-from.ts';
+import { copiedMetadata } from './copied-metadata.ts';
+import { externalSecretCompat } from '../../api/eso-compat.ts';
 import { generatorSources, type IssuedCredentials, type LeaseKeeper } from './generators.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
-import { decide, jitteredIntervalMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
+import { decide, jitteredIntervalMs, refusedRecheckMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
 import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
+import { adoptionNote, adoptionPatch, classifyTarget, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 
@@ -31,8 +35,10 @@ export interface SecretView {
   readonly metadata?: {
     readonly labels?: Record<string, string> | undefined;
     readonly annotations?: Record<string, string> | undefined;
-    readonly ownerReferences?: readonly { readonly uid: string }[] | undefined;
+    readonly ownerReferences?: readonly OwnerReferenceView[] | undefined;
+    readonly managedFields?: readonly ManagedFieldsEntryView[] | undefined;
     readonly uid?: string | undefined;
+    readonly resourceVersion?: string | undefined;
   } | undefined;
   readonly data?: Record<string, string> | undefined;
   readonly immutable?: boolean | undefined;
@@ -75,6 +81,8 @@ export interface ExternalSecretReconcilerDeps {
  * status patch; deciding from that stale copy would refetch (and break CreatedOnce) right after a sync.
  */
 export interface WrittenStatus {
+  /** Whose: an ExternalSecret deleted and recreated under the same name must not inherit its predecessor's sync. */
+  readonly uid: string;
   readonly syncedResourceVersion: string;
   readonly refreshTime: number;
   readonly boundTargetName: string;
@@ -85,12 +93,15 @@ type FetchOutcome = { readonly data: Map<string, Uint8Array>; readonly missing: 
 export function createExternalSecretReconciler(options: ExternalSecretReconcilerDeps) {
   const deps: ExternalSecretReconcilerDeps = { ...options, templateEngine: options.templateEngine ?? createTemplateEngine() };
   const written = new Map<string, WrittenStatus>();
+  // The refusal message last reported per key, so a recheck that reads a lagging cache does not repeat its Event and audit record.
+  const refusals = new Map<string, string>();
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
     const cached = deps.getExternalSecret(namespace, name);
     // Gone: an Owner Secret follows through its ownerReference (garbage collector); others are kept by design.
     if (!cached) {
       written.delete(key);
+      refusals.delete(key);
       return;
     }
     if (!cached.ok) {
@@ -104,7 +115,7 @@ export function createExternalSecretReconciler(options: ExternalSecretReconciler
       if (deps.leases) await deps.leases.release(es, signal);
       return;
     }
-    return new Reconciliation(deps, es, signal, written, key).run();
+    return new Reconciliation(deps, es, signal, written, key, refusals).run();
   };
 }
 
@@ -142,15 +153,21 @@ class Reconciliation {
   private readonly targetName: string;
   private readonly eventTarget: EventTarget;
   private readonly uid: string;
-  /** Whose data a Secret write carries, for its audit record: set once the provider client exists. */
-  private source: { provider: string; identity: string } = { provider: '-', identity: '-' };
+  /** Whose data a Secret write carries, for its audit record: set once the provider client exists (its identity is read live). */
+  private source: { provider: string; client: SecretsClient | undefined } = { provider: '-', client: undefined };
   /** Credentials generated during this reconcile, committed (or revoked) once the Secret is written (or not). */
   private readonly issued: IssuedCredentials[] = [];
+  /** Set when the target exists and is someone else's: whose, for the refusal or the adoption. */
+  private foreignOwner: ForeignOwner | undefined;
+  /** Set when this reconcile refused to write. */
+  private refused = false;
 
   private readonly written: Map<string, WrittenStatus>;
   private readonly key: string;
+  private readonly refusals: Map<string, string>;
 
-  constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal, written: Map<string, WrittenStatus>, key: string) {
+  constructor(deps: ExternalSecretReconcilerDeps, es: ExternalSecret, signal: AbortSignal, written: Map<string, WrittenStatus>, key: string, refusals: Map<string, string>) {
+    this.refusals = refusals;
     this.deps = deps;
     this.written = written;
     this.key = key;
@@ -176,16 +193,18 @@ class Reconciliation {
       return;
     }
 
-    let existing = this.deps.getManagedSecret(this.namespace, this.targetName);
-    if (!existing && creationPolicy === 'Merge') existing = await this.deps.secrets.read(this.namespace, this.targetName);
-    const target = creationPolicy === 'None' ? ({ state: 'intact' } as const) : observeTarget(toExisting(existing), this.deps.hmacKey);
-
     const leases = this.deps.leases;
     const generating = leases !== undefined && (generatorSources(es).size > 0 || leases.leasesOf(es).length > 0);
     try {
+      const existing = await this.observeExisting(creationPolicy);
+      const target = this.observeTargetOf(existing, creationPolicy);
+      const decided = decide(this.observed(refreshIntervalMs), target, this.now);
+      // Refused before any provider call or generated credential: nothing could be written anyway.
+      if (decided.action === 'refuse') return await this.refuse(decided.recheckMs);
+      this.refusals.delete(this.key);
       // Leases of generated credentials: renewed when due; new credentials (a sync) before they end.
       const upkeep = generating ? await leases.maintain(es, this.now, this.signal) : { rotate: false, nextAt: undefined };
-      const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decide(this.observed(refreshIntervalMs), target, this.now);
+      const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decided;
       if (decision.action !== 'sync') {
         // Nothing to fetch; but a condition left over from a store outage is cleared.
         await this.ensureReadyAfterIdle();
@@ -193,9 +212,14 @@ class Reconciliation {
       }
       if (generating) await leases.ensureFinalizer(es);
       const client = await this.deps.clientFor(store.store, this.namespace, this.signal);
-      this.source = { provider: store.store.providerName, identity: client.identity };
+      this.source = { provider: store.store.providerName, client };
       const fetched = await this.fetch(client, store.store);
       const result = await this.write(fetched, existing, creationPolicy, refreshIntervalMs);
+      if (this.refused) {
+        // Nothing was written: credentials generated for it are revoked, not kept.
+        if (this.issued.length > 0) await leases?.abandon(es, this.issued, this.signal);
+        return result;
+      }
       const nextAt = generating ? await leases.commit(es, this.issued, this.deps.clock.now(), this.signal) : undefined;
       return this.soonest(result, nextAt);
     } catch (err) {
@@ -206,6 +230,54 @@ class Reconciliation {
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, message);
       throw err;
     }
+  }
+
+  /**
+   * The target Secret from the managed-Secret cache (labelled ones). A Secret someone else made is not in it, so
+   * on a miss: Merge and CreateOrMerge read it (one GET); Owner and Orphan assume it is absent — their write is
+   * create-only (applyIfAbsent) and finds out — unless this ExternalSecret was refused already (in memory, or
+   * by its status after a restart), when one GET tells whether it is still there without a provider call.
+   */
+  private async observeExisting(creationPolicy: CreationPolicy): Promise<SecretView | undefined> {
+    const cached = this.deps.getManagedSecret(this.namespace, this.targetName);
+    if (cached || creationPolicy === 'None') return cached;
+    if ((creationPolicy === 'Owner' || creationPolicy === 'Orphan') && !this.refusedBefore()) return undefined;
+    return this.deps.secrets.read(this.namespace, this.targetName);
+  }
+
+  private refusedBefore(): boolean {
+    if (this.refusals.get(this.key)?.startsWith(`${this.uid}\u0000`)) return true;
+    return findCondition(this.es.status?.conditions as Condition[] | undefined, ConditionType.Ready)?.reason === ExternalSecretReason.SecretExistsNotOwned;
+  }
+
+  private observeTargetOf(existing: SecretView | undefined, creationPolicy: CreationPolicy) {
+    if (creationPolicy === 'None') return { state: 'intact' } as const;
+    // Owner and Orphan make the Secret ours; Merge and CreateOrMerge add keys to whoever's Secret it is.
+    if (existing && (creationPolicy === 'Owner' || creationPolicy === 'Orphan')) {
+      const ownership = classifyTarget(existing.metadata ?? {}, { uid: this.uid, name: this.name, fieldManager: fieldManagerFor(this.name), controls: creationPolicy === 'Owner' });
+      if (!ownership.owned) {
+        this.foreignOwner = ownership.owner;
+        // A deleted predecessor's Secret would be garbage-collected: taken over without the opt-in.
+        const predecessor = ownership.owner.by === 'controller' && ownership.owner.predecessor === true;
+        return { state: 'foreign', adopt: predecessor || wantsAdoption(this.es.metadata.annotations) } as const;
+      }
+    }
+    return observeTarget(toExisting(existing), this.deps.hmacKey);
+  }
+
+  /** Nothing written: Ready=False naming the Secret, its owner and the ways forward; Event and audit once per change. */
+  private async refuse(recheckMs: number): Promise<ReconcileResult> {
+    this.refused = true;
+    const message = refusalMessage(this.namespace, this.targetName, this.foreignOwner!);
+    const changed = await this.setReady({ type: ConditionType.Ready, status: 'False', reason: ExternalSecretReason.SecretExistsNotOwned, message });
+    const reported = this.refusals.get(this.key) === `${this.uid}\u0000${message}`;
+    this.refusals.set(this.key, `${this.uid}\u0000${message}`);
+    // Once per refusal: not when the status already said so (a restart), nor again while the cache lags our patch.
+    if (changed && !reported) {
+      await this.deps.events.record(this.eventTarget, 'Warning', EventReason.SecretExistsNotOwned, message);
+      this.auditWrite('secret.refuse', 'denied', this.now, message);
+    }
+    return { requeueAfter: recheckMs };
   }
 
   /** The earlier of a requeue and a lease's next due time. */
@@ -221,7 +293,7 @@ class Reconciliation {
     const statusTime = es.status?.refreshTime ? Date.parse(es.status.refreshTime) : undefined;
     const ours = this.written.get(this.key);
     // Our own later write wins over a cache that has not caught up with it yet.
-    if (ours && (statusTime === undefined || ours.refreshTime > statusTime)) {
+    if (ours && ours.uid === this.uid && (statusTime === undefined || ours.refreshTime > statusTime)) {
       return {
         ...this.observedSpec(refreshIntervalMs),
         syncedResourceVersion: ours.syncedResourceVersion,
@@ -255,11 +327,13 @@ class Reconciliation {
    * keys are collected (deletionPolicy decides); other errors throw.
    */
   private async fetch(client: SecretsClient, store: ResolvedStore): Promise<FetchOutcome> {
+    const unsupported = externalSecretCompat(this.es.spec);
+    if (unsupported.length > 0) throw new TerminalError(unsupported.join('; '));
     const sources: KeySource[] = [];
     const missing: string[] = [];
     const dataEntries = this.es.spec.data ?? [];
     for (const [index, entry] of dataEntries.entries()) {
-      const { key, property, version, decodingStrategy, metadataPolicy } = entry.remoteRef;
+      const { key, property, version, decodingStrategy, metadataPolicy, nullBytePolicy } = entry.remoteRef;
       const value = await this.read(client, store, property ? `${key}#${property}` : key, missing, async () => {
         // The whole value is fetched (property and decoding applied here), so ExternalSecrets reading
         // different properties of one remote secret share one provider call.
@@ -267,6 +341,7 @@ class Reconciliation {
         const selected = property ? extractProperty(raw, property, key) : raw;
         return decode(selected, decodingStrategy ?? 'None', key);
       }, property ? `${key} (property ${property})` : key);
+      if (value !== undefined && nullBytePolicy === 'Fail') refuseNullBytes(`spec.data[${index}]`, new Map([[entry.secretKey, value]]));
       if (value !== undefined) sources.push({ where: `spec.data[${index}]`, data: new Map([[entry.secretKey, value]]) });
     }
     for (const [index, entry] of (this.es.spec.dataFrom ?? []).entries()) {
@@ -279,7 +354,9 @@ class Reconciliation {
         : generator
           ? `${where} (${generator.kind} ${generator.name})`
           : `${where} (find)`;
-      sources.push({ where: label, data: shapeDataFrom(entry, fetched, this.deps.templateEngine!, where) });
+      const shaped = shapeDataFrom(entry, fetched, this.deps.templateEngine!, where);
+      if ((entry.extract ?? entry.find)?.nullBytePolicy === 'Fail') refuseNullBytes(where, shaped);
+      sources.push({ where: label, data: shaped });
     }
     return { data: mergeSources(sources), missing };
   }
@@ -293,10 +370,10 @@ class Reconciliation {
     index: number,
   ): Promise<Map<string, Uint8Array> | undefined> {
     if (entry.extract) {
-      const { key, property, version } = entry.extract;
+      const { key, property, version, metadataPolicy } = entry.extract;
       return this.read(client, store, property ? `${key}#${property}` : key, missing, async () => {
-        // getSecret (not getSecretMap) so a data[] entry and an extract of the same key share one call.
-        const raw = await client.getSecret({ key, ...(version ? { version } : {}) }, this.signal);
+        // The whole value (split here), so a data[] entry and an extract of the same key share one call.
+        const raw = await client.getSecret({ key, ...(version ? { version } : {}), ...(metadataPolicy === 'Fetch' ? { metadataPolicy } : {}) }, this.signal);
         const selected = property ? extractProperty(raw, property, key) : raw;
         return new Map(Object.entries(jsonObjectEntries(selected, key)));
       }, property ? `${key} (property ${property})` : key);
@@ -304,7 +381,9 @@ class Reconciliation {
     if (entry.sourceRef) {
       const leases = this.deps.leases;
       if (!leases) throw new TerminalError('dataFrom[].sourceRef.generatorRef is not served by this operator');
-      const { data, issued } = await leases.generate(this.es, index, entry.sourceRef.generatorRef, this.deps.clock.now(), this.signal);
+      const generatorRef = entry.sourceRef.generatorRef;
+      if (!generatorRef) throw new TerminalError(`spec.dataFrom[${index}].sourceRef.storeRef is not supported by secret-relay yet; use spec.secretStoreRef`);
+      const { data, issued } = await leases.generate(this.es, index, generatorRef, this.deps.clock.now(), this.signal);
       this.issued.push(issued);
       return new Map(data);
     }
@@ -320,11 +399,12 @@ class Reconciliation {
           ...(find.name ? { name: { regexp: find.name.regexp } } : {}),
           ...(find.tags ? { tags: find.tags } : {}),
           ...(find.path !== undefined ? { path: find.path } : {}),
+          ...(find.conversionStrategy !== undefined ? { conversionStrategy: find.conversionStrategy } : {}),
         },
         this.signal,
       );
       return new Map(Object.entries(found));
-    }, `find(${described})`);
+    }, `find(${described})`, 'provider.find');
   }
 
   /** One provider read, audited; a NoSecretError is recorded in `missing` (as `missingLabel`) and gives undefined. */
@@ -335,6 +415,7 @@ class Reconciliation {
     missing: string[],
     call: () => Promise<T>,
     missingLabel: string,
+    action: 'provider.read' | 'provider.find' = 'provider.read',
   ): Promise<T | undefined> {
     const started = this.deps.clock.now();
     let result: AuditResult = 'success';
@@ -347,12 +428,13 @@ class Reconciliation {
         missing.push(missingLabel);
         return undefined;
       }
-      result = 'error';
+      // A refusal of the store's identity is what an auditor looks for: `denied`, not a generic error.
+      result = err instanceof AccessDeniedError ? 'denied' : 'error';
       error = describeError(err);
       throw err;
     } finally {
       this.deps.audit.record({
-        action: 'provider.read',
+        action,
         externalSecret: { namespace: this.namespace, name: this.name },
         store: { kind: store.kind, name: store.name },
         provider: store.providerName,
@@ -385,16 +467,17 @@ class Reconciliation {
   }
 
   /** The Secret's contents: the fetched data as it is, or shaped by spec.target.template. */
-  private async shape(data: Map<string, Uint8Array>): Promise<RenderedSecret | { data: Map<string, Uint8Array>; type?: undefined; labels?: undefined; annotations?: undefined }> {
+  private async shape(data: Map<string, Uint8Array>): Promise<RenderedSecret | { data: Map<string, Uint8Array>; type?: undefined; labels: Record<string, string>; annotations: Record<string, string> }> {
     const template = this.es.spec.target?.template;
-    if (!template) return { data };
+    // Without a template the ExternalSecret's own labels and annotations go to the Secret, as ESO does.
+    if (!template) return { data, ...copiedMetadata(this.es.metadata) };
     return renderSecret(this.deps.templateEngine!, data, template, await this.readTemplateSources());
   }
 
   private async write(
     fetched: FetchOutcome,
     existingView: SecretView | undefined,
-    creationPolicy: 'Owner' | 'Orphan' | 'Merge' | 'None',
+    creationPolicy: CreationPolicy,
     refreshIntervalMs: number,
   ): Promise<ReconcileResult> {
     const { es } = this;
@@ -410,7 +493,22 @@ class Reconciliation {
       return requeue;
     }
 
+    if (fetched.data.size === 0 && fetched.missing.length === 0 && deletionPolicy === 'Retain') {
+      // As ESO: no data (a find that matched nothing) writes no Secret and keeps an existing one as it is.
+      return this.finish(
+        ExternalSecretReason.SecretSynced,
+        'the provider returned no data (no key matched); no Secret written, an existing one is kept (deletionPolicy Retain)',
+        requeue,
+      );
+    }
+
     if (creationPolicy === 'None') return this.finish(ExternalSecretReason.SecretSynced, 'provider values fetched; creationPolicy None writes no Secret', requeue);
+
+    if (this.foreignOwner && fetched.data.size === 0 && deletionPolicy === 'Delete') {
+      // The remote secrets are gone before an adoption: a Secret that is not ours yet is neither adopted nor deleted.
+      await this.setNotReady(ExternalSecretReason.SecretMissing, `no remote data (${fetched.missing.join(', ') || 'nothing matched'}); Secret ${this.targetName} was not adopted and is left as it was`);
+      return requeue;
+    }
 
     if (creationPolicy === 'Merge' && !existingView) {
       throw new Error(
@@ -419,10 +517,11 @@ class Reconciliation {
     }
 
     const existing = toExisting(existingView);
-    if (fetched.data.size === 0 && fetched.missing.length > 0 && deletionPolicy === 'Delete') {
-      // Every remote secret is gone: remove the Secret we created.
+    if (fetched.data.size === 0 && deletionPolicy === 'Delete') {
+      // Every remote secret is gone, or a find matched nothing (as ESO): remove the Secret we created.
       if (existingView) await this.deleteSecret(this.targetName, existingView.metadata?.uid);
-      return this.finish(ExternalSecretReason.SecretDeleted, `remote secrets gone (${fetched.missing.join(', ')}); Secret deleted (deletionPolicy Delete)`, requeue, false);
+      const why = fetched.missing.length > 0 ? `remote secrets gone (${fetched.missing.join(', ')})` : 'the provider returned no data (no key matched)';
+      return this.finish(ExternalSecretReason.SecretDeleted, `${why}; Secret deleted (deletionPolicy Delete)`, requeue, false);
     }
 
     // Templates render before anything is written: an error leaves the Secret as it was.
@@ -440,14 +539,32 @@ class Reconciliation {
       annotations: shaped.annotations,
     });
 
-    if (needsApply(desired, existing)) {
-      if (existing?.immutable) {
+    let view = existingView;
+    let created = false;
+    if (!view && (creationPolicy === 'Owner' || creationPolicy === 'Orphan')) {
+      // Not in the cache: create it only if no Secret of that name exists; else see whose it is.
+      created = await this.applyIfAbsent(desired);
+      if (!created) {
+        view = await this.deps.secrets.read(this.namespace, this.targetName);
+        const target = this.observeTargetOf(view, creationPolicy);
+        if (target.state === 'foreign' && !target.adopt) {
+          return this.refuse(refusedRecheckMs({ uid: this.uid, refreshPolicy: es.spec.refreshPolicy ?? 'Periodic', refreshIntervalMs }));
+        }
+      }
+    }
+    const current = view === existingView ? existing : toExisting(view);
+    if (created) {
+      // Written by applyIfAbsent.
+    } else if (this.foreignOwner && view) {
+      await this.adopt(desired, view, this.foreignOwner);
+    } else if (needsApply(desired, current)) {
+      if (current?.immutable) {
         throw new TerminalError(
           `target Secret ${this.namespace}/${this.targetName} is immutable and its data differs from the provider's: delete it to let secret-relay recreate it`,
         );
       }
       const started = this.deps.clock.now();
-      const action = existingView ? 'secret.update' : 'secret.create';
+      const action = view ? 'secret.update' : 'secret.create';
       try {
         await this.deps.secrets.apply(desired, fieldManagerFor(this.name));
         this.auditWrite(action, 'success', started);
@@ -458,8 +575,8 @@ class Reconciliation {
       await this.deps.events.record(
         this.eventTarget,
         'Normal',
-        existingView ? EventReason.Updated : EventReason.Created,
-        `Secret ${this.targetName} ${existingView ? 'updated' : 'created'}`,
+        view ? EventReason.Updated : EventReason.Created,
+        `Secret ${this.targetName} ${view ? 'updated' : 'created'}`,
       );
     }
 
@@ -467,7 +584,8 @@ class Reconciliation {
     const bound = es.status?.binding?.name;
     if (bound && bound !== this.targetName) {
       const old = this.deps.getManagedSecret(this.namespace, bound);
-      if (old?.metadata?.ownerReferences?.some((r) => r.uid === this.uid)) await this.deleteSecret(bound, old.metadata.uid);
+      // Only a Secret this ExternalSecret controls; a Merge/CreateOrMerge/Orphan target or someone else's stays.
+      if (old?.metadata?.ownerReferences?.some((r) => r.uid === this.uid && r.controller === true)) await this.deleteSecret(bound, old.metadata.uid);
     }
 
     if (fetched.missing.length > 0) {
@@ -479,6 +597,61 @@ class Reconciliation {
       );
     }
     return this.finish(ExternalSecretReason.SecretSynced, 'Secret was synced', requeue);
+  }
+
+  /** The create-only write of a target the cache does not hold; false (nothing written) when a Secret of that name exists. */
+  private async applyIfAbsent(desired: ReturnType<typeof buildDesiredSecret>): Promise<boolean> {
+    const started = this.deps.clock.now();
+    let outcome: 'created' | 'exists';
+    try {
+      outcome = await this.deps.secrets.applyIfAbsent(desired, fieldManagerFor(this.name));
+    } catch (err) {
+      this.auditWrite('secret.create', 'error', started, describeError(err));
+      throw err;
+    }
+    if (outcome === 'exists') return false;
+    this.auditWrite('secret.create', 'success', started);
+    await this.deps.events.record(this.eventTarget, 'Normal', EventReason.Created, `Secret ${this.targetName} created`);
+    return true;
+  }
+
+  /**
+   * Takes an existing Secret over (the secret-relay.dev/adopt opt-in): first the foreign controller reference and
+   * the keys we do not declare go (a patch guarded by resourceVersion), then our apply takes every field we write.
+   * Keys whose values equal the provider's are never absent or different in between.
+   */
+  private async adopt(desired: ReturnType<typeof buildDesiredSecret>, existingView: SecretView, from: ForeignOwner): Promise<void> {
+    if (existingView.type !== undefined && desired.type !== undefined && existingView.type !== desired.type) {
+      throw new TerminalError(
+        `Secret ${this.namespace}/${this.targetName} is of type ${existingView.type} and this ExternalSecret writes ${desired.type}: ` +
+          `set spec.target.template.type: ${existingView.type} to adopt it (a Secret's type cannot change)`,
+      );
+    }
+    const fieldManager = fieldManagerFor(this.name);
+    const patch = adoptionPatch(
+      { ownerReferences: existingView.metadata?.ownerReferences, managedFields: existingView.metadata?.managedFields, dataKeys: Object.keys(existingView.data ?? {}) },
+      { keys: new Set(Object.keys(desired.data)), writesType: desired.type !== undefined, fieldManager },
+    );
+    const dataDiffers = patch.removedKeys.length > 0 || Object.entries(desired.data).some(([key, value]) => existingView.data?.[key] !== value);
+    if (existingView.immutable && dataDiffers) {
+      throw new TerminalError(
+        `Secret ${this.namespace}/${this.targetName} is immutable and its data differs from what this ExternalSecret writes: it cannot be adopted; delete it to let secret-relay recreate it`,
+      );
+    }
+    const started = this.deps.clock.now();
+    try {
+      await this.deps.secrets.releaseForAdoption(
+        { namespace: this.namespace, name: this.targetName, resourceVersion: existingView.metadata?.resourceVersion ?? '' },
+        { ownerReferences: patch.ownerReferences.map((ref) => ({ ...ref })), removedKeys: patch.removedKeys, managedFields: patch.managedFields },
+        fieldManager,
+      );
+      await this.deps.secrets.apply(desired, fieldManager);
+      this.auditWrite('secret.adopt', 'success', started);
+    } catch (err) {
+      this.auditWrite('secret.adopt', 'error', started, describeError(err));
+      throw err;
+    }
+    await this.deps.events.record(this.eventTarget, 'Normal', EventReason.Adopted, adoptionNote(this.targetName, from, patch.removedKeys));
   }
 
   private nextRefresh(refreshIntervalMs: number): ReconcileResult {
@@ -499,7 +672,7 @@ class Reconciliation {
   }
 
   private auditWrite(
-    action: 'secret.create' | 'secret.update' | 'secret.delete',
+    action: 'secret.create' | 'secret.update' | 'secret.delete' | 'secret.adopt' | 'secret.refuse',
     result: AuditResult,
     started: number,
     error?: string,
@@ -509,9 +682,9 @@ class Reconciliation {
     this.deps.audit.record({
       action,
       externalSecret: { namespace: this.namespace, name: this.name },
-      store: { kind: ref.kind ?? 'SecretStore', name: ref.name },
+      store: { kind: ref?.kind ?? 'SecretStore', name: ref?.name ?? '' },
       provider: this.source.provider,
-      identity: this.source.identity,
+      identity: this.source.client?.identity ?? '-',
       targetSecret: { namespace: this.namespace, name: secretName },
       result,
       durationMs: this.deps.clock.now() - started,
@@ -536,7 +709,7 @@ class Reconciliation {
       syncedResourceVersion,
       binding: { name: this.targetName },
     });
-    this.written.set(this.key, { syncedResourceVersion, refreshTime, boundTargetName: this.targetName });
+    this.written.set(this.key, { uid: this.uid, syncedResourceVersion, refreshTime, boundTargetName: this.targetName });
     return requeue;
   }
 
@@ -551,12 +724,13 @@ class Reconciliation {
     await this.setReady({ type: ConditionType.Ready, status: 'True', reason: ExternalSecretReason.SecretSynced, message: 'Secret was synced' });
   }
 
-  /** Writes the Ready condition alone, skipping the write when nothing would change. */
-  private async setReady(update: ConditionUpdate): Promise<void> {
+  /** Writes the Ready condition alone, skipping the write when nothing would change; true when it wrote. */
+  private async setReady(update: ConditionUpdate): Promise<boolean> {
     const conditions = this.es.status?.conditions as Condition[] | undefined;
     const generation = this.es.metadata.generation;
-    if (sameCondition(findCondition(conditions, update.type), update, generation)) return;
+    if (sameCondition(findCondition(conditions, update.type), update, generation)) return false;
     await this.deps.status.patch(this.statusRef(), { conditions: setCondition(conditions, update, this.now, generation) });
+    return true;
   }
 
   private statusRef() {
@@ -579,4 +753,13 @@ function toExisting(secret: SecretView | undefined): ExistingSecret | undefined 
 export function splitKey(key: string): [string, string] {
   const slash = key.indexOf('/');
   return slash < 0 ? ['', key] : [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+/** nullBytePolicy Fail: a value holding a NUL byte fails the ExternalSecret, naming the key (never the value). */
+function refuseNullBytes(where: string, data: ReadonlyMap<string, Uint8Array>): void {
+  for (const [key, value] of data) {
+    if (value.includes(0)) {
+      throw new TerminalError(`${where}: the value for key "${key}" holds a NUL byte (nullBytePolicy Fail); store text (PEM, base64) or leave nullBytePolicy unset for binary data`);
+    }
+  }
 }

@@ -1,5 +1,6 @@
 // Which store serves an ExternalSecret, and may it — a pure function of the caches.
 import type { ExternalSecret, SecretStore, ClusterSecretStore } from '../../api/index.ts';
+import { storeCompat } from '../../api/eso-compat.ts';
 import { ConditionType, ExternalSecretReason } from '../../api/index.ts';
 import type { ProviderName, StoreKind } from '../../providers/provider.ts';
 import { providerOfStore } from '../../providers/registry.ts';
@@ -28,6 +29,13 @@ export interface StoreLookup {
 export function resolveStore(es: ExternalSecret, lookup: StoreLookup): StoreResolution {
   const namespace = es.metadata.namespace ?? '';
   const ref = es.spec.secretStoreRef;
+  if (ref === undefined) {
+    return {
+      ok: false,
+      reason: ExternalSecretReason.StoreNotFound,
+      message: 'spec.secretStoreRef is not set: ExternalSecrets whose entries each name their own sourceRef are not supported by secret-relay yet; set spec.secretStoreRef',
+    };
+  }
   const kind: StoreKind = ref.kind ?? 'SecretStore';
   const store = kind === 'ClusterSecretStore' ? lookup.clusterSecretStore(ref.name) : lookup.secretStore(namespace, ref.name);
   const described = kind === 'ClusterSecretStore' ? `ClusterSecretStore ${ref.name}` : `SecretStore ${namespace}/${ref.name}`;
@@ -50,6 +58,9 @@ export function resolveStore(es: ExternalSecret, lookup: StoreLookup): StoreReso
   }
   const provider = providerOfStore(store.spec);
   if ('error' in provider) return { ok: false, reason: ExternalSecretReason.StoreNotReady, message: `${described}: ${provider.error}` };
+  // Also checked here, not only by the store controller: a store edited to an unsupported field is never read.
+  const compat = storeCompat(store.spec, kind === 'ClusterSecretStore');
+  if (compat.errors.length > 0) return { ok: false, reason: ExternalSecretReason.StoreNotReady, message: `${described}: ${compat.errors.join('; ')}` };
   return {
     ok: true,
     store: {

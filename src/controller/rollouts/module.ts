@@ -235,7 +235,7 @@ function auditRollout(
     ctx.audit.record({
       action: 'workload.rollout',
       externalSecret: { namespace, name: es?.metadata.name ?? '-' },
-      store: { kind: es?.spec.secretStoreRef.kind ?? '-', name: es?.spec.secretStoreRef.name ?? '-' },
+      store: { kind: es?.spec.secretStoreRef?.kind ?? '-', name: es?.spec.secretStoreRef?.name ?? '-' },
       provider: '-',
       identity: 'secret-relay',
       targetSecret: { namespace, name: reason.secret },

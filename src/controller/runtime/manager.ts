@@ -219,9 +219,10 @@ export class Manager implements Caches {
 
   async #endTerm(): Promise<void> {
     const running = this.#controllers;
+    if (!running) return;
     this.#controllers = undefined;
     this.#options.metrics.setLeader(false);
-    if (running) await Promise.all([...running.values()].map((c) => c.stop()));
+    await Promise.all([...running.values()].map((c) => c.stop()));
     this.#options.logger.info({}, 'no longer leading: controllers stopped');
   }
 

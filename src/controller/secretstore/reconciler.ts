@@ -1,6 +1,7 @@
 // SecretStore / ClusterSecretStore: is the configuration valid and does the provider answer? Sets Ready and
 // revalidates at spec.refreshInterval. ExternalSecrets only fetch through a Ready (or Unknown) store.
 import type { Clock } from '../../util/clock.ts';
+import { storeCompat } from '../../api/eso-compat.ts';
 import type { SecretStore, ClusterSecretStore } from '../../api/index.ts';
 import { API_GROUP, API_VERSION, API_GROUP_VERSION, ConditionType, Plural, StoreReason } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
@@ -71,7 +72,9 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
       });
       return;
     }
-    const verdict = provider.validateStore(selected.spec);
+    const compat = storeCompat(store.spec, deps.kind === 'ClusterSecretStore');
+    const providerVerdict = provider.validateStore(selected.spec);
+    const verdict = { errors: [...compat.errors, ...providerVerdict.errors], warnings: [...compat.warnings, ...providerVerdict.warnings] };
     if (verdict.errors.length > 0) {
       await setReady({ status: 'False', reason: StoreReason.InvalidStoreConfiguration, message: verdict.errors.join('; ') });
       return;

@@ -6,7 +6,9 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
-import type { AwsProvider, SecretKeySelector } from '../../api/types.generated.ts';
+import type { AwsProvider } from '../../api/types.generated.ts';
+import { createCredentialMemo, readSecretText, RefResolver, serviceAccountTokenSource } from '../kit/index.ts';
+import type { CredentialMemo, ResolvedSecretKey, ResolvedServiceAccount, StoreWhere } from '../kit/index.ts';
 import { awsCall } from './errors.ts';
 
 export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
@@ -30,14 +32,14 @@ export type AwsBasePlan =
   | { readonly kind: 'default' }
   | {
       readonly kind: 'jwt';
-      readonly serviceAccount: { readonly namespace: string; readonly name: string };
+      readonly serviceAccount: ResolvedServiceAccount;
       readonly audiences: readonly string[];
     }
   | {
       readonly kind: 'secretRef';
-      readonly accessKeyId: Required<Pick<SecretKeySelector, 'name' | 'key' | 'namespace'>>;
-      readonly secretAccessKey: Required<Pick<SecretKeySelector, 'name' | 'key' | 'namespace'>>;
-      readonly sessionToken?: Required<Pick<SecretKeySelector, 'name' | 'key' | 'namespace'>> | undefined;
+      readonly accessKeyId: ResolvedSecretKey;
+      readonly secretAccessKey: ResolvedSecretKey;
+      readonly sessionToken?: ResolvedSecretKey | undefined;
     };
 
 export interface AwsAuthPlan {
@@ -50,82 +52,49 @@ export interface AwsAuthPlan {
   readonly referent: boolean;
 }
 
-type StoreWhere = Pick<StoreContext, 'storeKind' | 'storeNamespace' | 'namespace'>;
-
-/** Which namespace a reference resolves to: explicit, else the store's (SecretStore) or the ExternalSecret's (referent). */
-function referenceNamespace(explicit: string | undefined, where: StoreWhere): string {
-  return explicit ?? where.storeNamespace ?? where.namespace;
-}
-
 export function planAwsAuth(spec: AwsProvider, where: StoreWhere): AwsAuthPlan {
-  const cluster = where.storeKind === 'ClusterSecretStore';
+  const refs = new RefResolver(where);
   const common = { additionalRoles: spec.additionalRoles ?? [], role: spec.role };
   const jwt = spec.auth?.jwt;
   if (jwt) {
     const ref = jwt.serviceAccountRef;
-    return {
-      ...common,
-      base: {
-        kind: 'jwt',
-        serviceAccount: { namespace: referenceNamespace(ref.namespace, where), name: ref.name },
-        audiences: ref.audiences && ref.audiences.length > 0 ? ref.audiences : [DEFAULT_AUDIENCE],
-      },
-      referent: cluster && ref.namespace === undefined,
-    };
+    const base = {
+      kind: 'jwt',
+      serviceAccount: refs.serviceAccount(ref),
+      audiences: ref.audiences && ref.audiences.length > 0 ? ref.audiences : [DEFAULT_AUDIENCE],
+    } as const;
+    return { ...common, base, referent: refs.referent };
   }
   const keys = spec.auth?.secretRef;
   if (keys) {
-    const resolve = (selector: SecretKeySelector) => ({ name: selector.name, key: selector.key, namespace: referenceNamespace(selector.namespace, where) });
-    const selectors = [keys.accessKeyIDSecretRef, keys.secretAccessKeySecretRef, keys.sessionTokenSecretRef].filter((s) => s !== undefined);
-    return {
-      ...common,
-      base: {
-        kind: 'secretRef',
-        accessKeyId: resolve(keys.accessKeyIDSecretRef),
-        secretAccessKey: resolve(keys.secretAccessKeySecretRef),
-        sessionToken: keys.sessionTokenSecretRef ? resolve(keys.sessionTokenSecretRef) : undefined,
-      },
-      referent: cluster && selectors.some((selector) => selector.namespace === undefined),
-    };
+    const base = {
+      kind: 'secretRef',
+      accessKeyId: refs.secretKey(keys.accessKeyIDSecretRef),
+      secretAccessKey: refs.secretKey(keys.secretAccessKeySecretRef),
+      sessionToken: keys.sessionTokenSecretRef ? refs.secretKey(keys.sessionTokenSecretRef) : undefined,
+    } as const;
+    return { ...common, base, referent: refs.referent };
   }
   return { ...common, base: { kind: 'default' }, referent: false };
 }
 
-/** A credential provider that remembers its result until REFRESH_BEFORE_MS before expiry; concurrent askers share one fetch. */
-export interface MemoizedCredentials extends AwsCredentialIdentityProvider {
-  /** How many times the underlying source was asked (for tests). */
-  fetches(): number;
-}
+/** A credential memo in the SDK's shape: a credential provider (the SDK passes no signal; the memo's deadline bounds it). */
+type MemoizedCredentials = AwsCredentialIdentityProvider;
 
-export function memoizeCredentials(
-  fetch: () => Promise<AwsCredentialIdentity>,
-  clock: Clock,
-  refreshBeforeMs: number = REFRESH_BEFORE_MS,
-): MemoizedCredentials {
-  let current: AwsCredentialIdentity | undefined;
-  let pending: Promise<AwsCredentialIdentity> | undefined;
-  let count = 0;
-  const fresh = (identity: AwsCredentialIdentity): boolean =>
-    identity.expiration === undefined || identity.expiration.getTime() - clock.now() > refreshBeforeMs;
-  const provider = async (): Promise<AwsCredentialIdentity> => {
-    if (current && fresh(current)) return current;
-    if (!pending) {
-      count++;
-      pending = fetch().then(
-        (identity) => {
-          current = identity;
-          pending = undefined;
-          return identity;
-        },
-        (error: unknown) => {
-          pending = undefined;
-          throw error;
-        },
-      );
-    }
-    return pending;
-  };
-  return Object.assign(provider, { fetches: () => count });
+/**
+ * The SDK asks for credentials inside each send(); its call has no signal of ours, so a waiter never gives up early —
+ * the shared fetch's own deadline (the kit's, 60 s) is what bounds a silent STS or apiserver.
+ */
+const NEVER_ABORTED = new AbortController().signal;
+
+function memoizeCredentials(fetch: (signal: AbortSignal) => Promise<AwsCredentialIdentity>, clock: Clock): MemoizedCredentials {
+  const memo: CredentialMemo<AwsCredentialIdentity> = createCredentialMemo({
+    fetch,
+    expiresAt: (identity) => identity.expiration?.getTime(),
+    clock,
+    refreshBeforeMs: REFRESH_BEFORE_MS,
+  });
+  return () => memo.get(NEVER_ABORTED);
 }
 
 /** A valid RoleSessionName ([\w+=,.@-]{2,64}) naming the store, so CloudTrail shows which store acted. */
@@ -169,8 +138,6 @@ export function sdkClientConfig(settings: AwsClientSettings) {
 export function buildAwsSession(spec: AwsProvider, plan: AwsAuthPlan, deps: AwsAuthDeps): AwsSession {
   const { ctx, settings, clock } = deps;
   const sessionName = roleSessionName(ctx);
-  const signal = new AbortController().signal; // credential fetches outlive any one reconcile
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
 
   let base: MemoizedCredentials;
   let baseIdentity: string;
@@ -178,13 +145,14 @@ export function buildAwsSession(spec: AwsProvider, plan: AwsAuthPlan, deps: AwsA
 
   if (plan.base.kind === 'jwt') {
     const { serviceAccount, audiences } = plan.base;
-    const accountLabel = `ServiceAccount ${serviceAccount.namespace}/${serviceAccount.name}`;
+    const tokens = serviceAccountTokenSource(ctx.kube, serviceAccount, audiences);
+    const accountLabel = tokens.label;
     baseIdentity = accountLabel;
     // The web-identity role is known only after reading the annotation; it is resolved at first fetch.
     let webRole: string | undefined;
-    base = memoizeCredentials(async () => {
+    base = memoizeCredentials(async (signal) => {
       if (webRole === undefined) {
-        const annotations = ctx.kube.readServiceAccountAnnotations ? await ctx.kube.readServiceAccountAnnotations(serviceAccount, signal) : {};
+        const annotations = await ctx.kube.readServiceAccountAnnotations(serviceAccount, signal);
         webRole = annotations[ROLE_ARN_ANNOTATION] ?? plan.role;
         if (webRole === undefined) {
           throw new TerminalError(
@@ -194,7 +162,7 @@ export function buildAwsSession(spec: AwsProvider, plan: AwsAuthPlan, deps: AwsA
         }
       }
       // A fresh token for every exchange: TokenRequest tokens are short-lived, and STS wants an unexpired one.
-      const { token } = await ctx.kube.createServiceAccountToken({ ...serviceAccount, audiences }, signal);
+      const { token } = await tokens.mint(signal);
       const roleArn = webRole;
       return awsCall({ action: 'sts:AssumeRoleWithWebIdentity', subject: roleArn, identity: accountLabel }, () =>
         fromWebToken({
@@ -218,15 +186,8 @@ export function buildAwsSession(spec: AwsProvider, plan: AwsAuthPlan, deps: AwsA
   if (plan.base.kind === 'secretRef') {
     const { accessKeyId, secretAccessKey, sessionToken } = plan.base;
     baseIdentity = `static access key from Secret ${accessKeyId.namespace}/${accessKeyId.name}`;
-    const read = async (selector: { namespace: string; name: string; key: string }): Promise<string> => {
-      const bytes = await ctx.kube.readSecretKey(selector, signal);
-      try {
-        return utf8.decode(bytes).trim();
-      } catch {
-        throw new TerminalError(`key ${selector.key} of Secret ${selector.namespace}/${selector.name} is not UTF-8 text; store the AWS key as plain text`);
-      }
-    };
-    base = memoizeCredentials(async () => {
+    base = memoizeCredentials(async (signal) => {
+      const read = (ref: ResolvedSecretKey) => readSecretText(ctx.kube, ref, signal, 'the AWS key');
       const [id, secret, token] = await Promise.all([read(accessKeyId), read(secretAccessKey), sessionToken ? read(sessionToken) : undefined]);
       // A synthetic expiry makes the memo read the Secret again, so rotated keys are picked up.
       return {

@@ -1,6 +1,6 @@
 // AWS SDK errors → the provider contract's errors. Messages name the action, the key and the identity,
 // never a value; the SDK's own message is kept only for errors we do not classify.
-import { NoSecretError, TerminalError, ThrottledError } from '../provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../provider.ts';
 
 /** What was being done when an AWS call failed, for the message. */
 export interface AwsCallContext {
@@ -79,7 +79,7 @@ export function mapAwsError(error: unknown, call: AwsCallContext): Error {
     case 'not_found':
       return new NoSecretError(`AWS ${call.action}${on}: not found (${errorName(error)})`);
     case 'access_denied':
-      return new TerminalError(
+      return new AccessDeniedError(
         `AWS denied ${call.action}${on} to ${call.identity} (${errorName(error)}): allow ${call.action} for that identity ` +
           `(IAM policy, resource policy, trust policy) or change the store's auth/role`,
         { cause: error },

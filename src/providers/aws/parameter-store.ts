@@ -2,7 +2,6 @@
 // `find.path`, DescribeParameters (tag filters) + GetParameters (10 a call) for other `find`s.
 import { DescribeParametersCommand, GetParameterCommand, GetParametersByPathCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { ParameterStringFilter } from '@aws-sdk/client-ssm';
-import { applyRemoteRef, applyRemoteRefToMap } from '../decoding.ts';
 import { NoSecretError } from '../provider.ts';
 import type { FindRef, RemoteRef } from '../provider.ts';
 import { awsCall } from './errors.ts';
@@ -92,12 +91,8 @@ export function createParameterStoreReader(options: { client: SSMClient; prefix:
   }
 
   return {
-    async getSecret(ref, signal) {
-      return applyRemoteRef(await read(ref, signal), ref);
-    },
-    async getSecretMap(ref, signal) {
-      return applyRemoteRefToMap(await read(ref, signal), ref);
-    },
+    // The whole value: the ExternalSecret controller applies property and decodingStrategy.
+    getSecret: read,
     async getAllSecrets(find, signal) {
       if (find.path !== undefined && Object.keys(find.tags ?? {}).length === 0) return byPath(prefix + find.path, find, signal);
       const all = await described(find, signal);

@@ -7,7 +7,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { AwsProviderSchema } from '../../api/secret-store.ts';
 import type { AwsProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
-import { TerminalError } from '../provider.ts';
+import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { buildAwsSession, planAwsAuth, sdkClientConfig } from './auth.ts';
 import type { AwsClientSettings } from './auth.ts';
@@ -30,28 +30,20 @@ export interface AwsProviderOptions {
   readonly clock?: Clock;
 }
 
-/** Problems in an aws store spec (pure). The spec comes from the cluster, so its shape is checked with the CRD's schema. */
-export function validateAwsSpec(spec: unknown): { warnings: string[]; errors: string[] } {
-  const parsed = AwsProviderSchema.safeParse(spec);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((issue) => {
-      const at = ['spec', 'provider', 'aws', ...issue.path.map(String)].join('.');
-      return issue.message.startsWith('spec.') ? issue.message : `${at}: ${issue.message}`;
-    });
-    return { warnings: [], errors };
-  }
-  const warnings: string[] = [];
-  const value = parsed.data;
-  if ((value.externalID !== undefined || (value.sessionTags?.length ?? 0) > 0) && value.role === undefined) {
-    warnings.push('spec.provider.aws.externalID and sessionTags apply only when assuming spec.provider.aws.role, which is not set');
-  }
-  return { warnings, errors: [] };
+/** The spec checked with the CRD's schema (it comes from the cluster) and the rules the schema cannot say. Pure. */
+function checkAwsSpec(spec: unknown): CheckedSpec<AwsProvider> {
+  return checkProviderSpec<AwsProvider>('aws', AwsProviderSchema, spec, (value) => ({
+    warnings:
+      (value.externalID !== undefined || (value.sessionTags?.length ?? 0) > 0) && value.role === undefined
+        ? ['spec.provider.aws.externalID and sessionTags apply only when assuming spec.provider.aws.role, which is not set']
+        : [],
+  }));
 }
 
-function parseSpec(spec: unknown): AwsProvider {
-  const { errors } = validateAwsSpec(spec);
-  if (errors.length > 0) throw new TerminalError(`the aws store's spec is invalid: ${errors.join('; ')}`);
-  return AwsProviderSchema.parse(spec) as AwsProvider;
+/** Problems in an aws store spec (pure). */
+export function validateAwsSpec(spec: unknown): { warnings: string[]; errors: string[] } {
+  const { warnings, errors } = checkAwsSpec(spec);
+  return { warnings, errors };
 }
 
 export function createAwsProvider(options: AwsProviderOptions = {}): Provider<AwsProvider> {
@@ -64,8 +56,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}): Provider<Aw
       return plan.referent ? ctx.namespace : undefined;
     },
     async newClient(rawSpec, ctx) {
-      const spec = parseSpec(rawSpec);
-      return createAwsClient(spec, ctx, options);
+      return createAwsClient(specOrThrow('aws', checkAwsSpec(rawSpec)), ctx, options);
     },
   };
 }
@@ -102,7 +93,6 @@ async function createAwsClient(spec: AwsProvider, ctx: StoreContext, options: Aw
       return session.identity;
     },
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
-    getSecretMap: (ref, signal) => reader.getSecretMap(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.

@@ -1,5 +1,5 @@
 // Reads from AWS Secrets Manager: GetSecretValue for one key, ListSecrets (filtered) + BatchGetSecretValue
-// (20 a call) for `find`. property/decoding are applied by the caller on the whole value (see reconciler).
+// (20 a call) for `find`. Whole values: property/decoding are applied by the ExternalSecret controller.
 import {
   BatchGetSecretValueCommand,
   GetSecretValueCommand,
@@ -7,8 +7,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { Filter, SecretValueEntry } from '@aws-sdk/client-secrets-manager';
-import { applyRemoteRef, applyRemoteRefToMap } from '../decoding.ts';
-import { NoSecretError, TerminalError } from '../provider.ts';
+import { AccessDeniedError, NoSecretError } from '../provider.ts';
 import type { FindRef, RemoteRef } from '../provider.ts';
 import { awsCall } from './errors.ts';
 import type { AwsReader } from './reader.ts';
@@ -81,12 +80,8 @@ export function createSecretsManagerReader(options: { client: SecretsManagerClie
   }
 
   return {
-    async getSecret(ref, signal) {
-      return applyRemoteRef(await read(ref, signal), ref);
-    },
-    async getSecretMap(ref, signal) {
-      return applyRemoteRefToMap(await read(ref, signal), ref);
-    },
+    // The whole value: the ExternalSecret controller applies property and decodingStrategy.
+    getSecret: read,
     async getAllSecrets(find, signal) {
       const names = await list(find, signal);
       const result: Record<string, Uint8Array> = {};
@@ -100,7 +95,7 @@ export function createSecretsManagerReader(options: { client: SecretsManagerClie
           const first = failed[0]!;
           const denied = /AccessDenied/i.test(first.ErrorCode ?? '');
           const message = `AWS secretsmanager:BatchGetSecretValue could not read "${first.SecretId}" for ${options.identity()} (${first.ErrorCode})`;
-          throw denied ? new TerminalError(`${message}: allow secretsmanager:GetSecretValue on it for that identity`) : new Error(message);
+          throw denied ? new AccessDeniedError(`${message}: allow secretsmanager:GetSecretValue on it for that identity`) : new Error(message);
         }
         for (const entry of output.SecretValues ?? ([] as SecretValueEntry[])) {
           if (entry.Name === undefined) continue;

@@ -1,5 +1,5 @@
 import { TerminalError } from '../provider.ts';
-import type { FindRef, Provider, RemoteRef, StoreContext } from '../provider.ts';
+import type { Provider } from '../provider.ts';
 import { createFakeClient } from './client.ts';
 
 export type { FakeDataEntry, FakeProviderSpec, FakeOperation, FakeProviderHooks } from './spec.ts';
@@ -70,7 +70,7 @@ export function createFakeProvider(hooks: FakeProviderHooks = {}): Provider<Fake
         ...(version === undefined || version === null ? {} : { version }),
         ...(tags === undefined || tags === null ? {} : { tags: { ...tags } }),
       }));
-      return createFakeClient(data, ctx, hooks);
+      return createFakeClient(data, ctx, hooks, spec.validationResult);
     },
   };
 }

@@ -1,21 +1,10 @@
 // The fake provider's store spec and its test hooks, apart from provider.ts and client.ts so neither imports the other.
 import type { FindRef, RemoteRef, StoreContext } from '../provider.ts';
 
-/** One entry of `spec.provider.fake.data`. */
-export interface FakeDataEntry {
-  readonly key: string;
-  readonly value: string;
-  readonly version?: string | undefined;
-  /** Matched by `dataFrom[].find.tags`. */
-  readonly tags?: Readonly<Record<string, string>> | undefined;
-}
+/** `spec.provider.fake` and one entry of its data: the types generated from the CRD's schema (src/api/secret-store.ts). */
+export type { FakeProvider as FakeProviderSpec, FakeProviderData as FakeDataEntry } from '../../api/types.generated.ts';
 
-/** `spec.provider.fake` (as ESO's fake provider). */
-export interface FakeProviderSpec {
-  readonly data: readonly FakeDataEntry[];
-}
-
-export type FakeOperation = 'newClient' | 'getSecret' | 'getSecretMap' | 'getAllSecrets' | 'validate' | 'close';
+export type FakeOperation = 'newClient' | 'getSecret' | 'getAllSecrets' | 'validate' | 'close';
 
 /** Test hooks for our own tests; production wiring passes none. */
 export interface FakeProviderHooks {

@@ -5,3 +5,4 @@ export { createCredentialMemo, DEFAULT_REFRESH_BEFORE_MS, DEFAULT_FETCH_TIMEOUT_
 export { serviceAccountTokenSource, EXCHANGE_TOKEN_SECONDS, type ServiceAccountTokenSource } from './service-account-token.ts';
 export { readSecretText } from './secret-text.ts';
 export { checkProviderSpec, specOrThrow, type CheckedSpec, type SpecProblems } from './spec-validation.ts';
+export { compileFindName } from './find.ts';

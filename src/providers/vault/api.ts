@@ -2,7 +2,7 @@
 // provider contract's errors (NoSecretError, TerminalError, ThrottledError, or a plain Error to retry). Messages carry
 // Vault's own error text (which names paths and roles, never secret data) and say what to do.
 import { z } from 'zod';
-import { NoSecretError, TerminalError, ThrottledError } from '../provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../provider.ts';
 import type { VaultRequest, VaultResponse, VaultTransport } from './transport.ts';
 import { encodePath } from './transport.ts';
 
@@ -60,7 +60,7 @@ export const LeaseLookupSchema = z.object({
 });
 
 /** 401/403: the token was refused (expired, revoked) or lacks a policy. The session logs in again once before giving up. */
-export class VaultPermissionError extends TerminalError {}
+export class VaultPermissionError extends AccessDeniedError {}
 
 /** A Vault error in the contract's terms. `what` says which call, e.g. "read secret/data/app". */
 export function vaultError(what: string, response: VaultResponse, hint = ''): Error {

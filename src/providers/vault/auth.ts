@@ -4,9 +4,12 @@
 // A token given in a Secret (tokenSecretRef) is the user's: it is used as it is, never renewed or revoked.
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../../util/clock.ts';
-import type { SecretKeySelector, VaultProvider } from '../../api/types.generated.ts';
+import type { VaultProvider } from '../../api/types.generated.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
+import { untilAborted } from '../abortable.ts';
+import { createCredentialMemo, readSecretText, RefResolver, serviceAccountTokenSource, EXCHANGE_TOKEN_SECONDS } from '../kit/index.ts';
+import type { ResolvedSecretKey, StoreWhere } from '../kit/index.ts';
 import type { VaultApi } from './api.ts';
 import { VaultPermissionError } from './api.ts';
 
@@ -18,13 +21,11 @@ export const TOKEN_RENEW_FRACTION = 2 / 3;
 export const TOKEN_EXPIRY_MARGIN_MS = 5_000;
 export const DEFAULT_JWT_AUDIENCE = 'vault';
 /** TokenRequest's minimum lifetime; the token only has to live through one login. */
-export const LOGIN_TOKEN_SECONDS = 600;
+export const LOGIN_TOKEN_SECONDS = EXCHANGE_TOKEN_SECONDS;
+/** Deadline of one shared login or renewal (a silent Vault must not hold every reconcile of the store). */
+export const LOGIN_TIMEOUT_MS = 60_000;
 
-export interface ResolvedRef {
-  readonly namespace: string;
-  readonly name: string;
-  readonly key: string;
-}
+export type ResolvedRef = ResolvedSecretKey;
 
 export type VaultAuthPlan =
   | { readonly kind: 'token'; readonly token: ResolvedRef }
@@ -51,20 +52,11 @@ export interface PlannedAuth {
   readonly identity: string;
 }
 
-type StoreWhere = Pick<StoreContext, 'storeKind' | 'storeNamespace' | 'namespace'>;
-
 /** Decides how a store logs in, from its spec and the ExternalSecret's namespace. Pure. */
 export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): PlannedAuth {
-  const cluster = where.storeKind === 'ClusterSecretStore';
-  const omitted: boolean[] = [];
-  const resolve = (selector: SecretKeySelector): ResolvedRef => {
-    omitted.push(selector.namespace === undefined);
-    return { namespace: selector.namespace ?? where.storeNamespace ?? where.namespace, name: selector.name, key: selector.key };
-  };
-  const account = (ref: { name: string; namespace?: string | undefined }) => {
-    omitted.push(ref.namespace === undefined);
-    return { namespace: ref.namespace ?? where.storeNamespace ?? where.namespace, name: ref.name };
-  };
+  const refs = new RefResolver(where);
+  const resolve = (selector: Parameters<RefResolver['secretKey']>[0]): ResolvedRef => refs.secretKey(selector);
+  const account = (ref: { name: string; namespace?: string | undefined }) => refs.serviceAccount(ref);
   let plan: VaultAuthPlan;
   let identity: string;
   if (auth.tokenSecretRef) {
@@ -94,14 +86,16 @@ export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): P
   } else if (auth.jwt) {
     const j = auth.jwt;
     let jwt: JwtSource;
-    if (j.kubernetesServiceAccountToken) {
+    // secretRef first when both are set, as ESO orders them.
+    if (j.kubernetesServiceAccountToken && !j.secretRef) {
       const t = j.kubernetesServiceAccountToken;
       const sa = account(t.serviceAccountRef);
       const audiences = t.audiences ?? t.serviceAccountRef.audiences ?? [DEFAULT_JWT_AUDIENCE];
       jwt = { from: 'serviceAccount', ...sa, audiences, expirationSeconds: t.expirationSeconds ?? LOGIN_TOKEN_SECONDS };
       identity = `jwt${j.role ? ` role ${j.role}` : ''} as ServiceAccount ${sa.namespace}/${sa.name}`;
     } else {
-      const ref = resolve(j.secretRef!);
+      if (!j.secretRef) throw new TerminalError('spec.provider.vault.auth.jwt needs a token: set secretRef or kubernetesServiceAccountToken');
+      const ref = resolve(j.secretRef);
       jwt = { from: 'secret', ref };
       identity = `jwt${j.role ? ` role ${j.role}` : ''} with the token in Secret ${ref.namespace}/${ref.name}`;
     }
@@ -113,7 +107,7 @@ export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): P
   } else {
     throw new TerminalError('spec.provider.vault.auth must set one of tokenSecretRef, appRole, kubernetes, jwt, userPass');
   }
-  return { plan, identity, referent: cluster && omitted.some((x) => x) };
+  return { plan, identity, referent: refs.referent };
 }
 
 /** A token and what is known of its life. */
@@ -137,23 +131,18 @@ export interface LoginDeps {
   readonly readOwnToken?: (() => Promise<string>) | undefined;
 }
 
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
-
 async function readRef(deps: LoginDeps, ref: ResolvedRef, signal: AbortSignal): Promise<string> {
-  const value = text(await deps.ctx.kube.readSecretKey(ref, signal));
+  const value = await readSecretText(deps.ctx.kube, ref, signal, 'the Vault credential');
   if (value === '') throw new TerminalError(`key ${ref.key} of Secret ${ref.namespace}/${ref.name} is empty`);
   return value;
 }
 
 async function jwtFrom(deps: LoginDeps, source: JwtSource, signal: AbortSignal): Promise<string> {
   switch (source.from) {
-    case 'serviceAccount':
-      return (
-        await deps.ctx.kube.createServiceAccountToken(
-          { namespace: source.namespace, name: source.name, audiences: source.audiences, expirationSeconds: source.expirationSeconds },
-          signal,
-        )
-      ).token;
+    case 'serviceAccount': {
+      const account = { namespace: source.namespace, name: source.name };
+      return (await serviceAccountTokenSource(deps.ctx.kube, account, source.audiences, source.expirationSeconds).mint(signal)).token;
+    }
     case 'secret':
       return readRef(deps, source.ref, signal);
     case 'ownToken': {
@@ -237,16 +226,32 @@ export interface TokenSessionLogger {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
+/** What the memo treats as the token's end: the renewal point of a token we may renew, else shortly before expiry. Pure. */
+export function tokenUsableUntil(token: VaultToken, renewFraction = TOKEN_RENEW_FRACTION): number | undefined {
+  if (token.expiresAt === undefined) return undefined;
+  const loginAt = token.expiresAt - TOKEN_EXPIRY_MARGIN_MS;
+  if (!(token.owned && token.renewable)) return loginAt;
+  return Math.min(loginAt, token.since + (token.expiresAt - token.since) * renewFraction);
+}
+
+export class VaultSessionClosedError extends Error {
+  override readonly name = 'VaultSessionClosedError';
+}
+
 export function createTokenSession(plan: VaultAuthPlan, deps: LoginDeps & { readonly logger?: TokenSessionLogger | undefined }): TokenSession {
-  let current: VaultToken | undefined;
-  let pending: Promise<VaultToken> | undefined;
+  /** The last token obtained (kept to renew it, and to revoke it at close). */
+  let last: VaultToken | undefined;
+  /** The login or renewal in flight, which close() waits for so that what it returns is revoked too. */
+  let inflight: Promise<unknown> | undefined;
+  let closed = false;
+  const revoked = new Set<string>();
   const counts = { logins: 0, renewals: 0, failedRenewals: 0, revocations: 0 };
 
   const fresh = async (signal: AbortSignal): Promise<VaultToken> => {
-    const action = tokenAction(current, deps.clock.now());
-    if (action === 'use') return current!;
+    const action = tokenAction(last, deps.clock.now());
+    if (action === 'use') return last!;
     if (action === 'renew') {
-      const held = current!;
+      const held = last!;
       try {
         const auth = await deps.api.renewSelf(held.token, held.ttlSeconds || undefined, signal);
         counts.renewals++;
@@ -269,43 +274,67 @@ export function createTokenSession(plan: VaultAuthPlan, deps: LoginDeps & { read
     return token;
   };
 
+  /** Revokes a token we logged in for (once); a user's token and an expired one are left alone. */
+  const revoke = async (token: VaultToken, signal: AbortSignal): Promise<void> => {
+    if (!token.owned || revoked.has(token.token)) return;
+    if (token.expiresAt !== undefined && token.expiresAt <= deps.clock.now()) return;
+    revoked.add(token.token);
+    try {
+      await deps.api.revokeSelf(token.token, signal);
+      counts.revocations++;
+    } catch (err) {
+      // Refused: the token is already invalid (revoked or expired server-side); nothing is left to revoke.
+      if (!(err instanceof VaultPermissionError)) throw err;
+    }
+  };
+
+  // One login or renewal at a time, shared by every caller; each caller may stop waiting with its own signal.
+  const memo = createCredentialMemo<VaultToken>({
+    clock: deps.clock,
+    refreshBeforeMs: 0,
+    fetchTimeoutMs: LOGIN_TIMEOUT_MS,
+    expiresAt: (token) => tokenUsableUntil(token),
+    fetch(signal) {
+      const attempt = (async () => {
+        const token = await fresh(signal);
+        if (closed) {
+          // close() came while this login ran: the token must not outlive the session.
+          await revoke(token, AbortSignal.timeout(10_000));
+          throw new VaultSessionClosedError('the Vault session was closed while logging in; the new token was revoked');
+        }
+        last = token;
+        return token;
+      })();
+      inflight = attempt;
+      const settle = () => {
+        if (inflight === attempt) inflight = undefined;
+      };
+      attempt.then(settle, settle);
+      return attempt;
+    },
+  });
+
   return {
     async token(signal) {
-      if (current && tokenAction(current, deps.clock.now()) === 'use') return current.token;
-      if (!pending) {
-        // The shared login must not die with the first caller's signal.
-        pending = fresh(AbortSignal.timeout(60_000)).then(
-          (token) => {
-            current = token;
-            pending = undefined;
-            return token;
-          },
-          (err: unknown) => {
-            pending = undefined;
-            throw err;
-          },
-        );
-      }
-      signal.throwIfAborted();
-      return (await pending).token;
+      if (closed) throw new VaultSessionClosedError('the Vault session is closed (its store changed or was deleted)');
+      return (await memo.get(signal)).token;
     },
     invalidate(token) {
-      if (current?.token === token) current = undefined;
+      if (last?.token !== token) return;
+      last = undefined;
+      memo.invalidate();
     },
     async close(signal) {
-      const held = current;
-      current = undefined;
-      if (!held?.owned) return;
-      if (held.expiresAt !== undefined && held.expiresAt <= deps.clock.now()) return;
-      try {
-        await deps.api.revokeSelf(held.token, signal);
-        counts.revocations++;
-      } catch (err) {
-        // Refused: the token is already invalid (revoked or expired server-side); nothing is left to revoke.
-        if (!(err instanceof VaultPermissionError)) throw err;
-      }
+      closed = true;
+      const held = last;
+      last = undefined;
+      memo.invalidate();
+      // A login in flight revokes its own token once it returns (see fetch); wait for it while the signal allows.
+      const racing = inflight;
+      if (racing) await untilAborted(racing.then(() => {}, () => {}), signal).catch(() => {});
+      if (held) await revoke(held, signal);
     },
     stats: () => ({ ...counts }),
-    current: () => current,
+    current: () => last,
   };
 }

@@ -4,7 +4,7 @@
 import { VaultProviderSchema } from '../../api/secret-store.ts';
 import type { VaultProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
-import { TerminalError } from '../provider.ts';
+import { checkProviderSpec, readSecretText, RefResolver, specOrThrow, type CheckedSpec, type StoreWhere } from '../kit/index.ts';
 import type { StoreContext } from '../provider.ts';
 import { createVaultApi } from './api.ts';
 import { createTokenSession, planVaultAuth, type TokenSessionLogger } from './auth.ts';
@@ -25,58 +25,55 @@ export interface VaultProviderOptions {
   readonly transport?: VaultTransport | undefined;
 }
 
-/** Problems in a vault store spec (pure). The spec comes from the cluster, so its shape is checked with the CRD's schema. */
+/** The spec checked with the CRD's schema (it comes from the cluster) and the rules the schema cannot say. Pure. */
+function checkVaultSpec(spec: unknown): CheckedSpec<VaultProvider> {
+  return checkProviderSpec<VaultProvider>('vault', VaultProviderSchema, spec, (value) => {
+    const warnings: string[] = [];
+    if (value.server.startsWith('http://') && (value.caBundle !== undefined || value.caProvider !== undefined || value.tls !== undefined)) {
+      warnings.push('spec.provider.vault.server is http://: caBundle, caProvider and tls are not used; use https://');
+    }
+    if (value.server.startsWith('http://') && !/^http:\/\/(127\.|localhost[:/]|\[::1\])/.test(value.server)) {
+      warnings.push('spec.provider.vault.server is http://: tokens and secrets cross the network unencrypted; use https://');
+    }
+    if (value.caBundle !== undefined && !Buffer.from(value.caBundle, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
+      return { warnings, errors: ['spec.provider.vault.caBundle must be base64 of PEM certificate(s) (-----BEGIN CERTIFICATE-----)'] };
+    }
+    return { warnings };
+  });
+}
+
+/** Problems in a vault store spec (pure). */
 export function validateVaultSpec(spec: unknown): { warnings: string[]; errors: string[] } {
-  const parsed = VaultProviderSchema.safeParse(spec);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((issue) => {
-      const at = ['spec', 'provider', 'vault', ...issue.path.map(String)].join('.');
-      return issue.message.startsWith('spec.') ? issue.message : `${at}: ${issue.message}`;
-    });
-    return { warnings: [], errors };
-  }
-  const warnings: string[] = [];
-  const value = parsed.data;
-  if (value.server.startsWith('http://') && (value.caBundle !== undefined || value.caProvider !== undefined || value.tls !== undefined)) {
-    warnings.push('spec.provider.vault.server is http://: caBundle, caProvider and tls are not used; use https://');
-  }
-  if (value.server.startsWith('http://') && !/^http:\/\/(127\.|localhost[:/]|\[::1\])/.test(value.server)) {
-    warnings.push('spec.provider.vault.server is http://: tokens and secrets cross the network unencrypted; use https://');
-  }
-  if (value.caBundle !== undefined && !Buffer.from(value.caBundle, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
-    return { warnings, errors: ['spec.provider.vault.caBundle must be base64 of PEM certificate(s) (-----BEGIN CERTIFICATE-----)'] };
-  }
-  return { warnings, errors: [] };
+  const { warnings, errors } = checkVaultSpec(spec);
+  return { warnings, errors };
 }
 
+/** The typed spec, or a TerminalError listing its problems. */
 export function parseVaultSpec(spec: unknown): VaultProvider {
-  const { errors } = validateVaultSpec(spec);
-  if (errors.length > 0) throw new TerminalError(`the vault store's spec is invalid: ${errors.join('; ')}`);
-  return VaultProviderSchema.parse(spec) as VaultProvider;
+  return specOrThrow('vault', checkVaultSpec(spec));
 }
 
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+/** The Secrets and ConfigMaps a store's TLS settings name, resolved; `referent` when one depends on the ExternalSecret's namespace. Pure. */
+function tlsRefs(spec: VaultProvider, where: StoreWhere) {
+  const refs = new RefResolver(where);
+  const ca = spec.caProvider ? { type: spec.caProvider.type, ref: refs.secretKey(spec.caProvider) } : undefined;
+  const client = spec.tls ? { cert: refs.secretKey(spec.tls.certSecretRef), key: refs.secretKey(spec.tls.keySecretRef) } : undefined;
+  return { ca, client, referent: refs.referent };
+}
 
 /** The store's CA (caBundle and/or caProvider) and client certificate, read through the store's kube access. */
 async function tlsMaterial(spec: VaultProvider, ctx: StoreContext, signal: AbortSignal) {
   if (!spec.server.startsWith('https://')) return {};
+  const { ca, client } = tlsRefs(spec, ctx);
   const cas: string[] = [];
   if (spec.caBundle) cas.push(Buffer.from(spec.caBundle, 'base64').toString('utf8'));
-  const namespaceOf = (explicit: string | undefined) => explicit ?? ctx.storeNamespace ?? ctx.namespace;
-  if (spec.caProvider) {
-    const ref = { namespace: namespaceOf(spec.caProvider.namespace), name: spec.caProvider.name, key: spec.caProvider.key };
-    if (spec.caProvider.type === 'Secret') {
-      cas.push(text(await ctx.kube.readSecretKey(ref, signal)));
-    } else {
-      const read = (ctx.kube as { readConfigMapKey?: (r: typeof ref, s: AbortSignal) => Promise<string> }).readConfigMapKey;
-      if (!read) throw new TerminalError('spec.provider.vault.caProvider type ConfigMap is not supported by this operator version; keep the CA in a Secret (type Secret) or in caBundle');
-      cas.push(await read(ref, signal));
-    }
+  if (ca) {
+    cas.push(ca.type === 'Secret' ? await readSecretText(ctx.kube, ca.ref, signal, 'the CA certificate (PEM)') : await ctx.kube.readConfigMapKey(ca.ref, signal));
   }
-  const tls = spec.tls
+  const tls = client
     ? {
-        clientCertPem: text(await ctx.kube.readSecretKey({ ...spec.tls.certSecretRef, namespace: namespaceOf(spec.tls.certSecretRef.namespace) }, signal)),
-        clientKeyPem: text(await ctx.kube.readSecretKey({ ...spec.tls.keySecretRef, namespace: namespaceOf(spec.tls.keySecretRef.namespace) }, signal)),
+        clientCertPem: await readSecretText(ctx.kube, client.cert, signal, 'the client certificate (PEM)'),
+        clientKeyPem: await readSecretText(ctx.kube, client.key, signal, 'the client key (PEM)'),
       }
     : {};
   return { ...(cas.length > 0 ? { caPem: cas.join('\n') } : {}), ...tls };
@@ -84,11 +81,7 @@ async function tlsMaterial(spec: VaultProvider, ctx: StoreContext, signal: Abort
 
 /** Does caProvider/tls depend on the ExternalSecret's namespace (ClusterSecretStore, namespace omitted)? */
 export function tlsReferent(spec: VaultProvider, storeKind: StoreContext['storeKind']): boolean {
-  if (storeKind !== 'ClusterSecretStore') return false;
-  return (
-    (spec.caProvider !== undefined && spec.caProvider.namespace === undefined) ||
-    (spec.tls !== undefined && (spec.tls.certSecretRef.namespace === undefined || spec.tls.keySecretRef.namespace === undefined))
-  );
+  return tlsRefs(spec, { storeKind, storeNamespace: undefined, namespace: '' }).referent;
 }
 
 export interface VaultConnection {

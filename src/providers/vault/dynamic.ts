@@ -5,7 +5,7 @@ import type { VaultDynamicSecret, VaultProvider } from '../../api/types.generate
 import { parseVaultDynamicSecret } from '../../api/vault-dynamic-secret.ts';
 import type { Clock } from '../../util/clock.ts';
 import { parseDuration } from '../../util/duration.ts';
-import type { Generated, Generator, GeneratorObjectRef, LeaseSettings } from '../generator.ts';
+import type { Generated, Generator, GeneratorObjectRef, LeaseSettings, RevocationListener } from '../generator.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext, StoreKind, StoreKubeAccess } from '../provider.ts';
 import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './connection.ts';
@@ -40,8 +40,13 @@ const encoder = new TextEncoder();
 
 interface CachedConnection {
   readonly fingerprint: string;
+  /** What the connection was made from, for reports: "generation 3", "SecretStore vault, generation 2". */
+  readonly from: string;
   readonly connection: Promise<VaultConnection>;
 }
+
+/** Closing a connection revokes its token; a silent Vault must not hold the caller longer than this. */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps): VaultDynamicSecretGenerator {
   const connections = new Map<string, CachedConnection>();
@@ -55,7 +60,7 @@ export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps):
   };
 
   /** Server + auth, and the context it authenticates in. */
-  const target = (vds: VaultDynamicSecret): { spec: VaultProvider; ctx: StoreContext; fingerprint: string } => {
+  const target = (vds: VaultDynamicSecret): { spec: VaultProvider; ctx: StoreContext; fingerprint: string; from: string } => {
     const namespace = vds.metadata.namespace ?? '';
     if (vds.spec.provider) {
       const description = `VaultDynamicSecret ${namespace}/${vds.metadata.name}`;
@@ -63,6 +68,7 @@ export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps):
         spec: parseVaultSpec(vds.spec.provider),
         ctx: { storeKind: 'SecretStore', storeName: vds.metadata.name, storeNamespace: namespace, namespace, kube: deps.kubeAccess(namespace, description), clock: deps.clock },
         fingerprint: `vds/${vds.metadata.uid}/${vds.metadata.generation}`,
+        from: `generation ${vds.metadata.generation}`,
       };
     }
     const storeRef = vds.spec.storeRef!;
@@ -85,17 +91,43 @@ export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps):
       },
       // One connection per store generation and namespace (referent auth resolves in the generator's namespace).
       fingerprint: `store/${store.uid}/${store.generation}/${namespace}`,
+      from: `${store.kind} ${store.name}, generation ${store.generation}`,
     };
   };
 
-  const connectionFor = async (vds: VaultDynamicSecret, signal: AbortSignal): Promise<VaultConnection> => {
-    const { spec, ctx, fingerprint } = target(vds);
+  /**
+   * Closes a connection (revoking its token) and says how it went: to `listener` (the ExternalSecret being served
+   * shows a failure), else to the log. A connection that never connected holds no token.
+   */
+  const retire = async (key: string, cached: CachedConnection, listener: RevocationListener | undefined): Promise<void> => {
+    let connection: VaultConnection;
+    try {
+      connection = await cached.connection;
+    } catch {
+      return;
+    }
+    const subject = `the Vault token of VaultDynamicSecret ${key} (${cached.from})`;
+    const started = deps.clock.now();
+    let error: string | undefined;
+    try {
+      await connection.close(AbortSignal.timeout(CLOSE_TIMEOUT_MS));
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const report = { subject, identity: connection.identity, durationMs: deps.clock.now() - started, ...(error !== undefined ? { error } : {}) };
+    if (listener) listener(report);
+    else if (error !== undefined) deps.options?.logger?.warn({ subject, identity: connection.identity, err: error }, 'could not revoke a Vault token; it ends at its TTL');
+  };
+
+  const connectionFor = async (vds: VaultDynamicSecret, signal: AbortSignal, onRevocation?: RevocationListener): Promise<VaultConnection> => {
+    const { spec, ctx, fingerprint, from } = target(vds);
     const key = `${vds.metadata.namespace}/${vds.metadata.name}`;
     const cached = connections.get(key);
     if (cached?.fingerprint === fingerprint) return cached.connection;
-    if (cached) void cached.connection.then((old) => old.close(AbortSignal.timeout(10_000))).catch(() => {});
+    // The old connection's token is revoked beside the new login; the caller hears how that went.
+    if (cached) void retire(key, cached, onRevocation);
     const connection = connectVault(spec, ctx, deps.options ?? {}, signal);
-    connections.set(key, { fingerprint, connection });
+    connections.set(key, { fingerprint, from, connection });
     connection.catch(() => {
       if (connections.get(key)?.connection === connection) connections.delete(key);
     });
@@ -112,9 +144,9 @@ export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps):
       return settingsOf(await load(ref, signal));
     },
 
-    async generate(ref, signal): Promise<Generated> {
+    async generate(ref, signal, onRevocation): Promise<Generated> {
       const vds = await load(ref, signal);
-      const { session } = await connectionFor(vds, signal);
+      const { session } = await connectionFor(vds, signal, onRevocation);
       const { method, parameters } = vds.spec;
       const path = encodePath(vds.spec.path);
       const query = method === 'GET' && parameters ? Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])) : undefined;
@@ -134,20 +166,21 @@ export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps):
       };
     },
 
-    async renew(ref, leaseId, incrementSeconds, signal) {
-      const { session } = await connectionFor(await load(ref, signal), signal);
+    async renew(ref, leaseId, incrementSeconds, signal, onRevocation) {
+      const { session } = await connectionFor(await load(ref, signal), signal, onRevocation);
       return session.withToken((token) => session.api.renewLease(token, leaseId, incrementSeconds, signal), signal);
     },
 
-    async revoke(ref, leaseId, signal) {
-      const { session } = await connectionFor(await load(ref, signal), signal);
+    async revoke(ref, leaseId, signal, onRevocation) {
+      const { session } = await connectionFor(await load(ref, signal), signal, onRevocation);
       await session.withToken((token) => session.api.revokeLease(token, leaseId, signal), signal);
     },
 
     async close() {
-      const all = [...connections.values()];
+      // Shutdown serves no ExternalSecret: a failure goes to the log.
+      const all = [...connections.entries()];
       connections.clear();
-      await Promise.all(all.map((cached) => cached.connection.then((c) => c.close(AbortSignal.timeout(10_000))).catch(() => {})));
+      await Promise.all(all.map(([key, cached]) => retire(key, cached, undefined)));
     },
   };
 }

@@ -7,6 +7,7 @@ import { NoSecretError, TerminalError } from '../provider.ts';
 import { KvV2DataSchema, KvV2MetadataSchema, ListSchema, parseOrThrow } from './api.ts';
 import type { VaultSession } from './session.ts';
 import { encodePath } from './transport.ts';
+import { compileFindName } from '../kit/find.ts';
 
 export const KvLimits = {
   /** Levels of folders a find descends. */
@@ -50,8 +51,7 @@ const encoder = new TextEncoder();
 const encode = (value: unknown): Uint8Array => encoder.encode(typeof value === 'string' ? value : JSON.stringify(value));
 
 export interface KvReader {
-  getSecret(ref: RemoteRef & { metadataPolicy?: 'None' | 'Fetch' | undefined }, signal: AbortSignal): Promise<Uint8Array>;
-  getSecretMap(ref: RemoteRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
+  getSecret(ref: RemoteRef, signal: AbortSignal): Promise<Uint8Array>;
   getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
 }
 
@@ -115,10 +115,6 @@ export function createKvReader(session: VaultSession, settings: KvSettings): KvR
       if (ref.metadataPolicy === 'Fetch') return encode(await readCustomMetadata(ref.key, signal));
       return encode(await readData(ref.key, ref.version, signal));
     },
-    async getSecretMap(ref, signal) {
-      const data = await readData(ref.key, ref.version, signal);
-      return Object.fromEntries(Object.entries(data).map(([field, value]) => [field, encode(value)]));
-    },
     async getAllSecrets(find, signal) {
       // find.path (or the store's mount + find.path): where to search; names are matched relative to the mount.
       const start = find.path ?? '';
@@ -139,21 +135,14 @@ export function createKvReader(session: VaultSession, settings: KvSettings): KvR
       if (tags.length > 0 && settings.version === 'v1') {
         throw new TerminalError('find.tags matches KV v2 custom_metadata; KV v1 keeps no metadata: use name or path');
       }
-      let pattern: RegExp | undefined;
-      if (find.name) {
-        try {
-          pattern = new RegExp(find.name.regexp, 'u');
-        } catch {
-          throw new TerminalError(`find.name.regexp "${find.name.regexp}" is not a valid regular expression`);
-        }
-      }
+      const matchesName = compileFindName(find);
       // LIST answers for a folder only: a prefix that ends mid-name lists its parent folder and filters.
       const folder = prefix === '' || prefix.endsWith('/') ? prefix : prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
       const candidates = (await listRecursive(mount, folder.replace(/\/$/, ''), signal)).filter((key) => key.startsWith(prefix.replace(/\/$/, '')));
       const out: Record<string, Uint8Array> = {};
       let count = 0;
       for (const key of candidates) {
-        if (pattern && !pattern.test(key)) continue;
+        if (!matchesName(key)) continue;
         const full = `${mount}/${key}`;
         if (tags.length > 0) {
           const metadata = await readCustomMetadata(full, signal).catch((err: unknown) => {

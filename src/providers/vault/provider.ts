@@ -59,7 +59,6 @@ async function createVaultClient(spec: VaultProvider, ctx: StoreContext, options
   return {
     identity: connection.identity,
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
-    getSecretMap: (ref, signal) => reader.getSecretMap(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
     async validate(signal) {
       if (connection.referent) return 'Unknown';

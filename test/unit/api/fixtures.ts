@@ -114,6 +114,13 @@ export const badCases: readonly BadCase[] = [
     parse: 'set creationPolicy: Owner or deletionPolicy: Retain',
   },
   {
+    title: 'deletionPolicy Delete with creationPolicy CreateOrMerge (never owned)',
+    kind: 'ExternalSecret',
+    spec: es({ target: { creationPolicy: 'CreateOrMerge', deletionPolicy: 'Delete' } }),
+    apiserver: 'set creationPolicy: Owner or deletionPolicy: Retain',
+    parse: 'set creationPolicy: Owner or deletionPolicy: Retain',
+  },
+  {
     title: 'deletionPolicy Merge with creationPolicy None',
     kind: 'ExternalSecret',
     spec: es({ target: { creationPolicy: 'None', deletionPolicy: 'Merge' } }),

@@ -6,7 +6,6 @@ import {
   convertKey,
   DataFromError,
   DataFromSpecError,
-  expandGoTemplate,
   mergeSources,
   rewriteKeys,
   shapeDataFrom,
@@ -46,9 +45,22 @@ for (const { title, rewrite, input, expected } of rewrites) {
   });
 }
 
-test('expandGoTemplate: $1x is group "1x" (as Go), not $1 then x', () => {
-  const match = /^(a)$/.exec('a')!;
-  assert.equal(expandGoTemplate('$1x|${1}x', match), '|ax');
+test('rewrite: the empty match after a match adds nothing (Go), so ESO\'s documented prefix rewrite gives one prefix', () => {
+  assert.deepEqual(keysOf(rewriteKeys([{ regexp: { source: '(.*)', target: 'dev-$1' } }], map('user'), engine, 'spec.dataFrom[0]')), ['dev-user']);
+  assert.deepEqual(keysOf(rewriteKeys([{ regexp: { source: 'e*', target: 'E' } }], map('level'), engine, 'spec.dataFrom[0]')), ['ElEvElE']);
+});
+
+test('rewrite: merge is refused as not supported yet, naming the step', () => {
+  assert.throws(() => rewriteKeys([{ merge: { into: 'all' } } as never], map('k'), engine, 'spec.dataFrom[0]'), (err: unknown) =>
+    err instanceof DataFromSpecError && /^spec\.dataFrom\[0\]\.rewrite\[0\]\.merge is not supported by secret-relay yet/.test(err.message));
+});
+
+test('shapeDataFrom: a rewrite that leaves a "/" is followed by the key conversion', () => {
+  const entry: ExternalSecretDataFrom = {
+    find: { name: { regexp: '.' }, decodingStrategy: 'None', conversionStrategy: 'Default' },
+    rewrite: [{ regexp: { source: '^team/', target: '' } }],
+  };
+  assert.deepEqual(keysOf(shapeDataFrom(entry, map('team/db/user'), engine, 'spec.dataFrom[0]')), ['db_user']);
 });
 
 test('rewrite: two keys becoming one is refused, naming both', () => {
@@ -60,7 +72,7 @@ test('rewrite: two keys becoming one is refused, naming both', () => {
 
 test('rewrite: an invalid regexp or transform template is a terminal spec error', () => {
   assert.throws(() => rewriteKeys([{ regexp: { source: '([', target: '' } }], map('k'), engine, 'spec.dataFrom[0]'), (err: unknown) =>
-    err instanceof DataFromSpecError && err instanceof TerminalError && /rewrite\[0\]\.regexp\.source: "\(\[" is not a valid regular expression/.test(err.message));
+    err instanceof DataFromSpecError && err instanceof TerminalError && /rewrite\[0\]\.regexp\.source: "\(\[" is not a valid Go regular expression \(error parsing regexp: /.test(err.message));
   assert.throws(() => rewriteKeys([{ transform: { template: '{{ value | nope }}' } }], map('k'), engine, 'spec.dataFrom[0]'), (err: unknown) =>
     err instanceof DataFromSpecError && /transform\.template.*undefined filter: nope/.test(err.message));
 });
@@ -79,7 +91,7 @@ test('shapeDataFrom: without rewrite, conversionStrategy names keys; then decodi
 
 test('shapeDataFrom: a rewrite replaces conversionStrategy (as ESO)', () => {
   const entry: ExternalSecretDataFrom = {
-    extract: { key: 'db', decodingStrategy: 'None', conversionStrategy: 'Unicode' },
+    extract: { key: 'db', decodingStrategy: 'None', conversionStrategy: 'Unicode', metadataPolicy: 'None' },
     rewrite: [{ regexp: { source: '/', target: '.' } }],
   };
   assert.deepEqual(keysOf(shapeDataFrom(entry, map('a/b'), engine, 'spec.dataFrom[0]')), ['a.b']);

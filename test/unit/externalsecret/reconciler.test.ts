@@ -16,7 +16,7 @@ const hmacKey = new Uint8Array(32).fill(7);
 const store: ResolvedStore = { kind: 'SecretStore', name: 'vault', namespace: 'team', uid: 'store-uid', generation: 1, providerName: 'fake', providerSpec: {} };
 
 interface Applied {
-  readonly metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { uid: string }[] };
+  readonly metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[] };
   readonly data?: Record<string, string>;
   readonly type?: string;
 }
@@ -56,7 +56,6 @@ class World {
         if (value === undefined) throw new NoSecretError(`${ref.key} not found`);
         return new TextEncoder().encode(value);
       },
-      getSecretMap: async () => ({}),
       getAllSecrets: async () => ({}),
       validate: async () => 'Ready',
       close: async () => {},
@@ -81,6 +80,16 @@ class World {
           this.secrets.set(`${applied.metadata.namespace}/${applied.metadata.name}`, applied);
           return {};
         },
+        applyIfAbsent: async (body) => {
+          if (this.applyError) throw this.applyError;
+          const applied = body as Applied;
+          const key = `${applied.metadata.namespace}/${applied.metadata.name}`;
+          if (this.secrets.has(key)) return 'exists';
+          this.applies.push(applied);
+          this.secrets.set(key, applied);
+          return 'created';
+        },
+        releaseForAdoption: async () => assert.fail('no adoption in these tests'),
         delete: async (namespace, name) => (this.secrets.delete(`${namespace}/${name}`) ? 'deleted' : 'absent'),
         read: async (namespace, name) => this.secrets.get(`${namespace}/${name}`) as never,
       },

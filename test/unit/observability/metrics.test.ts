@@ -44,7 +44,7 @@ test('recorded events appear with their bounded labels and values', async () => 
   metrics.reconcile('externalsecret', 'success', 0.2);
   metrics.reconcile('externalsecret', 'terminal', 0.001);
   metrics.providerRequest('fake', 'getSecret', 'success', 0.003);
-  metrics.providerRequest('aws', 'getSecretMap', 'throttled', 1.2);
+  metrics.providerRequest('aws', 'getAllSecrets', 'throttled', 1.2);
   metrics.providerThrottled('aws');
   metrics.setQueueDepth('externalsecret', 17);
   metrics.queueAdded('externalsecret');
@@ -60,8 +60,8 @@ test('recorded events appear with their bounded labels and values', async () => 
   assert.ok(text.includes('secret_relay_reconcile_duration_seconds_count{controller="externalsecret"} 3'));
   assert.ok(text.includes('secret_relay_reconcile_duration_seconds_bucket{le="0.025",controller="externalsecret"} 2'));
   assert.ok(text.includes('secret_relay_provider_requests_total{provider="fake",operation="getSecret",result="success"} 1'));
-  assert.ok(text.includes('secret_relay_provider_requests_total{provider="aws",operation="getSecretMap",result="throttled"} 1'));
-  assert.ok(text.includes('secret_relay_provider_request_duration_seconds_sum{provider="aws",operation="getSecretMap"} 1.2'));
+  assert.ok(text.includes('secret_relay_provider_requests_total{provider="aws",operation="getAllSecrets",result="throttled"} 1'));
+  assert.ok(text.includes('secret_relay_provider_request_duration_seconds_sum{provider="aws",operation="getAllSecrets"} 1.2'));
   assert.ok(text.includes('secret_relay_provider_throttled_total{provider="aws"} 1'));
   assert.ok(text.includes('secret_relay_workqueue_depth{controller="externalsecret"} 17'));
   assert.ok(text.includes('secret_relay_workqueue_adds_total{controller="externalsecret"} 2'));

@@ -52,7 +52,6 @@ function recordingProvider(): Provider & {
           }
           return utf8(`${ref.key}@${JSON.stringify(spec)}`);
         },
-        getSecretMap: async () => ({}),
         getAllSecrets: async () => ({}),
         validate: async () => 'Ready',
         async close() {
@@ -237,7 +236,6 @@ test('closeAll closes every client; a close failure is logged without failing th
     newClient: async () => ({
       identity: 'broken',
       getSecret: async () => new Uint8Array(),
-      getSecretMap: async () => ({}),
       getAllSecrets: async () => ({}),
       validate: async () => 'Ready',
       close: async () => {
@@ -302,4 +300,31 @@ test('with sharedCalls, concurrent reads through the cache make one provider cal
   assert.equal(provider.built[0]!.reads.length, 1);
   provider.built[0]!.reads[0]!.resolve();
   assert.deepEqual((await Promise.all(reads)).map(text), ['k@{"v":1}', 'k@{"v":1}']);
+});
+
+test('the cached client reads the provider client identity live (resolved after the first call)', async () => {
+  let resolved = 'role from the annotation';
+  const provider: Provider = {
+    name: 'fake',
+    validateStore: () => ({ warnings: [], errors: [] }),
+    newClient: async () => ({
+      get identity() {
+        return resolved;
+      },
+      async getSecret() {
+        resolved = 'role arn:aws:iam::123456789012:role/app';
+        return utf8('v');
+      },
+      getAllSecrets: async () => ({}),
+      validate: async () => 'Ready',
+      close: async () => {},
+    }),
+  };
+  for (const shared of [false, true]) {
+    resolved = 'role from the annotation';
+    const cache = createClientCache({ registry: createProviderRegistry([provider]), clock: fakeClock(), ...(shared ? { sharedCalls: createSharedCalls() } : {}) });
+    const client = await cache.get(store({ uid: `u-${shared}` }), storeContext(), new AbortController().signal);
+    await client.getSecret({ key: 'db' }, new AbortController().signal);
+    assert.equal(client.identity, 'role arn:aws:iam::123456789012:role/app', shared ? 'with sharedCalls' : 'without sharedCalls');
+  }
 });

@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  applyRemoteRef,
-  applyRemoteRefToMap,
   decode,
   extractProperty,
-  splitPropertyPath,
+  jsonObjectEntries,
   ValueFormatError,
 } from '../../../src/providers/decoding.ts';
 import { NoSecretError, TerminalError } from '../../../src/providers/provider.ts';
@@ -71,55 +69,7 @@ test('decode without a key says "the value"', () => {
   });
 });
 
-test('splitPropertyPath honours \\. escapes', () => {
-  assert.deepEqual(splitPropertyPath('a.b\\.c.0'), ['a', 'b.c', '0']);
-  assert.deepEqual(splitPropertyPath('plain'), ['plain']);
-  assert.deepEqual(splitPropertyPath('a\\\\.b'), ['a\\', 'b']);
-});
-
-// Written as JSON text: a JS literal would already have rounded the big number and dropped "1.0".
-const json =
-  '{"username":"admin","password":"pa.ss","port":5432,"big":12345678901234567890,"ratio":1.0,' +
-  '"enabled":true,"nothing":null,"nested":{"tls.crt":"CERT","list":["zero",{"deep":"one"}]},' +
-  '"dotted.key":"dotted-value","__proto__":"proto-value"}';
-
-const propertyCases: Array<{ property: string; expected: string }> = [
-  { property: 'username', expected: 'admin' },
-  { property: 'port', expected: '5432' },
-  { property: 'big', expected: '12345678901234567890' }, // not rounded
-  { property: 'ratio', expected: '1.0' }, // as written
-  { property: 'enabled', expected: 'true' },
-  { property: 'nothing', expected: 'null' },
-  { property: 'nested', expected: '{"tls.crt":"CERT","list":["zero",{"deep":"one"}]}' },
-  { property: 'nested.tls\\.crt', expected: 'CERT' },
-  { property: 'nested.list.0', expected: 'zero' },
-  { property: 'nested.list.1.deep', expected: 'one' },
-  { property: 'nested.list', expected: '["zero",{"deep":"one"}]' },
-  { property: 'dotted\\.key', expected: 'dotted-value' },
-  { property: 'dotted.key', expected: 'dotted-value' }, // fallback: whole property as one key
-  { property: '__proto__', expected: 'proto-value' },
-  { property: '', expected: json },
-];
-
-for (const { property, expected } of propertyCases) {
-  test(`extractProperty ${JSON.stringify(property)} → ${expected.length > 40 ? 'the whole value' : expected}`, () => {
-    assert.equal(text(extractProperty(utf8(json), property, 'app/config')), expected);
-  });
-}
-
-const missing = ['missing', 'nested.missing', 'nested.list.2', 'nested.list.-1', 'nested.list.01', 'username.length', 'constructor', 'toString', 'port.x'];
-for (const property of missing) {
-  test(`extractProperty ${JSON.stringify(property)} missing → NoSecretError naming key and property, not the value`, () => {
-    assert.throws(
-      () => extractProperty(utf8(json), property, 'app/config'),
-      (error: unknown) => {
-        assert.ok(error instanceof NoSecretError);
-        assert.equal(error.message, `property "${property}" not found in the value of key "app/config"`);
-        return true;
-      },
-    );
-  });
-}
+// Property paths and their value bytes are checked against gjson itself: test/unit/eso-parity/reference.test.ts.
 
 test('extractProperty on a non-JSON value says so, without the value or the parser message', () => {
   const value = 'hunter2-not-json';
@@ -139,37 +89,22 @@ test('extractProperty into a JSON string value finds nothing', () => {
   assert.throws(() => extractProperty(utf8('"hunter2"'), 'a', 'k'), NoSecretError);
 });
 
-test('applyRemoteRef applies property, then decodingStrategy', () => {
-  const value = utf8(JSON.stringify({ cert: 'aGVsbG8=' }));
-  assert.equal(text(applyRemoteRef(value, { key: 'k', property: 'cert', decodingStrategy: 'Base64' })), 'hello');
-  assert.equal(text(applyRemoteRef(utf8('aGVsbG8='), { key: 'k', decodingStrategy: 'Auto' })), 'hello');
-  assert.equal(text(applyRemoteRef(utf8('aGVsbG8='), { key: 'k' })), 'aGVsbG8=');
-});
-
-test('applyRemoteRefToMap splits a JSON object, serialising nested values and decoding each', () => {
+test('jsonObjectEntries splits a JSON object, serialising nested values; a key "__proto__" stays data', () => {
   const value = utf8('{"a":"aGVsbG8=","n":{"x":1,"y":"Pz8_"},"__proto__":"cA=="}');
-  const plain = applyRemoteRefToMap(value, { key: 'k' });
+  const plain = jsonObjectEntries(value, 'k');
   assert.deepEqual(Object.keys(plain), ['a', 'n', '__proto__']);
   assert.equal(text(plain['n']!), '{"x":1,"y":"Pz8_"}');
   assert.equal(Object.getPrototypeOf(plain), Object.prototype);
   assert.equal(text(plain['__proto__']!), 'cA==');
-  const decoded = applyRemoteRefToMap(value, { key: 'k', decodingStrategy: 'Auto' });
-  assert.equal(text(decoded['a']!), 'hello');
-  assert.equal(text(decoded['__proto__']!), 'p');
-  const nested = applyRemoteRefToMap(value, { key: 'k', property: 'n', decodingStrategy: 'Auto' });
+  const nested = jsonObjectEntries(extractProperty(value, 'n', 'k'), 'k');
   assert.deepEqual(Object.keys(nested), ['x', 'y']);
   assert.equal(text(nested['x']!), '1');
-  assert.equal(text(nested['y']!), '???');
-  // "1" is not base64: an explicit strategy fails for the whole map, naming the entry.
-  assert.throws(() => applyRemoteRefToMap(value, { key: 'k', property: 'n', decodingStrategy: 'Base64URL' }), {
-    message: /^remoteRef\.decodingStrategy Base64URL: entry "x" of the value of key "k" is not valid base64url/,
-  });
 });
 
-for (const value of ['[1,2]', '"str"', '42', 'null', 'not json at all']) {
-  test(`applyRemoteRefToMap rejects ${value} as not a JSON object, without the value`, () => {
+for (const value of ['[1,2]', '"str"', '42', 'not json at all']) {
+  test(`jsonObjectEntries rejects ${value} as not a JSON object, without the value`, () => {
     assert.throws(
-      () => applyRemoteRefToMap(utf8(value), { key: 'k' }),
+      () => jsonObjectEntries(utf8(value), 'k'),
       (error: unknown) => {
         assert.ok(error instanceof ValueFormatError);
         assert.match(error.message, /the value of key "k" is not a JSON object/);

@@ -31,16 +31,9 @@ async function client(hooks = {}) {
 
 const reads: Array<{ ref: RemoteRef; expected: string }> = [
   { ref: { key: 'db' }, expected: '{"user":"admin","password":"hunter2","port":5432,"nested":{"a":"b"}}' },
-  { ref: { key: 'db', property: 'password' }, expected: 'hunter2' },
-  { ref: { key: 'db', property: 'port' }, expected: '5432' },
-  { ref: { key: 'db', property: 'nested' }, expected: '{"a":"b"}' },
-  { ref: { key: 'api-token' }, expected: 'v2-token' }, // no unversioned entry: the last one
   { ref: { key: 'api-token', version: 'v1' }, expected: 'v1-token' },
   { ref: { key: 'pinned' }, expected: 'unversioned' }, // the unversioned entry wins
   { ref: { key: 'pinned', version: '1' }, expected: 'versioned' },
-  { ref: { key: 'encoded', decodingStrategy: 'Base64' }, expected: 'hello' },
-  { ref: { key: 'encoded', decodingStrategy: 'Auto' }, expected: 'hello' },
-  { ref: { key: 'encoded', decodingStrategy: 'None' }, expected: 'aGVsbG8=' },
 ];
 
 for (const { ref, expected } of reads) {
@@ -51,8 +44,9 @@ for (const { ref, expected } of reads) {
 
 const missing: Array<{ ref: RemoteRef; message: string }> = [
   { ref: { key: 'nope' }, message: 'key "nope" not found in the fake store\'s data' },
+  // Only versioned entries: without a version the key does not exist, as ESO's fake provider says.
+  { ref: { key: 'api-token' }, message: 'key "api-token" has only versioned entries in the fake store\'s data; set remoteRef.version' },
   { ref: { key: 'api-token', version: 'v3' }, message: 'key "api-token" has no version "v3" in the fake store\'s data' },
-  { ref: { key: 'db', property: 'missing' }, message: 'property "missing" not found in the value of key "db"' },
 ];
 
 for (const { ref, message } of missing) {
@@ -65,43 +59,24 @@ for (const { ref, message } of missing) {
   });
 }
 
-test('fake errors never contain the value', async () => {
+test('fake getSecret returns the whole value: property and decodingStrategy are applied by the controller alone', async () => {
   const c = await client();
-  const failures: Array<Promise<unknown>> = [
-    c.getSecret({ key: 'api-token', property: 'x' }, live()), // not JSON
-    c.getSecret({ key: 'api-token', decodingStrategy: 'Base64' }, live()), // not base64
-    c.getSecretMap({ key: 'api-token' }, live()), // not a JSON object
-    c.getSecret({ key: 'db', property: 'password.x' }, live()),
-  ];
-  for (const failure of failures) {
-    await assert.rejects(failure, (error: unknown) => {
-      assert.ok(error instanceof Error);
-      for (const value of ['v2-token', 'hunter2']) assert.ok(!error.message.includes(value), error.message);
-      return true;
-    });
-  }
-});
-
-test('fake getSecretMap splits a JSON value into keys', async () => {
-  const map = await (await client()).getSecretMap({ key: 'db' }, live());
-  assert.deepEqual(
-    Object.fromEntries(Object.entries(map).map(([name, bytes]) => [name, text(bytes)])),
-    { user: 'admin', password: 'hunter2', port: '5432', nested: '{"a":"b"}' },
-  );
-  const nested = await (await client()).getSecretMap({ key: 'db', property: 'nested' }, live());
-  assert.equal(text(nested['a']!), 'b');
+  // Not part of RemoteRef any more; a caller that still sends them gets the whole value, never a second decoding.
+  const legacy = { key: 'encoded', decodingStrategy: 'Base64', property: 'x' } as RemoteRef;
+  assert.equal(text(await c.getSecret(legacy, live())), 'aGVsbG8=');
+  assert.equal('getSecretMap' in c, false);
 });
 
 const finds: Array<{ find: FindRef; keys: string[] }> = [
-  { find: { name: { regexp: '^team/a/' } }, keys: ['team/a/one', 'team/a/two'] },
-  { find: { name: { regexp: 'one' } }, keys: ['team/a/one', 'team/b/one'] }, // unanchored, as ESO
-  { find: { path: 'team/b/' }, keys: ['team/b/one'] },
-  { find: { path: 'team/', name: { regexp: 'two$' } }, keys: ['team/a/two'] },
+  { find: { name: { regexp: '^team/a/' } }, keys: ['team_a_one', 'team_a_two'] },
+  { find: { name: { regexp: 'one' } }, keys: ['team_a_one', 'team_b_one'] }, // unanchored, as ESO
+  { find: { path: 'team/b/' }, keys: ['team_b_one'] },
+  { find: { path: 'team/', name: { regexp: 'two$' } }, keys: ['team_a_two'] },
   { find: { name: { regexp: '^api' } }, keys: ['api-token'] },
-  { find: { tags: { env: 'prod' } }, keys: ['team/a/one', 'team/b/one'] },
-  { find: { tags: { env: 'prod', team: 'a' } }, keys: ['team/a/one'] },
+  { find: { tags: { env: 'prod' } }, keys: ['team_a_one', 'team_b_one'] },
+  { find: { tags: { env: 'prod', team: 'a' } }, keys: ['team_a_one'] },
   { find: { tags: { env: 'staging' } }, keys: [] },
-  { find: { name: { regexp: 'one$' }, tags: { team: 'b' } }, keys: ['team/b/one'] },
+  { find: { name: { regexp: 'one$' }, tags: { team: 'b' } }, keys: ['team_b_one'] },
   { find: { name: { regexp: '^nothing' } }, keys: [] },
 ];
 
@@ -112,15 +87,26 @@ for (const { find, keys } of finds) {
   });
 }
 
-test('fake getAllSecrets returns each key once, at its default version', async () => {
+test('fake getAllSecrets returns each key once, at its highest version string (as ESO\'s fake)', async () => {
   const result = await (await client()).getAllSecrets({ name: { regexp: '^(api-token|pinned)$' } }, live());
   assert.equal(text(result['api-token']!), 'v2-token');
-  assert.equal(text(result['pinned']!), 'unversioned');
+  assert.equal(text(result['pinned']!), 'versioned'); // "1" sorts after the unversioned ""
+});
+
+test('fake getAllSecrets converts names with conversionStrategy before any rewrite, as ESO\'s fake', async () => {
+  const result = await (await client()).getAllSecrets({ name: { regexp: '^team/a/one$' }, conversionStrategy: 'Unicode' }, live());
+  assert.deepEqual(Object.keys(result), ['team_U002f_a_U002f_one']);
+});
+
+test('fake getAllSecrets takes Go regular expressions: (?i) inside, \\A, \\pL; refuses a backreference', async () => {
+  const c = await client();
+  assert.deepEqual(Object.keys(await c.getAllSecrets({ name: { regexp: '\\Ateam/(?i)A/\\pL+$' } }, live())).sort(), ['team_a_one', 'team_a_two']);
+  await assert.rejects(c.getAllSecrets({ name: { regexp: '(o)\\1' } }, live()), /not a valid Go regular expression \(error parsing regexp: invalid escape sequence/);
 });
 
 const badFinds: Array<{ find: FindRef; message: RegExp }> = [
   { find: {}, message: /dataFrom\.find needs name\.regexp, tags or path/ },
-  { find: { name: { regexp: '([' } }, message: /dataFrom\.find\.name\.regexp "\(\[" is not a valid regular expression/ },
+  { find: { name: { regexp: '([' } }, message: /dataFrom\.find\.name\.regexp "\(\[" is not a valid Go regular expression/ },
 ];
 
 for (const { find, message } of badFinds) {
@@ -238,9 +224,9 @@ test('through the cache with shared calls, concurrent reads of one key make one 
     providerSpec: spec,
   };
   const clients = await Promise.all(Array.from({ length: 10 }, () => cache.get(key, storeContext(), live())));
-  const values = Promise.all(clients.map((c) => c.getSecret({ key: 'db', property: 'user' }, live())));
+  const values = Promise.all(clients.map((c) => c.getSecret({ key: 'api-token', version: 'v1' }, live())));
   await flushMicrotasks();
   gate.resolve();
-  assert.deepEqual((await values).map(text), Array(10).fill('admin'));
+  assert.deepEqual((await values).map(text), Array(10).fill('v1-token'));
   assert.equal(getSecretCalls, 1);
 });

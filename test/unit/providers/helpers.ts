@@ -35,6 +35,12 @@ export function storeContext(overrides: Partial<StoreContext> = {}): StoreContex
       createServiceAccountToken: async () => {
         throw new Error('not used by these tests');
       },
+      readServiceAccountAnnotations: async () => {
+        throw new Error('not used by these tests');
+      },
+      readConfigMapKey: async () => {
+        throw new Error('not used by these tests');
+      },
     },
     clock: fakeClock(),
     ...overrides,

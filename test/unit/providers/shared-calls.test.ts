@@ -154,10 +154,6 @@ function gatedClient(): SecretsClient & { calls: string[]; gates: Array<Deferred
       await wait(`getSecret ${ref.key}`, signal);
       return utf8(`value of ${ref.key}`);
     },
-    async getSecretMap(ref, signal) {
-      await wait(`getSecretMap ${ref.key}`, signal);
-      return { a: utf8('1') };
-    },
     async getAllSecrets(find, signal) {
       await wait(`getAllSecrets ${find.name?.regexp}`, signal);
       return { x: utf8('2') };
@@ -175,21 +171,20 @@ test('withSharedCalls: concurrent identical reads make one provider call; each c
   const reads = [
     wrapped.getSecret({ key: 'db', version: undefined }, signal),
     wrapped.getSecret({ key: 'db' }, signal), // same ref, undefined field omitted
-    wrapped.getSecret({ key: 'db', property: 'password' }, signal), // different ref
-    wrapped.getSecretMap({ key: 'db' }, signal), // same ref, different method
+    wrapped.getSecret({ key: 'db', version: '2' }, signal), // different ref
     wrapped.getAllSecrets({ name: { regexp: '^db' } }, signal),
     wrapped.getAllSecrets({ name: { regexp: '^db' } }, signal),
   ];
   await flushMicrotasks();
-  assert.deepEqual(client.calls, ['getSecret db', 'getSecret db', 'getSecretMap db', 'getAllSecrets ^db']);
+  assert.deepEqual(client.calls, ['getSecret db', 'getSecret db', 'getAllSecrets ^db']);
   for (const gate of client.gates) gate.resolve();
-  const [first, second, , map1, all1, all2] = await Promise.all(reads);
+  const [first, second, , all1, all2] = await Promise.all(reads);
   assert.equal(text(first as Uint8Array), 'value of db');
   assert.notEqual(first, second, 'each caller gets a copy');
   (first as Uint8Array).fill(0);
   assert.equal(text(second as Uint8Array), 'value of db', 'zeroing one copy leaves the other intact');
   assert.notEqual(all1, all2);
-  assert.equal(text((map1 as Record<string, Uint8Array>)['a']!), '1');
+  assert.equal(text((all1 as Record<string, Uint8Array>)['x']!), '2');
   assert.equal(wrapped.identity, 'test-identity');
 });
 
@@ -220,4 +215,24 @@ test('withSharedCalls: the provider call is not aborted while another caller sti
   assert.equal(client.signals[0]!.aborted, false);
   client.gates[0]!.resolve();
   assert.equal(text(await b), 'value of db');
+});
+
+test('withSharedCalls reads the identity live: a role resolved at the first call shows in later audit records', async () => {
+  // Under referent auth the AWS role is known only once the first read resolved the ServiceAccount's annotation.
+  let resolved = 'role from the eks.amazonaws.com/role-arn annotation (ServiceAccount team-a/app)';
+  const client: SecretsClient = {
+    get identity() {
+      return resolved;
+    },
+    async getSecret() {
+      resolved = 'role arn:aws:iam::123456789012:role/app (ServiceAccount team-a/app)';
+      return utf8('v');
+    },
+    getAllSecrets: async () => ({}),
+    validate: async () => 'Ready',
+    close: async () => {},
+  };
+  const wrapped = withSharedCalls(client, 'store-uid/1', createSharedCalls());
+  await wrapped.getSecret({ key: 'db' }, new AbortController().signal);
+  assert.equal(wrapped.identity, 'role arn:aws:iam::123456789012:role/app (ServiceAccount team-a/app)');
 });

@@ -58,7 +58,6 @@ class World {
         return {
           identity: 'test',
           getSecret: async () => new Uint8Array(),
-          getSecretMap: async () => ({}),
           getAllSecrets: async () => ({}),
           validate: async () => {
             if (validation instanceof Error) throw validation;
@@ -121,7 +120,7 @@ test('a spec the provider refuses: Ready=False InvalidStoreConfiguration naming 
 });
 
 test('a provider this build lacks: Ready=False ProviderNotAvailable listing the available ones', async () => {
-  const world = new World('SecretStore', { gcpsm: { projectID: 'p' } });
+  const world = new World('SecretStore', { aws: { service: 'SecretsManager', region: 'eu-west-1' } });
   await world.reconciler()('team/main', signal);
   assert.equal(world.ready()?.reason, 'ProviderNotAvailable');
   assert.match(world.ready()!.message, /available: fake/);

@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAwsProvider, validateAwsSpec } from '../../../../src/providers/aws/provider.ts';
-import { memoizeCredentials, planAwsAuth, REFRESH_BEFORE_MS, roleSessionName } from '../../../../src/providers/aws/auth.ts';
+import { buildAwsSession, planAwsAuth, STATIC_KEYS_REREAD_MS, roleSessionName } from '../../../../src/providers/aws/auth.ts';
 import { mapAwsError } from '../../../../src/providers/aws/errors.ts';
 import { secretVersionSelector } from '../../../../src/providers/aws/secrets-manager.ts';
 import { parameterName } from '../../../../src/providers/aws/parameter-store.ts';
-import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
 import type { AwsProvider } from '../../../../src/api/types.generated.ts';
 import { fakeClock, storeContext } from '../helpers.ts';
 
@@ -85,33 +85,48 @@ test('secretRef auth on a ClusterSecretStore without namespaces reads the keys f
   assert.equal(plan.base.secretAccessKey.namespace, 'ops');
 });
 
-test('credentials are fetched once, shared by concurrent askers, and renewed before they expire', async () => {
+/** A static-keys session whose Secret reads are counted (and can be made to fail). */
+function staticKeysSession() {
   const clock = fakeClock(0);
-  let fetched = 0;
-  const credentials = memoizeCredentials(async () => {
-    fetched++;
-    return { accessKeyId: `AKIA${fetched}`, secretAccessKey: 'x', expiration: new Date(clock.now() + 3600_000) };
-  }, clock);
-  const [a, b] = await Promise.all([credentials(), credentials()]);
-  assert.equal(fetched, 1);
+  const reads = { count: 0, fail: false };
+  const spec = { service: 'SecretsManager', region: 'eu-west-1', auth: { secretRef: { accessKeyIDSecretRef: { name: 'k', key: 'id' }, secretAccessKeySecretRef: { name: 'k', key: 'secret' } } } } as AwsProvider;
+  const ctx = storeContext({
+    clock,
+    kube: {
+      async readSecretKey(ref) {
+        reads.count++;
+        if (reads.fail) throw new Error('apiserver unavailable');
+        return new TextEncoder().encode(ref.key === 'id' ? `AKIA${reads.count}\n` : 'secret');
+      },
+      readServiceAccountAnnotations: async () => ({}),
+      readConfigMapKey: async () => {
+        throw new Error('not used by these tests');
+      },
+      createServiceAccountToken: async () => ({ token: 't', expiresAt: 0 }),
+    },
+  });
+  const session = buildAwsSession(spec, planAwsAuth(spec, ctx), { ctx, clock, settings: { region: 'eu-west-1', maxAttempts: 1 } });
+  return { clock, reads, session };
+}
+
+test('credentials are fetched once, shared by concurrent askers, and read again before they expire (rotated keys)', async () => {
+  const { clock, reads, session } = staticKeysSession();
+  const [a, b] = await Promise.all([session.credentials(), session.credentials()]);
+  assert.equal(reads.count, 2, 'one fetch (two keys) for both askers');
   assert.equal(a, b);
-  clock.advance(3600_000 - REFRESH_BEFORE_MS - 1);
-  assert.equal((await credentials()).accessKeyId, 'AKIA1', 'still valid for more than the margin');
+  assert.equal(a.accessKeyId, 'AKIA1', 'the trailing newline is trimmed');
+  clock.advance(STATIC_KEYS_REREAD_MS - 1);
+  assert.equal((await session.credentials()).accessKeyId, 'AKIA1', 'still fresh');
   clock.advance(1);
-  assert.equal((await credentials()).accessKeyId, 'AKIA2', 'renewed within the margin, before expiry');
-  assert.equal(credentials.fetches(), 2);
+  assert.equal((await session.credentials()).accessKeyId, 'AKIA3', 'read again once the re-read interval passed');
 });
 
 test('a failed credential fetch is not remembered', async () => {
-  const clock = fakeClock(0);
-  let attempts = 0;
-  const credentials = memoizeCredentials(async () => {
-    attempts++;
-    if (attempts === 1) throw new Error('sts unavailable');
-    return { accessKeyId: 'AKIA', secretAccessKey: 'x' };
-  }, clock);
-  await assert.rejects(credentials(), /sts unavailable/);
-  assert.equal((await credentials()).accessKeyId, 'AKIA');
+  const { reads, session } = staticKeysSession();
+  reads.fail = true;
+  await assert.rejects(session.credentials(), /apiserver unavailable/);
+  reads.fail = false;
+  assert.match((await session.credentials()).accessKeyId, /^AKIA/);
 });
 
 test('jwt auth without a role-arn annotation or role is refused naming both fixes; the token is never minted', async () => {
@@ -120,6 +135,9 @@ test('jwt auth without a role-arn annotation or role is refused naming both fixe
     kube: {
       readSecretKey: async () => new Uint8Array(),
       readServiceAccountAnnotations: async () => ({}),
+      readConfigMapKey: async () => {
+        throw new Error('not used by these tests');
+      },
       createServiceAccountToken: async () => {
         minted++;
         return { token: 't', expiresAt: 0 };
@@ -160,7 +178,7 @@ test('AWS errors become NoSecretError, TerminalError naming identity and action,
   assert.ok(mapAwsError({ name: 'ParameterNotFound' }, call) instanceof NoSecretError);
   assert.ok(mapAwsError({ name: 'InvalidRequestException', message: 'secret is marked for deletion' }, call) instanceof NoSecretError);
   const denied = mapAwsError({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }, call);
-  assert.ok(denied instanceof TerminalError);
+  assert.ok(denied instanceof AccessDeniedError, 'a refusal is an AccessDeniedError (audited and counted as denied)');
   assert.equal(
     denied.message,
     `AWS denied secretsmanager:GetSecretValue on "db" to role ${role} (AccessDeniedException): allow secretsmanager:GetSecretValue for that identity (IAM policy, resource policy, trust policy) or change the store's auth/role`,

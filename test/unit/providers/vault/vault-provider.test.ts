@@ -7,7 +7,7 @@ import { createVaultApi, vaultError, VaultPermissionError } from '../../../../sr
 import { kvPath, splitKey } from '../../../../src/providers/vault/kv.ts';
 import { createVaultProvider, validateVaultSpec } from '../../../../src/providers/vault/provider.ts';
 import { encodePath, type VaultRequest, type VaultResponse } from '../../../../src/providers/vault/transport.ts';
-import { NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
 import type { VaultProvider } from '../../../../src/api/types.generated.ts';
 import { fakeClock, storeContext } from '../helpers.ts';
 
@@ -65,7 +65,7 @@ test('errors: 404 not found, 403 permission (terminal), 429 throttled, 5xx retri
   const body = { errors: ['permission denied'] };
   assert.ok(vaultError('read x', { status: 404, body: { errors: [] } }) instanceof NoSecretError);
   const denied = vaultError('read x', { status: 403, body });
-  assert.ok(denied instanceof VaultPermissionError && denied instanceof TerminalError);
+  assert.ok(denied instanceof VaultPermissionError && denied instanceof AccessDeniedError && denied instanceof TerminalError);
   assert.match(denied.message, /Vault read x: permission denied .*grant the Vault policy/);
   assert.ok(vaultError('read x', { status: 429, body }) instanceof ThrottledError);
   const sealed = vaultError('read x', { status: 503, body: { errors: ['Vault is sealed'] } });
@@ -106,7 +106,7 @@ function fakeVault() {
   return { transport, requests, refused, issued: () => issued };
 }
 
-test('session over a fake transport: one login shared by concurrent readers, renew-self, re-login after a 403, revoke on close', async () => {
+test('session over a fake transport: newClient logs in and readers reuse its token, renew-self, re-login after a 403, revoke on close', async () => {
   const vault = fakeVault();
   const clock = fakeClock(0);
   const ctx = storeContext({
@@ -114,6 +114,10 @@ test('session over a fake transport: one login shared by concurrent readers, ren
     kube: {
       readSecretKey: async () => new TextEncoder().encode('secret-id'),
       createServiceAccountToken: async () => ({ token: 'jwt', expiresAt: 600_000 }),
+      readServiceAccountAnnotations: async () => ({}),
+      readConfigMapKey: async () => {
+        throw new Error('not used by these tests');
+      },
     },
   });
   const client = await createVaultProvider({ transport: vault.transport }).newClient(
@@ -152,11 +156,149 @@ test('a token from a Secret is used as it is: no renewal, no revocation', async 
   const api = createVaultApi(vault.transport);
   const session = createTokenSession(
     { kind: 'token', token: { namespace: 'a', name: 't', key: 'k' } },
-    { api, clock, ctx: { kube: { readSecretKey: async () => new TextEncoder().encode('user-token\n'), createServiceAccountToken: async () => ({ token: '', expiresAt: 0 }) } } },
+    {
+      api,
+      clock,
+      ctx: {
+        kube: {
+          readSecretKey: async () => new TextEncoder().encode('user-token\n'),
+          createServiceAccountToken: async () => ({ token: '', expiresAt: 0 }),
+          readServiceAccountAnnotations: async () => ({}),
+          readConfigMapKey: async () => {
+            throw new Error('not used by these tests');
+          },
+        },
+      },
+    },
   );
   assert.equal(await session.token(AbortSignal.timeout(1000)), 'user-token');
   clock.advance(10 ** 9);
   assert.equal(await session.token(AbortSignal.timeout(1000)), 'user-token');
   await session.close(AbortSignal.timeout(1000));
   assert.equal(vault.requests.length, 0);
+});
+
+/** A fake Vault whose logins wait for `release()`; counts logins and renewals, records revoked tokens. */
+function gatedVault() {
+  let issued = 0;
+  let renewals = 0;
+  const revoked: string[] = [];
+  const gates: Array<() => void> = [];
+  let hold = false;
+  const transport = async (request: VaultRequest): Promise<VaultResponse> => {
+    if (request.path.endsWith('/login')) {
+      issued++;
+      const token = `token-${issued}`;
+      if (hold) await new Promise<void>((resolve) => gates.push(resolve));
+      return { status: 200, body: { auth: { client_token: token, lease_duration: 60, renewable: true } } };
+    }
+    if (request.path === 'auth/token/renew-self') {
+      renewals++;
+      if (hold) await new Promise<void>((resolve) => gates.push(resolve));
+      return { status: 200, body: { auth: { client_token: request.token, lease_duration: 60, renewable: true } } };
+    }
+    if (request.path === 'auth/token/revoke-self') {
+      revoked.push(request.token!);
+      return { status: 204, body: undefined };
+    }
+    if (request.path === 'secret/data/app') return { status: 200, body: { data: { data: { password: 'p' }, metadata: { version: 1 } } } };
+    return { status: 404, body: { errors: [] } };
+  };
+  return {
+    transport,
+    revoked,
+    logins: () => issued,
+    renewals: () => renewals,
+    hold: (on: boolean) => void (hold = on),
+    release: () => gates.splice(0).forEach((open) => open()),
+    waiting: () => gates.length,
+  };
+}
+
+const appRoleSpec = { server: 'https://vault', path: 'secret', version: 'v2', auth: { appRole: { path: 'approle', roleId: 'r', secretRef: ref('s', 'id') } } } as VaultProvider;
+
+function appRoleContext(clock: ReturnType<typeof fakeClock>) {
+  return storeContext({
+    clock,
+    kube: {
+      readSecretKey: async () => new TextEncoder().encode('secret-id'),
+      createServiceAccountToken: async () => ({ token: 'jwt', expiresAt: 600_000 }),
+      readServiceAccountAnnotations: async () => ({}),
+      readConfigMapKey: async () => {
+        throw new Error('not used by these tests');
+      },
+    },
+  });
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+test('single flight: concurrent first reads after the token expired make one login, after it is due for renewal one renew-self', { timeout: 5000 }, async () => {
+  const vault = gatedVault();
+  const clock = fakeClock(0);
+  const client = await createVaultProvider({ transport: vault.transport }).newClient(appRoleSpec, appRoleContext(clock));
+  assert.equal(vault.logins(), 1, 'newClient logged in');
+
+  clock.advance(61_000); // token-1 has expired: the next reads need a new login
+  vault.hold(true);
+  const reads = Array.from({ length: 5 }, () => client.getSecret({ key: 'app' }, AbortSignal.timeout(2000)));
+  await until(() => vault.waiting() > 0, 'a login is in flight');
+  await new Promise((resolve) => setImmediate(resolve));
+  vault.release();
+  await Promise.all(reads);
+  assert.equal(vault.logins(), 2, 'five concurrent readers shared one login');
+
+  clock.advance(41_000); // past two thirds of token-2's TTL: due for renewal
+  const renewing = Array.from({ length: 5 }, () => client.getSecret({ key: 'app' }, AbortSignal.timeout(2000)));
+  await until(() => vault.waiting() > 0, 'a renewal is in flight');
+  await new Promise((resolve) => setImmediate(resolve));
+  vault.release();
+  await Promise.all(renewing);
+  assert.equal(vault.renewals(), 1, 'five concurrent readers shared one renewal');
+  assert.equal(vault.logins(), 2);
+  vault.hold(false);
+  await client.close();
+});
+
+test('a waiter on the shared login stops at its own abort; the login goes on for the others', { timeout: 5000 }, async () => {
+  const vault = gatedVault();
+  const clock = fakeClock(0);
+  const session = createTokenSession(
+    { kind: 'appRole', path: 'approle', roleId: 'r', secretId: { namespace: 'a', name: 's', key: 'id' } },
+    { api: createVaultApi(vault.transport), clock, ctx: appRoleContext(clock) },
+  );
+  vault.hold(true);
+  const impatient = new AbortController();
+  const first = session.token(impatient.signal);
+  const patient = session.token(AbortSignal.timeout(2000));
+  await until(() => vault.waiting() > 0, 'the login is in flight');
+  impatient.abort(new Error('reconcile cancelled'));
+  await assert.rejects(first, /reconcile cancelled/, 'the aborted waiter rejects at once, before the login ends');
+  vault.release();
+  assert.equal(await patient, 'token-1');
+  assert.equal(vault.logins(), 1);
+});
+
+test('close() racing an in-flight login revokes the token that login returns', { timeout: 5000 }, async () => {
+  const vault = gatedVault();
+  const clock = fakeClock(0);
+  const session = createTokenSession(
+    { kind: 'appRole', path: 'approle', roleId: 'r', secretId: { namespace: 'a', name: 's', key: 'id' } },
+    { api: createVaultApi(vault.transport), clock, ctx: appRoleContext(clock) },
+  );
+  vault.hold(true);
+  const reading = session.token(AbortSignal.timeout(2000));
+  await until(() => vault.waiting() > 0, 'the login is in flight');
+  const closing = session.close(AbortSignal.timeout(2000));
+  vault.release();
+  await closing;
+  await reading.catch(() => {});
+  assert.deepEqual(vault.revoked, ['token-1'], 'the token issued after close() was revoked');
+  await assert.rejects(session.token(AbortSignal.timeout(1000)), /closed/, 'a closed session hands out no tokens');
 });

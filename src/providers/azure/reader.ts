@@ -1,0 +1,166 @@
+// Reads from one vault as ESO addresses them: secret/NAME (or NAME), cert/NAME (the certificate as PEM), key/NAME
+// (the public key as JWK JSON), each with an optional version; metadataPolicy Fetch gives the tags as JSON; find
+// walks the paged secret listing (name.regexp, tags) and reads each match. property and decoding are the
+// controller's. Attributes are checked here: the service returns expired and not-yet-valid secrets, we do not.
+import type { KeyVaultCertificate, CertificateClient } from '@azure/keyvault-certificates';
+import type { KeyClient, KeyVaultKey } from '@azure/keyvault-keys';
+import type { SecretClient, SecretProperties } from '@azure/keyvault-secrets';
+import type { Clock } from '../../util/clock.ts';
+import { NoSecretError, TerminalError } from '../provider.ts';
+import type { FindRef, RemoteRef } from '../provider.ts';
+import { azureCall } from './errors.ts';
+import { parseObjectKey } from './plan.ts';
+import { compileFindName } from '../kit/find.ts';
+
+/** Every call gets this deadline on top of the caller's signal: a silent vault must not hold a reconcile. */
+export const CALL_TIMEOUT_MS = 30_000;
+
+export interface VaultClients {
+  readonly vaultUrl: string;
+  readonly secrets: SecretClient;
+  readonly certificates: CertificateClient;
+  readonly keys: KeyClient;
+  readonly identity: () => string;
+  readonly clock: Clock;
+}
+
+interface Attributes {
+  readonly enabled?: boolean | undefined;
+  readonly notBefore?: Date | undefined;
+  readonly expiresOn?: Date | undefined;
+}
+
+const encoder = new TextEncoder();
+
+/** Refuses what a user should not get silently: disabled, not yet valid, expired. Pure. */
+export function checkAttributes(attributes: Attributes, what: string, now: number): void {
+  if (attributes.enabled === false) throw new TerminalError(`${what} is disabled; enable it in the vault or read another version`);
+  if (attributes.notBefore !== undefined && attributes.notBefore.getTime() > now) {
+    // Not terminal: it becomes valid by itself.
+    throw new Error(`${what} is not valid before ${attributes.notBefore.toISOString()} (its nbf); it will be read once it is`);
+  }
+  if (attributes.expiresOn !== undefined && attributes.expiresOn.getTime() <= now) {
+    throw new TerminalError(`${what} expired on ${attributes.expiresOn.toISOString()} (its exp); set a new version or extend its expiry`);
+  }
+}
+
+/** PEM of DER certificate bytes. Pure. */
+export function derToPem(der: Uint8Array): string {
+  const base64 = Buffer.from(der).toString('base64');
+  return `-----BEGIN CERTIFICATE-----\n${base64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+}
+
+/** The public JWK of a key (what ESO returns), base64url fields as JSON Web Key says. Pure. */
+export function publicJwk(key: KeyVaultKey): Record<string, unknown> {
+  const jwk = key.key ?? {};
+  const b64 = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Buffer.from(bytes).toString('base64url'));
+  const out: Record<string, unknown> = { kid: jwk.kid, kty: jwk.kty, key_ops: jwk.keyOps, n: b64(jwk.n), e: b64(jwk.e), crv: jwk.crv, x: b64(jwk.x), y: b64(jwk.y) };
+  return Object.fromEntries(Object.entries(out).filter(([, value]) => value !== undefined));
+}
+
+function tagsJson(tags: Readonly<Record<string, string>> | undefined): Uint8Array {
+  return encoder.encode(JSON.stringify(tags ?? {}));
+}
+
+export interface VaultReader {
+  getSecret(ref: RemoteRef, signal: AbortSignal): Promise<Uint8Array>;
+  getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
+  /** One page of the secret listing: proves the token and access (validate). */
+  probe(signal: AbortSignal): Promise<void>;
+}
+
+export function createVaultReader(clients: VaultClients): VaultReader {
+  const { vaultUrl } = clients;
+  // identity is read when a message is written: it is refined once the credential has resolved the ids.
+  const call = (action: string, subject?: string) => ({
+    action,
+    vaultUrl,
+    subject,
+    get identity() {
+      return clients.identity();
+    },
+  });
+  const withDeadline = (signal: AbortSignal) => AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]);
+  const versionOf = (ref: RemoteRef) => (ref.version !== undefined && ref.version !== '' ? ref.version : undefined);
+
+  async function readSecretValue(name: string, version: string | undefined, signal: AbortSignal): Promise<{ value: string; properties: SecretProperties }> {
+    const subject = `secret ${name}${version ? ` version ${version}` : ''}`;
+    const secret = await azureCall(call('get', subject), () =>
+      clients.secrets.getSecret(name, { ...(version ? { version } : {}), abortSignal: withDeadline(signal) }),
+    );
+    return { value: secret.value ?? '', properties: secret.properties };
+  }
+
+  return {
+    async getSecret(ref, signal) {
+      const parsed = parseObjectKey(ref.key);
+      if ('error' in parsed) throw new TerminalError(parsed.error);
+      const version = versionOf(ref);
+      const now = clients.clock.now();
+      const subject = `${parsed.type === 'cert' ? 'certificate' : parsed.type} ${parsed.name}${version ? ` version ${version}` : ''}`;
+      const what = `Key Vault ${subject} in vault ${vaultUrl}`;
+      if (parsed.type === 'secret') {
+        const { value, properties } = await readSecretValue(parsed.name, version, signal);
+        if (ref.metadataPolicy === 'Fetch') return tagsJson(properties.tags);
+        checkAttributes(properties, what, now);
+        return encoder.encode(value);
+      }
+      if (parsed.type === 'cert') {
+        const cert: KeyVaultCertificate = await azureCall(call('get', subject), () =>
+          version
+            ? clients.certificates.getCertificateVersion(parsed.name, version, { abortSignal: withDeadline(signal) })
+            : clients.certificates.getCertificate(parsed.name, { abortSignal: withDeadline(signal) }),
+        );
+        if (ref.metadataPolicy === 'Fetch') return tagsJson(cert.properties.tags);
+        checkAttributes(cert.properties, what, now);
+        if (!cert.cer || cert.cer.length === 0) throw new NoSecretError(`${what} has no certificate yet (its issuance is pending)`);
+        return encoder.encode(derToPem(cert.cer));
+      }
+      const key = await azureCall(call('get', subject), () =>
+        clients.keys.getKey(parsed.name, { ...(version ? { version } : {}), abortSignal: withDeadline(signal) }),
+      );
+      if (ref.metadataPolicy === 'Fetch') return tagsJson(key.properties.tags);
+      checkAttributes(key.properties, what, now);
+      return encoder.encode(JSON.stringify(publicJwk(key)));
+    },
+
+    async getAllSecrets(find, signal) {
+      const matchesName = compileFindName(find);
+      const tags = Object.entries(find.tags ?? {});
+      const now = clients.clock.now();
+      const names: string[] = [];
+      await azureCall(call('list', 'secrets'), async () => {
+        for await (const page of clients.secrets.listPropertiesOfSecrets({ abortSignal: withDeadline(signal) }).byPage()) {
+          for (const item of page) {
+            // As ESO: disabled secrets are not found; nor (here) secrets outside their nbf/exp window, nor the
+            // secrets behind certificates (read those with cert/NAME).
+            if (item.enabled === false || item.managed === true) continue;
+            if (item.notBefore !== undefined && item.notBefore.getTime() > now) continue;
+            if (item.expiresOn !== undefined && item.expiresOn.getTime() <= now) continue;
+            if (find.path !== undefined && !item.name.startsWith(find.path)) continue;
+            if (!tags.every(([key, value]) => item.tags?.[key] === value)) continue;
+            if (!matchesName(item.name)) continue;
+            names.push(item.name);
+          }
+        }
+      });
+      const result: Record<string, Uint8Array> = {};
+      for (const name of names) {
+        try {
+          result[name] = encoder.encode((await readSecretValue(name, undefined, signal)).value);
+        } catch (error) {
+          // Deleted between the listing and the read: not found, as if it had not been listed.
+          if (!(error instanceof NoSecretError)) throw error;
+        }
+      }
+      return result;
+    },
+
+    async probe(signal) {
+      await azureCall(call('list', 'secrets'), async () => {
+        const pages = clients.secrets.listPropertiesOfSecrets({ abortSignal: withDeadline(signal) }).byPage({ maxPageSize: 1 });
+        await pages.next();
+      });
+    },
+  };
+}

@@ -1,0 +1,88 @@
+// The fake KMS/STS is faithful to Alibaba's wire format: Alibaba's official Python SDK (a second client the operator
+// does not use; test/setup/install-alibaba-client.sh) works against it unchanged — V3 (ACS3-HMAC-SHA256, its default)
+// and V1 signatures, ListSecrets Filters, AssumeRoleWithOIDC with a token minted by the real apiserver — and gets the
+// same refusals.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { LocalCluster } from '../support/cluster.ts';
+import { repoRoot } from '../support/cluster.ts';
+import { useCluster } from '../support/shared-cluster.ts';
+import { adminKube } from '../support/operator.ts';
+import { TestNamespaces } from '../support/integration.ts';
+import { startAlibabaFake, type AlibabaFake } from '../fakes/alibaba/server.ts';
+import type { KubeClient } from '../../src/k8s/kube-client.ts';
+
+const PYTHON = join(repoRoot, '.cache/venv-alibaba/bin/python');
+const ISSUER = 'https://kubernetes.default.svc.cluster.local';
+const OIDC_PROVIDER = 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-python';
+const ROLE = 'acs:ram::1234567890123456:role/python-reader';
+const UNTRUSTED_ROLE = 'acs:ram::1234567890123456:role/someone-else';
+
+let cluster: LocalCluster;
+let kube: KubeClient;
+let fake: AlibabaFake;
+const namespaces = new TestNamespaces('alibaba-python');
+
+before(async () => {
+  assert.ok(existsSync(PYTHON), `Alibaba's Python SDK is not installed: run bash test/setup/install-alibaba-client.sh`);
+  cluster = await useCluster();
+  kube = adminKube(cluster.kubeconfigPath);
+  fake = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
+});
+
+after(async () => {
+  await fake?.stop();
+  await cluster?.stop();
+});
+
+function runPython(job: unknown): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [join(repoRoot, 'test/fakes/alibaba/python_client.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, unknown>) : reject(new Error(`python client exited ${code}: ${err}`))));
+    child.stdin.end(JSON.stringify(job));
+  });
+}
+
+test('Alibaba’s Python SDK reads, lists, assumes a role with an apiserver token and is refused like the real service', async () => {
+  const ns = await namespaces.create(kube);
+  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'python' } } });
+  const minted = await kube.core.createNamespacedServiceAccountToken({ namespace: ns, name: 'python', body: { spec: { audiences: ['sts.aliyuncs.com'], expirationSeconds: 600 } } });
+  fake.addOidcProvider({ arn: OIDC_PROVIDER, issuer: ISSUER });
+  fake.addRole({ arn: ROLE, oidcProviderArn: OIDC_PROVIDER, subjects: [`system:serviceaccount:${ns}:python`], allow: () => true });
+  fake.addRole({ arn: UNTRUSTED_ROLE, oidcProviderArn: OIDC_PROVIDER, subjects: ['system:serviceaccount:other:other'], allow: () => true });
+  fake.addAccessKey({ id: 'LTAIpythonpython', secret: 'python-secret' });
+  fake.putSecret('py-secret', { data: 'first', tags: { team: 'py' } });
+  fake.putSecret('py-secret', { data: 'second' });
+  fake.putSecret('py-other', { data: 'x', tags: { team: 'other' } });
+
+  const result = await runPython({
+    region: 'cn-hangzhou',
+    kmsHost: new URL(fake.kmsEndpoint).host,
+    stsHost: new URL(fake.stsEndpoint).host,
+    accessKey: { id: 'LTAIpythonpython', secret: 'python-secret' },
+    secretName: 'py-secret',
+    tagKey: 'team',
+    tagValue: 'py',
+    oidcProviderArn: OIDC_PROVIDER,
+    roleArn: ROLE,
+    untrustedRoleArn: UNTRUSTED_ROLE,
+    oidcToken: minted.status!.token,
+  });
+  assert.deepEqual(result['v3'], { data: 'second', stages: ['ACSCurrent'] }, 'ACS3-HMAC-SHA256 (the Python SDK’s default) verified');
+  assert.equal(result['v3Previous'], 'first');
+  assert.equal(result['v1'], 'second', 'HMAC-SHA1 V1 verified');
+  assert.deepEqual(result['listed'], ['py-secret'], 'ListSecrets Filters');
+  assert.equal(result['wrongSecret'], 'SignatureDoesNotMatch');
+  assert.equal(result['missing'], 'Forbidden.ResourceNotFound');
+  assert.match(String(result['assumedRoleArn']), /role\/python-reader\/python-sdk$/);
+  assert.equal(result['withSession'], 'second', 'the STS session (with its SecurityToken) signs KMS reads');
+  assert.equal(result['untrusted'], 'AuthenticationFail.NoPermission');
+  assert.ok(fake.requests.some((r) => r.action === 'sts:AssumeRoleWithOIDC' && r.refused === undefined));
+});

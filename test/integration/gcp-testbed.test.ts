@@ -1,0 +1,74 @@
+// `npm run testbed -- gcp` as a user runs it: a child process against the cluster in KUBECONFIG; the printed
+// manifests applied to the real apiserver with an operator running; the sample synced; a version added with the
+// printed command reaches the Secret; Ctrl-C stops the bed.
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import type { LocalCluster } from '../support/cluster.ts';
+import { repoRoot } from '../support/cluster.ts';
+import { useCluster } from '../support/shared-cluster.ts';
+import { adminKube, createObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitSecretData } from '../support/integration.ts';
+import { MANIFESTS_BEGIN, MANIFESTS_END } from '../testbeds/testbed.ts';
+import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
+
+let cluster: LocalCluster;
+let kube: KubeClient;
+let op: TestOperator;
+const namespaces = new TestNamespaces('gcp-bed');
+const secrets = new SecretValues();
+
+before(async () => {
+  cluster = await useCluster();
+  kube = adminKube(cluster.kubeconfigPath);
+  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false'], providers: [createGcpProvider()] });
+});
+
+after(async () => {
+  await stopTestOperator(op, 'gcp-testbed');
+  await cluster?.stop();
+});
+
+test('npm run testbed -- gcp: the printed manifests sync the sample; the printed command adds a version that reaches the Secret', async () => {
+  const ns = await namespaces.create(kube);
+  const child = spawn(process.execPath, ['scripts/testbed.ts', 'gcp', '--namespace', ns], {
+    cwd: repoRoot,
+    env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await waitFor('the test bed to print its manifests and how to add secrets', () => (stdout.includes(MANIFESTS_END) && /add-version/.test(stdout)) || (child.exitCode !== null && Promise.reject(new Error(stderr))), 30_000);
+    assert.match(stdout, /gcp test bed is running/);
+    assert.match(stdout, /Secret Manager \(gRPC, plaintext\): 127\.0\.0\.1:\d+/);
+    const yaml = stdout.slice(stdout.indexOf(MANIFESTS_BEGIN) + MANIFESTS_BEGIN.length, stdout.indexOf(MANIFESTS_END));
+    const docs = parseAllDocuments(yaml).map((doc) => doc.toJSON() as { kind: string; metadata: { namespace: string }; [key: string]: unknown });
+    assert.deepEqual(docs.map((doc) => doc.kind), ['ServiceAccount', 'SecretStore', 'ExternalSecret']);
+    for (const doc of docs) {
+      if (doc.kind === 'ServiceAccount') await kube.core.createNamespacedServiceAccount({ namespace: ns, body: doc as never });
+      else await createObject(kube, doc.kind === 'SecretStore' ? Plural.SecretStore : Plural.ExternalSecret, doc, ns);
+    }
+    await waitSecretData(kube, ns, 'gcp-sample', { password: 'change-me', username: 'demo' });
+
+    // The printed command, run as printed (its environment assignments, then node …).
+    const line = stdout.split('\n').find((l) => l.includes('cli.ts add-version'))!.trim();
+    const env = Object.fromEntries([...line.matchAll(/(GCP_FAKE_[A-Z]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+    const rotated = secrets.next('rotated');
+    await promisify(execFile)(process.execPath, ['test/fakes/gcp/cli.ts', 'add-version', 'sample', JSON.stringify({ username: 'demo', password: rotated })], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+    });
+    await waitSecretData(kube, ns, 'gcp-sample', { password: rotated, username: 'demo' }, 15_000 + 5_000 + 5_000);
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, `the test bed stops cleanly on Ctrl-C: ${stderr}`);
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets });
+});
