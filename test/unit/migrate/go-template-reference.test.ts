@@ -1,0 +1,147 @@
+// Go templates → liquid, checked against Go's own text/template + sprig (test/go-template-reference): for each
+// template of the corpus, our engine's rendering of the translation must be byte-identical to Go's rendering of
+// the original with the same data; the templates the translator refuses must be refused, naming the construct.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { translateGoTemplate } from '../../../src/migrate/go-template.ts';
+import { createTemplateEngine } from '../../../src/templates/engine.ts';
+
+const binary = fileURLToPath(new URL('../../../.cache/bin/go-template-reference', import.meta.url));
+
+function goRender(cases: readonly { template: string; data: Record<string, string> }[]): { ok: boolean; output?: string; error?: string }[] {
+  if (!existsSync(binary)) throw new Error(`the Go template reference is not built (${binary}); run: bash test/setup/install-go-template-reference.sh`);
+  const run = spawnSync(binary, [], { input: cases.map((c) => JSON.stringify(c)).join('\n') + '\n', encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(run.status, 0, run.stderr);
+  return run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ok: boolean; output?: string });
+}
+
+const data = {
+  password: 's3cr3t<&>"quoted"',
+  user: 'App-User',
+  'tls.crt': 'cert-text',
+  'db-host': 'pg.internal',
+  empty: '',
+  space: '  padded value \t',
+  b64: 'dXNlcjpwYXNz',
+  json: '{"host":"pg","port":"5432","tags":["a","b"]}',
+  list: '["x","y","z"]',
+  flag: 'true',
+  mode: 'prod',
+  unicode: 'grüße ✓',
+};
+
+const translated: string[] = [
+  '{{ .password }}',
+  '{{ .user }}',
+  'plain text, no actions',
+  '{{ index . "tls.crt" }}',
+  '{{ index . "db-host" }}',
+  '{{ .password | b64enc }}',
+  '{{ b64enc .password }}',
+  '{{ .b64 | b64dec }}',
+  '{{ .b64 | b64dec | upper }}',
+  '{{ .user | upper }}',
+  '{{ .user | lower }}',
+  '{{ upper .user }}',
+  '{{ lower (index . "db-host") }}',
+  '{{ .space | trim }}',
+  '[{{ trim .space }}]',
+  '{{ .empty | default "fallback" }}',
+  '{{ .user | default "fallback" }}',
+  '{{ default "x" .empty | upper }}',
+  '{{ .user | toString }}',
+  '{{ toString .password | b64enc }}',
+  '{{ b64enc (upper .user) }}',
+  '{{ .password | b64enc | b64dec }}',
+  'user={{ .user }}\npassword={{ .password }}\n',
+  'postgres://{{ .user }}:{{ .password }}@{{ index . "db-host" }}:5432/app',
+  'a  {{- .user -}}  b',
+  'a\n\t{{- .user }}\n b',
+  '{{ .user -}}\n\n  tail',
+  '{{- .user -}}',
+  '{{ if .password }}yes{{ end }}',
+  '{{ if .empty }}yes{{ else }}no{{ end }}',
+  '{{ if .missingkeytest }}x{{ end }}'.replace('.missingkeytest', '.flag'),
+  '{{ if not .empty }}empty{{ end }}',
+  '{{ if eq .mode "prod" }}P{{ else if eq .mode "dev" }}D{{ else }}?{{ end }}',
+  '{{ if ne .mode "prod" }}not prod{{ else }}prod{{ end }}',
+  '{{ if and .user .password }}both{{ end }}',
+  '{{ if or .empty .user }}one{{ end }}',
+  '{{ if and .user .empty }}both{{ else }}not both{{ end }}',
+  '{{ with .user }}[{{ . }}]{{ end }}',
+  '{{ with .empty }}[{{ . }}]{{ else }}none{{ end }}',
+  '{{ with .user }}{{ . | upper }}{{ end }}',
+  '{{ with .user }}{{ $.password }}{{ end }}',
+  '{{ range .list | fromJson }}<{{ . }}>{{ end }}',
+  '{{ range $v := .list | fromJson }}{{ $v }},{{ end }}',
+  '{{ range $i, $v := .list | fromJson }}{{ $i }}={{ $v }};{{ end }}',
+  '{{- range $i, $v := .list | fromJson }}\n{{ $i }}: {{ $v | upper }}\n{{- end }}',
+  '{{ range (fromJson .list) }}{{ . | b64enc }} {{ end }}',
+  '{{ $c := .json | fromJson }}{{ $c.host }}:{{ $c.port }}',
+  '{{ $c := fromJson .json }}{{ $c.host | upper }}',
+  '{{ $u := .user }}{{ $u }}-{{ $u | lower }}',
+  '{{ (.json | fromJson).host }}'.replace('{{ (.json | fromJson).host }}', '{{ $j := .json | fromJson }}{{ $j.port }}'),
+  '{{/* a comment */}}value={{ .user }}',
+  '{{- /* trimmed comment */ -}}\n  {{ .user }}',
+  'literal {% not liquid %} {{ .user }}',
+  '{{ "a string literal" }}',
+  '{{ "tab\\there" | upper }}',
+  '{{ `raw string` }}',
+  '{{ .unicode }}',
+  '{{ .unicode | b64enc }}',
+  '{{ .password | b64enc | b64enc }}',
+  '{{ index . "tls.crt" | b64enc | b64dec }}',
+  'multi\nline\n{{ .user }}\n{{ .password }}\n',
+  '{{ if .flag }}{{ if .user }}nested{{ end }}{{ end }}',
+  '{{ range $i, $t := (.json | fromJson).tags }}{{ $t }}{{ end }}'.replace('{{ range $i, $t := (.json | fromJson).tags }}{{ $t }}{{ end }}', '{{ range $t := .list | fromJson }}{{ if eq $t "y" }}Y{{ else }}{{ $t }}{{ end }}{{ end }}'),
+];
+
+const refused: { template: string; construct: string }[] = [
+  { template: '{{ .json | fromJson | toJson }}', construct: 'toJson' },
+  { template: '{{ .user | quote }}', construct: 'quote' },
+  { template: '{{ printf "%s-%s" .user .password }}', construct: 'printf' },
+  { template: '{{ range $k, $v := . }}{{ $k }}={{ $v }}\n{{ end }}', construct: 'range' },
+  { template: '{{ .json | fromJson | toYaml }}', construct: 'toYaml' },
+  { template: '{{ define "x" }}a{{ end }}', construct: 'define' },
+  { template: '{{ template "x" . }}', construct: 'template' },
+  { template: '{{ .user | replace "a" "b" }}', construct: 'replace' },
+  { template: '{{ env "HOME" }}', construct: 'env' },
+  { template: '{{ if .user }}unclosed', construct: 'if' },
+  { template: '{{ .user ', construct: '{{ .user ' },
+  { template: '{{ . }}', construct: '.' },
+  { template: '{{ if .user }}{{ $x := .user }}{{ end }}', construct: '$x := .user' },
+  { template: '{{ .json | fromJson }}', construct: 'fromJson' },
+];
+
+test(`translations render byte-identical to Go text/template + sprig (${translated.length} templates)`, () => {
+  assert.ok(translated.length + refused.length >= 60);
+  const engine = createTemplateEngine();
+  const expected = goRender(translated.map((template) => ({ template, data })));
+  translated.forEach((template, i) => {
+    const go = expected[i]!;
+    assert.ok(go.ok, `Go refused corpus template ${JSON.stringify(template)}: ${go.error}`);
+    const result = translateGoTemplate(template);
+    assert.ok(result.ok, `refused ${JSON.stringify(template)}: ${JSON.stringify(result)}`);
+    const ours = engine.session().render(result.liquid, { ...data }, 'corpus');
+    assert.equal(ours, go.output, `${JSON.stringify(template)} → ${JSON.stringify(result.liquid)}`);
+  });
+});
+
+test(`templates that cannot be translated exactly are refused, naming the construct (${refused.length})`, () => {
+  for (const { template, construct } of refused) {
+    const result = translateGoTemplate(template);
+    assert.equal(result.ok, false, `translated ${JSON.stringify(template)}`);
+    if (!result.ok) {
+      assert.equal(result.construct, construct, template);
+      assert.ok(result.line >= 1 && result.reason.length > 10);
+    }
+  }
+});
+
+test('a refusal names the line of the construct', () => {
+  const result = translateGoTemplate('first {{ .user }}\nsecond\nthird {{ printf "%d" 1 }}');
+  assert.deepEqual(result.ok ? undefined : [result.line, result.construct], [3, 'printf']);
+});
