@@ -152,6 +152,7 @@ const FUNCTIONS: Readonly<Record<string, { readonly filter: string; readonly arg
   pkcs12certPass: { filter: 'pkcs12_certificates', args: 1 },
   filterPEM: { filter: 'pem_blocks', args: 1 },
   default: { filter: 'default', args: 1 },
+  replace: { filter: 'replace', args: 2 },
 };
 
 const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = {
@@ -159,7 +160,6 @@ const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = {
   fromYaml: 'secret-relay has no YAML parsing filter',
   toJson: 'Go escapes <, > and & as \\u003c… and sorts map keys; to_json does neither, so the output could differ',
   quote: "Go's %q escapes control and non-printable characters differently from JSON",
-  printf: 'printf verbs have no liquid equivalent',
   tpl: 'nested template evaluation has no liquid equivalent',
   template: 'named templates have no liquid equivalent',
   include: 'named templates have no liquid equivalent',
@@ -234,6 +234,8 @@ class Translator {
       if (keyLiteral === undefined) this.refuse('index', 'only index with a literal key is translated');
       return member(base === ROOT ? '' : base, keyLiteral);
     }
+    if (name === 'printf') return this.printf(args);
+    if (name === 'replace' && args[0] === '""') this.refuse('replace', 'replacing the empty string inserts at every position in Go, between characters only in liquid');
     if (name === 'toString') {
       if (args.length !== 1) this.refuse('toString', 'toString takes one value');
       this.notes.add('toString: dropped (the fetched values are already text)');
@@ -249,6 +251,34 @@ class Translator {
     if (input === ROOT) this.refuse(name, 'the whole data map cannot be passed in liquid');
     const params = args.slice(0, fn.args);
     return `${this.atom(input)} | ${fn.filter}${params.length ? `: ${params.join(', ')}` : ''}`;
+  }
+
+  /** printf with %s and %% only (the values are text, so %s prints them as they are): a chain of appends. */
+  private printf(args: string[]): string {
+    const format = args[0];
+    if (format === undefined || !format.startsWith('"')) this.refuse('printf', 'printf is translated with a literal format only');
+    const text = JSON.parse(format) as string;
+    const parts = text.split(/(%.)/);
+    const values = args.slice(1);
+    if (values.includes(ROOT)) this.refuse('printf', 'the whole data map cannot be printed in liquid');
+    let chain: string[] = [];
+    let literal = '';
+    let used = 0;
+    for (const part of parts) {
+      if (part === '%%') literal += '%';
+      else if (part === '%s') {
+        if (used >= values.length) this.refuse('printf', 'printf has fewer values than %s verbs');
+        if (literal !== '' || chain.length === 0) chain.push(JSON.stringify(literal));
+        literal = '';
+        chain.push(values[used++]!);
+      } else if (/^%.$/.test(part)) this.refuse('printf', `the ${part} verb has no liquid equivalent (only %s and %% are translated)`);
+      else literal += part;
+    }
+    if (used !== values.length) this.refuse('printf', 'printf has more values than %s verbs');
+    if (literal !== '') chain.push(JSON.stringify(literal));
+    if (chain.length > 1 && chain[0] === '""') chain = chain.slice(1);
+    const [head, ...rest] = chain;
+    return [head!, ...rest.map((x) => `append: ${x}`)].join(' | ');
   }
 
   /** A filter chain as an input needs no parentheses in liquid (filters apply left to right). */
@@ -348,7 +378,7 @@ export function translateGoTemplate(source: string): Translation {
         continue;
       }
       const { body, line } = piece;
-      const t = new Translator(line, body);
+      const t: Translator = new Translator(line, body);
       const finish = (text: string) => {
         out += t.takePre() + text;
         for (const n of t.notes) notes.add(n);
