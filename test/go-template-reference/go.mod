@@ -2,7 +2,10 @@ module secret-relay.dev/test/go-template-reference
 
 go 1.26
 
-require github.com/Masterminds/sprig/v3 v3.3.0
+require (
+	github.com/Masterminds/sprig/v3 v3.3.0
+	software.sslmate.com/src/go-pkcs12 v0.7.0
+)
 
 require (
 	dario.cat/mergo v1.0.1 // indirect

@@ -8,12 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { translateGoTemplate } from '../../../src/migrate/go-template.ts';
 import { createTemplateEngine } from '../../../src/templates/engine.ts';
+import { templateValue } from '../../../src/templates/binary-value.ts';
+import { CA_CERT_PEM, EC_CHAIN_P12_BASE64, LEAF_CERT_PEM, LEAF_KEY_PEM, RSA_LEGACY_P12_BASE64 } from '../templates/fixtures.ts';
 
-const binary = fileURLToPath(new URL('../../../.cache/bin/go-template-reference', import.meta.url));
+const referenceBinary = fileURLToPath(new URL('../../../.cache/bin/go-template-reference', import.meta.url));
 
-function goRender(cases: readonly { template: string; data: Record<string, string> }[]): { ok: boolean; output?: string; error?: string }[] {
-  if (!existsSync(binary)) throw new Error(`the Go template reference is not built (${binary}); run: bash test/setup/install-go-template-reference.sh`);
-  const run = spawnSync(binary, [], { input: cases.map((c) => JSON.stringify(c)).join('\n') + '\n', encoding: 'utf8', maxBuffer: 64 << 20 });
+function goRender(cases: readonly { template: string; data: Record<string, string>; data64: Record<string, string> }[]): { ok: boolean; output?: string; error?: string }[] {
+  if (!existsSync(referenceBinary)) throw new Error(`the Go template reference is not built (${referenceBinary}); run: bash test/setup/install-go-template-reference.sh`);
+  const run = spawnSync(referenceBinary, [], { input: cases.map((c) => JSON.stringify(c)).join('\n') + '\n', encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(run.status, 0, run.stderr);
   return run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ok: boolean; output?: string });
 }
@@ -31,7 +33,19 @@ const data = {
   flag: 'true',
   mode: 'prod',
   unicode: 'grüße ✓',
+  p12pass: 'p12-pass',
+  p12b64: EC_CHAIN_P12_BASE64,
+  bundle: `junk before\n${LEAF_CERT_PEM}${LEAF_KEY_PEM}${CA_CERT_PEM}`,
 };
+
+/** Values that are not text: the PKCS#12 bundles as the provider hands them over (bytes). */
+const binary = { p12: EC_CHAIN_P12_BASE64, legacy: RSA_LEGACY_P12_BASE64 };
+
+function ourContext(): Record<string, unknown> {
+  const context: Record<string, unknown> = { ...data };
+  for (const [key, b64] of Object.entries(binary)) context[key] = templateValue(new Uint8Array(Buffer.from(b64, 'base64')));
+  return context;
+}
 
 const translated: string[] = [
   '{{ .password }}',
@@ -104,6 +118,16 @@ const translated: string[] = [
   '{{ printf "%s" (upper .user) }}',
   '{{ .user | replace "-" "_" }}',
   '{{ index . "db-host" | replace "pg." "postgres." | upper }}',
+  '{{ .p12 | pkcs12keyPass .p12pass }}',
+  '{{ .p12 | pkcs12certPass .p12pass }}',
+  '{{ pkcs12keyPass .p12pass .p12 }}',
+  '{{ .p12b64 | b64dec | pkcs12keyPass "p12-pass" }}',
+  '{{ .legacy | pkcs12key }}',
+  '{{ .legacy | pkcs12cert }}',
+  '{{ .p12 | pkcs12certPass .p12pass | b64enc }}',
+  '{{ .bundle | filterPEM "CERTIFICATE" }}',
+  '{{ .bundle | filterPEM "PRIVATE KEY" }}',
+  '{{ filterPEM "CERTIFICATE" .bundle | b64enc }}',
 ];
 
 const refused: { template: string; construct: string }[] = [
@@ -124,16 +148,16 @@ const refused: { template: string; construct: string }[] = [
   { template: '{{ .json | fromJson }}', construct: 'fromJson' },
 ];
 
-test(`translations render byte-identical to Go text/template + sprig (${translated.length} templates)`, () => {
+test(`translations render byte-identical to Go text/template + sprig + ESO's pkcs12/PEM functions (${translated.length} templates)`, () => {
   assert.ok(translated.length + refused.length >= 60);
   const engine = createTemplateEngine();
-  const expected = goRender(translated.map((template) => ({ template, data })));
+  const expected = goRender(translated.map((template) => ({ template, data, data64: binary })));
   translated.forEach((template, i) => {
     const go = expected[i]!;
     assert.ok(go.ok, `Go refused corpus template ${JSON.stringify(template)}: ${go.error}`);
     const result = translateGoTemplate(template);
     assert.ok(result.ok, `refused ${JSON.stringify(template)}: ${JSON.stringify(result)}`);
-    const ours = engine.session().render(result.liquid, { ...data }, 'corpus');
+    const ours = engine.session().render(result.liquid, ourContext(), 'corpus');
     assert.equal(ours, go.output, `${JSON.stringify(template)} → ${JSON.stringify(result.liquid)}`);
   });
 });
