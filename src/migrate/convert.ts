@@ -182,6 +182,23 @@ function generatorRef(c: DocumentConversion, path: Path, field: string): void {
   c.doc.setIn([...path, 'apiVersion'], API_GROUP_VERSION);
 }
 
+/**
+ * --adopt: Owner and Orphan ExternalSecrets take the Secret ESO wrote over (docs/lifecycle.md). Merge, CreateOrMerge
+ * and None never need it (they write into a Secret that exists, or not at all), and adoption would remove the
+ * keys they do not declare, so they are left without it.
+ */
+function adopt(c: DocumentConversion, kind: string): void {
+  const base = kind === 'ExternalSecret' ? ['spec'] : ['spec', 'externalSecretSpec'];
+  const policy = c.get([...base, 'target', 'creationPolicy']) ?? 'Owner';
+  if (policy !== 'Owner' && policy !== 'Orphan') {
+    c.notes.add(`not annotated ${ADOPT_ANNOTATION}: creationPolicy ${String(policy)} writes into the existing Secret without adopting it`);
+    return;
+  }
+  const annotations = kind === 'ExternalSecret' ? ['metadata', 'annotations'] : ['spec', 'externalSecretMetadata', 'annotations'];
+  c.doc.setIn([...annotations, ADOPT_ANNOTATION], 'true');
+  c.notes.add(`${ADOPT_ANNOTATION}: "true" added${kind === 'ClusterExternalSecret' ? ' to the ExternalSecrets it creates' : ''}: the Secret ESO's ExternalSecret wrote is taken over (docs/migrating-from-eso.md)`);
+}
+
 function convertStore(c: DocumentConversion): void {
   const provider = c.get(['spec', 'provider']);
   const names = entries(provider).map(([name]) => name);
@@ -251,10 +268,7 @@ function convertDocument(doc: Document, lines: LineCounter, engine: TemplateEngi
   if (kindName === 'SecretStore' || kindName === 'ClusterSecretStore') convertStore(c);
   if (kindName === 'ExternalSecret') convertExternalSecretSpec(c, ['spec'], 'spec');
   if (kindName === 'ClusterExternalSecret') convertExternalSecretSpec(c, ['spec', 'externalSecretSpec'], 'spec.externalSecretSpec');
-  if (kindName === 'ExternalSecret' && options.adopt) {
-    c.doc.setIn(['metadata', 'annotations', ADOPT_ANNOTATION], 'true');
-    c.notes.add(`${ADOPT_ANNOTATION}: "true" added: this ExternalSecret takes over the Secret ESO's ExternalSecret of the same target owns (docs/migrating-from-eso.md)`);
-  }
+  if ((kindName === 'ExternalSecret' || kindName === 'ClusterExternalSecret') && options.adopt) adopt(c, kindName);
   if (c.reasons.length === 0) checkConverted(c, kindName);
   if (c.reasons.length > 0) return { outcome: 'refused', reasons: c.reasons, notes: [], doc };
   return { outcome: c.notes.size > 0 ? 'converted-with-notes' : 'converted', reasons: [], notes: [...c.notes], doc: c.doc };

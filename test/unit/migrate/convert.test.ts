@@ -185,3 +185,14 @@ test('v1beta1 and v1 are read; other versions of the group are refused naming th
   assert.match(result.reports[0]!.reasons[0]!, /apiVersion external-secrets.io\/v1alpha1 is not read; migrate reads external-secrets.io\/v1 and external-secrets.io\/v1beta1/);
   assert.equal(result.output, undefined);
 });
+
+test('--adopt annotates Owner and Orphan ExternalSecrets (and the children of a ClusterExternalSecret), never Merge ones', () => {
+  const es = (name: string, policy?: string) =>
+    `apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: { name: ${name} }\nspec:\n  secretStoreRef: { name: s }\n  target: { ${policy ? `creationPolicy: ${policy}` : ''} }\n  data: [{ secretKey: a, remoteRef: { key: a } }]\n`;
+  const ces = 'apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: { name: c }\nspec:\n  namespaces: [a]\n  externalSecretSpec:\n    secretStoreRef: { name: s }\n    data: [{ secretKey: a, remoteRef: { key: a } }]\n';
+  const result = convertFile('x.yaml', [es('owner'), es('orphan', 'Orphan'), es('merge', 'Merge'), ces].join('---\n'), { adopt: true });
+  const docs = parseAllDocuments(result.output!).map((d) => (Array.isArray(d) ? undefined : d.toJS()));
+  assert.deepEqual(docs.slice(0, 3).map((d) => d.metadata.annotations?.['secret-relay.dev/adopt']), ['true', 'true', undefined]);
+  assert.equal(docs[3].spec.externalSecretMetadata.annotations['secret-relay.dev/adopt'], 'true');
+  assert.match(result.reports[2]!.notes[0]!, /creationPolicy Merge writes into the existing Secret without adopting it/);
+});
