@@ -2,23 +2,12 @@
 // template of the corpus, our engine's rendering of the translation must be byte-identical to Go's rendering of
 // the original with the same data; the templates the translator refuses must be refused, naming the construct.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { goRender } from '../../support/go-template-reference.ts';
 import { translateGoTemplate } from '../../../src/migrate/go-template.ts';
 import { createTemplateEngine } from '../../../src/templates/engine.ts';
 import { templateValue } from '../../../src/templates/binary-value.ts';
 import { CA_CERT_PEM, EC_CHAIN_P12_BASE64, LEAF_CERT_PEM, LEAF_KEY_PEM, RSA_LEGACY_P12_BASE64 } from '../templates/fixtures.ts';
-
-const referenceBinary = fileURLToPath(new URL('../../../.cache/bin/go-template-reference', import.meta.url));
-
-function goRender(cases: readonly { template: string; data: Record<string, string>; data64: Record<string, string> }[]): { ok: boolean; output?: string; error?: string }[] {
-  if (!existsSync(referenceBinary)) throw new Error(`the Go template reference is not built (${referenceBinary}); run: bash test/setup/install-go-template-reference.sh`);
-  const run = spawnSync(referenceBinary, [], { input: cases.map((c) => JSON.stringify(c)).join('\n') + '\n', encoding: 'utf8', maxBuffer: 64 << 20 });
-  assert.equal(run.status, 0, run.stderr);
-  return run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ok: boolean; output?: string });
-}
 
 const data = {
   password: 's3cr3t<&>"quoted"',
@@ -154,7 +143,7 @@ test(`translations render byte-identical to Go text/template + sprig + ESO's pkc
   const expected = goRender(translated.map((template) => ({ template, data, data64: binary })));
   translated.forEach((template, i) => {
     const go = expected[i]!;
-    assert.ok(go.ok, `Go refused corpus template ${JSON.stringify(template)}: ${go.error}`);
+    assert.ok(go.ok === true, `Go refused corpus template ${JSON.stringify(template)}: ${go.error}`);
     const result = translateGoTemplate(template);
     assert.ok(result.ok, `refused ${JSON.stringify(template)}: ${JSON.stringify(result)}`);
     const ours = engine.session().render(result.liquid, ourContext(), 'corpus');
