@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile, rename, stat, writeFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertFile, formatReport, summarize, type DocumentReport, type FileResult } from './convert.ts';
+import { convertFiles, formatReport, summarize, type DocumentReport, type FileResult } from './convert.ts';
 import { createTemplateEngine } from '../templates/engine.ts';
 
 const USAGE = `usage: secret-relay migrate [--write | --out DIR | --check] [--adopt] [--json] [PATH ...]
@@ -95,7 +95,7 @@ export async function runMigrate(argv: readonly string[], io: Io): Promise<numbe
   }
   const engine = createTemplateEngine();
   const options = { adopt: values.adopt === true };
-  const results: { input: Input; text: string; result: FileResult }[] = [];
+  const read: { input: Input; text: string }[] = [];
   const ioErrors: DocumentReport[] = [];
   for (const path of paths) {
     let inputs: Input[];
@@ -108,12 +108,15 @@ export async function runMigrate(argv: readonly string[], io: Io): Promise<numbe
     for (const input of inputs) {
       try {
         const text = input.file === '-' ? await io.stdin() : await readFile(input.file, 'utf8');
-        results.push({ input, text, result: convertFile(input.file === '-' ? '<stdin>' : input.file, text, options, engine) });
+        read.push({ input, text });
       } catch (err) {
         ioErrors.push({ file: input.file, line: 0, outcome: 'refused', reasons: [`cannot read: ${describe(err)}`], notes: [] });
       }
     }
   }
+  // All files at once: a templateFrom may read a ConfigMap of another file of the tree.
+  const converted = convertFiles(read.map(({ input, text }) => ({ file: input.file === '-' ? '<stdin>' : input.file, text })), options, engine);
+  const results: { input: Input; text: string; result: FileResult }[] = read.map((r, i) => ({ ...r, result: converted[i]! }));
   const printed: string[] = [];
   for (const { input, text, result } of results) {
     if (values.check || result.malformed) continue;

@@ -59,11 +59,32 @@ class DocumentConversion {
   private readonly lines: LineCounter;
   private readonly engine: TemplateEngine;
 
-  constructor(doc: Document, lines: LineCounter, engine: TemplateEngine) {
+  readonly sources: TemplateSources;
+  /** ConfigMap items this document's templateFrom reads, translated; kept only if the document converts. */
+  readonly pendingCopies: { source: ConfigMapSource; key: string; liquid: string }[] = [];
+
+  constructor(doc: Document, lines: LineCounter, engine: TemplateEngine, sources: TemplateSources) {
     this.doc = doc;
     this.lines = lines;
     this.engine = engine;
+    this.sources = sources;
     this.original = doc.toJS();
+  }
+
+  /** Translates a Go template held elsewhere (a ConfigMap item): the liquid, or undefined with the reason recorded. */
+  translateElsewhere(source: string, file: string, line: number, where: string): string | undefined {
+    const result = translateGoTemplate(source);
+    if (!result.ok) {
+      this.reasons.push(`${file}:${line + result.line - 1}: ${where}: ${result.construct}: ${result.reason}`);
+      return undefined;
+    }
+    try {
+      this.engine.checkSyntax(result.liquid, where);
+    } catch {
+      this.reasons.push(`${file}:${line}: ${where}: the translation is not valid liquid; translate it by hand`);
+      return undefined;
+    }
+    return result.liquid;
   }
 
   /** The document as plain values, as it was before any edit (paths stay valid while edits replace scalars). */
@@ -124,7 +145,7 @@ function list(value: unknown): unknown[] {
 }
 
 /** An ExternalSecret spec at `base` (spec, or a ClusterExternalSecret's spec.externalSecretSpec). */
-function convertExternalSecretSpec(c: DocumentConversion, base: Path, prefix: string): void {
+function convertExternalSecretSpec(c: DocumentConversion, base: Path, prefix: string, namespace: string | undefined): void {
   const spec = c.get(base) as Record<string, unknown> | undefined;
   if (spec === undefined || spec === null || typeof spec !== 'object') return;
   const template = (spec['target'] as Record<string, unknown> | undefined)?.['template'] as Record<string, unknown> | undefined;
@@ -145,14 +166,14 @@ function convertExternalSecretSpec(c: DocumentConversion, base: Path, prefix: st
       const from = entry as Record<string, unknown>;
       const field = `${prefix}.target.template.templateFrom[${index}]`;
       if (typeof from['literal'] === 'string') c.template([...templatePath, 'templateFrom', index, 'literal'], `${field}.literal`);
-      for (const source of ['configMap', 'secret']) {
-        const ref = from[source] as { name?: string } | undefined;
-        if (ref !== undefined) {
-          c.reasons.push(
-            `line ${c.lineOf([...templatePath, 'templateFrom', index])}: ${field}.${source} ${String(ref.name)} holds Go templates outside this manifest, which migrate does not rewrite; ` +
-              'translate them into a new ' + (source === 'configMap' ? 'ConfigMap' : 'Secret') + ' (docs/templates.md), point templateFrom at it, and run migrate again',
-          );
-        }
+      const configMap = from['configMap'] as { name?: unknown; items?: { key?: unknown }[] } | undefined;
+      if (configMap !== undefined) templateFromConfigMap(c, [...templatePath, 'templateFrom', index, 'configMap'], `${field}.configMap`, configMap, namespace);
+      const secret = from['secret'] as { name?: unknown } | undefined;
+      if (secret !== undefined) {
+        c.reasons.push(
+          `line ${c.lineOf([...templatePath, 'templateFrom', index])}: ${field}.secret ${String(secret.name)} holds Go templates in a Secret, which migrate does not rewrite; ` +
+            'translate them into a new Secret (docs/templates.md), point templateFrom at it, and run migrate again',
+        );
       }
     });
   }
@@ -180,6 +201,93 @@ function generatorRef(c: DocumentConversion, path: Path, field: string): void {
     return;
   }
   c.doc.setIn([...path, 'apiVersion'], API_GROUP_VERSION);
+}
+
+/** The suffix of the liquid copy of a ConfigMap of Go templates (the original stays for ESO until the switch). */
+export const CONFIGMAP_COPY_SUFFIX = '-secret-relay';
+
+/** A ConfigMap of the input, which templateFrom entries may read templates from. */
+interface ConfigMapSource {
+  readonly file: string;
+  readonly doc: Document;
+  readonly lines: LineCounter;
+  readonly data: Record<string, unknown>;
+  /** Item key → its liquid, for the items converted ExternalSecrets read. */
+  readonly translated: Map<string, string>;
+}
+
+/** Every ConfigMap of the inputs, by namespace/name ('' for a manifest without namespace, as Kustomize bases are). */
+export class TemplateSources {
+  readonly configMaps = new Map<string, ConfigMapSource>();
+
+  add(file: string, doc: Document, lines: LineCounter): void {
+    const value = doc.toJS() as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown }; data?: unknown };
+    if (value?.apiVersion !== 'v1' || value.kind !== 'ConfigMap' || typeof value.metadata?.name !== 'string') return;
+    const namespace = typeof value.metadata.namespace === 'string' ? value.metadata.namespace : '';
+    this.configMaps.set(`${namespace}/${value.metadata.name}`, { file, doc, lines, data: (value.data ?? {}) as Record<string, unknown>, translated: new Map() });
+  }
+}
+
+/**
+ * templateFrom[].configMap: when the ConfigMap is among the inputs (same namespace), its items are translated into
+ * a copy named <name>-secret-relay written beside it, and the entry points at the copy. ESO keeps reading the
+ * original until it is stopped, so the switch never has a moment where either operator reads the other's language.
+ */
+function templateFromConfigMap(c: DocumentConversion, path: Path, field: string, ref: { name?: unknown; items?: { key?: unknown }[] }, namespace: string | undefined): void {
+  const line = c.lineOf(path);
+  const name = String(ref.name);
+  const source = namespace === undefined ? undefined : c.sources.configMaps.get(`${namespace}/${name}`);
+  if (source === undefined) {
+    c.reasons.push(
+      `line ${line}: ${field} ${name} holds Go templates` +
+        (namespace === undefined ? ' in each selected namespace' : ', and that ConfigMap is not among the input files') +
+        `; add it to the input (migrate then writes a translated copy ${name}${CONFIGMAP_COPY_SUFFIX}) or translate it by hand (docs/templates.md)`,
+    );
+    return;
+  }
+  const copyName = `${name}${CONFIGMAP_COPY_SUFFIX}`;
+  if (copyName.length > 253) {
+    c.reasons.push(`line ${line}: ${field} ${name}: the name of its translated copy would exceed 253 characters`);
+    return;
+  }
+  let ok = true;
+  for (const item of ref.items ?? []) {
+    const key = String(item.key);
+    if (source.translated.has(key)) continue;
+    const text = source.data[key];
+    const node = source.doc.getIn(['data', key], true) as { range?: [number, number, number]; type?: string } | undefined;
+    if (typeof text !== 'string' || node?.range === undefined) {
+      c.reasons.push(`line ${line}: ${field}: ConfigMap ${name} has no key ${JSON.stringify(key)}`);
+      ok = false;
+      continue;
+    }
+    const block = node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED';
+    const liquid = c.translateElsewhere(text, source.file, source.lines.linePos(node.range[0]).line + (block ? 1 : 0), `ConfigMap ${name} data[${JSON.stringify(key)}] (${field})`);
+    if (liquid === undefined) ok = false;
+    else c.pendingCopies.push({ source, key, liquid });
+  }
+  if (!ok) return;
+  c.setScalar([...path, 'name'], copyName);
+  c.notes.add(`${field}: reads ${copyName}, the liquid copy of ConfigMap ${name} migrate writes beside it (the original stays for ESO until the switch)`);
+}
+
+/** The liquid copy of a ConfigMap whose items converted ExternalSecrets read; undefined when none does. */
+function configMapCopy(source: ConfigMapSource): Document | undefined {
+  if (source.translated.size === 0) return undefined;
+  const copy = source.doc.clone();
+  const name = String(copy.getIn(['metadata', 'name']));
+  copy.setIn(['metadata', 'name'], `${name}${CONFIGMAP_COPY_SUFFIX}`);
+  for (const [key, liquid] of source.translated) {
+    const node = copy.getIn(['data', key], true);
+    if (isScalar(node)) node.value = liquid;
+  }
+  // A document of its own (`---`), with its own comment instead of the original's.
+  if (copy.directives) copy.directives.docStart = true;
+  copy.commentBefore = null;
+  const firstKey = isMap(copy.contents) ? (copy.contents.items[0]?.key as { commentBefore?: string | null } | undefined) : undefined;
+  if (firstKey) firstKey.commentBefore = null;
+  if (isMap(copy.contents)) copy.contents.commentBefore = ` secret-relay migrate: the liquid translation of ConfigMap ${name}, for secret-relay's templateFrom`;
+  return copy;
 }
 
 /**
@@ -247,7 +355,7 @@ function checkConverted(c: DocumentConversion, kind: string): void {
   }
 }
 
-function convertDocument(doc: Document, lines: LineCounter, engine: TemplateEngine, options: ConvertOptions): { outcome: Outcome; reasons: string[]; notes: string[]; doc: Document } {
+function convertDocument(doc: Document, lines: LineCounter, engine: TemplateEngine, options: ConvertOptions, sources: TemplateSources): { outcome: Outcome; reasons: string[]; notes: string[]; doc: Document } {
   const apiVersion = doc.get('apiVersion');
   const kind = doc.get('kind');
   const [group, version] = typeof apiVersion === 'string' ? (apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion]) : ['', ''];
@@ -262,15 +370,18 @@ function convertDocument(doc: Document, lines: LineCounter, engine: TemplateEngi
     return { outcome: 'unchanged', reasons: [], notes: [], doc };
   }
   if (!isMap(doc.contents)) return { outcome: 'refused', reasons: ['the document is not a mapping'], notes: [], doc };
-  const c = new DocumentConversion(doc.clone(), lines, engine);
+  const c = new DocumentConversion(doc.clone(), lines, engine, sources);
   c.doc.set('apiVersion', API_GROUP_VERSION);
   const kindName = String(kind);
   if (kindName === 'SecretStore' || kindName === 'ClusterSecretStore') convertStore(c);
-  if (kindName === 'ExternalSecret') convertExternalSecretSpec(c, ['spec'], 'spec');
-  if (kindName === 'ClusterExternalSecret') convertExternalSecretSpec(c, ['spec', 'externalSecretSpec'], 'spec.externalSecretSpec');
+  const namespace = c.get(['metadata', 'namespace']);
+  if (kindName === 'ExternalSecret') convertExternalSecretSpec(c, ['spec'], 'spec', typeof namespace === 'string' ? namespace : '');
+  // A ClusterExternalSecret's ExternalSecrets read ConfigMaps in each namespace it selects: none can be matched.
+  if (kindName === 'ClusterExternalSecret') convertExternalSecretSpec(c, ['spec', 'externalSecretSpec'], 'spec.externalSecretSpec', undefined);
   if ((kindName === 'ExternalSecret' || kindName === 'ClusterExternalSecret') && options.adopt) adopt(c, kindName);
   if (c.reasons.length === 0) checkConverted(c, kindName);
   if (c.reasons.length > 0) return { outcome: 'refused', reasons: c.reasons, notes: [], doc };
+  for (const { source, key, liquid } of c.pendingCopies) source.translated.set(key, liquid);
   return { outcome: c.notes.size > 0 ? 'converted-with-notes' : 'converted', reasons: [], notes: [...c.notes], doc: c.doc };
 }
 
@@ -280,17 +391,66 @@ function metadataOf(doc: Document): { namespace?: string; name?: string } {
   return { ...(typeof name === 'string' ? { name } : {}), ...(typeof namespace === 'string' ? { namespace } : {}) };
 }
 
+interface ParsedFile {
+  readonly file: string;
+  readonly lines: LineCounter;
+  readonly docs: Document[];
+}
+
 /** Converts one file's text (several YAML documents). A file with malformed YAML is reported and never written. */
 export function convertFile(file: string, text: string, options: ConvertOptions, engine: TemplateEngine = createTemplateEngine()): FileResult {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
-  if (!Array.isArray(docs)) return { file, reports: [], malformed: false };
+  return convertFiles([{ file, text }], options, engine)[0]!;
+}
+
+/**
+ * Converts several files together, so an ExternalSecret's templateFrom can find its ConfigMap in another file of
+ * the same tree. One result per input, in order.
+ */
+export function convertFiles(inputs: readonly { file: string; text: string }[], options: ConvertOptions, engine: TemplateEngine = createTemplateEngine()): FileResult[] {
+  const sources = new TemplateSources();
+  const parsed: ParsedFile[] = inputs.map(({ file, text }) => {
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+    const list = Array.isArray(docs) ? docs : [];
+    // A file that does not parse is never written, so its ConfigMaps cannot receive a copy.
+    if (list.every((doc) => doc.errors.length === 0)) for (const doc of list) if (doc.contents !== null) sources.add(file, doc, lines);
+    return { file, lines, docs: list };
+  });
+  const converted = parsed.map((p) => convertParsed(p, engine, options, sources));
+  return converted.map(({ result, out, changed }) => {
+    if (result.malformed) return result;
+    // Liquid copies of ConfigMaps go right after their original.
+    let withCopies = changed;
+    const docs = out.flatMap((doc) => {
+      const source = [...sources.configMaps.values()].find((s) => s.doc === doc);
+      const copy = source && configMapCopy(source);
+      if (copy === undefined) return [doc];
+      withCopies = true;
+      const meta = metadataOf(copy);
+      (result.reports as DocumentReport[]).push({
+        file: result.file,
+        line: source!.lines.linePos((doc.contents as { range?: [number] } | null)?.range?.[0] ?? 0).line,
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        ...meta,
+        outcome: 'converted-with-notes',
+        reasons: [],
+        notes: [`written after ConfigMap ${String(doc.getIn(['metadata', 'name']))}: its templates ${[...source!.translated.keys()].join(', ')} translated to liquid (the original stays for ESO until the switch)`],
+      });
+      return [doc, copy];
+    });
+    if (!withCopies) return result;
+    return { ...result, output: docs.map((doc) => doc.toString({ lineWidth: 0 })).join('') };
+  });
+}
+
+function convertParsed({ file, lines, docs }: ParsedFile, engine: TemplateEngine, options: ConvertOptions, sources: TemplateSources): { result: FileResult; out: Document[]; changed: boolean } {
   const reports: DocumentReport[] = [];
   const out: Document[] = [];
   let changed = false;
   let malformed = false;
   for (const doc of docs) {
-    const line = lines.linePos((doc.contents as { range?: [number] } | null)?.range?.[0] ?? doc.range[0]).line;
+    const line = lines.linePos((doc.contents as { range?: [number] } | null)?.range?.[0] ?? doc.range?.[0] ?? 0).line;
     if (doc.errors.length > 0) {
       malformed = true;
       const error = doc.errors[0]!;
@@ -305,7 +465,7 @@ export function convertFile(file: string, text: string, options: ConvertOptions,
     }
     const apiVersion = doc.get('apiVersion');
     const kind = doc.get('kind');
-    const result = convertDocument(doc, lines, engine, options);
+    const result = convertDocument(doc, lines, engine, options, sources);
     if (result.outcome !== 'unchanged' && result.outcome !== 'refused') changed = true;
     reports.push({
       file,
@@ -314,17 +474,18 @@ export function convertFile(file: string, text: string, options: ConvertOptions,
       ...(typeof kind === 'string' ? { kind } : {}),
       ...metadataOf(doc),
       outcome: result.outcome,
-      reasons: result.reasons.map((reason) => (/^line \d+:/.test(reason) ? reason : `line ${line}: ${reason}`)),
+      reasons: result.reasons.map((reason) => (/^line \d+:/.test(reason) || reason.startsWith(`${file}:`) || /^[^ ]+:\d+: /.test(reason) ? reason : `line ${line}: ${reason}`)),
       notes: result.notes,
     });
     out.push(result.doc);
   }
   if (malformed) {
     // Nothing of a file that does not parse is written: the other documents are reported as not written either.
-    return { file, malformed: true, reports: reports.map((r) => (r.outcome === 'converted' || r.outcome === 'converted-with-notes' ? { ...r, outcome: 'refused' as const, reasons: [`line ${r.line}: not written: another document of this file is malformed YAML`], notes: [] } : r)) };
+    const refusedAll = reports.map((r) => (r.outcome === 'converted' || r.outcome === 'converted-with-notes' ? { ...r, outcome: 'refused' as const, reasons: [`line ${r.line}: not written: another document of this file is malformed YAML`], notes: [] } : r));
+    return { result: { file, malformed: true, reports: refusedAll }, out, changed: false };
   }
-  if (!changed) return { file, reports, malformed: false };
-  return { file, reports, malformed: false, output: out.map((doc) => doc.toString({ lineWidth: 0 })).join('') };
+  if (!changed) return { result: { file, reports, malformed: false }, out, changed };
+  return { result: { file, reports, malformed: false, output: out.map((doc) => doc.toString({ lineWidth: 0 })).join('') }, out, changed };
 }
 
 export interface Summary {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { convertFile } from '../../src/migrate/convert.ts';
+import { convertFile, convertFiles } from '../../src/migrate/convert.ts';
 import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
@@ -74,12 +74,17 @@ test('the converted corpus is accepted with strict field validation, and the fak
   const ns = await namespaces.create(kube, { tier: 'prod' });
   const suffix = randomBytes(3).toString('hex');
   let applied = 0;
-  for (const file of yamlFiles(corpus)) {
-    const result = convertFile(file, readFileSync(file, 'utf8'), { adopt: false });
+  const files = yamlFiles(corpus);
+  const results = convertFiles(files.map((file) => ({ file, text: readFileSync(file, 'utf8') })), { adopt: false });
+  for (const result of results) {
     assert.ok(result.reports.every((r) => r.outcome !== 'refused'), JSON.stringify(result.reports));
     if (result.output === undefined) continue;
     for (const document of parseAllDocuments(result.output)) {
-      const doc = (Array.isArray(document) ? undefined : document.toJS()) as Obj;
+      const doc = document.toJS() as Obj;
+      if (doc['kind'] === 'ConfigMap' && String((doc['metadata'] as Obj)['name']).endsWith('-secret-relay')) {
+        await kube.core.createNamespacedConfigMap({ namespace: ns, body: doc as k8s.V1ConfigMap, fieldValidation: 'Strict' });
+        continue;
+      }
       if (doc['apiVersion'] !== `${API_GROUP}/${API_VERSION}`) continue;
       const metadata = doc['metadata'] as Obj;
       // Cluster-scoped names get a per-run suffix (the control plane is shared), and references to them follow.
@@ -89,7 +94,7 @@ test('the converted corpus is accepted with strict field validation, and the fak
       applied++;
     }
   }
-  assert.equal(applied, 13, 'every ESO document of the corpus was converted and created');
+  assert.equal(applied, 14, 'every ESO document of the corpus was converted and created');
 
   // The fake store's values, and ESO's own rendering of the original templates with them.
   const values = { token: 'tok-123', user: 'app', password: 'p@ss<&>word', host: 'pg.internal' };
@@ -104,6 +109,11 @@ test('the converted corpus is accepted with strict field validation, and the fak
   const label = goRender([{ template: original.spec.target.template.metadata.labels['db-user']!, data: values }])[0]!.output;
   assert.equal(secret.metadata?.labels?.['db-user'], label);
   await waitSecretData(kube, ns, 'found', { KEY_FIRST: 'one' });
+  // templateFrom: the liquid copy of the ConfigMap renders what ESO renders from the original.
+  const configMap = (parseAllDocuments(readFileSync(join(corpus, 'base/templates.yaml'), 'utf8'))[0] as { toJS(): Obj }).toJS() as { data: Record<string, string> };
+  const properties = goRender([{ template: configMap.data['app.properties']!, data: values }])[0]!;
+  assert.ok(properties.ok);
+  await waitSecretData(kube, ns, 'props', { 'app.properties': properties.output! });
   await waitReady(kube, { namespace: ns, name: 'db', status: 'True', reason: 'SecretSynced' });
 });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { runMigrate, type Io } from '../../../src/migrate/cli.ts';
-import { convertFile } from '../../../src/migrate/convert.ts';
+import { convertFile, convertFiles } from '../../../src/migrate/convert.ts';
 
 const corpus = new URL('../../fixtures/migrate/eso/', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'migrate-'));
@@ -36,7 +36,7 @@ function copyCorpus(): string {
 test('the corpus converts: every ESO document of every kind and provider, exit 0, summary line', async () => {
   const { code, stdout } = await run(['--check', corpus]);
   assert.equal(code, 0, stdout);
-  assert.match(stdout, /14 documents: 12 converted, 1 converted with notes, 0 refused, 1 not ESO \(unchanged\)/);
+  assert.match(stdout, /17 documents: 12 converted, 3 converted with notes, 0 refused, 2 not ESO \(unchanged\)/);
   for (const kind of ['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret', 'VaultDynamicSecret']) assert.match(stdout, new RegExp(`: ${kind} `));
 });
 
@@ -51,7 +51,7 @@ test('--write rewrites in place: group renamed, comments, names, labels, annotat
   for (const comment of ['# The application\'s secrets.', '# the connection string the app reads']) assert.ok(text.includes(comment), comment);
   assert.ok(readFileSync(join(dir, 'base/stores.yaml'), 'utf8').includes('annotations: { owner: platform } # kept'));
   const docs = parseAllDocuments(text).map((d) => (Array.isArray(d) ? undefined : d.toJS()));
-  assert.deepEqual(docs.map((d) => d.metadata.name), ['db', 'found', 'dynamic', 'from-vault']);
+  assert.deepEqual(docs.map((d) => d.metadata.name), ['db', 'found', 'dynamic', 'from-vault', 'props']);
   assert.ok(docs.every((d) => d.apiVersion === 'secret-relay.dev/v1alpha1'));
   const db = docs[0];
   assert.deepEqual([db.metadata.labels, db.metadata.annotations], [{ app: 'web' }, { note: 'rotated weekly' }]);
@@ -61,6 +61,11 @@ test('--write rewrites in place: group renamed, comments, names, labels, annotat
   assert.equal(docs[1].spec.dataFrom[0].rewrite[1].transform.template, 'KEY_{{ value | upper }}');
   assert.equal(docs[2].spec.dataFrom[0].sourceRef.generatorRef.apiVersion, 'secret-relay.dev/v1alpha1');
   assert.equal(docs[3].spec.target.template.templateFrom[0].literal, 'user: "{{ ["db-user"] }}"\n');
+  assert.equal(docs[4].spec.target.template.templateFrom[0].configMap.name, 'app-templates-secret-relay');
+  const templates = parseAllDocuments(readFileSync(join(dir, 'base/templates.yaml'), 'utf8')).map((d) => d.toJS());
+  assert.deepEqual(templates.map((d) => d.metadata.name), ['app-templates', 'app-templates-secret-relay'], 'the liquid copy follows its original, which stays for ESO');
+  assert.equal(templates[0].data['app.properties'], before['base/templates.yaml']!.match(/\|\n([\s\S]*)$/)![1]!.replace(/^    /gm, ''));
+  assert.match(templates[1].data['app.properties'], /^db\.user=\{\{ user \}\}/);
   const generator = parseAllDocuments(readFileSync(join(dir, 'base/generator.yaml'), 'utf8'));
   assert.equal(generator[0]!.toJS().apiVersion, 'secret-relay.dev/v1alpha1');
   assert.deepEqual(files(dir), Object.keys(before).sort(), 'no temp file left behind');
@@ -80,12 +85,15 @@ test('--out writes the whole converted tree elsewhere and leaves the input alone
 });
 
 test('stdin to stdout, the report on stderr; --adopt annotates converted ExternalSecrets', async () => {
-  const input = readFileSync(join(corpus, 'base/external-secrets.yaml'), 'utf8');
+  const input = readFileSync(join(corpus, 'base/external-secrets.yaml'), 'utf8') + '---\n' + readFileSync(join(corpus, 'base/templates.yaml'), 'utf8');
   const { code, stdout, stderr } = await run(['--adopt'], input);
-  assert.equal(code, 0);
-  const docs = parseAllDocuments(stdout).map((d) => (Array.isArray(d) ? undefined : d.toJS()));
-  assert.ok(docs.every((d) => d.metadata.annotations['secret-relay.dev/adopt'] === 'true'));
-  assert.equal(docs[0].metadata.annotations.note, 'rotated weekly');
+  assert.equal(code, 0, stderr);
+  const docs = parseAllDocuments(stdout).map((d) => d.toJS());
+  const externalSecrets = docs.filter((d) => d.kind === 'ExternalSecret');
+  assert.equal(externalSecrets.length, 5);
+  assert.ok(externalSecrets.every((d) => d.metadata.annotations['secret-relay.dev/adopt'] === 'true'));
+  assert.equal(externalSecrets[0].metadata.annotations.note, 'rotated weekly');
+  assert.deepEqual(docs.filter((d) => d.kind === 'ConfigMap').map((d) => d.metadata.name), ['app-templates', 'app-templates-secret-relay']);
   assert.match(stderr, /<stdin>:2: ExternalSecret db: converted-with-notes\n  note: secret-relay.dev\/adopt/);
 });
 
@@ -160,6 +168,24 @@ test('malformed YAML: the file is never written, the line is named, and --json s
   assert.match(report.documents[0]!.reasons[0]!, /not written: another document of this file is malformed YAML/);
   assert.equal(report.summary.refused, 2);
   assert.deepEqual(readdirSync(dir), ['broken.yaml']);
+});
+
+test('templateFrom: a ConfigMap missing from the input, a key it lacks, and an item that cannot be translated are refused; no copy is written then', () => {
+  const es = (items: string) =>
+    `apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: { name: t }\nspec:\n  secretStoreRef: { name: s }\n  target:\n    template:\n      templateFrom:\n        - configMap: { name: tpl, items: [${items}] }\n  data: [{ secretKey: a, remoteRef: { key: a } }]\n`;
+  const configMap = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: tpl }\ndata:\n  good: "{{ .a }}"\n  bad: |\n    first line\n    {{ .a | toJson }}\n';
+  const missing = convertFile('es.yaml', es('{ key: good }'), { adopt: false });
+  assert.match(missing.reports[0]!.reasons[0]!, /^line 9: spec\.target\.template\.templateFrom\[0\]\.configMap tpl holds Go templates, and that ConfigMap is not among the input files; add it to the input/);
+  const [esResult, cmResult] = convertFiles([{ file: 'es.yaml', text: es('{ key: good }, { key: bad }, { key: none }') }, { file: 'cm.yaml', text: configMap }], { adopt: false });
+  assert.deepEqual(esResult!.reports[0]!.reasons, [
+    'cm.yaml:8: ConfigMap tpl data["bad"] (spec.target.template.templateFrom[0].configMap): toJson: Go escapes <, > and & as \\u003c… and sorts map keys; to_json does neither, so the output could differ',
+    'line 9: spec.target.template.templateFrom[0].configMap: ConfigMap tpl has no key "none"',
+  ]);
+  assert.equal(cmResult!.output, undefined, 'no copy for a refused ExternalSecret');
+  const [ok, copy] = convertFiles([{ file: 'es.yaml', text: es('{ key: good }') }, { file: 'cm.yaml', text: configMap }], { adopt: false });
+  assert.equal(ok!.reports[0]!.outcome, 'converted-with-notes');
+  const docs = parseAllDocuments(copy!.output!).map((d) => d.toJS());
+  assert.deepEqual([docs[1].metadata.name, docs[1].data.good, docs[1].data.bad], ['tpl-secret-relay', '{{ a }}', 'first line\n{{ .a | toJson }}\n']);
 });
 
 test('usage errors exit 2; unreadable paths are reported, not thrown', async () => {
