@@ -141,9 +141,9 @@ interface Operand {
 const FUNCTIONS: Readonly<Record<string, { readonly filter: string; readonly args: number; readonly note?: string }>> = {
   b64enc: { filter: 'base64_encode', args: 0 },
   b64dec: { filter: 'base64_decode', args: 0, note: 'b64dec: sprig prints its error text for input that is not base64; secret-relay fails the template instead' },
-  upper: { filter: 'upper', args: 0 },
-  lower: { filter: 'lower', args: 0 },
-  trim: { filter: 'strip', args: 0 },
+  upper: { filter: 'upper', args: 0, note: 'upper: Go maps each character on its own, liquid uses full Unicode case mapping: they differ for ß and ligatures such as ﬁ (ASCII and most letters are the same)' },
+  lower: { filter: 'lower', args: 0, note: 'lower: Go maps each character on its own, liquid uses full Unicode case mapping: they differ for İ and for Σ at the end of a word (ς in liquid) (ASCII and most letters are the same)' },
+  trim: { filter: 'strip', args: 0, note: 'trim: Go also strips U+0085 (next line) and liquid also strips U+FEFF; other whitespace is the same' },
   fromJson: { filter: 'parse_json', args: 0 },
   sha256sum: { filter: 'sha256', args: 0 },
   pkcs12key: { filter: 'pkcs12_private_key', args: 0 },
@@ -199,6 +199,7 @@ class Translator {
         if (scope.dot === '') this.refuse('.', 'the whole data map cannot be printed or passed in liquid');
         return { liquid: scope.dot, simple: true };
       case 'field':
+        if (scope.dot === '' && token.path[0]!.startsWith(RESERVED_PREFIX)) this.refuse(`.${token.path[0]}`, `keys starting with ${RESERVED_PREFIX} would clash with the variables of the translation`);
         return { liquid: token.path.reduce((base, key) => member(base, key), scope.dot), simple: true };
       case 'var': {
         const base = token.name === '' ? '' : scope.vars.get(token.name);
@@ -340,6 +341,8 @@ class Translator {
 }
 
 const ROOT = '\u0000root';
+/** Every liquid variable the translation introduces starts with this. */
+const RESERVED_PREFIX = 'migrate_';
 
 // ---- control structure -----------------------------------------------------------------------------------------
 
@@ -353,8 +356,9 @@ interface Frame {
   extraEnds: number;
 }
 
-function rawText(text: string): string {
+function rawText(text: string, line: number): string {
   if (text === '') return '';
+  if (/\{%-?\s*endraw/.test(text)) throw new Refusal(line, 'endraw', 'the text holds liquid\'s {% endraw %}, which cannot be quoted in liquid');
   return text.includes('{{') || text.includes('{%') ? `{% raw %}${text}{% endraw %}` : text;
 }
 
@@ -374,7 +378,7 @@ export function translateGoTemplate(source: string): Translation {
     let loops = 0;
     for (const piece of pieces) {
       if (piece.kind === 'text') {
-        out += rawText(piece.text);
+        out += rawText(piece.text, source.slice(0, source.indexOf(piece.text)).split('\n').length);
         continue;
       }
       const { body, line } = piece;
@@ -447,6 +451,7 @@ export function translateGoTemplate(source: string): Translation {
         const item = `migrate_item_${++loops}`;
         const vars = new Map(scope.vars);
         if (valueVar !== undefined) vars.set(valueVar, item);
+        if (stack.some((f) => f.kind === 'range')) t.refuse('range', 'a range inside a range is not translated (liquid\'s forloop names only the innermost loop)');
         if (indexVar !== undefined) vars.set(indexVar, 'forloop.index0');
         // A map parsed from JSON would iterate in insertion order in liquid where Go sorts keys: noted, not checkable here.
         t.notes.add('range over fromJson: exact for a JSON list; over a JSON object liquid keeps the stored key order where Go sorts the keys');
@@ -463,7 +468,7 @@ export function translateGoTemplate(source: string): Translation {
         const target = tokens[0];
         if (assign !== 1 || target?.t !== 'var' || target.name === '' || target.path.length > 0) t.refuse(body, 'only $name := pipeline is translated');
         if (stack.length > 0) t.refuse(body, 'a variable declared inside if, with or range is not translated (liquid variables are not scoped to the block)');
-        const name = `v_${target.name}`;
+        const name = `migrate_var_${target.name}`;
         finish(`{% assign ${name} = ${t.pipeline(tokens.slice(2), scope)} %}`);
         scope = { dot: scope.dot, vars: new Map(scope.vars).set(target.name, name) };
         continue;

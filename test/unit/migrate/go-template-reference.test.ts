@@ -166,3 +166,24 @@ test('a refusal names the line of the construct', () => {
   const result = translateGoTemplate('first {{ .user }}\nsecond\nthird {{ printf "%d" 1 }}');
   assert.deepEqual(result.ok ? undefined : [result.line, result.construct], [3, 'printf']);
 });
+
+test('the value-dependent differences the translator notes are real, and limited to the characters it names', () => {
+  const engine = createTemplateEngine();
+  const cases = [
+    { template: '{{ .v | upper }}', data: { v: 'straße ﬁ' }, note: 'upper' },
+    { template: '{{ .v | lower }}', data: { v: 'İ' }, note: 'lower' },
+    { template: '{{ .v | lower }}', data: { v: 'ΣΑΣ' }, note: 'lower' },
+    { template: '[{{ .v | trim }}]', data: { v: '\u0085x\u0085' }, note: 'trim' },
+    { template: '{{ .v | upper }}', data: { v: 'grüne àéîõü ÆØÅ ΣΑΣ жизнь' }, note: undefined },
+    { template: '{{ .v | lower }}', data: { v: 'GRÜẞE ÀÉÎÕÜ ÆØÅ ΣΑ ЖИЗНЬ' }, note: undefined },
+  ];
+  const go = goRender(cases.map(({ template, data }) => ({ template, data })));
+  cases.forEach(({ template, data, note }, i) => {
+    const result = translateGoTemplate(template);
+    assert.ok(result.ok);
+    assert.ok(note === undefined || result.notes.some((n) => n.startsWith(`${note}:`)), `${template} carries the ${note} note`);
+    const ours = engine.session().render(result.liquid, { ...data }, 'corpus');
+    if (note === undefined) assert.equal(ours, go[i]!.output, `${template} with ${data.v}`);
+    else assert.notEqual(ours, go[i]!.output, `the ${note} difference still exists for ${JSON.stringify(data.v)}`);
+  });
+});
