@@ -15,7 +15,7 @@ const USAGE = `usage: secret-relay migrate [--write | --out DIR | --check] [--ad
   --out DIR write the converted tree under DIR (paths relative to each directory given)
   --check   report only; write nothing
   --adopt   annotate converted ExternalSecrets with secret-relay.dev/adopt: "true" (take over ESO's Secrets)
-  --json    the report as JSON on stdout
+  --json    the report as JSON (stdout with --write, --out or --check; else stderr, beside the YAML)
 Without --write, --out or --check, the converted YAML goes to stdout and the report to stderr.
 Exit status: 0 all converted, 1 something was refused, 2 usage error.`;
 
