@@ -212,13 +212,32 @@ test("adopting a Secret ESO's ExternalSecret owns: the controller reference move
   });
 
   // Every version of the Secret the apiserver sends, from before the ExternalSecret exists until the takeover.
+  // A watch that ends early (a connection reset on a loaded machine) resumes from the last version it saw, so no
+  // version is missed.
   const versions: { type: string; data: Record<string, string> | undefined }[] = [];
-  const watch = await new k8s.Watch(kube.config).watch(
-    `/api/v1/namespaces/${ns}/secrets`,
-    { fieldSelector: 'metadata.name=db', resourceVersion: original.metadata!.resourceVersion! },
-    (type, obj: k8s.V1Secret) => versions.push({ type, data: obj.data }),
-    () => {},
-  );
+  let lastSeen = original.metadata!.resourceVersion!;
+  let stopped = false;
+  let current: { abort(): void } | undefined;
+  const follow = async (): Promise<void> => {
+    current = await new k8s.Watch(kube.config).watch(
+      `/api/v1/namespaces/${ns}/secrets`,
+      { fieldSelector: 'metadata.name=db', resourceVersion: lastSeen },
+      (type, obj: k8s.V1Secret) => {
+        lastSeen = obj.metadata?.resourceVersion ?? lastSeen;
+        versions.push({ type, data: obj.data });
+      },
+      () => {
+        if (!stopped) void follow();
+      },
+    );
+  };
+  await follow();
+  const watch = {
+    abort() {
+      stopped = true;
+      current?.abort();
+    },
+  };
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'store', status: 'True' });
   const requestsBefore = await kubeRequests();
   try {
