@@ -188,7 +188,7 @@ test('find: name regexp, tags (ListSecrets Filters) and a name prefix, across pa
   assert.equal(fake.count('kms:ListSecrets'), 1, 'the TagKey/TagValue filters narrowed the listing to one page');
   const both = await client.getAllSecrets({ path: 'find-1', tags: { team: 'b' }, name: { regexp: '[13579]$' } }, signal());
   assert.deepEqual(Object.keys(both).sort(), [...values.keys()].filter((n, i) => n.startsWith('find-1') && i % 2 === 1).sort());
-  await assert.rejects(client.getAllSecrets({ name: { regexp: '(' } }, signal()), /not a valid regular expression/);
+  await assert.rejects(client.getAllSecrets({ name: { regexp: '(' } }, signal()), /not a valid Go regular expression/);
   await client.close();
 });
 
