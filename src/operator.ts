@@ -19,9 +19,10 @@ import { createControllerServices } from './controller/services.ts';
 import { externalSecretController } from './controller/externalsecret/module.ts';
 import { secretStoreController, clusterSecretStoreController } from './controller/secretstore/module.ts';
 import { rolloutController } from './controller/rollouts/module.ts';
+import { clusterExternalSecretController } from './controller/clusterexternalsecret/module.ts';
 
 /** The controllers of the operator. Adding one: its folder under src/controller/ and a line here. */
-export const controllerModules: readonly ControllerModule[] = [externalSecretController, secretStoreController, clusterSecretStoreController, rolloutController];
+export const controllerModules: readonly ControllerModule[] = [externalSecretController, secretStoreController, clusterSecretStoreController, rolloutController, clusterExternalSecretController];
 
 export interface OperatorOptions {
   readonly config: Config;

@@ -47,7 +47,7 @@ export const MANAGED_LABEL = 'secret-relay.dev/managed';
  */
 export const ADOPT_ANNOTATION = 'secret-relay.dev/adopt';
 
-/** `kubectl get secret-relay` lists all three kinds. */
+/** `kubectl get secret-relay` lists every kind of ours. */
 export const CATEGORY = 'secret-relay';
 
 export const ConditionType = {

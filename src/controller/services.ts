@@ -74,6 +74,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
 
   return {
     informer: (kind) => caches.informer(kind),
+    queue: (controller) => caches.queue(controller),
     clock,
     logger,
     kube,

@@ -9,7 +9,7 @@ import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { fetchJwks } from '../support/sts-web-identity-check.ts';
 import { adminKube, createObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
-import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData, refreshTimesIn } from '../support/integration.ts';
 import { cachedJwks, createClientCertificate, FEDERATED_AUDIENCE, startAzureFakes, type AzureFakes, type FakeApplication, type FakeVault } from '../fakes/azure/index.ts';
 import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
@@ -341,12 +341,7 @@ test('call sharing: 100 ExternalSecrets reading 10 Key Vault secrets cost 10 GET
       createObject(kube, Plural.ExternalSecret, es(`wave-${i}`, { secretStoreRef: { name: 'azure' }, refreshInterval: '20s', data: [{ secretKey: 'v', remoteRef: { key: `wave-${i % 10}` } }] }), ns),
     ),
   );
-  const refreshTimes = async (): Promise<number[]> => {
-    const list = (await kube.custom.listNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: ns, plural: Plural.ExternalSecret })) as {
-      items: { status?: { refreshTime?: string; conditions?: { type: string; status: string }[] } }[];
-    };
-    return list.items.map((item) => (item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && item.status.refreshTime ? Date.parse(item.status.refreshTime) : 0));
-  };
+  const refreshTimes = () => refreshTimesIn(kube, ns);
   const firstWave = await waitFor('100 ExternalSecrets synced', async () => {
     const times = await refreshTimes();
     return times.length === 100 && times.every((t) => t > 0) ? times : undefined;

@@ -149,7 +149,8 @@ test('an invalid externalSecretSpec is refused by the apiserver with the same me
   assert.equal(cesError?.code, 422);
   assert.equal(esError?.code, 422);
   const message = (e: { body?: unknown } | undefined) => String(JSON.parse(String(e?.body)).message);
-  const rule = /deletionPolicy Delete needs creationPolicy Owner[^"]*/.exec(message(esError))?.[0];
+  // The CEL rule's message as the ExternalSecret gets it, e.g. "spec.target.deletionPolicy Delete only deletes …".
+  const rule = /spec\.target\.deletionPolicy: Invalid value: ([^\],]*)/.exec(message(esError))?.[1];
   assert.ok(rule, message(esError));
   assert.ok(message(cesError).includes(rule), message(cesError));
 });

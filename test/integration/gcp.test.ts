@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
-import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData, refreshTimesIn } from '../support/integration.ts';
 import { Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
 import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
@@ -502,14 +502,7 @@ test('call sharing: 100 ExternalSecrets reading 10 distinct secrets cost 10 Acce
       }), ns),
     ),
   );
-  const refreshTimes = async (): Promise<number[]> => {
-    const list = (await kube.custom.listNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: ns, plural: Plural.ExternalSecret })) as {
-      items: { status?: { refreshTime?: string; conditions?: { type: string; status: string }[] } }[];
-    };
-    return list.items.map((item) =>
-      item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && item.status.refreshTime ? Date.parse(item.status.refreshTime) : 0,
-    );
-  };
+  const refreshTimes = () => refreshTimesIn(kube, ns);
   const firstWave = await waitFor('100 ExternalSecrets synced', async () => {
     const times = await refreshTimes();
     return times.length === 100 && times.every((t) => t > 0) ? times : undefined;

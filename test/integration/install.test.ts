@@ -246,6 +246,25 @@ test('an operator with only the chart ServiceAccount token syncs, leads, records
     (await eventNotes(kube, 'default')).some((n) => n.startsWith('Warning ProviderNotAvailable')),
   );
 
+  // A ClusterExternalSecret: its ExternalSecret created in a selected namespace (create by server-side apply),
+  // its status patched, and removed again from a namespace that stops matching (delete).
+  const selectedNs = await createNamespace(kube, 'install-ces', { 'install-ces': 'yes' });
+  const cesName = `install-ces-${randomBytes(3).toString('hex')}`;
+  await createObject(kube, Plural.ClusterExternalSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ClusterExternalSecret',
+    metadata: { name: cesName },
+    spec: {
+      externalSecretName: 'shared-api',
+      namespaceSelectors: [{ matchLabels: { 'install-ces': 'yes' } }],
+      externalSecretSpec: { secretStoreRef: { name: shared, kind: 'ClusterSecretStore' }, data: [{ secretKey: 'token', remoteRef: { key: 'api' } }] },
+    },
+  });
+  await waitSecretData(kube, selectedNs, 'shared-api', { token: token2 });
+  await waitFor('the ClusterExternalSecret Ready', async () => readyOf(await getObject(kube, Plural.ClusterExternalSecret, cesName))?.status === 'True');
+  await kube.core.patchNamespace({ name: selectedNs, body: { metadata: { labels: { 'install-ces': 'no' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  await waitFor('its ExternalSecret deleted where no longer selected', async () => (await getObject(kube, Plural.ExternalSecret, 'shared-api', selectedNs)) === undefined);
+
   // A standby with the same token takes over when the leader stops.
   const second = await start();
   operators.push(second);

@@ -3,13 +3,13 @@
 // field ownership without the data ever being missing; CreateOrMerge creates, merges and outlives its
 // ExternalSecret. Every value used is searched for in the logs, audit records, Events and statuses at the end.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, decodeData, eventNotes, getObject, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
+import { createEsoExternalSecret } from '../support/eso.ts';
 import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import type { RemoteRef } from '../../src/providers/provider.ts';
 
@@ -201,7 +201,8 @@ test("adopting a Secret ESO's ExternalSecret owns: the controller reference move
   const user = secrets.next('user');
   const password = secrets.next('password');
   await fakeStore(ns, [{ key: 'db-user', value: user }, { key: 'db-password', value: password }]);
-  const esoRef = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', name: 'db', uid: randomUUID(), controller: true, blockOwnerDeletion: true };
+  // A real owner object: the garbage collector deletes a Secret whose owner does not exist once ESO's kind is known.
+  const esoRef = await createEsoExternalSecret(kube, ns, 'db');
   const original = await kube.core.createNamespacedSecret({
     namespace: ns,
     fieldManager: 'externalsecrets.external-secrets.io/db',
@@ -212,13 +213,32 @@ test("adopting a Secret ESO's ExternalSecret owns: the controller reference move
   });
 
   // Every version of the Secret the apiserver sends, from before the ExternalSecret exists until the takeover.
+  // A watch that ends early (a connection reset on a loaded machine) resumes from the last version it saw, so no
+  // version is missed.
   const versions: { type: string; data: Record<string, string> | undefined }[] = [];
-  const watch = await new k8s.Watch(kube.config).watch(
-    `/api/v1/namespaces/${ns}/secrets`,
-    { fieldSelector: 'metadata.name=db', resourceVersion: original.metadata!.resourceVersion! },
-    (type, obj: k8s.V1Secret) => versions.push({ type, data: obj.data }),
-    () => {},
-  );
+  let lastSeen = original.metadata!.resourceVersion!;
+  let stopped = false;
+  let current: { abort(): void } | undefined;
+  const follow = async (): Promise<void> => {
+    current = await new k8s.Watch(kube.config).watch(
+      `/api/v1/namespaces/${ns}/secrets`,
+      { fieldSelector: 'metadata.name=db', resourceVersion: lastSeen },
+      (type, obj: k8s.V1Secret) => {
+        lastSeen = obj.metadata?.resourceVersion ?? lastSeen;
+        versions.push({ type, data: obj.data });
+      },
+      () => {
+        if (!stopped) void follow();
+      },
+    );
+  };
+  await follow();
+  const watch = {
+    abort() {
+      stopped = true;
+      current?.abort();
+    },
+  };
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'store', status: 'True' });
   const requestsBefore = await kubeRequests();
   try {

@@ -165,3 +165,13 @@ export async function assertNoLeaks(scan: LeakScan): Promise<void> {
     for (const value of scan.values.values) assert.ok(!text.includes(value), `a secret value leaked into ${where}`);
   }
 }
+
+/** Each ExternalSecret's `status.refreshTime` in `namespace` (epoch ms), 0 for one not Ready=True: refresh waves are read from these. */
+export async function refreshTimesIn(kube: KubeClient, namespace: string): Promise<number[]> {
+  const list = (await kube.custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: Plural.ExternalSecret })) as {
+    items: { status?: { refreshTime?: string; conditions?: { type: string; status: string }[] } }[];
+  };
+  return list.items.map((item) =>
+    item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && item.status.refreshTime ? Date.parse(item.status.refreshTime) : 0,
+  );
+}

@@ -3,11 +3,10 @@
 // ServiceAccount, and a static AccessKey. A small control endpoint lets a user put new secret versions while it runs.
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import * as k8s from '@kubernetes/client-node';
 import { startAlibabaFake } from '../fakes/alibaba/server.ts';
 import type { StartTestbed } from './testbed.ts';
+import { fetchIssuer } from '../support/sts-web-identity-check.ts';
 
 const REGION = 'cn-hangzhou';
 const UID = '1234567890123456';
@@ -16,30 +15,9 @@ export const ROLE_ARN = `acs:ram::${UID}:role/secret-relay-testbed`;
 export const SAMPLE_SECRET = 'testbed-sample';
 const SERVICE_ACCOUNT = 'alibaba-reader';
 
-/** The issuer the cluster puts in ServiceAccount tokens, from its OIDC discovery document. */
-async function clusterIssuer(kubeconfigPath: string): Promise<string> {
-  const config = new k8s.KubeConfig();
-  config.loadFromFile(kubeconfigPath);
-  const server = config.getCurrentCluster()?.server;
-  if (!server) throw new Error(`kubeconfig ${kubeconfigPath} names no server`);
-  const options: https.RequestOptions = {};
-  await config.applyToHTTPSOptions(options);
-  const body = await new Promise<string>((resolve, reject) => {
-    const request = https.request(new URL('/.well-known/openid-configuration', server), { ...options, method: 'GET' }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(text) : reject(new Error(`GET /.well-known/openid-configuration: HTTP ${response.statusCode}`))));
-    });
-    request.on('error', reject);
-    request.end();
-  });
-  return (JSON.parse(body) as { issuer: string }).issuer;
-}
-
 export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, log }) => {
   if (!kubeconfigPath) throw new Error('set KUBECONFIG to the cluster whose ServiceAccount tokens the fake STS should trust (npm run cluster:up prints it)');
-  const issuer = await clusterIssuer(kubeconfigPath);
+  const issuer = await fetchIssuer(kubeconfigPath);
   const fake = await startAlibabaFake({ kubeconfigPath });
   fake.addOidcProvider({ arn: OIDC_PROVIDER_ARN, issuer });
   fake.addRole({ arn: ROLE_ARN, oidcProviderArn: OIDC_PROVIDER_ARN, subjects: [`system:serviceaccount:${namespace}:${SERVICE_ACCOUNT}`], allow: () => true });

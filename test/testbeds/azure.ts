@@ -1,44 +1,21 @@
 // `npm run testbed -- azure`: the Key Vault and Entra ID fakes (test/fakes/azure) on free loopback ports, trusting the
 // ServiceAccount tokens of the cluster in $KUBECONFIG (its issuer and /openid/v1/jwks), seeded with a sample secret
 // and an application federated with ServiceAccount NS/azure-reader. The printed SecretStore uses workload identity.
-import * as https from 'node:https';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
-import { fetchJwks } from '../support/sts-web-identity-check.ts';
 import { cachedJwks, FEDERATED_AUDIENCE, startAzureFakes } from '../fakes/azure/index.ts';
 import type { StartTestbed } from './testbed.ts';
+import { fetchIssuer, fetchJwks } from '../support/sts-web-identity-check.ts';
 
 const TENANT = '72f988bf-0000-4000-8000-00000000a2e1';
 const READER_CLIENT_ID = '0b7d2c4e-0000-4000-8000-0000000000a1';
 const ADMIN_CLIENT_ID = '0b7d2c4e-0000-4000-8000-0000000000ad';
 const ADMIN_SECRET = 'testbed-admin-secret';
 
-/** The issuer the cluster puts in ServiceAccount tokens (its OIDC discovery document). */
-async function clusterIssuer(kubeconfigPath: string): Promise<string> {
-  const config = new k8s.KubeConfig();
-  config.loadFromFile(kubeconfigPath);
-  const server = config.getCurrentCluster()?.server;
-  if (!server) throw new Error(`kubeconfig ${kubeconfigPath} names no server`);
-  const options: https.RequestOptions = {};
-  await config.applyToHTTPSOptions(options);
-  const body = await new Promise<string>((resolve, reject) => {
-    const request = https.request(new URL('/.well-known/openid-configuration', server), { ...options, method: 'GET' }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(text) : reject(new Error(`GET /.well-known/openid-configuration: HTTP ${response.statusCode}`))));
-    });
-    request.on('error', reject);
-    request.end();
-  });
-  return (JSON.parse(body) as { issuer: string }).issuer;
-}
-
 export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, log }) => {
   if (!kubeconfigPath) throw new Error('set KUBECONFIG to the cluster whose ServiceAccount tokens Entra ID should trust (e.g. eval "$(npm run -s cluster:up)")');
-  const issuer = await clusterIssuer(kubeconfigPath);
+  const issuer = await fetchIssuer(kubeconfigPath);
   const fakes = await startAzureFakes({ jwks: cachedJwks(() => fetchJwks(kubeconfigPath)) });
   const vault = await fakes.addVault('testbed', TENANT);
   const reader = fakes.entra.addApplication({ tenantId: TENANT, clientId: READER_CLIENT_ID });

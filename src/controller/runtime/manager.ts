@@ -59,6 +59,16 @@ export interface ControllerSpec<T extends KubernetesObject = KubernetesObject> {
 /** What a controller module gets to build its spec: the shared caches. */
 export interface Caches {
   informer<T extends KubernetesObject>(kind: KindDescriptor<T>): SupervisedInformer<T>;
+  /**
+   * The work queue of a controller, for a reconcile that fans its work out into more keys of its own (a
+   * ClusterExternalSecret: one key per namespace). Bound to the current term; adds while not leading are dropped.
+   */
+  queue(controller: string): QueueHandle;
+}
+
+export interface QueueHandle {
+  /** Queues `key` (after `afterMs` when given), through the queue's rate limit like any other key. */
+  add(key: string, afterMs?: number): void;
 }
 
 export type ManagerMetrics = Pick<Metrics, 'reconcile' | 'setQueueDepth' | 'queueAdded' | 'queueWaited' | 'queueRetried' | 'setLeader'>;
@@ -111,6 +121,16 @@ export class Manager implements Caches {
       this.#informers.set(key, entry);
     }
     return entry.informer as unknown as SupervisedInformer<T>;
+  }
+
+  queue(controller: string): QueueHandle {
+    return {
+      add: (key, afterMs) => {
+        const queue = this.#controllers?.get(controller)?.queue;
+        if (afterMs !== undefined && afterMs > 0) queue?.addAfter(key, afterMs);
+        else queue?.add(key);
+      },
+    };
   }
 
   /** Adds a controller; its handlers are registered now, so the first list's events are seen. */

@@ -7,18 +7,12 @@ import type { Clock } from '../../util/clock.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Generated, Generator, GeneratorObjectRef, LeaseSettings, RevocationListener } from '../generator.ts';
 import { TerminalError } from '../provider.ts';
-import type { StoreContext, StoreKind, StoreKubeAccess } from '../provider.ts';
+import type { GeneratorStore, StoreContext, StoreKind, StoreKubeAccess } from '../provider.ts';
 import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './connection.ts';
 import { encodePath } from './transport.ts';
 
-export interface StoreForGenerator {
-  readonly kind: StoreKind;
-  readonly name: string;
-  readonly uid: string;
-  readonly generation: number;
-  readonly providerName: string;
-  readonly providerSpec: unknown;
-}
+/** The store a generator's spec.storeRef names (the contract's GeneratorStore). */
+export type StoreForGenerator = GeneratorStore;
 
 export interface VaultDynamicSecretDeps {
   /** The raw object, or undefined when it does not exist. */

@@ -34,9 +34,13 @@ const REVIEWED: Readonly<Record<string, readonly Grant[]>> = {
   // Cluster-scoped needs.
   'ClusterRole secret-relay': [
     'list core/namespaces',
+    'list secret-relay.dev/clusterexternalsecrets',
     'list secret-relay.dev/clustersecretstores',
+    'patch secret-relay.dev/clusterexternalsecrets/status',
     'patch secret-relay.dev/clustersecretstores/status',
+    'update secret-relay.dev/clusterexternalsecrets/finalizers',
     'watch core/namespaces',
+    'watch secret-relay.dev/clusterexternalsecrets',
     'watch secret-relay.dev/clustersecretstores',
   ],
   // Per watched namespace (bound cluster-wide by default).
@@ -44,7 +48,9 @@ const REVIEWED: Readonly<Record<string, readonly Grant[]>> = {
     'create core/secrets',
     'create core/serviceaccounts/token',
     'create events.k8s.io/events',
+    'create secret-relay.dev/externalsecrets',
     'delete core/secrets',
+    'delete secret-relay.dev/externalsecrets',
     'get argoproj.io/rollouts',
     'get core/configmaps',
     'get core/secrets',
@@ -128,7 +134,7 @@ test('only the operator ServiceAccount is bound, and only to the chart roles', (
 /**
  * The permissions each client method used in src/ needs. A method missing here fails the next test: decide
  * which permission it needs, add it here, to the chart (deploy/helm/secret-relay/templates/) and to REVIEWED.
- * `cr` stands for each of our three kinds (the informers and status writer are generic over them).
+ * `cr` stands for each of our four watched kinds (the informers and status writer are generic over them).
  */
 const PERMISSIONS_OF_METHOD: Readonly<Record<string, readonly Grant[]>> = {
   'core.readNamespacedSecret': ['get core/secrets'],
@@ -151,7 +157,9 @@ const PERMISSIONS_OF_METHOD: Readonly<Record<string, readonly Grant[]>> = {
   'custom.patchClusterCustomObjectStatus': ['patch cr/status'],
   // The lease finalizer of ExternalSecrets (src/k8s/finalizers.ts), VaultDynamicSecret reads (src/controller/services.ts, for the vault provider's generator) and Argo Rollouts (src/k8s/workloads.ts).
   'custom.getNamespacedCustomObject': ['get secret-relay.dev/externalsecrets', 'get secret-relay.dev/vaultdynamicsecrets', 'get argoproj.io/rollouts'],
-  'custom.patchNamespacedCustomObject': ['patch secret-relay.dev/externalsecrets', 'patch argoproj.io/rollouts'],
+  // Also server-side apply of the ExternalSecrets a ClusterExternalSecret creates: create when new.
+  'custom.patchNamespacedCustomObject': ['patch secret-relay.dev/externalsecrets', 'create secret-relay.dev/externalsecrets', 'patch argoproj.io/rollouts'],
+  'custom.deleteNamespacedCustomObject': ['delete secret-relay.dev/externalsecrets'],
   // Rollouts (src/k8s/workloads.ts): the workloads of a namespace whose Secret changed, and the pod-template patch.
   'apps.listNamespacedDeployment': ['list apps/deployments'],
   'apps.listNamespacedStatefulSet': ['list apps/statefulsets'],
@@ -200,7 +208,7 @@ test('every Kubernetes API method the operator calls (src/main.ts and its import
       .flat()
       .map((g) => g.replace(/\[.*\]$/, '')),
   );
-  const plurals = ['externalsecrets', 'secretstores', 'clustersecretstores'];
+  const plurals = ['externalsecrets', 'secretstores', 'clustersecretstores', 'clusterexternalsecrets'];
   for (const [method] of calls) {
     for (const need of PERMISSIONS_OF_METHOD[method]!) {
       const expanded = need.includes(' cr') ? plurals.map((p) => need.replace(' cr', ` secret-relay.dev/${p}`)) : [need];

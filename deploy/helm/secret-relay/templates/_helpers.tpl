@@ -74,6 +74,11 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 - apiGroups: ["secret-relay.dev"]
   resources: ["vaultdynamicsecrets"]
   verbs: ["get"]
+# ClusterExternalSecrets write their ExternalSecrets by server-side apply (patch, above; create when new) and
+# delete them from namespaces that stop matching.
+- apiGroups: ["secret-relay.dev"]
+  resources: ["externalsecrets"]
+  verbs: ["create", "delete"]
 # Target Secrets. list/watch: the informer (it selects secret-relay.dev/managed=true, but RBAC cannot
 # restrict by label). patch + create: server-side apply (create when the Secret is new). get: Merge
 # targets before their first sync and store credentials. delete: deletionPolicy Delete and target renames.
