@@ -19,6 +19,7 @@ module.exports = {
     layer('templates-low', '^src/templates/', ['^src/util/', '^src/api/'], 'templates know nothing of the cluster or providers'),
     layer('k8s-not-up', '^src/k8s/', ['^src/util/', '^src/api/', '^src/log\\.ts$', '^src/metrics/', '^src/audit/', '^src/providers/provider\\.ts$', '^src/providers/generator\\.ts$'], 'src/k8s implements contracts; it never imports controllers or provider implementations'),
     layer('providers-not-up', '^src/providers/', ['^src/util/', '^src/api/', '^src/log\\.ts$', '^src/metrics/', '^src/audit/'], 'providers never import the controller, the cluster client or templates'),
+    layer('migrate-offline', '^src/migrate/', ['^src/util/', '^src/api/', '^src/templates/'], 'the migrate command converts manifests offline: schemas and the template engine, no cluster or providers'),
     layer('controller-not-up', '^src/controller/', ['^src/util/', '^src/api/', '^src/log\\.ts$', '^src/metrics/', '^src/http/', '^src/audit/', '^src/providers/', '^src/templates/', '^src/k8s/'], 'controllers never import the wiring (operator, main, config)'),
     {
       name: 'only-k8s-imports-client-node',
