@@ -13,6 +13,8 @@ import { parseAllDocuments } from 'yaml';
 import { API_GROUP, API_VERSION, parseClusterSecretStore, parseExternalSecret, parseSecretStore, Plural } from '../../src/api/index.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import type { LocalCluster } from '../support/cluster.ts';
+import { installEsoCrds } from '../support/eso-crds.ts';
+import { adminKube } from '../support/operator.ts';
 
 type Json = Record<string, unknown>;
 const fixtures = new URL('../fixtures/eso-docs/', import.meta.url);
@@ -67,38 +69,6 @@ const protectiveRules: { title: string; kind: OurKind; spec: Json; message: stri
   },
 ];
 
-async function installEsoCrds(config: k8s.KubeConfig): Promise<void> {
-  const api = config.makeApiClient(k8s.ApiextensionsV1Api);
-  const crds = JSON.parse(readFileSync(new URL('eso-crds.json', fixtures), 'utf8')) as Json[];
-  for (const crd of crds) {
-    const body = k8s.loadYaml<k8s.V1CustomResourceDefinition>(JSON.stringify(crd));
-    const name = String((crd['metadata'] as Json)['name']);
-    try {
-      await api.createCustomResourceDefinition({ body });
-    } catch (err) {
-      if (!(err instanceof k8s.ApiException) || err.code !== 409) throw err;
-    }
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const current = await api.readCustomResourceDefinition({ name });
-      if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
-      if (Date.now() > deadline) throw new Error(`ESO's CRD ${name} did not become Established`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  // Established precedes being served by a moment.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await custom.listClusterCustomObject({ group: 'external-secrets.io', version: 'v1', plural: 'clustersecretstores' });
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
 let cluster: LocalCluster | undefined;
 let custom: k8s.CustomObjectsApi;
 const namespace = `eso-docs-${randomBytes(3).toString('hex')}`;
@@ -138,7 +108,7 @@ before(async () => {
   const config = new k8s.KubeConfig();
   config.loadFromFile(cluster.kubeconfigPath);
   custom = config.makeApiClient(k8s.CustomObjectsApi);
-  await installEsoCrds(config);
+  await installEsoCrds(adminKube(cluster.kubeconfigPath));
   await config.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
 });
 
