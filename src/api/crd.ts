@@ -36,6 +36,17 @@ const storeColumns: readonly PrinterColumn[] = [
   { name: 'Ready', type: 'string', jsonPath: readyStatus },
 ];
 
+/** `kubectl get es` and `kubectl get ces`: the store, how often, and whether it is Ready and why. */
+function externalSecretColumns(storePath: string, refreshPath: string): readonly PrinterColumn[] {
+  return [
+    { name: 'Store', type: 'string', jsonPath: storePath },
+    { name: 'Refresh Interval', type: 'string', jsonPath: refreshPath },
+    { name: 'Status', type: 'string', jsonPath: readyReason },
+    { name: 'Ready', type: 'string', jsonPath: readyStatus },
+    age,
+  ];
+}
+
 export const KIND_DEFINITIONS: readonly KindDefinition[] = [
   {
     kind: Kind.ExternalSecret,
@@ -43,13 +54,7 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     shortName: ShortName.ExternalSecret,
     scope: 'Namespaced',
     schema: ExternalSecretSchema,
-    printerColumns: [
-      { name: 'Store', type: 'string', jsonPath: '.spec.secretStoreRef.name' },
-      { name: 'Refresh Interval', type: 'string', jsonPath: '.spec.refreshInterval' },
-      { name: 'Status', type: 'string', jsonPath: readyReason },
-      { name: 'Ready', type: 'string', jsonPath: readyStatus },
-      age,
-    ],
+    printerColumns: externalSecretColumns('.spec.secretStoreRef.name', '.spec.refreshInterval'),
   },
   {
     kind: Kind.SecretStore,
@@ -81,13 +86,7 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     shortName: ShortName.ClusterExternalSecret,
     scope: 'Cluster',
     schema: ClusterExternalSecretSchema,
-    printerColumns: [
-      { name: 'Store', type: 'string', jsonPath: '.spec.externalSecretSpec.secretStoreRef.name' },
-      { name: 'Refresh Interval', type: 'string', jsonPath: '.spec.refreshTime' },
-      { name: 'Status', type: 'string', jsonPath: readyReason },
-      { name: 'Ready', type: 'string', jsonPath: readyStatus },
-      age,
-    ],
+    printerColumns: externalSecretColumns('.spec.externalSecretSpec.secretStoreRef.name', '.spec.refreshTime'),
   },
 ];
 
