@@ -2,6 +2,9 @@ import type { FindRef, RemoteRef, SecretsClient } from './provider.ts';
 import type { Timers } from '../util/timers.ts';
 import { systemTimers } from '../util/timers.ts';
 import { untilAborted } from './abortable.ts';
+import { stableJson } from '../util/stable-json.ts';
+
+export { stableJson };
 
 /**
  * How long the operator keeps a successful provider result for other callers: one "refresh wave".
@@ -93,17 +96,6 @@ export function createSharedCalls(options: { holdResultsMs?: number; timers?: Ti
     inFlight: () => [...flights.values()].filter((flight) => !flight.settled).length,
     held: () => [...flights.values()].filter((flight) => flight.settled).length,
   };
-}
-
-/** JSON with sorted keys and undefined fields dropped, so equal refs give equal keys. */
-export function stableJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const fields = Object.entries(value)
-    .filter(([, field]) => field !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, field]) => `${JSON.stringify(name)}:${stableJson(field)}`);
-  return `{${fields.join(',')}}`;
 }
 
 function copyMap(map: Record<string, Uint8Array>): Record<string, Uint8Array> {

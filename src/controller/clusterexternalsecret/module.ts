@@ -60,12 +60,12 @@ export const clusterExternalSecretController: ControllerModule = {
         watch<RawCustomObject>({
           kind: ExternalSecretKind,
           events: ['update', 'delete'],
+          delayMs: STATUS_SETTLE_MS,
           map: (es, event) => {
             const owner = es.metadata?.labels?.[CLUSTER_EXTERNAL_SECRET_LABEL];
             const keys = new Set<string>(owner ? [owner] : []);
             if (event === 'delete') for (const ces of parsedAll()) if (clusterExternalSecretChildName(ces) === es.metadata?.name) keys.add(ces.metadata.name);
-            for (const key of keys) queue.add(key, STATUS_SETTLE_MS);
-            return [];
+            return keys;
           },
         }),
       ],

@@ -7,6 +7,7 @@
 import type { ClusterExternalSecret, Condition } from '../../api/index.ts';
 import { API_GROUP_VERSION, ClusterExternalSecretReason, ConditionType, Kind, clusterExternalSecretChildName } from '../../api/index.ts';
 import { selectorMatches } from '../secretstore/namespace-conditions.ts';
+import { stableJson } from '../../util/stable-json.ts';
 
 /** On every ExternalSecret a ClusterExternalSecret creates: its name, so its children are found from the cache. */
 export const CLUSTER_EXTERNAL_SECRET_LABEL = 'secret-relay.dev/cluster-external-secret';
@@ -142,16 +143,4 @@ export function withDigest(body: Record<string, unknown>, sha256: (text: string)
   const digest = sha256(stableJson(body));
   const metadata = body['metadata'] as { annotations?: Record<string, string> };
   return { body: { ...body, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), [CHILD_DIGEST_ANNOTATION]: digest } } }, digest };
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

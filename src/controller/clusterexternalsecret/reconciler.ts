@@ -13,6 +13,7 @@ import { parseDuration } from '../../util/duration.ts';
 import { TerminalError } from '../../util/errors.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
+import { objectKey } from '../runtime/manager.ts';
 import { childOwnership, desiredChild, planChildren, selectNamespaces, statusFor, withDigest, CHILD_DIGEST_ANNOTATION, type ChildView, type NamespaceView } from './plan.ts';
 
 export const CLUSTER_EXTERNAL_SECRET_FIELD_MANAGER = 'secret-relay.dev/clusterexternalsecret';
@@ -42,9 +43,8 @@ export interface ClusterExternalSecretReconcilerDeps {
   readonly enqueue: (key: string, afterMs?: number) => void;
 }
 
-export function childKey(namespace: string, cesName: string): string {
-  return `${namespace}/${cesName}`;
-}
+/** A child key: one namespace of a ClusterExternalSecret. */
+export const childKey = (namespace: string, cesName: string): string => objectKey(namespace, cesName);
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -40,6 +40,8 @@ export interface Watch<T extends KubernetesObject = KubernetesObject> {
   readonly map: (obj: T, event: InformerEvent) => Iterable<string>;
   /** An add or update whose fingerprint equals the last one seen for this object is ignored; deletes always pass. */
   readonly fingerprint?: ((obj: T) => string) | undefined;
+  /** Enqueue the keys after this long (ms): a burst of changes within it gives one reconcile per key. */
+  readonly delayMs?: number | undefined;
 }
 
 /** Erases a watch's object type so watches of different kinds fit one list. */
@@ -138,12 +140,12 @@ export class Manager implements Caches {
     if (this.#started) throw new Error(`controller ${spec.name} added after the manager started`);
     if (this.#specs.some((s) => s.name === spec.name)) throw new Error(`controller ${spec.name} is added twice`);
     this.#specs.push(spec);
-    const enqueue = (key: string) => this.#controllers?.get(spec.name)?.queue.add(key);
-    this.#handle({ ...spec.primary, map: (obj) => [keyOf(obj)] }, enqueue);
-    for (const w of spec.watches ?? []) this.#handle(w, enqueue);
+    const queue = this.queue(spec.name);
+    this.#handle({ ...spec.primary, map: (obj) => [keyOf(obj)] }, queue);
+    for (const w of spec.watches ?? []) this.#handle(w, queue);
   }
 
-  #handle(w: Watch, enqueue: (key: string) => void): void {
+  #handle(w: Watch, queue: QueueHandle): void {
     const informer = this.informer(w.kind);
     const seen = w.fingerprint ? new ChangeFilter() : undefined;
     for (const event of w.events ?? (['add', 'update', 'delete'] as const)) {
@@ -153,7 +155,7 @@ export class Manager implements Caches {
           if (event === 'delete') seen.forget(keyOf(obj));
           else if (!seen.changed(keyOf(obj), w.fingerprint(obj))) return;
         }
-        for (const key of w.map(obj, event)) enqueue(key);
+        for (const key of w.map(obj, event)) queue.add(key, w.delayMs);
       });
     }
   }

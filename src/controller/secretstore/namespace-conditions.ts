@@ -1,6 +1,7 @@
 // Which namespaces a ClusterSecretStore serves (spec.conditions), as in ESO: no conditions = every namespace;
 // otherwise a namespace is served when any one condition admits it, and a condition admits it when any of
 // its namespaces, namespaceSelector or namespaceRegexes matches.
+import { compileGoRegexp, type GoRegexp } from '../../util/go-regexp.ts';
 
 export interface LabelSelectorRequirement {
   readonly key: string;
@@ -67,9 +68,10 @@ export function selectorMatches(selector: LabelSelector, labels: Readonly<Record
 }
 
 /** ESO matches namespaceRegexes unanchored (Go regexp.MatchString); we do the same. Invalid → never matches. */
-function compileRegex(source: string): RegExp | undefined {
+/** Go's syntax, as ESO's namespaceRegexes; a pattern Go refuses admits nothing. */
+function compileRegex(source: string): GoRegexp | undefined {
   try {
-    return new RegExp(source);
+    return compileGoRegexp(source);
   } catch {
     return undefined;
   }
