@@ -76,8 +76,8 @@ export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, lo
     manifests: manifests.map((doc) => stringify(doc)).join('---\n'),
     howToAddSecrets: [
       'Add secrets and versions with Google\'s Node client (the operator picks a new version up at the next refresh, 15 s):',
-      `  ${env} node test/fakes/gcp/cli.ts add-version ${SAMPLE_SECRET} '{"username":"demo","password":"rotated"}'`,
-      `  ${env} node test/fakes/gcp/cli.ts create another-secret 'value' team=a`,
+      `  ${env} node_modules/.bin/node test/fakes/gcp/cli.ts add-version ${SAMPLE_SECRET} '{"username":"demo","password":"rotated"}'`,
+      `  ${env} node_modules/.bin/node test/fakes/gcp/cli.ts create another-secret 'value' team=a`,
       `The reader (${READER}) may access every secret of ${PROJECT}; it is bound to ServiceAccount ${namespace}/gcp-reader only.`,
     ].join('\n'),
     stop: () => fake.stop(),
