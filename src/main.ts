@@ -1,4 +1,6 @@
 // The process: configuration → one Kubernetes client → operator → signals. Wiring only.
+// First, before the rest is evaluated: V8's heap sized for a long-lived process (see heap-tuning.ts).
+import './heap-tuning.ts';
 import { loadConfig, ConfigError, HelpRequested, usage } from './config.ts';
 import { createLogger } from './log.ts';
 import { createKubeClient } from './k8s/kube-client.ts';
