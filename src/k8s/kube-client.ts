@@ -62,10 +62,10 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
       }
     }
   };
-  const limiter =
+  const newLimiter = () =>
     options.qps === undefined ? undefined : new RequestRateLimiter({ qps: options.qps, burst: options.burst ?? Math.max(1, Math.ceil(options.qps)) }, options.clock ?? systemClock);
 
-  const config = new InstrumentedKubeConfig(observe, limiter);
+  const config = new InstrumentedKubeConfig(observe, newLimiter());
   if (options.kubeconfigPath) config.loadFromFile(options.kubeconfigPath);
   else config.loadFromCluster();
   if (options.bearerToken) {
@@ -83,7 +83,9 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
     core: config.makeApiClient(k8s.CoreV1Api),
     custom: config.makeApiClient(k8s.CustomObjectsApi),
     coordination: config.makeApiClient(k8s.CoordinationV1Api),
-    events: config.makeApiClient(k8s.EventsV1Api),
+    // Events have a rate limit of their own, as client-go's event broadcaster has its own client (and so its
+    // own limiter): a burst of Events never delays a Secret or status write, nor the other way round.
+    events: config.makeRateLimitedApiClient(k8s.EventsV1Api, newLimiter()),
     apiextensions: config.makeApiClient(k8s.ApiextensionsV1Api),
     apps: config.makeApiClient(k8s.AppsV1Api),
     observeRequests(observer) {
@@ -113,32 +115,27 @@ class InstrumentedKubeConfig extends k8s.KubeConfig {
   constructor(observe: KubeRequestObserver, limiter: RequestRateLimiter | undefined) {
     super();
     this.#observe = observe;
-    const transport = k8s.createConfiguration().httpApi;
-    this.#httpApi = k8s.wrapHttpLibrary({
-      async send(request) {
-        const verb = requestVerb(request.getHttpMethod(), request.getUrl());
-        if (limiter) await limiter.acquire();
-        try {
-          const response = await transport.send(request).toPromise();
-          observe(verb, response.httpStatusCode);
-          return response;
-        } catch (err) {
-          observe(verb, undefined);
-          throw err;
-        }
-      },
-    });
+    this.#httpApi = instrumentedHttpLibrary(observe, limiter);
+  }
+
+  /** As makeApiClient, with requests throttled by `limiter` instead of the shared one. */
+  makeRateLimitedApiClient<T extends k8s.ApiType>(apiClientType: k8s.ApiConstructor<T>, limiter: RequestRateLimiter | undefined): T {
+    return this.#makeApiClient(apiClientType, instrumentedHttpLibrary(this.#observe, limiter));
   }
 
   /** As the library's, with our HTTP layer. KubernetesObjectApi.makeApiClient comes through here too. */
   override makeApiClient<T extends k8s.ApiType>(apiClientType: k8s.ApiConstructor<T>): T {
+    return this.#makeApiClient(apiClientType, this.#httpApi);
+  }
+
+  #makeApiClient<T extends k8s.ApiType>(apiClientType: k8s.ApiConstructor<T>, httpApi: k8s.HttpLibrary): T {
     const cluster = this.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     return new apiClientType(
       k8s.createConfiguration({
         baseServer: new k8s.ServerConfiguration(cluster.server, {}),
         authMethods: { default: this },
-        httpApi: this.#httpApi,
+        httpApi,
         middleware: [k8s.setHeaderMiddleware('User-Agent', USER_AGENT)],
       }),
     );
@@ -192,6 +189,25 @@ class InstrumentedKubeConfig extends k8s.KubeConfig {
     add(user ? k8s.bufferFromFileOrString(user.keyFile, user.keyData) : null);
     return hash.digest('hex');
   }
+}
+
+/** The API clients' HTTP layer: throttled by `limiter` (when set), every request told to `observe` with its response code. */
+function instrumentedHttpLibrary(observe: KubeRequestObserver, limiter: RequestRateLimiter | undefined): k8s.HttpLibrary {
+  const transport = k8s.createConfiguration().httpApi;
+  return k8s.wrapHttpLibrary({
+    async send(request) {
+      const verb = requestVerb(request.getHttpMethod(), request.getUrl());
+      if (limiter) await limiter.acquire();
+      try {
+        const response = await transport.send(request).toPromise();
+        observe(verb, response.httpStatusCode);
+        return response;
+      } catch (err) {
+        observe(verb, undefined);
+        throw err;
+      }
+    },
+  });
 }
 
 function isWatch(url: string): boolean {
