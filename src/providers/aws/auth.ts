@@ -7,12 +7,14 @@ import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
 import type { AwsProvider } from '../../api/types.generated.ts';
-import { createCredentialMemo, readSecretText, RefResolver, serviceAccountTokenSource } from '../kit/index.ts';
-import type { CredentialMemo, ResolvedSecretKey, ResolvedServiceAccount, StoreWhere } from '../kit/index.ts';
+import { createCredentialMemo, readSecretText, serviceAccountTokenSource } from '../kit/index.ts';
+import type { CredentialMemo, ResolvedSecretKey } from '../kit/index.ts';
 import { awsCall } from './errors.ts';
+import { DEFAULT_AUDIENCE, type AwsAuthPlan } from './auth-plan.ts';
+
+export { DEFAULT_AUDIENCE, planAwsAuth, type AwsAuthPlan, type AwsBasePlan } from './auth-plan.ts';
 
 export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
-export const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
 /** Renew this long before expiry (the SDK's own margin), so no call goes out with credentials about to lapse. */
 export const REFRESH_BEFORE_MS = 5 * 60_000;
 /** Static keys from a Secret are read again this often, so a rotated key in the Secret is picked up. */
@@ -25,57 +27,6 @@ export interface AwsClientSettings {
   readonly region: string;
   readonly endpoint?: string | undefined;
   readonly maxAttempts: number;
-}
-
-/** How a store authenticates, decided from its spec and the ExternalSecret's namespace. Pure. */
-export type AwsBasePlan =
-  | { readonly kind: 'default' }
-  | {
-      readonly kind: 'jwt';
-      readonly serviceAccount: ResolvedServiceAccount;
-      readonly audiences: readonly string[];
-    }
-  | {
-      readonly kind: 'secretRef';
-      readonly accessKeyId: ResolvedSecretKey;
-      readonly secretAccessKey: ResolvedSecretKey;
-      readonly sessionToken?: ResolvedSecretKey | undefined;
-    };
-
-export interface AwsAuthPlan {
-  readonly base: AwsBasePlan;
-  /** additionalRoles, in order. */
-  readonly additionalRoles: readonly string[];
-  /** spec.role: the last role assumed (or, with jwt and no annotation, the web-identity role). */
-  readonly role?: string | undefined;
-  /** True when the plan depends on the ExternalSecret's namespace (ClusterSecretStore, namespace omitted). */
-  readonly referent: boolean;
-}
-
-export function planAwsAuth(spec: AwsProvider, where: StoreWhere): AwsAuthPlan {
-  const refs = new RefResolver(where);
-  const common = { additionalRoles: spec.additionalRoles ?? [], role: spec.role };
-  const jwt = spec.auth?.jwt;
-  if (jwt) {
-    const ref = jwt.serviceAccountRef;
-    const base = {
-      kind: 'jwt',
-      serviceAccount: refs.serviceAccount(ref),
-      audiences: ref.audiences && ref.audiences.length > 0 ? ref.audiences : [DEFAULT_AUDIENCE],
-    } as const;
-    return { ...common, base, referent: refs.referent };
-  }
-  const keys = spec.auth?.secretRef;
-  if (keys) {
-    const base = {
-      kind: 'secretRef',
-      accessKeyId: refs.secretKey(keys.accessKeyIDSecretRef),
-      secretAccessKey: refs.secretKey(keys.secretAccessKeySecretRef),
-      sessionToken: keys.sessionTokenSecretRef ? refs.secretKey(keys.sessionTokenSecretRef) : undefined,
-    } as const;
-    return { ...common, base, referent: refs.referent };
-  }
-  return { ...common, base: { kind: 'default' }, referent: false };
 }
 
 /** A credential memo in the SDK's shape: a credential provider (the SDK passes no signal; the memo's deadline bounds it). */
