@@ -50,6 +50,8 @@ export interface Config {
   /** … and how many keys may go out back to back above it. */
   readonly queueBurst: number;
   /** Name of the Secret in `namespace` holding the drift-detection HMAC key (created when absent). */
+  /** How old status.refreshTime may get before a refresh that changed nothing else writes it; 0 = every refresh. */
+  readonly refreshTimePeriodMs: number;
   readonly hmacKeySecret: string;
   /** The HMAC key given directly (secret); when set, `hmacKeySecret` is not used. */
   readonly hmacKey: Uint8Array | undefined;
@@ -126,6 +128,7 @@ const OPTIONS = [
   { name: 'burst', help: 'apiserver request burst (1-100000)', defaultText: '100' },
   { name: 'queue-qps', help: 'reconciles started per second per controller, sustained (0 < queue-qps <= 100000)', defaultText: '200' },
   { name: 'queue-burst', help: 'reconciles that may start back to back above --queue-qps (1-1000000)', defaultText: '1000' },
+  { name: 'refresh-time-period', help: 'how old status.refreshTime may get before a refresh that changed nothing writes it (0 = every refresh, as ESO)', defaultText: '10m' },
   { name: 'hmac-key-secret', help: 'Secret in --namespace holding the drift HMAC key', defaultText: 'secret-relay-hmac-key' },
   { name: 'hmac-key', secret: true, help: 'the drift HMAC key itself (>= 32 bytes), instead of the Secret' },
   { name: 'identity', help: 'leader-election identity', defaultText: 'hostname + random suffix' },
@@ -407,6 +410,7 @@ export function loadConfig(
     burst: option('burst', integer(1, 100_000), 100),
     queueQps: option('queue-qps', positiveNumber(100_000), 200),
     queueBurst: option('queue-burst', integer(1, 1_000_000), 1000),
+    refreshTimePeriodMs: option('refresh-time-period', durationRule(0), 600_000),
     hmacKeySecret: option('hmac-key-secret', objectNameRule, 'secret-relay-hmac-key'),
     hmacKey: secretOption('hmac-key', hmacKeyRule),
     identity: optional('identity', identityRule) ?? `${identitySource.hostname()}_${identitySource.randomSuffix()}`,

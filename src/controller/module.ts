@@ -24,6 +24,8 @@ export interface ControllerContext extends Caches {
   readonly operatorNamespace: string;
   /** Keys the drift HMAC of managed Secrets. */
   readonly hmacKey: Uint8Array;
+  /** How old status.refreshTime may get before a refresh that changed nothing writes it (reconciler's default when absent). */
+  readonly refreshTimePeriodMs?: number | undefined;
   readonly secrets: SecretWriter;
   readonly status: StatusWriter;
   readonly events: EventRecorder;

@@ -35,6 +35,8 @@ export interface ControllerServicesOptions {
   readonly operatorNamespace: string;
   /** Names the recorder of our Events (reportingInstance). */
   readonly identity: string;
+  /** --refresh-time-period. */
+  readonly refreshTimePeriodMs?: number | undefined;
 }
 
 export interface ControllerServices extends ControllerContext {
@@ -80,6 +82,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
     kube,
     operatorNamespace: options.operatorNamespace,
     hmacKey: options.hmacKey,
+    refreshTimePeriodMs: options.refreshTimePeriodMs,
     secrets: createSecretWriter(kube),
     status: createStatusWriter(kube),
     events: createEventRecorder({

@@ -43,6 +43,9 @@ export type RolloutKind = (typeof ROLLOUT_KINDS)[number];
 export const ROLLOUT_RESULTS = ['rolled', 'skipped', 'missing', 'failed'] as const;
 export type RolloutResult = (typeof ROLLOUT_RESULTS)[number];
 
+export const SYNC_STATUS_WRITES = ['written', 'deferred'] as const;
+export type SyncStatusWrite = (typeof SYNC_STATUS_WRITES)[number];
+
 /** How many objects have Ready=True/False/Unknown; an absent status counts as Unknown. */
 export type ConditionCounts = Readonly<Record<ConditionStatus, number>>;
 
@@ -69,6 +72,8 @@ export interface Metrics {
   setLeader(leading: boolean): void;
   /** One workload rolled out (or not) for a change of a Secret's data. */
   rollout(kind: RolloutKind, result: RolloutResult): void;
+  /** One successful sync of an ExternalSecret: its status written, or only its refreshTime changed and the write was deferred. */
+  synced(statusWrite: SyncStatusWrite): void;
   /** One request sent to the apiserver (a watch counts once, when it is opened). */
   kubeRequest(verb: KubeVerb): void;
   /**
@@ -167,6 +172,15 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     registers,
   });
   for (const verb of KUBE_VERBS) kubeRequests.inc({ verb }, 0);
+  const syncs = new Counter({
+    name: 'secret_relay_externalsecret_syncs_total',
+    help:
+      'Successful syncs of ExternalSecrets (each a provider fetch), by whether the status was written or, when only status.refreshTime ' +
+      'would have changed, its write deferred (--refresh-time-period).',
+    labelNames: ['status_write'] as const,
+    registers,
+  });
+  for (const statusWrite of SYNC_STATUS_WRITES) syncs.inc({ status_write: statusWrite }, 0);
   const rollouts = new Counter({
     name: 'secret_relay_rollouts_total',
     help: 'Workloads rolled out for a change of a Secret\'s data, by kind and result (rolled, skipped, missing, failed).',
@@ -252,6 +266,9 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     },
     rollout(kind, result) {
       rollouts.inc({ kind: bounded(kind, ROLLOUT_KINDS), result: bounded(result, ROLLOUT_RESULTS) });
+    },
+    synced(statusWrite) {
+      syncs.inc({ status_write: bounded(statusWrite, SYNC_STATUS_WRITES) });
     },
     kubeRequest(verb) {
       kubeRequests.inc({ verb: bounded(verb, KUBE_VERBS) });

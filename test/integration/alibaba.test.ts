@@ -66,7 +66,7 @@ before(async () => {
   fake = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
-    args: ['--leader-elect=false', '--concurrency=4'],
+    args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */],
     providers: [tamperingAlibabaProvider()],
   });
 });

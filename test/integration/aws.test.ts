@@ -65,7 +65,7 @@ before(async () => {
   ssm = new SSMClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
-    args: ['--leader-elect=false', '--concurrency=4'],
+    args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */],
     providers: [createAwsProvider(), createFakeProvider()],
   });
 });

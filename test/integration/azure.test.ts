@@ -42,7 +42,7 @@ before(async () => {
   vault = await fakes.addVault('relay-test', TENANT);
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
-    args: ['--leader-elect=false', '--concurrency=4'],
+    args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */],
     providers: [createAzureProvider({ trustedCaPem: fakes.tls.caPem, onCredential: (store, credential) => credentials.set(store, credential) }), createFakeProvider()],
   });
 });

@@ -60,6 +60,8 @@ export const externalSecretController: ControllerModule = {
       events: ctx.events,
       audit: ctx.audit,
       hmacKey: ctx.hmacKey,
+      ...(ctx.refreshTimePeriodMs !== undefined ? { refreshTimePeriodMs: ctx.refreshTimePeriodMs } : {}),
+      onSynced: (statusWrite) => ctx.metrics.synced(statusWrite),
       leases,
       // templateFrom reads ConfigMaps and Secrets of the ExternalSecret's own namespace (RBAC: get on both).
       templateSources: {

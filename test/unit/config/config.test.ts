@@ -53,6 +53,7 @@ test('defaults when nothing is given', () => {
     burst: 100,
     queueQps: 200,
     queueBurst: 1000,
+    refreshTimePeriodMs: 600_000,
     hmacKeySecret: 'secret-relay-hmac-key',
     hmacKey: undefined,
     identity: 'node-1_abcd1234',
@@ -78,6 +79,7 @@ test('every option from flags', () => {
     '--burst=25',
     '--queue-qps=75.5',
     '--queue-burst=150',
+    '--refresh-time-period=0',
     '--hmac-key-secret=my-key',
     '--identity=pod-7',
   ]);
@@ -100,6 +102,7 @@ test('every option from flags', () => {
     burst: 25,
     queueQps: 75.5,
     queueBurst: 150,
+    refreshTimePeriodMs: 0,
     hmacKeySecret: 'my-key',
     hmacKey: undefined,
     identity: 'pod-7',

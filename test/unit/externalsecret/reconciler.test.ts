@@ -35,6 +35,10 @@ class World {
   readonly statusPatches: Array<{ ref: ResourceRef; status: Record<string, unknown> }> = [];
   readonly events: Array<{ type: string; reason: string; note: string; target: EventTarget }> = [];
   readonly audit: AuditRecord[] = [];
+  /** The reconciler's clock. */
+  time = now;
+  refreshTimePeriodMs: number | undefined;
+  readonly syncs: string[] = [];
 
   constructor(spec: Record<string, unknown> = {}) {
     this.es = {
@@ -64,7 +68,9 @@ class World {
 
   reconciler() {
     return createExternalSecretReconciler({
-      clock: { now: () => now },
+      clock: { now: () => this.time },
+      ...(this.refreshTimePeriodMs !== undefined ? { refreshTimePeriodMs: this.refreshTimePeriodMs } : {}),
+      onSynced: (statusWrite) => void this.syncs.push(statusWrite),
       getExternalSecret: () => {
         const parsed = parseExternalSecret(this.es);
         return parsed.ok ? parsed : { ok: false, error: parsed.error, raw: this.es as never };
@@ -240,3 +246,65 @@ test('no secret value in the status, Events or audit records', async () => {
 });
 
 export type { ExternalSecret };
+
+test('a refresh that changes nothing defers its refreshTime write until the written one is 10 min old; the schedule still counts from the last refresh', async () => {
+  const world = new World({ refreshInterval: '1m' });
+  const reconcile = world.reconciler();
+  await reconcile('team/app', signal);
+  assert.equal(world.statusPatches.length, 1);
+  const refreshTimeOf = () => (world.es as { status: { refreshTime: string } }).status.refreshTime;
+  assert.equal(refreshTimeOf(), '2026-01-01T00:00:00Z');
+  // Every minute a refresh: the provider is read, nothing written, until status.refreshTime is 10 min old.
+  for (let minute = 1; minute <= 9; minute++) {
+    world.time = now + minute * 60_000;
+    const result = await reconcile('team/app', signal);
+    assert.equal(world.reads.length, 1 + minute, `minute ${minute}: one provider read per refresh`);
+    assert.equal(world.statusPatches.length, 1, `minute ${minute}: no status write`);
+    const requeueAfter = (result as { requeueAfter: number }).requeueAfter;
+    assert.ok(requeueAfter > 50_000 && requeueAfter <= 60_000, `minute ${minute}: back in about a minute, got ${requeueAfter}`);
+  }
+  // Half a minute later: not due, since the last refresh (minute 9) counts, not the persisted refreshTime.
+  world.time = now + 9.5 * 60_000;
+  await reconcile('team/app', signal);
+  assert.equal(world.reads.length, 10, 'not refreshed again before its interval');
+  world.time = now + 10 * 60_000;
+  await reconcile('team/app', signal);
+  assert.equal(world.statusPatches.length, 2, 'written once refreshTime would be 10 min old');
+  assert.equal(refreshTimeOf(), '2026-01-01T00:10:00Z');
+  assert.deepEqual(Object.keys(world.statusPatches[1]!.status).sort(), ['binding', 'conditions', 'refreshTime', 'syncedResourceVersion']);
+  assert.deepEqual(world.syncs, ['written', ...Array(9).fill('deferred'), 'written']);
+});
+
+test('a refresh that writes the Secret, or changes the condition, writes status at once with the current refreshTime', async () => {
+  const world = new World({ refreshInterval: '1m' });
+  const reconcile = world.reconciler();
+  await reconcile('team/app', signal);
+  world.time = now + 60_000;
+  world.remote.set('db/password', 'rotated-password');
+  await reconcile('team/app', signal);
+  assert.equal(world.secretValue('password'), 'rotated-password');
+  assert.equal(world.statusPatches.length, 2, 'the Secret changed: status written');
+  assert.equal((world.statusPatches[1]!.status as { refreshTime: string }).refreshTime, '2026-01-01T00:01:00Z');
+  // A provider outage, then recovery: both condition changes are written.
+  world.time = now + 120_000;
+  world.providerError = new Error('connection refused');
+  await assert.rejects(reconcile('team/app', signal));
+  assert.equal(world.ready()?.status, 'False');
+  world.providerError = undefined;
+  world.time = now + 125_000;
+  await reconcile('team/app', signal);
+  assert.equal(world.ready()?.status, 'True');
+  assert.equal(world.statusPatches.length, 4);
+});
+
+test('--refresh-time-period=0 writes status.refreshTime at every refresh, as ESO does', async () => {
+  const world = new World({ refreshInterval: '1m' });
+  world.refreshTimePeriodMs = 0;
+  const reconcile = world.reconciler();
+  for (let minute = 0; minute <= 3; minute++) {
+    world.time = now + minute * 60_000;
+    await reconcile('team/app', signal);
+  }
+  assert.equal(world.reads.length, 4);
+  assert.equal(world.statusPatches.length, 4);
+});

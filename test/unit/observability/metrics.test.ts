@@ -27,6 +27,7 @@ test('the exposition has every secret-relay metric and the process metrics', asy
     'secret_relay_workqueue_retries_total',
     'secret_relay_leader',
     'secret_relay_kube_requests_total',
+    'secret_relay_externalsecret_syncs_total',
     'process_cpu_seconds_total',
     'process_resident_memory_bytes',
     'nodejs_heap_size_used_bytes',
@@ -125,7 +126,7 @@ test('label values outside the closed sets become "other": no series per name or
   assert.ok(text.includes('secret_relay_kube_requests_total{verb="watch"} 0'));
 
   // Every secret_relay series uses only the documented label names.
-  const allowed = new Set(['controller', 'result', 'provider', 'operation', 'condition', 'kind', 'verb', 'le']);
+  const allowed = new Set(['controller', 'result', 'provider', 'operation', 'condition', 'kind', 'verb', 'status_write', 'le']);
   for (const line of text.split('\n').filter((l) => l.startsWith('secret_relay_'))) {
     for (const [, label] of line.matchAll(/([a-z_]+)="/g)) assert.ok(allowed.has(label ?? ''), `${label} in ${line}`);
   }
