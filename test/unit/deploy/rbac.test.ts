@@ -180,9 +180,14 @@ function operatorSourceFiles(): string[] {
   const visit = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s(?!type\s)[^;]*?from\s+'(\.[^']+\.ts)'/gm)) {
-      visit(join(dirname(file), m[1]!));
-    }
+    const text = readFileSync(file, 'utf8');
+    // Static imports and re-exports, side-effect imports, and dynamic imports (main.ts loads the operator so; SDKs load so).
+    const specifiers = [
+      ...text.matchAll(/^(?:import|export)\s(?!type\s)[^;]*?from\s+'(\.[^']+\.ts)'/gm),
+      ...text.matchAll(/^import\s+'(\.[^']+\.ts)'/gm),
+      ...text.matchAll(/\bimport\(\s*'(\.[^']+\.ts)'\s*\)/g),
+    ];
+    for (const m of specifiers) visit(join(dirname(file), m[1]!));
   };
   visit(join(repoRoot, 'src/main.ts'));
   return [...seen];
