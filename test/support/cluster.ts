@@ -132,6 +132,19 @@ async function freePort(): Promise<number> {
 
 /** Starts a new control plane and waits until it serves requests and has its `default` ServiceAccount. */
 export async function startCluster(opts: ClusterOptions = {}): Promise<LocalCluster> {
+  // A port found free can be taken (e.g. as another connection's ephemeral port) before etcd or the apiserver
+  // binds it: seen once in a CI run ("bind: address already in use"). Start again on new ports, twice at most.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes('address already in use')) throw err;
+      if (opts.stateDir) rmSync(path.resolve(opts.stateDir), { recursive: true, force: true });
+    }
+  }
+}
+
+async function startClusterOnce(opts: ClusterOptions): Promise<LocalCluster> {
   const log = opts.log ?? (() => {});
   const bin = await ensureBinary(log);
   let stateDir: string;
