@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { attachCluster, isHealthy, repoRoot, startCluster } from '../test/support/cluster.ts';
 import { createKubeClient } from '../src/k8s/kube-client.ts';
 import { applyManifests, waitForCrdsEstablished } from '../src/k8s/manifests.ts';
+import { core, getObject } from '../src/k8s/resources.ts';
 
 const say = (m: string) => process.stdout.write(`${m}\n`);
 const stateDir = process.env['SECRET_RELAY_CLUSTER_STATE'] || join(repoRoot, '.cache/cluster/state');
@@ -47,16 +48,14 @@ async function main(): Promise<void> {
     // Ready=True comes in the status patch after the Secret is written: wait for both, then print.
     type Ready = { type: string; status: string; reason: string; message?: string };
     const readyCondition = async (): Promise<Ready | undefined> => {
-      const es = (await kube.custom
-        .getNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: 'default', plural: 'externalsecrets', name: 'demo-app' })
-        .catch(() => undefined)) as { status?: { conditions?: Ready[] } } | undefined;
+      const es = await getObject<{ status?: { conditions?: Ready[] } }>(kube, { group: 'secret-relay.dev', version: 'v1alpha1', namespace: 'default', plural: 'externalsecrets', name: 'demo-app' }).catch(() => undefined);
       return es?.status?.conditions?.find((c) => c.type === 'Ready');
     };
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (operatorExited) throw new Error('the operator exited; run `npm start` with KUBECONFIG set to see why');
       const ready = await readyCondition();
-      const secret = ready?.status === 'True' ? await kube.core.readNamespacedSecret({ namespace: 'default', name: 'demo-app-credentials' }).catch(() => undefined) : undefined;
+      const secret = ready?.status === 'True' ? await getObject<{ data?: Record<string, string> }>(kube, core('secrets', 'default', 'demo-app-credentials')).catch(() => undefined) : undefined;
       if (ready?.status === 'True' && secret?.data) {
         for (const [key, value] of Object.entries(secret.data).sort()) say(`    ${key}: ${Buffer.from(value, 'base64').toString('utf8')}`);
         say(`    ExternalSecret default/demo-app: Ready=${ready.status} (${ready.reason})`);

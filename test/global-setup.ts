@@ -11,7 +11,12 @@ export async function globalSetup(): Promise<void> {
   const started = Date.now();
   const cluster = await startCluster({ stateDir, detached: true, log: (m) => process.stderr.write(`# ${m}\n`) });
   // Installing the CRDs first gives the garbage collector time to discover them before tests rely on it.
-  await installCrds(adminKube(cluster.kubeconfigPath));
+  const kube = adminKube(cluster.kubeconfigPath);
+  try {
+    await installCrds(kube);
+  } finally {
+    await kube.close();
+  }
   process.env[SHARED_CLUSTER_ENV] = stateDir;
   process.stderr.write(`# shared control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }

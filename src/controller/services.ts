@@ -5,7 +5,8 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { API_GROUP, API_VERSION, parseClusterSecretStore, parseSecretStore, type ExternalSecret } from '../api/index.ts';
-import { apiErrorCode, type KubeClient } from '../k8s/kube-client.ts';
+import type { KubeClient } from '../k8s/kube-client.ts';
+import { readCustomObject } from '../k8s/reads.ts';
 import { describeKubeError } from '../k8s/describe-error.ts';
 import { ClusterSecretStoreKind, NamespaceKind, SecretStoreKind } from '../k8s/kinds.ts';
 import { createSecretWriter } from '../k8s/secrets.ts';
@@ -58,14 +59,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
   const kubeAccess = (onlyNamespace: string | undefined, storeDescription: string) => createStoreKubeAccess(kube, { onlyNamespace, storeDescription });
   const host: GeneratorHost = {
     clock,
-    async readCustomObject(plural, namespace, name) {
-      try {
-        return await kube.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, plural, namespace, name });
-      } catch (err) {
-        if (apiErrorCode(err) === 404) return undefined;
-        throw err;
-      }
-    },
+    readCustomObject: (plural, namespace, name) => readCustomObject(kube, { group: API_GROUP, version: API_VERSION, plural, namespace, name }),
     resolveStore(namespace, ref) {
       const resolution = resolveStore({ metadata: { name: '-', namespace }, spec: { secretStoreRef: ref } } as unknown as ExternalSecret, stores);
       return resolution.ok ? { ok: true, store: resolution.store } : { ok: false, message: resolution.message };

@@ -1,16 +1,17 @@
-// A one-line, value-free description of an error for logs, conditions, Events and audit records. client-node's
-// ApiException message embeds the whole response body and headers (which may quote a request's values and
-// bypass the logger's redaction), so a Kubernetes API error is described by its status code, the Status reason
-// and the server's message only; anything else by its name and first line.
-import { ApiException } from '@kubernetes/client-node';
+// A one-line, value-free description of an error for logs, conditions, Events and audit records. A Kubernetes
+// API error is described by its status code, the Status reason and the server's message only (never the
+// response body or headers, which may quote a request's values and bypass the logger's redaction); anything
+// else by its name and first line.
+import { STATUS_CODES } from 'node:http';
+import { KubeApiError } from './kube-client.ts';
 
 export function describeKubeError(err: unknown): string {
-  if (err instanceof ApiException || isApiErrorShape(err)) {
+  if (err instanceof KubeApiError || isApiErrorShape(err)) {
     const { code, body } = err as { code: number; body: unknown };
     const status = typeof body === 'string' ? safeJson(body) : body;
     const fields = status !== null && typeof status === 'object' ? (status as { message?: unknown; reason?: unknown }) : {};
     const reason = typeof fields.reason === 'string' && fields.reason !== '' ? ` ${fields.reason}` : '';
-    const message = typeof fields.message === 'string' && fields.message !== '' ? fields.message : libraryMessage(err);
+    const message = typeof fields.message === 'string' && fields.message !== '' ? fields.message : (STATUS_CODES[code] ?? 'request failed');
     return oneLine(`Kubernetes API ${code}${reason}: ${message}`);
   }
   if (err instanceof Error) return oneLine(err.name && err.name !== 'Error' ? `${err.name}: ${firstLine(err.message)}` : firstLine(err.message) || err.name);
@@ -19,21 +20,14 @@ export function describeKubeError(err: unknown): string {
 
 /** The same, without the error's class name: for conditions and Events, where a user reads it. */
 export function describeError(err: unknown): string {
-  if (err instanceof ApiException || isApiErrorShape(err)) return describeKubeError(err);
+  if (err instanceof KubeApiError || isApiErrorShape(err)) return describeKubeError(err);
   if (err instanceof Error) return oneLine(err.message || err.name);
   return oneLine(String(err));
 }
 
-/** An ApiException from another copy of the library, or a test double: a numeric code and a body. */
+/** An API error of another client or a test double: a numeric HTTP code and a body. */
 function isApiErrorShape(err: unknown): boolean {
   return err !== null && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'number' && (err as { body?: unknown }).body !== undefined;
-}
-
-/** ApiException's constructor message is "HTTP-Code: N\nMessage: <text>\nBody: …": keep <text> only. */
-function libraryMessage(err: unknown): string {
-  const text = err instanceof Error ? err.message : '';
-  const match = /^Message: (.*)$/m.exec(text);
-  return match?.[1]?.trim() || 'request failed';
 }
 
 function firstLine(text: string): string {

@@ -2,7 +2,7 @@
 // event series instead of a new object per retry, so a failing ExternalSecret does not flood etcd.
 import type { KubeClient } from './kube-client.ts';
 import type { Clock } from '../util/clock.ts';
-import * as k8s from '@kubernetes/client-node';
+import { createObject, microTime, patchObject, PatchType, type ResourceLocation } from './resources.ts';
 
 export interface EventTarget {
   readonly apiVersion: string;
@@ -20,7 +20,7 @@ export interface EventRecorder {
 }
 
 export interface EventRecorderOptions {
-  readonly kube: KubeClient;
+  readonly kube: Pick<KubeClient, 'events'>;
   readonly clock: Clock;
   readonly controller: string;
   readonly instance: string;
@@ -47,6 +47,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
   const series = new Map<string, Series>();
   let sequence = 0;
   const note = (text: string) => (text.length > 1024 ? `${text.slice(0, 1021)}...` : text);
+  const events = (namespace: string, name?: string): ResourceLocation => ({ group: 'events.k8s.io', version: 'v1', plural: 'events', namespace, name });
 
   return {
     async record(target, type, reason, text) {
@@ -58,22 +59,15 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
         if (known && now - known.lastSeen < windowMs) {
           known.count += 1;
           known.lastSeen = now;
-          await options.kube.events.patchNamespacedEvent(
-            {
-              name: known.name,
-              namespace: known.namespace,
-              body: { series: { count: known.count, lastObservedTime: new k8s.V1MicroTime(now).toISOString() } },
-            },
-            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-          );
+          await patchObject(options.kube.events, events(known.namespace, known.name), PatchType.Merge, { series: { count: known.count, lastObservedTime: microTime(now) } });
           return;
         }
-        const created = await options.kube.events.createNamespacedEvent({
-          namespace,
-          body: {
+        const created = await createObject<{ metadata?: { name?: string } }>(options.kube.events, events(namespace), {
+            apiVersion: 'events.k8s.io/v1',
+            kind: 'Event',
             // Named like client-go's recorder (<object>.<time in hex>): generateName cannot end in '.'.
             metadata: { name: `${target.name.slice(0, 200)}.${(now * 1e6 + (sequence++ % 1e6)).toString(16)}`, namespace },
-            eventTime: new k8s.V1MicroTime(now),
+            eventTime: microTime(now),
             type,
             reason,
             action: reason,
@@ -87,7 +81,6 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
               uid: target.uid,
               ...(target.namespace ? { namespace: target.namespace } : {}),
             },
-          },
         });
         if (series.size >= maxSeries) series.delete(series.keys().next().value!);
         series.set(key, { name: created.metadata!.name!, namespace, count: 1, firstSeen: now, lastSeen: now });

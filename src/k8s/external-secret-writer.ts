@@ -1,9 +1,9 @@
 // Writes of ExternalSecrets made by a ClusterExternalSecret: server-side apply under one field manager, and
 // deletes guarded by the uid we saw (so a same-named ExternalSecret created meanwhile is never deleted).
-import * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, Plural } from '../api/meta.ts';
-import type { KubeClient } from './kube-client.ts';
+import type { KubeRequester } from './kube-client.ts';
 import { apiErrorCode } from './kube-client.ts';
+import { deleteObject, patchObject, PatchType } from './resources.ts';
 
 export interface ExternalSecretWriter {
   /**
@@ -14,19 +14,15 @@ export interface ExternalSecretWriter {
   delete(namespace: string, name: string, precondition: { uid: string }): Promise<'deleted' | 'absent'>;
 }
 
-export function createExternalSecretWriter(kube: Pick<KubeClient, 'custom'>): ExternalSecretWriter {
-  const applyOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
+export function createExternalSecretWriter(kube: KubeRequester): ExternalSecretWriter {
   const where = { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret } as const;
   return {
     async apply(body, fieldManager, force) {
-      await kube.custom.patchNamespacedCustomObject(
-        { ...where, namespace: body.metadata.namespace, name: body.metadata.name, body, fieldManager, force },
-        applyOptions,
-      );
+      await patchObject(kube, { ...where, namespace: body.metadata.namespace, name: body.metadata.name }, PatchType.Apply, body, { fieldManager, force });
     },
     async delete(namespace, name, precondition) {
       try {
-        await kube.custom.deleteNamespacedCustomObject({ ...where, namespace, name, body: { preconditions: { uid: precondition.uid } } });
+        await deleteObject(kube, { ...where, namespace, name }, { preconditions: { uid: precondition.uid } });
         return 'deleted';
       } catch (err) {
         const code = apiErrorCode(err);

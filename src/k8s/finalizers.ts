@@ -1,8 +1,8 @@
 // Adding and removing one finalizer of a custom object of ours: read, change the list, merge-patch it with the
 // resourceVersion read (so a concurrent edit of the list is never overwritten), retry on conflict.
-import * as k8s from '@kubernetes/client-node';
-import type { KubeClient } from './kube-client.ts';
+import type { KubeRequester } from './kube-client.ts';
 import { apiErrorCode } from './kube-client.ts';
+import { getObject, patchObject, PatchType } from './resources.ts';
 
 export interface CustomObjectRef {
   readonly group: string;
@@ -17,13 +17,12 @@ export interface FinalizerEditor {
 
 const MAX_CONFLICTS = 5;
 
-export function createFinalizerEditor(kube: KubeClient, resource: CustomObjectRef): FinalizerEditor {
-  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+export function createFinalizerEditor(kube: KubeRequester, resource: CustomObjectRef): FinalizerEditor {
   const edit = async (namespace: string, name: string, change: (list: readonly string[]) => string[] | undefined): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       let current: { metadata?: { finalizers?: string[]; resourceVersion?: string } };
       try {
-        current = (await kube.custom.getNamespacedCustomObject({ ...resource, namespace, name })) as typeof current;
+        current = await getObject<typeof current>(kube, { ...resource, namespace, name });
       } catch (err) {
         if (apiErrorCode(err) === 404) return;
         throw err;
@@ -31,10 +30,7 @@ export function createFinalizerEditor(kube: KubeClient, resource: CustomObjectRe
       const next = change(current.metadata?.finalizers ?? []);
       if (next === undefined) return;
       try {
-        await kube.custom.patchNamespacedCustomObject(
-          { ...resource, namespace, name, body: { metadata: { finalizers: next, resourceVersion: current.metadata?.resourceVersion } } },
-          mergePatch,
-        );
+        await patchObject(kube, { ...resource, namespace, name }, PatchType.Merge, { metadata: { finalizers: next, resourceVersion: current.metadata?.resourceVersion } });
         return;
       } catch (err) {
         const code = apiErrorCode(err);

@@ -1,15 +1,17 @@
 // The key of the drift-detection HMAC: kept in a Secret in the operator's namespace so every replica, and
 // every restart, computes the same HMAC. Created on first start when absent.
 import { randomBytes } from 'node:crypto';
-import type { KubeClient } from './kube-client.ts';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeRequester } from './kube-client.ts';
 import { apiErrorCode } from './kube-client.ts';
+import { core, createObject, getObject } from './resources.ts';
 
 const KEY_FIELD = 'key';
 
-export async function loadOrCreateHmacKey(kube: KubeClient, namespace: string, name: string): Promise<Uint8Array> {
+export async function loadOrCreateHmacKey(kube: KubeRequester, namespace: string, name: string): Promise<Uint8Array> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const secret = await kube.core.readNamespacedSecret({ name, namespace });
+      const secret = await getObject<k8s.V1Secret>(kube, core('secrets', namespace, name));
       const encoded = secret.data?.[KEY_FIELD];
       if (!encoded) throw new Error(`Secret ${namespace}/${name} has no "${KEY_FIELD}" key: delete it to let secret-relay create a new one`);
       return Buffer.from(encoded, 'base64');
@@ -17,13 +19,12 @@ export async function loadOrCreateHmacKey(kube: KubeClient, namespace: string, n
       if (apiErrorCode(err) !== 404) throw err;
     }
     try {
-      await kube.core.createNamespacedSecret({
-        namespace,
-        body: {
-          metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'secret-relay' } },
-          type: 'Opaque',
-          data: { [KEY_FIELD]: randomBytes(32).toString('base64') },
-        },
+      await createObject(kube, core('secrets', namespace), {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'secret-relay' } },
+        type: 'Opaque',
+        data: { [KEY_FIELD]: randomBytes(32).toString('base64') },
       });
     } catch (err) {
       // Another replica created it first: read theirs.

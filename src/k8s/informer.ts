@@ -1,20 +1,20 @@
-// Supervised informers. @kubernetes/client-node's ListWatch relists on 410 Gone but stops for good on any other
-// error (apiserver restart, network failure, 5xx on list): it calls its 'error' handlers and returns. We restart it
+// Supervised informers. A ListWatch (./list-watch.ts) relists on 410 Gone but stops for good on any other error
+// (apiserver restart, network failure, 5xx on list): it calls its 'error' handlers and returns. We restart it
 // with exponential backoff + jitter. Restarting the same ListWatch keeps its cache, its last resourceVersion (so
 // a restart resumes the watch, or relists on 410) and its handlers.
 //
-// Its watches are ours (BookmarkWatch, given to the library's ListWatch): they ask for bookmarks, so a quiet
-// watch's resourceVersion keeps up with the apiserver and a reconnect resumes from it instead of relisting on
-// 410; they ask the server to end each watch after 5-10 minutes (as client-go's reflector does); and they allow
-// 150 s of silence, not the library's 30 s, since the apiserver sends a bookmark only about once a minute.
-import { ListWatch, Watch } from '@kubernetes/client-node';
-import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+// Its watches ask for bookmarks, so a quiet watch's resourceVersion keeps up with the apiserver and a reconnect
+// resumes from it instead of relisting on 410; they ask the server to end each watch after 5-10 minutes (as
+// client-go's reflector does); and they allow 150 s of silence, since the apiserver sends a bookmark only about
+// once a minute.
 import type { KubeClient } from './kube-client.ts';
 import { backoffDelay, validateBackoff } from '../util/backoff.ts';
 import type { BackoffOptions } from '../util/backoff.ts';
 import { systemTimers } from '../util/timers.ts';
 import { describeKubeError } from './describe-error.ts';
 import type { TimerHandle, Timers } from '../util/timers.ts';
+import { ListWatch, type KubernetesListObject, type KubernetesObject, type RawInformer } from './list-watch.ts';
+import { listObjects } from './resources.ts';
 
 /** pino-compatible. */
 export interface InformerLogger {
@@ -23,7 +23,7 @@ export interface InformerLogger {
 }
 
 export type InformerEvent = 'add' | 'update' | 'delete';
-export type { KubernetesObject };
+export type { KubernetesObject, KubernetesListObject, RawInformer };
 
 export interface SupervisedInformer<T extends KubernetesObject> {
   /** Starts listing and watching. Resolves after the first successful list (retrying failures with backoff); rejects if stopped first. */
@@ -41,11 +41,8 @@ export interface SupervisedInformer<T extends KubernetesObject> {
   restarts(): number;
 }
 
-/** What the supervisor needs of a ListWatch; makeInformer's result, or a fake in tests. */
-export type RawInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
-
 export interface SupervisedInformerOptions<T extends KubernetesObject> {
-  readonly kube: Pick<KubeClient, 'config'>;
+  readonly kube: Pick<KubeClient, 'watch'>;
   /** Watch path, e.g. `/api/v1/namespaces` or `/apis/secret-relay.dev/v1alpha1/externalsecrets`. */
   readonly path: string;
   readonly list: () => Promise<KubernetesListObject<T>>;
@@ -60,8 +57,8 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   readonly random?: (() => number) | undefined;
   /** How the informer's watches behave; see WatchOptions. */
   readonly watch?: WatchOptions | undefined;
-  /** For tests: builds the underlying informer. Default: client-node's ListWatch over a BookmarkWatch. */
-  readonly makeInformer?: ((config: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>, labelSelector?: string) => RawInformer<T>) | undefined;
+  /** For tests: builds the underlying informer. Default: a ListWatch over `kube.watch`. */
+  readonly makeInformer?: ((path: string, list: () => Promise<KubernetesListObject<T>>, labelSelector?: string) => RawInformer<T>) | undefined;
 }
 
 export const defaultInformerBackoff: BackoffOptions = { baseMs: 1_000, factor: 2, maxMs: 30_000, jitter: 0.25 };
@@ -76,44 +73,6 @@ export interface WatchOptions {
 }
 
 export const defaultWatchOptions = { minTimeoutSeconds: 300, inactivityTimeoutMs: 150_000 } as const;
-
-type WatchCallback = Parameters<Watch['watch']>[2];
-
-/**
- * client-node's Watch with `allowWatchBookmarks=true` and a server-side `timeoutSeconds` on every request, and
- * a longer inactivity timeout. ListWatch already records a BOOKMARK's resourceVersion and resumes from it.
- */
-export class BookmarkWatch extends Watch {
-  readonly #minTimeoutSeconds: number;
-  readonly #random: () => number;
-  readonly #onBookmark: ((resourceVersion: string) => void) | undefined;
-
-  constructor(config: KubeConfig, options: WatchOptions = {}, random: () => number = Math.random) {
-    super(config);
-    this.#minTimeoutSeconds = options.minTimeoutSeconds ?? defaultWatchOptions.minTimeoutSeconds;
-    if (!(Number.isInteger(this.#minTimeoutSeconds) && this.#minTimeoutSeconds >= 1)) throw new Error(`watch minTimeoutSeconds must be a whole number of seconds >= 1, got ${this.#minTimeoutSeconds}`);
-    const inactivityTimeoutMs = options.inactivityTimeoutMs ?? defaultWatchOptions.inactivityTimeoutMs;
-    if (!(inactivityTimeoutMs > 0)) throw new Error(`watch inactivityTimeoutMs must be > 0, got ${inactivityTimeoutMs}`);
-    // client-node 2.0.1 has no option for it: Watch reads this (TypeScript-private) field on each request.
-    // test/unit/runtime/informer-watch.test.ts fails if a library upgrade stops honouring it.
-    (this as unknown as { requestTimeoutMs: number }).requestTimeoutMs = inactivityTimeoutMs;
-    this.#random = random;
-    this.#onBookmark = options.onBookmark;
-  }
-
-  override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: (err: unknown) => void): Promise<AbortController> {
-    const timeoutSeconds = Math.floor(this.#minTimeoutSeconds * (1 + Math.min(Math.max(this.#random(), 0), 0.999)));
-    const onBookmark = this.#onBookmark;
-    const observed: WatchCallback =
-      onBookmark === undefined
-        ? callback
-        : (phase, apiObj, watchObj) => {
-            callback(phase, apiObj, watchObj);
-            if (phase === 'BOOKMARK') onBookmark(String((apiObj as KubernetesObject | undefined)?.metadata?.resourceVersion ?? ''));
-          };
-    return super.watch(path, { ...queryParams, allowWatchBookmarks: true, timeoutSeconds }, observed, done);
-  }
-}
 
 export function createSupervisedInformer<T extends KubernetesObject>(options: SupervisedInformerOptions<T>): SupervisedInformer<T> {
   const name = options.name ?? options.path;
@@ -139,11 +98,21 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
     listed = true;
     return result;
   };
+  const minTimeoutSeconds = options.watch?.minTimeoutSeconds ?? defaultWatchOptions.minTimeoutSeconds;
+  if (!(Number.isInteger(minTimeoutSeconds) && minTimeoutSeconds >= 1)) throw new Error(`watch minTimeoutSeconds must be a whole number of seconds >= 1, got ${minTimeoutSeconds}`);
+  const inactivityTimeoutMs = options.watch?.inactivityTimeoutMs ?? defaultWatchOptions.inactivityTimeoutMs;
+  if (!(inactivityTimeoutMs > 0)) throw new Error(`watch inactivityTimeoutMs must be > 0, got ${inactivityTimeoutMs}`);
   const makeInformer =
     options.makeInformer ??
-    ((config: KubeConfig, path: string, listFn: () => Promise<KubernetesListObject<T>>, labelSelector?: string): RawInformer<T> =>
-      new ListWatch<T>(path, new BookmarkWatch(config, options.watch, random), listFn, false, labelSelector));
-  const informer = makeInformer(options.kube.config, options.path, list, options.labelSelector);
+    ((path: string, listFn: () => Promise<KubernetesListObject<T>>, labelSelector?: string): RawInformer<T> =>
+      new ListWatch<T>(path, listFn, (p, q, e) => options.kube.watch(p, q, e), {
+        labelSelector,
+        minTimeoutSeconds,
+        inactivityTimeoutMs,
+        onBookmark: options.watch?.onBookmark,
+        random,
+      }));
+  const informer = makeInformer(options.path, list, options.labelSelector);
 
   const dispatch = (event: InformerEvent) => (obj: T) => {
     for (const handler of handlers[event]) {
@@ -266,7 +235,7 @@ export function kindKey(kind: KindDescriptor<KubernetesObject>): string {
 }
 
 export interface InformerFactoryOptions {
-  readonly kube: Pick<KubeClient, 'config' | 'core' | 'custom'>;
+  readonly kube: Pick<KubeClient, 'watch' | 'request'>;
   readonly logger?: InformerLogger | undefined;
   readonly backoff?: BackoffOptions | undefined;
   /** Watch only these namespaces (one watch each) for namespaced kinds; empty or absent: all namespaces, one watch. */
@@ -274,30 +243,11 @@ export interface InformerFactoryOptions {
 }
 
 type ListOptions = { readonly namespace: string | undefined; readonly labelSelector: string | undefined; readonly limit?: number | undefined };
-type Lister = (kube: InformerFactoryOptions['kube'], options: ListOptions) => Promise<KubernetesListObject<KubernetesObject>>;
-
-/**
- * The core resources are listed through CoreV1Api (CustomObjectsApi addresses /apis/<group> only). Add a row
- * here for another core kind; every other group goes through CustomObjectsApi, which serves any resource path.
- */
-const coreListers: Readonly<Record<string, Lister>> = {
-  secrets: (kube, { namespace, labelSelector, limit }) =>
-    namespace ? kube.core.listNamespacedSecret({ namespace, labelSelector, limit }) : kube.core.listSecretForAllNamespaces({ labelSelector, limit }),
-  namespaces: (kube, { labelSelector, limit }) => kube.core.listNamespace({ labelSelector, limit }),
-};
 
 /** Lists objects of a kind (one namespace, or all); `limit` for a cheap access check. */
-export async function listKind(kube: InformerFactoryOptions['kube'], kind: KindDescriptor<KubernetesObject>, options: ListOptions): Promise<KubernetesListObject<KubernetesObject>> {
-  if (kind.group === '') {
-    const lister = coreListers[kind.plural];
-    if (!lister) throw new Error(`no lister for core resource ${kind.plural}: add one to coreListers in src/k8s/informer.ts`);
-    return lister(kube, options);
-  }
-  const { group, version, plural } = kind;
+export async function listKind(kube: Pick<KubeClient, 'request'>, kind: KindDescriptor<KubernetesObject>, options: ListOptions): Promise<KubernetesListObject<KubernetesObject>> {
   const { namespace, labelSelector, limit } = options;
-  return (namespace
-    ? await kube.custom.listNamespacedCustomObject({ group, version, namespace, plural, labelSelector, limit })
-    : await kube.custom.listClusterCustomObject({ group, version, plural, labelSelector, limit })) as KubernetesListObject<KubernetesObject>;
+  return listObjects<KubernetesListObject<KubernetesObject>>(kube, { ...kind, namespace: kind.namespaced ? namespace : undefined }, { labelSelector, limit });
 }
 
 /** The watch path of a kind in one namespace or all. */

@@ -1,9 +1,9 @@
 // The kinds the operator's controllers cache. A descriptor is plain data: a controller that needs another kind
 // (Deployments, ClusterExternalSecrets …) may declare it in its own folder and ask the manager for its informer.
-// Any API group is listed generically; a core (v1) kind also needs a row in coreListers (informer.ts).
-import type { KubernetesObject, V1Namespace, V1Secret } from '@kubernetes/client-node';
+// Any resource, of any API group, is listed and watched the same way (listKind, kindPath in informer.ts).
+import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, MANAGED_LABEL, Plural } from '../api/meta.ts';
-import type { KindDescriptor, RawCustomObject } from './informer.ts';
+import type { KindDescriptor, KubernetesObject, RawCustomObject } from './informer.ts';
 
 export type { KindDescriptor, RawCustomObject, KubernetesObject, V1Namespace, V1Secret };
 

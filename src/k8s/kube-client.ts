@@ -1,20 +1,22 @@
-// The one place @kubernetes/client-node is configured: a KubeConfig and its API clients, built once in main.ts
-// and handed to whoever needs them. Other files under src/k8s may import the library's types and helpers;
-// nothing outside src/k8s imports it.
+// The operator's Kubernetes client: JSON over HTTP/1.1 keep-alive connections (node:https), nothing generated.
+// It replaced @kubernetes/client-node, whose index loads every generated API and model and undici (+88 MiB
+// RSS at import, 28 MiB of the heap its source text; docs/benchmark.md "Memory"): the operator makes ~15
+// kinds of request, each a path, a verb and a JSON body, so a client of its own is a few hundred lines.
+// client-node stays a devDependency: its model types (`import type`, erased at run time) and the tests, which
+// check this client against it.
 //
-// Every request goes through two hooks of ours:
-// - the API clients' HTTP layer (`httpApi` of the generated Configuration): client-side rate limiting (as
-//   client-go's QPS/burst) and request accounting with the response code;
-// - KubeConfig.applySecurityAuthentication, which the API clients and the library's Watch both call before
-//   sending: watches are counted there (they bypass the API clients' HTTP layer and are never throttled, since
-//   they are long-lived), and the per-request undici Agent the library makes is swapped for a shared one.
-import { createHash } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+// Every request is rate limited in the manner of client-go (QPS/burst; Events have a limiter of their own, as
+// client-go's event recorder has its own client) and counted by verb with its response code. Watches are
+// counted, never throttled (they are long-lived), and end after an inactivity timeout of our choosing.
+import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import { TokenBucket } from '../util/token-bucket.ts';
-
 import { KUBE_VERBS, type KubeVerb } from '../metrics/kube-verbs.ts';
+import { connectionFromKubeconfig, inClusterConnection, withBearerToken, type Connection } from './kubeconfig.ts';
+import { createRequestCredentials, type RequestCredentials, type TlsMaterial } from './credentials.ts';
 
 export { KUBE_VERBS, type KubeVerb };
 
@@ -32,25 +34,98 @@ export interface KubeClientOptions {
   readonly burst?: number | undefined;
   /** Told of every request; more observers can be added with `observeRequests`. Must not throw. */
   readonly onRequest?: KubeRequestObserver | undefined;
-  /** For the rate limiter; default the system clock. */
+  /** For the rate limiter and credential caching; default the system clock. */
   readonly clock?: Clock | undefined;
+  /** For the in-cluster config; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
-export interface KubeClient {
-  readonly config: k8s.KubeConfig;
-  readonly core: k8s.CoreV1Api;
-  readonly custom: k8s.CustomObjectsApi;
-  readonly coordination: k8s.CoordinationV1Api;
-  readonly events: k8s.EventsV1Api;
-  readonly apiextensions: k8s.ApiextensionsV1Api;
-  readonly apps: k8s.AppsV1Api;
+export type QueryValue = string | number | boolean | undefined;
+
+export interface KubeRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** e.g. `/api/v1/namespaces/ns/secrets/s`; see resourcePath in ./resources.ts. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, QueryValue>> | undefined;
+  readonly body?: unknown;
+  /** Default application/json; a PATCH names its kind (PatchType in ./resources.ts). */
+  readonly contentType?: string | undefined;
+}
+
+export interface KubeRequester {
+  /** The response body, parsed; throws KubeApiError for a non-2xx answer, the transport's error otherwise. */
+  request<T = unknown>(request: KubeRequest): Promise<T>;
+}
+
+export interface WatchEvents {
+  /** Each event of the stream: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, and its object. */
+  readonly onEvent: (type: string, object: unknown) => void;
+  /**
+   * Once, when the stream ends: null when the server closed it, a KubeApiError when it refused the watch,
+   * a TimeoutError (by name) when nothing arrived for `inactivityTimeoutMs`, the transport error otherwise.
+   * Not called after abort().
+   */
+  readonly onDone: (err: unknown) => void;
+  /** Default 150 s: the apiserver sends a bookmark about once a minute to a watch that asked for them. */
+  readonly inactivityTimeoutMs?: number | undefined;
+}
+
+export interface WatchHandle {
+  abort(): void;
+}
+
+export interface KubeClient extends KubeRequester {
+  /** The apiserver's base URL, for messages. */
+  readonly server: string;
+  /** Requests for events.k8s.io, under a rate limiter of their own. */
+  readonly events: KubeRequester;
+  /** Opens a watch (`watch=true` is added to `query`). Resolves once the request is sent. */
+  watch(path: string, query: Readonly<Record<string, QueryValue>>, events: WatchEvents): Promise<WatchHandle>;
   /** Adds an observer of every request from now on; returns the function that removes it. */
   observeRequests(observer: KubeRequestObserver): () => void;
-  /** Closes the shared connection pool (in-flight requests finish first). The client must not be used afterwards. */
+  /** Closes the connection pools (watches are cut). The client must not be used afterwards. */
   close(): Promise<void>;
 }
 
+/** A non-2xx answer of the apiserver: `code` its HTTP status, `body` its Status object (or its text). */
+export class KubeApiError extends Error {
+  override readonly name = 'KubeApiError';
+  readonly code: number;
+  readonly body: unknown;
+
+  constructor(code: number, body: unknown) {
+    const status = body !== null && typeof body === 'object' ? (body as { reason?: unknown; message?: unknown }) : {};
+    const reason = typeof status.reason === 'string' && status.reason !== '' ? ` ${status.reason}` : '';
+    const message = typeof status.message === 'string' && status.message !== '' ? status.message : http.STATUS_CODES[code] ?? 'request failed';
+    super(`Kubernetes API ${code}${reason}: ${message}`);
+    this.code = code;
+    this.body = body;
+  }
+}
+
+/** HTTP status of a failed API call, or undefined for transport errors. */
+export function apiErrorCode(err: unknown): number | undefined {
+  if (err instanceof KubeApiError) return err.code;
+  return undefined;
+}
+
+/** Unary requests whose connection stays silent this long fail: a request must never hang a worker for good. */
+const REQUEST_IDLE_TIMEOUT_MS = 60_000;
+const DEFAULT_WATCH_INACTIVITY_MS = 150_000;
+const USER_AGENT = 'secret-relay';
+
 export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
+  const clock = options.clock ?? systemClock;
+  let connection: Connection = options.kubeconfigPath
+    ? connectionFromKubeconfig(readFileSync(options.kubeconfigPath, 'utf8'), options.kubeconfigPath)
+    : inClusterConnection(options.env ?? process.env);
+  if (options.bearerToken) connection = withBearerToken(connection, options.bearerToken);
+  return createKubeClientFor(connection, { ...options, clock });
+}
+
+/** A client for a resolved connection (for tests that describe one directly). */
+export function createKubeClientFor(connection: Connection, options: Omit<KubeClientOptions, 'kubeconfigPath' | 'bearerToken' | 'env'> = {}): KubeClient {
+  const clock = options.clock ?? systemClock;
   const observers = new Set<KubeRequestObserver>();
   if (options.onRequest) observers.add(options.onRequest);
   const observe: KubeRequestObserver = (verb, code) => {
@@ -62,152 +137,244 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
       }
     }
   };
-  const newLimiter = () =>
-    options.qps === undefined ? undefined : new RequestRateLimiter({ qps: options.qps, burst: options.burst ?? Math.max(1, Math.ceil(options.qps)) }, options.clock ?? systemClock);
-
-  const config = new InstrumentedKubeConfig(observe, newLimiter());
-  if (options.kubeconfigPath) config.loadFromFile(options.kubeconfigPath);
-  else config.loadFromCluster();
-  if (options.bearerToken) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    config.loadFromOptions({
-      clusters: [cluster],
-      users: [{ name: 'token', token: options.bearerToken }],
-      contexts: [{ name: 'token', cluster: cluster.name, user: 'token' }],
-      currentContext: 'token',
-    });
+  const newLimiter = () => (options.qps === undefined ? undefined : new RequestRateLimiter({ qps: options.qps, burst: options.burst ?? Math.max(1, Math.ceil(options.qps)) }, clock));
+  let server: URL;
+  try {
+    server = new URL(connection.server);
+  } catch {
+    throw new Error(`the apiserver address ${connection.server} is not a URL`);
   }
-  return {
-    config,
-    core: config.makeApiClient(k8s.CoreV1Api),
-    custom: config.makeApiClient(k8s.CustomObjectsApi),
-    coordination: config.makeApiClient(k8s.CoordinationV1Api),
-    // Events have a rate limit of their own, as client-go's event broadcaster has its own client (and so its
-    // own limiter): a burst of Events never delays a Secret or status write, nor the other way round.
-    events: config.makeRateLimitedApiClient(k8s.EventsV1Api, newLimiter()),
-    apiextensions: config.makeApiClient(k8s.ApiextensionsV1Api),
-    apps: config.makeApiClient(k8s.AppsV1Api),
-    observeRequests(observer) {
-      observers.add(observer);
-      return () => observers.delete(observer);
-    },
-    close: () => config.closeDispatcher(),
-  };
-}
-
-/** HTTP status of a failed API call, or undefined for transport errors. */
-export function apiErrorCode(err: unknown): number | undefined {
-  if (err instanceof k8s.ApiException) return err.code;
-  return undefined;
-}
-
-type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
-
-const USER_AGENT = 'secret-relay';
-
-/** A KubeConfig whose API clients are rate limited and counted, and whose requests share one connection pool. */
-class InstrumentedKubeConfig extends k8s.KubeConfig {
-  readonly #observe: KubeRequestObserver;
-  readonly #httpApi: k8s.HttpLibrary;
-  #dispatcher: { readonly key: string; readonly dispatcher: Dispatcher } | undefined;
-
-  constructor(observe: KubeRequestObserver, limiter: RequestRateLimiter | undefined) {
-    super();
-    this.#observe = observe;
-    this.#httpApi = instrumentedHttpLibrary(observe, limiter);
-  }
-
-  /** As makeApiClient, with requests throttled by `limiter` instead of the shared one. */
-  makeRateLimitedApiClient<T extends k8s.ApiType>(apiClientType: k8s.ApiConstructor<T>, limiter: RequestRateLimiter | undefined): T {
-    return this.#makeApiClient(apiClientType, instrumentedHttpLibrary(this.#observe, limiter));
-  }
-
-  /** As the library's, with our HTTP layer. KubernetesObjectApi.makeApiClient comes through here too. */
-  override makeApiClient<T extends k8s.ApiType>(apiClientType: k8s.ApiConstructor<T>): T {
-    return this.#makeApiClient(apiClientType, this.#httpApi);
-  }
-
-  #makeApiClient<T extends k8s.ApiType>(apiClientType: k8s.ApiConstructor<T>, httpApi: k8s.HttpLibrary): T {
-    const cluster = this.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    return new apiClientType(
-      k8s.createConfiguration({
-        baseServer: new k8s.ServerConfiguration(cluster.server, {}),
-        authMethods: { default: this },
-        httpApi,
-        middleware: [k8s.setHeaderMiddleware('User-Agent', USER_AGENT)],
-      }),
-    );
-  }
-
-  override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    // client-node 2.0.1 builds a new undici Agent for every request (a TCP connect and a TLS handshake each,
-    // on both sides); one Agent per TLS identity keeps connections alive and reused, as client-go does.
-    const fresh = context.getDispatcher();
-    if (fresh !== undefined) context.setDispatcher(this.#sharedDispatcher(fresh));
-    if (isWatch(context.getUrl())) this.#observe('watch', undefined);
-  }
-
-  async closeDispatcher(): Promise<void> {
-    const current = this.#dispatcher;
-    this.#dispatcher = undefined;
-    if (current) await current.dispatcher.close();
-  }
-
-  /**
-   * The shared Agent for the current TLS material (CA, client certificate and key, read as the library reads
-   * them: from file or inline data, on each request). When the material changes (a rotated certificate file),
-   * the old Agent is closed once its requests finish and `fresh` becomes the shared one.
-   */
-  #sharedDispatcher(fresh: Dispatcher): Dispatcher {
-    const key = this.#tlsKey();
-    // The unused fresh Agent holds no socket or timer and is left to the garbage collector: closing it
-    // would cost an error object with a stack per request (undici's destroy), 1.5% of the operator's CPU.
-    if (this.#dispatcher?.key === key) return this.#dispatcher.dispatcher;
-    const old = this.#dispatcher;
-    this.#dispatcher = { key, dispatcher: fresh };
-    if (old) void old.dispatcher.close().catch(() => {});
-    return fresh;
-  }
-
-  #tlsKey(): string {
-    const cluster = this.getCurrentCluster();
-    const user = this.getCurrentUser();
-    const hash = createHash('sha256');
-    const add = (part: string | Buffer | null | undefined | boolean) => {
-      const bytes = part === null || part === undefined ? '' : typeof part === 'boolean' ? String(part) : part;
-      hash.update(String(bytes.length)).update(':').update(bytes);
-    };
-    add(cluster?.server);
-    add(cluster?.skipTLSVerify);
-    add(cluster?.tlsServerName);
-    add(cluster?.proxyUrl);
-    add(cluster ? k8s.bufferFromFileOrString(cluster.caFile, cluster.caData) : null);
-    add(user ? k8s.bufferFromFileOrString(user.certFile, user.certData) : null);
-    add(user ? k8s.bufferFromFileOrString(user.keyFile, user.keyData) : null);
-    return hash.digest('hex');
-  }
-}
-
-/** The API clients' HTTP layer: throttled by `limiter` (when set), every request told to `observe` with its response code. */
-function instrumentedHttpLibrary(observe: KubeRequestObserver, limiter: RequestRateLimiter | undefined): k8s.HttpLibrary {
-  const transport = k8s.createConfiguration().httpApi;
-  return k8s.wrapHttpLibrary({
-    async send(request) {
-      const verb = requestVerb(request.getHttpMethod(), request.getUrl());
+  if (server.protocol !== 'https:' && server.protocol !== 'http:') throw new Error(`the apiserver address ${connection.server} is neither https:// nor http://`);
+  const transport = new Transport(server, createRequestCredentials(connection, clock));
+  const requester = (limiter: RequestRateLimiter | undefined): KubeRequester => ({
+    async request<T>(request: KubeRequest): Promise<T> {
+      const verb = verbOf(request.method, request.path, false);
       if (limiter) await limiter.acquire();
       try {
-        const response = await transport.send(request).toPromise();
-        observe(verb, response.httpStatusCode);
-        return response;
+        const { status, text } = await transport.send(request);
+        observe(verb, status);
+        const body = parseBody(text);
+        if (status < 200 || status > 299) throw new KubeApiError(status, body);
+        return body as T;
       } catch (err) {
-        observe(verb, undefined);
+        if (!(err instanceof KubeApiError)) observe(verb, undefined);
         throw err;
       }
     },
   });
+  const main = requester(newLimiter());
+  return {
+    server: connection.server,
+    request: main.request,
+    events: requester(newLimiter()),
+    async watch(path, query, events) {
+      observe('watch', undefined);
+      return transport.watch(path, query, events);
+    },
+    observeRequests(observer) {
+      observers.add(observer);
+      return () => observers.delete(observer);
+    },
+    close: () => transport.close(),
+  };
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function queryString(query: Readonly<Record<string, QueryValue>> | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/**
+ * Sends requests over one keep-alive pool per TLS identity (a rotated client certificate or CA gets a new pool;
+ * the old one is closed once its requests had a minute to finish), with the credentials of the moment.
+ */
+class Transport {
+  readonly #server: URL;
+  readonly #credentials: RequestCredentials;
+  readonly #secure: boolean;
+  #pool: { readonly id: string; readonly agent: http.Agent } | undefined;
+  readonly #retired = new Set<http.Agent>();
+  readonly #watches = new Set<http.ClientRequest>();
+
+  constructor(server: URL, credentials: RequestCredentials) {
+    this.#server = server;
+    this.#credentials = credentials;
+    this.#secure = server.protocol === 'https:';
+  }
+
+  async #options(method: string, path: string, headers: Record<string, string>): Promise<https.RequestOptions> {
+    const [authorization, agent] = await Promise.all([this.#credentials.authorization(), this.#agent()]);
+    if (authorization) headers['Authorization'] = authorization;
+    const base = this.#server.pathname === '/' ? '' : this.#server.pathname.replace(/\/$/, '');
+    return {
+      method,
+      hostname: this.#server.hostname.startsWith('[') ? this.#server.hostname.slice(1, -1) : this.#server.hostname,
+      port: this.#server.port || (this.#secure ? 443 : 80),
+      path: base + path,
+      headers: { 'User-Agent': USER_AGENT, Accept: 'application/json', ...headers },
+      agent,
+    };
+  }
+
+  async #agent(): Promise<http.Agent> {
+    if (!this.#secure) {
+      if (!this.#pool) this.#pool = { id: 'http', agent: new http.Agent({ keepAlive: true }) };
+      return this.#pool.agent;
+    }
+    const tls: TlsMaterial = await this.#credentials.tls();
+    if (this.#pool?.id === tls.id) return this.#pool.agent;
+    const old = this.#pool;
+    const agent = new https.Agent({
+      keepAlive: true,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert ? { cert: tls.cert } : {}),
+      ...(tls.key ? { key: tls.key } : {}),
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.servername ? { servername: tls.servername } : {}),
+    });
+    this.#pool = { id: tls.id, agent };
+    if (old) {
+      this.#retired.add(old.agent);
+      setTimeout(() => {
+        this.#retired.delete(old.agent);
+        old.agent.destroy();
+      }, 60_000).unref();
+    }
+    return agent;
+  }
+
+  /** One unary request: its status and body text. */
+  async send(request: KubeRequest): Promise<{ status: number; text: string }> {
+    const payload = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
+    const headers: Record<string, string> = {};
+    if (payload) {
+      headers['Content-Type'] = request.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    const options = await this.#options(request.method, request.path + queryString(request.query), headers);
+    const client = this.#secure ? https : http;
+    const result = await new Promise<{ status: number; text: string }>((resolvePromise, reject) => {
+      const req = client.request(options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.setTimeout(REQUEST_IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer from the apiserver in ${REQUEST_IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end(payload);
+    });
+    if (result.status === 401) this.#credentials.refused();
+    return result;
+  }
+
+  async watch(path: string, query: Readonly<Record<string, QueryValue>>, events: WatchEvents): Promise<WatchHandle> {
+    const inactivityMs = events.inactivityTimeoutMs ?? DEFAULT_WATCH_INACTIVITY_MS;
+    let finished = false;
+    let req: http.ClientRequest | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (err: unknown) => {
+      if (finished) return;
+      finished = true;
+      if (timer) clearTimeout(timer);
+      if (req) {
+        this.#watches.delete(req);
+        req.destroy();
+      }
+      events.onDone(err);
+    };
+    const idle = () => {
+      if (timer) timer.refresh();
+      else {
+        timer = setTimeout(() => finish(Object.assign(new Error(`watch ${path}: nothing received for ${inactivityMs} ms`), { name: 'TimeoutError' })), inactivityMs);
+        timer.unref();
+      }
+    };
+    const handle: WatchHandle = {
+      abort() {
+        if (finished) return;
+        finished = true;
+        if (timer) clearTimeout(timer);
+        if (req) req.destroy();
+      },
+    };
+    let options: https.RequestOptions;
+    try {
+      options = await this.#options('GET', path + queryString({ ...query, watch: true }), {});
+    } catch (err) {
+      queueMicrotask(() => finish(err));
+      return handle;
+    }
+    if (finished) return handle;
+    const client = this.#secure ? https : http;
+    idle();
+    req = client.request(options, (res) => {
+      idle();
+      if (res.statusCode !== 200) {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => finish(new KubeApiError(res.statusCode ?? 0, parseBody(Buffer.concat(chunks).toString('utf8')))));
+        res.on('error', finish);
+        if (res.statusCode === 401) this.#credentials.refused();
+        return;
+      }
+      res.setEncoding('utf8');
+      let pending = '';
+      res.on('data', (chunk: string) => {
+        idle();
+        pending += chunk;
+        let newline = pending.indexOf('\n');
+        while (newline !== -1 && !finished) {
+          const line = pending.slice(0, newline);
+          pending = pending.slice(newline + 1);
+          if (line.trim() !== '') deliver(line, events);
+          newline = pending.indexOf('\n');
+        }
+      });
+      res.on('end', () => {
+        if (pending.trim() !== '' && !finished) deliver(pending, events);
+        finish(null);
+      });
+      res.on('error', finish);
+      res.on('close', () => finish(null));
+    });
+    this.#watches.add(req);
+    req.on('error', finish);
+    req.end();
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    for (const req of this.#watches) req.destroy();
+    this.#watches.clear();
+    this.#pool?.agent.destroy();
+    this.#pool = undefined;
+    for (const agent of this.#retired) agent.destroy();
+    this.#retired.clear();
+  }
+}
+
+/** One line of a watch stream: `{"type": …, "object": …}`. A line that is not (a truncated frame) is skipped. */
+function deliver(line: string, events: WatchEvents): void {
+  let event: { type?: unknown; object?: unknown };
+  try {
+    event = JSON.parse(line) as typeof event;
+  } catch {
+    return;
+  }
+  if (typeof event.type === 'string') events.onEvent(event.type, event.object);
 }
 
 function isWatch(url: string): boolean {
@@ -221,6 +388,17 @@ function isWatch(url: string): boolean {
  * collection too). Anything else (HEAD, OPTIONS) counts as get.
  */
 export function requestVerb(method: string, url: string): KubeVerb {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    path = '';
+  }
+  return verbOf(method, path, isWatch(url));
+}
+
+/** requestVerb of a path (no query) whose watch-ness is known. */
+function verbOf(method: string, path: string, watch: boolean): KubeVerb {
   switch (method.toUpperCase()) {
     case 'POST':
       return 'create';
@@ -231,21 +409,15 @@ export function requestVerb(method: string, url: string): KubeVerb {
     case 'DELETE':
       return 'delete';
     case 'GET':
-      if (isWatch(url)) return 'watch';
-      return namesAnObject(url) ? 'get' : 'list';
+      if (watch) return 'watch';
+      return namesAnObject(path) ? 'get' : 'list';
     default:
       return 'get';
   }
 }
 
-/** Whether a resource URL names one object (…/<resource>/<name>[/<subresource>]) rather than a collection. */
-function namesAnObject(url: string): boolean {
-  let path: string;
-  try {
-    path = new URL(url).pathname;
-  } catch {
-    return true;
-  }
+/** Whether a resource path names one object (…/<resource>/<name>[/<subresource>]) rather than a collection. */
+function namesAnObject(path: string): boolean {
   let parts = path.split('/').filter((p) => p !== '');
   // /api/<version>/… or /apis/<group>/<version>/…; anything else (/version, /openid/…) is a get.
   if (parts[0] === 'api') parts = parts.slice(2);

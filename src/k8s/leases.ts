@@ -1,18 +1,19 @@
 // LeaseStore (src/k8s/lease-record.ts) on coordination.k8s.io/v1 Leases.
-import { V1MicroTime } from '@kubernetes/client-node';
 import type { V1Lease } from '@kubernetes/client-node';
 import { LeaseConflictError } from './lease-record.ts';
 import type { LeaseRecord, LeaseStore } from './lease-record.ts';
 import { apiErrorCode } from './kube-client.ts';
-import type { KubeClient } from './kube-client.ts';
+import type { KubeRequester } from './kube-client.ts';
+import { createObject, getObject, microTime, replaceObject, type ResourceLocation } from './resources.ts';
 
-/** Leases through `kube.coordination`; 409 becomes LeaseConflictError, 404 on read becomes undefined. */
-export function createLeaseStore(kube: Pick<KubeClient, 'coordination'>): LeaseStore {
-  const { coordination } = kube;
+const leases = (namespace: string, name?: string): ResourceLocation => ({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace, name });
+
+/** Leases of coordination.k8s.io/v1; 409 becomes LeaseConflictError, 404 on read becomes undefined. */
+export function createLeaseStore(kube: KubeRequester): LeaseStore {
   return {
     async get(namespace, name) {
       try {
-        return fromLease(await coordination.readNamespacedLease({ namespace, name }));
+        return fromLease(await getObject<V1Lease>(kube, leases(namespace, name)));
       } catch (err) {
         if (apiErrorCode(err) === 404) return undefined;
         throw leaseError(err, 'read', namespace, name);
@@ -20,7 +21,7 @@ export function createLeaseStore(kube: Pick<KubeClient, 'coordination'>): LeaseS
     },
     async create(lease) {
       try {
-        return fromLease(await coordination.createNamespacedLease({ namespace: lease.namespace, body: toLease(lease) }));
+        return fromLease(await createObject<V1Lease>(kube, leases(lease.namespace), toLease(lease)));
       } catch (err) {
         throw leaseError(err, 'create', lease.namespace, lease.name);
       }
@@ -28,7 +29,7 @@ export function createLeaseStore(kube: Pick<KubeClient, 'coordination'>): LeaseS
     async replace(lease) {
       if (!lease.resourceVersion) throw new Error(`replacing Lease ${lease.namespace}/${lease.name} needs the resourceVersion it was read at`);
       try {
-        return fromLease(await coordination.replaceNamespacedLease({ namespace: lease.namespace, name: lease.name, body: toLease(lease) }));
+        return fromLease(await replaceObject<V1Lease>(kube, leases(lease.namespace, lease.name), toLease(lease)));
       } catch (err) {
         throw leaseError(err, 'replace', lease.namespace, lease.name);
       }
@@ -44,12 +45,11 @@ function leaseError(err: unknown, verb: string, namespace: string, name: string)
       cause: err,
     });
   }
-  // An ApiException's message goes on with the response body and headers; the first line says enough.
   const detail = (err instanceof Error ? err.message : String(err)).split('\n')[0];
   return new Error(`could not ${verb} Lease ${namespace}/${name}${code ? ` (HTTP ${code})` : ''}: ${detail}`, { cause: err });
 }
 
-/** The client deserializes MicroTime fields as strings despite the Date type; accept both. */
+/** MicroTime fields arrive as strings (the model types say Date); accept both. */
 function toMillis(value: Date | string | undefined): number | undefined {
   if (value === undefined || value === null) return undefined;
   const ms = new Date(value).getTime();
@@ -70,7 +70,10 @@ function fromLease(lease: V1Lease): LeaseRecord {
   };
 }
 
-function toLease(record: LeaseRecord): V1Lease {
+/** A Lease as sent: its MicroTimes as the apiserver's strings, not the model's Date. */
+type LeaseBody = Omit<V1Lease, 'spec'> & { spec: Omit<NonNullable<V1Lease['spec']>, 'acquireTime' | 'renewTime'> & { acquireTime?: string; renewTime?: string } };
+
+function toLease(record: LeaseRecord): LeaseBody {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
@@ -83,9 +86,9 @@ function toLease(record: LeaseRecord): V1Lease {
     spec: {
       holderIdentity: record.holderIdentity ?? '',
       ...(record.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: record.leaseDurationSeconds } : {}),
-      // MicroTime: the apiserver wants exactly six fractional digits, which V1MicroTime serializes.
-      ...(record.acquireTime !== undefined ? { acquireTime: new V1MicroTime(record.acquireTime) } : {}),
-      ...(record.renewTime !== undefined ? { renewTime: new V1MicroTime(record.renewTime) } : {}),
+      // MicroTime: the apiserver wants exactly six fractional digits.
+      ...(record.acquireTime !== undefined ? { acquireTime: microTime(record.acquireTime) } : {}),
+      ...(record.renewTime !== undefined ? { renewTime: microTime(record.renewTime) } : {}),
       ...(record.leaseTransitions !== undefined ? { leaseTransitions: record.leaseTransitions } : {}),
     },
   };

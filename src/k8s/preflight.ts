@@ -1,10 +1,10 @@
 // Start-up checks: each failure a new user can meet on a fresh cluster (apiserver unreachable, credentials
 // refused, operator namespace missing, CRDs not installed, a verb the operator needs not granted) becomes one
-// StartupError whose message names what is wrong and the fix, instead of client-node's dump of the response.
-import { ApiException, type KubernetesObject } from '@kubernetes/client-node';
-import type { KubeClient } from './kube-client.ts';
+// StartupError whose message names what is wrong and the fix, instead of a dump of the response.
+import { KubeApiError, type KubeClient } from './kube-client.ts';
 import { describeKubeError } from './describe-error.ts';
-import { kindPath, listKind, type KindDescriptor } from './informer.ts';
+import { kindPath, listKind, type KindDescriptor, type KubernetesObject } from './informer.ts';
+import { core, createObject, listObjects } from './resources.ts';
 
 /** A failure to start that a user fixes; its message is the one line to print. */
 export class StartupError extends Error {
@@ -12,17 +12,17 @@ export class StartupError extends Error {
 }
 
 /** The apiserver's address, for messages. */
-function serverOf(kube: Pick<KubeClient, 'config'>): string {
-  return kube.config.getCurrentCluster()?.server ?? '(no server in the kubeconfig)';
+function serverOf(kube: Pick<KubeClient, 'server'>): string {
+  return kube.server;
 }
 
 /**
  * The start-up failure `err` (from a request for `what`) is, as one line with its fix; undefined when it is
  * none of the known ones (the caller describes it with describeKubeError).
  */
-export function startupProblem(kube: Pick<KubeClient, 'config'>, err: unknown, what: string): string | undefined {
+export function startupProblem(kube: Pick<KubeClient, 'server'>, err: unknown, what: string): string | undefined {
   const server = serverOf(kube);
-  if (!(err instanceof ApiException)) {
+  if (!(err instanceof KubeApiError)) {
     const cause = transportCause(err);
     if (cause === undefined) return undefined;
     return `cannot reach the Kubernetes API server at ${server} (${cause}): check that the cluster is running and that --kubeconfig (or KUBECONFIG) points at it`;
@@ -49,7 +49,7 @@ function transportCause(err: unknown): string | undefined {
 }
 
 /** Throws a StartupError for a known start-up failure of `call`, otherwise a plain one-line Error. */
-export async function startupStep<T>(kube: Pick<KubeClient, 'config'>, what: string, call: () => Promise<T>): Promise<T> {
+export async function startupStep<T>(kube: Pick<KubeClient, 'server'>, what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
@@ -63,14 +63,14 @@ export async function startupStep<T>(kube: Pick<KubeClient, 'config'>, what: str
  * Makes sure the operator's namespace exists (its HMAC key Secret, Lease and Events live there): creates it
  * when the identity may, else says how. Listing namespaces needs only the list verb the namespace cache uses.
  */
-export async function ensureOperatorNamespace(kube: Pick<KubeClient, 'config' | 'core'>, namespace: string): Promise<void> {
-  const found = await startupStep(kube, 'list namespaces', () => kube.core.listNamespace({ fieldSelector: `metadata.name=${namespace}`, limit: 1 }));
-  if (found.items.length > 0) return;
+export async function ensureOperatorNamespace(kube: Pick<KubeClient, 'server' | 'request'>, namespace: string): Promise<void> {
+  const found = await startupStep(kube, 'list namespaces', () => listObjects<{ items?: unknown[] }>(kube, core('namespaces'), { fieldSelector: `metadata.name=${namespace}`, limit: 1 }));
+  if ((found.items ?? []).length > 0) return;
   try {
-    await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
+    await createObject(kube, core('namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   } catch (err) {
-    if (err instanceof ApiException && err.code === 409) return; // created meanwhile
-    if (err instanceof ApiException && err.code === 403) {
+    if (err instanceof KubeApiError && err.code === 409) return; // created meanwhile
+    if (err instanceof KubeApiError && err.code === 403) {
       throw new StartupError(
         `the operator namespace "${namespace}" does not exist and this identity may not create it: run \`kubectl create namespace ${namespace}\`, or pass --namespace=<an existing namespace>`,
       );
@@ -83,7 +83,7 @@ export async function ensureOperatorNamespace(kube: Pick<KubeClient, 'config' | 
  * Lists every kind the caches will hold (one object, in each watched namespace for namespaced kinds): a CRD
  * that is not installed, or a list the identity may not make, fails here with its fix, not in a retry loop.
  */
-export async function checkKindsReadable(kube: Pick<KubeClient, 'config' | 'core' | 'custom'>, kinds: readonly KindDescriptor<KubernetesObject>[], watchNamespaces: readonly string[]): Promise<void> {
+export async function checkKindsReadable(kube: Pick<KubeClient, 'server' | 'request'>, kinds: readonly KindDescriptor<KubernetesObject>[], watchNamespaces: readonly string[]): Promise<void> {
   for (const kind of kinds) {
     const resource = kind.group === '' ? kind.plural : `${kind.plural}.${kind.group}`;
     for (const namespace of kind.namespaced && watchNamespaces.length > 0 ? watchNamespaces : [undefined]) {
@@ -91,7 +91,7 @@ export async function checkKindsReadable(kube: Pick<KubeClient, 'config' | 'core
       try {
         await listKind(kube, kind, { namespace, labelSelector: kind.labelSelector, limit: 1 });
       } catch (err) {
-        if (err instanceof ApiException && err.code === 404 && kind.group !== '') {
+        if (err instanceof KubeApiError && err.code === 404 && kind.group !== '') {
           throw new StartupError(`the CRD ${resource} is not installed (404 on ${kindPath(kind, namespace)}): run \`kubectl apply -f crds/\` (or install the Helm chart), then start again`);
         }
         const problem = startupProblem(kube, err, `list ${resource}${where}`);

@@ -1,8 +1,9 @@
 // Writes and reads of Secrets: server-side apply under a per-ExternalSecret field manager, so each
 // ExternalSecret owns exactly the keys it wrote, and removing a key from the spec removes it from the Secret.
-import * as k8s from '@kubernetes/client-node';
-import type { KubeClient } from './kube-client.ts';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeRequester } from './kube-client.ts';
 import { apiErrorCode } from './kube-client.ts';
+import { core, deleteObject, getObject, patchObject, PatchType } from './resources.ts';
 
 export const FIELD_MANAGER_PREFIX = 'secret-relay.dev/';
 
@@ -40,23 +41,16 @@ export interface SecretWriter {
   ): Promise<k8s.V1Secret>;
 }
 
-export function createSecretWriter(kube: KubeClient): SecretWriter {
-  const applyOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
-  const mergePatchOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+export function createSecretWriter(kube: KubeRequester): SecretWriter {
+  const secret = (namespace: string, name: string) => core('secrets', namespace, name);
   return {
     async apply(body, fieldManager) {
-      return kube.core.patchNamespacedSecret(
-        { name: body.metadata.name, namespace: body.metadata.namespace, body, fieldManager, force: true },
-        applyOptions,
-      );
+      return patchObject<k8s.V1Secret>(kube, secret(body.metadata.namespace, body.metadata.name), PatchType.Apply, body, { fieldManager, force: true });
     },
     async applyIfAbsent(body, fieldManager) {
       const guarded = { ...body, metadata: { ...body.metadata, resourceVersion: CREATE_ONLY_RESOURCE_VERSION } };
       try {
-        await kube.core.patchNamespacedSecret(
-          { name: body.metadata.name, namespace: body.metadata.namespace, body: guarded, fieldManager, force: true },
-          applyOptions,
-        );
+        await patchObject(kube, secret(body.metadata.namespace, body.metadata.name), PatchType.Apply, guarded, { fieldManager, force: true });
         return 'created';
       } catch (err) {
         if (apiErrorCode(err) === 409) return 'exists';
@@ -65,11 +59,7 @@ export function createSecretWriter(kube: KubeClient): SecretWriter {
     },
     async delete(namespace, name, precondition) {
       try {
-        await kube.core.deleteNamespacedSecret({
-          name,
-          namespace,
-          ...(precondition ? { body: { preconditions: { uid: precondition.uid } } } : {}),
-        });
+        await deleteObject(kube, secret(namespace, name), precondition ? { preconditions: { uid: precondition.uid } } : undefined);
         return 'deleted';
       } catch (err) {
         if (apiErrorCode(err) === 404) return 'absent';
@@ -88,11 +78,11 @@ export function createSecretWriter(kube: KubeClient): SecretWriter {
         },
         ...(change.removedKeys.length > 0 ? { data: Object.fromEntries(change.removedKeys.map((key) => [key, null])) } : {}),
       };
-      return kube.core.patchNamespacedSecret({ name: target.name, namespace: target.namespace, body, fieldManager }, mergePatchOptions);
+      return patchObject<k8s.V1Secret>(kube, secret(target.namespace, target.name), PatchType.Merge, body, { fieldManager });
     },
     async read(namespace, name) {
       try {
-        return await kube.core.readNamespacedSecret({ name, namespace });
+        return await getObject<k8s.V1Secret>(kube, secret(namespace, name));
       } catch (err) {
         if (apiErrorCode(err) === 404) return undefined;
         throw err;

@@ -1,7 +1,7 @@
 // Status writes for our custom resources: one merge patch on the status subresource per reconcile.
-import * as k8s from '@kubernetes/client-node';
-import type { KubeClient } from './kube-client.ts';
+import type { KubeRequester } from './kube-client.ts';
 import { apiErrorCode } from './kube-client.ts';
+import { patchObject, PatchType } from './resources.ts';
 
 export interface ResourceRef {
   readonly group: string;
@@ -16,23 +16,12 @@ export interface StatusWriter {
   patch(ref: ResourceRef, status: Record<string, unknown>): Promise<'patched' | 'absent'>;
 }
 
-export function createStatusWriter(kube: KubeClient): StatusWriter {
-  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+export function createStatusWriter(kube: KubeRequester): StatusWriter {
   return {
     async patch(ref, status) {
       const body = { status };
       try {
-        if (ref.namespace) {
-          await kube.custom.patchNamespacedCustomObjectStatus(
-            { group: ref.group, version: ref.version, namespace: ref.namespace, plural: ref.plural, name: ref.name, body },
-            mergePatch,
-          );
-        } else {
-          await kube.custom.patchClusterCustomObjectStatus(
-            { group: ref.group, version: ref.version, plural: ref.plural, name: ref.name, body },
-            mergePatch,
-          );
-        }
+        await patchObject(kube, { ...ref, subresource: 'status' }, PatchType.Merge, body);
         return 'patched';
       } catch (err) {
         if (apiErrorCode(err) === 404) return 'absent';

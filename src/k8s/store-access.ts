@@ -1,7 +1,9 @@
 // The narrow slice of the cluster a provider sees while authenticating: one Secret or ConfigMap key, one
 // ServiceAccount's annotations and token. A SecretStore may only reach into its own namespace; that rule lives here, not in each provider.
-import type { KubeClient } from './kube-client.ts';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeRequester } from './kube-client.ts';
 import { apiErrorCode } from './kube-client.ts';
+import { core, createObject, getObject } from './resources.ts';
 import type { StoreKubeAccess } from '../providers/provider.ts';
 import { TerminalError } from '../providers/provider.ts';
 
@@ -11,7 +13,7 @@ export interface StoreAccessScope {
   readonly storeDescription: string; // e.g. 'SecretStore team-a/vault'
 }
 
-export function createStoreKubeAccess(kube: KubeClient, scope: StoreAccessScope): StoreKubeAccess {
+export function createStoreKubeAccess(kube: KubeRequester, scope: StoreAccessScope): StoreKubeAccess {
   const checkNamespace = (namespace: string, what: string) => {
     if (scope.onlyNamespace !== undefined && namespace !== scope.onlyNamespace) {
       throw new TerminalError(
@@ -24,7 +26,7 @@ export function createStoreKubeAccess(kube: KubeClient, scope: StoreAccessScope)
       checkNamespace(ref.namespace, `Secret ${ref.name}`);
       let secret;
       try {
-        secret = await kube.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
+        secret = await getObject<k8s.V1Secret>(kube, core('secrets', ref.namespace, ref.name));
       } catch (err) {
         const code = apiErrorCode(err);
         if (code === 404) throw new TerminalError(`Secret ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} does not exist`);
@@ -41,7 +43,7 @@ export function createStoreKubeAccess(kube: KubeClient, scope: StoreAccessScope)
       checkNamespace(ref.namespace, `ConfigMap ${ref.name}`);
       let configMap;
       try {
-        configMap = await kube.core.readNamespacedConfigMap({ name: ref.name, namespace: ref.namespace });
+        configMap = await getObject<k8s.V1ConfigMap>(kube, core('configmaps', ref.namespace, ref.name));
       } catch (err) {
         const code = apiErrorCode(err);
         if (code === 404) throw new TerminalError(`ConfigMap ${ref.namespace}/${ref.name} referenced by ${scope.storeDescription} does not exist`);
@@ -57,7 +59,7 @@ export function createStoreKubeAccess(kube: KubeClient, scope: StoreAccessScope)
     async readServiceAccountAnnotations(ref) {
       checkNamespace(ref.namespace, `ServiceAccount ${ref.name}`);
       try {
-        const account = await kube.core.readNamespacedServiceAccount({ name: ref.name, namespace: ref.namespace });
+        const account = await getObject<k8s.V1ServiceAccount>(kube, core('serviceaccounts', ref.namespace, ref.name));
         return { ...(account.metadata?.annotations ?? {}) };
       } catch (err) {
         const code = apiErrorCode(err);
@@ -69,10 +71,10 @@ export function createStoreKubeAccess(kube: KubeClient, scope: StoreAccessScope)
     async createServiceAccountToken(ref) {
       checkNamespace(ref.namespace, `ServiceAccount ${ref.name}`);
       try {
-        const result = await kube.core.createNamespacedServiceAccountToken({
-          name: ref.name,
-          namespace: ref.namespace,
-          body: { spec: { audiences: [...ref.audiences], expirationSeconds: ref.expirationSeconds ?? 600 } },
+        const result = await createObject<{ status?: { token?: string; expirationTimestamp?: string } }>(kube, core('serviceaccounts', ref.namespace, ref.name, 'token'), {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { audiences: [...ref.audiences], expirationSeconds: ref.expirationSeconds ?? 600 },
         });
         const token = result.status?.token;
         const expiresAt = result.status?.expirationTimestamp ? new Date(result.status.expirationTimestamp).getTime() : NaN;

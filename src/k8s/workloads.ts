@@ -1,9 +1,10 @@
 // The workloads a rollout reads and patches: Deployments, StatefulSets and DaemonSets (apps/v1) and Argo
 // Rollouts (argoproj.io/v1alpha1, when that CRD is installed). Listed per namespace at the moment a Secret
 // changed, not cached: see docs/rollouts.md for the measurement behind that choice.
-import * as k8s from '@kubernetes/client-node';
-import type { KubeClient } from './kube-client.ts';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeRequester } from './kube-client.ts';
 import { apiErrorCode } from './kube-client.ts';
+import { getObject, listObjects, patchObject, PatchType, type ResourceLocation } from './resources.ts';
 
 export type AppsKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 export type WorkloadObjectKind = AppsKind | 'argo.Rollout';
@@ -39,17 +40,20 @@ function view(kind: WorkloadObjectKind, item: Listed): WorkloadObject {
   };
 }
 
-export function createWorkloadClient(kube: KubeClient): WorkloadClient {
-  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+const APPS_PLURAL: Readonly<Record<AppsKind, string>> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' };
+
+function workload(kind: WorkloadObjectKind, namespace: string, name?: string): ResourceLocation {
+  if (kind === 'argo.Rollout') return { ...ARGO_ROLLOUT, namespace, name };
+  return { group: 'apps', version: 'v1', plural: APPS_PLURAL[kind], namespace, name };
+}
+
+export function createWorkloadClient(kube: KubeRequester): WorkloadClient {
   // resourceVersion "0": any recent state, from the apiserver's cache instead of a quorum read of etcd.
   const cached = { resourceVersion: '0' };
+  const list = (kind: AppsKind, namespace: string) => listObjects<{ items: Listed[] }>(kube, workload(kind, namespace), cached);
   return {
     async listApps(namespace) {
-      const [deployments, statefulSets, daemonSets] = await Promise.all([
-        kube.apps.listNamespacedDeployment({ namespace, ...cached }),
-        kube.apps.listNamespacedStatefulSet({ namespace, ...cached }),
-        kube.apps.listNamespacedDaemonSet({ namespace, ...cached }),
-      ]);
+      const [deployments, statefulSets, daemonSets] = await Promise.all([list('Deployment', namespace), list('StatefulSet', namespace), list('DaemonSet', namespace)]);
       return [
         ...deployments.items.map((d) => view('Deployment', d)),
         ...statefulSets.items.map((s) => view('StatefulSet', s)),
@@ -58,7 +62,7 @@ export function createWorkloadClient(kube: KubeClient): WorkloadClient {
     },
     async getArgoRollout(namespace, name) {
       try {
-        const rollout = (await kube.custom.getNamespacedCustomObject({ ...ARGO_ROLLOUT, namespace, name })) as Listed;
+        const rollout = await getObject<Listed>(kube, workload('argo.Rollout', namespace, name));
         return view('argo.Rollout', rollout);
       } catch (err) {
         if (apiErrorCode(err) === 404) return undefined;
@@ -67,20 +71,7 @@ export function createWorkloadClient(kube: KubeClient): WorkloadClient {
     },
     async patch(kind, namespace, name, body, fieldManager) {
       try {
-        switch (kind) {
-          case 'Deployment':
-            await kube.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager }, mergePatch);
-            break;
-          case 'StatefulSet':
-            await kube.apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager }, mergePatch);
-            break;
-          case 'DaemonSet':
-            await kube.apps.patchNamespacedDaemonSet({ name, namespace, body, fieldManager }, mergePatch);
-            break;
-          case 'argo.Rollout':
-            await kube.custom.patchNamespacedCustomObject({ ...ARGO_ROLLOUT, namespace, name, body, fieldManager }, mergePatch);
-            break;
-        }
+        await patchObject(kube, workload(kind, namespace, name), PatchType.Merge, body, { fieldManager });
         return 'patched';
       } catch (err) {
         if (apiErrorCode(err) === 404) return 'absent';

@@ -13,7 +13,7 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube } from '../support/operator.ts';
 import { TestNamespaces } from '../support/integration.ts';
 import { startAlibabaFake, type AlibabaFake } from '../fakes/alibaba/server.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 
 const PYTHON = join(repoRoot, '.cache/venv-alibaba/bin/python');
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -22,7 +22,7 @@ const ROLE = 'acs:ram::1234567890123456:role/python-reader';
 const UNTRUSTED_ROLE = 'acs:ram::1234567890123456:role/someone-else';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let fake: AlibabaFake;
 const namespaces = new TestNamespaces('alibaba-python');
 

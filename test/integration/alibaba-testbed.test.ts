@@ -11,11 +11,11 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, decodeData, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitSecretData } from '../support/integration.ts';
 import { MANIFESTS_BEGIN, MANIFESTS_END } from '../testbeds/testbed.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 import { createAlibabaProvider } from '../../src/providers/alibaba/provider.ts';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let op: TestOperator;
 let testbed: ChildProcess | undefined;
 const namespaces = new TestNamespaces('alibaba-testbed');

@@ -9,7 +9,8 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData, refreshTimesIn } from '../support/integration.ts';
 import { startAlibabaFake, type AlibabaFake, type Allow } from '../fakes/alibaba/server.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
+import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
 import { createAlibabaProvider } from '../../src/providers/alibaba/provider.ts';
 import type { AlibabaProvider } from '../../src/api/types.generated.ts';
@@ -27,7 +28,9 @@ const roleArn = (name: string) => `acs:ram::${UID}:role/${name}`;
 const subjectOf = (ns: string, name: string) => `system:serviceaccount:${ns}:${name}`;
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
+/** The operator's own client, for the src code these tests call directly (createStoreKubeAccess). */
+let operatorKube: KubeClient;
 let fake: AlibabaFake;
 let op: TestOperator;
 const secrets = new SecretValues();
@@ -63,6 +66,7 @@ function tamperingAlibabaProvider(): Provider<AlibabaProvider> {
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
+  operatorKube = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath });
   fake = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
@@ -74,6 +78,7 @@ before(async () => {
 after(async () => {
   await stopTestOperator(op, 'alibaba');
   await fake?.stop();
+  await operatorKube?.close();
   await cluster?.stop();
 });
 
@@ -298,7 +303,7 @@ test('an expired SecurityToken is renewed once and the read goes through; 20 rea
   fake.putSecret('renewed', { data: value });
   const ctx: StoreContext = {
     storeKind: 'SecretStore', storeName: 'direct-rrsa', storeNamespace: ns, namespace: ns, clock: systemClock,
-    kube: createStoreKubeAccess(kube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct-rrsa` }),
+    kube: createStoreKubeAccess(operatorKube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct-rrsa` }),
   };
   const client = await createAlibabaProvider().newClient({ regionID: REGION, endpoint: fake.kmsEndpoint, auth: rrsa({ name: 'reader' }, role) }, ctx);
   const reads = await Promise.all(Array.from({ length: 20 }, () => client.getSecret({ key: 'renewed' }, signal())));

@@ -27,7 +27,7 @@ import {
   type TestOperator,
 } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData, refreshTimesIn } from '../support/integration.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import type { AwsProvider } from '../../src/api/types.generated.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
@@ -45,7 +45,7 @@ const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const seedCredentials = { accessKeyId: 'AKIASEEDSEEDSEED', secretAccessKey: 'seed' };
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let moto: Moto;
 let check: StsWebIdentityCheck;
 let op: TestOperator;

@@ -11,7 +11,8 @@ import { fetchJwks } from '../support/sts-web-identity-check.ts';
 import { adminKube, createObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData, refreshTimesIn } from '../support/integration.ts';
 import { cachedJwks, createClientCertificate, FEDERATED_AUDIENCE, startAzureFakes, type AzureFakes, type FakeApplication, type FakeVault } from '../fakes/azure/index.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
+import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
 import { createAzureProvider } from '../../src/providers/azure/provider.ts';
 import type { StoreCredential } from '../../src/providers/azure/credential.ts';
@@ -25,7 +26,9 @@ const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const TENANT = randomUUID();
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
+/** The operator's own client, for the src code these tests call directly (createStoreKubeAccess). */
+let operatorKube: KubeClient;
 let fakes: AzureFakes;
 let vault: FakeVault;
 let op: TestOperator;
@@ -38,6 +41,7 @@ const signal = () => AbortSignal.timeout(30_000);
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
+  operatorKube = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath });
   fakes = await startAzureFakes({ jwks: cachedJwks(() => fetchJwks(cluster.kubeconfigPath)) });
   vault = await fakes.addVault('relay-test', TENANT);
   op = await startTestOperator({
@@ -50,6 +54,7 @@ before(async () => {
 after(async () => {
   await stopTestOperator(op, 'azure');
   await fakes?.stop();
+  await operatorKube?.close();
   await cluster?.stop();
 });
 
@@ -109,7 +114,7 @@ async function directClient(ns: string): Promise<SecretsClient> {
     storeNamespace: ns,
     namespace: ns,
     clock: systemClock,
-    kube: createStoreKubeAccess(kube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` }),
+    kube: createStoreKubeAccess(operatorKube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` }),
   });
 }
 

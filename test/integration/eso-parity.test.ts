@@ -8,10 +8,10 @@ import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, patchObject, Plural, readSecret, type TestOperator, startTestOperator, waitFor } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let op: TestOperator;
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('eso-parity');

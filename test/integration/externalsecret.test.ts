@@ -22,11 +22,11 @@ import {
   type TestOperator,
 } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 import type { RemoteRef } from '../../src/providers/provider.ts';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let op: TestOperator;
 const secrets = new SecretValues();
 const failingKeys = new Set<string>();

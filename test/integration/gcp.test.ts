@@ -12,7 +12,8 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData, refreshTimesIn } from '../support/integration.ts';
 import { Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
+import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
 import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
 import type { GcpsmProvider } from '../../src/api/types.generated.ts';
@@ -28,7 +29,9 @@ const CLUSTER = { clusterProjectID: PROJECT, clusterLocation: 'europe-west1', cl
 const gsa = (name: string) => `${name}@${PROJECT}.iam.gserviceaccount.com`;
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
+/** The operator's own client, for the src code these tests call directly (createStoreKubeAccess). */
+let operatorKube: KubeClient;
 let fake: GcpFake;
 let op: TestOperator;
 let wifAudience: string;
@@ -40,6 +43,7 @@ const signal = () => AbortSignal.timeout(30_000);
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
+  operatorKube = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath });
   // Pages of 5: find follows next_page_token over several pages.
   fake = await startGcpFake({ kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER, pageSizeCap: 5 });
   fake.identity.addProject(PROJECT, PROJECT_NUMBER);
@@ -51,6 +55,7 @@ before(async () => {
 after(async () => {
   await stopTestOperator(op, 'gcp');
   await fake?.stop();
+  await operatorKube?.close();
   await cluster?.stop();
 });
 
@@ -93,7 +98,7 @@ async function directClient(ns: string, spec: Partial<GcpsmProvider>): Promise<S
     storeNamespace: ns,
     namespace: ns,
     clock: systemClock,
-    kube: createStoreKubeAccess(kube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` }),
+    kube: createStoreKubeAccess(operatorKube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` }),
   };
   return createGcpProvider().newClient(gcpsm(spec), ctx);
 }

@@ -2,16 +2,17 @@
 // informer reconnects from the bookmark's resourceVersion without listing again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { KubernetesListObject, V1ConfigMap } from '@kubernetes/client-node';
 import { useCluster } from '../support/shared-cluster.ts';
 import type { LocalCluster } from '../support/cluster.ts';
-import { createNamespace } from '../support/operator.ts';
+import { adminKube, createNamespace } from '../support/operator.ts';
 import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { createSupervisedInformer } from '../../src/k8s/informer.ts';
 
 const selector = 'secret-relay.dev/test=informer-bookmarks';
 
 let cluster: LocalCluster;
+/** The operator's own client: the informer under test lists and watches through it, and its requests are counted. */
 let kube: KubeClient;
 
 before(async () => {
@@ -37,14 +38,14 @@ function configMap(namespace: string, name: string): V1ConfigMap {
 }
 
 test('watches get bookmarks and reconnect from them without a new LIST', { timeout: 2 * 60_000 }, async () => {
-  const namespace = await createNamespace(kube, 'informer-bookmarks');
-  const elsewhere = await createNamespace(kube, 'informer-bookmarks-other');
+  const other = adminKube(cluster.kubeconfigPath); // the tests' own client: our writes, not counted
+  const namespace = await createNamespace(other, 'informer-bookmarks');
+  const elsewhere = await createNamespace(other, 'informer-bookmarks-other');
   // Counted from here on: only the informer uses this client until the end of the test.
   const requests = { list: 0, watch: 0 };
   const unobserve = kube.observeRequests((verb) => {
     if (verb === 'list' || verb === 'watch') requests[verb]++;
   });
-  const other = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath }); // our writes, not counted
   const bookmarks: bigint[] = [];
   const added: string[] = [];
   await other.core.createNamespacedConfigMap({ namespace, body: configMap(namespace, 'listed') });
@@ -54,7 +55,7 @@ test('watches get bookmarks and reconnect from them without a new LIST', { timeo
     name: 'test configmaps',
     path: `/api/v1/namespaces/${namespace}/configmaps`,
     labelSelector: selector,
-    list: () => kube.core.listNamespacedConfigMap({ namespace, labelSelector: selector }),
+    list: () => kube.request<KubernetesListObject<V1ConfigMap>>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/configmaps`, query: { labelSelector: selector } }),
     watch: { minTimeoutSeconds: 3, onBookmark: (rv) => bookmarks.push(BigInt(rv)) },
   });
   informer.on('add', (cm) => added.push(cm.metadata!.name!));

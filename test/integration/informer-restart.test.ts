@@ -2,8 +2,10 @@
 // for good on the connection error that a restart causes).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { KubernetesListObject, V1ConfigMap } from '@kubernetes/client-node';
 import { startCluster, type LocalCluster } from '../support/cluster.ts';
+import { adminKube } from '../support/operator.ts';
+import type { TestKube } from '../support/kube.ts';
 import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { createSupervisedInformer, type SupervisedInformer } from '../../src/k8s/informer.ts';
 
@@ -11,15 +13,21 @@ const namespace = 'informer-restart';
 const selector = 'secret-relay.dev/test=informer-restart';
 
 let cluster: LocalCluster;
+/** The operator's own client, which the informer under test lists and watches through. */
 let kube: KubeClient;
+/** The tests' own client, for the writes the informer should see. */
+let admin: TestKube;
 
 before(async () => {
   cluster = await startCluster();
   kube = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath });
-  await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
+  admin = adminKube(cluster.kubeconfigPath);
+  await admin.core.createNamespace({ body: { metadata: { name: namespace } } });
 }, { timeout: 30 * 60_000 }); // includes a cold Go build of the control plane on a fresh machine
 
 after(async () => {
+  await admin?.close();
+  await kube?.close();
   await cluster?.stop();
 });
 
@@ -50,29 +58,29 @@ test('a supervised informer keeps delivering events after the apiserver restarts
     name: 'test configmaps',
     path: `/api/v1/namespaces/${namespace}/configmaps`,
     labelSelector: selector,
-    list: () => kube.core.listNamespacedConfigMap({ namespace, labelSelector: selector }),
+    list: () => kube.request<KubernetesListObject<V1ConfigMap>>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/configmaps`, query: { labelSelector: selector } }),
     backoff: { baseMs: 200, maxMs: 2_000 },
     logger: { info: () => {}, warn: (obj, msg) => warnings.push({ obj, msg }) },
   });
   for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (cm) => events.push(`${verb} ${cm.metadata?.name}`));
 
-  await kube.core.createNamespacedConfigMap({ namespace, body: configMap('listed') });
+  await admin.core.createNamespacedConfigMap({ namespace, body: configMap('listed') });
   try {
     await informer.start();
     assert.equal(informer.hasSynced(), true);
     assert.ok(informer.get('listed', namespace), 'the first list fills the cache');
 
-    await kube.core.createNamespacedConfigMap({ namespace, body: configMap('before-restart') });
+    await admin.core.createNamespacedConfigMap({ namespace, body: configMap('before-restart') });
     await waitFor('the informer to see before-restart', () => events.includes('add before-restart'), 30_000);
 
     await cluster.restartApiserver();
 
-    await kube.core.createNamespacedConfigMap({ namespace, body: configMap('unlabelled', false) });
-    await kube.core.createNamespacedConfigMap({ namespace, body: configMap('after-restart') });
+    await admin.core.createNamespacedConfigMap({ namespace, body: configMap('unlabelled', false) });
+    await admin.core.createNamespacedConfigMap({ namespace, body: configMap('after-restart') });
     await waitFor('the informer to see after-restart', () => events.includes('add after-restart'), 60_000);
-    await kube.core.patchNamespacedConfigMap({ namespace, name: 'listed', body: [{ op: 'replace', path: '/data/v', value: '2' }] });
+    await admin.core.patchNamespacedConfigMap({ namespace, name: 'listed', body: [{ op: 'replace', path: '/data/v', value: '2' }] });
     await waitFor('the informer to see the update of listed', () => events.includes('update listed'), 30_000);
-    await kube.core.deleteNamespacedConfigMap({ namespace, name: 'before-restart' });
+    await admin.core.deleteNamespacedConfigMap({ namespace, name: 'before-restart' });
     await waitFor('the informer to see the delete of before-restart', () => events.includes('delete before-restart'), 30_000);
 
     assert.equal(informer.get('after-restart', namespace)?.metadata?.name, 'after-restart');

@@ -25,11 +25,11 @@ import {
   type TestOperator,
 } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, waitReady, waitSecretData } from '../support/integration.ts';
-import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
+import { createTestKube, type TestKube } from '../support/kube.ts';
 import { helmTemplate, MANIFESTS_DIR, MANIFESTS_NAMESPACE, splitDocuments, type RenderedDocument } from '../../scripts/render-manifests.ts';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 const operators: TestOperator[] = [];
 const secrets = new SecretValues();
 
@@ -131,8 +131,9 @@ async function serviceAccountToken(namespace: string, name: string): Promise<str
   return result.status!.token!;
 }
 
-function as(token: string): KubeClient {
-  return createKubeClient({ kubeconfigPath: cluster.kubeconfigPath, bearerToken: token });
+/** The tests' own client with a ServiceAccount's token: what that identity may do. */
+function as(token: string): TestKube {
+  return createTestKube({ kubeconfigPath: cluster.kubeconfigPath, bearerToken: token });
 }
 
 async function code(call: Promise<unknown>): Promise<number> {
@@ -307,12 +308,13 @@ test('scoped RBAC: watched namespaces get RoleBindings, token minting is limited
   for (const name of ['reader', 'other']) await kube.core.createNamespacedServiceAccount({ namespace: watched, body: { metadata: { name } } });
 
   const token = await serviceAccountToken(releaseNamespace, release);
-  const operatorKube = as(token);
-  assert.equal(await code(operatorKube.core.createNamespacedServiceAccountToken({ namespace: watched, name: 'reader', body: { spec: { audiences: ['vault'] } } })), 200);
-  assert.equal(await code(operatorKube.core.createNamespacedServiceAccountToken({ namespace: watched, name: 'other', body: { spec: { audiences: ['vault'] } } })), 403);
-  assert.equal(await code(operatorKube.core.listNamespacedSecret({ namespace: watched })), 200);
-  assert.equal(await code(operatorKube.core.listNamespacedSecret({ namespace: unwatched })), 403);
-  assert.equal(await code(operatorKube.core.listSecretForAllNamespaces({})), 403);
+  const operatorIdentity = as(token);
+  assert.equal(await code(operatorIdentity.core.createNamespacedServiceAccountToken({ namespace: watched, name: 'reader', body: { spec: { audiences: ['vault'] } } })), 200);
+  assert.equal(await code(operatorIdentity.core.createNamespacedServiceAccountToken({ namespace: watched, name: 'other', body: { spec: { audiences: ['vault'] } } })), 403);
+  assert.equal(await code(operatorIdentity.core.listNamespacedSecret({ namespace: watched })), 200);
+  assert.equal(await code(operatorIdentity.core.listNamespacedSecret({ namespace: unwatched })), 403);
+  assert.equal(await code(operatorIdentity.core.listSecretForAllNamespaces({})), 403);
+  await operatorIdentity.close();
 
   // The chart's Deployment args, minus the audit file (its emptyDir exists only in the pod).
   const args = deploymentArgs(documents).filter((a) => !a.startsWith('--audit-log-file'));

@@ -3,7 +3,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startCluster, type LocalCluster } from '../support/cluster.ts';
-import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
+import { adminKube } from '../support/operator.ts';
+import type { TestKube } from '../support/kube.ts';
+import { createKubeClient } from '../../src/k8s/kube-client.ts';
 import { createLeaseStore } from '../../src/k8s/leases.ts';
 import { LeaderElector } from '../../src/controller/runtime/leader-election.ts';
 
@@ -11,14 +13,16 @@ const namespace = 'default';
 const timing = { leaseDurationMs: 5_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
 
 let cluster: LocalCluster;
-let admin: KubeClient;
+/** The tests' own client, reading the Lease the electors write. */
+let admin: TestKube;
 
 before(async () => {
   cluster = await startCluster();
-  admin = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath });
+  admin = adminKube(cluster.kubeconfigPath);
 }, { timeout: 30 * 60_000 }); // includes a cold Go build of the control plane on a fresh machine
 
 after(async () => {
+  await admin?.close();
   await cluster?.stop();
 });
 

@@ -8,13 +8,13 @@ import { after, before, test } from 'node:test';
 import { repoRoot, type LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createNamespace, createObject, decodeData, Plural, readSecret, waitFor } from '../support/operator.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 
 const LEASE_SECONDS = 4;
 /** Unique per run, so a Lease left by another test file cannot delay this one. */
 const LEASE_NAME = `failover-${randomBytes(3).toString('hex')}`;
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 const operators = new Map<string, { process: ChildProcess; output: string[] }>();
 
 function startOperatorProcess(identity: string): void {

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { convertFile, convertFiles } from '../../src/migrate/convert.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { installEsoCrds } from '../support/eso-crds.ts';
@@ -32,7 +32,7 @@ const plurals: Record<string, string> = {
 const clusterScoped = new Set(['ClusterSecretStore', 'ClusterExternalSecret']);
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let op: TestOperator;
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('migrate');

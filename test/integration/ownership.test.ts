@@ -10,11 +10,11 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, decodeData, eventNotes, getObject, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { createEsoExternalSecret } from '../support/eso.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 import type { RemoteRef } from '../../src/providers/provider.ts';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let op: TestOperator;
 const secrets = new SecretValues();
 const callsByKey = new Map<string, number>();

@@ -8,12 +8,12 @@ import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, getObject, mergePatchSecret, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 import { DATA_HMAC_ANNOTATION } from '../../src/controller/externalsecret/desired-secret.ts';
 import { SECRET_VERSIONS_ANNOTATION } from '../../src/controller/rollouts/plan.ts';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let op: TestOperator;
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('rollout');

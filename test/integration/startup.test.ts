@@ -12,10 +12,10 @@ import { repoRoot, startCluster, type LocalCluster } from '../support/cluster.ts
 import { useCluster } from '../support/shared-cluster.ts';
 import { freePort } from '../support/server-process.ts';
 import { adminKube, createNamespace, startTestOperator } from '../support/operator.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 const dir = mkdtempSync(join(tmpdir(), 'secret-relay-startup-'));
 
 before(async () => {

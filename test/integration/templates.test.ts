@@ -18,11 +18,11 @@ import {
   type TestOperator,
 } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecret, waitSecretData } from '../support/integration.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 import { CA_CERT_PEM, EC_CHAIN_P12_BASE64, LEAF_CERT_PEM, LEAF_KEY_PEM } from '../unit/templates/fixtures.ts';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let op: TestOperator;
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('tpl');

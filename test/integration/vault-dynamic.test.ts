@@ -22,12 +22,12 @@ import {
   type TestOperator,
 } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady } from '../support/integration.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
 import { LEASE_FINALIZER } from '../../src/controller/externalsecret/generators.ts';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
 let bao: OpenBao;
 let pg: Postgres;
 let op: TestOperator | undefined;

@@ -21,7 +21,8 @@ import {
   type TestOperator,
 } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from '../support/kube.ts';
+import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
 import { connectVault, createVaultProvider } from '../../src/providers/vault/provider.ts';
 import type { VaultProvider } from '../../src/api/types.generated.ts';
@@ -34,7 +35,9 @@ import { systemClock, type Clock } from '../../src/util/clock.ts';
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
 let cluster: LocalCluster;
-let kube: KubeClient;
+let kube: TestKube;
+/** The operator's own client, for the src code these tests call directly (createStoreKubeAccess). */
+let operatorKube: KubeClient;
 let bao: OpenBao;
 let op: TestOperator;
 const secrets = new SecretValues();
@@ -45,6 +48,7 @@ const signal = () => AbortSignal.timeout(30_000);
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
+  operatorKube = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath });
   bao = await startOpenBao();
   // KV v1 beside the dev server's KV v2 at secret/.
   await bao.api('POST', 'sys/mounts/kv1', { type: 'kv', options: { version: '1' } });
@@ -86,6 +90,7 @@ before(async () => {
 after(async () => {
   await stopTestOperator(op, 'vault');
   await bao?.stop();
+  await operatorKube?.close();
   await cluster?.stop();
 });
 
@@ -130,7 +135,7 @@ async function childToken(policies = ['read-all'], ttl = '1h'): Promise<string> 
 
 /** A StoreContext whose Secret reads come from `secrets` and whose tokens come from the real apiserver. */
 function directContext(ns: string, secrets: Record<string, string> = {}, clock: Clock = systemClock): StoreContext {
-  const real = createStoreKubeAccess(kube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` });
+  const real = createStoreKubeAccess(operatorKube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` });
   return {
     storeKind: 'SecretStore',
     storeName: 'direct',

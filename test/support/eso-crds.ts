@@ -3,12 +3,12 @@
 // garbage collector knows — without running ESO. Idempotent; returns once the group is served.
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from './kube.ts';
 import { waitFor } from './operator.ts';
 
 const crdsFile = new URL('../fixtures/eso-docs/eso-crds.json', import.meta.url);
 
-export async function installEsoCrds(kube: KubeClient): Promise<void> {
+export async function installEsoCrds(kube: TestKube): Promise<void> {
   const api = kube.config.makeApiClient(k8s.ApiextensionsV1Api);
   const crds = JSON.parse(readFileSync(crdsFile, 'utf8')) as Record<string, unknown>[];
   for (const crd of crds) {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
-import type { KubeClient } from '../../src/k8s/kube-client.ts';
+import type { TestKube } from './kube.ts';
 import {
   API_GROUP,
   API_VERSION,
@@ -46,7 +46,7 @@ export class TestNamespaces {
     this.#prefix = prefix;
   }
 
-  async create(kube: KubeClient, labels: Record<string, string> = {}): Promise<string> {
+  async create(kube: TestKube, labels: Record<string, string> = {}): Promise<string> {
     const name = await createNamespace(kube, this.#prefix, labels);
     this.names.push(name);
     return name;
@@ -62,7 +62,7 @@ export async function stopTestOperator(op: TestOperator | undefined, logName: st
 
 /** Waits until the Secret exists and its decoded data passes `check`; returns the Secret. */
 export async function waitSecret(
-  kube: KubeClient,
+  kube: TestKube,
   namespace: string,
   name: string,
   check: (data: Record<string, string>) => boolean,
@@ -77,7 +77,7 @@ export async function waitSecret(
 }
 
 /** Waits until the Secret's decoded data is exactly `expected` (no other keys); returns the Secret. */
-export async function waitSecretData(kube: KubeClient, namespace: string, name: string, expected: Record<string, string>, timeoutMs = 30_000): Promise<k8s.V1Secret> {
+export async function waitSecretData(kube: TestKube, namespace: string, name: string, expected: Record<string, string>, timeoutMs = 30_000): Promise<k8s.V1Secret> {
   return waitSecret(kube, namespace, name, (data) => isDeepEqual(data, expected), `holds ${Object.keys(expected).join(',')}`, timeoutMs);
 }
 
@@ -103,7 +103,7 @@ export interface ReadyWanted {
 }
 
 /** Waits until the object's Ready condition has the status (and reason, and a message matching) wanted. */
-export async function waitReady(kube: KubeClient, wanted: ReadyWanted, timeoutMs = 30_000): Promise<ReadyCondition> {
+export async function waitReady(kube: TestKube, wanted: ReadyWanted, timeoutMs = 30_000): Promise<ReadyCondition> {
   const plural = wanted.plural ?? Plural.ExternalSecret;
   const what = `${plural} ${wanted.namespace ?? ''}/${wanted.name} Ready=${wanted.status}${wanted.reason ? ` ${wanted.reason}` : ''}${wanted.message ? ` ${wanted.message}` : ''}`;
   return waitFor(what, async () => {
@@ -121,7 +121,7 @@ export interface LeakScan {
   readonly audit: readonly LineSink[];
   /** Also require audit records to have been captured. */
   readonly expectAudit?: boolean;
-  readonly kube: KubeClient;
+  readonly kube: TestKube;
   /** The statuses of our objects (every namespaced kind) in these namespaces are searched. */
   readonly namespaces: readonly string[];
   readonly values: SecretValues;
@@ -167,7 +167,7 @@ export async function assertNoLeaks(scan: LeakScan): Promise<void> {
 }
 
 /** Each ExternalSecret's `status.refreshTime` in `namespace` (epoch ms), 0 for one not Ready=True: refresh waves are read from these. */
-export async function refreshTimesIn(kube: KubeClient, namespace: string): Promise<number[]> {
+export async function refreshTimesIn(kube: TestKube, namespace: string): Promise<number[]> {
   const list = (await kube.custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: Plural.ExternalSecret })) as {
     items: { status?: { refreshTime?: string; conditions?: { type: string; status: string }[] } }[];
   };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
-import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
+import { createKubeClient } from '../../src/k8s/kube-client.ts';
 import { createLogger } from '../../src/log.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { systemClock } from '../../src/util/clock.ts';
@@ -14,6 +14,7 @@ import type { Provider } from '../../src/providers/provider.ts';
 import { createFakeProvider, type FakeProviderHooks } from '../../src/providers/fake/provider.ts';
 import { API_GROUP, API_VERSION, Plural } from '../../src/api/index.ts';
 import { repoRoot } from './cluster.ts';
+import { createTestKube, type TestKube } from './kube.ts';
 
 export { API_GROUP, API_VERSION, Plural };
 
@@ -34,7 +35,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 /** Installs (or updates) the generated CRDs and waits until each is Established. */
-export async function installCrds(kube: KubeClient): Promise<void> {
+export async function installCrds(kube: TestKube): Promise<void> {
   const dir = join(repoRoot, 'crds');
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
     // loadYaml, not a plain parse: the typed model would drop default/enum/x-kubernetes-validations.
@@ -55,7 +56,7 @@ export async function installCrds(kube: KubeClient): Promise<void> {
   }
 }
 
-export async function createNamespace(kube: KubeClient, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+export async function createNamespace(kube: TestKube, prefix: string, labels: Record<string, string> = {}): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   await kube.core.createNamespace({ body: { metadata: { name, labels } } });
   return name;
@@ -120,6 +121,7 @@ export async function startTestOperator(options: TestOperatorOptions): Promise<T
     {},
   );
   const logger = createLogger({ level: config.logLevel, destination: logs });
+  // The operator's own client, as main.ts builds it (the tests' client-node one, test/support/kube.ts, is for their own reads and writes).
   const kube = createKubeClient({ kubeconfigPath: options.kubeconfigPath, bearerToken: options.bearerToken });
   const operator = await startOperator({
     config,
@@ -134,11 +136,14 @@ export async function startTestOperator(options: TestOperatorOptions): Promise<T
     logs,
     audit,
     config,
-    stop: () => operator.stop(),
+    stop: async () => {
+      await operator.stop();
+      await kube.close();
+    },
   };
 }
 
-export async function ensureNamespace(kube: KubeClient, name: string): Promise<void> {
+export async function ensureNamespace(kube: TestKube, name: string): Promise<void> {
   try {
     await kube.core.createNamespace({ body: { metadata: { name } } });
   } catch (err) {
@@ -146,21 +151,22 @@ export async function ensureNamespace(kube: KubeClient, name: string): Promise<v
   }
 }
 
-export function adminKube(kubeconfigPath: string): KubeClient {
-  return createKubeClient({ kubeconfigPath });
+/** The tests' own client (client-node) with the admin credential of the kubeconfig. */
+export function adminKube(kubeconfigPath: string): TestKube {
+  return createTestKube({ kubeconfigPath });
 }
 
 type Obj = Record<string, unknown>;
 
 /** Creates a custom object of ours (namespaced when namespace is given). */
-export async function createObject(kube: KubeClient, plural: string, body: Obj, namespace?: string): Promise<Obj> {
+export async function createObject(kube: TestKube, plural: string, body: Obj, namespace?: string): Promise<Obj> {
   if (namespace) {
     return (await kube.custom.createNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural, body })) as Obj;
   }
   return (await kube.custom.createClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural, body })) as Obj;
 }
 
-export async function getObject(kube: KubeClient, plural: string, name: string, namespace?: string): Promise<Obj | undefined> {
+export async function getObject(kube: TestKube, plural: string, name: string, namespace?: string): Promise<Obj | undefined> {
   try {
     if (namespace) return (await kube.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural, name })) as Obj;
     return (await kube.custom.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural, name })) as Obj;
@@ -170,7 +176,7 @@ export async function getObject(kube: KubeClient, plural: string, name: string, 
   }
 }
 
-export async function patchObject(kube: KubeClient, plural: string, name: string, patch: Obj, namespace?: string): Promise<void> {
+export async function patchObject(kube: TestKube, plural: string, name: string, patch: Obj, namespace?: string): Promise<void> {
   const options = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   if (namespace) {
     await kube.custom.patchNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural, name, body: patch }, options);
@@ -179,12 +185,12 @@ export async function patchObject(kube: KubeClient, plural: string, name: string
   }
 }
 
-export async function deleteObject(kube: KubeClient, plural: string, name: string, namespace?: string): Promise<void> {
+export async function deleteObject(kube: TestKube, plural: string, name: string, namespace?: string): Promise<void> {
   if (namespace) await kube.custom.deleteNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural, name });
   else await kube.custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural, name });
 }
 
-export async function readSecret(kube: KubeClient, namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
+export async function readSecret(kube: TestKube, namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
   try {
     return await kube.core.readNamespacedSecret({ namespace, name });
   } catch (err) {
@@ -209,12 +215,12 @@ export function readyOf(obj: Obj | undefined): ReadyCondition | undefined {
   return conditions?.find((c) => c.type === 'Ready');
 }
 
-export async function mergePatchSecret(kube: KubeClient, namespace: string, name: string, patch: Obj): Promise<void> {
+export async function mergePatchSecret(kube: TestKube, namespace: string, name: string, patch: Obj): Promise<void> {
   await kube.core.patchNamespacedSecret({ namespace, name, body: patch }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
 }
 
 /** Events about objects in a namespace, as `reason: note` lines (for assertions and leak scans). */
-export async function eventNotes(kube: KubeClient, namespace?: string): Promise<string[]> {
+export async function eventNotes(kube: TestKube, namespace?: string): Promise<string[]> {
   const list = namespace ? await kube.events.listNamespacedEvent({ namespace }) : await kube.events.listEventForAllNamespaces({});
   return list.items.map((e) => `${e.type} ${e.reason}: ${e.note}`);
 }

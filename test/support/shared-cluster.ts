@@ -21,7 +21,11 @@ export async function useCluster(): Promise<LocalCluster> {
     cluster = await startCluster();
   }
   const kube = adminKube(cluster.kubeconfigPath);
-  await installCrds(kube);
-  await ensureNamespace(kube, 'secret-relay-system');
+  try {
+    await installCrds(kube);
+    await ensureNamespace(kube, 'secret-relay-system');
+  } finally {
+    await kube.close();
+  }
   return cluster;
 }

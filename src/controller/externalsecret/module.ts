@@ -2,7 +2,7 @@
 // became ready, its Secret was edited or deleted, its namespace's labels changed under a ClusterSecretStore)
 // and the reconciler with its dependencies.
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, ConditionType, EventReason, Kind, Plural, parseExternalSecret, type ExternalSecret } from '../../api/index.ts';
-import { apiErrorCode } from '../../k8s/kube-client.ts';
+import { readConfigMapData } from '../../k8s/reads.ts';
 import { createFinalizerEditor } from '../../k8s/finalizers.ts';
 import { ClusterSecretStoreKind, ExternalSecretKind, ManagedSecretKind, NamespaceKind, SecretStoreKind, type RawCustomObject, type V1Namespace, type V1Secret } from '../../k8s/kinds.ts';
 import { ExternalSecretIndex } from '../external-secret-index.ts';
@@ -65,14 +65,7 @@ export const externalSecretController: ControllerModule = {
       leases,
       // templateFrom reads ConfigMaps and Secrets of the ExternalSecret's own namespace (RBAC: get on both).
       templateSources: {
-        async configMapData(namespace, name) {
-          try {
-            return (await ctx.kube.core.readNamespacedConfigMap({ name, namespace })).data ?? {};
-          } catch (err) {
-            if (apiErrorCode(err) === 404) return undefined;
-            throw err;
-          }
-        },
+        configMapData: (namespace, name) => readConfigMapData(ctx.kube, namespace, name),
         async secretData(namespace, name) {
           const secret = await ctx.secrets.read(namespace, name);
           return secret ? (secret.data ?? {}) : undefined;

@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { ApiException } from '@kubernetes/client-node';
 import { createControllerServices } from '../../../src/controller/services.ts';
 import type { Caches } from '../../../src/controller/runtime/manager.ts';
 import type { KindDescriptor, KubernetesObject, SupervisedInformer } from '../../../src/k8s/informer.ts';
+import { KubeApiError, type KubeClient, type KubeRequest } from '../../../src/k8s/kube-client.ts';
+import { API_GROUP, API_VERSION } from '../../../src/api/index.ts';
 import type { Generator } from '../../../src/providers/generator.ts';
 import type { GeneratorHost, Provider } from '../../../src/providers/provider.ts';
 import { createVaultProvider } from '../../../src/providers/vault/provider.ts';
@@ -23,17 +24,18 @@ const emptyCaches: Caches = {
   queue: () => ({ add() {} }),
 };
 
-/** The custom objects the host reads, by plural/namespace/name. */
+/** The custom objects the host reads, by plural/namespace/name: GETs of our group's namespaced objects. */
 function kubeWith(objects: Record<string, unknown>) {
   const reads: string[] = [];
-  const kube = {
-    custom: {
-      async getNamespacedCustomObject({ plural, namespace, name }: { plural: string; namespace: string; name: string }) {
-        reads.push(`${plural}/${namespace}/${name}`);
-        const found = objects[`${plural}/${namespace}/${name}`];
-        if (found === undefined) throw new ApiException(404, 'Not Found', '{"kind":"Status","reason":"NotFound"}', {});
-        return found;
-      },
+  const prefix = `/apis/${API_GROUP}/${API_VERSION}/namespaces/`;
+  const kube: Pick<KubeClient, 'request'> = {
+    async request<T>(req: KubeRequest): Promise<T> {
+      const [namespace, plural, name, ...rest] = req.path.startsWith(prefix) ? req.path.slice(prefix.length).split('/').map(decodeURIComponent) : [];
+      if (req.method !== 'GET' || name === undefined || rest.length > 0) throw new Error(`unexpected request ${req.method} ${req.path}`);
+      reads.push(`${plural}/${namespace}/${name}`);
+      const found = objects[`${plural}/${namespace}/${name}`];
+      if (found === undefined) throw new KubeApiError(404, { kind: 'Status', code: 404, reason: 'NotFound', message: `${plural} "${name}" not found` });
+      return found as T;
     },
   };
   return { kube, reads };

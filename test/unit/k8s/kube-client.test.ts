@@ -5,8 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKubeClient, requestVerb, RequestRateLimiter, type KubeVerb } from '../../../src/k8s/kube-client.ts';
-import { Watch } from '@kubernetes/client-node';
+import { createKubeClient, KubeApiError, requestVerb, RequestRateLimiter, type KubeVerb } from '../../../src/k8s/kube-client.ts';
 import { FakeTime } from '../runtime/fake-time.ts';
 
 const base = 'https://10.0.0.1:6443';
@@ -96,9 +95,9 @@ test('every request is counted by verb with its status; watches are counted and 
   const more: KubeVerb[] = [];
   const stop = kube.observeRequests((verb) => more.push(verb));
 
-  await kube.core.listNamespacedConfigMap({ namespace: 'ns' });
-  await assert.rejects(kube.core.readNamespacedConfigMap({ namespace: 'ns', name: 'missing' }));
-  const watching = await new Watch(kube.config).watch('/api/v1/namespaces/ns/configmaps', {}, () => {}, () => {});
+  await kube.request({ method: 'GET', path: '/api/v1/namespaces/ns/configmaps' });
+  await assert.rejects(kube.request({ method: 'GET', path: '/api/v1/namespaces/ns/configmaps/missing' }), (err: unknown) => err instanceof KubeApiError && err.code === 404 && err.message === 'Kubernetes API 404 NotFound: not found');
+  const watching = await kube.watch('/api/v1/namespaces/ns/configmaps', {}, { onEvent: () => {}, onDone: () => {} });
   watching.abort();
   stop();
   assert.deepEqual(seen, [['list', 200], ['get', 404], ['watch', undefined]]);

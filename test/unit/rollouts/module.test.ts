@@ -3,13 +3,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { rolloutController } from '../../../src/controller/rollouts/module.ts';
 import type { ControllerContext } from '../../../src/controller/module.ts';
 import type { ControllerSpec } from '../../../src/controller/runtime/manager.ts';
 import { keyOf } from '../../../src/controller/runtime/manager.ts';
 import type { InformerEvent, KindDescriptor, KubernetesObject, SupervisedInformer } from '../../../src/k8s/informer.ts';
 import { kindKey } from '../../../src/k8s/informer.ts';
+import { KubeApiError, type KubeClient, type KubeRequest } from '../../../src/k8s/kube-client.ts';
 import { createMetrics } from '../../../src/metrics/metrics.ts';
 import { createLogger } from '../../../src/log.ts';
 import type { AuditRecord } from '../../../src/audit/audit-log.ts';
@@ -53,28 +54,30 @@ function harness(options: { listFails?: number; patchFails?: number[]; deploymen
   const audit: AuditRecord[] = [];
   const patchFails = [...(options.patchFails ?? [])];
   const registry = new Registry();
-  const fail = (code: number) => new k8s.ApiException(code, 'refused', JSON.stringify({ kind: 'Status', code, reason: code === 403 ? 'Forbidden' : 'InternalError', message: 'refused' }), {});
-  const list = (kind: string, items: unknown[]) => async () => {
-    calls.push({ verb: 'list', kind });
-    if (options.listFails) throw fail(options.listFails);
-    return { items };
+  const fail = (code: number) => new KubeApiError(code, { kind: 'Status', code, reason: code === 403 ? 'Forbidden' : 'InternalError', message: 'refused' });
+  const apps: Readonly<Record<string, { kind: string; items: unknown[] }>> = {
+    deployments: { kind: 'Deployment', items: options.deployments ?? [] },
+    statefulsets: { kind: 'StatefulSet', items: [] },
+    daemonsets: { kind: 'DaemonSet', items: [] },
   };
-  const patch = (kind: string) => async ({ name }: { name: string }) => {
-    calls.push({ verb: 'patch', kind, name });
-    const code = patchFails.shift();
-    if (code) throw fail(code);
-    return {};
-  };
-  const kube = {
-    apps: {
-      listNamespacedDeployment: list('Deployment', options.deployments ?? []),
-      listNamespacedStatefulSet: list('StatefulSet', []),
-      listNamespacedDaemonSet: list('DaemonSet', []),
-      patchNamespacedDeployment: patch('Deployment'),
-      patchNamespacedStatefulSet: patch('StatefulSet'),
-      patchNamespacedDaemonSet: patch('DaemonSet'),
+  // The apiserver's apps/v1 workload paths in namespace ns: LIST a collection, PATCH one object. Nothing else is expected.
+  const kube: Pick<KubeClient, 'request'> = {
+    async request<T>(req: KubeRequest): Promise<T> {
+      const m = /^\/apis\/apps\/v1\/namespaces\/ns\/([a-z]+)(?:\/([^/]+))?$/.exec(req.path);
+      const resource = m ? apps[m[1]!] : undefined;
+      if (resource && req.method === 'GET' && m![2] === undefined) {
+        calls.push({ verb: 'list', kind: resource.kind });
+        if (options.listFails) throw fail(options.listFails);
+        return { items: resource.items } as T;
+      }
+      if (resource && req.method === 'PATCH' && m![2] !== undefined) {
+        calls.push({ verb: 'patch', kind: resource.kind, name: decodeURIComponent(m![2]) });
+        const code = patchFails.shift();
+        if (code) throw fail(code);
+        return {} as T;
+      }
+      throw new Error(`unexpected request ${req.method} ${req.path}`);
     },
-    custom: {},
   };
   const ctx = {
     informer: (kind: KindDescriptor) => {

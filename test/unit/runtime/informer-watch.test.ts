@@ -1,6 +1,6 @@
 // The informers' watches, against a local HTTP server standing in for the apiserver: each asks for bookmarks
 // and a server-side timeout, a reconnect resumes from the last bookmark's resourceVersion without a new list,
-// and a silent watch is dropped after our inactivity timeout (client-node's own is 30 s).
+// and a silent watch is dropped after our inactivity timeout (150 s by default; 150 ms here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
@@ -102,7 +102,7 @@ test('watches ask for bookmarks, reconnect from the last bookmark without relist
     assert.equal(second!.get('allowWatchBookmarks'), 'true');
     assert.equal(third!.get('resourceVersion'), '21', 'after the silent watch was dropped, the next resumes from the last event');
     const silence = api.watches[2]!.at - api.watches[1]!.at;
-    assert.ok(silence >= 140 && silence < 5_000, `the silent watch was dropped after the inactivity timeout (${silence} ms), not client-node's 30 s`);
+    assert.ok(silence >= 140 && silence < 5_000, `the silent watch was dropped after the inactivity timeout (${silence} ms), not a fixed library timeout`);
     assert.equal(lists, 1, 'no reconnect relisted');
     assert.deepEqual(added, ['listed', 'added']);
     assert.equal(informer.restarts(), 0, 'reconnects are not failures');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject } from '../../../src/k8s/list-watch.ts';
 import { createSupervisedInformer } from '../../../src/k8s/informer.ts';
 import type { RawInformer } from '../../../src/k8s/informer.ts';
 import { FakeTime, settle } from './fake-time.ts';
@@ -9,7 +9,7 @@ type Obj = KubernetesObject;
 type Callback = (arg: never) => void;
 
 /**
- * Behaves like client-node's ListWatch where it matters: start() lists (unless it has a resourceVersion) and
+ * Behaves like src/k8s/list-watch.ts's ListWatch where it matters: start() lists (unless it has a resourceVersion) and
  * watches; on an error it calls its 'error' handlers and stops for good until start() is called again.
  */
 class FakeListWatch {
@@ -66,13 +66,13 @@ function setup() {
   };
   let raw: FakeListWatch | undefined;
   const informer = createSupervisedInformer<Obj>({
-    kube: { config: {} as never },
+    kube: { watch: () => Promise.reject(new Error('not used')) },
     path: '/api/v1/configmaps',
     list: async () => ({ metadata: { resourceVersion: '1' }, items: [{ metadata: { name: 'first', namespace: 'ns' } }] }),
     logger,
     timers: time,
     random: () => 0,
-    makeInformer: (_config, _path, list) => {
+    makeInformer: (_path, list) => {
       raw = new FakeListWatch(list);
       return raw as unknown as RawInformer<Obj>;
     },
