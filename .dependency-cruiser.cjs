@@ -23,10 +23,17 @@ module.exports = {
     layer('controller-not-up', '^src/controller/', ['^src/util/', '^src/api/', '^src/log\\.ts$', '^src/metrics/', '^src/http/', '^src/audit/', '^src/providers/', '^src/templates/', '^src/k8s/'], 'controllers never import the wiring (operator, main, config)'),
     {
       name: 'only-k8s-imports-client-node',
-      comment: 'src/k8s is the only importer of @kubernetes/client-node',
+      comment: 'src/k8s is the only importer of @kubernetes/client-node (its model types)',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/k8s/' },
       to: { path: '@kubernetes/client-node' },
+    },
+    {
+      name: 'no-dev-dependency-at-run-time',
+      comment: 'the image installs production dependencies only: src may import a devDependency (client-node\'s model types) with `import type` alone, which Node erases',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'one-provider-does-not-import-another',
