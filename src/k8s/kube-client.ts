@@ -433,10 +433,17 @@ function namesAnObject(path: string): boolean {
  * Client-side rate limit in the manner of client-go's token bucket: `acquire()` resolves when a token is
  * available; callers are served in the order they asked. Timers are ref'd: a request waiting for a token
  * is work in progress and keeps the process alive.
+ *
+ * Unlike client-go, a line of waiters is released in batches of up to a tenth of a second's tokens (5 at
+ * --qps=50), on one timer: every wake-up of an idle process costs ~0.2 ms of CPU on a busy node (caches gone
+ * cold; measured on 2 cores next to the apiserver: a bare setTimeout(20) loop costs 230 µs per turn, an HTTP
+ * round trip 1.35 ms after 20 ms of idle against 0.36 ms back to back), and throttled requests paced one by
+ * one were most of the operator's CPU. The rate stays within qps and the bucket's burst.
  */
 export class RequestRateLimiter {
   readonly #bucket: TokenBucket;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #batch: number;
   /** Resolves when the last caller in line has its token. */
   #tail: Promise<void> = Promise.resolve();
   #waiting = 0;
@@ -444,6 +451,7 @@ export class RequestRateLimiter {
   constructor(limit: { readonly qps: number; readonly burst: number }, clock: Clock, sleep: (ms: number) => Promise<void> = realSleep) {
     this.#bucket = new TokenBucket(limit, clock);
     this.#sleep = sleep;
+    this.#batch = Math.max(1, Math.min(limit.burst, Math.floor(limit.qps / 10)));
   }
 
   /** Resolves once the caller may send one request. */
@@ -452,7 +460,9 @@ export class RequestRateLimiter {
     if (this.#waiting === 0 && this.#bucket.tryTake() === 0) return Promise.resolve();
     this.#waiting++;
     const turn = this.#tail.then(async () => {
-      for (let wait = this.#bucket.tryTake(); wait > 0; wait = this.#bucket.tryTake()) await this.#sleep(wait);
+      // The head of the line waits for the tokens of the next batch (this caller and those behind it), then
+      // each takes one in turn without a timer of its own.
+      while (this.#bucket.tryTake() > 0) await this.#sleep(Math.max(1, this.#bucket.msUntil(Math.min(this.#waiting, this.#batch))));
       this.#waiting--;
     });
     this.#tail = turn;

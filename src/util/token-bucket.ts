@@ -30,13 +30,25 @@ export class TokenBucket {
   /** Takes a token and returns 0, or, when none is left, takes nothing and returns the ms until one will be. */
   tryTake(): number {
     if (this.#qps === Infinity) return 0;
-    const now = this.#clock.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilledAt) * this.#qps) / 1000);
-    this.#refilledAt = now;
+    this.#refill();
     if (this.#tokens >= 1) {
       this.#tokens -= 1;
       return 0;
     }
     return Math.ceil(((1 - this.#tokens) * 1000) / this.#qps);
+  }
+
+  /** Milliseconds until `n` tokens (at most burst) will be held; 0 when they are. Takes nothing. */
+  msUntil(n: number): number {
+    if (this.#qps === Infinity) return 0;
+    this.#refill();
+    const missing = Math.min(n, this.#burst) - this.#tokens;
+    return missing <= 0 ? 0 : Math.ceil((missing * 1000) / this.#qps);
+  }
+
+  #refill(): void {
+    const now = this.#clock.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilledAt) * this.#qps) / 1000);
+    this.#refilledAt = now;
   }
 }

@@ -49,6 +49,26 @@ test('the rate limiter lets a burst through, then one request per 1/qps, first c
   assert.equal(limiter.waiting(), 0);
 });
 
+test('a line of waiters is released a tenth of a second of tokens at a time, on one timer, within qps and burst', async () => {
+  const time = new FakeTime();
+  let timers = 0;
+  const sleep = (ms: number) => {
+    timers++;
+    return new Promise<void>((resolve) => time.setTimeout(resolve, ms));
+  };
+  const limiter = new RequestRateLimiter({ qps: 100, burst: 20 }, time, sleep);
+  const started: number[] = [];
+  const t0 = time.now();
+  const all = Array.from({ length: 40 }, () => limiter.acquire().then(() => started.push(time.now() - t0)));
+  await time.advance(0);
+  assert.equal(started.length, 20, 'the burst goes out at once');
+  await time.advance(200);
+  await Promise.all(all);
+  const at = (ms: number) => started.filter((t) => t === ms).length;
+  assert.deepEqual([at(0), at(100), at(200)], [20, 10, 10], 'then 10 per 100 ms (100 qps), each ten together');
+  assert.equal(timers, 2, 'one timer per batch, not per request');
+});
+
 test('every request is counted by verb with its status; watches are counted and not throttled', { timeout: 5_000 }, async (t) => {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
