@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_REFRESH_TIME_PERIOD_MS } from './controller/externalsecret/reconciler.ts';
 import { DurationError, formatDuration, parseDuration } from './util/duration.ts';
 import { LOG_LEVELS } from './log.ts';
 import type { LogLevel } from './log.ts';
@@ -410,7 +411,7 @@ export function loadConfig(
     burst: option('burst', integer(1, 100_000), 100),
     queueQps: option('queue-qps', positiveNumber(100_000), 200),
     queueBurst: option('queue-burst', integer(1, 1_000_000), 1000),
-    refreshTimePeriodMs: option('refresh-time-period', durationRule(0), 600_000),
+    refreshTimePeriodMs: option('refresh-time-period', durationRule(0), DEFAULT_REFRESH_TIME_PERIOD_MS),
     hmacKeySecret: option('hmac-key-secret', objectNameRule, 'secret-relay-hmac-key'),
     hmacKey: secretOption('hmac-key', hmacKeyRule),
     identity: optional('identity', identityRule) ?? `${identitySource.hostname()}_${identitySource.randomSuffix()}`,
