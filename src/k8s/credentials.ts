@@ -67,6 +67,7 @@ export function createRequestCredentials(connection: Connection, clock: Clock, r
   };
 
   const { auth } = connection;
+  let last: TlsMaterial | undefined;
   return {
     async authorization() {
       switch (auth.kind) {
@@ -109,10 +110,14 @@ export function createRequestCredentials(connection: Connection, clock: Clock, r
       } catch (err) {
         throw new Error(`cannot read the cluster CA certificate: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
       }
+      // The same buffers as last time (files are re-read once a minute, inline data never): the same material,
+      // no hash to compute on every request.
+      if (last && last.ca === ca && last.cert === cert && last.key === key) return last;
       const rejectUnauthorized = !connection.insecureSkipTlsVerify;
       const hash = createHash('sha256');
       for (const part of [ca, cert, key, String(rejectUnauthorized), connection.tlsServerName]) hash.update(String(part?.length ?? -1)).update(':').update(part ?? '');
-      return { id: hash.digest('hex'), ca, cert, key, rejectUnauthorized, servername: connection.tlsServerName };
+      last = { id: hash.digest('hex'), ca, cert, key, rejectUnauthorized, servername: connection.tlsServerName };
+      return last;
     },
     refused() {
       exec = undefined;
