@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   } catch (err) {
     throw new StartupError(`cannot load the kubeconfig${config.kubeconfig ? ` ${config.kubeconfig}` : ' (in-cluster)'}: ${describeKubeError(err)}; check --kubeconfig (or KUBECONFIG)`);
   }
-  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger }), createAlibabaProvider(), createAzureProvider(), createGcpProvider()] });
+  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger, operatorServiceAccount: { namespace: config.namespace, name: config.serviceAccountName } }), createAlibabaProvider(), createAzureProvider(), createGcpProvider()] });
   logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
 
   let stopping = false;

@@ -98,6 +98,14 @@ export const StoreReason = {
   ProviderNotAvailable: 'ProviderNotAvailable',
   /** Ready=False: the store refers to a namespace it may not use (a SecretStore reading a Secret outside its own namespace). */
   NamespaceNotAllowed: 'NamespaceNotAllowed',
+  /** Ready=False: the store would act as the operator's own identity, which --operator-identity does not allow for it. */
+  OperatorIdentityNotAllowed: 'OperatorIdentityNotAllowed',
+  /** Ready=False: a SecretStore overrides an endpoint with a host not on the operator's --trusted-endpoint-hosts. */
+  EndpointNotAllowed: 'EndpointNotAllowed',
+  /** Ready=False: plain http to a host other than loopback (credentials in clear text) without --allow-insecure-http. */
+  InsecureEndpoint: 'InsecureEndpoint',
+  /** Ready=False: the store names a file of the operator's pod it may not (only ClusterSecretStores, only --operator-token-files). */
+  OperatorFileNotAllowed: 'OperatorFileNotAllowed',
 } as const;
 export type StoreReasonName = (typeof StoreReason)[keyof typeof StoreReason];
 

@@ -6,9 +6,9 @@ import { AlibabaProviderSchema } from '../../api/secret-store.ts';
 import type { AlibabaProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
 import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.ts';
-import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
+import type { Provider, SecretsClient, StoreContext, TenancyDeclaration } from '../provider.ts';
 import { createAlibabaSession, planAlibabaAuth, type AlibabaAuthPlan } from './auth.ts';
-import { isLoopback, kmsDefaultHost, resolveEndpoint } from './endpoints.ts';
+import { kmsDefaultHost, resolveEndpoint } from './endpoints.ts';
 import { createKmsReader } from './kms.ts';
 import { loadAlibabaSdk, type AlibabaSdk } from './sdk.ts';
 
@@ -26,23 +26,24 @@ export interface AlibabaProviderOptions {
 }
 
 function check(spec: unknown): CheckedSpec<AlibabaProvider> {
-  return checkProviderSpec<AlibabaProvider>('alibaba', AlibabaProviderSchema, spec, (value) => {
-    const warnings: string[] = [];
-    const plain = (field: string, override: string | undefined) => {
-      const endpoint = resolveEndpoint(override, 'unused');
-      if (override !== undefined && endpoint.protocol === 'http' && !isLoopback(endpoint)) {
-        warnings.push(`${field} is http://: credentials and secrets cross the network unencrypted; use https`);
-      }
-    };
-    plain('spec.provider.alibaba.endpoint', value.endpoint);
-    plain('spec.provider.alibaba.auth.rrsa.stsEndpoint', value.auth.rrsa?.stsEndpoint);
-    if (value.auth.rrsa?.oidcTokenFilePath !== undefined) {
-      warnings.push(
-        "spec.provider.alibaba.auth.rrsa.oidcTokenFilePath uses the operator's own token: every store using it acts as the operator; prefer serviceAccountRef",
-      );
-    }
-    return { warnings };
-  });
+  // Plain http and the operator's token file are the kit's tenancy rules (alibabaTenancy declares them).
+  return checkProviderSpec<AlibabaProvider>('alibaba', AlibabaProviderSchema, spec);
+}
+
+/** What an alibaba store would make the operator do (the kit's tenancy rules decide). Pure. */
+export function alibabaTenancy(spec: AlibabaProvider): TenancyDeclaration {
+  const url = (field: string, override: string | undefined) => {
+    if (override === undefined) return [];
+    const endpoint = resolveEndpoint(override, 'unused');
+    return [{ field, url: `${endpoint.protocol}://${endpoint.host}` }];
+  };
+  const file = spec.auth.rrsa && !spec.auth.rrsa.serviceAccountRef ? spec.auth.rrsa.oidcTokenFilePath : undefined;
+  return {
+    // The pod's RRSA token file is the operator's identity, and its content is what STS is sent.
+    operatorIdentity: file !== undefined ? { mode: 'spec.provider.alibaba.auth.rrsa.oidcTokenFilePath (a token file of the operator\'s pod)', instead: 'auth.rrsa.serviceAccountRef' } : undefined,
+    operatorFiles: file !== undefined ? [{ field: 'spec.provider.alibaba.auth.rrsa.oidcTokenFilePath', path: file }] : [],
+    endpoints: [...url('spec.provider.alibaba.endpoint', spec.endpoint), ...url('spec.provider.alibaba.auth.rrsa.stsEndpoint', spec.auth.rrsa?.stsEndpoint)],
+  };
 }
 
 /** Problems in an alibaba store spec (pure). */
@@ -62,6 +63,10 @@ export function createAlibabaProvider(options: AlibabaProviderOptions = {}): Pro
   return {
     name: 'alibaba',
     validateStore: (spec) => validateAlibabaSpec(spec),
+    tenancy: (rawSpec) => {
+      const checked = check(rawSpec);
+      return checked.ok ? alibabaTenancy(checked.spec) : {};
+    },
     clientPartition(spec, ctx) {
       const plan = planAlibabaAuth(spec, { storeKind: ctx.storeKind, storeName: '', storeNamespace: undefined, namespace: ctx.namespace });
       return plan.referent ? ctx.namespace : undefined;

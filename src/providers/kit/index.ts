@@ -6,3 +6,18 @@ export { serviceAccountTokenSource, EXCHANGE_TOKEN_SECONDS, type ServiceAccountT
 export { readSecretText } from './secret-text.ts';
 export { checkProviderSpec, specOrThrow, type CheckedSpec, type SpecProblems } from './spec-validation.ts';
 export { compileFindName } from './find.ts';
+export {
+  assertTenancy,
+  DEFAULT_TENANCY_POLICY,
+  guardProvider,
+  hostTrusted,
+  isLoopbackHost,
+  OPERATOR_IDENTITY_POLICIES,
+  TenancyError,
+  TenancyRule,
+  tenancyViolations,
+  type OperatorIdentityPolicy,
+  type TenancyPolicy,
+  type TenancyRuleName,
+  type TenancyViolation,
+} from './tenancy.ts';

@@ -7,8 +7,8 @@ import type { Clock } from '../../util/clock.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Generated, Generator, GeneratorObjectRef, LeaseSettings, RevocationListener } from '../generator.ts';
 import { TerminalError } from '../provider.ts';
-import type { GeneratorStore, StoreContext, StoreKind, StoreKubeAccess } from '../provider.ts';
-import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './connection.ts';
+import type { GeneratorStore, StoreContext, StoreKind, StoreKubeAccess, TenancyDeclaration } from '../provider.ts';
+import { connectVault, parseVaultSpec, vaultTenancy, type VaultConnection, type VaultProviderOptions } from './connection.ts';
 import { encodePath } from './transport.ts';
 
 /** The store a generator's spec.storeRef names (the contract's GeneratorStore). */
@@ -21,6 +21,8 @@ export interface VaultDynamicSecretDeps {
   readonly resolveStore: (namespace: string, ref: { name: string; kind: StoreKind }) => { ok: true; store: StoreForGenerator } | { ok: false; message: string };
   /** Kube access limited to `onlyNamespace` (undefined: any, for a ClusterSecretStore). */
   readonly kubeAccess: (onlyNamespace: string | undefined, description: string) => StoreKubeAccess;
+  /** The operator's tenancy rules (GeneratorHost.assertTenancy): an inline spec counts as a SecretStore. */
+  readonly assertTenancy: (declaration: TenancyDeclaration, storeKind: StoreKind) => void;
   readonly clock: Clock;
   readonly options?: VaultProviderOptions | undefined;
 }
@@ -115,6 +117,8 @@ export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps):
 
   const connectionFor = async (vds: VaultDynamicSecret, signal: AbortSignal, onRevocation?: RevocationListener): Promise<VaultConnection> => {
     const { spec, ctx, fingerprint, from } = target(vds);
+    // Before any login: an inline spec or a store must not make the operator act as itself or send tokens in clear text.
+    deps.assertTenancy(vaultTenancy(spec), ctx.storeKind);
     const key = `${vds.metadata.namespace}/${vds.metadata.name}`;
     const cached = connections.get(key);
     if (cached?.fingerprint === fingerprint) return cached.connection;

@@ -1,6 +1,7 @@
 // The VaultDynamicSecret generator over a fake Vault transport: what it calls, what it returns, its leases, its
 // connections (one per generator object, replaced when the object changes, the old token revoked — and a failed
 // revocation reported, not swallowed), and its errors.
+import { assertTenancy, DEFAULT_TENANCY_POLICY } from '../../../../src/providers/kit/tenancy.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createVaultDynamicSecretGenerator, type StoreForGenerator } from '../../../../src/providers/vault/dynamic.ts';
@@ -80,6 +81,7 @@ function setup(initial: Record<string, unknown> = {}, stores: Record<string, Sto
   const accessed: Array<string | undefined> = [];
   const generator = createVaultDynamicSecretGenerator({
     clock: fakeClock(0),
+    assertTenancy: (declaration, storeKind) => assertTenancy(declaration, storeKind, { ...DEFAULT_TENANCY_POLICY, allowInsecureHttp: true }),
     readGenerator: async (namespace, name) => objects.get(`${namespace}/${name}`),
     resolveStore: (_namespace, storeRef) => {
       const store = stores[storeRef.name];
