@@ -32,10 +32,8 @@ export const ShortName = {
   ClusterExternalSecret: 'ces',
 } as const;
 
-/** The keys under a store's `spec.provider`, one per provider: the one list every other name derives from. */
-export const PROVIDER_NAMES = ['aws', 'gcpsm', 'azurekv', 'alibaba', 'vault', 'fake'] as const;
-/** Which provider a store uses; the key under `spec.provider`. */
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+/** The keys under a store's `spec.provider` and their type: the one list is ./providers/index.ts. */
+export { PROVIDER_NAMES, type ProviderName } from './providers/index.ts';
 
 /** On every Secret the operator writes; the operator's Secret informer watches only Secrets with it set to "true". */
 export const MANAGED_LABEL = 'secret-relay.dev/managed';
