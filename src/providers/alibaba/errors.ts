@@ -3,7 +3,7 @@
 // (openapi-core) as a ClientError with `code` and `statusCode`. Messages name the action, the secret, the region and
 // the identity (role or key Secret), never a value or a credential; the SDK error is not kept as the cause, since an
 // SDK "unretryable" error carries the signed request (SecurityToken included).
-import { NoSecretError, TerminalError, ThrottledError } from '../../util/errors.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../../util/errors.ts';
 import { untilAborted } from '../abortable.ts';
 
 export interface AlibabaCallContext {
@@ -100,7 +100,7 @@ export function mapAlibabaError(error: unknown, call: AlibabaCallContext): Error
       return new NoSecretError(`Alibaba Cloud ${call.action}${on} ${where}: no such secret or version (${why})`);
     case 'token_expired':
     case 'denied':
-      return new TerminalError(`Alibaba Cloud denied ${call.action}${on} ${where} to ${call.identity} (${why}): ${remedy(info.code, call)}`);
+      return new AccessDeniedError(`Alibaba Cloud denied ${call.action}${on} ${where} to ${call.identity} (${why}): ${remedy(info.code, call)}`);
     case 'throttled':
       return new ThrottledError(`Alibaba Cloud throttled ${call.action}${on} ${where} for ${call.identity} (${why}); it will be retried with backoff`);
     case 'timeout':

@@ -2,7 +2,7 @@
 // the service's own one-line reason (Key Vault's error.message, Entra ID's AADSTS description), never a value.
 // Types only (erased): the SDK itself is loaded lazily.
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { NoSecretError, TerminalError, ThrottledError } from '../provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../provider.ts';
 
 export interface AzureCallContext {
   /** What was done, e.g. "get secret", "list secrets", "get a token". */
@@ -53,6 +53,35 @@ export function missingPermission(message: string): string | undefined {
 
 /** The error classes @azure/identity throws when Entra ID refuses (or cannot be asked for) a token. */
 const AUTHENTICATION_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError', 'AggregateAuthenticationError']);
+
+/** MSAL error codes of a request that never got an answer from Entra ID (reset, refused, DNS, discovery). */
+const NETWORK_CODES = new Set(['network_error', 'endpoints_resolution_error', 'openid_config_error', 'untrusted_authority']);
+const SOCKET_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_\w+)$/;
+
+export type EntraFailure = 'refused' | 'throttled' | 'unavailable' | 'other';
+
+/**
+ * Why a token request failed, from @azure/identity's error and its causes (MSAL's ServerError carries the HTTP
+ * status, ClientAuthError the network_error code): Entra ID refused the identity (4xx), asked us to slow down (429),
+ * or could not be reached or answer (5xx, network) — the last two heal by themselves and are retried. Pure.
+ */
+export function classifyEntraError(error: unknown): EntraFailure {
+  let hadAadsts = false;
+  for (let link = error as (SdkErrorShape & { status?: unknown; errorCode?: unknown; cause?: unknown }) | undefined, depth = 0; link && depth < 5; depth++) {
+    const status = typeof link.status === 'number' ? link.status : typeof link.statusCode === 'number' ? link.statusCode : undefined;
+    if (status === 429) return 'throttled';
+    if (status !== undefined && status >= 500) return 'unavailable';
+    if (status !== undefined && status >= 400) return 'refused';
+    const code = typeof link.errorCode === 'string' ? link.errorCode : typeof link.code === 'string' ? link.code : undefined;
+    const message = typeof link.message === 'string' ? link.message : '';
+    if (code !== undefined && (NETWORK_CODES.has(code) || SOCKET_CODES.test(code))) return 'unavailable';
+    if (/^(network_error|endpoints_resolution_error|openid_config_error)\b/.test(message)) return 'unavailable';
+    if (code === 'temporarily_unavailable' || code === 'server_error') return 'unavailable';
+    if (/AADSTS\d+/.test(message)) hadAadsts = true;
+    link = link.cause as typeof link;
+  }
+  return hadAadsts ? 'refused' : 'other';
+}
 
 /** Entra's "AADSTSnnnn: …" sentence out of whatever wrapping MSAL and @azure/identity added. */
 export function entraReason(message: string): string {
@@ -116,7 +145,22 @@ function entraDescription(shape: SdkErrorShape): string {
 export function mapTokenError(error: unknown, context: { identity: string; vaultUrl: string; hint: string }): unknown {
   const shape = (error ?? {}) as SdkErrorShape;
   if (typeof shape.name !== 'string' || !AUTHENTICATION_ERRORS.has(shape.name)) return error;
-  return new TerminalError(`Entra ID refused a token for vault ${context.vaultUrl} to ${context.identity}: ${entraReason(entraDescription(shape))}; ${context.hint}`, { cause: error });
+  const reason = entraReason(entraDescription(shape));
+  return entraFailure(classifyEntraError(error), `a token for vault ${context.vaultUrl} to ${context.identity}`, reason, `; ${context.hint}`, error);
+}
+
+/** The contract's class for a failed token request: refusals are denials, throttling and outages are retried. */
+function entraFailure(kind: EntraFailure, what: string, reason: string, advice: string, cause: unknown): Error {
+  switch (kind) {
+    case 'throttled':
+      return new ThrottledError(`Entra ID throttled ${what}: ${reason}; it will be retried with backoff`, { cause });
+    case 'unavailable':
+      return new Error(`Entra ID could not issue ${what}: ${reason}; it will be retried with backoff`, { cause });
+    case 'refused':
+      return new AccessDeniedError(`Entra ID refused ${what}: ${reason}${advice}`, { cause });
+    default:
+      return new TerminalError(`Entra ID refused ${what}: ${reason}${advice}`, { cause });
+  }
 }
 
 /** Maps an error after the SDK's own retries. Aborts and our own errors pass through unchanged. */
@@ -129,7 +173,7 @@ export function mapAzureError(error: unknown, call: AzureCallContext): Error {
   const rawMessage = typeof shape.message === 'string' ? shape.message : '';
   // Entra ID refused the identity (wrong federated credential, secret, certificate, unknown client or tenant).
   if (typeof shape.name === 'string' && AUTHENTICATION_ERRORS.has(shape.name)) {
-    return new TerminalError(`Entra ID refused a Key Vault token to ${call.identity} (for ${call.action}${on} ${where}): ${entraReason(entraDescription(shape))}`, { cause: error });
+    return entraFailure(classifyEntraError(error), `a Key Vault token to ${call.identity} (for ${call.action}${on} ${where})`, entraReason(entraDescription(shape)), '', error);
   }
   const status = typeof shape.statusCode === 'number' ? shape.statusCode : undefined;
   const body = keyVaultBody(shape);
@@ -143,7 +187,7 @@ export function mapAzureError(error: unknown, call: AzureCallContext): Error {
   }
   if (status === 401 || status === 403) {
     const permission = missingPermission(serviceMessage);
-    return new TerminalError(
+    return new AccessDeniedError(
       `Key Vault denied ${call.action}${on} ${where} to ${call.identity} (${status} ${code ?? ''}): ${reason}` +
         (permission ? `; grant ${permission} (e.g. the Key Vault Secrets User role) to that identity` : '; grant that identity access to the vault (RBAC role or access policy)'),
       { cause: error },

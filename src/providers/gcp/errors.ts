@@ -1,7 +1,7 @@
 // Google errors → the provider contract's errors. gRPC status codes from Secret Manager; OAuth/JSON errors from STS
 // and IAM Credentials. Messages name the call, the resource and the identity, keep Google's own one-line reason
 // (which never carries a value or a token), and say what to do.
-import { NoSecretError, TerminalError, ThrottledError } from '../provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../provider.ts';
 
 /** gRPC status codes (google.rpc.Code) the mapping looks at. */
 export const GrpcCode = {
@@ -65,12 +65,14 @@ export function mapGcpError(error: unknown, call: GcpCallContext): Error {
     case GrpcCode.NOT_FOUND:
       return new NoSecretError(`${what}: not found (${reason})`);
     case GrpcCode.PERMISSION_DENIED:
-      return new TerminalError(
+      return new AccessDeniedError(
         `${what} was denied to ${call.identity}: ${reason} — grant that identity ${roleFor(call.method)}, or change the store's auth`,
         { cause: error },
       );
     case GrpcCode.UNAUTHENTICATED:
-      return new TerminalError(`${what}: Google did not accept the credentials of ${call.identity}: ${reason} — check the store's auth`, { cause: error });
+      // Retryable: the reader drops the cached token on this answer, so the next attempt exchanges anew (a token
+      // revoked or expired early heals; a refused identity fails at that exchange, as a denial).
+      return new Error(`${what}: Google did not accept the access token of ${call.identity}: ${reason} — the token is dropped and exchanged anew on the next attempt`, { cause: error });
     case GrpcCode.FAILED_PRECONDITION:
       return new TerminalError(
         `${what}: ${reason} — enable a version, name an enabled remoteRef.version, or set spec.provider.gcpsm.secretVersionSelectionPolicy: LatestOrFetch`,
@@ -124,7 +126,8 @@ export function tokenStep(error: unknown, fallback: string): string {
 
 /**
  * Maps a failed token step (STS exchange, generateAccessToken, key-file grant): a refusal (HTTP 4xx) is terminal
- * and names the identity; anything else (connection refused, 5xx) is transient. The library's error is not kept as
+ * and names the identity — a denial (AccessDeniedError) when it is 401/403; anything else (connection refused, 5xx)
+ * is transient. The library's error is not kept as
  * the cause: its request config holds the subject token, which must never reach a log line.
  */
 export function mapTokenError(error: unknown, step: string, identity: string, advice: string): Error {
@@ -132,6 +135,7 @@ export function mapTokenError(error: unknown, step: string, identity: string, ad
   if ((error as { name?: unknown } | undefined)?.name === 'AbortError') return error as Error;
   const { status, reason } = tokenErrorReason(error);
   if (status === 429) return new ThrottledError(`${step} for ${identity} was throttled (${reason}); it will be retried with backoff`);
+  if (status === 401 || status === 403) return new AccessDeniedError(`${step} refused ${identity}: ${reason} — ${advice}`);
   if (status !== undefined && status >= 400 && status < 500) return new TerminalError(`${step} refused ${identity}: ${reason} — ${advice}`);
   return new Error(`${step} failed for ${identity}: ${reason}`);
 }

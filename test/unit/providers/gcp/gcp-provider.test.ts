@@ -108,7 +108,7 @@ test('errors: gRPC codes map to the contract with Google’s reason and what to 
   assert.ok(denied instanceof TerminalError);
   assert.match(denied.message, /AccessSecretVersion on projects\/p\/secrets\/s\/versions\/latest was denied to Google service account r@p\.iam\.gserviceaccount\.com: Permission .* — grant that identity roles\/secretmanager\.secretAccessor/);
   assert.match(mapGcpError(grpcError(GrpcCode.PERMISSION_DENIED, 'x'), { ...call, method: 'ListSecrets' }).message, /roles\/secretmanager\.viewer on the project/);
-  assert.ok(mapGcpError(grpcError(GrpcCode.UNAUTHENTICATED, 'Request had invalid authentication credentials.'), call) instanceof TerminalError);
+  assert.ok(!(mapGcpError(grpcError(GrpcCode.UNAUTHENTICATED, 'Request had invalid authentication credentials.'), call) instanceof TerminalError), 'retried: the token was dropped, the next call exchanges anew');
   const disabled = grpcError(GrpcCode.FAILED_PRECONDITION, 'Secret Version [projects/1/secrets/s/versions/2] is in DISABLED state.');
   assert.ok(isDisabledOrDestroyed(disabled));
   assert.match(mapGcpError(disabled, call).message, /LatestOrFetch/);
