@@ -1,15 +1,34 @@
 // N workers pulling keys from a WorkQueue and mapping each reconcile's outcome to the queue, as controller-runtime does:
-// a throw backs off, a TerminalError waits for the object to change, `{ requeueAfter }` comes back on time.
+// a throw backs off, `{ requeueAfter }` comes back on time. Unlike controller-runtime, a TerminalError is not forever:
+// it comes back when the object changes and, failing that, at the recheck backoff (see RECHECK_BACKOFF).
 import type { Clock } from '../../util/clock.ts';
 import { systemClock } from '../../util/clock.ts';
 import { TerminalError } from '../../util/errors.ts';
+import { validateBackoff, type BackoffOptions } from '../../util/backoff.ts';
 import { systemTimers, delay } from '../../util/timers.ts';
 import type { Timers } from '../../util/timers.ts';
 import type { WorkQueue } from './work-queue.ts';
 import { describeKubeError } from '../../k8s/describe-error.ts';
 
-/** `requeueAfter` (ms, > 0): reconcile this key again after that long, without backoff. */
-export type ReconcileResult = { readonly requeueAfter?: number | undefined } | void;
+/**
+ * `requeueAfter` (ms, > 0): reconcile this key again after that long, without backoff.
+ * `recheck`: the reconcile ended waiting on a change no watch reports (a remote secret not created yet, a store
+ * not ready): the key comes back at the recheck backoff — growing with each such end, reset by a success — and
+ * never later than `requeueAfter`. Counted as `terminal`.
+ */
+export type ReconcileResult = { readonly requeueAfter?: number | undefined; readonly recheck?: boolean | undefined } | void;
+
+/**
+ * When a key whose reconcile failed terminally (a TerminalError, or `{ recheck: true }`) is looked at again though
+ * nothing changed. Terminal means "not until something changes", and a cloud grant, a propagated Workload Identity
+ * binding or a token's expiry are changes we cannot watch: the everyday order "apply the ExternalSecret, then grant
+ * the role" must heal by itself. 30 s first: IAM grants take effect seconds to minutes after they are made, and an
+ * ExternalSecret applied together with its store or remote secret is then ready within a minute. Doubling to 5 min:
+ * Azure RBAC and Google IAM document propagation of up to ~10 min, reached after five rechecks; past it one call per
+ * 5 min per broken object (288 a day) is what a user waits at most after the fix, far inside any provider quota, and
+ * the same bound as the default store revalidation (spec.refreshInterval 5m). Jitter as the queue's.
+ */
+export const RECHECK_BACKOFF: Required<BackoffOptions> = { baseMs: 30_000, factor: 2, maxMs: 5 * 60_000, jitter: 0.25 };
 
 export type Reconcile = (key: string, signal: AbortSignal) => Promise<ReconcileResult>;
 
@@ -42,6 +61,8 @@ export interface ControllerOptions {
   readonly timers?: Timers;
   readonly observer?: ControllerObserver;
   readonly logger?: ControllerLogger;
+  /** The backoff of terminal failures (see RECHECK_BACKOFF, the default); false: only when the key is added again. */
+  readonly recheck?: BackoffOptions | false;
 }
 
 export class Controller {
@@ -55,6 +76,7 @@ export class Controller {
   readonly #timers: Timers;
   readonly #observer: ControllerObserver | undefined;
   readonly #logger: ControllerLogger | undefined;
+  readonly #recheck: BackoffOptions | false;
   /** Aborted when stop() gives up waiting: the signal every reconcile receives. */
   readonly #abort = new AbortController();
   #running: Promise<void>[] = [];
@@ -74,6 +96,8 @@ export class Controller {
     this.#timers = options.timers ?? systemTimers;
     this.#observer = options.observer;
     this.#logger = options.logger;
+    this.#recheck = options.recheck ?? RECHECK_BACKOFF;
+    if (this.#recheck) validateBackoff(this.#recheck, `controller ${options.name} recheck`);
   }
 
   /** Starts the workers. A controller runs once: after `stop()` make a new one (with a new queue). */
@@ -136,18 +160,25 @@ export class Controller {
     try {
       const result = await this.#reconcile(key, this.#abort.signal);
       const requeueAfter = result ? result.requeueAfter : undefined;
-      this.queue.forget(key);
-      if (requeueAfter !== undefined && requeueAfter > 0) {
+      if (result && result.recheck && this.#recheck) {
+        // Waiting on a change outside the cluster: the backoff keeps counting until a success.
+        this.#recheckLater(key, requeueAfter);
+        outcome = 'terminal';
+      } else if (requeueAfter !== undefined && requeueAfter > 0) {
+        this.queue.forget(key);
         this.queue.addAfter(key, requeueAfter);
         outcome = 'requeue';
       } else {
+        this.queue.forget(key);
         outcome = 'success';
       }
     } catch (err) {
       error = err;
       if (err instanceof TerminalError) {
-        // Retrying cannot help; the next change to the object adds the key again.
-        this.queue.forget(key);
+        // Retrying at once cannot help: the next change to the object adds the key again, and a change outside
+        // the cluster (a grant) is found at the recheck backoff.
+        if (this.#recheck) this.#recheckLater(key, undefined);
+        else this.queue.forget(key);
         outcome = 'terminal';
       } else {
         this.queue.addRateLimited(key);
@@ -155,11 +186,23 @@ export class Controller {
       }
       this.#logger?.warn(
         { controller: this.name, key, outcome, retries: this.queue.retries(key), error: describeKubeError(err) },
-        outcome === 'terminal' ? 'reconcile failed; not retrying until the object changes' : 'reconcile failed; retrying with backoff',
+        outcome !== 'terminal'
+          ? 'reconcile failed; retrying with backoff'
+          : this.#recheck
+            ? 'reconcile failed; retrying when the object changes, or at the recheck backoff'
+            : 'reconcile failed; not retrying until the object changes',
       );
     } finally {
       this.queue.done(key);
     }
     this.#observer?.onResult(key, outcome, Math.max(0, this.#clock.now() - started) / 1000, error);
+  }
+
+  /** At the recheck backoff (counting with the key's failures), never later than `capMs`. */
+  #recheckLater(key: string, capMs: number | undefined): void {
+    const backoff = this.#recheck as BackoffOptions;
+    if (capMs === undefined || !(capMs > 0)) return this.queue.addRateLimited(key, backoff);
+    const maxMs = Math.min(backoff.maxMs ?? RECHECK_BACKOFF.maxMs, capMs);
+    this.queue.addRateLimited(key, { ...backoff, maxMs, baseMs: Math.min(backoff.baseMs ?? RECHECK_BACKOFF.baseMs, maxMs) });
   }
 }

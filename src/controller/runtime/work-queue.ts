@@ -107,13 +107,16 @@ export class WorkQueue {
     this.#armDelayTimer();
   }
 
-  /** Adds `key` after its next backoff delay: base · factor^retries, jittered, capped. */
-  addRateLimited(key: string): void {
+  /**
+   * Adds `key` after its next backoff delay: base · factor^retries, jittered, capped. `backoff` replaces the queue's
+   * own for this delay (the count of failures is the same one).
+   */
+  addRateLimited(key: string, backoff: BackoffOptions = this.#backoff): void {
     if (this.#shuttingDown) return;
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
     this.#observer?.retried();
-    this.addAfter(key, backoffDelay(failures, this.#backoff, this.#random));
+    this.addAfter(key, backoffDelay(failures, backoff, this.#random));
   }
 
   /** Resets the backoff of `key` (after a success, or a failure that retrying cannot fix). */

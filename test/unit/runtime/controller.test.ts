@@ -76,22 +76,59 @@ test('a throw is retried with growing backoff', async () => {
   await h.controller.stop();
 });
 
-test('a TerminalError is counted and not retried until the key is added again', async () => {
+test('a TerminalError is re-checked at a capped backoff (30 s doubling to 5 min), and at once when the key is added again', async () => {
+  // Terminal means "not until something changes", and a cloud grant or a propagated binding is a change no watch reports.
   let fail = true;
-  const h = harness(async () => {
-    if (fail) throw new TerminalError('access denied by the store; fix the role and the object will be retried');
+  const callTimes: number[] = [];
+  const h = harness(async (_key, _signal, time) => {
+    callTimes.push(time.now());
+    if (fail) throw new TerminalError('access denied by the store; grant the role and the object heals');
   });
   h.controller.start();
+  const start = h.time.now();
   h.queue.add('ns/a');
-  await h.time.advance(10 * 60_000);
-  assert.deepEqual(h.calls, ['ns/a']);
-  assert.deepEqual(h.results.map((r) => r.outcome), ['terminal']);
-  assert.equal(h.queue.retries('ns/a'), 0);
-  assert.equal(h.queue.delayedLen(), 0);
+  for (let i = 0; i < 2_000 && h.calls.length < 7; i++) await h.time.advance(1_000);
+  assert.deepEqual(callTimes.map((t) => (t - start) / 1000), [0, 30, 90, 210, 450, 750, 1050]);
+  assert.deepEqual(new Set(h.results.map((r) => r.outcome)), new Set(['terminal']));
+  h.queue.add('ns/a'); // the object changed: not held back by the recheck backoff
   fail = false;
-  h.queue.add('ns/a'); // the object changed
   await settle();
-  assert.deepEqual(h.results.map((r) => r.outcome), ['terminal', 'success']);
+  assert.equal(h.results.at(-1)?.outcome, 'success');
+  assert.equal(h.queue.retries('ns/a'), 0, 'a success resets the backoff');
+  await h.controller.stop();
+});
+
+test('recheck: false keeps controller-runtime\'s rule: a TerminalError waits for the key to be added again', async () => {
+  const time = new FakeTime();
+  const queue = new WorkQueue({ clock: time, timers: time, random: () => 0, rateLimit: { qps: Infinity, burst: 1 } });
+  const calls: string[] = [];
+  const controller = new Controller({
+    name: 'test', queue, clock: time, timers: time, recheck: false,
+    reconcile: async (key) => {
+      calls.push(key);
+      throw new TerminalError('no');
+    },
+  });
+  controller.start();
+  queue.add('ns/a');
+  await time.advance(60 * 60_000);
+  assert.deepEqual(calls, ['ns/a']);
+  assert.equal(queue.delayedLen(), 0);
+  await controller.stop();
+});
+
+test('{ recheck: true } comes back at the recheck backoff, never later than its requeueAfter, counted as terminal', async () => {
+  const callTimes: number[] = [];
+  const h = harness(async (_key, _signal, time) => {
+    callTimes.push(time.now());
+    return { recheck: true, requeueAfter: 100_000 };
+  });
+  h.controller.start();
+  const start = h.time.now();
+  h.queue.add('ns/a');
+  for (let i = 0; i < 2_000 && h.calls.length < 5; i++) await h.time.advance(1_000);
+  assert.deepEqual(callTimes.map((t) => (t - start) / 1000), [0, 30, 90, 190, 290]);
+  assert.deepEqual(new Set(h.results.map((r) => r.outcome)), new Set(['terminal']));
   await h.controller.stop();
 });
 
