@@ -4,7 +4,7 @@ import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { API_GROUP, API_VERSION, parseClusterSecretStore, parseSecretStore, type ExternalSecret } from '../api/index.ts';
+import { API_GROUP, API_VERSION, parseClusterSecretStore, parseSecretStore, type ClusterSecretStore, type ExternalSecret, type SecretStore } from '../api/index.ts';
 import type { KubeClient } from '../k8s/kube-client.ts';
 import { readCustomObject } from '../k8s/reads.ts';
 import { describeKubeError } from '../k8s/describe-error.ts';
@@ -21,7 +21,7 @@ import { createSharedCalls, defaultHoldResultsMs } from '../providers/shared-cal
 import { instrumentProvider } from '../providers/instrumented.ts';
 import { assertTenancy, DEFAULT_TENANCY_POLICY, guardProvider, type TenancyPolicy } from '../providers/kit/tenancy.ts';
 import { memoizeParse } from './informer-parse-cache.ts';
-import { resolveStore, type StoreLookup } from './externalsecret/store-ref.ts';
+import { resolveStore, type InvalidStoreObject, type ParsedStore, type StoreLookup } from './externalsecret/store-ref.ts';
 import type { Caches } from './runtime/manager.ts';
 import type { ControllerContext } from './module.ts';
 
@@ -140,12 +140,23 @@ export function createStoreLookup(caches: Caches): StoreLookup {
   return {
     secretStore: (namespace, name) => valueOf(secretStores.get(name, namespace), parseStore),
     clusterSecretStore: (name) => valueOf(clusterSecretStores.get(name), parseClusterStore),
+    parsedStore: (kind, namespace, name) =>
+      kind === 'ClusterSecretStore' ? parsedOf(clusterSecretStores.get(name), parseClusterStore) : parsedOf(secretStores.get(name, namespace), parseStore),
     namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
   };
 }
 
-function valueOf<T>(obj: unknown, parse: (o: unknown) => { ok: true; value: T } | { ok: false; error: string }): T | undefined {
+type Parse<T> = (o: unknown) => { ok: true; value: T } | { ok: false; error: string };
+
+function valueOf<T>(obj: unknown, parse: Parse<T>): T | undefined {
   if (obj === undefined) return undefined;
   const result = parse(obj);
   return result.ok ? result.value : undefined;
+}
+
+/** The parse with the object as cached beside a failure (its status and generation, for the store's condition). */
+function parsedOf<T extends SecretStore | ClusterSecretStore>(obj: unknown, parse: Parse<T>): ParsedStore | undefined {
+  if (obj === undefined) return undefined;
+  const result = parse(obj);
+  return result.ok ? result : { ok: false, error: result.error, raw: obj as InvalidStoreObject };
 }

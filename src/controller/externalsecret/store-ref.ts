@@ -5,6 +5,7 @@ import { ConditionType, ExternalSecretReason } from '../../api/index.ts';
 import type { ProviderName, StoreKind } from '../../providers/provider.ts';
 import { providerOfStore } from '../../providers/registry.ts';
 import { namespaceAllowed } from '../secretstore/namespace-conditions.ts';
+import type { Condition } from '../conditions.ts';
 
 export interface ResolvedStore {
   readonly kind: StoreKind;
@@ -20,9 +21,23 @@ export type StoreResolution =
   | { readonly ok: true; readonly store: ResolvedStore }
   | { readonly ok: false; readonly reason: string; readonly message: string };
 
+/** A cached store, parsed: `ok: false` with the schema's complaint (naming the field) when it fails it. */
+export type ParsedStore =
+  | { readonly ok: true; readonly value: SecretStore | ClusterSecretStore }
+  | { readonly ok: false; readonly error: string; readonly raw: InvalidStoreObject };
+
+/** What is read of a store that fails the schema, to write its Ready condition. */
+export interface InvalidStoreObject {
+  readonly metadata?: { readonly uid?: string; readonly generation?: number } | undefined;
+  readonly status?: { readonly conditions?: readonly Condition[] } | undefined;
+}
+
 export interface StoreLookup {
+  /** Valid stores only: one that fails the schema is never served. */
   secretStore(namespace: string, name: string): SecretStore | undefined;
   clusterSecretStore(name: string): ClusterSecretStore | undefined;
+  /** The store as cached, valid or not (namespace ignored for a ClusterSecretStore); undefined when it does not exist. */
+  parsedStore(kind: StoreKind, namespace: string, name: string): ParsedStore | undefined;
   namespaceLabels(name: string): Readonly<Record<string, string>> | undefined;
 }
 
@@ -40,6 +55,9 @@ export function resolveStore(es: ExternalSecret, lookup: StoreLookup): StoreReso
   const store = kind === 'ClusterSecretStore' ? lookup.clusterSecretStore(ref.name) : lookup.secretStore(namespace, ref.name);
   const described = kind === 'ClusterSecretStore' ? `ClusterSecretStore ${ref.name}` : `SecretStore ${namespace}/${ref.name}`;
   if (!store) {
+    // One that exists but fails the schema is not ready (its own Ready=False says the same), not absent.
+    const parsed = lookup.parsedStore(kind, namespace, ref.name);
+    if (parsed && !parsed.ok) return { ok: false, reason: ExternalSecretReason.StoreNotReady, message: `${parsed.error}; fix the store` };
     return { ok: false, reason: ExternalSecretReason.StoreNotFound, message: `${described} does not exist` };
   }
   if (kind === 'ClusterSecretStore') {

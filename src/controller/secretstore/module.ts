@@ -21,7 +21,7 @@ function storeController(kind: StoreKind): ControllerModule {
           kind,
           clock: ctx.clock,
           registry: ctx.providers,
-          getStore: kind === 'SecretStore' ? (namespace, name) => ctx.stores.secretStore(namespace, name) : (_namespace, name) => ctx.stores.clusterSecretStore(name),
+          getStore: (namespace, name) => ctx.stores.parsedStore(kind, namespace, name),
           clientFor: ctx.clientFor,
           operatorNamespace: ctx.operatorNamespace,
           status: ctx.status,

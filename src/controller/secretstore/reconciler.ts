@@ -1,8 +1,9 @@
 // SecretStore / ClusterSecretStore: is the configuration valid and does the provider answer? Sets Ready and
-// revalidates at spec.refreshInterval. ExternalSecrets only fetch through a Ready (or Unknown) store.
+// revalidates at spec.refreshInterval; a failed validation that only an outside change can fix (a refused identity)
+// is rechecked at the controller's backoff, at most refreshInterval apart. ExternalSecrets only fetch through a Ready
+// (or Unknown) store.
 import type { Clock } from '../../util/clock.ts';
 import { storeCompat } from '../../api/eso-compat.ts';
-import type { SecretStore, ClusterSecretStore } from '../../api/index.ts';
 import { API_GROUP, API_VERSION, API_GROUP_VERSION, ConditionType, Plural, StoreReason } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
 import type { EventRecorder } from '../../k8s/events.ts';
@@ -13,8 +14,9 @@ import { parseDuration } from '../../util/duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
-import type { ResolvedStore } from '../externalsecret/store-ref.ts';
+import type { ParsedStore, ResolvedStore } from '../externalsecret/store-ref.ts';
 import { describeError } from '../../k8s/describe-error.ts';
+import { TerminalError } from '../../util/errors.ts';
 import { splitKey } from '../externalsecret/reconciler.ts';
 import { tenancyViolations, type TenancyPolicy } from '../../providers/kit/index.ts';
 
@@ -22,7 +24,8 @@ export interface StoreReconcilerDeps {
   readonly kind: StoreKind;
   readonly clock: Clock;
   readonly registry: ProviderRegistry;
-  readonly getStore: (namespace: string, name: string) => SecretStore | ClusterSecretStore | undefined;
+  /** The cached store, parsed; `ok: false` when it fails the schema (written under an older CRD, or by hand). */
+  readonly getStore: (namespace: string, name: string) => ParsedStore | undefined;
   readonly clientFor: (store: ResolvedStore, namespace: string, signal: AbortSignal) => Promise<SecretsClient>;
   /** Namespace used to validate a ClusterSecretStore (it serves many). */
   readonly operatorNamespace: string;
@@ -37,11 +40,12 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
 
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
-    const store = deps.getStore(namespace, name);
-    if (!store) return;
+    const parsed = deps.getStore(namespace, name);
+    if (!parsed) return;
     const now = deps.clock.now();
-    const generation = store.metadata.generation ?? 0;
-    const conditions = store.status?.conditions as Condition[] | undefined;
+    const metadata = parsed.ok ? parsed.value.metadata : parsed.raw.metadata;
+    const generation = metadata?.generation ?? 0;
+    const conditions = (parsed.ok ? parsed.value.status?.conditions : parsed.raw.status?.conditions) as Condition[] | undefined;
     const described = deps.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${name}` : `SecretStore ${namespace}/${name}`;
 
     const setReady = async (update: Omit<ConditionUpdate, 'type'>) => {
@@ -53,7 +57,7 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
       );
       if (update.status === 'False') {
         await deps.events.record(
-          { apiVersion: API_GROUP_VERSION, kind: deps.kind, namespace: deps.kind === 'SecretStore' ? namespace : undefined, name, uid: store.metadata.uid ?? '' },
+          { apiVersion: API_GROUP_VERSION, kind: deps.kind, namespace: deps.kind === 'SecretStore' ? namespace : undefined, name, uid: metadata?.uid ?? '' },
           'Warning',
           update.reason,
           update.message,
@@ -61,6 +65,12 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
       }
     };
 
+    if (!parsed.ok) {
+      // Its ExternalSecrets say the same (StoreNotReady); only a change of the object can fix it.
+      await setReady({ status: 'False', reason: StoreReason.InvalidStoreConfiguration, message: parsed.error });
+      return;
+    }
+    const store = parsed.value;
     const selected = providerOfStore(store.spec);
     if ('error' in selected) {
       await setReady({ status: 'False', reason: StoreReason.InvalidStoreConfiguration, message: selected.error });
@@ -92,6 +102,9 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
 
     const revalidateMs = parseDuration(store.spec.refreshInterval ?? '5m');
     const requeue: ReconcileResult = revalidateMs > 0 ? { requeueAfter: revalidateMs } : undefined;
+    // A refused identity or a binding not propagated yet heals outside the cluster: looked at again at the
+    // controller's recheck backoff, never later than the store's own revalidation (refreshInterval 0: the backoff alone).
+    const recheck: ReconcileResult = revalidateMs > 0 ? { recheck: true, requeueAfter: revalidateMs } : { recheck: true };
     try {
       const resolved: ResolvedStore = {
         kind: deps.kind,
@@ -112,6 +125,7 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
     } catch (err) {
       // The validation's own error is what is retried: a failed status write must not replace it.
       await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: describeError(err) }).catch(() => {});
+      if (err instanceof TerminalError) return recheck;
       throw err;
     }
   };

@@ -4,7 +4,7 @@ import { DEFAULT_TENANCY_POLICY } from '../../../src/providers/kit/tenancy.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseClusterSecretStore, parseSecretStore, type ClusterSecretStore, type SecretStore } from '../../../src/api/index.ts';
-import type { Provider, SecretsClient, StoreKind, StoreValidationStatus } from '../../../src/providers/provider.ts';
+import { AccessDeniedError, TerminalError, type Provider, type SecretsClient, type StoreKind, type StoreValidationStatus } from '../../../src/providers/provider.ts';
 import { createProviderRegistry } from '../../../src/providers/registry.ts';
 import { createStoreReconciler } from '../../../src/controller/secretstore/reconciler.ts';
 import type { ResolvedStore } from '../../../src/controller/externalsecret/store-ref.ts';
@@ -15,6 +15,7 @@ const signal = new AbortController().signal;
 class World {
   store: Record<string, unknown>;
   validation: StoreValidationStatus | Error = 'Ready';
+  gone = false;
   specErrors: string[] = [];
   statusError: Error | undefined;
   readonly clientsFor: Array<{ store: ResolvedStore; namespace: string }> = [];
@@ -51,8 +52,9 @@ class World {
       registry: createProviderRegistry([this.provider()]),
       tenancy: DEFAULT_TENANCY_POLICY,
       getStore: () => {
+        if (this.gone) return undefined;
         const parsed = this.kind === 'SecretStore' ? parseSecretStore(this.store) : parseClusterSecretStore(this.store);
-        return parsed.ok ? (parsed.value as SecretStore | ClusterSecretStore) : undefined;
+        return parsed.ok ? { ok: true, value: parsed.value as SecretStore | ClusterSecretStore } : { ok: false, error: parsed.error, raw: this.store };
       },
       clientFor: async (store, namespace) => {
         this.clientsFor.push({ store, namespace });
@@ -157,7 +159,34 @@ test('when the status write fails too, the provider error is the one retried, no
 
 test('a store that is gone: nothing to do', async () => {
   const world = new World('SecretStore');
-  world.store = {};
+  world.gone = true;
   assert.equal(await world.reconciler()('team/main', signal), undefined);
   assert.equal(world.patches.length, 0);
+});
+
+test('a store that fails the schema: Ready=False InvalidStoreConfiguration naming the field, a Warning, no client, no retry until it changes', async () => {
+  const world = new World('SecretStore', { fake: { data: [] } }, { refreshInterval: 'every hour' });
+  assert.equal(await world.reconciler()('team/main', signal), undefined);
+  assert.deepEqual([world.ready()?.status, world.ready()?.reason, world.ready()?.observedGeneration], ['False', 'InvalidStoreConfiguration', 3]);
+  assert.match(world.ready()!.message, /SecretStore team\/main is invalid: spec\.refreshInterval must be a duration/);
+  assert.deepEqual(world.events.map((e) => [e.type, e.reason]), [['Warning', 'InvalidStoreConfiguration']]);
+  assert.equal(world.clientsFor.length, 0);
+  await world.reconciler()('team/main', signal);
+  assert.equal(world.patches.length, 1, 'said once');
+});
+
+test('a terminal validation failure (a refused identity): Ready=False with its message, rechecked at the recheck backoff capped at spec.refreshInterval', async () => {
+  const world = new World('SecretStore', { fake: { data: [] } }, { refreshInterval: '1m' });
+  world.validation = new AccessDeniedError('Entra ID refused a token for vault https://v to client ID c: AADSTS700213: No matching federated identity record found.');
+  const result = await world.reconciler()('team/main', signal);
+  assert.deepEqual(result, { recheck: true, requeueAfter: 60_000 }, 'a grant made later is found without an edit of the store');
+  assert.deepEqual([world.ready()?.status, world.ready()?.reason], ['False', 'ValidationFailed']);
+  assert.match(world.ready()!.message, /AADSTS700213/);
+  assert.equal(world.events.at(-1)?.type, 'Warning');
+  const noInterval = new World('SecretStore', { fake: { data: [] } }, { refreshInterval: '0' });
+  noInterval.validation = new TerminalError('refused');
+  assert.deepEqual(await noInterval.reconciler()('team/main', signal), { recheck: true }, 'refreshInterval 0 (never revalidate a good store) still rechecks a failed one');
+  world.validation = 'Ready';
+  assert.deepEqual(await world.reconciler()('team/main', signal), { requeueAfter: 60_000 });
+  assert.equal(world.ready()?.status, 'True');
 });
