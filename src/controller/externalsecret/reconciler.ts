@@ -206,8 +206,8 @@ class Reconciliation {
     const store = this.deps.resolveStore(es);
     if (!store.ok) {
       await this.setNotReady(store.reason, store.message);
-      // Store changes requeue this object; until then there is nothing to retry.
-      return;
+      // Store changes requeue this object; the recheck (a cache read, no provider call) covers what no event tells.
+      return { recheck: true };
     }
 
     const leases = this.deps.leases;
@@ -507,7 +507,8 @@ class Reconciliation {
         `remote secret not found: ${fetched.missing.join(', ')}; the Secret keeps its last data (deletionPolicy Retain)`,
       );
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, `remote secret not found: ${fetched.missing.join(', ')}`);
-      return requeue;
+      // Created in the provider later, it is found at the recheck backoff, not only at the next refresh.
+      return { ...requeue, recheck: true };
     }
 
     if (fetched.data.size === 0 && fetched.missing.length === 0 && deletionPolicy === 'Retain') {

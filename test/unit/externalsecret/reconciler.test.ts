@@ -7,7 +7,7 @@ import { parseExternalSecret, type ExternalSecret } from '../../../src/api/index
 import type { AuditRecord } from '../../../src/audit/audit-log.ts';
 import type { ResourceRef } from '../../../src/k8s/status.ts';
 import type { EventTarget } from '../../../src/k8s/events.ts';
-import { NoSecretError, TerminalError, type SecretsClient, type RemoteRef } from '../../../src/providers/provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError, type SecretsClient, type RemoteRef } from '../../../src/providers/provider.ts';
 import { createExternalSecretReconciler, type SecretView } from '../../../src/controller/externalsecret/reconciler.ts';
 import type { ResolvedStore, StoreResolution } from '../../../src/controller/externalsecret/store-ref.ts';
 
@@ -191,19 +191,21 @@ test('when the status write fails too, the provider error is the one retried and
   assert.match(world.events.at(-1)?.note ?? '', /provider unavailable/, 'the Warning Event names the provider error');
 });
 
-test('a store that is not ready: Ready=False StoreNotReady, nothing fetched or written, no retry (the store change requeues)', async () => {
+test('a store that is not ready: Ready=False StoreNotReady, nothing fetched or written; rechecked (no provider call) besides the store change that requeues it', async () => {
   const world = new World();
   world.storeResolution = { ok: false, reason: 'StoreNotReady', message: 'SecretStore team/vault is not ready: token expired' };
   const result = await world.reconciler()('team/app', signal);
-  assert.equal(result, undefined);
+  assert.deepEqual(result, { recheck: true });
   assert.equal(world.reads.length, 0);
   assert.equal(world.applies.length, 0);
   assert.deepEqual([world.ready()?.status, world.ready()?.reason], ['False', 'StoreNotReady']);
 });
 
-test('a missing remote key with deletionPolicy Retain: the Secret is not created, Ready=False SecretMissing', async () => {
+test('a missing remote key with deletionPolicy Retain: the Secret is not created, Ready=False SecretMissing, rechecked at the backoff (at most the refresh interval)', async () => {
   const world = new World({ data: [{ secretKey: 'password', remoteRef: { key: 'db/absent' } }] });
-  await world.reconciler()('team/app', signal);
+  const result = await world.reconciler()('team/app', signal);
+  assert.ok(result && result.recheck === true, 'the remote secret created later is found without an edit');
+  assert.ok(result.requeueAfter !== undefined && result.requeueAfter <= 3_600_000);
   assert.equal(world.applies.length, 0);
   assert.deepEqual([world.ready()?.status, world.ready()?.reason], ['False', 'SecretMissing']);
   assert.match(world.ready()!.message, /db\/absent/);
@@ -307,4 +309,16 @@ test('--refresh-time-period=0 writes status.refreshTime at every refresh, as ESO
   }
   assert.equal(world.reads.length, 4);
   assert.equal(world.statusPatches.length, 4);
+});
+
+test('a refused read is a terminal error the runtime rechecks; the audit record says denied', async () => {
+  const world = new World();
+  world.providerError = new AccessDeniedError('Google Secret Manager AccessSecretVersion on projects/p/secrets/s was denied to r@p.iam.gserviceaccount.com');
+  await assert.rejects(world.reconciler()('team/app', signal), TerminalError);
+  assert.equal(world.audit[0]?.result, 'denied');
+  assert.deepEqual([world.ready()?.status, world.ready()?.reason], ['False', 'SecretSyncedError']);
+  world.providerError = undefined; // the grant took effect
+  await world.reconciler()('team/app', signal);
+  assert.equal(world.secretValue('password'), 's3cr3t-password', 'the recheck writes the Secret with nothing changed on the object');
+  assert.equal(world.ready()?.status, 'True');
 });
