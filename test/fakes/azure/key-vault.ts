@@ -83,7 +83,12 @@ export interface FakeVault {
   setSecret(name: string, value: string, options?: SetOptions): string;
   setCertificate(name: string, cert: { certPem: string; keyPem: string }, options?: SetOptions): string;
   setKey(name: string, options?: SetOptions): { version: string; n: string; e: string };
-  grant(objectId: string, permissions?: readonly VaultPermission[]): void;
+  /**
+   * Replaces what `objectId` may do. `secrets`: a role assignment at the scope of those secrets (and certificates or
+   * keys of those names) instead of the vault — Key Vault then refuses every other name with 403, existing or not;
+   * `effectiveInMs`: the assignment takes effect that long after this call, as role assignments propagate.
+   */
+  grant(objectId: string, permissions?: readonly VaultPermission[], options?: { readonly secrets?: readonly string[]; readonly effectiveInMs?: number }): void;
   revoke(objectId: string): void;
   throttle(throttle: InjectedThrottle): void;
   readonly requests: VaultRequest[];
@@ -116,7 +121,7 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
   const secrets = new Map<string, { name: string; versions: SecretVersion[] }>();
   const certificates = new Map<string, { name: string; versions: CertificateVersion[] }>();
   const keys = new Map<string, { name: string; versions: KeyVersion[] }>();
-  const grants = new Map<string, Set<VaultPermission>>();
+  const grants = new Map<string, { readonly permissions: Set<VaultPermission>; readonly names: Set<string> | undefined; readonly effectiveAt: number }>();
   const throttles: InjectedThrottle[] = [];
   const requests: VaultRequest[] = [];
   let url = '';
@@ -178,7 +183,11 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
       return { ...error(401, 'Unauthorized', `AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${tenantId}/, https://login.microsoftonline.com/${tenantId}/v2.0, found ${String(claims['iss'])}.`), headers: challenge };
     }
     const objectId = String(claims['oid']);
-    if (!grants.get(objectId)?.has(permission)) {
+    const assignment = grants.get(objectId);
+    // RBAC is checked before the object is looked up: a name outside a per-secret assignment is refused, existing or not.
+    const objectName = objectPath.split('/')[2]?.toLowerCase();
+    const inScope = assignment !== undefined && (assignment.names === undefined || (objectName !== undefined && assignment.names.has(objectName)));
+    if (!assignment || !inScope || assignment.effectiveAt > now() || !assignment.permissions.has(permission)) {
       return error(
         403,
         'Forbidden',
@@ -361,8 +370,12 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
       push(keys, name, v);
       return { version: v.version, n: jwk.n, e: jwk.e };
     },
-    grant(objectId, permissions = READ_PERMISSIONS) {
-      grants.set(objectId, new Set(permissions));
+    grant(objectId, permissions = READ_PERMISSIONS, grantOptions) {
+      grants.set(objectId, {
+        permissions: new Set(permissions),
+        names: grantOptions?.secrets ? new Set(grantOptions.secrets.map((name) => name.toLowerCase())) : undefined,
+        effectiveAt: now() + (grantOptions?.effectiveInMs ?? 0),
+      });
     },
     revoke: (objectId) => void grants.delete(objectId),
     throttle: (t) => void throttles.push(t),

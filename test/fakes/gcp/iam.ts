@@ -54,7 +54,8 @@ export interface ServiceAccountKeyFile {
 interface GoogleServiceAccount {
   readonly email: string;
   readonly keys: Map<string, KeyObject>;
-  readonly workloadIdentityUsers: Set<string>;
+  /** member → when the binding takes effect (ms): IAM bindings propagate some time after they are made. */
+  readonly workloadIdentityUsers: Map<string, number>;
 }
 
 interface TrustedIssuer {
@@ -91,7 +92,8 @@ export interface GoogleIdentity {
   /** A key file for the service account (its public half kept to verify self-signed JWTs). */
   createServiceAccountKey(email: string): ServiceAccountKeyFile;
   /** Grants roles/iam.workloadIdentityUser on the Google service account to `member`. */
-  bindWorkloadIdentityUser(email: string, member: string): void;
+  /** roles/iam.workloadIdentityUser on `email` for `member`; with effectiveInMs, it takes effect that long after this call. */
+  bindWorkloadIdentityUser(email: string, member: string, options?: { readonly effectiveInMs?: number }): void;
   /** The IAM member of a Kubernetes ServiceAccount in a GKE pool: serviceAccount:PROJECT.svc.id.goog[NS/SA]. */
   gkeMember(projectID: string, namespace: string, name: string): string;
   /** The IAM member of a Kubernetes ServiceAccount through a WIF pool: principal://…/subject/system:serviceaccount:NS:SA. */
@@ -251,7 +253,7 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
     const who = authenticate(authorization);
     if ('refused' in who) return send(response, 401, googleError(401, 'UNAUTHENTICATED', who.refused));
     const account = accounts.get(email);
-    const allowed = account !== undefined && who.principal.members.some((member) => account.workloadIdentityUsers.has(member));
+    const allowed = account !== undefined && who.principal.members.some((member) => (account.workloadIdentityUsers.get(member) ?? Infinity) <= now());
     impersonations.push({ email, caller: who.principal.label, allowed });
     if (!allowed) {
       return send(
@@ -322,7 +324,7 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
       return audience;
     },
     createServiceAccount(email) {
-      if (!accounts.has(email)) accounts.set(email, { email, keys: new Map(), workloadIdentityUsers: new Set() });
+      if (!accounts.has(email)) accounts.set(email, { email, keys: new Map(), workloadIdentityUsers: new Map() });
     },
     createServiceAccountKey(email) {
       const account = accounts.get(email);
@@ -340,10 +342,10 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
         token_uri: 'https://oauth2.googleapis.com/token',
       };
     },
-    bindWorkloadIdentityUser(email, member) {
+    bindWorkloadIdentityUser(email, member, bindOptions) {
       const account = accounts.get(email);
       if (!account) throw new Error(`fake: no service account ${email}`);
-      account.workloadIdentityUsers.add(member);
+      account.workloadIdentityUsers.set(member, now() + (bindOptions?.effectiveInMs ?? 0));
     },
     gkeMember: (projectID, namespace, name) => `serviceAccount:${projectID}.svc.id.goog[${namespace}/${name}]`,
     federationMember: (projectID, pool, namespace, name) =>

@@ -61,8 +61,8 @@ interface StoredSecret {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   readonly versions: Version[];
-  /** member → roles granted on this secret. */
-  readonly grants: Map<string, Set<RoleName>>;
+  /** member → role → when the grant takes effect (ms). */
+  readonly grants: Map<string, Map<RoleName, number>>;
 }
 
 export interface SecretManagerCall {
@@ -94,8 +94,11 @@ export interface FakeSecretManager {
   setVersionState(project: string, id: string, version: number, state: VersionState, location?: string): void;
   /** Deletes a secret with its versions and grants. */
   deleteSecret(project: string, id: string, location?: string): void;
-  /** Grants a role on one secret (or, with id undefined, on the whole project) to an IAM member. */
-  grant(member: string, role: RoleName, project: string, id?: string, location?: string): void;
+  /**
+   * Grants a role on one secret (or, with id undefined, on the whole project) to an IAM member; with effectiveInMs
+   * it takes effect that long after this call, as IAM changes propagate.
+   */
+  grant(member: string, role: RoleName, project: string, id?: string, location?: string, options?: { readonly effectiveInMs?: number }): void;
   inject(fault: InjectedSecretManagerFault): void;
   /** Forgets calls and faults (not secrets). */
   clear(): void;
@@ -166,7 +169,7 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
   const service = loaded.google.cloud.secretmanager.v1.SecretManagerService.service;
 
   const secrets = new Map<string, StoredSecret>(); // canonical name (project number) → secret
-  const projectGrants = new Map<string, Map<string, Set<RoleName>>>(); // project number → member → roles
+  const projectGrants = new Map<string, Map<string, Map<RoleName, number>>>(); // project number → member → role → effective at
   const calls: SecretManagerCall[] = [];
   let faults: InjectedSecretManagerFault[] = [];
 
@@ -188,8 +191,8 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
   };
 
   const allowed = (principal: Principal, permission: string, projectNumber: string, secret: StoredSecret | undefined): boolean => {
-    const has = (grants: Map<string, Set<RoleName>> | undefined) =>
-      principal.members.some((member) => [...(grants?.get(member) ?? [])].some((role) => PERMISSIONS[role].includes(permission)));
+    const has = (grants: Map<string, Map<RoleName, number>> | undefined) =>
+      principal.members.some((member) => [...(grants?.get(member) ?? [])].some(([role, effectiveAt]) => effectiveAt <= now() && PERMISSIONS[role].includes(permission)));
     return has(projectGrants.get(projectNumber)) || (secret !== undefined && has(secret.grants));
   };
   const denied = (permission: string, resource: string) =>
@@ -428,11 +431,11 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
     deleteSecret(project, id, location) {
       secrets.delete(find(project, id, location).name);
     },
-    grant(member, role, project, id, location) {
+    grant(member, role, project, id, location, grantOptions) {
       const target = id === undefined ? undefined : find(project, id, location);
       const number = parentOfName(project).split('/')[1]!;
       const grants = target ? target.grants : (projectGrants.get(number) ?? projectGrants.set(number, new Map()).get(number)!);
-      (grants.get(member) ?? grants.set(member, new Set()).get(member)!).add(role);
+      (grants.get(member) ?? grants.set(member, new Map()).get(member)!).set(role, now() + (grantOptions?.effectiveInMs ?? 0));
     },
     inject: (fault) => void faults.push(fault),
     clear() {
