@@ -142,9 +142,9 @@ function createAzureClient(spec: AzureKVProvider, ctx: StoreContext, options: Az
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.
       if (plan.referent) return 'Unknown';
-      // One page of the listing: the challenge, the token exchange and the identity's access, in one call.
-      await reader.probe(signal);
-      return 'Ready';
+      // One GET of a secret that does not exist: the challenge, the token exchange and the identity's access, in one
+      // call that needs no list permission (per-secret role assignments answer 'Unknown': see VaultReader.probe).
+      return reader.probe(signal);
     },
     async close() {
       agent?.destroy();

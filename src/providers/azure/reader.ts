@@ -15,6 +15,18 @@ import { compileFindName } from '../kit/find.ts';
 /** Every call gets this deadline on top of the caller's signal: a silent vault must not hold a reconcile. */
 export const CALL_TIMEOUT_MS = 30_000;
 
+/** The secret a store validation asks for: a valid name (letters, digits, dashes) nobody is expected to use. */
+export const PROBE_SECRET_NAME = 'secret-relay-store-validation-probe';
+
+/** A Key Vault 403 from its RBAC (innererror ForbiddenByRbac), anywhere in the mapped error's causes. Pure. */
+export function isRbacRefusal(error: unknown): boolean {
+  let link = error as { statusCode?: unknown; details?: { error?: { innererror?: { code?: unknown } } }; cause?: unknown } | undefined;
+  for (let depth = 0; link && depth < 5; depth++, link = link.cause as typeof link) {
+    if (link.statusCode === 403 && link.details?.error?.innererror?.code === 'ForbiddenByRbac') return true;
+  }
+  return false;
+}
+
 export interface VaultClients {
   readonly vaultUrl: string;
   readonly secrets: SecretClient;
@@ -65,8 +77,14 @@ function tagsJson(tags: Readonly<Record<string, string>> | undefined): Uint8Arra
 export interface VaultReader {
   getSecret(ref: RemoteRef, signal: AbortSignal): Promise<Uint8Array>;
   getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
-  /** One page of the secret listing: proves the token and access (validate). */
-  probe(signal: AbortSignal): Promise<void>;
+  /**
+   * Store validation without the `list` permission a least-privilege identity lacks: one GET of a secret that does not
+   * exist (PROBE_SECRET_NAME). 404 (or, should it exist, 200): Entra ID issued the token, the vault accepted it and
+   * lets the identity read secrets — 'Ready'. 403 ForbiddenByRbac: the token was accepted, but the identity has no
+   * vault-wide role; RBAC is checked before existence, so per-secret role assignments answer exactly so and only the
+   * reads can tell — 'Unknown'. Any other refusal (401, an access policy without get) throws AccessDeniedError.
+   */
+  probe(signal: AbortSignal): Promise<'Ready' | 'Unknown'>;
 }
 
 export function createVaultReader(clients: VaultClients): VaultReader {
@@ -157,10 +175,14 @@ export function createVaultReader(clients: VaultClients): VaultReader {
     },
 
     async probe(signal) {
-      await azureCall(call('list', 'secrets'), async () => {
-        const pages = clients.secrets.listPropertiesOfSecrets({ abortSignal: withDeadline(signal) }).byPage({ maxPageSize: 1 });
-        await pages.next();
-      });
+      try {
+        await readSecretValue(PROBE_SECRET_NAME, undefined, signal);
+        return 'Ready';
+      } catch (error) {
+        if (error instanceof NoSecretError) return 'Ready';
+        if (isRbacRefusal(error)) return 'Unknown';
+        throw error;
+      }
     },
   };
 }
