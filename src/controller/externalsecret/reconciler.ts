@@ -212,6 +212,7 @@ class Reconciliation {
 
     const leases = this.deps.leases;
     const generating = leases !== undefined && (generatorSources(es).size > 0 || leases.leasesOf(es).length > 0);
+    let committing = false;
     try {
       const existing = await this.observeExisting(creationPolicy);
       const target = this.observeTargetOf(existing, creationPolicy);
@@ -237,10 +238,14 @@ class Reconciliation {
         if (this.issued.length > 0) await leases?.abandon(es, this.issued, this.signal);
         return result;
       }
+      committing = true;
       const nextAt = generating ? await leases.commit(es, this.issued, this.deps.clock.now(), this.signal) : undefined;
       return this.soonest(result, nextAt);
     } catch (err) {
-      if (this.issued.length > 0) await this.deps.leases?.abandon(es, this.issued, this.signal);
+      if (this.issued.length > 0 && !this.secretWritten) await this.deps.leases?.abandon(es, this.issued, this.signal);
+      // The Secret holds them (a later step failed: the status patch, a rename's cleanup): never revoked; their leases
+      // are recorded — once: a failed commit keeps them in the keeper's memory, else they end at their TTL.
+      else if (this.issued.length > 0 && !committing) await this.deps.leases?.commit(es, this.issued, this.deps.clock.now(), this.signal).catch(() => {});
       const message = describeError(err);
       // The sync's own error is what is retried and reported: a failed status write must not replace it.
       await this.setNotReady(ExternalSecretReason.SecretSyncedError, message).catch(() => {});
