@@ -46,7 +46,7 @@ before(async () => {
   vault = await fakes.addVault('relay-test', TENANT);
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
-    args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */],
+    args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */, '--trusted-endpoint-hosts=127.0.0.1' /* the fakes' vault and Entra ID */],
     providers: [createAzureProvider({ trustedCaPem: fakes.tls.caPem, onCredential: (store, credential) => credentials.set(store, credential) }), createFakeProvider()],
   });
 });
@@ -352,7 +352,9 @@ test('call sharing: 100 ExternalSecrets reading 10 Key Vault secrets cost 10 GET
     return times.length === 100 && times.every((t) => t > 0) ? times : undefined;
   }, 60_000);
   const first = gets();
-  const exchangesAfterFirst = fakes.entra.exchanges.length;
+  // This store's own: stores of earlier tests whose token was refused are rechecked meanwhile (and exchange again).
+  const exchanges = () => fakes.entra.exchanges.filter((e) => e.clientId === app.clientId).length;
+  const exchangesAfterFirst = exchanges();
   console.log(`# refresh wave 1: 100 ExternalSecrets, 10 Key Vault secrets → ${first} GETs`);
   assert.equal(first, 10);
   vault.clear();
@@ -364,7 +366,7 @@ test('call sharing: 100 ExternalSecrets reading 10 Key Vault secrets cost 10 GET
   const second = gets();
   console.log(`# refresh wave 2 (periodic, 20 s): ${second} GETs`);
   assert.equal(second, 10);
-  assert.equal(fakes.entra.exchanges.length, exchangesAfterFirst, 'no token exchange in the second wave: the token is cached');
+  assert.equal(exchanges(), exchangesAfterFirst, 'no token exchange in the second wave: the token is cached');
 });
 
 test('the CRD refuses an incomplete azurekv store with a readable message (CEL)', async () => {
