@@ -1,6 +1,6 @@
 // Faults that heal without a human, against the real control plane and the provider fakes: the everyday order "apply
 // the ExternalSecret, then grant the role" (a role assignment or binding that takes effect N seconds later, as cloud
-// IAM does) ends with the Secret written although no object was touched; and an Azure store whose identity may read
+// IAM does; Azure, GCP and Alibaba) ends with the Secret written although no object was touched; and an Azure store whose identity may read
 // only some secrets (per-secret role assignments, an access policy without `list`) is not Ready=False.
 // Every secret value used is searched for in logs, audit, Events and status at the end.
 import assert from 'node:assert/strict';
@@ -16,6 +16,8 @@ import { Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createAzureProvider } from '../../src/providers/azure/provider.ts';
 import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
+import { createAlibabaProvider } from '../../src/providers/alibaba/provider.ts';
+import { effectiveIn, startAlibabaFake, type AlibabaFake } from '../fakes/alibaba/server.ts';
 
 /** --service-account-issuer of the test control plane (test/support/cluster.ts). */
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -23,8 +25,11 @@ const TENANT = randomUUID();
 const PROJECT = 'relay-heal';
 const PROJECT_NUMBER = '559102837465';
 const CLUSTER = { clusterProjectID: PROJECT, clusterLocation: 'europe-west1', clusterName: 'relay' };
-/** How long after the ExternalSecret is applied the grant takes effect. */
-const GRANT_DELAY_MS = 8_000;
+/**
+ * How long after the ExternalSecret is applied the grant takes effect: well after the first reconcile (so the refusal
+ * is seen first, even on a busy machine) and before the first recheck (22.5–30 s after it), so the test costs no more.
+ */
+const GRANT_DELAY_MS = 15_000;
 /** The first recheck comes at most RECHECK_BACKOFF.baseMs (30 s) after the denial; the rest is margin. */
 const HEAL_TIMEOUT_MS = 75_000;
 
@@ -33,6 +38,7 @@ let kube: TestKube;
 let azure: AzureFakes;
 let vault: FakeVault;
 let gcp: GcpFake;
+let alibaba: AlibabaFake;
 let op: TestOperator;
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('heal');
@@ -45,15 +51,17 @@ before(async () => {
   gcp = await startGcpFake({ kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER });
   gcp.identity.addProject(PROJECT, PROJECT_NUMBER);
   gcp.identity.addGkeCluster({ projectID: PROJECT, location: CLUSTER.clusterLocation, name: CLUSTER.clusterName });
+  alibaba = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
     args: ['--leader-elect=false', '--concurrency=4', '--trusted-endpoint-hosts=127.0.0.1' /* the fakes' endpoints */],
-    providers: [createAzureProvider({ trustedCaPem: azure.tls.caPem }), createGcpProvider()],
+    providers: [createAzureProvider({ trustedCaPem: azure.tls.caPem }), createGcpProvider(), createAlibabaProvider()],
   });
 });
 
 after(async () => {
   await stopTestOperator(op, 'heal');
+  await alibaba?.stop();
   await gcp?.stop();
   await azure?.stop();
   await kube?.close();
@@ -92,7 +100,7 @@ function readResults(remoteKey: string): string[] {
     .map((r) => r.result ?? '');
 }
 
-test('azure: apply the ExternalSecret, then grant the role — a role assignment effective 8 s later heals without touching any object', async () => {
+test('azure: apply the ExternalSecret, then grant the role — a role assignment effective 15 s later heals without touching any object', async () => {
   const ns = await namespaces.create(kube);
   const app = await azureWorkload(ns, 'late');
   const key = `late-${randomBytes(3).toString('hex')}`;
@@ -105,7 +113,7 @@ test('azure: apply the ExternalSecret, then grant the role — a role assignment
 
   // The ExternalSecret is refused first (the order a user runs things in), and says so.
   const refused = await waitReady(kube, { namespace: ns, name: 'late', status: 'False', message: /Key Vault denied|not authorized/ }, 30_000);
-  assert.ok(Date.now() - applied < GRANT_DELAY_MS + 5_000, 'refused before the grant took effect');
+  assert.ok(Date.now() - applied < GRANT_DELAY_MS, 'refused before the grant took effect');
   console.log(`# azure late grant, refused first: ${refused.message}`);
   await waitSecretData(kube, ns, 'late', { value }, HEAL_TIMEOUT_MS);
   console.log(`# azure late grant: Secret written ${((Date.now() - applied) / 1000).toFixed(1)} s after the ExternalSecret was applied (grant effective at ${GRANT_DELAY_MS / 1000} s)`);
@@ -115,7 +123,7 @@ test('azure: apply the ExternalSecret, then grant the role — a role assignment
   assert.deepEqual([...new Set(readResults(key))].sort(), ['denied', 'success'], 'the refusal was audited as denied, then the read succeeded');
 });
 
-test('gcp: apply the ExternalSecret, then bind the identity — a Workload Identity binding and a role effective 8 s later heal the store and the ExternalSecret', async () => {
+test('gcp: apply the ExternalSecret, then bind the identity — a Workload Identity binding and a role effective 15 s later heal the store and the ExternalSecret', async () => {
   const ns = await namespaces.create(kube);
   const google = `late-${randomBytes(2).toString('hex')}@${PROJECT}.iam.gserviceaccount.com`;
   await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'iam.gke.io/gcp-service-account': google } } } });
@@ -137,13 +145,39 @@ test('gcp: apply the ExternalSecret, then bind the identity — a Workload Ident
   // The binding is not effective yet: generateAccessToken is refused, the store is not ready, and so is the ExternalSecret.
   const store = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gcp', status: 'False' }, 30_000);
   assert.match(store.message, /getAccessToken/);
-  assert.ok(Date.now() - applied < GRANT_DELAY_MS + 5_000, 'refused before the binding took effect');
+  assert.ok(Date.now() - applied < GRANT_DELAY_MS, 'refused before the binding took effect');
   console.log(`# gcp late binding, store refused first: ${store.message}`);
   await waitSecretData(kube, ns, 'late', { value }, HEAL_TIMEOUT_MS);
   console.log(`# gcp late binding: Secret written ${((Date.now() - applied) / 1000).toFixed(1)} s after the ExternalSecret was applied (binding effective at ${GRANT_DELAY_MS / 1000} s)`);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gcp', status: 'True' });
   await waitReady(kube, { namespace: ns, name: 'late', status: 'True' });
   assert.ok(gcp.identity.impersonations.some((i) => i.email === google && !i.allowed) && gcp.identity.impersonations.some((i) => i.email === google && i.allowed));
+});
+
+test('alibaba: apply the ExternalSecret, then allow the key — a RAM policy effective 15 s later heals without touching any object', async () => {
+  const ns = await namespaces.create(kube);
+  const name = `${ns}-db`;
+  const value = secrets.next('alibaba-late');
+  alibaba.putSecret(name, { data: value });
+  const id = `LTAI${randomBytes(8).toString('hex')}`;
+  const keySecret = secrets.next('access-key-secret');
+  const applied = Date.now();
+  alibaba.addAccessKey({ id, secret: keySecret, allow: effectiveIn(GRANT_DELAY_MS, (action, secret) => action === 'kms:GetSecretValue' && secret === name) });
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'keys' }, stringData: { id, secret: keySecret } } });
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'alibaba' },
+    spec: { provider: { alibaba: { regionID: 'cn-hangzhou', endpoint: alibaba.kmsEndpoint, auth: { secretRef: { accessKeyIDSecretRef: { name: 'keys', key: 'id' }, accessKeySecretSecretRef: { name: 'keys', key: 'secret' } } } } } },
+  }, ns);
+  await createObject(kube, Plural.ExternalSecret, es('late', 'alibaba', name), ns);
+
+  const refused = await waitReady(kube, { namespace: ns, name: 'late', status: 'False', message: /Forbidden\.NoPermission/ }, 30_000);
+  assert.ok(Date.now() - applied < GRANT_DELAY_MS, 'refused before the policy took effect');
+  console.log(`# alibaba late policy, refused first: ${refused.message}`);
+  await waitSecretData(kube, ns, 'late', { value }, HEAL_TIMEOUT_MS);
+  console.log(`# alibaba late policy: Secret written ${((Date.now() - applied) / 1000).toFixed(1)} s after the ExternalSecret was applied (policy effective at ${GRANT_DELAY_MS / 1000} s)`);
+  assert.deepEqual([...new Set(readResults(name))].sort(), ['denied', 'success'], 'the refusal was audited as denied, then the read succeeded');
 });
 
 test('azure: store validation needs no list permission — per-secret role assignments and an access policy without list do not make the store Ready=False', async () => {

@@ -45,6 +45,11 @@ export interface FakeSecret {
 /** A RAM policy, reduced to what KMS checks: may this identity do `action` (e.g. kms:GetSecretValue) on `secret`? */
 export type Allow = (action: string, secretName: string | undefined) => boolean;
 export const allowAll: Allow = () => true;
+/** `allow` taking effect `ms` from now, as RAM policy changes propagate: a grant made after the ExternalSecret. */
+export function effectiveIn(ms: number, allow: Allow = allowAll, now: () => number = Date.now): Allow {
+  const at = now() + ms;
+  return (action, secretName) => now() >= at && allow(action, secretName);
+}
 
 export interface FakeRole {
   readonly arn: string;
