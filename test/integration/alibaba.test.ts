@@ -70,7 +70,7 @@ before(async () => {
   fake = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
-    args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */],
+    args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */, '--trusted-endpoint-hosts=127.0.0.1' /* the fakes' endpoints */],
     providers: [tamperingAlibabaProvider()],
   });
 });

@@ -49,7 +49,7 @@ before(async () => {
   fake.identity.addProject(PROJECT, PROJECT_NUMBER);
   fake.identity.addGkeCluster({ projectID: PROJECT, location: CLUSTER.clusterLocation, name: CLUSTER.clusterName });
   wifAudience = fake.identity.addFederationProvider({ projectID: PROJECT, pool: 'relay-pool', provider: 'relay-cluster' });
-  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */], providers: [createGcpProvider()] });
+  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */, '--trusted-endpoint-hosts=127.0.0.1' /* the fakes' endpoints */], providers: [createGcpProvider()] });
 });
 
 after(async () => {
