@@ -77,6 +77,9 @@ export function classifyEntraError(error: unknown): EntraFailure {
     if (code !== undefined && (NETWORK_CODES.has(code) || SOCKET_CODES.test(code))) return 'unavailable';
     if (/^(network_error|endpoints_resolution_error|openid_config_error)\b/.test(message)) return 'unavailable';
     if (code === 'temporarily_unavailable' || code === 'server_error') return 'unavailable';
+    // MSAL's replay of a 429/5xx it is holding requests back after (60 s unless Retry-After said): a ServerError
+    // without the status, whose errorCode is the AADSTS number(s) rather than an OAuth error.
+    if (link.name === 'ServerError' && status === undefined && typeof link.errorCode === 'string' && /^(\d+( \d+)*)?$/.test(link.errorCode)) return 'unavailable';
     if (/AADSTS\d+/.test(message)) hadAadsts = true;
     link = link.cause as typeof link;
   }

@@ -26,8 +26,15 @@ test('azure: Entra ID 5xx, 429 and network failures are not refusals', () => {
   const throttled = msal(429, 'temporarily_unavailable', 'Error(s): 50196 - Description: AADSTS50196: The server terminated an operation because it encountered a client request loop.');
   const network = msal(undefined, 'network_error', 'See https://aka.ms/msal.js.errors#network_error for details');
   const discovery = Object.assign(new Error('endpoints_resolution_error: See https://aka.ms/msal.js.errors#endpoints_resolution_error for details'), { name: 'CredentialUnavailableError' });
+  // MSAL then holds further requests for 60 s (no Retry-After), replaying the answer without its status: errorCode is
+  // the AADSTS number instead of an OAuth error.
+  const replayed = Object.assign(new Error('90033: AADSTS90033: A transient error has occurred. Please try again.'), {
+    name: 'AuthenticationRequiredError',
+    cause: Object.assign(new Error('90033: AADSTS90033: A transient error has occurred. Please try again.'), { name: 'ServerError', errorCode: '90033' }),
+  });
   for (const map of [(e: unknown) => mapAzureError(e, azureCall), (e: unknown) => mapAzureTokenError(e, { identity: 'client ID c in tenant t', vaultUrl, hint: 'check it' })]) {
     assert.ok(retryable(map(unavailable)), 'a 503 of Entra ID is retried with backoff');
+    assert.ok(retryable(map(replayed)), "MSAL's replay of a 503 is retried with backoff, not a refusal");
     assert.ok(retryable(map(network)), 'a reset connection is retried with backoff');
     assert.ok(retryable(map(discovery)), 'an unreachable authority is retried with backoff');
     assert.ok(map(throttled) instanceof ThrottledError, 'a 429 of Entra ID is throttling');
