@@ -1,4 +1,5 @@
-// Faults that heal without a human, against the real control plane and the provider fakes: the everyday order "apply
+// Faults that heal without a human, against the real control plane and the provider fakes: a token endpoint that
+// throttles and a token the service stops accepting are retried at once with backoff, not as refusals; the everyday order "apply
 // the ExternalSecret, then grant the role" (a role assignment or binding that takes effect N seconds later, as cloud
 // IAM does; Azure, GCP and Alibaba) ends with the Secret written although no object was touched; and an Azure store whose identity may read
 // only some secrets (per-secret role assignments, an access policy without `list`) is not Ready=False.
@@ -92,6 +93,16 @@ function azureStore(name: string, serviceAccount: string) {
   };
 }
 
+/** A GKE Workload Identity store acting as ServiceAccount `reader` of its namespace. */
+function gcpStore(name: string) {
+  return {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name },
+    spec: { provider: { gcpsm: { projectID: PROJECT, endpoints: gcp.endpoints, auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' }, ...CLUSTER } } } } },
+  };
+}
+
 /** The audit records of reads of `remoteKey`, by result. */
 function readResults(remoteKey: string): string[] {
   return op.audit.lines
@@ -99,6 +110,49 @@ function readResults(remoteKey: string): string[] {
     .filter((r) => r.action === 'provider.read' && r.remoteKey === remoteKey)
     .map((r) => r.result ?? '');
 }
+
+// Transient faults first (their faults are global to the fakes: no refused store of a later test may consume them).
+test('azure: Entra ID answering 429 is throttling, not a refusal — retried with backoff, the Secret is written within seconds', async () => {
+  const ns = await namespaces.create(kube);
+  const app = await azureWorkload(ns, 'flaky');
+  vault.grant(app.objectId);
+  const key = `flaky-${randomBytes(3).toString('hex')}`;
+  const value = secrets.next('azure-flaky');
+  vault.setSecret(key, value);
+  // 429 with Retry-After: 1 to one getToken (@azure/identity sends it and retries it 3 times). A 5xx would do the same
+  // but MSAL then holds every request of that credential for 60 s: healed a minute later, classified alike (unit tests).
+  azure.entra.fail({ status: 429, times: 4 });
+  const applied = Date.now();
+  await createObject(kube, Plural.SecretStore, azureStore('azure', 'flaky'), ns);
+  await createObject(kube, Plural.ExternalSecret, es('flaky', 'azure', key), ns);
+  // Sooner than the first recheck of a terminal failure (22.5–30 s): the backoff of a transient one (1 s doubling).
+  await waitSecretData(kube, ns, 'flaky', { value }, 15_000);
+  console.log(`# azure Entra ID 429 ×4: Secret written ${((Date.now() - applied) / 1000).toFixed(1)} s after the ExternalSecret was applied`);
+  assert.match(op.logs.text(), /Entra ID throttled a token for vault/, 'reported as throttling of Entra ID');
+  assert.doesNotMatch(op.logs.text(), /Entra ID refused [^"]*AADSTS50196/, 'never as a refusal');
+});
+
+test('gcp: UNAUTHENTICATED drops the token and is retried — the next attempt exchanges anew and the Secret is written within seconds', async () => {
+  const ns = await namespaces.create(kube);
+  const google = `flaky-${randomBytes(2).toString('hex')}@${PROJECT}.iam.gserviceaccount.com`;
+  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'iam.gke.io/gcp-service-account': google } } } });
+  gcp.identity.createServiceAccount(google);
+  gcp.identity.bindWorkloadIdentityUser(google, gcp.identity.gkeMember(PROJECT, ns, 'reader'));
+  const id = `${ns}-db`;
+  const value = secrets.next('gcp-flaky');
+  gcp.secretManager.createSecret(PROJECT, id, { value });
+  gcp.secretManager.grant(`serviceAccount:${google}`, Role.accessor, PROJECT, id);
+  await createObject(kube, Plural.SecretStore, gcpStore('gcp'), ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gcp', status: 'True' });
+  // A token Google stops accepting (revoked, expired early): the first read is answered UNAUTHENTICATED.
+  gcp.secretManager.inject({ method: 'AccessSecretVersion', code: 16, message: 'Request had invalid authentication credentials. Expected OAuth 2 access token.', times: 1 });
+  const applied = Date.now();
+  await createObject(kube, Plural.ExternalSecret, es('flaky', 'gcp', id), ns);
+  await waitSecretData(kube, ns, 'flaky', { value }, 15_000);
+  console.log(`# gcp UNAUTHENTICATED once: Secret written ${((Date.now() - applied) / 1000).toFixed(1)} s after the ExternalSecret was applied`);
+  const mine = gcp.identity.exchanges.filter((e) => e.subject === `system:serviceaccount:${ns}:reader`);
+  assert.equal(mine.length, 2, 'the dropped token was exchanged anew');
+});
 
 test('azure: apply the ExternalSecret, then grant the role — a role assignment effective 15 s later heals without touching any object', async () => {
   const ns = await namespaces.create(kube);
@@ -131,12 +185,7 @@ test('gcp: apply the ExternalSecret, then bind the identity — a Workload Ident
   const id = `${ns}-db`;
   const value = secrets.next('gcp-late');
   gcp.secretManager.createSecret(PROJECT, id, { value });
-  await createObject(kube, Plural.SecretStore, {
-    apiVersion: 'secret-relay.dev/v1alpha1',
-    kind: 'SecretStore',
-    metadata: { name: 'gcp' },
-    spec: { provider: { gcpsm: { projectID: PROJECT, endpoints: gcp.endpoints, auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' }, ...CLUSTER } } } } },
-  }, ns);
+  await createObject(kube, Plural.SecretStore, gcpStore('gcp'), ns);
   await createObject(kube, Plural.ExternalSecret, es('late', 'gcp', id), ns);
   const applied = Date.now();
   gcp.identity.bindWorkloadIdentityUser(google, gcp.identity.gkeMember(PROJECT, ns, 'reader'), { effectiveInMs: GRANT_DELAY_MS });

@@ -65,7 +65,12 @@ export interface FakeEntra {
   readonly exchanges: TokenExchange[];
   /** Exchanges that issued a token, optionally for one client id. */
   issued(clientId?: string): number;
-  /** Forgets exchanges (between tests); tenants and applications stay. */
+  /**
+   * The token endpoint answers `status` (5xx: Entra's server_error body; 429: temporarily_unavailable with
+   * Retry-After) to the next `times` token requests (default 1), as an outage or throttling of Entra ID does.
+   */
+  fail(fault: { readonly status: number; times?: number }): void;
+  /** Forgets exchanges and faults (between tests); tenants and applications stay. */
   clear(): void;
   stop(): Promise<void>;
 }
@@ -96,6 +101,7 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
   const tenants = new Set<string>();
   const apps = new Map<string, FakeApplication>();
   const exchanges: TokenExchange[] = [];
+  const faults: { status: number; times?: number }[] = [];
   let authorityHost = '';
 
   const fail = (status: number, error: string, code: number, description: string): AadError => ({ status, error, code, description: `AADSTS${code}: ${description}` });
@@ -260,6 +266,18 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
         return;
       }
       if (request.method === 'POST' && parts.length === 4 && parts.slice(1).join('/') === 'oauth2/v2.0/token') {
+        const fault = faults[0];
+        if (fault) {
+          fault.times = (fault.times ?? 1) - 1;
+          if (fault.times <= 0) faults.shift();
+          if (fault.status === 429) {
+            response.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
+            response.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'AADSTS50196: The server terminated an operation because it encountered a client request loop.', error_codes: [50196] }));
+          } else {
+            send(fault.status, { error: 'server_error', error_description: 'AADSTS90033: A transient error has occurred. Please try again.', error_codes: [90033] });
+          }
+          return;
+        }
         token(tenantId, new URLSearchParams(text)).then(
           (out) => send(out.status, out.body),
           () => send(500, { error: 'server_error', error_description: 'AADSTS90000: internal error of the fake' }),
@@ -302,7 +320,11 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     },
     exchanges,
     issued: (clientId) => exchanges.filter((e) => e.refused === undefined && (clientId === undefined || e.clientId === clientId)).length,
-    clear: () => void exchanges.splice(0),
+    fail: (fault) => void faults.push({ ...fault }),
+    clear() {
+      exchanges.splice(0);
+      faults.splice(0);
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
