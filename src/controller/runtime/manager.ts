@@ -196,7 +196,7 @@ export class Manager implements Caches {
     const election = this.#options.leaderElection;
     if (election) {
       this.#elector = new LeaderElector({
-        store: createLeaseStore(kube),
+        store: createLeaseStore(kube.leaderElection),
         ...election,
         onStartedLeading: () => this.#startTerm(),
         onStoppedLeading: () => this.#endTerm(),
