@@ -4,32 +4,32 @@ import { LeaseConflictError } from './lease-record.ts';
 import type { LeaseRecord, LeaseStore } from './lease-record.ts';
 import { apiErrorCode } from './kube-client.ts';
 import type { KubeRequester } from './kube-client.ts';
-import { createObject, getObject, microTime, replaceObject, type ResourceLocation } from './resources.ts';
+import { microTime, resourcePath, type ResourceLocation } from './resources.ts';
 
 const leases = (namespace: string, name?: string): ResourceLocation => ({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace, name });
 
 /** Leases of coordination.k8s.io/v1; 409 becomes LeaseConflictError, 404 on read becomes undefined. */
 export function createLeaseStore(kube: KubeRequester): LeaseStore {
   return {
-    async get(namespace, name) {
+    async get(namespace, name, signal) {
       try {
-        return fromLease(await getObject<V1Lease>(kube, leases(namespace, name)));
+        return fromLease(await kube.request<V1Lease>({ method: 'GET', path: resourcePath(leases(namespace, name)), signal }));
       } catch (err) {
         if (apiErrorCode(err) === 404) return undefined;
         throw leaseError(err, 'read', namespace, name);
       }
     },
-    async create(lease) {
+    async create(lease, signal) {
       try {
-        return fromLease(await createObject<V1Lease>(kube, leases(lease.namespace), toLease(lease)));
+        return fromLease(await kube.request<V1Lease>({ method: 'POST', path: resourcePath(leases(lease.namespace)), body: toLease(lease), signal }));
       } catch (err) {
         throw leaseError(err, 'create', lease.namespace, lease.name);
       }
     },
-    async replace(lease) {
+    async replace(lease, signal) {
       if (!lease.resourceVersion) throw new Error(`replacing Lease ${lease.namespace}/${lease.name} needs the resourceVersion it was read at`);
       try {
-        return fromLease(await replaceObject<V1Lease>(kube, leases(lease.namespace, lease.name), toLease(lease)));
+        return fromLease(await kube.request<V1Lease>({ method: 'PUT', path: resourcePath(leases(lease.namespace, lease.name)), body: toLease(lease), signal }));
       } catch (err) {
         throw leaseError(err, 'replace', lease.namespace, lease.name);
       }
