@@ -14,7 +14,7 @@ import { systemTimers } from '../util/timers.ts';
 import { describeKubeError } from './describe-error.ts';
 import type { TimerHandle, Timers } from '../util/timers.ts';
 import { ListWatch, type KubernetesListObject, type KubernetesObject, type RawInformer } from './list-watch.ts';
-import { listObjects } from './resources.ts';
+import { listAllPages, listObjects } from './resources.ts';
 
 /** pino-compatible. */
 export interface InformerLogger {
@@ -244,10 +244,12 @@ export interface InformerFactoryOptions {
 
 type ListOptions = { readonly namespace: string | undefined; readonly labelSelector: string | undefined; readonly limit?: number | undefined };
 
-/** Lists objects of a kind (one namespace, or all); `limit` for a cheap access check. */
+/** Lists objects of a kind (one namespace, or all), in pages of 500; `limit` for one page only (a cheap access check). */
 export async function listKind(kube: Pick<KubeClient, 'request'>, kind: KindDescriptor<KubernetesObject>, options: ListOptions): Promise<KubernetesListObject<KubernetesObject>> {
   const { namespace, labelSelector, limit } = options;
-  return listObjects<KubernetesListObject<KubernetesObject>>(kube, { ...kind, namespace: kind.namespaced ? namespace : undefined }, { labelSelector, limit });
+  const at = { ...kind, namespace: kind.namespaced ? namespace : undefined };
+  if (limit !== undefined) return listObjects<KubernetesListObject<KubernetesObject>>(kube, at, { labelSelector, limit });
+  return listAllPages<KubernetesListObject<KubernetesObject>>(kube, at, { labelSelector });
 }
 
 /** The watch path of a kind in one namespace or all. */
