@@ -19,11 +19,12 @@
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { delimiter } from 'node:path';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import { TokenBucket } from '../util/token-bucket.ts';
 import { KUBE_VERBS, type KubeVerb } from '../metrics/kube-verbs.ts';
-import { connectionFromKubeconfig, inClusterConnection, withBearerToken, type Connection } from './kubeconfig.ts';
+import { connectionFromKubeconfigs, impersonationHeaders, inClusterConnection, withBearerToken, type Connection } from './kubeconfig.ts';
 import { createRequestCredentials, type RequestCredentials, type TlsMaterial } from './credentials.ts';
 import { checkTerm, currentTerm } from './term.ts';
 
@@ -153,9 +154,28 @@ const USER_AGENT = 'secret-relay';
 
 export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
   const clock = options.clock ?? systemClock;
-  let connection: Connection = options.kubeconfigPath ? connectionFromKubeconfig(readFileSync(options.kubeconfigPath, 'utf8'), options.kubeconfigPath) : inClusterConnection(options.env ?? process.env);
+  let connection: Connection = options.kubeconfigPath ? connectionFromKubeconfigs(readKubeconfigs(options.kubeconfigPath)) : inClusterConnection(options.env ?? process.env);
   if (options.bearerToken) connection = withBearerToken(connection, options.bearerToken);
   return createKubeClientFor(connection, { ...options, clock });
+}
+
+/**
+ * The files of a kubeconfig path: one file, or a list joined by ':' as in KUBECONFIG, which kubectl merges
+ * (./kubeconfig.ts). Of a list, missing files are skipped, as kubectl skips them; a single path must exist.
+ */
+function readKubeconfigs(pathList: string): Array<{ text: string; path: string }> {
+  const paths = [...new Set(pathList.split(delimiter).filter((p) => p !== ''))];
+  if (paths.length <= 1) return [{ text: readFileSync(paths[0] ?? pathList, 'utf8'), path: paths[0] ?? pathList }];
+  const files: Array<{ text: string; path: string }> = [];
+  for (const path of paths) {
+    try {
+      files.push({ text: readFileSync(path, 'utf8'), path });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  if (files.length === 0) throw new Error(`none of the kubeconfig files ${paths.join(', ')} exists`);
+  return files;
 }
 
 /** A client for a resolved connection (for tests that describe one directly). */
@@ -180,7 +200,7 @@ export function createKubeClientFor(connection: Connection, options: Omit<KubeCl
     throw new Error(`the apiserver address ${connection.server} is not a URL`);
   }
   if (server.protocol !== 'https:' && server.protocol !== 'http:') throw new Error(`the apiserver address ${connection.server} is neither https:// nor http://`);
-  const transport = new Transport(server, createRequestCredentials(connection, clock), options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  const transport = new Transport(server, createRequestCredentials(connection, clock), options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, connection.impersonate ? impersonationHeaders(connection.impersonate) : {});
   const maxRetries = options.retry?.maxRetries ?? DEFAULT_MAX_RETRIES;
   const maxElapsedMs = options.retry?.maxElapsedMs ?? DEFAULT_MAX_RETRY_ELAPSED_MS;
   const sleep = options.retry?.sleep ?? abortableSleep;
@@ -354,8 +374,10 @@ class Transport {
   readonly #retired = new Set<http.Agent>();
   readonly #watches = new Set<http.ClientRequest>();
   readonly #connectTimeoutMs: number;
+  readonly #impersonate: Readonly<Record<string, string | string[]>>;
 
-  constructor(server: URL, credentials: RequestCredentials, connectTimeoutMs: number) {
+  constructor(server: URL, credentials: RequestCredentials, connectTimeoutMs: number, impersonate: Readonly<Record<string, string | string[]>>) {
+    this.#impersonate = impersonate;
     this.#server = server;
     this.#credentials = credentials;
     this.#secure = server.protocol === 'https:';
@@ -393,7 +415,7 @@ class Transport {
       hostname: this.#server.hostname.startsWith('[') ? this.#server.hostname.slice(1, -1) : this.#server.hostname,
       port: this.#server.port || (this.#secure ? 443 : 80),
       path: base + path,
-      headers: { 'User-Agent': USER_AGENT, Accept: 'application/json', ...headers },
+      headers: { 'User-Agent': USER_AGENT, Accept: 'application/json', ...this.#impersonate, ...headers },
       agent,
     };
   }
