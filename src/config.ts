@@ -387,6 +387,18 @@ export function loadConfig(
       `${shown('lease-retry-period', leaseRetryPeriodMs)} must be shorter than ${shown('lease-renew-deadline', leaseRenewDeadlineMs)}`,
     );
   }
+  // The elector's own rules (src/controller/runtime/leader-election.ts), checked here so that what the
+  // configuration accepts the elector accepts, instead of a refusal deep in start-up.
+  if (leaseDurationMs % 1000 !== 0) {
+    throw new ConfigError('lease-duration', `${raw('lease-duration')?.source ?? '--lease-duration'} must be a whole number of seconds (a Lease holds seconds), got '${raw('lease-duration')?.value ?? ''}'`);
+  }
+  if (leaseRetryPeriodMs * 1.2 >= leaseRenewDeadlineMs) {
+    throw new ConfigError(
+      'lease-retry-period',
+      `${shown('lease-retry-period', leaseRetryPeriodMs)} plus its 20% jitter must be shorter than ${shown('lease-renew-deadline', leaseRenewDeadlineMs)}: ` +
+        `at most ${formatDuration(Math.ceil(leaseRenewDeadlineMs / 1.2) - 1)}`,
+    );
+  }
 
   const kubeconfig =
     optional('kubeconfig', nonEmptyRule('a kubeconfig file path')) ??
