@@ -13,7 +13,7 @@ import { parse as parseYaml } from 'yaml';
 
 export type Fault =
   | { readonly kind: 'forward' }
-  | { readonly kind: 'status'; readonly code: number; readonly retryAfterSeconds?: number | undefined }
+  | { readonly kind: 'status'; readonly code: number; readonly retryAfterSeconds?: number | undefined; readonly reason?: string | undefined }
   | { readonly kind: 'reset' }
   | { readonly kind: 'stall' }
   | { readonly kind: 'delay'; readonly ms: number };
@@ -94,8 +94,10 @@ export async function startFaultProxy(adminKubeconfigPath: string): Promise<Faul
       entry.fault = fault.kind;
       switch (fault.kind) {
         case 'status':
+          entry.status = fault.code;
+          entry.answeredAt = Date.now();
           res.writeHead(fault.code, { 'content-type': 'application/json', ...(fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {}) });
-          res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: fault.code, reason: fault.code === 429 ? 'TooManyRequests' : 'ServiceUnavailable', message: 'injected by the fault proxy' }));
+          res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: fault.code, reason: fault.reason ?? (fault.code === 429 ? 'TooManyRequests' : 'ServiceUnavailable'), message: 'injected by the fault proxy' }));
           return;
         case 'reset':
           req.socket.destroy();
