@@ -227,8 +227,9 @@ export function createKubeClientFor(connection: Connection, options: Omit<KubeCl
             outcome = { status, retryAfter };
           } catch (err) {
             if (signal.current?.aborted) throw signal.current.reason;
-            if (!isTransportError(err)) throw err; // the term ended, a credential could not be read: not a fault to retry
+            if (term && (term.signal.aborted || term.ended())) throw err; // refused before sending: not a request
             observe(verb, undefined);
+            if (!isTransportError(err)) throw err; // a credential that could not be read: not a fault to retry here
             failure = err;
             outcome = { error: { code: (err as NodeJS.ErrnoException).code, sent: (err as TransportError).sent } };
           }

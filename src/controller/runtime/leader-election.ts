@@ -213,13 +213,13 @@ export class LeaderElector {
   }
 
   /**
-   * While leading: the time (on this elector's clock) at which leadership ends unless a renewal succeeds first,
-   * the last successful renewal's start + the renew deadline. A standby cannot take the lease before the last
-   * renewal + the lease duration, which is later: whatever this replica does before this time, it does alone.
-   * -Infinity while not leading.
+   * The time (on this elector's clock) until which this replica may act as the leader: its last successful
+   * renewal's start + the renew deadline. A standby cannot take the lease before the last renewal + the lease
+   * duration, which is later: whatever this replica does before this time, it does alone. (Also while a graceful
+   * stop waits for the reconciles, before the release.) -Infinity before the first renewal.
    */
   leadingUntil(): number {
-    return this.#leading ? this.#lastRenewedAt + this.#renewDeadlineMs : Number.NEGATIVE_INFINITY;
+    return this.#lastRenewedAt === 0 ? Number.NEGATIVE_INFINITY : this.#lastRenewedAt + this.#renewDeadlineMs;
   }
 
   /** One attempt, given up on (its requests aborted) after `ms`. */

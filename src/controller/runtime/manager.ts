@@ -228,7 +228,15 @@ export class Manager implements Caches {
     const { clock, logger, metrics, workers, queueRateLimit } = this.#options;
     const term = new AbortController();
     this.#term = term;
-    leading?.addEventListener('abort', () => term.abort(new TermEndedError(`this replica no longer leads (${describeReason(leading.reason)}); its requests are refused`)), { once: true });
+    // Leadership lost (renewals failed, the Lease taken): the term ends at once. A graceful stop instead lets
+    // the reconciles finish within the budget, and ends the term before the Lease is released (#endTerm).
+    leading?.addEventListener(
+      'abort',
+      () => {
+        if (!this.#stopping) term.abort(new TermEndedError(`this replica no longer leads (${describeReason(leading.reason)}); its requests are refused`));
+      },
+      { once: true },
+    );
     const stopBudget = this.#stopBudget();
     const controllers = new Map<string, Controller>();
     for (const spec of this.#specs) {
@@ -275,10 +283,13 @@ export class Manager implements Caches {
     const running = this.#controllers;
     if (!running) return;
     this.#controllers = undefined;
-    this.#term?.abort(new TermEndedError('this replica no longer leads; its requests are refused'));
+    const term = this.#term;
     this.#term = undefined;
+    if (!this.#stopping) term?.abort(new TermEndedError('this replica no longer leads; its requests are refused'));
     this.#options.metrics.setLeader(false);
     await Promise.all([...running.values()].map((c) => c.stop()));
+    // Whatever a reconcile left behind (it ignored its abort) can no longer reach the apiserver once the Lease is released.
+    term?.abort(new TermEndedError('this replica stopped leading; its requests are refused'));
     this.#options.logger.info({}, 'no longer leading: controllers stopped');
   }
 

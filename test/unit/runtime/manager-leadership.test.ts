@@ -113,3 +113,50 @@ test('a leader that cannot renew ends its term at the renew deadline and is done
     await manager.stop();
   }
 });
+
+test('a graceful stop lets a reconcile in flight finish its requests, and ends the term before the Lease is released', async () => {
+  const store = new HangingLeaseStore();
+  const logs = new LineSink();
+  const registry = new Registry();
+  let term: LeadershipTerm | undefined;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const checks: string[] = [];
+  const manager = new Manager({
+    kube: {} as never,
+    clock: systemClock,
+    logger: createLogger({ level: 'info', destination: logs }),
+    metrics: createMetrics(registry, { controllers: ['c'] }),
+    watchNamespaces: [],
+    workers: 1,
+    queueRateLimit: { qps: 10_000, burst: 10_000 },
+    http: { port: 0, host: '127.0.0.1', registry },
+    leaderElection: { namespace: 'ns', name: 'lease', identity: 'me', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+    leaseStore: store,
+    makeInformer: <T extends KubernetesObject>(_kind: KindDescriptor<T>) => new OneObjectInformer() as unknown as SupervisedInformer<T>,
+    checkAccess: async () => {},
+  });
+  manager.add({
+    name: 'c',
+    primary: { kind: NamespaceKind },
+    reconcile: async () => {
+      term = currentTerm();
+      await gate;
+      try {
+        checkTerm(currentTerm());
+        checks.push('may still write');
+      } catch (err) {
+        checks.push(`refused: ${(err as Error).message}`);
+      }
+    },
+  });
+  await manager.start();
+  await waitUntil('the reconcile', () => term !== undefined);
+  const stopped = manager.stop();
+  await waitUntil('the stop to begin', () => !manager.isLeader());
+  release();
+  await stopped;
+  assert.deepEqual(checks, ['may still write'], 'the reconcile in flight finished within the stop budget');
+  assert.throws(() => checkTerm(term), /stopped leading/, 'the term ended before the release');
+  assert.equal(store.record?.holderIdentity, '', 'the Lease was released');
+});
