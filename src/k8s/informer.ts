@@ -247,9 +247,8 @@ type ListOptions = { readonly namespace: string | undefined; readonly labelSelec
 /** Lists objects of a kind (one namespace, or all), in pages of 500; `limit` for one page only (a cheap access check). */
 export async function listKind(kube: Pick<KubeClient, 'request'>, kind: KindDescriptor<KubernetesObject>, options: ListOptions): Promise<KubernetesListObject<KubernetesObject>> {
   const { namespace, labelSelector, limit } = options;
-  const at = { ...kind, namespace: kind.namespaced ? namespace : undefined };
-  if (limit !== undefined) return listObjects<KubernetesListObject<KubernetesObject>>(kube, at, { labelSelector, limit });
-  return listAllPages<KubernetesListObject<KubernetesObject>>(kube, at, { labelSelector });
+  if (limit !== undefined) return listObjects<KubernetesListObject<KubernetesObject>>(kube, { ...kind, namespace: kind.namespaced ? namespace : undefined }, { labelSelector, limit });
+  return listAllPages<KubernetesListObject<KubernetesObject>>(kube, { ...kind, namespace: kind.namespaced ? namespace : undefined }, { labelSelector });
 }
 
 /** The watch path of a kind in one namespace or all. */

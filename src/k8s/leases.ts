@@ -4,7 +4,7 @@ import { LeaseConflictError } from './lease-record.ts';
 import type { LeaseRecord, LeaseStore } from './lease-record.ts';
 import { apiErrorCode } from './kube-client.ts';
 import type { KubeRequester } from './kube-client.ts';
-import { microTime, resourcePath, type ResourceLocation } from './resources.ts';
+import { createObject, getObject, microTime, replaceObject, type ResourceLocation } from './resources.ts';
 
 const leases = (namespace: string, name?: string): ResourceLocation => ({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace, name });
 
@@ -13,7 +13,7 @@ export function createLeaseStore(kube: KubeRequester): LeaseStore {
   return {
     async get(namespace, name, signal) {
       try {
-        return fromLease(await kube.request<V1Lease>({ method: 'GET', path: resourcePath(leases(namespace, name)), signal }));
+        return fromLease(await getObject<V1Lease>(kube, leases(namespace, name), undefined, signal));
       } catch (err) {
         if (apiErrorCode(err) === 404) return undefined;
         throw leaseError(err, 'read', namespace, name);
@@ -21,7 +21,7 @@ export function createLeaseStore(kube: KubeRequester): LeaseStore {
     },
     async create(lease, signal) {
       try {
-        return fromLease(await kube.request<V1Lease>({ method: 'POST', path: resourcePath(leases(lease.namespace)), body: toLease(lease), signal }));
+        return fromLease(await createObject<V1Lease>(kube, leases(lease.namespace), toLease(lease), signal));
       } catch (err) {
         throw leaseError(err, 'create', lease.namespace, lease.name);
       }
@@ -29,7 +29,7 @@ export function createLeaseStore(kube: KubeRequester): LeaseStore {
     async replace(lease, signal) {
       if (!lease.resourceVersion) throw new Error(`replacing Lease ${lease.namespace}/${lease.name} needs the resourceVersion it was read at`);
       try {
-        return fromLease(await kube.request<V1Lease>({ method: 'PUT', path: resourcePath(leases(lease.namespace, lease.name)), body: toLease(lease), signal }));
+        return fromLease(await replaceObject<V1Lease>(kube, leases(lease.namespace, lease.name), toLease(lease), signal));
       } catch (err) {
         throw leaseError(err, 'replace', lease.namespace, lease.name);
       }

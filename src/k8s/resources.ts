@@ -33,8 +33,8 @@ export function resourcePath(at: ResourceLocation): string {
 
 export const core = (plural: string, namespace?: string, name?: string, subresource?: string): ResourceLocation => ({ group: '', version: 'v1', plural, namespace, name, subresource });
 
-export function getObject<T>(kube: KubeRequester, at: ResourceLocation, query?: Readonly<Record<string, QueryValue>>): Promise<T> {
-  return kube.request<T>({ method: 'GET', path: resourcePath(at), query });
+export function getObject<T>(kube: KubeRequester, at: ResourceLocation, query?: Readonly<Record<string, QueryValue>>, signal?: AbortSignal): Promise<T> {
+  return kube.request<T>({ method: 'GET', path: resourcePath(at), query, signal });
 }
 
 export function listObjects<T>(kube: KubeRequester, at: ResourceLocation, query?: Readonly<Record<string, QueryValue>>): Promise<T> {
@@ -79,12 +79,12 @@ export async function listAllPages<T extends ListLike>(kube: KubeRequester, at: 
   return list;
 }
 
-export function createObject<T>(kube: KubeRequester, at: ResourceLocation, body: unknown): Promise<T> {
-  return kube.request<T>({ method: 'POST', path: resourcePath(at), body });
+export function createObject<T>(kube: KubeRequester, at: ResourceLocation, body: unknown, signal?: AbortSignal): Promise<T> {
+  return kube.request<T>({ method: 'POST', path: resourcePath(at), body, signal });
 }
 
-export function replaceObject<T>(kube: KubeRequester, at: ResourceLocation, body: unknown): Promise<T> {
-  return kube.request<T>({ method: 'PUT', path: resourcePath(at), body });
+export function replaceObject<T>(kube: KubeRequester, at: ResourceLocation, body: unknown, signal?: AbortSignal): Promise<T> {
+  return kube.request<T>({ method: 'PUT', path: resourcePath(at), body, signal });
 }
 
 export interface PatchOptions {
