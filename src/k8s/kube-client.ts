@@ -231,7 +231,7 @@ export function createKubeClientFor(connection: Connection, options: Omit<KubeCl
             observe(verb, undefined);
             if (!isTransportError(err)) throw err; // a credential that could not be read: not a fault to retry here
             failure = err;
-            outcome = { error: { code: (err as NodeJS.ErrnoException).code, sent: (err as TransportError).sent } };
+            outcome = { error: { code: (err as NodeJS.ErrnoException).code, sent: (err as TransportError).sent, reachedBefore: transport.reached } };
           }
           const wait = attempt < maxRetries ? retryDelayMs(request.method, request.contentType, outcome) : undefined;
           if (wait === undefined || clock.now() + wait - startedAt > maxElapsedMs) throw failure;
@@ -281,7 +281,7 @@ function queryString(query: Readonly<Record<string, QueryValue>> | undefined): s
 /** What a failed attempt looked like, for retryDelayMs. */
 export type RetryOutcome =
   | { readonly status: number; readonly retryAfter?: string | undefined }
-  | { readonly error: { readonly code: string | undefined; readonly sent: boolean } };
+  | { readonly error: { readonly code: string | undefined; readonly sent: boolean; readonly reachedBefore: boolean } };
 
 /**
  * How long to wait before retrying a failed attempt, or undefined when it must not be retried; client-go's rest
@@ -291,7 +291,10 @@ export type RetryOutcome =
  * - 429 and 503 without it: after 1 s, any verb (refused before the work: rate limited, no apiserver behind a
  *   proxy); 502 and 504 only for idempotent requests (the request may have been forwarded). A 500 without
  *   Retry-After (a failing admission webhook, a bug) is not retried: it would fail the same way.
- * - A connection never established (refused, connect timeout, DNS): after 1 s, any verb, nothing was sent.
+ * - A connection never established (refused, connect timeout, DNS): after 1 s, any verb, nothing was sent —
+ *   once this client has reached the apiserver before (it restarts, its endpoint moves); a client that never
+ *   reached it (a wrong address at start-up) fails at once, for its one-line message. client-go does not retry
+ *   these; its controllers requeue instead, which for us would go back to the provider too.
  *   Reset or cut after sending: idempotent requests only (client-go retries GETs), a create may have happened.
  * Idempotent: GET, PUT (a replace carries the resourceVersion it read, so a repeat conflicts rather than
  * overwrites), DELETE, and server-side apply.
@@ -309,8 +312,8 @@ export function retryDelayMs(method: string, contentType: string | undefined, ou
     if ((status === 502 || status === 504) && idempotent) return DEFAULT_RETRY_WAIT_MS;
     return undefined;
   }
-  const { code, sent } = outcome.error;
-  if (!sent && code !== undefined && CONNECT_ERRORS.has(code)) return DEFAULT_RETRY_WAIT_MS;
+  const { code, sent, reachedBefore } = outcome.error;
+  if (!sent && reachedBefore && code !== undefined && CONNECT_ERRORS.has(code)) return DEFAULT_RETRY_WAIT_MS;
   if (sent && idempotent && code !== undefined && RESET_ERRORS.has(code)) return DEFAULT_RETRY_WAIT_MS;
   return undefined;
 }
@@ -375,6 +378,8 @@ class Transport {
   readonly #retired = new Set<http.Agent>();
   readonly #watches = new Set<http.ClientRequest>();
   readonly #connectTimeoutMs: number;
+  /** Whether a connection to the apiserver was ever established. */
+  reached = false;
   readonly #impersonate: Readonly<Record<string, string | string[]>>;
 
   constructor(server: URL, credentials: RequestCredentials, connectTimeoutMs: number, impersonate: Readonly<Record<string, string | string[]>>) {
@@ -390,8 +395,12 @@ class Transport {
    * `connected` once it is, or at once for a kept-alive connection (a request on it may reach the server).
    */
   #limitConnect(req: http.ClientRequest, connected: () => void): void {
+    const established = () => {
+      this.reached = true;
+      connected();
+    };
     req.once('socket', (socket) => {
-      if (!socket.connecting) return connected();
+      if (!socket.connecting) return established();
       const timer = setTimeout(() => {
         req.destroy(Object.assign(new Error(`could not connect to the apiserver ${this.#server.host} in ${this.#connectTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
       }, this.#connectTimeoutMs);
@@ -401,7 +410,7 @@ class Transport {
       };
       socket.once(this.#secure ? 'secureConnect' : 'connect', () => {
         done();
-        connected();
+        established();
       });
       socket.once('close', done);
     });

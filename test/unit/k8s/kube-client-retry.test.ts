@@ -113,20 +113,27 @@ test('a connection reset is retried for a GET, never for a POST (it may have bee
   assert.equal(server.requests(), 3, 'the POST went out once');
 });
 
-test('a refused connection is retried for any verb: nothing was sent', async (t) => {
-  const server = await serve(t, (_req, res) => ok(res));
-  const { url } = server;
-  const port = Number(new URL(url).port);
-  const closedPort = await new Promise<number>((resolve) => {
-    const probe = createTcpServer().listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as AddressInfo).port;
-      probe.close(() => resolve(p));
-    });
+test('a refused connection is retried for any verb once the apiserver was reached (a restart); never reached, it fails at once', async (t) => {
+  let n = 0;
+  const server = createServer((_req, res) => {
+    n++;
+    res.setHeader('connection', 'close'); // no kept-alive connection to reuse: the next request connects anew
+    ok(res);
   });
-  assert.notEqual(closedPort, port);
-  const { kube, waits } = client(t, `http://127.0.0.1:${closedPort}`);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { kube, waits } = client(t, url);
+  await kube.request(create);
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
   await assert.rejects(kube.request(create), (err: unknown) => (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
-  assert.equal(waits.length, 10);
+  assert.equal(waits.length, 10, 'nothing was sent: even a POST is retried');
+  assert.equal(n, 1);
+
+  // A client that never reached its apiserver (a wrong address at start-up) says so at once.
+  const fresh = client(t, url);
+  await assert.rejects(fresh.kube.request(get), (err: unknown) => (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
+  assert.deepEqual(fresh.waits, []);
 });
 
 test("the caller's AbortSignal ends a retry wait and the request in flight", async (t) => {
@@ -211,10 +218,11 @@ test('which failures are retried, and after how long (the rule, table-tested)', 
     ['504 without, apply PATCH', ['PATCH', 'application/apply-patch+yaml', { status: 504 }], 1000],
     ['504 without, merge PATCH', ['PATCH', 'application/merge-patch+json', { status: 504 }], undefined],
     ['409', ['PUT', undefined, { status: 409 }], undefined],
-    ['reset after sending, PUT', ['PUT', undefined, { error: { code: 'ECONNRESET', sent: true } }], 1000],
-    ['reset after sending, POST', ['POST', undefined, { error: { code: 'ECONNRESET', sent: true } }], undefined],
-    ['never connected, POST', ['POST', undefined, { error: { code: 'ETIMEDOUT', sent: false } }], 1000],
-    ['request idle timeout', ['GET', undefined, { error: { code: 'ETIMEDOUT', sent: true } }], undefined],
+    ['reset after sending, PUT', ['PUT', undefined, { error: { code: 'ECONNRESET', sent: true, reachedBefore: true } }], 1000],
+    ['reset after sending, POST', ['POST', undefined, { error: { code: 'ECONNRESET', sent: true, reachedBefore: true } }], undefined],
+    ['never connected, POST, reached before', ['POST', undefined, { error: { code: 'ETIMEDOUT', sent: false, reachedBefore: true } }], 1000],
+    ['never connected, GET, never reached', ['GET', undefined, { error: { code: 'ECONNREFUSED', sent: false, reachedBefore: false } }], undefined],
+    ['request idle timeout', ['GET', undefined, { error: { code: 'ETIMEDOUT', sent: true, reachedBefore: true } }], undefined],
   ];
   for (const [what, args, expected] of cases) assert.equal(retryDelayMs(...args), expected, what);
 });
