@@ -45,7 +45,7 @@ const MAX_RECONNECT_DELAY_MS = 30_000;
 
 export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
   readonly #path: string;
-  readonly #list: () => Promise<KubernetesListObject<T>>;
+  readonly #list: (signal: AbortSignal) => Promise<KubernetesListObject<T>>;
   readonly #openWatch: OpenWatch;
   readonly #options: ListWatchOptions;
   readonly #delay: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -60,7 +60,8 @@ export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
   #reconnectDelayMs = 0;
   #hasConnected = false;
 
-  constructor(path: string, list: () => Promise<KubernetesListObject<T>>, openWatch: OpenWatch, options: ListWatchOptions) {
+  /** `list` is given a signal that stop() aborts (a long paged list is not finished for nothing). */
+  constructor(path: string, list: (signal: AbortSignal) => Promise<KubernetesListObject<T>>, openWatch: OpenWatch, options: ListWatchOptions) {
     this.#path = path;
     this.#list = list;
     this.#openWatch = openWatch;
@@ -124,7 +125,7 @@ export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
     if (!this.#resourceVersion) {
       let list: KubernetesListObject<T>;
       try {
-        list = await this.#list();
+        list = await this.#list(this.#stopping.signal);
       } catch (listErr) {
         return this.#fail(listErr);
       }

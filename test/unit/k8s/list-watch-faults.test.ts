@@ -62,3 +62,25 @@ test('stop() clears the timer of a pending reconnect', async () => {
   assert.equal(timers(), before, 'stop() cleared it');
   assert.equal(watches.length, 2, 'and no watch was opened after the stop');
 });
+
+test('stop() aborts a list in progress (a long paged list is not finished for nothing)', async () => {
+  let listSignal: AbortSignal | undefined;
+  const lw = new ListWatch<KubernetesObject>(
+    '/api/v1/configmaps',
+    (signal) =>
+      new Promise((_resolve, reject) => {
+        listSignal = signal;
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+    async () => ({ abort: () => {} }),
+    { minTimeoutSeconds: 300, inactivityTimeoutMs: 150_000, random: () => 0 },
+  );
+  const errors: unknown[] = [];
+  lw.on('error', (err) => errors.push(err));
+  const started = lw.start();
+  await settle();
+  assert.equal(listSignal?.aborted, false);
+  await lw.stop();
+  await started;
+  assert.equal(listSignal?.aborted, true);
+});
