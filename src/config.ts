@@ -58,6 +58,17 @@ export interface Config {
   readonly hmacKey: Uint8Array | undefined;
   /** This process's identity as leader-election candidate. */
   readonly identity: string;
+  // Tenant isolation (docs/operations.md, "One tenant cannot stall the operator").
+  /** Worker threads for templates and property reads on tenant values. */
+  readonly sandboxWorkers: number;
+  /** Hard deadline of one piece of sandboxed work; the worker is terminated at it. */
+  readonly sandboxTimeoutMs: number;
+  /** Heap limit of one sandbox worker, MiB. */
+  readonly sandboxMemoryMb: number;
+  /** Sandbox worker time one namespace may spend per minute; 0 = unlimited. */
+  readonly namespaceSandboxBudgetMs: number;
+  /** A shorter non-zero spec.refreshInterval is raised to this; 0 = no floor. */
+  readonly minRefreshIntervalMs: number;
 }
 
 /** A bad option: the message names the option as the user wrote it and what is accepted. */
@@ -133,6 +144,11 @@ const OPTIONS = [
   { name: 'hmac-key-secret', help: 'Secret in --namespace holding the drift HMAC key', defaultText: 'secret-relay-hmac-key' },
   { name: 'hmac-key', secret: true, help: 'the drift HMAC key itself (>= 32 bytes), instead of the Secret' },
   { name: 'identity', help: 'leader-election identity', defaultText: 'hostname + random suffix' },
+  { name: 'sandbox-workers', help: 'worker threads that run templates and property reads on tenant values (1-16)', defaultText: '2' },
+  { name: 'sandbox-timeout', help: "hard deadline of one ExternalSecret's template or property read; its worker is terminated at it (100ms-5m)", defaultText: '5s' },
+  { name: 'sandbox-memory', help: 'heap limit of one sandbox worker in MiB (32-4096)', defaultText: '128' },
+  { name: 'namespace-sandbox-budget', help: 'sandbox worker time one namespace may spend per minute; past it its ExternalSecrets wait (0 = unlimited)', defaultText: '30s' },
+  { name: 'min-refresh-interval', help: 'a shorter non-zero spec.refreshInterval is raised to this (0 = no floor)', defaultText: '0s' },
 ] as const satisfies readonly OptionSpec[];
 
 type OptionName = (typeof OPTIONS)[number]['name'];
@@ -415,6 +431,11 @@ export function loadConfig(
     hmacKeySecret: option('hmac-key-secret', objectNameRule, 'secret-relay-hmac-key'),
     hmacKey: secretOption('hmac-key', hmacKeyRule),
     identity: optional('identity', identityRule) ?? `${identitySource.hostname()}_${identitySource.randomSuffix()}`,
+    sandboxWorkers: option('sandbox-workers', integer(1, 16), 2),
+    sandboxTimeoutMs: option('sandbox-timeout', durationRule(100), 5_000),
+    sandboxMemoryMb: option('sandbox-memory', integer(32, 4096), 128),
+    namespaceSandboxBudgetMs: option('namespace-sandbox-budget', durationRule(0), 30_000),
+    minRefreshIntervalMs: option('min-refresh-interval', durationRule(0), 0),
   };
 }
 

@@ -38,6 +38,8 @@ export interface ControllerServicesOptions {
   readonly identity: string;
   /** --refresh-time-period. */
   readonly refreshTimePeriodMs?: number | undefined;
+  /** --sandbox-*, --namespace-sandbox-budget, --min-refresh-interval. */
+  readonly isolation?: ControllerContext['isolation'];
 }
 
 export interface ControllerServices extends ControllerContext {
@@ -77,6 +79,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
     operatorNamespace: options.operatorNamespace,
     hmacKey: options.hmacKey,
     refreshTimePeriodMs: options.refreshTimePeriodMs,
+    isolation: options.isolation,
     secrets: createSecretWriter(kube),
     status: createStatusWriter(kube),
     events: createEventRecorder({
