@@ -69,6 +69,8 @@ export interface Config {
   readonly namespaceSandboxBudgetMs: number;
   /** A shorter non-zero spec.refreshInterval is raised to this; 0 = no floor. */
   readonly minRefreshIntervalMs: number;
+  /** Values up to this size read with a property without wildcards stay on the main thread; 0 = every read in a worker. */
+  readonly sandboxInlineBytes: number;
 }
 
 /** A bad option: the message names the option as the user wrote it and what is accepted. */
@@ -149,6 +151,7 @@ const OPTIONS = [
   { name: 'sandbox-memory', help: 'heap limit of one sandbox worker in MiB (32-4096)', defaultText: '128' },
   { name: 'namespace-sandbox-budget', help: 'sandbox worker time one namespace may spend per minute; past it its ExternalSecrets wait (0 = unlimited)', defaultText: '30s' },
   { name: 'min-refresh-interval', help: 'a shorter non-zero spec.refreshInterval is raised to this (0 = no floor)', defaultText: '0s' },
+  { name: 'sandbox-inline-bytes', help: 'remote values up to this size, read with a property without wildcards, are parsed on the main thread (0 = every read in a worker; at most 1048576)', defaultText: '65536' },
 ] as const satisfies readonly OptionSpec[];
 
 type OptionName = (typeof OPTIONS)[number]['name'];
@@ -436,6 +439,7 @@ export function loadConfig(
     sandboxMemoryMb: option('sandbox-memory', integer(32, 4096), 128),
     namespaceSandboxBudgetMs: option('namespace-sandbox-budget', durationRule(0), 30_000),
     minRefreshIntervalMs: option('min-refresh-interval', durationRule(0), 0),
+    sandboxInlineBytes: option('sandbox-inline-bytes', integer(0, 1024 * 1024), 64 * 1024),
   };
 }
 

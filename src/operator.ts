@@ -76,7 +76,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
   const services = createControllerServices({ kube, caches: manager, clock, logger, metrics, audit, hmacKey, providers: options.providers, operatorNamespace: config.namespace, identity: config.identity, refreshTimePeriodMs: config.refreshTimePeriodMs,
     isolation: {
-      sandbox: { workers: config.sandboxWorkers, timeoutMs: config.sandboxTimeoutMs, memoryMb: config.sandboxMemoryMb, namespaceBudgetMs: config.namespaceSandboxBudgetMs },
+      sandbox: { workers: config.sandboxWorkers, timeoutMs: config.sandboxTimeoutMs, memoryMb: config.sandboxMemoryMb, namespaceBudgetMs: config.namespaceSandboxBudgetMs, inlineMaxBytes: config.sandboxInlineBytes },
       minRefreshIntervalMs: config.minRefreshIntervalMs,
     },
   });

@@ -57,6 +57,12 @@ test('defaults when nothing is given', () => {
     hmacKeySecret: 'secret-relay-hmac-key',
     hmacKey: undefined,
     identity: 'node-1_abcd1234',
+    sandboxWorkers: 2,
+    sandboxTimeoutMs: 5_000,
+    sandboxMemoryMb: 128,
+    namespaceSandboxBudgetMs: 30_000,
+    minRefreshIntervalMs: 0,
+    sandboxInlineBytes: 65_536,
   });
 });
 
@@ -82,6 +88,12 @@ test('every option from flags', () => {
     '--refresh-time-period=0',
     '--hmac-key-secret=my-key',
     '--identity=pod-7',
+    '--sandbox-workers=3',
+    '--sandbox-timeout=2s',
+    '--sandbox-memory=64',
+    '--namespace-sandbox-budget=0',
+    '--min-refresh-interval=30s',
+    '--sandbox-inline-bytes=0',
   ]);
   assert.deepEqual(config, {
     metricsPort: 9090,
@@ -106,6 +118,12 @@ test('every option from flags', () => {
     hmacKeySecret: 'my-key',
     hmacKey: undefined,
     identity: 'pod-7',
+    sandboxWorkers: 3,
+    sandboxTimeoutMs: 2_000,
+    sandboxMemoryMb: 64,
+    namespaceSandboxBudgetMs: 0,
+    minRefreshIntervalMs: 30_000,
+    sandboxInlineBytes: 0,
   });
 });
 
