@@ -18,7 +18,10 @@ import { DataFromError, DataFromSpecError, shapeDataFrom } from './data-from.ts'
 /** A Secret holds at most 1 MiB of data: a remote value larger than that cannot be written and is not parsed. */
 export const MAX_REMOTE_VALUE_BYTES = 1024 * 1024;
 
-/** Values up to this size, read with a property without wildcards, are parsed on the main thread (~0.1 ms). */
+/**
+ * Values up to this size, read with a property without wildcards, are parsed on the main thread: a round-trip to a
+ * worker costs more than the read (~0.1 ms at 64 KiB); larger JSON can cost a 1 MiB document's worth of nodes.
+ */
 export const INLINE_MAX_BYTES = 64 * 1024;
 
 export interface SandboxOptions {
@@ -290,7 +293,8 @@ export function workerSandbox(engine: TemplateEngine, options: SandboxOptions, o
 
   return {
     async selectValue(ctx, raw, property, decoding, key) {
-      if (raw.length <= inlineMax && !hasWildcard(property)) return inline.selectValue(ctx, raw, property, decoding, key);
+      // Decoding alone is linear in a value of at most 1 MiB (a millisecond): only parsing a property is worth a worker.
+      if (!property || (raw.length <= inlineMax && !hasWildcard(property))) return inline.selectValue(ctx, raw, property, decoding, key);
       refuseOversized(raw, key);
       const what = property ? `reading property ${quoted(property)} of key ${quoted(key)}` : `decoding key ${quoted(key)}`;
       return run(ctx, { op: 'select', raw, property, decoding, key }, what);
