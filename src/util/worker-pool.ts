@@ -3,6 +3,8 @@
 // busy at it is terminated and replaced; `resourceLimits` bounds each worker's heap, and a worker that runs out
 // of memory dies alone. The main thread (leases, probes, other reconciles) never waits on the work itself.
 // Workers start with the first task and stop after idling, so an operator that never needs one pays nothing.
+// Tasks carry a group (a tenant): waiting tasks are served group by group in turn, and one group never holds every
+// worker while another waits, so a tenant whose tasks all run to the deadline delays others by little.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 
 export type WorkerLimit = 'deadline' | 'memory' | 'crash';
@@ -47,9 +49,13 @@ export interface WorkerPoolOptions {
   readonly observer?: WorkerPoolObserver;
   /** Passed to each worker as workerData. */
   readonly workerData?: unknown;
+  /** Most workers one group may hold at once; default size - 1 (at least 1), so another group always finds one. */
+  readonly maxPerGroup?: number;
 }
 
 export interface RunOptions {
+  /** Who the task is for (a namespace); tasks of one group share its turn and its worker cap. Default ''. */
+  readonly group?: string;
   readonly deadlineMs?: number;
   readonly signal?: AbortSignal | undefined;
 }
@@ -62,6 +68,7 @@ export interface TaskResult<T> {
 
 interface Pending {
   readonly task: unknown;
+  readonly group: string;
   readonly deadlineMs: number;
   readonly signal: AbortSignal | undefined;
   readonly resolve: (result: TaskResult<unknown>) => void;
@@ -89,7 +96,11 @@ type Reply = { readonly id: number; readonly ok: true; readonly value: unknown; 
 export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #slots = new Set<Slot>();
+  /** Waiting tasks in arrival order (a handful: at most the callers' concurrency). */
   readonly #queue: Pending[] = [];
+  /** When each group was last given a worker (a counter), for turns; groups not waiting are dropped. */
+  readonly #served = new Map<string, number>();
+  #serveCount = 0;
   #nextId = 1;
   #closed = false;
   readonly #revive: (shape: WorkerErrorShape) => Error;
@@ -113,6 +124,7 @@ export class WorkerPool {
     return new Promise<TaskResult<T>>((resolve, reject) => {
       const pending: Pending = {
         task,
+        group: options.group ?? '',
         deadlineMs: options.deadlineMs ?? this.#options.deadlineMs,
         signal: options.signal,
         resolve: resolve as (result: TaskResult<unknown>) => void,
@@ -144,15 +156,42 @@ export class WorkerPool {
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
+      const at = this.#nextTurn();
+      if (at < 0) return;
       let slot = [...this.#slots].find((s) => !s.gone && s.running === undefined);
       if (slot === undefined) {
         if (this.#slots.size >= this.#options.size) return;
         slot = this.#spawn();
       }
-      const pending = this.#queue.shift()!;
+      const [pending] = this.#queue.splice(at, 1);
+      this.#served.set(pending!.group, ++this.#serveCount);
       this.#options.observer?.queued?.(this.#queue.length);
-      this.#start(slot, pending);
+      this.#start(slot, pending!);
     }
+  }
+
+  /** The queued task to run next: of the group served longest ago among those under their worker cap; -1 if none may run. */
+  #nextTurn(): number {
+    const cap = this.#options.maxPerGroup ?? Math.max(1, this.#options.size - 1);
+    const running = new Map<string, number>();
+    for (const slot of this.#slots) if (slot.running) running.set(slot.running.group, (running.get(slot.running.group) ?? 0) + 1);
+    let best = -1;
+    let bestServed = Infinity;
+    for (let i = 0; i < this.#queue.length; i++) {
+      const group = this.#queue[i]!.group;
+      if ((running.get(group) ?? 0) >= cap) continue;
+      const served = this.#served.get(group) ?? 0;
+      if (served < bestServed) {
+        best = i;
+        bestServed = served;
+      }
+    }
+    if (this.#served.size > 4 * (this.#queue.length + this.#slots.size) + 64) {
+      // Forget groups with nothing queued: a group new to the line goes first anyway.
+      const waiting = new Set(this.#queue.map((p) => p.group));
+      for (const group of this.#served.keys()) if (!waiting.has(group)) this.#served.delete(group);
+    }
+    return best;
   }
 
   #spawn(): Slot {

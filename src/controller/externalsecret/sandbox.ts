@@ -271,7 +271,7 @@ export function workerSandbox(engine: TemplateEngine, options: SandboxOptions, o
       );
     }
     try {
-      const { value, ms } = await workerPool().run<T>(task, { signal: ctx.signal });
+      const { value, ms } = await workerPool().run<T>(task, { group: ctx.namespace, signal: ctx.signal });
       budget.charge(ctx.namespace, ms);
       return value;
     } catch (err) {
