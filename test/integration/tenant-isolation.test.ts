@@ -73,10 +73,22 @@ test('a hostile namespace gets Ready=False naming each limit, while a normal nam
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const holders = new Set<string | undefined>();
+  const probeMs: number[] = [];
+  const probeStatus = new Set<number>();
+  let notLeading = 0;
   let watching = true;
   const leaseWatch = (async () => {
     while (watching) {
       holders.add(await leaseHolder());
+      if (!op.operator.isLeader()) notLeading++;
+      // The probes a kubelet would send, answered by the operator's own server.
+      for (const probe of ['/healthz', '/readyz']) {
+        const started = performance.now();
+        const response = await fetch(`http://127.0.0.1:${op.operator.metricsPort}${probe}`);
+        await response.text();
+        probeMs.push(performance.now() - started);
+        probeStatus.add(response.status);
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   })();
@@ -120,7 +132,10 @@ test('a hostile namespace gets Ready=False naming each limit, while a normal nam
     delay.disable();
   }
   console.log(`# event-loop delay during the attack: max ${(delay.max / 1e6).toFixed(0)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms`);
+  console.log(`# /healthz and /readyz during the attack: ${probeMs.length} probes, slowest ${Math.max(...probeMs).toFixed(0)} ms`);
   assert.deepEqual([...holders], [op.config.identity], 'the leader never lost its Lease');
+  assert.equal(notLeading, 0, 'the operator never stopped leading');
+  assert.deepEqual([...probeStatus], [200], 'every probe answered 200');
   assert.ok(delay.max / 1e6 < 1_000, `the event loop was blocked for ${(delay.max / 1e6).toFixed(0)} ms`);
 
   await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets });
