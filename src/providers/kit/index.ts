@@ -9,7 +9,9 @@ export { compileFindName } from './find.ts';
 export {
   assertTenancy,
   DEFAULT_TENANCY_POLICY,
+  guardedLookup,
   guardProvider,
+  isForbiddenAddress,
   hostTrusted,
   isLoopbackHost,
   OPERATOR_IDENTITY_POLICIES,

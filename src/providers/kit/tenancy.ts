@@ -163,3 +163,49 @@ export function guardProvider<Spec>(provider: Provider<Spec>, policy: TenancyPol
     },
   };
 }
+
+/**
+ * Addresses a URL from tenant input must never reach, whatever name resolved to them: link-local (the metadata
+ * servers of GCP, AWS and Azure at 169.254.169.254, IPv6 fe80::/10), AWS's IPv6 IMDS fd00:ec2::254, Alibaba's metadata
+ * server 100.100.100.200, and "this network" 0.0.0.0/8. Pure.
+ */
+export function isForbiddenAddress(address: string): boolean {
+  let ip = address.toLowerCase().replace(/^\[|\]$/g, '');
+  // IPv4-mapped IPv6, as written (::ffff:169.254.169.254) or as URL parsing normalises it (::ffff:a9fe:a9fe).
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (mapped) ip = mapped[1]!;
+  const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+  if (mappedHex) {
+    const [hi, lo] = [parseInt(mappedHex[1]!, 16), parseInt(mappedHex[2]!, 16)];
+    ip = `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return (a === 169 && b === 254) || a === 0 || ip === '100.100.100.200';
+  }
+  if (/^fe[89ab][0-9a-f]?:/.test(ip)) return true;
+  return ip === 'fd00:ec2::254';
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | { address: string; family: number }[], family?: number) => void;
+
+/**
+ * A `lookup` for http(s) requests to a URL from tenant input: resolves as usual, then refuses a forbidden address
+ * (isForbiddenAddress) — checked on the addresses actually connected to, so a name that resolves to the metadata
+ * server (or is re-pointed there between a check and the request) is refused too.
+ */
+export function guardedLookup(resolve: (hostname: string, options: object, callback: LookupCallback) => void) {
+  return (hostname: string, options: object, callback: LookupCallback): void => {
+    resolve(hostname, options, (err, address, family) => {
+      if (err) return callback(err, address, family);
+      const all = Array.isArray(address) ? address.map((a) => a.address) : [address];
+      const bad = all.find((a) => isForbiddenAddress(a));
+      if (bad !== undefined) {
+        const refusal = Object.assign(new Error(`${hostname} resolves to ${bad}, a link-local or metadata address that tenant input may not reach`), { code: 'EFORBIDDENADDRESS' });
+        return callback(refusal, address, family);
+      }
+      callback(null, address, family);
+    });
+  };
+}

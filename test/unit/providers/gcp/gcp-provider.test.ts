@@ -237,7 +237,7 @@ test('the Google libraries are not loaded until the first gcpsm client is built'
 test('credConfig: the external_account JSON becomes IdentityPoolClient options; files, executables and foreign URLs are refused', async () => {
   const { externalAccountOptions } = await import('../../../../src/providers/gcp/external-account.ts');
   const google = { tokenUrl: 'https://sts.googleapis.com/v1/token', iamCredentials: 'https://iamcredentials.googleapis.com' };
-  const none = { audience: undefined, impersonate: undefined, externalTokenEndpoint: undefined, ...google };
+  const none = { audience: undefined, impersonate: undefined, externalTokenEndpoint: 'https://tokens.example/t', ...google };
   const config = {
     type: 'external_account',
     audience,
@@ -268,6 +268,10 @@ test('credConfig: the external_account JSON becomes IdentityPoolClient options; 
     [{ ...config, credential_source: { file: '/var/run/secrets/kubernetes.io/serviceaccount/token' } }, /credential_source\.file is not supported/],
     [{ ...config, credential_source: { executable: { command: 'sh' } } }, /credential_source\.executable is not allowed/],
     [{ ...config, token_url: 'https://attacker.example/v1/token' }, /token_url https:\/\/attacker\.example\/v1\/token must be Google STS/],
+    // A host merely starting with sts. is not Google's STS (the subject token would go to the tenant).
+    [{ ...config, token_url: 'https://sts.attacker.example/v1/token' }, /token_url https:\/\/sts\.attacker\.example\/v1\/token must be Google STS/],
+    [{ ...config, credential_source: { ...config.credential_source, headers: { 'Metadata-Flavor': 'Google' } } }, /credential_source\.headers may not set Metadata-Flavor/],
+    [{ ...config, credential_source: { ...config.credential_source, headers: { metadata: 'true' } } }, /may not set metadata/],
     [{ ...config, service_account_impersonation_url: 'https://attacker.example/x:generateAccessToken' }, /service_account_impersonation_url .* must be Google IAM Credentials/],
     [{ ...config, audience: undefined }, /has no audience/],
   ];
@@ -280,7 +284,29 @@ test('credConfig: the external_account JSON becomes IdentityPoolClient options; 
     });
   }
   assert.throws(() => externalAccountOptions(JSON.stringify(config), { ...none, externalTokenEndpoint: 'https://other/t' }, where), /does not match workloadIdentityFederation\.externalTokenEndpoint/);
+  // As ESO: the store must name the token source itself; a ConfigMap alone cannot choose where the operator fetches from.
+  assert.throws(() => externalAccountOptions(JSON.stringify(config), { ...none, externalTokenEndpoint: undefined }, where), /must also be set as workloadIdentityFederation\.externalTokenEndpoint/);
   // The store's own endpoint overrides are trusted as Google's.
   const local = { ...none, tokenUrl: 'http://127.0.0.1:1/v1/token', iamCredentials: 'http://127.0.0.1:1' };
+  assert.throws(() => externalAccountOptions(JSON.stringify({ ...config, token_url: 'http://127.0.0.2:1/v1/token' }), local, where), /must be Google STS/);
   assert.equal(externalAccountOptions(JSON.stringify({ ...config, token_url: local.tokenUrl, service_account_impersonation_url: 'http://127.0.0.1:1/v1/projects/-/serviceAccounts/r@p.iam.gserviceaccount.com:generateAccessToken' }), local, where).token_url, local.tokenUrl);
+});
+
+test('credConfig subject token: never from a link-local or metadata address, by literal or by a name resolving there', async () => {
+  const { fetchSubjectToken } = await import('../../../../src/providers/gcp/subject-token.ts');
+  const { createServer } = await import('node:http');
+  const signal = AbortSignal.timeout(10_000);
+  for (const url of ['http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/identity', 'http://[fe80::1]/', 'http://100.100.100.200/latest/meta-data/', 'http://[::ffff:169.254.169.254]/']) {
+    await assert.rejects(fetchSubjectToken({ url }, signal), (err: unknown) => err instanceof TerminalError && /link-local or metadata address/.test(err.message), url);
+  }
+  // A loopback token source works (json format), and its answer is capped.
+  const server = createServer((req, res) => res.end(req.url === '/big' ? 'x'.repeat(70_000) : JSON.stringify({ id_token: 'subject-token' })));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    assert.equal(await fetchSubjectToken({ url: `http://127.0.0.1:${port}/t`, format: { type: 'json', subject_token_field_name: 'id_token' } }, signal), 'subject-token');
+    await assert.rejects(fetchSubjectToken({ url: `http://127.0.0.1:${port}/big` }, signal), /more than 65536 bytes/);
+  } finally {
+    server.close();
+  }
 });
