@@ -286,6 +286,8 @@ test('kubernetes auth: a minted ServiceAccount token logs in through TokenReview
   await bao.api('POST', `auth/kubernetes/role/${ns}`, {
     bound_service_account_names: ['app'],
     bound_service_account_namespaces: [ns],
+    // secret-relay mints the ServiceAccount token with audience vault (never the apiserver's own).
+    audience: 'vault',
     token_policies: ['read-app'],
     token_ttl: '10m',
   });
