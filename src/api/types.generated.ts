@@ -855,6 +855,8 @@ export interface VaultProvider {
   readonly tls?: VaultClientTLS;
   /** How the store logs in to Vault: exactly one method. */
   readonly auth: VaultAuth;
+  /** Not in ESO. A ClusterSecretStore serves VaultDynamicSecrets (spec.storeRef) only for the paths and methods listed here, never auth/token/*, sys/* or resultType Auth: they run with the store's identity. Omitted: it serves none. Not used by a SecretStore (the namespace's own identity). */
+  readonly generators?: VaultGeneratorCalls;
   /** Extra HTTP headers on every Vault request (ESO field). Not supported yet: the store reports Ready=False. */
   readonly headers?: { readonly [key: string]: string };
   /** Vault Enterprise read-after-write consistency (ESO field); accepted, with no effect: secret-relay only reads. */
@@ -991,6 +993,14 @@ export interface VaultUserPassAuth {
   readonly username: string;
   /** The password. */
   readonly secretRef: SecretKeySelector;
+}
+
+/** What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it. */
+export interface VaultGeneratorCalls {
+  /** Path prefixes (whole segments), e.g. database/creds/app. Never auth/token or sys, whatever is listed. */
+  readonly allowedPathPrefixes: readonly string[];
+  /** Methods allowed under them; default GET and POST. */
+  readonly allowedMethods?: readonly ("GET" | "POST" | "PUT")[];
 }
 
 /** Check-and-set for writes (ESO PushSecret); accepted, with no effect on reading. */

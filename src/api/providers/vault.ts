@@ -186,6 +186,23 @@ export const VaultProviderSchema = z
     caProvider: VaultCAProviderSchema.optional(),
     tls: VaultClientTLSSchema.optional(),
     auth: VaultAuthSchema,
+    generators: z
+      .object({
+        allowedPathPrefixes: z
+          .array(vaultPath('spec.provider.vault.generators.allowedPathPrefixes[]'))
+          .max(64)
+          .describe('Path prefixes (whole segments), e.g. database/creds/app. Never auth/token or sys, whatever is listed.'),
+        allowedMethods: z
+          .array(z.enum(['GET', 'POST', 'PUT']))
+          .max(3)
+          .optional()
+          .describe('Methods allowed under them; default GET and POST.'),
+      })
+      .meta(typeMeta('VaultGeneratorCalls', 'What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it.'))
+      .optional()
+      .describe(
+        'Not in ESO. A ClusterSecretStore serves VaultDynamicSecrets (spec.storeRef) only for the paths and methods listed here, never auth/token/*, sys/* or resultType Auth: they run with the store\'s identity. Omitted: it serves none. Not used by a SecretStore (the namespace\'s own identity).',
+      ),
     headers: z
       .record(z.string().max(256), z.string().max(4096))
       .meta({ maxProperties: 32 })

@@ -9,6 +9,9 @@ export { compileFindName } from './find.ts';
 export {
   assertTenancy,
   DEFAULT_TENANCY_POLICY,
+  dotSegmentProblem,
+  sharedStoreCallProblem,
+  type SharedStoreCalls,
   guardedLookup,
   guardProvider,
   isForbiddenAddress,

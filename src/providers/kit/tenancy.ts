@@ -209,3 +209,52 @@ export function guardedLookup(resolve: (hostname: string, options: object, callb
     });
   };
 }
+
+/**
+ * A path from tenant input (a remote key, a generator's path) with a `.` or `..` segment: after the server (or a
+ * proxy) normalises the URL it would name another path than the one the store's policy was checked against —
+ * `secret/data/../../sys/…`. Refused, not normalised. Pure.
+ */
+export function dotSegmentProblem(path: string, what: string): string | undefined {
+  return path.split('/').some((segment) => segment === '.' || segment === '..')
+    ? `${what} "${path}" has a "." or ".." segment; name the path itself`
+    : undefined;
+}
+
+/** What a shared (cluster) store lets generators of any admitted namespace call through it: opted in by its admin. */
+export interface SharedStoreCalls {
+  /** Path prefixes, matched on whole segments ("database/creds" admits database/creds/app, not database/credsX). */
+  readonly allowedPathPrefixes: readonly string[];
+  readonly allowedMethods: readonly string[];
+}
+
+/**
+ * Why a generator of some namespace may not make this call through a store, or undefined. A namespaced store is that
+ * namespace's own identity: anything goes. A ClusterSecretStore holds an admin's identity: only calls its spec opts
+ * in to, never under `forbiddenPrefixes` (token minting, the server's own configuration), and never a call whose
+ * result is the store's credentials (`returnsCredentials`). Pure.
+ */
+export function sharedStoreCallProblem(
+  call: { readonly storeKind: StoreKind; readonly storeName: string; readonly method: string; readonly path: string; readonly returnsCredentials: boolean },
+  optIn: SharedStoreCalls | undefined,
+  forbiddenPrefixes: readonly string[],
+): string | undefined {
+  const path = call.path.replace(/^\/+|\/+$/g, '');
+  const dots = dotSegmentProblem(path, 'the path');
+  if (dots) return dots;
+  if (call.storeKind !== 'ClusterSecretStore') return undefined;
+  const under = (prefix: string) => {
+    const p = prefix.replace(/^\/+|\/+$/g, '');
+    return path === p || path.startsWith(`${p}/`);
+  };
+  const store = `ClusterSecretStore ${call.storeName}`;
+  const forbidden = forbiddenPrefixes.find(under);
+  if (forbidden !== undefined) return `${store} never serves ${forbidden}/… to generators: it would mint tokens or change the server with the store's identity`;
+  if (call.returnsCredentials) return `${store} never returns its own login (resultType Auth) to generators; use a SecretStore of the namespace`;
+  if (optIn === undefined || optIn.allowedPathPrefixes.length === 0) {
+    return `${store} does not serve generators (its spec sets no generators.allowedPathPrefixes); ask its admin to opt in, or use a SecretStore of the namespace`;
+  }
+  if (!optIn.allowedPathPrefixes.some(under)) return `${store} serves generators only under ${optIn.allowedPathPrefixes.join(', ')}, not ${path}`;
+  if (!optIn.allowedMethods.includes(call.method)) return `${store} serves generators only with ${optIn.allowedMethods.join(', ')}, not ${call.method}`;
+  return undefined;
+}

@@ -136,3 +136,32 @@ test('host matching: exact names, *.suffix, loopback forms', () => {
   for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '[::1]', '::1']) assert.ok(isLoopbackHost(host), host);
   for (const host of ['127.0.0.1.attacker.example', '10.0.0.1', '169.254.169.254', 'localhost.attacker.example']) assert.ok(!isLoopbackHost(host), host);
 });
+
+test('a ClusterSecretStore serves generators only what its admin opted in to; never token minting, sys or its own login', async () => {
+  const { sharedStoreCallProblem, dotSegmentProblem } = await import('../../../../src/providers/kit/tenancy.ts');
+  const forbidden = ['auth/token', 'sys'];
+  const optIn = { allowedPathPrefixes: ['database/creds/app', 'pki/issue'], allowedMethods: ['GET', 'POST'] };
+  const call = (path: string, extra: Partial<{ method: string; storeKind: StoreKind; returnsCredentials: boolean }> = {}) =>
+    sharedStoreCallProblem({ storeKind: 'ClusterSecretStore', storeName: 'admin', method: 'POST', path, returnsCredentials: false, ...extra }, optIn, forbidden);
+  assert.equal(call('database/creds/app'), undefined);
+  assert.equal(call('/pki/issue/web/'), undefined);
+  assert.match(call('database/creds/appx') ?? '', /serves generators only under database\/creds\/app, pki\/issue, not database\/creds\/appx/);
+  assert.match(call('auth/token/create') ?? '', /never serves auth\/token\/… to generators/);
+  assert.match(call('sys/policies/acl/x', { method: 'PUT' }) ?? '', /never serves sys\/…/);
+  assert.match(call('database/creds/app/../../../auth/token/create') ?? '', /has a "\." or "\.\." segment/);
+  assert.match(call('database/creds/app', { method: 'PUT' }) ?? '', /only with GET, POST, not PUT/);
+  assert.match(call('database/creds/app', { returnsCredentials: true }) ?? '', /never returns its own login \(resultType Auth\)/);
+  assert.match(sharedStoreCallProblem({ storeKind: 'ClusterSecretStore', storeName: 'admin', method: 'POST', path: 'database/creds/app', returnsCredentials: false }, undefined, forbidden) ?? '', /does not serve generators \(its spec sets no generators\.allowedPathPrefixes\)/);
+  // The namespace's own store is its own identity: anything but dot segments.
+  assert.equal(call('auth/token/create', { storeKind: 'SecretStore' }), undefined);
+  assert.match(call('a/../b', { storeKind: 'SecretStore' }) ?? '', /segment/);
+  assert.equal(dotSegmentProblem('secret/data/app', 'k'), undefined);
+  assert.match(dotSegmentProblem('./secret', 'the key') ?? '', /^the key "\.\/secret" has a "\." or "\.\." segment/);
+});
+
+test('a Vault remote key with . or .. segments is refused before any request', async () => {
+  const { encodePath } = await import('../../../../src/providers/vault/transport.ts');
+  assert.equal(encodePath('secret/data/a b'), 'secret/data/a%20b');
+  assert.throws(() => encodePath('secret/data/../../sys/raw/core'), /has a "\." or "\.\." segment/);
+  assert.throws(() => encodePath('secret/./data'), /segment/);
+});
