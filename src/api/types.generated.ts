@@ -1046,7 +1046,7 @@ export interface ClusterSecretStoreCondition {
   readonly namespaces?: readonly string[];
   /** Namespaces allowed by their labels. */
   readonly namespaceSelector?: LabelSelector;
-  /** Namespaces allowed by regular expressions (RE2, matched against the whole name). */
+  /** Namespaces allowed by regular expressions (Go RE2 syntax), matched anywhere in the name as in ESO: "team-a" also admits "not-team-a-prod"; anchor with ^…$ to match whole names (the store warns about an unanchored pattern). */
   readonly namespaceRegexes?: readonly string[];
 }
 
