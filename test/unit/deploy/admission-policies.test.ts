@@ -3,7 +3,7 @@
 // What they refuse is proven against a real apiserver in test/integration/admission-policy.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { helmLint, helmTemplate, splitDocuments, type RenderOptions, type RenderedDocument } from '../../../scripts/render-manifests.ts';
+import { CHART_DIR, helmLint, helmTemplate, runHelm, splitDocuments, type RenderOptions, type RenderedDocument } from '../../../scripts/render-manifests.ts';
 
 interface PolicySpec {
   readonly failurePolicy: string;
@@ -67,4 +67,10 @@ test('admission policy values that cannot work fail rendering with a reason', ()
     [{ admissionPolicies: { tokenRequest: { apiServerAudiences: ["x' || true || '"] } } }, /must not contain quotes or backslashes/],
   ];
   for (const [values, message] of cases) assert.throws(() => helmTemplate({ values }), message, JSON.stringify(values));
+});
+
+test('before Kubernetes 1.30 (no ValidatingAdmissionPolicy v1) the chart asks to upgrade or turn the policies off', () => {
+  assert.throws(() => runHelm(['template', 'r', CHART_DIR, '--kube-version', '1.29.4']), /admissionPolicies need Kubernetes 1.30 or later .* set admissionPolicies.enabled=false/);
+  assert.ok(!runHelm(['template', 'r', CHART_DIR, '--kube-version', '1.29.4', '--set', 'admissionPolicies.enabled=false']).includes('ValidatingAdmissionPolicy'));
+  assert.ok(runHelm(['template', 'r', CHART_DIR, '--kube-version', '1.30.0']).includes('kind: ValidatingAdmissionPolicy\n'));
 });

@@ -135,6 +135,9 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 {{- if not (has .Values.audit.sink (list "stdout" "file")) -}}
 {{- fail (printf "audit.sink must be stdout or file, got %q" .Values.audit.sink) -}}
 {{- end -}}
+{{- if and .Values.admissionPolicies.enabled (semverCompare "<1.30.0-0" .Capabilities.KubeVersion.Version) -}}
+{{- fail (printf "admissionPolicies need Kubernetes 1.30 or later (ValidatingAdmissionPolicy v1), this cluster is %s: upgrade it, or set admissionPolicies.enabled=false" .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
 {{- if and .Values.admissionPolicies.enabled (lt (int .Values.admissionPolicies.tokenRequest.maxExpirationSeconds) 600) -}}
 {{- fail (printf "admissionPolicies.tokenRequest.maxExpirationSeconds must be at least 600 (the TokenRequest minimum), got %v" .Values.admissionPolicies.tokenRequest.maxExpirationSeconds) -}}
 {{- end -}}
