@@ -3,7 +3,9 @@
 // the annotation tells nothing about the values to someone who can read annotations but not data.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ObservedTarget } from './decide.ts';
-import { MANAGED_LABEL } from '../../api/meta.ts';
+import { ExternalSecretReason, MANAGED_LABEL } from '../../api/meta.ts';
+import { CREDENTIAL_SECRET_TYPE_MESSAGE, CREDENTIAL_SECRET_TYPES } from '../../api/external-secret.ts';
+import { TerminalError } from '../../util/errors.ts';
 
 export { MANAGED_LABEL };
 export const DATA_HMAC_ANNOTATION = 'secret-relay.dev/data-hmac';
@@ -69,7 +71,51 @@ export interface ExistingSecret {
   readonly type?: string | undefined;
 }
 
+/** Annotations the token controller acts on (kubernetes.io/service-account.name, .uid): never written. */
+export const TOKEN_CONTROLLER_ANNOTATION_PREFIX = 'kubernetes.io/service-account.';
+const TOKEN_ANNOTATION_MESSAGE =
+  `secret-relay never writes Secrets with annotations under ${TOKEN_CONTROLLER_ANNOTATION_PREFIX} (the token controller acts on them)`;
+
+/**
+ * A Secret secret-relay will not write (issue 24; the apiserver's admission policy refuses it too): Ready=False
+ * InvalidSpec, not retried until the ExternalSecret changes, the Secret left as it was.
+ */
+export class CredentialSecretError extends TerminalError {
+  readonly reason = ExternalSecretReason.InvalidSpec;
+}
+
+function isCredentialType(type: string | undefined): boolean {
+  return type !== undefined && (CREDENTIAL_SECRET_TYPES as readonly string[]).includes(type);
+}
+
+function hasTokenControllerAnnotation(annotations: Readonly<Record<string, string>> | undefined): boolean {
+  return Object.keys(annotations ?? {}).some((key) => key.startsWith(TOKEN_CONTROLLER_ANNOTATION_PREFIX));
+}
+
+/**
+ * Refuses an existing target secret-relay must not write into (Merge, CreateOrMerge, adoption, update): one of a
+ * credential type, or carrying a token-controller annotation (the merged Secret would carry it too).
+ */
+export function assertWritableTarget(namespace: string, name: string, existing: ExistingSecret | undefined): void {
+  if (!existing) return;
+  if (isCredentialType(existing.type)) {
+    throw new CredentialSecretError(`target Secret ${namespace}/${name} is of type ${existing.type}: ${CREDENTIAL_SECRET_TYPE_MESSAGE}; choose another target`);
+  }
+  if (hasTokenControllerAnnotation(existing.annotations)) {
+    throw new CredentialSecretError(`target Secret ${namespace}/${name} carries an annotation under ${TOKEN_CONTROLLER_ANNOTATION_PREFIX}: ${TOKEN_ANNOTATION_MESSAGE}; choose another target`);
+  }
+}
+
 export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
+  // Whatever the source — spec.target.template.type (also refused by the CRD), template metadata, templateFrom,
+  // or the ExternalSecret's own annotations copied when there is no template. The key is not quoted: a rendered
+  // key may be derived from a secret value.
+  if (isCredentialType(input.type)) throw new CredentialSecretError(`spec.target.template.type: ${CREDENTIAL_SECRET_TYPE_MESSAGE}`);
+  if (hasTokenControllerAnnotation(input.annotations)) {
+    throw new CredentialSecretError(
+      `${TOKEN_ANNOTATION_MESSAGE}: remove it from the template's annotations, or from the ExternalSecret's own annotations (copied to the Secret when there is no template)`,
+    );
+  }
   const keys = [...input.data.keys()].sort();
   const data: Record<string, string> = {};
   for (const key of keys) data[key] = Buffer.from(input.data.get(key)!).toString('base64');
