@@ -978,7 +978,7 @@ export interface VaultKubernetesServiceAccountToken {
   readonly serviceAccountRef: VaultServiceAccountSelector;
   /** Audiences of the token (over serviceAccountRef.audiences); default vault. */
   readonly audiences?: readonly string[];
-  /** Lifetime of the minted token; default 600 (the TokenRequest minimum). */
+  /** Lifetime of the minted token; default 600 (the TokenRequest minimum). secret-relay mints at most 3600 (the token only lives through one login; the chart's admission policy refuses longer ones). */
   readonly expirationSeconds?: number;
 }
 

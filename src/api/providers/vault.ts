@@ -106,7 +106,7 @@ export const VaultKubernetesServiceAccountTokenSchema = z
       .max(VaultLimits.audiences)
       .optional()
       .describe('Audiences of the token (over serviceAccountRef.audiences); default vault.'),
-    expirationSeconds: z.int().min(600).max(86_400).optional().describe('Lifetime of the minted token; default 600 (the TokenRequest minimum).'),
+    expirationSeconds: z.int().min(600).max(86_400).optional().describe('Lifetime of the minted token; default 600 (the TokenRequest minimum). secret-relay mints at most 3600 (the token only lives through one login; the chart\'s admission policy refuses longer ones).'),
   })
   .meta(typeMeta('VaultKubernetesServiceAccountToken', 'A TokenRequest token presented as the JWT.'));
 
