@@ -220,4 +220,15 @@ export const VaultProviderSchema = z
 export const vaultProvider = {
   schema: VaultProviderSchema,
   description: 'HashiCorp Vault or OpenBao (KV v1/v2).',
-} as const satisfies ProviderDefinition;
+  tenancy: (spec) => {
+    const k = spec.auth.kubernetes;
+    return {
+      operatorIdentity:
+        k !== undefined && !k.serviceAccountRef && !k.secretRef
+          ? { mode: "spec.provider.vault.auth.kubernetes without serviceAccountRef or secretRef (the operator's own ServiceAccount)", instead: 'auth.kubernetes.serviceAccountRef' }
+          : undefined,
+      // The Vault server is the store author's by design: only the plain-http rule applies to it.
+      servers: [{ field: 'spec.provider.vault.server', url: spec.server }],
+    };
+  },
+} as const satisfies ProviderDefinition<typeof VaultProviderSchema>;

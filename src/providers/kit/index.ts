@@ -9,6 +9,7 @@ export { compileFindName } from './find.ts';
 export {
   assertTenancy,
   DEFAULT_TENANCY_POLICY,
+  declaredTenancy,
   dotSegmentProblem,
   sharedStoreCallProblem,
   type SharedStoreCalls,

@@ -6,6 +6,7 @@
 // operator's policy (flags), whether a store of that kind may. The checks are pure; the wrapper `guardProvider`
 // applies them before any provider authenticates, so no provider can forget them.
 import { TerminalError } from '../../util/errors.ts';
+import { providerSchemas, type ProviderName } from '../../api/providers/index.ts';
 import type { Provider, StoreContext, StoreKind, TenancyDeclaration } from '../provider.ts';
 
 export type { DeclaredUrl, TenancyDeclaration } from '../provider.ts';
@@ -140,6 +141,16 @@ export function tenancyViolations(declaration: TenancyDeclaration, storeKind: St
   return violations;
 }
 
+/**
+ * What a raw store spec of provider `name` declares (its schema file's `tenancy`); an unparseable spec declares
+ * nothing — the provider refuses it before authenticating anyway. Pure.
+ */
+export function declaredTenancy(name: ProviderName, rawSpec: unknown): TenancyDeclaration {
+  const definition = providerSchemas[name];
+  const parsed = definition.schema.safeParse(rawSpec);
+  return parsed.success ? (definition.tenancy as (spec: unknown) => TenancyDeclaration)(parsed.data) : {};
+}
+
 /** Throws a TenancyError naming every rule the declaration breaks. */
 export function assertTenancy(declaration: TenancyDeclaration, storeKind: StoreKind, policy: TenancyPolicy): void {
   const violations = tenancyViolations(declaration, storeKind, policy);
@@ -155,7 +166,7 @@ export function guardProvider<Spec>(provider: Provider<Spec>, policy: TenancyPol
     ...provider,
     newClient(spec: Spec, ctx: StoreContext) {
       try {
-        assertTenancy(provider.tenancy(spec), ctx.storeKind, policy);
+        assertTenancy(declaredTenancy(provider.name, spec), ctx.storeKind, policy);
       } catch (err) {
         return Promise.reject(err);
       }

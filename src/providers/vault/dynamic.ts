@@ -8,9 +8,9 @@ import { parseDuration } from '../../util/duration.ts';
 import type { Generated, Generator, GeneratorObjectRef, LeaseSettings, RevocationListener } from '../generator.ts';
 import { TerminalError } from '../provider.ts';
 import type { GeneratorStore, StoreContext, StoreKind, StoreKubeAccess, TenancyDeclaration } from '../provider.ts';
-import { connectVault, parseVaultSpec, vaultTenancy, type VaultConnection, type VaultProviderOptions } from './connection.ts';
+import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './connection.ts';
 import { encodePath } from './transport.ts';
-import { sharedStoreCallProblem } from '../kit/index.ts';
+import { declaredTenancy, sharedStoreCallProblem } from '../kit/index.ts';
 
 /** The store a generator's spec.storeRef names (the contract's GeneratorStore). */
 export type StoreForGenerator = GeneratorStore;
@@ -123,7 +123,7 @@ export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps):
     const { spec, ctx, fingerprint, from } = target(vds);
     // Before any login: an inline spec or a store must not make the operator act as itself or send tokens in clear text,
     // and a ClusterSecretStore serves only the calls its admin opted in to.
-    deps.assertTenancy(vaultTenancy(spec), ctx.storeKind);
+    deps.assertTenancy(declaredTenancy('vault', spec), ctx.storeKind);
     const refused = sharedStoreCallProblem(
       { storeKind: ctx.storeKind, storeName: ctx.storeName, method: vds.spec.method, path: vds.spec.path, returnsCredentials: vds.spec.resultType === 'Auth' },
       spec.generators && { allowedPathPrefixes: spec.generators.allowedPathPrefixes, allowedMethods: spec.generators.allowedMethods ?? ['GET', 'POST'] },

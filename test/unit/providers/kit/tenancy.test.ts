@@ -11,6 +11,7 @@ import { createAlibabaProvider } from '../../../../src/providers/alibaba/provide
 import { createVaultProvider } from '../../../../src/providers/vault/provider.ts';
 import { createFakeProvider } from '../../../../src/providers/fake/provider.ts';
 import {
+  declaredTenancy,
   DEFAULT_TENANCY_POLICY,
   guardProvider,
   hostTrusted,
@@ -32,7 +33,7 @@ const providers = {
 } as const;
 
 const rulesOf = (provider: Provider, spec: unknown, kind: StoreKind, policy: TenancyPolicy = DEFAULT_TENANCY_POLICY) =>
-  tenancyViolations(provider.tenancy(spec), kind, policy).map((v) => v.rule);
+  tenancyViolations(declaredTenancy(provider.name, spec), kind, policy).map((v) => v.rule);
 
 const ambient = {
   aws: { service: 'SecretsManager', region: 'eu-west-1', role: 'arn:aws:iam::123456789012:role/admin', externalID: 'x' },
@@ -50,7 +51,7 @@ test("a SecretStore cannot act as the operator's own identity, with any provider
     assert.ok(rulesOf(provider, spec, 'ClusterSecretStore', { ...DEFAULT_TENANCY_POLICY, operatorIdentity: 'none' }).includes(TenancyRule.OperatorIdentityNotAllowed), `${name} none`);
     assert.ok(!rulesOf(provider, spec, 'SecretStore', { ...DEFAULT_TENANCY_POLICY, operatorIdentity: 'all', operatorTokenFiles: ['/var/run/secrets/kubernetes.io/serviceaccount/token'] }).includes(TenancyRule.OperatorIdentityNotAllowed), `${name} all`);
   }
-  const message = tenancyViolations((providers.gcpsm as Provider).tenancy(ambient.gcpsm), 'SecretStore', DEFAULT_TENANCY_POLICY)[0]!.message;
+  const message = tenancyViolations(declaredTenancy('gcpsm', ambient.gcpsm), 'SecretStore', DEFAULT_TENANCY_POLICY)[0]!.message;
   assert.match(message, /^OperatorIdentityNotAllowed: .*Application Default Credentials.*only ClusterSecretStores may use \(--operator-identity=cluster-stores\); give the store an identity of its own \(auth\.workloadIdentity/);
 });
 
@@ -77,7 +78,7 @@ test('an endpoint override in a SecretStore must name a host the operator trusts
     [providers.azurekv, { vaultUrl: 'https://v.vault.attacker.example', authType: 'WorkloadIdentity', serviceAccountRef: { name: 'a' }, customCloudConfig: { activeDirectoryEndpoint: 'https://login.attacker.example' } }, 'spec.provider.azurekv.customCloudConfig.activeDirectoryEndpoint'],
   ] as const;
   for (const [provider, spec, field] of cases) {
-    const violations = tenancyViolations((provider as Provider).tenancy(spec), 'SecretStore', DEFAULT_TENANCY_POLICY);
+    const violations = tenancyViolations(declaredTenancy((provider as Provider).name, spec), 'SecretStore', DEFAULT_TENANCY_POLICY);
     const endpoint = violations.find((v) => v.rule === TenancyRule.EndpointNotAllowed);
     assert.ok(endpoint, `${field}: ${JSON.stringify(violations)}`);
     assert.match(endpoint.message, new RegExp(`${field.replaceAll('.', '\\.')} names host [a-z.]*attacker\\.example, which is not on the operator's --trusted-endpoint-hosts`));
@@ -93,7 +94,7 @@ test('plain http to a host other than loopback is refused for every store kind u
   assert.deepEqual(rulesOf(providers.vault as Provider, { ...vault, server: 'http://127.0.0.1:8200' }, 'SecretStore'), []);
   const aws = { service: 'SecretsManager', region: 'eu-west-1', endpoint: 'http://10.0.0.1:4566', auth: { jwt: { serviceAccountRef: { name: 'a' } } } };
   assert.deepEqual(rulesOf(providers.aws as Provider, aws, 'SecretStore', { ...DEFAULT_TENANCY_POLICY, trustedEndpointHosts: ['10.0.0.1'] }), [TenancyRule.InsecureEndpoint]);
-  const message = tenancyViolations((providers.vault as Provider).tenancy(vault), 'ClusterSecretStore', DEFAULT_TENANCY_POLICY)[0]!.message;
+  const message = tenancyViolations(declaredTenancy('vault', vault), 'ClusterSecretStore', DEFAULT_TENANCY_POLICY)[0]!.message;
   assert.match(message, /spec\.provider\.vault\.server uses plain http to vault\.example\.com.*--allow-insecure-http/);
 });
 
@@ -112,7 +113,6 @@ test('the guard refuses before the provider is called: no authentication, no req
   const inner: Provider = {
     name: 'gcpsm',
     validateStore: () => ({ warnings: [], errors: [] }),
-    tenancy: (spec) => (providers.gcpsm as Provider).tenancy(spec),
     newClient: async () => {
       calls++;
       throw new Error('must not be called');

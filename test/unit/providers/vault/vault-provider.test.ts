@@ -1,6 +1,6 @@
 // The vault provider's pure decisions and its behaviour over a fake transport: auth plans, token renewal timing,
 // paths, error mapping, spec validation, a session that logs in again after a 403.
-import { vaultTenancyOf } from '../../../../src/providers/vault/connection.ts';
+import { declaredTenancy } from '../../../../src/providers/kit/tenancy.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { login, planVaultAuth, tokenAction, createTokenSession, type VaultToken } from '../../../../src/providers/vault/auth.ts';
@@ -103,7 +103,7 @@ test('spec validation: one auth method, URL, paths, caBundle; http warnings', ()
   assert.match(validateVaultSpec({ ...base, caBundle: Buffer.from('nope').toString('base64') }).errors.join(), /PEM/);
   assert.match(validateVaultSpec({ ...base, auth: { appRole: { secretRef: ref('s', 'k') } } }).errors.join(), /exactly one of roleId and roleRef/);
   // Plain http off loopback is the kit's InsecureEndpoint rule: declared, not warned here (test/unit/providers/kit/tenancy.test.ts).
-  assert.deepEqual(vaultTenancyOf({ ...base, server: 'http://vault.example.com' }).servers, [{ field: 'spec.provider.vault.server', url: 'http://vault.example.com' }]);
+  assert.deepEqual(declaredTenancy('vault', { ...base, server: 'http://vault.example.com' }).servers, [{ field: 'spec.provider.vault.server', url: 'http://vault.example.com' }]);
   assert.deepEqual(validateVaultSpec({ ...base, server: 'http://127.0.0.1:8200' }).warnings, []);
 });
 
