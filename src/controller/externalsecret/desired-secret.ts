@@ -123,7 +123,7 @@ export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
   const templatedAnnotations = Object.keys(input.annotations ?? {}).sort();
   const annotations: Record<string, string> = {
     ...input.annotations,
-    [DATA_HMAC_ANNOTATION]: dataHmac(input.hmacKey, input.data),
+    [DATA_HMAC_ANNOTATION]: dataHmac(input.hmacKey, input.data, input),
     [MANAGED_KEYS_ANNOTATION]: keys.join(','),
     ...(templatedLabels.length > 0 ? { [TEMPLATED_LABELS_ANNOTATION]: templatedLabels.join(',') } : {}),
     ...(templatedAnnotations.length > 0 ? { [TEMPLATED_ANNOTATIONS_ANNOTATION]: templatedAnnotations.join(',') } : {}),
@@ -160,15 +160,38 @@ export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
   };
 }
 
-/** HMAC-SHA256 over the sorted keys and values, length-prefixed so no two data maps collide. */
-export function dataHmac(hmacKey: Uint8Array, data: ReadonlyMap<string, Uint8Array>): string {
-  const mac = createHmac('sha256', hmacKey);
-  for (const key of [...data.keys()].sort()) {
-    const keyBytes = Buffer.from(key, 'utf8');
-    const value = data.get(key)!;
+/** The Secret an HMAC is for: its key is derived from it. */
+export interface HmacScope {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * The HMAC key of one Secret, derived from the operator's key and the Secret's namespace/name: equal data in two
+ * Secrets (two teams' namespaces) gives unequal annotations, so an annotation reveals no cross-namespace equality.
+ */
+function scopedKey(hmacKey: Uint8Array, scope: HmacScope): Buffer {
+  return createHmac('sha256', hmacKey).update('secret-relay.dev/data-hmac/v2\0').update(scope.namespace).update('\0').update(scope.name).digest();
+}
+
+/** HMAC-SHA256 over the sorted keys and values, length-prefixed so no two data maps collide; keyed per Secret (v2). */
+export function dataHmac(hmacKey: Uint8Array, data: ReadonlyMap<string, Uint8Array>, scope: HmacScope): string {
+  return `v2:${macOf(scopedKey(hmacKey, scope), data)}`;
+}
+
+/** The v1 annotation (one key for every Secret): still accepted as intact, replaced by v2 at the Secret's next write. */
+export function legacyDataHmac(hmacKey: Uint8Array, data: ReadonlyMap<string, Uint8Array>): string {
+  return `v1:${macOf(hmacKey, data)}`;
+}
+
+function macOf(key: Uint8Array, data: ReadonlyMap<string, Uint8Array>): string {
+  const mac = createHmac('sha256', key);
+  for (const name of [...data.keys()].sort()) {
+    const keyBytes = Buffer.from(name, 'utf8');
+    const value = data.get(name)!;
     mac.update(lengthPrefix(keyBytes.length)).update(keyBytes).update(lengthPrefix(value.length)).update(value);
   }
-  return `v1:${mac.digest('base64url')}`;
+  return mac.digest('base64url');
 }
 
 function lengthPrefix(n: number): Buffer {
@@ -178,7 +201,7 @@ function lengthPrefix(n: number): Buffer {
 }
 
 /** Is the Secret in the cluster still what we last wrote? */
-export function observeTarget(existing: ExistingSecret | undefined, hmacKey: Uint8Array): ObservedTarget {
+export function observeTarget(existing: ExistingSecret | undefined, hmacKey: Uint8Array, scope: HmacScope): ObservedTarget {
   if (!existing) return { state: 'missing' };
   const recorded = existing.annotations[DATA_HMAC_ANNOTATION];
   const keysAnnotation = existing.annotations[MANAGED_KEYS_ANNOTATION];
@@ -191,7 +214,8 @@ export function observeTarget(existing: ExistingSecret | undefined, hmacKey: Uin
     if (encoded === undefined) return { state: 'drifted' };
     ours.set(key, Buffer.from(encoded, 'base64'));
   }
-  return equalStrings(dataHmac(hmacKey, ours), recorded) ? { state: 'intact' } : { state: 'drifted' };
+  const expected = recorded.startsWith('v1:') ? legacyDataHmac(hmacKey, ours) : dataHmac(hmacKey, ours, scope);
+  return equalStrings(expected, recorded) ? { state: 'intact' } : { state: 'drifted' };
 }
 
 /** Would applying `desired` change anything we own in `existing`? Saves a write per unchanged refresh. */

@@ -279,7 +279,7 @@ class Reconciliation {
         return { state: 'foreign', adopt: predecessor || wantsAdoption(this.es.metadata.annotations) } as const;
       }
     }
-    return observeTarget(toExisting(existing), this.deps.hmacKey);
+    return observeTarget(toExisting(existing), this.deps.hmacKey, { namespace: this.namespace, name: this.targetName });
   }
 
   /** Nothing written: Ready=False naming the Secret, its owner and the ways forward; Event and audit once per change. */
