@@ -18,14 +18,17 @@ export interface SubjectTokenSource {
   readonly format?: { readonly type: 'json' | 'text'; readonly subject_token_field_name?: string } | undefined;
 }
 
+/** How a request is sent: node's http/https request (tests inject one that never reaches a network). */
+export type SendRequest = typeof httpRequest;
+
 /** GETs the subject token; errors name the URL and what went wrong, never the answer's content. */
-export function fetchSubjectToken(source: SubjectTokenSource, signal: AbortSignal, timeoutMs = 30_000): Promise<string> {
+export function fetchSubjectToken(source: SubjectTokenSource, signal: AbortSignal, timeoutMs = 30_000, sendRequest?: SendRequest): Promise<string> {
   const url = new URL(source.url);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) !== 0 && isForbiddenAddress(host)) {
     return Promise.reject(new TerminalError(`credential_source.url ${source.url} is a link-local or metadata address, which tenant input may not reach`));
   }
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const send = sendRequest ?? (url.protocol === 'https:' ? httpsRequest : httpRequest);
   return new Promise<string>((resolve, reject) => {
     const req = send(url, { method: 'GET', headers: { ...source.headers }, lookup: guardedLookup(lookup as never) as never, signal, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];

@@ -296,9 +296,23 @@ test('credConfig subject token: never from a link-local or metadata address, by 
   const { fetchSubjectToken } = await import('../../../../src/providers/gcp/subject-token.ts');
   const { createServer } = await import('node:http');
   const signal = AbortSignal.timeout(10_000);
-  for (const url of ['http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/identity', 'http://[fe80::1]/', 'http://100.100.100.200/latest/meta-data/', 'http://[::ffff:169.254.169.254]/']) {
-    await assert.rejects(fetchSubjectToken({ url }, signal), (err: unknown) => err instanceof TerminalError && /link-local or metadata address/.test(err.message), url);
+  // A request function that never reaches a network: if the guard let one through, it is recorded, not sent.
+  const sent: string[] = [];
+  const neverSend = ((url: URL) => {
+    sent.push(String(url));
+    throw new Error('the guard let a request through');
+  }) as never;
+  for (const url of ['http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/identity', 'http://[fe80::1]/', 'http://100.100.100.200/latest/meta-data/', 'http://[::ffff:169.254.169.254]/', 'http://0xa9.0xfe.0xa9.0xfe/', 'http://2852039166/']) {
+    await assert.rejects(fetchSubjectToken({ url }, signal, 1000, neverSend), (err: unknown) => err instanceof TerminalError && /link-local or metadata address/.test(err.message), url);
   }
+  assert.deepEqual(sent, []);
+  // A name resolving to the metadata server is refused on the resolved address (the lookup the request is given).
+  const { guardedLookup } = await import('../../../../src/providers/kit/tenancy.ts');
+  const lookup = guardedLookup((_host, _options, callback) => callback(null, '169.254.169.254', 4));
+  const refused = await new Promise<NodeJS.ErrnoException | null>((resolve) => lookup('metadata.google.internal', {}, (err) => resolve(err)));
+  assert.equal(refused?.code, 'EFORBIDDENADDRESS');
+  const allAddresses = guardedLookup((_host, _options, callback) => callback(null, [{ address: '10.0.0.5', family: 4 }, { address: 'fe80::1', family: 6 }]));
+  assert.equal((await new Promise<NodeJS.ErrnoException | null>((resolve) => allAddresses('x.example', { all: true }, (err) => resolve(err))))?.code, 'EFORBIDDENADDRESS');
   // A loopback token source works (json format), and its answer is capped.
   const server = createServer((req, res) => res.end(req.url === '/big' ? 'x'.repeat(70_000) : JSON.stringify({ id_token: 'subject-token' })));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
