@@ -12,6 +12,7 @@ import type { EventRecorder } from '../k8s/events.ts';
 import type { SecretsClient } from '../providers/provider.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import type { Generators } from '../providers/generator.ts';
+import type { TenancyPolicy } from '../providers/kit/tenancy.ts';
 import type { Caches, ControllerSpec } from './runtime/manager.ts';
 import type { ResolvedStore, StoreLookup } from './externalsecret/store-ref.ts';
 import type { SandboxOptions } from './externalsecret/sandbox.ts';
@@ -36,6 +37,8 @@ export interface ControllerContext extends Caches {
   /** For a controller's own counters (its reconciles and queues are counted by the manager). */
   readonly metrics: Metrics;
   readonly providers: ProviderRegistry;
+  /** The operator's tenancy policy; the registry's providers already enforce it before authenticating. */
+  readonly tenancy: TenancyPolicy;
   /** The cached, authenticated client of a store for ExternalSecrets of `namespace`. */
   clientFor(store: ResolvedStore, namespace: string, signal: AbortSignal): Promise<SecretsClient>;
   /** Drops (and closes) the clients of a store that is gone. */

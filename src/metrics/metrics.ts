@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { ProviderName } from '../api/meta.ts';
+import { PROVIDER_NAMES } from '../api/providers/index.ts';
 import type { StoreKind } from '../api/types.generated.ts';
 import type { KubeVerb } from './kube-verbs.ts';
 
@@ -19,7 +20,8 @@ export type ControllerName = string;
 export const RECONCILE_RESULTS = ['success', 'error', 'terminal', 'requeue'] as const;
 export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 
-export const PROVIDERS = ['aws', 'gcpsm', 'azurekv', 'alibaba', 'vault', 'fake'] as const satisfies readonly ProviderName[];
+/** The `provider` label's values: the one list of providers (src/api/providers/index.ts). */
+export const PROVIDERS: readonly ProviderName[] = PROVIDER_NAMES;
 
 /** `auth` is the session set-up in Provider.newClient; `revoke` a lease or token given back (generators); the rest are SecretsClient methods. */
 export const PROVIDER_OPERATIONS = ['auth', 'getSecret', 'getAllSecrets', 'validate', 'revoke'] as const;

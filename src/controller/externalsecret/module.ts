@@ -119,7 +119,8 @@ export const externalSecretController: ControllerModule = {
             const targeting = () => index.targeting(secret.metadata?.namespace ?? '', secret.metadata?.name ?? '');
             if (event === 'delete') return targeting();
             const existing = { labels: secret.metadata?.labels ?? {}, annotations: secret.metadata?.annotations ?? {}, data: secret.data ?? {}, immutable: false, ownerUids: [] };
-            return observeTarget(existing, ctx.hmacKey).state !== 'intact' ? targeting() : [];
+            const scope = { namespace: secret.metadata?.namespace ?? '', name: secret.metadata?.name ?? '' };
+            return observeTarget(existing, ctx.hmacKey, scope).state !== 'intact' ? targeting() : [];
           },
         }),
         // A namespace's labels decide whether a ClusterSecretStore serves it.

@@ -25,7 +25,7 @@ import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide, jitteredIntervalMs, refusedRecheckMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
-import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
+import { assertWritableTarget, buildDesiredSecret, CredentialSecretError, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
 import { adoptionNote, adoptionPatch, classifyTarget, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 import { describeError } from '../../k8s/describe-error.ts';
@@ -250,7 +250,7 @@ class Reconciliation {
       if (this.issued.length > 0) await this.deps.leases?.abandon(es, this.issued, this.signal);
       const message = describeError(err);
       // The sync's own error is what is retried and reported: a failed status write must not replace it.
-      await this.setNotReady(ExternalSecretReason.SecretSyncedError, message).catch(() => {});
+      await this.setNotReady(err instanceof CredentialSecretError ? err.reason : ExternalSecretReason.SecretSyncedError, message).catch(() => {});
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, message);
       throw err;
     }
@@ -286,7 +286,7 @@ class Reconciliation {
         return { state: 'foreign', adopt: predecessor || wantsAdoption(this.es.metadata.annotations) } as const;
       }
     }
-    return observeTarget(toExisting(existing), this.deps.hmacKey);
+    return observeTarget(toExisting(existing), this.deps.hmacKey, { namespace: this.namespace, name: this.targetName });
   }
 
   /** Nothing written: Ready=False naming the Secret, its owner and the ways forward; Event and audit once per change. */
@@ -580,6 +580,7 @@ class Reconciliation {
       }
     }
     const current = view === existingView ? existing : toExisting(view);
+    if (!created) assertWritableTarget(this.namespace, this.targetName, current);
     if (created) {
       // Written by applyIfAbsent.
     } else if (this.foreignOwner && view) {
