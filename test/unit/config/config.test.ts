@@ -63,6 +63,8 @@ test('defaults when nothing is given', () => {
     namespaceSandboxBudgetMs: 30_000,
     minRefreshIntervalMs: 0,
     sandboxInlineBytes: 65_536,
+    tenancy: { operatorIdentity: 'cluster-stores', trustedEndpointHosts: [], allowInsecureHttp: false, operatorTokenFiles: [] },
+    serviceAccountName: 'secret-relay',
   });
 });
 
@@ -94,6 +96,11 @@ test('every option from flags', () => {
     '--namespace-sandbox-budget=0',
     '--min-refresh-interval=30s',
     '--sandbox-inline-bytes=0',
+    '--operator-identity=none',
+    '--trusted-endpoint-hosts=Vault.Internal, *.corp.example,vault.internal',
+    '--allow-insecure-http',
+    '--operator-token-files=/var/run/secrets/tokens/rrsa',
+    '--service-account-name=relay',
   ]);
   assert.deepEqual(config, {
     metricsPort: 9090,
@@ -124,7 +131,17 @@ test('every option from flags', () => {
     namespaceSandboxBudgetMs: 0,
     minRefreshIntervalMs: 30_000,
     sandboxInlineBytes: 0,
+    tenancy: { operatorIdentity: 'none', trustedEndpointHosts: ['vault.internal', '*.corp.example'], allowInsecureHttp: true, operatorTokenFiles: ['/var/run/secrets/tokens/rrsa'] },
+    serviceAccountName: 'relay',
   });
+});
+
+test('tenancy options are refused with one line naming the option and what it takes', () => {
+  assert.throws(() => load(['--operator-identity=everyone']), /--operator-identity must be one of cluster-stores, none, all, got 'everyone'/);
+  assert.throws(() => load(['--trusted-endpoint-hosts=https://vault.internal']), /--trusted-endpoint-hosts must be a comma-separated list of host names or addresses, each optionally as \*\.suffix \(no scheme, port or path\)/);
+  assert.throws(() => load(['--trusted-endpoint-hosts=vault.internal:8200']), /--trusted-endpoint-hosts must be/);
+  assert.throws(() => load(['--operator-token-files=relative/token']), /--operator-token-files must be a comma-separated list of absolute file paths without \. or \.\. segments/);
+  assert.throws(() => load(['--operator-token-files=/var/run/../../proc/self/environ']), /--operator-token-files must be/);
 });
 
 test('"--name value" works like "--name=value"; a bare boolean flag means true', () => {
