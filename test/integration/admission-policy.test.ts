@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
+import { installArgoRolloutCrd } from '../support/argo-rollouts.ts';
 import { adminKube, createObject, eventNotes, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { createTestKube, type TestKube } from '../support/kube.ts';
@@ -176,30 +177,11 @@ const image = 'registry.invalid/app:1';
 const podTemplate = (app: string) => ({ metadata: { labels: { app }, annotations: { 'example.com/keep': 'x' } }, spec: { containers: [{ name: 'app', image }] } });
 const ARGO = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' } as const;
 
-async function ensureArgoRolloutCrd(): Promise<void> {
-  const name = 'rollouts.argoproj.io';
-  try {
-    await kube.apiextensions.createCustomResourceDefinition({
-      body: {
-        metadata: { name },
-        spec: {
-          group: 'argoproj.io',
-          names: { kind: 'Rollout', plural: 'rollouts', singular: 'rollout', listKind: 'RolloutList' },
-          scope: 'Namespaced',
-          versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
-        },
-      },
-    });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
-  await waitFor('the Rollout CRD Established', async () => (await kube.apiextensions.readCustomResourceDefinition({ name })).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
-}
 
 test('workloads: the operator token may patch only the rollout annotations, on Deployments, StatefulSets, DaemonSets and Argo Rollouts; the admin may patch anything', async () => {
   const ns = await namespaces.create(kube);
   const policy = 'secret-relay-workloads';
-  await ensureArgoRolloutCrd();
+  await installArgoRolloutCrd(kube);
   await kube.apps.createNamespacedDeployment({ namespace: ns, body: { metadata: { name: 'web' }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: podTemplate('web') } } });
   await kube.apps.createNamespacedStatefulSet({ namespace: ns, body: { metadata: { name: 'db' }, spec: { serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: podTemplate('db') } } });
   await kube.apps.createNamespacedDaemonSet({ namespace: ns, body: { metadata: { name: 'agent' }, spec: { selector: { matchLabels: { app: 'agent' } }, template: podTemplate('agent') } } });
