@@ -11,6 +11,7 @@ import { createVaultProvider } from './providers/vault/provider.ts';
 import { createAlibabaProvider } from './providers/alibaba/provider.ts';
 import { createAzureProvider } from './providers/azure/provider.ts';
 import { createGcpProvider } from './providers/gcp/provider.ts';
+import type { ProviderSet } from './providers/registry.ts';
 import { startOperator } from './operator.ts';
 
 async function main(): Promise<void> {
@@ -39,7 +40,16 @@ async function main(): Promise<void> {
   } catch (err) {
     throw new StartupError(`cannot load the kubeconfig${config.kubeconfig ? ` ${config.kubeconfig}` : ' (in-cluster)'}: ${describeKubeError(err)}; check --kubeconfig (or KUBECONFIG)`);
   }
-  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: [createFakeProvider(), createAwsProvider(), createVaultProvider({ logger }), createAlibabaProvider(), createAzureProvider(), createGcpProvider()] });
+  // One implementation per provider of the list (src/api/providers/index.ts): a provider left out fails the typecheck.
+  const providers = {
+    fake: createFakeProvider(),
+    aws: createAwsProvider(),
+    vault: createVaultProvider({ logger, operatorServiceAccount: { namespace: config.namespace, name: config.serviceAccountName } }),
+    alibaba: createAlibabaProvider(),
+    azurekv: createAzureProvider(),
+    gcpsm: createGcpProvider(),
+  } satisfies ProviderSet;
+  const operator = await startOperator({ config, kube, logger, clock: systemClock, providers: Object.values(providers) });
   logger.info({ metricsPort: operator.metricsPort, identity: config.identity }, 'secret-relay started');
 
   let stopping = false;

@@ -6,6 +6,7 @@ import { DEFAULT_REFRESH_TIME_PERIOD_MS } from './controller/externalsecret/reco
 import { DurationError, formatDuration, parseDuration } from './util/duration.ts';
 import { LOG_LEVELS } from './log.ts';
 import type { LogLevel } from './log.ts';
+import { OPERATOR_IDENTITY_POLICIES, type TenancyPolicy } from './providers/kit/tenancy.ts';
 
 /**
  * Operator configuration from flags and environment, validated once at start.
@@ -58,6 +59,23 @@ export interface Config {
   readonly hmacKey: Uint8Array | undefined;
   /** This process's identity as leader-election candidate. */
   readonly identity: string;
+  // One tenant cannot stall the operator (docs/templates.md, "The sandbox").
+  /** Worker threads for templates and property reads on tenant values. */
+  readonly sandboxWorkers: number;
+  /** Hard deadline of one piece of sandboxed work; the worker is terminated at it. */
+  readonly sandboxTimeoutMs: number;
+  /** Heap limit of one sandbox worker, MiB. */
+  readonly sandboxMemoryMb: number;
+  /** Sandbox worker time one namespace may spend per minute; 0 = unlimited. */
+  readonly namespaceSandboxBudgetMs: number;
+  /** A shorter non-zero spec.refreshInterval is raised to this; 0 = no floor. */
+  readonly minRefreshIntervalMs: number;
+  /** Values up to this size read with a property without wildcards stay on the main thread; 0 = every read in a worker. */
+  readonly sandboxInlineBytes: number;
+  /** Tenant isolation: which stores may act as the operator, which endpoint hosts SecretStores may name (docs/security.md). */
+  readonly tenancy: TenancyPolicy;
+  /** The operator's own ServiceAccount (in `namespace`), for stores allowed to act as the operator through a minted token. */
+  readonly serviceAccountName: string;
 }
 
 /** A bad option: the message names the option as the user wrote it and what is accepted. */
@@ -133,6 +151,18 @@ const OPTIONS = [
   { name: 'hmac-key-secret', help: 'Secret in --namespace holding the drift HMAC key', defaultText: 'secret-relay-hmac-key' },
   { name: 'hmac-key', secret: true, help: 'the drift HMAC key itself (>= 32 bytes), instead of the Secret' },
   { name: 'identity', help: 'leader-election identity', defaultText: 'hostname + random suffix' },
+  { name: 'sandbox-workers', help: 'worker threads that run templates and property reads on tenant values (1-16)', defaultText: '2' },
+  { name: 'sandbox-timeout', help: "hard deadline of one ExternalSecret's template or property read; its worker is terminated at it (100ms-5m)", defaultText: '5s' },
+  { name: 'sandbox-memory', help: 'heap limit of one sandbox worker in MiB (32-4096)', defaultText: '64' },
+  { name: 'namespace-sandbox-budget', help: 'sandbox worker time one namespace may spend per minute; past it its ExternalSecrets wait (0 = unlimited)', defaultText: '30s' },
+  { name: 'min-refresh-interval', help: 'a shorter non-zero spec.refreshInterval is raised to this (0 = no floor)', defaultText: '0s' },
+  { name: 'sandbox-inline-bytes', help: 'remote values up to this size, read with a property without wildcards, are parsed on the main thread (0 = every read in a worker; at most 1048576)', defaultText: '65536' },
+  // Tenant isolation (docs/security.md).
+  { name: 'operator-identity', help: `which stores may authenticate as the operator itself (no auth, ADC, managed identity, its token files): ${OPERATOR_IDENTITY_POLICIES.join(' | ')}`, defaultText: 'cluster-stores' },
+  { name: 'trusted-endpoint-hosts', help: 'comma-separated hosts (or *.suffix) a namespaced SecretStore may name as an endpoint override', defaultText: 'none' },
+  { name: 'allow-insecure-http', boolean: true, help: 'let stores use plain http to hosts other than loopback (tokens in clear text)', defaultText: 'false' },
+  { name: 'operator-token-files', help: 'comma-separated token files of the pod a ClusterSecretStore may name (alibaba rrsa.oidcTokenFilePath)', defaultText: 'none' },
+  { name: 'service-account-name', help: "the operator's own ServiceAccount in --namespace (tokens minted for it, audience vault, where --operator-identity allows)", defaultText: 'secret-relay' },
 ] as const satisfies readonly OptionSpec[];
 
 type OptionName = (typeof OPTIONS)[number]['name'];
@@ -291,6 +321,28 @@ const hmacKeyRule: Rule<Uint8Array> = {
   accepts: 'at least 32 bytes long (e.g. `head -c 32 /dev/urandom > key`)',
 };
 
+const operatorIdentityRule: Rule<TenancyPolicy['operatorIdentity']> = {
+  schema: z.enum(OPERATOR_IDENTITY_POLICIES),
+  accepts: `one of ${OPERATOR_IDENTITY_POLICIES.join(', ')}`,
+};
+
+const HOST_ENTRY = /^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$|^\[?[0-9a-f:.]+\]?$/;
+const hostListRule: Rule<readonly string[]> = {
+  schema: z
+    .string()
+    .transform((s) => [...new Set(s.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== ''))])
+    .pipe(z.array(z.string().max(253).regex(HOST_ENTRY))),
+  accepts: 'a comma-separated list of host names or addresses, each optionally as *.suffix (no scheme, port or path)',
+};
+
+const absolutePathListRule: Rule<readonly string[]> = {
+  schema: z
+    .string()
+    .transform((s) => [...new Set(s.split(',').map((p) => p.trim()).filter((p) => p !== ''))])
+    .pipe(z.array(z.string().max(4096).regex(/^\/(?!.*(^|\/)\.\.?(\/|$))/))),
+  accepts: 'a comma-separated list of absolute file paths without . or .. segments',
+};
+
 const kubeTokenRule: Rule<string> = {
   schema: z.string().min(1).regex(/^[\x21-\x7e]+$/),
   accepts: 'a non-empty token without spaces or control characters',
@@ -427,6 +479,19 @@ export function loadConfig(
     hmacKeySecret: option('hmac-key-secret', objectNameRule, 'secret-relay-hmac-key'),
     hmacKey: secretOption('hmac-key', hmacKeyRule),
     identity: optional('identity', identityRule) ?? `${identitySource.hostname()}_${identitySource.randomSuffix()}`,
+    sandboxWorkers: option('sandbox-workers', integer(1, 16), 2),
+    sandboxTimeoutMs: option('sandbox-timeout', durationRule(100), 5_000),
+    sandboxMemoryMb: option('sandbox-memory', integer(32, 4096), 64),
+    namespaceSandboxBudgetMs: option('namespace-sandbox-budget', durationRule(0), 30_000),
+    minRefreshIntervalMs: option('min-refresh-interval', durationRule(0), 0),
+    sandboxInlineBytes: option('sandbox-inline-bytes', integer(0, 1024 * 1024), 64 * 1024),
+    tenancy: {
+      operatorIdentity: option('operator-identity', operatorIdentityRule, 'cluster-stores'),
+      trustedEndpointHosts: option('trusted-endpoint-hosts', hostListRule, []),
+      allowInsecureHttp: option('allow-insecure-http', booleanRule, false),
+      operatorTokenFiles: option('operator-token-files', absolutePathListRule, []),
+    },
+    serviceAccountName: option('service-account-name', objectNameRule, 'secret-relay'),
   };
 }
 

@@ -32,10 +32,8 @@ export const ShortName = {
   ClusterExternalSecret: 'ces',
 } as const;
 
-/** The keys under a store's `spec.provider`, one per provider: the one list every other name derives from. */
-export const PROVIDER_NAMES = ['aws', 'gcpsm', 'azurekv', 'alibaba', 'vault', 'fake'] as const;
-/** Which provider a store uses; the key under `spec.provider`. */
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+/** The keys under a store's `spec.provider` and their type: the one list is ./providers/index.ts. */
+export { PROVIDER_NAMES, type ProviderName } from './providers/index.ts';
 
 /** On every Secret the operator writes; the operator's Secret informer watches only Secrets with it set to "true". */
 export const MANAGED_LABEL = 'secret-relay.dev/managed';
@@ -98,6 +96,14 @@ export const StoreReason = {
   ProviderNotAvailable: 'ProviderNotAvailable',
   /** Ready=False: the store refers to a namespace it may not use (a SecretStore reading a Secret outside its own namespace). */
   NamespaceNotAllowed: 'NamespaceNotAllowed',
+  /** Ready=False: the store would act as the operator's own identity, which --operator-identity does not allow for it. */
+  OperatorIdentityNotAllowed: 'OperatorIdentityNotAllowed',
+  /** Ready=False: a SecretStore overrides an endpoint with a host not on the operator's --trusted-endpoint-hosts. */
+  EndpointNotAllowed: 'EndpointNotAllowed',
+  /** Ready=False: plain http to a host other than loopback (credentials in clear text) without --allow-insecure-http. */
+  InsecureEndpoint: 'InsecureEndpoint',
+  /** Ready=False: the store names a file of the operator's pod it may not (only ClusterSecretStores, only --operator-token-files). */
+  OperatorFileNotAllowed: 'OperatorFileNotAllowed',
 } as const;
 export type StoreReasonName = (typeof StoreReason)[keyof typeof StoreReason];
 

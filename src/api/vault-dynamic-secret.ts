@@ -8,7 +8,7 @@ import { API_GROUP_VERSION, Kind } from './meta.ts';
 import { formatIssues, type ParseResult } from './parse.ts';
 import { matchingString, nonEmptyString, typeMeta, withRules } from './schema-helpers.ts';
 import { StoreKindSchema } from './external-secret.ts';
-import { VaultProviderSchema } from './secret-store.ts';
+import { VaultProviderSchema } from './providers/vault.ts';
 import type { VaultDynamicSecret } from './types.generated.ts';
 
 export const VaultDynamicSecretLimits = {

@@ -12,8 +12,10 @@ import type { EventRecorder } from '../k8s/events.ts';
 import type { SecretsClient } from '../providers/provider.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import type { Generators } from '../providers/generator.ts';
+import type { TenancyPolicy } from '../providers/kit/tenancy.ts';
 import type { Caches, ControllerSpec } from './runtime/manager.ts';
 import type { ResolvedStore, StoreLookup } from './externalsecret/store-ref.ts';
+import type { SandboxOptions } from './externalsecret/sandbox.ts';
 
 /** The services the operator's controllers share; built once per operator (src/controller/services.ts). */
 export interface ControllerContext extends Caches {
@@ -26,6 +28,8 @@ export interface ControllerContext extends Caches {
   readonly hmacKey: Uint8Array;
   /** How old status.refreshTime may get before a refresh that changed nothing writes it (reconciler's default when absent). */
   readonly refreshTimePeriodMs?: number | undefined;
+  /** Tenant isolation: the sandbox's workers and limits, and the floor of refresh intervals (defaults when absent). */
+  readonly isolation?: { readonly sandbox: SandboxOptions; readonly minRefreshIntervalMs: number } | undefined;
   readonly secrets: SecretWriter;
   readonly status: StatusWriter;
   readonly events: EventRecorder;
@@ -33,6 +37,8 @@ export interface ControllerContext extends Caches {
   /** For a controller's own counters (its reconciles and queues are counted by the manager). */
   readonly metrics: Metrics;
   readonly providers: ProviderRegistry;
+  /** The operator's tenancy policy; the registry's providers already enforce it before authenticating. */
+  readonly tenancy: TenancyPolicy;
   /** The cached, authenticated client of a store for ExternalSecrets of `namespace`. */
   clientFor(store: ResolvedStore, namespace: string, signal: AbortSignal): Promise<SecretsClient>;
   /** Drops (and closes) the clients of a store that is gone. */

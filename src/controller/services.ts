@@ -19,6 +19,7 @@ import { createProviderRegistry } from '../providers/registry.ts';
 import { createClientCache } from '../providers/client-cache.ts';
 import { createSharedCalls, defaultHoldResultsMs } from '../providers/shared-calls.ts';
 import { instrumentProvider } from '../providers/instrumented.ts';
+import { assertTenancy, DEFAULT_TENANCY_POLICY, guardProvider, type TenancyPolicy } from '../providers/kit/tenancy.ts';
 import { memoizeParse } from './informer-parse-cache.ts';
 import { resolveStore, type StoreLookup } from './externalsecret/store-ref.ts';
 import type { Caches } from './runtime/manager.ts';
@@ -38,6 +39,10 @@ export interface ControllerServicesOptions {
   readonly identity: string;
   /** --refresh-time-period. */
   readonly refreshTimePeriodMs?: number | undefined;
+  /** --sandbox-*, --namespace-sandbox-budget, --min-refresh-interval. */
+  readonly isolation?: ControllerContext['isolation'];
+  /** --operator-identity, --trusted-endpoint-hosts …: enforced on every provider before it authenticates. Default: the hardened default. */
+  readonly tenancy?: TenancyPolicy | undefined;
 }
 
 export interface ControllerServices extends ControllerContext {
@@ -50,7 +55,9 @@ const CLIENT_SWEEP_MS = 10 * 60_000;
 
 export function createControllerServices(options: ControllerServicesOptions): ControllerServices {
   const { kube, caches, clock, logger } = options;
-  const providers = createProviderRegistry(options.providers.map((p) => instrumentProvider(p, options.metrics, clock)));
+  const tenancy = options.tenancy ?? DEFAULT_TENANCY_POLICY;
+  // The tenancy guard outside the instrumentation: a refused store makes no provider call to count.
+  const providers = createProviderRegistry(options.providers.map((p) => guardProvider(instrumentProvider(p, options.metrics, clock), tenancy)));
   const clientCache = createClientCache({ registry: providers, clock, logger, sharedCalls: createSharedCalls({ holdResultsMs: defaultHoldResultsMs }) });
   const sweep = setInterval(() => void clientCache.sweep(), CLIENT_SWEEP_MS);
   sweep.unref();
@@ -65,6 +72,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
       return resolution.ok ? { ok: true, store: resolution.store } : { ok: false, message: resolution.message };
     },
     kubeAccess,
+    assertTenancy: (declaration, storeKind) => assertTenancy(declaration, storeKind, tenancy),
   };
   const generators = collectGenerators(options.providers, host);
 
@@ -77,6 +85,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
     operatorNamespace: options.operatorNamespace,
     hmacKey: options.hmacKey,
     refreshTimePeriodMs: options.refreshTimePeriodMs,
+    isolation: options.isolation,
     secrets: createSecretWriter(kube),
     status: createStatusWriter(kube),
     events: createEventRecorder({
@@ -92,6 +101,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
     audit: options.audit,
     metrics: options.metrics,
     providers,
+    tenancy,
     clientFor(store, namespace, signal) {
       const storeDescription = store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${store.namespace}/${store.name}`;
       // Referent auth: a ClusterSecretStore that authenticates with the ExternalSecret's namespace gets one client per namespace.

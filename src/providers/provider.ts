@@ -82,6 +82,9 @@ export interface SecretsClient {
   close(): Promise<void>;
 }
 
+export type { DeclaredUrl, TenancyDeclaration } from '../api/providers/kit.ts';
+import type { TenancyDeclaration } from '../api/providers/kit.ts';
+
 export interface Provider<Spec = unknown> {
   readonly name: ProviderName;
   /** Pure, no I/O: problems a user must fix in the store's spec. */
@@ -121,6 +124,11 @@ export interface GeneratorHost {
   resolveStore(namespace: string, ref: { readonly name: string; readonly kind: StoreKind }): { ok: true; store: GeneratorStore } | { ok: false; message: string };
   /** Kube access limited to `onlyNamespace` (undefined: any, for a ClusterSecretStore). */
   kubeAccess(onlyNamespace: string | undefined, storeDescription: string): StoreKubeAccess;
+  /**
+   * The operator's tenancy rules applied to what a generator's server and auth declare, as for a store of `storeKind`
+   * (an inline spec counts as a SecretStore): throws a TenancyError. Call it before authenticating.
+   */
+  assertTenancy(declaration: TenancyDeclaration, storeKind: StoreKind): void;
 }
 
 export { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../util/errors.ts';

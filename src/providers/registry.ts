@@ -1,7 +1,15 @@
+import { PROVIDER_NAMES } from '../api/providers/index.ts';
+import type { SecretStoreProvider } from '../api/types.generated.ts';
 import type { Provider, ProviderName } from './provider.ts';
 
-/** Every key `spec.provider` may hold, whether or not this build implements it. */
-export const providerNames: readonly ProviderName[] = ['aws', 'gcpsm', 'azurekv', 'alibaba', 'vault', 'fake'];
+/** Every key `spec.provider` may hold, whether or not this build implements it (the one list, src/api/providers). */
+export const providerNames: readonly ProviderName[] = PROVIDER_NAMES;
+
+/**
+ * One implementation per provider, keyed by name and typed by its spec: a provider left out fails the typecheck.
+ * ("Type 'K' cannot be used to index type 'SecretStoreProvider'" here: run `npm run generate` after adding one.)
+ */
+export type ProviderSet = { readonly [K in ProviderName]: Provider<NonNullable<SecretStoreProvider[K]>> };
 
 export function isProviderName(name: string): name is ProviderName {
   return (providerNames as readonly string[]).includes(name);

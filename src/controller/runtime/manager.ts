@@ -75,7 +75,7 @@ export interface QueueHandle {
   add(key: string, afterMs?: number): void;
 }
 
-export type ManagerMetrics = Pick<Metrics, 'reconcile' | 'setQueueDepth' | 'queueAdded' | 'queueWaited' | 'queueRetried' | 'setLeader'>;
+export type ManagerMetrics = Pick<Metrics, 'reconcile' | 'setQueueDepth' | 'queueAdded' | 'queueWaited' | 'queueRetried' | 'setLeader'> & Partial<Pick<Metrics, 'setQueueNamespaces'>>;
 
 export interface ManagerOptions {
   readonly kube: KubeClient;
@@ -249,6 +249,7 @@ export class Manager implements Caches {
           depth: (n) => metrics.setQueueDepth(name, n),
           waited: (s) => metrics.queueWaited(name, s),
           retried: () => metrics.queueRetried(name),
+          namespaces: (n, busiest) => metrics.setQueueNamespaces?.(name, n, busiest),
         },
       });
       const observer = { onResult: (_key: string, outcome: Parameters<ManagerMetrics['reconcile']>[1], seconds: number) => metrics.reconcile(name, outcome, seconds) };

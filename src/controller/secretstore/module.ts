@@ -26,6 +26,7 @@ function storeController(kind: StoreKind): ControllerModule {
           operatorNamespace: ctx.operatorNamespace,
           status: ctx.status,
           events: ctx.events,
+          tenancy: ctx.tenancy,
         }),
       };
     },

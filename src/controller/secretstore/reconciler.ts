@@ -16,6 +16,7 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import type { ResolvedStore } from '../externalsecret/store-ref.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import { splitKey } from '../externalsecret/reconciler.ts';
+import { declaredTenancy, tenancyViolations, type TenancyPolicy } from '../../providers/kit/index.ts';
 
 export interface StoreReconcilerDeps {
   readonly kind: StoreKind;
@@ -27,6 +28,8 @@ export interface StoreReconcilerDeps {
   readonly operatorNamespace: string;
   readonly status: StatusWriter;
   readonly events: EventRecorder;
+  /** The operator's tenancy policy (--operator-identity, --trusted-endpoint-hosts …): a store breaking it is Ready=False naming the rule. */
+  readonly tenancy: TenancyPolicy;
 }
 
 export function createStoreReconciler(deps: StoreReconcilerDeps) {
@@ -77,6 +80,13 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
     const verdict = { errors: [...compat.errors, ...providerVerdict.errors], warnings: [...compat.warnings, ...providerVerdict.warnings] };
     if (verdict.errors.length > 0) {
       await setReady({ status: 'False', reason: StoreReason.InvalidStoreConfiguration, message: verdict.errors.join('; ') });
+      return;
+    }
+
+    // Checked before any client is built: a refused store never authenticates, and its reason names the rule.
+    const violations = tenancyViolations(declaredTenancy(selected.name, selected.spec), deps.kind, deps.tenancy);
+    if (violations.length > 0) {
+      await setReady({ status: 'False', reason: violations[0]!.rule, message: `${described}: ${violations.map((v) => v.message).join('; ')}` });
       return;
     }
 

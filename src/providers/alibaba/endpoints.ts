@@ -22,8 +22,3 @@ export const stsDefaultHost = (regionId: string): string => `sts.${regionId}.ali
 export function describeEndpoint(endpoint: Endpoint): string {
   return `${endpoint.protocol}://${endpoint.host}`;
 }
-
-/** True for a loopback host (127.0.0.0/8, localhost, [::1]), where plain http does not cross a network. */
-export function isLoopback(endpoint: Endpoint): boolean {
-  return /^(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?$/.test(endpoint.host);
-}

@@ -8,7 +8,7 @@ import type { Clock } from '../../util/clock.ts';
 import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { createAlibabaSession, planAlibabaAuth, type AlibabaAuthPlan } from './auth.ts';
-import { isLoopback, kmsDefaultHost, resolveEndpoint } from './endpoints.ts';
+import { kmsDefaultHost, resolveEndpoint } from './endpoints.ts';
 import { createKmsReader } from './kms.ts';
 import { loadAlibabaSdk, type AlibabaSdk } from './sdk.ts';
 
@@ -26,23 +26,8 @@ export interface AlibabaProviderOptions {
 }
 
 function check(spec: unknown): CheckedSpec<AlibabaProvider> {
-  return checkProviderSpec<AlibabaProvider>('alibaba', AlibabaProviderSchema, spec, (value) => {
-    const warnings: string[] = [];
-    const plain = (field: string, override: string | undefined) => {
-      const endpoint = resolveEndpoint(override, 'unused');
-      if (override !== undefined && endpoint.protocol === 'http' && !isLoopback(endpoint)) {
-        warnings.push(`${field} is http://: credentials and secrets cross the network unencrypted; use https`);
-      }
-    };
-    plain('spec.provider.alibaba.endpoint', value.endpoint);
-    plain('spec.provider.alibaba.auth.rrsa.stsEndpoint', value.auth.rrsa?.stsEndpoint);
-    if (value.auth.rrsa?.oidcTokenFilePath !== undefined) {
-      warnings.push(
-        "spec.provider.alibaba.auth.rrsa.oidcTokenFilePath uses the operator's own token: every store using it acts as the operator; prefer serviceAccountRef",
-      );
-    }
-    return { warnings };
-  });
+  // Plain http and the operator's token file are the kit's tenancy rules (alibabaTenancy declares them).
+  return checkProviderSpec<AlibabaProvider>('alibaba', AlibabaProviderSchema, spec);
 }
 
 /** Problems in an alibaba store spec (pure). */

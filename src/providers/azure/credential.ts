@@ -10,7 +10,7 @@ import type { StoreContext } from '../provider.ts';
 import { createCredentialMemo, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
 import type { AzureSdk } from './sdk.ts';
 import { mapTokenError } from './errors.ts';
-import { CLIENT_ID_ANNOTATION, managedIdentitySelector, TENANT_ID_ANNOTATION, type AzurePlan } from './plan.ts';
+import { challengeScopeProblem, CLIENT_ID_ANNOTATION, managedIdentitySelector, TENANT_ID_ANNOTATION, type AzurePlan } from './plan.ts';
 
 export interface StoreCredential extends TokenCredential {
   /** Who the store acts as, refined once the ids are known ("client ID … in tenant …"). Never a secret. */
@@ -142,6 +142,9 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
   return {
     async getToken(scopes, options?: GetTokenOptions) {
       const list = Array.isArray(scopes) ? scopes : [scopes];
+      // Challenge verification of our own, on for every cloud (the SDK's only compares host suffixes, and is off for custom clouds).
+      const problem = challengeScopeProblem(plan.endpoints, list);
+      if (problem !== undefined) throw new TerminalError(problem);
       const signal = options?.abortSignal ?? background;
       if (options?.claims) {
         // A claims challenge (continuous access evaluation) needs a new token now, not the memoized one.

@@ -25,6 +25,13 @@ export interface AzureEndpoints {
    * host need not end with the challenge's resource domain, so the SDK's challenge-resource check is off.
    */
   readonly custom: boolean;
+  /**
+   * The Key Vault resource a challenge may name: the only token scope the store's credential issues
+   * (`<resource>/.default`). A vault that names another resource (Resource Manager, Graph) gets no token.
+   */
+  readonly keyVaultResource: string;
+  /** customCloudConfig.keyVaultDNSSuffix: the vault's host must end with it. */
+  readonly keyVaultDnsSuffix?: string | undefined;
 }
 
 export type AzureIdentityPlan =
@@ -57,11 +64,30 @@ export interface AzurePlan {
 
 export function azureEndpoints(spec: AzureKVProvider): AzureEndpoints {
   const vaultUrl = spec.vaultUrl.replace(/\/+$/, '');
-  if (spec.customCloudConfig) {
-    return { vaultUrl, authorityHost: spec.customCloudConfig.activeDirectoryEndpoint.replace(/\/+$/, ''), custom: true };
-  }
   const cloud = spec.environmentType === 'AzureStackCloud' ? AZURE_CLOUDS.PublicCloud : AZURE_CLOUDS[spec.environmentType];
-  return { vaultUrl, authorityHost: cloud.authorityHost, custom: false };
+  if (spec.customCloudConfig) {
+    const custom = spec.customCloudConfig;
+    return {
+      vaultUrl,
+      authorityHost: custom.activeDirectoryEndpoint.replace(/\/+$/, ''),
+      custom: true,
+      keyVaultResource: (custom.keyVaultEndpoint ?? cloud.keyVaultResource).replace(/\/+$/, ''),
+      keyVaultDnsSuffix: custom.keyVaultDNSSuffix,
+    };
+  }
+  return { vaultUrl, authorityHost: cloud.authorityHost, custom: false, keyVaultResource: cloud.keyVaultResource };
+}
+
+/**
+ * Why a token for `scopes` must not be issued to the store's vault, or undefined: only the configured Key Vault
+ * resource is ever asked for, so a host posing as the vault cannot obtain a Resource Manager (or any other) token of
+ * the store's identity by naming another resource in its challenge. Pure.
+ */
+export function challengeScopeProblem(endpoints: AzureEndpoints, scopes: readonly string[]): string | undefined {
+  const allowed = [`${endpoints.keyVaultResource}/.default`, `${endpoints.keyVaultResource}//.default`];
+  const bad = scopes.find((scope) => !allowed.includes(scope));
+  if (bad === undefined) return undefined;
+  return `the vault ${endpoints.vaultUrl} asked for a token for ${bad}, but this store's Key Vault resource is ${endpoints.keyVaultResource}; no token was requested (check vaultUrl, environmentType and customCloudConfig.keyVaultEndpoint)`;
 }
 
 /** Decides the identity of an azurekv store. Pure; the spec is the parsed (defaulted) one. */

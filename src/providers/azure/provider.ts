@@ -41,8 +41,21 @@ function checkAzureSpec(spec: unknown): CheckedSpec<AzureKVProvider> {
     if (value.authType === 'ManagedIdentity' && value.authSecretRef !== undefined) {
       warnings.push('spec.provider.azurekv.authSecretRef is not used with authType ManagedIdentity');
     }
-    return { warnings };
+    const { vaultUrl, keyVaultDnsSuffix } = azureEndpoints(value);
+    const errors: string[] = [];
+    if (keyVaultDnsSuffix !== undefined && !hostOf(vaultUrl).endsWith(keyVaultDnsSuffix.toLowerCase())) {
+      errors.push(`spec.provider.azurekv.vaultUrl ${vaultUrl} is not under customCloudConfig.keyVaultDNSSuffix ${keyVaultDnsSuffix}`);
+    }
+    return { warnings, errors };
   });
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return '';
+  }
 }
 
 export function validateAzureSpec(spec: unknown): { warnings: string[]; errors: string[] } {

@@ -130,27 +130,7 @@ export function checkGcpSpec(spec: GcpsmProvider): { errors: string[]; warnings:
   if (wif?.externalTokenEndpoint !== undefined && !wif.credConfig) {
     warnings.push('spec.provider.gcpsm.auth.workloadIdentityFederation.externalTokenEndpoint applies only with credConfig, which is not set');
   }
-  for (const [field, url] of Object.entries(spec.endpoints ?? {})) {
-    if (typeof url !== 'string') continue;
-    const problem = endpointProblem(url);
-    if (problem) errors.push(`spec.provider.gcpsm.endpoints.${field}: ${problem}`);
-  }
   return { errors, warnings };
-}
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-/** Plain http would carry bearer tokens in the clear: only to this machine (test beds). Pure. */
-export function endpointProblem(url: string): string | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `${url} is not a URL`;
-  }
-  if (parsed.protocol === 'https:') return undefined;
-  if (parsed.protocol === 'http:' && LOOPBACK.has(parsed.hostname)) return undefined;
-  return `${url} must use https (plain http only on a loopback address, for test beds)`;
 }
 
 export interface GrpcEndpoint {

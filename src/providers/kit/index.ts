@@ -6,3 +6,24 @@ export { serviceAccountTokenSource, EXCHANGE_TOKEN_SECONDS, type ServiceAccountT
 export { readSecretText } from './secret-text.ts';
 export { checkProviderSpec, specOrThrow, type CheckedSpec, type SpecProblems } from './spec-validation.ts';
 export { compileFindName } from './find.ts';
+export {
+  assertTenancy,
+  DEFAULT_TENANCY_POLICY,
+  declaredTenancy,
+  dotSegmentProblem,
+  sharedStoreCallProblem,
+  type SharedStoreCalls,
+  guardedLookup,
+  guardProvider,
+  isForbiddenAddress,
+  hostTrusted,
+  isLoopbackHost,
+  OPERATOR_IDENTITY_POLICIES,
+  TenancyError,
+  TenancyRule,
+  tenancyViolations,
+  type OperatorIdentityPolicy,
+  type TenancyPolicy,
+  type TenancyRuleName,
+  type TenancyViolation,
+} from './tenancy.ts';

@@ -2,7 +2,6 @@
 // that reuses the token while its TTL lasts, renews it (renew-self) once most of the TTL has passed, logs in again
 // when renewal fails or the token is rejected, and revokes it (revoke-self) when the store's client is closed.
 // A token given in a Secret (tokenSecretRef) is the user's: it is used as it is, never renewed or revoked.
-import { readFile } from 'node:fs/promises';
 import type { Clock } from '../../util/clock.ts';
 import type { VaultProvider } from '../../api/types.generated.ts';
 import { TerminalError } from '../provider.ts';
@@ -13,8 +12,6 @@ import type { ResolvedSecretKey, StoreWhere } from '../kit/index.ts';
 import type { VaultApi } from './api.ts';
 import { VaultPermissionError } from './api.ts';
 
-/** The projected token of the operator's own ServiceAccount (kubernetes auth without serviceAccountRef/secretRef). */
-export const OWN_SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 /** Renew once this share of the token's TTL has passed (Vault Agent renews at about two thirds). */
 export const TOKEN_RENEW_FRACTION = 2 / 3;
 /** A token this close to its end is not used: log in again instead. */
@@ -22,6 +19,8 @@ export const TOKEN_EXPIRY_MARGIN_MS = 5_000;
 export const DEFAULT_JWT_AUDIENCE = 'vault';
 /** TokenRequest's minimum lifetime; the token only has to live through one login. */
 export const LOGIN_TOKEN_SECONDS = EXCHANGE_TOKEN_SECONDS;
+/** The longest login token minted, whatever kubernetesServiceAccountToken.expirationSeconds asks (the admission policy's cap). */
+export const MAX_LOGIN_TOKEN_SECONDS = 3600;
 /** Deadline of one shared login or renewal (a silent Vault must not hold every reconcile of the store). */
 export const LOGIN_TIMEOUT_MS = 60_000;
 
@@ -42,7 +41,8 @@ export type VaultAuthPlan =
 export type JwtSource =
   | { readonly from: 'serviceAccount'; readonly namespace: string; readonly name: string; readonly audiences: readonly string[]; readonly expirationSeconds: number }
   | { readonly from: 'secret'; readonly ref: ResolvedRef }
-  | { readonly from: 'ownToken' };
+  /** The operator's own ServiceAccount (kubernetes auth without a ref): minted, audience `vault`, never the mounted token. */
+  | { readonly from: 'operatorServiceAccount'; readonly audiences: readonly string[] };
 
 export interface PlannedAuth {
   readonly plan: VaultAuthPlan;
@@ -72,14 +72,16 @@ export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): P
     let jwt: JwtSource;
     if (k.serviceAccountRef) {
       const sa = account(k.serviceAccountRef);
-      jwt = { from: 'serviceAccount', ...sa, audiences: k.serviceAccountRef.audiences ?? [], expirationSeconds: LOGIN_TOKEN_SECONDS };
+      // Never the apiserver's own audience by default: such a token, once sent to Vault, would work against the apiserver too.
+      const audiences = k.serviceAccountRef.audiences?.length ? k.serviceAccountRef.audiences : [DEFAULT_JWT_AUDIENCE];
+      jwt = { from: 'serviceAccount', ...sa, audiences, expirationSeconds: LOGIN_TOKEN_SECONDS };
       identity = `kubernetes role ${k.role} as ServiceAccount ${sa.namespace}/${sa.name}`;
     } else if (k.secretRef) {
       const ref = resolve(k.secretRef);
       jwt = { from: 'secret', ref };
       identity = `kubernetes role ${k.role} with the token in Secret ${ref.namespace}/${ref.name}`;
     } else {
-      jwt = { from: 'ownToken' };
+      jwt = { from: 'operatorServiceAccount', audiences: [DEFAULT_JWT_AUDIENCE] };
       identity = `kubernetes role ${k.role} as the operator's ServiceAccount`;
     }
     plan = { kind: 'kubernetes', path: k.mountPath, role: k.role, jwt };
@@ -91,7 +93,8 @@ export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): P
       const t = j.kubernetesServiceAccountToken;
       const sa = account(t.serviceAccountRef);
       const audiences = t.audiences ?? t.serviceAccountRef.audiences ?? [DEFAULT_JWT_AUDIENCE];
-      jwt = { from: 'serviceAccount', ...sa, audiences, expirationSeconds: t.expirationSeconds ?? LOGIN_TOKEN_SECONDS };
+      // At most an hour: the token only has to live through one login, and the chart's admission policy refuses longer ones.
+      jwt = { from: 'serviceAccount', ...sa, audiences, expirationSeconds: Math.min(t.expirationSeconds ?? LOGIN_TOKEN_SECONDS, MAX_LOGIN_TOKEN_SECONDS) };
       identity = `jwt${j.role ? ` role ${j.role}` : ''} as ServiceAccount ${sa.namespace}/${sa.name}`;
     } else {
       if (!j.secretRef) throw new TerminalError('spec.provider.vault.auth.jwt needs a token: set secretRef or kubernetesServiceAccountToken');
@@ -127,8 +130,8 @@ export interface LoginDeps {
   readonly api: VaultApi;
   readonly ctx: Pick<StoreContext, 'kube'>;
   readonly clock: Clock;
-  /** Reads the operator's own ServiceAccount token (kubernetes auth without a ref). */
-  readonly readOwnToken?: (() => Promise<string>) | undefined;
+  /** The operator's own ServiceAccount, for kubernetes auth without a ref (allowed by the tenancy policy). */
+  readonly operatorServiceAccount?: { readonly namespace: string; readonly name: string } | undefined;
 }
 
 async function readRef(deps: LoginDeps, ref: ResolvedRef, signal: AbortSignal): Promise<string> {
@@ -145,15 +148,14 @@ async function jwtFrom(deps: LoginDeps, source: JwtSource, signal: AbortSignal):
     }
     case 'secret':
       return readRef(deps, source.ref, signal);
-    case 'ownToken': {
-      const read = deps.readOwnToken ?? (async () => (await readFile(OWN_SERVICE_ACCOUNT_TOKEN_PATH, 'utf8')).trim());
-      try {
-        return await read();
-      } catch (err) {
+    case 'operatorServiceAccount': {
+      const own = deps.operatorServiceAccount;
+      if (own === undefined) {
         throw new TerminalError(
-          `kubernetes auth without serviceAccountRef or secretRef uses the operator's own ServiceAccount token, which cannot be read (${(err as Error).message}); set serviceAccountRef`,
+          "kubernetes auth without serviceAccountRef or secretRef acts as the operator's own ServiceAccount, which this operator does not know; start it with --service-account-name, or set serviceAccountRef",
         );
       }
+      return (await serviceAccountTokenSource(deps.ctx.kube, own, source.audiences, LOGIN_TOKEN_SECONDS).mint(signal)).token;
     }
   }
 }

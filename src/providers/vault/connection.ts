@@ -18,8 +18,12 @@ export interface VaultProviderOptions {
   readonly clock?: Clock | undefined;
   /** Per-request timeout; default 30 s. */
   readonly requestTimeoutMs?: number | undefined;
-  /** Reads the operator's own ServiceAccount token (kubernetes auth without a ref); default: the projected token file. */
-  readonly readOwnToken?: (() => Promise<string>) | undefined;
+  /**
+   * The operator's own ServiceAccount, for kubernetes auth without serviceAccountRef or secretRef where the operator's
+   * tenancy policy lets a store act as the operator: a TokenRequest token for it, audience `vault`, is sent — never the
+   * token mounted in the pod, whose audience is the apiserver's.
+   */
+  readonly operatorServiceAccount?: { readonly namespace: string; readonly name: string } | undefined;
   readonly logger?: TokenSessionLogger | undefined;
   /** Replaces HTTP (unit tests). */
   readonly transport?: VaultTransport | undefined;
@@ -32,9 +36,7 @@ function checkVaultSpec(spec: unknown): CheckedSpec<VaultProvider> {
     if (value.server.startsWith('http://') && (value.caBundle !== undefined || value.caProvider !== undefined || value.tls !== undefined)) {
       warnings.push('spec.provider.vault.server is http://: caBundle, caProvider and tls are not used; use https://');
     }
-    if (value.server.startsWith('http://') && !/^http:\/\/(127\.|localhost[:/]|\[::1\])/.test(value.server)) {
-      warnings.push('spec.provider.vault.server is http://: tokens and secrets cross the network unencrypted; use https://');
-    }
+    // Plain http to a host other than loopback is the kit's tenancy rule InsecureEndpoint (vaultTenancy declares the server).
     if (value.caBundle !== undefined && !Buffer.from(value.caBundle, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
       return { warnings, errors: ['spec.provider.vault.caBundle must be base64 of PEM certificate(s) (-----BEGIN CERTIFICATE-----)'] };
     }
@@ -103,7 +105,7 @@ export async function connectVault(spec: VaultProvider, ctx: StoreContext, optio
     closeTransport = http.close;
   }
   const api = createVaultApi(transport);
-  const tokens = createTokenSession(planned.plan, { api, ctx, clock, readOwnToken: options.readOwnToken, logger: options.logger });
+  const tokens = createTokenSession(planned.plan, { api, ctx, clock, operatorServiceAccount: options.operatorServiceAccount, logger: options.logger });
   return {
     session: createVaultSession(api, tokens),
     identity: planned.identity,

@@ -36,6 +36,7 @@ export function createVaultProvider(options: VaultProviderOptions = {}): Provide
         readGenerator: (namespace, name, signal) => host.readCustomObject(Plural.VaultDynamicSecret, namespace, name, signal),
         resolveStore: (namespace, ref) => host.resolveStore(namespace, ref),
         kubeAccess: (onlyNamespace, description) => host.kubeAccess(onlyNamespace, description),
+        assertTenancy: (declaration, storeKind) => host.assertTenancy(declaration, storeKind),
         options,
       }),
     }),

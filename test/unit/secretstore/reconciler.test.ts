@@ -1,5 +1,6 @@
 // The SecretStore / ClusterSecretStore reconciler with fakes: the Ready condition a user reads on the store,
 // its Warning Events, which namespace a ClusterSecretStore is validated from, and when it is revalidated.
+import { DEFAULT_TENANCY_POLICY } from '../../../src/providers/kit/tenancy.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseClusterSecretStore, parseSecretStore, type ClusterSecretStore, type SecretStore } from '../../../src/api/index.ts';
@@ -48,6 +49,7 @@ class World {
       kind: this.kind,
       clock: { now: () => now },
       registry: createProviderRegistry([this.provider()]),
+      tenancy: DEFAULT_TENANCY_POLICY,
       getStore: () => {
         const parsed = this.kind === 'SecretStore' ? parseSecretStore(this.store) : parseClusterSecretStore(this.store);
         return parsed.ok ? (parsed.value as SecretStore | ClusterSecretStore) : undefined;

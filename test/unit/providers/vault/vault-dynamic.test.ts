@@ -1,6 +1,7 @@
 // The VaultDynamicSecret generator over a fake Vault transport: what it calls, what it returns, its leases, its
 // connections (one per generator object, replaced when the object changes, the old token revoked — and a failed
 // revocation reported, not swallowed), and its errors.
+import { assertTenancy, DEFAULT_TENANCY_POLICY } from '../../../../src/providers/kit/tenancy.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createVaultDynamicSecretGenerator, type StoreForGenerator } from '../../../../src/providers/vault/dynamic.ts';
@@ -80,6 +81,7 @@ function setup(initial: Record<string, unknown> = {}, stores: Record<string, Sto
   const accessed: Array<string | undefined> = [];
   const generator = createVaultDynamicSecretGenerator({
     clock: fakeClock(0),
+    assertTenancy: (declaration, storeKind) => assertTenancy(declaration, storeKind, { ...DEFAULT_TENANCY_POLICY, allowInsecureHttp: true }),
     readGenerator: async (namespace, name) => objects.get(`${namespace}/${name}`),
     resolveStore: (_namespace, storeRef) => {
       const store = stores[storeRef.name];
@@ -165,14 +167,22 @@ test('errors: a missing object, an empty response, a store of another provider',
 test('storeRef: the store’s server and auth; a SecretStore reads its namespace only, a ClusterSecretStore any', async () => {
   const stores: Record<string, StoreForGenerator> = {
     vault: { kind: 'SecretStore', name: 'vault', uid: 's-1', generation: 1, providerName: 'vault', providerSpec: provider },
-    shared: { kind: 'ClusterSecretStore', name: 'shared', uid: 's-2', generation: 1, providerName: 'vault', providerSpec: provider },
+    shared: { kind: 'ClusterSecretStore', name: 'shared', uid: 's-2', generation: 1, providerName: 'vault', providerSpec: { ...provider, generators: { allowedPathPrefixes: ['database/creds'] } } },
+    closed: { kind: 'ClusterSecretStore', name: 'closed', uid: 's-3', generation: 1, providerName: 'vault', providerSpec: provider },
   };
-  const { generator, objects, accessed } = setup({}, stores);
+  const { generator, objects, accessed, vault } = setup({}, stores);
   objects.set('team-a/db', { ...generatorObject({}), spec: { path: 'database/creds/app', storeRef: { name: 'vault' } } });
   await generator.generate(ref, signal());
   objects.set('team-a/db', { ...generatorObject({}, 2), spec: { path: 'database/creds/app', storeRef: { name: 'shared', kind: 'ClusterSecretStore' } } });
   await generator.generate(ref, signal());
   assert.deepEqual(accessed, ['team-a', undefined]);
+  // Through an admin's ClusterSecretStore: only what it opted in to, never token minting, before any login.
+  const logins = vault.logins();
+  objects.set('team-a/db', { ...generatorObject({}, 3), spec: { path: 'auth/token/create', method: 'POST', storeRef: { name: 'shared', kind: 'ClusterSecretStore' } } });
+  await assert.rejects(generator.generate(ref, signal()), /VaultDynamicSecret team-a\/db: ClusterSecretStore shared never serves auth\/token\/… to generators/);
+  objects.set('team-a/db', { ...generatorObject({}, 4), spec: { path: 'database/creds/app', storeRef: { name: 'closed', kind: 'ClusterSecretStore' } } });
+  await assert.rejects(generator.generate(ref, signal()), /ClusterSecretStore closed does not serve generators/);
+  assert.equal(vault.logins(), logins, 'no login for a refused call');
 });
 
 test('a changed generator object replaces its connection: the old token is revoked and reported', async () => {

@@ -1,0 +1,234 @@
+// spec.provider.vault: HashiCorp Vault or OpenBao (KV v1/v2); VaultDynamicSecret (../vault-dynamic-secret.ts) reuses its schema.
+import { z } from 'zod';
+import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, Limits } from '../common.ts';
+import { matchingString, nonEmptyString, typeMeta, withRules } from '../schema-helpers.ts';
+import { notSupportedYet, SecretKeySelectorSchema, serviceAccountNameFields, type ProviderDefinition } from './kit.ts';
+
+export const VaultLimits = {
+  server: 2048,
+  path: 512,
+  namespace: 512,
+  caBundle: 64 * 1024,
+  role: 512,
+  roleId: 512,
+  username: 512,
+  audiences: 8,
+  audience: 256,
+  secretKey: 253,
+} as const;
+
+const VAULT_SERVER_PATTERN = '^https?://[^ ]+$';
+/** A Vault path segment list: no leading or trailing slash, no empty segment. */
+const VAULT_PATH_PATTERN = '^[^/ ]+(/[^/ ]+)*$';
+
+function vaultPath(field: string) {
+  return matchingString({
+    pattern: VAULT_PATH_PATTERN,
+    maxLength: VaultLimits.path,
+    message: `${field} must be a Vault path such as secret or team-a/kv, without leading or trailing '/'`,
+  });
+}
+
+export const VaultServiceAccountSelectorSchema = z
+  .object({
+    ...serviceAccountNameFields(),
+    audiences: z
+      .array(nonEmptyString({ maxLength: VaultLimits.audience, message: 'serviceAccountRef.audiences must not hold empty strings' }))
+      .max(VaultLimits.audiences)
+      .optional()
+      .describe("Audiences of the minted token. Default: the apiserver's own (kubernetes auth) or vault (jwt auth)."),
+  })
+  .meta(typeMeta('VaultServiceAccountSelector', 'A ServiceAccount whose short-lived token (TokenRequest API) the operator mints to log in to Vault.'));
+
+export const VaultCAProviderSchema = z
+  .object({
+    type: z.enum(['Secret', 'ConfigMap']).meta(typeMeta('VaultCAProviderType', 'Where the CA certificate is kept.')).describe('Secret or ConfigMap.'),
+    name: matchingString({
+      pattern: DNS_SUBDOMAIN_PATTERN,
+      maxLength: Limits.name,
+      message: 'spec.provider.vault.caProvider.name must be an object name (DNS subdomain)',
+    }).describe('Name of the Secret or ConfigMap.'),
+    key: nonEmptyString({ maxLength: VaultLimits.secretKey, message: 'spec.provider.vault.caProvider.key must not be empty' }).describe(
+      'The key holding the PEM certificate(s).',
+    ),
+    namespace: matchingString({
+      pattern: DNS_LABEL_PATTERN,
+      maxLength: Limits.namespace,
+      message: 'spec.provider.vault.caProvider.namespace must be a namespace name (DNS label)',
+    })
+      .optional()
+      .describe("Its namespace; a SecretStore may only name its own. Omitted: the store's namespace (or the ExternalSecret's, for a ClusterSecretStore)."),
+  })
+  .meta(typeMeta('VaultCAProvider', 'A CA certificate kept in a Secret or ConfigMap, to verify the Vault server.'));
+
+export const VaultClientTLSSchema = z
+  .object({
+    certSecretRef: SecretKeySelectorSchema.describe('The client certificate (PEM).'),
+    keySecretRef: SecretKeySelectorSchema.describe('Its private key (PEM).'),
+  })
+  .meta(typeMeta('VaultClientTLS', 'A client certificate presented to Vault (mutual TLS).'));
+
+export const VaultAppRoleSchema = withRules(
+  z
+    .object({
+      path: vaultPath('spec.provider.vault.auth.appRole.path').default('approle').describe('Mount path of the AppRole auth method; default approle.'),
+      roleId: z.string().max(VaultLimits.roleId).optional().describe('The role ID, written here.'),
+      roleRef: SecretKeySelectorSchema.optional().describe('The role ID, read from a Secret.'),
+      secretRef: SecretKeySelectorSchema.describe('The secret ID.'),
+    })
+    .meta(typeMeta('VaultAppRoleAuth', 'AppRole: a role ID and a secret ID.')),
+  [
+    {
+      rule: '(has(self.roleId) ? 1 : 0) + (has(self.roleRef) ? 1 : 0) == 1',
+      message: 'spec.provider.vault.auth.appRole must set exactly one of roleId and roleRef',
+      holds: (auth) => (auth.roleId === undefined) !== (auth.roleRef === undefined),
+    },
+  ],
+);
+
+export const VaultKubernetesAuthSchema = z
+    .object({
+      mountPath: vaultPath('spec.provider.vault.auth.kubernetes.mountPath').default('kubernetes').describe('Mount path of the Kubernetes auth method; default kubernetes.'),
+      role: nonEmptyString({ maxLength: VaultLimits.role, message: 'spec.provider.vault.auth.kubernetes.role must name a Vault role' }).describe(
+        'The Vault role to log in as.',
+      ),
+      serviceAccountRef: VaultServiceAccountSelectorSchema.optional().describe('The ServiceAccount whose minted token logs in (recommended); used over secretRef when both are set, as in ESO.'),
+      secretRef: SecretKeySelectorSchema.optional().describe('A long-lived ServiceAccount token kept in a Secret.'),
+    })
+    .meta(typeMeta('VaultKubernetesAuth', "Kubernetes auth: Vault checks a ServiceAccount token with the cluster's TokenReview API."))
+;
+
+export const VaultKubernetesServiceAccountTokenSchema = z
+  .object({
+    serviceAccountRef: VaultServiceAccountSelectorSchema.describe('The ServiceAccount to mint a token for.'),
+    audiences: z
+      .array(nonEmptyString({ maxLength: VaultLimits.audience, message: 'kubernetesServiceAccountToken.audiences must not hold empty strings' }))
+      .max(VaultLimits.audiences)
+      .optional()
+      .describe('Audiences of the token (over serviceAccountRef.audiences); default vault.'),
+    expirationSeconds: z.int().min(600).max(86_400).optional().describe('Lifetime of the minted token; default 600 (the TokenRequest minimum). secret-relay mints at most 3600 (the token only lives through one login; the chart\'s admission policy refuses longer ones).'),
+  })
+  .meta(typeMeta('VaultKubernetesServiceAccountToken', 'A TokenRequest token presented as the JWT.'));
+
+export const VaultJwtAuthSchema = z
+    .object({
+      path: vaultPath('spec.provider.vault.auth.jwt.path').default('jwt').describe('Mount path of the JWT/OIDC auth method; default jwt.'),
+      role: z.string().max(VaultLimits.role).optional().describe("The Vault role; the method's default_role when omitted."),
+      secretRef: SecretKeySelectorSchema.optional().describe('A JWT kept in a Secret; used over kubernetesServiceAccountToken when both are set, as in ESO. One of the two is needed (the store reports it otherwise).'),
+      kubernetesServiceAccountToken: VaultKubernetesServiceAccountTokenSchema.optional().describe('A ServiceAccount token minted for each login.'),
+    })
+    .meta(typeMeta('VaultJwtAuth', 'JWT auth: Vault verifies a JWT (e.g. a ServiceAccount token) against the issuer keys it is configured with.'))
+;
+
+export const VaultUserPassAuthSchema = z
+  .object({
+    path: vaultPath('spec.provider.vault.auth.userPass.path').default('userpass').describe('Mount path of the userpass auth method; default userpass.'),
+    username: nonEmptyString({ maxLength: VaultLimits.username, message: 'spec.provider.vault.auth.userPass.username must not be empty' }).describe('The user name.'),
+    secretRef: SecretKeySelectorSchema.describe('The password.'),
+  })
+  .meta(typeMeta('VaultUserPassAuth', 'Userpass: a user name and a password kept in a Secret.'));
+
+const VAULT_AUTH_METHODS = ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'cert', 'iam', 'ldap', 'gcp'] as const;
+
+export const VaultAuthSchema = withRules(
+  z
+    .object({
+      tokenSecretRef: SecretKeySelectorSchema.optional().describe('A Vault token kept in a Secret; used as it is (never renewed or revoked by secret-relay).'),
+      appRole: VaultAppRoleSchema.optional(),
+      kubernetes: VaultKubernetesAuthSchema.optional(),
+      jwt: VaultJwtAuthSchema.optional(),
+      userPass: VaultUserPassAuthSchema.optional(),
+      cert: notSupportedYet('TLS certificate auth (ESO: clientCert, secretRef, path, vaultRole).'),
+      iam: notSupportedYet('AWS IAM auth (ESO: path, region, role, vaultRole, vaultAwsIamServerID, externalID, jwt, secretRef).'),
+      ldap: notSupportedYet('LDAP auth (ESO: path, username, secretRef).'),
+      gcp: notSupportedYet('Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity).'),
+      namespace: z
+        .string()
+        .max(VaultLimits.namespace)
+        .optional()
+        .describe('A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False.'),
+    })
+    .meta(typeMeta('VaultAuth', 'How the store logs in to Vault: exactly one method.')),
+  [
+    {
+      rule: VAULT_AUTH_METHODS.map((name) => `(has(self.${name}) ? 1 : 0)`).join(' + ') + ' == 1',
+      message: `spec.provider.vault.auth must set exactly one of ${VAULT_AUTH_METHODS.join(', ')}`,
+      holds: (auth) => VAULT_AUTH_METHODS.filter((name) => auth[name] !== undefined).length === 1,
+    },
+  ],
+);
+
+export const VaultProviderSchema = z
+  .object({
+    server: matchingString({
+      pattern: VAULT_SERVER_PATTERN,
+      maxLength: VaultLimits.server,
+      message: 'spec.provider.vault.server must be an http(s) URL such as https://vault.example.com:8200',
+    }).describe('The Vault server URL, e.g. https://vault.example.com:8200.'),
+    path: vaultPath('spec.provider.vault.path')
+      .optional()
+      .describe('Mount path of the KV secrets engine, e.g. secret; prefixed to every remote key. Omitted: keys carry the mount themselves.'),
+    version: z
+      .enum(['v1', 'v2'])
+      .meta(typeMeta('VaultKVVersion', 'The version of the KV secrets engine.'))
+      .default('v2')
+      .describe('KV engine version: v2 (default; /data/ is inserted into paths) or v1.'),
+    namespace: z
+      .string()
+      .max(VaultLimits.namespace)
+      .optional()
+      .describe('Vault Enterprise / OpenBao namespace, sent as X-Vault-Namespace on every request (logins included).'),
+    caBundle: z
+      .string()
+      .max(VaultLimits.caBundle)
+      .optional()
+      .describe('PEM CA certificate(s), base64-encoded, to verify the server (over the system CAs).'),
+    caProvider: VaultCAProviderSchema.optional(),
+    tls: VaultClientTLSSchema.optional(),
+    auth: VaultAuthSchema,
+    generators: z
+      .object({
+        allowedPathPrefixes: z
+          .array(vaultPath('spec.provider.vault.generators.allowedPathPrefixes[]'))
+          .max(64)
+          .describe('Path prefixes (whole segments), e.g. database/creds/app. Never auth/token or sys, whatever is listed.'),
+        allowedMethods: z
+          .array(z.enum(['GET', 'POST', 'PUT']))
+          .max(3)
+          .optional()
+          .describe('Methods allowed under them; default GET and POST.'),
+      })
+      .meta(typeMeta('VaultGeneratorCalls', 'What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it.'))
+      .optional()
+      .describe(
+        'Not in ESO. A ClusterSecretStore serves VaultDynamicSecrets (spec.storeRef) only for the paths and methods listed here, never auth/token/*, sys/* or resultType Auth: they run with the store\'s identity. Omitted: it serves none. Not used by a SecretStore (the namespace\'s own identity).',
+      ),
+    headers: z
+      .record(z.string().max(256), z.string().max(4096))
+      .meta({ maxProperties: 32 })
+      .optional()
+      .describe('Extra HTTP headers on every Vault request (ESO field). Not supported yet: the store reports Ready=False.'),
+    readYourWrites: z.boolean().optional().describe('Vault Enterprise read-after-write consistency (ESO field); accepted, with no effect: secret-relay only reads.'),
+    forwardInconsistent: z.boolean().optional().describe('Vault Enterprise: forward inconsistent reads to the leader (ESO field); accepted, with no effect yet (a warning on the store).'),
+    checkAndSet: z
+      .object({ required: z.boolean().optional().describe('ESO: require check-and-set on writes.') })
+      .optional()
+      .describe('Check-and-set for writes (ESO PushSecret); accepted, with no effect on reading.'),
+  })
+  .meta(typeMeta('VaultProvider', 'HashiCorp Vault or OpenBao: KV v1/v2 secrets engines.'));
+
+export const vaultProvider = {
+  schema: VaultProviderSchema,
+  description: 'HashiCorp Vault or OpenBao (KV v1/v2).',
+  tenancy: (spec) => {
+    const k = spec.auth.kubernetes;
+    return {
+      operatorIdentity:
+        k !== undefined && !k.serviceAccountRef && !k.secretRef
+          ? { mode: "spec.provider.vault.auth.kubernetes without serviceAccountRef or secretRef (the operator's own ServiceAccount)", instead: 'auth.kubernetes.serviceAccountRef' }
+          : undefined,
+      // The Vault server is the store author's by design: only the plain-http rule applies to it.
+      servers: [{ field: 'spec.provider.vault.server', url: spec.server }],
+    };
+  },
+} as const satisfies ProviderDefinition<typeof VaultProviderSchema>;
