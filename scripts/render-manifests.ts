@@ -30,11 +30,14 @@ const FILE_OF_KIND: Readonly<Record<string, string>> = {
   ClusterRoleBinding: 'rbac.yaml',
   Role: 'rbac.yaml',
   RoleBinding: 'rbac.yaml',
+  ValidatingAdmissionPolicy: 'admission-policies.yaml',
+  ValidatingAdmissionPolicyBinding: 'admission-policies.yaml',
   Deployment: 'operator.yaml',
   Service: 'operator.yaml',
   PodDisruptionBudget: 'operator.yaml',
 };
-const FILE_ORDER = ['namespace.yaml', 'crds.yaml', 'rbac.yaml', 'operator.yaml'];
+// The admission policies go in before the operator starts, so its first write is already checked.
+const FILE_ORDER = ['namespace.yaml', 'crds.yaml', 'rbac.yaml', 'admission-policies.yaml', 'operator.yaml'];
 
 /** Path of the helm binary that test/setup/install-helm.sh builds; throws naming that script when missing. */
 export function helmPath(): string {

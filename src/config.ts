@@ -59,6 +59,19 @@ export interface Config {
   readonly hmacKey: Uint8Array | undefined;
   /** This process's identity as leader-election candidate. */
   readonly identity: string;
+  // One tenant cannot stall the operator (docs/templates.md, "The sandbox").
+  /** Worker threads for templates and property reads on tenant values. */
+  readonly sandboxWorkers: number;
+  /** Hard deadline of one piece of sandboxed work; the worker is terminated at it. */
+  readonly sandboxTimeoutMs: number;
+  /** Heap limit of one sandbox worker, MiB. */
+  readonly sandboxMemoryMb: number;
+  /** Sandbox worker time one namespace may spend per minute; 0 = unlimited. */
+  readonly namespaceSandboxBudgetMs: number;
+  /** A shorter non-zero spec.refreshInterval is raised to this; 0 = no floor. */
+  readonly minRefreshIntervalMs: number;
+  /** Values up to this size read with a property without wildcards stay on the main thread; 0 = every read in a worker. */
+  readonly sandboxInlineBytes: number;
   /** Tenant isolation: which stores may act as the operator, which endpoint hosts SecretStores may name (docs/security.md). */
   readonly tenancy: TenancyPolicy;
   /** The operator's own ServiceAccount (in `namespace`), for stores allowed to act as the operator through a minted token. */
@@ -138,6 +151,12 @@ const OPTIONS = [
   { name: 'hmac-key-secret', help: 'Secret in --namespace holding the drift HMAC key', defaultText: 'secret-relay-hmac-key' },
   { name: 'hmac-key', secret: true, help: 'the drift HMAC key itself (>= 32 bytes), instead of the Secret' },
   { name: 'identity', help: 'leader-election identity', defaultText: 'hostname + random suffix' },
+  { name: 'sandbox-workers', help: 'worker threads that run templates and property reads on tenant values (1-16)', defaultText: '2' },
+  { name: 'sandbox-timeout', help: "hard deadline of one ExternalSecret's template or property read; its worker is terminated at it (100ms-5m)", defaultText: '5s' },
+  { name: 'sandbox-memory', help: 'heap limit of one sandbox worker in MiB (32-4096)', defaultText: '64' },
+  { name: 'namespace-sandbox-budget', help: 'sandbox worker time one namespace may spend per minute; past it its ExternalSecrets wait (0 = unlimited)', defaultText: '30s' },
+  { name: 'min-refresh-interval', help: 'a shorter non-zero spec.refreshInterval is raised to this (0 = no floor)', defaultText: '0s' },
+  { name: 'sandbox-inline-bytes', help: 'remote values up to this size, read with a property without wildcards, are parsed on the main thread (0 = every read in a worker; at most 1048576)', defaultText: '65536' },
   // Tenant isolation (docs/security.md).
   { name: 'operator-identity', help: `which stores may authenticate as the operator itself (no auth, ADC, managed identity, its token files): ${OPERATOR_IDENTITY_POLICIES.join(' | ')}`, defaultText: 'cluster-stores' },
   { name: 'trusted-endpoint-hosts', help: 'comma-separated hosts (or *.suffix) a namespaced SecretStore may name as an endpoint override', defaultText: 'none' },
@@ -420,6 +439,18 @@ export function loadConfig(
       `${shown('lease-retry-period', leaseRetryPeriodMs)} must be shorter than ${shown('lease-renew-deadline', leaseRenewDeadlineMs)}`,
     );
   }
+  // The elector's own rules (src/controller/runtime/leader-election.ts), checked here so that what the
+  // configuration accepts the elector accepts, instead of a refusal deep in start-up.
+  if (leaseDurationMs % 1000 !== 0) {
+    throw new ConfigError('lease-duration', `${raw('lease-duration')?.source ?? '--lease-duration'} must be a whole number of seconds (a Lease holds seconds), got '${raw('lease-duration')?.value ?? ''}'`);
+  }
+  if (leaseRetryPeriodMs * 1.2 >= leaseRenewDeadlineMs) {
+    throw new ConfigError(
+      'lease-retry-period',
+      `${shown('lease-retry-period', leaseRetryPeriodMs)} plus its 20% jitter must be shorter than ${shown('lease-renew-deadline', leaseRenewDeadlineMs)}: ` +
+        `at most ${formatDuration(Math.ceil(leaseRenewDeadlineMs / 1.2) - 1)}`,
+    );
+  }
 
   const kubeconfig =
     optional('kubeconfig', nonEmptyRule('a kubeconfig file path')) ??
@@ -448,6 +479,12 @@ export function loadConfig(
     hmacKeySecret: option('hmac-key-secret', objectNameRule, 'secret-relay-hmac-key'),
     hmacKey: secretOption('hmac-key', hmacKeyRule),
     identity: optional('identity', identityRule) ?? `${identitySource.hostname()}_${identitySource.randomSuffix()}`,
+    sandboxWorkers: option('sandbox-workers', integer(1, 16), 2),
+    sandboxTimeoutMs: option('sandbox-timeout', durationRule(100), 5_000),
+    sandboxMemoryMb: option('sandbox-memory', integer(32, 4096), 64),
+    namespaceSandboxBudgetMs: option('namespace-sandbox-budget', durationRule(0), 30_000),
+    minRefreshIntervalMs: option('min-refresh-interval', durationRule(0), 0),
+    sandboxInlineBytes: option('sandbox-inline-bytes', integer(0, 1024 * 1024), 64 * 1024),
     tenancy: {
       operatorIdentity: option('operator-identity', operatorIdentityRule, 'cluster-stores'),
       trustedEndpointHosts: option('trusted-endpoint-hosts', hostListRule, []),

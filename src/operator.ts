@@ -74,7 +74,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ? { namespace: config.namespace, name: config.leaseName, identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.leaseRenewDeadlineMs, retryPeriodMs: config.leaseRetryPeriodMs }
       : undefined,
   });
-  const services = createControllerServices({ kube, caches: manager, clock, logger, metrics, audit, hmacKey, providers: options.providers, operatorNamespace: config.namespace, identity: config.identity, refreshTimePeriodMs: config.refreshTimePeriodMs, tenancy: config.tenancy });
+  const services = createControllerServices({ kube, caches: manager, clock, logger, metrics, audit, hmacKey, providers: options.providers, operatorNamespace: config.namespace, identity: config.identity, refreshTimePeriodMs: config.refreshTimePeriodMs, tenancy: config.tenancy,
+    isolation: {
+      sandbox: { workers: config.sandboxWorkers, timeoutMs: config.sandboxTimeoutMs, memoryMb: config.sandboxMemoryMb, namespaceBudgetMs: config.namespaceSandboxBudgetMs, inlineMaxBytes: config.sandboxInlineBytes },
+      minRefreshIntervalMs: config.minRefreshIntervalMs,
+    },
+  });
   for (const module of modules) manager.add({ name: module.name, ...module.build(services) });
 
   const countReadyOf = (kind: typeof ExternalSecretKind) => () => countReady(manager.informer(kind).list());

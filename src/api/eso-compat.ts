@@ -17,6 +17,14 @@ export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller
   if (spec.controller !== undefined && spec.controller !== '') errors.push(notYet('spec.controller', 'controller classes'));
   if (spec.retrySettings !== undefined) warnings.push('spec.retrySettings is not used: secret-relay retries provider calls with its own backoff');
   if (!isCluster && (spec.conditions?.length ?? 0) > 0) warnings.push('spec.conditions has no effect on a SecretStore (only a ClusterSecretStore limits namespaces)');
+  // As ESO, a namespaceRegex matches anywhere in the name: "team-a" admits "not-team-a-prod" too. Said where the admin looks.
+  for (const [i, condition] of (isCluster ? (spec.conditions ?? []) : []).entries()) {
+    for (const pattern of condition.namespaceRegexes ?? []) {
+      if (!(pattern.startsWith('^') && pattern.endsWith('$'))) {
+        warnings.push(`spec.conditions[${i}].namespaceRegexes "${pattern}" matches anywhere in a namespace's name (as in ESO); write ^${pattern.replace(/^\^|\$$/g, '')}$ to match whole names only`);
+      }
+    }
+  }
   const aws = spec.provider.aws;
   if (aws !== undefined) {
     if (aws.service === 'CertificateManager') errors.push(notYet('spec.provider.aws.service CertificateManager', 'AWS Certificate Manager'));

@@ -53,6 +53,15 @@ export const NullBytePolicySchema = z
 /** What a key of a Secret's data may look like (as the apiserver checks it). */
 export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
 
+/**
+ * Secret types the apiserver fills with, or accepts as, credentials: the token controller writes a non-expiring token
+ * of any ServiceAccount a kubernetes.io/service-account-token Secret names, and the bootstrap authenticator accepts a
+ * bootstrap.kubernetes.io/token. secret-relay never writes either (the incumbent's CVE-2026-42876).
+ */
+export const CREDENTIAL_SECRET_TYPES = ['kubernetes.io/service-account-token', 'bootstrap.kubernetes.io/token'] as const;
+export const CREDENTIAL_SECRET_TYPE_MESSAGE =
+  'secret-relay never writes Secrets of type kubernetes.io/service-account-token or bootstrap.kubernetes.io/token: the apiserver would fill them with, or accept them as, credentials; use Opaque or another type';
+
 
 export const StoreKindSchema = z
   .enum(['SecretStore', 'ClusterSecretStore'])
@@ -192,9 +201,13 @@ export const ExternalSecretTemplateMetadataSchema = z
 
 export const ExternalSecretTemplateSchema = z
   .object({
-    type: z
-      .string()
-      .max(ExternalSecretLimits.secretType)
+    type: withRules(z.string().max(ExternalSecretLimits.secretType), [
+      {
+        rule: CREDENTIAL_SECRET_TYPES.map((type) => `self != '${type}'`).join(' && '),
+        message: `spec.target.template.type: ${CREDENTIAL_SECRET_TYPE_MESSAGE}`,
+        holds: (type) => !(CREDENTIAL_SECRET_TYPES as readonly string[]).includes(type),
+      },
+    ])
       .optional()
       .describe('The type of the Secret: Opaque (default), kubernetes.io/tls, kubernetes.io/dockerconfigjson, …'),
     metadata: ExternalSecretTemplateMetadataSchema.optional(),

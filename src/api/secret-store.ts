@@ -97,7 +97,7 @@ export const ClusterSecretStoreConditionSchema = withRules(
         .array(z.string().max(SecretStoreLimits.namespaceRegex))
         .max(SecretStoreLimits.namespaceRegexes)
         .optional()
-        .describe('Namespaces allowed by regular expressions (RE2, matched against the whole name).'),
+        .describe('Namespaces allowed by regular expressions (Go RE2 syntax), matched anywhere in the name as in ESO: "team-a" also admits "not-team-a-prod"; anchor with ^…$ to match whole names (the store warns about an unanchored pattern).'),
     })
     .meta(typeMeta('ClusterSecretStoreCondition', 'Namespaces whose ExternalSecrets may use the store; a namespace matching any field is allowed.')),
   [

@@ -855,6 +855,8 @@ export interface VaultProvider {
   readonly tls?: VaultClientTLS;
   /** How the store logs in to Vault: exactly one method. */
   readonly auth: VaultAuth;
+  /** Not in ESO. A ClusterSecretStore serves VaultDynamicSecrets (spec.storeRef) only for the paths and methods listed here, never auth/token/*, sys/* or resultType Auth: they run with the store's identity. Omitted: it serves none. Not used by a SecretStore (the namespace's own identity). */
+  readonly generators?: VaultGeneratorCalls;
   /** Extra HTTP headers on every Vault request (ESO field). Not supported yet: the store reports Ready=False. */
   readonly headers?: { readonly [key: string]: string };
   /** Vault Enterprise read-after-write consistency (ESO field); accepted, with no effect: secret-relay only reads. */
@@ -976,7 +978,7 @@ export interface VaultKubernetesServiceAccountToken {
   readonly serviceAccountRef: VaultServiceAccountSelector;
   /** Audiences of the token (over serviceAccountRef.audiences); default vault. */
   readonly audiences?: readonly string[];
-  /** Lifetime of the minted token; default 600 (the TokenRequest minimum). */
+  /** Lifetime of the minted token; default 600 (the TokenRequest minimum). secret-relay mints at most 3600 (the token only lives through one login; the chart's admission policy refuses longer ones). */
   readonly expirationSeconds?: number;
 }
 
@@ -991,6 +993,14 @@ export interface VaultUserPassAuth {
   readonly username: string;
   /** The password. */
   readonly secretRef: SecretKeySelector;
+}
+
+/** What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it. */
+export interface VaultGeneratorCalls {
+  /** Path prefixes (whole segments), e.g. database/creds/app. Never auth/token or sys, whatever is listed. */
+  readonly allowedPathPrefixes: readonly string[];
+  /** Methods allowed under them; default GET and POST. */
+  readonly allowedMethods?: readonly ("GET" | "POST" | "PUT")[];
 }
 
 /** Check-and-set for writes (ESO PushSecret); accepted, with no effect on reading. */
@@ -1036,7 +1046,7 @@ export interface ClusterSecretStoreCondition {
   readonly namespaces?: readonly string[];
   /** Namespaces allowed by their labels. */
   readonly namespaceSelector?: LabelSelector;
-  /** Namespaces allowed by regular expressions (RE2, matched against the whole name). */
+  /** Namespaces allowed by regular expressions (Go RE2 syntax), matched anywhere in the name as in ESO: "team-a" also admits "not-team-a-prod"; anchor with ^…$ to match whole names (the store warns about an unanchored pattern). */
   readonly namespaceRegexes?: readonly string[];
 }
 

@@ -15,6 +15,7 @@ import type { Generators } from '../providers/generator.ts';
 import type { TenancyPolicy } from '../providers/kit/tenancy.ts';
 import type { Caches, ControllerSpec } from './runtime/manager.ts';
 import type { ResolvedStore, StoreLookup } from './externalsecret/store-ref.ts';
+import type { SandboxOptions } from './externalsecret/sandbox.ts';
 
 /** The services the operator's controllers share; built once per operator (src/controller/services.ts). */
 export interface ControllerContext extends Caches {
@@ -27,6 +28,8 @@ export interface ControllerContext extends Caches {
   readonly hmacKey: Uint8Array;
   /** How old status.refreshTime may get before a refresh that changed nothing writes it (reconciler's default when absent). */
   readonly refreshTimePeriodMs?: number | undefined;
+  /** Tenant isolation: the sandbox's workers and limits, and the floor of refresh intervals (defaults when absent). */
+  readonly isolation?: { readonly sandbox: SandboxOptions; readonly minRefreshIntervalMs: number } | undefined;
   readonly secrets: SecretWriter;
   readonly status: StatusWriter;
   readonly events: EventRecorder;

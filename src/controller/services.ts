@@ -39,6 +39,8 @@ export interface ControllerServicesOptions {
   readonly identity: string;
   /** --refresh-time-period. */
   readonly refreshTimePeriodMs?: number | undefined;
+  /** --sandbox-*, --namespace-sandbox-budget, --min-refresh-interval. */
+  readonly isolation?: ControllerContext['isolation'];
   /** --operator-identity, --trusted-endpoint-hosts …: enforced on every provider before it authenticates. Default: the hardened default. */
   readonly tenancy?: TenancyPolicy | undefined;
 }
@@ -83,6 +85,7 @@ export function createControllerServices(options: ControllerServicesOptions): Co
     operatorNamespace: options.operatorNamespace,
     hmacKey: options.hmacKey,
     refreshTimePeriodMs: options.refreshTimePeriodMs,
+    isolation: options.isolation,
     secrets: createSecretWriter(kube),
     status: createStatusWriter(kube),
     events: createEventRecorder({

@@ -14,7 +14,7 @@ import { systemTimers } from '../util/timers.ts';
 import { describeKubeError } from './describe-error.ts';
 import type { TimerHandle, Timers } from '../util/timers.ts';
 import { ListWatch, type KubernetesListObject, type KubernetesObject, type RawInformer } from './list-watch.ts';
-import { listObjects } from './resources.ts';
+import { listAllPages, listObjects } from './resources.ts';
 
 /** pino-compatible. */
 export interface InformerLogger {
@@ -45,7 +45,8 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   readonly kube: Pick<KubeClient, 'watch'>;
   /** Watch path, e.g. `/api/v1/namespaces` or `/apis/secret-relay.dev/v1alpha1/externalsecrets`. */
   readonly path: string;
-  readonly list: () => Promise<KubernetesListObject<T>>;
+  /** `signal` aborts when the informer stops. */
+  readonly list: (signal?: AbortSignal) => Promise<KubernetesListObject<T>>;
   /** Must match what `list` asks for. */
   readonly labelSelector?: string | undefined;
   /** For logs; defaults to `path`. */
@@ -58,7 +59,7 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   /** How the informer's watches behave; see WatchOptions. */
   readonly watch?: WatchOptions | undefined;
   /** For tests: builds the underlying informer. Default: a ListWatch over `kube.watch`. */
-  readonly makeInformer?: ((path: string, list: () => Promise<KubernetesListObject<T>>, labelSelector?: string) => RawInformer<T>) | undefined;
+  readonly makeInformer?: ((path: string, list: (signal?: AbortSignal) => Promise<KubernetesListObject<T>>, labelSelector?: string) => RawInformer<T>) | undefined;
 }
 
 export const defaultInformerBackoff: BackoffOptions = { baseMs: 1_000, factor: 2, maxMs: 30_000, jitter: 0.25 };
@@ -93,8 +94,8 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
   let restartTimer: TimerHandle | undefined;
   const syncWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
 
-  const list = async (): Promise<KubernetesListObject<T>> => {
-    const result = await options.list();
+  const list = async (signal?: AbortSignal): Promise<KubernetesListObject<T>> => {
+    const result = await options.list(signal);
     listed = true;
     return result;
   };
@@ -104,7 +105,7 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
   if (!(inactivityTimeoutMs > 0)) throw new Error(`watch inactivityTimeoutMs must be > 0, got ${inactivityTimeoutMs}`);
   const makeInformer =
     options.makeInformer ??
-    ((path: string, listFn: () => Promise<KubernetesListObject<T>>, labelSelector?: string): RawInformer<T> =>
+    ((path: string, listFn: (signal?: AbortSignal) => Promise<KubernetesListObject<T>>, labelSelector?: string): RawInformer<T> =>
       new ListWatch<T>(path, listFn, (p, q, e) => options.kube.watch(p, q, e), {
         labelSelector,
         minTimeoutSeconds,
@@ -242,12 +243,13 @@ export interface InformerFactoryOptions {
   readonly namespaces?: readonly string[] | undefined;
 }
 
-type ListOptions = { readonly namespace: string | undefined; readonly labelSelector: string | undefined; readonly limit?: number | undefined };
+type ListOptions = { readonly namespace: string | undefined; readonly labelSelector: string | undefined; readonly limit?: number | undefined; readonly signal?: AbortSignal | undefined };
 
-/** Lists objects of a kind (one namespace, or all); `limit` for a cheap access check. */
+/** Lists objects of a kind (one namespace, or all), in pages of 500; `limit` for one page only (a cheap access check). */
 export async function listKind(kube: Pick<KubeClient, 'request'>, kind: KindDescriptor<KubernetesObject>, options: ListOptions): Promise<KubernetesListObject<KubernetesObject>> {
-  const { namespace, labelSelector, limit } = options;
-  return listObjects<KubernetesListObject<KubernetesObject>>(kube, { ...kind, namespace: kind.namespaced ? namespace : undefined }, { labelSelector, limit });
+  const { namespace, labelSelector, limit, signal } = options;
+  if (limit !== undefined) return listObjects<KubernetesListObject<KubernetesObject>>(kube, { ...kind, namespace: kind.namespaced ? namespace : undefined }, { labelSelector, limit }, signal);
+  return listAllPages<KubernetesListObject<KubernetesObject>>(kube, { ...kind, namespace: kind.namespaced ? namespace : undefined }, { labelSelector }, undefined, signal);
 }
 
 /** The watch path of a kind in one namespace or all. */
@@ -264,7 +266,7 @@ export function createKindInformer<T extends KubernetesObject>(kind: KindDescrip
       name: `${kind.plural}${kind.labelSelector ? ` (${kind.labelSelector})` : ''}${namespace ? ` in ${namespace}` : ''}`,
       path: kindPath(kind, namespace),
       labelSelector: kind.labelSelector,
-      list: async () => (await listKind(options.kube, kind, { namespace, labelSelector: kind.labelSelector })) as KubernetesListObject<T>,
+      list: async (signal) => (await listKind(options.kube, kind, { namespace, labelSelector: kind.labelSelector, signal })) as KubernetesListObject<T>,
       logger: options.logger,
       backoff: options.backoff,
     });

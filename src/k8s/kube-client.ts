@@ -6,17 +6,27 @@
 // check this client against it.
 //
 // Every request is rate limited in the manner of client-go (QPS/burst; Events have a limiter of their own, as
-// client-go's event recorder has its own client) and counted by verb with its response code. Watches are
-// counted, never throttled (they are long-lived), and end after an inactivity timeout of our choosing.
+// client-go's event recorder has its own client, and so have leader-election requests, so a renewal never waits
+// behind a busy leader's reconcile traffic) and counted by verb with its response code. Watches are counted,
+// never throttled (they are long-lived), and end after an inactivity timeout of our choosing.
+//
+// Failures are retried as client-go's rest client retries them (see retryDelayMs): a 429 or 5xx that carries
+// Retry-After after the seconds it asks, a connection that was never established for any verb, a reset for
+// idempotent verbs; at most 10 retries and never past a total cap, so a reconcile is not held for minutes (the
+// work queue's backoff takes over). Watches are not retried here: the list-watch resumes them. Every request
+// honours the caller's AbortSignal and the leadership term it was made in (./term.ts). Connecting (TCP and TLS)
+// has a timeout of its own: an unreachable address fails in seconds, not after the kernel's ~127 s of SYNs.
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { delimiter } from 'node:path';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import { TokenBucket } from '../util/token-bucket.ts';
 import { KUBE_VERBS, type KubeVerb } from '../metrics/kube-verbs.ts';
-import { connectionFromKubeconfig, inClusterConnection, withBearerToken, type Connection } from './kubeconfig.ts';
+import { connectionFromKubeconfigs, impersonationHeaders, inClusterConnection, withBearerToken, type Connection } from './kubeconfig.ts';
 import { createRequestCredentials, type RequestCredentials, type TlsMaterial } from './credentials.ts';
+import { checkTerm, currentTerm } from './term.ts';
 
 export { KUBE_VERBS, type KubeVerb };
 
@@ -38,6 +48,18 @@ export interface KubeClientOptions {
   readonly clock?: Clock | undefined;
   /** For the in-cluster config; default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** How long establishing a connection (TCP and TLS) may take; default 10 s. */
+  readonly connectTimeoutMs?: number | undefined;
+  readonly retry?: RetryOptions | undefined;
+}
+
+export interface RetryOptions {
+  /** Retries after the first attempt; default 10 (client-go's). 0: none. */
+  readonly maxRetries?: number | undefined;
+  /** No retry starts whose wait would end more than this long after the first attempt; default 30 s. */
+  readonly maxElapsedMs?: number | undefined;
+  /** Waits between attempts; rejects when `signal` aborts. Default setTimeout. */
+  readonly sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }
 
 export type QueryValue = string | number | boolean | undefined;
@@ -50,6 +72,8 @@ export interface KubeRequest {
   readonly body?: unknown;
   /** Default application/json; a PATCH names its kind (PatchType in ./resources.ts). */
   readonly contentType?: string | undefined;
+  /** Ends the request, its wait for the rate limiter and its retries. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface KubeRequester {
@@ -79,6 +103,8 @@ export interface KubeClient extends KubeRequester {
   readonly server: string;
   /** Requests for events.k8s.io, under a rate limiter of their own. */
   readonly events: KubeRequester;
+  /** Leader-election (Lease) requests, under a rate limiter of their own: renewals never queue behind reconciles. */
+  readonly leaderElection: KubeRequester;
   /** Opens a watch (`watch=true` is added to `query`). Resolves once the request is sent. */
   watch(path: string, query: Readonly<Record<string, QueryValue>>, events: WatchEvents): Promise<WatchHandle>;
   /** Adds an observer of every request from now on; returns the function that removes it. */
@@ -111,16 +137,45 @@ export function apiErrorCode(err: unknown): number | undefined {
 
 /** Unary requests whose connection stays silent this long fail: a request must never hang a worker for good. */
 const REQUEST_IDLE_TIMEOUT_MS = 60_000;
+/** client-go's TLS handshake timeout; its dialer allows 30 s for TCP, which is long for an address that never answers. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** client-go's rest client: up to 10 retries. */
+const DEFAULT_MAX_RETRIES = 10;
+/**
+ * No retry whose wait ends later than this after the first attempt: the apiserver's priority and fairness asks
+ * for 1 s (10 retries fit), and a server asking for longer gets its error back at once, for the work queue's
+ * backoff to take over instead of a worker held for minutes.
+ */
+const DEFAULT_MAX_RETRY_ELAPSED_MS = 30_000;
+/** The wait when the server gave no Retry-After (client-go's artificial Retry-After for a reset is 1 s). */
+const DEFAULT_RETRY_WAIT_MS = 1_000;
 const DEFAULT_WATCH_INACTIVITY_MS = 150_000;
 const USER_AGENT = 'secret-relay';
 
 export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
   const clock = options.clock ?? systemClock;
-  let connection: Connection = options.kubeconfigPath
-    ? connectionFromKubeconfig(readFileSync(options.kubeconfigPath, 'utf8'), options.kubeconfigPath)
-    : inClusterConnection(options.env ?? process.env);
+  let connection: Connection = options.kubeconfigPath ? connectionFromKubeconfigs(readKubeconfigs(options.kubeconfigPath)) : inClusterConnection(options.env ?? process.env);
   if (options.bearerToken) connection = withBearerToken(connection, options.bearerToken);
   return createKubeClientFor(connection, { ...options, clock });
+}
+
+/**
+ * The files of a kubeconfig path: one file, or a list joined by ':' as in KUBECONFIG, which kubectl merges
+ * (./kubeconfig.ts). Of a list, missing files are skipped, as kubectl skips them; a single path must exist.
+ */
+function readKubeconfigs(pathList: string): Array<{ text: string; path: string }> {
+  const paths = [...new Set(pathList.split(delimiter).filter((p) => p !== ''))];
+  if (paths.length <= 1) return [{ text: readFileSync(paths[0] ?? pathList, 'utf8'), path: paths[0] ?? pathList }];
+  const files: Array<{ text: string; path: string }> = [];
+  for (const path of paths) {
+    try {
+      files.push({ text: readFileSync(path, 'utf8'), path });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  if (files.length === 0) throw new Error(`none of the kubeconfig files ${paths.join(', ')} exists`);
+  return files;
 }
 
 /** A client for a resolved connection (for tests that describe one directly). */
@@ -145,28 +200,55 @@ export function createKubeClientFor(connection: Connection, options: Omit<KubeCl
     throw new Error(`the apiserver address ${connection.server} is not a URL`);
   }
   if (server.protocol !== 'https:' && server.protocol !== 'http:') throw new Error(`the apiserver address ${connection.server} is neither https:// nor http://`);
-  const transport = new Transport(server, createRequestCredentials(connection, clock));
+  const transport = new Transport(server, createRequestCredentials(connection, clock), options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, connection.impersonate ? impersonationHeaders(connection.impersonate) : {});
+  const maxRetries = options.retry?.maxRetries ?? DEFAULT_MAX_RETRIES;
+  const maxElapsedMs = options.retry?.maxElapsedMs ?? DEFAULT_MAX_RETRY_ELAPSED_MS;
+  const sleep = options.retry?.sleep ?? abortableSleep;
   const requester = (limiter: RequestRateLimiter | undefined): KubeRequester => ({
     async request<T>(request: KubeRequest): Promise<T> {
       const verb = verbOf(request.method, request.path, false);
-      if (limiter) await limiter.acquire();
+      const term = currentTerm();
+      const signal = linkSignals(request.signal, term?.signal);
+      const startedAt = clock.now();
       try {
-        const { status, text } = await transport.send(request);
-        observe(verb, status);
-        const body = parseBody(text);
-        if (status < 200 || status > 299) throw new KubeApiError(status, body);
-        return body as T;
-      } catch (err) {
-        if (!(err instanceof KubeApiError)) observe(verb, undefined);
-        throw err;
+        for (let attempt = 0; ; attempt++) {
+          signal.current?.throwIfAborted();
+          checkTerm(term);
+          if (limiter) await limiter.acquire(signal.current);
+          let failure: unknown;
+          let outcome: RetryOutcome;
+          try {
+            // The term is checked again right before sending: the wait for a token may have outlasted it.
+            const { status, text, retryAfter } = await transport.send(request, signal.current, () => checkTerm(term));
+            observe(verb, status);
+            const body = parseBody(text);
+            if (status >= 200 && status <= 299) return body as T;
+            failure = new KubeApiError(status, body);
+            outcome = { status, retryAfter };
+          } catch (err) {
+            if (signal.current?.aborted) throw signal.current.reason;
+            if (term && (term.signal.aborted || term.ended())) throw err; // refused before sending: not a request
+            observe(verb, undefined);
+            if (!isTransportError(err)) throw err; // a credential that could not be read: not a fault to retry here
+            failure = err;
+            outcome = { error: { code: (err as NodeJS.ErrnoException).code, sent: (err as TransportError).sent, reachedBefore: transport.reached } };
+          }
+          const wait = attempt < maxRetries ? retryDelayMs(request.method, request.contentType, outcome) : undefined;
+          if (wait === undefined || clock.now() + wait - startedAt > maxElapsedMs) throw failure;
+          await sleep(wait, signal.current);
+        }
+      } finally {
+        signal.dispose();
       }
     },
   });
-  const main = requester(newLimiter());
+  const newRequester = () => requester(newLimiter());
+  const main = newRequester();
   return {
     server: connection.server,
     request: main.request,
-    events: requester(newLimiter()),
+    events: newRequester(),
+    leaderElection: newRequester(),
     async watch(path, query, events) {
       observe('watch', undefined);
       return transport.watch(path, query, events);
@@ -196,6 +278,94 @@ function queryString(query: Readonly<Record<string, QueryValue>> | undefined): s
   return text === '' ? '' : `?${text}`;
 }
 
+/** What a failed attempt looked like, for retryDelayMs. */
+export type RetryOutcome =
+  | { readonly status: number; readonly retryAfter?: string | undefined }
+  | { readonly error: { readonly code: string | undefined; readonly sent: boolean; readonly reachedBefore: boolean } };
+
+/**
+ * How long to wait before retrying a failed attempt, or undefined when it must not be retried; client-go's rest
+ * client is the model (request.go, IsNextRetry/checkWait):
+ * - 429 or any 5xx with Retry-After (whole seconds): after that many seconds, whatever the verb: the server says
+ *   it did not do the work and when to come back.
+ * - 429 and 503 without it: after 1 s, any verb (refused before the work: rate limited, no apiserver behind a
+ *   proxy); 502 and 504 only for idempotent requests (the request may have been forwarded). A 500 without
+ *   Retry-After (a failing admission webhook, a bug) is not retried: it would fail the same way.
+ * - A connection never established (refused, connect timeout, DNS): after 1 s, any verb, nothing was sent —
+ *   once this client has reached the apiserver before (it restarts, its endpoint moves); a client that never
+ *   reached it (a wrong address at start-up) fails at once, for its one-line message. client-go does not retry
+ *   these; its controllers requeue instead, which for us would go back to the provider too.
+ *   Reset or cut after sending: idempotent requests only (client-go retries GETs), a create may have happened.
+ * Idempotent: GET, PUT (a replace carries the resourceVersion it read, so a repeat conflicts rather than
+ * overwrites), DELETE, and server-side apply.
+ */
+export function retryDelayMs(method: string, contentType: string | undefined, outcome: RetryOutcome): number | undefined {
+  const idempotent = method === 'GET' || method === 'PUT' || method === 'DELETE' || (method === 'PATCH' && contentType === 'application/apply-patch+yaml');
+  if ('status' in outcome) {
+    const { status, retryAfter } = outcome;
+    if (status !== 429 && status < 500) return undefined;
+    if (retryAfter !== undefined) {
+      const seconds = /^\s*\d+\s*$/.test(retryAfter) ? Number(retryAfter) : undefined;
+      return seconds === undefined ? DEFAULT_RETRY_WAIT_MS : seconds * 1000;
+    }
+    if (status === 429 || status === 503) return DEFAULT_RETRY_WAIT_MS;
+    if ((status === 502 || status === 504) && idempotent) return DEFAULT_RETRY_WAIT_MS;
+    return undefined;
+  }
+  const { code, sent, reachedBefore } = outcome.error;
+  if (!sent && reachedBefore && code !== undefined && CONNECT_ERRORS.has(code)) return DEFAULT_RETRY_WAIT_MS;
+  if (sent && idempotent && code !== undefined && RESET_ERRORS.has(code)) return DEFAULT_RETRY_WAIT_MS;
+  return undefined;
+}
+
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+const RESET_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
+
+/** An error of the connection (not of the server's answer): `sent` whether the request may have reached it. */
+interface TransportError extends NodeJS.ErrnoException {
+  sent: boolean;
+}
+
+function isTransportError(err: unknown): err is TransportError {
+  return err instanceof Error && typeof (err as Partial<TransportError>).sent === 'boolean';
+}
+
+/** One signal for the caller's and the term's (either may be absent); `dispose` drops the listeners. */
+function linkSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): { readonly current: AbortSignal | undefined; dispose(): void } {
+  if (!a || !b) return { current: a ?? b, dispose() {} };
+  const controller = new AbortController();
+  const onA = () => controller.abort(a.reason);
+  const onB = () => controller.abort(b.reason);
+  if (a.aborted) onA();
+  else if (b.aborted) onB();
+  else {
+    a.addEventListener('abort', onA, { once: true });
+    b.addEventListener('abort', onB, { once: true });
+  }
+  return {
+    current: controller.signal,
+    dispose() {
+      a.removeEventListener('abort', onA);
+      b.removeEventListener('abort', onB);
+    },
+  };
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolvePromise();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /**
  * Sends requests over one keep-alive pool per TLS identity (a rotated client certificate or CA gets a new pool;
  * the old one is closed once its requests had a minute to finish), with the credentials of the moment.
@@ -207,11 +377,43 @@ class Transport {
   #pool: { readonly id: string; readonly agent: http.Agent } | undefined;
   readonly #retired = new Set<http.Agent>();
   readonly #watches = new Set<http.ClientRequest>();
+  readonly #connectTimeoutMs: number;
+  /** Whether a connection to the apiserver was ever established. */
+  reached = false;
+  readonly #impersonate: Readonly<Record<string, string | string[]>>;
 
-  constructor(server: URL, credentials: RequestCredentials) {
+  constructor(server: URL, credentials: RequestCredentials, connectTimeoutMs: number, impersonate: Readonly<Record<string, string | string[]>>) {
+    this.#impersonate = impersonate;
     this.#server = server;
     this.#credentials = credentials;
     this.#secure = server.protocol === 'https:';
+    this.#connectTimeoutMs = connectTimeoutMs;
+  }
+
+  /**
+   * Fails `req` when its new connection is not established (TCP, then TLS) within the connect timeout; calls
+   * `connected` once it is, or at once for a kept-alive connection (a request on it may reach the server).
+   */
+  #limitConnect(req: http.ClientRequest, connected: () => void): void {
+    const established = () => {
+      this.reached = true;
+      connected();
+    };
+    req.once('socket', (socket) => {
+      if (!socket.connecting) return established();
+      const timer = setTimeout(() => {
+        req.destroy(Object.assign(new Error(`could not connect to the apiserver ${this.#server.host} in ${this.#connectTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
+      }, this.#connectTimeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        socket.off('close', done);
+      };
+      socket.once(this.#secure ? 'secureConnect' : 'connect', () => {
+        done();
+        established();
+      });
+      socket.once('close', done);
+    });
   }
 
   async #options(method: string, path: string, headers: Record<string, string>): Promise<https.RequestOptions> {
@@ -223,7 +425,7 @@ class Transport {
       hostname: this.#server.hostname.startsWith('[') ? this.#server.hostname.slice(1, -1) : this.#server.hostname,
       port: this.#server.port || (this.#secure ? 443 : 80),
       path: base + path,
-      headers: { 'User-Agent': USER_AGENT, Accept: 'application/json', ...headers },
+      headers: { 'User-Agent': USER_AGENT, Accept: 'application/json', ...this.#impersonate, ...headers },
       agent,
     };
   }
@@ -255,8 +457,12 @@ class Transport {
     return agent;
   }
 
-  /** One unary request: its status and body text. */
-  async send(request: KubeRequest): Promise<{ status: number; text: string }> {
+  /**
+   * One unary request: its status, body text and Retry-After. A failure of the connection is rejected with
+   * `sent` set (false: it never left, so any verb may be retried). `signal` cuts it; `gate` runs right before
+   * sending and may throw to refuse it (an ended leadership term).
+   */
+  async send(request: KubeRequest, signal: AbortSignal | undefined, gate: () => void): Promise<{ status: number; text: string; retryAfter: string | undefined }> {
     const payload = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
     const headers: Record<string, string> = {};
     if (payload) {
@@ -264,16 +470,35 @@ class Transport {
       headers['Content-Length'] = String(payload.length);
     }
     const options = await this.#options(request.method, request.path + queryString(request.query), headers);
+    signal?.throwIfAborted();
+    gate();
     const client = this.#secure ? https : http;
-    const result = await new Promise<{ status: number; text: string }>((resolvePromise, reject) => {
+    const result = await new Promise<{ status: number; text: string; retryAfter: string | undefined }>((resolvePromise, reject) => {
+      let sent = false;
+      let aborted = false;
+      const onAbort = () => {
+        aborted = true;
+        req.destroy();
+      };
+      const fail = (err: Error) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (aborted) return reject(signal!.reason);
+        reject(Object.assign(err, { sent }));
+      };
       const req = client.request(options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+        res.on('end', () => {
+          signal?.removeEventListener('abort', onAbort);
+          const retryAfter = res.headers['retry-after'];
+          resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
+        });
+        res.on('error', fail);
       });
+      this.#limitConnect(req, () => (sent = true));
       req.setTimeout(REQUEST_IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer from the apiserver in ${REQUEST_IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
+      req.on('error', fail);
+      signal?.addEventListener('abort', onAbort, { once: true });
       req.end(payload);
     });
     if (result.status === 401) this.#credentials.refused();
@@ -320,7 +545,9 @@ class Transport {
     if (finished) return handle;
     const client = this.#secure ? https : http;
     idle();
-    req = client.request(options, (res) => {
+    let request: http.ClientRequest;
+    try {
+      request = client.request(options, (res) => {
       idle();
       if (res.statusCode !== 200) {
         const chunks: Buffer[] = [];
@@ -349,7 +576,13 @@ class Transport {
       });
       res.on('error', finish);
       res.on('close', () => finish(null));
-    });
+      });
+    } catch (err) {
+      queueMicrotask(() => finish(err));
+      return handle;
+    }
+    req = request;
+    this.#limitConnect(req, () => {});
     this.#watches.add(req);
     req.on('error', finish);
     req.end();
@@ -454,19 +687,36 @@ export class RequestRateLimiter {
     this.#batch = Math.max(1, Math.min(limit.burst, Math.floor(limit.qps / 10)));
   }
 
-  /** Resolves once the caller may send one request. */
-  acquire(): Promise<void> {
+  /**
+   * Resolves once the caller may send one request; rejects with `signal`'s reason as soon as it aborts, and a
+   * caller that gave up before its turn takes no token when the turn comes.
+   */
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     // Fast path: nobody in line and a token at hand.
     if (this.#waiting === 0 && this.#bucket.tryTake() === 0) return Promise.resolve();
     this.#waiting++;
+    let abandoned = false;
     const turn = this.#tail.then(async () => {
       // The head of the line waits for the tokens of the next batch (this caller and those behind it), then
       // each takes one in turn without a timer of its own.
-      while (this.#bucket.tryTake() > 0) await this.#sleep(Math.max(1, this.#bucket.msUntil(Math.min(this.#waiting, this.#batch))));
+      // A caller that gave up leaves without taking one, even when it was already waiting at the head.
+      while (!abandoned && this.#bucket.tryTake() > 0) await this.#sleep(Math.max(1, this.#bucket.msUntil(Math.min(this.#waiting, this.#batch))));
       this.#waiting--;
     });
     this.#tail = turn;
-    return turn;
+    if (!signal) return turn;
+    return new Promise<void>((resolvePromise, reject) => {
+      const onAbort = () => {
+        abandoned = true;
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      void turn.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolvePromise();
+      });
+    });
   }
 
   /** Callers waiting for a token. */

@@ -15,14 +15,18 @@ export interface LeaseRecord {
   readonly leaseTransitions?: number | undefined;
 }
 
-/** How election talks to the cluster; src/k8s/leases.ts implements it with CoordinationV1Api; src/controller/runtime/leader-election.ts uses it. */
+/**
+ * How election talks to the cluster; src/k8s/leases.ts implements it over the client's leader-election lane;
+ * src/controller/runtime/leader-election.ts uses it. `signal` ends a request the elector no longer waits for
+ * (a renewal past the renew deadline).
+ */
 export interface LeaseStore {
   /** The lease, or undefined when it does not exist. */
-  get(namespace: string, name: string): Promise<LeaseRecord | undefined>;
+  get(namespace: string, name: string, signal?: AbortSignal): Promise<LeaseRecord | undefined>;
   /** Throws LeaseConflictError when it already exists. */
-  create(lease: LeaseRecord): Promise<LeaseRecord>;
+  create(lease: LeaseRecord, signal?: AbortSignal): Promise<LeaseRecord>;
   /** Throws LeaseConflictError when `lease.resourceVersion` is no longer current. */
-  replace(lease: LeaseRecord): Promise<LeaseRecord>;
+  replace(lease: LeaseRecord, signal?: AbortSignal): Promise<LeaseRecord>;
 }
 
 /** Someone else wrote the lease since we read it (HTTP 409). Read it again and decide again. */

@@ -11,25 +11,25 @@ const leases = (namespace: string, name?: string): ResourceLocation => ({ group:
 /** Leases of coordination.k8s.io/v1; 409 becomes LeaseConflictError, 404 on read becomes undefined. */
 export function createLeaseStore(kube: KubeRequester): LeaseStore {
   return {
-    async get(namespace, name) {
+    async get(namespace, name, signal) {
       try {
-        return fromLease(await getObject<V1Lease>(kube, leases(namespace, name)));
+        return fromLease(await getObject<V1Lease>(kube, leases(namespace, name), undefined, signal));
       } catch (err) {
         if (apiErrorCode(err) === 404) return undefined;
         throw leaseError(err, 'read', namespace, name);
       }
     },
-    async create(lease) {
+    async create(lease, signal) {
       try {
-        return fromLease(await createObject<V1Lease>(kube, leases(lease.namespace), toLease(lease)));
+        return fromLease(await createObject<V1Lease>(kube, leases(lease.namespace), toLease(lease), signal));
       } catch (err) {
         throw leaseError(err, 'create', lease.namespace, lease.name);
       }
     },
-    async replace(lease) {
+    async replace(lease, signal) {
       if (!lease.resourceVersion) throw new Error(`replacing Lease ${lease.namespace}/${lease.name} needs the resourceVersion it was read at`);
       try {
-        return fromLease(await replaceObject<V1Lease>(kube, leases(lease.namespace, lease.name), toLease(lease)));
+        return fromLease(await replaceObject<V1Lease>(kube, leases(lease.namespace, lease.name), toLease(lease), signal));
       } catch (err) {
         throw leaseError(err, 'replace', lease.namespace, lease.name);
       }

@@ -35,8 +35,8 @@ export interface ListWatchOptions {
   readonly inactivityTimeoutMs: number;
   readonly onBookmark?: ((resourceVersion: string) => void) | undefined;
   readonly random: () => number;
-  /** Waits before a reconnect; default setTimeout. */
-  readonly delay?: ((ms: number) => Promise<void>) | undefined;
+  /** Waits before a reconnect, or until `signal` aborts (stop()); default setTimeout, cleared on abort. */
+  readonly delay?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
 }
 
 /** A watch that ended without delivering anything is reopened after 1 s, doubling to 30 s (client-node's). */
@@ -45,10 +45,12 @@ const MAX_RECONNECT_DELAY_MS = 30_000;
 
 export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
   readonly #path: string;
-  readonly #list: () => Promise<KubernetesListObject<T>>;
+  readonly #list: (signal: AbortSignal) => Promise<KubernetesListObject<T>>;
   readonly #openWatch: OpenWatch;
   readonly #options: ListWatchOptions;
-  readonly #delay: (ms: number) => Promise<void>;
+  readonly #delay: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Aborted by stop(): ends a pending reconnect wait. */
+  #stopping = new AbortController();
   /** namespace ('' for cluster-scoped) → name → object */
   #objects = new Map<string, Map<string, T>>();
   readonly #handlers = { add: [] as Array<(obj: T) => void>, update: [] as Array<(obj: T) => void>, delete: [] as Array<(obj: T) => void>, error: [] as Array<(err: unknown) => void> };
@@ -58,12 +60,13 @@ export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
   #reconnectDelayMs = 0;
   #hasConnected = false;
 
-  constructor(path: string, list: () => Promise<KubernetesListObject<T>>, openWatch: OpenWatch, options: ListWatchOptions) {
+  /** `list` is given a signal that stop() aborts (a long paged list is not finished for nothing). */
+  constructor(path: string, list: (signal: AbortSignal) => Promise<KubernetesListObject<T>>, openWatch: OpenWatch, options: ListWatchOptions) {
     this.#path = path;
     this.#list = list;
     this.#openWatch = openWatch;
     this.#options = options;
-    this.#delay = options.delay ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#delay = options.delay ?? delayUnlessAborted;
   }
 
   on(event: CacheEvent, handler: (obj: T) => void): void;
@@ -74,6 +77,7 @@ export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
 
   async start(): Promise<void> {
     this.#stopped = false;
+    this.#stopping = new AbortController();
     this.#reconnectDelayMs = 0;
     this.#hasConnected = false;
     await this.#done(null);
@@ -81,6 +85,7 @@ export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     this.#abort();
   }
 
@@ -120,7 +125,7 @@ export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
     if (!this.#resourceVersion) {
       let list: KubernetesListObject<T>;
       try {
-        list = await this.#list();
+        list = await this.#list(this.#stopping.signal);
       } catch (listErr) {
         return this.#fail(listErr);
       }
@@ -135,7 +140,7 @@ export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
       timeoutSeconds: Math.floor(minTimeoutSeconds * (1 + Math.min(Math.max(random(), 0), 0.999))),
       labelSelector: this.#options.labelSelector,
     };
-    if (this.#reconnectDelayMs > 0 && this.#hasConnected) await this.#delay(this.#reconnectDelayMs);
+    if (this.#reconnectDelayMs > 0 && this.#hasConnected) await this.#delay(this.#reconnectDelayMs, this.#stopping.signal);
     if (this.#stopped) return;
     if (this.#hasConnected) this.#reconnectDelayMs = Math.min(this.#reconnectDelayMs > 0 ? this.#reconnectDelayMs * 2 : BASE_RECONNECT_DELAY_MS, MAX_RECONNECT_DELAY_MS);
     this.#hasConnected = true;
@@ -145,7 +150,9 @@ export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
       onEvent: (type, object) => this.#event(type, object),
       onDone: (doneErr) => {
         ended = true;
-        void this.#done(doneErr);
+        // Reopening can fail too (the watch cannot even be set up): that goes to the supervisor, never to an
+        // unhandled rejection, which would end the process.
+        this.#done(doneErr).catch((reopenErr: unknown) => this.#fail(reopenErr));
       },
     });
     if (!ended && !this.#stopped) this.#request = request;
@@ -219,4 +226,20 @@ export class ListWatch<T extends KubernetesObject> implements RawInformer<T> {
     }
     for (const item of items) this.#addOrUpdate(item);
   }
+}
+
+/** Resolves after `ms`, or at once (its timer cleared) when `signal` aborts. */
+function delayUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -83,7 +83,23 @@ export interface Metrics {
    * informer caches when asked rather than maintained incrementally. Until set, all are 0.
    */
   setReadyCountsSource(source: () => ReadyCounts): void;
+  // Tenant isolation: the sandbox's worker time and limits, namespaces held back.
+  /** One piece of sandboxed work (template, property read) ran for `seconds` on a worker; `outcome` names a limit that stopped it. */
+  sandboxRan(outcome: SandboxOutcome, seconds: number): void;
+  /** Pieces of sandboxed work waiting for a free worker. */
+  setSandboxQueued(n: number): void;
+  /** A namespace's sandboxed work was refused: it has spent its --namespace-sandbox-budget. */
+  sandboxBudgetRefused(): void;
+  /** Namespaces past their sandbox budget now. */
+  setSandboxNamespacesOverBudget(n: number): void;
+  /** Work queue: namespaces with keys waiting, and the keys waiting in the busiest one. */
+  setQueueNamespaces(controller: ControllerName, namespaces: number, busiestDepth: number): void;
 }
+
+/** ok, error (the template or value was refused), or the limit that stopped the work. */
+export const SANDBOX_OUTCOMES = ['ok', 'error', 'deadline', 'memory', 'crash'] as const;
+export type SandboxOutcome = (typeof SANDBOX_OUTCOMES)[number];
+const SANDBOX_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30];
 
 const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const PROVIDER_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -236,7 +252,56 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     queueRetries.inc({ controller }, 0);
   }
 
+  // Tenant isolation: the sandbox's worker time and limits, namespaces held back.
+  const sandboxSeconds = new Histogram({
+    name: 'secret_relay_sandbox_duration_seconds',
+    help: 'Worker time of one piece of sandboxed work (template, property read on a tenant value), by outcome (ok, error, or the limit that stopped it: deadline, memory, crash).',
+    labelNames: ['outcome'] as const,
+    buckets: SANDBOX_BUCKETS,
+    registers,
+  });
+  const sandboxQueued = new Gauge({ name: 'secret_relay_sandbox_queued', help: 'Pieces of sandboxed work waiting for a free worker.', registers });
+  const sandboxRefusals = new Counter({
+    name: 'secret_relay_sandbox_budget_refusals_total',
+    help: 'Sandboxed work refused because its namespace spent its worker time (--namespace-sandbox-budget); the ExternalSecret retries later.',
+    registers,
+  });
+  const sandboxOverBudget = new Gauge({ name: 'secret_relay_sandbox_namespaces_over_budget', help: 'Namespaces whose sandboxed work waits because they spent their worker time.', registers });
+  const queueNamespaces = new Gauge({
+    name: 'secret_relay_workqueue_namespaces',
+    help: 'Namespaces with keys waiting in the work queue (served in turn).',
+    labelNames: ['controller'] as const,
+    registers,
+  });
+  const queueBusiest = new Gauge({
+    name: 'secret_relay_workqueue_busiest_namespace_depth',
+    help: 'Keys waiting in the work queue of the namespace with the most: far above depth / namespaces, one namespace is held back behind its own backlog.',
+    labelNames: ['controller'] as const,
+    registers,
+  });
+  sandboxRefusals.inc(0);
+  const isolation = {
+    sandboxRan(outcome: SandboxOutcome, seconds: number) {
+      sandboxSeconds.observe({ outcome: bounded(outcome, SANDBOX_OUTCOMES) }, nonNegative(seconds));
+    },
+    setSandboxQueued(n: number) {
+      sandboxQueued.set(count(n));
+    },
+    sandboxBudgetRefused() {
+      sandboxRefusals.inc();
+    },
+    setSandboxNamespacesOverBudget(n: number) {
+      sandboxOverBudget.set(count(n));
+    },
+    setQueueNamespaces(controller: ControllerName, namespaces: number, busiestDepth: number) {
+      const c = bounded(controller, controllers);
+      queueNamespaces.set({ controller: c }, count(namespaces));
+      queueBusiest.set({ controller: c }, count(busiestDepth));
+    },
+  };
+
   return {
+    ...isolation,
     reconcile(controller, result, seconds) {
       const c = bounded(controller, controllers);
       reconcileTotal.inc({ controller: c, result: bounded(result, RECONCILE_RESULTS) });

@@ -5,6 +5,8 @@
 // it was and reported as refused, with the file, the line and why.
 import { isMap, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { ADOPT_ANNOTATION, API_GROUP_VERSION, PROVIDER_NAMES } from '../api/meta.ts';
+import { providerSchemas } from '../api/providers/index.ts';
+import type { TenancyDeclaration } from '../api/providers/kit.ts';
 import { parseClusterExternalSecret, parseClusterSecretStore, parseExternalSecret, parseSecretStore } from '../api/parse.ts';
 import { parseVaultDynamicSecret } from '../api/vault-dynamic-secret.ts';
 import { externalSecretCompat, storeCompat } from '../api/eso-compat.ts';
@@ -335,6 +337,35 @@ function validate(kind: string, value: unknown): ParseResult<unknown> {
   }
 }
 
+/**
+ * What the tenancy rules (docs/security.md) will say of a converted store under the operator's default policy: ESO lets
+ * a namespaced store act as the controller's own identity and name any endpoint; secret-relay does not unless told.
+ */
+function tenancyNotes(spec: { provider: Record<string, unknown> }, kind: string): string[] {
+  const notes: string[] = [];
+  for (const name of PROVIDER_NAMES) {
+    if (spec.provider[name] === undefined) continue;
+    const definition = providerSchemas[name];
+    const parsed = definition.schema.safeParse(spec.provider[name]);
+    if (!parsed.success) continue;
+    const declared = (definition.tenancy as (s: unknown) => TenancyDeclaration)(parsed.data);
+    if (kind === 'SecretStore' && declared.operatorIdentity) {
+      notes.push(
+        `${declared.operatorIdentity.mode} acts as the operator's own identity: secret-relay refuses that in a SecretStore (Ready=False OperatorIdentityNotAllowed) unless the operator runs with --operator-identity=all; give the store its own identity (${declared.operatorIdentity.instead}) or make it a ClusterSecretStore`,
+      );
+    }
+    if (kind === 'SecretStore') {
+      for (const endpoint of declared.endpoints ?? []) {
+        notes.push(`${endpoint.field} overrides an endpoint: a SecretStore may name only hosts on the operator's --trusted-endpoint-hosts (else Ready=False EndpointNotAllowed)`);
+      }
+    }
+    for (const file of declared.operatorFiles ?? []) {
+      notes.push(`${file.field} names a token file of the operator's pod: only a ClusterSecretStore may, and only a path listed in the operator's --operator-token-files (else Ready=False OperatorFileNotAllowed)`);
+    }
+  }
+  return notes;
+}
+
 /** After conversion: our schema must accept the result, and fields we accept but do not act on are reported. */
 function checkConverted(c: DocumentConversion, kind: string): void {
   const parsed = validate(kind, c.doc.toJS());
@@ -347,6 +378,7 @@ function checkConverted(c: DocumentConversion, kind: string): void {
     const verdict = storeCompat(value.spec as Parameters<typeof storeCompat>[0], kind === 'ClusterSecretStore');
     c.reasons.push(...verdict.errors);
     for (const warning of verdict.warnings) c.notes.add(warning);
+    for (const note of tenancyNotes(value.spec as { provider: Record<string, unknown> }, kind)) c.notes.add(note);
   }
   if (kind === 'ExternalSecret') c.reasons.push(...externalSecretCompat(value.spec as unknown as Parameters<typeof externalSecretCompat>[0]));
   if (kind === 'ClusterExternalSecret') {

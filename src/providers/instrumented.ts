@@ -21,7 +21,6 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
   return {
     name: provider.name,
     validateStore: (spec) => provider.validateStore(spec),
-    tenancy: (spec) => provider.tenancy(spec),
     ...(provider.clientPartition ? { clientPartition: provider.clientPartition.bind(provider) } : {}),
     async newClient(spec, ctx) {
       const client = await time('auth', () => provider.newClient(spec, ctx));

@@ -82,38 +82,13 @@ export interface SecretsClient {
   close(): Promise<void>;
 }
 
-export interface DeclaredUrl {
-  /** The field as the user wrote it, e.g. spec.provider.gcpsm.endpoints.sts. */
-  readonly field: string;
-  /** An absolute URL (a bare host is written https://host). */
-  readonly url: string;
-}
-
-/**
- * What a store spec would make the operator do, as its provider declares it: the tenancy rules of providers/kit/tenancy.ts
- * decide from it whether a store of a given kind may. Pure data.
- */
-export interface TenancyDeclaration {
-  /** Set when the spec's auth acts as the operator's own identity: how (the mode) and what to use instead. */
-  readonly operatorIdentity?: { readonly mode: string; readonly instead: string } | undefined;
-  /** Endpoint overrides: hosts that receive credentials or tokens and that the store's author chose instead of the cloud's. */
-  readonly endpoints?: readonly DeclaredUrl[] | undefined;
-  /** Servers the store talks to by design (a Vault address): only the plain-http rule applies to them. */
-  readonly servers?: readonly DeclaredUrl[] | undefined;
-  /** Files of the operator's pod the spec names (their content is sent as a credential). */
-  readonly operatorFiles?: readonly { readonly field: string; readonly path: string }[] | undefined;
-}
+export type { DeclaredUrl, TenancyDeclaration } from '../api/providers/kit.ts';
+import type { TenancyDeclaration } from '../api/providers/kit.ts';
 
 export interface Provider<Spec = unknown> {
   readonly name: ProviderName;
   /** Pure, no I/O: problems a user must fix in the store's spec. */
   validateStore(spec: Spec): { warnings: string[]; errors: string[] };
-  /**
-   * Pure, no I/O: what the spec (raw, as in newClient; an unparseable one declares nothing) would make the operator do
-   * — act as its own identity, send credentials to endpoints the spec names, read its own files. The kit enforces the
-   * operator's tenancy policy on it before newClient; a provider only declares.
-   */
-  tenancy(spec: Spec): TenancyDeclaration;
   /** Authentication happens here. */
   newClient(spec: Spec, ctx: StoreContext): Promise<SecretsClient>;
   /**

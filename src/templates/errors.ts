@@ -15,6 +15,7 @@ export class TemplateError extends Error {
   /** Which template, e.g. `spec.target.template.data["url"]`. */
   readonly where: string;
   readonly line: number | undefined;
+  readonly column: number | undefined;
   readonly reason: string;
 
   constructor(where: string, reason: string, line?: number, column?: number) {
@@ -22,5 +23,6 @@ export class TemplateError extends Error {
     this.where = where;
     this.reason = reason;
     this.line = line;
+    this.column = column;
   }
 }

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { FilterError } from './errors.ts';
 import { derToPem } from './pem.ts';
+import { checkPkcs12Iterations, guardForgeDerivations, IterationLimitError } from './pkcs12-limits.ts';
 
 /** The slice of node-forge used here (it ships no types). */
 interface ForgeAsn1 {
@@ -20,11 +21,14 @@ interface Forge {
     toDer(asn1: ForgeAsn1): { getBytes(): string };
   };
   pkcs12: {
+    generateKey: (...args: unknown[]) => unknown;
     pkcs12FromAsn1(asn1: ForgeAsn1, strict: boolean, password: string): {
       getBags(filter: { bagType: string }): Record<string, ForgeBag[] | undefined>;
     };
   };
+  pkcs5: { pbkdf2: (...args: unknown[]) => unknown };
   pki: {
+    pbe: { generatePkcs12Key: (...args: unknown[]) => unknown };
     oids: Record<string, string>;
     certificateToAsn1(cert: unknown): ForgeAsn1;
     privateKeyToAsn1(key: unknown): ForgeAsn1;
@@ -34,7 +38,11 @@ interface Forge {
 
 const requireFromHere = createRequire(import.meta.url);
 /** node-forge on first use (Node's require cache keeps it): +10 MiB RSS that only a pkcs12 filter needs. */
-const loadForge = (): Forge => requireFromHere('node-forge') as Forge;
+const loadForge = (): Forge => {
+  const forge = requireFromHere('node-forge') as Forge;
+  guardForgeDerivations(forge);
+  return forge;
+};
 
 export interface Pkcs12Contents {
   /** PEM of each certificate, in the bundle's order. */
@@ -49,6 +57,8 @@ function derOf(forge: Forge, asn1: ForgeAsn1): Uint8Array {
 
 /** Opens a PKCS#12 bundle. Errors say what is wrong (not a bundle, wrong password) and never quote the input. */
 export function readPkcs12(bytes: Uint8Array, password: string, filter: string): Pkcs12Contents {
+  // The counts the bundle shows are read before forge is even loaded: a bomb costs a DER walk, not hours.
+  checkPkcs12Iterations(bytes, filter);
   const forge = loadForge();
   let asn1: ForgeAsn1;
   try {
@@ -60,6 +70,7 @@ export function readPkcs12(bytes: Uint8Array, password: string, filter: string):
   try {
     p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, password);
   } catch (err) {
+    if (err instanceof IterationLimitError) throw new IterationLimitError(`${filter}: ${err.message}`);
     const wrongPassword = err instanceof Error && /password|mac/i.test(err.message);
     throw new FilterError(
       wrongPassword

@@ -3,7 +3,7 @@
 // written unless every template renders and every resulting key is valid, so an error leaves the Secret as it was.
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ExternalSecretTemplate, TemplateFrom } from '../api/types.generated.ts';
-import { SECRET_KEY_PATTERN } from '../api/external-secret.ts';
+import { SECRET_KEY } from './secret-key.ts';
 import { templateValue } from './binary-value.ts';
 import type { RenderSession, TemplateEngine } from './engine.ts';
 import { TemplateError } from './errors.ts';
@@ -40,7 +40,6 @@ export function templateContext(fetched: ReadonlyMap<string, Uint8Array>): Recor
   return Object.fromEntries([...fetched].map(([key, bytes]) => [key, templateValue(bytes)]));
 }
 
-const SECRET_KEY = new RegExp(SECRET_KEY_PATTERN);
 const MAX_SECRET_KEY = 253;
 /** An optional DNS-subdomain prefix and '/', then a name of at most 63 characters (qualified name). */
 const QUALIFIED_NAME = /^(([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\/)?([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;

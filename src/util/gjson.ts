@@ -393,26 +393,162 @@ function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-/** tidwall/match: `*` any run of characters, `?` one character, `\` makes the next literal. */
-export function wildcardMatch(text: string, pattern: string): boolean {
-  const s = [...text];
-  const p = [...pattern];
-  const memo = new Map<number, boolean>();
-  const at = (si: number, pi: number): boolean => {
-    const memoKey = si * (p.length + 1) + pi;
-    const known = memo.get(memoKey);
-    if (known !== undefined) return known;
-    let result: boolean;
-    if (pi === p.length) result = si === s.length;
-    else if (p[pi] === '*') result = at(si, pi + 1) || (si < s.length && at(si + 1, pi));
-    else if (si === s.length) result = false;
-    else if (p[pi] === '?') result = at(si + 1, pi + 1);
-    else if (p[pi] === '\\' && pi + 1 < p.length) result = s[si] === p[pi + 1] && at(si + 1, pi + 2);
-    else result = s[si] === p[pi] && at(si + 1, pi + 1);
-    memo.set(memoKey, result);
-    return result;
+/**
+ * gjson's complexity cap for wildcard matching (gjson.go `matchLimit`: `match.MatchLimit(str, pattern, 10000)`):
+ * a match gives up, answering "no match", after more than 10,000 steps per byte of the text.
+ */
+export const GJSON_MATCH_LIMIT = 10_000;
+
+const STAR = 0x2a;
+const QUESTION = 0x3f;
+const BACKSLASH = 0x5c;
+
+/** Outcome of tidwall/match's `match`. */
+const Outcome = { noMatch: 0, match: 1, stop: 2 } as const;
+type MatchOutcome = (typeof Outcome)[keyof typeof Outcome];
+
+function codePoints(text: string): number[] {
+  const out: number[] = [];
+  for (const c of text) out.push(c.codePointAt(0)!);
+  return out;
+}
+
+/**
+ * tidwall/match v1.1.1 `MatchLimit` (what gjson v1.18 calls): `*` any run of characters, `?` one character, `\`
+ * makes the next literal. `stopped` is true when the pattern needed more than `maxcomp` steps per byte of `text`;
+ * `matched` is then false, as in Go. The same algorithm, step for step (a step is one call of Go's recursive
+ * `match`), so answers and the point where it stops agree with Go; its recursion is an explicit stack here, so a
+ * pattern of many stars cannot overflow the call stack. Time is bounded by the cap, memory by the pattern.
+ */
+export function wildcardMatchLimit(text: string, pattern: string, maxcomp = GJSON_MATCH_LIMIT): { matched: boolean; stopped: boolean } {
+  if (pattern === '*') return { matched: true, stopped: false };
+  const s = codePoints(text);
+  const p = codePoints(pattern);
+  // Go counts the string's length in bytes.
+  const limit = Buffer.byteLength(text, 'utf8') * maxcomp;
+  let counter = 0;
+  // One frame per active Go call: [strStart, strEnd, patStart, patEnd] of its (locally trimmed) slices.
+  const frames: number[] = [];
+  let result: MatchOutcome | undefined;
+  /** Go's entry check of `match`: false when the call stops at once. */
+  const enter = (ss: number, se: number, ps: number, pe: number): boolean => {
+    if (maxcomp > -1) {
+      if (counter > limit) return false;
+      counter++;
+    }
+    frames.push(ss, se, ps, pe);
+    return true;
   };
-  return at(0, 0);
+  if (!enter(0, s.length, 0, p.length)) return { matched: false, stopped: true };
+  // `resumed`: the outcome of the child call the top frame waits on (undefined when it starts or loops on).
+  let resumed: MatchOutcome | undefined;
+  outer: while (frames.length > 0) {
+    const f = frames.length - 4;
+    let ss = frames[f]!;
+    let se = frames[f + 1]!;
+    let ps = frames[f + 2]!;
+    let pe = frames[f + 3]!;
+    const leave = (r: MatchOutcome) => {
+      frames.length = f;
+      resumed = r;
+      result = r;
+    };
+    if (resumed !== undefined) {
+      // Back from the recursive search after a '*'.
+      const r = resumed;
+      resumed = undefined;
+      if (r !== Outcome.noMatch) {
+        leave(r);
+        continue;
+      }
+      if (ss === se) {
+        leave(Outcome.noMatch);
+        continue;
+      }
+      ss++; // str = str[ss:]; the star stays (wild)
+    }
+    while (ps < pe) {
+      const pc = p[ps]!;
+      const haveChar = ss < se;
+      if (pc === QUESTION) {
+        if (!haveChar) {
+          leave(Outcome.noMatch);
+          continue outer;
+        }
+      } else if (pc === STAR) {
+        while (pe - ps > 1 && p[ps + 1] === STAR) ps++;
+        if (pe - ps === 1) {
+          leave(Outcome.match);
+          continue outer;
+        }
+        // matchTrimSuffix: match and trim the non-wildcard suffix, reading escapes backwards.
+        let trimmed = true;
+        while (se > ss && pe - ps > 1) {
+          const last = p[pe - 1]!;
+          let width = 1;
+          let escaped = false;
+          for (let i = 0; ; i++) {
+            if (p[pe - 1 - 1 - i] !== BACKSLASH) {
+              if ((i & 1) === 1) {
+                escaped = true;
+                width++;
+              }
+              break;
+            }
+          }
+          if (last === STAR && !escaped) break;
+          if (!((last === QUESTION && !escaped) || last === s[se - 1])) {
+            trimmed = false;
+            break;
+          }
+          se--;
+          pe -= width;
+        }
+        if (!trimmed) {
+          leave(Outcome.noMatch);
+          continue outer;
+        }
+        if (pe - ps === 1) {
+          leave(Outcome.match);
+          continue outer;
+        }
+        // Recursive wildcard search: this frame waits on match(str, pat[1:]).
+        frames[f] = ss;
+        frames[f + 1] = se;
+        frames[f + 2] = ps;
+        frames[f + 3] = pe;
+        if (!enter(ss, se, ps + 1, pe)) resumed = Outcome.stop;
+        continue outer;
+      } else {
+        if (!haveChar) {
+          leave(Outcome.noMatch);
+          continue outer;
+        }
+        let want = pc;
+        if (pc === BACKSLASH) {
+          ps++;
+          if (ps >= pe) {
+            leave(Outcome.noMatch);
+            continue outer;
+          }
+          want = p[ps]!;
+        }
+        if (s[ss] !== want) {
+          leave(Outcome.noMatch);
+          continue outer;
+        }
+      }
+      ss++;
+      ps++;
+    }
+    leave(ss === se ? Outcome.match : Outcome.noMatch);
+  }
+  return result === Outcome.stop ? { matched: false, stopped: true } : { matched: result === Outcome.match, stopped: false };
+}
+
+/** gjson's `matchLimit`: tidwall/match with gjson's cap; a match that hits the cap is no match, as in Go. */
+export function wildcardMatch(text: string, pattern: string): boolean {
+  return wildcardMatchLimit(text, pattern).matched;
 }
 
 /** Result.String(): strings unquoted, integers as written, other numbers as Go's FormatFloat(f, 'f', -1, 64), true/false, null → "", objects and arrays as stored. */

@@ -30,13 +30,15 @@ interface BenchOptions {
   readonly refreshInterval: string;
   readonly cpuProfDir: string | undefined;
   readonly nodeArgs: readonly string[];
+  readonly operatorArgs: readonly string[];
 }
 
 const USAGE = `usage: node test/bench/bench.ts [--count=1000 (1-10000)] [--concurrency=4 (operator workers)]
        [--qps=50] [--burst=100 (the operator's client rate limit, also used for the lower bound)]
        [--refresh=true (measure a refresh wave after the first sync)] [--refresh-interval=1m]
        [--cpu-prof=DIR (run the operator under node --cpu-prof)]
-       [--node-args='--flag …' (extra Node/V8 flags for the operator, e.g. --max-semi-space-size=1)]`;
+       [--node-args='--flag …' (extra Node/V8 flags for the operator, e.g. --max-semi-space-size=1)]
+       [--operator-args='--flag …' (extra operator flags, e.g. --sandbox-inline-bytes=0)]`;
 
 function parseOptions(argv: readonly string[]): BenchOptions {
   const raw = new Map<string, string>();
@@ -45,7 +47,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     if (!m) throw new Error(`unexpected argument '${arg}'\n${USAGE}`);
     raw.set(m[1]!, m[2] ?? 'true');
   }
-  const known = ['count', 'concurrency', 'qps', 'burst', 'refresh', 'refresh-interval', 'cpu-prof', 'node-args', 'help'];
+  const known = ['count', 'concurrency', 'qps', 'burst', 'refresh', 'refresh-interval', 'cpu-prof', 'node-args', 'operator-args', 'help'];
   for (const k of raw.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
   if (raw.has('help')) {
     process.stdout.write(`${USAGE}\n`);
@@ -72,6 +74,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     refreshInterval,
     cpuProfDir: raw.get('cpu-prof'),
     nodeArgs: (raw.get('node-args') ?? '').split(' ').filter((a) => a !== ''),
+    operatorArgs: (raw.get('operator-args') ?? '').split(' ').filter((a) => a !== ''),
   };
 }
 
@@ -222,6 +225,7 @@ function startOperatorProcess(options: BenchOptions, kubeconfigPath: string, dir
     `--burst=${options.burst}`,
     `--concurrency=${options.concurrency}`,
     '--log-level=info',
+    ...options.operatorArgs,
   ];
   const child = spawn(node, args, { cwd: repoRoot, stdio: ['ignore', out, out], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } });
   closeSync(out);

@@ -542,8 +542,14 @@ test('API: the CRD refuses two auth methods and a federation without audience, w
   }), ns);
   const unsupported = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws-creds', status: 'False' });
   assert.match(unsupported.message, /awsSecurityCredentials is not supported by secret-relay yet/);
-  await patchObject(kube, Plural.SecretStore, 'aws-creds', { spec: { provider: { gcpsm: { endpoints: { secretManager: 'http://secretmanager.example.com' } } } } }, ns);
-  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws-creds', status: 'False', message: /must use https \(plain http only on a loopback address/ });
+  // A SecretStore pointing an endpoint at a host the operator does not trust, in clear text: both tenancy rules named.
+  await createObject(kube, Plural.SecretStore, store('plain', {
+    endpoints: { secretManager: 'http://secretmanager.example.com' },
+    auth: { workloadIdentityFederation: { serviceAccountRef: { name: 'x' }, audience: wifAudience } },
+  }), ns);
+  const plain = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'plain', status: 'False', reason: 'EndpointNotAllowed' });
+  assert.match(plain.message, /spec\.provider\.gcpsm\.endpoints\.secretManager names host secretmanager\.example\.com, which is not on the operator's --trusted-endpoint-hosts/);
+  assert.match(plain.message, /InsecureEndpoint: spec\.provider\.gcpsm\.endpoints\.secretManager uses plain http/);
 });
 
 test('no secret value (nor any access token Google issued) appears in any log line, audit record, Event or status written during the suite', async () => {

@@ -1,7 +1,9 @@
 // The install as shipped, against a real apiserver: the rendered manifests apply with server-side apply and
 // strict field validation; their Deployment passes the restricted Pod Security level; and an operator holding
-// only a token of the chart's ServiceAccount syncs ExternalSecrets end to end (the shipped RBAC is enough),
-// also when RBAC is scoped to watched namespaces and token minting to named ServiceAccounts.
+// only a token of the chart's ServiceAccount syncs ExternalSecrets end to end (the shipped RBAC is enough, and the
+// shipped admission policies bound to that ServiceAccount refuse none of its writes), also when RBAC is scoped to
+// watched namespaces and token minting to named ServiceAccounts. What the policies refuse:
+// test/integration/admission-policy.test.ts.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -66,6 +68,8 @@ const RESOURCES: Readonly<Record<string, { prefix: string; plural: string; names
   RoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true },
   Deployment: { prefix: '/apis/apps/v1', plural: 'deployments', namespaced: true },
   PodDisruptionBudget: { prefix: '/apis/policy/v1', plural: 'poddisruptionbudgets', namespaced: true },
+  ValidatingAdmissionPolicy: { prefix: '/apis/admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicies', namespaced: false },
+  ValidatingAdmissionPolicyBinding: { prefix: '/apis/admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicybindings', namespaced: false },
 };
 
 interface ApplyResult {
@@ -156,7 +160,7 @@ function assertNoForbidden(op: TestOperator): void {
 test('deploy/manifests apply with server-side apply and strict field validation, and the pods pass the restricted Pod Security level', async () => {
   const documents = shippedManifests();
   const kinds = new Set(documents.map((d) => d.kind));
-  for (const kind of ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service', 'PodDisruptionBudget']) {
+  for (const kind of ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'Deployment', 'Service', 'PodDisruptionBudget']) {
     assert.ok(kinds.has(kind), `deploy/manifests has no ${kind}`);
   }
   await applyAll(documents);

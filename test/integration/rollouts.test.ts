@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
+import { installArgoRolloutCrd } from '../support/argo-rollouts.ts';
 import { adminKube, createObject, eventNotes, getObject, mergePatchSecret, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
@@ -253,24 +254,7 @@ test('Reloader annotations and ours are honoured without any rollout setting on 
 });
 
 test('an Argo Rollout named as a target gets the pod-template annotation when its CRD is installed', async () => {
-  // The Rollout CRD's shape where it matters here (Argo's own CRD preserves unknown fields of the spec too).
-  const name = 'rollouts.argoproj.io';
-  try {
-    await kube.apiextensions.createCustomResourceDefinition({
-      body: {
-        metadata: { name },
-        spec: {
-          group: 'argoproj.io',
-          names: { kind: 'Rollout', plural: 'rollouts', singular: 'rollout', listKind: 'RolloutList' },
-          scope: 'Namespaced',
-          versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
-        },
-      },
-    });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
-  await waitFor('the Rollout CRD Established', async () => (await kube.apiextensions.readCustomResourceDefinition({ name })).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
+  await installArgoRolloutCrd(kube);
   const ns = await namespaces.create(kube);
   const rotate = await syncedSecret(ns, ['db'], { db: { rollout: { settleWindow: '1s' }, rolloutRestartTargets: [{ kind: 'argo.Rollout', name: 'web' }] } });
   const argo = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', namespace: ns };

@@ -83,7 +83,7 @@ before(async () => {
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
     args: ['--leader-elect=false', '--concurrency=4'],
-    providers: [createVaultProvider(), createFakeProvider()],
+    providers: [createVaultProvider({ operatorServiceAccount: { namespace: 'secret-relay-system', name: 'secret-relay' } }), createFakeProvider()],
   });
 });
 
@@ -286,6 +286,8 @@ test('kubernetes auth: a minted ServiceAccount token logs in through TokenReview
   await bao.api('POST', `auth/kubernetes/role/${ns}`, {
     bound_service_account_names: ['app'],
     bound_service_account_namespaces: [ns],
+    // secret-relay mints the ServiceAccount token with audience vault (never the apiserver's own).
+    audience: 'vault',
     token_policies: ['read-app'],
     token_ttl: '10m',
   });
@@ -301,6 +303,32 @@ test('kubernetes auth: a minted ServiceAccount token logs in through TokenReview
 
   await createObject(kube, Plural.SecretStore, store('no-account', { auth: { kubernetes: { role: ns, serviceAccountRef: { name: 'ghost' } } } }), ns);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'no-account', status: 'False', message: /ServiceAccount .*ghost.* does not exist/ });
+});
+
+test("the operator's own identity: a ClusterSecretStore logs in with a token minted for the operator's ServiceAccount (audience vault); a SecretStore may not", async () => {
+  const ns = await namespaces.create(kube);
+  const password = secrets.next('operator-identity');
+  await kvPut(`app/own-${ns}`, { password });
+  await kube.core.createNamespacedServiceAccount({ namespace: 'secret-relay-system', body: { metadata: { name: 'secret-relay' } } }).catch(ignoreConflict);
+  await bao.api('POST', `auth/kubernetes/role/operator-${ns}`, {
+    bound_service_account_names: ['secret-relay'],
+    bound_service_account_namespaces: ['secret-relay-system'],
+    // The mounted token (the apiserver's audience) would be refused: only a minted vault-audience token logs in.
+    audience: 'vault',
+    token_policies: ['read-app'],
+    token_ttl: '10m',
+  });
+  const name = `operator-${ns}`;
+  await createObject(kube, Plural.ClusterSecretStore, store(name, { auth: { kubernetes: { role: name } } }, 'ClusterSecretStore'));
+  await waitReady(kube, { plural: Plural.ClusterSecretStore, name, status: 'True' });
+  await createObject(kube, Plural.ExternalSecret, es('db', name, { data: [{ secretKey: 'password', remoteRef: { key: `app/own-${ns}`, property: 'password' } }] }, 'ClusterSecretStore'), ns);
+  await waitSecretData(kube, ns, 'db', { password });
+  assert.ok(op.audit.lines.some((l) => l.includes("as the operator's ServiceAccount")), 'the audit record names the operator as the identity');
+
+  await createObject(kube, Plural.SecretStore, store('own', { auth: { kubernetes: { role: name } } }), ns);
+  const refused = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'own', status: 'False', reason: 'OperatorIdentityNotAllowed' });
+  assert.match(refused.message, /only ClusterSecretStores may use \(--operator-identity=cluster-stores\); give the store an identity of its own \(auth\.kubernetes\.serviceAccountRef\)/);
+  await deleteObject(kube, Plural.ClusterSecretStore, name);
 });
 
 test('jwt auth with a minted ServiceAccount token; AppRole with roleRef; userpass', async () => {

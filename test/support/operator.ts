@@ -116,6 +116,9 @@ export async function startTestOperator(options: TestOperatorOptions): Promise<T
       '--lease-duration=4s',
       '--lease-renew-deadline=3s',
       '--lease-retry-period=500ms',
+      // The test beds (moto, the fakes, OpenBao) listen on loopback: SecretStores of the tests name them as endpoints,
+      // as a user of `npm run testbed` does with the same flag. Tests of the rule itself pass their own value.
+      '--trusted-endpoint-hosts=127.0.0.1,localhost',
       ...(options.args ?? []),
     ],
     {},

@@ -74,7 +74,7 @@ spec:
         property: password
 `;
   const howToAddSecrets = `The fakes serve HTTPS with a test CA: run the operator trusting it, e.g.
-  NODE_EXTRA_CA_CERTS=${caPath} KUBECONFIG=${kubeconfigPath} npm start -- --leader-elect=false
+  NODE_EXTRA_CA_CERTS=${caPath} KUBECONFIG=${kubeconfigPath} npm start -- --leader-elect=false --trusted-endpoint-hosts=127.0.0.1,localhost
 To add or change a secret (a new version), get a token as the test bed's admin application, then Set Secret:
   TOKEN=$(curl -s --cacert ${caPath} ${fakes.entra.authorityHost}/${TENANT}/oauth2/v2.0/token \\
     -d grant_type=client_credentials -d client_id=${ADMIN_CLIENT_ID} -d client_secret=${ADMIN_SECRET} \\

@@ -1,7 +1,7 @@
 // spec.provider.alibaba: Alibaba Cloud KMS Secrets Manager.
 import { z } from 'zod';
 import { matchingString, nonEmptyString, typeMeta, withRules } from '../schema-helpers.ts';
-import { SecretKeySelectorSchema, serviceAccountNameFields, type ProviderDefinition } from './kit.ts';
+import { SecretKeySelectorSchema, serviceAccountNameFields, type ProviderDefinition, asUrl } from './kit.ts';
 
 export const AlibabaLimits = {
   regionID: 64,
@@ -112,4 +112,14 @@ export const AlibabaProviderSchema = z
 export const alibabaProvider = {
   schema: AlibabaProviderSchema,
   description: 'Alibaba Cloud KMS Secrets Manager.',
-} as const satisfies ProviderDefinition;
+  tenancy: (spec) => {
+    const url = (field: string, value: string | undefined) => (value === undefined ? [] : [{ field, url: asUrl(value) }]);
+    const file = spec.auth.rrsa && !spec.auth.rrsa.serviceAccountRef ? spec.auth.rrsa.oidcTokenFilePath : undefined;
+    return {
+      // The pod's RRSA token file is the operator's identity, and its content is what STS is sent.
+      operatorIdentity: file !== undefined ? { mode: "spec.provider.alibaba.auth.rrsa.oidcTokenFilePath (a token file of the operator's pod)", instead: 'auth.rrsa.serviceAccountRef' } : undefined,
+      operatorFiles: file !== undefined ? [{ field: 'spec.provider.alibaba.auth.rrsa.oidcTokenFilePath', path: file }] : [],
+      endpoints: [...url('spec.provider.alibaba.endpoint', spec.endpoint), ...url('spec.provider.alibaba.auth.rrsa.stsEndpoint', spec.auth.rrsa?.stsEndpoint)],
+    };
+  },
+} as const satisfies ProviderDefinition<typeof AlibabaProviderSchema>;

@@ -139,4 +139,12 @@ export const AwsProviderSchema = z
 export const awsProvider = {
   schema: AwsProviderSchema,
   description: 'AWS Secrets Manager or SSM Parameter Store.',
-} as const satisfies ProviderDefinition;
+  tenancy: (spec) => ({
+    // Without auth the default credential chain runs: the operator's own identity (role chaining starts from it too).
+    operatorIdentity:
+      spec.auth?.jwt === undefined && spec.auth?.secretRef === undefined
+        ? { mode: 'spec.provider.aws without auth (the default credential chain)', instead: 'auth.jwt.serviceAccountRef for IRSA, or auth.secretRef' }
+        : undefined,
+    endpoints: spec.endpoint !== undefined ? [{ field: 'spec.provider.aws.endpoint', url: spec.endpoint }] : [],
+  }),
+} as const satisfies ProviderDefinition<typeof AwsProviderSchema>;

@@ -105,4 +105,21 @@ export const AzureKVProviderSchema = withRules(
 export const azurekvProvider = {
   schema: AzureKVProviderSchema,
   description: 'Azure Key Vault: secrets, certificates and keys.',
-} as const satisfies ProviderDefinition;
+  tenancy: (spec) => {
+    const custom = spec.customCloudConfig;
+    return {
+      operatorIdentity:
+        spec.authType === 'ManagedIdentity'
+          ? { mode: "spec.provider.azurekv authType ManagedIdentity (the managed identity of the operator's pod or node)", instead: 'authType WorkloadIdentity with serviceAccountRef, or ServicePrincipal' }
+          : undefined,
+      // A custom cloud's authority receives client assertions and secrets; its Key Vault resource decides which token the vault gets.
+      endpoints: custom
+        ? [
+            { field: 'spec.provider.azurekv.customCloudConfig.activeDirectoryEndpoint', url: custom.activeDirectoryEndpoint },
+            ...(custom.keyVaultEndpoint !== undefined ? [{ field: 'spec.provider.azurekv.customCloudConfig.keyVaultEndpoint', url: custom.keyVaultEndpoint }] : []),
+          ]
+        : [],
+      servers: [{ field: 'spec.provider.azurekv.vaultUrl', url: spec.vaultUrl }],
+    };
+  },
+} as const satisfies ProviderDefinition<typeof AzureKVProviderSchema>;

@@ -61,4 +61,6 @@ export const FakeProviderSchema = z
 export const fakeProvider = {
   schema: FakeProviderSchema,
   description: 'A provider configured with its own data, for demos and tests.',
-} as const satisfies ProviderDefinition;
+  // Values live in the spec: no identity, no endpoint, no file.
+  tenancy: () => ({}),
+} as const satisfies ProviderDefinition<typeof FakeProviderSchema>;

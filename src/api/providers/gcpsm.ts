@@ -209,4 +209,13 @@ export const GcpsmProviderSchema = z
 export const gcpsmProvider = {
   schema: GcpsmProviderSchema,
   description: 'Google Cloud Secret Manager.',
-} as const satisfies ProviderDefinition;
+  tenancy: (spec) => ({
+    operatorIdentity:
+      spec.auth?.workloadIdentity === undefined && spec.auth?.workloadIdentityFederation === undefined && spec.auth?.secretRef === undefined
+        ? { mode: "spec.provider.gcpsm without auth (the operator's Application Default Credentials)", instead: 'auth.workloadIdentity or auth.workloadIdentityFederation with a serviceAccountRef, or auth.secretRef' }
+        : undefined,
+    endpoints: Object.entries(spec.endpoints ?? {})
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+      .map(([field, url]) => ({ field: `spec.provider.gcpsm.endpoints.${field}`, url })),
+  }),
+} as const satisfies ProviderDefinition<typeof GcpsmProviderSchema>;

@@ -58,9 +58,41 @@ export function notSupportedYet(what: string) {
 }
 
 /** One provider of spec.provider, as listed in ./index.ts. */
+export interface DeclaredUrl {
+  /** The field as the user wrote it, e.g. spec.provider.gcpsm.endpoints.sts. */
+  readonly field: string;
+  /** An absolute URL (a bare host is written https://host). */
+  readonly url: string;
+}
+
+/**
+ * What a store spec would make the operator do, as its provider declares it: the tenancy rules of
+ * src/providers/kit/tenancy.ts decide from it whether a store of a given kind may. Pure data.
+ */
+export interface TenancyDeclaration {
+  /** Set when the spec's auth acts as the operator's own identity: how (the mode) and what to use instead. */
+  readonly operatorIdentity?: { readonly mode: string; readonly instead: string } | undefined;
+  /** Endpoint overrides: hosts that receive credentials or tokens and that the store's author chose instead of the cloud's. */
+  readonly endpoints?: readonly DeclaredUrl[] | undefined;
+  /** Servers the store talks to by design (a Vault address): only the plain-http rule applies to them. */
+  readonly servers?: readonly DeclaredUrl[] | undefined;
+  /** Files of the operator's pod the spec names (their content is sent as a credential). */
+  readonly operatorFiles?: readonly { readonly field: string; readonly path: string }[] | undefined;
+}
+
 export interface ProviderDefinition<Schema extends z.ZodType = z.ZodType> {
   /** The schema of spec.provider.<name>. */
   readonly schema: Schema;
   /** The description of the key spec.provider.<name> (the schema's own type description says what the type is). */
   readonly description: string;
+  /**
+   * Pure: what a parsed spec would make the operator do — act as its own identity, send credentials to endpoints the
+   * spec names, read its own files. The provider declares; the kit (src/providers/kit/tenancy.ts) enforces.
+   */
+  tenancy(spec: z.output<Schema>): TenancyDeclaration;
+}
+
+/** A bare host (as some endpoint fields accept) written as the https URL it means. Pure. */
+export function asUrl(value: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value.replace(/\/+$/, '') : `https://${value.replace(/\/+$/, '')}`;
 }

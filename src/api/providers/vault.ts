@@ -106,7 +106,7 @@ export const VaultKubernetesServiceAccountTokenSchema = z
       .max(VaultLimits.audiences)
       .optional()
       .describe('Audiences of the token (over serviceAccountRef.audiences); default vault.'),
-    expirationSeconds: z.int().min(600).max(86_400).optional().describe('Lifetime of the minted token; default 600 (the TokenRequest minimum).'),
+    expirationSeconds: z.int().min(600).max(86_400).optional().describe('Lifetime of the minted token; default 600 (the TokenRequest minimum). secret-relay mints at most 3600 (the token only lives through one login; the chart\'s admission policy refuses longer ones).'),
   })
   .meta(typeMeta('VaultKubernetesServiceAccountToken', 'A TokenRequest token presented as the JWT.'));
 
@@ -186,6 +186,23 @@ export const VaultProviderSchema = z
     caProvider: VaultCAProviderSchema.optional(),
     tls: VaultClientTLSSchema.optional(),
     auth: VaultAuthSchema,
+    generators: z
+      .object({
+        allowedPathPrefixes: z
+          .array(vaultPath('spec.provider.vault.generators.allowedPathPrefixes[]'))
+          .max(64)
+          .describe('Path prefixes (whole segments), e.g. database/creds/app. Never auth/token or sys, whatever is listed.'),
+        allowedMethods: z
+          .array(z.enum(['GET', 'POST', 'PUT']))
+          .max(3)
+          .optional()
+          .describe('Methods allowed under them; default GET and POST.'),
+      })
+      .meta(typeMeta('VaultGeneratorCalls', 'What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it.'))
+      .optional()
+      .describe(
+        'Not in ESO. A ClusterSecretStore serves VaultDynamicSecrets (spec.storeRef) only for the paths and methods listed here, never auth/token/*, sys/* or resultType Auth: they run with the store\'s identity. Omitted: it serves none. Not used by a SecretStore (the namespace\'s own identity).',
+      ),
     headers: z
       .record(z.string().max(256), z.string().max(4096))
       .meta({ maxProperties: 32 })
@@ -203,4 +220,15 @@ export const VaultProviderSchema = z
 export const vaultProvider = {
   schema: VaultProviderSchema,
   description: 'HashiCorp Vault or OpenBao (KV v1/v2).',
-} as const satisfies ProviderDefinition;
+  tenancy: (spec) => {
+    const k = spec.auth.kubernetes;
+    return {
+      operatorIdentity:
+        k !== undefined && !k.serviceAccountRef && !k.secretRef
+          ? { mode: "spec.provider.vault.auth.kubernetes without serviceAccountRef or secretRef (the operator's own ServiceAccount)", instead: 'auth.kubernetes.serviceAccountRef' }
+          : undefined,
+      // The Vault server is the store author's by design: only the plain-http rule applies to it.
+      servers: [{ field: 'spec.provider.vault.server', url: spec.server }],
+    };
+  },
+} as const satisfies ProviderDefinition<typeof VaultProviderSchema>;

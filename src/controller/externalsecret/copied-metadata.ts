@@ -2,6 +2,8 @@
 // copies them all). Two kinds are never copied: kubectl's last-applied-configuration (it would put the whole
 // ExternalSecret manifest on the Secret and make `kubectl apply` of the Secret misbehave) and our own
 // secret-relay.dev/ keys (they steer the operator; on the Secret they would read as our bookkeeping).
+// Annotations under kubernetes.io/service-account. are copied like any other, so that buildDesiredSecret
+// refuses them (Ready=False naming the rule) rather than the Secret silently differing from what was asked.
 
 const NEVER_COPIED = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
 const OWN_PREFIX = 'secret-relay.dev/';

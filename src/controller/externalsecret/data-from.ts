@@ -2,7 +2,6 @@
 // decodingStrategy, then every source merged with data[] without silent overwrites. Pure functions; the
 // reconciler fetches, these decide the keys. Key names are remote names (not values), so messages name them.
 import type { ExternalSecretDataFrom, ExternalSecretRewrite } from '../../api/types.generated.ts';
-import { SECRET_KEY_PATTERN } from '../../api/external-secret.ts';
 import { TerminalError } from '../../providers/provider.ts';
 import type { DecodingStrategy } from '../../providers/provider.ts';
 import { decode } from '../../providers/decoding.ts';
@@ -10,6 +9,7 @@ import { compileGoRegexp } from '../../util/go-regexp.ts';
 import { convertKey, type ConversionStrategy } from '../../util/key-conversion.ts';
 import type { TemplateEngine } from '../../templates/engine.ts';
 import { TemplateError } from '../../templates/errors.ts';
+import { SECRET_KEY } from '../../templates/secret-key.ts';
 
 /** A dataFrom (or data) result that cannot become the Secret the user expects; retried, since remote names can change. */
 export class DataFromError extends Error {
@@ -22,7 +22,6 @@ export class DataFromSpecError extends TerminalError {}
 export type { ConversionStrategy };
 export { convertKey };
 
-const SECRET_KEY = new RegExp(SECRET_KEY_PATTERN);
 
 /** The rewrite steps, applied in order to every key. Two keys becoming one is refused. */
 export function rewriteKeys(

@@ -3,7 +3,9 @@
 // the annotation tells nothing about the values to someone who can read annotations but not data.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ObservedTarget } from './decide.ts';
-import { MANAGED_LABEL } from '../../api/meta.ts';
+import { ExternalSecretReason, MANAGED_LABEL } from '../../api/meta.ts';
+import { CREDENTIAL_SECRET_TYPE_MESSAGE, CREDENTIAL_SECRET_TYPES } from '../../api/external-secret.ts';
+import { TerminalError } from '../../util/errors.ts';
 
 export { MANAGED_LABEL };
 export const DATA_HMAC_ANNOTATION = 'secret-relay.dev/data-hmac';
@@ -69,7 +71,51 @@ export interface ExistingSecret {
   readonly type?: string | undefined;
 }
 
+/** Annotations the token controller acts on (kubernetes.io/service-account.name, .uid): never written. */
+export const TOKEN_CONTROLLER_ANNOTATION_PREFIX = 'kubernetes.io/service-account.';
+const TOKEN_ANNOTATION_MESSAGE =
+  `secret-relay never writes Secrets with annotations under ${TOKEN_CONTROLLER_ANNOTATION_PREFIX} (the token controller acts on them)`;
+
+/**
+ * A Secret secret-relay will not write (issue 24; the apiserver's admission policy refuses it too): Ready=False
+ * InvalidSpec, not retried until the ExternalSecret changes, the Secret left as it was.
+ */
+export class CredentialSecretError extends TerminalError {
+  readonly reason = ExternalSecretReason.InvalidSpec;
+}
+
+function isCredentialType(type: string | undefined): boolean {
+  return type !== undefined && (CREDENTIAL_SECRET_TYPES as readonly string[]).includes(type);
+}
+
+function hasTokenControllerAnnotation(annotations: Readonly<Record<string, string>> | undefined): boolean {
+  return Object.keys(annotations ?? {}).some((key) => key.startsWith(TOKEN_CONTROLLER_ANNOTATION_PREFIX));
+}
+
+/**
+ * Refuses an existing target secret-relay must not write into (Merge, CreateOrMerge, adoption, update): one of a
+ * credential type, or carrying a token-controller annotation (the merged Secret would carry it too).
+ */
+export function assertWritableTarget(namespace: string, name: string, existing: ExistingSecret | undefined): void {
+  if (!existing) return;
+  if (isCredentialType(existing.type)) {
+    throw new CredentialSecretError(`target Secret ${namespace}/${name} is of type ${existing.type}: ${CREDENTIAL_SECRET_TYPE_MESSAGE}; choose another target`);
+  }
+  if (hasTokenControllerAnnotation(existing.annotations)) {
+    throw new CredentialSecretError(`target Secret ${namespace}/${name} carries an annotation under ${TOKEN_CONTROLLER_ANNOTATION_PREFIX}: ${TOKEN_ANNOTATION_MESSAGE}; choose another target`);
+  }
+}
+
 export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
+  // Whatever the source — spec.target.template.type (also refused by the CRD), template metadata, templateFrom,
+  // or the ExternalSecret's own annotations copied when there is no template. The key is not quoted: a rendered
+  // key may be derived from a secret value.
+  if (isCredentialType(input.type)) throw new CredentialSecretError(`spec.target.template.type: ${CREDENTIAL_SECRET_TYPE_MESSAGE}`);
+  if (hasTokenControllerAnnotation(input.annotations)) {
+    throw new CredentialSecretError(
+      `${TOKEN_ANNOTATION_MESSAGE}: remove it from the template's annotations, or from the ExternalSecret's own annotations (copied to the Secret when there is no template)`,
+    );
+  }
   const keys = [...input.data.keys()].sort();
   const data: Record<string, string> = {};
   for (const key of keys) data[key] = Buffer.from(input.data.get(key)!).toString('base64');
@@ -77,7 +123,7 @@ export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
   const templatedAnnotations = Object.keys(input.annotations ?? {}).sort();
   const annotations: Record<string, string> = {
     ...input.annotations,
-    [DATA_HMAC_ANNOTATION]: dataHmac(input.hmacKey, input.data),
+    [DATA_HMAC_ANNOTATION]: dataHmac(input.hmacKey, input.data, input),
     [MANAGED_KEYS_ANNOTATION]: keys.join(','),
     ...(templatedLabels.length > 0 ? { [TEMPLATED_LABELS_ANNOTATION]: templatedLabels.join(',') } : {}),
     ...(templatedAnnotations.length > 0 ? { [TEMPLATED_ANNOTATIONS_ANNOTATION]: templatedAnnotations.join(',') } : {}),
@@ -114,15 +160,38 @@ export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
   };
 }
 
-/** HMAC-SHA256 over the sorted keys and values, length-prefixed so no two data maps collide. */
-export function dataHmac(hmacKey: Uint8Array, data: ReadonlyMap<string, Uint8Array>): string {
-  const mac = createHmac('sha256', hmacKey);
-  for (const key of [...data.keys()].sort()) {
-    const keyBytes = Buffer.from(key, 'utf8');
-    const value = data.get(key)!;
+/** The Secret an HMAC is for: its key is derived from it. */
+export interface HmacScope {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * The HMAC key of one Secret, derived from the operator's key and the Secret's namespace/name: equal data in two
+ * Secrets (two teams' namespaces) gives unequal annotations, so an annotation reveals no cross-namespace equality.
+ */
+function scopedKey(hmacKey: Uint8Array, scope: HmacScope): Buffer {
+  return createHmac('sha256', hmacKey).update('secret-relay.dev/data-hmac/v2\0').update(scope.namespace).update('\0').update(scope.name).digest();
+}
+
+/** HMAC-SHA256 over the sorted keys and values, length-prefixed so no two data maps collide; keyed per Secret (v2). */
+export function dataHmac(hmacKey: Uint8Array, data: ReadonlyMap<string, Uint8Array>, scope: HmacScope): string {
+  return `v2:${macOf(scopedKey(hmacKey, scope), data)}`;
+}
+
+/** The v1 annotation (one key for every Secret): still accepted as intact, replaced by v2 at the Secret's next write. */
+export function legacyDataHmac(hmacKey: Uint8Array, data: ReadonlyMap<string, Uint8Array>): string {
+  return `v1:${macOf(hmacKey, data)}`;
+}
+
+function macOf(key: Uint8Array, data: ReadonlyMap<string, Uint8Array>): string {
+  const mac = createHmac('sha256', key);
+  for (const name of [...data.keys()].sort()) {
+    const keyBytes = Buffer.from(name, 'utf8');
+    const value = data.get(name)!;
     mac.update(lengthPrefix(keyBytes.length)).update(keyBytes).update(lengthPrefix(value.length)).update(value);
   }
-  return `v1:${mac.digest('base64url')}`;
+  return mac.digest('base64url');
 }
 
 function lengthPrefix(n: number): Buffer {
@@ -132,7 +201,7 @@ function lengthPrefix(n: number): Buffer {
 }
 
 /** Is the Secret in the cluster still what we last wrote? */
-export function observeTarget(existing: ExistingSecret | undefined, hmacKey: Uint8Array): ObservedTarget {
+export function observeTarget(existing: ExistingSecret | undefined, hmacKey: Uint8Array, scope: HmacScope): ObservedTarget {
   if (!existing) return { state: 'missing' };
   const recorded = existing.annotations[DATA_HMAC_ANNOTATION];
   const keysAnnotation = existing.annotations[MANAGED_KEYS_ANNOTATION];
@@ -145,7 +214,8 @@ export function observeTarget(existing: ExistingSecret | undefined, hmacKey: Uin
     if (encoded === undefined) return { state: 'drifted' };
     ours.set(key, Buffer.from(encoded, 'base64'));
   }
-  return equalStrings(dataHmac(hmacKey, ours), recorded) ? { state: 'intact' } : { state: 'drifted' };
+  const expected = recorded.startsWith('v1:') ? legacyDataHmac(hmacKey, ours) : dataHmac(hmacKey, ours, scope);
+  return equalStrings(expected, recorded) ? { state: 'intact' } : { state: 'drifted' };
 }
 
 /** Would applying `desired` change anything we own in `existing`? Saves a write per unchanged refresh. */

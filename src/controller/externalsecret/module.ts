@@ -14,6 +14,8 @@ import { observeTarget } from './desired-secret.ts';
 import { createLeaseKeeper } from './generators.ts';
 import { createExternalSecretReconciler, type InvalidObject, type ParsedObject } from './reconciler.ts';
 import { resolveStore } from './store-ref.ts';
+import { DEFAULT_SANDBOX_OPTIONS, workerSandbox } from './sandbox.ts';
+import { createTemplateEngine } from '../../templates/engine.ts';
 
 export const externalSecretController: ControllerModule = {
   name: 'externalsecret',
@@ -49,6 +51,15 @@ export const externalSecretController: ControllerModule = {
         ),
     });
 
+    // Templates and property reads on tenant values run in worker threads with a deadline and a heap limit.
+    const templateEngine = createTemplateEngine();
+    const sandbox = workerSandbox(templateEngine, ctx.isolation?.sandbox ?? DEFAULT_SANDBOX_OPTIONS, {
+      ran: (seconds, outcome) => ctx.metrics.sandboxRan(outcome, seconds),
+      queued: (n) => ctx.metrics.setSandboxQueued(n),
+      overBudget: () => ctx.metrics.sandboxBudgetRefused(),
+      namespacesOverBudget: (n) => ctx.metrics.setSandboxNamespacesOverBudget(n),
+    });
+
     const reconcile = createExternalSecretReconciler({
       clock: ctx.clock,
       getExternalSecret,
@@ -62,6 +73,9 @@ export const externalSecretController: ControllerModule = {
       hmacKey: ctx.hmacKey,
       ...(ctx.refreshTimePeriodMs !== undefined ? { refreshTimePeriodMs: ctx.refreshTimePeriodMs } : {}),
       onSynced: (statusWrite) => ctx.metrics.synced(statusWrite),
+      templateEngine,
+      sandbox,
+      ...(ctx.isolation ? { minRefreshIntervalMs: ctx.isolation.minRefreshIntervalMs } : {}),
       leases,
       // templateFrom reads ConfigMaps and Secrets of the ExternalSecret's own namespace (RBAC: get on both).
       templateSources: {
@@ -105,7 +119,8 @@ export const externalSecretController: ControllerModule = {
             const targeting = () => index.targeting(secret.metadata?.namespace ?? '', secret.metadata?.name ?? '');
             if (event === 'delete') return targeting();
             const existing = { labels: secret.metadata?.labels ?? {}, annotations: secret.metadata?.annotations ?? {}, data: secret.data ?? {}, immutable: false, ownerUids: [] };
-            return observeTarget(existing, ctx.hmacKey).state !== 'intact' ? targeting() : [];
+            const scope = { namespace: secret.metadata?.namespace ?? '', name: secret.metadata?.name ?? '' };
+            return observeTarget(existing, ctx.hmacKey, scope).state !== 'intact' ? targeting() : [];
           },
         }),
         // A namespace's labels decide whether a ClusterSecretStore serves it.

@@ -12,11 +12,11 @@ import type { StatusWriter } from '../../k8s/status.ts';
 import type { EventRecorder, EventTarget } from '../../k8s/events.ts';
 import type { SecretsClient } from '../../providers/provider.ts';
 import { AccessDeniedError, NoSecretError, TerminalError } from '../../providers/provider.ts';
-import { decode, extractProperty, jsonObjectEntries } from '../../providers/decoding.ts';
 import type { ExternalSecretDataFrom } from '../../api/types.generated.ts';
 import { createTemplateEngine, type TemplateEngine } from '../../templates/engine.ts';
-import { renderSecret, templateSourceNames, type RenderedSecret, type TemplateSources } from '../../templates/render-secret.ts';
-import { mergeSources, shapeDataFrom, type KeySource } from './data-from.ts';
+import { templateSourceNames, type RenderedSecret, type TemplateSources } from '../../templates/render-secret.ts';
+import { mergeSources, type KeySource } from './data-from.ts';
+import { inlineSandbox, type Sandbox, type WorkContext } from './sandbox.ts';
 import { copiedMetadata } from './copied-metadata.ts';
 import { externalSecretCompat } from '../../api/eso-compat.ts';
 import { generatorSources, type IssuedCredentials, type LeaseKeeper } from './generators.ts';
@@ -25,7 +25,7 @@ import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide, jitteredIntervalMs, refusedRecheckMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
-import { buildDesiredSecret, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
+import { assertWritableTarget, buildDesiredSecret, CredentialSecretError, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
 import { adoptionNote, adoptionPatch, classifyTarget, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 import { describeError } from '../../k8s/describe-error.ts';
@@ -78,6 +78,10 @@ export interface ExternalSecretReconcilerDeps {
   readonly refreshTimePeriodMs?: number;
   /** Told of each finished sync: whether its status was written or the refreshTime write deferred. */
   readonly onSynced?: (statusWrite: 'written' | 'deferred') => void;
+  /** Where property reads, decoding, rewrites and templates run (a worker pool in the operator); same-thread when absent. */
+  readonly sandbox?: Sandbox;
+  /** --min-refresh-interval: a shorter non-zero spec.refreshInterval is raised to it. */
+  readonly minRefreshIntervalMs?: number;
 }
 
 /**
@@ -106,7 +110,8 @@ export const DEFAULT_REFRESH_TIME_PERIOD_MS = 10 * 60_000;
 type FetchOutcome = { readonly data: Map<string, Uint8Array>; readonly missing: string[] };
 
 export function createExternalSecretReconciler(options: ExternalSecretReconcilerDeps) {
-  const deps: ExternalSecretReconcilerDeps = { ...options, templateEngine: options.templateEngine ?? createTemplateEngine() };
+  const templateEngine = options.templateEngine ?? createTemplateEngine();
+  const deps: ExternalSecretReconcilerDeps = { ...options, templateEngine, sandbox: options.sandbox ?? inlineSandbox(templateEngine) };
   const written = new Map<string, WrittenStatus>();
   // The refusal message last reported per key, so a recheck that reads a lagging cache does not repeat its Event and audit record.
   const refusals = new Map<string, string>();
@@ -200,7 +205,9 @@ class Reconciliation {
 
   async run(): Promise<ReconcileResult> {
     const { es } = this;
-    const refreshIntervalMs = parseDuration(es.spec.refreshInterval ?? '1h');
+    const requestedIntervalMs = parseDuration(es.spec.refreshInterval ?? '1h');
+    // The operator's floor (--min-refresh-interval) applies to periodic refreshes; 0 still means "once per change".
+    const refreshIntervalMs = requestedIntervalMs > 0 ? Math.max(requestedIntervalMs, this.deps.minRefreshIntervalMs ?? 0) : 0;
     const creationPolicy = es.spec.target?.creationPolicy ?? 'Owner';
 
     const store = this.deps.resolveStore(es);
@@ -248,7 +255,7 @@ class Reconciliation {
       else if (this.issued.length > 0 && !committing) await this.deps.leases?.commit(es, this.issued, this.deps.clock.now(), this.signal).catch(() => {});
       const message = describeError(err);
       // The sync's own error is what is retried and reported: a failed status write must not replace it.
-      await this.setNotReady(ExternalSecretReason.SecretSyncedError, message).catch(() => {});
+      await this.setNotReady(err instanceof CredentialSecretError ? err.reason : ExternalSecretReason.SecretSyncedError, message).catch(() => {});
       await this.deps.events.record(this.eventTarget, 'Warning', EventReason.UpdateFailed, message);
       throw err;
     }
@@ -284,7 +291,7 @@ class Reconciliation {
         return { state: 'foreign', adopt: predecessor || wantsAdoption(this.es.metadata.annotations) } as const;
       }
     }
-    return observeTarget(toExisting(existing), this.deps.hmacKey);
+    return observeTarget(toExisting(existing), this.deps.hmacKey, { namespace: this.namespace, name: this.targetName });
   }
 
   /** Nothing written: Ready=False naming the Secret, its owner and the ways forward; Event and audit once per change. */
@@ -360,8 +367,7 @@ class Reconciliation {
         // The whole value is fetched (property and decoding applied here), so ExternalSecrets reading
         // different properties of one remote secret share one provider call.
         const raw = await client.getSecret({ key, ...(version ? { version } : {}), ...(metadataPolicy === 'Fetch' ? { metadataPolicy } : {}) }, this.signal);
-        const selected = property ? extractProperty(raw, property, key) : raw;
-        return decode(selected, decodingStrategy ?? 'None', key);
+        return this.deps.sandbox!.selectValue(this.work(), raw, property, decodingStrategy ?? 'None', key);
       }, property ? `${key} (property ${property})` : key);
       if (value !== undefined && nullBytePolicy === 'Fail') refuseNullBytes(`spec.data[${index}]`, new Map([[entry.secretKey, value]]));
       if (value !== undefined) sources.push({ where: `spec.data[${index}]`, data: new Map([[entry.secretKey, value]]) });
@@ -376,7 +382,7 @@ class Reconciliation {
         : generator
           ? `${where} (${generator.kind} ${generator.name})`
           : `${where} (find)`;
-      const shaped = shapeDataFrom(entry, fetched, this.deps.templateEngine!, where);
+      const shaped = await this.deps.sandbox!.shapeDataFrom(this.work(), entry, fetched, where);
       if ((entry.extract ?? entry.find)?.nullBytePolicy === 'Fail') refuseNullBytes(where, shaped);
       sources.push({ where: label, data: shaped });
     }
@@ -396,8 +402,7 @@ class Reconciliation {
       return this.read(client, store, property ? `${key}#${property}` : key, missing, async () => {
         // The whole value (split here), so a data[] entry and an extract of the same key share one call.
         const raw = await client.getSecret({ key, ...(version ? { version } : {}), ...(metadataPolicy === 'Fetch' ? { metadataPolicy } : {}) }, this.signal);
-        const selected = property ? extractProperty(raw, property, key) : raw;
-        return new Map(Object.entries(jsonObjectEntries(selected, key)));
+        return this.deps.sandbox!.extractEntries(this.work(), raw, property, key);
       }, property ? `${key} (property ${property})` : key);
     }
     if (entry.sourceRef) {
@@ -493,7 +498,12 @@ class Reconciliation {
     const template = this.es.spec.target?.template;
     // Without a template the ExternalSecret's own labels and annotations go to the Secret, as ESO does.
     if (!template) return { data, ...copiedMetadata(this.es.metadata) };
-    return renderSecret(this.deps.templateEngine!, data, template, await this.readTemplateSources());
+    return this.deps.sandbox!.renderSecret(this.work(), data, template, await this.readTemplateSources());
+  }
+
+  /** Whose sandboxed work it is: the namespace pays for it, the reconcile's signal abandons it. */
+  private work(): WorkContext {
+    return { namespace: this.namespace, signal: this.signal };
   }
 
   private async write(
@@ -576,6 +586,7 @@ class Reconciliation {
       }
     }
     const current = view === existingView ? existing : toExisting(view);
+    if (!created) assertWritableTarget(this.namespace, this.targetName, current);
     if (created) {
       // Written by applyIfAbsent.
     } else if (this.foreignOwner && view) {

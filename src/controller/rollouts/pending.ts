@@ -53,6 +53,8 @@ export class PendingChanges {
     if (hmac === undefined) return false;
     this.#lastHmac.set(key, hmac);
     if (previous === undefined || previous === hmac) return false;
+    // v1 → v2 (the HMAC keyed per Secret, written at the first write after an upgrade) is a new scheme, not new data.
+    if (schemeOf(previous) !== schemeOf(hmac)) return false;
     let changes = this.#pending.get(namespace);
     if (!changes) this.#pending.set(namespace, (changes = new Map()));
     const earlier = changes.get(secret);
@@ -76,4 +78,9 @@ export class PendingChanges {
     for (const h of handled) if (changes.get(h.secret) === h) changes.delete(h.secret);
     if (changes.size === 0) this.#pending.delete(namespace);
   }
+}
+
+/** The scheme prefix of a data HMAC annotation (v1:, v2:). */
+function schemeOf(hmac: string): string {
+  return hmac.slice(0, hmac.indexOf(':') + 1);
 }

@@ -193,7 +193,9 @@ export class LeaderElector {
     while (!this.#stopping.signal.aborted) {
       const leading = this.#leading !== undefined;
       const attemptAt = this.#clock.now();
-      const result = leading ? await this.#withinRenewDeadline(this.#tryAcquireOrRenew()) : await this.#tryAcquireOrRenew();
+      // Every attempt is bounded: a leader's by its renew deadline (counted from its last renewal), a candidate's
+      // by one renew deadline; the requests of an attempt given up on are cut, not left to land later.
+      const result = await this.#bounded(leading ? this.#lastRenewedAt + this.#renewDeadlineMs - attemptAt : this.#renewDeadlineMs);
       if (this.#stopping.signal.aborted && !leading) break; // do not start leading while stopping
       if (result.acquired) {
         this.#lastRenewedAt = attemptAt;
@@ -210,19 +212,46 @@ export class LeaderElector {
     }
   }
 
+  /**
+   * The time (on this elector's clock) until which this replica may act as the leader: its last successful
+   * renewal's start + the renew deadline. A standby cannot take the lease before the last renewal + the lease
+   * duration, which is later: whatever this replica does before this time, it does alone. (Also while a graceful
+   * stop waits for the reconciles, before the release.) -Infinity before the first renewal.
+   */
+  leadingUntil(): number {
+    return this.#lastRenewedAt === 0 ? Number.NEGATIVE_INFINITY : this.#lastRenewedAt + this.#renewDeadlineMs;
+  }
+
+  /** One attempt, given up on (its requests aborted) after `ms`. */
+  async #bounded(ms: number): Promise<{ acquired: boolean; holder?: string }> {
+    const timeout = new AbortController();
+    const stopTimer = new AbortController();
+    const result = await Promise.race([
+      this.#tryAcquireOrRenew(timeout.signal),
+      delay(this.#timers, ms, stopTimer.signal).then(() => ({ acquired: false })),
+    ]);
+    stopTimer.abort();
+    timeout.abort(new Error('leader election: the attempt outlasted its deadline'));
+    return result;
+  }
+
   /** One attempt, retried at once on write conflicts. Never throws. */
-  async #tryAcquireOrRenew(): Promise<{ acquired: boolean; holder?: string }> {
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<{ acquired: boolean; holder?: string }> {
     try {
       for (let i = 0; i < conflictRetries; i++) {
         const now = this.#clock.now();
         // Fast path: the leader renews the lease it last wrote; a conflict sends it back to reading.
-        const current = i === 0 && this.#leading && this.#lastWritten ? this.#lastWritten : await this.#store.get(this.#ref.namespace, this.#ref.name);
+        const current = i === 0 && this.#leading && this.#lastWritten ? this.#lastWritten : await this.#store.get(this.#ref.namespace, this.#ref.name, signal);
+        if (signal.aborted) return { acquired: false };
         if (current && current.resourceVersion !== this.#observed?.resourceVersion) this.#observed = { resourceVersion: current.resourceVersion, at: now };
         const decision = decideLease(current, this.identity, now, this.#observed?.at);
         if (decision.action === 'wait') return { acquired: false, holder: decision.holder };
         const desired = heldLease(current, this.#ref, this.identity, now, this.#leaseDurationSeconds);
         try {
-          this.#lastWritten = current ? await this.#store.replace(desired) : await this.#store.create(desired);
+          const written = current ? await this.#store.replace(desired, signal) : await this.#store.create(desired, signal);
+          // An answer that arrives after the attempt was given up on does not count: the loop has moved on.
+          if (signal.aborted) return { acquired: false };
+          this.#lastWritten = written;
           if (decision.action === 'acquire') {
             this.#logger?.info({ lease: this.#ref, identity: this.identity, previousHolder: decision.previousHolder }, 'acquired the lease');
           }
@@ -235,18 +264,9 @@ export class LeaderElector {
       return { acquired: false };
     } catch (err) {
       this.#lastWritten = undefined;
-      this.#logger?.warn({ lease: this.#ref, identity: this.identity, error: describeKubeError(err) }, 'could not read or write the lease; will retry');
+      if (!signal.aborted) this.#logger?.warn({ lease: this.#ref, identity: this.identity, error: describeKubeError(err) }, 'could not read or write the lease; will retry');
       return { acquired: false };
     }
-  }
-
-  /** A leader whose renewal hangs must still step down at the renew deadline. */
-  async #withinRenewDeadline(attempt: Promise<{ acquired: boolean; holder?: string }>): Promise<{ acquired: boolean; holder?: string }> {
-    const timeout = new AbortController();
-    const remaining = this.#lastRenewedAt + this.#renewDeadlineMs - this.#clock.now();
-    const result = await Promise.race([attempt, delay(this.#timers, remaining, timeout.signal).then(() => ({ acquired: false }))]);
-    timeout.abort();
-    return result;
   }
 
   #startLeading(): void {

@@ -13,6 +13,8 @@ import type { KubeClient } from '../../k8s/kube-client.ts';
 import { createKindInformer, kindKey, type InformerEvent, type KindDescriptor, type KubernetesObject, type SupervisedInformer } from '../../k8s/informer.ts';
 import { checkKindsReadable } from '../../k8s/preflight.ts';
 import { createLeaseStore } from '../../k8s/leases.ts';
+import type { LeaseStore } from '../../k8s/lease-record.ts';
+import { runInTerm, TermEndedError } from '../../k8s/term.ts';
 import type { BackoffOptions } from '../../util/backoff.ts';
 import { ChangeFilter } from '../change-filter.ts';
 import { Controller, type Reconcile } from './controller.ts';
@@ -73,7 +75,7 @@ export interface QueueHandle {
   add(key: string, afterMs?: number): void;
 }
 
-export type ManagerMetrics = Pick<Metrics, 'reconcile' | 'setQueueDepth' | 'queueAdded' | 'queueWaited' | 'queueRetried' | 'setLeader'>;
+export type ManagerMetrics = Pick<Metrics, 'reconcile' | 'setQueueDepth' | 'queueAdded' | 'queueWaited' | 'queueRetried' | 'setLeader'> & Partial<Pick<Metrics, 'setQueueNamespaces'>>;
 
 export interface ManagerOptions {
   readonly kube: KubeClient;
@@ -90,6 +92,8 @@ export interface ManagerOptions {
     | { readonly namespace: string; readonly name: string; readonly identity: string; readonly leaseDurationMs: number; readonly renewDeadlineMs: number; readonly retryPeriodMs: number }
     | undefined;
   readonly informerBackoff?: BackoffOptions | undefined;
+  /** For tests: where the leader-election Lease is kept. Default: the cluster, over the client's leader-election lane. */
+  readonly leaseStore?: LeaseStore | undefined;
   /** For tests: builds the informer of a kind. Default: a supervised list-watch (src/k8s/informer.ts). */
   readonly makeInformer?: (<T extends KubernetesObject>(kind: KindDescriptor<T>) => SupervisedInformer<T>) | undefined;
   /** Run before the caches start; default: every kind can be listed (src/k8s/preflight.ts). */
@@ -102,6 +106,8 @@ export class Manager implements Caches {
   readonly #specs: ControllerSpec[] = [];
   /** The current term's controllers; undefined while not leading. */
   #controllers: Map<string, Controller> | undefined;
+  /** Aborted when the current term ends: every request made in the term carries it (src/k8s/term.ts). */
+  #term: AbortController | undefined;
   #http: HttpServer | undefined;
   #elector: LeaderElector | undefined;
   #started = false;
@@ -195,24 +201,43 @@ export class Manager implements Caches {
     logger.info({ caches: [...this.#informers.keys()] }, 'caches synced');
     const election = this.#options.leaderElection;
     if (election) {
-      this.#elector = new LeaderElector({
-        store: createLeaseStore(kube),
+      const elector: LeaderElector = new LeaderElector({
+        store: this.#options.leaseStore ?? createLeaseStore(kube.leaderElection),
         ...election,
-        onStartedLeading: () => this.#startTerm(),
+        onStartedLeading: (signal): void => this.#startTerm(signal, () => this.#options.clock.now() >= elector.leadingUntil()),
         onStoppedLeading: () => this.#endTerm(),
         clock: this.#options.clock,
         logger,
       });
-      this.#elector.start();
+      this.#elector = elector;
+      elector.start();
     } else {
-      this.#startTerm();
+      this.#startTerm(undefined, () => false);
     }
     return { metricsPort: this.#http.port };
   }
 
-  /** Controllers exist only while this replica leads; a new set each term (a Controller runs once). */
-  #startTerm(): void {
+  /**
+   * Controllers exist only while this replica leads; a new set each term (a Controller runs once). They run in
+   * the term's context (src/k8s/term.ts): every Kubernetes request they make, however deep, carries the term's
+   * signal and is refused once the term is over by the elector's signal (`leading`) or by the clock (`ended`:
+   * the renew deadline passed). That is how a leader that cannot renew stops writing before its Lease can pass
+   * to a standby, rather than exiting as controller-runtime does: the caches stay warm for the next term.
+   */
+  #startTerm(leading: AbortSignal | undefined, ended: () => boolean): void {
     const { clock, logger, metrics, workers, queueRateLimit } = this.#options;
+    const term = new AbortController();
+    this.#term = term;
+    // Leadership lost (renewals failed, the Lease taken): the term ends at once. A graceful stop instead lets
+    // the reconciles finish within the budget, and ends the term before the Lease is released (#endTerm).
+    leading?.addEventListener(
+      'abort',
+      () => {
+        if (!this.#stopping) term.abort(new TermEndedError(`this replica no longer leads (${describeReason(leading.reason)}); its requests are refused`));
+      },
+      { once: true },
+    );
+    const stopBudget = this.#stopBudget();
     const controllers = new Map<string, Controller>();
     for (const spec of this.#specs) {
       const name = spec.name;
@@ -224,14 +249,17 @@ export class Manager implements Caches {
           depth: (n) => metrics.setQueueDepth(name, n),
           waited: (s) => metrics.queueWaited(name, s),
           retried: () => metrics.queueRetried(name),
+          namespaces: (n, busiest) => metrics.setQueueNamespaces?.(name, n, busiest),
         },
       });
       const observer = { onResult: (_key: string, outcome: Parameters<ManagerMetrics['reconcile']>[1], seconds: number) => metrics.reconcile(name, outcome, seconds) };
-      controllers.set(name, new Controller({ name, queue, reconcile: spec.reconcile, workers, clock, logger, observer }));
+      controllers.set(name, new Controller({ name, queue, reconcile: spec.reconcile, workers, clock, logger, observer, ...stopBudget }));
     }
     this.#controllers = controllers;
     metrics.setLeader(true);
-    for (const c of controllers.values()) c.start();
+    runInTerm({ signal: term.signal, ended }, () => {
+      for (const c of controllers.values()) c.start();
+    });
     for (const spec of this.#specs) {
       const queue = controllers.get(spec.name)!.queue;
       for (const obj of this.informer(spec.primary.kind).list()) queue.add(keyOf(obj));
@@ -239,12 +267,30 @@ export class Manager implements Caches {
     logger.info({ controllers: [...controllers.keys()] }, 'leading: controllers started');
   }
 
+  /**
+   * How long a term's end waits for its in-flight reconciles (then aborts them, then gives up on them): with
+   * leader election, all of it within the time between the renew deadline and the Lease's expiry (5 s with the
+   * defaults), so the old leader is done before a standby can lead; its requests are refused from the renew
+   * deadline on anyway. Without: the Controller's defaults.
+   */
+  #stopBudget(): { stopTimeoutMs?: number; abortGraceMs?: number } {
+    const election = this.#options.leaderElection;
+    if (!election) return {};
+    const window = election.leaseDurationMs - election.renewDeadlineMs;
+    return { stopTimeoutMs: Math.floor(window * 0.5), abortGraceMs: Math.floor(window * 0.25) };
+  }
+
   async #endTerm(): Promise<void> {
     const running = this.#controllers;
     if (!running) return;
     this.#controllers = undefined;
+    const term = this.#term;
+    this.#term = undefined;
+    if (!this.#stopping) term?.abort(new TermEndedError('this replica no longer leads; its requests are refused'));
     this.#options.metrics.setLeader(false);
     await Promise.all([...running.values()].map((c) => c.stop()));
+    // Whatever a reconcile left behind (it ignored its abort) can no longer reach the apiserver once the Lease is released.
+    term?.abort(new TermEndedError('this replica stopped leading; its requests are refused'));
     this.#options.logger.info({}, 'no longer leading: controllers stopped');
   }
 
@@ -256,4 +302,8 @@ export class Manager implements Caches {
     await Promise.all([...this.#informers.values()].map((e) => e.informer.stop()));
     await this.#http?.close();
   }
+}
+
+function describeReason(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }

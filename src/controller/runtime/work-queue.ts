@@ -1,5 +1,7 @@
 // A keyed work queue in the manner of client-go's workqueue: items are keys ("namespace/name"), never events,
-// so ten changes to one object while it waits cost one reconcile.
+// so ten changes to one object while it waits cost one reconcile. One difference: ready keys are handed out by
+// namespace in turn (round-robin; FIFO within a namespace), so a namespace with thousands of due keys delays
+// another namespace's key by at most one key per busy namespace, not by its whole backlog.
 import type { Clock } from '../../util/clock.ts';
 import { systemClock } from '../../util/clock.ts';
 import { backoffDelay, validateBackoff } from '../../util/backoff.ts';
@@ -20,6 +22,8 @@ export interface QueueObserver {
   waited(seconds: number): void;
   /** `addRateLimited` was called: a reconcile failed and will be retried. */
   retried(): void;
+  /** Namespaces with ready keys, and the ready keys of the busiest one, after every change (optional). */
+  namespaces?(waiting: number, busiestDepth: number): void;
 }
 
 export interface WorkQueueOptions {
@@ -53,9 +57,13 @@ export class WorkQueue {
   readonly #bucket: TokenBucket;
   readonly #observer: QueueObserver | undefined;
 
-  // Ready keys in FIFO order; `#head` avoids O(n) shifts at 10,000 keys.
-  #ready: string[] = [];
-  #head = 0;
+  /** Ready keys per namespace, in FIFO order. */
+  readonly #byNamespace = new Map<string, Fifo<string>>();
+  /** Namespaces with ready keys, in the order they are served: the head's first key goes next, then it moves to the tail. */
+  readonly #turns = new Fifo<string>();
+  #readyCount = 0;
+  /** The busiest namespace's ready keys (for the observer); recomputed when that namespace shrinks. */
+  #busiest = 0;
   /** Keys that need processing: queued, or added again while being processed. */
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
@@ -90,8 +98,7 @@ export class WorkQueue {
     this.#addedAt.set(key, this.#clock.now());
     this.#observer?.added();
     if (this.#processing.has(key)) return;
-    this.#ready.push(key);
-    this.#observer?.depth(this.len());
+    this.#pushReady(key);
     this.#handOut();
   }
 
@@ -155,8 +162,7 @@ export class WorkQueue {
   done(key: string): void {
     if (!this.#processing.delete(key)) return;
     if (this.#dirty.has(key) && !this.#shuttingDown) {
-      this.#ready.push(key);
-      this.#observer?.depth(this.len());
+      this.#pushReady(key);
       this.#handOut();
     }
   }
@@ -182,7 +188,7 @@ export class WorkQueue {
 
   /** Keys ready to be handed out (not those being processed or waiting on a delay). */
   len(): number {
-    return this.#ready.length - this.#head;
+    return this.#readyCount;
   }
 
   /** Keys waiting on `addAfter` / `addRateLimited`. */
@@ -195,13 +201,37 @@ export class WorkQueue {
     return this.#processing.size;
   }
 
-  #shiftReady(): string | undefined {
-    if (this.#head >= this.#ready.length) return undefined;
-    const key = this.#ready[this.#head++];
-    if (this.#head > 1024 && this.#head * 2 > this.#ready.length) {
-      this.#ready = this.#ready.slice(this.#head);
-      this.#head = 0;
+  #pushReady(key: string): void {
+    const namespace = namespaceOf(key);
+    let keys = this.#byNamespace.get(namespace);
+    if (keys === undefined) {
+      keys = new Fifo<string>();
+      this.#byNamespace.set(namespace, keys);
+      this.#turns.push(namespace);
     }
+    keys.push(key);
+    this.#readyCount++;
+    if (keys.length > this.#busiest) this.#busiest = keys.length;
+    this.#observer?.depth(this.len());
+    this.#observer?.namespaces?.(this.#byNamespace.size, this.#busiest);
+  }
+
+  /** The first key of the namespace whose turn it is; that namespace goes to the back of the line. */
+  #shiftReady(): string | undefined {
+    const namespace = this.#turns.shift();
+    if (namespace === undefined) return undefined;
+    const keys = this.#byNamespace.get(namespace)!;
+    const before = keys.length;
+    const key = keys.shift()!;
+    this.#readyCount--;
+    if (keys.length === 0) this.#byNamespace.delete(namespace);
+    else this.#turns.push(namespace);
+    if (before === this.#busiest) {
+      let busiest = 0;
+      for (const other of this.#byNamespace.values()) if (other.length > busiest) busiest = other.length;
+      this.#busiest = busiest;
+    }
+    this.#observer?.namespaces?.(this.#byNamespace.size, this.#busiest);
     return key;
   }
 
@@ -254,5 +284,39 @@ export class WorkQueue {
       this.#heap.pop();
     }
     this.#armDelayTimer();
+  }
+}
+
+/** The namespace of a "namespace/name" key; '' for a cluster-scoped key. */
+export function namespaceOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+}
+
+/** A FIFO with O(1) shift (a head index, compacted now and then) for queues of 10,000 keys. */
+class Fifo<T> {
+  #items: T[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head]!;
+    this.#items[this.#head++] = undefined as T;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
   }
 }

@@ -18,7 +18,7 @@ import type { ParsedStore, ResolvedStore } from '../externalsecret/store-ref.ts'
 import { describeError } from '../../k8s/describe-error.ts';
 import { TerminalError } from '../../util/errors.ts';
 import { splitKey } from '../externalsecret/reconciler.ts';
-import { tenancyViolations, type TenancyPolicy } from '../../providers/kit/index.ts';
+import { declaredTenancy, tenancyViolations, type TenancyPolicy } from '../../providers/kit/index.ts';
 
 export interface StoreReconcilerDeps {
   readonly kind: StoreKind;
@@ -94,7 +94,7 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
     }
 
     // Checked before any client is built: a refused store never authenticates, and its reason names the rule.
-    const violations = tenancyViolations(provider.tenancy(selected.spec), deps.kind, deps.tenancy);
+    const violations = tenancyViolations(declaredTenancy(selected.name, selected.spec), deps.kind, deps.tenancy);
     if (violations.length > 0) {
       await setReady({ status: 'False', reason: violations[0]!.rule, message: `${described}: ${violations.map((v) => v.message).join('; ')}` });
       return;

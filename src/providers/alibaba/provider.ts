@@ -6,7 +6,7 @@ import { AlibabaProviderSchema } from '../../api/secret-store.ts';
 import type { AlibabaProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
 import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.ts';
-import type { Provider, SecretsClient, StoreContext, TenancyDeclaration } from '../provider.ts';
+import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { createAlibabaSession, planAlibabaAuth, type AlibabaAuthPlan } from './auth.ts';
 import { kmsDefaultHost, resolveEndpoint } from './endpoints.ts';
 import { createKmsReader } from './kms.ts';
@@ -30,22 +30,6 @@ function check(spec: unknown): CheckedSpec<AlibabaProvider> {
   return checkProviderSpec<AlibabaProvider>('alibaba', AlibabaProviderSchema, spec);
 }
 
-/** What an alibaba store would make the operator do (the kit's tenancy rules decide). Pure. */
-export function alibabaTenancy(spec: AlibabaProvider): TenancyDeclaration {
-  const url = (field: string, override: string | undefined) => {
-    if (override === undefined) return [];
-    const endpoint = resolveEndpoint(override, 'unused');
-    return [{ field, url: `${endpoint.protocol}://${endpoint.host}` }];
-  };
-  const file = spec.auth.rrsa && !spec.auth.rrsa.serviceAccountRef ? spec.auth.rrsa.oidcTokenFilePath : undefined;
-  return {
-    // The pod's RRSA token file is the operator's identity, and its content is what STS is sent.
-    operatorIdentity: file !== undefined ? { mode: 'spec.provider.alibaba.auth.rrsa.oidcTokenFilePath (a token file of the operator\'s pod)', instead: 'auth.rrsa.serviceAccountRef' } : undefined,
-    operatorFiles: file !== undefined ? [{ field: 'spec.provider.alibaba.auth.rrsa.oidcTokenFilePath', path: file }] : [],
-    endpoints: [...url('spec.provider.alibaba.endpoint', spec.endpoint), ...url('spec.provider.alibaba.auth.rrsa.stsEndpoint', spec.auth.rrsa?.stsEndpoint)],
-  };
-}
-
 /** Problems in an alibaba store spec (pure). */
 export function validateAlibabaSpec(spec: unknown): { warnings: string[]; errors: string[] } {
   const { warnings, errors } = check(spec);
@@ -63,10 +47,6 @@ export function createAlibabaProvider(options: AlibabaProviderOptions = {}): Pro
   return {
     name: 'alibaba',
     validateStore: (spec) => validateAlibabaSpec(spec),
-    tenancy: (rawSpec) => {
-      const checked = check(rawSpec);
-      return checked.ok ? alibabaTenancy(checked.spec) : {};
-    },
     clientPartition(spec, ctx) {
       const plan = planAlibabaAuth(spec, { storeKind: ctx.storeKind, storeName: '', storeNamespace: undefined, namespace: ctx.namespace });
       return plan.referent ? ctx.namespace : undefined;

@@ -3,7 +3,7 @@
 import { AwsProviderSchema } from '../../api/secret-store.ts';
 import type { AwsProvider } from '../../api/types.generated.ts';
 import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.ts';
-import type { Provider, TenancyDeclaration } from '../provider.ts';
+import type { Provider } from '../provider.ts';
 import { planAwsAuth } from './auth-plan.ts';
 import type { AwsProviderOptions } from './options.ts';
 
@@ -27,24 +27,10 @@ export function validateAwsSpec(spec: unknown): { warnings: string[]; errors: st
   return { warnings, errors };
 }
 
-/** What an aws store would make the operator do (the kit's tenancy rules decide). Pure. */
-export function awsTenancy(spec: AwsProvider): TenancyDeclaration {
-  const ambient = planAwsAuth(spec, { storeKind: 'SecretStore', storeNamespace: 'any', namespace: 'any' }).base.kind === 'default';
-  return {
-    // Role chaining (role, additionalRoles, externalID) starts from the same ambient credentials.
-    operatorIdentity: ambient ? { mode: 'spec.provider.aws without auth (the default credential chain)', instead: 'auth.jwt.serviceAccountRef for IRSA, or auth.secretRef' } : undefined,
-    endpoints: spec.endpoint !== undefined ? [{ field: 'spec.provider.aws.endpoint', url: spec.endpoint }] : [],
-  };
-}
-
 export function createAwsProvider(options: AwsProviderOptions = {}): Provider<AwsProvider> {
   return {
     name: 'aws',
     validateStore: (spec) => validateAwsSpec(spec),
-    tenancy: (rawSpec) => {
-      const checked = checkAwsSpec(rawSpec);
-      return checked.ok ? awsTenancy(checked.spec) : {};
-    },
     clientPartition(spec, ctx) {
       // Only the referent flag matters here; the store's own namespace does not.
       const plan = planAwsAuth(spec, { storeKind: ctx.storeKind, storeNamespace: undefined, namespace: ctx.namespace });

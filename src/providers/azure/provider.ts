@@ -6,7 +6,7 @@ import { AzureKVProviderSchema } from '../../api/secret-store.ts';
 import type { AzureKVProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
 import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.ts';
-import type { Provider, SecretsClient, StoreContext, TenancyDeclaration } from '../provider.ts';
+import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { refusalPolicy } from './errors.ts';
 import { createStoreCredential, type StoreCredential } from './credential.ts';
 import { azureEndpoints, planAzureAuth } from './plan.ts';
@@ -58,25 +58,6 @@ function hostOf(url: string): string {
   }
 }
 
-/** What an azurekv store would make the operator do (the kit's tenancy rules decide). Pure. */
-export function azureTenancy(spec: AzureKVProvider): TenancyDeclaration {
-  const custom = spec.customCloudConfig;
-  return {
-    operatorIdentity:
-      spec.authType === 'ManagedIdentity'
-        ? { mode: "spec.provider.azurekv authType ManagedIdentity (the managed identity of the operator's pod or node)", instead: 'authType WorkloadIdentity with serviceAccountRef, or ServicePrincipal' }
-        : undefined,
-    // A custom cloud's authority receives client assertions and secrets; its Key Vault resource decides which token the vault gets.
-    endpoints: custom
-      ? [
-          { field: 'spec.provider.azurekv.customCloudConfig.activeDirectoryEndpoint', url: custom.activeDirectoryEndpoint },
-          ...(custom.keyVaultEndpoint !== undefined ? [{ field: 'spec.provider.azurekv.customCloudConfig.keyVaultEndpoint', url: custom.keyVaultEndpoint }] : []),
-        ]
-      : [],
-    servers: [{ field: 'spec.provider.azurekv.vaultUrl', url: spec.vaultUrl }],
-  };
-}
-
 export function validateAzureSpec(spec: unknown): { warnings: string[]; errors: string[] } {
   const { warnings, errors } = checkAzureSpec(spec);
   return { warnings, errors };
@@ -94,10 +75,6 @@ export function createAzureProvider(options: AzureProviderOptions = {}): Provide
   return {
     name: 'azurekv',
     validateStore: (spec) => validateAzureSpec(spec),
-    tenancy: (rawSpec) => {
-      const checked = checkAzureSpec(rawSpec);
-      return checked.ok ? azureTenancy(checked.spec) : {};
-    },
     clientPartition(rawSpec, ctx) {
       const checked = checkAzureSpec(rawSpec);
       if (!checked.ok) return undefined;

@@ -58,8 +58,6 @@ export function createFakeProvider(hooks: FakeProviderHooks = {}): Provider<Fake
   return {
     name: 'fake',
     validateStore: (spec) => validateFakeSpec(spec),
-    // Values live in the spec: no identity, no endpoint, no file.
-    tenancy: () => ({}),
     async newClient(spec, ctx) {
       const { errors } = validateFakeSpec(spec);
       if (errors.length > 0) {

@@ -9,6 +9,7 @@ import type { StoreContext } from '../provider.ts';
 import { createCredentialMemo, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
 import { mapTokenError, tokenStep } from './errors.ts';
 import { externalAccountOptions } from './external-account.ts';
+import { fetchSubjectToken } from './subject-token.ts';
 import { CLOUD_PLATFORM_SCOPE, GCP_SA_ANNOTATION, gkeIdentity, impersonationUrl, JWT_TOKEN_TYPE, type GcpAuthPlan } from './plan.ts';
 import type { GoogleAuthSdk } from './sdk.ts';
 
@@ -151,8 +152,14 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
         );
         impersonated = options.impersonated;
         identity = describe();
-        const { impersonated: _, ...clientOptions } = options;
-        const client = new sdk.IdentityPoolClient({ ...clientOptions, scopes: [...clientOptions.scopes], transporterOptions: { timeout: TOKEN_REQUEST_TIMEOUT_MS, signal } });
+        const { impersonated: _, credential_source: subject, ...clientOptions } = options;
+        // Our own fetch of the subject token (never the library's): it refuses link-local and metadata addresses.
+        const client = new sdk.IdentityPoolClient({
+          ...clientOptions,
+          scopes: [...clientOptions.scopes],
+          subject_token_supplier: { getSubjectToken: () => fetchSubjectToken(subject, signal, TOKEN_REQUEST_TIMEOUT_MS) },
+          transporterOptions: { timeout: TOKEN_REQUEST_TIMEOUT_MS, signal },
+        });
         try {
           const { token } = await client.getAccessToken();
           if (!token) throw new Error('no access token in the STS answer');

@@ -7,7 +7,10 @@
 import { TerminalError } from '../provider.ts';
 import { CLOUD_PLATFORM_SCOPE, impersonationUrl, JWT_TOKEN_TYPE } from './plan.ts';
 
-const STS_TOKEN_URL = /^https:\/\/sts\.[^/\s]+\/v1\/token$/;
+/** Google's STS token URL: the only token_url a credConfig may name besides the store's vetted endpoints.sts. */
+export const GOOGLE_STS_TOKEN_URL = 'https://sts.googleapis.com/v1/token';
+/** Headers that would let a subject-token request pose as a metadata-server client (GCP, AWS, Azure). */
+const METADATA_HEADER = /^(metadata|x-google-metadata|x-aws-ec2-metadata)/i;
 const IMPERSONATION_URL = /^https:\/\/iamcredentials\.(?:[a-z0-9-]+\.)*googleapis\.com\/v1\/projects\/[^/]+\/serviceAccounts\/[^/]+:generateAccessToken$/;
 const SUBJECT_TOKEN_TYPES = new Set([JWT_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:id_token']);
 
@@ -16,7 +19,7 @@ export interface CredConfigOverrides {
   readonly audience: string | undefined;
   /** gcpServiceAccountEmail: wins over service_account_impersonation_url. */
   readonly impersonate: string | undefined;
-  /** externalTokenEndpoint: when set, credential_source.url must equal it. */
+  /** externalTokenEndpoint: required; credential_source.url must equal it (as ESO requires). */
   readonly externalTokenEndpoint: string | undefined;
   /** The store's token URL and IAM Credentials base (Google's, or spec.provider.gcpsm.endpoints). */
   readonly tokenUrl: string;
@@ -56,7 +59,8 @@ export function externalAccountOptions(text: string, overrides: CredConfigOverri
   if (!SUBJECT_TOKEN_TYPES.has(subjectTokenType)) return problem(`subject_token_type ${subjectTokenType} is not supported (use ${JWT_TOKEN_TYPE})`);
 
   const tokenUrl = typeof json['token_url'] === 'string' ? json['token_url'] : overrides.tokenUrl;
-  if (!STS_TOKEN_URL.test(tokenUrl) && tokenUrl !== overrides.tokenUrl) return problem(`token_url ${tokenUrl} must be Google STS (https://sts.googleapis.com/v1/token) or spec.provider.gcpsm.endpoints.sts`);
+  // Exactly Google's STS, or the store's own endpoints.sts (vetted by the tenancy rules): the subject token goes there.
+  if (tokenUrl !== GOOGLE_STS_TOKEN_URL && tokenUrl !== overrides.tokenUrl) return problem(`token_url ${tokenUrl} must be Google STS (${GOOGLE_STS_TOKEN_URL}) or spec.provider.gcpsm.endpoints.sts`);
 
   const source = (json['credential_source'] ?? {}) as Json;
   if ('executable' in source) return problem('credential_source.executable is not allowed');
@@ -64,10 +68,15 @@ export function externalAccountOptions(text: string, overrides: CredConfigOverri
   if ('environment_id' in source) return problem('credential_source.environment_id (AWS) is not supported');
   const url = source['url'];
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return problem('needs credential_source.url (the subject token source)');
-  if (overrides.externalTokenEndpoint !== undefined && overrides.externalTokenEndpoint !== url) {
+  if (overrides.externalTokenEndpoint === undefined) {
+    return problem(`credential_source.url ${url} must also be set as workloadIdentityFederation.externalTokenEndpoint (the store says where its subject token may come from)`);
+  }
+  if (overrides.externalTokenEndpoint !== url) {
     return problem(`credential_source.url ${url} does not match workloadIdentityFederation.externalTokenEndpoint ${overrides.externalTokenEndpoint}`);
   }
   const headers = source['headers'] as Record<string, string> | undefined;
+  const metadataHeader = Object.keys(headers && typeof headers === 'object' ? headers : {}).find((name) => METADATA_HEADER.test(name));
+  if (metadataHeader !== undefined) return problem(`credential_source.headers may not set ${metadataHeader} (a metadata-server header)`);
   const format = source['format'] as { type?: unknown; subject_token_field_name?: unknown } | undefined;
   if (format !== undefined && format.type !== 'json' && format.type !== 'text') return problem('credential_source.format.type must be json or text');
 

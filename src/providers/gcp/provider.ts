@@ -3,7 +3,7 @@
 import { GcpsmProviderSchema } from '../../api/secret-store.ts';
 import type { GcpsmProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
-import type { Provider, SecretsClient, StoreContext, TenancyDeclaration } from '../provider.ts';
+import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { checkProviderSpec, specOrThrow } from '../kit/index.ts';
 import { createGcpCredentials, gkeMetadataLookup, type MetadataLookup } from './credentials.ts';
 import { checkGcpSpec, parentName, planGcpAuth, secretManagerEndpoint, tokenEndpoints } from './plan.ts';
@@ -25,28 +25,11 @@ export function validateGcpSpec(spec: unknown): { warnings: string[]; errors: st
   return { warnings, errors };
 }
 
-/** What a gcpsm store would make the operator do (the kit's tenancy rules decide). Pure. */
-export function gcpTenancy(spec: GcpsmProvider): TenancyDeclaration {
-  const adc = planGcpAuth(spec, { storeKind: 'SecretStore', storeNamespace: 'any', namespace: 'any' }).plan.kind === 'adc';
-  return {
-    operatorIdentity: adc
-      ? { mode: "spec.provider.gcpsm without auth (the operator's Application Default Credentials)", instead: 'auth.workloadIdentity or auth.workloadIdentityFederation with a serviceAccountRef, or auth.secretRef' }
-      : undefined,
-    endpoints: Object.entries(spec.endpoints ?? {})
-      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
-      .map(([field, url]) => ({ field: `spec.provider.gcpsm.endpoints.${field}`, url })),
-  };
-}
-
 export function createGcpProvider(options: GcpProviderOptions = {}): Provider<GcpsmProvider> {
   const loadSdk = createSdkLoader();
   return {
     name: 'gcpsm',
     validateStore: (spec) => validateGcpSpec(spec),
-    tenancy: (rawSpec) => {
-      const checked = checkProviderSpec<GcpsmProvider>('gcpsm', GcpsmProviderSchema, rawSpec, checkGcpSpec);
-      return checked.ok ? gcpTenancy(checked.spec) : {};
-    },
     clientPartition(spec, ctx) {
       // Only the referent flag matters here; the store's own namespace does not.
       return planGcpAuth(spec, { storeKind: ctx.storeKind, storeNamespace: undefined, namespace: ctx.namespace }).referent ? ctx.namespace : undefined;

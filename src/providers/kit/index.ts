@@ -9,7 +9,13 @@ export { compileFindName } from './find.ts';
 export {
   assertTenancy,
   DEFAULT_TENANCY_POLICY,
+  declaredTenancy,
+  dotSegmentProblem,
+  sharedStoreCallProblem,
+  type SharedStoreCalls,
+  guardedLookup,
   guardProvider,
+  isForbiddenAddress,
   hostTrusted,
   isLoopbackHost,
   OPERATOR_IDENTITY_POLICIES,

@@ -6,6 +6,7 @@
 // operator's policy (flags), whether a store of that kind may. The checks are pure; the wrapper `guardProvider`
 // applies them before any provider authenticates, so no provider can forget them.
 import { TerminalError } from '../../util/errors.ts';
+import { providerSchemas, type ProviderName } from '../../api/providers/index.ts';
 import type { Provider, StoreContext, StoreKind, TenancyDeclaration } from '../provider.ts';
 
 export type { DeclaredUrl, TenancyDeclaration } from '../provider.ts';
@@ -140,6 +141,16 @@ export function tenancyViolations(declaration: TenancyDeclaration, storeKind: St
   return violations;
 }
 
+/**
+ * What a raw store spec of provider `name` declares (its schema file's `tenancy`); an unparseable spec declares
+ * nothing — the provider refuses it before authenticating anyway. Pure.
+ */
+export function declaredTenancy(name: ProviderName, rawSpec: unknown): TenancyDeclaration {
+  const definition = providerSchemas[name];
+  const parsed = definition.schema.safeParse(rawSpec);
+  return parsed.success ? (definition.tenancy as (spec: unknown) => TenancyDeclaration)(parsed.data) : {};
+}
+
 /** Throws a TenancyError naming every rule the declaration breaks. */
 export function assertTenancy(declaration: TenancyDeclaration, storeKind: StoreKind, policy: TenancyPolicy): void {
   const violations = tenancyViolations(declaration, storeKind, policy);
@@ -155,11 +166,106 @@ export function guardProvider<Spec>(provider: Provider<Spec>, policy: TenancyPol
     ...provider,
     newClient(spec: Spec, ctx: StoreContext) {
       try {
-        assertTenancy(provider.tenancy(spec), ctx.storeKind, policy);
+        assertTenancy(declaredTenancy(provider.name, spec), ctx.storeKind, policy);
       } catch (err) {
         return Promise.reject(err);
       }
       return provider.newClient(spec, ctx);
     },
   };
+}
+
+/**
+ * Addresses a URL from tenant input must never reach, whatever name resolved to them: link-local (the metadata
+ * servers of GCP, AWS and Azure at 169.254.169.254, IPv6 fe80::/10), AWS's IPv6 IMDS fd00:ec2::254, Alibaba's metadata
+ * server 100.100.100.200, and "this network" 0.0.0.0/8. Pure.
+ */
+export function isForbiddenAddress(address: string): boolean {
+  let ip = address.toLowerCase().replace(/^\[|\]$/g, '');
+  // IPv4-mapped IPv6, as written (::ffff:169.254.169.254) or as URL parsing normalises it (::ffff:a9fe:a9fe).
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (mapped) ip = mapped[1]!;
+  const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+  if (mappedHex) {
+    const [hi, lo] = [parseInt(mappedHex[1]!, 16), parseInt(mappedHex[2]!, 16)];
+    ip = `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return (a === 169 && b === 254) || a === 0 || ip === '100.100.100.200';
+  }
+  if (/^fe[89ab][0-9a-f]?:/.test(ip)) return true;
+  return ip === 'fd00:ec2::254';
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | { address: string; family: number }[], family?: number) => void;
+
+/**
+ * A `lookup` for http(s) requests to a URL from tenant input: resolves as usual, then refuses a forbidden address
+ * (isForbiddenAddress) — checked on the addresses actually connected to, so a name that resolves to the metadata
+ * server (or is re-pointed there between a check and the request) is refused too.
+ */
+export function guardedLookup(resolve: (hostname: string, options: object, callback: LookupCallback) => void) {
+  return (hostname: string, options: object, callback: LookupCallback): void => {
+    resolve(hostname, options, (err, address, family) => {
+      if (err) return callback(err, address, family);
+      const all = Array.isArray(address) ? address.map((a) => a.address) : [address];
+      const bad = all.find((a) => isForbiddenAddress(a));
+      if (bad !== undefined) {
+        const refusal = Object.assign(new Error(`${hostname} resolves to ${bad}, a link-local or metadata address that tenant input may not reach`), { code: 'EFORBIDDENADDRESS' });
+        return callback(refusal, address, family);
+      }
+      callback(null, address, family);
+    });
+  };
+}
+
+/**
+ * A path from tenant input (a remote key, a generator's path) with a `.` or `..` segment: after the server (or a
+ * proxy) normalises the URL it would name another path than the one the store's policy was checked against —
+ * `secret/data/../../sys/…`. Refused, not normalised. Pure.
+ */
+export function dotSegmentProblem(path: string, what: string): string | undefined {
+  return path.split('/').some((segment) => segment === '.' || segment === '..')
+    ? `${what} "${path}" has a "." or ".." segment; name the path itself`
+    : undefined;
+}
+
+/** What a shared (cluster) store lets generators of any admitted namespace call through it: opted in by its admin. */
+export interface SharedStoreCalls {
+  /** Path prefixes, matched on whole segments ("database/creds" admits database/creds/app, not database/credsX). */
+  readonly allowedPathPrefixes: readonly string[];
+  readonly allowedMethods: readonly string[];
+}
+
+/**
+ * Why a generator of some namespace may not make this call through a store, or undefined. A namespaced store is that
+ * namespace's own identity: anything goes. A ClusterSecretStore holds an admin's identity: only calls its spec opts
+ * in to, never under `forbiddenPrefixes` (token minting, the server's own configuration), and never a call whose
+ * result is the store's credentials (`returnsCredentials`). Pure.
+ */
+export function sharedStoreCallProblem(
+  call: { readonly storeKind: StoreKind; readonly storeName: string; readonly method: string; readonly path: string; readonly returnsCredentials: boolean },
+  optIn: SharedStoreCalls | undefined,
+  forbiddenPrefixes: readonly string[],
+): string | undefined {
+  const path = call.path.replace(/^\/+|\/+$/g, '');
+  const dots = dotSegmentProblem(path, 'the path');
+  if (dots) return dots;
+  if (call.storeKind !== 'ClusterSecretStore') return undefined;
+  const under = (prefix: string) => {
+    const p = prefix.replace(/^\/+|\/+$/g, '');
+    return path === p || path.startsWith(`${p}/`);
+  };
+  const store = `ClusterSecretStore ${call.storeName}`;
+  const forbidden = forbiddenPrefixes.find(under);
+  if (forbidden !== undefined) return `${store} never serves ${forbidden}/… to generators: it would mint tokens or change the server with the store's identity`;
+  if (call.returnsCredentials) return `${store} never returns its own login (resultType Auth) to generators; use a SecretStore of the namespace`;
+  if (optIn === undefined || optIn.allowedPathPrefixes.length === 0) {
+    return `${store} does not serve generators (its spec sets no generators.allowedPathPrefixes); ask its admin to opt in, or use a SecretStore of the namespace`;
+  }
+  if (!optIn.allowedPathPrefixes.some(under)) return `${store} serves generators only under ${optIn.allowedPathPrefixes.join(', ')}, not ${path}`;
+  if (!optIn.allowedMethods.includes(call.method)) return `${store} serves generators only with ${optIn.allowedMethods.join(', ')}, not ${call.method}`;
+  return undefined;
 }

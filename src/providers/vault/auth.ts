@@ -19,6 +19,8 @@ export const TOKEN_EXPIRY_MARGIN_MS = 5_000;
 export const DEFAULT_JWT_AUDIENCE = 'vault';
 /** TokenRequest's minimum lifetime; the token only has to live through one login. */
 export const LOGIN_TOKEN_SECONDS = EXCHANGE_TOKEN_SECONDS;
+/** The longest login token minted, whatever kubernetesServiceAccountToken.expirationSeconds asks (the admission policy's cap). */
+export const MAX_LOGIN_TOKEN_SECONDS = 3600;
 /** Deadline of one shared login or renewal (a silent Vault must not hold every reconcile of the store). */
 export const LOGIN_TIMEOUT_MS = 60_000;
 
@@ -91,7 +93,8 @@ export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): P
       const t = j.kubernetesServiceAccountToken;
       const sa = account(t.serviceAccountRef);
       const audiences = t.audiences ?? t.serviceAccountRef.audiences ?? [DEFAULT_JWT_AUDIENCE];
-      jwt = { from: 'serviceAccount', ...sa, audiences, expirationSeconds: t.expirationSeconds ?? LOGIN_TOKEN_SECONDS };
+      // At most an hour: the token only has to live through one login, and the chart's admission policy refuses longer ones.
+      jwt = { from: 'serviceAccount', ...sa, audiences, expirationSeconds: Math.min(t.expirationSeconds ?? LOGIN_TOKEN_SECONDS, MAX_LOGIN_TOKEN_SECONDS) };
       identity = `jwt${j.role ? ` role ${j.role}` : ''} as ServiceAccount ${sa.namespace}/${sa.name}`;
     } else {
       if (!j.secretRef) throw new TerminalError('spec.provider.vault.auth.jwt needs a token: set secretRef or kubernetesServiceAccountToken');

@@ -5,7 +5,7 @@ import { VaultProviderSchema } from '../../api/secret-store.ts';
 import type { VaultProvider } from '../../api/types.generated.ts';
 import type { Clock } from '../../util/clock.ts';
 import { checkProviderSpec, readSecretText, RefResolver, specOrThrow, type CheckedSpec, type StoreWhere } from '../kit/index.ts';
-import type { StoreContext, TenancyDeclaration } from '../provider.ts';
+import type { StoreContext } from '../provider.ts';
 import { createVaultApi } from './api.ts';
 import { createTokenSession, planVaultAuth, type TokenSessionLogger } from './auth.ts';
 import { createVaultSession, type VaultSession } from './session.ts';
@@ -42,25 +42,6 @@ function checkVaultSpec(spec: unknown): CheckedSpec<VaultProvider> {
     }
     return { warnings };
   });
-}
-
-/** What a vault spec would make the operator do (the kit's tenancy rules decide). Pure. */
-export function vaultTenancy(spec: VaultProvider): TenancyDeclaration {
-  const k = spec.auth.kubernetes;
-  const own = k !== undefined && !spec.auth.tokenSecretRef && !spec.auth.appRole && !k.serviceAccountRef && !k.secretRef;
-  return {
-    operatorIdentity: own
-      ? { mode: "spec.provider.vault.auth.kubernetes without serviceAccountRef or secretRef (the operator's own ServiceAccount)", instead: 'auth.kubernetes.serviceAccountRef' }
-      : undefined,
-    // The Vault server is the store author's by design: only the plain-http rule applies to it.
-    servers: [{ field: 'spec.provider.vault.server', url: spec.server }],
-  };
-}
-
-/** What a raw vault spec declares; an unparseable one declares nothing (newClient refuses it). Pure. */
-export function vaultTenancyOf(raw: unknown): TenancyDeclaration {
-  const checked = checkVaultSpec(raw);
-  return checked.ok ? vaultTenancy(checked.spec) : {};
 }
 
 /** Problems in a vault store spec (pure). */

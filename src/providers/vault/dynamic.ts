@@ -8,8 +8,9 @@ import { parseDuration } from '../../util/duration.ts';
 import type { Generated, Generator, GeneratorObjectRef, LeaseSettings, RevocationListener } from '../generator.ts';
 import { TerminalError } from '../provider.ts';
 import type { GeneratorStore, StoreContext, StoreKind, StoreKubeAccess, TenancyDeclaration } from '../provider.ts';
-import { connectVault, parseVaultSpec, vaultTenancy, type VaultConnection, type VaultProviderOptions } from './connection.ts';
+import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './connection.ts';
 import { encodePath } from './transport.ts';
+import { declaredTenancy, sharedStoreCallProblem } from '../kit/index.ts';
 
 /** The store a generator's spec.storeRef names (the contract's GeneratorStore). */
 export type StoreForGenerator = GeneratorStore;
@@ -40,6 +41,9 @@ interface CachedConnection {
   readonly from: string;
   readonly connection: Promise<VaultConnection>;
 }
+
+/** Never served through a ClusterSecretStore: token minting (auth/token/create …) and the server's own configuration. */
+export const VAULT_FORBIDDEN_GENERATOR_PREFIXES = ['auth/token', 'sys'] as const;
 
 /** Closing a connection revokes its token; a silent Vault must not hold the caller longer than this. */
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -117,8 +121,15 @@ export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps):
 
   const connectionFor = async (vds: VaultDynamicSecret, signal: AbortSignal, onRevocation?: RevocationListener): Promise<VaultConnection> => {
     const { spec, ctx, fingerprint, from } = target(vds);
-    // Before any login: an inline spec or a store must not make the operator act as itself or send tokens in clear text.
-    deps.assertTenancy(vaultTenancy(spec), ctx.storeKind);
+    // Before any login: an inline spec or a store must not make the operator act as itself or send tokens in clear text,
+    // and a ClusterSecretStore serves only the calls its admin opted in to.
+    deps.assertTenancy(declaredTenancy('vault', spec), ctx.storeKind);
+    const refused = sharedStoreCallProblem(
+      { storeKind: ctx.storeKind, storeName: ctx.storeName, method: vds.spec.method, path: vds.spec.path, returnsCredentials: vds.spec.resultType === 'Auth' },
+      spec.generators && { allowedPathPrefixes: spec.generators.allowedPathPrefixes, allowedMethods: spec.generators.allowedMethods ?? ['GET', 'POST'] },
+      VAULT_FORBIDDEN_GENERATOR_PREFIXES,
+    );
+    if (refused !== undefined) throw new TerminalError(`VaultDynamicSecret ${vds.metadata.namespace}/${vds.metadata.name}: ${refused}`);
     const key = `${vds.metadata.namespace}/${vds.metadata.name}`;
     const cached = connections.get(key);
     if (cached?.fingerprint === fingerprint) return cached.connection;

@@ -8,7 +8,7 @@ import type { VaultProvider } from '../../api/types.generated.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { planVaultAuth } from './auth.ts';
 import { createKvReader } from './kv.ts';
-import { connectVault, parseVaultSpec, tlsReferent, validateVaultSpec, vaultTenancyOf, type VaultProviderOptions } from './connection.ts';
+import { connectVault, parseVaultSpec, tlsReferent, validateVaultSpec, type VaultProviderOptions } from './connection.ts';
 import { createVaultDynamicSecretGenerator } from './dynamic.ts';
 
 export { connectVault, parseVaultSpec, validateVaultSpec, type VaultConnection, type VaultProviderOptions } from './connection.ts';
@@ -18,7 +18,6 @@ export function createVaultProvider(options: VaultProviderOptions = {}): Provide
   return {
     name: 'vault',
     validateStore: (spec) => validateVaultSpec(spec),
-    tenancy: (rawSpec) => vaultTenancyOf(rawSpec),
     clientPartition(rawSpec, ctx) {
       const parsed = VaultProviderSchema.safeParse(rawSpec);
       if (!parsed.success) return undefined;

@@ -5,6 +5,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { TerminalError } from '../../util/errors.ts';
+import { dotSegmentProblem } from '../kit/tenancy.ts';
 
 export interface VaultRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'LIST' | 'DELETE';
@@ -44,6 +46,8 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** Each path segment percent-encoded; '/' kept. Keys with spaces or '#' reach Vault as written. */
 export function encodePath(path: string): string {
+  const dots = dotSegmentProblem(path, 'the Vault path');
+  if (dots) throw new TerminalError(dots);
   return path
     .split('/')
     .filter((segment) => segment !== '')

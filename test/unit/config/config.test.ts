@@ -57,6 +57,14 @@ test('defaults when nothing is given', () => {
     hmacKeySecret: 'secret-relay-hmac-key',
     hmacKey: undefined,
     identity: 'node-1_abcd1234',
+    sandboxWorkers: 2,
+    sandboxTimeoutMs: 5_000,
+    sandboxMemoryMb: 64,
+    namespaceSandboxBudgetMs: 30_000,
+    minRefreshIntervalMs: 0,
+    sandboxInlineBytes: 65_536,
+    tenancy: { operatorIdentity: 'cluster-stores', trustedEndpointHosts: [], allowInsecureHttp: false, operatorTokenFiles: [] },
+    serviceAccountName: 'secret-relay',
   });
 });
 
@@ -82,6 +90,17 @@ test('every option from flags', () => {
     '--refresh-time-period=0',
     '--hmac-key-secret=my-key',
     '--identity=pod-7',
+    '--sandbox-workers=3',
+    '--sandbox-timeout=2s',
+    '--sandbox-memory=96',
+    '--namespace-sandbox-budget=0',
+    '--min-refresh-interval=30s',
+    '--sandbox-inline-bytes=0',
+    '--operator-identity=none',
+    '--trusted-endpoint-hosts=Vault.Internal, *.corp.example,vault.internal',
+    '--allow-insecure-http',
+    '--operator-token-files=/var/run/secrets/tokens/rrsa',
+    '--service-account-name=relay',
   ]);
   assert.deepEqual(config, {
     metricsPort: 9090,
@@ -106,7 +125,23 @@ test('every option from flags', () => {
     hmacKeySecret: 'my-key',
     hmacKey: undefined,
     identity: 'pod-7',
+    sandboxWorkers: 3,
+    sandboxTimeoutMs: 2_000,
+    sandboxMemoryMb: 96,
+    namespaceSandboxBudgetMs: 0,
+    minRefreshIntervalMs: 30_000,
+    sandboxInlineBytes: 0,
+    tenancy: { operatorIdentity: 'none', trustedEndpointHosts: ['vault.internal', '*.corp.example'], allowInsecureHttp: true, operatorTokenFiles: ['/var/run/secrets/tokens/rrsa'] },
+    serviceAccountName: 'relay',
   });
+});
+
+test('tenancy options are refused with one line naming the option and what it takes', () => {
+  assert.throws(() => load(['--operator-identity=everyone']), /--operator-identity must be one of cluster-stores, none, all, got 'everyone'/);
+  assert.throws(() => load(['--trusted-endpoint-hosts=https://vault.internal']), /--trusted-endpoint-hosts must be a comma-separated list of host names or addresses, each optionally as \*\.suffix \(no scheme, port or path\)/);
+  assert.throws(() => load(['--trusted-endpoint-hosts=vault.internal:8200']), /--trusted-endpoint-hosts must be/);
+  assert.throws(() => load(['--operator-token-files=relative/token']), /--operator-token-files must be a comma-separated list of absolute file paths without \. or \.\. segments/);
+  assert.throws(() => load(['--operator-token-files=/var/run/../../proc/self/environ']), /--operator-token-files must be/);
 });
 
 test('"--name value" works like "--name=value"; a bare boolean flag means true', () => {

@@ -147,6 +147,7 @@ const PERMISSIONS_OF_CALL: Readonly<Record<string, readonly Grant[]>> = {
   "src/k8s/hmac-key.ts createObject core('secrets'": ['create core/secrets'],
   // Every informer (src/k8s/informer.ts): a list, then a watch, of ExternalSecrets, stores, managed Secrets, Namespaces.
   "src/k8s/informer.ts listObjects { ...kind": ['list cr', 'watch cr', 'list core/secrets', 'watch core/secrets', 'list core/namespaces', 'watch core/namespaces'],
+  "src/k8s/informer.ts listAllPages { ...kind": ['list cr', 'list core/secrets', 'list core/namespaces'], // the same lists, in pages of 500
   "src/k8s/preflight.ts listObjects core('namespaces'": ['list core/namespaces'],
   // Tried only at start when the operator namespace is missing (src/k8s/preflight.ts), for a user running the
   // operator with their own credentials; the shipped roles deliberately omit it (on 403 the operator says
@@ -205,7 +206,7 @@ function operatorSourceFiles(): string[] {
  * is keyed `<file> getObject core('secrets'`; `patchObject(kube, { ...ref, …` is `<file> patchObject { ...ref`.
  * Definitions (`function getObject(`) are not calls.
  */
-const CALL = /(?<!function )\b(getObject|listObjects|createObject|replaceObject|patchObject|deleteObject|readOrUndefined|readCustomObject)(?:<[^(]*?>)?\(\s*([\w.]+),\s*(\w+\('[^']*'|\w+\(|\{ \.\.\.\w+|\w+)?/g;
+const CALL = /(?<!function )\b(getObject|listObjects|listAllPages|createObject|replaceObject|patchObject|deleteObject|readOrUndefined|readCustomObject)(?:<[^(]*?>)?\(\s*([\w.]+),\s*(\w+\('[^']*'|\w+\(|\{ \.\.\.\w+|\w+)?/g;
 
 test('every Kubernetes API call the operator makes (src/main.ts and its imports) has reviewed permissions, and the shipped roles grant them', () => {
   const calls = new Map<string, string>();

@@ -124,3 +124,22 @@ test('every request is counted by verb with its status; watches are counted and 
   assert.deepEqual(more, ['list', 'get', 'watch']);
   await kube.close();
 });
+
+test('a caller that gives up waiting for a token leaves the line at once and takes no token', async () => {
+  const time = new FakeTime();
+  const sleep = (ms: number) => new Promise<void>((resolve) => time.setTimeout(resolve, ms));
+  const limiter = new RequestRateLimiter({ qps: 10, burst: 1 }, time, sleep);
+  await limiter.acquire();
+  const giveUp = new AbortController();
+  const started: string[] = [];
+  const first = limiter.acquire(giveUp.signal).then(() => started.push('gave up'), (err: unknown) => started.push(`rejected: ${(err as Error).name}`));
+  const second = limiter.acquire().then(() => started.push('second'));
+  await time.advance(0);
+  giveUp.abort();
+  await time.advance(0);
+  assert.deepEqual(started, ['rejected: AbortError'], 'rejected before any token came');
+  await time.advance(100);
+  await Promise.all([first, second]);
+  assert.deepEqual(started, ['rejected: AbortError', 'second'], 'the next caller had the token the first one left');
+  await assert.rejects(limiter.acquire(AbortSignal.abort()), { name: 'AbortError' });
+});

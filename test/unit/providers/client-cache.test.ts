@@ -31,7 +31,7 @@ function recordingProvider(): Provider & {
     hold: undefined as Deferred<void> | undefined,
     failNext: undefined as Error | undefined,
     holdReads: false,
-    validateStore: () => ({ warnings: [], errors: [] }), tenancy: () => ({}),
+    validateStore: () => ({ warnings: [], errors: [] }),
     async newClient(spec: unknown, ctx: { namespace: string }): Promise<SecretsClient> {
       provider.builds++;
       if (provider.hold) await provider.hold.promise;
@@ -232,7 +232,7 @@ test('closeAll closes every client; a close failure is logged without failing th
   const { provider, cache, warnings } = setup();
   const broken: Provider = {
     name: 'vault',
-    validateStore: () => ({ warnings: [], errors: [] }), tenancy: () => ({}),
+    validateStore: () => ({ warnings: [], errors: [] }),
     newClient: async () => ({
       identity: 'broken',
       getSecret: async () => new Uint8Array(),
@@ -306,7 +306,7 @@ test('the cached client reads the provider client identity live (resolved after 
   let resolved = 'role from the annotation';
   const provider: Provider = {
     name: 'fake',
-    validateStore: () => ({ warnings: [], errors: [] }), tenancy: () => ({}),
+    validateStore: () => ({ warnings: [], errors: [] }),
     newClient: async () => ({
       get identity() {
         return resolved;

@@ -12,7 +12,7 @@ test('results: success, not_found, denied (the provider refused the identity), e
   const failures: Record<string, Error> = { missing: new NoSecretError('no such key'), denied: new AccessDeniedError('refused'), broken: new Error('boom') };
   const provider: Provider = {
     name: 'aws',
-    validateStore: () => ({ warnings: [], errors: [] }), tenancy: () => ({}),
+    validateStore: () => ({ warnings: [], errors: [] }),
     newClient: async () => ({
       get identity() {
         return identity;

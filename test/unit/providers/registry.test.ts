@@ -30,7 +30,7 @@ test('registering one provider name twice is refused', () => {
 test('names() lists in registration order', () => {
   const stub = (name: Provider['name']): Provider => ({
     name,
-    validateStore: () => ({ warnings: [], errors: [] }), tenancy: () => ({}),
+    validateStore: () => ({ warnings: [], errors: [] }),
     newClient: async () => {
       throw new Error('unused');
     },

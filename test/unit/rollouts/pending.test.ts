@@ -56,3 +56,12 @@ test('a change older than the replay horizon plus the minimum interval is stale 
   assert.equal(isStale(change, 1000 + REPLAY_HORIZON_MS + 30_000, 30_000), false);
   assert.equal(isStale(change, 1000 + REPLAY_HORIZON_MS + 30_001, 30_000), true);
 });
+
+test('a change of HMAC scheme (v1 → v2 after an upgrade) is not a data change: no rollout', async () => {
+  const { PendingChanges } = await import('../../../src/controller/rollouts/pending.ts');
+  const pending = new PendingChanges();
+  pending.observe('ns', 'db', 'v1:aaa', 0, 1000);
+  assert.equal(pending.observe('ns', 'db', 'v2:bbb', 1, 1000), false);
+  assert.deepEqual(pending.pendingIn('ns'), []);
+  assert.equal(pending.observe('ns', 'db', 'v2:ccc', 2, 1000), true, 'a data change after the upgrade still rolls out');
+});

@@ -247,3 +247,30 @@ test('options that would let two leaders overlap are refused', () => {
   assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 1_500 }), /whole number of seconds/);
   assert.throws(() => new LeaderElector({ ...base, retryPeriodMs: 9_000 }), /retryPeriodMs/);
 });
+
+test('a renewal still hanging at the renew deadline is cut (its signal aborted), not left to land later', async () => {
+  const time = new FakeTime(t0);
+  const store = new MemoryLeaseStore();
+  let hang = false;
+  const signals: Array<AbortSignal | undefined> = [];
+  const hanging: LeaseStore = {
+    get: (_ns, _name, signal) => (signals.push(signal), hang ? new Promise(() => {}) : store.get()),
+    create: (l, signal) => (signals.push(signal), store.create(l)),
+    replace: (l, signal) => (signals.push(signal), hang ? new Promise(() => {}) : store.replace(l)),
+  };
+  const a = candidate(time, hanging, 'a');
+  a.elector.start();
+  await time.advance(2_000);
+  assert.equal(a.elector.isLeader(), true);
+  const renewedUntil = a.elector.leadingUntil();
+  assert.equal(renewedUntil, store.record!.renewTime! + 10_000, 'leading until the last renewal + the renew deadline');
+  hang = true;
+  const from = signals.length;
+  while (a.elector.isLeader()) await time.advance(100);
+  const renewal = signals[from];
+  assert.ok(renewal, 'the renewal carried a signal');
+  assert.equal(renewal.aborted, true, 'and it was aborted when the elector gave up on it');
+  assert.ok(time.now() >= renewedUntil, 'not before the renew deadline');
+  hang = false;
+  await a.elector.stop({ release: false });
+});

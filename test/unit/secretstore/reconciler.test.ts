@@ -38,7 +38,7 @@ class World {
     const world = this;
     return {
       name: 'fake',
-      validateStore: () => ({ errors: world.specErrors, warnings: [] }), tenancy: () => ({}),
+      validateStore: () => ({ errors: world.specErrors, warnings: [] }),
       async newClient(): Promise<SecretsClient> {
         throw new Error('not used: the reconciler goes through clientFor');
       },

@@ -135,6 +135,15 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 {{- if not (has .Values.audit.sink (list "stdout" "file")) -}}
 {{- fail (printf "audit.sink must be stdout or file, got %q" .Values.audit.sink) -}}
 {{- end -}}
+{{- if and .Values.admissionPolicies.enabled (semverCompare "<1.30.0-0" .Capabilities.KubeVersion.Version) -}}
+{{- fail (printf "admissionPolicies need Kubernetes 1.30 or later (ValidatingAdmissionPolicy v1), this cluster is %s: upgrade it, or set admissionPolicies.enabled=false" .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
+{{- if and .Values.admissionPolicies.enabled (lt (int .Values.admissionPolicies.tokenRequest.maxExpirationSeconds) 600) -}}
+{{- fail (printf "admissionPolicies.tokenRequest.maxExpirationSeconds must be at least 600 (the TokenRequest minimum), got %v" .Values.admissionPolicies.tokenRequest.maxExpirationSeconds) -}}
+{{- end -}}
+{{- if and .Values.admissionPolicies.enabled (empty .Values.admissionPolicies.tokenRequest.apiServerAudiences) -}}
+{{- fail "admissionPolicies.tokenRequest.apiServerAudiences must list the apiserver's audiences (--api-audiences, by default its --service-account-issuer)" -}}
+{{- end -}}
 {{- if or (lt (int .Values.concurrency) 1) (gt (int .Values.concurrency) 64) -}}
 {{- fail (printf "concurrency must be between 1 and 64, got %v" .Values.concurrency) -}}
 {{- end -}}
@@ -142,4 +151,29 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 
 {{- define "secret-relay.hmacKeySecret" -}}
 {{- default (printf "%s-hmac-key" (include "secret-relay.fullname" .)) .Values.driftDetection.hmacKeySecret -}}
+{{- end -}}
+
+{{/*
+CEL: maps A and B (dyn) hold the same entries, except that the keys K… may differ, appear or go.
+Called with (list A B K…); A and B are CEL expressions, each K a literal key.
+*/}}
+{{- define "secret-relay.equalExcept" -}}
+{{- $a := index . 0 -}}{{- $b := index . 1 -}}
+{{- $keys := list -}}
+{{- range (slice . 2) -}}{{- $keys = append $keys (printf "'%s'" .) -}}{{- end -}}
+{{- $except := printf "k in [%s]" (join ", " $keys) -}}
+{{- if eq (len $keys) 1 -}}{{- $except = printf "k == %s" (first $keys) -}}{{- end -}}
+{{- printf "%s.all(k, %s || (k in %s && %s[k] == %s[k])) && %s.all(k, %s || k in %s)" $a $except $b $a $b $b $except $a -}}
+{{- end -}}
+
+{{/* CEL: a list of strings as single-quoted literals, comma-separated; refuses quotes and backslashes. */}}
+{{- define "secret-relay.celStrings" -}}
+{{- $out := list -}}
+{{- range . -}}
+{{- if or (contains "'" .) (contains "\\" .) -}}
+{{- fail (printf "admissionPolicies: %q must not contain quotes or backslashes" .) -}}
+{{- end -}}
+{{- $out = append $out (printf "'%s'" .) -}}
+{{- end -}}
+{{- join ", " $out -}}
 {{- end -}}

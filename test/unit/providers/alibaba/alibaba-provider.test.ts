@@ -1,6 +1,7 @@
 // The alibaba provider's pure parts (spec checks, auth plans, endpoints, version selection, error mapping) and its
 // session logic with an in-memory SDK: one exchange per credential lifetime, one renewal on an expired SecurityToken.
 import assert from 'node:assert/strict';
+import { alibabaProvider } from '../../../../src/api/providers/alibaba.ts';
 import { test } from 'node:test';
 import { createAlibabaProvider, validateAlibabaSpec } from '../../../../src/providers/alibaba/provider.ts';
 import { defaultSessionName, planAlibabaAuth, STS_AUDIENCE } from '../../../../src/providers/alibaba/auth.ts';
@@ -18,16 +19,18 @@ const rrsaSpec: AlibabaProvider = {
   auth: { rrsa: { oidcProviderArn: 'acs:ram::1:oidc-provider/p', roleArn: 'acs:ram::1:role/r', serviceAccountRef: { name: 'reader' } } },
 };
 
-test('spec: exactly one auth method and one token source; http endpoints off loopback warn; oidcTokenFilePath warns', () => {
+test('spec: exactly one auth method and one token source; http and the operator\'s token file are tenancy rules (declared)', () => {
   assert.deepEqual(validateAlibabaSpec(rrsaSpec), { warnings: [], errors: [] });
   assert.match(validateAlibabaSpec({ regionID: 'cn-hangzhou', auth: {} }).errors.join(), /exactly one of rrsa and secretRef/);
   assert.match(validateAlibabaSpec({ regionID: 'Hangzhou', auth: rrsaSpec.auth }).errors.join(), /regionID must be an Alibaba Cloud region ID/);
   const both = { ...rrsaSpec, auth: { rrsa: { ...rrsaSpec.auth.rrsa!, oidcTokenFilePath: '/t' } } };
   assert.match(validateAlibabaSpec(both).errors.join(), /exactly one of serviceAccountRef/);
-  assert.match(validateAlibabaSpec({ ...rrsaSpec, endpoint: 'http://kms.internal:80' }).warnings.join(), /unencrypted/);
-  assert.deepEqual(validateAlibabaSpec({ ...rrsaSpec, endpoint: 'http://127.0.0.1:8080' }).warnings, []);
+  assert.deepEqual(alibabaProvider.tenancy({ ...rrsaSpec, endpoint: 'http://kms.internal:80' } as never).endpoints, [{ field: 'spec.provider.alibaba.endpoint', url: 'http://kms.internal:80' }]);
+  assert.deepEqual(alibabaProvider.tenancy({ ...rrsaSpec, endpoint: 'kms-vpc.cn-hangzhou.aliyuncs.com' } as never).endpoints, [{ field: 'spec.provider.alibaba.endpoint', url: 'https://kms-vpc.cn-hangzhou.aliyuncs.com' }]);
   const file = { ...rrsaSpec, auth: { rrsa: { oidcProviderArn: 'acs:ram::1:oidc-provider/p', roleArn: 'acs:ram::1:role/r', oidcTokenFilePath: '/var/run/token' } } };
-  assert.match(validateAlibabaSpec(file).warnings.join(), /acts as the operator/);
+  const declared = alibabaProvider.tenancy(file as never);
+  assert.deepEqual(declared.operatorFiles, [{ field: 'spec.provider.alibaba.auth.rrsa.oidcTokenFilePath', path: '/var/run/token' }]);
+  assert.match(declared.operatorIdentity?.mode ?? '', /token file of the operator's pod/);
 });
 
 test('auth plan: references resolve by the kit’s rule; a ClusterSecretStore without namespaces is referent', () => {

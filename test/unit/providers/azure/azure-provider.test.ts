@@ -1,6 +1,7 @@
 // The azurekv provider's pure parts: store validation (the zod twin of the CRD's CEL rules), auth planning
 // (clouds, referent auth, partitions), object keys, attributes, PEM/JWK shaping and error mapping. Reads against
 // the Key Vault and Entra ID fakes are in test/integration/azure.test.ts.
+import { azureEndpoints, challengeScopeProblem } from '../../../../src/providers/azure/plan.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAzureProvider, validateAzureSpec } from '../../../../src/providers/azure/provider.ts';
@@ -37,7 +38,21 @@ test('store validation: ServicePrincipal is the default (as ESO) and needs its c
   assert.match(validateAzureSpec({ vaultUrl, authType: 'ManagedIdentity', serviceAccountRef: { name: 'x' } }).warnings.join(), /serviceAccountRef is used only with authType WorkloadIdentity/);
   // Every ESO v2.9.0 field is accepted.
   const eso = { vaultUrl, authType: 'ManagedIdentity', identityId: 'id', tenantId: 't', environmentType: 'AzureStackCloud', useAzureSDK: true, customCloudConfig: { activeDirectoryEndpoint: 'https://login.stack.local', keyVaultEndpoint: 'https://vault.stack.local', keyVaultDNSSuffix: '.vault.stack.local', resourceManagerEndpoint: 'https://management.stack.local' } };
-  assert.deepEqual(validateAzureSpec(eso).errors, []);
+  assert.deepEqual(validateAzureSpec({ ...eso, vaultUrl: 'https://my-vault.vault.stack.local' }).errors, []);
+  // A vault outside the custom cloud's DNS suffix is refused: the cloud's Key Vault token must not go elsewhere.
+  assert.match(validateAzureSpec(eso).errors.join(), /vaultUrl https:\/\/my-vault\.vault\.azure\.net is not under customCloudConfig\.keyVaultDNSSuffix \.vault\.stack\.local/);
+});
+
+test('challenge verification: a token only for the configured Key Vault resource, whatever resource the vault names', () => {
+  const endpoints = azureEndpoints({ vaultUrl: 'https://v.vault.azure.net', authType: 'ManagedIdentity', environmentType: 'PublicCloud' } as never);
+  assert.equal(challengeScopeProblem(endpoints, ['https://vault.azure.net/.default']), undefined);
+  assert.match(challengeScopeProblem(endpoints, ['https://management.azure.com/.default']) ?? '', /asked for a token for https:\/\/management\.azure\.com\/\.default, but this store's Key Vault resource is https:\/\/vault\.azure\.net; no token was requested/);
+  const custom = azureEndpoints({ vaultUrl: 'https://127.0.0.1:8443', authType: 'WorkloadIdentity', environmentType: 'PublicCloud', customCloudConfig: { activeDirectoryEndpoint: 'https://127.0.0.1:9443' } } as never);
+  assert.equal(custom.keyVaultResource, 'https://vault.azure.net');
+  assert.ok(challengeScopeProblem(custom, ['https://graph.microsoft.com/.default']));
+  const stack = azureEndpoints({ vaultUrl: 'https://v.vault.stack.local', authType: 'WorkloadIdentity', environmentType: 'AzureStackCloud', customCloudConfig: { activeDirectoryEndpoint: 'https://login.stack.local', keyVaultEndpoint: 'https://vault.stack.local/' } } as never);
+  assert.equal(challengeScopeProblem(stack, ['https://vault.stack.local/.default']), undefined);
+  assert.ok(challengeScopeProblem(stack, ['https://vault.azure.net/.default']));
 });
 
 test('auth plan: clouds, workload identity audiences, referent auth and client partitions', () => {

@@ -237,7 +237,7 @@ test('the Google libraries are not loaded until the first gcpsm client is built'
 test('credConfig: the external_account JSON becomes IdentityPoolClient options; files, executables and foreign URLs are refused', async () => {
   const { externalAccountOptions } = await import('../../../../src/providers/gcp/external-account.ts');
   const google = { tokenUrl: 'https://sts.googleapis.com/v1/token', iamCredentials: 'https://iamcredentials.googleapis.com' };
-  const none = { audience: undefined, impersonate: undefined, externalTokenEndpoint: undefined, ...google };
+  const none = { audience: undefined, impersonate: undefined, externalTokenEndpoint: 'https://tokens.example/t', ...google };
   const config = {
     type: 'external_account',
     audience,
@@ -268,6 +268,10 @@ test('credConfig: the external_account JSON becomes IdentityPoolClient options; 
     [{ ...config, credential_source: { file: '/var/run/secrets/kubernetes.io/serviceaccount/token' } }, /credential_source\.file is not supported/],
     [{ ...config, credential_source: { executable: { command: 'sh' } } }, /credential_source\.executable is not allowed/],
     [{ ...config, token_url: 'https://attacker.example/v1/token' }, /token_url https:\/\/attacker\.example\/v1\/token must be Google STS/],
+    // A host merely starting with sts. is not Google's STS (the subject token would go to the tenant).
+    [{ ...config, token_url: 'https://sts.attacker.example/v1/token' }, /token_url https:\/\/sts\.attacker\.example\/v1\/token must be Google STS/],
+    [{ ...config, credential_source: { ...config.credential_source, headers: { 'Metadata-Flavor': 'Google' } } }, /credential_source\.headers may not set Metadata-Flavor/],
+    [{ ...config, credential_source: { ...config.credential_source, headers: { metadata: 'true' } } }, /may not set metadata/],
     [{ ...config, service_account_impersonation_url: 'https://attacker.example/x:generateAccessToken' }, /service_account_impersonation_url .* must be Google IAM Credentials/],
     [{ ...config, audience: undefined }, /has no audience/],
   ];
@@ -280,7 +284,43 @@ test('credConfig: the external_account JSON becomes IdentityPoolClient options; 
     });
   }
   assert.throws(() => externalAccountOptions(JSON.stringify(config), { ...none, externalTokenEndpoint: 'https://other/t' }, where), /does not match workloadIdentityFederation\.externalTokenEndpoint/);
+  // As ESO: the store must name the token source itself; a ConfigMap alone cannot choose where the operator fetches from.
+  assert.throws(() => externalAccountOptions(JSON.stringify(config), { ...none, externalTokenEndpoint: undefined }, where), /must also be set as workloadIdentityFederation\.externalTokenEndpoint/);
   // The store's own endpoint overrides are trusted as Google's.
   const local = { ...none, tokenUrl: 'http://127.0.0.1:1/v1/token', iamCredentials: 'http://127.0.0.1:1' };
+  assert.throws(() => externalAccountOptions(JSON.stringify({ ...config, token_url: 'http://127.0.0.2:1/v1/token' }), local, where), /must be Google STS/);
   assert.equal(externalAccountOptions(JSON.stringify({ ...config, token_url: local.tokenUrl, service_account_impersonation_url: 'http://127.0.0.1:1/v1/projects/-/serviceAccounts/r@p.iam.gserviceaccount.com:generateAccessToken' }), local, where).token_url, local.tokenUrl);
+});
+
+test('credConfig subject token: never from a link-local or metadata address, by literal or by a name resolving there', async () => {
+  const { fetchSubjectToken } = await import('../../../../src/providers/gcp/subject-token.ts');
+  const { createServer } = await import('node:http');
+  const signal = AbortSignal.timeout(10_000);
+  // A request function that never reaches a network: if the guard let one through, it is recorded, not sent.
+  const sent: string[] = [];
+  const neverSend = ((url: URL) => {
+    sent.push(String(url));
+    throw new Error('the guard let a request through');
+  }) as never;
+  for (const url of ['http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/identity', 'http://[fe80::1]/', 'http://100.100.100.200/latest/meta-data/', 'http://[::ffff:169.254.169.254]/', 'http://0xa9.0xfe.0xa9.0xfe/', 'http://2852039166/']) {
+    await assert.rejects(fetchSubjectToken({ url }, signal, 1000, neverSend), (err: unknown) => err instanceof TerminalError && /link-local or metadata address/.test(err.message), url);
+  }
+  assert.deepEqual(sent, []);
+  // A name resolving to the metadata server is refused on the resolved address (the lookup the request is given).
+  const { guardedLookup } = await import('../../../../src/providers/kit/tenancy.ts');
+  const lookup = guardedLookup((_host, _options, callback) => callback(null, '169.254.169.254', 4));
+  const refused = await new Promise<NodeJS.ErrnoException | null>((resolve) => lookup('metadata.google.internal', {}, (err) => resolve(err)));
+  assert.equal(refused?.code, 'EFORBIDDENADDRESS');
+  const allAddresses = guardedLookup((_host, _options, callback) => callback(null, [{ address: '10.0.0.5', family: 4 }, { address: 'fe80::1', family: 6 }]));
+  assert.equal((await new Promise<NodeJS.ErrnoException | null>((resolve) => allAddresses('x.example', { all: true }, (err) => resolve(err))))?.code, 'EFORBIDDENADDRESS');
+  // A loopback token source works (json format), and its answer is capped.
+  const server = createServer((req, res) => res.end(req.url === '/big' ? 'x'.repeat(70_000) : JSON.stringify({ id_token: 'subject-token' })));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    assert.equal(await fetchSubjectToken({ url: `http://127.0.0.1:${port}/t`, format: { type: 'json', subject_token_field_name: 'id_token' } }, signal), 'subject-token');
+    await assert.rejects(fetchSubjectToken({ url: `http://127.0.0.1:${port}/big` }, signal), /more than 65536 bytes/);
+  } finally {
+    server.close();
+  }
 });

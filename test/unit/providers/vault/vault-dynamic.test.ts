@@ -167,14 +167,22 @@ test('errors: a missing object, an empty response, a store of another provider',
 test('storeRef: the store’s server and auth; a SecretStore reads its namespace only, a ClusterSecretStore any', async () => {
   const stores: Record<string, StoreForGenerator> = {
     vault: { kind: 'SecretStore', name: 'vault', uid: 's-1', generation: 1, providerName: 'vault', providerSpec: provider },
-    shared: { kind: 'ClusterSecretStore', name: 'shared', uid: 's-2', generation: 1, providerName: 'vault', providerSpec: provider },
+    shared: { kind: 'ClusterSecretStore', name: 'shared', uid: 's-2', generation: 1, providerName: 'vault', providerSpec: { ...provider, generators: { allowedPathPrefixes: ['database/creds'] } } },
+    closed: { kind: 'ClusterSecretStore', name: 'closed', uid: 's-3', generation: 1, providerName: 'vault', providerSpec: provider },
   };
-  const { generator, objects, accessed } = setup({}, stores);
+  const { generator, objects, accessed, vault } = setup({}, stores);
   objects.set('team-a/db', { ...generatorObject({}), spec: { path: 'database/creds/app', storeRef: { name: 'vault' } } });
   await generator.generate(ref, signal());
   objects.set('team-a/db', { ...generatorObject({}, 2), spec: { path: 'database/creds/app', storeRef: { name: 'shared', kind: 'ClusterSecretStore' } } });
   await generator.generate(ref, signal());
   assert.deepEqual(accessed, ['team-a', undefined]);
+  // Through an admin's ClusterSecretStore: only what it opted in to, never token minting, before any login.
+  const logins = vault.logins();
+  objects.set('team-a/db', { ...generatorObject({}, 3), spec: { path: 'auth/token/create', method: 'POST', storeRef: { name: 'shared', kind: 'ClusterSecretStore' } } });
+  await assert.rejects(generator.generate(ref, signal()), /VaultDynamicSecret team-a\/db: ClusterSecretStore shared never serves auth\/token\/… to generators/);
+  objects.set('team-a/db', { ...generatorObject({}, 4), spec: { path: 'database/creds/app', storeRef: { name: 'closed', kind: 'ClusterSecretStore' } } });
+  await assert.rejects(generator.generate(ref, signal()), /ClusterSecretStore closed does not serve generators/);
+  assert.equal(vault.logins(), logins, 'no login for a refused call');
 });
 
 test('a changed generator object replaces its connection: the old token is revoked and reported', async () => {

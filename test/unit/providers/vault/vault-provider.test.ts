@@ -1,8 +1,9 @@
 // The vault provider's pure decisions and its behaviour over a fake transport: auth plans, token renewal timing,
 // paths, error mapping, spec validation, a session that logs in again after a 403.
+import { declaredTenancy } from '../../../../src/providers/kit/tenancy.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planVaultAuth, tokenAction, createTokenSession, type VaultToken } from '../../../../src/providers/vault/auth.ts';
+import { login, planVaultAuth, tokenAction, createTokenSession, type VaultToken } from '../../../../src/providers/vault/auth.ts';
 import { createVaultApi, vaultError, VaultPermissionError } from '../../../../src/providers/vault/api.ts';
 import { kvPath, splitKey } from '../../../../src/providers/vault/kv.ts';
 import { createVaultProvider, validateVaultSpec } from '../../../../src/providers/vault/provider.ts';
@@ -17,7 +18,7 @@ const ref = (name: string, key: string, namespace?: string) => ({ name, key, ...
 
 test('auth plans: each method, referent namespaces, identity without secrets', () => {
   const k8s = planVaultAuth({ kubernetes: { mountPath: 'kubernetes', role: 'app', serviceAccountRef: { name: 'sa' } } }, where);
-  assert.deepEqual(k8s.plan, { kind: 'kubernetes', path: 'kubernetes', role: 'app', jwt: { from: 'serviceAccount', namespace: 'team-a', name: 'sa', audiences: [], expirationSeconds: 600 } });
+  assert.deepEqual(k8s.plan, { kind: 'kubernetes', path: 'kubernetes', role: 'app', jwt: { from: 'serviceAccount', namespace: 'team-a', name: 'sa', audiences: ['vault'], expirationSeconds: 600 } });
   assert.equal(k8s.referent, false);
   assert.equal(k8s.identity, 'kubernetes role app as ServiceAccount team-a/sa');
 
@@ -38,7 +39,26 @@ test('auth plans: each method, referent namespaces, identity without secrets', (
   assert.equal(token.referent, false);
   assert.equal(token.identity, 'token from Secret ops/t');
   const own = planVaultAuth({ kubernetes: { mountPath: 'kubernetes', role: 'r' } }, where);
-  assert.deepEqual((own.plan as { jwt: unknown }).jwt, { from: 'ownToken' });
+  // Never the mounted token (whose audience is the apiserver's): a minted one for the operator's ServiceAccount, audience vault.
+  assert.deepEqual((own.plan as { jwt: unknown }).jwt, { from: 'operatorServiceAccount', audiences: ['vault'] });
+});
+
+test("kubernetes auth as the operator: a TokenRequest token for the operator's ServiceAccount with audience vault, never a file", async () => {
+  const minted: unknown[] = [];
+  const kube = {
+    createServiceAccountToken: async (ref: unknown) => {
+      minted.push(ref);
+      return { token: 'minted-jwt', expiresAt: 0 };
+    },
+  };
+  const logins: unknown[] = [];
+  const api = { login: async (path: string, user: string, body: unknown) => (logins.push({ path, body }), { client_token: 'tok', renewable: false, lease_duration: 60 }) };
+  const own = planVaultAuth({ kubernetes: { mountPath: 'kubernetes', role: 'r' } }, where).plan;
+  const deps = { api: api as never, ctx: { kube: kube as never }, clock: { now: () => 0 } };
+  await assert.rejects(login(own, deps, AbortSignal.timeout(1000)), /does not know; start it with --service-account-name/);
+  await login(own, { ...deps, operatorServiceAccount: { namespace: 'secret-relay-system', name: 'secret-relay' } }, AbortSignal.timeout(1000));
+  assert.deepEqual(minted, [{ namespace: 'secret-relay-system', name: 'secret-relay', audiences: ['vault'], expirationSeconds: 600 }]);
+  assert.deepEqual(logins, [{ path: 'kubernetes', body: { role: 'r', jwt: 'minted-jwt' } }]);
 });
 
 test('token timing: use until two thirds of the TTL, then renew; log in again near expiry; never renew a user token', () => {
@@ -82,7 +102,8 @@ test('spec validation: one auth method, URL, paths, caBundle; http warnings', ()
   assert.match(validateVaultSpec({ ...base, path: '/secret/' }).errors.join(), /without leading or trailing/);
   assert.match(validateVaultSpec({ ...base, caBundle: Buffer.from('nope').toString('base64') }).errors.join(), /PEM/);
   assert.match(validateVaultSpec({ ...base, auth: { appRole: { secretRef: ref('s', 'k') } } }).errors.join(), /exactly one of roleId and roleRef/);
-  assert.match(validateVaultSpec({ ...base, server: 'http://vault.example.com' }).warnings.join(), /unencrypted/);
+  // Plain http off loopback is the kit's InsecureEndpoint rule: declared, not warned here (test/unit/providers/kit/tenancy.test.ts).
+  assert.deepEqual(declaredTenancy('vault', { ...base, server: 'http://vault.example.com' }).servers, [{ field: 'spec.provider.vault.server', url: 'http://vault.example.com' }]);
   assert.deepEqual(validateVaultSpec({ ...base, server: 'http://127.0.0.1:8200' }).warnings, []);
 });
 
