@@ -77,7 +77,7 @@ export const ExternalSecretReason = {
   StoreNotReady: 'StoreNotReady',
   /** Ready=False: the ClusterSecretStore's spec.conditions do not admit this ExternalSecret's namespace; nothing is fetched. */
   NamespaceNotAllowed: 'NamespaceNotAllowed',
-  /** Ready=False: the spec passed the CRD's validation but cannot be served (e.g. a value that fails to decode); not retried until the spec changes. */
+  /** Ready=False: the spec passed the CRD's validation but cannot be served (e.g. a value that fails to decode); retried at once when the spec changes, else rechecked at a capped backoff (30 s doubling to 5 min). */
   InvalidSpec: 'InvalidSpec',
 } as const;
 export type ExternalSecretReasonName = (typeof ExternalSecretReason)[keyof typeof ExternalSecretReason];
@@ -88,7 +88,7 @@ export const StoreReason = {
   Valid: 'Valid',
   /** Ready=False: the provider's configuration is invalid (the message names the field); fix the store's spec. */
   InvalidStoreConfiguration: 'InvalidStoreConfiguration',
-  /** Ready=False: the provider could not be reached or refused the credentials; revalidated at spec.refreshInterval. */
+  /** Ready=False: the provider could not be reached or refused the credentials; rechecked at a backoff (30 s doubling, capped at spec.refreshInterval and 5 min) — a grant made later heals it. */
   ValidationFailed: 'ValidationFailed',
   /** Ready=Unknown: the provider cannot tell whether the configuration works (it has no cheap check). */
   ValidationUnknown: 'ValidationUnknown',
