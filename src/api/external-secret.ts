@@ -559,6 +559,12 @@ export const GeneratorLeaseSchema = z
   })
   .meta(typeMeta('GeneratorLease', 'A lease on generated credentials held by the target Secret; never the credentials themselves.'));
 
+export const RetiredLeaseSchema = GeneratorLeaseSchema.extend({
+  retireTime: z.iso.datetime({ offset: true }).max(64).describe('When new credentials replaced it (the Secret stopped holding it).'),
+  revokeAttempts: z.int().min(0).describe('Failed revocations so far; given up (with a Warning Event) after a bounded number, or once the lease has expired.'),
+  nextRevokeTime: z.iso.datetime({ offset: true }).max(64).optional().describe('When the revocation is tried again after a failure.'),
+}).meta(typeMeta('RetiredLease', 'A lease whose credentials the Secret no longer holds, to be revoked; never the credentials themselves.'));
+
 export const ExternalSecretStatusSchema = z
   .object({
     conditions: conditionsSchema('Ready, with a reason from ExternalSecretReason.'),
@@ -577,6 +583,11 @@ export const ExternalSecretStatusSchema = z
       .max(ExternalSecretLimits.dataFrom)
       .optional()
       .describe('Leases of the generated credentials the Secret holds (dataFrom[].sourceRef.generatorRef): renewed, and revoked when replaced or when this ExternalSecret is deleted.'),
+    retiredLeases: z
+      .array(RetiredLeaseSchema)
+      .max(ExternalSecretLimits.dataFrom)
+      .optional()
+      .describe('Leases of replaced generated credentials still to revoke: retried at the next reconciles until revoked, expired, or given up with a Warning Event.'),
     binding: LocalObjectReferenceSchema.optional().describe(
       'The Secret this ExternalSecret currently manages; after spec.target.name changes it names the old Secret until that is cleaned up.',
     ),

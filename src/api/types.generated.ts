@@ -403,6 +403,8 @@ export interface ExternalSecretStatus {
   readonly syncedResourceVersion?: string;
   /** Leases of the generated credentials the Secret holds (dataFrom[].sourceRef.generatorRef): renewed, and revoked when replaced or when this ExternalSecret is deleted. */
   readonly leases?: readonly GeneratorLease[];
+  /** Leases of replaced generated credentials still to revoke: retried at the next reconciles until revoked, expired, or given up with a Warning Event. */
+  readonly retiredLeases?: readonly RetiredLease[];
   /** The Secret this ExternalSecret currently manages; after spec.target.name changes it names the old Secret until that is cleaned up. */
   readonly binding?: LocalObjectReference;
   /** The last rollout of workloads this ExternalSecret's Secret caused. */
@@ -450,6 +452,36 @@ export interface GeneratorLease {
   readonly expireTime: string;
   /** When the lease ends for good (its max TTL), once a renewal came back capped; new credentials are issued before then. */
   readonly maxExpireTime?: string;
+}
+
+/** A lease whose credentials the Secret no longer holds, to be revoked; never the credentials themselves. */
+export interface RetiredLease {
+  /** The index in spec.dataFrom of the generator entry that issued the lease. */
+  readonly source: number;
+  /** The generator kind. */
+  readonly kind: string;
+  /** The generator name. */
+  readonly name: string;
+  /** The lease ID (not a credential: it cannot read anything). */
+  readonly leaseId: string;
+  /** Whether the lease can be renewed. */
+  readonly renewable: boolean;
+  /** The TTL granted at issue or at the last renewal. */
+  readonly leaseDurationSeconds: number;
+  /** When the credentials were issued. */
+  readonly issueTime: string;
+  /** When the lease was last renewed. */
+  readonly renewTime?: string;
+  /** When the lease ends unless renewed. */
+  readonly expireTime: string;
+  /** When the lease ends for good (its max TTL), once a renewal came back capped; new credentials are issued before then. */
+  readonly maxExpireTime?: string;
+  /** When new credentials replaced it (the Secret stopped holding it). */
+  readonly retireTime: string;
+  /** Failed revocations so far; given up (with a Warning Event) after a bounded number, or once the lease has expired. */
+  readonly revokeAttempts: number;
+  /** When the revocation is tried again after a failure. */
+  readonly nextRevokeTime?: string;
 }
 
 /** A reference to an object in the same namespace. */
