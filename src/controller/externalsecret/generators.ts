@@ -2,9 +2,18 @@
 // and the leases that come with them. Leases live on the ExternalSecret's status (never the credentials), so they
 // survive an operator restart; this process keeps the last leases it wrote, which the cache may not show yet.
 // A lease is renewed once `renewAtPercent` of its TTL has passed; new credentials are issued `rotateBefore` its
-// hard end (max TTL, or its expiry when not renewable); what a new issue replaces is revoked once the Secret holds
-// the new values; everything is revoked when the ExternalSecret is deleted (a finalizer holds it until then).
-import type { ExternalSecret, GeneratorLease, GeneratorRef } from '../../api/index.ts';
+// hard end (max TTL, or its expiry when not renewable); everything is revoked when the ExternalSecret is deleted
+// (a finalizer holds it until then).
+//
+// New credentials are one state machine (ESO's runtime/statemanager is the model):
+//   issued → written to the Secret → recorded in status (leases; the replaced ones in retiredLeases) → old revoked.
+// Nothing is rolled back once the Secret holds the new values. A retired lease stays in status.retiredLeases until
+// it is revoked, has expired, or its revocation failed MAX_REVOKE_ATTEMPTS times (then a Warning Event): a restart or
+// another leader picks it up from there. A state this process could not record (its status patch failed) stays in
+// memory and is recorded first at the next reconcile, before anything is revoked.
+// The memory only wins over the cached status while that status is one this process derived from or wrote (the cache
+// lags behind our own patch); a status it never saw (another leader's) is the truth, and the memory is dropped.
+import type { ExternalSecret, GeneratorLease, GeneratorRef, RetiredLease } from '../../api/index.ts';
 import { API_GROUP, API_VERSION, Plural } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
 import { NoSecretError, TerminalError } from '../../providers/provider.ts';
@@ -68,6 +77,25 @@ export function renewedLease(lease: GeneratorLease, result: { leaseDurationSecon
   };
 }
 
+/** Failed revocations of a retired lease before it is given up (Warning Event; it ends at its TTL). */
+export const MAX_REVOKE_ATTEMPTS = 6;
+/** The wait before the n-th retry of a revocation: 10 s doubling, at most 5 min (10, 20, 40, 80, 160 s: ~5 min in all). */
+export function revokeRetryMs(attempts: number): number {
+  return Math.min(10_000 * 2 ** Math.max(0, attempts - 1), 5 * 60_000);
+}
+
+/** The leases an ExternalSecret's status records: held by the Secret, and retired (to revoke). */
+export interface LeaseState {
+  readonly leases: readonly GeneratorLease[];
+  readonly retired: readonly RetiredLease[];
+}
+
+/** A comparable form of a lease state (key order and absent fields aside). Pure. */
+export function leaseStateFingerprint(state: LeaseState): string {
+  const one = (entry: object) => JSON.stringify(entry, Object.keys(entry).sort());
+  return JSON.stringify([state.leases.map(one), state.retired.map(one)]);
+}
+
 /** The generator entries of an ExternalSecret: dataFrom index → generator. */
 export function generatorSources(es: ExternalSecret): Map<number, GeneratorRef> {
   const out = new Map<number, GeneratorRef>();
@@ -119,12 +147,21 @@ export interface MaintainOutcome {
 
 export interface LeaseKeeper {
   leasesOf(es: ExternalSecret): readonly GeneratorLease[];
+  /** Whether anything is left to keep up: held or retired leases, or a state not recorded yet. */
+  tracks(es: ExternalSecret): boolean;
   /** Adds the finalizer to an ExternalSecret that generates values (before anything is issued). */
   ensureFinalizer(es: ExternalSecret): Promise<void>;
-  /** Renews the leases that are due; says whether any needs new credentials and when to come back. */
+  /**
+   * Records a state not recorded yet, revokes the retired leases that are due, renews the leases that are due;
+   * says whether any needs new credentials and when to come back.
+   */
   maintain(es: ExternalSecret, now: number, signal: AbortSignal): Promise<MaintainOutcome>;
   generate(es: ExternalSecret, source: number, generatorRef: GeneratorRef, now: number, signal: AbortSignal): Promise<{ data: ReadonlyMap<string, Uint8Array>; issued: IssuedCredentials }>;
-  /** The Secret now holds the new credentials: record their leases, revoke the ones they replace. Returns the next lease time. */
+  /**
+   * The Secret now holds the new credentials: record their leases (the replaced ones as retired), then revoke the
+   * retired ones — best-effort: a failed revocation is retried later, never failing the sync. Throws only when the
+   * status patch fails (the state is kept in memory and recorded at the next reconcile). Returns the next lease time.
+   */
   commit(es: ExternalSecret, issued: readonly IssuedCredentials[], now: number, signal: AbortSignal): Promise<number | undefined>;
   /** The new credentials never reached the Secret: revoke them. */
   abandon(es: ExternalSecret, issued: readonly IssuedCredentials[], signal: AbortSignal): Promise<void>;
@@ -133,8 +170,11 @@ export interface LeaseKeeper {
 }
 
 export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
-  // Leases this process wrote last, by ExternalSecret uid: the informer cache can lag behind our own status patch.
-  const written = new Map<string, readonly GeneratorLease[]>();
+  // The lease state this process wrote last, by ExternalSecret uid: the informer cache can lag behind our own status
+  // patch. `seen`: the fingerprints of every status state it derived from or wrote — a cached status among them is
+  // merely lagging; any other was written by someone else (another leader) and is the truth. `recorded`: false
+  // while the status patch of `state` has not succeeded.
+  const written = new Map<string, { state: LeaseState; recorded: boolean; seen: Set<string> }>();
 
   const generatorFor = (kind: GeneratorKind): Generator => {
     const generator = deps.generators[kind];
@@ -146,15 +186,51 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
     kind: lease.kind as GeneratorKind,
     name: lease.name,
   });
-  const leasesOf = (es: ExternalSecret): readonly GeneratorLease[] => written.get(es.metadata.uid ?? '') ?? es.status?.leases ?? [];
-  const writeLeases = async (es: ExternalSecret, leases: readonly GeneratorLease[]) => {
-    written.set(es.metadata.uid ?? '', leases);
+  const describe = (es: ExternalSecret) => `${es.metadata.namespace}/${es.metadata.name}`;
+  /** The lease state to act on: the cached status, or our own newer write the cache does not show yet. */
+  const stateOf = (es: ExternalSecret): LeaseState => {
+    const uid = es.metadata.uid ?? '';
+    const cached: LeaseState = { leases: es.status?.leases ?? [], retired: es.status?.retiredLeases ?? [] };
+    const memory = written.get(uid);
+    if (!memory) return cached;
+    const fingerprint = leaseStateFingerprint(cached);
+    if (memory.recorded && fingerprint === leaseStateFingerprint(memory.state)) {
+      // The cache caught up: the status is the truth again.
+      written.delete(uid);
+      return cached;
+    }
+    if (memory.seen.has(fingerprint)) return memory.state;
+    // Someone else (another leader) wrote the leases since: what we remember is stale.
+    written.delete(uid);
+    deps.logger?.warn(
+      { externalSecret: describe(es), remembered: memory.state.leases.map((l) => l.leaseId), status: cached.leases.map((l) => l.leaseId), recorded: memory.recorded },
+      'the status holds leases this process did not write (another leader): it is the truth; the remembered ones are dropped',
+    );
+    return cached;
+  };
+  const leasesOf = (es: ExternalSecret): readonly GeneratorLease[] => stateOf(es).leases;
+  /** Records `state` (derived from `base`) in the status; remembered first, so a failed patch is retried, not lost. */
+  const writeState = async (es: ExternalSecret, state: LeaseState, base: LeaseState): Promise<void> => {
+    const uid = es.metadata.uid ?? '';
+    const seen = new Set(written.get(uid)?.seen ?? []);
+    seen.add(leaseStateFingerprint(base));
+    seen.add(leaseStateFingerprint(state));
+    const memory = { state, recorded: false, seen };
+    written.set(uid, memory);
     await deps.status.patch(
       { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret, namespace: es.metadata.namespace, name: es.metadata.name },
-      { leases: [...leases] },
+      // A merge patch: null removes the field.
+      { leases: [...state.leases], retiredLeases: state.retired.length > 0 ? [...state.retired] : null },
     );
+    memory.recorded = true;
   };
-  const describe = (es: ExternalSecret) => `${es.metadata.namespace}/${es.metadata.name}`;
+  /** A state remembered but not recorded yet is recorded first. */
+  const recordPending = async (es: ExternalSecret): Promise<LeaseState> => {
+    const state = stateOf(es);
+    const memory = written.get(es.metadata.uid ?? '');
+    if (memory && !memory.recorded) await writeState(es, state, state);
+    return state;
+  };
   const now = () => deps.clock?.now() ?? 0;
 
   /** One revocation, audited and counted. `subject` names what was revoked (a lease id, "the Vault token of …"). */
@@ -201,8 +277,59 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
     }
   };
 
+  /**
+   * Revokes the retired leases that are due; records what changed. A failure is retried later (attempts counted in
+   * status), given up with a Warning Event after MAX_REVOKE_ATTEMPTS; an expired lease needs no revocation.
+   */
+  const revokeRetired = async (es: ExternalSecret, state: LeaseState, at: number, signal: AbortSignal): Promise<{ state: LeaseState; nextAt: number | undefined }> => {
+    if (state.retired.length === 0) return { state, nextAt: undefined };
+    const remaining: RetiredLease[] = [];
+    let nextAt: number | undefined;
+    let changed = false;
+    for (const lease of state.retired) {
+      if (at >= Date.parse(lease.expireTime)) {
+        changed = true;
+        deps.logger?.info({ externalSecret: describe(es), generator: lease.name, leaseId: lease.leaseId }, 'retired lease expired before it was revoked');
+        continue;
+      }
+      const due = lease.nextRevokeTime === undefined ? at : Date.parse(lease.nextRevokeTime);
+      if (at < due) {
+        remaining.push(lease);
+        nextAt = nextAt === undefined ? due : Math.min(nextAt, due);
+        continue;
+      }
+      changed = true;
+      try {
+        // Revoked, or given up for good (generator or lease gone: a warning already).
+        await revoke(es, lease, signal, 'replaced by new credentials');
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const attempts = lease.revokeAttempts + 1;
+        if (attempts >= MAX_REVOKE_ATTEMPTS) {
+          const message = `could not revoke lease ${lease.leaseId} of ${lease.kind} ${lease.name} (replaced by new credentials) after ${attempts} attempts: ${describeError(err)}; it ends at its TTL (${lease.expireTime})`;
+          deps.logger?.warn({ externalSecret: describe(es) }, message);
+          await deps.warn?.(es, message).catch((warnErr: unknown) => deps.logger?.warn({ externalSecret: describe(es), err: describeError(warnErr) }, 'could not record a Warning Event'));
+          continue;
+        }
+        const retryAt = at + revokeRetryMs(attempts);
+        deps.logger?.warn({ externalSecret: describe(es), generator: lease.name, leaseId: lease.leaseId, attempts, err: describeError(err) }, 'could not revoke a retired lease; retrying later');
+        remaining.push({ ...lease, revokeAttempts: attempts, nextRevokeTime: iso(retryAt) });
+        nextAt = nextAt === undefined ? retryAt : Math.min(nextAt, retryAt);
+      }
+    }
+    if (!changed) return { state, nextAt };
+    const next: LeaseState = { leases: state.leases, retired: remaining };
+    await writeState(es, next, state);
+    return { state: next, nextAt };
+  };
+  const earliest = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+
   return {
     leasesOf,
+    tracks(es) {
+      const state = stateOf(es);
+      return state.leases.length > 0 || state.retired.length > 0 || written.get(es.metadata.uid ?? '')?.recorded === false;
+    },
     async ensureFinalizer(es) {
       const finalizers = es.metadata.finalizers ?? [];
       if (finalizers.includes(LEASE_FINALIZER)) return;
@@ -210,11 +337,13 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
     },
 
     async maintain(es, now, signal) {
-      const leases = leasesOf(es);
-      if (leases.length === 0) return { rotate: false, nextAt: undefined };
+      // Recorded → old revoked: a state not recorded yet first, then the retired leases that are due.
+      const settled = await revokeRetired(es, await recordPending(es), now, signal);
+      const leases = settled.state.leases;
+      let nextAt: number | undefined = settled.nextAt;
+      if (leases.length === 0) return { rotate: false, nextAt };
       const sources = generatorSources(es);
       let rotate = false;
-      let nextAt: number | undefined;
       const later = (at: number | undefined) => {
         if (at !== undefined) nextAt = nextAt === undefined ? at : Math.min(nextAt, at);
       };
@@ -254,7 +383,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
         if (plan.action === 'rotate') rotate = true;
         later(plan.nextAt);
       }
-      if (changed) await writeLeases(es, updated);
+      if (changed) await writeState(es, { leases: updated, retired: settled.state.retired }, settled.state);
       return { rotate, nextAt };
     },
 
@@ -268,18 +397,26 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
     },
 
     async commit(es, issued, now, signal) {
-      const previous = leasesOf(es);
+      const base = stateOf(es);
+      const previous = base.leases;
       const sources = generatorSources(es);
       const replacedSources = new Set(issued.map((entry) => entry.source));
       const kept = previous.filter((lease) => !replacedSources.has(lease.source) && sources.get(lease.source)?.name === lease.name && sources.get(lease.source)?.kind === lease.kind);
-      const retired = previous.filter((lease) => !kept.includes(lease));
+      const retiring = previous.filter((lease) => !kept.includes(lease));
       const next = [...kept, ...issued.flatMap((entry) => (entry.lease ? [entry.lease] : []))].sort((a, b) => a.source - b.source);
-      if (retired.length > 0 || issued.some((entry) => entry.lease)) await writeLeases(es, next);
-      for (const lease of retired) await revoke(es, lease, signal, 'replaced by new credentials');
-      let nextAt: number | undefined;
+      let state: LeaseState = {
+        leases: next,
+        retired: [...base.retired, ...retiring.map((lease): RetiredLease => ({ ...lease, retireTime: iso(now), revokeAttempts: 0 }))],
+      };
+      const unrecorded = written.get(es.metadata.uid ?? '')?.recorded === false;
+      // Recorded before anything is revoked: a failed patch leaves it all in memory for the next reconcile.
+      if (retiring.length > 0 || issued.some((entry) => entry.lease) || unrecorded) await writeState(es, state, base);
+      else state = base;
+      const revoked = await revokeRetired(es, state, now, signal);
+      let nextAt: number | undefined = revoked.nextAt;
       for (const lease of next) {
         const plan = planLease(lease, await generatorFor(lease.kind as GeneratorKind).settings(refOf(es, lease), signal), now);
-        if (plan.nextAt !== undefined) nextAt = nextAt === undefined ? plan.nextAt : Math.min(nextAt, plan.nextAt);
+        nextAt = earliest(nextAt, plan.nextAt);
       }
       return nextAt;
     },
@@ -298,11 +435,13 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
     async release(es, signal) {
       const finalizers = es.metadata.finalizers ?? [];
       if (!finalizers.includes(LEASE_FINALIZER)) return;
-      const remaining = [...leasesOf(es)];
-      while (remaining.length > 0) {
-        await revoke(es, remaining[0]!, signal, 'the ExternalSecret was deleted');
-        remaining.shift();
-        await writeLeases(es, remaining);
+      const state = stateOf(es);
+      let remaining: LeaseState = state;
+      for (const lease of [...state.retired, ...state.leases]) {
+        await revoke(es, lease, signal, 'the ExternalSecret was deleted');
+        const next = { leases: remaining.leases.filter((l) => l !== lease), retired: remaining.retired.filter((l) => l !== lease) };
+        await writeState(es, next, remaining);
+        remaining = next;
       }
       await deps.finalizers.remove(es.metadata.namespace ?? '', es.metadata.name, LEASE_FINALIZER);
       written.delete(es.metadata.uid ?? '');

@@ -218,7 +218,7 @@ class Reconciliation {
     }
 
     const leases = this.deps.leases;
-    const generating = leases !== undefined && (generatorSources(es).size > 0 || leases.leasesOf(es).length > 0);
+    const generating = leases !== undefined && (generatorSources(es).size > 0 || leases.tracks(es));
     let committing = false;
     try {
       const existing = await this.observeExisting(creationPolicy);

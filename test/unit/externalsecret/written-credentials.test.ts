@@ -30,6 +30,7 @@ function world(failAt: Step) {
   let issuedCount = 0;
   const leases: LeaseKeeper = {
     leasesOf: () => [],
+    tracks: () => false,
     ensureFinalizer: async () => {},
     maintain: async () => ({ rotate: false, nextAt: undefined }),
     async generate(_es, source, generatorRef) {
