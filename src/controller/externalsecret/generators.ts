@@ -14,7 +14,7 @@
 // The memory only wins over the cached status while that status is one this process derived from or wrote (the cache
 // lags behind our own patch); a status it never saw (another leader's) is the truth, and the memory is dropped.
 import type { ExternalSecret, GeneratorLease, GeneratorRef, RetiredLease } from '../../api/index.ts';
-import { API_GROUP, API_VERSION, Plural } from '../../api/index.ts';
+import { API_GROUP, API_VERSION, ExternalSecretLimits, Plural } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
 import { NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { describeError } from '../../k8s/describe-error.ts';
@@ -404,10 +404,14 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
       const kept = previous.filter((lease) => !replacedSources.has(lease.source) && sources.get(lease.source)?.name === lease.name && sources.get(lease.source)?.kind === lease.kind);
       const retiring = previous.filter((lease) => !kept.includes(lease));
       const next = [...kept, ...issued.flatMap((entry) => (entry.lease ? [entry.lease] : []))].sort((a, b) => a.source - b.source);
-      let state: LeaseState = {
-        leases: next,
-        retired: [...base.retired, ...retiring.map((lease): RetiredLease => ({ ...lease, retireTime: iso(now), revokeAttempts: 0 }))],
-      };
+      const retired = [...base.retired, ...retiring.map((lease): RetiredLease => ({ ...lease, retireTime: iso(now), revokeAttempts: 0 }))];
+      // The status holds at most ExternalSecretLimits.dataFrom retired leases: the oldest beyond are given up.
+      for (const lease of retired.splice(0, Math.max(0, retired.length - ExternalSecretLimits.dataFrom))) {
+        const message = `gave up revoking lease ${lease.leaseId} of ${lease.kind} ${lease.name} (${lease.revokeAttempts} failed attempts; too many retired leases pending); it ends at its TTL (${lease.expireTime})`;
+        deps.logger?.warn({ externalSecret: describe(es) }, message);
+        await deps.warn?.(es, message).catch(() => {});
+      }
+      let state: LeaseState = { leases: next, retired };
       const unrecorded = written.get(es.metadata.uid ?? '')?.recorded === false;
       // Recorded before anything is revoked: a failed patch leaves it all in memory for the next reconcile.
       if (retiring.length > 0 || issued.some((entry) => entry.lease) || unrecorded) await writeState(es, state, base);
