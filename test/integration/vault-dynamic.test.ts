@@ -4,6 +4,11 @@
 // ExternalSecret revokes the lease (its login fails) before the finalizer lets it go; an operator restart keeps
 // renewing the lease it finds on the status. TTLs are seconds long so that all of this happens within the test.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
@@ -15,7 +20,9 @@ import {
   decodeData,
   deleteObject,
   getObject,
+  patchObject,
   Plural,
+  readyOf,
   readSecret,
   startTestOperator,
   waitFor,
@@ -25,6 +32,7 @@ import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitRead
 import type { TestKube } from '../support/kube.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
 import { LEASE_FINALIZER } from '../../src/controller/externalsecret/generators.ts';
+import { forward, startFaultProxy, type Fault } from '../support/fault-proxy.ts';
 
 let cluster: LocalCluster;
 let kube: TestKube;
@@ -84,8 +92,8 @@ async function startOperator(): Promise<TestOperator> {
   return started;
 }
 
-/** A namespace with a vault SecretStore (token auth, the "dynamic" policy). */
-async function setup(): Promise<string> {
+/** A namespace with a vault SecretStore (token auth, the "dynamic" policy), at `server` (OpenBao itself by default). */
+async function setup(server = bao.address): Promise<string> {
   const ns = await namespaces.create(kube);
   const created = await bao.api('POST', 'auth/token/create', { policies: ['dynamic'], ttl: '1h' });
   const token = (created!['auth'] as { client_token: string }).client_token;
@@ -98,7 +106,7 @@ async function setup(): Promise<string> {
       apiVersion: 'secret-relay.dev/v1alpha1',
       kind: 'SecretStore',
       metadata: { name: 'vault' },
-      spec: { provider: { vault: { server: bao.address, auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } } },
+      spec: { provider: { vault: { server, auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } } },
     },
     ns,
   );
@@ -229,6 +237,140 @@ test('an operator restart keeps renewing the lease recorded on the status; a mis
   await waitFor('the ExternalSecret to be gone', async () => (await getObject(kube, Plural.ExternalSecret, 'db', ns)) === undefined, 20_000);
   assert.notEqual((await leaseLookup(lease!.leaseId)).status, 200);
   assert.equal(await canConnect(creds), false);
+});
+
+/**
+ * A plain HTTP forwarder in front of OpenBao whose revocations can be refused (503, as a sealed or standby Vault
+ * answers); it logs every revocation it saw: the lease and the status it answered with.
+ */
+async function startBaoProxy() {
+  const revocations: { leaseId: string; status: number }[] = [];
+  const upstream = new URL(bao.address);
+  let refuseRevocations = false;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const revocation = (req.url ?? '').includes('/sys/leases/revoke');
+      const leaseId = revocation ? String((JSON.parse(body.toString('utf8') || '{}') as { lease_id?: string }).lease_id) : '';
+      if (revocation && refuseRevocations) {
+        revocations.push({ leaseId, status: 503 });
+        res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: ['injected: Vault is sealed'] }));
+        return;
+      }
+      const upstreamReq = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        (upstreamRes) => {
+          if (revocation) revocations.push({ leaseId, status: upstreamRes.statusCode ?? 0 });
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          upstreamRes.pipe(res);
+        },
+      );
+      upstreamReq.on('error', () => res.destroy());
+      upstreamReq.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    revocations,
+    refuse: (on: boolean) => void (refuseRevocations = on),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+test('a failure at each step after the Secret is written (the leases status patch, the revocation of the replaced lease) keeps the new credentials valid; the old lease is revoked exactly once afterwards', async () => {
+  const baoProxy = await startBaoProxy();
+  const kubeProxy = await startFaultProxy(cluster.kubeconfigPath);
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'vdyn-faults-')), 'kubeconfig');
+  kubeProxy.writeKubeconfig(kubeconfig);
+  // This test's operator talks to the apiserver through the fault proxy (one operator at a time: no leader election here).
+  await stopTestOperator(op, 'vault-dynamic-before-faults');
+  op = undefined;
+  const proxied = await startTestOperator({ kubeconfigPath: kubeconfig, args: ['--leader-elect=false', '--concurrency=2'], providers: [createVaultProvider()] });
+  operators.push(proxied);
+  op = proxied;
+  try {
+    const ns = await setup(baoProxy.url);
+    // A TTL long enough that the replaced lease cannot simply expire while its revocation is refused.
+    await bao.api('POST', 'database/roles/steady', {
+      db_name: 'pg',
+      creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`],
+      default_ttl: 120,
+      max_ttl: 3600,
+    });
+    await createGenerator(ns, 'steady', 'steady');
+    await createExternalSecret(ns, 'db', 'steady');
+    const first = await waitFor('credentials in the Secret', () => credentials(ns, 'db'));
+    const [oldLease] = await waitFor('the lease on the status', async () => ((await leasesOf(ns, 'db')).length === 1 ? leasesOf(ns, 'db') : undefined));
+
+    // Faults: OpenBao refuses revocations; the second status patch after the Secret is written (the leases'
+    // commit, after the sync's own status patch) fails with a 500 the client does not retry.
+    baoProxy.refuse(true);
+    let secretWritten = false;
+    let statusPatchesSince = 0;
+    let injected = 0;
+    kubeProxy.setRule((req): Fault => {
+      if (req.method !== 'GET' && req.url.startsWith(`/api/v1/namespaces/${ns}/secrets/db`)) secretWritten = true;
+      if (secretWritten && req.method === 'PATCH' && req.url.startsWith(`/apis/secret-relay.dev/v1alpha1/namespaces/${ns}/externalsecrets/db/status`)) {
+        statusPatchesSince++;
+        if (statusPatchesSince === 2) {
+          injected++;
+          return { kind: 'status', code: 500, reason: 'injected: etcd timeout' };
+        }
+      }
+      return forward;
+    });
+    // A spec change syncs again: new credentials, the old lease retired.
+    await patchObject(kube, Plural.ExternalSecret, 'db', { spec: { refreshInterval: '59m' } }, ns);
+
+    const second = await waitFor('new credentials in the Secret', async () => {
+      const now = await credentials(ns, 'db');
+      return now && now.username !== first.username ? now : undefined;
+    }, 30_000);
+    await waitFor('the leases status patch to have failed once', () => injected === 1, 30_000);
+    const retired = await waitFor('the old lease recorded as to revoke after a failed revocation', async () => {
+      const es = await getObject(kube, Plural.ExternalSecret, 'db', ns);
+      const pending = (es?.['status'] as { retiredLeases?: { leaseId: string; revokeAttempts: number }[] } | undefined)?.retiredLeases ?? [];
+      return pending.find((l) => l.leaseId === oldLease!.leaseId && l.revokeAttempts >= 1);
+    }, 30_000);
+    assert.ok(retired);
+    assert.ok(await canConnect(second), 'the credentials the Secret holds log in while the old lease cannot be revoked');
+    assert.equal((await leaseLookup(oldLease!.leaseId)).status, 200, 'the old lease is still there (its revocation failed)');
+    assert.ok(baoProxy.revocations.some((r) => r.leaseId === oldLease!.leaseId && r.status === 503));
+    assert.ok(!baoProxy.revocations.some((r) => r.leaseId !== oldLease!.leaseId), 'the new lease was never revoked');
+
+    // OpenBao heals: the next attempt (10 s after the first failure) revokes the old lease.
+    baoProxy.refuse(false);
+    await waitFor('the old lease to be revoked', async () => (await leaseLookup(oldLease!.leaseId)).status !== 200, 40_000);
+    await waitFor('nothing left to revoke', async () => {
+      const es = await getObject(kube, Plural.ExternalSecret, 'db', ns);
+      return ((es?.['status'] as { retiredLeases?: unknown[] } | undefined)?.retiredLeases ?? []).length === 0;
+    }, 20_000);
+    await waitFor('Ready=True', async () => readyOf(await getObject(kube, Plural.ExternalSecret, 'db', ns))?.status === 'True', 20_000);
+    assert.ok(await canConnect(second), 'the Secret\'s credentials still log in');
+    assert.equal(await canConnect(first), false, 'the replaced credentials no longer log in');
+    assert.equal((await credentials(ns, 'db'))?.username, second.username, 'the Secret still holds the second credentials');
+    const [current] = await leasesOf(ns, 'db');
+    assert.notEqual(current!.leaseId, oldLease!.leaseId);
+    assert.equal((await leaseLookup(current!.leaseId)).status, 200, 'the lease of the Secret\'s credentials is alive');
+    assert.deepEqual(
+      baoProxy.revocations.filter((r) => r.status !== 503).map((r) => [r.leaseId, r.status]),
+      [[oldLease!.leaseId, 204]],
+      'the old lease revoked exactly once, nothing else revoked',
+    );
+
+    await deleteObject(kube, Plural.ExternalSecret, 'db', ns);
+    await waitFor('the ExternalSecret to be gone', async () => (await getObject(kube, Plural.ExternalSecret, 'db', ns)) === undefined, 20_000);
+    assert.equal(await canConnect(second), false, 'revoked with the ExternalSecret');
+  } finally {
+    await stopTestOperator(op, 'vault-dynamic-faults');
+    op = undefined;
+    op = await startOperator();
+    await kubeProxy.close();
+    await baoProxy.close();
+  }
 });
 
 test('no credential leaked into logs, audit, Events or status', async () => {
