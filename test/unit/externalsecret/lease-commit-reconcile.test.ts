@@ -21,14 +21,17 @@ function world() {
   const faults = { leasesPatch: 0 };
   let issued = 0;
   // The cache shows what the apiserver holds (status merged), at the current generation.
-  const current = () =>
-    parseExternalSecret({
+  const current = () => {
+    const parsed = parseExternalSecret({
       apiVersion: 'secret-relay.dev/v1alpha1',
       kind: 'ExternalSecret',
       metadata: { name: 'app', namespace: 'team', uid: 'es-uid', generation, resourceVersion: String(generation), finalizers: ['secret-relay.dev/generator-leases'] },
       spec: { secretStoreRef: { name: 'vault' }, refreshInterval: '1h', dataFrom: [{ sourceRef: { generatorRef: { kind: 'VaultDynamicSecret', name: 'db' } } }] },
       status: structuredClone(status),
     });
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+    return parsed;
+  };
   const statusWriter = {
     patch: async (_ref: unknown, patch: Record<string, unknown>) => {
       if ('leases' in patch && faults.leasesPatch > 0) {
@@ -70,7 +73,10 @@ function world() {
     resolveStore: () => ({ ok: true, store }),
     clientFor: async () => client,
     secrets: {
-      apply: async (body) => write(body),
+      apply: async (body) => {
+        await write(body);
+        return body as never;
+      },
       applyIfAbsent: async (body) => {
         await write(body);
         return 'created';
