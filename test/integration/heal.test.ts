@@ -125,8 +125,10 @@ test('azure: Entra ID answering 429 is throttling, not a refusal — retried wit
   const applied = Date.now();
   await createObject(kube, Plural.SecretStore, azureStore('azure', 'flaky'), ns);
   await createObject(kube, Plural.ExternalSecret, es('flaky', 'azure', key), ns);
-  // Sooner than the first recheck of a terminal failure (22.5–30 s): the backoff of a transient one (1 s doubling).
-  await waitSecretData(kube, ns, 'flaky', { value }, 15_000);
+  // The backoff of a transient failure (1 s doubling) usually writes it within ~10 s, sooner than the first recheck of
+  // a terminal one (22.5–30 s); on a loaded machine it can take longer, so what is asserted is how the failures were
+  // classified (below), with a deadline that only says the fault healed.
+  await waitSecretData(kube, ns, 'flaky', { value }, 60_000);
   console.log(`# azure Entra ID 429 ×4: Secret written ${((Date.now() - applied) / 1000).toFixed(1)} s after the ExternalSecret was applied`);
   assert.match(op.logs.text(), /Entra ID throttled a token for vault/, 'reported as throttling of Entra ID');
   assert.doesNotMatch(op.logs.text(), /Entra ID refused [^"]*AADSTS50196/, 'never as a refusal');
@@ -148,7 +150,7 @@ test('gcp: UNAUTHENTICATED drops the token and is retried — the next attempt e
   gcp.secretManager.inject({ method: 'AccessSecretVersion', code: 16, message: 'Request had invalid authentication credentials. Expected OAuth 2 access token.', times: 1 });
   const applied = Date.now();
   await createObject(kube, Plural.ExternalSecret, es('flaky', 'gcp', id), ns);
-  await waitSecretData(kube, ns, 'flaky', { value }, 15_000);
+  await waitSecretData(kube, ns, 'flaky', { value }, 60_000);
   console.log(`# gcp UNAUTHENTICATED once: Secret written ${((Date.now() - applied) / 1000).toFixed(1)} s after the ExternalSecret was applied`);
   const mine = gcp.identity.exchanges.filter((e) => e.subject === `system:serviceaccount:${ns}:reader`);
   assert.equal(mine.length, 2, 'the dropped token was exchanged anew');
