@@ -1,14 +1,14 @@
 // Two operator processes on one Lease: only the leader reconciles, and when it dies (SIGKILL, no release)
 // the standby takes over within the lease duration and keeps syncing.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot, type LocalCluster } from '../support/cluster.ts';
+import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createNamespace, createObject, decodeData, Plural, readSecret, waitFor } from '../support/operator.ts';
 import type { TestKube } from '../support/kube.ts';
+import { leaseHolderOf, spawnOperatorProcess } from '../support/operator-process.ts';
 
 const LEASE_SECONDS = 4;
 /** Unique per run, so a Lease left by another test file cannot delay this one. */
@@ -18,36 +18,11 @@ let kube: TestKube;
 const operators = new Map<string, { process: ChildProcess; output: string[] }>();
 
 function startOperatorProcess(identity: string): void {
-  const child = spawn(
-    process.execPath,
-    [
-      join(repoRoot, 'src/main.ts'),
-      `--kubeconfig=${cluster.kubeconfigPath}`,
-      '--metrics-port=0',
-      '--metrics-host=127.0.0.1',
-      `--identity=${identity}`,
-      '--namespace=secret-relay-system',
-      `--lease-name=${LEASE_NAME}`,
-      `--lease-duration=${LEASE_SECONDS}s`,
-      '--lease-renew-deadline=3s',
-      '--lease-retry-period=500ms',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
-  );
-  const output: string[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const { process: child, output } = spawnOperatorProcess({ kubeconfigPath: cluster.kubeconfigPath, identity, leaseName: LEASE_NAME, leaseSeconds: LEASE_SECONDS });
   operators.set(identity, { process: child, output });
 }
 
-async function leaseHolder(): Promise<string | undefined> {
-  try {
-    const lease = await kube.coordination.readNamespacedLease({ namespace: 'secret-relay-system', name: LEASE_NAME });
-    return lease.spec?.holderIdentity || undefined;
-  } catch {
-    return undefined;
-  }
-}
+const leaseHolder = (): Promise<string | undefined> => leaseHolderOf(kube, LEASE_NAME);
 
 before(async () => {
   cluster = await useCluster();

@@ -4,16 +4,17 @@
 // deadline, before the standby can take the Lease. From the proxies' logs (one clock): the old leader's last
 // write was answered before the new leader's first write was sent.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot, type LocalCluster } from '../support/cluster.ts';
+import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createNamespace, createObject, Plural, waitFor } from '../support/operator.ts';
 import type { TestKube } from '../support/kube.ts';
+import { leaseHolderOf, spawnOperatorProcess } from '../support/operator-process.ts';
 import { forward, isWrite, startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 
 const LEASE_SECONDS = 6;
@@ -30,36 +31,11 @@ async function startOperatorProcess(identity: string): Promise<void> {
   const proxy = await startFaultProxy(cluster.kubeconfigPath);
   const kubeconfig = join(dir, `${identity}.kubeconfig`);
   proxy.writeKubeconfig(kubeconfig);
-  const child = spawn(
-    process.execPath,
-    [
-      join(repoRoot, 'src/main.ts'),
-      `--kubeconfig=${kubeconfig}`,
-      '--metrics-port=0',
-      '--metrics-host=127.0.0.1',
-      `--identity=${identity}`,
-      '--namespace=secret-relay-system',
-      `--lease-name=${LEASE_NAME}`,
-      `--lease-duration=${LEASE_SECONDS}s`,
-      '--lease-renew-deadline=3s',
-      '--lease-retry-period=500ms',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
-  );
-  const output: string[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const { process: child, output } = spawnOperatorProcess({ kubeconfigPath: kubeconfig, identity, leaseName: LEASE_NAME, leaseSeconds: LEASE_SECONDS });
   operators.set(identity, { process: child, output, proxy });
 }
 
-async function leaseHolder(): Promise<string | undefined> {
-  try {
-    const lease = await kube.coordination.readNamespacedLease({ namespace: 'secret-relay-system', name: LEASE_NAME });
-    return lease.spec?.holderIdentity || undefined;
-  } catch {
-    return undefined;
-  }
-}
+const leaseHolder = (): Promise<string | undefined> => leaseHolderOf(kube, LEASE_NAME);
 
 before(async () => {
   cluster = await useCluster();
