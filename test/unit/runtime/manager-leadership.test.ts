@@ -62,13 +62,10 @@ async function waitUntil(what: string, condition: () => boolean, timeoutMs = 30_
   }
 }
 
-test('a leader that cannot renew ends its term at the renew deadline and is done before its Lease can pass', async () => {
-  const timing = { leaseDurationMs: 6_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
-  const store = new HangingLeaseStore();
-  const logs = new LineSink();
-  const registry = new Registry();
-  const terms: Array<LeadershipTerm | undefined> = [];
-  const manager = new Manager({
+
+/** A manager with one controller over an informer of one object, electing with `store` (no cluster). */
+function leaderManager(store: LeaseStore, timing: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number }, logs: LineSink, registry: Registry): Manager {
+  return new Manager({
     kube: {} as never,
     clock: systemClock,
     logger: createLogger({ level: 'info', destination: logs }),
@@ -82,6 +79,15 @@ test('a leader that cannot renew ends its term at the renew deadline and is done
     makeInformer: <T extends KubernetesObject>(_kind: KindDescriptor<T>) => new OneObjectInformer() as unknown as SupervisedInformer<T>,
     checkAccess: async () => {},
   });
+}
+
+test('a leader that cannot renew ends its term at the renew deadline and is done before its Lease can pass', async () => {
+  const timing = { leaseDurationMs: 6_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
+  const store = new HangingLeaseStore();
+  const logs = new LineSink();
+  const registry = new Registry();
+  const terms: Array<LeadershipTerm | undefined> = [];
+  const manager = leaderManager(store, timing, logs, registry);
   manager.add({
     name: 'c',
     primary: { kind: NamespaceKind },
@@ -122,20 +128,7 @@ test('a graceful stop lets a reconcile in flight finish its requests, and ends t
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   const checks: string[] = [];
-  const manager = new Manager({
-    kube: {} as never,
-    clock: systemClock,
-    logger: createLogger({ level: 'info', destination: logs }),
-    metrics: createMetrics(registry, { controllers: ['c'] }),
-    watchNamespaces: [],
-    workers: 1,
-    queueRateLimit: { qps: 10_000, burst: 10_000 },
-    http: { port: 0, host: '127.0.0.1', registry },
-    leaderElection: { namespace: 'ns', name: 'lease', identity: 'me', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
-    leaseStore: store,
-    makeInformer: <T extends KubernetesObject>(_kind: KindDescriptor<T>) => new OneObjectInformer() as unknown as SupervisedInformer<T>,
-    checkAccess: async () => {},
-  });
+  const manager = leaderManager(store, { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 }, logs, registry);
   manager.add({
     name: 'c',
     primary: { kind: NamespaceKind },
