@@ -10,7 +10,7 @@ import { TerminalError } from '../provider.ts';
 import type { GeneratorStore, StoreContext, StoreKind, StoreKubeAccess, TenancyDeclaration } from '../provider.ts';
 import { connectVault, parseVaultSpec, type VaultConnection, type VaultProviderOptions } from './connection.ts';
 import { encodePath } from './transport.ts';
-import { declaredTenancy, sharedStoreCallProblem } from '../kit/index.ts';
+import { declaredTenancy, dotSegmentProblem, sharedStoreCallProblem } from '../kit/index.ts';
 
 /** The store a generator's spec.storeRef names (the contract's GeneratorStore). */
 export type StoreForGenerator = GeneratorStore;
@@ -44,6 +44,19 @@ interface CachedConnection {
 
 /** Never served through a ClusterSecretStore: token minting (auth/token/create …) and the server's own configuration. */
 export const VAULT_FORBIDDEN_GENERATOR_PREFIXES = ['auth/token', 'sys'] as const;
+
+/**
+ * Lease IDs come back from the ExternalSecret's status, which whoever may write that status in the namespace can edit:
+ * renew and revoke serve only leases Vault issued under the generator's own path (Vault names a lease
+ * `<path>/<id>`), so an edited status cannot renew or revoke another team's credentials with the store's identity.
+ * A lease issued before the generator's path changed is then left to its TTL.
+ */
+function assertOwnLease(vds: VaultDynamicSecret, leaseId: string): void {
+  const path = vds.spec.path.replace(/^\/+|\/+$/g, '');
+  if (!leaseId.startsWith(`${path}/`) || dotSegmentProblem(leaseId, 'the lease') !== undefined) {
+    throw new TerminalError(`VaultDynamicSecret ${vds.metadata.namespace}/${vds.metadata.name}: lease ${leaseId} is not a lease of this generator's path ${path}; it is left to its TTL`);
+  }
+}
 
 /** Closing a connection revokes its token; a silent Vault must not hold the caller longer than this. */
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -176,12 +189,16 @@ export function createVaultDynamicSecretGenerator(deps: VaultDynamicSecretDeps):
     },
 
     async renew(ref, leaseId, incrementSeconds, signal, onRevocation) {
-      const { session } = await connectionFor(await load(ref, signal), signal, onRevocation);
+      const vds = await load(ref, signal);
+      assertOwnLease(vds, leaseId);
+      const { session } = await connectionFor(vds, signal, onRevocation);
       return session.withToken((token) => session.api.renewLease(token, leaseId, incrementSeconds, signal), signal);
     },
 
     async revoke(ref, leaseId, signal, onRevocation) {
-      const { session } = await connectionFor(await load(ref, signal), signal, onRevocation);
+      const vds = await load(ref, signal);
+      assertOwnLease(vds, leaseId);
+      const { session } = await connectionFor(vds, signal, onRevocation);
       await session.withToken((token) => session.api.revokeLease(token, leaseId, signal), signal);
     },
 

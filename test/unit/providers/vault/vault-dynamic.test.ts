@@ -224,3 +224,16 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+test('renew and revoke only serve leases of the generator\'s own path: a lease ID written into status by a tenant cannot reach another team\'s lease', async () => {
+  const { vault, generator } = setup();
+  const generated = await generator.generate(ref, signal());
+  await generator.renew(ref, generated.lease!.leaseId, 600, signal());
+  const before = vault.requests.length;
+  for (const foreign of ['database/creds/other-team/lease-9', 'database/creds/app-admin/lease-9', 'database/creds/app/../admin/lease-9', 'auth/token/create/x']) {
+    await assert.rejects(generator.revoke(ref, foreign, signal()), /is not a lease of this generator's path database\/creds\/app/, foreign);
+    await assert.rejects(generator.renew(ref, foreign, 600, signal()), /is not a lease of this generator's path/, foreign);
+  }
+  assert.equal(vault.requests.length, before, 'no request for a foreign lease');
+  await generator.revoke(ref, generated.lease!.leaseId, signal());
+});
