@@ -24,7 +24,8 @@ import { parseDuration } from '../../util/duration.ts';
 import type { Condition, ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
-import { decide, jitteredIntervalMs, refusedRecheckMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
+import type { PendingChange } from '../changefeed/remote-changes.ts';
+import { decide, type Decision, jitteredIntervalMs, refusedRecheckMs, syncedResourceVersionOf, type ObservedExternalSecret } from './decide.ts';
 import { assertWritableTarget, buildDesiredSecret, CredentialSecretError, needsApply, observeTarget, type ExistingSecret } from './desired-secret.ts';
 import { adoptionNote, adoptionPatch, classifyTarget, refusalMessage, wantsAdoption, type ForeignOwner, type ManagedFieldsEntryView, type OwnerReferenceView } from './ownership.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
@@ -82,6 +83,15 @@ export interface ExternalSecretReconcilerDeps {
   readonly sandbox?: Sandbox;
   /** --min-refresh-interval: a shorter non-zero spec.refreshInterval is raised to it. */
   readonly minRefreshIntervalMs?: number;
+  /** Change feeds (src/controller/changefeed/): a remote change of a key this ExternalSecret reads refreshes it now. */
+  readonly remoteChanges?: RemoteChangeMarks;
+}
+
+/** The ExternalSecret reconciler's view of ctx.remoteChanges. */
+export interface RemoteChangeMarks {
+  pending(key: string): PendingChange | undefined;
+  handled(key: string, change: PendingChange): void;
+  dismiss(key: string, change: PendingChange): void;
 }
 
 /**
@@ -223,7 +233,10 @@ class Reconciliation {
     try {
       const existing = await this.observeExisting(creationPolicy);
       const target = this.observeTargetOf(existing, creationPolicy);
-      const decided = decide(this.observed(refreshIntervalMs), target, this.now);
+      const change = this.deps.remoteChanges?.pending(this.key);
+      const decided = remoteChanged(decide(this.observed(refreshIntervalMs), target, this.now), change, es.spec.refreshPolicy, refreshIntervalMs);
+      // Only a Periodic ExternalSecret refreshes on a remote change (OnChange and CreatedOnce keep their meaning).
+      if (change && decided.action !== 'sync') this.deps.remoteChanges?.dismiss(this.key, change);
       // Refused before any provider call or generated credential: nothing could be written anyway.
       if (decided.action === 'refuse') return await this.refuse(decided.recheckMs);
       this.refusals.delete(this.key);
@@ -247,6 +260,7 @@ class Reconciliation {
       }
       committing = true;
       const nextAt = generating ? await leases.commit(es, this.issued, this.deps.clock.now(), this.signal) : undefined;
+      if (change) this.deps.remoteChanges?.handled(this.key, change);
       return this.soonest(result, nextAt);
     } catch (err) {
       if (this.issued.length > 0 && !this.secretWritten) await this.deps.leases?.abandon(es, this.issued, this.signal);
@@ -818,6 +832,13 @@ function toExisting(secret: SecretView | undefined): ExistingSecret | undefined 
     ownerUids: (secret.metadata?.ownerReferences ?? []).map((r) => r.uid),
     type: secret.type,
   };
+}
+
+/** A Periodic ExternalSecret with a remote change pending syncs now, whatever its interval says. Pure. */
+export function remoteChanged(decided: Decision, change: PendingChange | undefined, policy: string | undefined, refreshIntervalMs: number): Decision {
+  if (!change || decided.action === 'sync' || decided.action === 'refuse') return decided;
+  if ((policy ?? 'Periodic') !== 'Periodic' || refreshIntervalMs <= 0) return decided;
+  return { action: 'sync', reason: 'remote-changed' };
 }
 
 export function splitKey(key: string): [string, string] {
