@@ -937,12 +937,12 @@ export interface VaultAuth {
   readonly jwt?: VaultJwtAuth;
   /** Userpass: a user name and a password kept in a Secret. */
   readonly userPass?: VaultUserPassAuth;
-  /** TLS certificate auth (ESO: clientCert, secretRef, path, vaultRole). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly cert?: { readonly [key: string]: unknown };
-  /** AWS IAM auth (ESO: path, region, role, vaultRole, vaultAwsIamServerID, externalID, jwt, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly iam?: { readonly [key: string]: unknown };
-  /** LDAP auth (ESO: path, username, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly ldap?: { readonly [key: string]: unknown };
+  /** TLS certificate auth: the store presents a client certificate from a Secret (the server must be https). */
+  readonly cert?: VaultCertAuth;
+  /** AWS IAM auth: the store signs sts:GetCallerIdentity with its own AWS credentials and Vault verifies it with STS. Without jwt or secretRef: the operator's own AWS identity (ClusterSecretStores only, by default). */
+  readonly iam?: VaultIamAuth;
+  /** LDAP auth: a directory user name and a password kept in a Secret. */
+  readonly ldap?: VaultLdapAuth;
   /** Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
   readonly gcp?: { readonly [key: string]: unknown };
   /** A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False. */
@@ -1024,6 +1024,56 @@ export interface VaultUserPassAuth {
   /** The user name. */
   readonly username: string;
   /** The password. */
+  readonly secretRef: SecretKeySelector;
+}
+
+/** TLS certificate auth: the store presents a client certificate from a Secret (the server must be https). */
+export interface VaultCertAuth {
+  /** Mount path of the TLS certificate auth method; default cert. */
+  readonly path?: string;
+  /** The certificate role to log in as; omitted: every role whose CA trusts the certificate is tried. */
+  readonly vaultRole?: string;
+  /** The client certificate (PEM). Omitted with secretRef: the certificate of spec.provider.vault.tls. */
+  readonly clientCert?: SecretKeySelector;
+  /** Its private key (PEM). */
+  readonly secretRef?: SecretKeySelector;
+}
+
+/** AWS IAM auth: the store signs sts:GetCallerIdentity with its own AWS credentials and Vault verifies it with STS. Without jwt or secretRef: the operator's own AWS identity (ClusterSecretStores only, by default). */
+export interface VaultIamAuth {
+  /** Mount path of the AWS auth method; default aws. */
+  readonly path?: string;
+  /** The AWS region of the signed sts:GetCallerIdentity request (and of STS calls); default us-east-1. */
+  readonly region?: string;
+  /** An IAM role ARN assumed (sts:AssumeRole) with the store's credentials before signing. */
+  readonly role?: string;
+  /** The Vault role of the AWS auth method to log in as. */
+  readonly vaultRole: string;
+  /** The external ID passed when assuming role. */
+  readonly externalID?: string;
+  /** Value of the signed X-Vault-AWS-IAM-Server-ID header (the auth method's iam_server_id_header_value), against replay to another server. */
+  readonly vaultAwsIamServerID?: string;
+  /** Static AWS keys from Secrets. */
+  readonly secretRef?: AwsSecretRefAuth;
+  /** Workload identity (IRSA) of a ServiceAccount of the store's. */
+  readonly jwt?: VaultIamJwtAuth;
+  /** Not in ESO. The STS endpoint where the store obtains its credentials (AssumeRoleWithWebIdentity, AssumeRole): private endpoints, emulators. The signed GetCallerIdentity always names the region's STS; Vault sends it to its own sts_endpoint. */
+  readonly stsEndpoint?: string;
+}
+
+/** The store's own IRSA identity: a TokenRequest token exchanged with sts:AssumeRoleWithWebIdentity. */
+export interface VaultIamJwtAuth {
+  /** The ServiceAccount (IRSA: its eks.amazonaws.com/role-arn annotation, or role, names the web-identity role). */
+  readonly serviceAccountRef?: ServiceAccountSelector;
+}
+
+/** LDAP auth: a directory user name and a password kept in a Secret. */
+export interface VaultLdapAuth {
+  /** Mount path of the LDAP auth method; default ldap. */
+  readonly path?: string;
+  /** The LDAP user name. */
+  readonly username: string;
+  /** The LDAP password. */
   readonly secretRef: SecretKeySelector;
 }
 
