@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { changeFromEvent } from '../../../src/providers/aws/change-events.ts';
 import { RemoteChanges, COALESCE_MS, type NotificationResult } from '../../../src/controller/changefeed/remote-changes.ts';
-import { remoteChanged } from '../../../src/controller/externalsecret/reconciler.ts';
+import { remoteChanged } from '../../../src/controller/changefeed/refresh-mark.ts';
 import { createSharedCalls, staleReadsOf, withSharedCalls } from '../../../src/providers/shared-calls.ts';
 import { clientCacheKey } from '../../../src/providers/client-cache.ts';
 import { declaredTenancy, tenancyViolations, DEFAULT_TENANCY_POLICY } from '../../../src/providers/kit/tenancy.ts';
