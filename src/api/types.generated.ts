@@ -518,7 +518,7 @@ export interface SecretStoreSpec {
   readonly provider: SecretStoreProvider;
   /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
   readonly controller?: string;
-  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
@@ -1114,11 +1114,11 @@ export interface FakeProviderData {
   readonly tags?: { readonly [key: string]: string };
 }
 
-/** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+/** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
 export interface SecretStoreRetrySettings {
-  /** ESO: retries of a provider call. */
+  /** How often a provider call that failed transiently (not a refusal, not a missing secret) is retried within a sync; default 3 (0 for vault), at most 10 are made. */
   readonly maxRetries?: number;
-  /** ESO: the wait between them. */
+  /** The wait between those retries, e.g. "10s"; default 1s, at most 30s. */
   readonly retryInterval?: string;
 }
 
@@ -1182,7 +1182,7 @@ export interface ClusterSecretStoreSpec {
   readonly provider: SecretStoreProvider;
   /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
   readonly controller?: string;
-  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
