@@ -57,12 +57,20 @@ export const SecretStoreProviderSchema = withRules(
   ],
 );
 
+/** The most of spec.retrySettings honoured within one sync: a store's author may be a tenant, and a worker waiting on one store's retries serves no one else. */
+export const PROVIDER_RETRY_LIMITS = { maxRetries: 10, intervalMs: 30_000 } as const;
+
 export const RetrySettingsSchema = z
   .object({
-    maxRetries: z.int().optional().describe('ESO: retries of a provider call.'),
-    retryInterval: z.string().max(64).optional().describe('ESO: the wait between them.'),
+    maxRetries: z
+      .int()
+      .min(0)
+      .max(2147483647)
+      .optional()
+      .describe('How often a provider call that failed transiently (not a refusal, not a missing secret) is retried within a sync; default 3 (0 for vault), at most 10 are made.'),
+    retryInterval: durationString('spec.retrySettings.retryInterval').optional().describe('The wait between those retries, e.g. "10s"; default 1s, at most 30s.'),
   })
-  .meta(typeMeta('SecretStoreRetrySettings', "ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store)."));
+  .meta(typeMeta('SecretStoreRetrySettings', "ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min)."));
 
 const secretStoreSpecFields = {
   provider: SecretStoreProviderSchema,

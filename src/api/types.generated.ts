@@ -518,7 +518,7 @@ export interface SecretStoreSpec {
   readonly provider: SecretStoreProvider;
   /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
   readonly controller?: string;
-  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
@@ -937,12 +937,12 @@ export interface VaultAuth {
   readonly jwt?: VaultJwtAuth;
   /** Userpass: a user name and a password kept in a Secret. */
   readonly userPass?: VaultUserPassAuth;
-  /** TLS certificate auth (ESO: clientCert, secretRef, path, vaultRole). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly cert?: { readonly [key: string]: unknown };
-  /** AWS IAM auth (ESO: path, region, role, vaultRole, vaultAwsIamServerID, externalID, jwt, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly iam?: { readonly [key: string]: unknown };
-  /** LDAP auth (ESO: path, username, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly ldap?: { readonly [key: string]: unknown };
+  /** TLS certificate auth: the store presents a client certificate from a Secret (the server must be https). */
+  readonly cert?: VaultCertAuth;
+  /** AWS IAM auth: the store signs sts:GetCallerIdentity with its own AWS credentials and Vault verifies it with STS. Without jwt or secretRef: the operator's own AWS identity (ClusterSecretStores only, by default). */
+  readonly iam?: VaultIamAuth;
+  /** LDAP auth: a directory user name and a password kept in a Secret. */
+  readonly ldap?: VaultLdapAuth;
   /** Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
   readonly gcp?: { readonly [key: string]: unknown };
   /** A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False. */
@@ -1027,6 +1027,56 @@ export interface VaultUserPassAuth {
   readonly secretRef: SecretKeySelector;
 }
 
+/** TLS certificate auth: the store presents a client certificate from a Secret (the server must be https). */
+export interface VaultCertAuth {
+  /** Mount path of the TLS certificate auth method; default cert. */
+  readonly path?: string;
+  /** The certificate role to log in as; omitted: every role whose CA trusts the certificate is tried. */
+  readonly vaultRole?: string;
+  /** The client certificate (PEM). Omitted with secretRef: the certificate of spec.provider.vault.tls. */
+  readonly clientCert?: SecretKeySelector;
+  /** Its private key (PEM). */
+  readonly secretRef?: SecretKeySelector;
+}
+
+/** AWS IAM auth: the store signs sts:GetCallerIdentity with its own AWS credentials and Vault verifies it with STS. Without jwt or secretRef: the operator's own AWS identity (ClusterSecretStores only, by default). */
+export interface VaultIamAuth {
+  /** Mount path of the AWS auth method; default aws. */
+  readonly path?: string;
+  /** The AWS region of the signed sts:GetCallerIdentity request (and of STS calls); default us-east-1. */
+  readonly region?: string;
+  /** An IAM role ARN assumed (sts:AssumeRole) with the store's credentials before signing. */
+  readonly role?: string;
+  /** The Vault role of the AWS auth method to log in as. */
+  readonly vaultRole: string;
+  /** The external ID passed when assuming role. */
+  readonly externalID?: string;
+  /** Value of the signed X-Vault-AWS-IAM-Server-ID header (the auth method's iam_server_id_header_value), against replay to another server. */
+  readonly vaultAwsIamServerID?: string;
+  /** Static AWS keys from Secrets. */
+  readonly secretRef?: AwsSecretRefAuth;
+  /** Workload identity (IRSA) of a ServiceAccount of the store's. */
+  readonly jwt?: VaultIamJwtAuth;
+  /** Not in ESO. The STS endpoint where the store obtains its credentials (AssumeRoleWithWebIdentity, AssumeRole): private endpoints, emulators. The signed GetCallerIdentity always names the region's STS; Vault sends it to its own sts_endpoint. */
+  readonly stsEndpoint?: string;
+}
+
+/** The store's own IRSA identity: a TokenRequest token exchanged with sts:AssumeRoleWithWebIdentity. */
+export interface VaultIamJwtAuth {
+  /** The ServiceAccount (IRSA: its eks.amazonaws.com/role-arn annotation, or role, names the web-identity role). */
+  readonly serviceAccountRef?: ServiceAccountSelector;
+}
+
+/** LDAP auth: a directory user name and a password kept in a Secret. */
+export interface VaultLdapAuth {
+  /** Mount path of the LDAP auth method; default ldap. */
+  readonly path?: string;
+  /** The LDAP user name. */
+  readonly username: string;
+  /** The LDAP password. */
+  readonly secretRef: SecretKeySelector;
+}
+
 /** What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it. */
 export interface VaultGeneratorCalls {
   /** Path prefixes (whole segments), e.g. database/creds/app. Never auth/token or sys, whatever is listed. */
@@ -1064,11 +1114,11 @@ export interface FakeProviderData {
   readonly tags?: { readonly [key: string]: string };
 }
 
-/** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+/** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
 export interface SecretStoreRetrySettings {
-  /** ESO: retries of a provider call. */
+  /** How often a provider call that failed transiently (not a refusal, not a missing secret) is retried within a sync; default 3 (0 for vault), at most 10 are made. */
   readonly maxRetries?: number;
-  /** ESO: the wait between them. */
+  /** The wait between those retries, e.g. "10s"; default 1s, at most 30s. */
   readonly retryInterval?: string;
 }
 
@@ -1132,7 +1182,7 @@ export interface ClusterSecretStoreSpec {
   readonly provider: SecretStoreProvider;
   /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
   readonly controller?: string;
-  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.

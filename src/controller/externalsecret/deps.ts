@@ -10,6 +10,7 @@ import type { TemplateEngine } from '../../templates/engine.ts';
 import type { Condition } from '../conditions.ts';
 import type { LeaseKeeper } from './generators.ts';
 import type { ManagedFieldsEntryView, OwnerReferenceView } from './ownership.ts';
+import type { Sleep } from './provider-retry.ts';
 import type { Sandbox } from './sandbox.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 
@@ -65,6 +66,8 @@ export interface ExternalSecretReconcilerDeps {
   readonly sandbox?: Sandbox;
   /** --min-refresh-interval: a shorter non-zero spec.refreshInterval is raised to it. */
   readonly minRefreshIntervalMs?: number;
+  /** The wait between retries of a provider call (a store's spec.retrySettings); timers when absent. */
+  readonly sleep?: Sleep;
 }
 
 /** The dependencies with their defaults filled in. */
