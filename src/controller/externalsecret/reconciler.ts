@@ -4,8 +4,8 @@
 //   status → commit the generated credentials' leases.
 // Every failure becomes a condition, an Event, a metric and a retry; the last good Secret is never emptied because
 // a provider failed, and credentials the Secret holds are never revoked (./new-credentials.ts).
-import type { ExternalSecret } from '../../api/index.ts';
-import { API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
+import type { ExternalSecret, GeneratorLease } from '../../api/index.ts';
+import { targetSecretName, API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
 import { TerminalError } from '../../providers/provider.ts';
 import type { SecretsClient } from '../../providers/provider.ts';
 import { createTemplateEngine } from '../../templates/engine.ts';
@@ -15,9 +15,10 @@ import type { ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide } from './decide.ts';
-import type { ExternalSecretReconcilerDeps, InvalidObject, ReconcilerDeps } from './deps.ts';
+import type { ExternalSecretReconcilerDeps, InvalidObject, ReconcilerDeps, SecretView } from './deps.ts';
 import { CredentialSecretError } from './desired-secret.ts';
 import { generatorSources } from './generators.ts';
+import { leasesOfSecret } from './lease-annotation.ts';
 import { emptyMemory, type ReconcilerMemory } from './memory.ts';
 import { NewCredentials } from './new-credentials.ts';
 import { observeTargetSecret, observedExternalSecret, refuse, type SyncPolicy } from './observe-target.ts';
@@ -54,7 +55,7 @@ export function createExternalSecretReconciler(options: ExternalSecretReconciler
     const es = cached.value;
     if (es.metadata.deletionTimestamp) {
       // Generated credentials are revoked before the finalizer lets the ExternalSecret go.
-      if (deps.leases) await deps.leases.release(es, signal);
+      if (deps.leases) await deps.leases.release(es, signal, leasesHeld(deps, es, deps.getManagedSecret(es.metadata.namespace ?? '', targetSecretName(es))));
       return;
     }
     return sync(syncContext(deps, es, signal, key), memory);
@@ -97,7 +98,7 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     if (decided.action === 'refuse') return await refuse(ctx, memory, observation.foreignOwner!, decided.recheckMs, NO_SOURCE);
     memory.refusals.delete(ctx.key);
     // Leases of generated credentials: renewed when due; new credentials (a sync) before they end.
-    const upkeep = leases ? await leases.maintain(es, ctx.now, signal) : { rotate: false, nextAt: undefined };
+    const upkeep = leases ? await leases.maintain(es, ctx.now, signal, leasesHeld(deps, es, observation.view)) : { rotate: false, nextAt: undefined };
     const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decided;
     if (decision.action !== 'sync') {
       await ensureReadyAfterIdle(ctx);
@@ -110,12 +111,12 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     const remote = await readRemoteValues(ctx, sources.entries, (store) => clients.get(store)!);
     if (leases) credentials = new NewCredentials(leases, es, remote.issued, signal, deps.clock);
     const written = await writeSecret(ctx, memory, remote, observation, policy, source);
-    if (written.kind === 'refused') {
-      // Nothing was written: credentials generated for it are revoked, not kept.
+    if (written.kind !== 'synced') {
+      // Nothing was written (refused; or the Secret keeps its last data): the Secret still holds the credentials
+      // its recorded leases are for; those generated for this sync are revoked, not recorded in their place.
       await credentials?.abandon();
-      return written.result;
+      return written.kind === 'refused' ? written.result : soonest(ctx, written.result, upkeep.nextAt);
     }
-    if (written.kind === 'kept') return soonest(ctx, written.result, await credentials?.commit());
     if (written.secret === 'written' || written.secret === 'deleted') credentials?.written();
     const renamed = (written.secret === 'written' || written.secret === 'unchanged') && (await removeRenamedSecret(ctx, source));
     const result = await recordSync(ctx, memory, written.status, renamed || written.secret === 'written' || written.secret === 'deleted', written.requeue);
@@ -135,6 +136,12 @@ function syncPolicy(ctx: SyncContext): SyncPolicy {
   // The operator's floor (--min-refresh-interval) applies to periodic refreshes; 0 still means "once per change".
   const refreshIntervalMs = requested > 0 ? Math.max(requested, ctx.deps.minRefreshIntervalMs ?? 0) : 0;
   return { refreshIntervalMs, creationPolicy: ctx.es.spec.target?.creationPolicy ?? 'Owner' };
+}
+
+/** The leases of the generated credentials `secret` holds, when its annotation verifies (./lease-annotation.ts). */
+function leasesHeld(deps: ReconcilerDeps, es: ExternalSecret, secret: SecretView | undefined): GeneratorLease[] | undefined {
+  const scope = { namespace: es.metadata.namespace ?? '', name: targetSecretName(es), externalSecretUid: es.metadata.uid ?? '' };
+  return leasesOfSecret(deps.hmacKey, scope, secret?.metadata?.annotations);
 }
 
 /** A provider client per store the entries read from. */
