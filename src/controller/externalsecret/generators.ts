@@ -96,6 +96,29 @@ export function leaseStateFingerprint(state: LeaseState): string {
   return JSON.stringify([state.leases.map(one), state.retired.map(one)]);
 }
 
+/**
+ * The lease state once the leases the Secret holds (its verified annotation, ./lease-annotation.ts) are recorded:
+ * a held lease the status does not know, newer than the status's lease of the same entry, replaces it (which is
+ * retired, to revoke). That is the Secret written with new credentials whose status patch failed, perhaps under
+ * another leader. A held lease the status knows (held or retired), an older one (a restored copy of the Secret),
+ * or one of an entry that now names another generator changes nothing. undefined when nothing changes. Pure.
+ */
+export function withLeasesHeld(state: LeaseState, held: readonly GeneratorLease[], sources: ReadonlyMap<number, { readonly kind: string; readonly name: string }>, now: number): LeaseState | undefined {
+  const known = new Set([...state.leases, ...state.retired].map((lease) => lease.leaseId));
+  let leases = [...state.leases];
+  const retired = [...state.retired];
+  for (const lease of held) {
+    const source = sources.get(lease.source);
+    if (known.has(lease.leaseId) || !source || source.kind !== lease.kind || source.name !== lease.name) continue;
+    const recorded = leases.find((l) => l.source === lease.source);
+    if (recorded && Date.parse(recorded.issueTime) >= Date.parse(lease.issueTime)) continue;
+    if (recorded) retired.push({ ...recorded, retireTime: iso(now), revokeAttempts: 0 });
+    leases = [...leases.filter((l) => l !== recorded), lease].sort((a, b) => a.source - b.source);
+    known.add(lease.leaseId);
+  }
+  return leases.length === state.leases.length && leases.every((l, i) => l === state.leases[i]) ? undefined : { leases, retired };
+}
+
 /** The generator entries of an ExternalSecret: dataFrom index → generator. */
 export function generatorSources(es: ExternalSecret): Map<number, GeneratorRef> {
   const out = new Map<number, GeneratorRef>();
@@ -152,10 +175,11 @@ export interface LeaseKeeper {
   /** Adds the finalizer to an ExternalSecret that generates values (before anything is issued). */
   ensureFinalizer(es: ExternalSecret): Promise<void>;
   /**
-   * Records a state not recorded yet, revokes the retired leases that are due, renews the leases that are due;
-   * says whether any needs new credentials and when to come back.
+   * Records a state not recorded yet and the leases the Secret holds that the status does not know (`held`: the
+   * Secret's verified annotation), revokes the retired leases that are due, renews the leases that are due; says
+   * whether any needs new credentials and when to come back.
    */
-  maintain(es: ExternalSecret, now: number, signal: AbortSignal): Promise<MaintainOutcome>;
+  maintain(es: ExternalSecret, now: number, signal: AbortSignal, held?: readonly GeneratorLease[]): Promise<MaintainOutcome>;
   generate(es: ExternalSecret, source: number, generatorRef: GeneratorRef, now: number, signal: AbortSignal): Promise<{ data: ReadonlyMap<string, Uint8Array>; issued: IssuedCredentials }>;
   /**
    * The Secret now holds the new credentials: record their leases (the replaced ones as retired), then revoke the
@@ -165,8 +189,8 @@ export interface LeaseKeeper {
   commit(es: ExternalSecret, issued: readonly IssuedCredentials[], now: number, signal: AbortSignal): Promise<number | undefined>;
   /** The new credentials never reached the Secret: revoke them. */
   abandon(es: ExternalSecret, issued: readonly IssuedCredentials[], signal: AbortSignal): Promise<void>;
-  /** The ExternalSecret is being deleted: revoke every lease, then remove the finalizer. */
-  release(es: ExternalSecret, signal: AbortSignal): Promise<void>;
+  /** The ExternalSecret is being deleted: revoke every lease (`held`: also those the Secret holds), then remove the finalizer. */
+  release(es: ExternalSecret, signal: AbortSignal, held?: readonly GeneratorLease[]): Promise<void>;
 }
 
 export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
@@ -336,9 +360,19 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
       await deps.finalizers.add(es.metadata.namespace ?? '', es.metadata.name, LEASE_FINALIZER);
     },
 
-    async maintain(es, now, signal) {
-      // Recorded → old revoked: a state not recorded yet first, then the retired leases that are due.
-      const settled = await revokeRetired(es, await recordPending(es), now, signal);
+    async maintain(es, now, signal, held) {
+      // Recorded → old revoked: a state not recorded yet first (ours, or the Secret's), then the retired leases that are due.
+      let recorded = await recordPending(es);
+      const withHeld = held ? withLeasesHeld(recorded, held, generatorSources(es), now) : undefined;
+      if (withHeld) {
+        deps.logger?.warn(
+          { externalSecret: describe(es), held: held!.map((l) => l.leaseId), status: recorded.leases.map((l) => l.leaseId) },
+          'the Secret holds credentials whose lease the status does not record (its status patch failed): recording it',
+        );
+        await writeState(es, withHeld, recorded);
+        recorded = withHeld;
+      }
+      const settled = await revokeRetired(es, recorded, now, signal);
       const leases = settled.state.leases;
       let nextAt: number | undefined = settled.nextAt;
       if (leases.length === 0) return { rotate: false, nextAt };
@@ -436,10 +470,11 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
       }
     },
 
-    async release(es, signal) {
+    async release(es, signal, held) {
       const finalizers = es.metadata.finalizers ?? [];
       if (!finalizers.includes(LEASE_FINALIZER)) return;
-      const state = stateOf(es);
+      const recorded = stateOf(es);
+      const state = (held ? withLeasesHeld(recorded, held, generatorSources(es), now()) : undefined) ?? recorded;
       let remaining: LeaseState = state;
       for (const lease of [...state.retired, ...state.leases]) {
         await revoke(es, lease, signal, 'the ExternalSecret was deleted');

@@ -81,7 +81,8 @@ export async function writeSecret(
     return { kind: 'synced', secret: observation.view ? 'deleted' : 'none', status: { reason: ExternalSecretReason.SecretDeleted, message, ready: false }, requeue };
   }
 
-  const desired = await desiredSecret(ctx, remote.data, creationPolicy);
+  const leases = remote.issued.flatMap((entry) => (entry.lease ? [entry.lease] : []));
+  const desired = await desiredSecret(ctx, remote.data, creationPolicy, leases);
   const applied = await applySecret(ctx, memory, desired, observation, policy, source);
   if (applied.kind === 'refused') return applied;
   const status: SyncStatus =
