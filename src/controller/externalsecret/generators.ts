@@ -10,9 +10,12 @@
 // Nothing is rolled back once the Secret holds the new values. A retired lease stays in status.retiredLeases until
 // it is revoked, has expired, or its revocation failed MAX_REVOKE_ATTEMPTS times (then a Warning Event): a restart or
 // another leader picks it up from there. A state this process could not record (its status patch failed) stays in
-// memory and is recorded first at the next reconcile, before anything is revoked.
-// The memory only wins over the cached status while that status is one this process derived from or wrote (the cache
-// lags behind our own patch); a status it never saw (another leader's) is the truth, and the memory is dropped.
+// memory and is recorded first at the next reconcile, before anything is revoked. The Secret itself names the leases
+// of the credentials it holds (./lease-annotation.ts, written with the values): a leader whose memory never had
+// them (another process, a later term) records them from there (withLeasesHeld).
+// The memory lasts one leadership term (./term-memory.ts), and within it only wins over the cached status while that
+// status is one this process derived from or wrote (the cache lags behind our own patch); a status it never saw
+// (another leader's) is the truth, and the memory is dropped.
 import type { ExternalSecret, GeneratorLease, GeneratorRef, RetiredLease } from '../../api/index.ts';
 import { API_GROUP, API_VERSION, ExternalSecretLimits, Plural } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
@@ -20,6 +23,7 @@ import { NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import type { GeneratorKind, GeneratorObjectRef, LeaseSettings, IssuedLease, Generated, Generator, Generators, RevocationListener } from '../../providers/generator.ts';
 import { GENERATOR_PROVIDERS } from '../../providers/generator.ts';
+import { perTerm } from './term-memory.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import type { Clock } from '../../util/clock.ts';
@@ -198,7 +202,8 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   // patch. `seen`: the fingerprints of every status state it derived from or wrote — a cached status among them is
   // merely lagging; any other was written by someone else (another leader) and is the truth. `recorded`: false
   // while the status patch of `state` has not succeeded.
-  const written = new Map<string, { state: LeaseState; recorded: boolean; seen: Set<string> }>();
+  // Per leadership term (./term-memory.ts): a term starts from what the apiserver says.
+  const writtenInTerm = perTerm(() => new Map<string, { state: LeaseState; recorded: boolean; seen: Set<string> }>());
 
   const generatorFor = (kind: GeneratorKind): Generator => {
     const generator = deps.generators[kind];
@@ -215,17 +220,17 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   const stateOf = (es: ExternalSecret): LeaseState => {
     const uid = es.metadata.uid ?? '';
     const cached: LeaseState = { leases: es.status?.leases ?? [], retired: es.status?.retiredLeases ?? [] };
-    const memory = written.get(uid);
+    const memory = writtenInTerm().get(uid);
     if (!memory) return cached;
     const fingerprint = leaseStateFingerprint(cached);
     if (memory.recorded && fingerprint === leaseStateFingerprint(memory.state)) {
       // The cache caught up: the status is the truth again.
-      written.delete(uid);
+      writtenInTerm().delete(uid);
       return cached;
     }
     if (memory.seen.has(fingerprint)) return memory.state;
     // Someone else (another leader) wrote the leases since: what we remember is stale.
-    written.delete(uid);
+    writtenInTerm().delete(uid);
     deps.logger?.warn(
       { externalSecret: describe(es), remembered: memory.state.leases.map((l) => l.leaseId), status: cached.leases.map((l) => l.leaseId), recorded: memory.recorded },
       'the status holds leases this process did not write (another leader): it is the truth; the remembered ones are dropped',
@@ -236,11 +241,11 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   /** Records `state` (derived from `base`) in the status; remembered first, so a failed patch is retried, not lost. */
   const writeState = async (es: ExternalSecret, state: LeaseState, base: LeaseState): Promise<void> => {
     const uid = es.metadata.uid ?? '';
-    const seen = new Set(written.get(uid)?.seen ?? []);
+    const seen = new Set(writtenInTerm().get(uid)?.seen ?? []);
     seen.add(leaseStateFingerprint(base));
     seen.add(leaseStateFingerprint(state));
     const memory = { state, recorded: false, seen };
-    written.set(uid, memory);
+    writtenInTerm().set(uid, memory);
     await deps.status.patch(
       { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret, namespace: es.metadata.namespace, name: es.metadata.name },
       // A merge patch: null removes the field.
@@ -251,7 +256,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   /** A state remembered but not recorded yet is recorded first. */
   const recordPending = async (es: ExternalSecret): Promise<LeaseState> => {
     const state = stateOf(es);
-    const memory = written.get(es.metadata.uid ?? '');
+    const memory = writtenInTerm().get(es.metadata.uid ?? '');
     if (memory && !memory.recorded) await writeState(es, state, state);
     return state;
   };
@@ -352,7 +357,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
     leasesOf,
     tracks(es) {
       const state = stateOf(es);
-      return state.leases.length > 0 || state.retired.length > 0 || written.get(es.metadata.uid ?? '')?.recorded === false;
+      return state.leases.length > 0 || state.retired.length > 0 || writtenInTerm().get(es.metadata.uid ?? '')?.recorded === false;
     },
     async ensureFinalizer(es) {
       const finalizers = es.metadata.finalizers ?? [];
@@ -446,7 +451,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
         await deps.warn?.(es, message).catch(() => {});
       }
       let state: LeaseState = { leases: next, retired };
-      const unrecorded = written.get(es.metadata.uid ?? '')?.recorded === false;
+      const unrecorded = writtenInTerm().get(es.metadata.uid ?? '')?.recorded === false;
       // Recorded before anything is revoked: a failed patch leaves it all in memory for the next reconcile.
       if (retiring.length > 0 || issued.some((entry) => entry.lease) || unrecorded) await writeState(es, state, base);
       else state = base;
@@ -483,7 +488,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
         remaining = next;
       }
       await deps.finalizers.remove(es.metadata.namespace ?? '', es.metadata.name, LEASE_FINALIZER);
-      written.delete(es.metadata.uid ?? '');
+      writtenInTerm().delete(es.metadata.uid ?? '');
     },
   };
 }

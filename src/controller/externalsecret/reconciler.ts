@@ -20,6 +20,7 @@ import { CredentialSecretError } from './desired-secret.ts';
 import { generatorSources } from './generators.ts';
 import { leasesOfSecret } from './lease-annotation.ts';
 import { emptyMemory, type ReconcilerMemory } from './memory.ts';
+import { perTerm } from './term-memory.ts';
 import { NewCredentials } from './new-credentials.ts';
 import { observeTargetSecret, observedExternalSecret, refuse, type SyncPolicy } from './observe-target.ts';
 import { readRemoteValues } from './read-remote.ts';
@@ -37,8 +38,9 @@ export type { WrittenStatus } from './memory.ts';
 export function createExternalSecretReconciler(options: ExternalSecretReconcilerDeps) {
   const templateEngine = options.templateEngine ?? createTemplateEngine();
   const deps: ReconcilerDeps = { ...options, templateEngine, sandbox: options.sandbox ?? inlineSandbox(templateEngine) };
-  const memory = emptyMemory();
+  const memoryOfTerm = perTerm(emptyMemory);
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const memory = memoryOfTerm();
     const [namespace, name] = splitKey(key);
     const cached = deps.getExternalSecret(namespace, name);
     // Gone: an Owner Secret follows through its ownerReference (garbage collector); others are kept by design.

@@ -96,3 +96,23 @@ test("the rename cleanup fails after new credentials reach the Secret: they are 
   assert.deepEqual(w.leaseIds('leases'), [held.replace('v-app-', 'l-')], 'the status records the lease of the credentials the Secret holds');
   assert.deepEqual(w.live(), [held.replace('v-app-', 'l-')], 'every other lease is revoked');
 });
+
+test('nothing this process remembers from an earlier leadership term wins over what the apiserver says in the next: a leader that comes back does not re-sync what the other leader synced', async () => {
+  const w = generatedCredentialsWorld();
+  const a = w.replica();
+  await a.reconcileIn(term());
+  assert.deepEqual(w.live(), ['l-1']);
+
+  // The other replica leads (its clock 10 min behind) and syncs a spec change: new credentials l-2.
+  w.bump();
+  w.advance(60_000);
+  await w.replica({ clockOffsetMs: -600_000 }).reconcileIn(term());
+  assert.deepEqual(w.live(), ['l-2']);
+  assert.equal(w.ready(), 'True');
+
+  // The first replica leads again: the status says the current spec is synced; nothing to fetch, nothing to issue.
+  w.advance(60_000);
+  await a.reconcileIn(term());
+  assert.deepEqual(w.live(), ['l-2'], 'no new credentials were issued');
+  assert.equal(w.username(), 'v-app-2');
+});

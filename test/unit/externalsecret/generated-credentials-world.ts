@@ -87,8 +87,9 @@ export function generatedCredentialsWorld(options: { dataEntry?: boolean } = {})
     secrets.set(key, applied);
   };
 
-  /** One operator process: its own lease keeper and reconciler (their memory is the process's). */
-  const replica = () => {
+  /** One operator process: its own lease keeper and reconciler (their memory is the process's), its clock `clockOffsetMs` off. */
+  const replica = (options: { clockOffsetMs?: number } = {}) => {
+    const clock = { now: () => now + (options.clockOffsetMs ?? 0) };
     const keeper = createLeaseKeeper({
       generators: {
         VaultDynamicSecret: {
@@ -113,10 +114,10 @@ export function generatedCredentialsWorld(options: { dataEntry?: boolean } = {})
       },
       status: statusWriter,
       finalizers: { add: async () => {}, remove: async () => {} },
-      clock: { now: () => now },
+      clock,
     });
     const reconcile = createExternalSecretReconciler({
-      clock: { now: () => now },
+      clock,
       getExternalSecret: () => current(),
       getManagedSecret: (namespace, name) => secrets.get(`${namespace}/${name}`) as SecretView | undefined,
       resolveStore: () => ({ ok: true, store }),
