@@ -29,7 +29,7 @@ import { resolveSources } from './resolve-sources.ts';
 import { inlineSandbox } from './sandbox.ts';
 import type { ResolvedStore } from './store-ref.ts';
 import { NO_SOURCE, setNotReady, syncContext, type SyncContext, type WriteSource } from './sync-context.ts';
-import { removeRenamedSecret, writeSecret } from './write-secret.ts';
+import { nextRefresh, removeRenamedSecret, writeSecret, type RenameCleanup } from './write-secret.ts';
 
 export type { ExternalSecretReconcilerDeps, InvalidObject, ParsedObject, SecretView, TemplateSourceReader } from './deps.ts';
 export { DEFAULT_REFRESH_TIME_PERIOD_MS } from './deps.ts';
@@ -106,6 +106,10 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
       await ensureReadyAfterIdle(ctx);
       return soonest(ctx, decision.action === 'wait' ? { requeueAfter: decision.ms } : undefined, upkeep.nextAt);
     }
+    if (decided.action === 'sync' && decided.reason === 'target-renamed' && observation.target.state === 'intact' && !upkeep.rotate) {
+      // Synced under the new name already; only deleting the Secret under the old one failed: that is all left to do.
+      return soonest(ctx, await finishRename(ctx, memory, policy, { provider: sources.stores[0].providerName, identity: () => '-' }), upkeep.nextAt);
+    }
     if (leases) await leases.ensureFinalizer(es);
     const clients = await openClients(ctx, sources.stores);
     const primary = sources.stores[0];
@@ -120,8 +124,16 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
       return written.kind === 'refused' ? written.result : soonest(ctx, written.result, upkeep.nextAt);
     }
     if (written.secret === 'written' || written.secret === 'deleted') credentials?.written();
-    const renamed = (written.secret === 'written' || written.secret === 'unchanged') && (await removeRenamedSecret(ctx, source));
-    const result = await recordSync(ctx, memory, written.status, renamed || written.secret === 'written' || written.secret === 'deleted', written.requeue);
+    const cleanup: RenameCleanup = written.secret === 'written' || written.secret === 'unchanged' ? await removeRenamedSecret(ctx, source) : { kind: 'none' };
+    const secretWritten = cleanup.kind === 'deleted' || written.secret === 'written' || written.secret === 'deleted';
+    if (cleanup.kind === 'failed') {
+      // The new Secret holds the values: recorded as synced but not Ready, still bound to the old name so that the
+      // next reconcile deletes it without fetching (and generating) again; its credentials are committed, not revoked.
+      await recordSync(ctx, memory, { ready: false, reason: ExternalSecretReason.SecretSyncedError, message: cleanup.error.message }, secretWritten, written.requeue, { binding: es.status!.binding!.name });
+      await credentials?.commit();
+      throw cleanup.error;
+    }
+    const result = await recordSync(ctx, memory, written.status, secretWritten, written.requeue);
     return soonest(ctx, result, await credentials?.commit());
   } catch (err) {
     await credentials?.settleAfterFailure();
@@ -131,6 +143,15 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     await deps.events.record(ctx.eventTarget, 'Warning', EventReason.UpdateFailed, message);
     throw err;
   }
+}
+
+/** The rename's cleanup alone: the Secret under the new name holds the values fetched by the sync that recorded them. */
+async function finishRename(ctx: SyncContext, memory: ReconcilerMemory, policy: SyncPolicy, source: WriteSource): Promise<ReconcileResult> {
+  const cleanup = await removeRenamedSecret(ctx, source);
+  if (cleanup.kind === 'failed') throw cleanup.error;
+  const refreshedAt = ctx.es.status?.refreshTime ? Date.parse(ctx.es.status.refreshTime) : ctx.now;
+  const status = { ready: true, reason: ExternalSecretReason.SecretSynced, message: 'Secret was synced' };
+  return recordSync(ctx, memory, status, cleanup.kind === 'deleted', nextRefresh(ctx, policy.refreshIntervalMs), { refreshedAt });
 }
 
 function syncPolicy(ctx: SyncContext): SyncPolicy {
