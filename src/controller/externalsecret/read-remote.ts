@@ -9,6 +9,7 @@ import type { SecretsClient } from '../../providers/provider.ts';
 import { AccessDeniedError, NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import { mergeSources, type KeySource } from './data-from.ts';
+import { NO_PROVIDER_RETRY, timerSleep, withProviderRetry } from './provider-retry.ts';
 import type { IssuedCredentials } from './generators.ts';
 import type { SourceEntry } from './resolve-sources.ts';
 import type { ResolvedStore } from './store-ref.ts';
@@ -132,7 +133,7 @@ async function audited<T>(
   let result: AuditResult = 'success';
   let error: string | undefined;
   try {
-    return await call();
+    return await withProviderRetry(store.retry ?? NO_PROVIDER_RETRY, ctx.signal, ctx.deps.sleep ?? timerSleep, call);
   } catch (err) {
     if (err instanceof NoSecretError) {
       result = 'not_found';

@@ -15,6 +15,7 @@ import type { ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide } from './decide.ts';
+import { remoteChanged } from '../changefeed/refresh-mark.ts';
 import type { ExternalSecretReconcilerDeps, InvalidObject, ReconcilerDeps, SecretView } from './deps.ts';
 import { CredentialSecretError } from './desired-secret.ts';
 import { generatorSources } from './generators.ts';
@@ -95,7 +96,10 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
   let credentials: NewCredentials | undefined;
   try {
     const observation = await observeTargetSecret(ctx, memory, policy.creationPolicy);
-    const decided = decide(observedExternalSecret(ctx, memory, policy), observation.target, ctx.now);
+    // A change feed said a key it reads changed: sync now (../changefeed/refresh-mark.ts).
+    const change = deps.remoteChanges?.pending(ctx.key);
+    const decided = remoteChanged(decide(observedExternalSecret(ctx, memory, policy), observation.target, ctx.now), change, es.spec.refreshPolicy, policy.refreshIntervalMs);
+    if (change && decided.action !== 'sync') deps.remoteChanges?.dismiss(ctx.key, change);
     // Refused before any provider call or generated credential: nothing could be written anyway.
     if (decided.action === 'refuse') return await refuse(ctx, memory, observation.foreignOwner!, decided.recheckMs, NO_SOURCE);
     memory.refusals.delete(ctx.key);
@@ -106,7 +110,7 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
       await ensureReadyAfterIdle(ctx);
       return soonest(ctx, decision.action === 'wait' ? { requeueAfter: decision.ms } : undefined, upkeep.nextAt);
     }
-    if (decided.action === 'sync' && decided.reason === 'target-renamed' && observation.target.state === 'intact' && !upkeep.rotate) {
+    if (decided.action === 'sync' && decided.reason === 'target-renamed' && observation.target.state === 'intact' && !upkeep.rotate && !change) {
       // Synced under the new name already; only deleting the Secret under the old one failed: that is all left to do.
       return soonest(ctx, await finishRename(ctx, memory, policy, { provider: sources.stores[0].providerName, identity: () => '-' }), upkeep.nextAt);
     }
@@ -121,8 +125,11 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
       // Nothing was written (refused; or the Secret keeps its last data): the Secret still holds the credentials
       // its recorded leases are for; those generated for this sync are revoked, not recorded in their place.
       await credentials?.abandon();
-      return written.kind === 'refused' ? written.result : soonest(ctx, written.result, upkeep.nextAt);
+      if (written.kind === 'refused') return written.result;
+      if (change) deps.remoteChanges?.handled(ctx.key, change);
+      return soonest(ctx, written.result, upkeep.nextAt);
     }
+    if (change) deps.remoteChanges?.handled(ctx.key, change);
     if (written.secret === 'written' || written.secret === 'deleted') credentials?.written();
     const cleanup: RenameCleanup = written.secret === 'written' || written.secret === 'unchanged' ? await removeRenamedSecret(ctx, source) : { kind: 'none' };
     const secretWritten = cleanup.kind === 'deleted' || written.secret === 'written' || written.secret === 'deleted';
