@@ -16,7 +16,6 @@ const notYet = (field: string, what: string) => `${field} (${what}) is not suppo
 export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller' | 'retrySettings' | 'conditions'>, isCluster: boolean): CompatVerdict {
   const errors: string[] = [];
   const warnings: string[] = [];
-  if (spec.controller !== undefined && spec.controller !== '') errors.push(notYet('spec.controller', 'controller classes'));
   const retry = spec.retrySettings;
   if (retry !== undefined && ((retry.maxRetries ?? 0) > PROVIDER_RETRY_LIMITS.maxRetries || parseDuration(retry.retryInterval ?? '0') > PROVIDER_RETRY_LIMITS.intervalMs)) {
     warnings.push(`spec.retrySettings: at most ${PROVIDER_RETRY_LIMITS.maxRetries} retries ${PROVIDER_RETRY_LIMITS.intervalMs / 1000} s apart are made within a sync; later ones follow the operator's backoff`);

@@ -516,7 +516,7 @@ export interface SecretStore {
 export interface SecretStoreSpec {
   /** The secret manager this store reads from: exactly one key. */
   readonly provider: SecretStoreProvider;
-  /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
+  /** The controller class (as ESO): only the installation started with --controller-class of this name serves the store and the ExternalSecrets using it; empty: every installation. */
   readonly controller?: string;
   /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
@@ -1180,7 +1180,7 @@ export interface ClusterSecretStore {
 export interface ClusterSecretStoreSpec {
   /** The secret manager this store reads from: exactly one key. */
   readonly provider: SecretStoreProvider;
-  /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
+  /** The controller class (as ESO): only the installation started with --controller-class of this name serves the store and the ExternalSecrets using it; empty: every installation. */
   readonly controller?: string;
   /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;

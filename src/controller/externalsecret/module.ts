@@ -127,6 +127,12 @@ export const externalSecretController: ControllerModule = {
         watch<V1Namespace>({ kind: NamespaceKind, events: ['update'], map: (ns) => index.inNamespaceUsingClusterStores(ns.metadata?.name ?? '') }),
       ],
       reconcile,
+      // An ExternalSecret naming a store of another controller class is left to that installation.
+      serves: (key) => {
+        const [namespace, name] = key.split('/') as [string, string];
+        const raw = externalSecrets.get(name, namespace);
+        return raw === undefined || ctx.classes.servesExternalSecretSpec(namespace, raw.spec);
+      },
     };
   },
 };
