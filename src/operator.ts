@@ -20,9 +20,10 @@ import { externalSecretController } from './controller/externalsecret/module.ts'
 import { secretStoreController, clusterSecretStoreController } from './controller/secretstore/module.ts';
 import { rolloutController } from './controller/rollouts/module.ts';
 import { clusterExternalSecretController } from './controller/clusterexternalsecret/module.ts';
+import { pushSecretController } from './controller/pushsecret/module.ts';
 
 /** The controllers of the operator. Adding one: its folder under src/controller/ and a line here. */
-export const controllerModules: readonly ControllerModule[] = [externalSecretController, secretStoreController, clusterSecretStoreController, rolloutController, clusterExternalSecretController];
+export const controllerModules: readonly ControllerModule[] = [externalSecretController, secretStoreController, clusterSecretStoreController, rolloutController, clusterExternalSecretController, pushSecretController];
 
 export interface OperatorOptions {
   readonly config: Config;

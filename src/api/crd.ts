@@ -8,6 +8,8 @@ import { API_GROUP, API_VERSION, CATEGORY, Kind, type KindName, Plural, ShortNam
 import { TYPE_DOC_META, TYPE_NAME_META } from './schema-helpers.ts';
 import { ClusterSecretStoreSchema, SecretStoreSchema } from './secret-store.ts';
 import { VaultDynamicSecretSchema } from './vault-dynamic-secret.ts';
+import { ClusterPushSecretSchema, PushSecretSchema } from './push-secret.ts';
+import { PasswordSchema, SSHKeySchema, UUIDSchema } from './generators.ts';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -88,6 +90,30 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     schema: ClusterExternalSecretSchema,
     printerColumns: externalSecretColumns('.spec.externalSecretSpec.secretStoreRef.name', '.spec.refreshTime'),
   },
+  {
+    kind: Kind.PushSecret,
+    plural: Plural.PushSecret,
+    shortName: ShortName.PushSecret,
+    scope: 'Namespaced',
+    schema: PushSecretSchema,
+    printerColumns: [
+      { name: 'Refresh Interval', type: 'string', jsonPath: '.spec.refreshInterval' },
+      { name: 'Status', type: 'string', jsonPath: readyReason },
+      { name: 'Ready', type: 'string', jsonPath: readyStatus },
+      age,
+    ],
+  },
+  {
+    kind: Kind.ClusterPushSecret,
+    plural: Plural.ClusterPushSecret,
+    shortName: ShortName.ClusterPushSecret,
+    scope: 'Cluster',
+    schema: ClusterPushSecretSchema,
+    printerColumns: [{ name: 'Status', type: 'string', jsonPath: readyReason }, { name: 'Ready', type: 'string', jsonPath: readyStatus }, age],
+  },
+  { kind: Kind.Password, plural: Plural.Password, shortName: ShortName.Password, scope: 'Namespaced', schema: PasswordSchema, printerColumns: [age] },
+  { kind: Kind.SSHKey, plural: Plural.SSHKey, shortName: ShortName.SSHKey, scope: 'Namespaced', schema: SSHKeySchema, printerColumns: [{ name: 'Type', type: 'string', jsonPath: '.spec.keyType' }, age] },
+  { kind: Kind.UUID, plural: Plural.UUID, shortName: ShortName.UUID, scope: 'Namespaced', schema: UUIDSchema, printerColumns: [age] },
 ];
 
 /** Keywords a structural schema cannot hold; generation fails on them rather than emit a CRD the apiserver rejects. */

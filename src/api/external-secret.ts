@@ -439,9 +439,9 @@ export const GeneratorRefSchema = z
       .default(GENERATOR_API_VERSION)
       .describe(`The generator's apiVersion: ${GENERATOR_API_VERSION}.`),
     kind: z
-      .enum(['VaultDynamicSecret'])
+      .enum(['VaultDynamicSecret', 'Password', 'SSHKey', 'UUID'])
       .meta(typeMeta('GeneratorKind', 'A kind that generates values instead of reading them.'))
-      .describe('The generator kind: VaultDynamicSecret.'),
+      .describe('The generator kind: VaultDynamicSecret, Password, SSHKey or UUID.'),
     name: matchingString({
       pattern: DNS_SUBDOMAIN_PATTERN,
       maxLength: Limits.name,

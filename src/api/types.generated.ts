@@ -319,14 +319,14 @@ export interface GeneratorRef {
    * @default "secret-relay.dev/v1alpha1"
    */
   readonly apiVersion: "secret-relay.dev/v1alpha1";
-  /** The generator kind: VaultDynamicSecret. */
+  /** The generator kind: VaultDynamicSecret, Password, SSHKey or UUID. */
   readonly kind: GeneratorKind;
   /** Name of the generator, in the ExternalSecret's namespace. */
   readonly name: string;
 }
 
 /** A kind that generates values instead of reading them. */
-export type GeneratorKind = "VaultDynamicSecret";
+export type GeneratorKind = "VaultDynamicSecret" | "Password" | "SSHKey" | "UUID";
 
 /** One renaming step applied to the keys of a dataFrom source. */
 export interface ExternalSecretRewrite {
@@ -1319,4 +1319,296 @@ export interface ClusterExternalSecretNamespaceFailure {
   readonly namespace: string;
   /** Why its ExternalSecret could not be created or updated. */
   readonly reason?: string;
+}
+
+/** A PushSecret writes a Secret of its namespace (or a generated value) to secret managers through SecretStores, never overwriting a remote secret it did not create. */
+export interface PushSecret {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "PushSecret";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** What to push, from where, to which stores. */
+  readonly spec: PushSecretSpec;
+  /** What was pushed where. */
+  readonly status?: PushSecretStatus;
+}
+
+/** What to push, from where, to which stores. */
+export interface PushSecretSpec {
+  /**
+   * How often the source is read again and, when it changed, pushed; "0" pushes once.
+   * @default "1h"
+   */
+  readonly refreshInterval: string;
+  /** The stores to push to. */
+  readonly secretStoreRefs: readonly PushSecretStoreRef[];
+  /**
+   * Replace (default) or IfNotExists.
+   * @default "Replace"
+   */
+  readonly updatePolicy: PushSecretUpdatePolicy;
+  /**
+   * None (default): remote secrets stay when the PushSecret goes. Delete: those it created (marked as ours) are deleted with it, and when a destination is dropped.
+   * @default "None"
+   */
+  readonly deletionPolicy: PushSecretDeletionPolicy;
+  /** The source: a Secret or a generator. */
+  readonly selector: PushSecretSelector;
+  /** The values to push and where. */
+  readonly data?: readonly PushSecretData[];
+  /** Bulk rules (ESO 2.x). Not supported by secret-relay yet: reported as Ready=False. */
+  readonly dataTo?: readonly PushSecretDataTo[];
+  /** A template over the source data (ESO field). Not supported by secret-relay yet: reported as Ready=False. */
+  readonly template?: ExternalSecretTemplate;
+}
+
+/** Stores to push to: one by name, or all matching a label selector. */
+export interface PushSecretStoreRef {
+  /** The store of this name. */
+  readonly name?: string;
+  /** Or: every store of the kind whose labels match. */
+  readonly labelSelector?: LabelSelector;
+  /**
+   * SecretStore (in the PushSecret's namespace) or ClusterSecretStore.
+   * @default "SecretStore"
+   */
+  readonly kind: StoreKind;
+}
+
+/** Replace: keep the remote secret equal to the source. IfNotExists: create it once, never update it. */
+export type PushSecretUpdatePolicy = "Replace" | "IfNotExists";
+
+/** Delete: remote secrets this PushSecret created go with it (and when a destination is dropped). None: they stay. */
+export type PushSecretDeletionPolicy = "Delete" | "None";
+
+/** Where the pushed data comes from. */
+export interface PushSecretSelector {
+  /** A Secret of the namespace. */
+  readonly secret?: PushSecretSecret;
+  /** Or: a generator (Password, SSHKey, UUID); its value is generated once and kept in a Secret named <pushsecret>-generated. */
+  readonly generatorRef?: GeneratorRef;
+}
+
+/** The Secret whose data is pushed. */
+export interface PushSecretSecret {
+  /** The Secret, in the PushSecret's namespace. */
+  readonly name?: string;
+  /** Or: Secrets chosen by label (ESO field). Not supported by secret-relay yet: a PushSecret using it reports Ready=False. */
+  readonly selector?: LabelSelector;
+}
+
+/** One value to push. */
+export interface PushSecretData {
+  /** A key of the Secret and where it goes. */
+  readonly match: PushSecretMatch;
+  /** Provider-specific metadata of the remote secret, as in ESO (apiVersion kubernetes.external-secrets.io/v1alpha1, kind PushSecretMetadata, spec: tags, labels, annotations …); see docs/push-secret.md. */
+  readonly metadata?: { readonly [key: string]: unknown };
+  /**
+   * How secretKey is read (ESO field).
+   * @default "None"
+   */
+  readonly conversionStrategy: PushSecretConversionStrategy;
+}
+
+/** A key of the Secret and where it goes. */
+export interface PushSecretMatch {
+  /** The key of the Secret to push; left out, the whole Secret is pushed as a JSON object of its keys. */
+  readonly secretKey?: string;
+  /** Where it goes. */
+  readonly remoteRef: PushSecretRemoteRef;
+}
+
+/** Where a value goes in the store. */
+export interface PushSecretRemoteRef {
+  /** Name of the remote secret (the store's prefix or mount applies). */
+  readonly remoteKey: string;
+  /** A field of the remote secret (a JSON object) to set; the other fields are kept. */
+  readonly property?: string;
+}
+
+/** None: keys as they are. ReverseUnicode: "_U0024_"-style escapes in keys turned back into their characters. */
+export type PushSecretConversionStrategy = "None" | "ReverseUnicode";
+
+/** Many keys at once (ESO field). Not supported by secret-relay yet: a PushSecret using it reports Ready=False. */
+export interface PushSecretDataTo {
+  /** The store these keys go to (ESO: required). */
+  readonly storeRef?: PushSecretStoreRef;
+  /** All matched keys bundled as one JSON remote secret of this name. */
+  readonly remoteKey?: string;
+  /** Which keys of the Secret. */
+  readonly match?: PushSecretDataToMatch;
+  /** Renaming steps from key to remote key. */
+  readonly rewrite?: readonly PushSecretRewrite[];
+  /** Provider-specific metadata of the remote secret, as in ESO (apiVersion kubernetes.external-secrets.io/v1alpha1, kind PushSecretMetadata, spec: tags, labels, annotations …); see docs/push-secret.md. */
+  readonly metadata?: { readonly [key: string]: unknown };
+  /**
+   * None: keys as they are. ReverseUnicode: "_U0024_"-style escapes in keys turned back into their characters.
+   * @default "None"
+   */
+  readonly conversionStrategy: PushSecretConversionStrategy;
+}
+
+/** Which keys of the Secret. */
+export interface PushSecretDataToMatch {
+  /** Keys matching this regular expression; all keys when left out. */
+  readonly regexp?: string;
+}
+
+/** One renaming step from a Secret key to a remote key. */
+export interface PushSecretRewrite {
+  /** Renames keys by regular expression. */
+  readonly regexp?: RewriteRegexp;
+  /** Renames keys with a template. */
+  readonly transform?: RewriteTransform;
+}
+
+/** What was pushed where. */
+export interface PushSecretStatus {
+  /** When the source was last read and pushed (RFC 3339). */
+  readonly refreshTime?: string;
+  /** The PushSecret generation last pushed. */
+  readonly syncedResourceVersion?: string;
+  /** Per store ("SecretStore/name"), the remote keys ("key" or "key/property") pushed to. */
+  readonly syncedPushSecrets?: { readonly [key: string]: { readonly [key: string]: PushSecretSyncedEntry } };
+  /** Ready, with a reason from PushSecretReason. */
+  readonly conditions?: readonly Condition[];
+}
+
+/** One destination pushed to. */
+export interface PushSecretSyncedEntry {
+  /** A key of the Secret and where it goes. */
+  readonly match: PushSecretMatch;
+  /** None: keys as they are. ReverseUnicode: "_U0024_"-style escapes in keys turned back into their characters. */
+  readonly conversionStrategy?: PushSecretConversionStrategy;
+  /** A keyed HMAC of what was last pushed here (never the value); the same HMAC means nothing to push. */
+  readonly hmac?: string;
+  /** True when this PushSecret created (or adopted) the remote secret: only then may deletionPolicy Delete remove it. */
+  readonly created?: boolean;
+}
+
+/** A ClusterPushSecret creates the same PushSecret in every namespace it selects. */
+export interface ClusterPushSecret {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "ClusterPushSecret";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** Which PushSecret to create, and in which namespaces. */
+  readonly spec: ClusterPushSecretSpec;
+  /** Where the PushSecret was created and where it failed. */
+  readonly status?: ClusterPushSecretStatus;
+}
+
+/** Which PushSecret to create, and in which namespaces. */
+export interface ClusterPushSecretSpec {
+  /** The spec of the PushSecret created in each selected namespace. */
+  readonly pushSecretSpec: PushSecretSpec;
+  /** Name of the PushSecrets created (default: the ClusterPushSecret's name). */
+  readonly pushSecretName?: string;
+  /** Labels and annotations of the PushSecrets created. */
+  readonly pushSecretMetadata?: PushSecretMetadata;
+  /** Namespaces whose labels match any of these get the PushSecret. */
+  readonly namespaceSelectors?: readonly LabelSelector[];
+  /** Namespaces chosen by name, besides those the selectors choose. */
+  readonly namespaces?: readonly string[];
+  /**
+   * How often the namespaces are evaluated again (default 1m).
+   * @default "1m"
+   */
+  readonly refreshTime: string;
+}
+
+/** Labels and annotations of the PushSecrets created. */
+export interface PushSecretMetadata {
+  readonly labels?: { readonly [key: string]: string };
+  readonly annotations?: { readonly [key: string]: string };
+}
+
+/** Where the PushSecret was created and where it failed. */
+export interface ClusterPushSecretStatus {
+  readonly pushSecretName?: string;
+  readonly provisionedNamespaces?: readonly string[];
+  readonly failedNamespaces?: readonly ClusterPushSecretNamespaceFailure[];
+  /** Ready, with a reason from ClusterExternalSecretReason. */
+  readonly conditions?: readonly Condition[];
+}
+
+/** A selected namespace whose PushSecret could not be written. */
+export interface ClusterPushSecretNamespaceFailure {
+  readonly namespace: string;
+  readonly reason?: string;
+}
+
+/** A Password generates a random password (key "password", or spec.secretKeys) once; it is kept until a rotation is asked for. */
+export interface Password {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "Password";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** How a password is generated (ESO fields). */
+  readonly spec: PasswordSpec;
+}
+
+/** How a password is generated (ESO fields). */
+export interface PasswordSpec {
+  /**
+   * Length of the password (default 24).
+   * @default 24
+   */
+  readonly length: number;
+  /** How many digits (default: 25% of the length). */
+  readonly digits?: number;
+  /** How many symbols (default: 25% of the length). */
+  readonly symbols?: number;
+  /** The symbols to choose from (default ~!@#$%^&*()_+`-={}|[]\:"<>?,./). */
+  readonly symbolCharacters?: string;
+  /**
+   * No uppercase letters.
+   * @default false
+   */
+  readonly noUpper: boolean;
+  /**
+   * Allow a character to appear more than once.
+   * @default false
+   */
+  readonly allowRepeat: boolean;
+  /** Keys that each get a password (default: "password"). */
+  readonly secretKeys?: readonly string[];
+  /**
+   * How the password is encoded (default raw).
+   * @default "raw"
+   */
+  readonly encoding: "raw" | "base64" | "base64url" | "base32" | "hex";
+}
+
+/** An SSHKey generates an SSH key pair (keys privateKey, publicKey) once; it is kept until a rotation is asked for. */
+export interface SSHKey {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "SSHKey";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** Which SSH key pair is generated (ESO fields). */
+  readonly spec: SSHKeySpec;
+}
+
+/** Which SSH key pair is generated (ESO fields). */
+export interface SSHKeySpec {
+  /**
+   * rsa (default), ed25519 or ecdsa (ESO field; ecdsa is not supported by secret-relay yet).
+   * @default "rsa"
+   */
+  readonly keyType: "rsa" | "ed25519" | "ecdsa";
+  /** RSA: 2048 (default), 3072 or 4096. Ignored for ed25519. */
+  readonly keySize?: number;
+  /** The comment of the public key line. */
+  readonly comment?: string;
+}
+
+/** A UUID generates a random (version 4) UUID (key "uuid") once; it is kept until a rotation is asked for. */
+export interface UUID {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "UUID";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** No settings. */
+  readonly spec: { readonly [key: string]: unknown };
 }

@@ -23,8 +23,8 @@ export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 /** The `provider` label's values: the one list of providers (src/api/providers/index.ts). */
 export const PROVIDERS: readonly ProviderName[] = PROVIDER_NAMES;
 
-/** `auth` is the session set-up in Provider.newClient; `revoke` a lease or token given back (generators); the rest are SecretsClient methods. */
-export const PROVIDER_OPERATIONS = ['auth', 'getSecret', 'getAllSecrets', 'validate', 'revoke'] as const;
+/** `auth` is the session set-up in Provider.newClient; `revoke` a lease or token given back (generators); the rest are SecretsClient methods (pushSecret/deleteSecret: PushSecret writes). */
+export const PROVIDER_OPERATIONS = ['auth', 'getSecret', 'getAllSecrets', 'validate', 'revoke', 'pushSecret', 'deleteSecret'] as const;
 export type ProviderOperation = (typeof PROVIDER_OPERATIONS)[number];
 
 export const PROVIDER_RESULTS = ['success', 'error', 'not_found', 'denied', 'throttled'] as const;
@@ -78,6 +78,8 @@ export interface Metrics {
   synced(statusWrite: SyncStatusWrite): void;
   /** One request sent to the apiserver (a watch counts once, when it is opened). */
   kubeRequest(verb: KubeVerb): void;
+  /** One PushSecret destination written (or found unchanged, existing, refused, failed) or deleted. */
+  pushWrite(provider: string, result: PushWriteResult): void;
   /**
    * Where the Ready counts come from: called at each scrape, so the counts are read from the
    * informer caches when asked rather than maintained incrementally. Until set, all are 0.
@@ -95,6 +97,10 @@ export interface Metrics {
   /** Work queue: namespaces with keys waiting, and the keys waiting in the busiest one. */
   setQueueNamespaces(controller: ControllerName, namespaces: number, busiestDepth: number): void;
 }
+
+/** What a push to one destination did: the provider's answer, denied (not ours), error, or deleted. */
+export const PUSH_WRITE_RESULTS = ['created', 'updated', 'unchanged', 'exists', 'denied', 'error', 'deleted'] as const;
+export type PushWriteResult = (typeof PUSH_WRITE_RESULTS)[number];
 
 /** ok, error (the template or value was refused), or the limit that stopped the work. */
 export const SANDBOX_OUTCOMES = ['ok', 'error', 'deadline', 'memory', 'crash'] as const;
@@ -144,6 +150,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     help: 'Time one call to an external secret manager took, in seconds.',
     labelNames: ['provider', 'operation'] as const,
     buckets: PROVIDER_BUCKETS,
+    registers,
+  });
+  const pushWrites = new Counter({
+    name: 'secret_relay_push_writes_total',
+    help: 'PushSecret destinations pushed to (created, updated, unchanged, exists, denied, error) or deleted, by provider. A refresh that found nothing new makes no call and is not counted.',
+    labelNames: ['provider', 'result'] as const,
     registers,
   });
   const providerThrottled = new Counter({
@@ -339,6 +351,9 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     },
     kubeRequest(verb) {
       kubeRequests.inc({ verb: bounded(verb, KUBE_VERBS) });
+    },
+    pushWrite(provider, result) {
+      pushWrites.inc({ provider: bounded(provider, PROVIDERS), result: bounded(result, PUSH_WRITE_RESULTS) });
     },
     setReadyCountsSource(source) {
       readySource = source;

@@ -32,6 +32,8 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
         getAllSecrets: (find, signal) => time('getAllSecrets', () => client.getAllSecrets(find, signal)),
         validate: (signal) => time('validate', () => client.validate(signal)),
         close: () => client.close(),
+        ...(client.pushSecret ? { pushSecret: (request, signal) => time('pushSecret', () => client.pushSecret!(request, signal)) } : {}),
+        ...(client.deleteSecret ? { deleteSecret: (request, signal) => time('deleteSecret', () => client.deleteSecret!(request, signal)) } : {}),
       };
       return wrapped;
     },

@@ -80,7 +80,17 @@ export interface SecretsClient {
   getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
   validate(signal: AbortSignal): Promise<StoreValidationStatus>;
   close(): Promise<void>;
+  /**
+   * PushSecret: writes one value (./push.ts has the contract). Absent when the provider cannot write. The client is
+   * the store's own session, built through the tenancy guard as for reads: the store's identity, the admin's endpoints.
+   */
+  pushSecret?(request: PushRequest, signal: AbortSignal): Promise<PushResult>;
+  /** PushSecret deletionPolicy Delete: removes a value pushed earlier, only when the remote secret carries our mark. */
+  deleteSecret?(request: DeleteRequest, signal: AbortSignal): Promise<DeleteResult>;
 }
+
+import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from './push.ts';
+export type { DeleteRequest, DeleteResult, PushRequest, PushResult } from './push.ts';
 
 export type { DeclaredUrl, TenancyDeclaration } from '../api/providers/kit.ts';
 import type { TenancyDeclaration } from '../api/providers/kit.ts';

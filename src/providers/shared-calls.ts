@@ -122,5 +122,8 @@ export function withSharedCalls(client: SecretsClient, cacheKey: string, shared:
       copyMap(await shared.do(keyOf('getAllSecrets', find), (s) => client.getAllSecrets(find, s), signal)),
     validate: (signal) => client.validate(signal),
     close: () => client.close(),
+    // Writes are never shared or held: each one reads the remote state afresh.
+    ...(client.pushSecret ? { pushSecret: client.pushSecret.bind(client) } : {}),
+    ...(client.deleteSecret ? { deleteSecret: client.deleteSecret.bind(client) } : {}),
   };
 }
