@@ -72,16 +72,8 @@ export function externalSecretCompat(spec: ExternalSecretSpec): string[] {
     }
   });
   spec.data.forEach((entry, index) => {
-    if (entry.sourceRef !== undefined) errors.push(notYet(`spec.data[${index}].sourceRef`, 'a store or generator per entry; use spec.secretStoreRef or spec.dataFrom[].sourceRef.generatorRef'));
+    // ESO does not implement it either (deprecated in data[]).
+    if (entry.sourceRef?.generatorRef !== undefined) errors.push(notYet(`spec.data[${index}].sourceRef.generatorRef`, 'a generator per data entry; use spec.dataFrom[].sourceRef.generatorRef'));
   });
-  spec.dataFrom?.forEach((entry, index) => {
-    if (entry.sourceRef?.storeRef !== undefined) errors.push(notYet(`spec.dataFrom[${index}].sourceRef.storeRef`, 'a store per entry; use spec.secretStoreRef'));
-    entry.rewrite?.forEach((step, at) => {
-      if (step.merge !== undefined) errors.push(notYet(`spec.dataFrom[${index}].rewrite[${at}].merge`, 'merge rewrites; use regexp or transform rewrites, or a template'));
-    });
-  });
-  if (spec.secretStoreRef === undefined && errors.length === 0) {
-    errors.push('spec.secretStoreRef is not set: ExternalSecrets whose entries each name their own sourceRef are not supported by secret-relay yet; set spec.secretStoreRef');
-  }
   return errors;
 }

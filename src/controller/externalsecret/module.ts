@@ -64,7 +64,7 @@ export const externalSecretController: ControllerModule = {
       clock: ctx.clock,
       getExternalSecret,
       getManagedSecret: (namespace, name) => managedSecrets.get(name, namespace),
-      resolveStore: (es) => resolveStore(es, ctx.stores),
+      resolveStore: (es, ref) => resolveStore(es, ctx.stores, ref),
       clientFor: ctx.clientFor,
       secrets: ctx.secrets,
       status: ctx.status,

@@ -21,10 +21,7 @@ const esCases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['target.manifest', { target: { manifest: { apiVersion: 'v1', kind: 'ConfigMap' } } }, /^spec\.target\.manifest/],
   ['engineVersion', { target: { template: { engineVersion: 'v2', data: { a: 'b' } } } }, /engineVersion v2 asks for ESO's Go templates; secret-relay templates are Liquid/],
   ['finalizers', { target: { template: { metadata: { finalizers: ['x/y'] } } } }, /metadata\.finalizers/],
-  ['data[].sourceRef', { data: [{ secretKey: 'k', remoteRef: { key: 'a' }, sourceRef: { storeRef: { name: 'o' } } }] }, /^spec\.data\[0\]\.sourceRef/],
-  ['dataFrom storeRef', { dataFrom: [{ extract: { key: 'a' }, sourceRef: { storeRef: { name: 'o' } } }] }, /^spec\.dataFrom\[0\]\.sourceRef\.storeRef/],
-  ['rewrite merge', { dataFrom: [{ extract: { key: 'a' }, rewrite: [{ merge: { into: 'all' } }] }] }, /^spec\.dataFrom\[0\]\.rewrite\[0\]\.merge/],
-  ['no secretStoreRef', { secretStoreRef: undefined }, /^spec\.secretStoreRef is not set/],
+  ['data[].sourceRef.generatorRef', { data: [{ secretKey: 'k', remoteRef: { key: 'a' }, sourceRef: { generatorRef: { kind: 'Password', name: 'p' } } }] }, /^spec\.data\[0\]\.sourceRef\.generatorRef/],
 ];
 for (const [title, extra, message] of esCases) {
   test(`ExternalSecret: ${title} is reported by name`, () => {
