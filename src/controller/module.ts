@@ -17,6 +17,7 @@ import type { Caches, ControllerSpec } from './runtime/manager.ts';
 import type { ClassFilter } from './runtime/controller-class.ts';
 import type { ResolvedStore, StoreLookup } from './externalsecret/store-ref.ts';
 import type { SandboxOptions } from './externalsecret/sandbox.ts';
+import type { RemoteChanges } from './changefeed/remote-changes.ts';
 
 /** The services the operator's controllers share; built once per operator (src/controller/services.ts). */
 export interface ControllerContext extends Caches {
@@ -50,6 +51,8 @@ export interface ControllerContext extends Caches {
   readonly generators: Generators;
   /** The controller class this installation serves (--controller-class): which stores and ExternalSecrets are ours. */
   readonly classes: ClassFilter;
+  /** Change notifications: which ExternalSecrets a remote change concerns, and the refreshes it asks for (src/controller/changefeed/). */
+  readonly remoteChanges: RemoteChanges;
 }
 
 export interface ControllerModule {
