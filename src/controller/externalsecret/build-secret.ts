@@ -1,7 +1,7 @@
 // Step: the Secret the fetched values make — as they are, or shaped by spec.target.template (rendered in the
 // sandbox, with what templateFrom names read from the ExternalSecret's own namespace only). Rendered before
 // anything is written: a template error leaves the Secret as it was.
-import { API_GROUP_VERSION, Kind } from '../../api/index.ts';
+import { API_GROUP_VERSION, Kind, ROTATE_ANNOTATION } from '../../api/index.ts';
 import type { CreationPolicy } from '../../api/types.generated.ts';
 import { templateSourceNames, type TemplateSources } from '../../templates/render-secret.ts';
 import { copiedMetadata } from './copied-metadata.ts';
@@ -25,6 +25,7 @@ export async function desiredSecret(ctx: SyncContext, data: Map<string, Uint8Arr
     type: shaped.type,
     labels: shaped.labels,
     annotations: shaped.annotations,
+    rotated: ctx.es.metadata.annotations?.[ROTATE_ANNOTATION],
   });
 }
 
