@@ -40,9 +40,7 @@ export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller
   }
   const vault = spec.provider.vault;
   if (vault !== undefined) {
-    for (const method of ['iam', 'gcp'] as const) {
-      if (vault.auth[method] !== undefined) errors.push(notYet(`spec.provider.vault.auth.${method}`, `Vault ${method} auth; use kubernetes, jwt, appRole, userPass, ldap, cert or tokenSecretRef`));
-    }
+    if (vault.auth.gcp !== undefined) errors.push(notYet('spec.provider.vault.auth.gcp', 'Vault gcp auth; use kubernetes, jwt, appRole, userPass, ldap, cert, iam or tokenSecretRef'));
     if (vault.auth.namespace !== undefined) errors.push(notYet('spec.provider.vault.auth.namespace', 'a separate login namespace; spec.provider.vault.namespace applies to logins too'));
     const jwt = vault.auth.jwt;
     if (jwt !== undefined && jwt.secretRef === undefined && jwt.kubernetesServiceAccountToken === undefined) {

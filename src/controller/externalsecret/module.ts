@@ -79,6 +79,7 @@ export const externalSecretController: ControllerModule = {
       ...(ctx.isolation ? { minRefreshIntervalMs: ctx.isolation.minRefreshIntervalMs } : {}),
       leases,
       localGenerators: localGeneratorsFor(ctx.kube),
+      remoteChanges: ctx.remoteChanges,
       // templateFrom reads ConfigMaps and Secrets of the ExternalSecret's own namespace (RBAC: get on both).
       templateSources: {
         configMapData: (namespace, name) => readConfigMapData(ctx.kube, namespace, name),
