@@ -176,5 +176,9 @@ export const EventReason = {
   SecretExistsNotOwned: 'SecretExistsNotOwned',
   /** Normal: an existing Secret was taken over on the secret-relay.dev/adopt opt-in. */
   Adopted: 'Adopted',
+  /** Warning on a store: its change feed cannot connect or lost its subscription; refreshes fall back to refreshInterval (docs/change-feeds.md). */
+  ChangeFeedDisconnected: 'ChangeFeedDisconnected',
+  /** Normal on a store: its change feed is subscribed (again). */
+  ChangeFeedConnected: 'ChangeFeedConnected',
 } as const;
 export type EventReasonName = (typeof EventReason)[keyof typeof EventReason];

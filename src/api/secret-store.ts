@@ -148,9 +148,19 @@ export const StoreCapabilitiesSchema = z
   .enum(['ReadOnly', 'WriteOnly', 'ReadWrite'])
   .meta(typeMeta('StoreCapabilities', 'What a store can do: read secrets, write them (push), or both.'));
 
+export const StoreChangeFeedStatusSchema = z
+  .object({
+    source: z.string().max(32).describe('Where notifications come from: aws-sqs, vault-events, webhook …'),
+    connected: z.boolean().describe('Whether the feed is subscribed now. False: rotations reach the cluster at refreshInterval (polling) until it reconnects.'),
+    lastHeardTime: z.iso.datetime({ offset: true }).max(64).optional().describe('When the feed last delivered a notification or reconnected (written at most every 30 s).'),
+    message: z.string().max(1024).optional().describe('Why the feed is not connected, and what to check.'),
+  })
+  .meta(typeMeta('StoreChangeFeedStatus', 'The state of one change feed of the store (docs/change-feeds.md).'));
+
 export const SecretStoreStatusSchema = z
   .object({
     conditions: conditionsSchema('Ready, with a reason from StoreReason.'),
+    changeFeeds: z.array(StoreChangeFeedStatusSchema).max(4).optional().describe('The change feeds of the store; a feed that cannot connect leaves Ready alone (polling still works) and says so here and in a Warning Event.'),
     capabilities: StoreCapabilitiesSchema.optional().describe('What the store can do; every provider here is ReadOnly.'),
   })
   .meta(typeMeta('SecretStoreStatus', 'The outcome of the last validation.'));

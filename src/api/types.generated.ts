@@ -565,6 +565,8 @@ export interface AwsProvider {
   readonly endpoint?: string;
   /** How to authenticate; omitted: the operator's own identity (its IRSA or EKS Pod Identity). */
   readonly auth?: AwsAuth;
+  /** Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net. */
+  readonly changeFeed?: AwsChangeFeed;
   /** Secrets Manager settings for writing and deleting (ESO PushSecret); accepted, with no effect on reading. */
   readonly secretsManager?: AwsProviderSecretsManager;
   /** Session tag keys that pass to chained roles (ESO field). Not supported yet: the store reports Ready=False. */
@@ -628,6 +630,18 @@ export interface SecretKeySelector {
   readonly namespace?: string;
   /** The key inside the Secret. */
   readonly key: string;
+}
+
+/** Where change notifications of this store arrive (docs/change-feeds.md). */
+export interface AwsChangeFeed {
+  /** The SQS queue the feed long-polls. */
+  readonly sqs: AwsSqsChangeFeed;
+}
+
+/** An SQS queue receiving EventBridge events of secret changes. */
+export interface AwsSqsChangeFeed {
+  /** The queue an EventBridge rule sends Secrets Manager (CloudTrail) or Parameter Store Change events to. Read with the store's identity (sqs:ReceiveMessage, sqs:DeleteMessage). */
+  readonly queueURL: string;
 }
 
 /** Secrets Manager settings for writing and deleting (ESO PushSecret); accepted, with no effect on reading. */
@@ -1185,8 +1199,22 @@ export type LabelSelectorOperator = "In" | "NotIn" | "Exists" | "DoesNotExist";
 export interface SecretStoreStatus {
   /** Ready, with a reason from StoreReason. */
   readonly conditions?: readonly Condition[];
+  /** The change feeds of the store; a feed that cannot connect leaves Ready alone (polling still works) and says so here and in a Warning Event. */
+  readonly changeFeeds?: readonly StoreChangeFeedStatus[];
   /** What the store can do; every provider here is ReadOnly. */
   readonly capabilities?: StoreCapabilities;
+}
+
+/** The state of one change feed of the store (docs/change-feeds.md). */
+export interface StoreChangeFeedStatus {
+  /** Where notifications come from: aws-sqs, vault-events, webhook … */
+  readonly source: string;
+  /** Whether the feed is subscribed now. False: rotations reach the cluster at refreshInterval (polling) until it reconnects. */
+  readonly connected: boolean;
+  /** When the feed last delivered a notification or reconnected (written at most every 30 s). */
+  readonly lastHeardTime?: string;
+  /** Why the feed is not connected, and what to check. */
+  readonly message?: string;
 }
 
 /** What a store can do: read secrets, write them (push), or both. */

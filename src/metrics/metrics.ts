@@ -48,6 +48,14 @@ export type RolloutResult = (typeof ROLLOUT_RESULTS)[number];
 export const SYNC_STATUS_WRITES = ['written', 'deferred'] as const;
 export type SyncStatusWrite = (typeof SYNC_STATUS_WRITES)[number];
 
+/** Where change notifications come from (src/providers/change-feed.ts): each provider's feed, and the signed webhook. */
+export const CHANGE_FEED_SOURCES = ['aws-sqs', 'vault-events', 'gcp-pubsub', 'azure-queue', 'webhook'] as const;
+export type ChangeFeedSource = (typeof CHANGE_FEED_SOURCES)[number];
+
+/** What became of a change notification: it named keys ExternalSecrets read, none, was a redelivery, or was refused (forged, stale, replayed). */
+export const CHANGE_NOTIFICATION_RESULTS = ['matched', 'ignored', 'duplicate', 'refused'] as const;
+export type ChangeNotificationResult = (typeof CHANGE_NOTIFICATION_RESULTS)[number];
+
 /** How many objects have Ready=True/False/Unknown; an absent status counts as Unknown. */
 export type ConditionCounts = Readonly<Record<ConditionStatus, number>>;
 
@@ -96,6 +104,10 @@ export interface Metrics {
   setSandboxNamespacesOverBudget(n: number): void;
   /** Work queue: namespaces with keys waiting, and the keys waiting in the busiest one. */
   setQueueNamespaces(controller: ControllerName, namespaces: number, busiestDepth: number): void;
+  /** A change notification and what became of it (docs/change-feeds.md). */
+  changeNotification(source: ChangeFeedSource, result: ChangeNotificationResult): void;
+  /** From a remote change (the provider's time) to the Secret written with what was read after it. */
+  changeApplied(source: ChangeFeedSource, seconds: number): void;
 }
 
 /** What a push to one destination did: the provider's answer, denied (not ours), error, or deleted. */
@@ -292,6 +304,27 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     registers,
   });
   sandboxRefusals.inc(0);
+  const changeNotifications = new Counter({
+    name: 'secret_relay_change_notifications_total',
+    help: 'Change notifications received, by source and result: matched (ExternalSecrets read a named key), ignored (none does), duplicate (a redelivery), refused (bad signature, stale or replayed).',
+    labelNames: ['source', 'result'],
+    registers,
+  });
+  const changeDelay = new Histogram({
+    name: 'secret_relay_change_to_secret_seconds',
+    help: 'From a remote change (the time the provider gives it) to the Secret written with the value read after it, by source.',
+    labelNames: ['source'],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers,
+  });
+  const changeFeeds = {
+    changeNotification(source: ChangeFeedSource, result: ChangeNotificationResult) {
+      changeNotifications.inc({ source: bounded(source, CHANGE_FEED_SOURCES), result: bounded(result, CHANGE_NOTIFICATION_RESULTS) });
+    },
+    changeApplied(source: ChangeFeedSource, seconds: number) {
+      changeDelay.observe({ source: bounded(source, CHANGE_FEED_SOURCES) }, nonNegative(seconds));
+    },
+  };
   const isolation = {
     sandboxRan(outcome: SandboxOutcome, seconds: number) {
       sandboxSeconds.observe({ outcome: bounded(outcome, SANDBOX_OUTCOMES) }, nonNegative(seconds));
@@ -314,6 +347,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
 
   return {
     ...isolation,
+    ...changeFeeds,
     reconcile(controller, result, seconds) {
       const c = bounded(controller, controllers);
       reconcileTotal.inc({ controller: c, result: bounded(result, RECONCILE_RESULTS) });

@@ -22,6 +22,7 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
     name: provider.name,
     validateStore: (spec) => provider.validateStore(spec),
     ...(provider.clientPartition ? { clientPartition: provider.clientPartition.bind(provider) } : {}),
+    ...(provider.changeFeed ? { changeFeed: provider.changeFeed } : {}),
     async newClient(spec, ctx) {
       const client = await time('auth', () => provider.newClient(spec, ctx));
       const wrapped: SecretsClient = {

@@ -1,4 +1,5 @@
 // What the ExternalSecret reconciler is given (caches, clients, writers, clock) and what it reads of a Secret.
+import type { RemoteChangeMarks } from '../changefeed/refresh-mark.ts';
 import type { Clock } from '../../util/clock.ts';
 import type { ExternalSecret } from '../../api/index.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
@@ -66,6 +67,8 @@ export interface ExternalSecretReconcilerDeps {
   readonly sandbox?: Sandbox;
   /** --min-refresh-interval: a shorter non-zero spec.refreshInterval is raised to it. */
   readonly minRefreshIntervalMs?: number;
+  /** Change feeds (src/controller/changefeed/): a remote change of a key this ExternalSecret reads refreshes it now. */
+  readonly remoteChanges?: RemoteChangeMarks | undefined;
   /** The wait between retries of a provider call (a store's spec.retrySettings); timers when absent. */
   readonly sleep?: Sleep;
 }

@@ -15,6 +15,7 @@ import type { ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide } from './decide.ts';
+import { remoteChanged } from '../changefeed/refresh-mark.ts';
 import type { ExternalSecretReconcilerDeps, InvalidObject, ReconcilerDeps } from './deps.ts';
 import { CredentialSecretError } from './desired-secret.ts';
 import { generatorSources } from './generators.ts';
@@ -92,7 +93,10 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
   let credentials: NewCredentials | undefined;
   try {
     const observation = await observeTargetSecret(ctx, memory, policy.creationPolicy);
-    const decided = decide(observedExternalSecret(ctx, memory, policy), observation.target, ctx.now);
+    // A change feed said a key it reads changed: sync now (../changefeed/refresh-mark.ts).
+    const change = deps.remoteChanges?.pending(ctx.key);
+    const decided = remoteChanged(decide(observedExternalSecret(ctx, memory, policy), observation.target, ctx.now), change, es.spec.refreshPolicy, policy.refreshIntervalMs);
+    if (change && decided.action !== 'sync') deps.remoteChanges?.dismiss(ctx.key, change);
     // Refused before any provider call or generated credential: nothing could be written anyway.
     if (decided.action === 'refuse') return await refuse(ctx, memory, observation.foreignOwner!, decided.recheckMs, NO_SOURCE);
     memory.refusals.delete(ctx.key);
@@ -115,6 +119,7 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
       await credentials?.abandon();
       return written.result;
     }
+    if (change) deps.remoteChanges?.handled(ctx.key, change);
     if (written.kind === 'kept') return soonest(ctx, written.result, await credentials?.commit());
     if (written.secret === 'written' || written.secret === 'deleted') credentials?.written();
     const renamed = (written.secret === 'written' || written.secret === 'unchanged') && (await removeRenamedSecret(ctx, source));
