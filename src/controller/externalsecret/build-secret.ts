@@ -4,17 +4,25 @@
 import { API_GROUP_VERSION, Kind } from '../../api/index.ts';
 import type { CreationPolicy } from '../../api/types.generated.ts';
 import { templateSourceNames, type TemplateSources } from '../../templates/render-secret.ts';
+import type { GeneratorLease } from '../../api/index.ts';
+import { LEASES_ANNOTATION, leasesAnnotation } from './lease-annotation.ts';
 import { copiedMetadata } from './copied-metadata.ts';
 import { buildDesiredSecret, type SecretApplyBody } from './desired-secret.ts';
 import type { SyncContext } from './sync-context.ts';
 
-export async function desiredSecret(ctx: SyncContext, data: Map<string, Uint8Array>, creationPolicy: Exclude<CreationPolicy, 'None'>): Promise<SecretApplyBody> {
+/** `leases`: of the generated credentials among `data`, recorded on the Secret in the same write (./lease-annotation.ts). */
+export async function desiredSecret(
+  ctx: SyncContext,
+  data: Map<string, Uint8Array>,
+  creationPolicy: Exclude<CreationPolicy, 'None'>,
+  leases: readonly GeneratorLease[],
+): Promise<SecretApplyBody> {
   const template = ctx.es.spec.target?.template;
   // Without a template the ExternalSecret's own labels and annotations go to the Secret, as ESO does.
   const shaped = template
     ? await ctx.deps.sandbox.renderSecret({ namespace: ctx.namespace, signal: ctx.signal }, data, template, await readTemplateSources(ctx))
     : { data, type: undefined, ...copiedMetadata(ctx.es.metadata) };
-  return buildDesiredSecret({
+  const desired = buildDesiredSecret({
     namespace: ctx.namespace,
     name: ctx.targetName,
     creationPolicy,
@@ -26,6 +34,10 @@ export async function desiredSecret(ctx: SyncContext, data: Map<string, Uint8Arr
     labels: shaped.labels,
     annotations: shaped.annotations,
   });
+  if (leases.length === 0) return desired;
+  const scope = { namespace: ctx.namespace, name: ctx.targetName, externalSecretUid: ctx.uid };
+  const annotations = { ...desired.metadata.annotations, [LEASES_ANNOTATION]: leasesAnnotation(ctx.deps.hmacKey, scope, desired.metadata.annotations, leases) };
+  return { ...desired, metadata: { ...desired.metadata, annotations } };
 }
 
 /** Reads the ConfigMaps and Secrets templateFrom names, from the ExternalSecret's namespace only. */
