@@ -520,6 +520,8 @@ export interface SecretStoreSpec {
   readonly controller?: string;
   /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
+  /** Refresh on change through the signed webhook (CI pipelines, rotation functions, any provider): ExternalSecrets reading a named key refresh within seconds. */
+  readonly changeWebhook?: StoreChangeWebhook;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
    * @default "5m"
@@ -1164,6 +1166,12 @@ export interface SecretStoreRetrySettings {
   readonly retryInterval?: string;
 }
 
+/** Accept signed change notifications for this store on the operator's webhook listener (docs/change-feeds.md). */
+export interface StoreChangeWebhook {
+  /** The HMAC-SHA256 key senders sign with (at least 32 bytes). A SecretStore names a Secret of its own namespace; a ClusterSecretStore must name the namespace. */
+  readonly secretRef: SecretKeySelector;
+}
+
 /** Namespaces whose ExternalSecrets may use the store; a namespace matching any field is allowed. */
 export interface ClusterSecretStoreCondition {
   /** Namespaces allowed by name. */
@@ -1240,6 +1248,8 @@ export interface ClusterSecretStoreSpec {
   readonly controller?: string;
   /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
+  /** Refresh on change through the signed webhook (CI pipelines, rotation functions, any provider): ExternalSecrets reading a named key refresh within seconds. */
+  readonly changeWebhook?: StoreChangeWebhook;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
    * @default "5m"
