@@ -959,8 +959,8 @@ export interface VaultAuth {
   readonly iam?: VaultIamAuth;
   /** LDAP auth: a directory user name and a password kept in a Secret. */
   readonly ldap?: VaultLdapAuth;
-  /** Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly gcp?: { readonly [key: string]: unknown };
+  /** GCP auth, iam type: a JWT (aud vault/ROLE) signed as a Google service account of the store's, verified by Vault with Google's keys. */
+  readonly gcp?: VaultGcpAuth;
   /** A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False. */
   readonly namespace?: string;
 }
@@ -1091,6 +1091,34 @@ export interface VaultLdapAuth {
   readonly username: string;
   /** The LDAP password. */
   readonly secretRef: SecretKeySelector;
+}
+
+/** GCP auth, iam type: a JWT (aud vault/ROLE) signed as a Google service account of the store's, verified by Vault with Google's keys. */
+export interface VaultGcpAuth {
+  /** Mount path of the GCP auth method; default gcp. */
+  readonly path?: string;
+  /** The Vault role (type iam) of the GCP auth method to log in as. */
+  readonly role: string;
+  /** ESO field; not needed by the iam login (the service account names its project). */
+  readonly projectID?: string;
+  /** ESO field; not used by the login. */
+  readonly location?: string;
+  /** A Google service-account key (JSON) from the store's Secret: the login JWT is signed with it. */
+  readonly secretRef?: GcpSecretRefAuth;
+  /** GKE Workload Identity of the store's ServiceAccount: its token is exchanged at Google STS, then IAM Credentials signJwt signs the login JWT as the Google service account its iam.gke.io/gcp-service-account annotation names. clusterProjectID, clusterLocation and clusterName are required (the operator's metadata server is never asked). */
+  readonly workloadIdentity?: GcpWorkloadIdentity;
+  /** ESO: the GCE login as the pod's own service account (the operator's, through the metadata server). Not supported: the store reports Ready=False; use workloadIdentity or secretRef. */
+  readonly serviceAccountRef?: VaultServiceAccountSelector;
+  /** Not in ESO: endpoint overrides (Private Service Connect, test beds); a SecretStore may name only trusted hosts. */
+  readonly endpoints?: VaultGcpEndpoints;
+}
+
+/** Not in ESO: endpoint overrides (Private Service Connect, test beds); a SecretStore may name only trusted hosts. */
+export interface VaultGcpEndpoints {
+  /** Security Token Service, default https://sts.googleapis.com. */
+  readonly sts?: string;
+  /** IAM Service Account Credentials, default https://iamcredentials.googleapis.com. */
+  readonly iamCredentials?: string;
 }
 
 /** What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it. */
