@@ -79,6 +79,8 @@ export interface Config {
   readonly tenancy: TenancyPolicy;
   /** The operator's own ServiceAccount (in `namespace`), for stores allowed to act as the operator through a minted token. */
   readonly serviceAccountName: string;
+  /** The HTTPS listener for signed change notifications (docs/change-feeds.md); undefined: off. */
+  readonly changeWebhook?: { readonly port: number; readonly host: string; readonly certFile: string; readonly keyFile: string } | undefined;
 }
 
 /** A bad option: the message names the option as the user wrote it and what is accepted. */
@@ -144,6 +146,10 @@ const OPTIONS = [
   { name: 'lease-duration', help: 'how long a Lease is valid without renewal', defaultText: '15s' },
   { name: 'lease-renew-deadline', help: 'the leader steps down if it could not renew for this long', defaultText: '10s' },
   { name: 'lease-retry-period', help: 'interval between acquire/renew attempts', defaultText: '2s' },
+  { name: 'change-webhook-port', help: 'port of the HTTPS listener for signed change notifications (0 = any free port); off when unset', defaultText: 'off' },
+  { name: 'change-webhook-host', help: 'address the change webhook listener binds to', defaultText: '0.0.0.0' },
+  { name: 'change-webhook-tls-cert-file', help: 'PEM certificate (chain) of the change webhook listener; required with --change-webhook-port', defaultText: 'none' },
+  { name: 'change-webhook-tls-key-file', help: 'PEM private key of the change webhook listener; required with --change-webhook-port', defaultText: 'none' },
   { name: 'audit-log-file', help: 'also append audit records to this file', defaultText: 'stdout only' },
   { name: 'kubeconfig', help: 'kubeconfig path', defaultText: '$KUBECONFIG, else in-cluster config' },
   { name: 'kube-token', secret: true, help: 'bearer token for the apiserver instead of the kubeconfig user' },
@@ -456,6 +462,18 @@ export function loadConfig(
     );
   }
 
+  const changeWebhookOption = () => {
+    const port = optional('change-webhook-port', portRule);
+    const certFile = optional('change-webhook-tls-cert-file', nonEmptyRule('a file path'));
+    const keyFile = optional('change-webhook-tls-key-file', nonEmptyRule('a file path'));
+    if (port === undefined) return {};
+    // Signed notifications still name stores and keys: never on plain http.
+    if (certFile === undefined || keyFile === undefined) {
+      throw new ConfigError('change-webhook-port', '--change-webhook-port needs --change-webhook-tls-cert-file and --change-webhook-tls-key-file (the listener serves HTTPS only)');
+    }
+    return { changeWebhook: { port, host: option('change-webhook-host', nonEmptyRule('an address to listen on, like 0.0.0.0 or 127.0.0.1'), '0.0.0.0'), certFile, keyFile } };
+  };
+
   const kubeconfig =
     optional('kubeconfig', nonEmptyRule('a kubeconfig file path')) ??
     (env.KUBECONFIG ? parse('kubeconfig', { value: env.KUBECONFIG, source: 'KUBECONFIG' }, nonEmptyRule('a kubeconfig file path')) : undefined);
@@ -476,6 +494,7 @@ export function loadConfig(
     leaseRenewDeadlineMs,
     leaseRetryPeriodMs,
     auditLogFile: optional('audit-log-file', nonEmptyRule('a file path')),
+    ...changeWebhookOption(),
     kubeconfig,
     kubeToken: secretOption('kube-token', kubeTokenRule),
     qps: option('qps', positiveNumber(10_000), 50),

@@ -39,7 +39,6 @@ export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller
   }
   const vault = spec.provider.vault;
   if (vault !== undefined) {
-    if (vault.auth.gcp !== undefined) errors.push(notYet('spec.provider.vault.auth.gcp', 'Vault gcp auth; use kubernetes, jwt, appRole, userPass, ldap, cert, iam or tokenSecretRef'));
     if (vault.auth.namespace !== undefined) errors.push(notYet('spec.provider.vault.auth.namespace', 'a separate login namespace; spec.provider.vault.namespace applies to logins too'));
     const jwt = vault.auth.jwt;
     if (jwt !== undefined && jwt.secretRef === undefined && jwt.kubernetesServiceAccountToken === undefined) {

@@ -542,6 +542,8 @@ export interface SecretStoreSpec {
   readonly controller?: string;
   /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
+  /** Refresh on change through the signed webhook (CI pipelines, rotation functions, any provider): ExternalSecrets reading a named key refresh within seconds. */
+  readonly changeWebhook?: StoreChangeWebhook;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
    * @default "5m"
@@ -979,8 +981,8 @@ export interface VaultAuth {
   readonly iam?: VaultIamAuth;
   /** LDAP auth: a directory user name and a password kept in a Secret. */
   readonly ldap?: VaultLdapAuth;
-  /** Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly gcp?: { readonly [key: string]: unknown };
+  /** GCP auth, iam type: a JWT (aud vault/ROLE) signed as a Google service account of the store's, verified by Vault with Google's keys. */
+  readonly gcp?: VaultGcpAuth;
   /** A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False. */
   readonly namespace?: string;
 }
@@ -1113,6 +1115,34 @@ export interface VaultLdapAuth {
   readonly secretRef: SecretKeySelector;
 }
 
+/** GCP auth, iam type: a JWT (aud vault/ROLE) signed as a Google service account of the store's, verified by Vault with Google's keys. */
+export interface VaultGcpAuth {
+  /** Mount path of the GCP auth method; default gcp. */
+  readonly path?: string;
+  /** The Vault role (type iam) of the GCP auth method to log in as. */
+  readonly role: string;
+  /** ESO field; not needed by the iam login (the service account names its project). */
+  readonly projectID?: string;
+  /** ESO field; not used by the login. */
+  readonly location?: string;
+  /** A Google service-account key (JSON) from the store's Secret: the login JWT is signed with it. */
+  readonly secretRef?: GcpSecretRefAuth;
+  /** GKE Workload Identity of the store's ServiceAccount: its token is exchanged at Google STS, then IAM Credentials signJwt signs the login JWT as the Google service account its iam.gke.io/gcp-service-account annotation names. clusterProjectID, clusterLocation and clusterName are required (the operator's metadata server is never asked). */
+  readonly workloadIdentity?: GcpWorkloadIdentity;
+  /** ESO: the GCE login as the pod's own service account (the operator's, through the metadata server). Not supported: the store reports Ready=False; use workloadIdentity or secretRef. */
+  readonly serviceAccountRef?: VaultServiceAccountSelector;
+  /** Not in ESO: endpoint overrides (Private Service Connect, test beds); a SecretStore may name only trusted hosts. */
+  readonly endpoints?: VaultGcpEndpoints;
+}
+
+/** Not in ESO: endpoint overrides (Private Service Connect, test beds); a SecretStore may name only trusted hosts. */
+export interface VaultGcpEndpoints {
+  /** Security Token Service, default https://sts.googleapis.com. */
+  readonly sts?: string;
+  /** IAM Service Account Credentials, default https://iamcredentials.googleapis.com. */
+  readonly iamCredentials?: string;
+}
+
 /** What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it. */
 export interface VaultGeneratorCalls {
   /** Path prefixes (whole segments), e.g. database/creds/app. Never auth/token or sys, whatever is listed. */
@@ -1156,6 +1186,12 @@ export interface SecretStoreRetrySettings {
   readonly maxRetries?: number;
   /** The wait between those retries, e.g. "10s"; default 1s, at most 30s. */
   readonly retryInterval?: string;
+}
+
+/** Accept signed change notifications for this store on the operator's webhook listener (docs/change-feeds.md). */
+export interface StoreChangeWebhook {
+  /** The HMAC-SHA256 key senders sign with (at least 32 bytes). A SecretStore names a Secret of its own namespace; a ClusterSecretStore must name the namespace. */
+  readonly secretRef: SecretKeySelector;
 }
 
 /** Namespaces whose ExternalSecrets may use the store; a namespace matching any field is allowed. */
@@ -1234,6 +1270,8 @@ export interface ClusterSecretStoreSpec {
   readonly controller?: string;
   /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
+  /** Refresh on change through the signed webhook (CI pipelines, rotation functions, any provider): ExternalSecrets reading a named key refresh within seconds. */
+  readonly changeWebhook?: StoreChangeWebhook;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
    * @default "5m"

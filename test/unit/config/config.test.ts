@@ -69,6 +69,10 @@ test('defaults when nothing is given', () => {
   });
 });
 
+test('the change webhook listener serves HTTPS only', () => {
+  assert.throws(() => load(['--change-webhook-port=8443']), /--change-webhook-port needs --change-webhook-tls-cert-file and --change-webhook-tls-key-file/);
+});
+
 test('every option from flags', () => {
   const config = load([
     '--metrics-port=9090',
@@ -102,10 +106,15 @@ test('every option from flags', () => {
     '--allow-insecure-http',
     '--operator-token-files=/var/run/secrets/tokens/rrsa',
     '--service-account-name=relay',
+    '--change-webhook-port=8443',
+    '--change-webhook-host=127.0.0.1',
+    '--change-webhook-tls-cert-file=/tls/tls.crt',
+    '--change-webhook-tls-key-file=/tls/tls.key',
   ]);
   assert.deepEqual(config, {
     metricsPort: 9090,
     metricsHost: '127.0.0.1',
+    changeWebhook: { port: 8443, host: '127.0.0.1', certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' },
     concurrency: 16,
     logLevel: 'debug',
     namespace: 'ops',
