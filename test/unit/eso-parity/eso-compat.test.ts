@@ -39,7 +39,6 @@ const storeCases: Array<[string, Record<string, unknown>, Record<string, unknown
   ['AWS CertificateManager', { aws: { service: 'CertificateManager', region: 'eu-west-1' } }, {}, 'errors', /CertificateManager/],
   ['AWS transitiveTagKeys', { aws: { service: 'SecretsManager', region: 'eu-west-1', transitiveTagKeys: ['a'] } }, {}, 'errors', /transitiveTagKeys/],
   ['AWS secretsManager', { aws: { service: 'SecretsManager', region: 'eu-west-1', secretsManager: { recoveryWindowInDays: 7 } } }, {}, 'warnings', /only affects writing/],
-  ['Vault gcp auth', vault({ gcp: { role: 'r' } }), {}, 'errors', /^spec\.provider\.vault\.auth\.gcp/],
   ['Vault jwt without a token source', vault({ jwt: { role: 'r' } }), {}, 'errors', /auth\.jwt needs a token: set secretRef or kubernetesServiceAccountToken/],
   ['Vault headers', vault(token, { headers: { 'X-A': 'b' } }), {}, 'errors', /vault\.headers/],
   ['Vault forwardInconsistent', vault(token, { forwardInconsistent: true }), {}, 'warnings', /forwardInconsistent/],
