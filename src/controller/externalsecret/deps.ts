@@ -10,6 +10,7 @@ import type { SecretsClient } from '../../providers/provider.ts';
 import type { TemplateEngine } from '../../templates/engine.ts';
 import type { Condition } from '../conditions.ts';
 import type { LeaseKeeper } from './generators.ts';
+import type { LocalGenerators } from '../generators/local.ts';
 import type { ManagedFieldsEntryView, OwnerReferenceView } from './ownership.ts';
 import type { Sleep } from './provider-retry.ts';
 import type { Sandbox } from './sandbox.ts';
@@ -59,6 +60,8 @@ export interface ExternalSecretReconcilerDeps {
   readonly templateEngine?: TemplateEngine;
   /** dataFrom[].sourceRef.generatorRef: generated values and their leases; without it, a generator source fails. */
   readonly leases?: LeaseKeeper;
+  /** Password, SSHKey, UUID generators (kept stable by read-remote: the Secret's values are reused until a rotation). */
+  readonly localGenerators?: LocalGenerators;
   /** DEFAULT_REFRESH_TIME_PERIOD_MS when absent; 0 writes status.refreshTime at every refresh (as ESO). */
   readonly refreshTimePeriodMs?: number;
   /** Told of each finished sync: whether its status was written or the refreshTime write deferred. */

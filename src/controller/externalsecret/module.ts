@@ -12,6 +12,7 @@ import { keyOf, watch } from '../runtime/manager.ts';
 import { syncedResourceVersionOf } from './decide.ts';
 import { observeTarget } from './desired-secret.ts';
 import { createLeaseKeeper } from './generators.ts';
+import { localGeneratorsFor } from '../generators/local.ts';
 import { createExternalSecretReconciler, type InvalidObject, type ParsedObject } from './reconciler.ts';
 import { resolveStore } from './store-ref.ts';
 import { DEFAULT_SANDBOX_OPTIONS, workerSandbox } from './sandbox.ts';
@@ -77,6 +78,7 @@ export const externalSecretController: ControllerModule = {
       sandbox,
       ...(ctx.isolation ? { minRefreshIntervalMs: ctx.isolation.minRefreshIntervalMs } : {}),
       leases,
+      localGenerators: localGeneratorsFor(ctx.kube),
       remoteChanges: ctx.remoteChanges,
       // templateFrom reads ConfigMaps and Secrets of the ExternalSecret's own namespace (RBAC: get on both).
       templateSources: {
