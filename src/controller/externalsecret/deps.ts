@@ -1,7 +1,7 @@
 // What the ExternalSecret reconciler is given (caches, clients, writers, clock) and what it reads of a Secret.
 import type { RemoteChangeMarks } from '../changefeed/refresh-mark.ts';
 import type { Clock } from '../../util/clock.ts';
-import type { ExternalSecret } from '../../api/index.ts';
+import type { ExternalSecret, SecretStoreRef } from '../../api/index.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { SecretWriter } from '../../k8s/secrets.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
@@ -47,7 +47,8 @@ export interface ExternalSecretReconcilerDeps {
   readonly getExternalSecret: (namespace: string, name: string) => ParsedObject<ExternalSecret> | undefined;
   /** From the cache of managed Secrets (labelled); undefined when not ours or absent. */
   readonly getManagedSecret: (namespace: string, name: string) => SecretView | undefined;
-  readonly resolveStore: (es: ExternalSecret) => StoreResolution;
+  /** The store `ref` names (spec.secretStoreRef when absent), checked for use by `es`. */
+  readonly resolveStore: (es: ExternalSecret, ref?: SecretStoreRef) => StoreResolution;
   readonly clientFor: (store: ResolvedStore, namespace: string, signal: AbortSignal) => Promise<SecretsClient>;
   readonly secrets: SecretWriter;
   readonly status: StatusWriter;

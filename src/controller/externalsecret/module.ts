@@ -65,7 +65,7 @@ export const externalSecretController: ControllerModule = {
       clock: ctx.clock,
       getExternalSecret,
       getManagedSecret: (namespace, name) => managedSecrets.get(name, namespace),
-      resolveStore: (es) => resolveStore(es, ctx.stores),
+      resolveStore: (es, ref) => resolveStore(es, ctx.stores, ref),
       clientFor: ctx.clientFor,
       secrets: ctx.secrets,
       status: ctx.status,
@@ -130,6 +130,12 @@ export const externalSecretController: ControllerModule = {
         watch<V1Namespace>({ kind: NamespaceKind, events: ['update'], map: (ns) => index.inNamespaceUsingClusterStores(ns.metadata?.name ?? '') }),
       ],
       reconcile,
+      // An ExternalSecret naming a store of another controller class is left to that installation.
+      serves: (key) => {
+        const [namespace, name] = key.split('/') as [string, string];
+        const raw = externalSecrets.get(name, namespace);
+        return raw === undefined || ctx.classes.servesExternalSecretSpec(namespace, raw.spec);
+      },
     };
   },
 };

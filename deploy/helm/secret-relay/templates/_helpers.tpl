@@ -166,6 +166,13 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 {{- end -}}
 {{- end -}}
 
+{{- define "secret-relay.leaseName" -}}
+{{- if .Values.leaderElection.leaseName -}}{{ .Values.leaderElection.leaseName }}
+{{- else if eq .Values.controllerClass "default" -}}secret-relay-leader
+{{- else -}}secret-relay-leader-{{ .Values.controllerClass }}
+{{- end -}}
+{{- end -}}
+
 {{- define "secret-relay.hmacKeySecret" -}}
 {{- default (printf "%s-hmac-key" (include "secret-relay.fullname" .)) .Values.driftDetection.hmacKeySecret -}}
 {{- end -}}
