@@ -19,6 +19,7 @@ import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import { adminKube, createObject, deleteObject, getObject, mergePatchSecret, patchObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
+import { GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
 import { createKvWriter, CasMismatchError } from '../../src/providers/vault/push.ts';
@@ -39,6 +40,7 @@ let op: TestOperator;
 /** Operators stopped by the restart test: their logs and audit records are scanned too. */
 const stopped: TestOperator[] = [];
 let sm: SecretsManagerClient;
+let ssm: SSMClient;
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('push');
 
@@ -49,6 +51,7 @@ before(async () => {
   bao = await startOpenBao();
   await bao.api('POST', 'sys/mounts/kv1', { type: 'kv', options: { version: '1' } });
   sm = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
+  ssm = new SSMClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
     args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* each ExternalSecret refresh shows in status.refreshTime */],
@@ -59,6 +62,7 @@ before(async () => {
 after(async () => {
   await stopTestOperator(op, 'push-secret');
   sm?.destroy();
+  ssm?.destroy();
   await bao?.stop();
   await moto?.stop();
   await cluster?.stop();
@@ -268,6 +272,46 @@ async function secretData(ns: string, name: string): Promise<Record<string, stri
   const secret = await kube.core.readNamespacedSecret({ namespace: ns, name }).catch(() => undefined);
   return secret ? Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])) : undefined;
 }
+
+test('Parameter Store: a SecureString with our tags; a property merged; a foreign parameter refused; Delete removes only ours', async () => {
+  const ns = await namespaceWithStores();
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'ssm' },
+    spec: { provider: { aws: { service: 'ParameterStore', region: REGION, endpoint: moto.endpoint, auth: { secretRef: { accessKeyIDSecretRef: { name: 'creds', key: 'id' }, secretAccessKeySecretRef: { name: 'creds', key: 'key' } } } } } },
+  }, ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'ssm', status: 'True' });
+  const token = secrets.next('ssm');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'src' }, stringData: { token } } });
+  const theirs = secrets.next('theirs');
+  await ssm.send(new PutParameterCommand({ Name: `/${ns}/theirs`, Value: theirs, Type: 'SecureString' }));
+  await createObject(kube, Plural.PushSecret, pushSecret('params', {
+    secretStoreRefs: [{ name: 'ssm' }],
+    deletionPolicy: 'Delete',
+    selector: { secret: { name: 'src' } },
+    data: [
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/token` } }, metadata: { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { tags: { team: 'a' } } } },
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/config`, property: 'token' } } },
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/theirs` } } },
+    ],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'params', status: 'False', reason: 'RemoteExistsNotOwned', message: /theirs/ });
+  const parameter = (await ssm.send(new GetParameterCommand({ Name: `/${ns}/token`, WithDecryption: true }))).Parameter!;
+  assert.equal(parameter.Value, token);
+  assert.equal(parameter.Type, 'SecureString');
+  const tags = Object.fromEntries(((await ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: `/${ns}/token` }))).TagList ?? []).map((t) => [t.Key, t.Value]));
+  assert.deepEqual(tags, { team: 'a', 'managed-by': 'secret-relay', 'secret-relay.dev/push-secret': `${ns}/params` });
+  assert.deepEqual(JSON.parse((await ssm.send(new GetParameterCommand({ Name: `/${ns}/config`, WithDecryption: true }))).Parameter!.Value!), { token });
+  assert.equal((await ssm.send(new GetParameterCommand({ Name: `/${ns}/theirs`, WithDecryption: true }))).Parameter!.Value, theirs);
+
+  await deleteObject(kube, Plural.PushSecret, 'params', ns);
+  await waitFor('the PushSecret gone', async () => (await getObject(kube, Plural.PushSecret, 'params', ns)) === undefined);
+  const gone = async (name: string) => ssm.send(new GetParameterCommand({ Name: name })).then(() => false, (err: { name?: string }) => err.name === 'ParameterNotFound');
+  assert.ok(await gone(`/${ns}/token`));
+  assert.ok(await gone(`/${ns}/config`));
+  assert.equal((await ssm.send(new GetParameterCommand({ Name: `/${ns}/theirs`, WithDecryption: true }))).Parameter!.Value, theirs, 'theirs is kept');
+});
 
 test('generators: a Password for an ExternalSecret and a UUID for a PushSecret are generated once, kept across refreshes and a restart, and generated anew on a rotate annotation', async () => {
   const ns = await namespaceWithStores();
