@@ -122,3 +122,19 @@ test('nothing this process remembers from an earlier leadership term wins over w
   assert.deepEqual(w.live(), ['l-2'], 'no new credentials were issued');
   assert.equal(w.username(), 'v-app-2');
 });
+
+test("the ExternalSecret is deleted while its status lacks the lease of the Secret's credentials (the patch failed, leadership changed): that lease is revoked too", async () => {
+  const w = generatedCredentialsWorld();
+  await w.replica().reconcileIn(term());
+  w.bump();
+  w.advance(1_000);
+  w.faults.leasesPatch = 1;
+  await assert.rejects(w.replica().reconcileIn(term()), /leases status patch timed out/);
+  assert.equal(w.username(), 'v-app-2');
+
+  w.markDeleted();
+  w.advance(1_000);
+  await w.replica().reconcileIn(term());
+  assert.deepEqual(w.revoked().sort(), ['l-1', 'l-2']);
+  assert.deepEqual(w.live(), [], 'no lease is left to run out at its TTL');
+});

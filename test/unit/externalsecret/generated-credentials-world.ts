@@ -23,6 +23,7 @@ export function generatedCredentialsWorld(options: { dataEntry?: boolean } = {})
   let now = Date.parse('2026-01-01T00:00:00Z');
   let generation = 1;
   let targetName = 'app';
+  let deletionTimestamp: string | undefined;
   const status: Record<string, unknown> = {};
   const secrets = new Map<string, StoredSecret>();
   const remote = new Map<string, string>([['db/host', 'db.internal']]);
@@ -39,7 +40,15 @@ export function generatedCredentialsWorld(options: { dataEntry?: boolean } = {})
     const parsed = parseExternalSecret({
       apiVersion: 'secret-relay.dev/v1alpha1',
       kind: 'ExternalSecret',
-      metadata: { name: 'app', namespace: 'team', uid: 'es-uid', generation, resourceVersion: String(generation), finalizers: ['secret-relay.dev/generator-leases'] },
+      metadata: {
+        name: 'app',
+        namespace: 'team',
+        uid: 'es-uid',
+        generation,
+        resourceVersion: String(generation),
+        finalizers: ['secret-relay.dev/generator-leases'],
+        ...(deletionTimestamp ? { deletionTimestamp } : {}),
+      },
       spec: {
         secretStoreRef: { name: 'vault' },
         refreshInterval: '1h',
@@ -183,6 +192,8 @@ export function generatedCredentialsWorld(options: { dataEntry?: boolean } = {})
       generation++;
     },
     advance: (ms: number) => void (now += ms),
+    /** kubectl delete: the finalizer holds it. */
+    markDeleted: () => void (deletionTimestamp = new Date(now).toISOString()),
   };
 }
 
