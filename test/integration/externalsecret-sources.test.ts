@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
-import { adminKube, createObject, Plural, readSecret, startTestOperator, type TestOperator } from '../support/operator.ts';
+import { adminKube, createObject, eventNotes, Plural, readSecret, startTestOperator, type TestOperator } from '../support/operator.ts';
 import { stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
 
@@ -14,11 +14,26 @@ let cluster: LocalCluster;
 let kube: TestKube;
 let op: TestOperator;
 const namespaces = new TestNamespaces('sources');
+const reads = new Map<string, number>();
 
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
-  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false'] });
+  op = await startTestOperator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    args: ['--leader-elect=false'],
+    fakeHooks: {
+      // A key named flaky-N fails its first N reads with an outage, as a provider timing out would.
+      onCall(operation, ref) {
+        const key = operation === 'getSecret' ? (ref as { key: string }).key : '';
+        const failing = /^flaky-(\d+)$/.exec(key);
+        if (!failing) return;
+        const seen = (reads.get(key) ?? 0) + 1;
+        reads.set(key, seen);
+        if (seen <= Number(failing[1])) throw new Error(`fake provider timed out reading ${key}`);
+      },
+    },
+  });
 });
 
 after(async () => {
@@ -26,12 +41,12 @@ after(async () => {
   await cluster?.stop();
 });
 
-async function fakeStore(ns: string, name: string, data: Record<string, string>): Promise<void> {
+async function fakeStore(ns: string, name: string, data: Record<string, string>, extra: Record<string, unknown> = {}): Promise<void> {
   await createObject(kube, Plural.SecretStore, {
     apiVersion: 'secret-relay.dev/v1alpha1',
     kind: 'SecretStore',
     metadata: { name },
-    spec: { provider: { fake: { data: Object.entries(data).map(([key, value]) => ({ key, value })) } } },
+    spec: { ...extra, provider: { fake: { data: Object.entries(data).map(([key, value]) => ({ key, value })) } } },
   }, ns);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name, status: 'True' });
 }
@@ -87,4 +102,15 @@ test("dataFrom rewrite.merge: ESO's Extract hoists every JSON value's fields; JS
     'db-credentials': '{"username":"app","port":5432}',
     'api-credentials': '{"token":"t0k3n"}',
   });
+});
+
+test("the store's retrySettings: reads that time out twice are retried within the sync — the Secret is written and the ExternalSecret never reported failing", async () => {
+  const ns = await namespaces.create(kube);
+  await fakeStore(ns, 'patient', { 'flaky-2': 'v' }, { retrySettings: { maxRetries: 3, retryInterval: '200ms' } });
+  await createObject(kube, Plural.ExternalSecret, es('retried', { secretStoreRef: { name: 'patient' }, data: [{ secretKey: 'k', remoteRef: { key: 'flaky-2' } }] }), ns);
+  await waitSecretData(kube, ns, 'retried', { k: 'v' });
+  await waitReady(kube, { namespace: ns, name: 'retried', status: 'True' });
+  assert.equal(reads.get('flaky-2'), 3);
+  const notes = await eventNotes(kube, ns);
+  assert.deepEqual(notes.filter((note) => note.startsWith('Warning')), [], 'no Warning Event: the user saw no failure');
 });

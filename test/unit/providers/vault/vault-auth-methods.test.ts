@@ -108,3 +108,11 @@ test('logins: ldap posts the password to login/<user>; cert sends the role as na
   assert.match(headers['authorization']![0]!, /^AWS4-HMAC-SHA256 Credential=aws\/id\/\d{8}\/eu-west-1\/sts\/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=[0-9a-f]{64}$/);
   assert.ok(!JSON.stringify(body).includes('aws/secret'), 'the secret key itself is never sent');
 });
+
+test('clientPartition of a spec that cannot log in does not throw (newClient says why)', async () => {
+  const { createVaultProvider } = await import('../../../../src/providers/vault/provider.ts');
+  const provider = createVaultProvider();
+  const spec = { server: 'https://v.example.com', auth: { gcp: { role: 'r' } } } as never;
+  assert.equal(provider.clientPartition?.(spec, { storeKind: 'ClusterSecretStore', namespace: 'apps' }), undefined);
+  await assert.rejects(provider.newClient(spec, storeContext()), /needs workloadIdentity or secretRef/);
+});
