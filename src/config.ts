@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_REFRESH_TIME_PERIOD_MS } from './controller/externalsecret/reconciler.ts';
+import { DEFAULT_CONTROLLER_CLASS } from './controller/runtime/controller-class.ts';
 import { DurationError, formatDuration, parseDuration } from './util/duration.ts';
 import { LOG_LEVELS } from './log.ts';
 import type { LogLevel } from './log.ts';
@@ -29,6 +30,8 @@ export interface Config {
   readonly watchNamespaces: readonly string[];
   readonly leaderElect: boolean;
   readonly leaseName: string;
+  /** The controller class this installation serves (ESO's spec.controller on stores); `default` as ESO. */
+  readonly controllerClass: string;
   readonly leaseDurationMs: number;
   /** The leader gives up leading when it could not renew for this long; < leaseDurationMs. */
   readonly leaseRenewDeadlineMs: number;
@@ -138,7 +141,8 @@ const OPTIONS = [
   },
   { name: 'watch-namespaces', help: 'comma-separated namespaces to watch; empty = all', defaultText: '' },
   { name: 'leader-elect', boolean: true, help: 'only the holder of the Lease reconciles', defaultText: 'true' },
-  { name: 'lease-name', help: 'name of the leader-election Lease', defaultText: 'secret-relay-leader' },
+  { name: 'lease-name', help: 'name of the leader-election Lease', defaultText: 'secret-relay-leader, or secret-relay-leader-<class> with --controller-class' },
+  { name: 'controller-class', help: "the controller class served (ESO's spec.controller): stores of this class or none, and their ExternalSecrets; others are left untouched", defaultText: 'default' },
   { name: 'lease-duration', help: 'how long a Lease is valid without renewal', defaultText: '15s' },
   { name: 'lease-renew-deadline', help: 'the leader steps down if it could not renew for this long', defaultText: '10s' },
   { name: 'lease-retry-period', help: 'interval between acquire/renew attempts', defaultText: '2s' },
@@ -474,6 +478,7 @@ export function loadConfig(
     optional('kubeconfig', nonEmptyRule('a kubeconfig file path')) ??
     (env.KUBECONFIG ? parse('kubeconfig', { value: env.KUBECONFIG, source: 'KUBECONFIG' }, nonEmptyRule('a kubeconfig file path')) : undefined);
 
+  const controllerClass = option('controller-class', objectNameRule, DEFAULT_CONTROLLER_CLASS);
   return {
     metricsPort: option('metrics-port', portRule, 8080),
     metricsHost: option('metrics-host', nonEmptyRule('an address to listen on, like 0.0.0.0 or 127.0.0.1'), '0.0.0.0'),
@@ -482,7 +487,9 @@ export function loadConfig(
     namespace: optional('namespace', namespaceRule) ?? defaultNamespace(env, readFile, parse),
     watchNamespaces: option('watch-namespaces', namespaceListRule, []),
     leaderElect: option('leader-elect', booleanRule, true),
-    leaseName: option('lease-name', objectNameRule, 'secret-relay-leader'),
+    controllerClass,
+    // Two installations of different classes in one namespace must not elect one leader between them.
+    leaseName: option('lease-name', objectNameRule, controllerClass === DEFAULT_CONTROLLER_CLASS ? 'secret-relay-leader' : `secret-relay-leader-${controllerClass}`),
     leaseDurationMs,
     leaseRenewDeadlineMs,
     leaseRetryPeriodMs,

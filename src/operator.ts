@@ -82,7 +82,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ? { namespace: config.namespace, name: config.leaseName, identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.leaseRenewDeadlineMs, retryPeriodMs: config.leaseRetryPeriodMs }
       : undefined,
   });
-  const services = createControllerServices({ kube, caches: manager, clock, logger, metrics, audit, hmacKey, providers: options.providers, operatorNamespace: config.namespace, identity: config.identity, refreshTimePeriodMs: config.refreshTimePeriodMs, tenancy: config.tenancy,
+  const services = createControllerServices({ kube, caches: manager, clock, logger, metrics, audit, hmacKey, providers: options.providers, operatorNamespace: config.namespace, identity: config.identity, refreshTimePeriodMs: config.refreshTimePeriodMs, tenancy: config.tenancy, controllerClass: config.controllerClass,
     isolation: {
       sandbox: { workers: config.sandboxWorkers, timeoutMs: config.sandboxTimeoutMs, memoryMb: config.sandboxMemoryMb, namespaceBudgetMs: config.namespaceSandboxBudgetMs, inlineMaxBytes: config.sandboxInlineBytes },
       minRefreshIntervalMs: config.minRefreshIntervalMs,

@@ -79,7 +79,7 @@ const secretStoreSpecFields = {
     .string()
     .max(253)
     .optional()
-    .describe('ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False.'),
+    .describe('The controller class (as ESO): only the installation started with --controller-class of this name serves the store and the ExternalSecrets using it; empty: every installation.'),
   retrySettings: RetrySettingsSchema.optional(),
   changeWebhook: z
     .object({

@@ -1,5 +1,6 @@
 // The services controllers share, built from the operator's clients: writers, the provider client cache, the
 // parsed store caches, and the generators the providers contribute (each provider's `generators` hook).
+import { classFilter, controllerClass } from './runtime/controller-class.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -45,6 +46,8 @@ export interface ControllerServicesOptions {
   readonly isolation?: ControllerContext['isolation'];
   /** --operator-identity, --trusted-endpoint-hosts …: enforced on every provider before it authenticates. Default: the hardened default. */
   readonly tenancy?: TenancyPolicy | undefined;
+  /** --controller-class; ESO's `default` when absent. */
+  readonly controllerClass?: string | undefined;
 }
 
 export interface ControllerServices extends ControllerContext {
@@ -103,6 +106,10 @@ export function createControllerServices(options: ControllerServicesOptions): Co
     hmacKey: options.hmacKey,
     refreshTimePeriodMs: options.refreshTimePeriodMs,
     isolation: options.isolation,
+    classes: classFilter(controllerClass(options.controllerClass), {
+      secretStore: (namespace, name) => caches.informer(SecretStoreKind).get(name, namespace),
+      clusterSecretStore: (name) => caches.informer(ClusterSecretStoreKind).get(name),
+    }),
     secrets: createSecretWriter(kube),
     status: statusWriter,
     events: createEventRecorder({

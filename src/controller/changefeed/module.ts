@@ -50,7 +50,8 @@ function changeFeedModule(kind: 'SecretStore' | 'ClusterSecretStore'): Controlle
         const selected = providerOfStore(store.spec);
         const provider = 'error' in selected ? undefined : ctx.providers.get(selected.name);
         const feed = provider?.changeFeed;
-        if (!feed || 'error' in selected || feed.describe(selected.spec) === undefined) {
+        // A store of another controller class is its installation's: no feed here, and no status written for it.
+        if (!ctx.classes.servesStore(store) || !feed || 'error' in selected || feed.describe(selected.spec) === undefined) {
           runner.stop(uid);
           return;
         }

@@ -1,7 +1,7 @@
 // Step: the Secret the fetched values make — as they are, or shaped by spec.target.template (rendered in the
 // sandbox, with what templateFrom names read from the ExternalSecret's own namespace only). Rendered before
 // anything is written: a template error leaves the Secret as it was.
-import { API_GROUP_VERSION, Kind } from '../../api/index.ts';
+import { API_GROUP_VERSION, Kind, ROTATE_ANNOTATION } from '../../api/index.ts';
 import type { CreationPolicy } from '../../api/types.generated.ts';
 import { templateSourceNames, type TemplateSources } from '../../templates/render-secret.ts';
 import type { GeneratorLease } from '../../api/index.ts';
@@ -33,6 +33,7 @@ export async function desiredSecret(
     type: shaped.type,
     labels: shaped.labels,
     annotations: shaped.annotations,
+    rotated: ctx.es.metadata.annotations?.[ROTATE_ANNOTATION],
   });
   if (leases.length === 0) return desired;
   const scope = { namespace: ctx.namespace, name: ctx.targetName, externalSecretUid: ctx.uid };

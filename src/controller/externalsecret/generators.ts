@@ -23,6 +23,7 @@ import { NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import type { GeneratorKind, GeneratorObjectRef, LeaseSettings, IssuedLease, Generated, Generator, Generators, RevocationListener } from '../../providers/generator.ts';
 import { GENERATOR_PROVIDERS } from '../../providers/generator.ts';
+import { LOCAL_GENERATOR_KINDS } from '../generators/local.ts';
 import { perTerm } from './term-memory.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
@@ -127,7 +128,8 @@ export function withLeasesHeld(state: LeaseState, held: readonly GeneratorLease[
 export function generatorSources(es: ExternalSecret): Map<number, GeneratorRef> {
   const out = new Map<number, GeneratorRef>();
   for (const [index, entry] of (es.spec.dataFrom ?? []).entries()) {
-    if (entry.sourceRef?.generatorRef) out.set(index, entry.sourceRef.generatorRef);
+    // Local generators (Password, SSHKey, UUID) issue no lease: nothing to renew, revoke or hold a finalizer for.
+    if (entry.sourceRef?.generatorRef && !LOCAL_GENERATOR_KINDS.has(entry.sourceRef.generatorRef.kind)) out.set(index, entry.sourceRef.generatorRef);
   }
   return out;
 }

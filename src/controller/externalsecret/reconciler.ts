@@ -5,7 +5,7 @@
 // Every failure becomes a condition, an Event, a metric and a retry; the last good Secret is never emptied because
 // a provider failed, and credentials the Secret holds are never revoked (./new-credentials.ts).
 import type { ExternalSecret, GeneratorLease } from '../../api/index.ts';
-import { targetSecretName, API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
+import { targetSecretName, API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason, ROTATE_ANNOTATION } from '../../api/index.ts';
 import { TerminalError } from '../../providers/provider.ts';
 import type { SecretsClient } from '../../providers/provider.ts';
 import { createTemplateEngine } from '../../templates/engine.ts';
@@ -24,7 +24,8 @@ import { emptyMemory, type ReconcilerMemory } from './memory.ts';
 import { perTerm } from './term-memory.ts';
 import { NewCredentials } from './new-credentials.ts';
 import { observeTargetSecret, observedExternalSecret, refuse, type SyncPolicy } from './observe-target.ts';
-import { readRemoteValues } from './read-remote.ts';
+import { readRemoteValues, type KeptValues } from './read-remote.ts';
+import { rotationAsked } from '../generators/local.ts';
 import { ensureReadyAfterIdle, recordSync } from './record-status.ts';
 import { resolveSources } from './resolve-sources.ts';
 import { inlineSandbox } from './sandbox.ts';
@@ -118,7 +119,7 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     const clients = await openClients(ctx, sources.stores);
     const primary = sources.stores[0];
     const source: WriteSource = { provider: primary.providerName, identity: () => clients.get(primary)!.identity };
-    const remote = await readRemoteValues(ctx, sources.entries, (store) => clients.get(store)!);
+    const remote = await readRemoteValues(ctx, sources.entries, (store) => clients.get(store)!, keptValues(ctx, observation.view));
     if (leases) credentials = new NewCredentials(leases, es, remote.issued, signal, deps.clock);
     const written = await writeSecret(ctx, memory, remote, observation, policy, source);
     if (written.kind !== 'synced') {
@@ -150,6 +151,12 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     await deps.events.record(ctx.eventTarget, 'Warning', EventReason.UpdateFailed, message);
     throw err;
   }
+}
+
+/** The target's data for local generators to keep, and whether the rotate annotation asks for new values. */
+function keptValues(ctx: SyncContext, view: SecretView | undefined): KeptValues {
+  const data = new Map(Object.entries(view?.data ?? {}).map(([key, value]) => [key, new Uint8Array(Buffer.from(value, 'base64'))]));
+  return { data, rotate: rotationAsked(ctx.es.metadata.annotations, view?.metadata?.annotations, ROTATE_ANNOTATION) };
 }
 
 /** The rename's cleanup alone: the Secret under the new name holds the values fetched by the sync that recorded them. */

@@ -12,6 +12,8 @@ import { resolveStore, type ResolvedStore } from '../externalsecret/store-ref.ts
 import { selectorMatches } from '../secretstore/namespace-conditions.ts';
 import { createPushSecretReconciler, type CachedPushSecret, type SourceData, type StoreSelection } from './reconciler.ts';
 import type { Condition } from '../conditions.ts';
+import { localGeneratorsFor } from '../generators/local.ts';
+import { generatedSource } from './generated-source.ts';
 
 export const PushSecretKind: KindDescriptor<RawCustomObject> = { kind: 'PushSecret', group: API_GROUP, version: API_VERSION, plural: Plural.PushSecret, namespaced: true };
 
@@ -57,10 +59,12 @@ export const pushSecretController: ControllerModule = {
       return { ok: true, stores };
     };
 
-    const readSource = async (ps: PushSecret): Promise<SourceData> => {
+    const localGenerators = localGeneratorsFor(ctx.kube);
+    const readSource = async (ps: PushSecret, signal: AbortSignal): Promise<SourceData> => {
       const namespace = ps.metadata.namespace ?? '';
+      if (ps.spec.selector.generatorRef) return generatedSource(ps, localGenerators, ctx.secrets, signal);
       const name = ps.spec.selector.secret?.name;
-      if (name === undefined) return { ok: false, message: 'spec.selector.generatorRef is not served by this operator yet' };
+      if (name === undefined) return { ok: false, message: 'spec.selector names no Secret' };
       const secret = await ctx.secrets.read(namespace, name);
       if (!secret) return { ok: false, message: `Secret ${namespace}/${name} (spec.selector.secret.name) does not exist` };
       const data = new Map(Object.entries(secret.data ?? {}).map(([key, value]) => [key, new Uint8Array(Buffer.from(value, 'base64'))]));

@@ -42,6 +42,7 @@ test('defaults when nothing is given', () => {
     namespace: 'secret-relay-system',
     watchNamespaces: [],
     leaderElect: true,
+    controllerClass: 'default',
     leaseName: 'secret-relay-leader',
     leaseDurationMs: 15_000,
     leaseRenewDeadlineMs: 10_000,
@@ -119,6 +120,7 @@ test('every option from flags', () => {
     namespace: 'ops',
     watchNamespaces: ['team-a', 'team-b'],
     leaderElect: false,
+    controllerClass: 'default',
     leaseName: 'relay.lease',
     leaseDurationMs: 30_000,
     leaseRenewDeadlineMs: 20_000,
@@ -328,4 +330,12 @@ test('--help throws HelpRequested carrying the usage, which lists every option a
 test('unrelated SECRET_RELAY_* variables (Kubernetes service links) are ignored', () => {
   const config = load([], { SECRET_RELAY_SERVICE_HOST: '10.0.0.1', SECRET_RELAY_PORT: 'tcp://10.0.0.1:443' });
   assert.equal(config.metricsPort, 8080);
+});
+
+test('--controller-class names the class served; its Lease is its own unless --lease-name says otherwise', () => {
+  const sharded = load(['--controller-class', 'shard-b']);
+  assert.equal(sharded.controllerClass, 'shard-b');
+  assert.equal(sharded.leaseName, 'secret-relay-leader-shard-b');
+  assert.equal(load(['--controller-class', 'shard-b', '--lease-name', 'mine']).leaseName, 'mine');
+  assert.match(failure(['--controller-class', 'Shard_B']).message, /controller-class/);
 });
