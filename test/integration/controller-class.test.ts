@@ -1,7 +1,7 @@
 // Controller classes (ESO's spec.controller): two operators started with different --controller-class share one
 // cluster; each serves the stores of its class and the ExternalSecrets using them, and never touches the other's —
 // no status, no finalizer, no Event, no audit record, no Secret write. A store of a class no operator serves is
-// left exactly as applied, and so is its ExternalSecret. A class-less store is served by every installation (ESO).
+// left exactly as applied, and so are its ExternalSecret and PushSecret. A class-less store is served by every installation (ESO).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
@@ -55,6 +55,12 @@ test('two operators of different classes each sync their own ExternalSecrets and
   await createObject(kube, Plural.ExternalSecret, externalSecret('es-a', 'store-a'), ns);
   await createObject(kube, Plural.ExternalSecret, externalSecret('es-b', 'store-b'), ns);
   await createObject(kube, Plural.ExternalSecret, externalSecret('es-c', 'store-c'), ns);
+  await createObject(kube, Plural.PushSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'PushSecret',
+    metadata: { name: 'push-c' },
+    spec: { secretStoreRefs: [{ name: 'store-c' }], selector: { secret: { name: 'es-a' } }, data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: 'copy' } } }] },
+  }, ns);
 
   await waitSecretData(kube, ns, 'es-a', { v: 'from-a' }, 60_000);
   await waitSecretData(kube, ns, 'es-b', { v: 'from-b' }, 60_000);
@@ -77,14 +83,14 @@ test('two operators of different classes each sync their own ExternalSecrets and
   // Class shard-c has no operator: its store and ExternalSecret stay as applied (no status, no finalizer), no Secret.
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'store-a', status: 'True' });
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'store-b', status: 'True' });
-  for (const [plural, name] of [[Plural.SecretStore, 'store-c'], [Plural.ExternalSecret, 'es-c']] as const) {
+  for (const [plural, name] of [[Plural.SecretStore, 'store-c'], [Plural.ExternalSecret, 'es-c'], [Plural.PushSecret, 'push-c']] as const) {
     const object = await getObject(kube, plural, name, ns);
     assert.equal(object?.['status'], undefined, `${name} has no status`);
     assert.equal((object?.['metadata'] as { finalizers?: unknown }).finalizers, undefined, `${name} has no finalizer`);
     assert.equal((object?.['metadata'] as { generation?: number }).generation, 1);
   }
   assert.equal((await kube.core.listNamespacedSecret({ namespace: ns })).items.some((s) => s.metadata?.name === 'es-c'), false);
-  assert.ok(events.items.every((e) => !['es-c', 'store-c'].includes(e.regarding?.name ?? '')), 'no Event about class shard-c');
+  assert.ok(events.items.every((e) => !['es-c', 'store-c', 'push-c'].includes(e.regarding?.name ?? '')), 'no Event about class shard-c');
 });
 
 test('moving a store to the other class hands its ExternalSecrets over: the new class syncs them, the old one stops', async () => {

@@ -39,6 +39,8 @@ export const pushSecretController: ControllerModule = {
     const labelled = (namespace: string, kind: 'SecretStore' | 'ClusterSecretStore', selector: LabelSelector): string[] =>
       (kind === 'SecretStore' ? secretStores.list().filter((s) => s.metadata?.namespace === namespace) : clusterSecretStores.list())
         .filter((s) => selectorMatches(selector, s.metadata?.labels ?? {}))
+        // Stores of another controller class are left to their installation (as ESO).
+        .filter((s) => ctx.classes.servesStore(s))
         .map((s) => s.metadata?.name ?? '')
         .sort();
 
@@ -114,6 +116,12 @@ export const pushSecretController: ControllerModule = {
         watch<RawCustomObject>({ kind: ClusterSecretStoreKind, map: usersOf('ClusterSecretStore'), fingerprint: storeFingerprint }),
       ],
       reconcile,
+      // A PushSecret naming a store of another controller class is that installation's: never reconciled here.
+      serves: (key) => {
+        const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+        const refs = (pushSecrets.get(name, namespace)?.spec as { secretStoreRefs?: { name?: string; kind?: string }[] } | undefined)?.secretStoreRefs ?? [];
+        return refs.every((ref) => ref.name === undefined || ctx.classes.servesStore(ref.kind === 'ClusterSecretStore' ? clusterSecretStores.get(ref.name) : secretStores.get(ref.name, namespace)));
+      },
     };
   },
 };
