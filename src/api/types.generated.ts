@@ -924,6 +924,8 @@ export interface VaultProvider {
   readonly server: string;
   /** Mount path of the KV secrets engine, e.g. secret; prefixed to every remote key. Omitted: keys carry the mount themselves. */
   readonly path?: string;
+  /** Refresh on change: ExternalSecrets reading a changed KV secret refresh within seconds; refreshInterval stays as the safety net. */
+  readonly changeFeed?: VaultChangeFeed;
   /**
    * KV engine version: v2 (default; /data/ is inserted into paths) or v1.
    * @default "v2"
@@ -949,6 +951,12 @@ export interface VaultProvider {
   readonly forwardInconsistent?: boolean;
   /** Check-and-set for writes (ESO PushSecret); accepted, with no effect on reading. */
   readonly checkAndSet?: VaultProviderCheckAndSet;
+}
+
+/** Where change notifications of this store come from. */
+export interface VaultChangeFeed {
+  /** Change notifications from the server's socket audit device, which connects to the operator's --vault-audit-listen (docs/change-feeds.md). */
+  readonly auditSocket?: { readonly [key: string]: unknown };
 }
 
 /** The version of the KV secrets engine. */
