@@ -20,9 +20,11 @@ import { externalSecretController } from './controller/externalsecret/module.ts'
 import { secretStoreController, clusterSecretStoreController } from './controller/secretstore/module.ts';
 import { rolloutController } from './controller/rollouts/module.ts';
 import { clusterExternalSecretController } from './controller/clusterexternalsecret/module.ts';
+import { pushSecretController } from './controller/pushsecret/module.ts';
+import { changeFeedController, clusterChangeFeedController } from './controller/changefeed/module.ts';
 
 /** The controllers of the operator. Adding one: its folder under src/controller/ and a line here. */
-export const controllerModules: readonly ControllerModule[] = [externalSecretController, secretStoreController, clusterSecretStoreController, rolloutController, clusterExternalSecretController];
+export const controllerModules: readonly ControllerModule[] = [externalSecretController, secretStoreController, clusterSecretStoreController, rolloutController, clusterExternalSecretController, pushSecretController, changeFeedController, clusterChangeFeedController];
 
 export interface OperatorOptions {
   readonly config: Config;

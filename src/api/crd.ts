@@ -8,6 +8,8 @@ import { API_GROUP, API_VERSION, CATEGORY, Kind, type KindName, Plural, ShortNam
 import { TYPE_DOC_META, TYPE_NAME_META } from './schema-helpers.ts';
 import { ClusterSecretStoreSchema, SecretStoreSchema } from './secret-store.ts';
 import { VaultDynamicSecretSchema } from './vault-dynamic-secret.ts';
+import { ClusterPushSecretSchema, PushSecretSchema } from './push-secret.ts';
+import { PasswordSchema, SSHKeySchema, UUIDSchema } from './generators.ts';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -88,6 +90,30 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     schema: ClusterExternalSecretSchema,
     printerColumns: externalSecretColumns('.spec.externalSecretSpec.secretStoreRef.name', '.spec.refreshTime'),
   },
+  {
+    kind: Kind.PushSecret,
+    plural: Plural.PushSecret,
+    shortName: ShortName.PushSecret,
+    scope: 'Namespaced',
+    schema: PushSecretSchema,
+    printerColumns: [
+      { name: 'Refresh Interval', type: 'string', jsonPath: '.spec.refreshInterval' },
+      { name: 'Status', type: 'string', jsonPath: readyReason },
+      { name: 'Ready', type: 'string', jsonPath: readyStatus },
+      age,
+    ],
+  },
+  {
+    kind: Kind.ClusterPushSecret,
+    plural: Plural.ClusterPushSecret,
+    shortName: ShortName.ClusterPushSecret,
+    scope: 'Cluster',
+    schema: ClusterPushSecretSchema,
+    printerColumns: [{ name: 'Status', type: 'string', jsonPath: readyReason }, { name: 'Ready', type: 'string', jsonPath: readyStatus }, age],
+  },
+  { kind: Kind.Password, plural: Plural.Password, shortName: ShortName.Password, scope: 'Namespaced', schema: PasswordSchema, printerColumns: [age] },
+  { kind: Kind.SSHKey, plural: Plural.SSHKey, shortName: ShortName.SSHKey, scope: 'Namespaced', schema: SSHKeySchema, printerColumns: [{ name: 'Type', type: 'string', jsonPath: '.spec.keyType' }, age] },
+  { kind: Kind.UUID, plural: Plural.UUID, shortName: ShortName.UUID, scope: 'Namespaced', schema: UUIDSchema, printerColumns: [age] },
 ];
 
 /** Keywords a structural schema cannot hold; generation fails on them rather than emit a CRD the apiserver rejects. */
@@ -172,6 +198,59 @@ export function toStructural(node: JsonSchema, definitions: JsonSchema = {}, pat
   return ordered(out);
 }
 
+/** A default as a reader of a description writes it: strings bare, anything else as JSON. */
+function defaultText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * Without its default a field may be absent, and CEL reading an absent field fails with "no such key": every rule
+ * that reads a defaulted field must ask has() first (and treat absence as the default).
+ */
+function assertRulesReadDefaultsSafely(node: JsonSchema, path: string): void {
+  const rules = Array.isArray(node['x-kubernetes-validations']) ? (node['x-kubernetes-validations'] as { rule: string }[]) : [];
+  const properties = isObject(node['properties']) ? node['properties'] : {};
+  for (const { rule } of rules) {
+    for (const [, field] of rule.matchAll(/\bself\.([A-Za-z0-9_]+)/g)) {
+      const property = properties[field!];
+      if (isObject(property) && 'default' in property && !rule.includes(`has(self.${field})`)) {
+        throw new Error(`${path}: the rule "${rule}" reads ${field}, which may be absent (its default is not stored); guard it with has(self.${field})`);
+      }
+    }
+  }
+}
+
+/**
+ * The spec schema without `default`: the apiserver would write each default into the stored object, so what a user
+ * applied (and keeps in Git) would differ from what they read back — Argo CD and Flux then report drift forever
+ * (ESO 2.9 removed its spec defaults for the same reason). The operator applies the same defaults when it parses an
+ * object (the zod schemas keep them), and each field's description says its default.
+ */
+export function withoutDefaults(node: JsonSchema, path = 'spec'): JsonSchema {
+  assertRulesReadDefaultsSafely(node, path);
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'default') continue;
+    if (key === 'properties' && isObject(value)) {
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([name, child]) => [name, isObject(child) ? withoutDefaults(child, `${path}.${name}`) : child]),
+      );
+    } else if ((key === 'items' || key === 'additionalProperties') && isObject(value)) {
+      out[key] = withoutDefaults(value, `${path}[]`);
+    } else {
+      out[key] = value;
+    }
+  }
+  if ('default' in node) {
+    const said = typeof node['description'] === 'string' ? node['description'] : '';
+    const isEmptyContainer = isObject(node['default']) || Array.isArray(node['default']);
+    if (!/\bdefault/.test(said) && !isEmptyContainer) {
+      out['description'] = `${said}${said === '' || said.endsWith('.') ? '' : '.'}${said === '' ? '' : ' '}Default: ${defaultText(node['default'])}.`;
+    }
+  }
+  return ordered(out);
+}
+
 /** The openAPIV3Schema of a kind: spec and status from zod; apiVersion, kind and metadata as the apiserver expects. */
 export function openApiSchemaOf(definition: KindDefinition): JsonSchema {
   const json = z.toJSONSchema(definition.schema, { target: 'openapi-3.0', io: 'input' }) as JsonSchema;
@@ -192,7 +271,7 @@ export function openApiSchemaOf(definition: KindDefinition): JsonSchema {
         type: 'string',
       },
       metadata: { type: 'object' },
-      spec: properties['spec'],
+      spec: withoutDefaults(properties['spec'] as JsonSchema),
       status: properties['status'],
     },
   };

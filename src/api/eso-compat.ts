@@ -1,7 +1,9 @@
 // Fields ESO v2.9.0 has that secret-relay accepts (so a valid ESO manifest is never refused for an unknown field)
 // but does not act on yet. Pure: each check returns one clear line per field, naming it and saying what to do.
 // Errors make the object Ready=False; warnings ride on the store's Ready message. docs/eso-differences.md lists them.
+import { PROVIDER_RETRY_LIMITS } from './secret-store.ts';
 import type { ExternalSecretSpec, SecretStoreSpec } from './types.generated.ts';
+import { parseDuration } from '../util/duration.ts';
 
 export interface CompatVerdict {
   readonly errors: string[];
@@ -15,7 +17,10 @@ export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller
   const errors: string[] = [];
   const warnings: string[] = [];
   if (spec.controller !== undefined && spec.controller !== '') errors.push(notYet('spec.controller', 'controller classes'));
-  if (spec.retrySettings !== undefined) warnings.push('spec.retrySettings is not used: secret-relay retries provider calls with its own backoff');
+  const retry = spec.retrySettings;
+  if (retry !== undefined && ((retry.maxRetries ?? 0) > PROVIDER_RETRY_LIMITS.maxRetries || parseDuration(retry.retryInterval ?? '0') > PROVIDER_RETRY_LIMITS.intervalMs)) {
+    warnings.push(`spec.retrySettings: at most ${PROVIDER_RETRY_LIMITS.maxRetries} retries ${PROVIDER_RETRY_LIMITS.intervalMs / 1000} s apart are made within a sync; later ones follow the operator's backoff`);
+  }
   if (!isCluster && (spec.conditions?.length ?? 0) > 0) warnings.push('spec.conditions has no effect on a SecretStore (only a ClusterSecretStore limits namespaces)');
   // As ESO, a namespaceRegex matches anywhere in the name: "team-a" admits "not-team-a-prod" too. Said where the admin looks.
   for (const [i, condition] of (isCluster ? (spec.conditions ?? []) : []).entries()) {
@@ -35,9 +40,7 @@ export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller
   }
   const vault = spec.provider.vault;
   if (vault !== undefined) {
-    for (const method of ['cert', 'iam', 'ldap', 'gcp'] as const) {
-      if (vault.auth[method] !== undefined) errors.push(notYet(`spec.provider.vault.auth.${method}`, `Vault ${method} auth; use kubernetes, jwt, appRole, userPass or tokenSecretRef`));
-    }
+    if (vault.auth.gcp !== undefined) errors.push(notYet('spec.provider.vault.auth.gcp', 'Vault gcp auth; use kubernetes, jwt, appRole, userPass, ldap, cert, iam or tokenSecretRef'));
     if (vault.auth.namespace !== undefined) errors.push(notYet('spec.provider.vault.auth.namespace', 'a separate login namespace; spec.provider.vault.namespace applies to logins too'));
     const jwt = vault.auth.jwt;
     if (jwt !== undefined && jwt.secretRef === undefined && jwt.kubernetesServiceAccountToken === undefined) {

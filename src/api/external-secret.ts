@@ -384,7 +384,7 @@ export const ExternalSecretFindSchema = withRules(
   [
     {
       rule: 'has(self.name) || has(self.path) || (has(self.tags) && size(self.tags) > 0)',
-      message: 'spec.dataFrom[].find must select by name.regexp, tags or path',
+      message: "spec.dataFrom[].find must select by name.regexp, tags or path: an empty find would copy every secret the store can read into the Secret (to mean that, write name: {regexp: '.*'})",
       holds: (find) => find.name !== undefined || find.path !== undefined || Object.keys(find.tags ?? {}).length > 0,
     },
   ],
@@ -439,9 +439,9 @@ export const GeneratorRefSchema = z
       .default(GENERATOR_API_VERSION)
       .describe(`The generator's apiVersion: ${GENERATOR_API_VERSION}.`),
     kind: z
-      .enum(['VaultDynamicSecret'])
+      .enum(['VaultDynamicSecret', 'Password', 'SSHKey', 'UUID'])
       .meta(typeMeta('GeneratorKind', 'A kind that generates values instead of reading them.'))
-      .describe('The generator kind: VaultDynamicSecret.'),
+      .describe('The generator kind: VaultDynamicSecret, Password, SSHKey or UUID.'),
     name: matchingString({
       pattern: DNS_SUBDOMAIN_PATTERN,
       maxLength: Limits.name,
@@ -530,7 +530,7 @@ export const ExternalSecretSpecSchema = withRules(
     {
       rule: '!has(self.data) || self.data.all(x, self.data.exists_one(y, y.secretKey == x.secretKey))',
       fieldPath: '.data',
-      message: 'spec.data must not repeat a secretKey; each key of the Secret comes from one entry',
+      message: 'spec.data must not repeat a secretKey; each key of the Secret comes from one entry (a repeated one would silently drop one of the values)',
       holds: (spec) => uniqueBy(spec.data, (entry) => entry.secretKey),
     },
   ],

@@ -14,3 +14,5 @@ export {
 export { ExternalSecretLimits, ExternalSecretSchema, targetSecretName } from './external-secret.ts';
 export { ClusterSecretStoreSchema, PROVIDER_NAMES, SecretStoreLimits, SecretStoreSchema } from './secret-store.ts';
 export { ClusterExternalSecretSchema, clusterExternalSecretChildName } from './cluster-external-secret.ts';
+export { ClusterPushSecretSchema, PushSecretLimits, PushSecretSchema, clusterPushSecretChildName, parseClusterPushSecret, parsePushSecret, pushSecretCompat } from './push-secret.ts';
+export { PasswordSchema, SSHKeySchema, UUIDSchema, parsePassword, parseSSHKey, parseUUID } from './generators.ts';

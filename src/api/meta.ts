@@ -12,6 +12,11 @@ export const Kind = {
   ClusterSecretStore: 'ClusterSecretStore',
   VaultDynamicSecret: 'VaultDynamicSecret',
   ClusterExternalSecret: 'ClusterExternalSecret',
+  PushSecret: 'PushSecret',
+  ClusterPushSecret: 'ClusterPushSecret',
+  Password: 'Password',
+  SSHKey: 'SSHKey',
+  UUID: 'UUID',
 } as const;
 export type KindName = (typeof Kind)[keyof typeof Kind];
 
@@ -22,6 +27,11 @@ export const Plural = {
   ClusterSecretStore: 'clustersecretstores',
   VaultDynamicSecret: 'vaultdynamicsecrets',
   ClusterExternalSecret: 'clusterexternalsecrets',
+  PushSecret: 'pushsecrets',
+  ClusterPushSecret: 'clusterpushsecrets',
+  Password: 'passwords',
+  SSHKey: 'sshkeys',
+  UUID: 'uuids',
 } as const;
 
 export const ShortName = {
@@ -30,6 +40,11 @@ export const ShortName = {
   ClusterSecretStore: 'css',
   VaultDynamicSecret: 'vds',
   ClusterExternalSecret: 'ces',
+  PushSecret: 'ps',
+  ClusterPushSecret: 'cps',
+  Password: 'pw',
+  SSHKey: 'sshkey',
+  UUID: 'uuid',
 } as const;
 
 /** The keys under a store's `spec.provider` and their type: the one list is ./providers/index.ts. */
@@ -120,6 +135,31 @@ export const ClusterExternalSecretReason = {
 } as const;
 export type ClusterExternalSecretReasonName = (typeof ClusterExternalSecretReason)[keyof typeof ClusterExternalSecretReason];
 
+/** Reasons of a PushSecret's Ready condition (and its Events). */
+export const PushSecretReason = {
+  /** Ready=True: every destination holds what the source holds (or, under IfNotExists, already existed). */
+  Synced: 'Synced',
+  /** Ready=False: reading the source or writing a destination failed; retried with backoff. */
+  Errored: 'Errored',
+  /** Ready=False: a remote secret exists that secret-relay did not create (no mark naming this PushSecret); it is left untouched. Opt in to adopting it with the secret-relay.dev/adopt annotation. */
+  RemoteExistsNotOwned: 'RemoteExistsNotOwned',
+  /** Ready=False: the source Secret (or generator) does not exist. */
+  SourceMissing: 'SourceMissing',
+  /** Ready=False: a store named is missing, not ready, or does not admit this namespace. */
+  StoreNotReady: 'StoreNotReady',
+  /** Ready=False: the store's provider cannot write (no push support). */
+  PushNotSupported: 'PushNotSupported',
+  /** Ready=False: the spec passed the CRD's validation but cannot be served; fix it. */
+  InvalidSpec: 'InvalidSpec',
+  /** Event: a remote secret was created, updated, or deleted. */
+  Pushed: 'Pushed',
+  RemoteDeleted: 'RemoteDeleted',
+} as const;
+export type PushSecretReasonName = (typeof PushSecretReason)[keyof typeof PushSecretReason];
+
+/** On a PushSecret or ExternalSecret: a new value asks for generated values (Password, SSHKey, UUID) to be generated anew. */
+export const ROTATE_ANNOTATION = 'secret-relay.dev/rotate';
+
 /** Reasons of the Events recorded on an ExternalSecret (Warning for UpdateFailed); never carry a value. */
 export const EventReason = {
   Created: 'Created',
@@ -136,5 +176,9 @@ export const EventReason = {
   SecretExistsNotOwned: 'SecretExistsNotOwned',
   /** Normal: an existing Secret was taken over on the secret-relay.dev/adopt opt-in. */
   Adopted: 'Adopted',
+  /** Warning on a store: its change feed cannot connect or lost its subscription; refreshes fall back to refreshInterval (docs/change-feeds.md). */
+  ChangeFeedDisconnected: 'ChangeFeedDisconnected',
+  /** Normal on a store: its change feed is subscribed (again). */
+  ChangeFeedConnected: 'ChangeFeedConnected',
 } as const;
 export type EventReasonName = (typeof EventReason)[keyof typeof EventReason];

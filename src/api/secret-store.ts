@@ -57,12 +57,20 @@ export const SecretStoreProviderSchema = withRules(
   ],
 );
 
+/** The most of spec.retrySettings honoured within one sync: a store's author may be a tenant, and a worker waiting on one store's retries serves no one else. */
+export const PROVIDER_RETRY_LIMITS = { maxRetries: 10, intervalMs: 30_000 } as const;
+
 export const RetrySettingsSchema = z
   .object({
-    maxRetries: z.int().optional().describe('ESO: retries of a provider call.'),
-    retryInterval: z.string().max(64).optional().describe('ESO: the wait between them.'),
+    maxRetries: z
+      .int()
+      .min(0)
+      .max(2147483647)
+      .optional()
+      .describe('How often a provider call that failed transiently (not a refusal, not a missing secret) is retried within a sync; default 3 (0 for vault), at most 10 are made.'),
+    retryInterval: durationString('spec.retrySettings.retryInterval').optional().describe('The wait between those retries, e.g. "10s"; default 1s, at most 30s.'),
   })
-  .meta(typeMeta('SecretStoreRetrySettings', "ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store)."));
+  .meta(typeMeta('SecretStoreRetrySettings', "ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min)."));
 
 const secretStoreSpecFields = {
   provider: SecretStoreProviderSchema,
@@ -140,9 +148,19 @@ export const StoreCapabilitiesSchema = z
   .enum(['ReadOnly', 'WriteOnly', 'ReadWrite'])
   .meta(typeMeta('StoreCapabilities', 'What a store can do: read secrets, write them (push), or both.'));
 
+export const StoreChangeFeedStatusSchema = z
+  .object({
+    source: z.string().max(32).describe('Where notifications come from: aws-sqs, vault-events, webhook …'),
+    connected: z.boolean().describe('Whether the feed is subscribed now. False: rotations reach the cluster at refreshInterval (polling) until it reconnects.'),
+    lastHeardTime: z.iso.datetime({ offset: true }).max(64).optional().describe('When the feed last delivered a notification or reconnected (written at most every 30 s).'),
+    message: z.string().max(1024).optional().describe('Why the feed is not connected, and what to check.'),
+  })
+  .meta(typeMeta('StoreChangeFeedStatus', 'The state of one change feed of the store (docs/change-feeds.md).'));
+
 export const SecretStoreStatusSchema = z
   .object({
     conditions: conditionsSchema('Ready, with a reason from StoreReason.'),
+    changeFeeds: z.array(StoreChangeFeedStatusSchema).max(4).optional().describe('The change feeds of the store; a feed that cannot connect leaves Ready alone (polling still works) and says so here and in a Warning Event.'),
     capabilities: StoreCapabilitiesSchema.optional().describe('What the store can do; every provider here is ReadOnly.'),
   })
   .meta(typeMeta('SecretStoreStatus', 'The outcome of the last validation.'));

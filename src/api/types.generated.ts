@@ -319,14 +319,14 @@ export interface GeneratorRef {
    * @default "secret-relay.dev/v1alpha1"
    */
   readonly apiVersion: "secret-relay.dev/v1alpha1";
-  /** The generator kind: VaultDynamicSecret. */
+  /** The generator kind: VaultDynamicSecret, Password, SSHKey or UUID. */
   readonly kind: GeneratorKind;
   /** Name of the generator, in the ExternalSecret's namespace. */
   readonly name: string;
 }
 
 /** A kind that generates values instead of reading them. */
-export type GeneratorKind = "VaultDynamicSecret";
+export type GeneratorKind = "VaultDynamicSecret" | "Password" | "SSHKey" | "UUID";
 
 /** One renaming step applied to the keys of a dataFrom source. */
 export interface ExternalSecretRewrite {
@@ -518,7 +518,7 @@ export interface SecretStoreSpec {
   readonly provider: SecretStoreProvider;
   /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
   readonly controller?: string;
-  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
@@ -565,6 +565,8 @@ export interface AwsProvider {
   readonly endpoint?: string;
   /** How to authenticate; omitted: the operator's own identity (its IRSA or EKS Pod Identity). */
   readonly auth?: AwsAuth;
+  /** Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net. */
+  readonly changeFeed?: AwsChangeFeed;
   /** Secrets Manager settings for writing and deleting (ESO PushSecret); accepted, with no effect on reading. */
   readonly secretsManager?: AwsProviderSecretsManager;
   /** Session tag keys that pass to chained roles (ESO field). Not supported yet: the store reports Ready=False. */
@@ -628,6 +630,18 @@ export interface SecretKeySelector {
   readonly namespace?: string;
   /** The key inside the Secret. */
   readonly key: string;
+}
+
+/** Where change notifications of this store arrive (docs/change-feeds.md). */
+export interface AwsChangeFeed {
+  /** The SQS queue the feed long-polls. */
+  readonly sqs: AwsSqsChangeFeed;
+}
+
+/** An SQS queue receiving EventBridge events of secret changes. */
+export interface AwsSqsChangeFeed {
+  /** The queue an EventBridge rule sends Secrets Manager (CloudTrail) or Parameter Store Change events to. Read with the store's identity (sqs:ReceiveMessage, sqs:DeleteMessage). */
+  readonly queueURL: string;
 }
 
 /** Secrets Manager settings for writing and deleting (ESO PushSecret); accepted, with no effect on reading. */
@@ -937,12 +951,12 @@ export interface VaultAuth {
   readonly jwt?: VaultJwtAuth;
   /** Userpass: a user name and a password kept in a Secret. */
   readonly userPass?: VaultUserPassAuth;
-  /** TLS certificate auth (ESO: clientCert, secretRef, path, vaultRole). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly cert?: { readonly [key: string]: unknown };
-  /** AWS IAM auth (ESO: path, region, role, vaultRole, vaultAwsIamServerID, externalID, jwt, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly iam?: { readonly [key: string]: unknown };
-  /** LDAP auth (ESO: path, username, secretRef). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly ldap?: { readonly [key: string]: unknown };
+  /** TLS certificate auth: the store presents a client certificate from a Secret (the server must be https). */
+  readonly cert?: VaultCertAuth;
+  /** AWS IAM auth: the store signs sts:GetCallerIdentity with its own AWS credentials and Vault verifies it with STS. Without jwt or secretRef: the operator's own AWS identity (ClusterSecretStores only, by default). */
+  readonly iam?: VaultIamAuth;
+  /** LDAP auth: a directory user name and a password kept in a Secret. */
+  readonly ldap?: VaultLdapAuth;
   /** Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
   readonly gcp?: { readonly [key: string]: unknown };
   /** A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False. */
@@ -1027,6 +1041,56 @@ export interface VaultUserPassAuth {
   readonly secretRef: SecretKeySelector;
 }
 
+/** TLS certificate auth: the store presents a client certificate from a Secret (the server must be https). */
+export interface VaultCertAuth {
+  /** Mount path of the TLS certificate auth method; default cert. */
+  readonly path?: string;
+  /** The certificate role to log in as; omitted: every role whose CA trusts the certificate is tried. */
+  readonly vaultRole?: string;
+  /** The client certificate (PEM). Omitted with secretRef: the certificate of spec.provider.vault.tls. */
+  readonly clientCert?: SecretKeySelector;
+  /** Its private key (PEM). */
+  readonly secretRef?: SecretKeySelector;
+}
+
+/** AWS IAM auth: the store signs sts:GetCallerIdentity with its own AWS credentials and Vault verifies it with STS. Without jwt or secretRef: the operator's own AWS identity (ClusterSecretStores only, by default). */
+export interface VaultIamAuth {
+  /** Mount path of the AWS auth method; default aws. */
+  readonly path?: string;
+  /** The AWS region of the signed sts:GetCallerIdentity request (and of STS calls); default us-east-1. */
+  readonly region?: string;
+  /** An IAM role ARN assumed (sts:AssumeRole) with the store's credentials before signing. */
+  readonly role?: string;
+  /** The Vault role of the AWS auth method to log in as. */
+  readonly vaultRole: string;
+  /** The external ID passed when assuming role. */
+  readonly externalID?: string;
+  /** Value of the signed X-Vault-AWS-IAM-Server-ID header (the auth method's iam_server_id_header_value), against replay to another server. */
+  readonly vaultAwsIamServerID?: string;
+  /** Static AWS keys from Secrets. */
+  readonly secretRef?: AwsSecretRefAuth;
+  /** Workload identity (IRSA) of a ServiceAccount of the store's. */
+  readonly jwt?: VaultIamJwtAuth;
+  /** Not in ESO. The STS endpoint where the store obtains its credentials (AssumeRoleWithWebIdentity, AssumeRole): private endpoints, emulators. The signed GetCallerIdentity always names the region's STS; Vault sends it to its own sts_endpoint. */
+  readonly stsEndpoint?: string;
+}
+
+/** The store's own IRSA identity: a TokenRequest token exchanged with sts:AssumeRoleWithWebIdentity. */
+export interface VaultIamJwtAuth {
+  /** The ServiceAccount (IRSA: its eks.amazonaws.com/role-arn annotation, or role, names the web-identity role). */
+  readonly serviceAccountRef?: ServiceAccountSelector;
+}
+
+/** LDAP auth: a directory user name and a password kept in a Secret. */
+export interface VaultLdapAuth {
+  /** Mount path of the LDAP auth method; default ldap. */
+  readonly path?: string;
+  /** The LDAP user name. */
+  readonly username: string;
+  /** The LDAP password. */
+  readonly secretRef: SecretKeySelector;
+}
+
 /** What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it. */
 export interface VaultGeneratorCalls {
   /** Path prefixes (whole segments), e.g. database/creds/app. Never auth/token or sys, whatever is listed. */
@@ -1064,11 +1128,11 @@ export interface FakeProviderData {
   readonly tags?: { readonly [key: string]: string };
 }
 
-/** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+/** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
 export interface SecretStoreRetrySettings {
-  /** ESO: retries of a provider call. */
+  /** How often a provider call that failed transiently (not a refusal, not a missing secret) is retried within a sync; default 3 (0 for vault), at most 10 are made. */
   readonly maxRetries?: number;
-  /** ESO: the wait between them. */
+  /** The wait between those retries, e.g. "10s"; default 1s, at most 30s. */
   readonly retryInterval?: string;
 }
 
@@ -1107,8 +1171,22 @@ export type LabelSelectorOperator = "In" | "NotIn" | "Exists" | "DoesNotExist";
 export interface SecretStoreStatus {
   /** Ready, with a reason from StoreReason. */
   readonly conditions?: readonly Condition[];
+  /** The change feeds of the store; a feed that cannot connect leaves Ready alone (polling still works) and says so here and in a Warning Event. */
+  readonly changeFeeds?: readonly StoreChangeFeedStatus[];
   /** What the store can do; every provider here is ReadOnly. */
   readonly capabilities?: StoreCapabilities;
+}
+
+/** The state of one change feed of the store (docs/change-feeds.md). */
+export interface StoreChangeFeedStatus {
+  /** Where notifications come from: aws-sqs, vault-events, webhook … */
+  readonly source: string;
+  /** Whether the feed is subscribed now. False: rotations reach the cluster at refreshInterval (polling) until it reconnects. */
+  readonly connected: boolean;
+  /** When the feed last delivered a notification or reconnected (written at most every 30 s). */
+  readonly lastHeardTime?: string;
+  /** Why the feed is not connected, and what to check. */
+  readonly message?: string;
 }
 
 /** What a store can do: read secrets, write them (push), or both. */
@@ -1132,7 +1210,7 @@ export interface ClusterSecretStoreSpec {
   readonly provider: SecretStoreProvider;
   /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
   readonly controller?: string;
-  /** ESO's retry settings for provider calls; secret-relay retries with its own backoff, so they are accepted and not used (a warning on the store). */
+  /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
@@ -1269,4 +1347,296 @@ export interface ClusterExternalSecretNamespaceFailure {
   readonly namespace: string;
   /** Why its ExternalSecret could not be created or updated. */
   readonly reason?: string;
+}
+
+/** A PushSecret writes a Secret of its namespace (or a generated value) to secret managers through SecretStores, never overwriting a remote secret it did not create. */
+export interface PushSecret {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "PushSecret";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** What to push, from where, to which stores. */
+  readonly spec: PushSecretSpec;
+  /** What was pushed where. */
+  readonly status?: PushSecretStatus;
+}
+
+/** What to push, from where, to which stores. */
+export interface PushSecretSpec {
+  /**
+   * How often the source is read again and, when it changed, pushed; "0" pushes once.
+   * @default "1h"
+   */
+  readonly refreshInterval: string;
+  /** The stores to push to. */
+  readonly secretStoreRefs: readonly PushSecretStoreRef[];
+  /**
+   * Replace (default) or IfNotExists.
+   * @default "Replace"
+   */
+  readonly updatePolicy: PushSecretUpdatePolicy;
+  /**
+   * None (default): remote secrets stay when the PushSecret goes. Delete: those it created (marked as ours) are deleted with it, and when a destination is dropped.
+   * @default "None"
+   */
+  readonly deletionPolicy: PushSecretDeletionPolicy;
+  /** The source: a Secret or a generator. */
+  readonly selector: PushSecretSelector;
+  /** The values to push and where. */
+  readonly data?: readonly PushSecretData[];
+  /** Bulk rules (ESO 2.x). Not supported by secret-relay yet: reported as Ready=False. */
+  readonly dataTo?: readonly PushSecretDataTo[];
+  /** A template over the source data (ESO field). Not supported by secret-relay yet: reported as Ready=False. */
+  readonly template?: ExternalSecretTemplate;
+}
+
+/** Stores to push to: one by name, or all matching a label selector. */
+export interface PushSecretStoreRef {
+  /** The store of this name. */
+  readonly name?: string;
+  /** Or: every store of the kind whose labels match. */
+  readonly labelSelector?: LabelSelector;
+  /**
+   * SecretStore (in the PushSecret's namespace) or ClusterSecretStore.
+   * @default "SecretStore"
+   */
+  readonly kind: StoreKind;
+}
+
+/** Replace: keep the remote secret equal to the source. IfNotExists: create it once, never update it. */
+export type PushSecretUpdatePolicy = "Replace" | "IfNotExists";
+
+/** Delete: remote secrets this PushSecret created go with it (and when a destination is dropped). None: they stay. */
+export type PushSecretDeletionPolicy = "Delete" | "None";
+
+/** Where the pushed data comes from. */
+export interface PushSecretSelector {
+  /** A Secret of the namespace. */
+  readonly secret?: PushSecretSecret;
+  /** Or: a generator (Password, SSHKey, UUID); its value is generated once and kept in a Secret named <pushsecret>-generated. */
+  readonly generatorRef?: GeneratorRef;
+}
+
+/** The Secret whose data is pushed. */
+export interface PushSecretSecret {
+  /** The Secret, in the PushSecret's namespace. */
+  readonly name?: string;
+  /** Or: Secrets chosen by label (ESO field). Not supported by secret-relay yet: a PushSecret using it reports Ready=False. */
+  readonly selector?: LabelSelector;
+}
+
+/** One value to push. */
+export interface PushSecretData {
+  /** A key of the Secret and where it goes. */
+  readonly match: PushSecretMatch;
+  /** Provider-specific metadata of the remote secret, as in ESO (apiVersion kubernetes.external-secrets.io/v1alpha1, kind PushSecretMetadata, spec: tags, labels, annotations …); see docs/push-secret.md. */
+  readonly metadata?: { readonly [key: string]: unknown };
+  /**
+   * How secretKey is read (ESO field).
+   * @default "None"
+   */
+  readonly conversionStrategy: PushSecretConversionStrategy;
+}
+
+/** A key of the Secret and where it goes. */
+export interface PushSecretMatch {
+  /** The key of the Secret to push; left out, the whole Secret is pushed as a JSON object of its keys. */
+  readonly secretKey?: string;
+  /** Where it goes. */
+  readonly remoteRef: PushSecretRemoteRef;
+}
+
+/** Where a value goes in the store. */
+export interface PushSecretRemoteRef {
+  /** Name of the remote secret (the store's prefix or mount applies). */
+  readonly remoteKey: string;
+  /** A field of the remote secret (a JSON object) to set; the other fields are kept. */
+  readonly property?: string;
+}
+
+/** None: keys as they are. ReverseUnicode: "_U0024_"-style escapes in keys turned back into their characters. */
+export type PushSecretConversionStrategy = "None" | "ReverseUnicode";
+
+/** Many keys at once (ESO field). Not supported by secret-relay yet: a PushSecret using it reports Ready=False. */
+export interface PushSecretDataTo {
+  /** The store these keys go to (ESO: required). */
+  readonly storeRef?: PushSecretStoreRef;
+  /** All matched keys bundled as one JSON remote secret of this name. */
+  readonly remoteKey?: string;
+  /** Which keys of the Secret. */
+  readonly match?: PushSecretDataToMatch;
+  /** Renaming steps from key to remote key. */
+  readonly rewrite?: readonly PushSecretRewrite[];
+  /** Provider-specific metadata of the remote secret, as in ESO (apiVersion kubernetes.external-secrets.io/v1alpha1, kind PushSecretMetadata, spec: tags, labels, annotations …); see docs/push-secret.md. */
+  readonly metadata?: { readonly [key: string]: unknown };
+  /**
+   * None: keys as they are. ReverseUnicode: "_U0024_"-style escapes in keys turned back into their characters.
+   * @default "None"
+   */
+  readonly conversionStrategy: PushSecretConversionStrategy;
+}
+
+/** Which keys of the Secret. */
+export interface PushSecretDataToMatch {
+  /** Keys matching this regular expression; all keys when left out. */
+  readonly regexp?: string;
+}
+
+/** One renaming step from a Secret key to a remote key. */
+export interface PushSecretRewrite {
+  /** Renames keys by regular expression. */
+  readonly regexp?: RewriteRegexp;
+  /** Renames keys with a template. */
+  readonly transform?: RewriteTransform;
+}
+
+/** What was pushed where. */
+export interface PushSecretStatus {
+  /** When the source was last read and pushed (RFC 3339). */
+  readonly refreshTime?: string;
+  /** The PushSecret generation last pushed. */
+  readonly syncedResourceVersion?: string;
+  /** Per store ("SecretStore/name"), the remote keys ("key" or "key/property") pushed to. */
+  readonly syncedPushSecrets?: { readonly [key: string]: { readonly [key: string]: PushSecretSyncedEntry } };
+  /** Ready, with a reason from PushSecretReason. */
+  readonly conditions?: readonly Condition[];
+}
+
+/** One destination pushed to. */
+export interface PushSecretSyncedEntry {
+  /** A key of the Secret and where it goes. */
+  readonly match: PushSecretMatch;
+  /** None: keys as they are. ReverseUnicode: "_U0024_"-style escapes in keys turned back into their characters. */
+  readonly conversionStrategy?: PushSecretConversionStrategy;
+  /** A keyed HMAC of what was last pushed here (never the value); the same HMAC means nothing to push. */
+  readonly hmac?: string;
+  /** True when this PushSecret created (or adopted) the remote secret: only then may deletionPolicy Delete remove it. */
+  readonly created?: boolean;
+}
+
+/** A ClusterPushSecret creates the same PushSecret in every namespace it selects. */
+export interface ClusterPushSecret {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "ClusterPushSecret";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** Which PushSecret to create, and in which namespaces. */
+  readonly spec: ClusterPushSecretSpec;
+  /** Where the PushSecret was created and where it failed. */
+  readonly status?: ClusterPushSecretStatus;
+}
+
+/** Which PushSecret to create, and in which namespaces. */
+export interface ClusterPushSecretSpec {
+  /** The spec of the PushSecret created in each selected namespace. */
+  readonly pushSecretSpec: PushSecretSpec;
+  /** Name of the PushSecrets created (default: the ClusterPushSecret's name). */
+  readonly pushSecretName?: string;
+  /** Labels and annotations of the PushSecrets created. */
+  readonly pushSecretMetadata?: PushSecretMetadata;
+  /** Namespaces whose labels match any of these get the PushSecret. */
+  readonly namespaceSelectors?: readonly LabelSelector[];
+  /** Namespaces chosen by name, besides those the selectors choose. */
+  readonly namespaces?: readonly string[];
+  /**
+   * How often the namespaces are evaluated again (default 1m).
+   * @default "1m"
+   */
+  readonly refreshTime: string;
+}
+
+/** Labels and annotations of the PushSecrets created. */
+export interface PushSecretMetadata {
+  readonly labels?: { readonly [key: string]: string };
+  readonly annotations?: { readonly [key: string]: string };
+}
+
+/** Where the PushSecret was created and where it failed. */
+export interface ClusterPushSecretStatus {
+  readonly pushSecretName?: string;
+  readonly provisionedNamespaces?: readonly string[];
+  readonly failedNamespaces?: readonly ClusterPushSecretNamespaceFailure[];
+  /** Ready, with a reason from ClusterExternalSecretReason. */
+  readonly conditions?: readonly Condition[];
+}
+
+/** A selected namespace whose PushSecret could not be written. */
+export interface ClusterPushSecretNamespaceFailure {
+  readonly namespace: string;
+  readonly reason?: string;
+}
+
+/** A Password generates a random password (key "password", or spec.secretKeys) once; it is kept until a rotation is asked for. */
+export interface Password {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "Password";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** How a password is generated (ESO fields). */
+  readonly spec: PasswordSpec;
+}
+
+/** How a password is generated (ESO fields). */
+export interface PasswordSpec {
+  /**
+   * Length of the password (default 24).
+   * @default 24
+   */
+  readonly length: number;
+  /** How many digits (default: 25% of the length). */
+  readonly digits?: number;
+  /** How many symbols (default: 25% of the length). */
+  readonly symbols?: number;
+  /** The symbols to choose from (default ~!@#$%^&*()_+`-={}|[]\:"<>?,./). */
+  readonly symbolCharacters?: string;
+  /**
+   * No uppercase letters.
+   * @default false
+   */
+  readonly noUpper: boolean;
+  /**
+   * Allow a character to appear more than once.
+   * @default false
+   */
+  readonly allowRepeat: boolean;
+  /** Keys that each get a password (default: "password"). */
+  readonly secretKeys?: readonly string[];
+  /**
+   * How the password is encoded (default raw).
+   * @default "raw"
+   */
+  readonly encoding: "raw" | "base64" | "base64url" | "base32" | "hex";
+}
+
+/** An SSHKey generates an SSH key pair (keys privateKey, publicKey) once; it is kept until a rotation is asked for. */
+export interface SSHKey {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "SSHKey";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** Which SSH key pair is generated (ESO fields). */
+  readonly spec: SSHKeySpec;
+}
+
+/** Which SSH key pair is generated (ESO fields). */
+export interface SSHKeySpec {
+  /**
+   * rsa (default), ed25519 or ecdsa (ESO field; ecdsa is not supported by secret-relay yet).
+   * @default "rsa"
+   */
+  readonly keyType: "rsa" | "ed25519" | "ecdsa";
+  /** RSA: 2048 (default), 3072 or 4096. Ignored for ed25519. */
+  readonly keySize?: number;
+  /** The comment of the public key line. */
+  readonly comment?: string;
+}
+
+/** A UUID generates a random (version 4) UUID (key "uuid") once; it is kept until a rotation is asked for. */
+export interface UUID {
+  readonly apiVersion: "secret-relay.dev/v1alpha1";
+  readonly kind: "UUID";
+  /** Standard object metadata (the fields secret-relay reads). */
+  readonly metadata: ObjectMeta;
+  /** No settings. */
+  readonly spec: { readonly [key: string]: unknown };
 }

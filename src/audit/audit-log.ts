@@ -22,6 +22,10 @@ export const AUDIT_ACTIONS = [
   'secret.adopt',
   /** Nothing written: the target Secret exists and is not this ExternalSecret's (result denied). */
   'secret.refuse',
+  /** PushSecret: a remote secret created or updated (result denied when it exists without our mark). */
+  'provider.write',
+  /** PushSecret: a remote secret (or property) deleted under deletionPolicy Delete. */
+  'provider.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -40,7 +44,10 @@ export interface ObjectRef {
  */
 export interface AuditRecord {
   readonly action: AuditAction;
-  readonly externalSecret: ObjectRef;
+  /** The ExternalSecret being served; for provider.write/provider.delete, pushSecret instead. */
+  readonly externalSecret?: ObjectRef | undefined;
+  /** The PushSecret being served (provider.write, provider.delete). */
+  readonly pushSecret?: ObjectRef | undefined;
   readonly store: { readonly kind: string; readonly name: string };
   readonly provider: string;
   /** Who the operator acted as: a role ARN, `system:serviceaccount:ns:name`, 'static key' … */
@@ -142,7 +149,7 @@ export function toAuditLine(record: AuditRecord, clock: Clock): AuditLine {
     audit: AUDIT_TAG.audit,
     time: new Date(clock.now()).toISOString(),
     action,
-    externalSecret: objectRef(record.externalSecret, 'externalSecret'),
+    ...(record.pushSecret !== undefined ? { pushSecret: objectRef(record.pushSecret, 'pushSecret') } : { externalSecret: objectRef(record.externalSecret, 'externalSecret') }),
     store: { kind: text(record.store?.kind, 'store.kind'), name: text(record.store?.name, 'store.name') },
     provider: text(record.provider, 'provider'),
     identity: text(record.identity, 'identity'),

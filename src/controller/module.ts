@@ -16,6 +16,7 @@ import type { TenancyPolicy } from '../providers/kit/tenancy.ts';
 import type { Caches, ControllerSpec } from './runtime/manager.ts';
 import type { ResolvedStore, StoreLookup } from './externalsecret/store-ref.ts';
 import type { SandboxOptions } from './externalsecret/sandbox.ts';
+import type { RemoteChanges } from './changefeed/remote-changes.ts';
 
 /** The services the operator's controllers share; built once per operator (src/controller/services.ts). */
 export interface ControllerContext extends Caches {
@@ -47,6 +48,8 @@ export interface ControllerContext extends Caches {
   readonly stores: StoreLookup;
   /** The generator kinds the registered providers serve. */
   readonly generators: Generators;
+  /** Change notifications: which ExternalSecrets a remote change concerns, and the refreshes it asks for (src/controller/changefeed/). */
+  readonly remoteChanges: RemoteChanges;
 }
 
 export interface ControllerModule {

@@ -17,7 +17,8 @@ import type { GeneratorHost, Provider } from '../providers/provider.ts';
 import type { Generator, Generators } from '../providers/generator.ts';
 import { createProviderRegistry } from '../providers/registry.ts';
 import { createClientCache } from '../providers/client-cache.ts';
-import { createSharedCalls, defaultHoldResultsMs } from '../providers/shared-calls.ts';
+import { createSharedCalls, defaultHoldResultsMs, staleReadsOf } from '../providers/shared-calls.ts';
+import { RemoteChanges } from './changefeed/remote-changes.ts';
 import { instrumentProvider } from '../providers/instrumented.ts';
 import { assertTenancy, DEFAULT_TENANCY_POLICY, guardProvider, type TenancyPolicy } from '../providers/kit/tenancy.ts';
 import { memoizeParse } from './informer-parse-cache.ts';
@@ -58,7 +59,14 @@ export function createControllerServices(options: ControllerServicesOptions): Co
   const tenancy = options.tenancy ?? DEFAULT_TENANCY_POLICY;
   // The tenancy guard outside the instrumentation: a refused store makes no provider call to count.
   const providers = createProviderRegistry(options.providers.map((p) => guardProvider(instrumentProvider(p, options.metrics, clock), tenancy)));
-  const clientCache = createClientCache({ registry: providers, clock, logger, sharedCalls: createSharedCalls({ holdResultsMs: defaultHoldResultsMs }) });
+  const sharedCalls = createSharedCalls({ holdResultsMs: defaultHoldResultsMs });
+  const clientCache = createClientCache({ registry: providers, clock, logger, sharedCalls });
+  const remoteChanges = new RemoteChanges({
+    clock,
+    metrics: options.metrics,
+    forgetReads: (uid, keys) => void sharedCalls.forget(staleReadsOf(uid, keys)),
+    enqueue: (externalSecret) => caches.queue('externalsecret').add(externalSecret),
+  });
   const sweep = setInterval(() => void clientCache.sweep(), CLIENT_SWEEP_MS);
   sweep.unref();
 
@@ -112,8 +120,10 @@ export function createControllerServices(options: ControllerServicesOptions): Co
     invalidateClients: (uid) => void clientCache.invalidate(uid),
     stores,
     generators,
+    remoteChanges,
     async close() {
       clearInterval(sweep);
+      remoteChanges.close();
       await clientCache.closeAll();
       await Promise.all(Object.values(generators).map((g) => g?.close?.()));
     },

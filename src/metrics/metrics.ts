@@ -23,8 +23,8 @@ export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 /** The `provider` label's values: the one list of providers (src/api/providers/index.ts). */
 export const PROVIDERS: readonly ProviderName[] = PROVIDER_NAMES;
 
-/** `auth` is the session set-up in Provider.newClient; `revoke` a lease or token given back (generators); the rest are SecretsClient methods. */
-export const PROVIDER_OPERATIONS = ['auth', 'getSecret', 'getAllSecrets', 'validate', 'revoke'] as const;
+/** `auth` is the session set-up in Provider.newClient; `revoke` a lease or token given back (generators); the rest are SecretsClient methods (pushSecret/deleteSecret: PushSecret writes). */
+export const PROVIDER_OPERATIONS = ['auth', 'getSecret', 'getAllSecrets', 'validate', 'revoke', 'pushSecret', 'deleteSecret'] as const;
 export type ProviderOperation = (typeof PROVIDER_OPERATIONS)[number];
 
 export const PROVIDER_RESULTS = ['success', 'error', 'not_found', 'denied', 'throttled'] as const;
@@ -47,6 +47,14 @@ export type RolloutResult = (typeof ROLLOUT_RESULTS)[number];
 
 export const SYNC_STATUS_WRITES = ['written', 'deferred'] as const;
 export type SyncStatusWrite = (typeof SYNC_STATUS_WRITES)[number];
+
+/** Where change notifications come from (src/providers/change-feed.ts): each provider's feed, and the signed webhook. */
+export const CHANGE_FEED_SOURCES = ['aws-sqs', 'vault-events', 'gcp-pubsub', 'azure-queue', 'webhook'] as const;
+export type ChangeFeedSource = (typeof CHANGE_FEED_SOURCES)[number];
+
+/** What became of a change notification: it named keys ExternalSecrets read, none, was a redelivery, or was refused (forged, stale, replayed). */
+export const CHANGE_NOTIFICATION_RESULTS = ['matched', 'ignored', 'duplicate', 'refused'] as const;
+export type ChangeNotificationResult = (typeof CHANGE_NOTIFICATION_RESULTS)[number];
 
 /** How many objects have Ready=True/False/Unknown; an absent status counts as Unknown. */
 export type ConditionCounts = Readonly<Record<ConditionStatus, number>>;
@@ -78,6 +86,8 @@ export interface Metrics {
   synced(statusWrite: SyncStatusWrite): void;
   /** One request sent to the apiserver (a watch counts once, when it is opened). */
   kubeRequest(verb: KubeVerb): void;
+  /** One PushSecret destination written (or found unchanged, existing, refused, failed) or deleted. */
+  pushWrite(provider: string, result: PushWriteResult): void;
   /**
    * Where the Ready counts come from: called at each scrape, so the counts are read from the
    * informer caches when asked rather than maintained incrementally. Until set, all are 0.
@@ -94,7 +104,15 @@ export interface Metrics {
   setSandboxNamespacesOverBudget(n: number): void;
   /** Work queue: namespaces with keys waiting, and the keys waiting in the busiest one. */
   setQueueNamespaces(controller: ControllerName, namespaces: number, busiestDepth: number): void;
+  /** A change notification and what became of it (docs/change-feeds.md). */
+  changeNotification(source: ChangeFeedSource, result: ChangeNotificationResult): void;
+  /** From a remote change (the provider's time) to the Secret written with what was read after it. */
+  changeApplied(source: ChangeFeedSource, seconds: number): void;
 }
+
+/** What a push to one destination did: the provider's answer, denied (not ours), error, or deleted. */
+export const PUSH_WRITE_RESULTS = ['created', 'updated', 'unchanged', 'exists', 'denied', 'error', 'deleted'] as const;
+export type PushWriteResult = (typeof PUSH_WRITE_RESULTS)[number];
 
 /** ok, error (the template or value was refused), or the limit that stopped the work. */
 export const SANDBOX_OUTCOMES = ['ok', 'error', 'deadline', 'memory', 'crash'] as const;
@@ -144,6 +162,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     help: 'Time one call to an external secret manager took, in seconds.',
     labelNames: ['provider', 'operation'] as const,
     buckets: PROVIDER_BUCKETS,
+    registers,
+  });
+  const pushWrites = new Counter({
+    name: 'secret_relay_push_writes_total',
+    help: 'PushSecret destinations pushed to (created, updated, unchanged, exists, denied, error) or deleted, by provider. A refresh that found nothing new makes no call and is not counted.',
+    labelNames: ['provider', 'result'] as const,
     registers,
   });
   const providerThrottled = new Counter({
@@ -280,6 +304,27 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     registers,
   });
   sandboxRefusals.inc(0);
+  const changeNotifications = new Counter({
+    name: 'secret_relay_change_notifications_total',
+    help: 'Change notifications received, by source and result: matched (ExternalSecrets read a named key), ignored (none does), duplicate (a redelivery), refused (bad signature, stale or replayed).',
+    labelNames: ['source', 'result'],
+    registers,
+  });
+  const changeDelay = new Histogram({
+    name: 'secret_relay_change_to_secret_seconds',
+    help: 'From a remote change (the time the provider gives it) to the Secret written with the value read after it, by source.',
+    labelNames: ['source'],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers,
+  });
+  const changeFeeds = {
+    changeNotification(source: ChangeFeedSource, result: ChangeNotificationResult) {
+      changeNotifications.inc({ source: bounded(source, CHANGE_FEED_SOURCES), result: bounded(result, CHANGE_NOTIFICATION_RESULTS) });
+    },
+    changeApplied(source: ChangeFeedSource, seconds: number) {
+      changeDelay.observe({ source: bounded(source, CHANGE_FEED_SOURCES) }, nonNegative(seconds));
+    },
+  };
   const isolation = {
     sandboxRan(outcome: SandboxOutcome, seconds: number) {
       sandboxSeconds.observe({ outcome: bounded(outcome, SANDBOX_OUTCOMES) }, nonNegative(seconds));
@@ -302,6 +347,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
 
   return {
     ...isolation,
+    ...changeFeeds,
     reconcile(controller, result, seconds) {
       const c = bounded(controller, controllers);
       reconcileTotal.inc({ controller: c, result: bounded(result, RECONCILE_RESULTS) });
@@ -339,6 +385,9 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     },
     kubeRequest(verb) {
       kubeRequests.inc({ verb: bounded(verb, KUBE_VERBS) });
+    },
+    pushWrite(provider, result) {
+      pushWrites.inc({ provider: bounded(provider, PROVIDERS), result: bounded(result, PUSH_WRITE_RESULTS) });
     },
     setReadyCountsSource(source) {
       readySource = source;

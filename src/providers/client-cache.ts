@@ -171,6 +171,8 @@ export function createClientCache(options: {
       validate: (signal) => run(() => client.validate(signal)),
       // The cache owns the session; a caller closing it would break every other user.
       close: async () => {},
+      ...(client.pushSecret ? { pushSecret: (request, signal) => run(() => client.pushSecret!(request, signal)) } : {}),
+      ...(client.deleteSecret ? { deleteSecret: (request, signal) => run(() => client.deleteSecret!(request, signal)) } : {}),
     };
     return sharedCalls ? withSharedCalls(tracked, clientCacheKey(entry.store), sharedCalls) : tracked;
   }

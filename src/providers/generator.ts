@@ -69,6 +69,7 @@ export interface Generator {
 }
 
 /** The provider behind each generator kind (audit records and metrics name it). */
-export const GENERATOR_PROVIDERS: Readonly<Record<GeneratorKind, ProviderName>> = { VaultDynamicSecret: 'vault' };
+/** Local generators (Password, SSHKey, UUID) have no provider. */
+export const GENERATOR_PROVIDERS: Readonly<Partial<Record<GeneratorKind, ProviderName>>> = { VaultDynamicSecret: 'vault' };
 
 export type Generators = Readonly<Partial<Record<GeneratorKind, Generator>>>;

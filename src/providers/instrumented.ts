@@ -22,6 +22,7 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
     name: provider.name,
     validateStore: (spec) => provider.validateStore(spec),
     ...(provider.clientPartition ? { clientPartition: provider.clientPartition.bind(provider) } : {}),
+    ...(provider.changeFeed ? { changeFeed: provider.changeFeed } : {}),
     async newClient(spec, ctx) {
       const client = await time('auth', () => provider.newClient(spec, ctx));
       const wrapped: SecretsClient = {
@@ -32,6 +33,8 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
         getAllSecrets: (find, signal) => time('getAllSecrets', () => client.getAllSecrets(find, signal)),
         validate: (signal) => time('validate', () => client.validate(signal)),
         close: () => client.close(),
+        ...(client.pushSecret ? { pushSecret: (request, signal) => time('pushSecret', () => client.pushSecret!(request, signal)) } : {}),
+        ...(client.deleteSecret ? { deleteSecret: (request, signal) => time('deleteSecret', () => client.deleteSecret!(request, signal)) } : {}),
       };
       return wrapped;
     },

@@ -1,5 +1,6 @@
 import type { Clock } from '../util/clock.ts';
 import type { Generators } from './generator.ts';
+import type { ChangeFeedSource } from '../metrics/metrics.ts';
 
 import type { ProviderName } from '../api/meta.ts';
 import type { StoreKind } from '../api/types.generated.ts';
@@ -80,7 +81,17 @@ export interface SecretsClient {
   getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
   validate(signal: AbortSignal): Promise<StoreValidationStatus>;
   close(): Promise<void>;
+  /**
+   * PushSecret: writes one value (./push.ts has the contract). Absent when the provider cannot write. The client is
+   * the store's own session, built through the tenancy guard as for reads: the store's identity, the admin's endpoints.
+   */
+  pushSecret?(request: PushRequest, signal: AbortSignal): Promise<PushResult>;
+  /** PushSecret deletionPolicy Delete: removes a value pushed earlier, only when the remote secret carries our mark. */
+  deleteSecret?(request: DeleteRequest, signal: AbortSignal): Promise<DeleteResult>;
 }
+
+import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from './push.ts';
+export type { DeleteRequest, DeleteResult, PushRequest, PushResult } from './push.ts';
 
 export type { DeclaredUrl, TenancyDeclaration } from '../api/providers/kit.ts';
 import type { TenancyDeclaration } from '../api/providers/kit.ts';
@@ -103,6 +114,8 @@ export interface Provider<Spec = unknown> {
    * Each kind read through `host.readCustomObject` needs its RBAC rule (get on that resource).
    */
   generators?(host: GeneratorHost): Generators;
+  /** Change notifications from the provider (./change-feed.ts), when it has a feed: rotations reach the cluster in seconds. */
+  readonly changeFeed?: ChangeFeed<Spec> | undefined;
 }
 
 /** A store named by a generator (spec.storeRef), resolved as an ExternalSecret of that namespace naming it would be. */
@@ -132,3 +145,51 @@ export interface GeneratorHost {
 }
 
 export { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../util/errors.ts';
+
+// The change-feed contract: how a provider tells the operator that remote secrets changed, so the ExternalSecrets
+// reading them refresh in seconds instead of at their refreshInterval. A feed only says *what* to re-read — the
+// keys — never a value: the refresh reads through the store's client like any other. The host
+// (src/controller/changefeed/) runs one feed per store while this replica leads, reconnects it with backoff, and
+// maps keys to ExternalSecrets; a provider implements `run` for its transport (SQS, Vault events, Pub/Sub,
+// Storage queues …). The signed webhook (src/http/change-webhook.ts) feeds the same host for any provider.
+export type { ChangeFeedSource };
+
+/** One change the provider reported. */
+export interface ChangeNotification {
+  /** The provider's id of the event (EventBridge event id, Pub/Sub message id …), so a redelivery is recognised. */
+  readonly id: string;
+  /**
+   * The remote keys it names, as the store's ExternalSecrets name them (the store's prefix removed). Several
+   * spellings of one secret (a name and its ARN) may all be listed; keys nobody reads are ignored.
+   */
+  readonly keys: readonly string[];
+  /** When the change happened at the provider (ms since the epoch), for the notification→Secret delay; absent when unknown. */
+  readonly occurredAt?: number | undefined;
+  /** The provider's name of the event (PutSecretValue, SECRET_VERSION_ADD …), for logs. Never a value. */
+  readonly event: string;
+}
+
+/** What a running feed reports to the host. */
+export interface ChangeFeedSink {
+  /** The subscription is established (again): the store's status says connected. */
+  connected(): void;
+  /**
+   * Notifications received. Resolves once the host has recorded them; only then may the feed acknowledge
+   * (delete, ack) them at the provider, so a crash between the two redelivers rather than loses.
+   */
+  deliver(notifications: readonly ChangeNotification[]): Promise<void>;
+  /** A message that is not a change of a secret this store reads (another event type, unparseable). */
+  ignored(count: number): void;
+}
+
+/** A provider's change feed. */
+export interface ChangeFeed<Spec = unknown> {
+  readonly source: ChangeFeedSource;
+  /** Pure: where the spec says notifications arrive (for status and logs), or undefined when it configures no feed. */
+  describe(spec: Spec): string | undefined;
+  /**
+   * Subscribes with the store's identity and runs until `signal` aborts (then resolves). Throws when it cannot
+   * connect or loses the subscription; the host reconnects with backoff and says so on the store.
+   */
+  run(spec: Spec, ctx: StoreContext, sink: ChangeFeedSink, signal: AbortSignal): Promise<void>;
+}

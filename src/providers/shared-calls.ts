@@ -34,6 +34,11 @@ export interface SharedCalls {
   inFlight(): number;
   /** Number of settled results still held (holdResultsMs > 0). */
   held(): number;
+  /**
+   * Drops the held results and in-flight calls whose key `matches`: the next caller starts a fresh call (a change
+   * notification said the remote value changed). Callers already waiting keep theirs. Returns how many were dropped.
+   */
+  forget(matches: (key: string) => boolean): number;
 }
 
 interface Flight {
@@ -95,6 +100,34 @@ export function createSharedCalls(options: { holdResultsMs?: number; timers?: Ti
     },
     inFlight: () => [...flights.values()].filter((flight) => !flight.settled).length,
     held: () => [...flights.values()].filter((flight) => flight.settled).length,
+    forget(matches) {
+      let dropped = 0;
+      for (const key of [...flights.keys()]) {
+        if (!matches(key)) continue;
+        flights.delete(key);
+        dropped++;
+      }
+      return dropped;
+    },
+  };
+}
+
+/**
+ * Matches the shared reads (withSharedCalls' keys) of one store that a change of `remoteKeys` makes stale: its
+ * getSecret calls for those keys, and every getAllSecrets (a find may select any of them). Pure.
+ */
+export function staleReadsOf(storeUid: string, remoteKeys: ReadonlySet<string>): (key: string) => boolean {
+  return (key) => {
+    // clientCacheKey (uid, generation, partition), then method and ref: see withSharedCalls.
+    const [uid, , , method, ref] = key.split('\u0000');
+    if (uid !== storeUid) return false;
+    if (method === 'getAllSecrets') return true;
+    try {
+      const parsed = JSON.parse(ref ?? '') as { key?: unknown };
+      return typeof parsed.key === 'string' && remoteKeys.has(parsed.key);
+    } catch {
+      return false;
+    }
   };
 }
 
@@ -122,5 +155,8 @@ export function withSharedCalls(client: SecretsClient, cacheKey: string, shared:
       copyMap(await shared.do(keyOf('getAllSecrets', find), (s) => client.getAllSecrets(find, s), signal)),
     validate: (signal) => client.validate(signal),
     close: () => client.close(),
+    // Writes are never shared or held: each one reads the remote state afresh.
+    ...(client.pushSecret ? { pushSecret: client.pushSecret.bind(client) } : {}),
+    ...(client.deleteSecret ? { deleteSecret: client.deleteSecret.bind(client) } : {}),
   };
 }

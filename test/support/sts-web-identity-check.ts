@@ -149,7 +149,7 @@ function actionOf(headers: http.IncomingHttpHeaders, body: string): string | und
   const target = headers['x-amz-target'];
   if (typeof target === 'string') {
     const [service, operation] = target.split('.');
-    const prefix = service === 'secretsmanager' ? 'secretsmanager' : service === 'AmazonSSM' ? 'ssm' : (service ?? '').toLowerCase();
+    const prefix = service === 'secretsmanager' ? 'secretsmanager' : service === 'AmazonSSM' ? 'ssm' : service === 'AmazonSQS' ? 'sqs' : (service ?? '').toLowerCase();
     return `${prefix}:${operation}`;
   }
   const action = new URLSearchParams(body).get('Action');

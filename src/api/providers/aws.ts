@@ -16,6 +16,7 @@ export const AwsLimits = {
   audiences: 8,
   audience: 256,
   secretKey: 253,
+  queueURL: 2048,
 } as const;
 
 /** The partition, then 12 digits of account, then role/<path/>name (IAM's allowed characters). */
@@ -78,6 +79,34 @@ export const AwsSessionTagSchema = z
   })
   .meta(typeMeta('AwsSessionTag', 'A session tag passed to sts:AssumeRole.'));
 
+/** A queue URL whose host is SQS's own (regional, FIPS, China, legacy): not an endpoint override. */
+const SQS_HOST_PATTERN = /^(sqs(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?|[a-z0-9-]+\.queue\.amazonaws\.com)$/;
+
+/** Whether a queue URL names a host of SQS itself (pure): any other host is an endpoint the tenancy rules govern. */
+export function isSqsServiceUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' && SQS_HOST_PATTERN.test(parsed.hostname);
+  } catch {
+    return false;
+  }
+}
+
+export const AwsChangeFeedSchema = z
+  .object({
+    sqs: z
+      .object({
+        queueURL: matchingString({
+          pattern: ENDPOINT_PATTERN,
+          maxLength: AwsLimits.queueURL,
+          message: 'spec.provider.aws.changeFeed.sqs.queueURL must be an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/secret-changes',
+        }).describe('The queue an EventBridge rule sends Secrets Manager (CloudTrail) or Parameter Store Change events to. Read with the store\'s identity (sqs:ReceiveMessage, sqs:DeleteMessage).'),
+      })
+      .meta(typeMeta('AwsSqsChangeFeed', 'An SQS queue receiving EventBridge events of secret changes.'))
+      .describe('The SQS queue the feed long-polls.'),
+  })
+  .meta(typeMeta('AwsChangeFeed', 'Where change notifications of this store arrive (docs/change-feeds.md).'));
+
 export const AwsProviderSchema = z
   .object({
     service: z
@@ -112,6 +141,7 @@ export const AwsProviderSchema = z
       .optional()
       .describe('Overrides the AWS endpoint of every call (Secrets Manager or SSM, and STS): private endpoints, FIPS, emulators.'),
     auth: AwsAuthSchema.optional().describe("How to authenticate; omitted: the operator's own identity (its IRSA or EKS Pod Identity)."),
+    changeFeed: AwsChangeFeedSchema.optional().describe('Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net.'),
     secretsManager: z
       .object({
         forceDeleteWithoutRecovery: z.boolean().optional().describe('ESO: delete pushed secrets at once. secret-relay never deletes remote secrets, so it has no effect.'),
@@ -145,6 +175,10 @@ export const awsProvider = {
       spec.auth?.jwt === undefined && spec.auth?.secretRef === undefined
         ? { mode: 'spec.provider.aws without auth (the default credential chain)', instead: 'auth.jwt.serviceAccountRef for IRSA, or auth.secretRef' }
         : undefined,
-    endpoints: spec.endpoint !== undefined ? [{ field: 'spec.provider.aws.endpoint', url: spec.endpoint }] : [],
+    endpoints: [
+      ...(spec.endpoint !== undefined ? [{ field: 'spec.provider.aws.endpoint', url: spec.endpoint }] : []),
+      // A queue on a host other than SQS's own would receive the store's signed requests (and session token).
+      ...(spec.changeFeed !== undefined && !isSqsServiceUrl(spec.changeFeed.sqs.queueURL) ? [{ field: 'spec.provider.aws.changeFeed.sqs.queueURL', url: spec.changeFeed.sqs.queueURL }] : []),
+    ],
   }),
 } as const satisfies ProviderDefinition<typeof AwsProviderSchema>;

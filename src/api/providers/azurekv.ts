@@ -75,7 +75,7 @@ export const AzureKVProviderSchema = withRules(
     .meta(typeMeta('AzureKVProvider', 'Azure Key Vault: secrets, certificates and keys.')),
   [
     {
-      rule: "self.authType != 'ServicePrincipal' || (has(self.authSecretRef) && has(self.authSecretRef.clientId) && (has(self.authSecretRef.clientSecret) || has(self.authSecretRef.clientCertificate)))",
+      rule: "(has(self.authType) && self.authType != 'ServicePrincipal') || (has(self.authSecretRef) && has(self.authSecretRef.clientId) && (has(self.authSecretRef.clientSecret) || has(self.authSecretRef.clientCertificate)))",
       message: 'spec.provider.azurekv with authType ServicePrincipal needs authSecretRef.clientId and authSecretRef.clientSecret or clientCertificate',
       holds: (p) => p.authType !== 'ServicePrincipal' || (p.authSecretRef?.clientId !== undefined && (p.authSecretRef.clientSecret !== undefined || p.authSecretRef.clientCertificate !== undefined)),
     },
@@ -85,17 +85,17 @@ export const AzureKVProviderSchema = withRules(
       holds: (p) => p.authSecretRef?.clientSecret === undefined || p.authSecretRef.clientCertificate === undefined,
     },
     {
-      rule: "self.authType != 'ServicePrincipal' || has(self.tenantId) || (has(self.authSecretRef) && has(self.authSecretRef.tenantId))",
+      rule: "(has(self.authType) && self.authType != 'ServicePrincipal') || has(self.tenantId) || (has(self.authSecretRef) && has(self.authSecretRef.tenantId))",
       message: 'spec.provider.azurekv with authType ServicePrincipal needs tenantId or authSecretRef.tenantId',
       holds: (p) => p.authType !== 'ServicePrincipal' || p.tenantId !== undefined || p.authSecretRef?.tenantId !== undefined,
     },
     {
-      rule: "self.authType != 'WorkloadIdentity' || has(self.serviceAccountRef)",
+      rule: "!has(self.authType) || self.authType != 'WorkloadIdentity' || has(self.serviceAccountRef)",
       message: 'spec.provider.azurekv with authType WorkloadIdentity needs serviceAccountRef (the ServiceAccount federated with the identity)',
       holds: (p) => p.authType !== 'WorkloadIdentity' || p.serviceAccountRef !== undefined,
     },
     {
-      rule: "self.environmentType != 'AzureStackCloud' || has(self.customCloudConfig)",
+      rule: "!has(self.environmentType) || self.environmentType != 'AzureStackCloud' || has(self.customCloudConfig)",
       message: 'spec.provider.azurekv with environmentType AzureStackCloud needs customCloudConfig (its endpoints)',
       holds: (p) => p.environmentType !== 'AzureStackCloud' || p.customCloudConfig !== undefined,
     },

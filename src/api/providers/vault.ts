@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, Limits } from '../common.ts';
 import { matchingString, nonEmptyString, typeMeta, withRules } from '../schema-helpers.ts';
 import { notSupportedYet, SecretKeySelectorSchema, serviceAccountNameFields, type ProviderDefinition } from './kit.ts';
+import { AWS_REGION_PATTERN, AwsSecretRefAuthSchema, ServiceAccountSelectorSchema } from './aws.ts';
 
 export const VaultLimits = {
   server: 2048,
@@ -15,6 +16,10 @@ export const VaultLimits = {
   audiences: 8,
   audience: 256,
   secretKey: 253,
+  roleArn: 2048,
+  externalID: 1224,
+  serverID: 1024,
+  endpoint: 2048,
 } as const;
 
 const VAULT_SERVER_PATTERN = '^https?://[^ ]+$';
@@ -128,6 +133,69 @@ export const VaultUserPassAuthSchema = z
   })
   .meta(typeMeta('VaultUserPassAuth', 'Userpass: a user name and a password kept in a Secret.'));
 
+export const VaultCertAuthSchema = withRules(
+  z
+    .object({
+      path: vaultPath('spec.provider.vault.auth.cert.path').optional().describe('Mount path of the TLS certificate auth method; default cert.'),
+      vaultRole: z.string().max(VaultLimits.role).optional().describe('The certificate role to log in as; omitted: every role whose CA trusts the certificate is tried.'),
+      clientCert: SecretKeySelectorSchema.optional().describe('The client certificate (PEM). Omitted with secretRef: the certificate of spec.provider.vault.tls.'),
+      secretRef: SecretKeySelectorSchema.optional().describe('Its private key (PEM).'),
+    })
+    .meta(typeMeta('VaultCertAuth', 'TLS certificate auth: the store presents a client certificate from a Secret (the server must be https).')),
+  [
+    {
+      rule: 'has(self.clientCert) == has(self.secretRef)',
+      message: 'spec.provider.vault.auth.cert must set both clientCert and secretRef, or neither (then spec.provider.vault.tls gives the certificate)',
+      holds: (auth) => (auth.clientCert === undefined) === (auth.secretRef === undefined),
+    },
+  ],
+);
+
+export const VaultLdapAuthSchema = z
+  .object({
+    path: vaultPath('spec.provider.vault.auth.ldap.path').optional().describe('Mount path of the LDAP auth method; default ldap.'),
+    username: nonEmptyString({ maxLength: VaultLimits.username, message: 'spec.provider.vault.auth.ldap.username must not be empty' }).describe('The LDAP user name.'),
+    secretRef: SecretKeySelectorSchema.describe('The LDAP password.'),
+  })
+  .meta(typeMeta('VaultLdapAuth', 'LDAP auth: a directory user name and a password kept in a Secret.'));
+
+export const VaultIamAuthSchema = withRules(
+  z
+    .object({
+      path: vaultPath('spec.provider.vault.auth.iam.path').optional().describe('Mount path of the AWS auth method; default aws.'),
+      region: matchingString({ pattern: AWS_REGION_PATTERN, maxLength: 32, message: 'spec.provider.vault.auth.iam.region must be an AWS region such as us-east-1' })
+        .optional()
+        .describe('The AWS region of the signed sts:GetCallerIdentity request (and of STS calls); default us-east-1.'),
+      role: z.string().max(VaultLimits.roleArn).optional().describe('An IAM role ARN assumed (sts:AssumeRole) with the store\'s credentials before signing.'),
+      vaultRole: nonEmptyString({ maxLength: VaultLimits.role, message: 'spec.provider.vault.auth.iam.vaultRole must name a Vault role' }).describe('The Vault role of the AWS auth method to log in as.'),
+      externalID: z.string().max(VaultLimits.externalID).optional().describe('The external ID passed when assuming role.'),
+      vaultAwsIamServerID: z
+        .string()
+        .max(VaultLimits.serverID)
+        .optional()
+        .describe('Value of the signed X-Vault-AWS-IAM-Server-ID header (the auth method\'s iam_server_id_header_value), against replay to another server.'),
+      secretRef: AwsSecretRefAuthSchema.optional().describe('Static AWS keys from Secrets.'),
+      jwt: z
+        .object({ serviceAccountRef: ServiceAccountSelectorSchema.optional().describe('The ServiceAccount (IRSA: its eks.amazonaws.com/role-arn annotation, or role, names the web-identity role).') })
+        .meta(typeMeta('VaultIamJwtAuth', "The store's own IRSA identity: a TokenRequest token exchanged with sts:AssumeRoleWithWebIdentity."))
+        .optional()
+        .describe("Workload identity (IRSA) of a ServiceAccount of the store's."),
+      stsEndpoint: matchingString({ pattern: '^https?://[^ ]+$', maxLength: VaultLimits.endpoint, message: 'spec.provider.vault.auth.iam.stsEndpoint must be an http(s) URL' })
+        .optional()
+        .describe(
+          'Not in ESO. The STS endpoint where the store obtains its credentials (AssumeRoleWithWebIdentity, AssumeRole): private endpoints, emulators. The signed GetCallerIdentity always names the region\'s STS; Vault sends it to its own sts_endpoint.',
+        ),
+    })
+    .meta(typeMeta('VaultIamAuth', "AWS IAM auth: the store signs sts:GetCallerIdentity with its own AWS credentials and Vault verifies it with STS. Without jwt or secretRef: the operator's own AWS identity (ClusterSecretStores only, by default).")),
+  [
+    {
+      rule: '!(has(self.jwt) && has(self.secretRef))',
+      message: 'spec.provider.vault.auth.iam must set at most one of jwt and secretRef',
+      holds: (auth) => auth.jwt === undefined || auth.secretRef === undefined,
+    },
+  ],
+);
+
 const VAULT_AUTH_METHODS = ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'cert', 'iam', 'ldap', 'gcp'] as const;
 
 export const VaultAuthSchema = withRules(
@@ -138,9 +206,9 @@ export const VaultAuthSchema = withRules(
       kubernetes: VaultKubernetesAuthSchema.optional(),
       jwt: VaultJwtAuthSchema.optional(),
       userPass: VaultUserPassAuthSchema.optional(),
-      cert: notSupportedYet('TLS certificate auth (ESO: clientCert, secretRef, path, vaultRole).'),
-      iam: notSupportedYet('AWS IAM auth (ESO: path, region, role, vaultRole, vaultAwsIamServerID, externalID, jwt, secretRef).'),
-      ldap: notSupportedYet('LDAP auth (ESO: path, username, secretRef).'),
+      cert: VaultCertAuthSchema.optional(),
+      iam: VaultIamAuthSchema.optional(),
+      ldap: VaultLdapAuthSchema.optional(),
       gcp: notSupportedYet('Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity).'),
       namespace: z
         .string()
@@ -222,11 +290,16 @@ export const vaultProvider = {
   description: 'HashiCorp Vault or OpenBao (KV v1/v2).',
   tenancy: (spec) => {
     const k = spec.auth.kubernetes;
+    const iam = spec.auth.iam;
     return {
       operatorIdentity:
         k !== undefined && !k.serviceAccountRef && !k.secretRef
           ? { mode: "spec.provider.vault.auth.kubernetes without serviceAccountRef or secretRef (the operator's own ServiceAccount)", instead: 'auth.kubernetes.serviceAccountRef' }
-          : undefined,
+          : iam !== undefined && iam.jwt === undefined && iam.secretRef === undefined
+            ? { mode: "spec.provider.vault.auth.iam without jwt or secretRef (the operator's own AWS credentials)", instead: 'auth.iam.jwt.serviceAccountRef for IRSA, or auth.iam.secretRef' }
+            : undefined,
+      // The STS endpoint receives the store's ServiceAccount token or keys: an override like spec.provider.aws.endpoint.
+      endpoints: iam?.stsEndpoint !== undefined ? [{ field: 'spec.provider.vault.auth.iam.stsEndpoint', url: iam.stsEndpoint }] : [],
       // The Vault server is the store author's by design: only the plain-http rule applies to it.
       servers: [{ field: 'spec.provider.vault.server', url: spec.server }],
     };

@@ -40,7 +40,7 @@ export type Decision =
   /** Write nothing, fetch nothing; look at the target again after `recheckMs`. */
   | { readonly action: 'refuse'; readonly recheckMs: number };
 
-export type SyncReason = 'never-synced' | 'spec-changed' | 'target-missing' | 'target-drifted' | 'target-renamed' | 'interval-elapsed' | 'adopt';
+export type SyncReason = 'never-synced' | 'spec-changed' | 'target-missing' | 'target-drifted' | 'target-renamed' | 'interval-elapsed' | 'adopt' | 'remote-changed';
 
 /**
  * How often a refused ExternalSecret looks at its target again (one GET, no provider call): a Secret we do not

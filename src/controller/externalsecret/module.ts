@@ -77,6 +77,7 @@ export const externalSecretController: ControllerModule = {
       sandbox,
       ...(ctx.isolation ? { minRefreshIntervalMs: ctx.isolation.minRefreshIntervalMs } : {}),
       leases,
+      remoteChanges: ctx.remoteChanges,
       // templateFrom reads ConfigMaps and Secrets of the ExternalSecret's own namespace (RBAC: get on both).
       templateSources: {
         configMapData: (namespace, name) => readConfigMapData(ctx.kube, namespace, name),

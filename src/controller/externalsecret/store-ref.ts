@@ -1,6 +1,7 @@
 // Which store serves an ExternalSecret, and may it — a pure function of the caches.
 import type { ExternalSecret, SecretStore, ClusterSecretStore } from '../../api/index.ts';
 import { storeCompat } from '../../api/eso-compat.ts';
+import { type ProviderRetry, providerRetryOf } from './provider-retry.ts';
 import { ConditionType, ExternalSecretReason } from '../../api/index.ts';
 import type { ProviderName, StoreKind } from '../../providers/provider.ts';
 import { providerOfStore } from '../../providers/registry.ts';
@@ -15,6 +16,8 @@ export interface ResolvedStore {
   readonly generation: number;
   readonly providerName: ProviderName;
   readonly providerSpec: unknown;
+  /** spec.retrySettings: retries of a failed provider call within a sync; none when absent. */
+  readonly retry?: ProviderRetry;
 }
 
 export type StoreResolution =
@@ -89,6 +92,7 @@ export function resolveStore(es: ExternalSecret, lookup: StoreLookup): StoreReso
       generation,
       providerName: provider.name,
       providerSpec: provider.spec,
+      retry: providerRetryOf(store.spec.retrySettings, provider.name),
     },
   };
 }

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_ATTEMPTS, type AwsProviderOptions } from './options.ts';
 import { createParameterStoreReader } from './parameter-store.ts';
 import type { AwsReader } from './reader.ts';
 import { createSecretsManagerReader } from './secrets-manager.ts';
+import { createSecretsManagerWriter } from './push-secrets-manager.ts';
 
 export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, options: AwsProviderOptions): Promise<SecretsClient> {
   const clock = options.clock ?? ctx.clock;
@@ -29,10 +30,12 @@ export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, opti
   const clientConfig = { ...sdkClientConfig(settings), retryMode: 'standard', credentials: session.credentials };
   const prefix = spec.prefix ?? '';
   const identity = (): string => session.identity;
-  const reader: AwsReader =
-    spec.service === 'SecretsManager'
-      ? createSecretsManagerReader({ client: new SecretsManagerClient(clientConfig), prefix, identity })
-      : createParameterStoreReader({ client: new SSMClient(clientConfig), prefix, identity });
+  const secretsManager = spec.service === 'SecretsManager' ? new SecretsManagerClient(clientConfig) : undefined;
+  const reader: AwsReader = secretsManager
+    ? createSecretsManagerReader({ client: secretsManager, prefix, identity })
+    : createParameterStoreReader({ client: new SSMClient(clientConfig), prefix, identity });
+  // PushSecret writes; Parameter Store writes are not implemented yet (the client has no pushSecret then).
+  const writer = secretsManager ? createSecretsManagerWriter({ client: secretsManager, prefix, identity }) : undefined;
   const sts = new STSClient(clientConfig);
 
   // Authenticate now so a wrong role or missing ServiceAccount shows on the store, not at the first read.
@@ -45,6 +48,7 @@ export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, opti
     },
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
+    ...(writer ? { pushSecret: writer.pushSecret, deleteSecret: writer.deleteSecret } : {}),
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.
       if (plan.referent) return 'Unknown';

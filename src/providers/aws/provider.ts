@@ -36,6 +36,15 @@ export function createAwsProvider(options: AwsProviderOptions = {}): Provider<Aw
       const plan = planAwsAuth(spec, { storeKind: ctx.storeKind, storeNamespace: undefined, namespace: ctx.namespace });
       return plan.referent ? ctx.namespace : undefined;
     },
+    changeFeed: {
+      source: 'aws-sqs',
+      describe: (spec) => spec.changeFeed?.sqs.queueURL,
+      async run(rawSpec, ctx, sink, signal) {
+        const spec = specOrThrow('aws', checkAwsSpec(rawSpec));
+        const { runSqsFeed } = await import('./sqs-feed.ts');
+        return runSqsFeed(spec, ctx, sink, signal, options);
+      },
+    },
     async newClient(rawSpec, ctx) {
       const spec = specOrThrow('aws', checkAwsSpec(rawSpec));
       // The AWS SDK (+27 MiB RSS) loads with the first aws store's client, not at start.

@@ -172,6 +172,22 @@ export function guardProvider<Spec>(provider: Provider<Spec>, policy: TenancyPol
       }
       return provider.newClient(spec, ctx);
     },
+    // A feed subscribes with the store's identity to the queue or topic the spec names: the same rules first.
+    ...(provider.changeFeed
+      ? {
+          changeFeed: {
+            ...provider.changeFeed,
+            run(spec: Spec, ctx: StoreContext, sink: Parameters<NonNullable<Provider<Spec>['changeFeed']>['run']>[2], signal: AbortSignal) {
+              try {
+                assertTenancy(declaredTenancy(provider.name, spec), ctx.storeKind, policy);
+              } catch (err) {
+                return Promise.reject(err);
+              }
+              return provider.changeFeed!.run(spec, ctx, sink, signal);
+            },
+          },
+        }
+      : {}),
   };
 }
 

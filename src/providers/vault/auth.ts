@@ -7,10 +7,11 @@ import type { VaultProvider } from '../../api/types.generated.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
 import { untilAborted } from '../abortable.ts';
-import { createCredentialMemo, readSecretText, RefResolver, serviceAccountTokenSource, EXCHANGE_TOKEN_SECONDS } from '../kit/index.ts';
+import { createCredentialMemo, readSecretText, referenceNamespace, RefResolver, serviceAccountTokenSource, EXCHANGE_TOKEN_SECONDS } from '../kit/index.ts';
 import type { ResolvedSecretKey, StoreWhere } from '../kit/index.ts';
 import type { VaultApi } from './api.ts';
 import { VaultPermissionError } from './api.ts';
+import { iamCredentials, planIamAuth, signedIamLoginBody, type IamDeps, type IamPlan } from './auth-iam.ts';
 
 /** Renew once this share of the token's TTL has passed (Vault Agent renews at about two thirds). */
 export const TOKEN_RENEW_FRACTION = 2 / 3;
@@ -36,7 +37,14 @@ export type VaultAuthPlan =
       readonly jwt: JwtSource;
     }
   | { readonly kind: 'jwt'; readonly path: string; readonly role: string | undefined; readonly jwt: JwtSource }
-  | { readonly kind: 'userPass'; readonly path: string; readonly username: string; readonly password: ResolvedRef };
+  | { readonly kind: 'userPass'; readonly path: string; readonly username: string; readonly password: ResolvedRef }
+  | { readonly kind: 'ldap'; readonly path: string; readonly username: string; readonly password: ResolvedRef }
+  /** The client certificate rides on the TLS connection (connection.ts), so the login itself carries only the role. */
+  | { readonly kind: 'cert'; readonly path: string; readonly role: string | undefined }
+  | IamPlan;
+
+export const DEFAULT_CERT_MOUNT = 'cert';
+export const DEFAULT_LDAP_MOUNT = 'ldap';
 
 export type JwtSource =
   | { readonly from: 'serviceAccount'; readonly namespace: string; readonly name: string; readonly audiences: readonly string[]; readonly expirationSeconds: number }
@@ -107,8 +115,22 @@ export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): P
     const u = auth.userPass;
     plan = { kind: 'userPass', path: u.path, username: u.username, password: resolve(u.secretRef) };
     identity = `userpass user ${u.username}`;
+  } else if (auth.ldap) {
+    const l = auth.ldap;
+    // Trimmed as ESO does: a stray space from YAML would otherwise be a different directory user.
+    const username = l.username.trim();
+    plan = { kind: 'ldap', path: l.path ?? DEFAULT_LDAP_MOUNT, username, password: resolve(l.secretRef) };
+    identity = `ldap user ${username}`;
+  } else if (auth.cert) {
+    const c = auth.cert;
+    const path = c.path ?? DEFAULT_CERT_MOUNT;
+    plan = { kind: 'cert', path, role: c.vaultRole || undefined };
+    if (c.clientCert) refs.secretKey(c.clientCert);
+    identity = `cert at auth/${path}${c.vaultRole ? ` role ${c.vaultRole}` : ''}${c.clientCert ? ` with the certificate in Secret ${referenceNamespace(c.clientCert.namespace, where)}/${c.clientCert.name}` : ' with the certificate of spec.provider.vault.tls'}`;
+  } else if (auth.iam) {
+    ({ plan, identity } = planIamAuth(auth.iam, refs, where));
   } else {
-    throw new TerminalError('spec.provider.vault.auth must set one of tokenSecretRef, appRole, kubernetes, jwt, userPass');
+    throw new TerminalError('spec.provider.vault.auth must set one of tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap, cert, iam');
   }
   return { plan, identity, referent: refs.referent };
 }
@@ -130,6 +152,8 @@ export interface LoginDeps {
   readonly api: VaultApi;
   readonly ctx: Pick<StoreContext, 'kube'>;
   readonly clock: Clock;
+  /** The operator's own AWS credentials, for auth.iam without jwt or secretRef (allowed by the tenancy policy). */
+  readonly operatorAwsCredentials?: IamDeps['operatorCredentials'];
   /** The operator's own ServiceAccount, for kubernetes auth without a ref (allowed by the tenancy policy). */
   readonly operatorServiceAccount?: { readonly namespace: string; readonly name: string } | undefined;
 }
@@ -181,8 +205,17 @@ export async function login(plan: VaultAuthPlan, deps: LoginDeps, signal: AbortS
       auth = await api.login(plan.path, '', { ...(plan.role ? { role: plan.role } : {}), jwt: await jwtFrom(deps, plan.jwt, signal) }, signal);
       break;
     case 'userPass':
+    case 'ldap':
       auth = await api.login(plan.path, plan.username, { password: await readRef(deps, plan.password, signal) }, signal);
       break;
+    case 'cert':
+      auth = await api.login(plan.path, '', plan.role ? { name: plan.role } : {}, signal);
+      break;
+    case 'iam': {
+      const credentials = await iamCredentials(plan, { kube: deps.ctx.kube, operatorCredentials: deps.operatorAwsCredentials }, signal);
+      auth = await api.login(plan.path, '', await signedIamLoginBody(plan, credentials, new Date(clock.now())), signal);
+      break;
+    }
   }
   const now = clock.now();
   return {

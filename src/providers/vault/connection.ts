@@ -3,6 +3,7 @@
 // VaultDynamicSecret generator (dynamic.ts), so neither imports the other.
 import { VaultProviderSchema } from '../../api/secret-store.ts';
 import type { VaultProvider } from '../../api/types.generated.ts';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Clock } from '../../util/clock.ts';
 import { checkProviderSpec, readSecretText, RefResolver, specOrThrow, type CheckedSpec, type StoreWhere } from '../kit/index.ts';
 import type { StoreContext } from '../provider.ts';
@@ -25,6 +26,8 @@ export interface VaultProviderOptions {
    */
   readonly operatorServiceAccount?: { readonly namespace: string; readonly name: string } | undefined;
   readonly logger?: TokenSessionLogger | undefined;
+  /** The operator's own AWS credentials for auth.iam without jwt or secretRef (tests). Default: the SDK's node provider chain. */
+  readonly operatorAwsCredentials?: (() => Promise<AwsCredentialIdentity>) | undefined;
   /** Replaces HTTP (unit tests). */
   readonly transport?: VaultTransport | undefined;
 }
@@ -33,14 +36,22 @@ export interface VaultProviderOptions {
 function checkVaultSpec(spec: unknown): CheckedSpec<VaultProvider> {
   return checkProviderSpec<VaultProvider>('vault', VaultProviderSchema, spec, (value) => {
     const warnings: string[] = [];
+    const errors: string[] = [];
     if (value.server.startsWith('http://') && (value.caBundle !== undefined || value.caProvider !== undefined || value.tls !== undefined)) {
       warnings.push('spec.provider.vault.server is http://: caBundle, caProvider and tls are not used; use https://');
     }
     // Plain http to a host other than loopback is the kit's tenancy rule InsecureEndpoint (vaultTenancy declares the server).
-    if (value.caBundle !== undefined && !Buffer.from(value.caBundle, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
-      return { warnings, errors: ['spec.provider.vault.caBundle must be base64 of PEM certificate(s) (-----BEGIN CERTIFICATE-----)'] };
+    const cert = value.auth.cert;
+    if (cert !== undefined) {
+      if (!value.server.startsWith('https://')) errors.push('spec.provider.vault.auth.cert needs an https:// server: the certificate is presented in the TLS handshake');
+      if (cert.clientCert === undefined && value.tls === undefined) {
+        errors.push('spec.provider.vault.auth.cert needs a client certificate: set clientCert and secretRef, or spec.provider.vault.tls');
+      }
     }
-    return { warnings };
+    if (value.caBundle !== undefined && !Buffer.from(value.caBundle, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
+      errors.push('spec.provider.vault.caBundle must be base64 of PEM certificate(s) (-----BEGIN CERTIFICATE-----)');
+    }
+    return { warnings, errors };
   });
 }
 
@@ -59,7 +70,10 @@ export function parseVaultSpec(spec: unknown): VaultProvider {
 function tlsRefs(spec: VaultProvider, where: StoreWhere) {
   const refs = new RefResolver(where);
   const ca = spec.caProvider ? { type: spec.caProvider.type, ref: refs.secretKey(spec.caProvider) } : undefined;
-  const client = spec.tls ? { cert: refs.secretKey(spec.tls.certSecretRef), key: refs.secretKey(spec.tls.keySecretRef) } : undefined;
+  // auth.cert's own certificate, when it names one, is the one the connection presents (as ESO does).
+  const certAuth = spec.auth.cert?.clientCert && spec.auth.cert.secretRef ? { cert: spec.auth.cert.clientCert, key: spec.auth.cert.secretRef } : undefined;
+  const pair = certAuth ?? (spec.tls ? { cert: spec.tls.certSecretRef, key: spec.tls.keySecretRef } : undefined);
+  const client = pair ? { cert: refs.secretKey(pair.cert), key: refs.secretKey(pair.key) } : undefined;
   return { ca, client, referent: refs.referent };
 }
 
@@ -105,7 +119,14 @@ export async function connectVault(spec: VaultProvider, ctx: StoreContext, optio
     closeTransport = http.close;
   }
   const api = createVaultApi(transport);
-  const tokens = createTokenSession(planned.plan, { api, ctx, clock, operatorServiceAccount: options.operatorServiceAccount, logger: options.logger });
+  const tokens = createTokenSession(planned.plan, {
+    api,
+    ctx,
+    clock,
+    operatorServiceAccount: options.operatorServiceAccount,
+    operatorAwsCredentials: options.operatorAwsCredentials,
+    logger: options.logger,
+  });
   return {
     session: createVaultSession(api, tokens),
     identity: planned.identity,

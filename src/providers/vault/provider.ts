@@ -8,6 +8,7 @@ import type { VaultProvider } from '../../api/types.generated.ts';
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { planVaultAuth } from './auth.ts';
 import { createKvReader } from './kv.ts';
+import { createKvWriter } from './push.ts';
 import { connectVault, parseVaultSpec, tlsReferent, validateVaultSpec, type VaultProviderOptions } from './connection.ts';
 import { createVaultDynamicSecretGenerator } from './dynamic.ts';
 
@@ -47,6 +48,7 @@ async function createVaultClient(spec: VaultProvider, ctx: StoreContext, options
   const connection = await connectVault(spec, ctx, options, AbortSignal.timeout(60_000));
   const { session } = connection;
   const reader = createKvReader(session, { mount: spec.path, version: spec.version });
+  const writer = createKvWriter(session, { mount: spec.path, version: spec.version });
   // Log in now so a refused role or a missing ServiceAccount shows on the store, not at the first read.
   // Under referent auth this client may be the store controller's (operator namespace): log in lazily.
   if (!connection.referent) {
@@ -61,6 +63,8 @@ async function createVaultClient(spec: VaultProvider, ctx: StoreContext, options
     identity: connection.identity,
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
+    pushSecret: writer.pushSecret,
+    deleteSecret: writer.deleteSecret,
     async validate(signal) {
       if (connection.referent) return 'Unknown';
       // lookup-self needs no policy beyond "default": a least-privilege token still validates.

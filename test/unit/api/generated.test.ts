@@ -13,9 +13,14 @@ test('crds/ and src/api/types.generated.ts match the schemas in src/api', () => 
     [...files.keys()].sort(),
     [
       'crds/secret-relay.dev_clusterexternalsecrets.yaml',
+      'crds/secret-relay.dev_clusterpushsecrets.yaml',
       'crds/secret-relay.dev_clustersecretstores.yaml',
       'crds/secret-relay.dev_externalsecrets.yaml',
+      'crds/secret-relay.dev_passwords.yaml',
+      'crds/secret-relay.dev_pushsecrets.yaml',
       'crds/secret-relay.dev_secretstores.yaml',
+      'crds/secret-relay.dev_sshkeys.yaml',
+      'crds/secret-relay.dev_uuids.yaml',
       'crds/secret-relay.dev_vaultdynamicsecrets.yaml',
       'src/api/types.generated.ts',
     ],
@@ -58,9 +63,12 @@ function versionOf(crd: Node): Node {
 
 test('the CRDs serve one stored version with the status subresource and printer columns', () => {
   const byKind = new Map(crds().map((crd) => [(crd['spec'] as { names: { kind: string } }).names.kind, crd]));
-  assert.deepEqual([...byKind.keys()].sort(), ['ClusterExternalSecret', 'ClusterSecretStore', 'ExternalSecret', 'SecretStore', 'VaultDynamicSecret']);
+  assert.deepEqual([...byKind.keys()].sort(), ['ClusterExternalSecret', 'ClusterPushSecret', 'ClusterSecretStore', 'ExternalSecret', 'Password', 'PushSecret', 'SSHKey', 'SecretStore', 'UUID', 'VaultDynamicSecret']);
   const scopes = Object.fromEntries([...byKind].map(([kind, crd]) => [kind, (crd['spec'] as Node)['scope']]));
-  assert.deepEqual(scopes, { ExternalSecret: 'Namespaced', SecretStore: 'Namespaced', ClusterSecretStore: 'Cluster', VaultDynamicSecret: 'Namespaced', ClusterExternalSecret: 'Cluster' });
+  assert.deepEqual(scopes, {
+    ExternalSecret: 'Namespaced', SecretStore: 'Namespaced', ClusterSecretStore: 'Cluster', VaultDynamicSecret: 'Namespaced', ClusterExternalSecret: 'Cluster',
+    PushSecret: 'Namespaced', ClusterPushSecret: 'Cluster', Password: 'Namespaced', SSHKey: 'Namespaced', UUID: 'Namespaced',
+  });
   for (const [kind, crd] of byKind) {
     const version = versionOf(crd);
     assert.equal(version['name'], 'v1alpha1');
@@ -74,11 +82,22 @@ test('the CRDs serve one stored version with the status subresource and printer 
         ? ['Store', 'Refresh Interval', 'Status', 'Ready', 'Age']
         : kind === 'VaultDynamicSecret'
           ? ['Path', 'Age']
-          : ['Age', 'Status', 'Ready'],
+          : kind === 'PushSecret'
+            ? ['Refresh Interval', 'Status', 'Ready', 'Age']
+            : kind === 'ClusterPushSecret'
+              ? ['Status', 'Ready', 'Age']
+              : kind === 'SSHKey'
+                ? ['Type', 'Age']
+                : kind === 'Password' || kind === 'UUID'
+                  ? ['Age']
+                  : ['Age', 'Status', 'Ready'],
     );
   }
   const shortNames = [...byKind].map(([kind, crd]) => [kind, (crd['spec'] as { names: { shortNames: string[] } }).names.shortNames]);
-  assert.deepEqual(Object.fromEntries(shortNames), { ExternalSecret: ['es'], SecretStore: ['ss'], ClusterSecretStore: ['css'], VaultDynamicSecret: ['vds'], ClusterExternalSecret: ['ces'] });
+  assert.deepEqual(Object.fromEntries(shortNames), {
+    ExternalSecret: ['es'], SecretStore: ['ss'], ClusterSecretStore: ['css'], VaultDynamicSecret: ['vds'], ClusterExternalSecret: ['ces'],
+    PushSecret: ['ps'], ClusterPushSecret: ['cps'], Password: ['pw'], SSHKey: ['sshkey'], UUID: ['uuid'],
+  });
 });
 
 test('the schemas are structural and bounded, so the apiserver accepts them and can cost the CEL rules', () => {

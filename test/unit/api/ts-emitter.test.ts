@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { toStructural } from '../../../src/api/crd.ts';
+import { buildCrd, KIND_DEFINITIONS, toStructural, withoutDefaults } from '../../../src/api/crd.ts';
 import { emitTypeScript } from '../../../src/api/ts-emitter.ts';
 
 test('objects, enums, arrays and records become readonly declarations', () => {
@@ -76,4 +76,36 @@ test('toStructural inlines refs, opens loose objects and rejects what a CRD cann
   });
   assert.throws(() => toStructural({ anyOf: [] }), /"anyOf" cannot appear in a structural CRD schema/);
   assert.throws(() => toStructural({ properties: { x: { const: 1 } } }), /\/x: "const"/);
+});
+
+test('withoutDefaults drops every default under spec and says it in the description instead', () => {
+  const spec = withoutDefaults({
+    type: 'object',
+    properties: {
+      policy: { description: 'Off or Auto.', type: 'string', default: 'Off' },
+      said: { description: 'Mount path; default approle.', type: 'string', default: 'approle' },
+      items: { type: 'array', default: [], items: { type: 'object', properties: { n: { type: 'integer', default: 50 } } } },
+    },
+  });
+  assert.deepEqual(spec, {
+    type: 'object',
+    properties: {
+      policy: { description: 'Off or Auto. Default: Off.', type: 'string' },
+      said: { description: 'Mount path; default approle.', type: 'string' },
+      items: { type: 'array', items: { type: 'object', properties: { n: { description: 'Default: 50.', type: 'integer' } } } },
+    },
+  });
+  for (const definition of KIND_DEFINITIONS) {
+    assert.ok(!JSON.stringify(buildCrd(definition)).includes('"default":'), `${definition.kind}: a default left in the CRD`);
+  }
+});
+
+test('withoutDefaults refuses a CEL rule that reads a defaulted field without has(): it would fail on an absent field', () => {
+  const node = (rule: string) => ({
+    type: 'object',
+    properties: { authType: { type: 'string', default: 'ServicePrincipal' }, tenantId: { type: 'string' } },
+    'x-kubernetes-validations': [{ rule, message: 'm' }],
+  });
+  assert.throws(() => withoutDefaults(node("self.authType != 'ServicePrincipal' || has(self.tenantId)")), /reads authType, which may be absent/);
+  withoutDefaults(node("(has(self.authType) && self.authType != 'ServicePrincipal') || has(self.tenantId)"));
 });

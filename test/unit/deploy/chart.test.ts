@@ -65,7 +65,7 @@ test('defaults: two replicas with leader election, probes, restricted pod securi
   assert.equal(pod.volumes, undefined, 'no volume unless the audit log goes to a file');
   assert.ok(docs.some((d) => d.kind === 'PodDisruptionBudget'));
   assert.ok(!docs.some((d) => d.kind === 'ServiceMonitor'));
-  assert.equal(docs.filter((d) => d.kind === 'CustomResourceDefinition').length, 5);
+  assert.equal(docs.filter((d) => d.kind === 'CustomResourceDefinition').length, 10);
   for (const crd of docs.filter((d) => d.kind === 'CustomResourceDefinition')) {
     assert.equal((crd.object.metadata as { annotations?: Record<string, string> }).annotations?.['helm.sh/resource-policy'], 'keep');
   }

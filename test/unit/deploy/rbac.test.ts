@@ -56,12 +56,14 @@ const REVIEWED: Readonly<Record<string, readonly Grant[]>> = {
     'get core/secrets',
     'get core/serviceaccounts',
     'get secret-relay.dev/externalsecrets',
+    'get secret-relay.dev/pushsecrets',
     'get secret-relay.dev/vaultdynamicsecrets',
     'list apps/daemonsets',
     'list apps/deployments',
     'list apps/statefulsets',
     'list core/secrets',
     'list secret-relay.dev/externalsecrets',
+    'list secret-relay.dev/pushsecrets',
     'list secret-relay.dev/secretstores',
     'patch apps/daemonsets',
     'patch apps/deployments',
@@ -71,10 +73,13 @@ const REVIEWED: Readonly<Record<string, readonly Grant[]>> = {
     'patch events.k8s.io/events',
     'patch secret-relay.dev/externalsecrets',
     'patch secret-relay.dev/externalsecrets/status',
+    'patch secret-relay.dev/pushsecrets',
+    'patch secret-relay.dev/pushsecrets/status',
     'patch secret-relay.dev/secretstores/status',
     'update secret-relay.dev/externalsecrets/finalizers',
     'watch core/secrets',
     'watch secret-relay.dev/externalsecrets',
+    'watch secret-relay.dev/pushsecrets',
     'watch secret-relay.dev/secretstores',
   ],
   // The operator's own namespace.
@@ -135,7 +140,7 @@ test('only the operator ServiceAccount is bound, and only to the chart roles', (
  * The permissions each Kubernetes API call site in src/ needs, keyed by file, request helper (src/k8s/resources.ts)
  * and the start of the resource it addresses. A call site missing here fails the next test: decide which
  * permission it needs, add it here, to the chart (deploy/helm/secret-relay/templates/) and to REVIEWED.
- * `cr` stands for each of our four watched kinds (the informers and status writer are generic over them).
+ * `cr` stands for each of our watched kinds (the informers and status writer are generic over them).
  */
 const PERMISSIONS_OF_CALL: Readonly<Record<string, readonly Grant[]>> = {
   // Secrets the ExternalSecrets write: server-side apply (creates when absent), the adoption merge patch, deletes, direct reads.
@@ -165,9 +170,9 @@ const PERMISSIONS_OF_CALL: Readonly<Record<string, readonly Grant[]>> = {
   "src/controller/services.ts readCustomObject kube": [], // the GeneratorHost's reader: its callers are listed
   "src/providers/vault/provider.ts readCustomObject Plural.VaultDynamicSecret": ['get secret-relay.dev/vaultdynamicsecrets'],
   "src/k8s/status.ts patchObject { ...ref": ['patch cr/status'],
-  // The lease finalizer of ExternalSecrets (src/k8s/finalizers.ts).
-  "src/k8s/finalizers.ts getObject { ...resource": ['get secret-relay.dev/externalsecrets'],
-  "src/k8s/finalizers.ts patchObject { ...resource": ['patch secret-relay.dev/externalsecrets'],
+  // The lease finalizer of ExternalSecrets and the cleanup finalizer of PushSecrets (src/k8s/finalizers.ts).
+  "src/k8s/finalizers.ts getObject { ...resource": ['get secret-relay.dev/externalsecrets', 'get secret-relay.dev/pushsecrets'],
+  "src/k8s/finalizers.ts patchObject { ...resource": ['patch secret-relay.dev/externalsecrets', 'patch secret-relay.dev/pushsecrets'],
   // Server-side apply of the ExternalSecrets a ClusterExternalSecret creates (create when new), and their deletes.
   "src/k8s/external-secret-writer.ts patchObject { ...where": ['patch secret-relay.dev/externalsecrets', 'create secret-relay.dev/externalsecrets'],
   "src/k8s/external-secret-writer.ts deleteObject { ...where": ['delete secret-relay.dev/externalsecrets'],
@@ -234,7 +239,7 @@ test('every Kubernetes API call the operator makes (src/main.ts and its imports)
       .flat()
       .map((g) => g.replace(/\[.*\]$/, '')),
   );
-  const plurals = ['externalsecrets', 'secretstores', 'clustersecretstores', 'clusterexternalsecrets'];
+  const plurals = ['externalsecrets', 'secretstores', 'clustersecretstores', 'clusterexternalsecrets', 'pushsecrets'];
   for (const [method] of calls) {
     for (const need of PERMISSIONS_OF_CALL[method]!) {
       const expanded = need.includes(' cr') ? plurals.map((p) => need.replace(' cr', ` secret-relay.dev/${p}`)) : [need];

@@ -38,7 +38,7 @@ const vault = (auth: Record<string, unknown>, extra: Record<string, unknown> = {
 const token = { tokenSecretRef: { name: 't', key: 'k' } };
 const storeCases: Array<[string, Record<string, unknown>, Record<string, unknown>, 'errors' | 'warnings', RegExp]> = [
   ['controller class', { fake: { data: [] } }, { controller: 'dev' }, 'errors', /^spec\.controller/],
-  ['retrySettings', { fake: { data: [] } }, { retrySettings: { maxRetries: 3 } }, 'warnings', /retrySettings is not used/],
+  ['retrySettings beyond what is honoured', { fake: { data: [] } }, { retrySettings: { maxRetries: 50, retryInterval: '10s' } }, 'warnings', /at most 10 retries 30 s apart/],
   ['conditions on a SecretStore', { fake: { data: [] } }, { conditions: [{ namespaces: ['a'] }] }, 'warnings', /no effect on a SecretStore/],
   ['AWS CertificateManager', { aws: { service: 'CertificateManager', region: 'eu-west-1' } }, {}, 'errors', /CertificateManager/],
   ['AWS transitiveTagKeys', { aws: { service: 'SecretsManager', region: 'eu-west-1', transitiveTagKeys: ['a'] } }, {}, 'errors', /transitiveTagKeys/],

@@ -79,6 +79,15 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 - apiGroups: ["secret-relay.dev"]
   resources: ["externalsecrets"]
   verbs: ["create", "delete"]
+# PushSecrets (docs/push-secret.md): the informer lists and watches them, one status merge-patch per reconcile,
+# and those with deletionPolicy Delete get (get + patch) a finalizer so that what they created remotely is
+# deleted before they go. Their source Secret is read with get (below).
+- apiGroups: ["secret-relay.dev"]
+  resources: ["pushsecrets"]
+  verbs: ["list", "watch", "get", "patch"]
+- apiGroups: ["secret-relay.dev"]
+  resources: ["pushsecrets/status"]
+  verbs: ["patch"]
 # Target Secrets. list/watch: the informer (it selects secret-relay.dev/managed=true, but RBAC cannot
 # restrict by label). patch + create: server-side apply (create when the Secret is new). get: Merge
 # targets before their first sync and store credentials. delete: deletionPolicy Delete and target renames.

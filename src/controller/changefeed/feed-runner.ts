@@ -1,0 +1,139 @@
+// One change feed per store while this replica leads: started when a store's spec configures one, restarted when
+// the spec changes, stopped when the store goes or the leadership term ends. A feed that cannot connect (or drops)
+// is retried with backoff (1 s doubling to 5 min); meanwhile the store stays Ready — polling at refreshInterval
+// still works — and its status.changeFeeds and a Warning Event say the feed is down and why.
+import type { Clock } from '../../util/clock.ts';
+import type { Logger } from '../../log.ts';
+import { backoffDelay, defaultBackoff } from '../../util/backoff.ts';
+import { delay, systemTimers, type Timers } from '../../util/timers.ts';
+import { describeError } from '../../k8s/describe-error.ts';
+import type { ChangeFeed, ChangeFeedSink, ChangeFeedSource } from '../../providers/change-feed.ts';
+import type { StoreContext } from '../../providers/provider.ts';
+import type { RemoteChanges, StoreIdentity } from './remote-changes.ts';
+
+/** lastHeardTime is written at most this often, so a busy feed does not cost a status write per notification. */
+export const LAST_HEARD_WRITE_MS = 30_000;
+
+export interface FeedStatus {
+  readonly source: ChangeFeedSource;
+  readonly connected: boolean;
+  readonly lastHeardTime?: string | undefined;
+  readonly message?: string | undefined;
+}
+
+export interface FeedRunnerDeps {
+  readonly clock: Clock;
+  readonly timers?: Timers | undefined;
+  readonly logger: Logger;
+  readonly remoteChanges: RemoteChanges;
+  /** Writes the store's status.changeFeeds (errors are the runner's to log). */
+  readonly writeStatus: (store: StoreDescriptor, feeds: readonly FeedStatus[]) => Promise<void>;
+  /** Records an Event on the store. */
+  readonly event: (store: StoreDescriptor, type: 'Normal' | 'Warning', reason: string, message: string) => Promise<void>;
+}
+
+export interface StoreDescriptor {
+  readonly kind: 'SecretStore' | 'ClusterSecretStore';
+  readonly namespace: string | undefined;
+  readonly name: string;
+  readonly uid: string;
+  readonly identity: StoreIdentity;
+}
+
+interface Running {
+  readonly fingerprint: string;
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+}
+
+export class FeedRunner {
+  readonly #deps: FeedRunnerDeps;
+  readonly #timers: Timers;
+  readonly #running = new Map<string, Running>();
+
+  constructor(deps: FeedRunnerDeps) {
+    this.#deps = deps;
+    this.#timers = deps.timers ?? systemTimers;
+  }
+
+  /**
+   * Runs `feed` for the store unless it already runs with the same fingerprint (uid + generation): a changed spec
+   * restarts it. `term` ends it with the leadership term.
+   */
+  ensure<Spec>(store: StoreDescriptor, fingerprint: string, feed: ChangeFeed<Spec>, spec: Spec, ctx: StoreContext, term: AbortSignal | undefined): void {
+    const current = this.#running.get(store.uid);
+    if (current && current.fingerprint === fingerprint && !current.abort.signal.aborted) return;
+    if (current) current.abort.abort();
+    const abort = new AbortController();
+    term?.addEventListener('abort', () => abort.abort(), { once: true });
+    const done = this.#supervise(store, feed, spec, ctx, abort.signal).finally(() => {
+      if (this.#running.get(store.uid)?.abort === abort) this.#running.delete(store.uid);
+    });
+    this.#running.set(store.uid, { fingerprint, abort, done });
+  }
+
+  /** The store is gone or no longer configures a feed. */
+  stop(uid: string): void {
+    this.#running.get(uid)?.abort.abort();
+    this.#running.delete(uid);
+  }
+
+  running(): number {
+    return this.#running.size;
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.#running.values()];
+    for (const r of all) r.abort.abort();
+    await Promise.allSettled(all.map((r) => r.done));
+  }
+
+  async #supervise<Spec>(store: StoreDescriptor, feed: ChangeFeed<Spec>, spec: Spec, ctx: StoreContext, signal: AbortSignal): Promise<void> {
+    const { clock, logger, remoteChanges } = this.#deps;
+    let status: FeedStatus = { source: feed.source, connected: false };
+    let lastWritten = 0;
+    let failures = 0;
+    const write = async (next: FeedStatus, force: boolean) => {
+      status = next;
+      if (signal.aborted || (!force && clock.now() - lastWritten < LAST_HEARD_WRITE_MS)) return;
+      lastWritten = clock.now();
+      await this.#deps.writeStatus(store, [status]).catch((err: unknown) => logger.warn({ store: label(store), error: describeError(err) }, 'could not write the change feed status'));
+    };
+    const heard = () => new Date(clock.now()).toISOString();
+    const sink: ChangeFeedSink = {
+      connected: () => {
+        const wasDown = status.message !== undefined;
+        failures = 0;
+        logger.info({ store: label(store), source: feed.source }, 'change feed connected');
+        void write({ source: feed.source, connected: true, lastHeardTime: heard() }, true);
+        if (wasDown) void this.#deps.event(store, 'Normal', 'ChangeFeedConnected', `the ${feed.source} change feed is connected again`).catch(() => {});
+      },
+      deliver: async (notifications) => {
+        remoteChanges.notify(store.identity, feed.source, notifications);
+        await write({ source: feed.source, connected: true, lastHeardTime: heard() }, false);
+      },
+      ignored: (count) => remoteChanges.ignored(feed.source, count),
+    };
+    while (!signal.aborted) {
+      try {
+        await feed.run(spec, ctx, sink, signal);
+        if (signal.aborted) break;
+        throw new Error('the feed ended without being stopped');
+      } catch (err) {
+        if (signal.aborted) break;
+        const message = `the ${feed.source} change feed of ${label(store)} is not connected (${describeError(err)}); rotations reach the cluster at refreshInterval until it reconnects`;
+        const wasReported = status.message === message;
+        await write({ source: feed.source, connected: false, ...(status.lastHeardTime ? { lastHeardTime: status.lastHeardTime } : {}), message }, true);
+        if (!wasReported) {
+          logger.warn({ store: label(store), source: feed.source, error: describeError(err) }, 'change feed not connected; retrying with backoff');
+          await this.#deps.event(store, 'Warning', 'ChangeFeedDisconnected', message).catch(() => {});
+        }
+        await delay(this.#timers, backoffDelay(failures++, defaultBackoff), signal);
+      }
+    }
+  }
+}
+
+function label(store: StoreDescriptor): string {
+  return store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${store.namespace}/${store.name}`;
+}

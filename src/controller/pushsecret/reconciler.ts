@@ -1,0 +1,291 @@
+// PushSecret: read the source (a Secret of the namespace, or a generator's kept value), push each value to each
+// selected store unless the keyed HMAC in status says that destination already holds it, clean up destinations that
+// were dropped (deletionPolicy Delete, and only what we created), and report one status patch. A deleted PushSecret
+// under deletionPolicy Delete is held by a finalizer until what it created is deleted.
+import type { PushSecret, PushSecretSyncedEntry } from '../../api/index.ts';
+import { ADOPT_ANNOTATION, API_GROUP, API_GROUP_VERSION, API_VERSION, ConditionType, Kind, Plural, PushSecretReason, pushSecretCompat } from '../../api/index.ts';
+import type { AuditLog, AuditResult } from '../../audit/audit-log.ts';
+import type { EventRecorder } from '../../k8s/events.ts';
+import type { FinalizerEditor } from '../../k8s/finalizers.ts';
+import type { StatusWriter } from '../../k8s/status.ts';
+import { describeError } from '../../k8s/describe-error.ts';
+import type { SecretsClient } from '../../providers/provider.ts';
+import { AccessDeniedError, NoSecretError, TerminalError } from '../../providers/provider.ts';
+import { RemoteNotOwnedError, type PushResult } from '../../providers/push.ts';
+import type { Clock } from '../../util/clock.ts';
+import { parseDuration } from '../../util/duration.ts';
+import { setCondition, type Condition, type ConditionUpdate } from '../conditions.ts';
+import type { ResolvedStore } from '../externalsecret/store-ref.ts';
+import type { ReconcileResult } from '../runtime/controller.ts';
+import { parseStoreStatusKey, pushHmac, pushItems, storeStatusKey, syncedPatch, type PushItem, type SyncedMap } from './plan.ts';
+
+/** Held on a PushSecret with deletionPolicy Delete until what it created remotely is deleted. */
+export const PUSH_SECRET_FINALIZER = 'secret-relay.dev/push-secret-cleanup';
+
+export type CachedPushSecret = { readonly ok: true; readonly value: PushSecret } | { readonly ok: false; readonly error: string; readonly uid: string; readonly conditions: readonly Condition[] | undefined; readonly generation: number | undefined };
+
+/** The source's data: key → bytes; undefined when it does not exist (message says what is missing). */
+export type SourceData = { readonly ok: true; readonly data: ReadonlyMap<string, Uint8Array>; readonly name: string } | { readonly ok: false; readonly message: string };
+
+export type StoreSelection = { readonly ok: true; readonly stores: readonly ResolvedStore[] } | { readonly ok: false; readonly message: string };
+
+export interface PushSecretReconcilerDeps {
+  readonly clock: Clock;
+  readonly hmacKey: Uint8Array;
+  readonly getPushSecret: (namespace: string, name: string) => CachedPushSecret | undefined;
+  /** The stores spec.secretStoreRefs selects (by name or label), resolved as an ExternalSecret of the namespace would. */
+  readonly selectStores: (ps: PushSecret) => StoreSelection;
+  /** A store by its status key, for cleaning up a destination no longer selected; undefined when it is gone. */
+  readonly storeByStatusKey: (namespace: string, kind: 'SecretStore' | 'ClusterSecretStore', name: string) => ResolvedStore | undefined;
+  readonly readSource: (ps: PushSecret, signal: AbortSignal) => Promise<SourceData>;
+  readonly clientFor: (store: ResolvedStore, namespace: string, signal: AbortSignal) => Promise<SecretsClient>;
+  readonly status: StatusWriter;
+  readonly events: EventRecorder;
+  readonly audit: AuditLog;
+  readonly finalizers: FinalizerEditor;
+  /** --min-refresh-interval: a shorter non-zero refreshInterval is raised to it. */
+  readonly minRefreshIntervalMs?: number | undefined;
+  /** Counted per write outcome (secret_relay_push_writes_total). */
+  readonly onWrite?: (provider: string, result: PushResult | 'denied' | 'error' | 'deleted') => void;
+}
+
+const ownerOf = (ps: PushSecret) => `${ps.metadata.namespace ?? ''}/${ps.metadata.name}`;
+const storeLabel = (store: ResolvedStore) => (store.kind === 'ClusterSecretStore' ? `ClusterSecretStore ${store.name}` : `SecretStore ${store.namespace}/${store.name}`);
+const auditResult = (err: unknown): AuditResult => (err instanceof RemoteNotOwnedError || err instanceof AccessDeniedError ? 'denied' : err instanceof NoSecretError ? 'not_found' : 'error');
+
+export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
+  const statusRef = (namespace: string, name: string) => ({ group: API_GROUP, version: API_VERSION, plural: Plural.PushSecret, namespace, name });
+  const target = (ps: { metadata: { namespace?: string | undefined; name: string; uid?: string | undefined } }) => ({
+    apiVersion: API_GROUP_VERSION,
+    kind: Kind.PushSecret,
+    namespace: ps.metadata.namespace ?? '',
+    name: ps.metadata.name,
+    uid: ps.metadata.uid ?? '',
+  });
+
+  async function report(ps: PushSecret, update: ConditionUpdate, synced: SyncedMap | undefined, refreshed: boolean): Promise<void> {
+    const generation = ps.metadata.generation;
+    const conditions = setCondition(ps.status?.conditions as Condition[] | undefined, update, deps.clock.now(), generation);
+    const before = ps.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+    const patch: Record<string, unknown> = {};
+    const same = before !== undefined && before.status === update.status && before.reason === update.reason && before.message === update.message && before.observedGeneration === generation;
+    if (!same) patch['conditions'] = conditions;
+    if (synced !== undefined) {
+      const changes = syncedPatch(ps.status?.syncedPushSecrets, synced);
+      if (changes !== undefined) patch['syncedPushSecrets'] = changes;
+    }
+    if (refreshed) {
+      patch['refreshTime'] = new Date(deps.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      patch['syncedResourceVersion'] = String(generation ?? 0);
+    }
+    if (Object.keys(patch).length > 0) await deps.status.patch(statusRef(ps.metadata.namespace ?? '', ps.metadata.name), patch);
+  }
+
+  function audit(ps: PushSecret, store: ResolvedStore, client: SecretsClient | undefined, action: 'provider.write' | 'provider.delete', remoteKey: string, started: number, err?: unknown, result?: AuditResult): void {
+    deps.audit.record({
+      action,
+      pushSecret: { namespace: ps.metadata.namespace ?? '', name: ps.metadata.name },
+      store: { kind: store.kind, name: store.name },
+      provider: store.providerName,
+      identity: client?.identity ?? '-',
+      remoteKey,
+      result: result ?? (err === undefined ? 'success' : auditResult(err)),
+      durationMs: deps.clock.now() - started,
+      ...(err !== undefined ? { error: describeError(err) } : {}),
+    });
+  }
+
+  /** Deletes one destination if it is ours; true when it is gone (or was never ours to delete). */
+  async function deleteDestination(ps: PushSecret, store: ResolvedStore, remoteKey: string, property: string | undefined, signal: AbortSignal): Promise<void> {
+    const started = deps.clock.now();
+    const subject = property ? `${remoteKey}#${property}` : remoteKey;
+    let client: SecretsClient | undefined;
+    try {
+      client = await deps.clientFor(store, ps.metadata.namespace ?? '', signal);
+      if (!client.deleteSecret) throw new TerminalError(`${storeLabel(store)} (provider ${store.providerName}) cannot delete pushed secrets`);
+      const result = await client.deleteSecret({ remoteKey, property, owner: ownerOf(ps) }, signal);
+      audit(ps, store, client, 'provider.delete', subject, started, undefined, result === 'deleted' ? 'success' : result === 'absent' ? 'not_found' : 'denied');
+      if (result === 'deleted') {
+        deps.onWrite?.(store.providerName, 'deleted');
+        await deps.events.record(target(ps), 'Normal', PushSecretReason.RemoteDeleted, `deleted ${subject} from ${storeLabel(store)}`);
+      } else if (result === 'not-owned') {
+        await deps.events.record(target(ps), 'Warning', PushSecretReason.RemoteExistsNotOwned, `${subject} in ${storeLabel(store)} no longer carries this PushSecret's mark: left in place`);
+      }
+    } catch (err) {
+      audit(ps, store, client, 'provider.delete', subject, started, err);
+      throw err;
+    }
+  }
+
+  /** Deletes what status says we created; entries whose store is gone are dropped. Returns what is left. */
+  async function cleanUp(ps: PushSecret, entries: SyncedMap, keep: (storeKey: string, key: string) => boolean, signal: AbortSignal): Promise<{ left: Record<string, Record<string, PushSecretSyncedEntry>>; errors: string[] }> {
+    const namespace = ps.metadata.namespace ?? '';
+    const left: Record<string, Record<string, PushSecretSyncedEntry>> = {};
+    const errors: string[] = [];
+    for (const [storeKey, byKey] of Object.entries(entries)) {
+      for (const [key, entry] of Object.entries(byKey)) {
+        if (keep(storeKey, key)) {
+          (left[storeKey] ??= {})[key] = entry;
+          continue;
+        }
+        if (ps.spec.deletionPolicy !== 'Delete' || entry.created !== true) continue; // forgotten, left in place
+        const parsed = parseStoreStatusKey(storeKey);
+        const store = parsed && deps.storeByStatusKey(namespace, parsed.kind, parsed.name);
+        if (!store) continue; // the store is gone: nothing we can reach
+        try {
+          await deleteDestination(ps, store, entry.match.remoteRef.remoteKey, entry.match.remoteRef.property, signal);
+        } catch (err) {
+          errors.push(`deleting ${key} from ${storeLabel(store)}: ${describeError(err)}`);
+          (left[storeKey] ??= {})[key] = entry;
+        }
+      }
+    }
+    return { left, errors };
+  }
+
+  async function finalize(ps: PushSecret, signal: AbortSignal): Promise<ReconcileResult> {
+    if (!ps.metadata.finalizers?.includes(PUSH_SECRET_FINALIZER)) return;
+    const { left, errors } = await cleanUp(ps, ps.status?.syncedPushSecrets ?? {}, () => false, signal);
+    if (errors.length > 0) {
+      await report(ps, { type: ConditionType.Ready, status: 'False', reason: PushSecretReason.Errored, message: `deleting: ${errors.join('; ')}` }, left, false);
+      throw new Error(`PushSecret ${ownerOf(ps)}: ${errors.join('; ')}`);
+    }
+    await deps.finalizers.remove(ps.metadata.namespace ?? '', ps.metadata.name, PUSH_SECRET_FINALIZER);
+  }
+
+  async function pushAll(ps: PushSecret, items: readonly PushItem[], stores: readonly ResolvedStore[], signal: AbortSignal) {
+    const namespace = ps.metadata.namespace ?? '';
+    const adopt = ps.metadata.annotations?.[ADOPT_ANNOTATION] === 'true';
+    const previous = ps.status?.syncedPushSecrets ?? {};
+    const synced: Record<string, Record<string, PushSecretSyncedEntry>> = {};
+    const refused: string[] = [];
+    const failed: string[] = [];
+    let terminal = true;
+    for (const store of stores) {
+      const storeKey = storeStatusKey(store.kind, store.name);
+      let client: SecretsClient | undefined;
+      for (const item of items) {
+        const hmac = pushHmac(deps.hmacKey, { store: storeKey, storeGeneration: store.generation, item, updatePolicy: ps.spec.updatePolicy, adopt });
+        const before = previous[storeKey]?.[item.statusKey];
+        const entry = (created: boolean, withHmac: boolean): PushSecretSyncedEntry => ({
+          match: { ...(item.secretKey !== undefined ? { secretKey: item.secretKey } : {}), remoteRef: { remoteKey: item.remoteKey, ...(item.property !== undefined ? { property: item.property } : {}) } },
+          ...(item.conversionStrategy !== 'None' ? { conversionStrategy: item.conversionStrategy } : {}),
+          ...(withHmac ? { hmac } : {}),
+          created,
+        });
+        if (before?.hmac === hmac) {
+          (synced[storeKey] ??= {})[item.statusKey] = before; // nothing new: no remote call at all
+          continue;
+        }
+        const started = deps.clock.now();
+        const subject = item.property ? `${item.remoteKey}#${item.property}` : item.remoteKey;
+        try {
+          client ??= await deps.clientFor(store, namespace, signal);
+          if (!client.pushSecret) throw new TerminalError(`${storeLabel(store)} uses provider ${store.providerName}, which cannot push secrets yet`);
+          const result = await client.pushSecret({ remoteKey: item.remoteKey, property: item.property, value: item.value, owner: ownerOf(ps), adopt, updatePolicy: ps.spec.updatePolicy, metadata: item.metadata }, signal);
+          deps.onWrite?.(store.providerName, result);
+          if (result === 'created' || result === 'updated') {
+            audit(ps, store, client, 'provider.write', subject, started);
+            await deps.events.record(target(ps), 'Normal', PushSecretReason.Pushed, `${result === 'created' ? 'created' : 'updated'} ${subject} in ${storeLabel(store)}`);
+          }
+          (synced[storeKey] ??= {})[item.statusKey] = entry(result !== 'exists' || before?.created === true, true);
+        } catch (err) {
+          audit(ps, store, client, 'provider.write', subject, started, err);
+          deps.onWrite?.(store.providerName, err instanceof RemoteNotOwnedError ? 'denied' : 'error');
+          if (before) {
+            // Kept (so a later cleanup still knows it), but without its HMAC: the next pass tries again.
+            const { hmac: _stale, ...rest } = before;
+            (synced[storeKey] ??= {})[item.statusKey] = rest;
+          }
+          if (err instanceof RemoteNotOwnedError) {
+            refused.push(`${storeLabel(store)}: ${describeError(err)}`);
+            await deps.events.record(target(ps), 'Warning', PushSecretReason.RemoteExistsNotOwned, `${storeLabel(store)}: ${describeError(err)}`);
+          } else {
+            if (!(err instanceof TerminalError)) terminal = false;
+            failed.push(`${subject} in ${storeLabel(store)}: ${describeError(err)}`);
+          }
+        }
+      }
+    }
+    return { synced, refused, failed, terminal };
+  }
+
+  return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const slash = key.indexOf('/');
+    const namespace = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    const cached = deps.getPushSecret(namespace, name);
+    if (!cached) return;
+    if (!cached.ok) {
+      const before = cached.conditions?.find((c) => c.type === ConditionType.Ready);
+      if (before?.reason !== PushSecretReason.InvalidSpec || before.message !== cached.error) {
+        await deps.status.patch(statusRef(namespace, name), { conditions: setCondition(cached.conditions as Condition[] | undefined, { type: ConditionType.Ready, status: 'False', reason: PushSecretReason.InvalidSpec, message: cached.error }, deps.clock.now(), cached.generation) });
+        await deps.events.record({ apiVersion: API_GROUP_VERSION, kind: Kind.PushSecret, namespace, name, uid: cached.uid }, 'Warning', PushSecretReason.InvalidSpec, cached.error);
+      }
+      throw new TerminalError(cached.error);
+    }
+    const ps = cached.value;
+    if (ps.metadata.deletionTimestamp !== undefined) return finalize(ps, signal);
+    // The finalizer first, so nothing is created remotely that a deletion could then leave behind.
+    if (ps.spec.deletionPolicy === 'Delete') await deps.finalizers.add(namespace, name, PUSH_SECRET_FINALIZER);
+    else if (ps.metadata.finalizers?.includes(PUSH_SECRET_FINALIZER)) await deps.finalizers.remove(namespace, name, PUSH_SECRET_FINALIZER);
+
+    const asked = parseDuration(ps.spec.refreshInterval);
+    const refreshMs = asked > 0 ? Math.max(asked, deps.minRefreshIntervalMs ?? 0) : 0;
+    const next: ReconcileResult = refreshMs > 0 ? { requeueAfter: refreshMs } : undefined;
+    const fail = async (reason: string, message: string, synced?: SyncedMap) => {
+      await report(ps, { type: ConditionType.Ready, status: 'False', reason, message }, synced, false);
+      await deps.events.record(target(ps), 'Warning', reason, message);
+    };
+
+    const unsupported = pushSecretCompat(ps.spec);
+    if (unsupported.length > 0) {
+      await fail(PushSecretReason.InvalidSpec, unsupported.join('; '));
+      throw new TerminalError(unsupported.join('; '));
+    }
+    const selection = deps.selectStores(ps);
+    if (!selection.ok) {
+      await fail(PushSecretReason.StoreNotReady, selection.message);
+      throw new TerminalError(selection.message);
+    }
+    const source = await deps.readSource(ps, signal);
+    if (!source.ok) {
+      await fail(PushSecretReason.SourceMissing, source.message);
+      throw new TerminalError(source.message);
+    }
+    let items: PushItem[];
+    try {
+      items = pushItems(ps, source.data, source.name);
+    } catch (err) {
+      await fail(PushSecretReason.InvalidSpec, describeError(err));
+      throw err;
+    }
+
+    const { synced, refused, failed, terminal } = await pushAll(ps, items, selection.stores, signal);
+    // Destinations no longer asked for: deleted if ours under deletionPolicy Delete, else forgotten.
+    const wanted = new Set(selection.stores.flatMap((store) => items.map((item) => `${storeStatusKey(store.kind, store.name)}\u0000${item.statusKey}`)));
+    const stale: Record<string, Record<string, PushSecretSyncedEntry>> = {};
+    for (const [storeKey, byKey] of Object.entries(ps.status?.syncedPushSecrets ?? {})) {
+      for (const [key, entry] of Object.entries(byKey)) if (!wanted.has(`${storeKey}\u0000${key}`)) (stale[storeKey] ??= {})[key] = entry;
+    }
+    const cleanup = await cleanUp(ps, stale, () => false, signal);
+    for (const [storeKey, byKey] of Object.entries(cleanup.left)) Object.assign((synced[storeKey] ??= {}), byKey);
+    failed.push(...cleanup.errors);
+
+    if (refused.length > 0) {
+      await report(ps, { type: ConditionType.Ready, status: 'False', reason: PushSecretReason.RemoteExistsNotOwned, message: [...refused, ...failed].join('; ') }, synced, false);
+      // Rechecked at the refresh interval (someone may delete theirs), without error backoff.
+      if (failed.length > 0 && !terminal) throw new Error(failed.join('; '));
+      return next;
+    }
+    if (failed.length > 0) {
+      await fail(PushSecretReason.Errored, failed.join('; '), synced);
+      if (terminal) throw new TerminalError(failed.join('; '));
+      throw new Error(failed.join('; '));
+    }
+    const message = `pushed to ${selection.stores.map(storeLabel).join(', ') || 'no store (no store matches spec.secretStoreRefs)'}`;
+    await report(ps, { type: ConditionType.Ready, status: 'True', reason: PushSecretReason.Synced, message }, synced, true);
+    return next;
+  };
+}
+

@@ -1,0 +1,272 @@
+// PushSecret against the real control plane, moto (AWS Secrets Manager) and OpenBao (KV v2): a Secret pushed
+// appears remotely with our mark and its metadata; a change is pushed once; a refresh that found nothing new writes
+// nothing remotely; a remote secret someone else created is never overwritten or deleted without the adopt opt-in;
+// deletionPolicy Delete removes only what we created; a changed remoteKey cleans up the old one; KV v2 writes use
+// check-and-set. Every value used is searched for in logs, audit records, Events and statuses at the end.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { LocalCluster } from '../support/cluster.ts';
+import { useCluster } from '../support/shared-cluster.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
+import { startOpenBao, type OpenBao } from '../support/openbao.ts';
+import { adminKube, createObject, deleteObject, getObject, mergePatchSecret, patchObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady } from '../support/integration.ts';
+import type { TestKube } from '../support/kube.ts';
+import { createAwsProvider } from '../../src/providers/aws/provider.ts';
+import { createVaultProvider } from '../../src/providers/vault/provider.ts';
+import { createKvWriter, CasMismatchError } from '../../src/providers/vault/push.ts';
+import { createVaultSession } from '../../src/providers/vault/session.ts';
+import { createVaultApi } from '../../src/providers/vault/api.ts';
+import { createHttpTransport, type VaultTransport } from '../../src/providers/vault/transport.ts';
+import type { TokenSession } from '../../src/providers/vault/auth.ts';
+import { createFakeProvider } from '../../src/providers/fake/provider.ts';
+
+const REGION = 'us-east-1';
+const seedCredentials = { accessKeyId: 'AKIASEEDSEEDSEED', secretAccessKey: 'seed' };
+
+let cluster: LocalCluster;
+let kube: TestKube;
+let moto: Moto;
+let bao: OpenBao;
+let op: TestOperator;
+let sm: SecretsManagerClient;
+const secrets = new SecretValues();
+const namespaces = new TestNamespaces('push');
+
+before(async () => {
+  cluster = await useCluster();
+  kube = adminKube(cluster.kubeconfigPath);
+  moto = await startMoto();
+  bao = await startOpenBao();
+  await bao.api('POST', 'sys/mounts/kv1', { type: 'kv', options: { version: '1' } });
+  sm = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
+  op = await startTestOperator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    args: ['--leader-elect=false', '--concurrency=4'],
+    providers: [createAwsProvider(), createVaultProvider(), createFakeProvider()],
+  });
+});
+
+after(async () => {
+  await stopTestOperator(op, 'push-secret');
+  sm?.destroy();
+  await bao?.stop();
+  await moto?.stop();
+  await cluster?.stop();
+});
+
+/** A namespace with an aws SecretStore (static keys, moto) and a vault SecretStore (token, OpenBao KV v2). */
+async function namespaceWithStores(): Promise<string> {
+  const ns = await namespaces.create(kube);
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'creds' }, stringData: { id: 'AKIASTATICSTATIC', key: secrets.next('aws-key'), token: 'root' } } });
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'aws', labels: { push: 'yes' } },
+    spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: moto.endpoint, auth: { secretRef: { accessKeyIDSecretRef: { name: 'creds', key: 'id' }, secretAccessKeySecretRef: { name: 'creds', key: 'key' } } } } } },
+  }, ns);
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'bao' },
+    spec: { provider: { vault: { server: bao.address, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'creds', key: 'token' } } } } },
+  }, ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws', status: 'True' });
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'bao', status: 'True' });
+  return ns;
+}
+
+function pushSecret(name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) {
+  return { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'PushSecret', metadata: { name, annotations }, spec: { refreshInterval: '1s', ...spec } };
+}
+
+async function remote(id: string): Promise<string | undefined> {
+  try {
+    return (await sm.send(new GetSecretValueCommand({ SecretId: id }))).SecretString;
+  } catch (err) {
+    if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
+}
+const versions = async (id: string) => (await sm.send(new ListSecretVersionIdsCommand({ SecretId: id, IncludeDeprecated: true }))).Versions?.length ?? 0;
+const tagsOf = async (id: string) => Object.fromEntries(((await sm.send(new DescribeSecretCommand({ SecretId: id }))).Tags ?? []).map((t) => [t.Key, t.Value]));
+const deletedDate = async (id: string) => (await sm.send(new DescribeSecretCommand({ SecretId: id }))).DeletedDate;
+
+/** Waits until status.refreshTime moves past `since` `times` times (each refresh of the PushSecret). */
+async function refreshes(ns: string, name: string, times: number): Promise<void> {
+  let seen = (await getObject(kube, Plural.PushSecret, name, ns))?.['status'] as { refreshTime?: string } | undefined;
+  for (let i = 0; i < times; i++) {
+    const before = seen?.refreshTime;
+    seen = await waitFor(`PushSecret ${ns}/${name} refreshed again`, async () => {
+      const status = (await getObject(kube, Plural.PushSecret, name, ns))?.['status'] as { refreshTime?: string } | undefined;
+      return status?.refreshTime !== undefined && status.refreshTime !== before ? status : undefined;
+    });
+  }
+}
+
+test('a Secret is pushed to Secrets Manager with our mark and its metadata; a change is pushed once; an unchanged refresh writes nothing', async () => {
+  const ns = await namespaceWithStores();
+  const password = secrets.next('pw');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { password, user: 'app' } } });
+  const key = `${ns}/db`;
+  await createObject(kube, Plural.PushSecret, pushSecret('db', {
+    secretStoreRefs: [{ labelSelector: { matchLabels: { push: 'yes' } } }],
+    selector: { secret: { name: 'db' } },
+    data: [
+      { match: { secretKey: 'password', remoteRef: { remoteKey: `${key}/password` } }, metadata: { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { tags: { team: 'a' }, description: 'db password' } } },
+      { match: { secretKey: 'user', remoteRef: { remoteKey: `${key}/config`, property: 'user' } } },
+    ],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'db', status: 'True', reason: 'Synced' });
+  assert.equal(await remote(`${key}/password`), password);
+  assert.deepEqual(JSON.parse((await remote(`${key}/config`))!), { user: 'app' });
+  const tags = await tagsOf(`${key}/password`);
+  assert.equal(tags['managed-by'], 'secret-relay');
+  assert.equal(tags['secret-relay.dev/push-secret'], `${ns}/db`);
+  assert.equal(tags['team'], 'a');
+  const described = await sm.send(new DescribeSecretCommand({ SecretId: `${key}/password` }));
+  assert.equal(described.Description, 'db password');
+
+  // Refreshes that find nothing new write nothing remotely.
+  const before = await versions(`${key}/password`);
+  await refreshes(ns, 'db', 3);
+  assert.equal(await versions(`${key}/password`), before, 'no new version from unchanged refreshes');
+  const writes = op.audit.lines.filter((l) => l.includes('"provider.write"') && l.includes(`${key}/password`));
+  assert.equal(writes.length, 1, 'one provider.write audit record for the creation');
+
+  // A change of the Secret is pushed, once.
+  const changed = secrets.next('pw');
+  await mergePatchSecret(kube, ns, 'db', { stringData: { password: changed } });
+  await waitFor('the new password pushed', async () => (await remote(`${key}/password`)) === changed);
+  await refreshes(ns, 'db', 2);
+  assert.equal(await versions(`${key}/password`), before + 1, 'the change made exactly one new version');
+  const record = JSON.parse(op.audit.lines.filter((l) => l.includes('"provider.write"') && l.includes(`${key}/password`)).at(-1)!) as Record<string, unknown>;
+  assert.deepEqual(record['pushSecret'], { namespace: ns, name: 'db' });
+  assert.equal(record['result'], 'success');
+  assert.equal(record['provider'], 'aws');
+});
+
+test('a remote secret someone else created is never overwritten or deleted; the adopt annotation takes it over', async () => {
+  const ns = await namespaceWithStores();
+  const theirs = secrets.next('theirs');
+  const id = `${ns}/shared`;
+  await sm.send(new CreateSecretCommand({ Name: id, SecretString: theirs }));
+  const ours = secrets.next('ours');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'src' }, stringData: { v: ours } } });
+  await createObject(kube, Plural.PushSecret, pushSecret('clobber', { secretStoreRefs: [{ name: 'aws' }], deletionPolicy: 'Delete', selector: { secret: { name: 'src' } }, data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: id } } }] }), ns);
+  const ready = await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'clobber', status: 'False', reason: 'RemoteExistsNotOwned' });
+  assert.match(ready.message, new RegExp(`${id}.*not created by secret-relay.*secret-relay.dev/adopt`));
+  assert.equal(await remote(id), theirs, 'their value is untouched');
+  await waitFor('a denied provider.write audit record', () => op.audit.lines.some((l) => l.includes('"provider.write"') && l.includes(id) && l.includes('"denied"')));
+
+  // Deleting the PushSecret under deletionPolicy Delete leaves their secret alone.
+  await deleteObject(kube, Plural.PushSecret, 'clobber', ns);
+  await waitFor('the PushSecret gone', async () => (await getObject(kube, Plural.PushSecret, 'clobber', ns)) === undefined);
+  assert.equal(await remote(id), theirs);
+  assert.equal(await deletedDate(id), undefined, 'not scheduled for deletion');
+
+  // With the opt-in it is taken over: our value and our mark.
+  await createObject(kube, Plural.PushSecret, pushSecret('adopter', { secretStoreRefs: [{ name: 'aws' }], deletionPolicy: 'Delete', selector: { secret: { name: 'src' } }, data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: id } } }] }, { 'secret-relay.dev/adopt': 'true' }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'adopter', status: 'True' });
+  assert.equal(await remote(id), ours);
+  assert.equal((await tagsOf(id))['secret-relay.dev/push-secret'], `${ns}/adopter`);
+});
+
+test('deletionPolicy Delete deletes what the PushSecret created, and a changed remoteKey cleans up the old one; None keeps it', async () => {
+  const ns = await namespaceWithStores();
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'src' }, stringData: { v: secrets.next('v') } } });
+  const first = `${ns}/first`;
+  const second = `${ns}/second`;
+  await createObject(kube, Plural.PushSecret, pushSecret('moving', { secretStoreRefs: [{ name: 'aws' }], deletionPolicy: 'Delete', selector: { secret: { name: 'src' } }, data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: first } } }] }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'moving', status: 'True' });
+  assert.ok(await remote(first));
+  await patchObject(kube, Plural.PushSecret, 'moving', { spec: { data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: second } } }] } }, ns);
+  await waitFor('the old remote key scheduled for deletion', async () => (await deletedDate(first)) !== undefined);
+  assert.ok(await remote(second));
+  await deleteObject(kube, Plural.PushSecret, 'moving', ns);
+  await waitFor('the new remote key scheduled for deletion', async () => (await deletedDate(second)) !== undefined);
+  await waitFor('the PushSecret gone (finalizer removed)', async () => (await getObject(kube, Plural.PushSecret, 'moving', ns)) === undefined);
+
+  // deletionPolicy None (the default): the remote secret stays.
+  const kept = `${ns}/kept`;
+  await createObject(kube, Plural.PushSecret, pushSecret('keeper', { secretStoreRefs: [{ name: 'aws' }], selector: { secret: { name: 'src' } }, data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: kept } } }] }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'keeper', status: 'True' });
+  await deleteObject(kube, Plural.PushSecret, 'keeper', ns);
+  await waitFor('the PushSecret gone', async () => (await getObject(kube, Plural.PushSecret, 'keeper', ns)) === undefined);
+  assert.ok(await remote(kept));
+  assert.equal(await deletedDate(kept), undefined);
+});
+
+test('OpenBao KV v2: pushed with our custom_metadata; a foreign secret is refused; Delete removes only ours; KV v1 is refused by name', async () => {
+  const ns = await namespaceWithStores();
+  const token = secrets.next('token');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'src' }, stringData: { token, whole: JSON.stringify({ a: '1' }) } } });
+  await bao.api('POST', `secret/data/${ns}/foreign`, { data: { mine: 'not yours' } });
+  await createObject(kube, Plural.PushSecret, pushSecret('bao', {
+    secretStoreRefs: [{ name: 'bao' }],
+    deletionPolicy: 'Delete',
+    selector: { secret: { name: 'src' } },
+    data: [
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `${ns}/app`, property: 'token' } } },
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `${ns}/foreign`, property: 'token' } } },
+    ],
+  }), ns);
+  const ready = await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'bao', status: 'False', reason: 'RemoteExistsNotOwned' });
+  assert.match(ready.message, /foreign/);
+  const app = await bao.api('GET', `secret/data/${ns}/app`);
+  assert.deepEqual((app!['data'] as { data: unknown }).data, { token });
+  const meta = await bao.api('GET', `secret/metadata/${ns}/app`);
+  assert.deepEqual((meta!['data'] as { custom_metadata: unknown }).custom_metadata, { 'managed-by': 'secret-relay', 'secret-relay.dev/push-secret': `${ns}/bao` });
+  const foreign = await bao.api('GET', `secret/data/${ns}/foreign`);
+  assert.deepEqual((foreign!['data'] as { data: unknown }).data, { mine: 'not yours' });
+
+  await deleteObject(kube, Plural.PushSecret, 'bao', ns);
+  await waitFor('the PushSecret gone', async () => (await getObject(kube, Plural.PushSecret, 'bao', ns)) === undefined);
+  await assert.rejects(bao.api('GET', `secret/metadata/${ns}/app`), 'ours is deleted');
+  assert.ok(await bao.api('GET', `secret/data/${ns}/foreign`), 'theirs is kept');
+
+  // KV v1 keeps no metadata for the mark: refused with a message naming why.
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'kv1' },
+    spec: { provider: { vault: { server: bao.address, path: 'kv1', version: 'v1', auth: { tokenSecretRef: { name: 'creds', key: 'token' } } } } },
+  }, ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'kv1', status: 'True' });
+  await createObject(kube, Plural.PushSecret, pushSecret('v1', { secretStoreRefs: [{ name: 'kv1' }], selector: { secret: { name: 'src' } }, data: [{ match: { secretKey: 'whole', remoteRef: { remoteKey: 'x' } } }] }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'v1', status: 'False', reason: 'Errored', message: /KV v1 keeps no metadata/ });
+});
+
+test('KV v2 check-and-set: a write racing another writer fails instead of overwriting it', async () => {
+  const path = `cas/${Date.now()}`;
+  await bao.api('POST', `secret/data/${path}`, { data: { v: '1' } });
+  await bao.api('POST', `secret/metadata/${path}`, { custom_metadata: { 'managed-by': 'secret-relay', 'secret-relay.dev/push-secret': 'ns/ps' } });
+  // The real transport, API and session, with another writer let in between our read and our write.
+  const http = createHttpTransport({ server: bao.address });
+  const racing: VaultTransport = async (request) => {
+    if (request.method === 'POST' && request.path === `secret/data/${path}`) await bao.api('POST', `secret/data/${path}`, { data: { v: 'racer' } });
+    return http.send(request);
+  };
+  const session = createVaultSession(createVaultApi(racing), { token: async () => 'root', invalidate: () => {} } as unknown as TokenSession);
+  const writer = createKvWriter(session, { mount: 'secret', version: 'v2' });
+  await assert.rejects(writer.pushSecret({ remoteKey: path, property: 'v', value: new TextEncoder().encode('ours'), owner: 'ns/ps', adopt: false, updatePolicy: 'Replace' }, AbortSignal.timeout(10_000)), (err: unknown) => err instanceof CasMismatchError);
+  http.close();
+  const now = await bao.api('GET', `secret/data/${path}`);
+  assert.deepEqual((now!['data'] as { data: unknown }).data, { v: 'racer' }, 'the other writer\'s value stands');
+});
+
+test('no secret value in logs, audit records, Events or statuses', async () => {
+  const pushStatuses: string[] = [];
+  for (const ns of namespaces.names) {
+    const list = (await kube.custom.listNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: ns, plural: Plural.PushSecret })) as { items: { status?: unknown }[] };
+    pushStatuses.push(JSON.stringify(list.items.map((i) => i.status)));
+  }
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 5, extra: { 'PushSecret statuses': pushStatuses.join('\n') } });
+});
