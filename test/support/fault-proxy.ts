@@ -108,7 +108,7 @@ export function answerFault(fault: Fault, req: http.IncomingMessage, res: http.S
 type Upstream = (entry: ProxiedRequest, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => http.ClientRequest;
 
 /** The proxy server shared by both kinds: log, rule, faults; `upstream` sends a request on. */
-async function startProxyServer(upstream: Upstream, close: () => void): Promise<Omit<FaultProxy, 'writeKubeconfig'>> {
+async function startProxyServer(upstream: Upstream, close: () => void, options: { serverTimeouts?: boolean } = {}): Promise<Omit<FaultProxy, 'writeKubeconfig'>> {
   let rule: FaultRule = () => forward;
   const log: ProxiedRequest[] = [];
   let open = 0;
@@ -162,6 +162,11 @@ async function startProxyServer(upstream: Upstream, close: () => void): Promise<
       out.end(body);
     };
   });
+  if (options.serverTimeouts === false) {
+    server.headersTimeout = 0;
+    server.requestTimeout = 0;
+    server.keepAliveTimeout = 0;
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -223,7 +228,11 @@ export async function startFaultProxy(adminKubeconfigPath: string): Promise<Faul
   };
 }
 
-/** A fault proxy in front of a plain-HTTP server (`upstream`: http://host:port); requests forwarded unchanged. */
+/**
+ * A fault proxy in front of a plain-HTTP server (`upstream`: http://host:port); requests forwarded unchanged. A
+ * stalled request stays stalled until its client gives up: none of Node's server timeouts (headersTimeout closes a
+ * connection after 60 s) ends it for the client.
+ */
 export async function startHttpFaultProxy(upstream: string): Promise<Omit<FaultProxy, 'writeKubeconfig'>> {
   const target = new URL(upstream);
   const agent = new http.Agent({ keepAlive: true });
@@ -234,5 +243,5 @@ export async function startHttpFaultProxy(upstream: string): Promise<Omit<FaultP
       answer.pipe(res);
       answer.on('end', () => (entry.answeredAt ??= Date.now()));
     }),
-  () => agent.destroy());
+  () => agent.destroy(), { serverTimeouts: false });
 }
