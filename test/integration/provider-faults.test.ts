@@ -324,7 +324,7 @@ function awsEndpointCase(service: 'SecretsManager' | 'ParameterStore', token: bo
   return {
     name: token ? `aws ${service} STS AssumeRoleWithWebIdentity` : `aws ${service}`,
     provider: 'aws',
-    says: token ? /AWS sts:AssumeRoleWithWebIdentity/ : service === 'SecretsManager' ? /AWS secretsmanager:GetSecretValue/ : /AWS ssm:GetParameter/,
+    says: token ? /AWS (throttled )?sts:AssumeRoleWithWebIdentity/ : service === 'SecretsManager' ? /AWS (throttled )?secretsmanager:GetSecretValue/ : /AWS (throttled )?ssm:GetParameter/,
     token,
     async setup(ns, id) {
       const role = `arn:aws:iam::${AWS_ACCOUNT}:role/faults-${ns}`;
@@ -556,16 +556,21 @@ suite('every provider fault heals without a human; the Secret keeps its last goo
       await explained(ns, waitSecretData(kube, ns, 'app', { value: good }, 120_000));
       const syncedAt = Date.now();
 
-      // The fault begins; a rotation is made in the provider; something makes the operator call the endpoint.
+      // The fault begins; something makes the operator call the endpoint; a rotation is made in the provider.
       subject.inject(fault);
+      const faulted = () => waitFor(`${endpoint.name} to see a faulted request`, () => subject.hits() > 0, SHOW_DEADLINE_MS);
+      if (endpoint.token) {
+        // A token endpoint is called again for a new store generation: a new client, so a new login or token exchange
+        // (credentials are cached per generation). Until the new generation is seen, the old client may still read.
+        await patchObject(kube, Plural.SecretStore, 'store', { spec: { refreshInterval: '7m' } }, ns);
+        await faulted();
+      }
       const rotated = secrets.next('rotated');
       await subject.write(rotated);
       await waitFor('the read-through window of the last good read to pass', () => Date.now() - syncedAt > HOLD_MS, HOLD_MS + 1_000);
-      // A token endpoint is called again for a new store generation: a new client, so a new login or token exchange
-      // (credentials are cached per generation). Then the ExternalSecret is refreshed (as its refreshInterval would).
-      if (endpoint.token) await patchObject(kube, Plural.SecretStore, 'store', { spec: { refreshInterval: '7m' } }, ns);
+      // The ExternalSecret is refreshed (as its refreshInterval would do).
       await patchObject(kube, Plural.ExternalSecret, 'app', { metadata: { annotations: { 'secret-relay.dev/force-sync': String(Date.now()) } } }, ns);
-      await waitFor(`${endpoint.name} to see a faulted request`, () => subject.hits() > 0, SHOW_DEADLINE_MS);
+      await faulted();
 
       // A stalled call shows once its timeout has passed (and the SDK's retries, stalled too): that bounds it.
       const ready = await waitFor(`${ns}/app Ready=False during ${fault}`, async () => {
