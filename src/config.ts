@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_REFRESH_TIME_PERIOD_MS } from './controller/externalsecret/reconciler.ts';
+import { DEFAULT_CONTROLLER_CLASS } from './controller/runtime/controller-class.ts';
 import { DurationError, formatDuration, parseDuration } from './util/duration.ts';
 import { LOG_LEVELS } from './log.ts';
 import type { LogLevel } from './log.ts';
@@ -29,6 +30,8 @@ export interface Config {
   readonly watchNamespaces: readonly string[];
   readonly leaderElect: boolean;
   readonly leaseName: string;
+  /** The controller class this installation serves (ESO's spec.controller on stores); `default` as ESO. */
+  readonly controllerClass: string;
   readonly leaseDurationMs: number;
   /** The leader gives up leading when it could not renew for this long; < leaseDurationMs. */
   readonly leaseRenewDeadlineMs: number;
@@ -76,6 +79,8 @@ export interface Config {
   readonly tenancy: TenancyPolicy;
   /** The operator's own ServiceAccount (in `namespace`), for stores allowed to act as the operator through a minted token. */
   readonly serviceAccountName: string;
+  /** The HTTPS listener for signed change notifications (docs/change-feeds.md); undefined: off. */
+  readonly changeWebhook?: { readonly port: number; readonly host: string; readonly certFile: string; readonly keyFile: string } | undefined;
 }
 
 /** A bad option: the message names the option as the user wrote it and what is accepted. */
@@ -136,10 +141,15 @@ const OPTIONS = [
   },
   { name: 'watch-namespaces', help: 'comma-separated namespaces to watch; empty = all', defaultText: '' },
   { name: 'leader-elect', boolean: true, help: 'only the holder of the Lease reconciles', defaultText: 'true' },
-  { name: 'lease-name', help: 'name of the leader-election Lease', defaultText: 'secret-relay-leader' },
+  { name: 'lease-name', help: 'name of the leader-election Lease', defaultText: 'secret-relay-leader, or secret-relay-leader-<class> with --controller-class' },
+  { name: 'controller-class', help: "the controller class served (ESO's spec.controller): stores of this class or none, and their ExternalSecrets; others are left untouched", defaultText: 'default' },
   { name: 'lease-duration', help: 'how long a Lease is valid without renewal', defaultText: '15s' },
   { name: 'lease-renew-deadline', help: 'the leader steps down if it could not renew for this long', defaultText: '10s' },
   { name: 'lease-retry-period', help: 'interval between acquire/renew attempts', defaultText: '2s' },
+  { name: 'change-webhook-port', help: 'port of the HTTPS listener for signed change notifications (0 = any free port); off when unset', defaultText: 'off' },
+  { name: 'change-webhook-host', help: 'address the change webhook listener binds to', defaultText: '0.0.0.0' },
+  { name: 'change-webhook-tls-cert-file', help: 'PEM certificate (chain) of the change webhook listener; required with --change-webhook-port', defaultText: 'none' },
+  { name: 'change-webhook-tls-key-file', help: 'PEM private key of the change webhook listener; required with --change-webhook-port', defaultText: 'none' },
   { name: 'audit-log-file', help: 'also append audit records to this file', defaultText: 'stdout only' },
   { name: 'kubeconfig', help: 'kubeconfig path', defaultText: '$KUBECONFIG, else in-cluster config' },
   { name: 'kube-token', secret: true, help: 'bearer token for the apiserver instead of the kubeconfig user' },
@@ -452,10 +462,23 @@ export function loadConfig(
     );
   }
 
+  const changeWebhookOption = () => {
+    const port = optional('change-webhook-port', portRule);
+    const certFile = optional('change-webhook-tls-cert-file', nonEmptyRule('a file path'));
+    const keyFile = optional('change-webhook-tls-key-file', nonEmptyRule('a file path'));
+    if (port === undefined) return {};
+    // Signed notifications still name stores and keys: never on plain http.
+    if (certFile === undefined || keyFile === undefined) {
+      throw new ConfigError('change-webhook-port', '--change-webhook-port needs --change-webhook-tls-cert-file and --change-webhook-tls-key-file (the listener serves HTTPS only)');
+    }
+    return { changeWebhook: { port, host: option('change-webhook-host', nonEmptyRule('an address to listen on, like 0.0.0.0 or 127.0.0.1'), '0.0.0.0'), certFile, keyFile } };
+  };
+
   const kubeconfig =
     optional('kubeconfig', nonEmptyRule('a kubeconfig file path')) ??
     (env.KUBECONFIG ? parse('kubeconfig', { value: env.KUBECONFIG, source: 'KUBECONFIG' }, nonEmptyRule('a kubeconfig file path')) : undefined);
 
+  const controllerClass = option('controller-class', objectNameRule, DEFAULT_CONTROLLER_CLASS);
   return {
     metricsPort: option('metrics-port', portRule, 8080),
     metricsHost: option('metrics-host', nonEmptyRule('an address to listen on, like 0.0.0.0 or 127.0.0.1'), '0.0.0.0'),
@@ -464,11 +487,14 @@ export function loadConfig(
     namespace: optional('namespace', namespaceRule) ?? defaultNamespace(env, readFile, parse),
     watchNamespaces: option('watch-namespaces', namespaceListRule, []),
     leaderElect: option('leader-elect', booleanRule, true),
-    leaseName: option('lease-name', objectNameRule, 'secret-relay-leader'),
+    controllerClass,
+    // Two installations of different classes in one namespace must not elect one leader between them.
+    leaseName: option('lease-name', objectNameRule, controllerClass === DEFAULT_CONTROLLER_CLASS ? 'secret-relay-leader' : `secret-relay-leader-${controllerClass}`),
     leaseDurationMs,
     leaseRenewDeadlineMs,
     leaseRetryPeriodMs,
     auditLogFile: optional('audit-log-file', nonEmptyRule('a file path')),
+    ...changeWebhookOption(),
     kubeconfig,
     kubeToken: secretOption('kube-token', kubeTokenRule),
     qps: option('qps', positiveNumber(10_000), 50),

@@ -11,11 +11,15 @@ import { createMetrics } from './metrics/metrics.ts';
 import type { KubeClient } from './k8s/kube-client.ts';
 import { loadOrCreateHmacKey } from './k8s/hmac-key.ts';
 import { ClusterSecretStoreKind, ExternalSecretKind, SecretStoreKind } from './k8s/kinds.ts';
-import { ensureOperatorNamespace, startupStep } from './k8s/preflight.ts';
+import { ensureOperatorNamespace, startupStep, StartupError } from './k8s/preflight.ts';
 import type { Provider } from './providers/provider.ts';
 import { Manager } from './controller/runtime/manager.ts';
 import type { ControllerModule } from './controller/module.ts';
-import { createControllerServices } from './controller/services.ts';
+import { createControllerServices, type ControllerServices } from './controller/services.ts';
+import { createWebhookHandler } from './controller/changefeed/webhook.ts';
+import { startChangeWebhookServer, type ChangeWebhookServer } from './http/change-webhook.ts';
+import { createStoreKubeAccess } from './k8s/store-access.ts';
+import { readFileSync } from 'node:fs';
 import { externalSecretController } from './controller/externalsecret/module.ts';
 import { secretStoreController, clusterSecretStoreController } from './controller/secretstore/module.ts';
 import { rolloutController } from './controller/rollouts/module.ts';
@@ -40,6 +44,8 @@ export interface OperatorOptions {
 
 export interface RunningOperator {
   readonly metricsPort: number;
+  /** The port of the signed change webhook (--change-webhook-port), when it is on. */
+  readonly changeWebhookPort?: number | undefined;
   readonly registry: Registry;
   isLeader(): boolean;
   stop(): Promise<void>;
@@ -76,7 +82,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ? { namespace: config.namespace, name: config.leaseName, identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.leaseRenewDeadlineMs, retryPeriodMs: config.leaseRetryPeriodMs }
       : undefined,
   });
-  const services = createControllerServices({ kube, caches: manager, clock, logger, metrics, audit, hmacKey, providers: options.providers, operatorNamespace: config.namespace, identity: config.identity, refreshTimePeriodMs: config.refreshTimePeriodMs, tenancy: config.tenancy,
+  const services = createControllerServices({ kube, caches: manager, clock, logger, metrics, audit, hmacKey, providers: options.providers, operatorNamespace: config.namespace, identity: config.identity, refreshTimePeriodMs: config.refreshTimePeriodMs, tenancy: config.tenancy, controllerClass: config.controllerClass,
     isolation: {
       sandbox: { workers: config.sandboxWorkers, timeoutMs: config.sandboxTimeoutMs, memoryMb: config.sandboxMemoryMb, namespaceBudgetMs: config.namespaceSandboxBudgetMs, inlineMaxBytes: config.sandboxInlineBytes },
       minRefreshIntervalMs: config.minRefreshIntervalMs,
@@ -101,16 +107,46 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     await close();
     throw err;
   }
-  logger.info({ identity: config.identity, controllers: modules.map((m) => m.name) }, 'operator started');
+  let webhook: ChangeWebhookServer | undefined;
+  try {
+    webhook = config.changeWebhook ? await startWebhook(config.changeWebhook, services, kube, logger, () => manager.isLeader()) : undefined;
+  } catch (err) {
+    await manager.stop().catch(() => {});
+    await close();
+    throw err;
+  }
+  logger.info({ identity: config.identity, controllers: modules.map((m) => m.name), ...(webhook ? { changeWebhookPort: webhook.port } : {}) }, 'operator started');
   return {
     metricsPort: started.metricsPort,
+    changeWebhookPort: webhook?.port,
     registry,
     isLeader: () => manager.isLeader(),
     async stop() {
+      await webhook?.close();
       await manager.stop();
       await close();
     },
   };
+}
+
+/** The HTTPS listener of signed change notifications (docs/change-feeds.md). */
+async function startWebhook(options: NonNullable<Config['changeWebhook']>, services: ControllerServices, kube: KubeClient, logger: Logger, isLeader: () => boolean): Promise<ChangeWebhookServer> {
+  const read = (file: string, flag: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new StartupError(`${flag} names '${file}', which cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); mount the certificate Secret there`);
+    }
+  };
+  const handle = createWebhookHandler({
+    clock: services.clock,
+    logger,
+    stores: services.stores,
+    remoteChanges: services.remoteChanges,
+    kubeAccess: (onlyNamespace, storeDescription) => createStoreKubeAccess(kube, { onlyNamespace, storeDescription }),
+    isLeader,
+  });
+  return startChangeWebhookServer({ port: options.port, host: options.host, cert: read(options.certFile, '--change-webhook-tls-cert-file'), key: read(options.keyFile, '--change-webhook-tls-key-file'), handle, logger });
 }
 
 function countReady(objects: readonly { status?: { conditions?: readonly { type: string; status: string }[] } }[]) {

@@ -16,7 +16,6 @@ const notYet = (field: string, what: string) => `${field} (${what}) is not suppo
 export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller' | 'retrySettings' | 'conditions'>, isCluster: boolean): CompatVerdict {
   const errors: string[] = [];
   const warnings: string[] = [];
-  if (spec.controller !== undefined && spec.controller !== '') errors.push(notYet('spec.controller', 'controller classes'));
   const retry = spec.retrySettings;
   if (retry !== undefined && ((retry.maxRetries ?? 0) > PROVIDER_RETRY_LIMITS.maxRetries || parseDuration(retry.retryInterval ?? '0') > PROVIDER_RETRY_LIMITS.intervalMs)) {
     warnings.push(`spec.retrySettings: at most ${PROVIDER_RETRY_LIMITS.maxRetries} retries ${PROVIDER_RETRY_LIMITS.intervalMs / 1000} s apart are made within a sync; later ones follow the operator's backoff`);
@@ -40,7 +39,6 @@ export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller
   }
   const vault = spec.provider.vault;
   if (vault !== undefined) {
-    if (vault.auth.gcp !== undefined) errors.push(notYet('spec.provider.vault.auth.gcp', 'Vault gcp auth; use kubernetes, jwt, appRole, userPass, ldap, cert, iam or tokenSecretRef'));
     if (vault.auth.namespace !== undefined) errors.push(notYet('spec.provider.vault.auth.namespace', 'a separate login namespace; spec.provider.vault.namespace applies to logins too'));
     const jwt = vault.auth.jwt;
     if (jwt !== undefined && jwt.secretRef === undefined && jwt.kubernetesServiceAccountToken === undefined) {
@@ -73,16 +71,8 @@ export function externalSecretCompat(spec: ExternalSecretSpec): string[] {
     }
   });
   spec.data.forEach((entry, index) => {
-    if (entry.sourceRef !== undefined) errors.push(notYet(`spec.data[${index}].sourceRef`, 'a store or generator per entry; use spec.secretStoreRef or spec.dataFrom[].sourceRef.generatorRef'));
+    // ESO does not implement it either (deprecated in data[]).
+    if (entry.sourceRef?.generatorRef !== undefined) errors.push(notYet(`spec.data[${index}].sourceRef.generatorRef`, 'a generator per data entry; use spec.dataFrom[].sourceRef.generatorRef'));
   });
-  spec.dataFrom?.forEach((entry, index) => {
-    if (entry.sourceRef?.storeRef !== undefined) errors.push(notYet(`spec.dataFrom[${index}].sourceRef.storeRef`, 'a store per entry; use spec.secretStoreRef'));
-    entry.rewrite?.forEach((step, at) => {
-      if (step.merge !== undefined) errors.push(notYet(`spec.dataFrom[${index}].rewrite[${at}].merge`, 'merge rewrites; use regexp or transform rewrites, or a template'));
-    });
-  });
-  if (spec.secretStoreRef === undefined && errors.length === 0) {
-    errors.push('spec.secretStoreRef is not set: ExternalSecrets whose entries each name their own sourceRef are not supported by secret-relay yet; set spec.secretStoreRef');
-  }
   return errors;
 }

@@ -326,7 +326,13 @@ export const ExternalSecretDataSchema = z
       message: "spec.data[].secretKey must be a Secret key: letters, digits, '-', '_' and '.' only",
     }).describe('The key in the target Secret.'),
     remoteRef: ExternalSecretDataRemoteRefSchema,
-    sourceRef: notSupportedYet('Another store or a generator for this one entry (ESO: storeRef or generatorRef).'),
+    sourceRef: z
+      .object({
+        storeRef: SecretStoreRefSchema.optional().describe('The store this entry reads from instead of spec.secretStoreRef (as ESO).'),
+        generatorRef: notSupportedYet('ESO field, not implemented by ESO in data[] either (deprecated there): use dataFrom[].sourceRef.generatorRef.'),
+      })
+      .meta(typeMeta('StoreSourceRef', 'Where one data entry comes from when it is not spec.secretStoreRef.'))
+      .optional(),
   })
   .meta(typeMeta('ExternalSecretData', 'One key of the target Secret and the remote value it holds.'));
 
@@ -412,12 +418,48 @@ export const RewriteTransformSchema = z
   })
   .meta(typeMeta('RewriteTransform', 'Renames keys with a template.'));
 
+export const RewriteMergeSchema = withRules(
+  z
+    .object({
+      into: z
+        .string()
+        .max(ExternalSecretLimits.secretKey)
+        .optional()
+        .describe('The key the merged JSON object is written to, beside the other keys; needed by strategy JSON, ignored otherwise.'),
+      priority: z
+        .array(z.string().max(ExternalSecretLimits.secretKey))
+        .max(ExternalSecretLimits.dataFrom)
+        .optional()
+        .describe('Keys merged last, in this order, so their fields win a conflict; the others are merged first in alphabetical order.'),
+      priorityPolicy: z
+        .enum(['Strict', 'IgnoreNotFound'])
+        .optional()
+        .describe('Strict (default): a priority key that is not in the input fails the merge. IgnoreNotFound: it is skipped.'),
+      conflictPolicy: z
+        .enum(['Error', 'Ignore'])
+        .optional()
+        .describe('Error (default): a field found in two keys fails the merge. Ignore: the later key (by the order above) wins.'),
+      strategy: z
+        .enum(['Extract', 'JSON'])
+        .optional()
+        .describe('Extract (default): the fields of every JSON value become the keys. JSON: they are merged into one JSON object written under `into`.'),
+    })
+    .meta(typeMeta('RewriteMerge', "ESO's merge rewrite: every value is a JSON object, and their fields are merged into one.")),
+  [
+    {
+      rule: "!has(self.strategy) || self.strategy != 'JSON' || (has(self.into) && self.into != '')",
+      message: 'spec.dataFrom[].rewrite[].merge with strategy JSON needs into, the key to write the merged object to (ESO fails every sync without it)',
+      holds: (merge) => merge.strategy !== 'JSON' || (merge.into ?? '') !== '',
+    },
+  ],
+);
+
 export const ExternalSecretRewriteSchema = withRules(
   z
     .object({
       regexp: RewriteRegexpSchema.optional(),
       transform: RewriteTransformSchema.optional(),
-      merge: notSupportedYet('Merges the values of the keys into one (ESO: into, strategy, priority, conflictPolicy).'),
+      merge: RewriteMergeSchema.optional(),
     })
     .meta(typeMeta('ExternalSecretRewrite', 'One renaming step applied to the keys of a dataFrom source.')),
   [
@@ -453,9 +495,7 @@ export const GeneratorRefSchema = z
 export const ExternalSecretSourceRefSchema = z
   .object({
     generatorRef: GeneratorRefSchema.optional().describe('The generator whose output becomes keys of the Secret.'),
-    storeRef: SecretStoreRefSchema.optional().describe(
-      'Another store for this entry (ESO field). Not supported by secret-relay yet: an ExternalSecret using it reports Ready=False.',
-    ),
+    storeRef: SecretStoreRefSchema.optional().describe('The store this entry (extract or find) reads from instead of spec.secretStoreRef (as ESO).'),
   })
   .meta(typeMeta('ExternalSecretSourceRef', 'Where a dataFrom entry comes from when it is not the store: a generator.'));
 
@@ -490,7 +530,7 @@ export const ExternalSecretDataFromSchema = withRules(
 );
 
 const externalSecretSpecFields = {
-  secretStoreRef: SecretStoreRefSchema.optional().describe('The store to fetch from. Optional in ESO (for entries that name their own sourceRef); an ExternalSecret without it reports Ready=False in secret-relay.'),
+  secretStoreRef: SecretStoreRefSchema.optional().describe('The store to fetch from. Optional when every data and dataFrom entry names its own sourceRef.storeRef (or generatorRef).'),
   syncWindows: notSupportedYet('Time windows in which syncing is allowed or denied (ESO: kind and windows of schedule/duration).'),
   refreshInterval: durationString('spec.refreshInterval')
     .default('1h')

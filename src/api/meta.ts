@@ -159,6 +159,8 @@ export type PushSecretReasonName = (typeof PushSecretReason)[keyof typeof PushSe
 
 /** On a PushSecret or ExternalSecret: a new value asks for generated values (Password, SSHKey, UUID) to be generated anew. */
 export const ROTATE_ANNOTATION = 'secret-relay.dev/rotate';
+/** On a Secret holding generated values: the secret-relay.dev/rotate value they answer (the last rotation acted on). */
+export const ROTATED_ANNOTATION = 'secret-relay.dev/rotated';
 
 /** Reasons of the Events recorded on an ExternalSecret (Warning for UpdateFailed); never carry a value. */
 export const EventReason = {

@@ -13,6 +13,7 @@ import {
 } from './common.ts';
 import { API_GROUP_VERSION, Kind } from './meta.ts';
 import { FakeLimits } from './providers/fake.ts';
+import { SecretKeySelectorSchema as WebhookKeySelectorSchema } from './providers/kit.ts';
 import { PROVIDER_NAMES, type ProviderName, providerSchemas } from './providers/index.ts';
 import { matchingString, typeMeta, withRules } from './schema-helpers.ts';
 
@@ -78,8 +79,17 @@ const secretStoreSpecFields = {
     .string()
     .max(253)
     .optional()
-    .describe('ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False.'),
+    .describe('The controller class (as ESO): only the installation started with --controller-class of this name serves the store and the ExternalSecrets using it; empty: every installation.'),
   retrySettings: RetrySettingsSchema.optional(),
+  changeWebhook: z
+    .object({
+      secretRef: WebhookKeySelectorSchema.describe(
+        'The HMAC-SHA256 key senders sign with (at least 32 bytes). A SecretStore names a Secret of its own namespace; a ClusterSecretStore must name the namespace.',
+      ),
+    })
+    .meta(typeMeta('StoreChangeWebhook', "Accept signed change notifications for this store on the operator's webhook listener (docs/change-feeds.md)."))
+    .optional()
+    .describe('Refresh on change through the signed webhook (CI pipelines, rotation functions, any provider): ExternalSecrets reading a named key refresh within seconds.'),
   refreshInterval: durationString('spec.refreshInterval')
     .default('5m')
     .describe('How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.'),

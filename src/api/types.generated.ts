@@ -40,7 +40,7 @@ export interface OwnerReference {
 
 /** What to fetch and where to write it. */
 export interface ExternalSecretSpec {
-  /** The store to fetch from. Optional in ESO (for entries that name their own sourceRef); an ExternalSecret without it reports Ready=False in secret-relay. */
+  /** The store to fetch from. Optional when every data and dataFrom entry names its own sourceRef.storeRef (or generatorRef). */
   readonly secretStoreRef?: SecretStoreRef;
   /** Time windows in which syncing is allowed or denied (ESO: kind and windows of schedule/duration). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
   readonly syncWindows?: { readonly [key: string]: unknown };
@@ -200,8 +200,8 @@ export interface ExternalSecretData {
   readonly secretKey: string;
   /** Which remote value to fetch. */
   readonly remoteRef: ExternalSecretDataRemoteRef;
-  /** Another store or a generator for this one entry (ESO: storeRef or generatorRef). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
-  readonly sourceRef?: { readonly [key: string]: unknown };
+  /** Where one data entry comes from when it is not spec.secretStoreRef. */
+  readonly sourceRef?: StoreSourceRef;
 }
 
 /** Which remote value to fetch. */
@@ -236,6 +236,14 @@ export type ConversionStrategy = "Default" | "Unicode";
 
 /** What a fetched value holding a NUL byte does: Ignore (kept, the default) or Fail (the ExternalSecret fails naming the key). */
 export type NullBytePolicy = "Ignore" | "Fail";
+
+/** Where one data entry comes from when it is not spec.secretStoreRef. */
+export interface StoreSourceRef {
+  /** The store this entry reads from instead of spec.secretStoreRef (as ESO). */
+  readonly storeRef?: SecretStoreRef;
+  /** ESO field, not implemented by ESO in data[] either (deprecated there): use dataFrom[].sourceRef.generatorRef. Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
+  readonly generatorRef?: { readonly [key: string]: unknown };
+}
 
 /** Many keys at once: the fields of one remote JSON object, or every remote secret found. */
 export interface ExternalSecretDataFrom {
@@ -308,7 +316,7 @@ export interface FindName {
 export interface ExternalSecretSourceRef {
   /** The generator whose output becomes keys of the Secret. */
   readonly generatorRef?: GeneratorRef;
-  /** Another store for this entry (ESO field). Not supported by secret-relay yet: an ExternalSecret using it reports Ready=False. */
+  /** The store this entry (extract or find) reads from instead of spec.secretStoreRef (as ESO). */
   readonly storeRef?: SecretStoreRef;
 }
 
@@ -334,8 +342,8 @@ export interface ExternalSecretRewrite {
   readonly regexp?: RewriteRegexp;
   /** Renames keys with a template. */
   readonly transform?: RewriteTransform;
-  /** Merges the values of the keys into one (ESO: into, strategy, priority, conflictPolicy). Accepted for ESO compatibility; not supported by secret-relay yet: an ExternalSecret using it reports Ready=False naming the field. */
-  readonly merge?: { readonly [key: string]: unknown };
+  /** ESO's merge rewrite: every value is a JSON object, and their fields are merged into one. */
+  readonly merge?: RewriteMerge;
 }
 
 /** Renames keys by regular expression. */
@@ -350,6 +358,20 @@ export interface RewriteRegexp {
 export interface RewriteTransform {
   /** A liquid template rendering the new key from `value`, the current key, e.g. "{{ value | upcase }}". */
   readonly template: string;
+}
+
+/** ESO's merge rewrite: every value is a JSON object, and their fields are merged into one. */
+export interface RewriteMerge {
+  /** The key the merged JSON object is written to, beside the other keys; needed by strategy JSON, ignored otherwise. */
+  readonly into?: string;
+  /** Keys merged last, in this order, so their fields win a conflict; the others are merged first in alphabetical order. */
+  readonly priority?: readonly string[];
+  /** Strict (default): a priority key that is not in the input fails the merge. IgnoreNotFound: it is skipped. */
+  readonly priorityPolicy?: "Strict" | "IgnoreNotFound";
+  /** Error (default): a field found in two keys fails the merge. Ignore: the later key (by the order above) wins. */
+  readonly conflictPolicy?: "Error" | "Ignore";
+  /** Extract (default): the fields of every JSON value become the keys. JSON: they are merged into one JSON object written under `into`. */
+  readonly strategy?: "Extract" | "JSON";
 }
 
 /** Whether and how workloads that use the Secret roll out when its data changes. */
@@ -516,10 +538,12 @@ export interface SecretStore {
 export interface SecretStoreSpec {
   /** The secret manager this store reads from: exactly one key. */
   readonly provider: SecretStoreProvider;
-  /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
+  /** The controller class (as ESO): only the installation started with --controller-class of this name serves the store and the ExternalSecrets using it; empty: every installation. */
   readonly controller?: string;
   /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
+  /** Refresh on change through the signed webhook (CI pipelines, rotation functions, any provider): ExternalSecrets reading a named key refresh within seconds. */
+  readonly changeWebhook?: StoreChangeWebhook;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
    * @default "5m"
@@ -957,8 +981,8 @@ export interface VaultAuth {
   readonly iam?: VaultIamAuth;
   /** LDAP auth: a directory user name and a password kept in a Secret. */
   readonly ldap?: VaultLdapAuth;
-  /** Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity). Accepted for ESO compatibility; not supported by secret-relay yet: a store using it reports Ready=False naming the field. */
-  readonly gcp?: { readonly [key: string]: unknown };
+  /** GCP auth, iam type: a JWT (aud vault/ROLE) signed as a Google service account of the store's, verified by Vault with Google's keys. */
+  readonly gcp?: VaultGcpAuth;
   /** A Vault namespace for the login only (ESO field). Not supported yet: the store reports Ready=False. */
   readonly namespace?: string;
 }
@@ -1091,6 +1115,34 @@ export interface VaultLdapAuth {
   readonly secretRef: SecretKeySelector;
 }
 
+/** GCP auth, iam type: a JWT (aud vault/ROLE) signed as a Google service account of the store's, verified by Vault with Google's keys. */
+export interface VaultGcpAuth {
+  /** Mount path of the GCP auth method; default gcp. */
+  readonly path?: string;
+  /** The Vault role (type iam) of the GCP auth method to log in as. */
+  readonly role: string;
+  /** ESO field; not needed by the iam login (the service account names its project). */
+  readonly projectID?: string;
+  /** ESO field; not used by the login. */
+  readonly location?: string;
+  /** A Google service-account key (JSON) from the store's Secret: the login JWT is signed with it. */
+  readonly secretRef?: GcpSecretRefAuth;
+  /** GKE Workload Identity of the store's ServiceAccount: its token is exchanged at Google STS, then IAM Credentials signJwt signs the login JWT as the Google service account its iam.gke.io/gcp-service-account annotation names. clusterProjectID, clusterLocation and clusterName are required (the operator's metadata server is never asked). */
+  readonly workloadIdentity?: GcpWorkloadIdentity;
+  /** ESO: the GCE login as the pod's own service account (the operator's, through the metadata server). Not supported: the store reports Ready=False; use workloadIdentity or secretRef. */
+  readonly serviceAccountRef?: VaultServiceAccountSelector;
+  /** Not in ESO: endpoint overrides (Private Service Connect, test beds); a SecretStore may name only trusted hosts. */
+  readonly endpoints?: VaultGcpEndpoints;
+}
+
+/** Not in ESO: endpoint overrides (Private Service Connect, test beds); a SecretStore may name only trusted hosts. */
+export interface VaultGcpEndpoints {
+  /** Security Token Service, default https://sts.googleapis.com. */
+  readonly sts?: string;
+  /** IAM Service Account Credentials, default https://iamcredentials.googleapis.com. */
+  readonly iamCredentials?: string;
+}
+
 /** What VaultDynamicSecrets of the namespaces this ClusterSecretStore admits may call through it. */
 export interface VaultGeneratorCalls {
   /** Path prefixes (whole segments), e.g. database/creds/app. Never auth/token or sys, whatever is listed. */
@@ -1134,6 +1186,12 @@ export interface SecretStoreRetrySettings {
   readonly maxRetries?: number;
   /** The wait between those retries, e.g. "10s"; default 1s, at most 30s. */
   readonly retryInterval?: string;
+}
+
+/** Accept signed change notifications for this store on the operator's webhook listener (docs/change-feeds.md). */
+export interface StoreChangeWebhook {
+  /** The HMAC-SHA256 key senders sign with (at least 32 bytes). A SecretStore names a Secret of its own namespace; a ClusterSecretStore must name the namespace. */
+  readonly secretRef: SecretKeySelector;
 }
 
 /** Namespaces whose ExternalSecrets may use the store; a namespace matching any field is allowed. */
@@ -1208,10 +1266,12 @@ export interface ClusterSecretStore {
 export interface ClusterSecretStoreSpec {
   /** The secret manager this store reads from: exactly one key. */
   readonly provider: SecretStoreProvider;
-  /** ESO controller class: which operator instance serves the store. secret-relay has no controller classes yet: a store naming one reports Ready=False. */
+  /** The controller class (as ESO): only the installation started with --controller-class of this name serves the store and the ExternalSecrets using it; empty: every installation. */
   readonly controller?: string;
   /** ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min). */
   readonly retrySettings?: SecretStoreRetrySettings;
+  /** Refresh on change through the signed webhook (CI pipelines, rotation functions, any provider): ExternalSecrets reading a named key refresh within seconds. */
+  readonly changeWebhook?: StoreChangeWebhook;
   /**
    * How often the store is validated again (its Ready condition), e.g. "5m"; "0" validates only on change.
    * @default "5m"

@@ -14,26 +14,26 @@ export class ExternalSecretIndex {
   readonly #byStore = new Map<string, Set<string>>();
   readonly #byTarget = new Map<string, Set<string>>();
   /** What each ExternalSecret was last indexed under, so an update moves it. */
-  readonly #indexed = new Map<string, { store: string; targets: string[] }>();
+  readonly #indexed = new Map<string, { stores: string[]; targets: string[] }>();
 
   upsert(es: ExternalSecret): void {
     const key = objectKey(es.metadata.namespace, es.metadata.name);
     this.remove(key);
-    const ref = es.spec.secretStoreRef;
-    // No store (every entry names its own sourceRef): indexed under an empty store name no store has.
-    const store = storeRefKey(ref?.kind ?? 'SecretStore', es.metadata.namespace, ref?.name ?? '');
+    // spec.secretStoreRef and every entry's own sourceRef.storeRef: a change to any of them concerns this object.
+    const refs = [es.spec.secretStoreRef, ...es.spec.data.map((d) => d.sourceRef?.storeRef), ...(es.spec.dataFrom ?? []).map((d) => d.sourceRef?.storeRef)];
+    const stores = [...new Set(refs.flatMap((ref) => (ref ? [storeRefKey(ref.kind ?? 'SecretStore', es.metadata.namespace, ref.name)] : [])))];
     // The bound (previous) target too: an event on the old Secret still concerns this ExternalSecret.
     const names = new Set([es.spec.target?.name ?? es.metadata.name, ...(es.status?.binding?.name ? [es.status.binding.name] : [])]);
     const targets = [...names].map((n) => objectKey(es.metadata.namespace, n));
-    add(this.#byStore, store, key);
+    for (const store of stores) add(this.#byStore, store, key);
     for (const t of targets) add(this.#byTarget, t, key);
-    this.#indexed.set(key, { store, targets });
+    this.#indexed.set(key, { stores, targets });
   }
 
   remove(key: string): void {
     const previous = this.#indexed.get(key);
     if (!previous) return;
-    del(this.#byStore, previous.store, key);
+    for (const store of previous.stores) del(this.#byStore, store, key);
     for (const t of previous.targets) del(this.#byTarget, t, key);
     this.#indexed.delete(key);
   }

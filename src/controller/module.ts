@@ -14,6 +14,7 @@ import type { ProviderRegistry } from '../providers/registry.ts';
 import type { Generators } from '../providers/generator.ts';
 import type { TenancyPolicy } from '../providers/kit/tenancy.ts';
 import type { Caches, ControllerSpec } from './runtime/manager.ts';
+import type { ClassFilter } from './runtime/controller-class.ts';
 import type { ResolvedStore, StoreLookup } from './externalsecret/store-ref.ts';
 import type { SandboxOptions } from './externalsecret/sandbox.ts';
 import type { RemoteChanges } from './changefeed/remote-changes.ts';
@@ -48,6 +49,8 @@ export interface ControllerContext extends Caches {
   readonly stores: StoreLookup;
   /** The generator kinds the registered providers serve. */
   readonly generators: Generators;
+  /** The controller class this installation serves (--controller-class): which stores and ExternalSecrets are ours. */
+  readonly classes: ClassFilter;
   /** Change notifications: which ExternalSecrets a remote change concerns, and the refreshes it asks for (src/controller/changefeed/). */
   readonly remoteChanges: RemoteChanges;
 }

@@ -1,10 +1,11 @@
 // The services controllers share, built from the operator's clients: writers, the provider client cache, the
 // parsed store caches, and the generators the providers contribute (each provider's `generators` hook).
+import { classFilter, controllerClass } from './runtime/controller-class.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { API_GROUP, API_VERSION, parseClusterSecretStore, parseSecretStore, type ClusterSecretStore, type ExternalSecret, type SecretStore } from '../api/index.ts';
+import { API_GROUP, API_VERSION, Plural, parseClusterSecretStore, parseSecretStore, type ClusterSecretStore, type ExternalSecret, type SecretStore } from '../api/index.ts';
 import type { KubeClient } from '../k8s/kube-client.ts';
 import { readCustomObject } from '../k8s/reads.ts';
 import { describeKubeError } from '../k8s/describe-error.ts';
@@ -19,6 +20,7 @@ import { createProviderRegistry } from '../providers/registry.ts';
 import { createClientCache } from '../providers/client-cache.ts';
 import { createSharedCalls, defaultHoldResultsMs, staleReadsOf } from '../providers/shared-calls.ts';
 import { RemoteChanges } from './changefeed/remote-changes.ts';
+import { FeedStatusBook } from './changefeed/feed-status.ts';
 import { instrumentProvider } from '../providers/instrumented.ts';
 import { assertTenancy, DEFAULT_TENANCY_POLICY, guardProvider, type TenancyPolicy } from '../providers/kit/tenancy.ts';
 import { memoizeParse } from './informer-parse-cache.ts';
@@ -44,6 +46,8 @@ export interface ControllerServicesOptions {
   readonly isolation?: ControllerContext['isolation'];
   /** --operator-identity, --trusted-endpoint-hosts …: enforced on every provider before it authenticates. Default: the hardened default. */
   readonly tenancy?: TenancyPolicy | undefined;
+  /** --controller-class; ESO's `default` when absent. */
+  readonly controllerClass?: string | undefined;
 }
 
 export interface ControllerServices extends ControllerContext {
@@ -61,8 +65,16 @@ export function createControllerServices(options: ControllerServicesOptions): Co
   const providers = createProviderRegistry(options.providers.map((p) => guardProvider(instrumentProvider(p, options.metrics, clock), tenancy)));
   const sharedCalls = createSharedCalls({ holdResultsMs: defaultHoldResultsMs });
   const clientCache = createClientCache({ registry: providers, clock, logger, sharedCalls });
+  const statusWriter = createStatusWriter(kube);
   const remoteChanges = new RemoteChanges({
     clock,
+    feedStatus: new FeedStatusBook({
+      clock,
+      write: async (store, feeds) => {
+        const plural = store.kind === 'ClusterSecretStore' ? Plural.ClusterSecretStore : Plural.SecretStore;
+        await statusWriter.patch({ group: API_GROUP, version: API_VERSION, plural, namespace: store.namespace, name: store.name }, { changeFeeds: feeds });
+      },
+    }),
     metrics: options.metrics,
     forgetReads: (uid, keys) => void sharedCalls.forget(staleReadsOf(uid, keys)),
     enqueue: (externalSecret) => caches.queue('externalsecret').add(externalSecret),
@@ -94,8 +106,12 @@ export function createControllerServices(options: ControllerServicesOptions): Co
     hmacKey: options.hmacKey,
     refreshTimePeriodMs: options.refreshTimePeriodMs,
     isolation: options.isolation,
+    classes: classFilter(controllerClass(options.controllerClass), {
+      secretStore: (namespace, name) => caches.informer(SecretStoreKind).get(name, namespace),
+      clusterSecretStore: (name) => caches.informer(ClusterSecretStoreKind).get(name),
+    }),
     secrets: createSecretWriter(kube),
-    status: createStatusWriter(kube),
+    status: statusWriter,
     events: createEventRecorder({
       kube,
       clock,

@@ -16,6 +16,12 @@ import { adminKube, createObject, eventNotes, getObject, Plural, readSecret, sta
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
+import { createTestTls, type TestTls } from '../fakes/azure/tls.ts';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as https from 'node:https';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -32,6 +38,7 @@ let sqs: SQSClient;
 let events: EventBridgeClient;
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('feeds');
+let tls: TestTls;
 
 before(async () => {
   cluster = await useCluster();
@@ -41,7 +48,15 @@ before(async () => {
   sm = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint, credentials: seed });
   sqs = new SQSClient({ region: REGION, endpoint: moto.endpoint, credentials: seed });
   events = new EventBridgeClient({ region: REGION, endpoint: moto.endpoint, credentials: seed });
-  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=4'], providers: [createAwsProvider()] });
+  tls = createTestTls();
+  const dir = mkdtempSync(join(tmpdir(), 'webhook-tls-'));
+  writeFileSync(join(dir, 'tls.crt'), tls.certPem);
+  writeFileSync(join(dir, 'tls.key'), tls.keyPem);
+  op = await startTestOperator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    args: ['--leader-elect=false', '--concurrency=4', '--change-webhook-port=0', '--change-webhook-host=127.0.0.1', `--change-webhook-tls-cert-file=${join(dir, 'tls.crt')}`, `--change-webhook-tls-key-file=${join(dir, 'tls.key')}`],
+    providers: [createAwsProvider()],
+  });
 });
 
 after(async () => {
@@ -215,6 +230,123 @@ test('tenant attack: a SecretStore naming a queue on a host the operator does no
   } finally {
     trap.close();
   }
+});
+
+/** POSTs to the operator's webhook over HTTPS (trusting the test CA only for this request). */
+function post(body: string | Buffer, headers: Record<string, string>, method = 'POST', path = '/v1/notifications'): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: op.operator.changeWebhookPort, method, path, ca: tls.caPem, headers: { 'content-type': 'application/cloudevents+json', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function signed(key: string, event: unknown, at = Math.floor(Date.now() / 1000)): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify(event);
+  const signature = createHmac('sha256', key).update(`${at}.${body}`).digest('hex');
+  return { body, headers: { 'x-secret-relay-timestamp': String(at), 'x-secret-relay-signature': `sha256=${signature}` } };
+}
+
+function changed(store: Record<string, string>, keys: string[], id = randomUUID()) {
+  return { specversion: '1.0', id, source: 'ci/pipeline', type: 'dev.secret-relay.secret.changed', time: new Date().toISOString(), data: { store, keys } };
+}
+
+async function webhookStore(ns: string, keyValue: string): Promise<void> {
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'webhook-key' }, stringData: { key: keyValue } } });
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'aws' },
+    spec: {
+      provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, auth: { secretRef: { accessKeyIDSecretRef: { name: 'webhook-key', key: 'key' }, secretAccessKeySecretRef: { name: 'webhook-key', key: 'key' } } } } },
+      changeWebhook: { secretRef: { name: 'webhook-key', key: 'key' } },
+    },
+  }, ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws', status: 'True' });
+}
+
+test('webhook: a signed CloudEvent refreshes the ExternalSecrets reading the named key (refreshInterval 1h); the response names the result only', async () => {
+  const ns = await namespaces.create(kube);
+  const key = secrets.next('webhook-hmac-key-of-at-least-32-bytes');
+  await webhookStore(ns, key);
+  const first = secrets.next('wh-first');
+  await sm.send(new CreateSecretCommand({ Name: `wh/${ns}`, SecretString: first }));
+  await createObject(kube, Plural.ExternalSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'app' },
+    spec: { secretStoreRef: { name: 'aws' }, refreshInterval: '1h', data: [{ secretKey: 'v', remoteRef: { key: `wh/${ns}` } }] },
+  }, ns);
+  await waitSecretData(kube, ns, 'app', { v: first });
+  const second = secrets.next('wh-second');
+  await sm.send(new PutSecretValueCommand({ SecretId: `wh/${ns}`, SecretString: second }));
+  const { body, headers } = signed(key, changed({ kind: 'SecretStore', namespace: ns, name: 'aws' }, [`wh/${ns}`]));
+  const started = Date.now();
+  const answer = await post(body, headers);
+  assert.equal(answer.status, 202, answer.text);
+  assert.deepEqual(JSON.parse(answer.text), { result: 'matched' });
+  await waitSecretData(kube, ns, 'app', { v: second }, 10_000);
+  console.log(`webhook → Secret: ${Date.now() - started} ms`);
+  await waitFor('the store says when the webhook last heard', async () => {
+    const store = await getObject(kube, Plural.SecretStore, 'aws', ns);
+    return (store?.['status'] as { changeFeeds?: { source: string; lastHeardTime?: string }[] } | undefined)?.changeFeeds?.find((f) => f.source === 'webhook' && f.lastHeardTime);
+  });
+});
+
+test('webhook attacks: forged, another tenant’s key, stale, replayed, malformed, oversized — each a clear 4xx that echoes nothing and refreshes nothing', async () => {
+  const victim = await namespaces.create(kube);
+  const attacker = await namespaces.create(kube);
+  const victimKey = secrets.next('victim-hmac-key-of-at-least-32-bytes');
+  const attackerKey = secrets.next('attacker-hmac-key-of-at-least-32-bytes');
+  await webhookStore(victim, victimKey);
+  await webhookStore(attacker, attackerKey);
+  const marker = secrets.next('echo-marker');
+  const target = { kind: 'SecretStore', namespace: victim, name: 'aws' };
+  const refusedBefore = await metric('secret_relay_change_notifications_total', { source: 'webhook', result: 'refused' });
+  const matchedBefore = await metric('secret_relay_change_notifications_total', { source: 'webhook', result: 'matched' });
+
+  const cases: [string, Promise<{ status: number; text: string }>, number][] = [];
+  const forged = signed('not-the-key-not-the-key-not-the-key', changed(target, [marker]));
+  cases.push(['forged signature', post(forged.body, forged.headers), 401]);
+  const crossTenant = signed(attackerKey, changed(target, [marker]));
+  cases.push(['signed with another tenant’s store key', post(crossTenant.body, crossTenant.headers), 401]);
+  const unknown = signed(attackerKey, changed({ kind: 'SecretStore', namespace: victim, name: 'no-such-store' }, [marker]));
+  cases.push(['an unknown store (answered like a bad signature)', post(unknown.body, unknown.headers), 401]);
+  const stale = signed(victimKey, changed(target, [marker]), Math.floor(Date.now() / 1000) - 600);
+  cases.push(['a timestamp 10 minutes old', post(stale.body, stale.headers), 401]);
+  const tampered = signed(victimKey, changed(target, ['a']));
+  cases.push(['a body changed after signing', post(tampered.body.replace('"a"', `"${marker}"`), tampered.headers), 401]);
+  cases.push(['no signature', post(JSON.stringify(changed(target, [marker])), {}), 401]);
+  const notJson = `{"${marker}`;
+  const notJsonSigned = { 'x-secret-relay-timestamp': String(Math.floor(Date.now() / 1000)), 'x-secret-relay-signature': `sha256=${'0'.repeat(64)}` };
+  cases.push(['not JSON', post(notJson, notJsonSigned), 400]);
+  const wrongType = signed(victimKey, { ...changed(target, [marker]), type: marker });
+  cases.push(['not our event type', post(wrongType.body, wrongType.headers), 400]);
+  cases.push(['oversized', post(`{"x":"${marker}${'a'.repeat(70_000)}"}`, notJsonSigned), 413]);
+  cases.push(['GET', post('', {}, 'GET'), 405]);
+  cases.push(['another path', post('', {}, 'POST', `/${marker}`), 404]);
+  cases.push(['text/plain', post(JSON.stringify(changed(target, [marker])), { ...notJsonSigned, 'content-type': 'text/plain' }), 415]);
+  for (const [what, pending, status] of cases) {
+    const answer = await pending;
+    assert.equal(answer.status, status, `${what}: ${answer.text}`);
+    assert.ok(!answer.text.includes(marker) && !answer.text.includes(victimKey) && !answer.text.includes(attackerKey), `${what}: nothing of the request is echoed`);
+    assert.ok(JSON.parse(answer.text).error.length > 10, `${what}: says why`);
+  }
+  const unknownAnswer = await post(unknown.body, unknown.headers);
+  const forgedAnswer = await post(forged.body, forged.headers);
+  assert.equal(unknownAnswer.text, forgedAnswer.text, 'an unknown store cannot be told from a bad signature');
+
+  // Replay: the genuine request is accepted once; the same bytes again are refused.
+  const genuine = signed(victimKey, changed(target, ['nobody-reads-this']));
+  assert.equal((await post(genuine.body, genuine.headers)).status, 202);
+  const replay = await post(genuine.body, genuine.headers);
+  assert.equal(replay.status, 409, replay.text);
+  assert.ok((await metric('secret_relay_change_notifications_total', { source: 'webhook', result: 'refused' })) - refusedBefore >= cases.length + 1, 'refusals are counted');
+  assert.equal(await metric('secret_relay_change_notifications_total', { source: 'webhook', result: 'matched' }), matchedBefore, 'no refused request queued a refresh');
 });
 
 test('nothing of a value leaks into logs, Events, status or metrics', async () => {

@@ -19,6 +19,7 @@ import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import { adminKube, createObject, deleteObject, getObject, mergePatchSecret, patchObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
+import { GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
 import { createKvWriter, CasMismatchError } from '../../src/providers/vault/push.ts';
@@ -36,7 +37,10 @@ let kube: TestKube;
 let moto: Moto;
 let bao: OpenBao;
 let op: TestOperator;
+/** Operators stopped by the restart test: their logs and audit records are scanned too. */
+const stopped: TestOperator[] = [];
 let sm: SecretsManagerClient;
+let ssm: SSMClient;
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('push');
 
@@ -47,9 +51,10 @@ before(async () => {
   bao = await startOpenBao();
   await bao.api('POST', 'sys/mounts/kv1', { type: 'kv', options: { version: '1' } });
   sm = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
+  ssm = new SSMClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
-    args: ['--leader-elect=false', '--concurrency=4'],
+    args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* each ExternalSecret refresh shows in status.refreshTime */],
     providers: [createAwsProvider(), createVaultProvider(), createFakeProvider()],
   });
 });
@@ -57,6 +62,7 @@ before(async () => {
 after(async () => {
   await stopTestOperator(op, 'push-secret');
   sm?.destroy();
+  ssm?.destroy();
   await bao?.stop();
   await moto?.stop();
   await cluster?.stop();
@@ -262,11 +268,117 @@ test('KV v2 check-and-set: a write racing another writer fails instead of overwr
   assert.deepEqual((now!['data'] as { data: unknown }).data, { v: 'racer' }, 'the other writer\'s value stands');
 });
 
+async function secretData(ns: string, name: string): Promise<Record<string, string> | undefined> {
+  const secret = await kube.core.readNamespacedSecret({ namespace: ns, name }).catch(() => undefined);
+  return secret ? Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])) : undefined;
+}
+
+test('Parameter Store: a SecureString with our tags; a property merged; a foreign parameter refused; Delete removes only ours', async () => {
+  const ns = await namespaceWithStores();
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'ssm' },
+    spec: { provider: { aws: { service: 'ParameterStore', region: REGION, endpoint: moto.endpoint, auth: { secretRef: { accessKeyIDSecretRef: { name: 'creds', key: 'id' }, secretAccessKeySecretRef: { name: 'creds', key: 'key' } } } } } },
+  }, ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'ssm', status: 'True' });
+  const token = secrets.next('ssm');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'src' }, stringData: { token } } });
+  const theirs = secrets.next('theirs');
+  await ssm.send(new PutParameterCommand({ Name: `/${ns}/theirs`, Value: theirs, Type: 'SecureString' }));
+  await createObject(kube, Plural.PushSecret, pushSecret('params', {
+    secretStoreRefs: [{ name: 'ssm' }],
+    deletionPolicy: 'Delete',
+    selector: { secret: { name: 'src' } },
+    data: [
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/token` } }, metadata: { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { tags: { team: 'a' } } } },
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/config`, property: 'token' } } },
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/theirs` } } },
+    ],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'params', status: 'False', reason: 'RemoteExistsNotOwned', message: /theirs/ });
+  const parameter = (await ssm.send(new GetParameterCommand({ Name: `/${ns}/token`, WithDecryption: true }))).Parameter!;
+  assert.equal(parameter.Value, token);
+  assert.equal(parameter.Type, 'SecureString');
+  const tags = Object.fromEntries(((await ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: `/${ns}/token` }))).TagList ?? []).map((t) => [t.Key, t.Value]));
+  assert.deepEqual(tags, { team: 'a', 'managed-by': 'secret-relay', 'secret-relay.dev/push-secret': `${ns}/params` });
+  assert.deepEqual(JSON.parse((await ssm.send(new GetParameterCommand({ Name: `/${ns}/config`, WithDecryption: true }))).Parameter!.Value!), { token });
+  assert.equal((await ssm.send(new GetParameterCommand({ Name: `/${ns}/theirs`, WithDecryption: true }))).Parameter!.Value, theirs);
+
+  await deleteObject(kube, Plural.PushSecret, 'params', ns);
+  await waitFor('the PushSecret gone', async () => (await getObject(kube, Plural.PushSecret, 'params', ns)) === undefined);
+  const gone = async (name: string) => ssm.send(new GetParameterCommand({ Name: name })).then(() => false, (err: { name?: string }) => err.name === 'ParameterNotFound');
+  assert.ok(await gone(`/${ns}/token`));
+  assert.ok(await gone(`/${ns}/config`));
+  assert.equal((await ssm.send(new GetParameterCommand({ Name: `/${ns}/theirs`, WithDecryption: true }))).Parameter!.Value, theirs, 'theirs is kept');
+});
+
+test('generators: a Password for an ExternalSecret and a UUID for a PushSecret are generated once, kept across refreshes and a restart, and generated anew on a rotate annotation', async () => {
+  const ns = await namespaceWithStores();
+  await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'fake' }, spec: { provider: { fake: { data: [{ key: 'k', value: 'v' }] } } } }, ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'fake', status: 'True' });
+  await createObject(kube, Plural.Password, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'Password', metadata: { name: 'pw' }, spec: { length: 32, digits: 5, symbols: 0 } }, ns);
+  await createObject(kube, Plural.UUID, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'UUID', metadata: { name: 'id' }, spec: {} }, ns);
+  await createObject(kube, Plural.ExternalSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'generated' },
+    spec: { secretStoreRef: { name: 'fake' }, refreshInterval: '1s', dataFrom: [{ sourceRef: { generatorRef: { kind: 'Password', name: 'pw' } } }] },
+  }, ns);
+  await createObject(kube, Plural.PushSecret, pushSecret('gen', { secretStoreRefs: [{ name: 'aws' }], deletionPolicy: 'Delete', selector: { generatorRef: { kind: 'UUID', name: 'id' } }, data: [{ match: { secretKey: 'uuid', remoteRef: { remoteKey: `${ns}/uuid` } } }] }), ns);
+  await waitReady(kube, { namespace: ns, name: 'generated', status: 'True' });
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'gen', status: 'True' });
+  const first = (await secretData(ns, 'generated'))!['password']!;
+  secrets.add(first);
+  assert.match(first, /^[A-Za-z0-9]{32}$/);
+  const uuid = (await remote(`${ns}/uuid`))!;
+  secrets.add(uuid);
+  assert.equal((await secretData(ns, 'gen-generated'))!['uuid'], uuid, 'the UUID pushed is the one kept');
+  const uuidVersions = await versions(`${ns}/uuid`);
+
+  // Refreshes keep both.
+  await refreshes(ns, 'gen', 2);
+  const refreshTime = async () => ((await getObject(kube, Plural.ExternalSecret, 'generated', ns))?.['status'] as { refreshTime?: string } | undefined)?.refreshTime;
+  const before = await refreshTime();
+  await waitFor('the ExternalSecret refreshed', async () => (await refreshTime()) !== before);
+  assert.equal((await secretData(ns, 'generated'))!['password'], first);
+  assert.equal(await versions(`${ns}/uuid`), uuidVersions, 'no new UUID pushed');
+
+  // A restart keeps both (they live in the Secrets, not in memory).
+  stopped.push(op);
+  await op.stop();
+  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* each ExternalSecret refresh shows in status.refreshTime */], providers: [createAwsProvider(), createVaultProvider(), createFakeProvider()] });
+  await refreshes(ns, 'gen', 2);
+  const afterRestart = await refreshTime();
+  await waitFor('the ExternalSecret refreshed after the restart', async () => (await refreshTime()) !== afterRestart);
+  assert.equal((await secretData(ns, 'generated'))!['password'], first);
+  assert.equal(await remote(`${ns}/uuid`), uuid);
+  assert.equal(await versions(`${ns}/uuid`), uuidVersions);
+
+  // A rotation is asked for with a new value of the secret-relay.dev/rotate annotation.
+  await patchObject(kube, Plural.ExternalSecret, 'generated', { metadata: { annotations: { 'secret-relay.dev/rotate': '1' } } }, ns);
+  await patchObject(kube, Plural.PushSecret, 'gen', { metadata: { annotations: { 'secret-relay.dev/rotate': '1' } } }, ns);
+  const second = await waitFor('a new password', async () => {
+    const value = (await secretData(ns, 'generated'))?.['password'];
+    return value !== undefined && value !== first ? value : undefined;
+  });
+  secrets.add(second);
+  const newUuid = await waitFor('a new UUID pushed', async () => {
+    const value = await remote(`${ns}/uuid`);
+    return value !== undefined && value !== uuid ? value : undefined;
+  });
+  secrets.add(newUuid);
+  await refreshes(ns, 'gen', 2);
+  assert.equal((await secretData(ns, 'generated'))!['password'], second, 'stable again after the rotation');
+  assert.equal(await remote(`${ns}/uuid`), newUuid);
+  assert.equal(await versions(`${ns}/uuid`), uuidVersions + 1, 'the rotation pushed once');
+});
+
 test('no secret value in logs, audit records, Events or statuses', async () => {
   const pushStatuses: string[] = [];
   for (const ns of namespaces.names) {
     const list = (await kube.custom.listNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: ns, plural: Plural.PushSecret })) as { items: { status?: unknown }[] };
     pushStatuses.push(JSON.stringify(list.items.map((i) => i.status)));
   }
-  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 5, extra: { 'PushSecret statuses': pushStatuses.join('\n') } });
+  await assertNoLeaks({ logs: [op.logs, ...stopped.map((o) => o.logs)], audit: [op.audit, ...stopped.map((o) => o.audit)], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 5, extra: { 'PushSecret statuses': pushStatuses.join('\n') } });
 });

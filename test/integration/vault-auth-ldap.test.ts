@@ -99,6 +99,28 @@ test('ldap auth attacked as a tenant: another namespace\'s password, a wrong pas
   await waitReady(kube, { plural: Plural.SecretStore, namespace: attacker, name: 'climb', status: 'False', message: /"\.\." segment/ }, 60_000);
 });
 
+test('ldap auth through a ClusterSecretStore: a named namespace is read as named; without one, each ExternalSecret\'s own namespace', async () => {
+  const value = secrets.next('ldap-shared');
+  await bao.api('POST', 'secret/data/ldap/alice/shared', { data: { password: value } });
+  const ops = await namespaces.create(kube);
+  await kube.core.createNamespacedSecret({ namespace: ops, body: { metadata: { name: 'ldap' }, stringData: { password: alicePassword } } });
+  const named = `vault-ldap-named-${ops}`;
+  const referent = `vault-ldap-referent-${ops}`;
+  const clusterStore = (name: string, namespace?: string) => ({
+    ...ldapStore(name, { username: 'alice', secretRef: { name: 'ldap', key: 'password', ...(namespace ? { namespace } : {}) } }),
+    kind: 'ClusterSecretStore',
+  });
+  await createObject(kube, Plural.ClusterSecretStore, clusterStore(named, ops));
+  await createObject(kube, Plural.ClusterSecretStore, clusterStore(referent));
+  const app = await namespaces.create(kube);
+  const es = (name: string, store: string) => ({ ...externalSecret(name, store, 'ldap/alice/shared'), spec: { ...externalSecret(name, store, 'ldap/alice/shared').spec, secretStoreRef: { name: store, kind: 'ClusterSecretStore' } } });
+  await createObject(kube, Plural.ExternalSecret, es('named', named), app);
+  await waitSecretData(kube, app, 'named', { password: value }, 60_000);
+  // Referent: the password is looked up in the ExternalSecret's namespace, which holds none — never the admin's.
+  await createObject(kube, Plural.ExternalSecret, es('referent', referent), app);
+  await waitReady(kube, { namespace: app, name: 'referent', status: 'False', message: new RegExp(`Secret ${app}/ldap`) }, 60_000);
+});
+
 test('no password or secret value in logs, Events or statuses', async () => {
   await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, atLeast: 3 });
 });

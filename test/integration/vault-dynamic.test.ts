@@ -32,6 +32,7 @@ import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitRead
 import type { TestKube } from '../support/kube.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
 import { LEASE_FINALIZER } from '../../src/controller/externalsecret/generators.ts';
+import { LEASES_ANNOTATION } from '../../src/controller/externalsecret/lease-annotation.ts';
 import { forward, startFaultProxy, type Fault } from '../support/fault-proxy.ts';
 
 let cluster: LocalCluster;
@@ -370,6 +371,136 @@ test('a failure at each step after the Secret is written (the leases status patc
     op = await startOperator();
     await kubeProxy.close();
     await baoProxy.close();
+  }
+});
+
+/** The lease IDs the Secret records for its credentials (its secret-relay.dev/leases annotation). */
+async function leasesOnSecret(ns: string, name: string): Promise<string[]> {
+  const secret = await readSecret(kube, ns, name);
+  const annotation = secret?.metadata?.annotations?.[LEASES_ANNOTATION];
+  return annotation ? (JSON.parse(annotation) as { leases: { leaseId: string }[] }).leases.map((l) => l.leaseId) : [];
+}
+
+/** Stops the shared operator and starts one behind a new fault proxy in front of the apiserver. */
+async function startOperatorBehindProxy(name: string) {
+  const kubeProxy = await startFaultProxy(cluster.kubeconfigPath);
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), `vdyn-${name}-`)), 'kubeconfig');
+  kubeProxy.writeKubeconfig(kubeconfig);
+  await stopTestOperator(op, `vault-dynamic-before-${name}`);
+  op = undefined;
+  const proxied = await startTestOperator({ kubeconfigPath: kubeconfig, args: ['--leader-elect=false', '--concurrency=2'], providers: [createVaultProvider()] });
+  operators.push(proxied);
+  op = proxied;
+  return { kubeProxy, proxied };
+}
+
+test("the leases' status patch fails after new credentials reach the Secret, and leadership changes before a retry: the new leader renews the new lease (the Secret's credentials outlive their TTL), revokes the old one", async () => {
+  const { kubeProxy, proxied } = await startOperatorBehindProxy('lease-hole');
+  try {
+    const ns = await setup();
+    await createGenerator(ns, 'long', 'long');
+    await createExternalSecret(ns, 'db', 'long');
+    const first = await waitFor('credentials in the Secret', () => credentials(ns, 'db'));
+    const [oldLease] = await waitFor('the lease on the status', async () => ((await leasesOf(ns, 'db')).length === 1 ? leasesOf(ns, 'db') : undefined));
+
+    // From the Secret's next write on, the sync's own status patch goes through and every later one (the leases')
+    // fails: this leader never records the new lease.
+    let secretWritten = false;
+    let statusPatchesSince = 0;
+    let injected = 0;
+    kubeProxy.setRule((req): Fault => {
+      if (req.method !== 'GET' && req.url.startsWith(`/api/v1/namespaces/${ns}/secrets/db`)) secretWritten = true;
+      if (secretWritten && req.method === 'PATCH' && req.url.startsWith(`/apis/secret-relay.dev/v1alpha1/namespaces/${ns}/externalsecrets/db/status`)) {
+        statusPatchesSince++;
+        if (statusPatchesSince >= 2) {
+          injected++;
+          return { kind: 'status', code: 500, reason: 'injected: etcd timeout' };
+        }
+      }
+      return forward;
+    });
+    await patchObject(kube, Plural.ExternalSecret, 'db', { spec: { refreshInterval: '59m' } }, ns);
+    const second = await waitFor('new credentials in the Secret', async () => {
+      const now = await credentials(ns, 'db');
+      return now && now.username !== first.username ? now : undefined;
+    }, 30_000);
+    await waitFor("the leases' status patch to have failed", () => injected >= 1, 30_000);
+    const [newLease] = await leasesOnSecret(ns, 'db');
+    assert.ok(newLease && newLease !== oldLease!.leaseId, 'the Secret names the lease of its new credentials');
+    assert.equal((await leasesOf(ns, 'db'))[0]?.leaseId, oldLease!.leaseId, 'the status still names the old lease');
+
+    // Leadership changes: this operator stops; a fresh one (no memory of the new lease) leads.
+    await stopTestOperator(proxied, 'vault-dynamic-lease-hole-old-leader');
+    op = undefined;
+    op = await startOperator();
+    await waitFor('the new leader to record the lease of the Secret\'s credentials', async () => (await leasesOf(ns, 'db'))[0]?.leaseId === newLease, 20_000);
+    await waitFor('the old lease to be revoked', async () => (await leaseLookup(oldLease!.leaseId)).status !== 200, 20_000);
+    await waitFor('OpenBao to show a renewal of the new lease', async () => (await leaseLookup(newLease)).lastRenewal, 20_000);
+    // Past the new credentials' whole first TTL: alive only if their lease kept being renewed.
+    await new Promise((resolve) => setTimeout(resolve, DEFAULT_TTL * 1000 + 1000));
+    assert.ok(await canConnect(second), "the Secret's credentials still log in after their first TTL");
+    assert.equal(await canConnect(first), false, 'the replaced credentials no longer log in');
+    assert.equal((await credentials(ns, 'db'))?.username, second.username, 'no new credentials were needed');
+    await waitFor('Ready=True', async () => readyOf(await getObject(kube, Plural.ExternalSecret, 'db', ns))?.status === 'True', 20_000);
+
+    await deleteObject(kube, Plural.ExternalSecret, 'db', ns);
+    await waitFor('the ExternalSecret to be gone', async () => (await getObject(kube, Plural.ExternalSecret, 'db', ns)) === undefined, 20_000);
+    assert.equal(await canConnect(second), false, 'revoked with the ExternalSecret');
+  } finally {
+    if (op === proxied) {
+      await stopTestOperator(op, 'vault-dynamic-lease-hole');
+      op = await startOperator();
+    }
+    await kubeProxy.close();
+  }
+});
+
+test('deleting the old Secret after a target rename fails: the new Secret\'s credentials stay valid and are not replaced, the ExternalSecret is not Ready until the old Secret is deleted, and it heals', async () => {
+  const { kubeProxy } = await startOperatorBehindProxy('rename');
+  try {
+    const ns = await setup();
+    await createGenerator(ns, 'long', 'long');
+    await createExternalSecret(ns, 'db', 'long');
+    const first = await waitFor('credentials in the Secret', () => credentials(ns, 'db'));
+    const [oldLease] = await waitFor('the lease on the status', async () => ((await leasesOf(ns, 'db')).length === 1 ? leasesOf(ns, 'db') : undefined));
+
+    // The first two deletions of the old Secret fail.
+    const oldSecret = new RegExp(`^/api/v1/namespaces/${ns}/secrets/db(\\?|$)`);
+    let refused = 0;
+    kubeProxy.setRule((req): Fault => {
+      if (req.method === 'DELETE' && oldSecret.test(req.url) && refused < 2) {
+        refused++;
+        return { kind: 'status', code: 500, reason: 'injected: etcd timeout' };
+      }
+      return forward;
+    });
+    await patchObject(kube, Plural.ExternalSecret, 'db', { spec: { target: { name: 'db-v2' } } }, ns);
+    const second = await waitFor('credentials in the renamed Secret', () => credentials(ns, 'db-v2'), 30_000);
+    assert.notEqual(second.username, first.username);
+    const notReady = await waitFor('Ready=False naming the failed deletion', async () => {
+      const ready = readyOf(await getObject(kube, Plural.ExternalSecret, 'db', ns));
+      return ready?.status === 'False' && /Secret db \(the target before spec.target.name changed\) could not be deleted/.test(ready.message ?? '') ? ready : undefined;
+    }, 30_000);
+    assert.ok(notReady);
+    assert.ok(await canConnect(second), 'the renamed Secret\'s credentials log in while the old Secret cannot be deleted');
+
+    await waitFor('the old Secret to be deleted', async () => (await readSecret(kube, ns, 'db')) === undefined, 60_000);
+    await waitFor('Ready=True', async () => readyOf(await getObject(kube, Plural.ExternalSecret, 'db', ns))?.status === 'True', 20_000);
+    assert.equal(refused, 2);
+    assert.equal((await credentials(ns, 'db-v2'))?.username, second.username, 'the same credentials: the failed deletions did not rotate them');
+    assert.ok(await canConnect(second));
+    const [held] = await leasesOnSecret(ns, 'db-v2');
+    assert.equal((await leasesOf(ns, 'db'))[0]?.leaseId, held, 'the status records the lease of the credentials the Secret holds');
+    assert.equal((await leaseLookup(held!)).status, 200);
+    await waitFor('the replaced lease to be revoked', async () => (await leaseLookup(oldLease!.leaseId)).status !== 200, 20_000);
+    assert.equal(await canConnect(first), false);
+
+    await deleteObject(kube, Plural.ExternalSecret, 'db', ns);
+    await waitFor('the ExternalSecret to be gone', async () => (await getObject(kube, Plural.ExternalSecret, 'db', ns)) === undefined, 20_000);
+  } finally {
+    await stopTestOperator(op, 'vault-dynamic-rename');
+    op = await startOperator();
+    await kubeProxy.close();
   }
 });
 

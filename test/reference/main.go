@@ -6,27 +6,130 @@
 //	{"op":"gjson","json":J,"path":P}                     → {"exists":bool,"string":S}   (Result.String(), as ESO writes it)
 //	{"op":"extract","json":J}                             → {"ok":true,"entries":{k:v}} (ESO's fake GetSecretMap rule)
 //	{"op":"decode","strategy":S,"input":I}                 → {"ok":true,"base64":B} | {"ok":false} (ESO's decoding.Decode)
+//	{"op":"merge","merge":M,"data":{k:base64}}             → {"ok":true,"data":{k:base64}} | {"ok":false} (ESO's RewriteMerge)
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
 
 type request struct {
-	Op       string `json:"op"`
-	Pattern  string `json:"pattern"`
-	Input    string `json:"input"`
-	Template string `json:"template"`
-	JSON     string `json:"json"`
-	Path     string `json:"path"`
-	Strategy string `json:"strategy"`
+	Op       string            `json:"op"`
+	Pattern  string            `json:"pattern"`
+	Input    string            `json:"input"`
+	Template string            `json:"template"`
+	JSON     string            `json:"json"`
+	Path     string            `json:"path"`
+	Strategy string            `json:"strategy"`
+	Merge    rewriteMerge      `json:"merge"`
+	Data     map[string][]byte `json:"data"`
+}
+
+// rewriteMerge and the functions below are ESO v2.9.0's runtime/esutils RewriteMerge, merge, sortKeysWithPriority,
+// GetByteValue and JSONMarshal, copied (Apache License 2.0, © The ESO Authors) without ESO's API package.
+type rewriteMerge struct {
+	Into           string   `json:"into"`
+	Priority       []string `json:"priority"`
+	PriorityPolicy string   `json:"priorityPolicy"`
+	ConflictPolicy string   `json:"conflictPolicy"`
+	Strategy       string   `json:"strategy"`
+}
+
+func jsonMarshal(t any) ([]byte, error) {
+	buffer := &bytes.Buffer{}
+	encoder := json.NewEncoder(buffer)
+	encoder.SetEscapeHTML(false)
+	err := encoder.Encode(t)
+	return bytes.TrimRight(buffer.Bytes(), "\n"), err
+}
+
+func getByteValue(v any) ([]byte, error) {
+	switch t := v.(type) {
+	case string:
+		return []byte(t), nil
+	case map[string]any:
+		return json.Marshal(t)
+	case float64:
+		return []byte(strconv.FormatFloat(t, 'f', -1, 64)), nil
+	case []any:
+		return json.Marshal(t)
+	case bool:
+		return []byte(strconv.FormatBool(t)), nil
+	case nil:
+		return []byte(nil), nil
+	default:
+		return nil, errors.New("unexpected type")
+	}
+}
+
+func rewriteMergeMap(operation rewriteMerge, in map[string][]byte) (map[string][]byte, error) {
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		if !slices.Contains(operation.Priority, k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	keys = append(keys, operation.Priority...)
+	mergedMap := make(map[string]any)
+	conflicts := make([]string, 0)
+	for _, key := range keys {
+		value, exists := in[key]
+		if !exists {
+			if operation.PriorityPolicy == "IgnoreNotFound" {
+				continue
+			}
+			return nil, errors.New("key not found")
+		}
+		var jsonMap map[string]any
+		if err := json.Unmarshal(value, &jsonMap); err != nil {
+			return nil, err
+		}
+		for k, v := range jsonMap {
+			if _, conflict := mergedMap[k]; conflict {
+				conflicts = append(conflicts, k)
+			}
+			mergedMap[k] = v
+		}
+	}
+	if operation.ConflictPolicy != "Ignore" && len(conflicts) > 0 {
+		return nil, errors.New("conflicts: " + strings.Join(conflicts, ", "))
+	}
+	out := make(map[string][]byte)
+	switch operation.Strategy {
+	case "Extract", "":
+		for k, v := range mergedMap {
+			b, err := getByteValue(v)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = b
+		}
+	case "JSON":
+		if operation.Into == "" {
+			return nil, errors.New("missing into")
+		}
+		merged, err := jsonMarshal(mergedMap)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, in)
+		out[operation.Into] = merged
+	}
+	return out, nil
 }
 
 // decode is ESO v2.9.0's runtime/decoding.Decode, copied (it is small and depends on ESO's API package).
@@ -67,6 +170,12 @@ func answer(req request) any {
 			return map[string]any{"ok": false}
 		}
 		return map[string]any{"ok": true, "base64": base64.StdEncoding.EncodeToString(out)}
+	case "merge":
+		out, err := rewriteMergeMap(req.Merge, req.Data)
+		if err != nil {
+			return map[string]any{"ok": false}
+		}
+		return map[string]any{"ok": true, "data": out}
 	case "extract":
 		kv := map[string]json.RawMessage{}
 		if err := json.Unmarshal([]byte(req.JSON), &kv); err != nil {

@@ -10,7 +10,8 @@ export type ReferenceRequest =
   | { op: 'regexp'; pattern: string; input: string; template: string }
   | { op: 'gjson'; json: string; path: string }
   | { op: 'extract'; json: string }
-  | { op: 'decode'; strategy: string; input: string };
+  | { op: 'decode'; strategy: string; input: string }
+  | { op: 'merge'; merge: object; data: Record<string, string> };
 
 export interface RegexpAnswer { ok: boolean; match?: boolean; replaced?: string }
 export interface GjsonAnswer { exists: boolean; string: string }

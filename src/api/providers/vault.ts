@@ -4,6 +4,7 @@ import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, Limits } from '../common.ts';
 import { matchingString, nonEmptyString, typeMeta, withRules } from '../schema-helpers.ts';
 import { notSupportedYet, SecretKeySelectorSchema, serviceAccountNameFields, type ProviderDefinition } from './kit.ts';
 import { AWS_REGION_PATTERN, AwsSecretRefAuthSchema, ServiceAccountSelectorSchema } from './aws.ts';
+import { GcpSecretRefAuthSchema, GcpWorkloadIdentitySchema } from './gcpsm.ts';
 
 export const VaultLimits = {
   server: 2048,
@@ -196,6 +197,33 @@ export const VaultIamAuthSchema = withRules(
   ],
 );
 
+export const VaultGcpAuthSchema = z
+  .object({
+    path: vaultPath('spec.provider.vault.auth.gcp.path').optional().describe('Mount path of the GCP auth method; default gcp.'),
+    role: nonEmptyString({ maxLength: VaultLimits.role, message: 'spec.provider.vault.auth.gcp.role must name a Vault role' }).describe('The Vault role (type iam) of the GCP auth method to log in as.'),
+    projectID: z.string().max(256).optional().describe('ESO field; not needed by the iam login (the service account names its project).'),
+    location: z.string().max(256).optional().describe('ESO field; not used by the login.'),
+    secretRef: GcpSecretRefAuthSchema.optional().describe("A Google service-account key (JSON) from the store's Secret: the login JWT is signed with it."),
+    workloadIdentity: GcpWorkloadIdentitySchema.optional().describe(
+      "GKE Workload Identity of the store's ServiceAccount: its token is exchanged at Google STS, then IAM Credentials signJwt signs the login JWT as the Google service account its iam.gke.io/gcp-service-account annotation names. clusterProjectID, clusterLocation and clusterName are required (the operator's metadata server is never asked).",
+    ),
+    serviceAccountRef: VaultServiceAccountSelectorSchema.optional().describe(
+      "ESO: the GCE login as the pod's own service account (the operator's, through the metadata server). Not supported: the store reports Ready=False; use workloadIdentity or secretRef.",
+    ),
+    endpoints: z
+      .object({
+        sts: matchingString({ pattern: '^https?://[^ ]+$', maxLength: VaultLimits.endpoint, message: 'spec.provider.vault.auth.gcp.endpoints.sts must be an http(s) URL' })
+          .optional()
+          .describe('Security Token Service, default https://sts.googleapis.com.'),
+        iamCredentials: matchingString({ pattern: '^https?://[^ ]+$', maxLength: VaultLimits.endpoint, message: 'spec.provider.vault.auth.gcp.endpoints.iamCredentials must be an http(s) URL' })
+          .optional()
+          .describe('IAM Service Account Credentials, default https://iamcredentials.googleapis.com.'),
+      })
+      .meta(typeMeta('VaultGcpEndpoints', 'Not in ESO: endpoint overrides (Private Service Connect, test beds); a SecretStore may name only trusted hosts.'))
+      .optional(),
+  })
+  .meta(typeMeta('VaultGcpAuth', "GCP auth, iam type: a JWT (aud vault/ROLE) signed as a Google service account of the store's, verified by Vault with Google's keys."));
+
 const VAULT_AUTH_METHODS = ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'cert', 'iam', 'ldap', 'gcp'] as const;
 
 export const VaultAuthSchema = withRules(
@@ -209,7 +237,7 @@ export const VaultAuthSchema = withRules(
       cert: VaultCertAuthSchema.optional(),
       iam: VaultIamAuthSchema.optional(),
       ldap: VaultLdapAuthSchema.optional(),
-      gcp: notSupportedYet('Google Cloud auth (ESO: path, role, projectID, location, secretRef, serviceAccountRef, workloadIdentity).'),
+      gcp: VaultGcpAuthSchema.optional(),
       namespace: z
         .string()
         .max(VaultLimits.namespace)
@@ -291,15 +319,21 @@ export const vaultProvider = {
   tenancy: (spec) => {
     const k = spec.auth.kubernetes;
     const iam = spec.auth.iam;
+    const gcp = spec.auth.gcp;
     return {
       operatorIdentity:
         k !== undefined && !k.serviceAccountRef && !k.secretRef
           ? { mode: "spec.provider.vault.auth.kubernetes without serviceAccountRef or secretRef (the operator's own ServiceAccount)", instead: 'auth.kubernetes.serviceAccountRef' }
           : iam !== undefined && iam.jwt === undefined && iam.secretRef === undefined
             ? { mode: "spec.provider.vault.auth.iam without jwt or secretRef (the operator's own AWS credentials)", instead: 'auth.iam.jwt.serviceAccountRef for IRSA, or auth.iam.secretRef' }
-            : undefined,
-      // The STS endpoint receives the store's ServiceAccount token or keys: an override like spec.provider.aws.endpoint.
-      endpoints: iam?.stsEndpoint !== undefined ? [{ field: 'spec.provider.vault.auth.iam.stsEndpoint', url: iam.stsEndpoint }] : [],
+            : gcp !== undefined && gcp.workloadIdentity === undefined && gcp.secretRef === undefined
+              ? { mode: "spec.provider.vault.auth.gcp without workloadIdentity or secretRef (the operator's own Google identity)", instead: 'auth.gcp.workloadIdentity, or auth.gcp.secretRef' }
+              : undefined,
+      // These receive the store's ServiceAccount token or Google access tokens: overrides like spec.provider.aws.endpoint.
+      endpoints: [
+        ...(iam?.stsEndpoint !== undefined ? [{ field: 'spec.provider.vault.auth.iam.stsEndpoint', url: iam.stsEndpoint }] : []),
+        ...Object.entries(gcp?.endpoints ?? {}).flatMap(([name, url]) => (url === undefined ? [] : [{ field: `spec.provider.vault.auth.gcp.endpoints.${name}`, url }])),
+      ],
       // The Vault server is the store author's by design: only the plain-http rule applies to it.
       servers: [{ field: 'spec.provider.vault.server', url: spec.server }],
     };

@@ -9,35 +9,18 @@ import { delay, systemTimers, type Timers } from '../../util/timers.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import type { ChangeFeed, ChangeFeedSink, ChangeFeedSource } from '../../providers/change-feed.ts';
 import type { StoreContext } from '../../providers/provider.ts';
-import type { RemoteChanges, StoreIdentity } from './remote-changes.ts';
+import type { RemoteChanges } from './remote-changes.ts';
+import type { FeedStatus, StoreDescriptor } from './feed-status.ts';
 
-/** lastHeardTime is written at most this often, so a busy feed does not cost a status write per notification. */
-export const LAST_HEARD_WRITE_MS = 30_000;
-
-export interface FeedStatus {
-  readonly source: ChangeFeedSource;
-  readonly connected: boolean;
-  readonly lastHeardTime?: string | undefined;
-  readonly message?: string | undefined;
-}
+export type { StoreDescriptor };
 
 export interface FeedRunnerDeps {
   readonly clock: Clock;
   readonly timers?: Timers | undefined;
   readonly logger: Logger;
   readonly remoteChanges: RemoteChanges;
-  /** Writes the store's status.changeFeeds (errors are the runner's to log). */
-  readonly writeStatus: (store: StoreDescriptor, feeds: readonly FeedStatus[]) => Promise<void>;
   /** Records an Event on the store. */
   readonly event: (store: StoreDescriptor, type: 'Normal' | 'Warning', reason: string, message: string) => Promise<void>;
-}
-
-export interface StoreDescriptor {
-  readonly kind: 'SecretStore' | 'ClusterSecretStore';
-  readonly namespace: string | undefined;
-  readonly name: string;
-  readonly uid: string;
-  readonly identity: StoreIdentity;
 }
 
 interface Running {
@@ -91,26 +74,24 @@ export class FeedRunner {
   async #supervise<Spec>(store: StoreDescriptor, feed: ChangeFeed<Spec>, spec: Spec, ctx: StoreContext, signal: AbortSignal): Promise<void> {
     const { clock, logger, remoteChanges } = this.#deps;
     let status: FeedStatus = { source: feed.source, connected: false };
-    let lastWritten = 0;
-    let failures = 0;
-    const write = async (next: FeedStatus, force: boolean) => {
+    const write = async (next: FeedStatus) => {
       status = next;
-      if (signal.aborted || (!force && clock.now() - lastWritten < LAST_HEARD_WRITE_MS)) return;
-      lastWritten = clock.now();
-      await this.#deps.writeStatus(store, [status]).catch((err: unknown) => logger.warn({ store: label(store), error: describeError(err) }, 'could not write the change feed status'));
+      if (signal.aborted) return;
+      await remoteChanges.feedStatus.report(store, status).catch((err: unknown) => logger.warn({ store: label(store), error: describeError(err) }, 'could not write the change feed status'));
     };
+    let failures = 0;
     const heard = () => new Date(clock.now()).toISOString();
     const sink: ChangeFeedSink = {
       connected: () => {
         const wasDown = status.message !== undefined;
         failures = 0;
         logger.info({ store: label(store), source: feed.source }, 'change feed connected');
-        void write({ source: feed.source, connected: true, lastHeardTime: heard() }, true);
+        void write({ source: feed.source, connected: true, lastHeardTime: heard() });
         if (wasDown) void this.#deps.event(store, 'Normal', 'ChangeFeedConnected', `the ${feed.source} change feed is connected again`).catch(() => {});
       },
       deliver: async (notifications) => {
         remoteChanges.notify(store.identity, feed.source, notifications);
-        await write({ source: feed.source, connected: true, lastHeardTime: heard() }, false);
+        await write({ source: feed.source, connected: true, lastHeardTime: heard() });
       },
       ignored: (count) => remoteChanges.ignored(feed.source, count),
     };
@@ -123,7 +104,7 @@ export class FeedRunner {
         if (signal.aborted) break;
         const message = `the ${feed.source} change feed of ${label(store)} is not connected (${describeError(err)}); rotations reach the cluster at refreshInterval until it reconnects`;
         const wasReported = status.message === message;
-        await write({ source: feed.source, connected: false, ...(status.lastHeardTime ? { lastHeardTime: status.lastHeardTime } : {}), message }, true);
+        await write({ source: feed.source, connected: false, ...(status.lastHeardTime ? { lastHeardTime: status.lastHeardTime } : {}), message });
         if (!wasReported) {
           logger.warn({ store: label(store), source: feed.source, error: describeError(err) }, 'change feed not connected; retrying with backoff');
           await this.#deps.event(store, 'Warning', 'ChangeFeedDisconnected', message).catch(() => {});

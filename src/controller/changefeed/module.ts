@@ -2,7 +2,7 @@
 // a ClusterSecretStore's key is its bare name, a SecretStore's namespace/name), and the index of which
 // ExternalSecrets read which remote keys. Notifications go through ctx.remoteChanges to the ExternalSecret
 // controller's queue. Feeds run only while this replica leads (a feed deletes what it handled: one consumer).
-import { API_GROUP, API_GROUP_VERSION, API_VERSION, Plural, parseExternalSecret } from '../../api/index.ts';
+import { API_GROUP_VERSION, parseExternalSecret } from '../../api/index.ts';
 import { ClusterSecretStoreKind, ExternalSecretKind, SecretStoreKind, type RawCustomObject } from '../../k8s/kinds.ts';
 import { createStoreKubeAccess } from '../../k8s/store-access.ts';
 import { currentTerm } from '../../k8s/term.ts';
@@ -30,10 +30,6 @@ function changeFeedModule(kind: 'SecretStore' | 'ClusterSecretStore'): Controlle
         clock: ctx.clock,
         logger: ctx.logger,
         remoteChanges: ctx.remoteChanges,
-        writeStatus: async (store, feeds) => {
-          const plural = store.kind === 'ClusterSecretStore' ? Plural.ClusterSecretStore : Plural.SecretStore;
-          await ctx.status.patch({ group: API_GROUP, version: API_VERSION, plural, namespace: store.namespace, name: store.name }, { changeFeeds: feeds });
-        },
         event: (store, type, reason, message) =>
           ctx.events.record({ apiVersion: API_GROUP_VERSION, kind: store.kind, namespace: store.namespace, name: store.name, uid: store.uid }, type, reason, message),
       });
@@ -54,7 +50,8 @@ function changeFeedModule(kind: 'SecretStore' | 'ClusterSecretStore'): Controlle
         const selected = providerOfStore(store.spec);
         const provider = 'error' in selected ? undefined : ctx.providers.get(selected.name);
         const feed = provider?.changeFeed;
-        if (!feed || 'error' in selected || feed.describe(selected.spec) === undefined) {
+        // A store of another controller class is its installation's: no feed here, and no status written for it.
+        if (!ctx.classes.servesStore(store) || !feed || 'error' in selected || feed.describe(selected.spec) === undefined) {
           runner.stop(uid);
           return;
         }

@@ -8,6 +8,7 @@ import type { Clock } from '../../util/clock.ts';
 import { systemTimers, type Timers } from '../../util/timers.ts';
 import type { ChangeFeedSource, ChangeNotification } from '../../providers/change-feed.ts';
 import { RemoteReadersIndex } from './readers-index.ts';
+import type { FeedStatusBook } from './feed-status.ts';
 
 /** Long enough to gather one SQS batch or a webhook burst, short against the 2 s the rotation may take in all. */
 export const COALESCE_MS = 100;
@@ -36,6 +37,8 @@ export interface RemoteChangesDeps {
   readonly forgetReads: (storeUid: string, keys: ReadonlySet<string>) => void;
   /** Queues an ExternalSecret (namespace/name) for its controller. */
   readonly enqueue: (externalSecret: string) => void;
+  /** status.changeFeeds of the stores. */
+  readonly feedStatus: FeedStatusBook;
 }
 
 /** The store a notification is for: its ref key (external-secret-index's storeRefKey) and uid. */
@@ -46,6 +49,7 @@ export interface StoreIdentity {
 
 export class RemoteChanges {
   readonly index = new RemoteReadersIndex();
+  readonly feedStatus: FeedStatusBook;
   readonly #deps: RemoteChangesDeps;
   readonly #timers: Timers;
   readonly #seen = new Map<string, Map<string, true>>();
@@ -55,6 +59,7 @@ export class RemoteChanges {
 
   constructor(deps: RemoteChangesDeps) {
     this.#deps = deps;
+    this.feedStatus = deps.feedStatus;
     this.#timers = deps.timers ?? systemTimers;
   }
 

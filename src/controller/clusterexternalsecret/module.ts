@@ -87,6 +87,12 @@ export const clusterExternalSecretController: ControllerModule = {
         events: ctx.events,
         enqueue: (key, afterMs) => queue.add(key, afterMs),
       }),
+      // One whose template names a ClusterSecretStore of another controller class is left to that installation
+      // (parent and child keys alike; the key of a child is `<namespace>/<name>`).
+      serves: (key) => {
+        const raw = all.get(key.slice(key.indexOf('/') + 1));
+        return raw === undefined || ctx.classes.servesExternalSecretSpec(undefined, (raw.spec as { externalSecretSpec?: unknown } | undefined)?.externalSecretSpec);
+      },
     };
   },
 };

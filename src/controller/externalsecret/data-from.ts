@@ -1,7 +1,8 @@
-// spec.dataFrom: turning fetched maps into Secret keys — rewrite (regexp, transform) or conversionStrategy,
+// spec.dataFrom: turning fetched maps into Secret keys — rewrite (regexp, transform, merge) or conversionStrategy,
 // decodingStrategy, then every source merged with data[] without silent overwrites. Pure functions; the
 // reconciler fetches, these decide the keys. Key names are remote names (not values), so messages name them.
-import type { ExternalSecretDataFrom, ExternalSecretRewrite } from '../../api/types.generated.ts';
+import type { ExternalSecretDataFrom, ExternalSecretRewrite, RewriteMerge } from '../../api/types.generated.ts';
+import { goFormatFloat, goJsonMarshal } from '../../util/go-json.ts';
 import { TerminalError } from '../../providers/provider.ts';
 import type { DecodingStrategy } from '../../providers/provider.ts';
 import { decode } from '../../providers/decoding.ts';
@@ -33,6 +34,10 @@ export function rewriteKeys(
   let current = new Map(data);
   steps.forEach((step, index) => {
     const at = `${where}.rewrite[${index}]`;
+    if (step.merge) {
+      current = mergeValues(step.merge, current, at);
+      return;
+    }
     let rename: (key: string) => string;
     if (step.regexp) {
       let pattern: ReturnType<typeof compileGoRegexp>;
@@ -53,10 +58,8 @@ export function rewriteKeys(
       }
       const session = engine.session();
       rename = (key) => session.render(template, { value: key }, templateAt);
-    } else if ((step as { merge?: unknown }).merge !== undefined) {
-      throw new DataFromSpecError(`${at}.merge is not supported by secret-relay yet; use regexp or transform rewrites, or a template`);
     } else {
-      throw new DataFromSpecError(`${at} must set one of regexp or transform`);
+      throw new DataFromSpecError(`${at} must set one of regexp, transform or merge`);
     }
     const next = new Map<string, Uint8Array>();
     const origin = new Map<string, string>();
@@ -72,6 +75,70 @@ export function rewriteKeys(
     current = next;
   });
   return current;
+}
+
+const utf8 = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * ESO's merge rewrite (runtime/esutils RewriteMerge): every value is a JSON object; their fields are merged key by
+ * key — the keys not in `priority` first, in byte order, then the priority keys in their order — and a field seen
+ * twice is a conflict. Extract makes each field a key (strings as they are, numbers without exponent, objects and
+ * arrays as Go's json.Marshal writes them, null empty); JSON writes the merged object under `into`, beside the input.
+ * Errors name keys and fields, never values.
+ */
+export function mergeValues(merge: RewriteMerge, data: ReadonlyMap<string, Uint8Array>, at: string): Map<string, Uint8Array> {
+  const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  const priority = merge.priority ?? [];
+  const order = [...[...data.keys()].filter((key) => !priority.includes(key)).sort(byteOrder), ...priority];
+  const merged = new Map<string, unknown>();
+  const conflicts: string[] = [];
+  for (const key of order) {
+    const value = data.get(key);
+    if (value === undefined) {
+      if (merge.priorityPolicy === 'IgnoreNotFound') continue;
+      throw new DataFromError(`${at}.merge: priority key "${key}" is not among the keys to merge; add it, or set priorityPolicy: IgnoreNotFound`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(utf8.decode(value));
+    } catch {
+      throw new DataFromError(`${at}.merge: the value of key "${key}" is not JSON; merge needs every value to be a JSON object`);
+    }
+    if (parsed === null) continue; // Go decodes null into a nil map: nothing to merge, no error
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new DataFromError(`${at}.merge: the value of key "${key}" is not a JSON object; merge needs every value to be one`);
+    }
+    for (const [field, fieldValue] of Object.entries(parsed as Record<string, unknown>)) {
+      if (merged.has(field)) conflicts.push(field);
+      merged.set(field, fieldValue);
+    }
+  }
+  if (merge.conflictPolicy !== 'Ignore' && conflicts.length > 0) {
+    throw new DataFromError(`${at}.merge: fields ${conflicts.map((f) => `"${f}"`).join(', ')} are in more than one key; set conflictPolicy: Ignore to let the later key win, or priority to order them`);
+  }
+  try {
+    if (merge.strategy === 'JSON') {
+      const out = new Map(data);
+      out.set(merge.into ?? '', encoder.encode(goJsonMarshal(merged, false)));
+      return out;
+    }
+    const out = new Map<string, Uint8Array>();
+    for (const [field, value] of merged) out.set(field, encoder.encode(extractedText(value)));
+    return out;
+  } catch (err) {
+    if (err instanceof DataFromError) throw err;
+    throw new DataFromError(`${at}.merge: a number in the values is out of float64 range`);
+  }
+}
+
+/** A merged field's value as ESO's GetByteValue writes it. */
+function extractedText(value: unknown): string {
+  if (value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return goFormatFloat(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return goJsonMarshal(value, true);
 }
 
 /** Without rewrite steps, conversionStrategy makes the keys; two names converting to one key are refused. */

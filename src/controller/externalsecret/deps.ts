@@ -1,7 +1,7 @@
 // What the ExternalSecret reconciler is given (caches, clients, writers, clock) and what it reads of a Secret.
 import type { RemoteChangeMarks } from '../changefeed/refresh-mark.ts';
 import type { Clock } from '../../util/clock.ts';
-import type { ExternalSecret } from '../../api/index.ts';
+import type { ExternalSecret, SecretStoreRef } from '../../api/index.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { SecretWriter } from '../../k8s/secrets.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
@@ -10,6 +10,7 @@ import type { SecretsClient } from '../../providers/provider.ts';
 import type { TemplateEngine } from '../../templates/engine.ts';
 import type { Condition } from '../conditions.ts';
 import type { LeaseKeeper } from './generators.ts';
+import type { LocalGenerators } from '../generators/local.ts';
 import type { ManagedFieldsEntryView, OwnerReferenceView } from './ownership.ts';
 import type { Sleep } from './provider-retry.ts';
 import type { Sandbox } from './sandbox.ts';
@@ -46,7 +47,8 @@ export interface ExternalSecretReconcilerDeps {
   readonly getExternalSecret: (namespace: string, name: string) => ParsedObject<ExternalSecret> | undefined;
   /** From the cache of managed Secrets (labelled); undefined when not ours or absent. */
   readonly getManagedSecret: (namespace: string, name: string) => SecretView | undefined;
-  readonly resolveStore: (es: ExternalSecret) => StoreResolution;
+  /** The store `ref` names (spec.secretStoreRef when absent), checked for use by `es`. */
+  readonly resolveStore: (es: ExternalSecret, ref?: SecretStoreRef) => StoreResolution;
   readonly clientFor: (store: ResolvedStore, namespace: string, signal: AbortSignal) => Promise<SecretsClient>;
   readonly secrets: SecretWriter;
   readonly status: StatusWriter;
@@ -59,6 +61,8 @@ export interface ExternalSecretReconcilerDeps {
   readonly templateEngine?: TemplateEngine;
   /** dataFrom[].sourceRef.generatorRef: generated values and their leases; without it, a generator source fails. */
   readonly leases?: LeaseKeeper;
+  /** Password, SSHKey, UUID generators (kept stable by read-remote: the Secret's values are reused until a rotation). */
+  readonly localGenerators?: LocalGenerators;
   /** DEFAULT_REFRESH_TIME_PERIOD_MS when absent; 0 writes status.refreshTime at every refresh (as ESO). */
   readonly refreshTimePeriodMs?: number;
   /** Told of each finished sync: whether its status was written or the refreshTime write deferred. */

@@ -3,7 +3,7 @@
 // the annotation tells nothing about the values to someone who can read annotations but not data.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ObservedTarget } from './decide.ts';
-import { ExternalSecretReason, MANAGED_LABEL } from '../../api/meta.ts';
+import { ExternalSecretReason, MANAGED_LABEL, ROTATED_ANNOTATION } from '../../api/meta.ts';
 import { CREDENTIAL_SECRET_TYPE_MESSAGE, CREDENTIAL_SECRET_TYPES } from '../../api/external-secret.ts';
 import { TerminalError } from '../../util/errors.ts';
 
@@ -36,6 +36,8 @@ export interface DesiredSecretInput {
   /** Rendered template metadata; reserved secret-relay.dev/ keys are refused before this point. */
   readonly labels?: Readonly<Record<string, string>> | undefined;
   readonly annotations?: Readonly<Record<string, string>> | undefined;
+  /** The owner's secret-relay.dev/rotate value the generated values answer (kept in secret-relay.dev/rotated). */
+  readonly rotated?: string | undefined;
 }
 
 /** A server-side-apply body: only the fields secret-relay owns. */
@@ -125,6 +127,7 @@ export function buildDesiredSecret(input: DesiredSecretInput): SecretApplyBody {
     ...input.annotations,
     [DATA_HMAC_ANNOTATION]: dataHmac(input.hmacKey, input.data, input),
     [MANAGED_KEYS_ANNOTATION]: keys.join(','),
+    ...(input.rotated ? { [ROTATED_ANNOTATION]: input.rotated } : {}),
     ...(templatedLabels.length > 0 ? { [TEMPLATED_LABELS_ANNOTATION]: templatedLabels.join(',') } : {}),
     ...(templatedAnnotations.length > 0 ? { [TEMPLATED_ANNOTATIONS_ANNOTATION]: templatedAnnotations.join(',') } : {}),
   };

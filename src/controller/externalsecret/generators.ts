@@ -10,9 +10,12 @@
 // Nothing is rolled back once the Secret holds the new values. A retired lease stays in status.retiredLeases until
 // it is revoked, has expired, or its revocation failed MAX_REVOKE_ATTEMPTS times (then a Warning Event): a restart or
 // another leader picks it up from there. A state this process could not record (its status patch failed) stays in
-// memory and is recorded first at the next reconcile, before anything is revoked.
-// The memory only wins over the cached status while that status is one this process derived from or wrote (the cache
-// lags behind our own patch); a status it never saw (another leader's) is the truth, and the memory is dropped.
+// memory and is recorded first at the next reconcile, before anything is revoked. The Secret itself names the leases
+// of the credentials it holds (./lease-annotation.ts, written with the values): a leader whose memory never had
+// them (another process, a later term) records them from there (withLeasesHeld).
+// The memory lasts one leadership term (./term-memory.ts), and within it only wins over the cached status while that
+// status is one this process derived from or wrote (the cache lags behind our own patch); a status it never saw
+// (another leader's) is the truth, and the memory is dropped.
 import type { ExternalSecret, GeneratorLease, GeneratorRef, RetiredLease } from '../../api/index.ts';
 import { API_GROUP, API_VERSION, ExternalSecretLimits, Plural } from '../../api/index.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
@@ -20,6 +23,8 @@ import { NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import type { GeneratorKind, GeneratorObjectRef, LeaseSettings, IssuedLease, Generated, Generator, Generators, RevocationListener } from '../../providers/generator.ts';
 import { GENERATOR_PROVIDERS } from '../../providers/generator.ts';
+import { LOCAL_GENERATOR_KINDS } from '../generators/local.ts';
+import { perTerm } from './term-memory.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import type { Clock } from '../../util/clock.ts';
@@ -96,11 +101,35 @@ export function leaseStateFingerprint(state: LeaseState): string {
   return JSON.stringify([state.leases.map(one), state.retired.map(one)]);
 }
 
+/**
+ * The lease state once the leases the Secret holds (its verified annotation, ./lease-annotation.ts) are recorded:
+ * a held lease the status does not know, newer than the status's lease of the same entry, replaces it (which is
+ * retired, to revoke). That is the Secret written with new credentials whose status patch failed, perhaps under
+ * another leader. A held lease the status knows (held or retired), an older one (a restored copy of the Secret),
+ * or one of an entry that now names another generator changes nothing. undefined when nothing changes. Pure.
+ */
+export function withLeasesHeld(state: LeaseState, held: readonly GeneratorLease[], sources: ReadonlyMap<number, { readonly kind: string; readonly name: string }>, now: number): LeaseState | undefined {
+  const known = new Set([...state.leases, ...state.retired].map((lease) => lease.leaseId));
+  let leases = [...state.leases];
+  const retired = [...state.retired];
+  for (const lease of held) {
+    const source = sources.get(lease.source);
+    if (known.has(lease.leaseId) || !source || source.kind !== lease.kind || source.name !== lease.name) continue;
+    const recorded = leases.find((l) => l.source === lease.source);
+    if (recorded && Date.parse(recorded.issueTime) >= Date.parse(lease.issueTime)) continue;
+    if (recorded) retired.push({ ...recorded, retireTime: iso(now), revokeAttempts: 0 });
+    leases = [...leases.filter((l) => l !== recorded), lease].sort((a, b) => a.source - b.source);
+    known.add(lease.leaseId);
+  }
+  return leases.length === state.leases.length && leases.every((l, i) => l === state.leases[i]) ? undefined : { leases, retired };
+}
+
 /** The generator entries of an ExternalSecret: dataFrom index → generator. */
 export function generatorSources(es: ExternalSecret): Map<number, GeneratorRef> {
   const out = new Map<number, GeneratorRef>();
   for (const [index, entry] of (es.spec.dataFrom ?? []).entries()) {
-    if (entry.sourceRef?.generatorRef) out.set(index, entry.sourceRef.generatorRef);
+    // Local generators (Password, SSHKey, UUID) issue no lease: nothing to renew, revoke or hold a finalizer for.
+    if (entry.sourceRef?.generatorRef && !LOCAL_GENERATOR_KINDS.has(entry.sourceRef.generatorRef.kind)) out.set(index, entry.sourceRef.generatorRef);
   }
   return out;
 }
@@ -152,10 +181,11 @@ export interface LeaseKeeper {
   /** Adds the finalizer to an ExternalSecret that generates values (before anything is issued). */
   ensureFinalizer(es: ExternalSecret): Promise<void>;
   /**
-   * Records a state not recorded yet, revokes the retired leases that are due, renews the leases that are due;
-   * says whether any needs new credentials and when to come back.
+   * Records a state not recorded yet and the leases the Secret holds that the status does not know (`held`: the
+   * Secret's verified annotation), revokes the retired leases that are due, renews the leases that are due; says
+   * whether any needs new credentials and when to come back.
    */
-  maintain(es: ExternalSecret, now: number, signal: AbortSignal): Promise<MaintainOutcome>;
+  maintain(es: ExternalSecret, now: number, signal: AbortSignal, held?: readonly GeneratorLease[]): Promise<MaintainOutcome>;
   generate(es: ExternalSecret, source: number, generatorRef: GeneratorRef, now: number, signal: AbortSignal): Promise<{ data: ReadonlyMap<string, Uint8Array>; issued: IssuedCredentials }>;
   /**
    * The Secret now holds the new credentials: record their leases (the replaced ones as retired), then revoke the
@@ -165,8 +195,8 @@ export interface LeaseKeeper {
   commit(es: ExternalSecret, issued: readonly IssuedCredentials[], now: number, signal: AbortSignal): Promise<number | undefined>;
   /** The new credentials never reached the Secret: revoke them. */
   abandon(es: ExternalSecret, issued: readonly IssuedCredentials[], signal: AbortSignal): Promise<void>;
-  /** The ExternalSecret is being deleted: revoke every lease, then remove the finalizer. */
-  release(es: ExternalSecret, signal: AbortSignal): Promise<void>;
+  /** The ExternalSecret is being deleted: revoke every lease (`held`: also those the Secret holds), then remove the finalizer. */
+  release(es: ExternalSecret, signal: AbortSignal, held?: readonly GeneratorLease[]): Promise<void>;
 }
 
 export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
@@ -174,7 +204,8 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   // patch. `seen`: the fingerprints of every status state it derived from or wrote — a cached status among them is
   // merely lagging; any other was written by someone else (another leader) and is the truth. `recorded`: false
   // while the status patch of `state` has not succeeded.
-  const written = new Map<string, { state: LeaseState; recorded: boolean; seen: Set<string> }>();
+  // Per leadership term (./term-memory.ts): a term starts from what the apiserver says.
+  const writtenInTerm = perTerm(() => new Map<string, { state: LeaseState; recorded: boolean; seen: Set<string> }>());
 
   const generatorFor = (kind: GeneratorKind): Generator => {
     const generator = deps.generators[kind];
@@ -191,17 +222,17 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   const stateOf = (es: ExternalSecret): LeaseState => {
     const uid = es.metadata.uid ?? '';
     const cached: LeaseState = { leases: es.status?.leases ?? [], retired: es.status?.retiredLeases ?? [] };
-    const memory = written.get(uid);
+    const memory = writtenInTerm().get(uid);
     if (!memory) return cached;
     const fingerprint = leaseStateFingerprint(cached);
     if (memory.recorded && fingerprint === leaseStateFingerprint(memory.state)) {
       // The cache caught up: the status is the truth again.
-      written.delete(uid);
+      writtenInTerm().delete(uid);
       return cached;
     }
     if (memory.seen.has(fingerprint)) return memory.state;
     // Someone else (another leader) wrote the leases since: what we remember is stale.
-    written.delete(uid);
+    writtenInTerm().delete(uid);
     deps.logger?.warn(
       { externalSecret: describe(es), remembered: memory.state.leases.map((l) => l.leaseId), status: cached.leases.map((l) => l.leaseId), recorded: memory.recorded },
       'the status holds leases this process did not write (another leader): it is the truth; the remembered ones are dropped',
@@ -212,11 +243,11 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   /** Records `state` (derived from `base`) in the status; remembered first, so a failed patch is retried, not lost. */
   const writeState = async (es: ExternalSecret, state: LeaseState, base: LeaseState): Promise<void> => {
     const uid = es.metadata.uid ?? '';
-    const seen = new Set(written.get(uid)?.seen ?? []);
+    const seen = new Set(writtenInTerm().get(uid)?.seen ?? []);
     seen.add(leaseStateFingerprint(base));
     seen.add(leaseStateFingerprint(state));
     const memory = { state, recorded: false, seen };
-    written.set(uid, memory);
+    writtenInTerm().set(uid, memory);
     await deps.status.patch(
       { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret, namespace: es.metadata.namespace, name: es.metadata.name },
       // A merge patch: null removes the field.
@@ -227,7 +258,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   /** A state remembered but not recorded yet is recorded first. */
   const recordPending = async (es: ExternalSecret): Promise<LeaseState> => {
     const state = stateOf(es);
-    const memory = written.get(es.metadata.uid ?? '');
+    const memory = writtenInTerm().get(es.metadata.uid ?? '');
     if (memory && !memory.recorded) await writeState(es, state, state);
     return state;
   };
@@ -328,7 +359,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
     leasesOf,
     tracks(es) {
       const state = stateOf(es);
-      return state.leases.length > 0 || state.retired.length > 0 || written.get(es.metadata.uid ?? '')?.recorded === false;
+      return state.leases.length > 0 || state.retired.length > 0 || writtenInTerm().get(es.metadata.uid ?? '')?.recorded === false;
     },
     async ensureFinalizer(es) {
       const finalizers = es.metadata.finalizers ?? [];
@@ -336,9 +367,19 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
       await deps.finalizers.add(es.metadata.namespace ?? '', es.metadata.name, LEASE_FINALIZER);
     },
 
-    async maintain(es, now, signal) {
-      // Recorded → old revoked: a state not recorded yet first, then the retired leases that are due.
-      const settled = await revokeRetired(es, await recordPending(es), now, signal);
+    async maintain(es, now, signal, held) {
+      // Recorded → old revoked: a state not recorded yet first (ours, or the Secret's), then the retired leases that are due.
+      let recorded = await recordPending(es);
+      const withHeld = held ? withLeasesHeld(recorded, held, generatorSources(es), now) : undefined;
+      if (withHeld) {
+        deps.logger?.warn(
+          { externalSecret: describe(es), held: held!.map((l) => l.leaseId), status: recorded.leases.map((l) => l.leaseId) },
+          'the Secret holds credentials whose lease the status does not record (its status patch failed): recording it',
+        );
+        await writeState(es, withHeld, recorded);
+        recorded = withHeld;
+      }
+      const settled = await revokeRetired(es, recorded, now, signal);
       const leases = settled.state.leases;
       let nextAt: number | undefined = settled.nextAt;
       if (leases.length === 0) return { rotate: false, nextAt };
@@ -412,7 +453,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
         await deps.warn?.(es, message).catch(() => {});
       }
       let state: LeaseState = { leases: next, retired };
-      const unrecorded = written.get(es.metadata.uid ?? '')?.recorded === false;
+      const unrecorded = writtenInTerm().get(es.metadata.uid ?? '')?.recorded === false;
       // Recorded before anything is revoked: a failed patch leaves it all in memory for the next reconcile.
       if (retiring.length > 0 || issued.some((entry) => entry.lease) || unrecorded) await writeState(es, state, base);
       else state = base;
@@ -436,10 +477,11 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
       }
     },
 
-    async release(es, signal) {
+    async release(es, signal, held) {
       const finalizers = es.metadata.finalizers ?? [];
       if (!finalizers.includes(LEASE_FINALIZER)) return;
-      const state = stateOf(es);
+      const recorded = stateOf(es);
+      const state = (held ? withLeasesHeld(recorded, held, generatorSources(es), now()) : undefined) ?? recorded;
       let remaining: LeaseState = state;
       for (const lease of [...state.retired, ...state.leases]) {
         await revoke(es, lease, signal, 'the ExternalSecret was deleted');
@@ -448,7 +490,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
         remaining = next;
       }
       await deps.finalizers.remove(es.metadata.namespace ?? '', es.metadata.name, LEASE_FINALIZER);
-      written.delete(es.metadata.uid ?? '');
+      writtenInTerm().delete(es.metadata.uid ?? '');
     },
   };
 }

@@ -12,6 +12,7 @@ import { keyOf, watch } from '../runtime/manager.ts';
 import { syncedResourceVersionOf } from './decide.ts';
 import { observeTarget } from './desired-secret.ts';
 import { createLeaseKeeper } from './generators.ts';
+import { localGeneratorsFor } from '../generators/local.ts';
 import { createExternalSecretReconciler, type InvalidObject, type ParsedObject } from './reconciler.ts';
 import { resolveStore } from './store-ref.ts';
 import { DEFAULT_SANDBOX_OPTIONS, workerSandbox } from './sandbox.ts';
@@ -64,7 +65,7 @@ export const externalSecretController: ControllerModule = {
       clock: ctx.clock,
       getExternalSecret,
       getManagedSecret: (namespace, name) => managedSecrets.get(name, namespace),
-      resolveStore: (es) => resolveStore(es, ctx.stores),
+      resolveStore: (es, ref) => resolveStore(es, ctx.stores, ref),
       clientFor: ctx.clientFor,
       secrets: ctx.secrets,
       status: ctx.status,
@@ -77,6 +78,7 @@ export const externalSecretController: ControllerModule = {
       sandbox,
       ...(ctx.isolation ? { minRefreshIntervalMs: ctx.isolation.minRefreshIntervalMs } : {}),
       leases,
+      localGenerators: localGeneratorsFor(ctx.kube),
       remoteChanges: ctx.remoteChanges,
       // templateFrom reads ConfigMaps and Secrets of the ExternalSecret's own namespace (RBAC: get on both).
       templateSources: {
@@ -128,6 +130,12 @@ export const externalSecretController: ControllerModule = {
         watch<V1Namespace>({ kind: NamespaceKind, events: ['update'], map: (ns) => index.inNamespaceUsingClusterStores(ns.metadata?.name ?? '') }),
       ],
       reconcile,
+      // An ExternalSecret naming a store of another controller class is left to that installation.
+      serves: (key) => {
+        const [namespace, name] = key.split('/') as [string, string];
+        const raw = externalSecrets.get(name, namespace);
+        return raw === undefined || ctx.classes.servesExternalSecretSpec(namespace, raw.spec);
+      },
     };
   },
 };

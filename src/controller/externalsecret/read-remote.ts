@@ -12,6 +12,7 @@ import { mergeSources, type KeySource } from './data-from.ts';
 import { NO_PROVIDER_RETRY, timerSleep, withProviderRetry } from './provider-retry.ts';
 import type { IssuedCredentials } from './generators.ts';
 import type { SourceEntry } from './resolve-sources.ts';
+import { keepGenerated, LOCAL_GENERATOR_KINDS } from '../generators/local.ts';
 import type { ResolvedStore } from './store-ref.ts';
 import type { WorkContext } from './sandbox.ts';
 import type { SyncContext } from './sync-context.ts';
@@ -27,7 +28,13 @@ export interface RemoteValues {
 /** The provider client of each store an entry reads from. */
 export type ClientOf = (store: ResolvedStore) => SecretsClient;
 
-export async function readRemoteValues(ctx: SyncContext, entries: readonly SourceEntry[], clientOf: ClientOf): Promise<RemoteValues> {
+/** What the target Secret holds now, for local generators: its values are kept unless a rotation is asked for. */
+export interface KeptValues {
+  readonly data: ReadonlyMap<string, Uint8Array>;
+  readonly rotate: boolean;
+}
+
+export async function readRemoteValues(ctx: SyncContext, entries: readonly SourceEntry[], clientOf: ClientOf, kept?: KeptValues): Promise<RemoteValues> {
   const issued: IssuedCredentials[] = [];
   try {
     const unsupported = externalSecretCompat(ctx.es.spec);
@@ -35,7 +42,7 @@ export async function readRemoteValues(ctx: SyncContext, entries: readonly Sourc
     const sources: KeySource[] = [];
     const missing: string[] = [];
     for (const source of entries) {
-      const read = await readEntry(ctx, source, clientOf, missing, issued);
+      const read = await readEntry(ctx, source, clientOf, missing, issued, kept);
       if (read) sources.push(read);
     }
     return { data: mergeSources(sources), missing, issued };
@@ -47,7 +54,7 @@ export async function readRemoteValues(ctx: SyncContext, entries: readonly Sourc
 }
 
 /** One entry's keys, shaped (property, decoding, rewrites), or undefined when its remote secret is missing. */
-async function readEntry(ctx: SyncContext, source: SourceEntry, clientOf: ClientOf, missing: string[], issued: IssuedCredentials[]): Promise<KeySource | undefined> {
+async function readEntry(ctx: SyncContext, source: SourceEntry, clientOf: ClientOf, missing: string[], issued: IssuedCredentials[], kept: KeptValues | undefined): Promise<KeySource | undefined> {
   const work: WorkContext = { namespace: ctx.namespace, signal: ctx.signal };
   const sandbox = ctx.deps.sandbox;
   switch (source.from) {
@@ -99,6 +106,15 @@ async function readEntry(ctx: SyncContext, source: SourceEntry, clientOf: Client
       return found === undefined ? undefined : shaped(ctx, work, source.entry, found, source.where, `${source.where} (find)`);
     }
     case 'generator': {
+      if (LOCAL_GENERATOR_KINDS.has(source.generatorRef.kind)) {
+        const local = ctx.deps.localGenerators;
+        if (!local) throw new TerminalError(`${source.generatorRef.kind} generators are not served by this operator`);
+        const fresh = await local.generate(ctx.namespace, source.generatorRef, ctx.signal);
+        const label = `${source.where} (${source.generatorRef.kind} ${source.generatorRef.name})`;
+        const shapedFresh = await shaped(ctx, work, source.entry, fresh, source.where, label);
+        // Generated once: what the Secret already holds for these keys stays, until a rotation is asked for.
+        return { where: label, data: keepGenerated(shapedFresh.data, kept?.data, kept?.rotate ?? false) };
+      }
       const leases = ctx.deps.leases;
       if (!leases) throw new TerminalError('dataFrom[].sourceRef.generatorRef is not served by this operator');
       const generated = await leases.generate(ctx.es, source.index, source.generatorRef, ctx.deps.clock.now(), ctx.signal);

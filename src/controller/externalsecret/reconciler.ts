@@ -4,8 +4,8 @@
 //   status → commit the generated credentials' leases.
 // Every failure becomes a condition, an Event, a metric and a retry; the last good Secret is never emptied because
 // a provider failed, and credentials the Secret holds are never revoked (./new-credentials.ts).
-import type { ExternalSecret } from '../../api/index.ts';
-import { API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason } from '../../api/index.ts';
+import type { ExternalSecret, GeneratorLease } from '../../api/index.ts';
+import { targetSecretName, API_GROUP, API_VERSION, API_GROUP_VERSION, Plural, Kind, ConditionType, ExternalSecretReason, EventReason, ROTATE_ANNOTATION } from '../../api/index.ts';
 import { TerminalError } from '../../providers/provider.ts';
 import type { SecretsClient } from '../../providers/provider.ts';
 import { createTemplateEngine } from '../../templates/engine.ts';
@@ -16,19 +16,22 @@ import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { decide } from './decide.ts';
 import { remoteChanged } from '../changefeed/refresh-mark.ts';
-import type { ExternalSecretReconcilerDeps, InvalidObject, ReconcilerDeps } from './deps.ts';
+import type { ExternalSecretReconcilerDeps, InvalidObject, ReconcilerDeps, SecretView } from './deps.ts';
 import { CredentialSecretError } from './desired-secret.ts';
 import { generatorSources } from './generators.ts';
+import { leasesOfSecret } from './lease-annotation.ts';
 import { emptyMemory, type ReconcilerMemory } from './memory.ts';
+import { perTerm } from './term-memory.ts';
 import { NewCredentials } from './new-credentials.ts';
 import { observeTargetSecret, observedExternalSecret, refuse, type SyncPolicy } from './observe-target.ts';
-import { readRemoteValues } from './read-remote.ts';
+import { readRemoteValues, type KeptValues } from './read-remote.ts';
+import { rotationAsked } from '../generators/local.ts';
 import { ensureReadyAfterIdle, recordSync } from './record-status.ts';
 import { resolveSources } from './resolve-sources.ts';
 import { inlineSandbox } from './sandbox.ts';
 import type { ResolvedStore } from './store-ref.ts';
 import { NO_SOURCE, setNotReady, syncContext, type SyncContext, type WriteSource } from './sync-context.ts';
-import { removeRenamedSecret, writeSecret } from './write-secret.ts';
+import { nextRefresh, removeRenamedSecret, writeSecret, type RenameCleanup } from './write-secret.ts';
 
 export type { ExternalSecretReconcilerDeps, InvalidObject, ParsedObject, SecretView, TemplateSourceReader } from './deps.ts';
 export { DEFAULT_REFRESH_TIME_PERIOD_MS } from './deps.ts';
@@ -37,8 +40,9 @@ export type { WrittenStatus } from './memory.ts';
 export function createExternalSecretReconciler(options: ExternalSecretReconcilerDeps) {
   const templateEngine = options.templateEngine ?? createTemplateEngine();
   const deps: ReconcilerDeps = { ...options, templateEngine, sandbox: options.sandbox ?? inlineSandbox(templateEngine) };
-  const memory = emptyMemory();
+  const memoryOfTerm = perTerm(emptyMemory);
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const memory = memoryOfTerm();
     const [namespace, name] = splitKey(key);
     const cached = deps.getExternalSecret(namespace, name);
     // Gone: an Owner Secret follows through its ownerReference (garbage collector); others are kept by design.
@@ -55,7 +59,7 @@ export function createExternalSecretReconciler(options: ExternalSecretReconciler
     const es = cached.value;
     if (es.metadata.deletionTimestamp) {
       // Generated credentials are revoked before the finalizer lets the ExternalSecret go.
-      if (deps.leases) await deps.leases.release(es, signal);
+      if (deps.leases) await deps.leases.release(es, signal, leasesHeld(deps, es, deps.getManagedSecret(es.metadata.namespace ?? '', targetSecretName(es))));
       return;
     }
     return sync(syncContext(deps, es, signal, key), memory);
@@ -101,29 +105,43 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     if (decided.action === 'refuse') return await refuse(ctx, memory, observation.foreignOwner!, decided.recheckMs, NO_SOURCE);
     memory.refusals.delete(ctx.key);
     // Leases of generated credentials: renewed when due; new credentials (a sync) before they end.
-    const upkeep = leases ? await leases.maintain(es, ctx.now, signal) : { rotate: false, nextAt: undefined };
+    const upkeep = leases ? await leases.maintain(es, ctx.now, signal, leasesHeld(deps, es, observation.view)) : { rotate: false, nextAt: undefined };
     const decision = upkeep.rotate ? ({ action: 'sync' } as const) : decided;
     if (decision.action !== 'sync') {
       await ensureReadyAfterIdle(ctx);
       return soonest(ctx, decision.action === 'wait' ? { requeueAfter: decision.ms } : undefined, upkeep.nextAt);
     }
+    if (decided.action === 'sync' && decided.reason === 'target-renamed' && observation.target.state === 'intact' && !upkeep.rotate && !change) {
+      // Synced under the new name already; only deleting the Secret under the old one failed: that is all left to do.
+      return soonest(ctx, await finishRename(ctx, memory, policy, { provider: sources.stores[0].providerName, identity: () => '-' }), upkeep.nextAt);
+    }
     if (leases) await leases.ensureFinalizer(es);
     const clients = await openClients(ctx, sources.stores);
     const primary = sources.stores[0];
     const source: WriteSource = { provider: primary.providerName, identity: () => clients.get(primary)!.identity };
-    const remote = await readRemoteValues(ctx, sources.entries, (store) => clients.get(store)!);
+    const remote = await readRemoteValues(ctx, sources.entries, (store) => clients.get(store)!, keptValues(ctx, observation.view));
     if (leases) credentials = new NewCredentials(leases, es, remote.issued, signal, deps.clock);
     const written = await writeSecret(ctx, memory, remote, observation, policy, source);
-    if (written.kind === 'refused') {
-      // Nothing was written: credentials generated for it are revoked, not kept.
+    if (written.kind !== 'synced') {
+      // Nothing was written (refused; or the Secret keeps its last data): the Secret still holds the credentials
+      // its recorded leases are for; those generated for this sync are revoked, not recorded in their place.
       await credentials?.abandon();
-      return written.result;
+      if (written.kind === 'refused') return written.result;
+      if (change) deps.remoteChanges?.handled(ctx.key, change);
+      return soonest(ctx, written.result, upkeep.nextAt);
     }
     if (change) deps.remoteChanges?.handled(ctx.key, change);
-    if (written.kind === 'kept') return soonest(ctx, written.result, await credentials?.commit());
     if (written.secret === 'written' || written.secret === 'deleted') credentials?.written();
-    const renamed = (written.secret === 'written' || written.secret === 'unchanged') && (await removeRenamedSecret(ctx, source));
-    const result = await recordSync(ctx, memory, written.status, renamed || written.secret === 'written' || written.secret === 'deleted', written.requeue);
+    const cleanup: RenameCleanup = written.secret === 'written' || written.secret === 'unchanged' ? await removeRenamedSecret(ctx, source) : { kind: 'none' };
+    const secretWritten = cleanup.kind === 'deleted' || written.secret === 'written' || written.secret === 'deleted';
+    if (cleanup.kind === 'failed') {
+      // The new Secret holds the values: recorded as synced but not Ready, still bound to the old name so that the
+      // next reconcile deletes it without fetching (and generating) again; its credentials are committed, not revoked.
+      await recordSync(ctx, memory, { ready: false, reason: ExternalSecretReason.SecretSyncedError, message: cleanup.error.message }, secretWritten, written.requeue, { binding: es.status!.binding!.name });
+      await credentials?.commit();
+      throw cleanup.error;
+    }
+    const result = await recordSync(ctx, memory, written.status, secretWritten, written.requeue);
     return soonest(ctx, result, await credentials?.commit());
   } catch (err) {
     await credentials?.settleAfterFailure();
@@ -135,11 +153,32 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
   }
 }
 
+/** The target's data for local generators to keep, and whether the rotate annotation asks for new values. */
+function keptValues(ctx: SyncContext, view: SecretView | undefined): KeptValues {
+  const data = new Map(Object.entries(view?.data ?? {}).map(([key, value]) => [key, new Uint8Array(Buffer.from(value, 'base64'))]));
+  return { data, rotate: rotationAsked(ctx.es.metadata.annotations, view?.metadata?.annotations, ROTATE_ANNOTATION) };
+}
+
+/** The rename's cleanup alone: the Secret under the new name holds the values fetched by the sync that recorded them. */
+async function finishRename(ctx: SyncContext, memory: ReconcilerMemory, policy: SyncPolicy, source: WriteSource): Promise<ReconcileResult> {
+  const cleanup = await removeRenamedSecret(ctx, source);
+  if (cleanup.kind === 'failed') throw cleanup.error;
+  const refreshedAt = ctx.es.status?.refreshTime ? Date.parse(ctx.es.status.refreshTime) : ctx.now;
+  const status = { ready: true, reason: ExternalSecretReason.SecretSynced, message: 'Secret was synced' };
+  return recordSync(ctx, memory, status, cleanup.kind === 'deleted', nextRefresh(ctx, policy.refreshIntervalMs), { refreshedAt });
+}
+
 function syncPolicy(ctx: SyncContext): SyncPolicy {
   const requested = parseDuration(ctx.es.spec.refreshInterval ?? '1h');
   // The operator's floor (--min-refresh-interval) applies to periodic refreshes; 0 still means "once per change".
   const refreshIntervalMs = requested > 0 ? Math.max(requested, ctx.deps.minRefreshIntervalMs ?? 0) : 0;
   return { refreshIntervalMs, creationPolicy: ctx.es.spec.target?.creationPolicy ?? 'Owner' };
+}
+
+/** The leases of the generated credentials `secret` holds, when its annotation verifies (./lease-annotation.ts). */
+function leasesHeld(deps: ReconcilerDeps, es: ExternalSecret, secret: SecretView | undefined): GeneratorLease[] | undefined {
+  const scope = { namespace: es.metadata.namespace ?? '', name: targetSecretName(es), externalSecretUid: es.metadata.uid ?? '' };
+  return leasesOfSecret(deps.hmacKey, scope, secret?.metadata?.annotations);
 }
 
 /** A provider client per store the entries read from. */

@@ -11,18 +11,30 @@ import type { ReconcilerMemory } from './memory.ts';
 import { setReady, statusRef, type SyncContext } from './sync-context.ts';
 import type { SyncStatus } from './write-secret.ts';
 
-/** Records a finished sync. `secretWritten`: this reconcile wrote or deleted a Secret (then the write is never deferred). */
-export async function recordSync(ctx: SyncContext, memory: ReconcilerMemory, status: SyncStatus, secretWritten: boolean, requeue: ReconcileResult): Promise<ReconcileResult> {
+/**
+ * Records a finished sync. `secretWritten`: this reconcile wrote or deleted a Secret (then the write is never
+ * deferred). `binding`: the Secret still to clean up after a rename, when deleting it failed (the next reconcile
+ * sees the rename and deletes it, without fetching again); `refreshedAt`: when the values were fetched, when not now.
+ */
+export async function recordSync(
+  ctx: SyncContext,
+  memory: ReconcilerMemory,
+  status: SyncStatus,
+  secretWritten: boolean,
+  requeue: ReconcileResult,
+  options: { readonly binding?: string; readonly refreshedAt?: number } = {},
+): Promise<ReconcileResult> {
   const { es } = ctx;
+  const binding = options.binding ?? ctx.targetName;
   const update: ConditionUpdate = { type: ConditionType.Ready, status: status.ready ? 'True' : 'False', reason: status.reason, message: status.message };
   const syncedResourceVersion = syncedResourceVersionOf({ generation: es.metadata.generation ?? 0, labels: es.metadata.labels ?? {}, annotations: es.metadata.annotations ?? {} });
   // status.refreshTime has second precision: remember what the apiserver will hold.
-  const refreshTime = Math.floor(ctx.now / 1000) * 1000;
+  const refreshTime = Math.floor((options.refreshedAt ?? ctx.now) / 1000) * 1000;
   const persisted = persistedRefreshTime(ctx, memory);
-  const deferrable = !secretWritten && persisted !== undefined && statusHolds(ctx, update, syncedResourceVersion);
+  const deferrable = !secretWritten && persisted !== undefined && statusHolds(ctx, update, syncedResourceVersion, binding);
   if (deferrable && refreshTime - persisted < (ctx.deps.refreshTimePeriodMs ?? DEFAULT_REFRESH_TIME_PERIOD_MS)) {
     // Nothing but refreshTime would change, and no Secret was written: the write waits (see DEFAULT_REFRESH_TIME_PERIOD_MS).
-    memory.written.set(ctx.key, { uid: ctx.uid, syncedResourceVersion, refreshTime, persistedRefreshTime: persisted, boundTargetName: ctx.targetName });
+    memory.written.set(ctx.key, { uid: ctx.uid, syncedResourceVersion, refreshTime, persistedRefreshTime: persisted, boundTargetName: binding });
     ctx.deps.onSynced?.('deferred');
     return requeue;
   }
@@ -30,9 +42,9 @@ export async function recordSync(ctx: SyncContext, memory: ReconcilerMemory, sta
     conditions: setCondition(es.status?.conditions as Condition[] | undefined, update, ctx.now, es.metadata.generation),
     refreshTime: new Date(refreshTime).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     syncedResourceVersion,
-    binding: { name: ctx.targetName },
+    binding: { name: binding },
   });
-  memory.written.set(ctx.key, { uid: ctx.uid, syncedResourceVersion, refreshTime, persistedRefreshTime: refreshTime, boundTargetName: ctx.targetName });
+  memory.written.set(ctx.key, { uid: ctx.uid, syncedResourceVersion, refreshTime, persistedRefreshTime: refreshTime, boundTargetName: binding });
   ctx.deps.onSynced?.('written');
   return requeue;
 }
@@ -55,11 +67,11 @@ function persistedRefreshTime(ctx: SyncContext, memory: ReconcilerMemory): numbe
 }
 
 /** Whether the cached status already says everything this sync would write, refreshTime aside. */
-function statusHolds(ctx: SyncContext, update: ConditionUpdate, syncedResourceVersion: string): boolean {
+function statusHolds(ctx: SyncContext, update: ConditionUpdate, syncedResourceVersion: string, binding: string): boolean {
   const status = ctx.es.status;
   return (
     status?.syncedResourceVersion === syncedResourceVersion &&
-    status.binding?.name === ctx.targetName &&
+    status.binding?.name === binding &&
     sameCondition(findCondition(status.conditions as Condition[] | undefined, update.type), update, ctx.es.metadata.generation)
   );
 }

@@ -1,7 +1,7 @@
-// Step: which store (or generator) serves each data and dataFrom entry. Today every store-read entry is served by
-// spec.secretStoreRef; an entry naming its own store (dataFrom[].sourceRef.storeRef) is refused at read time. A
-// per-entry store resolves here, into each entry's `store`, and the reads follow it.
-import type { ExternalSecret } from '../../api/index.ts';
+// Step: which store (or generator) serves each data and dataFrom entry: its own sourceRef.storeRef when it names
+// one (as ESO), else spec.secretStoreRef. Every store is resolved (exists, Ready, serves the namespace) before any
+// read; the first that cannot be used makes the ExternalSecret not ready, naming the entry.
+import { ExternalSecretReason, type ExternalSecret, type SecretStoreRef } from '../../api/index.ts';
 import type { ExternalSecretData, ExternalSecretDataFrom, GeneratorRef } from '../../api/types.generated.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 
@@ -22,18 +22,47 @@ export type SourcePlan =
     }
   | { readonly ok: false; readonly reason: string; readonly message: string };
 
-export function resolveSources(es: ExternalSecret, resolveStore: (es: ExternalSecret) => StoreResolution): SourcePlan {
-  const resolved = resolveStore(es);
-  if (!resolved.ok) return resolved;
-  const store = resolved.store;
+export function resolveSources(es: ExternalSecret, resolveStore: (es: ExternalSecret, ref?: SecretStoreRef) => StoreResolution): SourcePlan {
+  // One ResolvedStore per store named (its client is opened once), spec.secretStoreRef first when set.
+  const resolved = new Map<string, ResolvedStore>();
+  let failure: { readonly reason: string; readonly message: string } | undefined;
+  const storeOf = (ref: SecretStoreRef | undefined, where: string): ResolvedStore | undefined => {
+    const named = ref ?? es.spec.secretStoreRef;
+    const id = named === undefined ? '' : `${named.kind ?? 'SecretStore'}/${named.name}`;
+    const known = resolved.get(id);
+    if (known) return known;
+    const resolution = resolveStore(es, named);
+    if (!resolution.ok) {
+      // The entry is named when its own store is the problem (or when no store is named at all).
+      failure ??= ref !== undefined || named === undefined ? { reason: resolution.reason, message: `${where}: ${resolution.message}` } : resolution;
+      return undefined;
+    }
+    resolved.set(id, resolution.store);
+    return resolution.store;
+  };
+  if (es.spec.secretStoreRef !== undefined) storeOf(undefined, 'spec.secretStoreRef');
   const entries: SourceEntry[] = [];
-  for (const [index, entry] of (es.spec.data ?? []).entries()) entries.push({ from: 'data', index, where: `spec.data[${index}]`, entry, store });
+  for (const [index, entry] of (es.spec.data ?? []).entries()) {
+    const where = `spec.data[${index}]`;
+    const store = storeOf(entry.sourceRef?.storeRef, where);
+    if (store) entries.push({ from: 'data', index, where, entry, store });
+  }
   for (const [index, entry] of (es.spec.dataFrom ?? []).entries()) {
     const where = `spec.dataFrom[${index}]`;
-    if (entry.extract) entries.push({ from: 'extract', index, where, entry, store });
-    else if (entry.sourceRef?.generatorRef) entries.push({ from: 'generator', index, where, entry, generatorRef: entry.sourceRef.generatorRef });
-    else if (entry.sourceRef) entries.push({ from: 'unsupported', index, where, message: `${where}.sourceRef.storeRef is not supported by secret-relay yet; use spec.secretStoreRef` });
-    else entries.push({ from: 'find', index, where, entry, store });
+    if (entry.sourceRef?.generatorRef) {
+      entries.push({ from: 'generator', index, where, entry, generatorRef: entry.sourceRef.generatorRef });
+      continue;
+    }
+    const store = storeOf(entry.sourceRef?.storeRef, where);
+    if (store) entries.push({ from: entry.extract ? 'extract' : 'find', index, where, entry, store });
   }
-  return { ok: true, entries, stores: [store] };
+  if (failure) return { ok: false, ...failure };
+  const stores = [...resolved.values()];
+  if (stores.length === 0) {
+    // Only generators: no store client is needed, but the Secret write is audited under a store; ESO needs one too.
+    if (es.spec.secretStoreRef === undefined) {
+      return { ok: false, reason: ExternalSecretReason.StoreNotFound, message: 'spec.secretStoreRef is not set and no entry names a sourceRef.storeRef: set spec.secretStoreRef' };
+    }
+  }
+  return { ok: true, entries, stores: stores as [ResolvedStore, ...ResolvedStore[]] };
 }

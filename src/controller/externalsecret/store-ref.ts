@@ -1,5 +1,5 @@
 // Which store serves an ExternalSecret, and may it — a pure function of the caches.
-import type { ExternalSecret, SecretStore, ClusterSecretStore } from '../../api/index.ts';
+import type { ExternalSecret, SecretStore, SecretStoreRef, ClusterSecretStore } from '../../api/index.ts';
 import { storeCompat } from '../../api/eso-compat.ts';
 import { type ProviderRetry, providerRetryOf } from './provider-retry.ts';
 import { ConditionType, ExternalSecretReason } from '../../api/index.ts';
@@ -44,14 +44,17 @@ export interface StoreLookup {
   namespaceLabels(name: string): Readonly<Record<string, string>> | undefined;
 }
 
-export function resolveStore(es: ExternalSecret, lookup: StoreLookup): StoreResolution {
+/**
+ * The store `ref` names for `es` (spec.secretStoreRef when no ref is given: an entry's own sourceRef.storeRef
+ * otherwise), checked as every read needs it: it exists, it is valid and Ready, and it serves the namespace.
+ */
+export function resolveStore(es: ExternalSecret, lookup: StoreLookup, ref: SecretStoreRef | undefined = es.spec.secretStoreRef): StoreResolution {
   const namespace = es.metadata.namespace ?? '';
-  const ref = es.spec.secretStoreRef;
   if (ref === undefined) {
     return {
       ok: false,
       reason: ExternalSecretReason.StoreNotFound,
-      message: 'spec.secretStoreRef is not set: ExternalSecrets whose entries each name their own sourceRef are not supported by secret-relay yet; set spec.secretStoreRef',
+      message: 'spec.secretStoreRef is not set and an entry names no sourceRef.storeRef: set spec.secretStoreRef, or a storeRef on every entry',
     };
   }
   const kind: StoreKind = ref.kind ?? 'SecretStore';

@@ -62,7 +62,8 @@ export function auditSecretWrite(
   error?: string,
   secretName = ctx.targetName,
 ): void {
-  const ref = ctx.es.spec.secretStoreRef;
+  // The store the Secret's data came from: spec.secretStoreRef, else the first entry's own.
+  const ref = ctx.es.spec.secretStoreRef ?? [...ctx.es.spec.data, ...(ctx.es.spec.dataFrom ?? [])].find((entry) => entry.sourceRef?.storeRef)?.sourceRef?.storeRef;
   ctx.deps.audit.record({
     action,
     externalSecret: { namespace: ctx.namespace, name: ctx.name },

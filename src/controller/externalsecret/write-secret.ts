@@ -81,7 +81,8 @@ export async function writeSecret(
     return { kind: 'synced', secret: observation.view ? 'deleted' : 'none', status: { reason: ExternalSecretReason.SecretDeleted, message, ready: false }, requeue };
   }
 
-  const desired = await desiredSecret(ctx, remote.data, creationPolicy);
+  const leases = remote.issued.flatMap((entry) => (entry.lease ? [entry.lease] : []));
+  const desired = await desiredSecret(ctx, remote.data, creationPolicy, leases);
   const applied = await applySecret(ctx, memory, desired, observation, policy, source);
   if (applied.kind === 'refused') return applied;
   const status: SyncStatus =
@@ -192,17 +193,24 @@ async function adopt(ctx: SyncContext, desired: SecretApplyBody, existingView: S
   await ctx.deps.events.record(ctx.eventTarget, 'Normal', EventReason.Adopted, adoptionNote(ctx.targetName, from, patch.removedKeys));
 }
 
+export type RenameCleanup = { readonly kind: 'none' | 'deleted' } | { readonly kind: 'failed'; readonly error: Error };
+
 /**
- * After a target rename, the Secret this ExternalSecret created under the old name goes; true when it deleted one.
- * Only a Secret this ExternalSecret controls: a Merge/CreateOrMerge/Orphan target or someone else's stays.
+ * After a target rename, the Secret this ExternalSecret created under the old name (status.binding) goes. Only a
+ * Secret this ExternalSecret controls: a Merge/CreateOrMerge/Orphan target or someone else's stays. A failure is
+ * returned, not thrown: the new Secret is written by then, and the sync is recorded as such (./reconciler.ts).
  */
-export async function removeRenamedSecret(ctx: SyncContext, source: WriteSource): Promise<boolean> {
+export async function removeRenamedSecret(ctx: SyncContext, source: WriteSource): Promise<RenameCleanup> {
   const bound = ctx.es.status?.binding?.name;
-  if (!bound || bound === ctx.targetName) return false;
+  if (!bound || bound === ctx.targetName) return { kind: 'none' };
   const old = ctx.deps.getManagedSecret(ctx.namespace, bound);
-  if (!old?.metadata?.ownerReferences?.some((r) => r.uid === ctx.uid && r.controller === true)) return false;
-  await deleteSecret(ctx, source, bound, old.metadata.uid);
-  return true;
+  if (!old?.metadata?.ownerReferences?.some((r) => r.uid === ctx.uid && r.controller === true)) return { kind: 'none' };
+  try {
+    await deleteSecret(ctx, source, bound, old.metadata.uid);
+    return { kind: 'deleted' };
+  } catch (err) {
+    return { kind: 'failed', error: new Error(`Secret ${bound} (the target before spec.target.name changed) could not be deleted: ${describeError(err)}`, { cause: err }) };
+  }
 }
 
 async function deleteSecret(ctx: SyncContext, source: WriteSource, name: string, uid: string | undefined): Promise<void> {
@@ -217,7 +225,7 @@ async function deleteSecret(ctx: SyncContext, source: WriteSource, name: string,
   await ctx.deps.events.record(ctx.eventTarget, 'Normal', EventReason.Deleted, `Secret ${name} deleted`);
 }
 
-function nextRefresh(ctx: SyncContext, refreshIntervalMs: number): ReconcileResult {
+export function nextRefresh(ctx: SyncContext, refreshIntervalMs: number): ReconcileResult {
   if ((ctx.es.spec.refreshPolicy ?? 'Periodic') !== 'Periodic' || refreshIntervalMs <= 0) return undefined;
   return { requeueAfter: jitteredIntervalMs(ctx.uid, refreshIntervalMs) };
 }

@@ -12,6 +12,8 @@ import { resolveStore, type ResolvedStore } from '../externalsecret/store-ref.ts
 import { selectorMatches } from '../secretstore/namespace-conditions.ts';
 import { createPushSecretReconciler, type CachedPushSecret, type SourceData, type StoreSelection } from './reconciler.ts';
 import type { Condition } from '../conditions.ts';
+import { localGeneratorsFor } from '../generators/local.ts';
+import { generatedSource } from './generated-source.ts';
 
 export const PushSecretKind: KindDescriptor<RawCustomObject> = { kind: 'PushSecret', group: API_GROUP, version: API_VERSION, plural: Plural.PushSecret, namespaced: true };
 
@@ -37,6 +39,8 @@ export const pushSecretController: ControllerModule = {
     const labelled = (namespace: string, kind: 'SecretStore' | 'ClusterSecretStore', selector: LabelSelector): string[] =>
       (kind === 'SecretStore' ? secretStores.list().filter((s) => s.metadata?.namespace === namespace) : clusterSecretStores.list())
         .filter((s) => selectorMatches(selector, s.metadata?.labels ?? {}))
+        // Stores of another controller class are left to their installation (as ESO).
+        .filter((s) => ctx.classes.servesStore(s))
         .map((s) => s.metadata?.name ?? '')
         .sort();
 
@@ -57,10 +61,12 @@ export const pushSecretController: ControllerModule = {
       return { ok: true, stores };
     };
 
-    const readSource = async (ps: PushSecret): Promise<SourceData> => {
+    const localGenerators = localGeneratorsFor(ctx.kube);
+    const readSource = async (ps: PushSecret, signal: AbortSignal): Promise<SourceData> => {
       const namespace = ps.metadata.namespace ?? '';
+      if (ps.spec.selector.generatorRef) return generatedSource(ps, localGenerators, ctx.secrets, signal);
       const name = ps.spec.selector.secret?.name;
-      if (name === undefined) return { ok: false, message: 'spec.selector.generatorRef is not served by this operator yet' };
+      if (name === undefined) return { ok: false, message: 'spec.selector names no Secret' };
       const secret = await ctx.secrets.read(namespace, name);
       if (!secret) return { ok: false, message: `Secret ${namespace}/${name} (spec.selector.secret.name) does not exist` };
       const data = new Map(Object.entries(secret.data ?? {}).map(([key, value]) => [key, new Uint8Array(Buffer.from(value, 'base64'))]));
@@ -110,6 +116,12 @@ export const pushSecretController: ControllerModule = {
         watch<RawCustomObject>({ kind: ClusterSecretStoreKind, map: usersOf('ClusterSecretStore'), fingerprint: storeFingerprint }),
       ],
       reconcile,
+      // A PushSecret naming a store of another controller class is that installation's: never reconciled here.
+      serves: (key) => {
+        const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+        const refs = (pushSecrets.get(name, namespace)?.spec as { secretStoreRefs?: { name?: string; kind?: string }[] } | undefined)?.secretStoreRefs ?? [];
+        return refs.every((ref) => ref.name === undefined || ctx.classes.servesStore(ref.kind === 'ClusterSecretStore' ? clusterSecretStores.get(ref.name) : secretStores.get(ref.name, namespace)));
+      },
     };
   },
 };

@@ -47,6 +47,7 @@ export const rolloutController: ControllerModule = {
         const raw = externalSecrets.get(key.slice(namespace.length + 1), namespace);
         const parsed = raw === undefined ? undefined : parse(raw);
         if (!parsed?.ok || targetSecretName(parsed.value) !== secret) continue;
+        if (!ctx.classes.servesExternalSecretSpec(namespace, raw?.spec)) continue; // another installation's
         writers.push({ es: parsed.value, rules: rulesOf(parsed.value) });
       }
       return writers;

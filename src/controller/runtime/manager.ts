@@ -58,6 +58,11 @@ export interface ControllerSpec<T extends KubernetesObject = KubernetesObject> {
   readonly primary: Omit<Watch<T>, 'map' | 'events'>;
   readonly watches?: readonly Watch[] | undefined;
   readonly reconcile: Reconcile;
+  /**
+   * Whether this installation serves the object of a key (its controller class); a key it does not serve is never
+   * reconciled: no status, finalizer or write. Asked at each reconcile, so a change of class takes effect.
+   */
+  readonly serves?: ((key: string) => boolean) | undefined;
 }
 
 /** What a controller module gets to build its spec: the shared caches. */
@@ -253,7 +258,9 @@ export class Manager implements Caches {
         },
       });
       const observer = { onResult: (_key: string, outcome: Parameters<ManagerMetrics['reconcile']>[1], seconds: number) => metrics.reconcile(name, outcome, seconds) };
-      controllers.set(name, new Controller({ name, queue, reconcile: spec.reconcile, workers, clock, logger, observer, ...stopBudget }));
+      const serves = spec.serves;
+      const reconcile: Reconcile = serves ? async (key, signal) => (serves(key) ? spec.reconcile(key, signal) : undefined) : spec.reconcile;
+      controllers.set(name, new Controller({ name, queue, reconcile, workers, clock, logger, observer, ...stopBudget }));
     }
     this.#controllers = controllers;
     metrics.setLeader(true);

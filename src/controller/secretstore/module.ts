@@ -17,6 +17,11 @@ function storeController(kind: StoreKind): ControllerModule {
             if (event === 'delete' && store.metadata?.uid) ctx.invalidateClients(store.metadata.uid);
           },
         },
+        // A store of another controller class is left to its installation: never reconciled here.
+        serves: (key) => {
+          const [namespace, name] = kind === 'SecretStore' ? (key.split('/') as [string, string]) : [undefined, key];
+          return ctx.classes.servesStore(ctx.informer(kind === 'SecretStore' ? SecretStoreKind : ClusterSecretStoreKind).get(name, namespace));
+        },
         reconcile: createStoreReconciler({
           kind,
           clock: ctx.clock,

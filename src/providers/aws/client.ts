@@ -12,6 +12,7 @@ import { createParameterStoreReader } from './parameter-store.ts';
 import type { AwsReader } from './reader.ts';
 import { createSecretsManagerReader } from './secrets-manager.ts';
 import { createSecretsManagerWriter } from './push-secrets-manager.ts';
+import { createParameterStoreWriter } from './push-parameter-store.ts';
 
 export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, options: AwsProviderOptions): Promise<SecretsClient> {
   const clock = options.clock ?? ctx.clock;
@@ -31,11 +32,12 @@ export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, opti
   const prefix = spec.prefix ?? '';
   const identity = (): string => session.identity;
   const secretsManager = spec.service === 'SecretsManager' ? new SecretsManagerClient(clientConfig) : undefined;
+  const ssm = secretsManager ? undefined : new SSMClient(clientConfig);
   const reader: AwsReader = secretsManager
     ? createSecretsManagerReader({ client: secretsManager, prefix, identity })
-    : createParameterStoreReader({ client: new SSMClient(clientConfig), prefix, identity });
-  // PushSecret writes; Parameter Store writes are not implemented yet (the client has no pushSecret then).
-  const writer = secretsManager ? createSecretsManagerWriter({ client: secretsManager, prefix, identity }) : undefined;
+    : createParameterStoreReader({ client: ssm!, prefix, identity });
+  // PushSecret writes, on the same SDK client (the store's identity and endpoint).
+  const writer = secretsManager ? createSecretsManagerWriter({ client: secretsManager, prefix, identity }) : createParameterStoreWriter({ client: ssm!, prefix, identity });
   const sts = new STSClient(clientConfig);
 
   // Authenticate now so a wrong role or missing ServiceAccount shows on the store, not at the first read.
@@ -48,7 +50,8 @@ export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, opti
     },
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
-    ...(writer ? { pushSecret: writer.pushSecret, deleteSecret: writer.deleteSecret } : {}),
+    pushSecret: writer.pushSecret,
+    deleteSecret: writer.deleteSecret,
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.
       if (plan.referent) return 'Unknown';

@@ -12,6 +12,7 @@ import type { ResolvedSecretKey, StoreWhere } from '../kit/index.ts';
 import type { VaultApi } from './api.ts';
 import { VaultPermissionError } from './api.ts';
 import { iamCredentials, planIamAuth, signedIamLoginBody, type IamDeps, type IamPlan } from './auth-iam.ts';
+import { gcpLoginJwt, planGcpAuth, type GcpPlan } from './auth-gcp.ts';
 
 /** Renew once this share of the token's TTL has passed (Vault Agent renews at about two thirds). */
 export const TOKEN_RENEW_FRACTION = 2 / 3;
@@ -41,7 +42,8 @@ export type VaultAuthPlan =
   | { readonly kind: 'ldap'; readonly path: string; readonly username: string; readonly password: ResolvedRef }
   /** The client certificate rides on the TLS connection (connection.ts), so the login itself carries only the role. */
   | { readonly kind: 'cert'; readonly path: string; readonly role: string | undefined }
-  | IamPlan;
+  | IamPlan
+  | GcpPlan;
 
 export const DEFAULT_CERT_MOUNT = 'cert';
 export const DEFAULT_LDAP_MOUNT = 'ldap';
@@ -129,8 +131,10 @@ export function planVaultAuth(auth: VaultProvider['auth'], where: StoreWhere): P
     identity = `cert at auth/${path}${c.vaultRole ? ` role ${c.vaultRole}` : ''}${c.clientCert ? ` with the certificate in Secret ${referenceNamespace(c.clientCert.namespace, where)}/${c.clientCert.name}` : ' with the certificate of spec.provider.vault.tls'}`;
   } else if (auth.iam) {
     ({ plan, identity } = planIamAuth(auth.iam, refs, where));
+  } else if (auth.gcp) {
+    ({ plan, identity } = planGcpAuth(auth.gcp, refs));
   } else {
-    throw new TerminalError('spec.provider.vault.auth must set one of tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap, cert, iam');
+    throw new TerminalError('spec.provider.vault.auth must set one of tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap, cert, iam, gcp');
   }
   return { plan, identity, referent: refs.referent };
 }
@@ -216,6 +220,9 @@ export async function login(plan: VaultAuthPlan, deps: LoginDeps, signal: AbortS
       auth = await api.login(plan.path, '', await signedIamLoginBody(plan, credentials, new Date(clock.now())), signal);
       break;
     }
+    case 'gcp':
+      auth = await api.login(plan.path, '', { role: plan.role, jwt: await gcpLoginJwt(plan, { kube: deps.ctx.kube, now: () => clock.now() }, signal) }, signal);
+      break;
   }
   const now = clock.now();
   return {

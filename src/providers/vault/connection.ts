@@ -9,6 +9,7 @@ import { checkProviderSpec, readSecretText, RefResolver, specOrThrow, type Check
 import type { StoreContext } from '../provider.ts';
 import { createVaultApi } from './api.ts';
 import { createTokenSession, planVaultAuth, type TokenSessionLogger } from './auth.ts';
+import { gcpAuthProblem } from './auth-gcp.ts';
 import { createVaultSession, type VaultSession } from './session.ts';
 import { createHttpTransport, type VaultTransport } from './transport.ts';
 
@@ -48,6 +49,8 @@ function checkVaultSpec(spec: unknown): CheckedSpec<VaultProvider> {
         errors.push('spec.provider.vault.auth.cert needs a client certificate: set clientCert and secretRef, or spec.provider.vault.tls');
       }
     }
+    const gcpProblem = value.auth.gcp ? gcpAuthProblem(value.auth.gcp) : undefined;
+    if (gcpProblem) errors.push(gcpProblem);
     if (value.caBundle !== undefined && !Buffer.from(value.caBundle, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
       errors.push('spec.provider.vault.caBundle must be base64 of PEM certificate(s) (-----BEGIN CERTIFICATE-----)');
     }

@@ -23,8 +23,14 @@ export function createVaultProvider(options: VaultProviderOptions = {}): Provide
       const parsed = VaultProviderSchema.safeParse(rawSpec);
       if (!parsed.success) return undefined;
       const spec = parsed.data as VaultProvider;
-      const planned = planVaultAuth(spec.auth, { storeKind: ctx.storeKind, storeNamespace: undefined, namespace: ctx.namespace });
-      return planned.referent || tlsReferent(spec, ctx.storeKind) ? ctx.namespace : undefined;
+      let referent: boolean;
+      try {
+        referent = planVaultAuth(spec.auth, { storeKind: ctx.storeKind, storeNamespace: undefined, namespace: ctx.namespace }).referent;
+      } catch {
+        // A spec that cannot log in (e.g. gcp without an identity): newClient reports why; the partition does not matter.
+        return undefined;
+      }
+      return referent || tlsReferent(spec, ctx.storeKind) ? ctx.namespace : undefined;
     },
     async newClient(rawSpec, ctx) {
       const spec = parseVaultSpec(rawSpec);

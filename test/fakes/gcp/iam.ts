@@ -5,7 +5,7 @@
 // apiserver's /openid/v1/jwks, its issuer, audience and expiry; the binding of the Kubernetes subject to the Google
 // service account; the requested lifetime. Refusals use Google's status codes, error codes and wording.
 import * as http from 'node:http';
-import { createPublicKey, generateKeyPairSync, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, sign as signData, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fetchJwks } from '../../support/sts-web-identity-check.ts';
 
@@ -54,6 +54,10 @@ export interface ServiceAccountKeyFile {
 interface GoogleServiceAccount {
   readonly email: string;
   readonly keys: Map<string, KeyObject>;
+  /** Members holding roles/iam.serviceAccountTokenCreator on it (signJwt). */
+  readonly tokenCreators: Set<string>;
+  /** The Google-managed key signJwt signs with (made at the first signJwt). */
+  managedKey?: { readonly kid: string; readonly privateKey: KeyObject };
   /** member → when the binding takes effect (ms): IAM bindings propagate some time after they are made. */
   readonly workloadIdentityUsers: Map<string, number>;
 }
@@ -102,6 +106,12 @@ export interface GoogleIdentity {
   issueServiceAccountToken(email: string, lifetimeSeconds?: number): string;
   /** The principal of a bearer token, or the reason Google gives for refusing it. */
   authenticate(authorization: string | undefined): { principal: Principal } | { refused: string };
+  /** roles/iam.serviceAccountTokenCreator on `email` for `member` (signJwt, signBlob). */
+  bindTokenCreator(email: string, member: string): void;
+  /** The public key `kid` of the service account (key files and signJwt's managed key), as Google publishes it; undefined when unknown. */
+  publicKey(email: string, kid: string): KeyObject | undefined;
+  /** signJwt calls, with the service account and whether they were allowed. */
+  readonly signedJwts: { email: string; caller: string; allowed: boolean }[];
   /** Successful STS exchanges so far. */
   exchangeCount(): number;
   /** Every access token issued (STS and generateAccessToken), so tests can prove none reached a log line. */
@@ -157,6 +167,7 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
   const tokens = new Map<string, IssuedToken>();
   const exchanges: StsExchange[] = [];
   const impersonations: GoogleIdentity['impersonations'] = [];
+  const signedJwts: GoogleIdentity['signedJwts'] = [];
 
   const projectNumber = (idOrNumber: string): string | undefined => (/^[0-9]+$/.test(idOrNumber) ? idOrNumber : projects.get(idOrNumber));
   const numberOrThrow = (projectID: string): string => {
@@ -281,6 +292,32 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
     send(response, 200, { accessToken: token, expireTime: new Date(expiresAt).toISOString() });
   };
 
+  /** IAM Credentials signJwt: the payload signed with a Google-managed key of the account, for a token creator on it. */
+  const signJwt = async (email: string, authorization: string | undefined, body: string, response: http.ServerResponse): Promise<void> => {
+    const who = authenticate(authorization);
+    if ('refused' in who) return send(response, 401, googleError(401, 'UNAUTHENTICATED', who.refused));
+    const account = accounts.get(email);
+    const allowed = account !== undefined && who.principal.members.some((member) => account.tokenCreators.has(member));
+    signedJwts.push({ email, caller: who.principal.label, allowed });
+    if (!allowed) return send(response, 403, googleError(403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.signJwt' denied on resource (or it may not exist)."));
+    let payload: unknown;
+    try {
+      payload = JSON.parse(String((JSON.parse(body || '{}') as { payload?: unknown }).payload));
+    } catch {
+      return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
+    }
+    account.managedKey ??= (() => {
+      const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const kid = randomBytes(20).toString('hex');
+      account.keys.set(kid, pair.publicKey);
+      return { kid, privateKey: pair.privateKey };
+    })();
+    const head = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: account.managedKey.kid })).toString('base64url');
+    const claims = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    const signature = signData('sha256', Buffer.from(`${head}.${claims}`), account.managedKey.privateKey).toString('base64url');
+    send(response, 200, { keyId: account.managedKey.kid, signedJwt: `${head}.${claims}.${signature}` });
+  };
+
   const server = http.createServer((request, response) => {
     void (async () => {
       const body = await readBody(request);
@@ -288,6 +325,8 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
       if (request.method === 'POST' && url.pathname === '/v1/token') return sts(body, response);
       const impersonate = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(url.pathname);
       if (request.method === 'POST' && impersonate) return generateAccessToken(decodeURIComponent(impersonate[1]!), request.headers.authorization, body, response);
+      const signer = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):signJwt$/.exec(url.pathname);
+      if (request.method === 'POST' && signer) return signJwt(decodeURIComponent(signer[1]!), request.headers.authorization, body, response);
       send(response, 404, googleError(404, 'NOT_FOUND', `The requested URL ${url.pathname} was not found on this server.`));
     })().catch((err: unknown) => send(response, 500, googleError(500, 'INTERNAL', err instanceof Error ? err.message : String(err))));
   });
@@ -324,7 +363,7 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
       return audience;
     },
     createServiceAccount(email) {
-      if (!accounts.has(email)) accounts.set(email, { email, keys: new Map(), workloadIdentityUsers: new Map() });
+      if (!accounts.has(email)) accounts.set(email, { email, keys: new Map(), workloadIdentityUsers: new Map(), tokenCreators: new Set() });
     },
     createServiceAccountKey(email) {
       const account = accounts.get(email);
@@ -347,6 +386,13 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
       if (!account) throw new Error(`fake: no service account ${email}`);
       account.workloadIdentityUsers.set(member, now() + (bindOptions?.effectiveInMs ?? 0));
     },
+    bindTokenCreator(email, member) {
+      const account = accounts.get(email);
+      if (!account) throw new Error(`fake: no service account ${email}`);
+      account.tokenCreators.add(member);
+    },
+    publicKey: (email, kid) => accounts.get(email)?.keys.get(kid),
+    signedJwts,
     gkeMember: (projectID, namespace, name) => `serviceAccount:${projectID}.svc.id.goog[${namespace}/${name}]`,
     federationMember: (projectID, pool, namespace, name) =>
       `principal://iam.googleapis.com/projects/${numberOrThrow(projectID)}/locations/global/workloadIdentityPools/${pool}/subject/system:serviceaccount:${namespace}:${name}`,

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { changeFromEvent } from '../../../src/providers/aws/change-events.ts';
 import { RemoteChanges, COALESCE_MS, type NotificationResult } from '../../../src/controller/changefeed/remote-changes.ts';
+import { FeedStatusBook } from '../../../src/controller/changefeed/feed-status.ts';
 import { remoteChanged } from '../../../src/controller/changefeed/refresh-mark.ts';
 import { createSharedCalls, staleReadsOf, withSharedCalls } from '../../../src/providers/shared-calls.ts';
 import { clientCacheKey } from '../../../src/providers/client-cache.ts';
@@ -55,6 +56,7 @@ function harness() {
     metrics: { changeNotification: (_s, r) => counted.push(r), changeApplied: () => {} },
     forgetReads: (_uid, keys) => forgotten.push([...keys]),
     enqueue: (key) => queued.push(key),
+    feedStatus: new FeedStatusBook({ clock: { now: () => now }, write: async () => {} }),
   });
   const flush = () => timers.splice(0).forEach((t) => t.fn());
   return { changes, counted, forgotten, queued, flush, tick: (ms: number) => (now += ms) };

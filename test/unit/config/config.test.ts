@@ -42,6 +42,7 @@ test('defaults when nothing is given', () => {
     namespace: 'secret-relay-system',
     watchNamespaces: [],
     leaderElect: true,
+    controllerClass: 'default',
     leaseName: 'secret-relay-leader',
     leaseDurationMs: 15_000,
     leaseRenewDeadlineMs: 10_000,
@@ -66,6 +67,10 @@ test('defaults when nothing is given', () => {
     tenancy: { operatorIdentity: 'cluster-stores', trustedEndpointHosts: [], allowInsecureHttp: false, operatorTokenFiles: [] },
     serviceAccountName: 'secret-relay',
   });
+});
+
+test('the change webhook listener serves HTTPS only', () => {
+  assert.throws(() => load(['--change-webhook-port=8443']), /--change-webhook-port needs --change-webhook-tls-cert-file and --change-webhook-tls-key-file/);
 });
 
 test('every option from flags', () => {
@@ -101,15 +106,21 @@ test('every option from flags', () => {
     '--allow-insecure-http',
     '--operator-token-files=/var/run/secrets/tokens/rrsa',
     '--service-account-name=relay',
+    '--change-webhook-port=8443',
+    '--change-webhook-host=127.0.0.1',
+    '--change-webhook-tls-cert-file=/tls/tls.crt',
+    '--change-webhook-tls-key-file=/tls/tls.key',
   ]);
   assert.deepEqual(config, {
     metricsPort: 9090,
     metricsHost: '127.0.0.1',
+    changeWebhook: { port: 8443, host: '127.0.0.1', certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' },
     concurrency: 16,
     logLevel: 'debug',
     namespace: 'ops',
     watchNamespaces: ['team-a', 'team-b'],
     leaderElect: false,
+    controllerClass: 'default',
     leaseName: 'relay.lease',
     leaseDurationMs: 30_000,
     leaseRenewDeadlineMs: 20_000,
@@ -319,4 +330,12 @@ test('--help throws HelpRequested carrying the usage, which lists every option a
 test('unrelated SECRET_RELAY_* variables (Kubernetes service links) are ignored', () => {
   const config = load([], { SECRET_RELAY_SERVICE_HOST: '10.0.0.1', SECRET_RELAY_PORT: 'tcp://10.0.0.1:443' });
   assert.equal(config.metricsPort, 8080);
+});
+
+test('--controller-class names the class served; its Lease is its own unless --lease-name says otherwise', () => {
+  const sharded = load(['--controller-class', 'shard-b']);
+  assert.equal(sharded.controllerClass, 'shard-b');
+  assert.equal(sharded.leaseName, 'secret-relay-leader-shard-b');
+  assert.equal(load(['--controller-class', 'shard-b', '--lease-name', 'mine']).leaseName, 'mine');
+  assert.match(failure(['--controller-class', 'Shard_B']).message, /controller-class/);
 });

@@ -17,6 +17,7 @@ const NON_DEFAULT: Record<string, unknown> = {
   metrics: { port: 9090, serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
   rbac: { tokenRequest: { mode: 'named', serviceAccounts: [{ namespace: 'team-a', name: 'vault' }, { namespace: 'team-a', name: 'aws' }, { namespace: 'team-b', name: 'gcp' }] } },
   crds: { install: false },
+  controllerClass: 'shard-b',
   leaderElection: { leaseName: 'relay-leader', leaseDuration: '30s', renewDeadline: '20s', retryPeriod: '4s' },
   extraArgs: ['--identity=fixed'],
 };
@@ -86,12 +87,15 @@ test('the flags the chart renders are accepted by the operator, with the values 
       assert.equal(config.burst, 200);
       assert.equal(config.auditLogFile, '/var/log/relay/audit.jsonl');
       assert.equal(config.leaseName, 'relay-leader');
+      assert.equal(config.controllerClass, 'shard-b');
       assert.equal(config.leaseDurationMs, 30_000);
       assert.equal(config.identity, 'fixed');
     } else {
       assert.equal(config.metricsPort, 8080);
       assert.equal(config.leaderElect, true);
       assert.equal(config.hmacKeySecret, 'secret-relay-hmac-key');
+      assert.equal(config.controllerClass, 'default');
+      assert.equal(config.leaseName, 'secret-relay-leader');
       assert.equal(config.auditLogFile, undefined);
     }
   }
@@ -174,4 +178,14 @@ test('values that cannot work fail rendering with a reason', () => {
     [{ metrics: { service: { enabled: false }, serviceMonitor: { enabled: true } } }, /serviceMonitor.enabled needs metrics.service.enabled/],
   ];
   for (const [values, message] of cases) assert.throws(() => helmTemplate({ values }), message, JSON.stringify(values));
+});
+
+test('controllerClass: another class gets its own Lease (and the Role names it), so two installations never share a leader', () => {
+  const docs = render({ values: { controllerClass: 'shard-b' } });
+  const config = loadConfig(operatorArgs(docs), { POD_NAMESPACE: 'secret-relay-system' }, () => {
+    throw new Error('no file reads expected');
+  });
+  assert.equal(config.controllerClass, 'shard-b');
+  assert.equal(config.leaseName, 'secret-relay-leader-shard-b');
+  assert.ok(JSON.stringify(docs.filter((d) => d.kind === 'Role')).includes('secret-relay-leader-shard-b'), 'the Role grants the Lease of the class');
 });

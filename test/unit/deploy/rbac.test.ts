@@ -56,7 +56,10 @@ const REVIEWED: Readonly<Record<string, readonly Grant[]>> = {
     'get core/secrets',
     'get core/serviceaccounts',
     'get secret-relay.dev/externalsecrets',
+    'get secret-relay.dev/passwords',
     'get secret-relay.dev/pushsecrets',
+    'get secret-relay.dev/sshkeys',
+    'get secret-relay.dev/uuids',
     'get secret-relay.dev/vaultdynamicsecrets',
     'list apps/daemonsets',
     'list apps/deployments',
@@ -77,6 +80,7 @@ const REVIEWED: Readonly<Record<string, readonly Grant[]>> = {
     'patch secret-relay.dev/pushsecrets/status',
     'patch secret-relay.dev/secretstores/status',
     'update secret-relay.dev/externalsecrets/finalizers',
+    'update secret-relay.dev/pushsecrets/finalizers',
     'watch core/secrets',
     'watch secret-relay.dev/externalsecrets',
     'watch secret-relay.dev/pushsecrets',
@@ -170,6 +174,8 @@ const PERMISSIONS_OF_CALL: Readonly<Record<string, readonly Grant[]>> = {
   "src/controller/services.ts readCustomObject kube": [], // the GeneratorHost's reader: its callers are listed
   "src/providers/vault/provider.ts readCustomObject Plural.VaultDynamicSecret": ['get secret-relay.dev/vaultdynamicsecrets'],
   "src/k8s/status.ts patchObject { ...ref": ['patch cr/status'],
+  // The local generators' objects (Password, SSHKey, UUID), read when a value is generated.
+  "src/controller/generators/local.ts readCustomObject kube": ['get secret-relay.dev/passwords', 'get secret-relay.dev/sshkeys', 'get secret-relay.dev/uuids'],
   // The lease finalizer of ExternalSecrets and the cleanup finalizer of PushSecrets (src/k8s/finalizers.ts).
   "src/k8s/finalizers.ts getObject { ...resource": ['get secret-relay.dev/externalsecrets', 'get secret-relay.dev/pushsecrets'],
   "src/k8s/finalizers.ts patchObject { ...resource": ['patch secret-relay.dev/externalsecrets', 'patch secret-relay.dev/pushsecrets'],

@@ -50,9 +50,10 @@ test('rewrite: the empty match after a match adds nothing (Go), so ESO\'s docume
   assert.deepEqual(keysOf(rewriteKeys([{ regexp: { source: 'e*', target: 'E' } }], map('level'), engine, 'spec.dataFrom[0]')), ['ElEvElE']);
 });
 
-test('rewrite: merge is refused as not supported yet, naming the step', () => {
-  assert.throws(() => rewriteKeys([{ merge: { into: 'all' } } as never], map('k'), engine, 'spec.dataFrom[0]'), (err: unknown) =>
-    err instanceof DataFromSpecError && /^spec\.dataFrom\[0\]\.rewrite\[0\]\.merge is not supported by secret-relay yet/.test(err.message));
+test('rewrite: a merge step merges the values, and the steps after it rename the merged keys', () => {
+  const data = new Map([['a', new TextEncoder().encode('{"db/user":"app"}')]]);
+  const out = rewriteKeys([{ merge: {} }, { regexp: { source: '^db/', target: '' } }], data, engine, 'spec.dataFrom[0]');
+  assert.deepEqual([...out.keys()], ['user']);
 });
 
 test('shapeDataFrom: a rewrite that leaves a "/" is followed by the key conversion', () => {

@@ -3,7 +3,7 @@
 // failures, restarts and leader changes; the keeper's memory never wins over a status it did not write.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLeaseKeeper, issuedLease } from '../../../src/controller/externalsecret/generators.ts';
+import { createLeaseKeeper, issuedLease, withLeasesHeld } from '../../../src/controller/externalsecret/generators.ts';
 import type { Generator } from '../../../src/providers/generator.ts';
 import { parseExternalSecret } from '../../../src/api/parse.ts';
 import type { ExternalSecret, GeneratorLease } from '../../../src/api/index.ts';
@@ -158,4 +158,19 @@ test('a cache that lags behind our own status patch does not bring back the leas
   await keeper.maintain(lagging, 300_000, signal);
   assert.deepEqual(w.renewed, ['l-1']);
   assert.deepEqual(w.revoked, ['l-0']);
+});
+
+test("the leases the Secret holds: one the status does not know, newer than the status's, replaces it (retired, to revoke); a known, older or foreign-entry one changes nothing", () => {
+  const sources = new Map([[0, { kind: 'VaultDynamicSecret', name: 'db' }]]);
+  const state = { leases: [lease('l-1', 1_000)], retired: [] };
+  const next = withLeasesHeld(state, [lease('l-2', 2_000)], sources, 3_000);
+  assert.deepEqual(ids(next?.leases), ['l-2']);
+  assert.deepEqual(ids(next?.retired), ['l-1']);
+  assert.equal(next?.retired[0]?.revokeAttempts, 0);
+
+  assert.equal(withLeasesHeld(state, [lease('l-1', 1_000)], sources, 3_000), undefined, 'already recorded');
+  assert.equal(withLeasesHeld(state, [lease('l-0', 500)], sources, 3_000), undefined, 'older than the recorded one: a restored copy of the Secret');
+  assert.equal(withLeasesHeld({ leases: [lease('l-2', 2_000)], retired: [{ ...lease('l-1', 1_000), retireTime: new Date(2_000).toISOString(), revokeAttempts: 0 }] }, [lease('l-1', 1_000)], sources, 3_000), undefined, 'retired already');
+  assert.equal(withLeasesHeld(state, [lease('l-2', 2_000)], new Map([[0, { kind: 'VaultDynamicSecret', name: 'other' }]]), 3_000), undefined, 'the entry names another generator now');
+  assert.deepEqual(ids(withLeasesHeld({ leases: [], retired: [] }, [lease('l-2', 2_000)], sources, 3_000)?.leases), ['l-2'], 'none recorded at all');
 });

@@ -88,6 +88,14 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 - apiGroups: ["secret-relay.dev"]
   resources: ["pushsecrets/status"]
   verbs: ["patch"]
+# A PushSecret's <name>-generated Secret (selector.generatorRef) is owned by it with blockOwnerDeletion.
+- apiGroups: ["secret-relay.dev"]
+  resources: ["pushsecrets/finalizers"]
+  verbs: ["update"]
+# The local generators (Password, SSHKey, UUID) are read when a value is generated.
+- apiGroups: ["secret-relay.dev"]
+  resources: ["passwords", "sshkeys", "uuids"]
+  verbs: ["get"]
 # Target Secrets. list/watch: the informer (it selects secret-relay.dev/managed=true, but RBAC cannot
 # restrict by label). patch + create: server-side apply (create when the Secret is new). get: Merge
 # targets before their first sync and store credentials. delete: deletionPolicy Delete and target renames.
@@ -155,6 +163,13 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 {{- end -}}
 {{- if or (lt (int .Values.concurrency) 1) (gt (int .Values.concurrency) 64) -}}
 {{- fail (printf "concurrency must be between 1 and 64, got %v" .Values.concurrency) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "secret-relay.leaseName" -}}
+{{- if .Values.leaderElection.leaseName -}}{{ .Values.leaderElection.leaseName }}
+{{- else if eq .Values.controllerClass "default" -}}secret-relay-leader
+{{- else -}}secret-relay-leader-{{ .Values.controllerClass }}
 {{- end -}}
 {{- end -}}
 

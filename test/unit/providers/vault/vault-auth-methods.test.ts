@@ -40,7 +40,7 @@ test('plans: defaults in code, referent namespaces for a ClusterSecretStore, ide
   assert.throws(() => planVaultAuth({ iam: { vaultRole: 'app', jwt: {} } }, where), /iam\.jwt needs serviceAccountRef/);
 });
 
-test('tenancy: iam without jwt or secretRef is the operator\'s identity; stsEndpoint is an endpoint override', () => {
+test('tenancy: iam without jwt or secretRef, gcp without workloadIdentity or secretRef are the operator\'s identity; STS/IAM endpoints are overrides', () => {
   const rules = (spec: unknown, kind: 'SecretStore' | 'ClusterSecretStore') => tenancyViolations(declaredTenancy('vault', spec), kind, DEFAULT_TENANCY_POLICY).map((v) => v.rule);
   const ambient = { server: 'https://vault.example.com', auth: { iam: { vaultRole: 'app' } } };
   assert.deepEqual(rules(ambient, 'SecretStore'), [TenancyRule.OperatorIdentityNotAllowed]);
@@ -49,7 +49,11 @@ test('tenancy: iam without jwt or secretRef is the operator\'s identity; stsEndp
   assert.deepEqual(rules(own, 'SecretStore'), []);
   const exfil = { server: 'https://vault.example.com', auth: { iam: { vaultRole: 'app', stsEndpoint: 'http://sts.attacker.example', jwt: { serviceAccountRef: { name: 'vault' } } } } };
   assert.deepEqual(rules(exfil, 'SecretStore'), [TenancyRule.EndpointNotAllowed, TenancyRule.InsecureEndpoint]);
-  for (const auth of [{ ldap: { username: 'a', secretRef: ref('s', 'k') } }, { cert: { clientCert: ref('s', 'c'), secretRef: ref('s', 'k') } }]) {
+  const gce = { server: 'https://vault.example.com', auth: { gcp: { role: 'r' } } };
+  assert.deepEqual(rules(gce, 'SecretStore'), [TenancyRule.OperatorIdentityNotAllowed]);
+  const gcpExfil = { server: 'https://vault.example.com', auth: { gcp: { role: 'r', endpoints: { iamCredentials: 'https://iam.attacker.example' }, secretRef: { secretAccessKeySecretRef: ref('k', 'key.json') } } } };
+  assert.deepEqual(rules(gcpExfil, 'SecretStore'), [TenancyRule.EndpointNotAllowed]);
+  for (const auth of [{ gcp: { role: 'r', secretRef: { secretAccessKeySecretRef: ref('k', 'key.json') } } }, { ldap: { username: 'a', secretRef: ref('s', 'k') } }, { cert: { clientCert: ref('s', 'c'), secretRef: ref('s', 'k') } }]) {
     assert.deepEqual(rules({ server: 'https://vault.example.com', auth }, 'SecretStore'), [], JSON.stringify(auth));
   }
 });
@@ -68,7 +72,11 @@ test('schema and validation: ESO manifests accepted, half a certificate pair and
   const compat = (auth: object) => storeCompat({ provider: { vault: { server: 'https://v', auth } } } as never, false).errors;
   assert.deepEqual(compat({ ldap: { username: 'a', secretRef: ref('s', 'k') } }), []);
   assert.deepEqual(compat({ iam: { vaultRole: 'v' } }), []);
-  assert.match(compat({ gcp: { role: 'r' } }).join(), /vault\.auth\.gcp .*not supported/);
+  assert.deepEqual(compat({ gcp: { role: 'r', workloadIdentity: { serviceAccountRef: { name: 'sa' } } } }), []);
+  const gce = validateVaultSpec({ server: 'https://v.example.com', auth: { gcp: { role: 'r', serviceAccountRef: { name: 'sa' } } } }).errors.join();
+  assert.match(gce, /needs workloadIdentity or secretRef: the GCE login .* operator's own Google identity/);
+  const noCluster = validateVaultSpec({ server: 'https://v.example.com', auth: { gcp: { role: 'r', workloadIdentity: { serviceAccountRef: { name: 'sa' } } } } }).errors.join();
+  assert.match(noCluster, /needs clusterProjectID, clusterLocation and clusterName/);
 });
 
 test('logins: ldap posts the password to login/<user>; cert sends the role as name; iam a signed GetCallerIdentity', async () => {
@@ -99,4 +107,12 @@ test('logins: ldap posts the password to login/<user>; cert sends the role as na
   const headers = JSON.parse(Buffer.from(body['iam_request_headers']!, 'base64').toString()) as Record<string, string[]>;
   assert.match(headers['authorization']![0]!, /^AWS4-HMAC-SHA256 Credential=aws\/id\/\d{8}\/eu-west-1\/sts\/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=[0-9a-f]{64}$/);
   assert.ok(!JSON.stringify(body).includes('aws/secret'), 'the secret key itself is never sent');
+});
+
+test('clientPartition of a spec that cannot log in does not throw (newClient says why)', async () => {
+  const { createVaultProvider } = await import('../../../../src/providers/vault/provider.ts');
+  const provider = createVaultProvider();
+  const spec = { server: 'https://v.example.com', auth: { gcp: { role: 'r' } } } as never;
+  assert.equal(provider.clientPartition?.(spec, { storeKind: 'ClusterSecretStore', namespace: 'apps' }), undefined);
+  await assert.rejects(provider.newClient(spec, storeContext()), /needs workloadIdentity or secretRef/);
 });

@@ -1,0 +1,129 @@
+// PushSecret writes to SSM Parameter Store: PutParameter (a SecureString by default, with the metadata's KMS key
+// when given) tagged with our mark, PutParameter Overwrite for ours, a property merged into a JSON value,
+// DeleteParameter for what we created. A parameter without our tags is never overwritten or deleted unless the
+// PushSecret adopts it (AddTagsToResource adds the mark).
+import {
+  AddTagsToResourceCommand,
+  DeleteParameterCommand,
+  GetParameterCommand,
+  ListTagsForResourceCommand,
+  PutParameterCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { NoSecretError, TerminalError } from '../provider.ts';
+import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from '../push.ts';
+import { markOf, mergeProperty, notOwned, ownershipOf, removeProperty, valueText, MARK_MANAGED_BY_KEY, MARK_OWNER_KEY } from '../push.ts';
+import { awsCall } from './errors.ts';
+
+export interface ParameterPushMetadata {
+  readonly type: 'String' | 'StringList' | 'SecureString';
+  readonly kmsKeyID?: string | undefined;
+  readonly tier?: 'Standard' | 'Advanced' | 'Intelligent-Tiering' | undefined;
+  readonly description?: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** data[].metadata (ESO's PushSecretMetadata for Parameter Store) → settings. SecureString unless told otherwise. Pure. */
+export function parseParameterMetadata(metadata: Readonly<Record<string, unknown>> | undefined): ParameterPushMetadata {
+  const spec = (metadata?.['spec'] ?? {}) as Record<string, unknown>;
+  const text = (field: string): string | undefined => {
+    const value = spec[field];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.${field} must be a string`);
+    return value;
+  };
+  const type = text('parameterType') ?? 'SecureString';
+  if (type !== 'String' && type !== 'StringList' && type !== 'SecureString') throw new TerminalError('data[].metadata.spec.parameterType must be String, StringList or SecureString');
+  const tierSpec = spec['tier'] as { type?: unknown } | undefined;
+  const tier = tierSpec?.type;
+  if (tier !== undefined && tier !== 'Standard' && tier !== 'Advanced' && tier !== 'Intelligent-Tiering') throw new TerminalError('data[].metadata.spec.tier.type must be Standard, Advanced or Intelligent-Tiering');
+  const tags: Record<string, string> = {};
+  for (const [key, value] of Object.entries((spec['tags'] ?? {}) as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.tags.${key} must be a string`);
+    if (key === MARK_MANAGED_BY_KEY || key === MARK_OWNER_KEY) throw new TerminalError(`data[].metadata.spec.tags must not set ${key}: secret-relay sets it to mark the parameter as this PushSecret's`);
+    tags[key] = value;
+  }
+  return { type, kmsKeyID: text('kmsKeyID'), tier: tier as ParameterPushMetadata['tier'], description: text('description'), tags };
+}
+
+const tagList = (tags: Readonly<Record<string, string>>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+
+export function createParameterStoreWriter(options: { client: SSMClient; prefix: string; identity: () => string }) {
+  const { client, prefix } = options;
+  const call = (action: string, subject: string) => ({ action: `ssm:${action}`, subject, identity: options.identity() });
+
+  const current = async (name: string, signal: AbortSignal): Promise<{ value: string; tags: Record<string, string> } | undefined> => {
+    let value: string;
+    try {
+      const out = await awsCall(call('GetParameter', name), () => client.send(new GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal: signal }));
+      value = out.Parameter?.Value ?? '';
+    } catch (err) {
+      if (err instanceof NoSecretError) return undefined;
+      throw err;
+    }
+    const listed = await awsCall(call('ListTagsForResource', name), () =>
+      client.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }), { abortSignal: signal }),
+    );
+    return { value, tags: Object.fromEntries((listed.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])) };
+  };
+
+  return {
+    async pushSecret(request: PushRequest, signal: AbortSignal): Promise<PushResult> {
+      const name = prefix + request.remoteKey;
+      const what = `AWS parameter "${name}"`;
+      const meta = parseParameterMetadata(request.metadata);
+      const text = valueText(request.value, what);
+      const existing = await current(name, signal);
+      const settings = {
+        Name: name,
+        Type: meta.type,
+        ...(meta.type === 'SecureString' && meta.kmsKeyID !== undefined ? { KeyId: meta.kmsKeyID } : {}),
+        ...(meta.tier !== undefined ? { Tier: meta.tier } : {}),
+        ...(meta.description !== undefined ? { Description: meta.description } : {}),
+      };
+      if (existing === undefined) {
+        const value = request.property === undefined ? text : mergeProperty(undefined, request.property, text, what);
+        // Without Overwrite: refused (ParameterAlreadyExists, retried) if someone created it since our read.
+        await awsCall(call('PutParameter', name), () =>
+          client.send(new PutParameterCommand({ ...settings, Value: value, Tags: tagList({ ...meta.tags, ...markOf(request.owner) }) }), { abortSignal: signal }),
+        );
+        return 'created';
+      }
+      if (request.updatePolicy === 'IfNotExists') return 'exists';
+      const ownership = ownershipOf(existing.tags, request.owner);
+      if (ownership !== 'ours' && !request.adopt) throw notOwned(what, ownership, existing.tags);
+      const wantedTags = { ...meta.tags, ...markOf(request.owner) };
+      if (Object.entries(wantedTags).some(([key, value]) => existing.tags[key] !== value)) {
+        await awsCall(call('AddTagsToResource', name), () =>
+          client.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: tagList(wantedTags) }), { abortSignal: signal }),
+        );
+      }
+      const value = request.property === undefined ? text : mergeProperty(existing.value, request.property, text, what);
+      if (value === existing.value) return ownership === 'ours' ? 'unchanged' : 'updated';
+      await awsCall(call('PutParameter', name), () => client.send(new PutParameterCommand({ ...settings, Value: value, Overwrite: true }), { abortSignal: signal }));
+      return 'updated';
+    },
+
+    async deleteSecret(request: DeleteRequest, signal: AbortSignal): Promise<DeleteResult> {
+      const name = prefix + request.remoteKey;
+      const existing = await current(name, signal);
+      if (existing === undefined) return 'absent';
+      if (ownershipOf(existing.tags, request.owner) !== 'ours') return 'not-owned';
+      if (request.property !== undefined) {
+        const { value, changed } = removeProperty(existing.value, request.property, `AWS parameter "${name}"`);
+        if (!changed) return 'absent';
+        if (value !== undefined) {
+          await awsCall(call('PutParameter', name), () => client.send(new PutParameterCommand({ Name: name, Value: value, Overwrite: true }), { abortSignal: signal }));
+          return 'deleted';
+        }
+      }
+      try {
+        await awsCall(call('DeleteParameter', name), () => client.send(new DeleteParameterCommand({ Name: name }), { abortSignal: signal }));
+      } catch (err) {
+        if (err instanceof NoSecretError) return 'absent';
+        throw err;
+      }
+      return 'deleted';
+    },
+  };
+}
