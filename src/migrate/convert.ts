@@ -14,6 +14,10 @@ import type { ParseResult } from '../api/parse.ts';
 import { createTemplateEngine, type TemplateEngine } from '../templates/engine.ts';
 import { TemplateError } from '../templates/errors.ts';
 import { translateGoTemplate } from './go-template.ts';
+import { parseClusterPushSecret, parsePushSecret, pushSecretCompat } from '../api/push-secret.ts';
+import { parsePassword, parseSSHKey, parseUUID } from '../api/generators.ts';
+import type { ClusterPushSecret, PushSecret, SSHKey } from '../api/types.generated.ts';
+import { convertGeneratorRef, convertPushSecret, LOCAL_GENERATOR_KINDS, PUSH_API_VERSION, PUSH_KINDS } from './push-secret.ts';
 
 export type Outcome = 'converted' | 'converted-with-notes' | 'refused' | 'unchanged';
 
@@ -194,6 +198,7 @@ function convertExternalSecretSpec(c: DocumentConversion, base: Path, prefix: st
 function generatorRef(c: DocumentConversion, path: Path, field: string): void {
   const ref = c.get(path) as { apiVersion?: unknown; kind?: unknown } | undefined;
   if (ref === undefined || ref === null) return;
+  if (LOCAL_GENERATOR_KINDS.has(String(ref.kind))) return convertGeneratorRef(c, path, field, LOCAL_GENERATOR_KINDS);
   if (ref.kind !== 'VaultDynamicSecret') {
     c.reasons.push(`line ${c.lineOf(path)}: ${field}: the ${String(ref.kind)} generator is not supported by secret-relay (only VaultDynamicSecret)`);
     return;
@@ -332,6 +337,16 @@ function validate(kind: string, value: unknown): ParseResult<unknown> {
       return parseClusterSecretStore(value);
     case 'ClusterExternalSecret':
       return parseClusterExternalSecret(value);
+    case 'PushSecret':
+      return parsePushSecret(value);
+    case 'ClusterPushSecret':
+      return parseClusterPushSecret(value);
+    case 'Password':
+      return parsePassword(value);
+    case 'SSHKey':
+      return parseSSHKey(value);
+    case 'UUID':
+      return parseUUID(value);
     default:
       return parseVaultDynamicSecret(value);
   }
@@ -380,6 +395,9 @@ function checkConverted(c: DocumentConversion, kind: string): void {
     for (const warning of verdict.warnings) c.notes.add(warning);
     for (const note of tenancyNotes(value.spec as { provider: Record<string, unknown> }, kind)) c.notes.add(note);
   }
+  if (kind === 'PushSecret') c.reasons.push(...pushSecretCompat((value as unknown as PushSecret).spec));
+  if (kind === 'ClusterPushSecret') c.reasons.push(...pushSecretCompat((value as unknown as ClusterPushSecret).spec.pushSecretSpec).map((reason) => reason.replace(/^spec\./, 'spec.pushSecretSpec.')));
+  if (kind === 'SSHKey' && (value as unknown as SSHKey).spec.keyType === 'ecdsa') c.reasons.push('spec.keyType ecdsa is not supported by secret-relay yet; use rsa or ed25519');
   if (kind === 'ExternalSecret') c.reasons.push(...externalSecretCompat(value.spec as unknown as Parameters<typeof externalSecretCompat>[0]));
   if (kind === 'ClusterExternalSecret') {
     const spec = value.spec['externalSecretSpec'] as Parameters<typeof externalSecretCompat>[0];
@@ -392,12 +410,13 @@ function convertDocument(doc: Document, lines: LineCounter, engine: TemplateEngi
   const kind = doc.get('kind');
   const [group, version] = typeof apiVersion === 'string' ? (apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion]) : ['', ''];
   if (group === 'generators.external-secrets.io') {
-    if (kind !== 'VaultDynamicSecret') return { outcome: 'refused', reasons: [`the ${String(kind)} generator is not supported by secret-relay (only VaultDynamicSecret)`], notes: [], doc };
+    if (kind !== 'VaultDynamicSecret' && !LOCAL_GENERATOR_KINDS.has(String(kind))) return { outcome: 'refused', reasons: [`the ${String(kind)} generator is not supported by secret-relay (VaultDynamicSecret, Password, SSHKey, UUID)`], notes: [], doc };
     if (apiVersion !== GENERATOR_API_VERSION) return { outcome: 'refused', reasons: [`apiVersion ${apiVersion as string} is not read; ESO's generators are ${GENERATOR_API_VERSION}`], notes: [], doc };
   } else if (group === ESO_GROUP) {
-    if (kind === 'PushSecret' || kind === 'ClusterPushSecret') return { outcome: 'refused', reasons: [`${kind} (writing to the provider) is not supported by secret-relay yet; keep it with ESO or remove it`], notes: [], doc };
-    if (!CONVERTED_KINDS.includes(String(kind))) return { outcome: 'refused', reasons: [`unknown kind ${String(kind)} of ${ESO_GROUP}: migrate converts ${CONVERTED_KINDS.join(', ')} and VaultDynamicSecret`], notes: [], doc };
-    if (!ESO_VERSIONS.includes(version ?? '')) return { outcome: 'refused', reasons: [`apiVersion ${apiVersion as string} is not read; migrate reads ${ESO_VERSIONS.map((v) => `${ESO_GROUP}/${v}`).join(' and ')}`], notes: [], doc };
+    if (PUSH_KINDS.has(String(kind))) {
+      if (apiVersion !== PUSH_API_VERSION) return { outcome: 'refused', reasons: [`apiVersion ${apiVersion as string} is not read; ESO's ${String(kind)} is ${PUSH_API_VERSION}`], notes: [], doc };
+    } else if (!CONVERTED_KINDS.includes(String(kind))) return { outcome: 'refused', reasons: [`unknown kind ${String(kind)} of ${ESO_GROUP}: migrate converts ${CONVERTED_KINDS.join(', ')}, PushSecret, ClusterPushSecret and the VaultDynamicSecret, Password, SSHKey and UUID generators`], notes: [], doc };
+    else if (!ESO_VERSIONS.includes(version ?? '')) return { outcome: 'refused', reasons: [`apiVersion ${apiVersion as string} is not read; migrate reads ${ESO_VERSIONS.map((v) => `${ESO_GROUP}/${v}`).join(' and ')}`], notes: [], doc };
   } else {
     return { outcome: 'unchanged', reasons: [], notes: [], doc };
   }
@@ -411,6 +430,7 @@ function convertDocument(doc: Document, lines: LineCounter, engine: TemplateEngi
   // A ClusterExternalSecret's ExternalSecrets read ConfigMaps in each namespace it selects: none can be matched.
   if (kindName === 'ClusterExternalSecret') convertExternalSecretSpec(c, ['spec', 'externalSecretSpec'], 'spec.externalSecretSpec', undefined);
   if ((kindName === 'ExternalSecret' || kindName === 'ClusterExternalSecret') && options.adopt) adopt(c, kindName);
+  if (PUSH_KINDS.has(kindName)) convertPushSecret(c, kindName, options.adopt);
   if (c.reasons.length === 0) checkConverted(c, kindName);
   if (c.reasons.length > 0) return { outcome: 'refused', reasons: c.reasons, notes: [], doc };
   for (const { source, key, liquid } of c.pendingCopies) source.translated.set(key, liquid);

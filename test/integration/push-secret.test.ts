@@ -28,6 +28,10 @@ import { createVaultApi } from '../../src/providers/vault/api.ts';
 import { createHttpTransport, type VaultTransport } from '../../src/providers/vault/transport.ts';
 import type { TokenSession } from '../../src/providers/vault/auth.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { convertFiles } from '../../src/migrate/convert.ts';
 
 const REGION = 'us-east-1';
 const seedCredentials = { accessKeyId: 'AKIASEEDSEEDSEED', secretAccessKey: 'seed' };
@@ -372,6 +376,28 @@ test('generators: a Password for an ExternalSecret and a UUID for a PushSecret a
   assert.equal((await secretData(ns, 'generated'))!['password'], second, 'stable again after the rotation');
   assert.equal(await remote(`${ns}/uuid`), newUuid);
   assert.equal(await versions(`${ns}/uuid`), uuidVersions + 1, 'the rotation pushed once');
+});
+
+test("ESO's PushSecret and generator documentation examples, converted by migrate, are accepted by the apiserver", async () => {
+  const ns = await namespaces.create(kube);
+  const dir = join(import.meta.dirname, '../fixtures/eso-push-docs');
+  const inputs = readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
+  const plurals: Record<string, string> = { PushSecret: Plural.PushSecret, ClusterPushSecret: Plural.ClusterPushSecret, Password: Plural.Password, SSHKey: Plural.SSHKey, UUID: Plural.UUID, ExternalSecret: Plural.ExternalSecret };
+  let applied = 0;
+  for (const result of convertFiles(inputs, { adopt: true })) {
+    if (!result.output) continue;
+    for (const doc of parseAllDocuments(result.output).map((d) => d.toJS() as { apiVersion?: string; kind?: string; metadata?: { namespace?: string } })) {
+      if (doc?.apiVersion !== 'secret-relay.dev/v1alpha1') continue;
+      const plural = plurals[doc.kind ?? '']!;
+      const body = { ...doc, metadata: { ...doc.metadata, namespace: undefined } };
+      const common = { group: 'secret-relay.dev', version: 'v1alpha1', plural, body, dryRun: 'All', fieldValidation: 'Strict' };
+      await (doc.kind === 'ClusterPushSecret' ? kube.custom.createClusterCustomObject(common) : kube.custom.createNamespacedCustomObject({ ...common, namespace: ns })).catch((err: unknown) => {
+        throw new Error(`${result.file} ${doc.kind}: ${String((err as { body?: unknown }).body ?? err)}`);
+      });
+      applied++;
+    }
+  }
+  assert.ok(applied >= 20, `${applied} converted objects applied`);
 });
 
 test('no secret value in logs, audit records, Events or statuses', async () => {

@@ -23,7 +23,10 @@ export interface ParameterPushMetadata {
   readonly tags: Readonly<Record<string, string>>;
 }
 
-/** data[].metadata (ESO's PushSecretMetadata for Parameter Store) → settings. SecureString unless told otherwise. Pure. */
+/**
+ * data[].metadata (ESO's PushSecretMetadata for Parameter Store) → settings. SecureString unless told otherwise.
+ * tier.policies (expiration) are not applied. Pure.
+ */
 export function parseParameterMetadata(metadata: Readonly<Record<string, unknown>> | undefined): ParameterPushMetadata {
   const spec = (metadata?.['spec'] ?? {}) as Record<string, unknown>;
   const text = (field: string): string | undefined => {
@@ -32,8 +35,9 @@ export function parseParameterMetadata(metadata: Readonly<Record<string, unknown
     if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.${field} must be a string`);
     return value;
   };
-  const type = text('parameterType') ?? 'SecureString';
-  if (type !== 'String' && type !== 'StringList' && type !== 'SecureString') throw new TerminalError('data[].metadata.spec.parameterType must be String, StringList or SecureString');
+  // ESO's field is secretType.
+  const type = text('secretType') ?? 'SecureString';
+  if (type !== 'String' && type !== 'StringList' && type !== 'SecureString') throw new TerminalError('data[].metadata.spec.secretType must be String, StringList or SecureString');
   const tierSpec = spec['tier'] as { type?: unknown } | undefined;
   const tier = tierSpec?.type;
   if (tier !== undefined && tier !== 'Standard' && tier !== 'Advanced' && tier !== 'Intelligent-Tiering') throw new TerminalError('data[].metadata.spec.tier.type must be Standard, Advanced or Intelligent-Tiering');

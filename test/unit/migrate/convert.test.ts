@@ -146,7 +146,7 @@ test('bad input is reported per document with file and line; the refused documen
   writeFileSync(file, bad);
   const { code, stdout } = await run(['--write', dir]);
   assert.equal(code, 1);
-  assert.match(stdout, /mixed\.yaml:1: PushSecret push: refused\n  refused: line 1: PushSecret \(writing to the provider\) is not supported by secret-relay yet/);
+  assert.match(stdout, /mixed\.yaml:1: PushSecret push: refused\n  refused: line 1: apiVersion external-secrets\.io\/v1 is not read; ESO's PushSecret is external-secrets\.io\/v1alpha1/);
   assert.match(stdout, /mixed\.yaml:6: SecretStore doppler: refused\n  refused: line 11: spec\.provider\.doppler: the doppler provider is not supported by secret-relay/);
   assert.match(stdout, /mixed\.yaml:13: Frobnicator what: refused\n  refused: line 13: unknown kind Frobnicator of external-secrets\.io/);
   assert.match(stdout, /mixed\.yaml:17: ExternalSecret templated: refused\n  refused: line 27: spec\.target\.template\.data\["env"\]: range: /);

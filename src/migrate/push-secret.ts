@@ -1,0 +1,56 @@
+// migrate: ESO's PushSecret and ClusterPushSecret (external-secrets.io/v1alpha1) and its Password, SSHKey and UUID
+// generators (generators.external-secrets.io/v1alpha1) become ours. The fields are the same; what changes:
+//  - the group (and generatorRefs' apiVersion);
+//  - remote secrets ESO created carry ESO's tags, not our mark, so our PushSecret would refuse to overwrite them:
+//    with --adopt the PushSecret is annotated secret-relay.dev/adopt: "true" (it takes them over), else a note says so;
+//  - generated values are kept until secret-relay.dev/rotate changes (ESO generates anew at every refresh): a note.
+import { ADOPT_ANNOTATION, API_GROUP_VERSION } from '../api/meta.ts';
+import type { Document } from 'yaml';
+
+export const PUSH_KINDS: ReadonlySet<string> = new Set(['PushSecret', 'ClusterPushSecret']);
+export const PUSH_API_VERSION = 'external-secrets.io/v1alpha1';
+export const LOCAL_GENERATOR_KINDS: ReadonlySet<string> = new Set(['Password', 'SSHKey', 'UUID']);
+const GENERATOR_API_VERSION = 'generators.external-secrets.io/v1alpha1';
+
+type Path = readonly (string | number)[];
+
+/** What the conversion of one document offers (src/migrate/convert.ts's DocumentConversion). */
+export interface PushConversion {
+  readonly reasons: string[];
+  readonly notes: Set<string>;
+  readonly doc: Document;
+  get(path: Path): unknown;
+  lineOf(path: Path): number;
+}
+
+/** A generatorRef to a kind secret-relay serves: apiVersion rewritten; others refused naming the line. */
+export function convertGeneratorRef(c: PushConversion, path: Path, field: string, allowed: ReadonlySet<string>): void {
+  const ref = c.get(path) as { apiVersion?: unknown; kind?: unknown } | undefined;
+  if (ref === undefined || ref === null) return;
+  if (!allowed.has(String(ref.kind))) {
+    c.reasons.push(`line ${c.lineOf(path)}: ${field}: the ${String(ref.kind)} generator is not supported by secret-relay (${[...allowed].join(', ')})`);
+    return;
+  }
+  if (ref.apiVersion !== undefined && ref.apiVersion !== GENERATOR_API_VERSION) {
+    c.reasons.push(`line ${c.lineOf(path)}: ${field}: apiVersion ${String(ref.apiVersion)} is not ESO's ${GENERATOR_API_VERSION}`);
+    return;
+  }
+  c.doc.setIn([...path, 'apiVersion'], API_GROUP_VERSION);
+  if (LOCAL_GENERATOR_KINDS.has(String(ref.kind))) {
+    c.notes.add(`${field}: the ${String(ref.kind)} value is generated once and kept; set a new secret-relay.dev/rotate annotation value to rotate it (ESO generates anew at every refresh; docs/push-secret.md)`);
+  }
+}
+
+/** A PushSecret or ClusterPushSecret, converted in place (apiVersion already set by the caller). */
+export function convertPushSecret(c: PushConversion, kind: string, adopt: boolean): void {
+  const spec: Path = kind === 'PushSecret' ? ['spec'] : ['spec', 'pushSecretSpec'];
+  const prefix = kind === 'PushSecret' ? 'spec' : 'spec.pushSecretSpec';
+  convertGeneratorRef(c, [...spec, 'selector', 'generatorRef'], `${prefix}.selector.generatorRef`, LOCAL_GENERATOR_KINDS);
+  const annotations: Path = kind === 'PushSecret' ? ['metadata', 'annotations'] : ['spec', 'pushSecretMetadata', 'annotations'];
+  if (adopt) {
+    c.doc.setIn([...annotations, ADOPT_ANNOTATION], 'true');
+    c.notes.add(`${ADOPT_ANNOTATION}: "true" added${kind === 'ClusterPushSecret' ? ' to the PushSecrets it creates' : ''}: remote secrets ESO pushed (tagged by ESO, not by secret-relay) are taken over`);
+  } else {
+    c.notes.add(`remote secrets ESO pushed carry ESO's tags, not secret-relay's mark: the PushSecret refuses to overwrite them (Ready=False RemoteExistsNotOwned) unless annotated ${ADOPT_ANNOTATION}: "true" (migrate --adopt adds it)`);
+  }
+}

@@ -1,0 +1,40 @@
+// migrate over ESO's own PushSecret and generator documentation examples (test/fixtures/eso-push-docs): each converts,
+// or is refused naming what secret-relay does not serve; PushSecrets get the adopt note (or annotation with --adopt).
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { convertFiles } from '../../../src/migrate/convert.ts';
+
+const dir = join(import.meta.dirname, '../../fixtures/eso-push-docs');
+const inputs = readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
+
+test("ESO's PushSecret and generator examples convert, or are refused naming the unsupported part", () => {
+  const results = convertFiles(inputs, { adopt: false });
+  const outcomes = results.flatMap((r) => r.reports.filter((d) => d.outcome !== 'unchanged').map((d) => ({ file: r.file, kind: d.kind, outcome: d.outcome, reasons: d.reasons.join('; ') })));
+  const refused = outcomes.filter((o) => o.outcome === 'refused');
+  assert.deepEqual(
+    refused.map((o) => `${o.file} ${o.kind}`).sort(),
+    ['full-cluster-push-secret.yaml ClusterPushSecret', 'full-pushsecret.yaml PushSecret', 'generator-sshkey-ecdsa.yaml SSHKey', 'pushsecret-datato-basic.yaml PushSecret', 'template-v2-push-secret.yaml PushSecret'],
+  );
+  assert.match(refused.find((o) => o.kind === 'ClusterPushSecret')!.reasons, /ECRAuthorizationToken generator is not supported/);
+  assert.match(refused.find((o) => o.file === 'full-pushsecret.yaml')!.reasons, /spec\.template is not supported/);
+  assert.match(refused.find((o) => o.kind === 'SSHKey')!.reasons, /ecdsa is not supported/);
+  assert.match(refused.find((o) => o.file === 'pushsecret-datato-basic.yaml')!.reasons, /spec\.dataTo is not supported/);
+  const converted = outcomes.filter((o) => o.outcome !== 'refused');
+  assert.ok(converted.filter((o) => o.kind === 'PushSecret').length >= 5, 'PushSecrets converted');
+  assert.ok(converted.filter((o) => o.kind === 'Password').length >= 6 && converted.some((o) => o.kind === 'UUID') && converted.some((o) => o.kind === 'SSHKey'));
+  const notes = results.flatMap((r) => r.reports).filter((d) => d.kind === 'PushSecret' && d.outcome !== 'refused').flatMap((d) => d.notes).join('\n');
+  assert.match(notes, /refuses to overwrite them .* unless annotated secret-relay.dev\/adopt/);
+});
+
+test('converted documents are ours: the group, generatorRef apiVersions, and --adopt annotates PushSecrets', () => {
+  const [result] = convertFiles(inputs.filter((i) => i.file === 'pushsecret-generator-rotation-example.yaml'), { adopt: true });
+  const docs = parseAllDocuments(result!.output!).map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { annotations?: Record<string, string> }; spec: Record<string, unknown> });
+  assert.deepEqual(docs.map((d) => `${d.apiVersion} ${d.kind}`), ['secret-relay.dev/v1alpha1 Password', 'secret-relay.dev/v1alpha1 PushSecret']);
+  const push = docs[1]!;
+  assert.equal(push.metadata.annotations?.['secret-relay.dev/adopt'], 'true');
+  assert.deepEqual((push.spec['selector'] as { generatorRef: unknown }).generatorRef, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'Password', name: 'strong-password' });
+  assert.match(result!.reports.find((d) => d.kind === 'PushSecret')!.notes.join('\n'), /generated once and kept; set a new secret-relay.dev\/rotate/);
+});
