@@ -8,6 +8,7 @@ import { systemClock } from './util/clock.ts';
 import { createFakeProvider } from './providers/fake/provider.ts';
 import { createAwsProvider } from './providers/aws/provider.ts';
 import { createVaultProvider } from './providers/vault/provider.ts';
+import { createAuditStream } from './providers/vault/audit-stream.ts';
 import { createAlibabaProvider } from './providers/alibaba/provider.ts';
 import { createAzureProvider } from './providers/azure/provider.ts';
 import { createGcpProvider } from './providers/gcp/provider.ts';
@@ -40,11 +41,18 @@ async function main(): Promise<void> {
   } catch (err) {
     throw new StartupError(`cannot load the kubeconfig${config.kubeconfig ? ` ${config.kubeconfig}` : ' (in-cluster)'}: ${describeKubeError(err)}; check --kubeconfig (or KUBECONFIG)`);
   }
+  const auditStream = config.vaultAuditListen ? createAuditStream({ ...config.vaultAuditListen, logger }) : undefined;
+  await auditStream?.listen().catch((err: unknown) => {
+    throw new StartupError(`--vault-audit-listen ${auditStream.address}: cannot listen (${err instanceof Error ? err.message : String(err)})`);
+  });
   // One implementation per provider of the list (src/api/providers/index.ts): a provider left out fails the typecheck.
   const providers = {
     fake: createFakeProvider(),
     aws: createAwsProvider(),
-    vault: createVaultProvider({ logger, operatorServiceAccount: { namespace: config.namespace, name: config.serviceAccountName } }),
+    vault: createVaultProvider(
+      { logger, operatorServiceAccount: { namespace: config.namespace, name: config.serviceAccountName } },
+      { auditStream },
+    ),
     alibaba: createAlibabaProvider(),
     azurekv: createAzureProvider(),
     gcpsm: createGcpProvider(),

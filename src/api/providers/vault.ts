@@ -264,6 +264,13 @@ export const VaultProviderSchema = z
     path: vaultPath('spec.provider.vault.path')
       .optional()
       .describe('Mount path of the KV secrets engine, e.g. secret; prefixed to every remote key. Omitted: keys carry the mount themselves.'),
+    changeFeed: z
+      .object({
+        auditSocket: z.object({}).strict().optional().describe("Change notifications from the server's socket audit device, which connects to the operator's --vault-audit-listen (docs/change-feeds.md)."),
+      })
+      .meta(typeMeta('VaultChangeFeed', 'Where change notifications of this store come from.'))
+      .optional()
+      .describe('Refresh on change: ExternalSecrets reading a changed KV secret refresh within seconds; refreshInterval stays as the safety net.'),
     version: z
       .enum(['v1', 'v2'])
       .meta(typeMeta('VaultKVVersion', 'The version of the KV secrets engine.'))

@@ -24,6 +24,11 @@ export interface StoreCredentialDeps {
   readonly ctx: StoreContext;
   readonly plan: AzurePlan;
   readonly agent?: Agent | undefined;
+  /**
+   * The only scopes this credential issues tokens for, instead of the store's Key Vault resource (the change feed's
+   * credential: Azure Storage).
+   */
+  readonly onlyScopes?: readonly string[] | undefined;
 }
 
 /** The resolved ids and the SDK credential for them. */
@@ -143,7 +148,9 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
     async getToken(scopes, options?: GetTokenOptions) {
       const list = Array.isArray(scopes) ? scopes : [scopes];
       // Challenge verification of our own, on for every cloud (the SDK's only compares host suffixes, and is off for custom clouds).
-      const problem = challengeScopeProblem(plan.endpoints, list);
+      const problem = deps.onlyScopes
+        ? list.find((scope) => !deps.onlyScopes!.includes(scope)) && `a token for ${list.join(' ')} was asked for, but this credential issues tokens only for ${deps.onlyScopes.join(' ')}; no token was requested`
+        : challengeScopeProblem(plan.endpoints, list);
       if (problem !== undefined) throw new TerminalError(problem);
       const signal = options?.abortSignal ?? background;
       if (options?.claims) {

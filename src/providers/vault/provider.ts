@@ -2,6 +2,8 @@
 // per ExternalSecret namespace under referent auth). The token is reused while its TTL lasts, renewed before it ends,
 // replaced when renewal fails, and revoked when the store changes or is deleted (close()). It also serves the
 // VaultDynamicSecret generator kind (dataFrom[].sourceRef.generatorRef) through the provider's generators hook.
+import { vaultAuditFeed } from './audit-feed.ts';
+import type { AuditStream } from './audit-stream.ts';
 import { VaultProviderSchema } from '../../api/secret-store.ts';
 import { Plural } from '../../api/meta.ts';
 import type { VaultProvider } from '../../api/types.generated.ts';
@@ -15,9 +17,11 @@ import { createVaultDynamicSecretGenerator } from './dynamic.ts';
 export { connectVault, parseVaultSpec, validateVaultSpec, type VaultConnection, type VaultProviderOptions } from './connection.ts';
 export type { VaultProvider as VaultProviderSpec } from '../../api/types.generated.ts';
 
-export function createVaultProvider(options: VaultProviderOptions = {}): Provider<VaultProvider> {
+/** `auditStream`: the operator's listener for socket audit devices (--vault-audit-listen), for change feeds. */
+export function createVaultProvider(options: VaultProviderOptions = {}, feeds: { readonly auditStream?: AuditStream | undefined } = {}): Provider<VaultProvider> {
   return {
     name: 'vault',
+    changeFeed: vaultAuditFeed(feeds.auditStream, (raw) => parseVaultSpec(raw)),
     validateStore: (spec) => validateVaultSpec(spec),
     clientPartition(rawSpec, ctx) {
       const parsed = VaultProviderSchema.safeParse(rawSpec);

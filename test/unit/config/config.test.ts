@@ -110,11 +110,13 @@ test('every option from flags', () => {
     '--change-webhook-host=127.0.0.1',
     '--change-webhook-tls-cert-file=/tls/tls.crt',
     '--change-webhook-tls-key-file=/tls/tls.key',
+    '--vault-audit-listen=0.0.0.0:9090',
   ]);
   assert.deepEqual(config, {
     metricsPort: 9090,
     metricsHost: '127.0.0.1',
     changeWebhook: { port: 8443, host: '127.0.0.1', certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' },
+    vaultAuditListen: { host: '0.0.0.0', port: 9090 },
     concurrency: 16,
     logLevel: 'debug',
     namespace: 'ops',
