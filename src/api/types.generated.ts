@@ -812,6 +812,8 @@ export interface AzureKVProvider {
   readonly useAzureSDK?: boolean;
   /** Endpoints of a cloud other than the named ones (Azure Stack, private clouds). */
   readonly customCloudConfig?: AzureCustomCloudConfig;
+  /** Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net. */
+  readonly changeFeed?: AzureChangeFeed;
 }
 
 /** How the store authenticates to Key Vault. */
@@ -852,6 +854,18 @@ export interface AzureCustomCloudConfig {
   readonly keyVaultDNSSuffix?: string;
   /** Azure Resource Manager endpoint; accepted for ESO compatibility, not used (no ARM calls are made). */
   readonly resourceManagerEndpoint?: string;
+}
+
+/** Where change notifications of this store arrive (docs/change-feeds.md). */
+export interface AzureChangeFeed {
+  /** The Storage queue the feed reads. */
+  readonly storageQueue: AzureStorageQueueChangeFeed;
+}
+
+/** A Storage queue receiving the Event Grid events of the vault. */
+export interface AzureStorageQueueChangeFeed {
+  /** The Storage queue an Event Grid subscription of the vault delivers Microsoft.KeyVault.* events to (Event Grid or CloudEvents schema). Read with the store's identity (role Storage Queue Data Message Processor on the queue). */
+  readonly queueURL: string;
 }
 
 /** Alibaba Cloud KMS Secrets Manager. */

@@ -1,11 +1,14 @@
 // `npm run testbed -- azure`: the Key Vault and Entra ID fakes (test/fakes/azure) on free loopback ports, trusting the
 // ServiceAccount tokens of the cluster in $KUBECONFIG (its issuer and /openid/v1/jwks), seeded with a sample secret
-// and an application federated with ServiceAccount NS/azure-reader. The printed SecretStore uses workload identity.
+// and an application federated with ServiceAccount NS/azure-reader. The printed SecretStore uses workload identity,
+// with a change feed: Azurite serves a Storage queue to which an Event Grid stand-in writes the vault's events.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedJwks, FEDERATED_AUDIENCE, startAzureFakes } from '../fakes/azure/index.ts';
 import type { StartTestbed } from './testbed.ts';
+import { startAzurite } from '../support/azurite.ts';
+import { subscribeQueue } from '../fakes/azure/event-grid.ts';
 import { fetchIssuer, fetchJwks } from '../support/sts-web-identity-check.ts';
 
 const TENANT = '72f988bf-0000-4000-8000-00000000a2e1';
@@ -25,6 +28,10 @@ export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, lo
   admin.secrets.push(ADMIN_SECRET);
   vault.grant(admin.objectId, ['secrets/set', 'secrets/get', 'secrets/list']);
   vault.setSecret('sample-secret', JSON.stringify({ username: 'demo', password: 'testbed-sample-password' }), { tags: { env: 'testbed' } });
+  const azurite = await startAzurite(fakes.tls);
+  const queue = azurite.service.getQueueClient('secret-changes');
+  await queue.create();
+  const grid = subscribeQueue(vault, queue, 'EventGridSchema');
   const dir = mkdtempSync(join(tmpdir(), 'azure-testbed-'));
   const caPath = join(dir, 'ca.pem');
   writeFileSync(caPath, fakes.tls.caPem);
@@ -53,6 +60,9 @@ spec:
         name: azure-reader
       customCloudConfig:
         activeDirectoryEndpoint: ${fakes.entra.authorityHost}
+      changeFeed:
+        storageQueue:
+          queueURL: ${queue.url}
 ---
 apiVersion: secret-relay.dev/v1alpha1
 kind: ExternalSecret
@@ -62,7 +72,7 @@ metadata:
 spec:
   secretStoreRef:
     name: azure-testbed
-  refreshInterval: 15s
+  refreshInterval: 1h # the change feed brings new versions in about a second
   data:
     - secretKey: username
       remoteRef:
@@ -81,6 +91,7 @@ To add or change a secret (a new version), get a token as the test bed's admin a
     --data-urlencode scope=https://vault.azure.net/.default | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
   curl -s --cacert ${caPath} -X PUT "${vault.url}/secrets/my-secret?api-version=7.6" \\
     -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"value":"hello","tags":{"team":"a"}}'
+Each new version is posted to the queue (Azurite, ${queue.url}) as Event Grid would: the ExternalSecret follows in about a second.
 Read it with remoteRef.key my-secret (or secret/my-secret); the Python SDK works too (azure-keyvault-secrets with
 verify_challenge_resource=False and azure-identity with authority=${fakes.entra.authorityHost}, disable_instance_discovery=True).`;
 
@@ -89,11 +100,14 @@ verify_challenge_resource=False and azure-identity with authority=${fakes.entra.
       'Key Vault (vaultUrl)': vault.url,
       'Entra ID (customCloudConfig.activeDirectoryEndpoint)': fakes.entra.authorityHost,
       'tenant ID': TENANT,
+      'Storage queue (changeFeed.storageQueue.queueURL, Azurite)': queue.url,
       'test CA (PEM)': caPath,
     },
     manifests,
     howToAddSecrets,
     async stop() {
+      grid.stop();
+      await azurite.stop();
       await fakes.stop();
       rmSync(dir, { recursive: true, force: true });
     },

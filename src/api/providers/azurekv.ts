@@ -9,6 +9,7 @@ export const AzureLimits = {
   identityId: 1024,
   audiences: 8,
   audience: 256,
+  queueURL: 2048,
 } as const;
 
 const AZURE_URL_PATTERN = '^https://[^ ]+$';
@@ -47,6 +48,36 @@ export const AzureCustomCloudConfigSchema = z
   })
   .meta(typeMeta('AzureCustomCloudConfig', 'Endpoints of a cloud other than the named ones (Azure Stack, private clouds).'));
 
+/** Hosts of Azure Storage's own queue service (public, US Government, China clouds): not an endpoint override. */
+const STORAGE_QUEUE_HOST_PATTERN = /^[a-z0-9]{3,24}\.queue\.core\.(windows\.net|usgovcloudapi\.net|chinacloudapi\.cn)$/;
+
+/** Whether a queue URL names a host of Azure Storage itself (pure): any other host is an endpoint the tenancy rules govern. */
+export function isStorageQueueServiceUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' && STORAGE_QUEUE_HOST_PATTERN.test(parsed.hostname);
+  } catch {
+    return false;
+  }
+}
+
+export const AzureChangeFeedSchema = z
+  .object({
+    storageQueue: z
+      .object({
+        queueURL: matchingString({
+          pattern: '^https://[^ /]+/[^ ]+$',
+          maxLength: AzureLimits.queueURL,
+          message: 'spec.provider.azurekv.changeFeed.storageQueue.queueURL must be an https queue URL such as https://myaccount.queue.core.windows.net/secret-changes',
+        }).describe(
+          "The Storage queue an Event Grid subscription of the vault delivers Microsoft.KeyVault.* events to (Event Grid or CloudEvents schema). Read with the store's identity (role Storage Queue Data Message Processor on the queue).",
+        ),
+      })
+      .meta(typeMeta('AzureStorageQueueChangeFeed', 'A Storage queue receiving the Event Grid events of the vault.'))
+      .describe('The Storage queue the feed reads.'),
+  })
+  .meta(typeMeta('AzureChangeFeed', 'Where change notifications of this store arrive (docs/change-feeds.md).'));
+
 export const AzureKVProviderSchema = withRules(
   z
     .object({
@@ -71,6 +102,7 @@ export const AzureKVProviderSchema = withRules(
       identityId: z.string().max(AzureLimits.identityId).optional().describe("ManagedIdentity: the client ID or resource ID of a user-assigned identity; omitted: the system-assigned one."),
       useAzureSDK: z.boolean().optional().describe('Accepted for ESO compatibility; secret-relay always uses the current Azure SDK.'),
       customCloudConfig: AzureCustomCloudConfigSchema.optional(),
+      changeFeed: AzureChangeFeedSchema.optional().describe('Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net.'),
     })
     .meta(typeMeta('AzureKVProvider', 'Azure Key Vault: secrets, certificates and keys.')),
   [
@@ -113,12 +145,18 @@ export const azurekvProvider = {
           ? { mode: "spec.provider.azurekv authType ManagedIdentity (the managed identity of the operator's pod or node)", instead: 'authType WorkloadIdentity with serviceAccountRef, or ServicePrincipal' }
           : undefined,
       // A custom cloud's authority receives client assertions and secrets; its Key Vault resource decides which token the vault gets.
-      endpoints: custom
-        ? [
-            { field: 'spec.provider.azurekv.customCloudConfig.activeDirectoryEndpoint', url: custom.activeDirectoryEndpoint },
-            ...(custom.keyVaultEndpoint !== undefined ? [{ field: 'spec.provider.azurekv.customCloudConfig.keyVaultEndpoint', url: custom.keyVaultEndpoint }] : []),
-          ]
-        : [],
+      endpoints: [
+        ...(custom
+          ? [
+              { field: 'spec.provider.azurekv.customCloudConfig.activeDirectoryEndpoint', url: custom.activeDirectoryEndpoint },
+              ...(custom.keyVaultEndpoint !== undefined ? [{ field: 'spec.provider.azurekv.customCloudConfig.keyVaultEndpoint', url: custom.keyVaultEndpoint }] : []),
+            ]
+          : []),
+        // A queue on a host other than Azure Storage's own would receive the store's storage bearer token.
+        ...(spec.changeFeed !== undefined && !isStorageQueueServiceUrl(spec.changeFeed.storageQueue.queueURL)
+          ? [{ field: 'spec.provider.azurekv.changeFeed.storageQueue.queueURL', url: spec.changeFeed.storageQueue.queueURL }]
+          : []),
+      ],
       servers: [{ field: 'spec.provider.azurekv.vaultUrl', url: spec.vaultUrl }],
     };
   },

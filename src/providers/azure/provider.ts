@@ -80,6 +80,15 @@ export function createAzureProvider(options: AzureProviderOptions = {}): Provide
       if (!checked.ok) return undefined;
       return planAzureAuth(checked.spec, { storeKind: ctx.storeKind, storeNamespace: undefined, namespace: ctx.namespace }).referent ? ctx.namespace : undefined;
     },
+    changeFeed: {
+      source: 'azure-queue',
+      describe: (spec) => spec.changeFeed?.storageQueue.queueURL,
+      async run(rawSpec, ctx, sink, signal) {
+        const spec = specOrThrow('azurekv', checkAzureSpec(rawSpec));
+        const { runQueueFeed } = await import('./queue-feed.ts');
+        return runQueueFeed(spec, { ...ctx, clock: options.clock ?? ctx.clock }, sink, signal, await loadSdk(), { trustedCaPem: options.trustedCaPem });
+      },
+    },
     async newClient(rawSpec, ctx) {
       const spec = specOrThrow('azurekv', checkAzureSpec(rawSpec));
       return createAzureClient(spec, ctx, options, await loadSdk());

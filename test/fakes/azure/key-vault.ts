@@ -11,6 +11,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { FakeEntra } from './entra.ts';
 import type { TestTls } from './tls.ts';
+import { answerFault, type FaultRule } from '../../support/fault-proxy.ts';
 
 export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
 /** api-versions the service accepts (7.x and the dated ones the current SDKs send). */
@@ -91,12 +92,37 @@ export interface FakeVault {
   grant(objectId: string, permissions?: readonly VaultPermission[], options?: { readonly secrets?: readonly string[]; readonly effectiveInMs?: number }): void;
   revoke(objectId: string): void;
   throttle(throttle: InjectedThrottle): void;
+  /**
+   * Decides each request before the fake does (test/support/fault-proxy.ts's faults: a status, a reset, a stall);
+   * 'forward' (the default rule) lets the fake answer as it would. undefined restores the default.
+   */
+  setFaultRule(rule: FaultRule | undefined): void;
   readonly requests: VaultRequest[];
   /** Authorized GETs of `path` prefix (e.g. "/secrets/db"). */
   count(pathPrefix: string): number;
+  /**
+   * Calls `listener` with the event Key Vault publishes to Event Grid for each new version of a secret, certificate
+   * or key (Microsoft.KeyVault.SecretNewVersionCreated …), and for `expiring`. Returns a function that unsubscribes.
+   */
+  onEvent(listener: (event: KeyVaultEvent) => void): () => void;
+  /** Publishes SecretNearExpiry or SecretExpired for the current version of secret `name`, as the service does on its schedule. */
+  expiring(name: string, event: 'SecretNearExpiry' | 'SecretExpired'): void;
   /** Forgets requests and throttles (between tests); objects and grants stay. */
   clear(): void;
   stop(): Promise<void>;
+}
+
+/** What Key Vault publishes to Event Grid about an object (the event's `data`, as its docs spell it in CloudEvents schema). */
+export interface KeyVaultEvent {
+  /** SecretNewVersionCreated, CertificateNewVersionCreated, KeyNewVersionCreated, SecretNearExpiry, SecretExpired. */
+  readonly type: string;
+  readonly vaultName: string;
+  readonly vaultUrl: string;
+  readonly objectType: 'Secret' | 'Certificate' | 'Key';
+  readonly objectName: string;
+  readonly version: string;
+  readonly nbf?: number | undefined;
+  readonly exp?: number | undefined;
 }
 
 export interface FakeVaultOptions {
@@ -134,10 +160,19 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
     updated: v.created,
     ...(recoverable ? { recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 } : {}),
   });
+  const listeners = new Set<(event: KeyVaultEvent) => void>();
+  const publish = (type: string, objectType: KeyVaultEvent['objectType'], name: string, v: Version) => {
+    const event: KeyVaultEvent = { type, vaultName: options.name, vaultUrl: url, objectType, objectName: name, version: v.version, nbf: v.attributes.nbf, exp: v.attributes.exp };
+    for (const listener of listeners) listener(event);
+  };
   const push = <V extends Version>(map: Map<string, { name: string; versions: V[] }>, name: string, version: V) => {
     const entry = map.get(name.toLowerCase()) ?? { name, versions: [] };
     entry.versions.push(version);
     map.set(name.toLowerCase(), entry);
+    const objectType = map === (secrets as Map<string, unknown>) ? 'Secret' : map === (certificates as Map<string, unknown>) ? 'Certificate' : 'Key';
+    // A certificate's own secret gets no event of its own: the service announces the certificate.
+    if (objectType === 'Secret' && (version as unknown as SecretVersion).managed) return;
+    publish(`${objectType}NewVersionCreated`, objectType, entry.name, version);
   };
   const base = (options?: SetOptions) => ({
     version: newVersion(),
@@ -317,11 +352,14 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
     return error(404, 'NotFound', `The requested resource ${path} was not found.`);
   }
 
+  let faultRule: FaultRule | undefined;
   const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (request, response) => {
     let text = '';
     request.setEncoding('utf8');
     request.on('data', (chunk: string) => (text += chunk));
     request.on('end', () => {
+      const injected = faultRule?.({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body: text });
+      if (injected && answerFault(injected, request, response)) return;
       const parsed = new URL(request.url ?? '/', url);
       const method = request.method ?? 'GET';
       const throttle = throttles.find((t) => (t.times === undefined || t.times > 0) && (t.pathPrefix === undefined || parsed.pathname.startsWith(t.pathPrefix)));
@@ -378,7 +416,17 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
       });
     },
     revoke: (objectId) => void grants.delete(objectId),
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    expiring(name, event) {
+      const entry = secrets.get(name.toLowerCase());
+      const v = entry?.versions[entry.versions.length - 1];
+      if (entry && v) publish(event, 'Secret', entry.name, v);
+    },
     throttle: (t) => void throttles.push(t),
+    setFaultRule: (rule) => void (faultRule = rule),
     requests,
     count: (prefix) => requests.filter((r) => r.authorized && r.status !== 401 && r.path.toLowerCase().startsWith(prefix.toLowerCase())).length,
     clear() {
