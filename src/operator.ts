@@ -25,10 +25,11 @@ import { secretStoreController, clusterSecretStoreController } from './controlle
 import { rolloutController } from './controller/rollouts/module.ts';
 import { clusterExternalSecretController } from './controller/clusterexternalsecret/module.ts';
 import { pushSecretController } from './controller/pushsecret/module.ts';
+import { clusterPushSecretController } from './controller/clusterpushsecret/module.ts';
 import { changeFeedController, clusterChangeFeedController } from './controller/changefeed/module.ts';
 
 /** The controllers of the operator. Adding one: its folder under src/controller/ and a line here. */
-export const controllerModules: readonly ControllerModule[] = [externalSecretController, secretStoreController, clusterSecretStoreController, rolloutController, clusterExternalSecretController, pushSecretController, changeFeedController, clusterChangeFeedController];
+export const controllerModules: readonly ControllerModule[] = [externalSecretController, secretStoreController, clusterSecretStoreController, rolloutController, clusterExternalSecretController, pushSecretController, clusterPushSecretController, changeFeedController, clusterChangeFeedController];
 
 export interface OperatorOptions {
   readonly config: Config;

@@ -1,4 +1,4 @@
-// Writes of ExternalSecrets made by a ClusterExternalSecret: server-side apply under one field manager, and
+// Writes of ExternalSecrets made by a ClusterExternalSecret (and of PushSecrets made by a ClusterPushSecret): server-side apply under one field manager, and
 // deletes guarded by the uid we saw (so a same-named ExternalSecret created meanwhile is never deleted).
 import { API_GROUP, API_VERSION, Plural } from '../api/meta.ts';
 import type { KubeRequester } from './kube-client.ts';
@@ -14,8 +14,8 @@ export interface ExternalSecretWriter {
   delete(namespace: string, name: string, precondition: { uid: string }): Promise<'deleted' | 'absent'>;
 }
 
-export function createExternalSecretWriter(kube: KubeRequester): ExternalSecretWriter {
-  const where = { group: API_GROUP, version: API_VERSION, plural: Plural.ExternalSecret } as const;
+export function createExternalSecretWriter(kube: KubeRequester, plural: string = Plural.ExternalSecret): ExternalSecretWriter {
+  const where = { group: API_GROUP, version: API_VERSION, plural } as const;
   return {
     async apply(body, fieldManager, force) {
       await patchObject(kube, { ...where, namespace: body.metadata.namespace, name: body.metadata.name }, PatchType.Apply, body, { fieldManager, force });

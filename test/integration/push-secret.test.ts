@@ -4,6 +4,7 @@
 // deletionPolicy Delete removes only what we created; a changed remoteKey cleans up the old one; KV v2 writes use
 // check-and-set. Every value used is searched for in logs, audit records, Events and statuses at the end.
 import assert from 'node:assert/strict';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { after, before, test } from 'node:test';
 import {
   CreateSecretCommand,
@@ -34,6 +35,7 @@ import { parseAllDocuments } from 'yaml';
 import { convertFiles } from '../../src/migrate/convert.ts';
 
 const REGION = 'us-east-1';
+const k8sMergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const seedCredentials = { accessKeyId: 'AKIASEEDSEEDSEED', secretAccessKey: 'seed' };
 
 let cluster: LocalCluster;
@@ -376,6 +378,32 @@ test('generators: a Password for an ExternalSecret and a UUID for a PushSecret a
   assert.equal((await secretData(ns, 'generated'))!['password'], second, 'stable again after the rotation');
   assert.equal(await remote(`${ns}/uuid`), newUuid);
   assert.equal(await versions(`${ns}/uuid`), uuidVersions + 1, 'the rotation pushed once');
+});
+
+test('ClusterPushSecret: a PushSecret in each selected namespace, pushed; removed (and under Delete its remote secret) when the namespace stops matching', async () => {
+  const ns = await namespaceWithStores();
+  const value = secrets.next('cps');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'shared-src' }, stringData: { v: value } } });
+  const label = `cps-${ns}`;
+  await kube.core.patchNamespace({ name: ns, body: { metadata: { labels: { [label]: 'yes' } } } }, k8sMergePatch);
+  const name = `fan-${ns}`;
+  await createObject(kube, Plural.ClusterPushSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ClusterPushSecret',
+    metadata: { name },
+    spec: {
+      pushSecretName: 'fanned',
+      namespaceSelectors: [{ matchLabels: { [label]: 'yes' } }],
+      pushSecretSpec: { refreshInterval: '1h', secretStoreRefs: [{ name: 'aws' }], deletionPolicy: 'Delete', selector: { secret: { name: 'shared-src' } }, data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: `${ns}/fanned` } } }] },
+    },
+  });
+  await waitReady(kube, { plural: Plural.ClusterPushSecret, name, status: 'True', reason: 'Provisioned' });
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'fanned', status: 'True' });
+  assert.equal(await remote(`${ns}/fanned`), value);
+  await kube.core.patchNamespace({ name: ns, body: { metadata: { labels: { [label]: 'no' } } } }, k8sMergePatch);
+  await waitFor('the PushSecret removed from the namespace', async () => (await getObject(kube, Plural.PushSecret, 'fanned', ns)) === undefined);
+  await waitFor('its remote secret deleted (deletionPolicy Delete)', async () => (await deletedDate(`${ns}/fanned`)) !== undefined);
+  await deleteObject(kube, Plural.ClusterPushSecret, name);
 });
 
 test("ESO's PushSecret and generator documentation examples, converted by migrate, are accepted by the apiserver", async () => {

@@ -71,9 +71,11 @@ export interface AwsAuthDeps {
 
 /**
  * Per-attempt limits: without them a silent endpoint would hold a credential fetch (and the store's client
- * build, which every reconcile of the store waits on) forever.
+ * build, which every reconcile of the store waits on) forever. `throwOnRequestTimeout`: @smithy/node-http-handler 4.x
+ * only logs a warning when `requestTimeout` passes and leaves the request waiting (a stalled answer held a reconcile
+ * for good — test/integration/provider-faults.test.ts); with it the attempt fails with a TimeoutError the SDK retries.
  */
-export const REQUEST_LIMITS = { connectionTimeout: 5_000, requestTimeout: 15_000 } as const;
+export const REQUEST_LIMITS = { connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true } as const;
 
 /** Client settings shared by the STS clients of the chain and the service clients. */
 export function sdkClientConfig(settings: AwsClientSettings) {

@@ -4,6 +4,8 @@
 // Key Vault token is kept in a CredentialMemo until shortly before it expires — shared by the secret, certificate
 // and key clients of the store, so twenty reads cost one exchange.
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { untilAborted } from '../abortable.ts';
 import type { Agent } from 'node:https';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
@@ -11,6 +13,17 @@ import { createCredentialMemo, readSecretText, serviceAccountTokenSource, type C
 import type { AzureSdk } from './sdk.ts';
 import { mapTokenError } from './errors.ts';
 import { challengeScopeProblem, CLIENT_ID_ANNOTATION, managedIdentitySelector, TENANT_ID_ANNOTATION, type AzurePlan } from './plan.ts';
+
+/** One token request to Entra ID (or IMDS) may take this long before it is cut and retried. */
+export const TOKEN_REQUEST_TIMEOUT_MS = 20_000;
+
+const tokenRequestTimeoutPolicy: PipelinePolicy = {
+  name: 'secret-relay-token-request-timeout',
+  sendRequest: (request, next) => {
+    if (!(request.timeout > 0)) request.timeout = TOKEN_REQUEST_TIMEOUT_MS;
+    return next(request);
+  },
+};
 
 export interface StoreCredential extends TokenCredential {
   /** Who the store acts as, refined once the ids are known ("client ID … in tenant …"). Never a secret. */
@@ -43,6 +56,11 @@ interface ResolvedIdentity {
 export function createStoreCredential(deps: StoreCredentialDeps): StoreCredential {
   const { sdk, ctx, plan } = deps;
   const common = {
+    // The token requests MSAL sends take no abort signal (@azure/identity 4.x does not pass getToken's abortSignal to a
+    // client-assertion, secret or certificate flow): without a per-request timeout a stalled Entra ID held the exchange,
+    // and every reconcile of the store behind it, for good. The pipeline's own timeout fails the attempt instead; MSAL
+    // reports it as a network error, which is retried with backoff.
+    additionalPolicies: [{ policy: tokenRequestTimeoutPolicy, position: 'perRetry' as const }],
     authorityHost: plan.endpoints.authorityHost,
     // A custom cloud's authority is not one MSAL can look up (instance discovery goes to login.microsoftonline.com).
     ...(plan.endpoints.custom ? { disableInstanceDiscovery: true } : {}),
@@ -133,7 +151,8 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
           count++;
           const { credential, label: identity, hint } = await resolve(signal);
           try {
-            return (await credential.getToken([...scopes], { abortSignal: signal, ...(tenantId ? { tenantId } : {}) })) as AccessToken;
+            // untilAborted: the memo's deadline ends the wait even where the SDK ignores the signal (see common above).
+            return (await untilAborted(credential.getToken([...scopes], { abortSignal: signal, ...(tenantId ? { tenantId } : {}) }), signal)) as AccessToken;
           } catch (error) {
             throw mapTokenError(error, { identity, vaultUrl: plan.endpoints.vaultUrl, hint });
           }

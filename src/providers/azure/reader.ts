@@ -98,13 +98,25 @@ export function createVaultReader(clients: VaultClients): VaultReader {
       return clients.identity();
     },
   });
-  const withDeadline = (signal: AbortSignal) => AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]);
+  /**
+   * One Key Vault call with CALL_TIMEOUT_MS on top of the caller's signal. The SDK reports that deadline as a bare
+   * AbortError ("The operation was aborted"), which says nothing to a user: it becomes an error naming the call.
+   */
+  const callVault = async <T>(context: ReturnType<typeof call>, signal: AbortSignal, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
+    const deadline = AbortSignal.timeout(CALL_TIMEOUT_MS);
+    return azureCall(context, () =>
+      run(AbortSignal.any([signal, deadline])).catch((error: unknown) => {
+        if (!deadline.aborted || signal.aborted) throw error;
+        throw new Error(`no answer within ${CALL_TIMEOUT_MS / 1000} s; it will be retried with backoff`, { cause: error });
+      }),
+    );
+  };
   const versionOf = (ref: RemoteRef) => (ref.version !== undefined && ref.version !== '' ? ref.version : undefined);
 
   async function readSecretValue(name: string, version: string | undefined, signal: AbortSignal): Promise<{ value: string; properties: SecretProperties }> {
     const subject = `secret ${name}${version ? ` version ${version}` : ''}`;
-    const secret = await azureCall(call('get', subject), () =>
-      clients.secrets.getSecret(name, { ...(version ? { version } : {}), abortSignal: withDeadline(signal) }),
+    const secret = await callVault(call('get', subject), signal, (abortSignal) =>
+      clients.secrets.getSecret(name, { ...(version ? { version } : {}), abortSignal }),
     );
     return { value: secret.value ?? '', properties: secret.properties };
   }
@@ -124,18 +136,18 @@ export function createVaultReader(clients: VaultClients): VaultReader {
         return encoder.encode(value);
       }
       if (parsed.type === 'cert') {
-        const cert: KeyVaultCertificate = await azureCall(call('get', subject), () =>
+        const cert: KeyVaultCertificate = await callVault(call('get', subject), signal, (abortSignal) =>
           version
-            ? clients.certificates.getCertificateVersion(parsed.name, version, { abortSignal: withDeadline(signal) })
-            : clients.certificates.getCertificate(parsed.name, { abortSignal: withDeadline(signal) }),
+            ? clients.certificates.getCertificateVersion(parsed.name, version, { abortSignal })
+            : clients.certificates.getCertificate(parsed.name, { abortSignal }),
         );
         if (ref.metadataPolicy === 'Fetch') return tagsJson(cert.properties.tags);
         checkAttributes(cert.properties, what, now);
         if (!cert.cer || cert.cer.length === 0) throw new NoSecretError(`${what} has no certificate yet (its issuance is pending)`);
         return encoder.encode(derToPem(cert.cer));
       }
-      const key = await azureCall(call('get', subject), () =>
-        clients.keys.getKey(parsed.name, { ...(version ? { version } : {}), abortSignal: withDeadline(signal) }),
+      const key = await callVault(call('get', subject), signal, (abortSignal) =>
+        clients.keys.getKey(parsed.name, { ...(version ? { version } : {}), abortSignal }),
       );
       if (ref.metadataPolicy === 'Fetch') return tagsJson(key.properties.tags);
       checkAttributes(key.properties, what, now);
@@ -147,8 +159,8 @@ export function createVaultReader(clients: VaultClients): VaultReader {
       const tags = Object.entries(find.tags ?? {});
       const now = clients.clock.now();
       const names: string[] = [];
-      await azureCall(call('list', 'secrets'), async () => {
-        for await (const page of clients.secrets.listPropertiesOfSecrets({ abortSignal: withDeadline(signal) }).byPage()) {
+      await callVault(call('list', 'secrets'), signal, async (abortSignal) => {
+        for await (const page of clients.secrets.listPropertiesOfSecrets({ abortSignal }).byPage()) {
           for (const item of page) {
             // As ESO: disabled secrets are not found; nor (here) secrets outside their nbf/exp window, nor the
             // secrets behind certificates (read those with cert/NAME).

@@ -5,6 +5,7 @@
 // one exchange. Nothing is put in the process environment.
 import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../provider.ts';
+import { untilAborted } from '../abortable.ts';
 import type { StoreContext } from '../provider.ts';
 import { createCredentialMemo, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
 import { mapTokenError, tokenStep } from './errors.ts';
@@ -45,6 +46,23 @@ export interface GcpAuthDeps {
 const FALLBACK_LIFETIME_MS = 5 * 60_000;
 /** Deadline of one STS or IAM Credentials request (Google answers in well under a second); the memo's own 60 s caps the whole exchange. */
 const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * Deadline of one whole exchange (STS, then IAM Credentials). google-auth-library gives its STS request a transporter
+ * of its own, without our timeout: a stalled STS held the exchange until the memo's 60 s, and then said only
+ * "TimeoutError: The operation was aborted due to timeout" (provider-faults suite).
+ */
+const EXCHANGE_TIMEOUT_MS = 2 * TOKEN_REQUEST_TIMEOUT_MS;
+
+/** `work`, or an error saying it had no answer within `ms` (mapped as a token failure, so it names the step). */
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  const deadline = AbortSignal.timeout(ms);
+  try {
+    return await untilAborted(work, deadline);
+  } catch (error) {
+    if (error === deadline.reason) throw new Error(`no answer within ${ms / 1000} s; it will be retried with backoff`, { cause: error });
+    throw error;
+  }
+}
 
 /** The GKE metadata server, asked only when a workloadIdentity store leaves cluster fields out. */
 export function gkeMetadataLookup(baseUrl = 'http://metadata.google.internal/computeMetadata/v1'): MetadataLookup {
@@ -125,7 +143,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
           transporterOptions: { timeout: TOKEN_REQUEST_TIMEOUT_MS, signal },
         });
         try {
-          const { token } = await client.getAccessToken();
+          const { token } = await within(EXCHANGE_TIMEOUT_MS, client.getAccessToken());
           if (!token) throw new Error('no access token in the STS answer');
           return { token, expiresAt: client.credentials.expiry_date ?? clock.now() + FALLBACK_LIFETIME_MS };
         } catch (error) {
@@ -161,7 +179,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
           transporterOptions: { timeout: TOKEN_REQUEST_TIMEOUT_MS, signal },
         });
         try {
-          const { token } = await client.getAccessToken();
+          const { token } = await within(EXCHANGE_TIMEOUT_MS, client.getAccessToken());
           if (!token) throw new Error('no access token in the STS answer');
           return { token, expiresAt: client.credentials.expiry_date ?? clock.now() + FALLBACK_LIFETIME_MS };
         } catch (error) {

@@ -11,6 +11,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Jwk } from '../../support/sts-web-identity-check.ts';
 import type { TestTls } from './tls.ts';
+import { answerFault, type FaultRule } from '../../support/fault-proxy.ts';
 
 export const FEDERATED_AUDIENCE = 'api://AzureADTokenExchange';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -70,6 +71,11 @@ export interface FakeEntra {
    * Retry-After) to the next `times` token requests (default 1), as an outage or throttling of Entra ID does.
    */
   fail(fault: { readonly status: number; times?: number }): void;
+  /**
+   * Decides each request before the fake does (test/support/fault-proxy.ts's faults: a status, a reset, a stall);
+   * 'forward' (the default rule) lets the fake answer as it would. undefined restores the default.
+   */
+  setFaultRule(rule: FaultRule | undefined): void;
   /** Forgets exchanges and faults (between tests); tenants and applications stay. */
   clear(): void;
   stop(): Promise<void>;
@@ -228,6 +234,7 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     return { status: 200, body: { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: issueAccessToken(app, resource) } };
   }
 
+  let faultRule: FaultRule | undefined;
   const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (request, response) => {
     let text = '';
     request.setEncoding('utf8');
@@ -237,6 +244,8 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
         response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store, no-cache' });
         response.end(JSON.stringify(body));
       };
+      const injected = faultRule?.({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body: text });
+      if (injected && answerFault(injected, request, response)) return;
       const url = new URL(request.url ?? '/', authorityHost);
       const parts = url.pathname.split('/').filter((part) => part !== '');
       const tenantId = parts[0] ?? '';
@@ -321,6 +330,7 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     exchanges,
     issued: (clientId) => exchanges.filter((e) => e.refused === undefined && (clientId === undefined || e.clientId === clientId)).length,
     fail: (fault) => void faults.push({ ...fault }),
+    setFaultRule: (rule) => void (faultRule = rule),
     clear() {
       exchanges.splice(0);
       faults.splice(0);

@@ -11,6 +11,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { FakeEntra } from './entra.ts';
 import type { TestTls } from './tls.ts';
+import { answerFault, type FaultRule } from '../../support/fault-proxy.ts';
 
 export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
 /** api-versions the service accepts (7.x and the dated ones the current SDKs send). */
@@ -91,6 +92,11 @@ export interface FakeVault {
   grant(objectId: string, permissions?: readonly VaultPermission[], options?: { readonly secrets?: readonly string[]; readonly effectiveInMs?: number }): void;
   revoke(objectId: string): void;
   throttle(throttle: InjectedThrottle): void;
+  /**
+   * Decides each request before the fake does (test/support/fault-proxy.ts's faults: a status, a reset, a stall);
+   * 'forward' (the default rule) lets the fake answer as it would. undefined restores the default.
+   */
+  setFaultRule(rule: FaultRule | undefined): void;
   readonly requests: VaultRequest[];
   /** Authorized GETs of `path` prefix (e.g. "/secrets/db"). */
   count(pathPrefix: string): number;
@@ -346,11 +352,14 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
     return error(404, 'NotFound', `The requested resource ${path} was not found.`);
   }
 
+  let faultRule: FaultRule | undefined;
   const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (request, response) => {
     let text = '';
     request.setEncoding('utf8');
     request.on('data', (chunk: string) => (text += chunk));
     request.on('end', () => {
+      const injected = faultRule?.({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body: text });
+      if (injected && answerFault(injected, request, response)) return;
       const parsed = new URL(request.url ?? '/', url);
       const method = request.method ?? 'GET';
       const throttle = throttles.find((t) => (t.times === undefined || t.times > 0) && (t.pathPrefix === undefined || parsed.pathname.startsWith(t.pathPrefix)));
@@ -417,6 +426,7 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
       if (entry && v) publish(event, 'Secret', entry.name, v);
     },
     throttle: (t) => void throttles.push(t),
+    setFaultRule: (rule) => void (faultRule = rule),
     requests,
     count: (prefix) => requests.filter((r) => r.authorized && r.status !== 401 && r.path.toLowerCase().startsWith(prefix.toLowerCase())).length,
     clear() {

@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { GoogleIdentity, Principal } from './iam.ts';
 import type { FakePubSub } from './pubsub.ts';
+import * as http2 from 'node:http2';
 
 const require = createRequire(import.meta.url);
 // Both packages' entry points are build/src/index.js; their .proto trees are build/protos (google-gax holds
@@ -82,6 +83,13 @@ export interface InjectedSecretManagerFault {
   readonly message: string;
   /** How many calls fail; default every one until cleared. */
   times?: number;
+  /** Only calls about resources whose name starts with this (e.g. projects/p/secrets/s); default any. */
+  readonly resourcePrefix?: string;
+  /**
+   * status (default): answer `code`; stall: never answer (the client's deadline ends the call); reset: reset the
+   * call's HTTP/2 stream (RST_STREAM), as a proxy dropping it would.
+   */
+  readonly effect?: 'status' | 'stall' | 'reset';
 }
 
 export interface FakeSecretManager {
@@ -103,11 +111,26 @@ export interface FakeSecretManager {
    */
   grant(member: string, role: RoleName, project: string, id?: string, location?: string, options?: { readonly effectiveInMs?: number }): void;
   inject(fault: InjectedSecretManagerFault): void;
+  /** Removes the faults injected with this resourcePrefix (calls stalled meanwhile stay stalled). */
+  clearFaults(resourcePrefix: string): void;
   /** Forgets calls and faults (not secrets). */
   clear(): void;
   /** Drops every secret and grant. */
   reset(): void;
   stop(): Promise<void>;
+}
+
+/**
+ * The HTTP/2 stream under a grpc-js server call: the call wraps interceptors, the innermost holds the stream.
+ * Private API of @grpc/grpc-js 1.x, used only to reset one call.
+ */
+function http2StreamOf(call: unknown): http2.ServerHttp2Stream | undefined {
+  let inner = (call as { call?: unknown }).call as { stream?: http2.ServerHttp2Stream; nextCall?: unknown } | undefined;
+  for (let depth = 0; inner && depth < 8; depth++) {
+    if (inner.stream) return inner.stream;
+    inner = inner.nextCall as typeof inner;
+  }
+  return undefined;
 }
 
 class RpcError extends Error {
@@ -402,9 +425,14 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
       const authorization = call.metadata.get('authorization')[0];
       const who = identity.authenticate(typeof authorization === 'string' ? authorization : undefined);
       if ('refused' in who) return fail(grpc.status.UNAUTHENTICATED, who.refused);
-      const fault = faults.find((f) => f.method === rpc && (f.times === undefined || f.times > 0));
+      const fault = faults.find((f) => f.method === rpc && (f.times === undefined || f.times > 0) && (f.resourcePrefix === undefined || resource.startsWith(f.resourcePrefix)));
       if (fault) {
         if (fault.times !== undefined) fault.times--;
+        if (fault.effect === 'stall') return record(fault.code, who.principal);
+        if (fault.effect === 'reset') {
+          record(fault.code, who.principal);
+          return http2StreamOf(call)?.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        }
         return fail(fault.code, fault.message, who.principal);
       }
       if (!handler) return fail(grpc.status.UNIMPLEMENTED, `Method ${rpc} is not implemented by the fake.`, who.principal);
@@ -472,6 +500,9 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
       (grants.get(member) ?? grants.set(member, new Map()).get(member)!).set(role, now() + (grantOptions?.effectiveInMs ?? 0));
     },
     inject: (fault) => void faults.push(fault),
+    clearFaults(resourcePrefix) {
+      faults = faults.filter((f) => f.resourcePrefix !== resourcePrefix);
+    },
     clear() {
       calls.length = 0;
       faults = [];

@@ -35,12 +35,16 @@ const REVIEWED: Readonly<Record<string, readonly Grant[]>> = {
   'ClusterRole secret-relay': [
     'list core/namespaces',
     'list secret-relay.dev/clusterexternalsecrets',
+    'list secret-relay.dev/clusterpushsecrets',
     'list secret-relay.dev/clustersecretstores',
     'patch secret-relay.dev/clusterexternalsecrets/status',
+    'patch secret-relay.dev/clusterpushsecrets/status',
     'patch secret-relay.dev/clustersecretstores/status',
     'update secret-relay.dev/clusterexternalsecrets/finalizers',
+    'update secret-relay.dev/clusterpushsecrets/finalizers',
     'watch core/namespaces',
     'watch secret-relay.dev/clusterexternalsecrets',
+    'watch secret-relay.dev/clusterpushsecrets',
     'watch secret-relay.dev/clustersecretstores',
   ],
   // Per watched namespace (bound cluster-wide by default).
@@ -49,8 +53,10 @@ const REVIEWED: Readonly<Record<string, readonly Grant[]>> = {
     'create core/serviceaccounts/token',
     'create events.k8s.io/events',
     'create secret-relay.dev/externalsecrets',
+    'create secret-relay.dev/pushsecrets',
     'delete core/secrets',
     'delete secret-relay.dev/externalsecrets',
+    'delete secret-relay.dev/pushsecrets',
     'get argoproj.io/rollouts',
     'get core/configmaps',
     'get core/secrets',
@@ -180,8 +186,8 @@ const PERMISSIONS_OF_CALL: Readonly<Record<string, readonly Grant[]>> = {
   "src/k8s/finalizers.ts getObject { ...resource": ['get secret-relay.dev/externalsecrets', 'get secret-relay.dev/pushsecrets'],
   "src/k8s/finalizers.ts patchObject { ...resource": ['patch secret-relay.dev/externalsecrets', 'patch secret-relay.dev/pushsecrets'],
   // Server-side apply of the ExternalSecrets a ClusterExternalSecret creates (create when new), and their deletes.
-  "src/k8s/external-secret-writer.ts patchObject { ...where": ['patch secret-relay.dev/externalsecrets', 'create secret-relay.dev/externalsecrets'],
-  "src/k8s/external-secret-writer.ts deleteObject { ...where": ['delete secret-relay.dev/externalsecrets'],
+  "src/k8s/external-secret-writer.ts patchObject { ...where": ['patch secret-relay.dev/externalsecrets', 'create secret-relay.dev/externalsecrets', 'patch secret-relay.dev/pushsecrets', 'create secret-relay.dev/pushsecrets'],
+  "src/k8s/external-secret-writer.ts deleteObject { ...where": ['delete secret-relay.dev/externalsecrets', 'delete secret-relay.dev/pushsecrets'],
   // Rollouts (src/k8s/workloads.ts): the workloads of a namespace whose Secret changed, and the pod-template patch.
   "src/k8s/workloads.ts listObjects workload(": ['list apps/deployments', 'list apps/statefulsets', 'list apps/daemonsets'],
   "src/k8s/workloads.ts getObject workload('argo.Rollout'": ['get argoproj.io/rollouts'],
@@ -245,7 +251,7 @@ test('every Kubernetes API call the operator makes (src/main.ts and its imports)
       .flat()
       .map((g) => g.replace(/\[.*\]$/, '')),
   );
-  const plurals = ['externalsecrets', 'secretstores', 'clustersecretstores', 'clusterexternalsecrets', 'pushsecrets'];
+  const plurals = ['externalsecrets', 'secretstores', 'clustersecretstores', 'clusterexternalsecrets', 'pushsecrets', 'clusterpushsecrets'];
   for (const [method] of calls) {
     for (const need of PERMISSIONS_OF_CALL[method]!) {
       const expanded = need.includes(' cr') ? plurals.map((p) => need.replace(' cr', ` secret-relay.dev/${p}`)) : [need];

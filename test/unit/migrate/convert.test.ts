@@ -225,3 +225,25 @@ test('--adopt annotates Owner and Orphan ExternalSecrets (and the children of a 
   assert.equal(docs[3].spec.externalSecretMetadata.annotations['secret-relay.dev/adopt'], 'true');
   assert.match(result.reports[2]!.notes[0]!, /creationPolicy Merge writes into the existing Secret without adopting it/);
 });
+
+test('an ExternalSecret without secretStoreRef whose entries name their own stores, and a merge rewrite, convert (group renamed, fields kept)', () => {
+  const manifest = `apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: { name: combined, namespace: app }
+spec:
+  data:
+    - secretKey: user
+      remoteRef: { key: db, property: user }
+      sourceRef: { storeRef: { name: db-store, kind: SecretStore } }
+  dataFrom:
+    - find: { name: { regexp: ".*-credentials" } }
+      sourceRef: { storeRef: { name: shared, kind: ClusterSecretStore } }
+      rewrite:
+        - merge: { strategy: JSON, into: all, conflictPolicy: Ignore, priority: [a-credentials] }
+`;
+  const result = convertFile('es.yaml', manifest, { adopt: false });
+  assert.deepEqual(result.reports.map((r) => [r.outcome, r.reasons]), [['converted', []]]);
+  const converted = parseAllDocuments(result.output ?? '')[0]!.toJS() as { apiVersion: string; spec: unknown };
+  assert.equal(converted.apiVersion, 'secret-relay.dev/v1alpha1');
+  assert.deepEqual(converted.spec, (parseAllDocuments(manifest)[0]!.toJS() as { spec: unknown }).spec);
+});

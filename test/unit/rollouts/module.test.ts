@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import type * as k8s from '@kubernetes/client-node';
 import { rolloutController } from '../../../src/controller/rollouts/module.ts';
 import type { ControllerContext } from '../../../src/controller/module.ts';
+import { classFilter, controllerClass } from '../../../src/controller/runtime/controller-class.ts';
 import type { ControllerSpec } from '../../../src/controller/runtime/manager.ts';
 import { keyOf } from '../../../src/controller/runtime/manager.ts';
 import type { InformerEvent, KindDescriptor, KubernetesObject, SupervisedInformer } from '../../../src/k8s/informer.ts';
@@ -92,6 +93,8 @@ function harness(options: { listFails?: number; patchFails?: number[]; deploymen
     status: { patch: async (_ref: unknown, status: Record<string, unknown>) => (statuses.push(status), 'patched' as const) },
     audit: { record: (r: AuditRecord) => void audit.push(r), close: async () => {} },
     metrics: createMetrics(registry),
+    // No stores in these tests: every ExternalSecret is of the default class, served here.
+    classes: classFilter(controllerClass(), { secretStore: () => undefined, clusterSecretStore: () => undefined }),
   } as unknown as ControllerContext;
   const spec = rolloutController.build(ctx) as Omit<ControllerSpec, 'name'>;
   const [esWatch, secretWatch] = spec.watches!;

@@ -85,6 +85,11 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 - apiGroups: ["secret-relay.dev"]
   resources: ["pushsecrets"]
   verbs: ["list", "watch", "get", "patch"]
+# ClusterPushSecrets write their PushSecrets by server-side apply (patch, above; create when new) and delete them
+# from namespaces that stop matching.
+- apiGroups: ["secret-relay.dev"]
+  resources: ["pushsecrets"]
+  verbs: ["create", "delete"]
 - apiGroups: ["secret-relay.dev"]
   resources: ["pushsecrets/status"]
   verbs: ["patch"]
