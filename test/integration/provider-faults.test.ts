@@ -56,11 +56,12 @@ const ALIBABA_UID = '1234567890123456';
 const ALIBABA_OIDC = `acs:ram::${ALIBABA_UID}:oidc-provider/ack-rrsa-faults`;
 
 /**
- * From the fault's removal to the rotated value in the Secret and Ready=True: the controller's backoff after a fault
- * window of up to ~45 s (1 s doubling: the next retry can be 32 s away), a stalled call's timeout (≤ 30 s), and MSAL's
- * 60 s hold on a credential after Entra ID answered 5xx/429; the rest is margin for a loaded machine.
+ * From the fault's removal to the rotated value in the Secret: the controller's backoff after a fault window of up to
+ * ~50 s (1 s doubling: the next retry can be 64 s away), a stalled call's timeout (≤ 30 s), and MSAL's 60 s hold on a
+ * credential after Entra ID answered 5xx/429 without Retry-After (measured 59–120 s for those); the rest is margin for
+ * a loaded machine. Only the slowest cases come near it: the deadline says the fault healed, not how fast.
  */
-const HEAL_DEADLINE_MS = 150_000;
+const HEAL_DEADLINE_MS = 180_000;
 /** How long a fault may take to show (the SDK's own retries, a stalled call's timeout) before Ready=False. */
 const SHOW_DEADLINE_MS = 120_000;
 /** shared-calls.ts holds a successful read for 5 s; a read triggered sooner would be answered from it. */
@@ -595,9 +596,13 @@ suite('every provider fault heals without a human; the Secret keeps its last goo
       // Never classified as a refusal.
       const results = op.audit.lines
         .map((line) => JSON.parse(line) as { action?: string; remoteKey?: string; result?: string })
-        .filter((r) => r.action === 'provider.read' && r.remoteKey === subject.remoteKey)
+        .filter((r) => r.action === 'provider.read' && (r.remoteKey === subject.remoteKey || r.remoteKey === `${subject.remoteKey}#${subject.property}`))
         .map((r) => r.result);
       assert.ok(!results.includes('denied'), `no read of ${subject.remoteKey} audited as denied (${results.join(',')})`);
+      if (!endpoint.token) {
+        const expected = fault.startsWith('429') ? /^(error|throttled)$/ : /^error$/;
+        assert.ok(results.some((r) => expected.test(r ?? '')), `the failed reads of ${subject.remoteKey} audited as ${expected.source} (${results.join(',')})`);
+      }
     });
   }
 });

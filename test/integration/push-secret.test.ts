@@ -216,6 +216,16 @@ test('deletionPolicy Delete deletes what the PushSecret created, and a changed r
   assert.equal(await deletedDate(kept), undefined);
 });
 
+test("tenancy: a namespaced SecretStore that would push as the operator's own identity is refused, and nothing is written", async () => {
+  const ns = await namespaces.create(kube);
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'src' }, stringData: { v: secrets.next('tenant') } } });
+  await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'ambient' }, spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: moto.endpoint } } } }, ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'ambient', status: 'False', reason: 'OperatorIdentityNotAllowed' });
+  await createObject(kube, Plural.PushSecret, pushSecret('as-operator', { secretStoreRefs: [{ name: 'ambient' }], selector: { secret: { name: 'src' } }, data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: `${ns}/escalated` } } }] }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'as-operator', status: 'False', reason: 'StoreNotReady', message: /OperatorIdentityNotAllowed|operator/ });
+  assert.equal(await remote(`${ns}/escalated`), undefined, 'nothing pushed');
+});
+
 test('OpenBao KV v2: pushed with our custom_metadata; a foreign secret is refused; Delete removes only ours; KV v1 is refused by name', async () => {
   const ns = await namespaceWithStores();
   const token = secrets.next('token');

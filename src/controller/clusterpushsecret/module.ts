@@ -7,7 +7,7 @@
 import type { ClusterPushSecret, Condition } from '../../api/index.ts';
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, ClusterExternalSecretReason, ConditionType, Kind, Plural, clusterPushSecretChildName, parseClusterPushSecret } from '../../api/index.ts';
 import { createExternalSecretWriter } from '../../k8s/external-secret-writer.ts';
-import { NamespaceKind, type KindDescriptor, type RawCustomObject, type V1Namespace } from '../../k8s/kinds.ts';
+import { ClusterSecretStoreKind, NamespaceKind, type KindDescriptor, type RawCustomObject, type V1Namespace } from '../../k8s/kinds.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { TerminalError } from '../../util/errors.ts';
@@ -39,6 +39,7 @@ export const clusterPushSecretController: ControllerModule = {
     const all = ctx.informer(ClusterPushSecretKind);
     const pushSecrets = ctx.informer(PushSecretKind);
     const namespaces = ctx.informer(NamespaceKind);
+    const clusterSecretStores = ctx.informer(ClusterSecretStoreKind);
     const parse = memoizeParse(parseClusterPushSecret);
     const writer = createExternalSecretWriter(ctx.kube, Plural.PushSecret);
     const statusRef = (name: string) => ({ group: API_GROUP, version: API_VERSION, plural: Plural.ClusterPushSecret, name });
@@ -116,6 +117,11 @@ export const clusterPushSecretController: ControllerModule = {
         watch<RawCustomObject>({ kind: PushSecretKind, events: ['update', 'delete'], map: (ps) => (ps.metadata?.labels?.[CLUSTER_PUSH_SECRET_LABEL] ? [ps.metadata.labels[CLUSTER_PUSH_SECRET_LABEL]] : []), fingerprint: (ps) => String(ps.metadata?.generation ?? 0) }),
       ],
       reconcile: (key) => reconcile(key),
+      // One whose PushSecrets name a ClusterSecretStore of another controller class is left to that installation.
+      serves: (key) => {
+        const refs = ((all.get(key)?.spec as { pushSecretSpec?: { secretStoreRefs?: { name?: string; kind?: string }[] } } | undefined)?.pushSecretSpec?.secretStoreRefs) ?? [];
+        return refs.every((ref) => ref.kind !== 'ClusterSecretStore' || ref.name === undefined || ctx.classes.servesStore(clusterSecretStores.get(ref.name)));
+      },
     };
   },
 };

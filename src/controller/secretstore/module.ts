@@ -9,6 +9,7 @@ function storeController(kind: StoreKind): ControllerModule {
   return {
     name: kind.toLowerCase(),
     build(ctx) {
+      const stores = ctx.informer(kind === 'SecretStore' ? SecretStoreKind : ClusterSecretStoreKind);
       return {
         primary: {
           kind: kind === 'SecretStore' ? SecretStoreKind : ClusterSecretStoreKind,
@@ -20,7 +21,7 @@ function storeController(kind: StoreKind): ControllerModule {
         // A store of another controller class is left to its installation: never reconciled here.
         serves: (key) => {
           const [namespace, name] = kind === 'SecretStore' ? (key.split('/') as [string, string]) : [undefined, key];
-          return ctx.classes.servesStore(ctx.informer(kind === 'SecretStore' ? SecretStoreKind : ClusterSecretStoreKind).get(name, namespace));
+          return ctx.classes.servesStore(stores.get(name, namespace));
         },
         reconcile: createStoreReconciler({
           kind,

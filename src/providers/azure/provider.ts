@@ -12,6 +12,7 @@ import { createStoreCredential, type StoreCredential } from './credential.ts';
 import { azureEndpoints, planAzureAuth } from './plan.ts';
 import { createVaultReader } from './reader.ts';
 import { loadAzureSdk, type AzureSdk } from './sdk.ts';
+import { createKeyVaultWriter } from './push.ts';
 
 export type { AzureKVProvider as AzureKVProviderSpec } from '../../api/types.generated.ts';
 
@@ -111,9 +112,11 @@ function createAzureClient(spec: AzureKVProvider, ctx: StoreContext, options: Az
     // A custom cloud's vault host need not end with the challenge's resource domain.
     ...(plan.endpoints.custom ? { disableChallengeResourceVerification: true } : {}),
   };
+  const secretClient = new sdk.secrets.SecretClient(vaultUrl, credential, clientOptions);
+  const writer = createKeyVaultWriter({ secrets: secretClient, vaultUrl, identity: () => credential.identity() });
   const reader = createVaultReader({
     vaultUrl,
-    secrets: new sdk.secrets.SecretClient(vaultUrl, credential, clientOptions),
+    secrets: secretClient,
     certificates: new sdk.certificates.CertificateClient(vaultUrl, credential, clientOptions),
     keys: new sdk.keys.KeyClient(vaultUrl, credential, clientOptions),
     identity: () => credential.identity(),
@@ -125,6 +128,8 @@ function createAzureClient(spec: AzureKVProvider, ctx: StoreContext, options: Az
     },
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
+    pushSecret: writer.pushSecret,
+    deleteSecret: writer.deleteSecret,
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.
       if (plan.referent) return 'Unknown';

@@ -17,13 +17,14 @@ export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
 /** api-versions the service accepts (7.x and the dated ones the current SDKs send). */
 export const API_VERSIONS = ['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6', '2025-07-01', '2026-04-01'];
 
-export type VaultPermission = 'secrets/get' | 'secrets/list' | 'secrets/set' | 'certificates/get' | 'keys/get';
+export type VaultPermission = 'secrets/get' | 'secrets/list' | 'secrets/set' | 'secrets/delete' | 'certificates/get' | 'keys/get';
 /** What the Key Vault Secrets User, Certificate User and Crypto User roles allow: every read, no write. */
 export const READ_PERMISSIONS: readonly VaultPermission[] = ['secrets/get', 'secrets/list', 'certificates/get', 'keys/get'];
 const ACTIONS: Record<VaultPermission, string> = {
   'secrets/get': 'Microsoft.KeyVault/vaults/secrets/getSecret/action',
   'secrets/list': 'Microsoft.KeyVault/vaults/secrets/readMetadata/action',
   'secrets/set': 'Microsoft.KeyVault/vaults/secrets/setSecret/action',
+  'secrets/delete': 'Microsoft.KeyVault/vaults/secrets/delete',
   'certificates/get': 'Microsoft.KeyVault/vaults/certificates/read',
   'keys/get': 'Microsoft.KeyVault/vaults/keys/read',
 };
@@ -107,6 +108,9 @@ export interface FakeVault {
   onEvent(listener: (event: KeyVaultEvent) => void): () => void;
   /** Publishes SecretNearExpiry or SecretExpired for the current version of secret `name`, as the service does on its schedule. */
   expiring(name: string, event: 'SecretNearExpiry' | 'SecretExpired'): void;
+  /** The current version of secret `name` (value, tags, contentType), or undefined; whether it is soft-deleted. */
+  inspect(name: string): { value: string; tags: Record<string, string>; contentType?: string | undefined; versions: number } | undefined;
+  isDeleted(name: string): boolean;
   /** Forgets requests and throttles (between tests); objects and grants stay. */
   clear(): void;
   stop(): Promise<void>;
@@ -145,6 +149,8 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
   const resource = options.resource ?? KEY_VAULT_RESOURCE;
   const { tenantId } = options;
   const secrets = new Map<string, { name: string; versions: SecretVersion[] }>();
+  /** Soft-deleted secrets (the vault's default): recoverable, and their names cannot be set again until purged. */
+  const deletedSecrets = new Map<string, { name: string; versions: SecretVersion[]; deletedDate: number }>();
   const certificates = new Map<string, { name: string; versions: CertificateVersion[] }>();
   const keys = new Map<string, { name: string; versions: KeyVersion[] }>();
   const grants = new Map<string, { readonly permissions: Set<VaultPermission>; readonly names: Set<string> | undefined; readonly effectiveAt: number }>();
@@ -188,6 +194,13 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
     attributes: attributesJson(v),
     tags: v.tags,
     ...(v.managed ? { kid: `${url}/keys/${name}/${v.version}`, managed: true } : {}),
+  });
+  const deletedBundle = (name: string, v: SecretVersion, deletedDate: number) => ({
+    ...secretBundle(name, v),
+    value: undefined,
+    recoveryId: `${url}/deletedsecrets/${name}`,
+    deletedDate,
+    scheduledPurgeDate: deletedDate + 90 * 86_400,
   });
   const secretItem = (name: string, v: SecretVersion, withVersion: boolean) => ({
     id: withVersion ? `${url}/secrets/${name}/${v.version}` : `${url}/secrets/${name}`,
@@ -266,6 +279,9 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
         return error(400, 'BadParameter', 'The request body is not valid JSON.');
       }
       if (typeof body.value !== 'string') return error(400, 'BadParameter', 'Property value is required.');
+      if (deletedSecrets.has(name.toLowerCase())) {
+        return error(409, 'Conflict', `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`, 'ObjectIsDeletedButRecoverable');
+      }
       const attributes = body.attributes ?? {};
       const v: SecretVersion = {
         ...base({
@@ -279,6 +295,24 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
       };
       push(secrets, name, v);
       return { status: 200, body: secretBundle(secrets.get(name.toLowerCase())!.name, v) };
+    }
+    if (method === 'DELETE' && collection === 'secrets' && name && parts.length === 2) {
+      // Delete Secret: soft delete, answering the DeletedSecretBundle.
+      const denied = authorize(authorization, 'secrets/delete', `/secrets/${name}`);
+      if (denied) return denied;
+      const entry = secrets.get(name.toLowerCase());
+      if (!entry) return notFound('secret', name);
+      secrets.delete(name.toLowerCase());
+      const deletedDate = seconds(now());
+      deletedSecrets.set(name.toLowerCase(), { ...entry, deletedDate });
+      return { status: 200, body: deletedBundle(entry.name, entry.versions[entry.versions.length - 1]!, deletedDate) };
+    }
+    if (method === 'GET' && collection === 'deletedsecrets' && name && parts.length === 2) {
+      const denied = authorize(authorization, 'secrets/list', `/deletedsecrets/${name}`);
+      if (denied) return denied;
+      const entry = deletedSecrets.get(name.toLowerCase());
+      if (!entry) return error(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
+      return { status: 200, body: deletedBundle(entry.name, entry.versions[entry.versions.length - 1]!, entry.deletedDate) };
     }
     if (method !== 'GET') return error(405, 'MethodNotAllowed', `The ${method} method is not supported by this fake.`);
     if (collection === 'secrets' && parts.length === 1) {
@@ -429,6 +463,12 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
     setFaultRule: (rule) => void (faultRule = rule),
     requests,
     count: (prefix) => requests.filter((r) => r.authorized && r.status !== 401 && r.path.toLowerCase().startsWith(prefix.toLowerCase())).length,
+    inspect(name) {
+      const entry = secrets.get(name.toLowerCase());
+      const v = entry?.versions[entry.versions.length - 1];
+      return v ? { value: v.value, tags: { ...v.tags }, contentType: v.contentType, versions: entry!.versions.length } : undefined;
+    },
+    isDeleted: (name) => deletedSecrets.has(name.toLowerCase()),
     clear() {
       requests.splice(0);
       throttles.splice(0);
