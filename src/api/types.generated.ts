@@ -691,6 +691,8 @@ export interface GcpsmProvider {
   readonly auth?: GcpsmAuth;
   /** Advanced, not in ESO: endpoint overrides (Private Service Connect, test beds). Plain http is accepted only for loopback addresses. */
   readonly endpoints?: GcpsmEndpoints;
+  /** Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net. */
+  readonly changeFeed?: GcpsmChangeFeed;
 }
 
 /** What to read when the latest version is disabled or destroyed. */
@@ -784,6 +786,20 @@ export interface GcpsmEndpoints {
   readonly sts?: string;
   /** IAM Service Account Credentials, e.g. https://iamcredentials.googleapis.com. */
   readonly iamCredentials?: string;
+  /** Pub/Sub (gRPC) for changeFeed, e.g. https://pubsub.googleapis.com. */
+  readonly pubsub?: string;
+}
+
+/** Where change notifications of this store arrive (docs/change-feeds-clouds.md). */
+export interface GcpsmChangeFeed {
+  /** The Pub/Sub subscription the feed reads. */
+  readonly pubsub: GcpsmPubSubChangeFeed;
+}
+
+/** A Pub/Sub subscription receiving Secret Manager event notifications. */
+export interface GcpsmPubSubChangeFeed {
+  /** A pull subscription of a topic the secrets publish to (a secret's topics); streaming-pulled with the store's identity (roles/pubsub.subscriber on the subscription). */
+  readonly subscription: string;
 }
 
 /** Azure Key Vault: secrets, certificates and keys. */

@@ -297,6 +297,43 @@ test('webhook: a signed CloudEvent refreshes the ExternalSecrets reading the nam
   });
 });
 
+test('webhook: the rotation goes on to the Deployment that asked for rollouts', async () => {
+  const ns = await namespaces.create(kube);
+  const key = secrets.next('rollout-hmac-key-of-at-least-32-bytes');
+  await webhookStore(ns, key);
+  await sm.send(new CreateSecretCommand({ Name: `ro/${ns}`, SecretString: secrets.next('ro-first') }));
+  await createObject(kube, Plural.ExternalSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'app' },
+    spec: { secretStoreRef: { name: 'aws' }, refreshInterval: '1h', rollout: { policy: 'Auto', settleWindow: '1s' }, data: [{ secretKey: 'value', remoteRef: { key: `ro/${ns}` } }] },
+  }, ns);
+  await waitFor('the first sync', async () => (await readSecret(kube, ns, 'app'))?.data?.['value']);
+  await kube.apps.createNamespacedDeployment({
+    namespace: ns,
+    body: {
+      metadata: { name: 'api' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'api' } },
+        template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1', env: [{ name: 'VALUE', valueFrom: { secretKeyRef: { name: 'app', key: 'value' } } }] }] } },
+      },
+    },
+  });
+  const versions = async () => (await kube.apps.readNamespacedDeployment({ namespace: ns, name: 'api' })).spec?.template.metadata?.annotations?.['secret-relay.dev/secret-versions'] ?? '';
+  const before = await versions();
+  const second = secrets.next('ro-second');
+  await sm.send(new PutSecretValueCommand({ SecretId: `ro/${ns}`, SecretString: second }));
+  const { body, headers } = signed(key, changed({ kind: 'SecretStore', namespace: ns, name: 'aws' }, [`ro/${ns}`]));
+  assert.equal((await post(body, headers)).status, 202);
+  await waitSecretData(kube, ns, 'app', { value: second }, 10_000);
+  const rolled = await waitFor('the Deployment’s pod template names the new Secret version', async () => {
+    const now = await versions();
+    return now !== before && now.includes('app=') ? now : undefined;
+  }, 15_000);
+  assert.ok(!rolled.includes(second), 'names and HMACs only');
+});
+
 test('webhook attacks: forged, another tenant’s key, stale, replayed, malformed, oversized — each a clear 4xx that echoes nothing and refreshes nothing', async () => {
   const victim = await namespaces.create(kube);
   const attacker = await namespaces.create(kube);

@@ -178,6 +178,7 @@ export const GcpsmEndpointsSchema = z
     iamCredentials: gcpEndpoint('spec.provider.gcpsm.endpoints.iamCredentials')
       .optional()
       .describe('IAM Service Account Credentials, e.g. https://iamcredentials.googleapis.com.'),
+    pubsub: gcpEndpoint('spec.provider.gcpsm.endpoints.pubsub').optional().describe('Pub/Sub (gRPC) for changeFeed, e.g. https://pubsub.googleapis.com.'),
   })
   .meta(
     typeMeta(
@@ -185,6 +186,23 @@ export const GcpsmEndpointsSchema = z
       'Advanced, not in ESO: endpoint overrides (Private Service Connect, test beds). Plain http is accepted only for loopback addresses.',
     ),
   );
+
+export const GcpsmChangeFeedSchema = z
+  .object({
+    pubsub: z
+      .object({
+        subscription: matchingString({
+          pattern: '^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/subscriptions/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$',
+          maxLength: 400,
+          message: 'spec.provider.gcpsm.changeFeed.pubsub.subscription must be a subscription name such as projects/my-project/subscriptions/secret-changes',
+        }).describe(
+          "A pull subscription of a topic the secrets publish to (a secret's topics); streaming-pulled with the store's identity (roles/pubsub.subscriber on the subscription).",
+        ),
+      })
+      .meta(typeMeta('GcpsmPubSubChangeFeed', 'A Pub/Sub subscription receiving Secret Manager event notifications.'))
+      .describe('The Pub/Sub subscription the feed reads.'),
+  })
+  .meta(typeMeta('GcpsmChangeFeed', 'Where change notifications of this store arrive (docs/change-feeds-clouds.md).'));
 
 export const GcpsmProviderSchema = z
   .object({
@@ -203,6 +221,7 @@ export const GcpsmProviderSchema = z
       .describe('LatestOrFail (default): reading latest fails when it is disabled or destroyed. LatestOrFetch: then the newest enabled version is read.'),
     auth: GcpsmAuthSchema.optional().describe("How to authenticate; omitted: the operator's own Application Default Credentials."),
     endpoints: GcpsmEndpointsSchema.optional(),
+    changeFeed: GcpsmChangeFeedSchema.optional().describe('Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net.'),
   })
   .meta(typeMeta('GcpsmProvider', 'Google Cloud Secret Manager.'));
 

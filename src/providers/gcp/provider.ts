@@ -35,6 +35,15 @@ export function createGcpProvider(options: GcpProviderOptions = {}): Provider<Gc
       // Only the referent flag matters here; the store's own namespace does not.
       return planGcpAuth(spec, { storeKind: ctx.storeKind, storeNamespace: undefined, namespace: ctx.namespace }).referent ? ctx.namespace : undefined;
     },
+    changeFeed: {
+      source: 'gcp-pubsub',
+      describe: (spec) => spec.changeFeed?.pubsub.subscription,
+      async run(rawSpec, ctx, sink, signal) {
+        const spec = specOrThrow('gcpsm', checkProviderSpec<GcpsmProvider>('gcpsm', GcpsmProviderSchema, rawSpec, checkGcpSpec));
+        const { runPubSubFeed } = await import('./pubsub-feed.ts');
+        return runPubSubFeed(spec, ctx, sink, signal, { sdk: await loadSdk(), clock: options.clock ?? ctx.clock, metadata: options.metadata });
+      },
+    },
     async newClient(rawSpec, ctx) {
       const spec = specOrThrow('gcpsm', checkProviderSpec<GcpsmProvider>('gcpsm', GcpsmProviderSchema, rawSpec, checkGcpSpec));
       return createGcpClient(spec, ctx, await loadSdk(), options);

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { GoogleIdentity, Principal } from './iam.ts';
+import type { FakePubSub } from './pubsub.ts';
 import * as http2 from 'node:http2';
 
 const require = createRequire(import.meta.url);
@@ -70,6 +71,8 @@ interface StoredSecret {
   readonly createTime: number;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** Pub/Sub topics (projects/P/topics/T) Secret Manager publishes this secret's changes to. */
+  topics: string[];
   readonly versions: Version[];
   /** member → role → when the grant takes effect (ms). */
   readonly grants: Map<string, Map<RoleName, number>>;
@@ -105,7 +108,7 @@ export interface FakeSecretManager {
   /** Calls of `method` (e.g. AccessSecretVersion) whose name passes `name`. */
   count(method: string, name?: (name: string) => boolean): number;
   /** Creates a secret (global or in `location`) with a first version when `value` is given; returns its name. */
-  createSecret(project: string, id: string, options?: { value?: string | Buffer; labels?: Record<string, string>; annotations?: Record<string, string>; location?: string }): string;
+  createSecret(project: string, id: string, options?: { value?: string | Buffer; labels?: Record<string, string>; annotations?: Record<string, string>; location?: string; topics?: readonly string[] }): string;
   /** Adds a version; returns its number. */
   addVersion(project: string, id: string, value: string | Buffer, location?: string): number;
   setVersionState(project: string, id: string, version: number, state: VersionState, location?: string): void;
@@ -185,6 +188,8 @@ export interface FakeSecretManagerOptions {
   readonly clock?: () => number;
   /** Pages hold at most this many items whatever page_size asks (Google may return fewer than asked): tests of paging. */
   readonly pageSizeCap?: number;
+  /** Where the secrets' `topics` live: each change is published there as Secret Manager documents. */
+  readonly pubsub?: FakePubSub | undefined;
 }
 
 export async function startFakeSecretManager(identity: GoogleIdentity, options: FakeSecretManagerOptions = {}): Promise<FakeSecretManager> {
@@ -261,8 +266,24 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
     return found;
   };
 
+  /**
+   * What Secret Manager publishes to a secret's topics on each change (its "Event notifications" page): attributes
+   * eventType, secretId (the secret's resource name), versionId (a version's, for version events), dataFormat JSON
+   * and timestamp; data the JSON of the Secret or SecretVersion resource — never a payload.
+   */
+  const notify = (secret: StoredSecret, eventType: string, version?: Version) => {
+    if (!options.pubsub || secret.topics.length === 0) return;
+    const resource = version
+      ? { name: `${secret.name}/versions/${version.number}`, createTime: new Date(version.createTime).toISOString(), state: version.state, etag: `"${version.createTime.toString(16)}"` }
+      : { name: secret.name, replication: { automatic: {} }, createTime: new Date(secret.createTime).toISOString(), labels: secret.labels, topics: secret.topics.map((name) => ({ name })), etag: `"${secret.createTime.toString(16)}"` };
+    const attributes: Record<string, string> = { eventType, dataFormat: 'JSON', secretId: secret.name, timestamp: new Date(now()).toISOString() };
+    if (version) attributes['versionId'] = `${secret.name}/versions/${version.number}`;
+    for (const topic of secret.topics) options.pubsub.publishAsService(topic, { data: Buffer.from(JSON.stringify(resource)), attributes });
+  };
+
   const secretMessage = (secret: StoredSecret) => ({
     name: secret.name,
+    topics: secret.topics.map((name) => ({ name })),
     replication: { automatic: {} },
     createTime: timestamp(secret.createTime),
     labels: secret.labels,
@@ -345,6 +366,7 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
         const data = (request['payload'] as { data?: Buffer } | undefined)?.data ?? Buffer.alloc(0);
         const version: Version = { number: secret.versions.length + 1, createTime: now(), state: 'ENABLED', data: Buffer.from(data) };
         secret.versions.push(version);
+        notify(secret, 'SECRET_VERSION_ADD', version);
         return versionMessage(secret, version);
       },
     },
@@ -354,10 +376,13 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
         const requested = `${String(request['parent'])}/secrets/${String(request['secretId'])}`;
         const { secret, canonical } = authorize(principal, 'secretmanager.secrets.create', requested);
         if (secret) throw new RpcError(grpc.status.ALREADY_EXISTS, `Secret [${canonical}] already exists.`);
-        const body = (request['secret'] ?? {}) as { labels?: Record<string, string>; annotations?: Record<string, string> };
+        const body = (request['secret'] ?? {}) as { labels?: Record<string, string>; annotations?: Record<string, string>; topics?: { name?: string }[] };
         refuseBadLabels(body.labels);
-        const created: StoredSecret = { name: canonical, createTime: now(), labels: { ...body.labels }, annotations: { ...body.annotations }, versions: [], grants: new Map() };
+        const topics = (body.topics ?? []).map((t) => String(t.name ?? ''));
+        if (topics.some((t) => !/^projects\/[^/]+\/topics\/[^/]+$/.test(t))) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Invalid topic name: expected projects/*/topics/*.');
+        const created: StoredSecret = { name: canonical, createTime: now(), labels: { ...body.labels }, annotations: { ...body.annotations }, topics, versions: [], grants: new Map() };
         secrets.set(canonical, created);
+        notify(created, 'SECRET_CREATE');
         return secretMessage(created);
       },
     },
@@ -385,6 +410,7 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
       const { secret, canonical } = authorize(principal, 'secretmanager.secrets.delete', String(request['name']));
       if (!secret) throw new RpcError(grpc.status.NOT_FOUND, `Secret [${canonical}] not found.`);
       secrets.delete(canonical);
+      notify(secret, 'SECRET_DELETE');
       return {};
     },
   };
@@ -407,6 +433,7 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
           version.data = undefined;
           version.destroyTime = now();
         }
+        notify(secret!, `SECRET_VERSION_${method.replace('SecretVersion', '').toUpperCase()}`, version);
         return versionMessage(secret!, version);
       },
     };
@@ -463,7 +490,9 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
 
   const addVersion = (project: string, id: string, value: string | Buffer, location?: string): number => {
     const secret = find(project, id, location);
-    secret.versions.push({ number: secret.versions.length + 1, createTime: now(), state: 'ENABLED', data: Buffer.from(value) });
+    const version: Version = { number: secret.versions.length + 1, createTime: now(), state: 'ENABLED', data: Buffer.from(value) };
+    secret.versions.push(version);
+    notify(secret, 'SECRET_VERSION_ADD', version);
     return secret.versions.length;
   };
 
@@ -480,7 +509,9 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
     createSecret(project, id, opts = {}) {
       const name = `${parentOfName(project, opts.location)}/secrets/${id}`;
       if (secrets.has(name)) throw new Error(`fake: secret ${name} exists`);
-      secrets.set(name, { name, createTime: now(), labels: { ...opts.labels }, annotations: { ...opts.annotations }, versions: [], grants: new Map() });
+      const created: StoredSecret = { name, createTime: now(), labels: { ...opts.labels }, annotations: { ...opts.annotations }, topics: [...(opts.topics ?? [])], versions: [], grants: new Map() };
+      secrets.set(name, created);
+      notify(created, 'SECRET_CREATE');
       if (opts.value !== undefined) addVersion(project, id, opts.value, opts.location);
       return name;
     },
@@ -490,9 +521,12 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
       if (!version) throw new Error(`fake: no version ${number} of ${id}`);
       version.state = state;
       if (state === 'DESTROYED') version.data = undefined;
+      notify(find(project, id, location), `SECRET_VERSION_${state === 'ENABLED' ? 'ENABLE' : state === 'DISABLED' ? 'DISABLE' : 'DESTROY'}`, version);
     },
     deleteSecret(project, id, location) {
-      secrets.delete(find(project, id, location).name);
+      const secret = find(project, id, location);
+      secrets.delete(secret.name);
+      notify(secret, 'SECRET_DELETE');
     },
     grant(member, role, project, id, location, grantOptions) {
       const target = id === undefined ? undefined : find(project, id, location);

@@ -1,0 +1,181 @@
+// The gcpsm change feed against the gcp fakes: Secret Manager publishes each change to the Pub/Sub topics set on a
+// secret (as its event notifications are documented), the Pub/Sub fake (test/fakes/gcp/pubsub.ts, built from the
+// official client's protos and checked with Google's Python client) delivers them on a subscription, and the
+// operator streaming-pulls it with the store's GKE workload identity. A new version must reach the Secret with
+// refreshInterval 1h. Every secret value used is searched for at the end.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { LocalCluster } from '../support/cluster.ts';
+import { useCluster } from '../support/shared-cluster.ts';
+import { adminKube, createObject, eventNotes, getObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
+import { PubSubRole, Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
+import type { TestKube } from '../support/kube.ts';
+import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
+
+const ISSUER = 'https://kubernetes.default.svc.cluster.local';
+const PROJECT = 'relay-feeds';
+const PROJECT_NUMBER = '482910375777';
+const CLUSTER = { clusterProjectID: PROJECT, clusterLocation: 'europe-west1', clusterName: 'relay' };
+
+let cluster: LocalCluster;
+let kube: TestKube;
+let fake: GcpFake;
+let op: TestOperator;
+const secrets = new SecretValues();
+const namespaces = new TestNamespaces('gcpfeed');
+
+before(async () => {
+  cluster = await useCluster();
+  kube = adminKube(cluster.kubeconfigPath);
+  fake = await startGcpFake({ kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER });
+  fake.identity.addProject(PROJECT, PROJECT_NUMBER);
+  fake.identity.addGkeCluster({ projectID: PROJECT, location: CLUSTER.clusterLocation, name: CLUSTER.clusterName });
+  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=4', '--trusted-endpoint-hosts=127.0.0.1' /* the fakes */], providers: [createGcpProvider()] });
+});
+
+after(async () => {
+  await stopTestOperator(op, 'change-feed-gcp');
+  await fake?.stop();
+  await cluster?.stop();
+});
+
+async function metric(name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((w) => line.includes(w))) sum += Number(line.split(' ').pop());
+  }
+  return sum;
+}
+
+/** A namespace whose ServiceAccount `reader` is GKE-bound to a Google service account that may read secrets and consume `subscription`. */
+async function readerNamespace(): Promise<{ ns: string; google: string; topic: string; subscription: string }> {
+  const ns = await namespaces.create(kube);
+  const google = `feed-${randomBytes(3).toString('hex')}@${PROJECT}.iam.gserviceaccount.com`;
+  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'iam.gke.io/gcp-service-account': google } } } });
+  fake.identity.createServiceAccount(google);
+  fake.identity.bindWorkloadIdentityUser(google, fake.identity.gkeMember(PROJECT, ns, 'reader'));
+  fake.secretManager.grant(`serviceAccount:${google}`, Role.accessor, PROJECT);
+  const topic = `projects/${PROJECT}/topics/changes-${ns}`;
+  const subscription = `projects/${PROJECT}/subscriptions/relay-${ns}`;
+  fake.pubsub.createTopic(topic);
+  fake.pubsub.createSubscription(subscription, topic);
+  fake.pubsub.grant(`serviceAccount:${google}`, PubSubRole.subscriber, subscription);
+  return { ns, google, topic, subscription };
+}
+
+async function feedStore(ns: string, subscription: string): Promise<void> {
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'gsm' },
+    spec: { provider: { gcpsm: { projectID: PROJECT, endpoints: fake.endpoints, auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' }, ...CLUSTER } }, changeFeed: { pubsub: { subscription } } } } },
+  }, ns);
+}
+
+async function externalSecret(ns: string, name: string, key: string): Promise<void> {
+  await createObject(kube, Plural.ExternalSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ExternalSecret',
+    metadata: { name },
+    spec: { secretStoreRef: { name: 'gsm' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key } }] },
+  }, ns);
+}
+
+type FeedStatus = { source: string; connected: boolean; lastHeardTime?: string; message?: string };
+async function feedStatus(ns: string): Promise<FeedStatus | undefined> {
+  const store = await getObject(kube, Plural.SecretStore, 'gsm', ns);
+  return (store?.['status'] as { changeFeeds?: FeedStatus[] } | undefined)?.changeFeeds?.find((f) => f.source === 'gcp-pubsub');
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+test('gcp: a new version reaches the Secret through the secret’s Pub/Sub topic with refreshInterval 1h, streaming-pulled with the store’s workload identity', async () => {
+  const { ns, google, topic, subscription } = await readerNamespace();
+  const id = `db-${ns}`;
+  let value = secrets.next('v0');
+  fake.secretManager.createSecret(PROJECT, id, { value, topics: [topic] });
+  await feedStore(ns, subscription);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gsm', status: 'True' });
+  await externalSecret(ns, 'app-a', id);
+  await externalSecret(ns, 'app-b', `projects/${PROJECT}/secrets/${id}`);
+  await waitSecretData(kube, ns, 'app-a', { password: value });
+  await waitSecretData(kube, ns, 'app-b', { password: value });
+  const connected = await waitFor('the store says its feed is connected', async () => {
+    const status = await feedStatus(ns);
+    return status?.connected ? status : undefined;
+  });
+  assert.ok(connected.lastHeardTime);
+  assert.ok(fake.pubsub.calls.some((c) => c.method === 'StreamingPull' && c.resource === subscription && c.principal?.includes(google)), 'the stream was opened as the store’s Google service account');
+  await waitFor('the setup events were acknowledged', () => fake.pubsub.outstanding(subscription) === 0);
+
+  const reads = () => fake.secretManager.count('AccessSecretVersion', (name) => name.includes(id));
+  const latencies: number[] = [];
+  for (let i = 1; i <= 8; i++) {
+    value = secrets.next(`v${i}`);
+    const before = reads();
+    const started = Date.now();
+    fake.secretManager.addVersion(PROJECT, id, value);
+    await waitSecretData(kube, ns, 'app-a', { password: value }, 15_000);
+    await waitSecretData(kube, ns, 'app-b', { password: value }, 15_000);
+    latencies.push(Date.now() - started);
+    assert.ok(reads() - before <= 2, `one event for two ExternalSecrets: ${reads() - before} reads`);
+  }
+  latencies.sort((a, b) => a - b);
+  console.log(`gcp pubsub: new version → both Secrets over ${latencies.length} rotations: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
+  assert.ok((await metric('secret_relay_change_to_secret_seconds_count', { source: 'gcp-pubsub' })) >= 2);
+
+  // Irrelevant and reordered messages: another secret nobody reads, SECRET_ROTATE, a stranger's message, an old
+  // version's ENABLE arriving after the newest ADD. None may change the Secret or cost more than a re-read.
+  const ignoredBefore = await metric('secret_relay_change_notifications_total', { source: 'gcp-pubsub', result: 'ignored' });
+  fake.secretManager.createSecret(PROJECT, `other-${ns}`, { value: secrets.next('other'), topics: [topic] });
+  fake.pubsub.publishAsService(topic, { data: Buffer.from('{}'), attributes: { eventType: 'SECRET_ROTATE', secretId: `projects/${PROJECT_NUMBER}/secrets/${id}`, dataFormat: 'JSON' } });
+  fake.pubsub.publishAsService(topic, { data: Buffer.from('hello'), attributes: { note: 'not a Secret Manager event' } });
+  fake.secretManager.setVersionState(PROJECT, id, 1, 'DISABLED');
+  fake.secretManager.setVersionState(PROJECT, id, 1, 'ENABLED');
+  await waitFor('everything was acknowledged', () => fake.pubsub.outstanding(subscription) === 0, 15_000);
+  await waitFor('the irrelevant messages were counted', async () => (await metric('secret_relay_change_notifications_total', { source: 'gcp-pubsub', result: 'ignored' })) - ignoredBefore >= 3);
+  await waitSecretData(kube, ns, 'app-a', { password: value });
+  await waitSecretData(kube, ns, 'app-b', { password: value });
+});
+
+test('gcp: a lost subscription falls back to polling — Ready=True, status.changeFeeds and a Warning Event say so — and the feed heals when it is back', async () => {
+  const { ns, subscription, topic, google } = await readerNamespace();
+  await feedStore(ns, subscription);
+  await waitFor('connected', async () => (await feedStatus(ns))?.connected);
+  await waitFor('the stream is open', () => fake.pubsub.streams(subscription) === 1);
+  fake.pubsub.deleteSubscription(subscription);
+  const down = await waitFor('the store says its feed is not connected', async () => {
+    const status = await feedStatus(ns);
+    return status && !status.connected && status.message ? status : undefined;
+  });
+  assert.match(down.message!, /gcp-pubsub change feed of SecretStore .* is not connected/);
+  assert.match(down.message!, /does not exist/);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gsm', status: 'True' });
+  await waitFor('a Warning Event ChangeFeedDisconnected', async () => (await eventNotes(kube, ns)).some((n) => n.includes('change feed of SecretStore')));
+  fake.pubsub.createSubscription(subscription, topic);
+  fake.pubsub.grant(`serviceAccount:${google}`, PubSubRole.subscriber, subscription);
+  await waitFor('the feed reconnects by itself', async () => (await feedStatus(ns))?.connected, 60_000);
+});
+
+test('gcp: without roles/pubsub.subscriber the feed says what to grant; reads are unaffected', async () => {
+  const { ns, topic } = await readerNamespace();
+  const foreign = `projects/${PROJECT}/subscriptions/foreign-${ns}`;
+  fake.pubsub.createSubscription(foreign, topic);
+  await feedStore(ns, foreign);
+  const down = await waitFor('the feed reports the refusal', async () => {
+    const status = await feedStatus(ns);
+    return status?.message ? status : undefined;
+  });
+  assert.match(down.message!, /roles\/pubsub\.subscriber/);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gsm', status: 'True' });
+});
+
+test('nothing of a value leaks into logs, Events, status or metrics', async () => {
+  const text = await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text();
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, extra: { metrics: text } });
+});
