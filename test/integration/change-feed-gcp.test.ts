@@ -5,6 +5,7 @@
 // refreshInterval 1h. Every secret value used is searched for at the end.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
@@ -172,6 +173,29 @@ test('gcp: without roles/pubsub.subscriber the feed says what to grant; reads ar
     return status?.message ? status : undefined;
   });
   assert.match(down.message!, /roles\/pubsub\.subscriber/);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gsm', status: 'True' });
+});
+
+test('gcp: an unreachable Pub/Sub endpoint goes to the backoff and the store says so (a stream that fails at once is not reopened at once)', async () => {
+  const { ns, subscription } = await readerNamespace();
+  const closed = await new Promise<number>((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'gsm' },
+    spec: { provider: { gcpsm: { projectID: PROJECT, endpoints: { ...fake.endpoints, pubsub: `http://127.0.0.1:${closed}` }, auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' }, ...CLUSTER } }, changeFeed: { pubsub: { subscription } } } } },
+  }, ns);
+  const down = await waitFor('the store says its feed is not connected', async () => {
+    const status = await feedStatus(ns);
+    return status && !status.connected && status.message ? status : undefined;
+  });
+  assert.match(down.message!, /streaming pull of .* failed/);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gsm', status: 'True' });
 });
 

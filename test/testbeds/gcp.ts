@@ -1,8 +1,10 @@
 // `npm run testbed -- gcp`: the Google Secret Manager fake (gRPC) with its STS and IAM Credentials fakes trusting the
 // ServiceAccount tokens of the cluster in $KUBECONFIG, seeded with a GKE Workload Identity setup and a sample secret.
+// The sample secret publishes its changes to a Pub/Sub topic (the Pub/Sub fake); the store's change feed reads its
+// subscription, so a new version reaches the Secret in well under a second with refreshInterval 1h.
 import { stringify } from 'yaml';
 import { fetchIssuer } from '../support/sts-web-identity-check.ts';
-import { Role, startGcpFake } from '../fakes/gcp/index.ts';
+import { PubSubRole, Role, startGcpFake } from '../fakes/gcp/index.ts';
 import type { StartTestbed } from './testbed.ts';
 
 export const PROJECT = 'demo-project';
@@ -10,6 +12,8 @@ const PROJECT_NUMBER = '100200300400';
 const CLUSTER = { clusterProjectID: PROJECT, clusterLocation: 'local', clusterName: 'testbed' };
 const READER = `secret-reader@${PROJECT}.iam.gserviceaccount.com`;
 const ADMIN = `testbed-admin@${PROJECT}.iam.gserviceaccount.com`;
+const TOPIC = `projects/${PROJECT}/topics/secret-changes`;
+const SUBSCRIPTION = `projects/${PROJECT}/subscriptions/secret-relay`;
 export const SAMPLE_SECRET = 'sample';
 
 export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, log }) => {
@@ -24,7 +28,10 @@ export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, lo
   identity.createServiceAccount(ADMIN);
   secretManager.grant(`serviceAccount:${READER}`, Role.accessor, PROJECT);
   secretManager.grant(`serviceAccount:${ADMIN}`, Role.admin, PROJECT);
-  secretManager.createSecret(PROJECT, SAMPLE_SECRET, { value: JSON.stringify({ username: 'demo', password: 'change-me' }), labels: { app: 'demo' } });
+  fake.pubsub.createTopic(TOPIC);
+  fake.pubsub.createSubscription(SUBSCRIPTION, TOPIC, { ackDeadlineSeconds: 60 });
+  fake.pubsub.grant(`serviceAccount:${READER}`, PubSubRole.subscriber, SUBSCRIPTION);
+  secretManager.createSecret(PROJECT, SAMPLE_SECRET, { value: JSON.stringify({ username: 'demo', password: 'change-me' }), labels: { app: 'demo' }, topics: [TOPIC] });
   // A day: the bed runs until interrupted, and the admin token is only for adding secrets by hand.
   const adminToken = identity.issueServiceAccountToken(ADMIN, 24 * 3600);
   log(`gcp test bed: trusting ServiceAccount tokens of issuer ${issuer}`);
@@ -45,6 +52,7 @@ export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, lo
             projectID: PROJECT,
             auth: { workloadIdentity: { serviceAccountRef: { name: 'gcp-reader' }, ...CLUSTER } },
             endpoints: fake.endpoints,
+            changeFeed: { pubsub: { subscription: SUBSCRIPTION } },
           },
         },
       },
@@ -55,7 +63,8 @@ export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, lo
       metadata: { name: 'gcp-sample', namespace },
       spec: {
         secretStoreRef: { name: 'gcp-testbed' },
-        refreshInterval: '15s',
+        // The change feed brings new versions; the interval is only the safety net.
+        refreshInterval: '1h',
         target: { name: 'gcp-sample' },
         data: [
           { secretKey: 'username', remoteRef: { key: SAMPLE_SECRET, property: 'username' } },
@@ -72,10 +81,12 @@ export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, lo
       'IAM Credentials': identity.iamEndpoint,
       project: `${PROJECT} (number ${PROJECT_NUMBER})`,
       'Google service account (reader)': READER,
+      'Pub/Sub (gRPC, plaintext)': fake.pubsub.address,
+      'subscription (changeFeed.pubsub.subscription)': SUBSCRIPTION,
     },
     manifests: manifests.map((doc) => stringify(doc)).join('---\n'),
     howToAddSecrets: [
-      'Add secrets and versions with Google\'s Node client (the operator picks a new version up at the next refresh, 15 s):',
+      `Add secrets and versions with Google's Node client (a new version of ${SAMPLE_SECRET} is published to ${TOPIC}; the change feed brings it to the Secret in well under a second):`,
       `  ${env} node_modules/.bin/node test/fakes/gcp/cli.ts add-version ${SAMPLE_SECRET} '{"username":"demo","password":"rotated"}'`,
       `  ${env} node_modules/.bin/node test/fakes/gcp/cli.ts create another-secret 'value' team=a`,
       `The reader (${READER}) may access every secret of ${PROJECT}; it is bound to ServiceAccount ${namespace}/gcp-reader only.`,

@@ -9,6 +9,7 @@ import { createGcpCredentials, gkeMetadataLookup, type MetadataLookup } from './
 import { checkGcpSpec, parentName, planGcpAuth, secretManagerEndpoint, tokenEndpoints } from './plan.ts';
 import { createGcpReader } from './reader.ts';
 import { createSdkLoader, type GcpSdk } from './sdk.ts';
+import { createGcpWriter } from './push.ts';
 
 export type { GcpsmProvider as GcpsmProviderSpec } from '../../api/types.generated.ts';
 
@@ -75,6 +76,7 @@ async function createGcpClient(spec: GcpsmProvider, ctx: StoreContext, sdk: GcpS
     projectId: projectID,
   });
   const reader = createGcpReader({ client, credentials, parent: parentName(projectID, spec.location), latestOrFetch: spec.secretVersionSelectionPolicy === 'LatestOrFetch' });
+  const writer = createGcpWriter({ client, credentials, parent: parentName(projectID, spec.location) });
 
   // Authenticate now so a wrong audience or binding shows on the store, not at the first read.
   // Under referent auth this client may be the store controller's (operator namespace): authenticate lazily.
@@ -93,6 +95,8 @@ async function createGcpClient(spec: GcpsmProvider, ctx: StoreContext, sdk: GcpS
     },
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
+    pushSecret: writer.pushSecret,
+    deleteSecret: writer.deleteSecret,
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.
       if (referent) return 'Unknown';

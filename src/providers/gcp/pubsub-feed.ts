@@ -61,10 +61,12 @@ export async function runPubSubFeed(spec: GcpsmProvider, ctx: StoreContext, sink
         if (!announced) sink.connected();
         announced = true;
       });
-      // Pub/Sub closes streams from time to time (OK or UNAVAILABLE): open a new one at once, with a fresh token.
-      if (ended.code !== 0 && ended.code !== 14) {
+      if (signal.aborted) break;
+      // Pub/Sub closes streams from time to time (OK or UNAVAILABLE): a stream that was open opens again at once,
+      // with a fresh token. One that fails at once (unreachable, refused) goes to the host's backoff and status.
+      if (!ended.opened || (ended.code !== 0 && ended.code !== 14)) {
         if (ended.code === 16) credentials.invalidate();
-        throw new Error(`Pub/Sub refused the streaming pull of ${subscription} as ${credentials.identity}: ${ended.message}${hint(ended.code)}`);
+        throw new Error(`the Pub/Sub streaming pull of ${subscription} as ${credentials.identity} failed: ${ended.message}${hint(ended.code)}`);
       }
     }
   } finally {
@@ -90,8 +92,9 @@ function pullUntilEnded(
   store: { projectID: string; location: string | undefined },
   sink: ChangeFeedSink,
   opened: () => void,
-): Promise<{ code: number; message: string }> {
+): Promise<{ code: number; message: string; opened: boolean }> {
   return new Promise((resolve) => {
+    let wasOpen = false;
     const stream = client.streamingPull({ otherArgs: { headers: { authorization: `Bearer ${token}` } } });
     let done = false;
     const finish = (result: { code: number; message: string }) => {
@@ -102,11 +105,15 @@ function pullUntilEnded(
       stream.removeAllListeners('data');
       stream.on('error', () => {});
       stream.cancel();
-      resolve(result);
+      resolve({ ...result, opened: wasOpen });
     };
     const onAbort = () => finish({ code: 0, message: 'stopped' });
     signal.addEventListener('abort', onAbort, { once: true });
-    const openTimer = setTimeout(opened, CONNECTED_AFTER_MS);
+    const markOpen = () => {
+      wasOpen = true;
+      opened();
+    };
+    const openTimer = setTimeout(markOpen, CONNECTED_AFTER_MS);
     openTimer.unref();
     // Messages are handled one response at a time, in order: a response waits for the one before it.
     let chain = Promise.resolve();
@@ -114,7 +121,7 @@ function pullUntilEnded(
       chain = chain.then(async () => {
         const received = response.receivedMessages ?? [];
         if (received.length === 0 || done) return;
-        opened();
+        markOpen();
         const notifications: ChangeNotification[] = [];
         for (const item of received) {
           const message = item.message ?? {};

@@ -20,6 +20,15 @@ const protosOf = (pkg: string): string => join(dirname(require.resolve(pkg)), '.
 const SM_PROTOS = protosOf('@google-cloud/secret-manager');
 const GAX_PROTOS = protosOf('google-gax');
 
+/** Secret Manager's label rules: keys start with a lowercase letter; keys and values hold lowercase letters, digits, _ and -, at most 63 characters. */
+function refuseBadLabels(labels: Record<string, string> | undefined): void {
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    if (!/^[a-z][a-z0-9_-]{0,62}$/.test(key) || !/^[a-z0-9_-]{0,63}$/.test(value)) {
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, `Invalid label: ${key}. Label keys must start with a lowercase letter and, like values, hold only lowercase letters, digits, underscores and dashes (at most 63 characters).`);
+    }
+  }
+}
+
 export const Role = {
   accessor: 'roles/secretmanager.secretAccessor',
   viewer: 'roles/secretmanager.viewer',
@@ -113,6 +122,8 @@ export interface FakeSecretManager {
   inject(fault: InjectedSecretManagerFault): void;
   /** Removes the faults injected with this resourcePrefix (calls stalled meanwhile stay stalled). */
   clearFaults(resourcePrefix: string): void;
+  /** A secret's labels, annotations and the latest enabled version's value as text (undefined when absent). */
+  inspect(project: string, id: string): { labels: Record<string, string>; annotations: Record<string, string>; versions: number; latest: string | undefined } | undefined;
   /** Forgets calls and faults (not secrets). */
   clear(): void;
   /** Drops every secret and grant. */
@@ -366,6 +377,7 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
         const { secret, canonical } = authorize(principal, 'secretmanager.secrets.create', requested);
         if (secret) throw new RpcError(grpc.status.ALREADY_EXISTS, `Secret [${canonical}] already exists.`);
         const body = (request['secret'] ?? {}) as { labels?: Record<string, string>; annotations?: Record<string, string>; topics?: { name?: string }[] };
+        refuseBadLabels(body.labels);
         const topics = (body.topics ?? []).map((t) => String(t.name ?? ''));
         if (topics.some((t) => !/^projects\/[^/]+\/topics\/[^/]+$/.test(t))) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Invalid topic name: expected projects/*/topics/*.');
         const created: StoredSecret = { name: canonical, createTime: now(), labels: { ...body.labels }, annotations: { ...body.annotations }, topics, versions: [], grants: new Map() };
@@ -373,6 +385,23 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
         notify(created, 'SECRET_CREATE');
         return secretMessage(created);
       },
+    },
+  };
+  handlers['UpdateSecret'] = {
+    resource: (r) => String((r['secret'] as { name?: unknown } | undefined)?.name),
+    run(request, principal) {
+      const body = (request['secret'] ?? {}) as { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+      const { secret, canonical } = authorize(principal, 'secretmanager.secrets.update', String(body.name));
+      if (!secret) throw new RpcError(grpc.status.NOT_FOUND, `Secret [${canonical}] not found.`);
+      refuseBadLabels(body.labels);
+      const paths = ((request['updateMask'] as { paths?: string[] } | undefined)?.paths ?? []);
+      if (paths.length === 0) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'The update_mask must name the fields to update.');
+      for (const path of paths) {
+        if (path === 'labels') secret.labels = { ...body.labels };
+        else if (path === 'annotations') secret.annotations = { ...body.annotations };
+        else throw new RpcError(grpc.status.INVALID_ARGUMENT, `Unsupported update_mask path: ${path}.`);
+      }
+      return secretMessage(secret);
     },
   };
   handlers['DeleteSecret'] = {
@@ -471,6 +500,12 @@ export async function startFakeSecretManager(identity: GoogleIdentity, options: 
     address: `127.0.0.1:${port}`,
     calls,
     count: (method, name) => calls.filter((c) => c.method === method && (name === undefined || name(c.name))).length,
+    inspect(project, id) {
+      const secret = secrets.get(`${parentOfName(project, undefined)}/secrets/${id}`);
+      if (!secret) return undefined;
+      const latest = [...secret.versions].reverse().find((v) => v.state === 'ENABLED');
+      return { labels: { ...secret.labels }, annotations: { ...secret.annotations }, versions: secret.versions.length, latest: latest?.data?.toString('utf8') };
+    },
     createSecret(project, id, opts = {}) {
       const name = `${parentOfName(project, opts.location)}/secrets/${id}`;
       if (secrets.has(name)) throw new Error(`fake: secret ${name} exists`);
