@@ -16,6 +16,7 @@ import {
   adminKube,
   createNamespace,
   createObject,
+  deleteObject,
   eventNotes,
   getObject,
   patchObject,
@@ -220,6 +221,24 @@ test('an operator with only the chart ServiceAccount token syncs, leads, records
   // Drift repair: a hand-edited Secret is restored (the managed-Secret watch and the apply both work).
   await kube.core.patchNamespacedSecret({ namespace: ns, name: 'db-credentials', body: { data: { password: Buffer.from('edited').toString('base64') } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
   await waitSecretData(kube, ns, 'db-credentials', { password });
+
+  // A PushSecret with a Password generator: the chart's token reads the generator, keeps the value in a Secret, holds
+  // the cleanup finalizer and patches status (the fake provider cannot write: Ready=False naming it), then lets go.
+  await createObject(kube, Plural.Password, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'Password', metadata: { name: 'pw' }, spec: { length: 16 } }, ns);
+  await createObject(kube, Plural.PushSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'PushSecret',
+    metadata: { name: 'push' },
+    spec: { secretStoreRefs: [{ name: 'fake' }], deletionPolicy: 'Delete', selector: { generatorRef: { kind: 'Password', name: 'pw' } }, data: [{ match: { secretKey: 'password', remoteRef: { remoteKey: 'pushed' } } }] },
+  }, ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'push', status: 'False', reason: 'Errored', message: /cannot push secrets yet/ });
+  const generated = await readSecret(kube, ns, 'push-generated');
+  assert.equal(Buffer.from(generated?.data?.['password'] ?? '', 'base64').length, 16, 'the generated password is kept in push-generated');
+  secrets.add(Buffer.from(generated!.data!['password']!, 'base64').toString());
+  const held = (await getObject(kube, Plural.PushSecret, 'push', ns))?.['metadata'] as { finalizers?: string[] } | undefined;
+  assert.deepEqual(held?.finalizers, ['secret-relay.dev/push-secret-cleanup']);
+  await deleteObject(kube, Plural.PushSecret, 'push', ns);
+  await waitFor('the PushSecret let go (finalizer removed)', async () => (await getObject(kube, Plural.PushSecret, 'push', ns)) === undefined);
 
   // Renaming the target deletes the old owned Secret.
   await patchObject(kube, Plural.ExternalSecret, 'db', { spec: { target: { name: 'db-renamed' } } }, ns);
