@@ -3,8 +3,8 @@
 // (test/unit/deploy/manifests.test.ts) fails when either copy is stale: run `node scripts/render-manifests.ts`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const CHART_DIR = join(repoRoot, 'deploy/helm/secret-relay');
@@ -36,6 +36,16 @@ const FILE_OF_KIND: Readonly<Record<string, string>> = {
   Service: 'operator.yaml',
   PodDisruptionBudget: 'operator.yaml',
 };
+/**
+ * Optional parts of the plain install, as kustomize Components under deploy/manifests/components/<name>/: each is
+ * the chart rendered with these values beside the defaults — the objects only it renders, and a JSON patch adding
+ * what it changes in the Deployment's lists (args, ports, volumes, volume mounts).
+ */
+export const MANIFEST_COMPONENTS: Readonly<Record<string, readonly string[]>> = {
+  'change-webhook': ['changeFeeds.webhook.enabled=true', 'changeFeeds.webhook.tlsSecretName=secret-relay-change-webhook-tls'],
+  'vault-audit': ['changeFeeds.vaultAudit.enabled=true'],
+};
+
 // The admission policies go in before the operator starts, so its first write is already checked.
 const FILE_ORDER = ['namespace.yaml', 'crds.yaml', 'rbac.yaml', 'admission-policies.yaml', 'operator.yaml'];
 
@@ -156,27 +166,97 @@ export function renderManifests(): Map<string, string> {
   return files;
 }
 
-/** Files of a directory (by extension) as name → content. */
+type Json = Record<string, unknown>;
+interface JsonPatchOperation {
+  readonly op: 'add';
+  readonly path: string;
+  readonly value: unknown;
+}
+
+/** JSON patch adding to `on`'s lists what `off` lacks: items appended to an existing list, or the whole list. */
+function deploymentListAdditions(off: Json, on: Json): JsonPatchOperation[] {
+  const pod = (d: Json) => (d['spec'] as Json)['template'] as { spec: Json & { containers: Json[] } };
+  const lists: [string, (d: Json) => unknown][] = [
+    ['/spec/template/spec/containers/0/args', (d) => pod(d).spec.containers[0]!['args']],
+    ['/spec/template/spec/containers/0/ports', (d) => pod(d).spec.containers[0]!['ports']],
+    ['/spec/template/spec/containers/0/volumeMounts', (d) => pod(d).spec.containers[0]!['volumeMounts']],
+    ['/spec/template/spec/volumes', (d) => pod(d).spec['volumes']],
+  ];
+  const operations: JsonPatchOperation[] = [];
+  for (const [path, get] of lists) {
+    const before = (get(off) as unknown[] | undefined) ?? undefined;
+    const after = (get(on) as unknown[] | undefined) ?? [];
+    if (before === undefined) {
+      if (after.length > 0) operations.push({ op: 'add', path, value: after });
+      continue;
+    }
+    const had = new Set(before.map((x) => JSON.stringify(x)));
+    const added = after.filter((x) => !had.has(JSON.stringify(x)));
+    if (added.length + before.length !== after.length) throw new Error(`component changes ${path} beyond adding to it; render-manifests cannot express that as a patch`);
+    for (const value of added) operations.push({ op: 'add', path: `${path}/-`, value });
+  }
+  const strip = (d: Json) => JSON.stringify(d, (key, value: unknown) => (lists.some(([p]) => p.endsWith(`/${key}`)) && Array.isArray(value) ? undefined : value));
+  if (strip(off) !== strip(on)) throw new Error('a component changes the Deployment beyond its lists; render-manifests cannot express that as a patch');
+  return operations;
+}
+
+/** deploy/manifests/components/<name>/ files: path relative to deploy/manifests/ → content. */
+export function renderComponents(): Map<string, string> {
+  const base = splitDocuments(helmTemplate({ set: MANIFESTS_VALUES }));
+  const id = (d: RenderedDocument) => `${d.kind}/${d.namespace ?? ''}/${d.name}`;
+  const baseIds = new Set(base.map(id));
+  const baseDeployment = base.find((d) => d.kind === 'Deployment')!;
+  const files = new Map<string, string>();
+  for (const [name, values] of Object.entries(MANIFEST_COMPONENTS)) {
+    const docs = splitDocuments(helmTemplate({ set: [...MANIFESTS_VALUES, ...values] }));
+    const added = docs.filter((d) => !baseIds.has(id(d)));
+    const deployment = docs.find((d) => d.kind === 'Deployment')!;
+    const changed = docs.filter((d) => baseIds.has(id(d)) && d.kind !== 'Deployment' && d.text !== base.find((b) => id(b) === id(d))!.text);
+    if (changed.length > 0) throw new Error(`component ${name} changes ${changed.map(id).join(', ')}: render-manifests only adds objects and Deployment list items`);
+    const operations = deploymentListAdditions(baseDeployment.object, deployment.object);
+    const dir = `components/${name}`;
+    const resources = added.length > 0 ? ['resources.yaml'] : [];
+    if (added.length > 0) files.set(`${dir}/resources.yaml`, HEADER + added.map((d) => `---\n${d.text}`).join(''));
+    files.set(`${dir}/deployment-patch.yaml`, HEADER + stringify(operations));
+    files.set(
+      `${dir}/kustomization.yaml`,
+      HEADER +
+        stringify({
+          apiVersion: 'kustomize.config.k8s.io/v1alpha1',
+          kind: 'Component',
+          ...(resources.length > 0 ? { resources } : {}),
+          patches: [{ path: 'deployment-patch.yaml', target: { group: 'apps', version: 'v1', kind: 'Deployment', name: baseDeployment.name } }],
+        }),
+    );
+  }
+  return files;
+}
+
+/** Files of a directory and its subdirectories (by extension) as relative path → content. */
 export function readFiles(dir: string, extension = '.yaml'): Map<string, string> {
   if (!existsSync(dir)) return new Map();
-  return new Map(
-    readdirSync(dir)
-      .filter((f) => f.endsWith(extension))
-      .sort()
-      .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
-  );
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(extension)) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(relative(dir, path), readFileSync(path, 'utf8'));
+  }
+  return new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 function replaceDirectory(dir: string, files: ReadonlyMap<string, string>): void {
   mkdirSync(dir, { recursive: true });
   for (const name of readFiles(dir).keys()) if (!files.has(name)) rmSync(join(dir, name));
-  for (const [name, content] of files) writeFileSync(join(dir, name), content);
+  for (const [name, content] of files) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
 }
 
 /** Copies crds/ into the chart, then renders deploy/manifests/. */
 export function writeAll(): void {
   replaceDirectory(CHART_CRDS_DIR, expectedChartCrds());
-  replaceDirectory(MANIFESTS_DIR, renderManifests());
+  replaceDirectory(MANIFESTS_DIR, new Map([...renderManifests(), ...renderComponents()]));
 }
 
 if (import.meta.main) {

@@ -12,7 +12,7 @@ import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
 import { startStsWebIdentityCheck, type StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
-import { adminKube, createObject, eventNotes, getObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { adminKube, createObject, eventNotes, getObject, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
@@ -198,6 +198,22 @@ test('aws: a feed that cannot reach its queue leaves the store Ready=True, says 
   assert.match(down.message!, /refreshInterval/);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws', status: 'True' });
   await waitFor('a Warning Event ChangeFeedDisconnected', async () => (await eventNotes(kube, ns)).some((n) => n.includes('change feed of SecretStore')));
+});
+
+test('aws: a feed removed from the store spec stops and its status.changeFeeds entry goes', async () => {
+  const ns = await namespaces.create(kube);
+  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::${ACCOUNT}:role/r` } } } });
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'aws' },
+    spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `${moto.endpoint}/${ACCOUNT}/no-such-queue-either` } } } } },
+  }, ns);
+  const feedsOf = async () => ((await getObject(kube, Plural.SecretStore, 'aws', ns))?.['status'] as { changeFeeds?: { source: string }[] } | undefined)?.changeFeeds ?? [];
+  await waitFor('the store reports its aws-sqs feed', async () => (await feedsOf()).some((f) => f.source === 'aws-sqs'));
+  await patchObject(kube, Plural.SecretStore, 'aws', { spec: { provider: { aws: { changeFeed: null } } } }, ns);
+  await waitFor('status.changeFeeds no longer lists the removed feed', async () => !(await feedsOf()).some((f) => f.source === 'aws-sqs'));
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws', status: 'True' });
 });
 
 test('tenant attack: a SecretStore naming a queue on a host the operator does not trust is refused before any request (its identity is never pointed there)', async () => {

@@ -14,6 +14,9 @@ export interface FeedStatus {
   readonly message?: string | undefined;
 }
 
+/** An entry of status.changeFeeds as read from the store (its source may be one this version no longer knows). */
+export type LiveFeedStatus = Omit<FeedStatus, 'source'> & { readonly source: string };
+
 export interface StoreDescriptor {
   readonly kind: 'SecretStore' | 'ClusterSecretStore';
   readonly namespace: string | undefined;
@@ -46,11 +49,25 @@ export class FeedStatusBook {
     await this.#write(store, [...entry.feeds.values()]);
   }
 
-  /** The feed of `source` is gone from the store (its spec no longer configures it). */
-  async remove(store: StoreDescriptor, source: ChangeFeedSource): Promise<void> {
+  /**
+   * Drops the entries of feeds the store's spec no longer configures (`configured`). `live` is the store's
+   * status.changeFeeds as last seen: an entry written before this replica led (or restarted) goes too. Writes only
+   * when something is to go; the entries kept are this book's where it has them, else the live ones.
+   */
+  async keepOnly(store: StoreDescriptor, configured: ReadonlySet<ChangeFeedSource>, live: readonly LiveFeedStatus[]): Promise<void> {
     const entry = this.#stores.get(store.uid);
-    if (!entry?.feeds.delete(source)) return;
-    await this.#write(store, [...entry.feeds.values()]);
+    const isConfigured = (f: LiveFeedStatus): f is FeedStatus => (configured as ReadonlySet<string>).has(f.source);
+    let dropped = live.some((f) => !isConfigured(f));
+    for (const source of entry?.feeds.keys() ?? []) {
+      if (!configured.has(source)) {
+        entry!.feeds.delete(source);
+        dropped = true;
+      }
+    }
+    if (!dropped) return;
+    const kept = new Map<ChangeFeedSource, FeedStatus>(live.filter(isConfigured).map((f) => [f.source, f]));
+    for (const [source, status] of entry?.feeds ?? []) kept.set(source, status);
+    await this.#write(store, [...kept.values()]);
   }
 
   forget(uid: string): void {

@@ -7,7 +7,7 @@ import { ClusterSecretStoreKind, ExternalSecretKind, SecretStoreKind, type RawCu
 import { createStoreKubeAccess } from '../../k8s/store-access.ts';
 import { currentTerm } from '../../k8s/term.ts';
 import { providerOfStore } from '../../providers/registry.ts';
-import type { StoreContext } from '../../providers/provider.ts';
+import type { ChangeFeedSource, StoreContext } from '../../providers/provider.ts';
 import { storeRefKey } from '../external-secret-index.ts';
 import { memoizeParse } from '../informer-parse-cache.ts';
 import type { ControllerModule } from '../module.ts';
@@ -51,11 +51,21 @@ function changeFeedModule(kind: 'SecretStore' | 'ClusterSecretStore'): Controlle
         const provider = 'error' in selected ? undefined : ctx.providers.get(selected.name);
         const feed = provider?.changeFeed;
         // A store of another controller class is its installation's: no feed here, and no status written for it.
-        if (!ctx.classes.servesStore(store) || !feed || 'error' in selected || feed.describe(selected.spec) === undefined) {
+        if (!ctx.classes.servesStore(store)) {
           runner.stop(uid);
           return;
         }
         const descriptor: StoreDescriptor = { kind, namespace, name, uid, identity: { ref: storeRefKey(kind, namespace, name), uid } };
+        const runsFeed = feed !== undefined && !('error' in selected) && feed.describe(selected.spec) !== undefined;
+        // A feed (or the webhook) removed from the spec leaves no status entry behind.
+        const configured = new Set<ChangeFeedSource>();
+        if (runsFeed) configured.add(feed.source);
+        if (store.spec.changeWebhook) configured.add('webhook');
+        await ctx.remoteChanges.feedStatus.keepOnly(descriptor, configured, store.status?.changeFeeds ?? []);
+        if (!runsFeed) {
+          runner.stop(uid);
+          return;
+        }
         const described = cluster ? `ClusterSecretStore ${name}` : `SecretStore ${namespace}/${name}`;
         const storeCtx: StoreContext = {
           storeKind: kind,

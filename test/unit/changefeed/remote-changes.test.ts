@@ -143,3 +143,21 @@ test('tenant attack: a SecretStore may not point its identity at a queue on a ho
   assert.deepEqual(violations('http://sqs.us-east-1.amazonaws.com/123456789012/q'), ['EndpointNotAllowed', 'InsecureEndpoint'], 'plain http is not SQS’s own');
   assert.deepEqual(violations('https://attacker.example/123456789012/q', 'ClusterSecretStore'), [], 'an admin’s ClusterSecretStore may');
 });
+
+test('status.changeFeeds: a feed no longer configured loses its entry, also one written before this replica led', async () => {
+  const written: { source: string }[][] = [];
+  const book = new FeedStatusBook({ clock: { now: () => 0 }, write: async (_store, feeds) => void written.push([...feeds]) });
+  const store = { kind: 'SecretStore' as const, namespace: 'team', name: 'aws', uid: 'u1', identity: { ref: 'team/aws', uid: 'u1' } };
+  await book.report(store, { source: 'aws-sqs', connected: true });
+  await book.report(store, { source: 'webhook', connected: true });
+  await book.keepOnly(store, new Set(['aws-sqs', 'webhook']), [{ source: 'aws-sqs', connected: true }, { source: 'webhook', connected: true }]);
+  assert.equal(written.length, 2, 'nothing to drop: no write');
+  await book.keepOnly(store, new Set(['webhook']), [{ source: 'aws-sqs', connected: true }, { source: 'webhook', connected: true }]);
+  assert.deepEqual(written.at(-1)?.map((f) => f.source), ['webhook']);
+  // A fresh replica's book knows nothing; the live status still lists a removed feed and one still configured.
+  const fresh = new FeedStatusBook({ clock: { now: () => 0 }, write: async (_store, feeds) => void written.push([...feeds]) });
+  await fresh.keepOnly(store, new Set(['webhook']), [{ source: 'vault-events', connected: false, message: 'down' }, { source: 'webhook', connected: true, lastHeardTime: 't' }]);
+  assert.deepEqual(written.at(-1), [{ source: 'webhook', connected: true, lastHeardTime: 't' }]);
+  await fresh.keepOnly(store, new Set(), [{ source: 'webhook', connected: true }]);
+  assert.deepEqual(written.at(-1), [], 'no feed left: an empty list');
+});

@@ -2,7 +2,7 @@
 // non-default values, the flags it passes are ones the operator accepts, and bad values fail with a reason.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { V1Deployment, V1Role, V1RoleBinding } from '@kubernetes/client-node';
+import type { V1Deployment, V1Role, V1RoleBinding, V1Service } from '@kubernetes/client-node';
 import { loadConfig } from '../../../src/config.ts';
 import { helmLint, helmTemplate, splitDocuments, type RenderOptions, type RenderedDocument } from '../../../scripts/render-manifests.ts';
 
@@ -176,6 +176,10 @@ test('values that cannot work fail rendering with a reason', () => {
     [{ audit: { sink: 'syslog' } }, /audit.sink must be stdout or file/],
     [{ concurrency: 0 }, /concurrency must be between 1 and 64/],
     [{ metrics: { service: { enabled: false }, serviceMonitor: { enabled: true } } }, /serviceMonitor.enabled needs metrics.service.enabled/],
+    [{ changeFeeds: { webhook: { enabled: true } } }, /changeFeeds.webhook.enabled needs changeFeeds.webhook.tlsSecretName/],
+    [{ changeFeeds: { webhook: { enabled: true, tlsSecretName: 't', port: 8080 } } }, /changeFeeds.webhook.port must differ from metrics.port/],
+    [{ changeFeeds: { vaultAudit: { enabled: true, listen: '9090' } } }, /changeFeeds.vaultAudit.listen must be host:port/],
+    [{ changeFeeds: { vaultAudit: { enabled: true, listen: '0.0.0.0:8080' } } }, /port 8080 is already taken/],
   ];
   for (const [values, message] of cases) assert.throws(() => helmTemplate({ values }), message, JSON.stringify(values));
 });
@@ -188,4 +192,36 @@ test('controllerClass: another class gets its own Lease (and the Role names it),
   assert.equal(config.controllerClass, 'shard-b');
   assert.equal(config.leaseName, 'secret-relay-leader-shard-b');
   assert.ok(JSON.stringify(docs.filter((d) => d.kind === 'Role')).includes('secret-relay-leader-shard-b'), 'the Role grants the Lease of the class');
+});
+
+test('change feeds: off by default; on, the webhook (TLS Secret mounted read-only) and the Vault audit listener get flags the operator accepts, ports and Services', () => {
+  const defaults = render();
+  assert.ok(!operatorArgs(defaults).some((a) => a.startsWith('--change-webhook') || a.startsWith('--vault-audit')));
+  assert.deepEqual(defaults.filter((d) => d.kind === 'Service').map((d) => d.name), ['secret-relay-metrics']);
+
+  const docs = render({ values: { changeFeeds: { webhook: { enabled: true, port: 9443, tlsSecretName: 'relay-webhook-tls', service: { type: 'LoadBalancer' } }, vaultAudit: { enabled: true, listen: '0.0.0.0:9191' } } } });
+  const config = loadConfig(operatorArgs(docs), { POD_NAMESPACE: 'secret-relay-system' }, () => {
+    throw new Error('no file reads expected');
+  });
+  assert.deepEqual(config.changeWebhook, { port: 9443, host: '0.0.0.0', certFile: '/etc/secret-relay/change-webhook-tls/tls.crt', keyFile: '/etc/secret-relay/change-webhook-tls/tls.key' });
+  assert.deepEqual(config.vaultAuditListen, { host: '0.0.0.0', port: 9191 });
+
+  const pod = find<V1Deployment>(docs, 'Deployment').spec!.template.spec!;
+  const container = pod.containers[0]!;
+  assert.deepEqual(container.ports?.map((p) => [p.name, p.containerPort]), [['metrics', 8080], ['change-webhook', 9443], ['vault-audit', 9191]]);
+  assert.deepEqual(container.volumeMounts, [{ name: 'change-webhook-tls', mountPath: '/etc/secret-relay/change-webhook-tls', readOnly: true }]);
+  assert.deepEqual(pod.volumes, [{ name: 'change-webhook-tls', secret: { secretName: 'relay-webhook-tls', defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } }]);
+
+  const webhook = find<V1Service>(docs, 'Service', 'secret-relay-webhook');
+  assert.equal(webhook.spec!.type, 'LoadBalancer');
+  assert.deepEqual(webhook.spec!.ports, [{ name: 'change-webhook', port: 9443, targetPort: 'change-webhook', protocol: 'TCP' }]);
+  const audit = find<V1Service>(docs, 'Service', 'secret-relay-audit');
+  assert.equal(audit.spec!.type, 'ClusterIP', 'audit entries never leave the cluster network');
+  assert.deepEqual(audit.spec!.ports, [{ name: 'vault-audit', port: 9191, targetPort: 'vault-audit', protocol: 'TCP' }]);
+  assert.deepEqual(audit.spec!.selector, webhook.spec!.selector);
+
+  // With the audit file too, both volumes are there.
+  const both = find<V1Deployment>(render({ values: { audit: { sink: 'file' }, changeFeeds: { webhook: { enabled: true, tlsSecretName: 't' } } } }), 'Deployment').spec!.template.spec!;
+  assert.deepEqual(both.volumes?.map((v) => v.name), ['audit-log', 'change-webhook-tls']);
+  assert.match(helmLint({ values: { changeFeeds: { webhook: { enabled: true, tlsSecretName: 't' }, vaultAudit: { enabled: true } } } }), /0 chart\(s\) failed/);
 });

@@ -166,6 +166,24 @@ Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 {{- if and .Values.admissionPolicies.enabled (empty .Values.admissionPolicies.tokenRequest.apiServerAudiences) -}}
 {{- fail "admissionPolicies.tokenRequest.apiServerAudiences must list the apiserver's audiences (--api-audiences, by default its --service-account-issuer)" -}}
 {{- end -}}
+{{- if and .Values.changeFeeds.webhook.enabled (not .Values.changeFeeds.webhook.tlsSecretName) -}}
+{{- fail "changeFeeds.webhook.enabled needs changeFeeds.webhook.tlsSecretName: a kubernetes.io/tls Secret (tls.crt, tls.key) in the release namespace — the webhook serves HTTPS only" -}}
+{{- end -}}
+{{- if and .Values.changeFeeds.webhook.enabled (eq (int .Values.changeFeeds.webhook.port) (int .Values.metrics.port)) -}}
+{{- fail (printf "changeFeeds.webhook.port must differ from metrics.port (both %v): the webhook has a listener of its own" .Values.metrics.port) -}}
+{{- end -}}
+{{- if .Values.changeFeeds.vaultAudit.enabled -}}
+{{- if not (regexMatch "^(\\[[0-9a-fA-F:]+\\]|[^:\\[\\]]+):[0-9]{1,5}$" (toString .Values.changeFeeds.vaultAudit.listen)) -}}
+{{- fail (printf "changeFeeds.vaultAudit.listen must be host:port, like 0.0.0.0:9090, got %q" (toString .Values.changeFeeds.vaultAudit.listen)) -}}
+{{- end -}}
+{{- $auditPort := int (include "secret-relay.vaultAuditPort" .) -}}
+{{- if or (lt $auditPort 1) (gt $auditPort 65535) -}}
+{{- fail (printf "changeFeeds.vaultAudit.listen needs a port between 1 and 65535, got %q" .Values.changeFeeds.vaultAudit.listen) -}}
+{{- end -}}
+{{- if or (eq $auditPort (int .Values.metrics.port)) (and .Values.changeFeeds.webhook.enabled (eq $auditPort (int .Values.changeFeeds.webhook.port))) -}}
+{{- fail (printf "changeFeeds.vaultAudit.listen port %v is already taken by metrics.port or changeFeeds.webhook.port" $auditPort) -}}
+{{- end -}}
+{{- end -}}
 {{- if or (lt (int .Values.concurrency) 1) (gt (int .Values.concurrency) 64) -}}
 {{- fail (printf "concurrency must be between 1 and 64, got %v" .Values.concurrency) -}}
 {{- end -}}
@@ -205,4 +223,10 @@ Called with (list A B K…); A and B are CEL expressions, each K a literal key.
 {{- $out = append $out (printf "'%s'" .) -}}
 {{- end -}}
 {{- join ", " $out -}}
+{{- end -}}
+
+
+{{/* Port of changeFeeds.vaultAudit.listen (host:port). */}}
+{{- define "secret-relay.vaultAuditPort" -}}
+{{- regexFind "[0-9]+$" (toString .Values.changeFeeds.vaultAudit.listen) -}}
 {{- end -}}
