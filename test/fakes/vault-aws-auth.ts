@@ -8,7 +8,7 @@
 // or trailing *). A match gets a real OpenBao token with the role's policies (auth/token/create with the root token);
 // every other request is passed to OpenBao as it is.
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startVaultLoginFront } from './vault-login-front.ts';
 
 export interface AwsAuthRole {
   readonly boundIamPrincipalArns: readonly string[];
@@ -78,12 +78,6 @@ function boundMatches(bound: string, arn: string): boolean {
   return bound.endsWith('*') ? arn.startsWith(bound.slice(0, -1)) : bound === arn;
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /** What Vault checks before and after sending the request to STS; a string is Vault's error text. */
 async function iamLogin(options: VaultAwsAuthOptions, data: Record<string, unknown>): Promise<{ role: string; arn?: string; policies?: readonly string[]; error?: string }> {
   const role = typeof data['role'] === 'string' ? data['role'] : '';
@@ -144,43 +138,12 @@ async function iamLogin(options: VaultAwsAuthOptions, data: Record<string, unkno
 }
 
 export async function startVaultAwsAuth(options: VaultAwsAuthOptions): Promise<VaultAwsAuth> {
-  const upstream = new URL(options.upstream);
   const logins: LoginSeen[] = [];
-  const loginPath = `/v1/auth/${options.mount}/login`;
-  const server = http.createServer((req, res) => {
-    void (async () => {
-      const body = await readBody(req);
-      if (req.method === 'POST' && req.url === loginPath) {
-        const result = await iamLogin(options, JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>).catch((err: unknown) => ({ role: '', error: String(err) }) as const);
-        logins.push({ role: result.role, arn: 'arn' in result ? result.arn : undefined, refused: result.error });
-        if (result.error !== undefined || !('policies' in result) || !result.policies) {
-          res.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [result.error ?? 'refused'] }));
-          return;
-        }
-        const created = await fetch(`${options.upstream}/v1/auth/token/create`, {
-          method: 'POST',
-          headers: { 'X-Vault-Token': options.rootToken, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ policies: result.policies, ttl: '1h', renewable: true, display_name: `aws-${result.role}`, meta: { client_arn: result.arn ?? '' } }),
-        });
-        res.writeHead(created.status, { 'Content-Type': 'application/json' }).end(await created.text());
-        return;
-      }
-      const proxied = http.request({ hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      proxied.on('error', () => res.writeHead(502).end());
-      proxied.end(body);
-    })().catch(() => res.writeHead(500).end());
+  const front = await startVaultLoginFront(options, async (data) => {
+    const result = await iamLogin(options, data).catch((err: unknown) => ({ role: '', error: String(err) }) as const);
+    logins.push({ role: result.role, arn: 'arn' in result ? result.arn : undefined, refused: result.error });
+    if (result.error !== undefined || !('policies' in result) || !result.policies) return { error: result.error ?? 'refused' };
+    return { policies: result.policies, displayName: `aws-${result.role}`, meta: { client_arn: result.arn ?? '' } };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    logins,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { address: front.address, logins, stop: front.stop };
 }

@@ -5,9 +5,8 @@
 // service account bound to the role; its signature verifies with the public key `kid` Google publishes for that
 // account (here: the GCP fake's keys). A match gets a real OpenBao token with the role's policies; every other
 // request is passed to OpenBao as it is.
-import * as http from 'node:http';
 import { verify, type KeyObject } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { startVaultLoginFront } from './vault-login-front.ts';
 
 export interface GcpAuthRole {
   readonly boundServiceAccounts: readonly string[];
@@ -75,46 +74,12 @@ function check(options: VaultGcpAuthOptions, data: Record<string, unknown>): { r
 }
 
 export async function startVaultGcpAuth(options: VaultGcpAuthOptions): Promise<VaultGcpAuth> {
-  const upstream = new URL(options.upstream);
   const logins: GcpLoginSeen[] = [];
-  const loginPath = `/v1/auth/${options.mount}/login`;
-  const server = http.createServer((req, res) => {
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks);
-      if (req.method === 'POST' && req.url === loginPath) {
-        const data = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
-        const result = check(options, data);
-        logins.push({ role: result.role, subject: result.subject, jwt: typeof data['jwt'] === 'string' ? data['jwt'] : '', refused: result.error });
-        if (result.error !== undefined || !result.policies) {
-          res.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [result.error ?? 'refused'] }));
-          return;
-        }
-        const created = await fetch(`${options.upstream}/v1/auth/token/create`, {
-          method: 'POST',
-          headers: { 'X-Vault-Token': options.rootToken, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ policies: result.policies, ttl: '1h', renewable: true, display_name: `gcp-${result.role}`, meta: { service_account_email: result.subject ?? '' } }),
-        });
-        res.writeHead(created.status, { 'Content-Type': 'application/json' }).end(await created.text());
-        return;
-      }
-      const proxied = http.request({ hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      proxied.on('error', () => res.writeHead(502).end());
-      proxied.end(body);
-    })().catch(() => res.writeHead(500).end());
+  const front = await startVaultLoginFront(options, async (data) => {
+    const result = check(options, data);
+    logins.push({ role: result.role, subject: result.subject, jwt: typeof data['jwt'] === 'string' ? data['jwt'] : '', refused: result.error });
+    if (result.error !== undefined || !result.policies) return { error: result.error ?? 'refused' };
+    return { policies: result.policies, displayName: `gcp-${result.role}`, meta: { service_account_email: result.subject ?? '' } };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    logins,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { address: front.address, logins, stop: front.stop };
 }
