@@ -12,6 +12,7 @@ import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { fetchJwks } from '../support/sts-web-identity-check.ts';
 import { adminKube, createObject, eventNotes, getObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { operatorMetric, percentile } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { startAzurite, type Azurite } from '../support/azurite.ts';
 import { cachedJwks, FEDERATED_AUDIENCE, startAzureFakes, type AzureFakes, type FakeApplication, type FakeVault } from '../fakes/azure/index.ts';
@@ -52,16 +53,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text();
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (wanted.every((w) => line.includes(w))) sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}
+const metric = (name: string, labels: Record<string, string>) => operatorMetric(op, name, labels);
 
 /** An application with read access to the vault, federated with ServiceAccount ns/reader, and that ServiceAccount. */
 async function reader(ns: string): Promise<FakeApplication> {
@@ -116,7 +108,6 @@ async function queueFor(ns: string): Promise<QueueClient> {
 }
 
 const depth = async (queue: QueueClient) => (await queue.getProperties()).approximateMessagesCount ?? -1;
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 for (const schema of ['EventGridSchema', 'CloudEventSchemaV1_0'] as EventSchema[]) {
   test(`azure (${schema}): a new version reaches the Secret through Event Grid → Storage queue (Azurite) with refreshInterval 1h, read with the store’s workload identity`, async () => {

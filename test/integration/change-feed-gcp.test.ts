@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, getObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { operatorMetric, percentile } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { PubSubRole, Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
 import type { TestKube } from '../support/kube.ts';
@@ -42,16 +43,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text();
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (wanted.every((w) => line.includes(w))) sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}
+const metric = (name: string, labels: Record<string, string>) => operatorMetric(op, name, labels);
 
 /** A namespace whose ServiceAccount `reader` is GKE-bound to a Google service account that may read secrets and consume `subscription`. */
 async function readerNamespace(): Promise<{ ns: string; google: string; topic: string; subscription: string }> {
@@ -93,7 +85,6 @@ async function feedStatus(ns: string): Promise<FeedStatus | undefined> {
   return (store?.['status'] as { changeFeeds?: FeedStatus[] } | undefined)?.changeFeeds?.find((f) => f.source === 'gcp-pubsub');
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 test('gcp: a new version reaches the Secret through the secret’s Pub/Sub topic with refreshInterval 1h, streaming-pulled with the store’s workload identity', async () => {
   const { ns, google, topic, subscription } = await readerNamespace();

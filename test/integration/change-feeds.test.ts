@@ -13,6 +13,7 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
 import { startStsWebIdentityCheck, type StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
 import { adminKube, createObject, eventNotes, getObject, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { operatorMetric } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
@@ -103,16 +104,7 @@ function cloudTrailEvent(eventName: string, secretId: string) {
   };
 }
 
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text();
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (wanted.every((w) => line.includes(w))) sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}
+const metric = (name: string, labels: Record<string, string>) => operatorMetric(op, name, labels);
 
 test('aws: a rotation reaches the Secret through EventBridge → SQS in seconds with refreshInterval 1h, read with the store’s IRSA identity', async () => {
   const ns = await namespaces.create(kube);
