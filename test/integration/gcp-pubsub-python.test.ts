@@ -3,28 +3,18 @@
 // Node client) drives it unchanged — topics, subscriptions, Pull, acks, redelivery after the ack deadline, nacks,
 // StreamingPull, Google's errors — and reads the notifications the Secret Manager fake publishes.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
-import { repoRoot } from '../support/cluster.ts';
-import { useCluster } from '../support/shared-cluster.ts';
-import { fetchIssuer } from '../support/sts-web-identity-check.ts';
-import { PubSubRole, Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
+import { runGcpPythonCheck, startGcpFakeForPython } from '../support/gcp-python.ts';
+import { PubSubRole, Role, type GcpFake } from '../fakes/gcp/index.ts';
 
-const PYTHON = join(repoRoot, '.cache/venv-gcp/bin/python');
 const PROJECT = 'pubsub-check';
 const NUMBER = '777000111333';
 let cluster: LocalCluster;
 let fake: GcpFake;
 
 before(async () => {
-  assert.ok(existsSync(PYTHON), `Google's Python clients are missing: run bash test/setup/install-gcp-client.sh`);
-  cluster = await useCluster();
-  fake = await startGcpFake({ kubeconfigPath: cluster.kubeconfigPath, issuer: await fetchIssuer(cluster.kubeconfigPath) });
-  fake.identity.addProject(PROJECT, NUMBER);
+  ({ cluster, fake } = await startGcpFakeForPython(PROJECT, NUMBER));
 });
 
 after(async () => {
@@ -39,12 +29,7 @@ test("Google's Python Pub/Sub client works against the fake unchanged: at-least-
   fake.identity.createServiceAccount(outsider);
   fake.pubsub.grant(`serviceAccount:${admin}`, PubSubRole.admin, `projects/${PROJECT}`);
   fake.secretManager.grant(`serviceAccount:${admin}`, Role.admin, PROJECT);
-  const { stdout } = await promisify(execFile)(
-    PYTHON,
-    [join(repoRoot, 'test/fakes/gcp/python_pubsub_check.py'), fake.pubsub.address, fake.secretManager.address, PROJECT, fake.identity.issueServiceAccountToken(admin), fake.identity.issueServiceAccountToken(outsider)],
-    { timeout: 90_000 },
-  );
-  const out = JSON.parse(stdout) as Record<string, unknown>;
+  const out = await runGcpPythonCheck('python_pubsub_check.py', [fake.pubsub.address, fake.secretManager.address, PROJECT, fake.identity.issueServiceAccountToken(admin), fake.identity.issueServiceAccountToken(outsider)], 90_000);
   assert.equal(out['topic'], `projects/${PROJECT}/topics/py-topic`);
   assert.equal(out['subscription'], 10);
   assert.equal((out['duplicate_topic'] as { class: string }).class, 'AlreadyExists');

@@ -2,14 +2,9 @@
 // .cache/venv-gcp by test/setup/install-gcp-client.sh; the operator never uses it) drives it unchanged, and what it
 // writes the operator's Node client reads back.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
-import { repoRoot } from '../support/cluster.ts';
-import { useCluster } from '../support/shared-cluster.ts';
+import { runGcpPython, runGcpPythonCheck, startGcpFakeForPython } from '../support/gcp-python.ts';
 import { adminKube } from '../support/operator.ts';
 import { fetchIssuer } from '../support/sts-web-identity-check.ts';
 import { Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
@@ -18,17 +13,13 @@ import { systemClock } from '../../src/util/clock.ts';
 import type { GcpsmProvider } from '../../src/api/types.generated.ts';
 import { unusedKubeAccess } from '../support/store-kube-access.ts';
 
-const PYTHON = join(repoRoot, '.cache/venv-gcp/bin/python');
 const PROJECT = 'python-check';
 const NUMBER = '777000111222';
 let cluster: LocalCluster;
 let fake: GcpFake;
 
 before(async () => {
-  assert.ok(existsSync(PYTHON), `Google's Python client is missing: run bash test/setup/install-gcp-client.sh`);
-  cluster = await useCluster();
-  fake = await startGcpFake({ kubeconfigPath: cluster.kubeconfigPath, issuer: await fetchIssuer(cluster.kubeconfigPath) });
-  fake.identity.addProject(PROJECT, NUMBER);
+  ({ cluster, fake } = await startGcpFakeForPython(PROJECT, NUMBER));
 });
 
 after(async () => {
@@ -42,12 +33,7 @@ test("Google's Python client works against the fake unchanged: create, versions,
   fake.identity.createServiceAccount(admin);
   fake.identity.createServiceAccount(reader);
   fake.secretManager.grant(`serviceAccount:${admin}`, Role.admin, PROJECT);
-  const { stdout } = await promisify(execFile)(
-    PYTHON,
-    [join(repoRoot, 'test/fakes/gcp/python_client_check.py'), fake.secretManager.address, PROJECT, fake.identity.issueServiceAccountToken(admin), fake.identity.issueServiceAccountToken(reader)],
-    { timeout: 60_000 },
-  );
-  const out = JSON.parse(stdout) as Record<string, unknown>;
+  const out = await runGcpPythonCheck('python_client_check.py', [fake.secretManager.address, PROJECT, fake.identity.issueServiceAccountToken(admin), fake.identity.issueServiceAccountToken(reader)], 60_000);
   const secret = `projects/${NUMBER}/secrets/py-secret`;
   assert.equal(out['created'], secret, 'names carry the project number, as Google returns them');
   assert.deepEqual(out['versions'], [`${secret}/versions/1`, `${secret}/versions/2`, 'ENABLED']);
@@ -130,8 +116,7 @@ test('the fakes refuse what Google refuses once time passes: an expired subject 
     // The federated token (issued before the clock moved) lives an hour; past it, Secret Manager refuses it.
     timed.secretManager.createSecret(PROJECT, 'timed', { value: 'x' });
     now += 3600_000;
-    const { stdout } = await promisify(execFile)(
-      PYTHON,
+    const [kind, message] = (await runGcpPython(
       ['-c', [
         'import grpc, json, sys',
         'from google.api_core import exceptions',
@@ -144,9 +129,8 @@ test('the fakes refuse what Google refuses once time passes: an expired subject 
         'except exceptions.GoogleAPICallError as err:',
         '    print(json.dumps([type(err).__name__, err.message]))',
       ].join('\n'), timed.secretManager.address, `projects/${PROJECT}/secrets/timed/versions/latest`, accessToken],
-      { timeout: 60_000 },
-    );
-    const [kind, message] = JSON.parse(stdout) as [string, string];
+      60_000,
+    )) as [string, string];
     assert.equal(kind, 'Unauthenticated');
     assert.match(message, /^Request had invalid authentication credentials\./);
   } finally {
