@@ -11,13 +11,12 @@ import { fetchJwks } from '../support/sts-web-identity-check.ts';
 import { adminKube } from '../support/operator.ts';
 import { TestNamespaces } from '../support/integration.ts';
 import { cachedJwks, startAzureFakes, type AzureFakes, type FakeVault } from '../fakes/azure/index.ts';
+import { directStoreContext } from '../support/direct-store.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
-import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
 import { createAzureProvider } from '../../src/providers/azure/provider.ts';
 import type { SecretsClient } from '../../src/providers/provider.ts';
 import { RemoteNotOwnedError } from '../../src/providers/push.ts';
-import { systemClock } from '../../src/util/clock.ts';
 
 const TENANT = randomUUID();
 let cluster: LocalCluster;
@@ -57,14 +56,7 @@ async function client(permissions: Parameters<FakeVault['grant']>[1]): Promise<S
     tenantId: TENANT,
     authSecretRef: { clientId: { name: 'sp', key: 'id' }, clientSecret: { name: 'sp', key: 'secret' } },
   };
-  return createAzureProvider({ trustedCaPem: fakes.tls.caPem }).newClient(spec as never, {
-    storeKind: 'SecretStore',
-    storeName: 'direct',
-    storeNamespace: ns,
-    namespace: ns,
-    clock: systemClock,
-    kube: createStoreKubeAccess(operatorKube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` }),
-  });
+  return createAzureProvider({ trustedCaPem: fakes.tls.caPem }).newClient(spec as never, directStoreContext(operatorKube, ns));
 }
 
 test('SetSecret with our mark, contentType and tags; unchanged makes no version; a property merged; foreign refused; soft delete; a deleted name refused', async () => {

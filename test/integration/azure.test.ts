@@ -11,6 +11,7 @@ import { fetchJwks } from '../support/sts-web-identity-check.ts';
 import { adminKube, createObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData, refreshTimesIn } from '../support/integration.ts';
 import { cachedJwks, createClientCertificate, FEDERATED_AUDIENCE, startAzureFakes, type AzureFakes, type FakeApplication, type FakeVault } from '../fakes/azure/index.ts';
+import { directStoreContext } from '../support/direct-store.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
@@ -18,7 +19,6 @@ import { createAzureProvider } from '../../src/providers/azure/provider.ts';
 import type { StoreCredential } from '../../src/providers/azure/credential.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
 import { NoSecretError, TerminalError, ThrottledError, type SecretsClient } from '../../src/providers/provider.ts';
-import { systemClock } from '../../src/util/clock.ts';
 import { defaultHoldResultsMs } from '../../src/providers/shared-calls.ts';
 
 /** --service-account-issuer of the test control plane (test/support/cluster.ts). */
@@ -108,14 +108,7 @@ async function servicePrincipalSecret(ns: string): Promise<{ app: FakeApplicatio
 /** A provider client straight from the provider, as the operator builds it, with a service principal. */
 async function directClient(ns: string): Promise<SecretsClient> {
   const { provider } = await servicePrincipalSecret(ns);
-  return createAzureProvider({ trustedCaPem: fakes.tls.caPem }).newClient(azurekv(provider) as never, {
-    storeKind: 'SecretStore',
-    storeName: 'direct',
-    storeNamespace: ns,
-    namespace: ns,
-    clock: systemClock,
-    kube: createStoreKubeAccess(operatorKube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` }),
-  });
+  return createAzureProvider({ trustedCaPem: fakes.tls.caPem }).newClient(azurekv(provider) as never, directStoreContext(operatorKube, ns));
 }
 
 test('read paths: secret (latest and by version), tags with metadataPolicy Fetch, cert/ as PEM, key/ as JWK, not found, bad keys', async () => {

@@ -10,14 +10,13 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube } from '../support/operator.ts';
 import { TestNamespaces } from '../support/integration.ts';
 import { Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
+import { directStoreContext } from '../support/direct-store.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
-import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
 import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
 import type { GcpsmProvider } from '../../src/api/types.generated.ts';
 import type { SecretsClient } from '../../src/providers/provider.ts';
 import { RemoteNotOwnedError } from '../../src/providers/push.ts';
-import { systemClock } from '../../src/util/clock.ts';
 
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const PROJECT = 'relay-push';
@@ -55,14 +54,7 @@ async function client(role: (typeof Role)[keyof typeof Role]): Promise<SecretsCl
   fake.identity.bindWorkloadIdentityUser(google, fake.identity.gkeMember(PROJECT, ns, 'pusher'));
   fake.secretManager.grant(`serviceAccount:${google}`, role, PROJECT);
   const spec = { projectID: PROJECT, secretVersionSelectionPolicy: 'LatestOrFail', endpoints: fake.endpoints, auth: { workloadIdentity: { serviceAccountRef: { name: 'pusher' }, ...CLUSTER } } } as unknown as GcpsmProvider;
-  return createGcpProvider().newClient(spec, {
-    storeKind: 'SecretStore',
-    storeName: 'direct',
-    storeNamespace: ns,
-    namespace: ns,
-    clock: systemClock,
-    kube: createStoreKubeAccess(operatorKube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` }),
-  });
+  return createGcpProvider().newClient(spec, directStoreContext(operatorKube, ns));
 }
 
 test('CreateSecret + AddSecretVersion with our mark and labels; unchanged adds no version; property merged; foreign refused until adopted; delete only ours', async () => {

@@ -12,14 +12,14 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData, refreshTimesIn } from '../support/integration.ts';
 import { Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
+import { directStoreContext } from '../support/direct-store.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
 import { createStoreKubeAccess } from '../../src/k8s/store-access.ts';
 import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
 import type { GcpsmProvider } from '../../src/api/types.generated.ts';
-import { NoSecretError, TerminalError, ThrottledError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
+import { NoSecretError, TerminalError, ThrottledError, type SecretsClient } from '../../src/providers/provider.ts';
 import { defaultHoldResultsMs } from '../../src/providers/shared-calls.ts';
-import { systemClock } from '../../src/util/clock.ts';
 
 /** --service-account-issuer of the test control plane (test/support/cluster.ts). */
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -92,15 +92,7 @@ function es(name: string, spec: Record<string, unknown>) {
 
 /** A provider client straight from the provider (no operator), acting as a GKE Workload Identity ServiceAccount of `ns`. */
 async function directClient(ns: string, spec: Partial<GcpsmProvider>): Promise<SecretsClient> {
-  const ctx: StoreContext = {
-    storeKind: 'SecretStore',
-    storeName: 'direct',
-    storeNamespace: ns,
-    namespace: ns,
-    clock: systemClock,
-    kube: createStoreKubeAccess(operatorKube, { onlyNamespace: ns, storeDescription: `SecretStore ${ns}/direct` }),
-  };
-  return createGcpProvider().newClient(gcpsm(spec), ctx);
+  return createGcpProvider().newClient(gcpsm(spec), directStoreContext(operatorKube, ns));
 }
 
 /** A namespace with ServiceAccount `reader` bound to Google service account `google`, granted `roles` on the project. */
