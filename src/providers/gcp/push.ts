@@ -7,9 +7,8 @@ import { NoSecretError, TerminalError } from '../provider.ts';
 import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from '../push.ts';
 import { mergeProperty, notOwned, ownershipOf, removeProperty, valueText, MARK_MANAGED_BY_KEY, MARK_MANAGED_BY_VALUE, MARK_OWNER_KEY } from '../push.ts';
 import type { GcpCredentials } from './credentials.ts';
-import { gcpCall, GrpcCode, grpcCode } from './errors.ts';
 import { secretName, versionName } from './plan.ts';
-import { CALL_RETRY } from './reader.ts';
+import { authorizedCall } from './reader.ts';
 import type { SecretManagerServiceClient } from './sdk.ts';
 
 /** ESO's PushSecretMetadata spec for GCP: labels, annotations (each a map of strings). Pure. */
@@ -29,17 +28,7 @@ export function parseGcpMetadata(metadata: Readonly<Record<string, unknown>> | u
 
 export function createGcpWriter(settings: { client: SecretManagerServiceClient; credentials: GcpCredentials; parent: string }) {
   const { client, credentials, parent } = settings;
-  const call = async <T>(method: string, resource: string, signal: AbortSignal, run: (options: object) => Promise<T>): Promise<T> =>
-    gcpCall({ method, resource, get identity() { return credentials.identity; } }, async () => {
-      const token = await credentials.token(signal);
-      signal.throwIfAborted();
-      try {
-        return await run({ otherArgs: { headers: { authorization: `Bearer ${token}` } }, retry: CALL_RETRY });
-      } catch (error) {
-        if (grpcCode(error) === GrpcCode.UNAUTHENTICATED) credentials.invalidate();
-        throw error;
-      }
-    });
+  const call = authorizedCall(credentials);
   const describe = async (name: string, signal: AbortSignal) => {
     try {
       const [secret] = await call('GetSecret', name, signal, (options) => client.getSecret({ name }, options));

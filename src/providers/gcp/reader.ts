@@ -51,13 +51,9 @@ export interface GcpReader {
   getAllSecrets(find: FindRef, signal: AbortSignal): Promise<Record<string, Uint8Array>>;
 }
 
-const encoder = new TextEncoder();
-
-export function createGcpReader(settings: GcpReaderSettings): GcpReader {
-  const { client, credentials, parent } = settings;
-
-  /** One RPC with the current token; an UNAUTHENTICATED answer drops the token so the next call exchanges anew. */
-  const call = async <T>(method: string, resource: string, signal: AbortSignal, run: (options: object) => Promise<T>): Promise<T> =>
+/** One RPC with the current token; an UNAUTHENTICATED answer drops the token so the next call exchanges anew. */
+export function authorizedCall(credentials: GcpCredentials) {
+  return async <T>(method: string, resource: string, signal: AbortSignal, run: (options: object) => Promise<T>): Promise<T> =>
     gcpCall({ method, resource, get identity() { return credentials.identity; } }, async () => {
       const token = await credentials.token(signal);
       signal.throwIfAborted();
@@ -68,6 +64,14 @@ export function createGcpReader(settings: GcpReaderSettings): GcpReader {
         throw error;
       }
     });
+}
+
+const encoder = new TextEncoder();
+
+export function createGcpReader(settings: GcpReaderSettings): GcpReader {
+  const { client, credentials, parent } = settings;
+
+  const call = authorizedCall(credentials);
 
   const access = async (name: string, signal: AbortSignal): Promise<Uint8Array> => {
     const [response] = await call('AccessSecretVersion', name, signal, (options) => client.accessSecretVersion({ name }, options));
