@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
+import { passwordExternalSecret } from '../support/vault-auth.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import { adminKube, createObject, Plural, startTestOperator, type TestOperator } from '../support/operator.ts';
@@ -83,15 +84,6 @@ function certStore(name: string, cert: Record<string, unknown>, server = bao.add
   };
 }
 
-function externalSecret(name: string, storeName: string, key: string) {
-  return {
-    apiVersion: 'secret-relay.dev/v1alpha1',
-    kind: 'ExternalSecret',
-    metadata: { name },
-    spec: { secretStoreRef: { name: storeName, kind: 'SecretStore' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key, property: 'password' } }] },
-  };
-}
-
 async function tlsSecret(ns: string, name: string, pem: Pem): Promise<void> {
   await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name }, type: 'kubernetes.io/tls', stringData: { 'tls.crt': pem.cert, 'tls.key': pem.key } } });
 }
@@ -113,7 +105,7 @@ test('cert auth: the store logs in with its own client certificate (test CA, rol
   await createObject(kube, Plural.SecretStore, certStore('vault', { ...ref('vault-client'), vaultRole: 'team-a' }), ns);
   const ready = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'vault', status: 'True' }, 60_000);
   assert.ok(ready);
-  await createObject(kube, Plural.ExternalSecret, externalSecret('app', 'vault', 'cert/a/db'), ns);
+  await createObject(kube, Plural.ExternalSecret, passwordExternalSecret('app', 'vault', 'cert/a/db'), ns);
   await waitSecretData(kube, ns, 'app', { password }, 60_000);
 
   // The same certificate given as spec.provider.vault.tls (ESO allows cert auth without its own refs).
@@ -133,7 +125,7 @@ test('cert auth: the store logs in with its own client certificate (test CA, rol
     },
     ns,
   );
-  await createObject(kube, Plural.ExternalSecret, externalSecret('via-tls', 'via-tls', 'cert/a/db'), ns);
+  await createObject(kube, Plural.ExternalSecret, passwordExternalSecret('via-tls', 'via-tls', 'cert/a/db'), ns);
   await waitSecretData(kube, ns, 'via-tls', { password }, 60_000);
 });
 
@@ -146,7 +138,7 @@ test('cert auth attacked as a tenant: another namespace\'s certificate, an untru
   // 1. The victim's certificate, named from the attacker's SecretStore: refused before any login.
   await createObject(kube, Plural.SecretStore, certStore('steal', { ...ref('vault-client', victim), vaultRole: 'team-a' }), attacker);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: attacker, name: 'steal', status: 'False', message: /may not use Secret vault-client in namespace/ }, 60_000);
-  await createObject(kube, Plural.ExternalSecret, externalSecret('steal', 'steal', 'cert/a/db'), attacker);
+  await createObject(kube, Plural.ExternalSecret, passwordExternalSecret('steal', 'steal', 'cert/a/db'), attacker);
   await waitReady(kube, { namespace: attacker, name: 'steal', status: 'False' }, 60_000);
 
   // 2. A certificate of a CA OpenBao does not trust: OpenBao refuses the login.

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { repoRoot, type LocalCluster } from '../support/cluster.ts';
+import { passwordExternalSecret } from '../support/vault-auth.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import { startGoogleIdentity, type GoogleIdentity } from '../fakes/gcp/iam.ts';
@@ -82,15 +83,6 @@ function gcpStore(name: string, gcp: Record<string, unknown>) {
   };
 }
 
-function externalSecret(name: string, storeName: string, key: string) {
-  return {
-    apiVersion: 'secret-relay.dev/v1alpha1',
-    kind: 'ExternalSecret',
-    metadata: { name },
-    spec: { secretStoreRef: { name: storeName, kind: 'SecretStore' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key, property: 'password' } }] },
-  };
-}
-
 async function workloadServiceAccount(ns: string, name: string, google: string): Promise<void> {
   await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name, annotations: { 'iam.gke.io/gcp-service-account': google } } } });
 }
@@ -103,7 +95,7 @@ test("gcp auth with the store's GKE Workload Identity: signJwt as its Google ser
   google.bindWorkloadIdentityUser(gsa('team-a'), google.gkeMember(PROJECT, ns, 'vault'));
   await createObject(kube, Plural.SecretStore, gcpStore('vault', { role: 'team-a', workloadIdentity: { serviceAccountRef: { name: 'vault' }, ...CLUSTER } }), ns);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'vault', status: 'True' }, 60_000);
-  await createObject(kube, Plural.ExternalSecret, externalSecret('app', 'vault', 'gcp/a/db'), ns);
+  await createObject(kube, Plural.ExternalSecret, passwordExternalSecret('app', 'vault', 'gcp/a/db'), ns);
   await waitSecretData(kube, ns, 'app', { password: value }, 60_000);
   assert.ok(google.exchanges.some((e) => e.subject === `system:serviceaccount:${ns}:vault` && e.refused === undefined), "the store's own ServiceAccount token was exchanged");
   assert.ok(google.signedJwts.some((s) => s.email === gsa('team-a') && s.allowed));
@@ -118,7 +110,7 @@ test("gcp auth with a service-account key from the store's Secret: the JWT signe
   const ns = await namespaces.create(kube);
   await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'gcp-key' }, stringData: { 'key.json': JSON.stringify(key) } } });
   await createObject(kube, Plural.SecretStore, gcpStore('vault', { role: 'keyed', secretRef: { secretAccessKeySecretRef: { name: 'gcp-key', key: 'key.json' } } }), ns);
-  await createObject(kube, Plural.ExternalSecret, externalSecret('app', 'vault', 'gcp/keyed/db'), ns);
+  await createObject(kube, Plural.ExternalSecret, passwordExternalSecret('app', 'vault', 'gcp/keyed/db'), ns);
   await waitSecretData(kube, ns, 'app', { password: value }, 60_000);
 
   // The login JWT, verified by google-auth (Google's Python library, a client the operator does not use) with the key's public half.

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
+import { passwordExternalSecret } from '../support/vault-auth.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { baoWithLdapPath, startOpenBao, type OpenBao } from '../support/openbao.ts';
 import { startSlapd, PEOPLE_DN, type Slapd } from '../support/slapd.ts';
@@ -51,15 +52,6 @@ function ldapStore(name: string, ldap: Record<string, unknown>) {
   return { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name }, spec: { provider: { vault: { server: bao.address, path: 'secret', version: 'v2', auth: { ldap } } } } };
 }
 
-function externalSecret(name: string, storeName: string, key: string) {
-  return {
-    apiVersion: 'secret-relay.dev/v1alpha1',
-    kind: 'ExternalSecret',
-    metadata: { name },
-    spec: { secretStoreRef: { name: storeName, kind: 'SecretStore' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key, property: 'password' } }] },
-  };
-}
-
 test('ldap auth: the directory user of the store logs in through OpenBao and the value syncs', async () => {
   // The directory itself, checked with ldap-utils: alice's password binds, a wrong one does not.
   assert.equal(await slapd.whoami('alice', alicePassword), `dn:uid=alice,${PEOPLE_DN}`);
@@ -72,7 +64,7 @@ test('ldap auth: the directory user of the store logs in through OpenBao and the
   // path omitted: the default mount ldap, applied in code (nothing written into the spec).
   await createObject(kube, Plural.SecretStore, ldapStore('vault', { username: 'alice', secretRef: { name: 'ldap', key: 'password' } }), ns);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'vault', status: 'True' }, 60_000);
-  await createObject(kube, Plural.ExternalSecret, externalSecret('app', 'vault', 'ldap/alice/db'), ns);
+  await createObject(kube, Plural.ExternalSecret, passwordExternalSecret('app', 'vault', 'ldap/alice/db'), ns);
   await waitSecretData(kube, ns, 'app', { password: value }, 60_000);
   const stored = (await kube.custom.getNamespacedCustomObject({ group: 'secret-relay.dev', version: 'v1alpha1', namespace: ns, plural: Plural.SecretStore, name: 'vault' })) as {
     spec: { provider: { vault: { auth: { ldap: Record<string, unknown> } } } };
@@ -88,7 +80,7 @@ test('ldap auth attacked as a tenant: another namespace\'s password, a wrong pas
 
   await createObject(kube, Plural.SecretStore, ldapStore('steal', { path: 'ldap', username: 'alice', secretRef: { name: 'ldap', key: 'password', namespace: victim } }), attacker);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: attacker, name: 'steal', status: 'False', message: /may not use Secret ldap in namespace/ }, 60_000);
-  await createObject(kube, Plural.ExternalSecret, externalSecret('steal', 'steal', 'ldap/alice/db'), attacker);
+  await createObject(kube, Plural.ExternalSecret, passwordExternalSecret('steal', 'steal', 'ldap/alice/db'), attacker);
   await waitReady(kube, { namespace: attacker, name: 'steal', status: 'False' }, 60_000);
   assert.equal(await kube.core.readNamespacedSecret({ namespace: attacker, name: 'steal' }).catch(() => undefined), undefined, 'nothing written from the refused store');
 
@@ -113,7 +105,7 @@ test('ldap auth through a ClusterSecretStore: a named namespace is read as named
   await createObject(kube, Plural.ClusterSecretStore, clusterStore(named, ops));
   await createObject(kube, Plural.ClusterSecretStore, clusterStore(referent));
   const app = await namespaces.create(kube);
-  const es = (name: string, store: string) => ({ ...externalSecret(name, store, 'ldap/alice/shared'), spec: { ...externalSecret(name, store, 'ldap/alice/shared').spec, secretStoreRef: { name: store, kind: 'ClusterSecretStore' } } });
+  const es = (name: string, store: string) => ({ ...passwordExternalSecret(name, store, 'ldap/alice/shared'), spec: { ...passwordExternalSecret(name, store, 'ldap/alice/shared').spec, secretStoreRef: { name: store, kind: 'ClusterSecretStore' } } });
   await createObject(kube, Plural.ExternalSecret, es('named', named), app);
   await waitSecretData(kube, app, 'named', { password: value }, 60_000);
   // Referent: the password is looked up in the ExternalSecret's namespace, which holds none — never the admin's.
