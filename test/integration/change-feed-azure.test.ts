@@ -11,7 +11,8 @@ import type { QueueClient } from '@azure/storage-queue';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { fetchJwks } from '../support/sts-web-identity-check.ts';
-import { adminKube, createObject, eventNotes, getObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { adminKube, createObject, eventNotes, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { changeFeedStatus, hourlyExternalSecret } from '../support/change-feed.ts';
 import { operatorMetric, percentile } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { startAzurite, type Azurite } from '../support/azurite.ts';
@@ -86,20 +87,8 @@ async function feedStore(ns: string, queueURL: string): Promise<void> {
   }, ns);
 }
 
-async function externalSecret(ns: string, name: string, key: string): Promise<void> {
-  await createObject(kube, Plural.ExternalSecret, {
-    apiVersion: 'secret-relay.dev/v1alpha1',
-    kind: 'ExternalSecret',
-    metadata: { name },
-    spec: { secretStoreRef: { name: 'kv' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key } }] },
-  }, ns);
-}
-
-type FeedStatus = { source: string; connected: boolean; lastHeardTime?: string; message?: string };
-async function feedStatus(ns: string): Promise<FeedStatus | undefined> {
-  const store = await getObject(kube, Plural.SecretStore, 'kv', ns);
-  return (store?.['status'] as { changeFeeds?: FeedStatus[] } | undefined)?.changeFeeds?.find((f) => f.source === 'azure-queue');
-}
+const externalSecret = (ns: string, name: string, key: string) => hourlyExternalSecret(kube, ns, 'kv', name, key);
+const feedStatus = (ns: string) => changeFeedStatus(kube, ns, 'kv', 'azure-queue');
 
 async function queueFor(ns: string): Promise<QueueClient> {
   const queue = azurite.service.getQueueClient(`changes-${ns}`.slice(0, 63));

@@ -9,7 +9,8 @@ import * as net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
-import { adminKube, createObject, eventNotes, getObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { adminKube, createObject, eventNotes, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { changeFeedStatus, hourlyExternalSecret } from '../support/change-feed.ts';
 import { operatorMetric, percentile } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { PubSubRole, Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
@@ -70,20 +71,8 @@ async function feedStore(ns: string, subscription: string): Promise<void> {
   }, ns);
 }
 
-async function externalSecret(ns: string, name: string, key: string): Promise<void> {
-  await createObject(kube, Plural.ExternalSecret, {
-    apiVersion: 'secret-relay.dev/v1alpha1',
-    kind: 'ExternalSecret',
-    metadata: { name },
-    spec: { secretStoreRef: { name: 'gsm' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key } }] },
-  }, ns);
-}
-
-type FeedStatus = { source: string; connected: boolean; lastHeardTime?: string; message?: string };
-async function feedStatus(ns: string): Promise<FeedStatus | undefined> {
-  const store = await getObject(kube, Plural.SecretStore, 'gsm', ns);
-  return (store?.['status'] as { changeFeeds?: FeedStatus[] } | undefined)?.changeFeeds?.find((f) => f.source === 'gcp-pubsub');
-}
+const externalSecret = (ns: string, name: string, key: string) => hourlyExternalSecret(kube, ns, 'gsm', name, key);
+const feedStatus = (ns: string) => changeFeedStatus(kube, ns, 'gsm', 'gcp-pubsub');
 
 
 test('gcp: a new version reaches the Secret through the secret’s Pub/Sub topic with refreshInterval 1h, streaming-pulled with the store’s workload identity', async () => {
