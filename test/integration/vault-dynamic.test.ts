@@ -33,7 +33,7 @@ import type { TestKube } from '../support/kube.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
 import { LEASE_FINALIZER } from '../../src/controller/externalsecret/generators.ts';
 import { LEASES_ANNOTATION } from '../../src/controller/externalsecret/lease-annotation.ts';
-import { forward, startFaultProxy, type Fault } from '../support/fault-proxy.ts';
+import { forward, startFaultProxy, type Fault, type FaultProxy } from '../support/fault-proxy.ts';
 
 let cluster: LocalCluster;
 let kube: TestKube;
@@ -283,15 +283,8 @@ async function startBaoProxy() {
 
 test('a failure at each step after the Secret is written (the leases status patch, the revocation of the replaced lease) keeps the new credentials valid; the old lease is revoked exactly once afterwards', async () => {
   const baoProxy = await startBaoProxy();
-  const kubeProxy = await startFaultProxy(cluster.kubeconfigPath);
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'vdyn-faults-')), 'kubeconfig');
-  kubeProxy.writeKubeconfig(kubeconfig);
   // This test's operator talks to the apiserver through the fault proxy (one operator at a time: no leader election here).
-  await stopTestOperator(op, 'vault-dynamic-before-faults');
-  op = undefined;
-  const proxied = await startTestOperator({ kubeconfigPath: kubeconfig, args: ['--leader-elect=false', '--concurrency=2'], providers: [createVaultProvider()] });
-  operators.push(proxied);
-  op = proxied;
+  const { kubeProxy, proxied } = await startOperatorBehindProxy('faults');
   try {
     const ns = await setup(baoProxy.url);
     // A TTL long enough that the replaced lease cannot simply expire while its revocation is refused.
@@ -309,20 +302,7 @@ test('a failure at each step after the Secret is written (the leases status patc
     // Faults: OpenBao refuses revocations; the second status patch after the Secret is written (the leases'
     // commit, after the sync's own status patch) fails with a 500 the client does not retry.
     baoProxy.refuse(true);
-    let secretWritten = false;
-    let statusPatchesSince = 0;
-    let injected = 0;
-    kubeProxy.setRule((req): Fault => {
-      if (req.method !== 'GET' && req.url.startsWith(`/api/v1/namespaces/${ns}/secrets/db`)) secretWritten = true;
-      if (secretWritten && req.method === 'PATCH' && req.url.startsWith(`/apis/secret-relay.dev/v1alpha1/namespaces/${ns}/externalsecrets/db/status`)) {
-        statusPatchesSince++;
-        if (statusPatchesSince === 2) {
-          injected++;
-          return { kind: 'status', code: 500, reason: 'injected: etcd timeout' };
-        }
-      }
-      return forward;
-    });
+    const injected = failStatusPatchesAfterSecretWrite(kubeProxy, ns, (n) => n === 2);
     // A spec change syncs again: new credentials, the old lease retired.
     await patchObject(kube, Plural.ExternalSecret, 'db', { spec: { refreshInterval: '59m' } }, ns);
 
@@ -330,7 +310,7 @@ test('a failure at each step after the Secret is written (the leases status patc
       const now = await credentials(ns, 'db');
       return now && now.username !== first.username ? now : undefined;
     }, 30_000);
-    await waitFor('the leases status patch to have failed once', () => injected === 1, 30_000);
+    await waitFor('the leases status patch to have failed once', () => injected() === 1, 30_000);
     const retired = await waitFor('the old lease recorded as to revoke after a failed revocation', async () => {
       const es = await getObject(kube, Plural.ExternalSecret, 'db', ns);
       const pending = (es?.['status'] as { retiredLeases?: { leaseId: string; revokeAttempts: number }[] } | undefined)?.retiredLeases ?? [];
@@ -381,6 +361,28 @@ async function leasesOnSecret(ns: string, name: string): Promise<string[]> {
   return annotation ? (JSON.parse(annotation) as { leases: { leaseId: string }[] }).leases.map((l) => l.leaseId) : [];
 }
 
+/**
+ * From the next write of Secret ns/db on, answers the ExternalSecret ns/db status patches for whose number (counting
+ * from 1, the sync's own first) `fail` holds with a 500 the client does not retry. Returns how many it failed so far.
+ */
+function failStatusPatchesAfterSecretWrite(kubeProxy: FaultProxy, ns: string, fail: (patchNumber: number) => boolean): () => number {
+  let secretWritten = false;
+  let statusPatchesSince = 0;
+  let injected = 0;
+  kubeProxy.setRule((req): Fault => {
+    if (req.method !== 'GET' && req.url.startsWith(`/api/v1/namespaces/${ns}/secrets/db`)) secretWritten = true;
+    if (secretWritten && req.method === 'PATCH' && req.url.startsWith(`/apis/secret-relay.dev/v1alpha1/namespaces/${ns}/externalsecrets/db/status`)) {
+      statusPatchesSince++;
+      if (fail(statusPatchesSince)) {
+        injected++;
+        return { kind: 'status', code: 500, reason: 'injected: etcd timeout' };
+      }
+    }
+    return forward;
+  });
+  return () => injected;
+}
+
 /** Stops the shared operator and starts one behind a new fault proxy in front of the apiserver. */
 async function startOperatorBehindProxy(name: string) {
   const kubeProxy = await startFaultProxy(cluster.kubeconfigPath);
@@ -405,26 +407,13 @@ test("the leases' status patch fails after new credentials reach the Secret, and
 
     // From the Secret's next write on, the sync's own status patch goes through and every later one (the leases')
     // fails: this leader never records the new lease.
-    let secretWritten = false;
-    let statusPatchesSince = 0;
-    let injected = 0;
-    kubeProxy.setRule((req): Fault => {
-      if (req.method !== 'GET' && req.url.startsWith(`/api/v1/namespaces/${ns}/secrets/db`)) secretWritten = true;
-      if (secretWritten && req.method === 'PATCH' && req.url.startsWith(`/apis/secret-relay.dev/v1alpha1/namespaces/${ns}/externalsecrets/db/status`)) {
-        statusPatchesSince++;
-        if (statusPatchesSince >= 2) {
-          injected++;
-          return { kind: 'status', code: 500, reason: 'injected: etcd timeout' };
-        }
-      }
-      return forward;
-    });
+    const injected = failStatusPatchesAfterSecretWrite(kubeProxy, ns, (n) => n >= 2);
     await patchObject(kube, Plural.ExternalSecret, 'db', { spec: { refreshInterval: '59m' } }, ns);
     const second = await waitFor('new credentials in the Secret', async () => {
       const now = await credentials(ns, 'db');
       return now && now.username !== first.username ? now : undefined;
     }, 30_000);
-    await waitFor("the leases' status patch to have failed", () => injected >= 1, 30_000);
+    await waitFor("the leases' status patch to have failed", () => injected() >= 1, 30_000);
     const [newLease] = await leasesOnSecret(ns, 'db');
     assert.ok(newLease && newLease !== oldLease!.leaseId, 'the Secret names the lease of its new credentials');
     assert.equal((await leasesOf(ns, 'db'))[0]?.leaseId, oldLease!.leaseId, 'the status still names the old lease');
