@@ -172,15 +172,21 @@ test('aws: a rotation reaches the Secret through EventBridge → SQS in seconds 
   assert.equal((await readSecret(kube, ns, 'app-a'))?.data?.['password'], Buffer.from(second).toString('base64'));
 });
 
-test('aws: a feed that cannot reach its queue leaves the store Ready=True, says so in status and a Warning Event', async () => {
+/** A namespace whose SecretStore "aws" (IRSA ServiceAccount `reader`) has an sqs change feed on a queue that does not exist. */
+async function storeWithMissingQueue(queueName: string): Promise<string> {
   const ns = await namespaces.create(kube);
   await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::${ACCOUNT}:role/r` } } } });
   await createObject(kube, Plural.SecretStore, {
     apiVersion: 'secret-relay.dev/v1alpha1',
     kind: 'SecretStore',
     metadata: { name: 'aws' },
-    spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `${moto.endpoint}/${ACCOUNT}/no-such-queue` } } } } },
+    spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `${moto.endpoint}/${ACCOUNT}/${queueName}` } } } } },
   }, ns);
+  return ns;
+}
+
+test('aws: a feed that cannot reach its queue leaves the store Ready=True, says so in status and a Warning Event', async () => {
+  const ns = await storeWithMissingQueue('no-such-queue');
   const down = await waitFor('the store says its feed is not connected', async () => {
     const store = await getObject(kube, Plural.SecretStore, 'aws', ns);
     const feeds = (store?.['status'] as { changeFeeds?: { connected: boolean; message?: string }[] } | undefined)?.changeFeeds;
@@ -193,14 +199,7 @@ test('aws: a feed that cannot reach its queue leaves the store Ready=True, says 
 });
 
 test('aws: a feed removed from the store spec stops and its status.changeFeeds entry goes', async () => {
-  const ns = await namespaces.create(kube);
-  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::${ACCOUNT}:role/r` } } } });
-  await createObject(kube, Plural.SecretStore, {
-    apiVersion: 'secret-relay.dev/v1alpha1',
-    kind: 'SecretStore',
-    metadata: { name: 'aws' },
-    spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `${moto.endpoint}/${ACCOUNT}/no-such-queue-either` } } } } },
-  }, ns);
+  const ns = await storeWithMissingQueue('no-such-queue-either');
   const feedsOf = async () => ((await getObject(kube, Plural.SecretStore, 'aws', ns))?.['status'] as { changeFeeds?: { source: string }[] } | undefined)?.changeFeeds ?? [];
   await waitFor('the store reports its aws-sqs feed', async () => (await feedsOf()).some((f) => f.source === 'aws-sqs'));
   await patchObject(kube, Plural.SecretStore, 'aws', { spec: { provider: { aws: { changeFeed: null } } } }, ns);
