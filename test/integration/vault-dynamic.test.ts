@@ -361,6 +361,16 @@ async function leasesOnSecret(ns: string, name: string): Promise<string[]> {
   return annotation ? (JSON.parse(annotation) as { leases: { leaseId: string }[] }).leases.map((l) => l.leaseId) : [];
 }
 
+/** A new namespace whose ExternalSecret db (generator `long`) has synced credentials and its one lease on the status. */
+async function syncedWithOneLease() {
+  const ns = await setup();
+  await createGenerator(ns, 'long', 'long');
+  await createExternalSecret(ns, 'db', 'long');
+  const first = await waitFor('credentials in the Secret', () => credentials(ns, 'db'));
+  const [oldLease] = await waitFor('the lease on the status', async () => ((await leasesOf(ns, 'db')).length === 1 ? leasesOf(ns, 'db') : undefined));
+  return { ns, first, oldLease };
+}
+
 /**
  * From the next write of Secret ns/db on, answers the ExternalSecret ns/db status patches for whose number (counting
  * from 1, the sync's own first) `fail` holds with a 500 the client does not retry. Returns how many it failed so far.
@@ -399,11 +409,7 @@ async function startOperatorBehindProxy(name: string) {
 test("the leases' status patch fails after new credentials reach the Secret, and leadership changes before a retry: the new leader renews the new lease (the Secret's credentials outlive their TTL), revokes the old one", async () => {
   const { kubeProxy, proxied } = await startOperatorBehindProxy('lease-hole');
   try {
-    const ns = await setup();
-    await createGenerator(ns, 'long', 'long');
-    await createExternalSecret(ns, 'db', 'long');
-    const first = await waitFor('credentials in the Secret', () => credentials(ns, 'db'));
-    const [oldLease] = await waitFor('the lease on the status', async () => ((await leasesOf(ns, 'db')).length === 1 ? leasesOf(ns, 'db') : undefined));
+    const { ns, first, oldLease } = await syncedWithOneLease();
 
     // From the Secret's next write on, the sync's own status patch goes through and every later one (the leases')
     // fails: this leader never records the new lease.
@@ -447,11 +453,7 @@ test("the leases' status patch fails after new credentials reach the Secret, and
 test('deleting the old Secret after a target rename fails: the new Secret\'s credentials stay valid and are not replaced, the ExternalSecret is not Ready until the old Secret is deleted, and it heals', async () => {
   const { kubeProxy } = await startOperatorBehindProxy('rename');
   try {
-    const ns = await setup();
-    await createGenerator(ns, 'long', 'long');
-    await createExternalSecret(ns, 'db', 'long');
-    const first = await waitFor('credentials in the Secret', () => credentials(ns, 'db'));
-    const [oldLease] = await waitFor('the lease on the status', async () => ((await leasesOf(ns, 'db')).length === 1 ? leasesOf(ns, 'db') : undefined));
+    const { ns, first, oldLease } = await syncedWithOneLease();
 
     // The first two deletions of the old Secret fail.
     const oldSecret = new RegExp(`^/api/v1/namespaces/${ns}/secrets/db(\\?|$)`);
