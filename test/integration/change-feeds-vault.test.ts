@@ -1,8 +1,11 @@
 // The vault change feed against the real OpenBao: the server streams its audit log through a socket audit device
 // (declared in its configuration, the only way OpenBao accepts one) to the operator's --vault-audit-listen; a write,
 // a metadata change and a delete of a KV secret reach the Secret with refreshInterval 1h, with no reads in between.
+// The device connects through a stand-in for a Service in front of two replicas: first to one that does not lead,
+// which must not keep the connection, so that OpenBao reconnects and its entries reach the leader.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -25,13 +28,40 @@ const secrets = new SecretValues();
 const namespaces = new TestNamespaces('vault-feed');
 let reads = 0;
 let stream: AuditStream;
+let follower: AuditStream;
+let service: Server;
+const ports = { leader: 0, follower: 0 };
+/** Where the stand-in Service sends the next connection, and how many it sent to each replica. */
+let routeTo: keyof typeof ports = 'follower';
+const routed = { leader: 0, follower: 0 };
+
+/** Like kube-proxy, each new connection goes to the chosen replica, and a reset reaches the client as a reset. */
+function startService(): Promise<number> {
+  service = createServer((client) => {
+    const target = routeTo;
+    routed[target]++;
+    const upstream = connect(ports[target], '127.0.0.1');
+    client.pipe(upstream);
+    upstream.pipe(client);
+    upstream.on('error', () => client.resetAndDestroy());
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  return new Promise((resolve) => service.listen(0, '127.0.0.1', () => resolve((service.address() as { port: number }).port)));
+}
 
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
-  const port = await freePort();
-  stream = createAuditStream({ host: '127.0.0.1', port, logger: createLogger({ level: 'silent' }) });
+  ports.leader = await freePort();
+  stream = createAuditStream({ host: '127.0.0.1', port: ports.leader, logger: createLogger({ level: 'silent' }) });
   await stream.listen();
+  // The other replica: it listens (as every replica does) but runs no feed, as it does not lead.
+  ports.follower = await freePort();
+  follower = createAuditStream({ host: '127.0.0.1', port: ports.follower, logger: createLogger({ level: 'silent' }) });
+  await follower.listen();
+  const port = await startService();
   op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false'], providers: [createVaultProvider({}, { auditStream: stream })] });
   const dir = mkdtempSync(join(tmpdir(), 'bao-audit-'));
   const config = join(dir, 'audit.hcl');
@@ -44,6 +74,8 @@ after(async () => {
   await stopTestOperator(op, 'change-feeds-vault');
   await bao?.stop();
   stream?.close();
+  follower?.close();
+  service?.close();
   await cluster?.stop();
 });
 
@@ -77,6 +109,18 @@ test('openbao: a KV write reaches the Secret through the audit socket with refre
     return (store?.['status'] as { changeFeeds?: { source: string; connected: boolean }[] } | undefined)?.changeFeeds?.find((f) => f.connected && f.source === 'vault-events');
   });
   const readsOf = () => metric('secret_relay_provider_requests_total', { provider: 'vault', operation: 'getSecret' });
+
+  // OpenBao started with its device on the replica that does not lead (which read its test entry), and reconnects
+  // after that replica resets the connection; the Service then picks the leader, which keeps the connection.
+  await waitFor('OpenBao reconnected after the replica that does not lead closed its connection', () => routed.follower >= 2);
+  routeTo = 'leader';
+  const ignored = () => metric('secret_relay_change_notifications_total', { source: 'vault-events', result: 'ignored' });
+  await waitFor('entries reach the leader', async () => {
+    await bao.api('POST', 'secret/data/feed/warm-up', { data: { x: secrets.next('warm-up') } });
+    return (await ignored()) >= 1;
+  });
+  assert.ok(routed.leader >= 1);
+  const ignoredBefore = await ignored();
   const idle = await readsOf();
 
   const second = secrets.next('bao-second');
@@ -90,7 +134,7 @@ test('openbao: a KV write reaches the Secret through the audit socket with refre
   // A write to another mount path nobody reads: ignored, no read.
   const before = await readsOf();
   await bao.api('POST', 'secret/data/feed/other', { data: { x: secrets.next('other') } });
-  await waitFor('the change of an unread key is counted as ignored', async () => (await metric('secret_relay_change_notifications_total', { source: 'vault-events', result: 'ignored' })) >= 1);
+  await waitFor('the change of an unread key is counted as ignored', async () => (await ignored()) > ignoredBefore);
   assert.equal(await readsOf(), before, 'no read for a key nobody reads');
   reads = await readsOf();
 });

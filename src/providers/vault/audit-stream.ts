@@ -35,6 +35,10 @@ export function createAuditStream(options: { readonly host: string; readonly por
     let skipping = false;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
+      if (listeners.size === 0) {
+        socket.resetAndDestroy();
+        return;
+      }
       buffered += chunk;
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -86,7 +90,9 @@ export function createAuditStream(options: { readonly host: string; readonly por
       listeners.add(listener);
       return () => {
         listeners.delete(listener);
-        if (listeners.size === 0 && !pinned) stop();
+        if (listeners.size > 0) return;
+        if (pinned) for (const socket of sockets) socket.resetAndDestroy();
+        else stop();
       };
     },
     async listen() {
