@@ -21,11 +21,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, suite, test } from 'node:test';
-import * as k8s from '@kubernetes/client-node';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as grpc from '@grpc/grpc-js';
 import type { LocalCluster } from '../support/cluster.ts';
+import { enableOpenBaoKubernetesAuth } from '../support/openbao-kubernetes-auth.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
 import { startOpenBao, type OpenBao } from '../support/openbao.ts';
@@ -130,10 +130,6 @@ async function proxyFor(upstream: string, faults: ScopedFaults): Promise<string>
   return proxy.url;
 }
 
-function ignoreConflict(err: unknown): void {
-  if ((err as { code?: number }).code !== 409) throw err;
-}
-
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
@@ -161,18 +157,7 @@ before(async () => {
   gcp.identity.addGkeCluster({ projectID: GCP_PROJECT, location: GKE.clusterLocation, name: GKE.clusterName });
   alibaba.addOidcProvider({ arn: ALIBABA_OIDC, issuer: ISSUER });
 
-  // OpenBao's kubernetes auth reviews tokens with the apiserver's TokenReview (as in vault.test.ts).
-  await kube.core.createNamespacedServiceAccount({ namespace: 'secret-relay-system', body: { metadata: { name: 'openbao-reviewer' } } }).catch(ignoreConflict);
-  await kube.config.makeApiClient(k8s.RbacAuthorizationV1Api).createClusterRoleBinding({
-    body: {
-      metadata: { name: 'openbao-reviewer-auth-delegator' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-      subjects: [{ kind: 'ServiceAccount', name: 'openbao-reviewer', namespace: 'secret-relay-system' }],
-    },
-  }).catch(ignoreConflict);
-  const reviewer = await kube.core.createNamespacedServiceAccountToken({ namespace: 'secret-relay-system', name: 'openbao-reviewer', body: { spec: { expirationSeconds: 3600, audiences: [] } } });
-  await bao.api('POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
-  await bao.api('POST', 'auth/kubernetes/config', { kubernetes_host: cluster.server, kubernetes_ca_cert: cluster.caPem, token_reviewer_jwt: reviewer.status!.token, disable_local_ca_jwt: true });
+  await enableOpenBaoKubernetesAuth(bao, kube, cluster);
   await bao.api('PUT', 'sys/policies/acl/faults-read', { policy: 'path "secret/data/faults/*" { capabilities = ["read"] }' });
 
   op = await startTestOperator({

@@ -4,11 +4,11 @@
 // Every secret value used is remembered and searched for in logs, audit, Events and status at the end.
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
+import { enableOpenBaoKubernetesAuth } from '../support/openbao-kubernetes-auth.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import {
@@ -55,26 +55,7 @@ before(async () => {
   await bao.api('PUT', 'sys/policies/acl/read-all', { policy: 'path "secret/*" { capabilities = ["read", "list"] }\npath "kv1/*" { capabilities = ["read", "list"] }' });
   await bao.api('PUT', 'sys/policies/acl/read-app', { policy: 'path "secret/data/app/*" { capabilities = ["read"] }' });
   // Kubernetes auth: OpenBao calls the apiserver's TokenReview with a reviewer ServiceAccount bound to system:auth-delegator.
-  await kube.core.createNamespacedServiceAccount({ namespace: 'secret-relay-system', body: { metadata: { name: 'openbao-reviewer' } } }).catch(ignoreConflict);
-  await kube.config.makeApiClient(k8s.RbacAuthorizationV1Api).createClusterRoleBinding({
-    body: {
-      metadata: { name: 'openbao-reviewer-auth-delegator' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-      subjects: [{ kind: 'ServiceAccount', name: 'openbao-reviewer', namespace: 'secret-relay-system' }],
-    },
-  }).catch(ignoreConflict);
-  const reviewer = await kube.core.createNamespacedServiceAccountToken({
-    namespace: 'secret-relay-system',
-    name: 'openbao-reviewer',
-    body: { spec: { expirationSeconds: 3600, audiences: [] } },
-  });
-  await bao.api('POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
-  await bao.api('POST', 'auth/kubernetes/config', {
-    kubernetes_host: cluster.server,
-    kubernetes_ca_cert: cluster.caPem,
-    token_reviewer_jwt: reviewer.status!.token,
-    disable_local_ca_jwt: true,
-  });
+  await enableOpenBaoKubernetesAuth(bao, kube, cluster);
   // JWT auth: ServiceAccount tokens verified with the cluster's signing key (what an OIDC discovery would serve).
   await bao.api('POST', 'sys/auth/jwt', { type: 'jwt' });
   await bao.api('POST', 'auth/jwt/config', { jwt_validation_pubkeys: [servicePublicKeyPem()], bound_issuer: ISSUER });
