@@ -90,11 +90,13 @@ test("a leader whose renewals are blocked stops writing before the standby's fir
 
     const aWrites = a.proxy.log.filter((r) => isWrite(r) && r.forwardedAt !== undefined);
     const bWrites = b.proxy.log.filter((r) => isWrite(r) && r.forwardedAt !== undefined);
-    const lastA = Math.max(...aWrites.map((r) => r.answeredAt ?? Number.POSITIVE_INFINITY));
+    // A write the term's end cut after it was forwarded has no answer: it was in flight until the proxy cut it.
+    const lastA = Math.max(...aWrites.map((r) => r.answeredAt ?? r.cutAt ?? Number.POSITIVE_INFINITY));
+    const cutWrites = aWrites.filter((r) => r.answeredAt === undefined && r.cutAt !== undefined).length;
     const firstB = Math.min(...bWrites.map((r) => r.forwardedAt!));
     const heldDuringFault = a.proxy.log.filter((r) => r.fault === 'delay').length;
     process.stdout.write(
-      `# operator-a: ${aWrites.length} writes forwarded, ${heldDuringFault} held during the fault (${a.proxy.log.filter((r) => r.dropped).length} dropped: cut by the term's end); ` +
+      `# operator-a: ${aWrites.length} writes forwarded, ${heldDuringFault} held during the fault (${a.proxy.log.filter((r) => r.dropped).length} dropped before forwarding, ${cutWrites} cut in flight: by the term's end); ` +
         `last answered ${lastA - faultAt} ms after the fault; operator-b's first write ${firstB - faultAt} ms after it\n`,
     );
     assert.ok(heldDuringFault > 0, 'operator-a had writes in flight during the fault (else the test proves nothing)');

@@ -42,6 +42,8 @@ export interface ProxiedRequest {
   forwardedAt: number | undefined;
   /** When the apiserver's answer ended (its headers, for a watch). */
   answeredAt: number | undefined;
+  /** Forwarded, then its client went away before the answer ended: when the proxy cut the upstream request. */
+  cutAt: number | undefined;
   status: number | undefined;
   /** What the rule decided. */
   fault: Fault['kind'];
@@ -114,7 +116,7 @@ async function startProxyServer(upstream: Upstream, close: () => void, options: 
   let open = 0;
 
   const server = http.createServer((req, res) => {
-    const entry: ProxiedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', receivedAt: Date.now(), forwardedAt: undefined, answeredAt: undefined, status: undefined, fault: 'forward', dropped: false };
+    const entry: ProxiedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', receivedAt: Date.now(), forwardedAt: undefined, answeredAt: undefined, cutAt: undefined, status: undefined, fault: 'forward', dropped: false };
     log.push(entry);
     open++;
     let settled = false;
@@ -157,7 +159,10 @@ async function startProxyServer(upstream: Upstream, close: () => void, options: 
     const send = (body: Buffer) => {
       const out = upstream(entry, req, res, body);
       out.on('error', () => res.destroy());
-      res.on('close', () => out.destroy());
+      res.on('close', () => {
+        if (entry.answeredAt === undefined) entry.cutAt = Date.now();
+        out.destroy();
+      });
       entry.forwardedAt = Date.now();
       out.end(body);
     };
