@@ -51,6 +51,36 @@ export class TestNamespaces {
     this.names.push(name);
     return name;
   }
+
+  /**
+   * Deletes every namespace created here and waits until they are gone, so that the suites after this one start
+   * their operator on a cluster without this suite's stores (pointing at servers this suite has stopped).
+   */
+  async deleteAll(kube: TestKube, timeoutMs = 120_000): Promise<void> {
+    await Promise.all(this.names.map(async (name) => {
+      try {
+        await kube.core.deleteNamespace({ name });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+    }));
+    const gone = async (name: string) => {
+      try {
+        await kube.core.readNamespace({ name });
+        return false;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return true;
+        throw err;
+      }
+    };
+    const deadline = Date.now() + timeoutMs;
+    for (const name of this.names) {
+      while (!(await gone(name))) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for namespace ${name} to be deleted`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
 }
 
 /** Saves an operator's log lines under .cache/test-logs/<name>.log, then stops it. */
