@@ -12,7 +12,6 @@ import type { Condition } from '../conditions.ts';
 import type { LeaseKeeper } from './generators.ts';
 import type { LocalGenerators } from '../generators/local.ts';
 import type { ManagedFieldsEntryView, OwnerReferenceView } from './ownership.ts';
-import type { Sleep } from './provider-retry.ts';
 import type { Sandbox } from './sandbox.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 
@@ -73,8 +72,6 @@ export interface ExternalSecretReconcilerDeps {
   readonly minRefreshIntervalMs?: number;
   /** Change feeds (src/controller/changefeed/): a remote change of a key this ExternalSecret reads refreshes it now. */
   readonly remoteChanges?: RemoteChangeMarks | undefined;
-  /** The wait between retries of a provider call (a store's spec.retrySettings); timers when absent. */
-  readonly sleep?: Sleep;
 }
 
 /** The dependencies with their defaults filled in. */
