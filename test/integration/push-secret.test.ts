@@ -329,7 +329,7 @@ test('Parameter Store: a SecureString with our tags; a property merged; a foreig
   assert.equal((await ssm.send(new GetParameterCommand({ Name: `/${ns}/theirs`, WithDecryption: true }))).Parameter!.Value, theirs, 'theirs is kept');
 });
 
-test('generators: a Password for an ExternalSecret and a UUID for a PushSecret are generated once, kept across refreshes and a restart, and generated anew on a rotate annotation', async () => {
+test('generators: a Password for an ExternalSecret (and a UUID for one without a store) and a UUID for a PushSecret are generated once, kept across refreshes and a restart, and generated anew on a rotate annotation', async () => {
   const ns = await namespaceWithStores();
   await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'fake' }, spec: { provider: { fake: { data: [{ key: 'k', value: 'v' }] } } } }, ns);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'fake', status: 'True' });
@@ -341,9 +341,19 @@ test('generators: a Password for an ExternalSecret and a UUID for a PushSecret a
     metadata: { name: 'generated' },
     spec: { secretStoreRef: { name: 'fake' }, refreshInterval: '1s', dataFrom: [{ sourceRef: { generatorRef: { kind: 'Password', name: 'pw' } } }] },
   }, ns);
+  // Generators alone need no store (as ESO).
+  await createObject(kube, Plural.ExternalSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'storeless' },
+    spec: { refreshInterval: '1h', dataFrom: [{ sourceRef: { generatorRef: { kind: 'UUID', name: 'id' } } }] },
+  }, ns);
   await createObject(kube, Plural.PushSecret, pushSecret('gen', { secretStoreRefs: [{ name: 'aws' }], deletionPolicy: 'Delete', selector: { generatorRef: { kind: 'UUID', name: 'id' } }, data: [{ match: { secretKey: 'uuid', remoteRef: { remoteKey: `${ns}/uuid` } } }] }), ns);
   await waitReady(kube, { namespace: ns, name: 'generated', status: 'True' });
   await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'gen', status: 'True' });
+  await waitReady(kube, { namespace: ns, name: 'storeless', status: 'True' });
+  secrets.add((await secretData(ns, 'storeless'))!['uuid']!);
+  assert.match((await secretData(ns, 'storeless'))!['uuid']!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   const first = (await secretData(ns, 'generated'))!['password']!;
   secrets.add(first);
   assert.match(first, /^[A-Za-z0-9]{32}$/);
