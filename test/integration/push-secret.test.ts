@@ -400,6 +400,34 @@ test('generators: a Password for an ExternalSecret (and a UUID for one without a
   assert.equal(await versions(`${ns}/uuid`), uuidVersions + 1, 'the rotation pushed once');
 });
 
+test('generator bounds as a tenant meets them: a huge Password length or RSA keySize is refused by the apiserver with a readable message; an ecdsa SSHKey is generated', async () => {
+  const ns = await namespaces.create(kube);
+  const refusal = async (plural: string, body: Record<string, unknown>) =>
+    createObject(kube, plural, body, ns).then(
+      () => assert.fail(`${plural} ${JSON.stringify(body)} was accepted`),
+      (err: unknown) => String((err as { body?: unknown }).body ?? err),
+    );
+  const password = (spec: Record<string, unknown>) => ({ apiVersion: 'secret-relay.dev/v1alpha1', kind: 'Password', metadata: { name: 'huge' }, spec });
+  const sshKey = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SSHKey', metadata: { name }, spec });
+  assert.match(await refusal(Plural.Password, password({ length: 1_000_000_000, allowRepeat: true })), /spec.length: Invalid value: 1000000000: spec.length in body should be less than or equal to 1024/);
+  assert.match(await refusal(Plural.SSHKey, sshKey('rsa8192', { keyType: 'rsa', keySize: 8192 })), /spec.keySize in body should be less than or equal to 4096/);
+  assert.match(await refusal(Plural.SSHKey, sshKey('rsa1024', { keySize: 1024 })), /spec.keySize must be 2048, 3072 or 4096 for rsa keys/);
+  assert.match(await refusal(Plural.SSHKey, sshKey('ec300', { keyType: 'ecdsa', keySize: 300 })), /spec.keySize must be 256, 384 or 521 for ecdsa keys/);
+
+  await createObject(kube, Plural.SSHKey, sshKey('ec', { keyType: 'ecdsa', keySize: 384, comment: 'deploy@ci' }), ns);
+  await createObject(kube, Plural.ExternalSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'ec-key' },
+    spec: { refreshInterval: '1h', dataFrom: [{ sourceRef: { generatorRef: { kind: 'SSHKey', name: 'ec' } } }] },
+  }, ns);
+  await waitReady(kube, { namespace: ns, name: 'ec-key', status: 'True' });
+  const data = (await secretData(ns, 'ec-key'))!;
+  secrets.add(data['privateKey']!);
+  assert.match(data['publicKey']!, /^ecdsa-sha2-nistp384 [A-Za-z0-9+/=]+ deploy@ci\n$/);
+  assert.match(data['privateKey']!, /^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+});
+
 test('ClusterPushSecret: a PushSecret in each selected namespace, pushed; removed (and under Delete its remote secret) when the namespace stops matching', async () => {
   const ns = await namespaceWithStores();
   const value = secrets.next('cps');
