@@ -12,6 +12,7 @@ import { createTemplateEngine } from '../../../src/templates/engine.ts';
 import { TemplateError } from '../../../src/templates/errors.ts';
 import { ipString } from '../../../src/templates/x509.ts';
 import { goRender } from '../../support/go-template-reference.ts';
+import { SANS_ESCAPES_CERT_PEM } from './fixtures.ts';
 
 const esoData = (name: string) => readFileSync(new URL(`./eso-testdata/${name}`, import.meta.url), 'utf8');
 const chain = esoData('chain.pem');
@@ -101,6 +102,7 @@ test('cert_sans lists DNS names, IPs, emails and URIs as ESO\'s certSANs does', 
     { go: '{{ index (.c | certSANs) 0 }}', liquid: '{% assign s = c | cert_sans %}{{ s[0] }}', data: { c: sans } },
     { go: '{{ .c | certSANs | join "," }}', liquid: '{{ c | cert_sans | join: "," }}', data: { c: `junk-----BEGIN${sans.slice(sans.indexOf('-----BEGIN') + 10)}` } },
     { go: '{{ .c | certSANs | join "," }}', liquid: '{{ c | cert_sans | join: "," }}', data: { c: leaf } },
+    { go: '{{ .c | certSANs | join "," }}', liquid: '{{ c | cert_sans | join: "," }}', data: { c: SANS_ESCAPES_CERT_PEM } },
     { go: '{{ .c | certSANs | join "," }}', liquid: '{{ c | cert_sans | join: "," }}', data: { c: root } },
     { go: '{{ .c | certSANs | join "," }}', liquid: '{{ c | cert_sans | join: "," }}', data: { c: 'not a certificate' } },
     { go: '{{ .c | filterPEM "CERTIFICATE" | filterCertChain "leaf" | certSANs | join "," }}', liquid: '{{ c | pem_blocks: "CERTIFICATE" | cert_chain: "leaf" | cert_sans | join: "," }}', data: { c: chain } },
