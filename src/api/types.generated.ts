@@ -1677,7 +1677,7 @@ export interface Password {
 /** How a password is generated (ESO fields). */
 export interface PasswordSpec {
   /**
-   * Length of the password (default 24).
+   * Length of the password (default 24, at most 1024).
    * @default 24
    */
   readonly length: number;
@@ -1719,11 +1719,11 @@ export interface SSHKey {
 /** Which SSH key pair is generated (ESO fields). */
 export interface SSHKeySpec {
   /**
-   * rsa (default), ed25519 or ecdsa (ESO field; ecdsa is not supported by secret-relay yet).
+   * rsa (default), ecdsa or ed25519.
    * @default "rsa"
    */
   readonly keyType: "rsa" | "ed25519" | "ecdsa";
-  /** RSA: 2048 (default), 3072 or 4096. Ignored for ed25519. */
+  /** RSA: 2048 (default), 3072 or 4096 (ESO allows up to 8192; refused here: it takes seconds to generate). ECDSA: 256 (default), 384 or 521. Ignored for ed25519. */
   readonly keySize?: number;
   /** The comment of the public key line. */
   readonly comment?: string;
