@@ -7,11 +7,48 @@ export interface PemBlock {
   readonly text: string;
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----/g;
+// The closing dashes are looked at, not consumed: they may open the next marker ("-----END B-----END A-----").
+const MARKER = /-----(BEGIN|END) ([A-Z0-9 ]+)(?=-----)/g;
 
-/** Every well-formed PEM block, in order; text between blocks (comments, "Bag Attributes") is skipped. */
+/**
+ * Every well-formed PEM block, in order; text between blocks (comments, "Bag Attributes") is skipped. A block is a
+ * `-----BEGIN X-----` line and the first `-----END X-----` after it, as the regex
+ * `/-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----/g` finds them — but in one pass over the markers:
+ * that regex scans to the end of the text for every BEGIN without an END, so a value of unterminated BEGIN lines
+ * took seconds per 100 KiB (test/unit/templates/pem-scan.test.ts).
+ */
 export function pemBlocks(text: string): PemBlock[] {
-  return [...text.matchAll(BLOCK)].map((match) => ({ type: match[1]!, text: `${match[0].replace(/\r\n/g, '\n')}\n` }));
+  const begins: { type: string; at: number; body: number }[] = [];
+  const ends = new Map<string, { at: number; end: number }[]>();
+  for (const marker of text.matchAll(MARKER)) {
+    const at = marker.index;
+    const type = marker[2]!;
+    const after = at + marker[0].length + 5;
+    if (marker[1] === 'BEGIN') {
+      const body = text.startsWith('\n', after) ? after + 1 : text.startsWith('\r\n', after) ? after + 2 : -1;
+      if (body >= 0) begins.push({ type, at, body });
+    } else {
+      let list = ends.get(type);
+      if (list === undefined) ends.set(type, (list = []));
+      list.push({ at, end: after });
+    }
+  }
+  const nextEnd = new Map<string, number>();
+  const blocks: PemBlock[] = [];
+  let cursor = 0;
+  for (const begin of begins) {
+    if (begin.at < cursor) continue;
+    const list = ends.get(begin.type);
+    if (list === undefined) continue;
+    let index = nextEnd.get(begin.type) ?? 0;
+    while (index < list.length && list[index]!.at < begin.body) index++;
+    nextEnd.set(begin.type, index);
+    const end = list[index];
+    if (end === undefined) continue;
+    blocks.push({ type: begin.type, text: `${text.slice(begin.at, end.end).replace(/\r\n/g, '\n')}\n` });
+    cursor = end.end;
+  }
+  return blocks;
 }
 
 /** The blocks of one type, joined; refuses an input without any. */
