@@ -71,8 +71,9 @@ export async function ensureBinary(log: (m: string) => void = () => {}): Promise
   const tmp = `${binaryPath}.tmp-${process.pid}`;
   try {
     // -buildvcs=false: the binary needs no git stamp, and a tree without .git must still build.
-    await execFileP(go, ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w', '-o', tmp, '.'], { cwd: goDir, maxBuffer: 64 * MiB });
+    await execFileP(go, ['build', '-trimpath', '-buildvcs=false', `-ldflags=${linkerFlags()}`, '-o', tmp, '.'], { cwd: goDir, maxBuffer: 64 * MiB });
     renameSync(tmp, binaryPath);
+    writeFileSync(`${binaryPath}.ldflags`, linkerFlags());
   } catch (err) {
     rmSync(tmp, { force: true });
     const e = err as { stderr?: string; message: string };
@@ -82,8 +83,24 @@ export async function ensureBinary(log: (m: string) => void = () => {}): Promise
   return binaryPath;
 }
 
+/**
+ * -s -w: no symbols (a third smaller). -X …version: the apiserver reports the Kubernetes release it is built from
+ * (/version, `kubectl version`), as a released binary does — without it, it reports v0.0.0, which Helm's
+ * `kubeVersion: ">=1.29.0-0"` check refuses, so `helm install` of our chart failed against the test cluster.
+ */
+function linkerFlags(): string {
+  const release = /^\s*k8s\.io\/kubernetes (v(\d+)\.(\d+)\.\d+)\s*$/m.exec(readFileSync(path.join(goDir, 'go.mod'), 'utf8'));
+  if (!release) throw new Error(`${path.join(goDir, 'go.mod')} requires no k8s.io/kubernetes vX.Y.Z`);
+  const [, gitVersion, major, minor] = release;
+  const pkg = 'k8s.io/component-base/version';
+  return `-s -w -X ${pkg}.gitVersion=${gitVersion} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor} -X ${pkg}.gitTreeState=clean`;
+}
+
 function binaryStale(): boolean {
   if (!existsSync(binaryPath)) return true;
+  // A binary built with other linker flags (an older build reporting v0.0.0, or another release) is rebuilt.
+  const stamp = `${binaryPath}.ldflags`;
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== linkerFlags()) return true;
   const built = statSync(binaryPath).mtimeMs;
   return readdirSync(goDir)
     .filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum')

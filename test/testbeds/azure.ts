@@ -83,9 +83,9 @@ spec:
         key: sample-secret
         property: password
 `;
-  const howToAddSecrets = `The fakes serve HTTPS with a test CA: run the operator trusting it, e.g.
-  NODE_EXTRA_CA_CERTS=${caPath} KUBECONFIG=${kubeconfigPath} npm start -- --leader-elect=false --trusted-endpoint-hosts=127.0.0.1,localhost
-To add or change a secret (a new version), get a token as the test bed's admin application, then Set Secret:
+  // The fakes serve HTTPS with a test CA, which the operator must trust.
+  const runOperator = `NODE_EXTRA_CA_CERTS=${caPath} KUBECONFIG=${kubeconfigPath} npm start -- --leader-elect=false --trusted-endpoint-hosts=127.0.0.1,localhost`;
+  const howToAddSecrets = `To add or change a secret (a new version), get a token as the test bed's admin application, then Set Secret:
   TOKEN=$(curl -s --cacert ${caPath} ${fakes.entra.authorityHost}/${TENANT}/oauth2/v2.0/token \\
     -d grant_type=client_credentials -d client_id=${ADMIN_CLIENT_ID} -d client_secret=${ADMIN_SECRET} \\
     --data-urlencode scope=https://vault.azure.net/.default | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
@@ -105,6 +105,7 @@ verify_challenge_resource=False and azure-identity with authority=${fakes.entra.
     },
     manifests,
     howToAddSecrets,
+    runOperator,
     async stop() {
       grid.stop();
       await azurite.stop();

@@ -17,6 +17,8 @@ export interface RunningTestbed {
   readonly manifests: string;
   /** How to add or change secrets while it runs (commands a user can paste). */
   readonly howToAddSecrets: string;
+  /** The command that runs the operator against it, when the default (trust loopback endpoints) is not enough. */
+  readonly runOperator?: string;
   stop(): Promise<void>;
 }
 

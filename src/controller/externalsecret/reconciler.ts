@@ -30,7 +30,7 @@ import { ensureReadyAfterIdle, recordSync } from './record-status.ts';
 import { resolveSources } from './resolve-sources.ts';
 import { inlineSandbox } from './sandbox.ts';
 import type { ResolvedStore } from './store-ref.ts';
-import { NO_SOURCE, setNotReady, syncContext, type SyncContext, type WriteSource } from './sync-context.ts';
+import { GENERATED_SOURCE, NO_SOURCE, setNotReady, syncContext, type SyncContext, type WriteSource } from './sync-context.ts';
 import { nextRefresh, removeRenamedSecret, writeSecret, type RenameCleanup } from './write-secret.ts';
 
 export type { ExternalSecretReconcilerDeps, InvalidObject, ParsedObject, SecretView, TemplateSourceReader } from './deps.ts';
@@ -113,12 +113,12 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     }
     if (decided.action === 'sync' && decided.reason === 'target-renamed' && observation.target.state === 'intact' && !upkeep.rotate && !change) {
       // Synced under the new name already; only deleting the Secret under the old one failed: that is all left to do.
-      return soonest(ctx, await finishRename(ctx, memory, policy, { provider: sources.stores[0].providerName, identity: () => '-' }), upkeep.nextAt);
+      return soonest(ctx, await finishRename(ctx, memory, policy, { provider: sources.stores[0]?.providerName ?? GENERATED_SOURCE.provider, identity: () => '-' }), upkeep.nextAt);
     }
     if (leases) await leases.ensureFinalizer(es);
     const clients = await openClients(ctx, sources.stores);
     const primary = sources.stores[0];
-    const source: WriteSource = { provider: primary.providerName, identity: () => clients.get(primary)!.identity };
+    const source: WriteSource = primary ? { provider: primary.providerName, identity: () => clients.get(primary)!.identity } : GENERATED_SOURCE;
     const remote = await readRemoteValues(ctx, sources.entries, (store) => clients.get(store)!, keptValues(ctx, observation.view));
     if (leases) credentials = new NewCredentials(leases, es, remote.issued, signal, deps.clock);
     const written = await writeSecret(ctx, memory, remote, observation, policy, source);

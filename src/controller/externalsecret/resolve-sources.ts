@@ -1,7 +1,7 @@
 // Step: which store (or generator) serves each data and dataFrom entry: its own sourceRef.storeRef when it names
 // one (as ESO), else spec.secretStoreRef. Every store is resolved (exists, Ready, serves the namespace) before any
 // read; the first that cannot be used makes the ExternalSecret not ready, naming the entry.
-import { ExternalSecretReason, type ExternalSecret, type SecretStoreRef } from '../../api/index.ts';
+import type { ExternalSecret, SecretStoreRef } from '../../api/index.ts';
 import type { ExternalSecretData, ExternalSecretDataFrom, GeneratorRef } from '../../api/types.generated.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 
@@ -17,8 +17,11 @@ export type SourcePlan =
       readonly ok: true;
       /** spec.data first, then spec.dataFrom, each in order: the order reads (and generators) run in. */
       readonly entries: readonly SourceEntry[];
-      /** Every store a client is opened for, the spec's first: Secret writes are audited with its provider and identity. */
-      readonly stores: readonly [ResolvedStore, ...ResolvedStore[]];
+      /**
+       * Every store a client is opened for, the spec's first: Secret writes are audited with its provider and
+       * identity. None when every entry is a generator (no store is needed, as in ESO).
+       */
+      readonly stores: readonly ResolvedStore[];
     }
   | { readonly ok: false; readonly reason: string; readonly message: string };
 
@@ -57,12 +60,6 @@ export function resolveSources(es: ExternalSecret, resolveStore: (es: ExternalSe
     if (store) entries.push({ from: entry.extract ? 'extract' : 'find', index, where, entry, store });
   }
   if (failure) return { ok: false, ...failure };
-  const stores = [...resolved.values()];
-  if (stores.length === 0) {
-    // Only generators: no store client is needed, but the Secret write is audited under a store; ESO needs one too.
-    if (es.spec.secretStoreRef === undefined) {
-      return { ok: false, reason: ExternalSecretReason.StoreNotFound, message: 'spec.secretStoreRef is not set and no entry names a sourceRef.storeRef: set spec.secretStoreRef' };
-    }
-  }
-  return { ok: true, entries, stores: stores as [ResolvedStore, ...ResolvedStore[]] };
+  // Only generators and no store named: nothing to open, the Secret is written from the generated values alone.
+  return { ok: true, entries, stores: [...resolved.values()] };
 }

@@ -51,6 +51,9 @@ export interface WriteSource {
 /** Before any provider client exists (a refusal decided from the caches alone). */
 export const NO_SOURCE: WriteSource = { provider: '-', identity: () => '-' };
 
+/** Every entry is a generator and no store is named: the values come from no provider and no remote identity. */
+export const GENERATED_SOURCE: WriteSource = { provider: 'generator', identity: () => '-' };
+
 export type SecretWriteAction = 'secret.create' | 'secret.update' | 'secret.delete' | 'secret.adopt' | 'secret.refuse';
 
 export function auditSecretWrite(
@@ -62,12 +65,15 @@ export function auditSecretWrite(
   error?: string,
   secretName = ctx.targetName,
 ): void {
-  // The store the Secret's data came from: spec.secretStoreRef, else the first entry's own.
-  const ref = ctx.es.spec.secretStoreRef ?? [...ctx.es.spec.data, ...(ctx.es.spec.dataFrom ?? [])].find((entry) => entry.sourceRef?.storeRef)?.sourceRef?.storeRef;
+  // The store the Secret's data came from: spec.secretStoreRef, else the first entry's own; with none, the first
+  // generator (a generator-only ExternalSecret).
+  const entries = [...ctx.es.spec.data, ...(ctx.es.spec.dataFrom ?? [])];
+  const ref = ctx.es.spec.secretStoreRef ?? entries.find((entry) => entry.sourceRef?.storeRef)?.sourceRef?.storeRef;
+  const generator = ref ? undefined : ctx.es.spec.dataFrom?.find((entry) => entry.sourceRef?.generatorRef)?.sourceRef?.generatorRef;
   ctx.deps.audit.record({
     action,
     externalSecret: { namespace: ctx.namespace, name: ctx.name },
-    store: { kind: ref?.kind ?? 'SecretStore', name: ref?.name ?? '' },
+    store: generator ? { kind: generator.kind, name: generator.name } : { kind: ref?.kind ?? 'SecretStore', name: ref?.name ?? '' },
     provider: source.provider,
     identity: source.identity(),
     targetSecret: { namespace: ctx.namespace, name: secretName },

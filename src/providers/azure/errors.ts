@@ -51,6 +51,14 @@ export function missingPermission(message: string): string | undefined {
   return /Action:\s*'([^']+)'/.exec(message)?.[1];
 }
 
+/**
+ * The smallest built-in Key Vault role that grants a data action: reads (get, list, metadata) are in Key Vault
+ * Secrets User; writes and deletes (PushSecret) only in Key Vault Secrets Officer.
+ */
+export function roleGranting(permission: string): string {
+  return /\/(getSecret|readMetadata)\/action$/.test(permission) ? 'Key Vault Secrets User' : 'Key Vault Secrets Officer';
+}
+
 /** The error classes @azure/identity throws when Entra ID refuses (or cannot be asked for) a token. */
 const AUTHENTICATION_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError', 'AggregateAuthenticationError']);
 
@@ -192,7 +200,7 @@ export function mapAzureError(error: unknown, call: AzureCallContext): Error {
     const permission = missingPermission(serviceMessage);
     return new AccessDeniedError(
       `Key Vault denied ${call.action}${on} ${where} to ${call.identity} (${status} ${code ?? ''}): ${reason}` +
-        (permission ? `; grant ${permission} (e.g. the Key Vault Secrets User role) to that identity` : '; grant that identity access to the vault (RBAC role or access policy)'),
+        (permission ? `; grant ${permission} (e.g. the ${roleGranting(permission)} role) to that identity` : '; grant that identity access to the vault (RBAC role or access policy)'),
       { cause: error },
     );
   }

@@ -80,6 +80,27 @@ export interface SeenRequest {
   readonly refused: string | undefined;
 }
 
+/** A write to a secret, as ActionTrail records it (what the EventBridge part of the fakes forwards). */
+export interface KmsApiCall {
+  readonly eventName: string;
+  readonly secretName: string;
+  /** The role or AccessKeyId that made the call; undefined for a write made by the test itself. */
+  readonly principal: string | undefined;
+  readonly requestId: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** What a queue or other service of the fakes needs to authenticate a request signed with credentials STS issued here. */
+export interface FakeCredential {
+  readonly secret: string;
+  /** Set for STS credentials: the SecurityToken that must come with them, and when they stop working. */
+  readonly securityToken: string | undefined;
+  readonly expiresAt: number | undefined;
+  readonly principal: string;
+  readonly allow: Allow;
+}
+
 export interface AlibabaFake {
   readonly kmsEndpoint: string;
   readonly stsEndpoint: string;
@@ -92,6 +113,10 @@ export interface AlibabaFake {
   /** Creates the secret, or adds a version: ACSCurrent moves to it and ACSPrevious to the version it replaced. */
   putSecret(name: string, value: { data: string | Uint8Array; versionId?: string; stages?: readonly string[]; tags?: Record<string, string>; description?: string }): string;
   scheduleDeletion(name: string): void;
+  /** Calls `listener` for every write to a secret (as ActionTrail would record it); returns the unsubscribe. */
+  onApiCall(listener: (call: KmsApiCall) => void): () => void;
+  /** The credential an AccessKeyId stands for (a static key or an STS session), for the other fakes' signature checks. */
+  credential(accessKeyId: string): FakeCredential | undefined;
   inject(fault: FakeFault): void;
   /** Every STS session issued so far expires now (as if its DurationSeconds had passed). */
   expireSessions(): void;
@@ -175,6 +200,11 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
   const nonces = new Map<string, number>();
   const requests: SeenRequest[] = [];
   let faults: FakeFault[] = [];
+  const apiCallListeners = new Set<(call: KmsApiCall) => void>();
+  const recordApiCall = (eventName: string, secretName: string, principal: string | undefined) => {
+    const call: KmsApiCall = { eventName, secretName, principal, requestId: randomUUID().toUpperCase(), at: now() };
+    for (const listener of apiCallListeners) listener(call);
+  };
 
   /** Timestamp within the window and a nonce never seen: V1 sends them as parameters, V3 as x-acs-* headers. */
   function checkFreshness(timestamp: string | undefined, nonce: string | undefined): void {
@@ -492,12 +522,25 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
         }
       }
       for (const stage of stages) for (const version of secret.versions) if (stage !== 'ACSCurrent') version.stages.delete(stage);
+      const created = secret.versions.length === 0;
       secret.versions.push({ versionId, data, dataType: binary ? 'binary' : 'text', stages, createTime: isoSeconds(now()) });
+      recordApiCall(created ? 'CreateSecret' : 'PutSecretValue', name, undefined);
       return versionId;
     },
     scheduleDeletion(name) {
       const secret = secrets.get(name);
       if (secret) secret.plannedDeleteTime = isoSeconds(now() + 7 * 86_400_000);
+      if (secret) recordApiCall('DeleteSecret', name, undefined);
+    },
+    onApiCall(listener) {
+      apiCallListeners.add(listener);
+      return () => apiCallListeners.delete(listener);
+    },
+    credential(accessKeyId) {
+      const session = sessions.get(accessKeyId);
+      if (session) return { secret: session.secret, securityToken: session.securityToken, expiresAt: session.expiresAt, principal: session.role.arn, allow: session.role.allow };
+      const key = accessKeys.get(accessKeyId);
+      return key ? { secret: key.secret, securityToken: undefined, expiresAt: undefined, principal: accessKeyId, allow: key.allow } : undefined;
     },
     inject(fault) {
       faults.push(fault);

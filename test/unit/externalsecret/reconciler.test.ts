@@ -39,6 +39,9 @@ class World {
   time = now;
   refreshTimePeriodMs: number | undefined;
   readonly syncs: string[] = [];
+  /** Values the local generators (Password, SSHKey, UUID) give; none served when undefined. */
+  generated: Map<string, Uint8Array> | undefined;
+  generations = 0;
 
   constructor(spec: Record<string, unknown> = {}) {
     this.es = {
@@ -78,6 +81,17 @@ class World {
       getManagedSecret: (namespace, name): SecretView | undefined => this.secrets.get(`${namespace}/${name}`),
       resolveStore: () => this.storeResolution,
       clientFor: async () => this.client(),
+      ...(this.generated
+        ? {
+            localGenerators: {
+              generate: async () => {
+                this.generations++;
+                return new Map(this.generated);
+              },
+              keys: async () => [...this.generated!.keys()],
+            },
+          }
+        : {}),
       secrets: {
         apply: async (body) => {
           if (this.applyError) throw this.applyError;
@@ -321,4 +335,22 @@ test('a refused read is a terminal error the runtime rechecks; the audit record 
   await world.reconciler()('team/app', signal);
   assert.equal(world.secretValue('password'), 's3cr3t-password', 'the recheck writes the Secret with nothing changed on the object');
   assert.equal(world.ready()?.status, 'True');
+});
+
+test('a generator-only ExternalSecret (no secretStoreRef, every dataFrom entry a generatorRef) writes the Secret without any store, as ESO', async () => {
+  const world = new World({ secretStoreRef: undefined, data: [], dataFrom: [{ sourceRef: { generatorRef: { kind: 'Password', name: 'pw' } } }] });
+  world.storeResolution = { ok: false, reason: 'StoreNotFound', message: 'no store is named' };
+  world.generated = new Map([['password', new TextEncoder().encode('generated-pw-1')]]);
+  await world.reconciler()('team/app', signal);
+  assert.equal(world.secretValue('password'), 'generated-pw-1');
+  assert.deepEqual([world.ready()?.status, world.ready()?.reason], ['True', 'SecretSynced']);
+  assert.equal(world.reads.length, 0, 'no provider read');
+  const write = world.audit.find((a) => a.action === 'secret.create');
+  assert.deepEqual([write?.result, write?.store, write?.provider], ['success', { kind: 'Password', name: 'pw' }, 'generator'], 'audited under the generator');
+  // Kept at the next refresh (the Secret holds it), still without a store.
+  world.generated = new Map([['password', new TextEncoder().encode('generated-pw-2')]]);
+  world.time += 2 * 3_600_000;
+  await world.reconciler()('team/app', signal);
+  assert.equal(world.secretValue('password'), 'generated-pw-1');
+  assert.equal(world.generations, 1, 'nothing generated only to be dropped for the kept value');
 });

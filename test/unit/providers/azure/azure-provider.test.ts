@@ -121,6 +121,10 @@ test('errors: 404 → NoSecretError; 403 names the missing action; disabled; 429
     `Key Vault denied get secret db in vault ${vaultUrl} to client ID c in tenant t (403 Forbidden): Caller is not authorized to perform action on resource.; grant Microsoft.KeyVault/vaults/secrets/getSecret/action (e.g. the Key Vault Secrets User role) to that identity`,
   );
   assert.equal(missingPermission('no action here'), undefined);
+  // A PushSecret's write needs Key Vault Secrets Officer: Secrets User (reads only) would not help the user.
+  const setForbidden = forbidden.replace('getSecret', 'setSecret');
+  const setDenied = mapAzureError(new KeyVaultRefusal(403, { error: { code: 'Forbidden', message: setForbidden } }), { ...call, action: 'set' });
+  assert.match(setDenied.message, /grant Microsoft\.KeyVault\/vaults\/secrets\/setSecret\/action \(e\.g\. the Key Vault Secrets Officer role\)/);
   assert.match(mapAzureError(rest(403, 'Forbidden', 'Operation get is not allowed on a disabled secret.', 'SecretDisabled'), call).message, /disabled \(SecretDisabled\); enable it/);
   assert.ok(mapAzureError(rest(429, 'Throttled', 'too many'), call) instanceof ThrottledError);
   const aad = Object.assign(new Error('x'), {
