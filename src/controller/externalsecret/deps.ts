@@ -70,6 +70,11 @@ export interface ExternalSecretReconcilerDeps {
   readonly sandbox?: Sandbox;
   /** --min-refresh-interval: a shorter non-zero spec.refreshInterval is raised to it. */
   readonly minRefreshIntervalMs?: number;
+  /**
+   * How many reconciles of a key have failed in a row (the work queue's count): a failure its store's retrySettings
+   * will retry is not reported (status, Event) until those retries are spent, as ESO. None: every failure is reported.
+   */
+  readonly failuresOf?: (key: string) => number;
   /** Change feeds (src/controller/changefeed/): a remote change of a key this ExternalSecret reads refreshes it now. */
   readonly remoteChanges?: RemoteChangeMarks | undefined;
 }

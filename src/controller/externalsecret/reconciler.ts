@@ -145,7 +145,9 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     return soonest(ctx, result, await credentials?.commit());
   } catch (err) {
     await credentials?.settleAfterFailure();
-    // A failure the store asked to retry at its retryInterval is reported as itself; the wrapper goes to the queue.
+    // A failure the store asked to retry at its retryInterval: the queue requeues it (the wrapper), and while retries
+    // are left nothing is reported, as ESO, whose client retries before the reconcile sees an error.
+    if (err instanceof RetryAtInterval && (deps.failuresOf?.(ctx.key) ?? Infinity) < err.maxRetries) throw err;
     const failure = err instanceof RetryAtInterval ? err.failure : err;
     const message = describeError(failure);
     // The sync's own error is what is retried and reported: a failed status write must not replace it.

@@ -24,7 +24,7 @@ function externalSecret() {
 }
 
 /** A reconciler over a client failing its first `failures` reads with `error`; records the Secret writes and statuses. */
-function harness(retrySettings: { maxRetries?: number; retryInterval?: string } | undefined, failures: number, error: () => Error) {
+function harness(retrySettings: { maxRetries?: number; retryInterval?: string } | undefined, failures: number, error: () => Error, failedInARow?: () => number) {
   const store: ResolvedStore = {
     kind: 'SecretStore', name: 'aws', namespace: 'team-a', uid: 's-1', generation: 1, providerName: 'aws', providerSpec: {},
     retry: providerRetryOf(retrySettings, 'aws'),
@@ -60,6 +60,7 @@ function harness(retrySettings: { maxRetries?: number; retryInterval?: string } 
     events: { record: async () => {} },
     audit: { record: () => {}, close: async () => {} },
     hmacKey: new Uint8Array(32),
+    ...(failedInARow ? { failuresOf: failedInARow } : {}),
   });
   return { applied, statuses, calls: () => calls, run: () => reconcile('team-a/app', new AbortController().signal) };
 }
@@ -82,6 +83,18 @@ test('retrySettings: a failed read ends the reconcile at once — no wait on the
   await h.run();
   assert.equal(h.calls(), 3);
   assert.equal(h.applied.length, 1, 'the Secret is written once the provider answers');
+});
+
+test('retrySettings: while the store’s retries are left a failure is not reported (no status, no Event), as ESO; once spent it is', async () => {
+  let failedInARow = 0;
+  const h = harness({ maxRetries: 2, retryInterval: '1s' }, 5, outage, () => failedInARow);
+  await assert.rejects(h.run(), RetryAtInterval);
+  failedInARow = 1;
+  await assert.rejects(h.run(), RetryAtInterval);
+  assert.deepEqual(h.statuses, [], 'the user saw no failure yet');
+  failedInARow = 2;
+  await assert.rejects(h.run(), RetryAtInterval);
+  assert.match(JSON.stringify(h.statuses.at(-1)), /ECONNRESET/, 'the retries are spent: Ready=False names the failure');
 });
 
 test('without retrySettings a failed read goes to the controller backoff as it is', async () => {
