@@ -366,6 +366,70 @@ test('Parameter Store: a SecureString with our tags; a property merged; a foreig
   assert.equal((await ssm.send(new GetParameterCommand({ Name: `/${ns}/theirs`, WithDecryption: true }))).Parameter!.Value, theirs, 'theirs is kept');
 });
 
+test('template, dataTo and selector.secret.selector (ESO fields): rendered keys pushed; bulk keys renamed or bundled; Secrets chosen by label; clashes and template errors refused by name, nothing pushed', async () => {
+  const ns = await namespaceWithStores();
+  const pass = secrets.next('tmpl-pass');
+  const host = secrets.next('db-host');
+  const user = secrets.next('db-user');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'creds' + '-src' }, stringData: { user: 'app', pass } } });
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'env' }, stringData: { DB_HOST: host, DB_USER: user, OTHER: 'o' } } });
+  // spec.template: a rendered key, pushed as any other (liquid, as ExternalSecret templates).
+  await createObject(kube, Plural.PushSecret, pushSecret('tmpl', {
+    secretStoreRefs: [{ name: 'aws' }],
+    selector: { secret: { name: 'creds-src' } },
+    template: { data: { url: 'postgres://{{ user }}:{{ pass }}@db:5432/app' } },
+    data: [{ match: { secretKey: 'url', remoteRef: { remoteKey: `${ns}/url` } } }, { match: { secretKey: 'user', remoteRef: { remoteKey: `${ns}/user` } } }],
+  }), ns);
+  // spec.dataTo: each DB_ key its own remote secret (renamed), and all of them one bundle.
+  await createObject(kube, Plural.PushSecret, pushSecret('bulk', {
+    secretStoreRefs: [{ name: 'aws' }],
+    selector: { secret: { name: 'env' } },
+    dataTo: [
+      { storeRef: { name: 'aws' }, match: { regexp: '^DB_' }, rewrite: [{ regexp: { source: '^DB_(.*)$', target: `${ns}/db-$1` } }, { transform: { template: '{{ value | downcase }}' } }] },
+      { storeRef: { labelSelector: { matchLabels: { push: 'yes' } } }, match: { regexp: '^DB_' }, remoteKey: `${ns}/db-bundle` },
+    ],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'tmpl', status: 'True' });
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'bulk', status: 'True' });
+  assert.equal(await remote(`${ns}/url`), `postgres://app:${pass}@db:5432/app`);
+  assert.equal(await remote(`${ns}/user`), 'app', "the Secret's own keys stay beside the rendered ones (as ESO)");
+  assert.equal(await remote(`${ns}/db-host`), host);
+  assert.equal(await remote(`${ns}/db-user`), user);
+  assert.deepEqual(JSON.parse((await remote(`${ns}/db-bundle`))!), { DB_HOST: host, DB_USER: user });
+  assert.equal(await remote(`${ns}/db-other`), undefined, 'OTHER did not match');
+
+  // selector.secret.selector: every Secret of the namespace with the label; their keys pushed per key.
+  const a = secrets.next('sel-a');
+  const b = secrets.next('sel-b');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'sel-a', labels: { 'push-me': 'yes' } }, stringData: { [`alpha`]: a } } });
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'sel-b', labels: { 'push-me': 'yes' } }, stringData: { [`beta`]: b } } });
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'sel-c' }, stringData: { gamma: 'not selected' } } });
+  await createObject(kube, Plural.PushSecret, pushSecret('labelled', {
+    secretStoreRefs: [{ name: 'aws' }],
+    selector: { secret: { selector: { matchLabels: { 'push-me': 'yes' } } } },
+    dataTo: [{ storeRef: { name: 'aws' }, rewrite: [{ regexp: { source: '^', target: `${ns}/sel-` } }] }],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'labelled', status: 'True' });
+  assert.equal(await remote(`${ns}/sel-alpha`), a);
+  assert.equal(await remote(`${ns}/sel-beta`), b);
+  assert.equal(await remote(`${ns}/sel-gamma`), undefined);
+  // A third Secret with a key the first one has: two sources for one remote key, refused naming both.
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'sel-d', labels: { 'push-me': 'yes' } }, stringData: { alpha: 'clash' } } });
+  await patchObject(kube, Plural.PushSecret, 'labelled', { metadata: { annotations: { 'secret-relay.dev/force-sync': '1' } } }, ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'labelled', status: 'False', reason: 'InvalidSpec', message: /key "alpha" of Secret .*\/sel-d\) pushes to .*sel-alpha, as does .*key "alpha" of Secret .*\/sel-a/ });
+  assert.equal(await remote(`${ns}/sel-alpha`), a, 'nothing pushed over it');
+
+  // A template that cannot render: Ready=False naming it, nothing pushed.
+  await createObject(kube, Plural.PushSecret, pushSecret('broken', {
+    secretStoreRefs: [{ name: 'aws' }],
+    selector: { secret: { name: 'creds-src' } },
+    template: { data: { url: '{{ pass | no_such_filter }}' } },
+    data: [{ match: { secretKey: 'url', remoteRef: { remoteKey: `${ns}/broken` } } }],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'broken', status: 'False', reason: 'InvalidSpec', message: /^spec\.template\.data\["url"\].*no_such_filter/ });
+  assert.equal(await remote(`${ns}/broken`), undefined);
+});
+
 test('Alibaba KMS: a Secret pushed through the operator carries our mark; a foreign secret is refused; Delete schedules the deletion of ours only', async () => {
   const ns = await namespaces.create(kube);
   const id = `LTAI${ns.replace(/[^a-z0-9]/g, '').slice(-12)}`;
