@@ -15,4 +15,4 @@ export { ExternalSecretLimits, ExternalSecretSchema, targetSecretName } from './
 export { ClusterSecretStoreSchema, PROVIDER_NAMES, SecretStoreLimits, SecretStoreSchema } from './secret-store.ts';
 export { ClusterExternalSecretSchema, clusterExternalSecretChildName } from './cluster-external-secret.ts';
 export { ClusterPushSecretSchema, PushSecretLimits, PushSecretSchema, clusterPushSecretChildName, parseClusterPushSecret, parsePushSecret, pushSecretCompat } from './push-secret.ts';
-export { PasswordSchema, SSHKeySchema, UUIDSchema, parsePassword, parseSSHKey, parseUUID } from './generators.ts';
+export { PasswordLimits, PasswordSchema, SSHKeyLimits, SSHKeySchema, UUIDSchema, parsePassword, parseSSHKey, parseUUID } from './generators.ts';

@@ -892,6 +892,8 @@ export interface AlibabaProvider {
   readonly endpoint?: string;
   /** How the store authenticates: exactly one of rrsa and secretRef. */
   readonly auth: AlibabaAuth;
+  /** Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net. */
+  readonly changeFeed?: AlibabaChangeFeed;
 }
 
 /** How the store authenticates: exactly one of rrsa and secretRef. */
@@ -932,6 +934,18 @@ export interface AlibabaSecretRefAuth {
   readonly accessKeyIDSecretRef: SecretKeySelector;
   /** The AccessKey secret. */
   readonly accessKeySecretSecretRef: SecretKeySelector;
+}
+
+/** Where change notifications of this store arrive (docs/change-feeds-clouds.md). */
+export interface AlibabaChangeFeed {
+  /** The queue the feed reads. */
+  readonly queue: AlibabaQueueChangeFeed;
+}
+
+/** A Simple Message Queue (formerly MNS) queue receiving the KMS events EventBridge forwards. */
+export interface AlibabaQueueChangeFeed {
+  /** The Simple Message Queue (MNS) queue an EventBridge rule sends KMS's ActionTrail events to. Read with the store's identity (mns:ReceiveMessage and mns:DeleteMessage on the queue). */
+  readonly queueURL: string;
 }
 
 /** HashiCorp Vault or OpenBao: KV v1/v2 secrets engines. */
@@ -1677,7 +1691,7 @@ export interface Password {
 /** How a password is generated (ESO fields). */
 export interface PasswordSpec {
   /**
-   * Length of the password (default 24).
+   * Length of the password (default 24, at most 1024).
    * @default 24
    */
   readonly length: number;
@@ -1719,11 +1733,11 @@ export interface SSHKey {
 /** Which SSH key pair is generated (ESO fields). */
 export interface SSHKeySpec {
   /**
-   * rsa (default), ed25519 or ecdsa (ESO field; ecdsa is not supported by secret-relay yet).
+   * rsa (default), ecdsa or ed25519.
    * @default "rsa"
    */
   readonly keyType: "rsa" | "ed25519" | "ecdsa";
-  /** RSA: 2048 (default), 3072 or 4096. Ignored for ed25519. */
+  /** RSA: 2048 (default), 3072 or 4096 (ESO allows up to 8192; refused here: it takes seconds to generate). ECDSA: 256 (default), 384 or 521. Ignored for ed25519. */
   readonly keySize?: number;
   /** The comment of the public key line. */
   readonly comment?: string;

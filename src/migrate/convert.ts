@@ -16,7 +16,7 @@ import { TemplateError } from '../templates/errors.ts';
 import { translateGoTemplate } from './go-template.ts';
 import { parseClusterPushSecret, parsePushSecret, pushSecretCompat } from '../api/push-secret.ts';
 import { parsePassword, parseSSHKey, parseUUID } from '../api/generators.ts';
-import type { ClusterPushSecret, PushSecret, SSHKey } from '../api/types.generated.ts';
+import type { ClusterPushSecret, PushSecret } from '../api/types.generated.ts';
 import { convertGeneratorRef, convertPushSecret, LOCAL_GENERATOR_KINDS, PUSH_API_VERSION, PUSH_KINDS } from './push-secret.ts';
 
 export type Outcome = 'converted' | 'converted-with-notes' | 'refused' | 'unchanged';
@@ -397,7 +397,6 @@ function checkConverted(c: DocumentConversion, kind: string): void {
   }
   if (kind === 'PushSecret') c.reasons.push(...pushSecretCompat((value as unknown as PushSecret).spec));
   if (kind === 'ClusterPushSecret') c.reasons.push(...pushSecretCompat((value as unknown as ClusterPushSecret).spec.pushSecretSpec).map((reason) => reason.replace(/^spec\./, 'spec.pushSecretSpec.')));
-  if (kind === 'SSHKey' && (value as unknown as SSHKey).spec.keyType === 'ecdsa') c.reasons.push('spec.keyType ecdsa is not supported by secret-relay yet; use rsa or ed25519');
   if (kind === 'ExternalSecret') c.reasons.push(...externalSecretCompat(value.spec as unknown as Parameters<typeof externalSecretCompat>[0]));
   if (kind === 'ClusterExternalSecret') {
     const spec = value.spec['externalSecretSpec'] as Parameters<typeof externalSecretCompat>[0];

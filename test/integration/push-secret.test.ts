@@ -20,7 +20,13 @@ import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import { adminKube, createObject, deleteObject, getObject, mergePatchSecret, patchObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
-import { GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeParametersCommand, GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+
+/** ESO's Parameter Store example policies (docs/snippets/aws-pm-push-secret-with-metadata.yaml). */
+const EXPIRY_POLICIES = [
+  { type: 'Expiration', version: '1.0', attributes: { timestamp: '2030-12-02T21:34:33.000Z' } },
+  { type: 'ExpirationNotification', version: '1.0', attributes: { before: '2', unit: 'Days' } },
+];
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
 import { createKvWriter, CasMismatchError } from '../../src/providers/vault/push.ts';
@@ -310,6 +316,11 @@ test('Parameter Store: a SecureString with our tags; a property merged; a foreig
       { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/token` } }, metadata: { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { tags: { team: 'a' } } } },
       { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/config`, property: 'token' } } },
       { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/theirs` } } },
+      // ESO's documented metadata shape: tier Advanced with expiration policies → PutParameter Tier and Policies.
+      {
+        match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/expiring` } },
+        metadata: { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { description: 'rotated weekly', tier: { type: 'Advanced', policies: EXPIRY_POLICIES } } },
+      },
     ],
   }), ns);
   await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'params', status: 'False', reason: 'RemoteExistsNotOwned', message: /theirs/ });
@@ -320,12 +331,33 @@ test('Parameter Store: a SecureString with our tags; a property merged; a foreig
   assert.deepEqual(tags, { team: 'a', 'managed-by': 'secret-relay', 'secret-relay.dev/push-secret': `${ns}/params` });
   assert.deepEqual(JSON.parse((await ssm.send(new GetParameterCommand({ Name: `/${ns}/config`, WithDecryption: true }))).Parameter!.Value!), { token });
   assert.equal((await ssm.send(new GetParameterCommand({ Name: `/${ns}/theirs`, WithDecryption: true }))).Parameter!.Value, theirs);
+  const described = async () => (await ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [`/${ns}/expiring`] }] }))).Parameters?.[0];
+  const expiring = await waitFor('the advanced parameter', described);
+  assert.equal(expiring.Tier, 'Advanced');
+  assert.equal(expiring.Description, 'rotated weekly');
+  assert.equal(expiring.Policies?.length, 2, 'both policies applied');
+  // A changed policy alone (same value) is applied: the parameter is written again.
+  await patchObject(kube, Plural.PushSecret, 'params', { spec: { data: [
+    { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/token` } }, metadata: { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { tags: { team: 'a' } } } },
+    { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/config`, property: 'token' } } },
+    { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/theirs` } } },
+    { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/expiring` } }, metadata: { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { description: 'rotated weekly', tier: { type: 'Advanced', policies: EXPIRY_POLICIES.slice(0, 1) } } } },
+  ] } }, ns);
+  await waitFor('one policy left', async () => ((await described())?.Policies?.length === 1 ? true : undefined));
+  // Policies without an advanced tier are refused by name (ESO drops them silently).
+  await patchObject(kube, Plural.PushSecret, 'params', { spec: { data: [
+    { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/token` } }, metadata: { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { tags: { team: 'a' }, tier: { type: 'Standard', policies: EXPIRY_POLICIES } } } },
+    { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/config`, property: 'token' } } },
+    { match: { secretKey: 'token', remoteRef: { remoteKey: `/${ns}/expiring` } } },
+  ] } }, ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'params', status: 'False', message: /tier.policies need tier.type Advanced/ });
 
   await deleteObject(kube, Plural.PushSecret, 'params', ns);
   await waitFor('the PushSecret gone', async () => (await getObject(kube, Plural.PushSecret, 'params', ns)) === undefined);
   const gone = async (name: string) => ssm.send(new GetParameterCommand({ Name: name })).then(() => false, (err: { name?: string }) => err.name === 'ParameterNotFound');
   assert.ok(await gone(`/${ns}/token`));
   assert.ok(await gone(`/${ns}/config`));
+  assert.ok(await gone(`/${ns}/expiring`));
   assert.equal((await ssm.send(new GetParameterCommand({ Name: `/${ns}/theirs`, WithDecryption: true }))).Parameter!.Value, theirs, 'theirs is kept');
 });
 
@@ -398,6 +430,34 @@ test('generators: a Password for an ExternalSecret (and a UUID for one without a
   assert.equal((await secretData(ns, 'generated'))!['password'], second, 'stable again after the rotation');
   assert.equal(await remote(`${ns}/uuid`), newUuid);
   assert.equal(await versions(`${ns}/uuid`), uuidVersions + 1, 'the rotation pushed once');
+});
+
+test('generator bounds as a tenant meets them: a huge Password length or RSA keySize is refused by the apiserver with a readable message; an ecdsa SSHKey is generated', async () => {
+  const ns = await namespaces.create(kube);
+  const refusal = async (plural: string, body: Record<string, unknown>) =>
+    createObject(kube, plural, body, ns).then(
+      () => assert.fail(`${plural} ${JSON.stringify(body)} was accepted`),
+      (err: unknown) => String((err as { body?: unknown }).body ?? err),
+    );
+  const password = (spec: Record<string, unknown>) => ({ apiVersion: 'secret-relay.dev/v1alpha1', kind: 'Password', metadata: { name: 'huge' }, spec });
+  const sshKey = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SSHKey', metadata: { name }, spec });
+  assert.match(await refusal(Plural.Password, password({ length: 1_000_000_000, allowRepeat: true })), /spec.length: Invalid value: 1000000000: spec.length in body should be less than or equal to 1024/);
+  assert.match(await refusal(Plural.SSHKey, sshKey('rsa8192', { keyType: 'rsa', keySize: 8192 })), /spec.keySize in body should be less than or equal to 4096/);
+  assert.match(await refusal(Plural.SSHKey, sshKey('rsa1024', { keySize: 1024 })), /spec.keySize must be 2048, 3072 or 4096 for rsa keys/);
+  assert.match(await refusal(Plural.SSHKey, sshKey('ec300', { keyType: 'ecdsa', keySize: 300 })), /spec.keySize must be 256, 384 or 521 for ecdsa keys/);
+
+  await createObject(kube, Plural.SSHKey, sshKey('ec', { keyType: 'ecdsa', keySize: 384, comment: 'deploy@ci' }), ns);
+  await createObject(kube, Plural.ExternalSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'ec-key' },
+    spec: { refreshInterval: '1h', dataFrom: [{ sourceRef: { generatorRef: { kind: 'SSHKey', name: 'ec' } } }] },
+  }, ns);
+  await waitReady(kube, { namespace: ns, name: 'ec-key', status: 'True' });
+  const data = (await secretData(ns, 'ec-key'))!;
+  secrets.add(data['privateKey']!);
+  assert.match(data['publicKey']!, /^ecdsa-sha2-nistp384 [A-Za-z0-9+/=]+ deploy@ci\n$/);
+  assert.match(data['privateKey']!, /^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
 });
 
 test('ClusterPushSecret: a PushSecret in each selected namespace, pushed; removed (and under Delete its remote secret) when the namespace stops matching', async () => {

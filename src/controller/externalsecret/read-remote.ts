@@ -12,7 +12,7 @@ import { mergeSources, type KeySource } from './data-from.ts';
 import { NO_PROVIDER_RETRY, timerSleep, withProviderRetry } from './provider-retry.ts';
 import type { IssuedCredentials } from './generators.ts';
 import type { SourceEntry } from './resolve-sources.ts';
-import { keepGenerated, LOCAL_GENERATOR_KINDS } from '../generators/local.ts';
+import { keepGenerated, LOCAL_GENERATOR_KINDS, type GeneratorObjectRef } from '../generators/local.ts';
 import type { ResolvedStore } from './store-ref.ts';
 import type { WorkContext } from './sandbox.ts';
 import type { SyncContext } from './sync-context.ts';
@@ -109,8 +109,10 @@ async function readEntry(ctx: SyncContext, source: SourceEntry, clientOf: Client
       if (LOCAL_GENERATOR_KINDS.has(source.generatorRef.kind)) {
         const local = ctx.deps.localGenerators;
         if (!local) throw new TerminalError(`${source.generatorRef.kind} generators are not served by this operator`);
-        const fresh = await local.generate(ctx.namespace, source.generatorRef, ctx.signal);
         const label = `${source.where} (${source.generatorRef.kind} ${source.generatorRef.name})`;
+        const held = await heldGenerated(ctx, work, source.entry, source.where, label, source.generatorRef, kept);
+        if (held) return held;
+        const fresh = await local.generate(ctx.namespace, source.generatorRef, ctx.signal);
         const shapedFresh = await shaped(ctx, work, source.entry, fresh, source.where, label);
         // Generated once: what the Secret already holds for these keys stays, until a rotation is asked for.
         return { where: label, data: keepGenerated(shapedFresh.data, kept?.data, kept?.rotate ?? false) };
@@ -125,6 +127,20 @@ async function readEntry(ctx: SyncContext, source: SourceEntry, clientOf: Client
       if (!ctx.deps.leases) throw new TerminalError('dataFrom[].sourceRef.generatorRef is not served by this operator');
       throw new TerminalError(source.message);
   }
+}
+
+/**
+ * What the target Secret already holds for every key a local generator's entry gives (its keys shaped by the
+ * entry's rewrites), when no rotation is asked for: generating values only to drop them for the kept ones would
+ * cost an RSA key pair per refresh. Undefined when something is missing (or a merge rewrite reads the values).
+ */
+async function heldGenerated(ctx: SyncContext, work: WorkContext, entry: ExternalSecretDataFrom, where: string, label: string, ref: GeneratorObjectRef, kept: KeptValues | undefined): Promise<KeySource | undefined> {
+  if (kept === undefined || kept.rotate || kept.data.size === 0 || entry.rewrite?.some((step) => step.merge !== undefined)) return undefined;
+  const names = await ctx.deps.localGenerators!.keys(ctx.namespace, ref, ctx.signal);
+  const shapedNames = await shaped(ctx, work, entry, new Map(names.map((name) => [name, new Uint8Array()])), where, label);
+  const keys = [...shapedNames.data.keys()];
+  if (keys.length === 0 || !keys.every((key) => kept.data.has(key))) return undefined;
+  return { where: label, data: new Map(keys.map((key) => [key, kept.data.get(key)!])) };
 }
 
 /** A dataFrom entry's raw map after its rewrites (in the sandbox); nullBytePolicy Fail checked on the result. */

@@ -2,7 +2,7 @@
 // node:crypto. Keeping a value stable across refreshes and restarts is the caller's: it reuses what its Secret
 // already holds and calls generate() only for a key it lacks or when a rotation is asked for (docs/push-secret.md).
 import { randomUUID } from 'node:crypto';
-import { Kind, Plural, parsePassword, parseSSHKey, parseUUID } from '../../api/index.ts';
+import { Kind, Plural, parsePassword, parseSSHKey, parseUUID, type PasswordSpec, type SSHKeySpec } from '../../api/index.ts';
 import { TerminalError } from '../../util/errors.ts';
 import type { KubeRequester } from '../../k8s/kube-client.ts';
 import { readCustomObject } from '../../k8s/reads.ts';
@@ -16,29 +16,45 @@ export type ReadGeneratorObject = (plural: string, namespace: string, name: stri
 
 export interface LocalGenerators {
   /** Fresh values of the generator `kind`/`name` in `namespace`. TerminalError when it is missing or invalid. */
-  generate(namespace: string, ref: { readonly kind: string; readonly name: string }, signal: AbortSignal): Promise<Map<string, Uint8Array>>;
+  generate(namespace: string, ref: GeneratorObjectRef, signal: AbortSignal): Promise<Map<string, Uint8Array>>;
+  /**
+   * The keys generate() would give, its object read and checked but nothing generated: a refresh whose Secret holds
+   * them all keeps them without paying for a new key pair each time.
+   */
+  keys(namespace: string, ref: GeneratorObjectRef, signal: AbortSignal): Promise<readonly string[]>;
 }
 
+export interface GeneratorObjectRef {
+  readonly kind: string;
+  readonly name: string;
+}
+
+type ParsedGenerator = { readonly kind: 'Password'; readonly spec: PasswordSpec } | { readonly kind: 'SSHKey'; readonly spec: SSHKeySpec } | { readonly kind: 'UUID' };
+
 export function createLocalGenerators(read: ReadGeneratorObject): LocalGenerators {
+  async function parsed(namespace: string, ref: GeneratorObjectRef, signal: AbortSignal): Promise<ParsedGenerator> {
+    const plural = ref.kind === Kind.Password ? Plural.Password : ref.kind === Kind.SSHKey ? Plural.SSHKey : ref.kind === Kind.UUID ? Plural.UUID : undefined;
+    if (plural === undefined) throw new TerminalError(`generator kind ${ref.kind} is not a local generator`);
+    const raw = await read(plural, namespace, ref.name, signal);
+    if (raw === undefined) throw new TerminalError(`${ref.kind} ${namespace}/${ref.name} does not exist`);
+    const result = ref.kind === Kind.Password ? parsePassword(raw) : ref.kind === Kind.SSHKey ? parseSSHKey(raw) : parseUUID(raw);
+    // The schema's bounds (length, keySize) hold here too, whatever the CRD installed lets through.
+    if (!result.ok) throw new TerminalError(result.error);
+    const value = result.value;
+    return value.kind === 'Password' ? { kind: 'Password', spec: value.spec } : value.kind === 'SSHKey' ? { kind: 'SSHKey', spec: value.spec } : { kind: 'UUID' };
+  }
   return {
     async generate(namespace, ref, signal) {
-      const plural = ref.kind === Kind.Password ? Plural.Password : ref.kind === Kind.SSHKey ? Plural.SSHKey : ref.kind === Kind.UUID ? Plural.UUID : undefined;
-      if (plural === undefined) throw new TerminalError(`generator kind ${ref.kind} is not a local generator`);
-      const raw = await read(plural, namespace, ref.name, signal);
-      if (raw === undefined) throw new TerminalError(`${ref.kind} ${namespace}/${ref.name} does not exist`);
-      if (ref.kind === Kind.Password) {
-        const parsed = parsePassword(raw);
-        if (!parsed.ok) throw new TerminalError(parsed.error);
-        return passwordValues(parsed.value.spec);
-      }
-      if (ref.kind === Kind.SSHKey) {
-        const parsed = parseSSHKey(raw);
-        if (!parsed.ok) throw new TerminalError(parsed.error);
-        return sshKeyValues(parsed.value.spec);
-      }
-      const parsed = parseUUID(raw);
-      if (!parsed.ok) throw new TerminalError(parsed.error);
+      const generator = await parsed(namespace, ref, signal);
+      if (generator.kind === 'Password') return passwordValues(generator.spec);
+      if (generator.kind === 'SSHKey') return sshKeyValues(generator.spec);
       return new Map([['uuid', Buffer.from(randomUUID())]]);
+    },
+    async keys(namespace, ref, signal) {
+      const generator = await parsed(namespace, ref, signal);
+      if (generator.kind === 'Password') return generator.spec.secretKeys ?? ['password'];
+      if (generator.kind === 'SSHKey') return ['privateKey', 'publicKey'];
+      return ['uuid'];
     },
   };
 }

@@ -2,7 +2,7 @@
 // `symbols` symbols (each 25% of the length when not given), the rest letters (no uppercase with noUpper), no
 // character twice unless allowRepeat, in random order; then encoded. node:crypto's randomInt (uniform, CSPRNG).
 import { randomInt } from 'node:crypto';
-import type { PasswordSpec } from '../../api/index.ts';
+import { PasswordLimits, type PasswordSpec } from '../../api/index.ts';
 import { TerminalError } from '../../util/errors.ts';
 
 export const DEFAULT_SYMBOL_CHARACTERS = '~!@#$%^&*()_+`-={}|[]\\:"<>?,./';
@@ -15,12 +15,15 @@ type Random = (max: number) => number;
 /** One password as text (before encoding). Refuses settings no password can meet, naming them. */
 export function generatePassword(spec: PasswordSpec, random: Random = randomInt): string {
   const length = spec.length ?? 24;
+  // Also the schema's bound; checked here for whatever a caller parsed (an older CRD lets more through).
+  if (length > PasswordLimits.maxLength) throw new TerminalError(`Password: spec.length ${length} is refused: at most ${PasswordLimits.maxLength}`);
   const digits = spec.digits ?? Math.floor(length * 0.25);
   const symbols = spec.symbols ?? Math.floor(length * 0.25);
   const letters = length - digits - symbols;
   if (letters < 0) throw new TerminalError(`Password: digits (${digits}) + symbols (${symbols}) exceed length (${length})`);
-  const symbolSet = [...new Set(spec.symbolCharacters ?? DEFAULT_SYMBOL_CHARACTERS)].join('');
-  const letterSet = spec.noUpper ? LOWER : LOWER + UPPER;
+  // By code point: a symbol outside the BMP (an emoji) is one character, never half a surrogate pair.
+  const symbolSet = [...new Set(spec.symbolCharacters ?? DEFAULT_SYMBOL_CHARACTERS)];
+  const letterSet = [...(spec.noUpper ? LOWER : LOWER + UPPER)];
   const repeat = spec.allowRepeat ?? false;
   if (!repeat) {
     if (letters > letterSet.length) throw new TerminalError(`Password: ${letters} letters without repeats need more than the ${letterSet.length} available; set allowRepeat or fewer letters`);
@@ -29,7 +32,7 @@ export function generatePassword(spec: PasswordSpec, random: Random = randomInt)
   }
   const chars: string[] = [];
   const used = new Set<string>();
-  const pick = (set: string, count: number) => {
+  const pick = (set: readonly string[], count: number) => {
     for (let i = 0; i < count; i++) {
       for (;;) {
         const c = set[random(set.length)]!;
@@ -42,7 +45,7 @@ export function generatePassword(spec: PasswordSpec, random: Random = randomInt)
     }
   };
   pick(letterSet, letters);
-  pick(DIGITS, digits);
+  pick([...DIGITS], digits);
   pick(symbolSet, symbols);
   // Fisher–Yates: the classes end up in random positions.
   for (let i = chars.length - 1; i > 0; i--) {

@@ -19,13 +19,20 @@ export interface ParameterPushMetadata {
   readonly type: 'String' | 'StringList' | 'SecureString';
   readonly kmsKeyID?: string | undefined;
   readonly tier?: 'Standard' | 'Advanced' | 'Intelligent-Tiering' | undefined;
+  /** tier.policies as PutParameter's Policies: the JSON array as written (ESO sends it unchanged too). */
+  readonly policies?: string | undefined;
   readonly description?: string | undefined;
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/** PutParameter's Policies holds at most 4096 characters; AWS takes at most 10 policies per parameter. */
+export const PARAMETER_POLICY_LIMITS = { chars: 4096, count: 10 } as const;
+
 /**
  * data[].metadata (ESO's PushSecretMetadata for Parameter Store) → settings. SecureString unless told otherwise.
- * tier.policies (expiration) are not applied. Pure.
+ * tier.policies (Expiration, ExpirationNotification, NoChangeNotification) are sent as PutParameter's Policies;
+ * Parameter Store applies policies to advanced parameters only, so they need tier Advanced (or
+ * Intelligent-Tiering, which then picks Advanced) — ESO drops them silently otherwise, secret-relay says so. Pure.
  */
 export function parseParameterMetadata(metadata: Readonly<Record<string, unknown>> | undefined): ParameterPushMetadata {
   const spec = (metadata?.['spec'] ?? {}) as Record<string, unknown>;
@@ -38,16 +45,33 @@ export function parseParameterMetadata(metadata: Readonly<Record<string, unknown
   // ESO's field is secretType.
   const type = text('secretType') ?? 'SecureString';
   if (type !== 'String' && type !== 'StringList' && type !== 'SecureString') throw new TerminalError('data[].metadata.spec.secretType must be String, StringList or SecureString');
-  const tierSpec = spec['tier'] as { type?: unknown } | undefined;
+  const tierSpec = spec['tier'] as { type?: unknown; policies?: unknown } | undefined;
   const tier = tierSpec?.type;
   if (tier !== undefined && tier !== 'Standard' && tier !== 'Advanced' && tier !== 'Intelligent-Tiering') throw new TerminalError('data[].metadata.spec.tier.type must be Standard, Advanced or Intelligent-Tiering');
+  const policies = parsePolicies(tierSpec?.policies, tier);
   const tags: Record<string, string> = {};
   for (const [key, value] of Object.entries((spec['tags'] ?? {}) as Record<string, unknown>)) {
     if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.tags.${key} must be a string`);
     if (key === MARK_MANAGED_BY_KEY || key === MARK_OWNER_KEY) throw new TerminalError(`data[].metadata.spec.tags must not set ${key}: secret-relay sets it to mark the parameter as this PushSecret's`);
     tags[key] = value;
   }
-  return { type, kmsKeyID: text('kmsKeyID'), tier: tier as ParameterPushMetadata['tier'], description: text('description'), tags };
+  return { type, kmsKeyID: text('kmsKeyID'), tier: tier as ParameterPushMetadata['tier'], policies, description: text('description'), tags };
+}
+
+function parsePolicies(policies: unknown, tier: unknown): string | undefined {
+  if (policies === undefined || policies === null) return undefined;
+  const where = 'data[].metadata.spec.tier.policies';
+  if (!Array.isArray(policies) || !policies.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p))) {
+    throw new TerminalError(`${where} must be a list of policies ({type, version, attributes}), as ESO's example`);
+  }
+  if (policies.length === 0) return undefined;
+  if (policies.length > PARAMETER_POLICY_LIMITS.count) throw new TerminalError(`${where} lists ${policies.length} policies; Parameter Store takes at most ${PARAMETER_POLICY_LIMITS.count}`);
+  if (tier !== 'Advanced' && tier !== 'Intelligent-Tiering') {
+    throw new TerminalError(`${where} need tier.type Advanced (or Intelligent-Tiering): Parameter Store applies policies to advanced parameters only`);
+  }
+  const text = JSON.stringify(policies);
+  if (text.length > PARAMETER_POLICY_LIMITS.chars) throw new TerminalError(`${where} is ${text.length} characters as JSON; PutParameter takes at most ${PARAMETER_POLICY_LIMITS.chars}`);
+  return text;
 }
 
 const tagList = (tags: Readonly<Record<string, string>>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -83,6 +107,7 @@ export function createParameterStoreWriter(options: { client: SSMClient; prefix:
         Type: meta.type,
         ...(meta.type === 'SecureString' && meta.kmsKeyID !== undefined ? { KeyId: meta.kmsKeyID } : {}),
         ...(meta.tier !== undefined ? { Tier: meta.tier } : {}),
+        ...(meta.policies !== undefined ? { Policies: meta.policies } : {}),
         ...(meta.description !== undefined ? { Description: meta.description } : {}),
       };
       if (existing === undefined) {
@@ -103,7 +128,11 @@ export function createParameterStoreWriter(options: { client: SSMClient; prefix:
         );
       }
       const value = request.property === undefined ? text : mergeProperty(existing.value, request.property, text, what);
-      if (value === existing.value) return ownership === 'ours' ? 'unchanged' : 'updated';
+      // The same value is written again when the metadata sets a tier, policies or a description: GetParameter does not
+      // return them, and this push runs only when the value, the metadata or the store changed (the HMAC), so a
+      // changed policy or tier is applied at once, at the cost of one parameter version.
+      const settingsAsked = meta.tier !== undefined || meta.policies !== undefined || meta.description !== undefined;
+      if (value === existing.value && !settingsAsked) return ownership === 'ours' ? 'unchanged' : 'updated';
       await awsCall(call('PutParameter', name), () => client.send(new PutParameterCommand({ ...settings, Value: value, Overwrite: true }), { abortSignal: signal }));
       return 'updated';
     },

@@ -41,6 +41,7 @@ class World {
   readonly syncs: string[] = [];
   /** Values the local generators (Password, SSHKey, UUID) give; none served when undefined. */
   generated: Map<string, Uint8Array> | undefined;
+  generations = 0;
 
   constructor(spec: Record<string, unknown> = {}) {
     this.es = {
@@ -80,7 +81,17 @@ class World {
       getManagedSecret: (namespace, name): SecretView | undefined => this.secrets.get(`${namespace}/${name}`),
       resolveStore: () => this.storeResolution,
       clientFor: async () => this.client(),
-      ...(this.generated ? { localGenerators: { generate: async () => new Map(this.generated) } } : {}),
+      ...(this.generated
+        ? {
+            localGenerators: {
+              generate: async () => {
+                this.generations++;
+                return new Map(this.generated);
+              },
+              keys: async () => [...this.generated!.keys()],
+            },
+          }
+        : {}),
       secrets: {
         apply: async (body) => {
           if (this.applyError) throw this.applyError;
@@ -341,4 +352,5 @@ test('a generator-only ExternalSecret (no secretStoreRef, every dataFrom entry a
   world.time += 2 * 3_600_000;
   await world.reconciler()('team/app', signal);
   assert.equal(world.secretValue('password'), 'generated-pw-1');
+  assert.equal(world.generations, 1, 'nothing generated only to be dropped for the kept value');
 });

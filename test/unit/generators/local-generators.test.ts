@@ -50,24 +50,70 @@ test('Password: digits, symbols, symbolCharacters, noUpper, allowRepeat, secretK
   assert.ok(!refused.ok && /digits \+ spec.symbols must not exceed spec.length/.test(refused.error));
 });
 
-test('SSHKey: ed25519 and rsa keys that ssh-keygen reads, with the public line it derives and the comment', () => {
+test('Password: symbolCharacters outside the BMP are whole characters, never half a surrogate pair', () => {
+  for (let i = 0; i < 20; i++) {
+    const password = generatePassword(spec({ length: 8, digits: 0, symbols: 2, symbolCharacters: '🔑🗝', allowRepeat: true }));
+    assert.equal([...password].filter((c) => c === '🔑' || c === '🗝').length, 2, password);
+    assert.ok(!/[\uD800-\uDFFF]/.test(password.replace(/🔑|🗝/gu, '')), 'no lone surrogate');
+  }
+});
+
+test('SSHKey: ed25519, rsa and ecdsa (P-256/384/521) keys that ssh-keygen reads, with the public line it derives and the comment', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sshkey-'));
   try {
-    for (const keySpec of [{ keyType: 'ed25519' as const, comment: 'relay@test' }, { keyType: 'rsa' as const, keySize: 2048, comment: 'rsa key' }]) {
-      const values = sshKeyValues(keySpec);
-      const file = join(dir, keySpec.keyType);
+    const cases = [
+      { spec: { keyType: 'ed25519' as const, comment: 'relay@test' }, fingerprint: /^256 SHA256:.*\(ED25519\)/ },
+      { spec: { keyType: 'rsa' as const, keySize: 2048, comment: 'rsa key' }, fingerprint: /^2048 SHA256:.*\(RSA\)/ },
+      { spec: { keyType: 'ecdsa' as const, comment: 'ec default' }, fingerprint: /^256 SHA256:.*\(ECDSA\)/, prefix: 'ecdsa-sha2-nistp256 ' },
+      { spec: { keyType: 'ecdsa' as const, keySize: 384, comment: 'ec 384' }, fingerprint: /^384 SHA256:.*\(ECDSA\)/, prefix: 'ecdsa-sha2-nistp384 ' },
+      { spec: { keyType: 'ecdsa' as const, keySize: 521, comment: 'ec 521' }, fingerprint: /^521 SHA256:.*\(ECDSA\)/, prefix: 'ecdsa-sha2-nistp521 ' },
+    ];
+    for (const [index, { spec: keySpec, fingerprint, prefix }] of cases.entries()) {
+      const values = await sshKeyValues(keySpec);
+      const file = join(dir, `key-${index}`);
       writeFileSync(file, values.get('privateKey')!, { mode: 0o600 });
       const derived = execFileSync(SSH_KEYGEN, ['-y', '-f', file], { encoding: 'utf8' }).trim();
       const publicLine = Buffer.from(values.get('publicKey')!).toString().trim();
       assert.equal(derived.split(' ').slice(0, 2).join(' '), publicLine.split(' ').slice(0, 2).join(' '), `${keySpec.keyType}: the public key ssh-keygen derives`);
       assert.ok(publicLine.endsWith(` ${keySpec.comment}`));
-      const fingerprint = execFileSync(SSH_KEYGEN, ['-l', '-f', file], { encoding: 'utf8' });
-      assert.match(fingerprint, keySpec.keyType === 'rsa' ? /^2048 SHA256:.*\(RSA\)/ : /^256 SHA256:.*\(ED25519\)/);
+      if (prefix) assert.ok(publicLine.startsWith(prefix), publicLine);
+      assert.match(execFileSync(SSH_KEYGEN, ['-l', '-f', file], { encoding: 'utf8' }), fingerprint);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  assert.throws(() => sshKeyValues({ keyType: 'ecdsa' }), /not supported/);
+});
+
+test('SSHKey: an RSA key is generated off the main thread — the event loop keeps turning while a 4096-bit key is made', async () => {
+  let done = false;
+  const generation = sshKeyValues({ keyType: 'rsa', keySize: 4096 }).then((values) => {
+    done = true;
+    return values;
+  });
+  // A synchronous generation would finish before this callback could run (it blocks the loop for 0.2–0.5 s).
+  const turnedWhileGenerating = await new Promise<boolean>((resolve) => setImmediate(() => resolve(!done)));
+  assert.ok(turnedWhileGenerating, 'the event loop ran while the key was generated');
+  assert.ok((await generation).get('privateKey')!.length > 3000);
+});
+
+test('bounds a tenant cannot pass: a huge Password length or SSHKey keySize is refused with a readable message, before any work', async () => {
+  const objects: Record<string, unknown> = {
+    'passwords/n/huge': { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'Password', metadata: { name: 'huge', namespace: 'n' }, spec: { length: 1_000_000_000, allowRepeat: true } },
+    'sshkeys/n/rsa8192': { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'rsa8192', namespace: 'n' }, spec: { keyType: 'rsa', keySize: 8192 } },
+    'sshkeys/n/rsa4000': { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'rsa4000', namespace: 'n' }, spec: { keySize: 4000 } },
+    'sshkeys/n/ec2048': { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'ec2048', namespace: 'n' }, spec: { keyType: 'ecdsa', keySize: 2048 } },
+  };
+  const generators = createLocalGenerators(async (plural, namespace, name) => objects[`${plural}/${namespace}/${name}`]);
+  const signal = AbortSignal.timeout(5000);
+  // The refusal comes from the schema, before anything is generated: an operator with an older CRD installed is as safe.
+  await assert.rejects(generators.generate('n', { kind: 'Password', name: 'huge' }, signal), (err: unknown) => err instanceof TerminalError && /Password n\/huge is invalid: spec.length.*1024/.test((err as Error).message));
+  await assert.rejects(generators.generate('n', { kind: 'SSHKey', name: 'rsa8192' }, signal), (err: unknown) => err instanceof TerminalError && /SSHKey n\/rsa8192 is invalid: spec.keySize.*4096/.test((err as Error).message));
+  await assert.rejects(generators.generate('n', { kind: 'SSHKey', name: 'rsa4000' }, signal), /spec.keySize must be 2048, 3072 or 4096 for rsa keys/);
+  await assert.rejects(generators.generate('n', { kind: 'SSHKey', name: 'ec2048' }, signal), /spec.keySize must be 256, 384 or 521 for ecdsa keys/);
+  // And in the generator itself, whatever its caller parsed.
+  await assert.rejects(sshKeyValues({ keyType: 'rsa', keySize: 8192 }), /keySize 8192 is refused for rsa keys: use 2048, 3072 or 4096/);
+  await assert.rejects(sshKeyValues({ keyType: 'ecdsa', keySize: 300 }), /keySize 300 is refused for ecdsa keys/);
+  assert.throws(() => generatePassword({ ...spec(), length: 1_000_000_000, allowRepeat: true }), /spec.length 1000000000 is refused: at most 1024/);
 });
 
 test('UUID and the generator object: a v4 UUID; a missing or invalid generator is refused by name', async () => {
