@@ -892,6 +892,8 @@ export interface AlibabaProvider {
   readonly endpoint?: string;
   /** How the store authenticates: exactly one of rrsa and secretRef. */
   readonly auth: AlibabaAuth;
+  /** Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net. */
+  readonly changeFeed?: AlibabaChangeFeed;
 }
 
 /** How the store authenticates: exactly one of rrsa and secretRef. */
@@ -932,6 +934,18 @@ export interface AlibabaSecretRefAuth {
   readonly accessKeyIDSecretRef: SecretKeySelector;
   /** The AccessKey secret. */
   readonly accessKeySecretSecretRef: SecretKeySelector;
+}
+
+/** Where change notifications of this store arrive (docs/change-feeds-clouds.md). */
+export interface AlibabaChangeFeed {
+  /** The queue the feed reads. */
+  readonly queue: AlibabaQueueChangeFeed;
+}
+
+/** A Simple Message Queue (formerly MNS) queue receiving the KMS events EventBridge forwards. */
+export interface AlibabaQueueChangeFeed {
+  /** The Simple Message Queue (MNS) queue an EventBridge rule sends KMS's ActionTrail events to. Read with the store's identity (mns:ReceiveMessage and mns:DeleteMessage on the queue). */
+  readonly queueURL: string;
 }
 
 /** HashiCorp Vault or OpenBao: KV v1/v2 secrets engines. */

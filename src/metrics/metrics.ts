@@ -49,7 +49,7 @@ export const SYNC_STATUS_WRITES = ['written', 'deferred'] as const;
 export type SyncStatusWrite = (typeof SYNC_STATUS_WRITES)[number];
 
 /** Where change notifications come from (src/providers/change-feed.ts): each provider's feed, and the signed webhook. */
-export const CHANGE_FEED_SOURCES = ['aws-sqs', 'vault-events', 'gcp-pubsub', 'azure-queue', 'webhook'] as const;
+export const CHANGE_FEED_SOURCES = ['aws-sqs', 'vault-events', 'gcp-pubsub', 'azure-queue', 'alibaba-mns', 'webhook'] as const;
 export type ChangeFeedSource = (typeof CHANGE_FEED_SOURCES)[number];
 
 /** What became of a change notification: it named keys ExternalSecrets read, none, was a redelivery, or was refused (forged, stale, replayed). */

@@ -137,8 +137,19 @@ interface Operand {
   readonly simple: boolean;
 }
 
-/** Function → liquid filter. `arity` is how many arguments come before the piped value. */
-const FUNCTIONS: Readonly<Record<string, { readonly filter: string; readonly args: number; readonly note?: string }>> = {
+interface FunctionMapping {
+  readonly filter: string;
+  /** How many arguments come before the piped value (the function takes args + 1). */
+  readonly args: number;
+  /** Which argument is the filter's input, when not the last (rsaDecrypt's ciphertext is the third of four). */
+  readonly input?: number;
+  /** The result is a list of strings (so join, index and toJson of it translate). */
+  readonly list?: true;
+  readonly note?: string;
+}
+
+/** Function → liquid filter. */
+const FUNCTIONS: Readonly<Record<string, FunctionMapping>> = {
   b64enc: { filter: 'base64_encode', args: 0 },
   b64dec: { filter: 'base64_decode', args: 0, note: 'b64dec: sprig prints its error text for input that is not base64; secret-relay fails the template instead' },
   upper: { filter: 'upper', args: 0, note: 'upper: Go maps each character on its own, liquid uses full Unicode case mapping: they differ for ß and ligatures such as ﬁ (ASCII and most letters are the same)' },
@@ -150,10 +161,36 @@ const FUNCTIONS: Readonly<Record<string, { readonly filter: string; readonly arg
   pkcs12cert: { filter: 'pkcs12_certificates', args: 0 },
   pkcs12keyPass: { filter: 'pkcs12_private_key', args: 1 },
   pkcs12certPass: { filter: 'pkcs12_certificates', args: 1 },
-  filterPEM: { filter: 'pem_blocks', args: 1 },
+  filterPEM: { filter: 'filter_pem', args: 1 },
   default: { filter: 'default', args: 1 },
   replace: { filter: 'replace', args: 2 },
+  filterCertChain: { filter: 'cert_chain', args: 1 },
+  certSANs: { filter: 'cert_sans', args: 0, list: true, note: 'certSANs: URI SANs are written as stored in the certificate, where Go re-serialises them (they differ only for URIs Go would re-escape)' },
+  jwkPublicKeyPem: { filter: 'jwk_public_key_pem', args: 0 },
+  jwkPrivateKeyPem: { filter: 'jwk_private_key_pem', args: 0 },
+  rsaDecrypt: { filter: 'rsa_decrypt', args: 3, input: 2 },
+  hasPrefix: { filter: 'has_prefix', args: 1 },
+  hasSuffix: { filter: 'has_suffix', args: 1 },
 };
+
+/** What Go's encoding/json escapes in strings beyond JSON.stringify: the character and its \u escape (without the backslash). */
+const JSON_ESCAPES: readonly (readonly [string, string])[] = [['<', 'u003c'], ['>', 'u003e'], ['&', 'u0026'], ['\\u2028', 'u2028'], ['\\u2029', 'u2029']];
+
+/** Functions whose input must be a list of strings (what certSANs gives): liquid's filter then does the same. */
+const LIST_FUNCTIONS: Readonly<Record<string, { readonly args: number; readonly liquid: (list: string, params: string[]) => string }>> = {
+  join: { args: 1, liquid: (list, [separator]) => `${list} | join: ${separator!}` },
+  // Go's encoding/json escapes <, > and & (and U+2028/U+2029) in strings; for a list of strings that is the only
+  // difference from to_json.
+  toJson: {
+    args: 0,
+    liquid: (list) => `${list} | to_json${JSON_ESCAPES.map(([from, to]) => ` | replace: "${from}", "\\\\${to}"`).join('')}`,
+  },
+};
+
+/** Go's time.Time String() layout, without the monotonic clock reading ("m=+…") Go appends to time.Now(). */
+const NOW_LIQUID = '"now" | date: "%Y-%m-%d %H:%M:%S.%L +0000 UTC"';
+const NOW_NOTE =
+  'now: the time of rendering, in UTC with milliseconds (2026-01-02 03:04:05.678 +0000 UTC); Go prints nanoseconds, the local zone and a monotonic reading (m=+…), so the text differs from ESO\'s — and as in ESO the Secret changes at every refresh';
 
 const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = {
   toYaml: "Go's YAML and liquid's to_yaml lay out documents differently",
@@ -166,13 +203,15 @@ const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = {
   env: 'reading the environment is not allowed in secret-relay templates',
   expandenv: 'reading the environment is not allowed in secret-relay templates',
   getHostByName: 'network lookups are not allowed in secret-relay templates',
-  jwkPublicKeyPem: 'no secret-relay filter converts JWKs',
-  jwkPrivateKeyPem: 'no secret-relay filter converts JWKs',
+  list: 'liquid has no list literal; build the text with append or split instead',
+  htpasswd: 'htpasswd salts bcrypt at random; secret-relay has no htpasswd filter',
   pkcs12certPassSecret: 'not an ESO function',
 };
 
 class Translator {
   readonly notes = new Set<string>();
+  /** Liquid expressions (and variables bound to them) known to be lists of strings. */
+  private readonly lists = new Set<string>();
   private counter = 0;
   /** `{% assign %}` statements needed before the current output. */
   private pre: string[] = [];
@@ -231,10 +270,26 @@ class Translator {
     if (name === 'index') {
       if (args.length !== 2) this.refuse('index', 'only index with one key is translated');
       const [base, key] = args as [string, string];
+      if (/^\d+$/.test(key) && this.lists.has(base)) return `${base}[${key}]`;
       const keyLiteral = key.startsWith('"') ? (JSON.parse(key) as string) : undefined;
-      if (keyLiteral === undefined) this.refuse('index', 'only index with a literal key is translated');
+      if (keyLiteral === undefined) this.refuse('index', 'only index with a literal key, or a list of strings with a literal position, is translated');
       return member(base === ROOT ? '' : base, keyLiteral);
     }
+    if (name === 'now') {
+      if (args.length !== 0) this.refuse('now', 'now takes no arguments');
+      this.notes.add(NOW_NOTE);
+      return NOW_LIQUID;
+    }
+    const listFunction = Object.hasOwn(LIST_FUNCTIONS, name) ? LIST_FUNCTIONS[name] : undefined;
+    if (listFunction !== undefined) {
+      if (args.length !== listFunction.args + 1) this.refuse(name, `${name} takes ${listFunction.args + 1} argument(s) here`);
+      const list = args[listFunction.args]!;
+      if (!this.lists.has(list)) {
+        this.refuse(name, REFUSED_FUNCTIONS[name] ?? `${name} is translated over a list of strings (certSANs) only`);
+      }
+      return listFunction.liquid(list, args.slice(0, listFunction.args));
+    }
+    if (args.some((arg) => this.lists.has(arg))) this.refuse(name, `${name} of a list is not translated (join, index and toJson of certSANs are)`);
     if (name === 'printf') return this.printf(args);
     if (name === 'replace' && args[0] === '""') this.refuse('replace', 'replacing the empty string inserts at every position in Go, between characters only in liquid');
     if (name === 'toString') {
@@ -242,16 +297,19 @@ class Translator {
       this.notes.add('toString: dropped (the fetched values are already text)');
       return args[0]!;
     }
-    const refusal = REFUSED_FUNCTIONS[name];
+    const refusal = Object.hasOwn(REFUSED_FUNCTIONS, name) ? REFUSED_FUNCTIONS[name] : undefined;
     if (refusal !== undefined) this.refuse(name, refusal);
-    const fn = FUNCTIONS[name];
+    const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
     if (fn === undefined) this.refuse(name, `${name} has no exact liquid equivalent in secret-relay`);
     if (args.length !== fn.args + 1) this.refuse(name, `${name} takes ${fn.args + 1} argument(s) here`);
     if (fn.note) this.notes.add(fn.note);
-    const input = args[fn.args]!;
-    if (input === ROOT) this.refuse(name, 'the whole data map cannot be passed in liquid');
-    const params = args.slice(0, fn.args);
-    return `${this.atom(input)} | ${fn.filter}${params.length ? `: ${params.join(', ')}` : ''}`;
+    const at = fn.input ?? fn.args;
+    const input = args[at]!;
+    if (args.includes(ROOT)) this.refuse(name, 'the whole data map cannot be passed in liquid');
+    const params = args.filter((_, i) => i !== at).map((param) => this.bind(param));
+    const expr = `${this.atom(input)} | ${fn.filter}${params.length ? `: ${params.join(', ')}` : ''}`;
+    if (fn.list) this.lists.add(expr);
+    return expr;
   }
 
   /** printf with %s and %% only (the values are text, so %s prints them as they are): a chain of appends. */
@@ -307,7 +365,14 @@ class Translator {
     if (!expr.includes('|')) return expr;
     const name = `migrate_${++this.counter}`;
     this.pre.push(`{% assign ${name} = ${expr} %}`);
+    if (this.lists.has(expr)) this.lists.add(name);
     return name;
+  }
+
+  /** Refuses a list where text is printed, assigned or tested: Go writes [a b], liquid joins without separators. */
+  text(expr: string): string {
+    if (this.lists.has(expr)) this.refuse('certSANs', 'a list of strings is translated only through join, index or toJson (Go prints [a b], liquid joins without separators)');
+    return expr;
   }
 
   takePre(): string {
@@ -412,7 +477,7 @@ export function translateGoTemplate(source: string): Translation {
         }
         const second = tokens[1];
         if (frame.kind !== 'if' || second?.t !== 'ident' || second.name !== 'if') t.refuse(body, 'only else and else if are translated');
-        finish(`{% elsif ${condition(t, tokens.slice(2), scope)} %}`);
+        finish(`{% elsif ${condition(t, tokens.slice(2), scope, true)} %}`);
         continue;
       }
       if (keyword === 'if') {
@@ -423,7 +488,7 @@ export function translateGoTemplate(source: string): Translation {
       if (keyword === 'with') {
         const rest = tokens.slice(1);
         if (rest.some((x) => x.t === 'assign')) t.refuse('with $x :=', 'with that declares a variable is not translated');
-        const value = t.bind(t.pipeline(rest, scope));
+        const value = t.bind(t.text(t.pipeline(rest, scope)));
         const name = `migrate_with_${++loops}`;
         finish(`{% assign ${name} = ${value} %}{% if ${truthy(name)} %}`);
         stack.push({ kind: 'with', line, close: '{% endif %}', scope, hasElse: false, extraEnds: 0 });
@@ -469,14 +534,14 @@ export function translateGoTemplate(source: string): Translation {
         if (assign !== 1 || target?.t !== 'var' || target.name === '' || target.path.length > 0) t.refuse(body, 'only $name := pipeline is translated');
         if (stack.length > 0) t.refuse(body, 'a variable declared inside if, with or range is not translated (liquid variables are not scoped to the block)');
         const name = `migrate_var_${target.name}`;
-        finish(`{% assign ${name} = ${t.pipeline(tokens.slice(2), scope)} %}`);
+        finish(`{% assign ${name} = ${t.text(t.pipeline(tokens.slice(2), scope))} %}`);
         scope = { dot: scope.dot, vars: new Map(scope.vars).set(target.name, name) };
         continue;
       }
       if (tokens.some((x) => x.t === 'ident' && x.name === 'fromJson') && !tokens.some((x) => x.t === 'ident' && FUNCTIONS[x.name]?.filter !== 'parse_json' && x.name !== 'fromJson')) {
         t.refuse('fromJson', 'printing a parsed JSON value: Go prints maps and lists as map[…] and […], liquid differently');
       }
-      finish(`{{ ${t.pipeline(tokens, scope)} }}`);
+      finish(`{{ ${t.text(t.pipeline(tokens, scope))} }}`);
     }
     const open = stack[stack.length - 1];
     if (open !== undefined) throw new Refusal(open.line, open.kind, `${open.kind} is not closed with end`);
@@ -487,8 +552,20 @@ export function translateGoTemplate(source: string): Translation {
   }
 }
 
-function condition(t: Translator, tokens: Token[], scope: Scope): string {
+function condition(t: Translator, tokens: Token[], scope: Scope, elsif = false): string {
   const head = tokens[0];
+  if (head?.t === 'ident' && (head.name === 'hasPrefix' || head.name === 'hasSuffix')) {
+    // The test is a filter, computed by an assign before the tag: before an elsif that assign would sit in the
+    // previous branch and not run when that branch is skipped.
+    if (elsif) t.refuse(head.name, `${head.name} in else if is not translated (write it as a nested if)`);
+    return t.bind(t.pipeline(tokens, scope));
+  }
+  if (head?.t === 'ident' && head.name === 'contains') {
+    const parts = tokens.slice(1);
+    if (parts.length !== 2 || parts.some((x) => x.t === 'open' || x.t === 'pipe' || x.t === 'ident')) t.refuse('contains', 'contains is translated with two plain values');
+    const [substring, text] = parts.map((x) => t.operand(x, scope).liquid) as [string, string];
+    return `${text} contains ${substring}`;
+  }
   if (head?.t === 'ident' && (head.name === 'eq' || head.name === 'ne')) {
     const parts = tokens.slice(1);
     if (parts.length !== 2 || parts.some((x) => x.t === 'open' || x.t === 'pipe')) t.refuse(head.name, `${head.name} is translated with two plain values`);
@@ -505,5 +582,5 @@ function condition(t: Translator, tokens: Token[], scope: Scope): string {
     return parts.map((x) => truthy(t.operand(x, scope).liquid)).join(head.name === 'and' ? ' and ' : ' or ');
   }
   if (tokens.length === 1) return truthy(t.operand(tokens[0]!, scope).liquid);
-  t.refuse(tokens.map((x) => ('name' in x ? x.name : x.t)).join(' '), 'only a value, not, and, or, eq and ne are translated as conditions');
+  t.refuse(tokens.map((x) => ('name' in x ? x.name : x.t)).join(' '), 'only a value, not, and, or, eq, ne, contains, hasPrefix and hasSuffix are translated as conditions');
 }

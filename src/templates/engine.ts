@@ -110,6 +110,9 @@ function buildLiquid(limits: TemplateLimits): Liquid {
     memoryLimit: limits.memory,
     renderLimit: limits.renderMs,
     cache: false,
+    // `date` (and `"now" | date: …`) renders in UTC whatever the host's time zone, so a Secret does not depend on
+    // where the operator runs.
+    timezoneOffset: 0,
   });
   for (const tag of DISABLED_TAGS) {
     liquid.registerTag(tag, {

@@ -11,6 +11,8 @@ import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { API_GROUP, API_VERSION, parseClusterSecretStore, parseExternalSecret, parseSecretStore, Plural } from '../../src/api/index.ts';
+import { externalSecretCompat, storeCompat } from '../../src/api/eso-compat.ts';
+import { convertFile } from '../../src/migrate/convert.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import type { LocalCluster } from '../support/cluster.ts';
 import { installEsoCrds } from '../support/eso-crds.ts';
@@ -188,4 +190,52 @@ test(`the stricter rules we keep on purpose refuse what ESO's CRDs accept (${pro
       rule.title,
     );
   }
+});
+
+test('what `secret-relay migrate` converts of the documentation is accepted with strict field validation and acted on in full', async (t) => {
+  const failures: string[] = [];
+  let applied = 0;
+  for (const file of readdirSync(fixtures).filter((name) => name.endsWith('.yaml')).sort()) {
+    const text = readFileSync(new URL(file, fixtures), 'utf8');
+    const result = convertFile(file, text, { adopt: false });
+    if (result.malformed || result.output === undefined) continue;
+    const originals = parseAllDocuments(text).map((d) => d.toJS() as Json | null);
+    const docs = parseAllDocuments(result.output).map((d) => d.toJS() as Json | null);
+    for (const [index, doc] of docs.entries()) {
+      if (doc === null || typeof doc !== 'object' || doc['apiVersion'] !== `${API_GROUP}/${API_VERSION}` || !(String(doc['kind']) in ourKinds)) continue;
+      const id = `${file}#${index}`;
+      const kind = doc['kind'] as OurKind;
+      const metadata = { ...(doc['metadata'] as Json | undefined) };
+      if (kind === 'ClusterSecretStore') metadata['name'] = `${String(metadata['name'] ?? 'store')}-migrated-${suffix}`;
+      else metadata['namespace'] = namespace;
+      // A stale snippet ESO's own CRDs refuse (the first test lists them) is not asked of the conversion either.
+      // Matched by kind and name: a conversion adds documents (the liquid copy of a template ConfigMap).
+      const name = (doc['metadata'] as Json | undefined)?.['name'];
+      const original = originals.find((o) => o?.['kind'] === kind && (o['metadata'] as Json | undefined)?.['name'] === name) ?? originals[index];
+      try {
+        await dryRunCreate(kind, { ...original, apiVersion: 'external-secrets.io/v1', metadata }, 'external-secrets.io', 'v1');
+      } catch {
+        continue;
+      }
+      try {
+        const stored = await dryRunCreate(kind, { ...doc, metadata });
+        let unsupported: string[];
+        if (kind === 'ExternalSecret') {
+          const parsed = parseExternalSecret(stored);
+          unsupported = parsed.ok ? externalSecretCompat(parsed.value.spec) : [`the operator cannot parse it: ${parsed.error}`];
+        } else {
+          const parsed = kind === 'SecretStore' ? parseSecretStore(stored) : parseClusterSecretStore(stored);
+          unsupported = parsed.ok ? storeCompat(parsed.value.spec, kind === 'ClusterSecretStore').errors : [`the operator cannot parse it: ${parsed.error}`];
+        }
+        if (unsupported.length > 0) failures.push(`${id}: converted, but reported unsupported: ${unsupported.join('; ')}`);
+        else applied++;
+      } catch (err) {
+        failures.push(`${id}: ${apiMessage(err)}`);
+      }
+    }
+  }
+  t.diagnostic(`${applied} converted objects accepted and acted on`);
+  assert.deepEqual(failures, []);
+  // 46 of the 48 objects ESO accepts convert (test/eso-parity/docs-coverage.ts); the other two stay ESO's.
+  assert.ok(applied >= 46, `only ${applied} converted objects`);
 });

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.cache/bin/go-template-reference
 stamp=.cache/bin/.go-template-reference-build
-sum=$(cat test/go-template-reference/main.go test/go-template-reference/go.mod test/go-template-reference/go.sum 2>/dev/null | sha256sum | cut -d' ' -f1)
+sum=$(cat test/go-template-reference/main.go test/go-template-reference/eso/*.go test/go-template-reference/go.mod test/go-template-reference/go.sum 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ -x "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then echo "reference program already built: $out"; exit 0; fi
 command -v go >/dev/null || { echo "Go is needed to build test/go-template-reference (apt-get install golang, or /usr/local/go)"; exit 1; }
 mkdir -p .cache/bin

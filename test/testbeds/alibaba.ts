@@ -1,10 +1,14 @@
 // `npm run testbed -- alibaba`: the fake KMS and STS (test/fakes/alibaba/server.ts) trusting the cluster of $KUBECONFIG
 // (its /openid/v1/jwks and its issuer), seeded with one sample secret, a RAM role that trusts the printed
-// ServiceAccount, and a static AccessKey. A small control endpoint lets a user put new secret versions while it runs.
+// ServiceAccount, and a static AccessKey; a Simple Message Queue (MNS) fake with an EventBridge rule sending the
+// KMS fake's ActionTrail events to a queue, which the printed store reads as its change feed (refreshInterval 1h).
+// A small control endpoint lets a user put new secret versions while it runs.
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startAlibabaFake } from '../fakes/alibaba/server.ts';
+import { startMnsFake } from '../fakes/alibaba/mns.ts';
+import { ruleToQueue } from '../fakes/alibaba/eventbridge.ts';
 import type { StartTestbed } from './testbed.ts';
 import { fetchIssuer } from '../support/sts-web-identity-check.ts';
 
@@ -14,6 +18,7 @@ export const OIDC_PROVIDER_ARN = `acs:ram::${UID}:oidc-provider/ack-rrsa-testbed
 export const ROLE_ARN = `acs:ram::${UID}:role/secret-relay-testbed`;
 export const SAMPLE_SECRET = 'testbed-sample';
 const SERVICE_ACCOUNT = 'alibaba-reader';
+const QUEUE = 'secret-changes';
 
 export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, log }) => {
   if (!kubeconfigPath) throw new Error('set KUBECONFIG to the cluster whose ServiceAccount tokens the fake STS should trust (npm run cluster:up prints it)');
@@ -25,6 +30,9 @@ export const startTestbed: StartTestbed = async ({ kubeconfigPath, namespace, lo
   const accessKeySecret = randomBytes(15).toString('base64url');
   fake.addAccessKey({ id: accessKeyId, secret: accessKeySecret });
   fake.putSecret(SAMPLE_SECRET, { data: JSON.stringify({ username: 'demo', password: randomBytes(9).toString('base64url') }), tags: { app: 'testbed' }, description: 'the test bed sample' });
+  const mns = await startMnsFake({ credential: (id) => fake.credential(id) });
+  mns.createQueue(QUEUE);
+  const rule = ruleToQueue(fake, mns, QUEUE, { region: REGION });
   log(`alibaba test bed: OIDC provider ${OIDC_PROVIDER_ARN} trusts issuer ${issuer}; role ${ROLE_ARN} trusts ${namespace}/${SERVICE_ACCOUNT}`);
 
   // PUT /secrets/NAME with the value as the body adds a version (it becomes ACSCurrent); ?binary=1 stores it as binary.
@@ -71,6 +79,9 @@ spec:
           serviceAccountRef:
             name: ${SERVICE_ACCOUNT}
           stsEndpoint: ${fake.stsEndpoint}
+      changeFeed:
+        queue:
+          queueURL: ${mns.queueUrl(QUEUE)}
 ---
 apiVersion: secret-relay.dev/v1alpha1
 kind: ExternalSecret
@@ -78,7 +89,7 @@ metadata:
   name: alibaba-sample
   namespace: ${namespace}
 spec:
-  refreshInterval: 10s
+  refreshInterval: 1h
   secretStoreRef:
     name: alibaba-testbed
   target:
@@ -95,16 +106,19 @@ spec:
 `;
   const howToAddSecrets = `Add a secret, or a new ACSCurrent version of one (tags as ?tag.KEY=VALUE, binary with ?binary=1):
   curl -X PUT --data-binary '{"username":"demo","password":"rotated"}' ${controlUrl}/secrets/${SAMPLE_SECRET}
-The ExternalSecret refreshes every 10s. The operator must run where it can reach 127.0.0.1 (npm start, scripts/demo.ts).
+The new version reaches the Secret through the change feed (EventBridge → the queue) in about a second; refreshInterval is 1h.
+The operator must run where it can reach 127.0.0.1 (npm start, scripts/demo.ts).
 A static AccessKey for other clients (e.g. the Python SDK): ${accessKeyId} / ${accessKeySecret}
 `;
   return {
-    endpoints: { 'KMS (RPC, signature V1)': fake.kmsEndpoint, 'STS (AssumeRoleWithOIDC)': fake.stsEndpoint, 'control (PUT /secrets/NAME)': controlUrl, region: REGION },
+    endpoints: { 'KMS (RPC, signature V1)': fake.kmsEndpoint, 'STS (AssumeRoleWithOIDC)': fake.stsEndpoint, 'Simple Message Queue (change feed)': mns.queueUrl(QUEUE), 'control (PUT /secrets/NAME)': controlUrl, region: REGION },
     manifests,
     howToAddSecrets,
     async stop() {
       control.closeAllConnections();
       await new Promise<void>((resolve) => control.close(() => resolve()));
+      rule.stop();
+      await mns.stop();
       await fake.stop();
     },
   };

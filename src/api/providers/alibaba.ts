@@ -9,6 +9,7 @@ export const AlibabaLimits = {
   arn: 512,
   sessionName: 64,
   tokenFilePath: 4096,
+  queueURL: 2048,
 } as const;
 
 export const ALIBABA_REGION_PATTERN = '^[a-z]+(-[a-z0-9]+)+$';
@@ -95,6 +96,37 @@ export const AlibabaAuthSchema = withRules(
   ],
 );
 
+/** A Simple Message Queue (MNS) queue URL: https://ACCOUNT.mns.REGION.aliyuncs.com/queues/NAME, as the console shows it. */
+export const ALIBABA_QUEUE_URL_PATTERN = '^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?/queues/[A-Za-z][A-Za-z0-9-]{0,119}$';
+/** Alibaba's own queue hosts: public, internal and VPC endpoints of every region. */
+const MNS_SERVICE_HOST = /^[0-9]+\.mns\.[a-z0-9-]+\.aliyuncs\.com$/;
+
+/** Whether a queue URL is on Simple Message Queue's own hosts (anything else is an endpoint override). Pure. */
+export function isMnsServiceUrl(queueURL: string): boolean {
+  try {
+    return MNS_SERVICE_HOST.test(new URL(queueURL).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
+export const AlibabaChangeFeedSchema = z
+  .object({
+    queue: z
+      .object({
+        queueURL: matchingString({
+          pattern: ALIBABA_QUEUE_URL_PATTERN,
+          maxLength: AlibabaLimits.queueURL,
+          message: 'spec.provider.alibaba.changeFeed.queue.queueURL must be a queue URL such as https://1234567890123456.mns.cn-hangzhou.aliyuncs.com/queues/secret-changes',
+        }).describe(
+          "The Simple Message Queue (MNS) queue an EventBridge rule sends KMS's ActionTrail events to. Read with the store's identity (mns:ReceiveMessage and mns:DeleteMessage on the queue).",
+        ),
+      })
+      .meta(typeMeta('AlibabaQueueChangeFeed', 'A Simple Message Queue (formerly MNS) queue receiving the KMS events EventBridge forwards.'))
+      .describe('The queue the feed reads.'),
+  })
+  .meta(typeMeta('AlibabaChangeFeed', 'Where change notifications of this store arrive (docs/change-feeds-clouds.md).'));
+
 export const AlibabaProviderSchema = z
   .object({
     regionID: matchingString({
@@ -106,6 +138,7 @@ export const AlibabaProviderSchema = z
       .optional()
       .describe('Overrides the KMS endpoint (default kms.<regionID>.aliyuncs.com over https): VPC or private endpoints.'),
     auth: AlibabaAuthSchema,
+    changeFeed: AlibabaChangeFeedSchema.optional().describe('Refresh on change: ExternalSecrets reading a changed secret refresh within seconds; refreshInterval stays as the safety net.'),
   })
   .meta(typeMeta('AlibabaProvider', 'Alibaba Cloud KMS Secrets Manager.'));
 
@@ -119,7 +152,14 @@ export const alibabaProvider = {
       // The pod's RRSA token file is the operator's identity, and its content is what STS is sent.
       operatorIdentity: file !== undefined ? { mode: "spec.provider.alibaba.auth.rrsa.oidcTokenFilePath (a token file of the operator's pod)", instead: 'auth.rrsa.serviceAccountRef' } : undefined,
       operatorFiles: file !== undefined ? [{ field: 'spec.provider.alibaba.auth.rrsa.oidcTokenFilePath', path: file }] : [],
-      endpoints: [...url('spec.provider.alibaba.endpoint', spec.endpoint), ...url('spec.provider.alibaba.auth.rrsa.stsEndpoint', spec.auth.rrsa?.stsEndpoint)],
+      endpoints: [
+        ...url('spec.provider.alibaba.endpoint', spec.endpoint),
+        ...url('spec.provider.alibaba.auth.rrsa.stsEndpoint', spec.auth.rrsa?.stsEndpoint),
+        // A queue on a host other than Simple Message Queue's own would receive the store's signed requests and STS token.
+        ...(spec.changeFeed !== undefined && !isMnsServiceUrl(spec.changeFeed.queue.queueURL) ? url('spec.provider.alibaba.changeFeed.queue.queueURL', spec.changeFeed.queue.queueURL) : []),
+      ],
+      // Even on Alibaba's hosts the STS security token travels in a header: plain http only to loopback.
+      servers: url('spec.provider.alibaba.changeFeed.queue.queueURL', spec.changeFeed?.queue.queueURL),
     };
   },
 } as const satisfies ProviderDefinition<typeof AlibabaProviderSchema>;

@@ -52,6 +52,20 @@ export function createAlibabaProvider(options: AlibabaProviderOptions = {}): Pro
       const plan = planAlibabaAuth(spec, { storeKind: ctx.storeKind, storeName: '', storeNamespace: undefined, namespace: ctx.namespace });
       return plan.referent ? ctx.namespace : undefined;
     },
+    changeFeed: {
+      source: 'alibaba-mns',
+      describe: (spec) => spec.changeFeed?.queue.queueURL,
+      async run(rawSpec, ctx, sink, signal) {
+        const spec = specOrThrow('alibaba', check(rawSpec));
+        const { runMnsFeed } = await import('./mns-feed.ts');
+        return runMnsFeed(spec, ctx, sink, signal, {
+          clock: options.clock ?? ctx.clock,
+          sdk: loadSdk,
+          readTokenFile: options.readTokenFile ?? ((path) => readFile(path, 'utf8')),
+          refreshBeforeMs: options.refreshBeforeMs,
+        });
+      },
+    },
     async newClient(rawSpec, ctx) {
       const spec = specOrThrow('alibaba', check(rawSpec));
       return createAlibabaClient(spec, ctx, options, loadSdk);

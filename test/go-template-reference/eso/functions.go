@@ -1,6 +1,6 @@
 // Package eso holds External Secrets Operator v2.9.0's own template functions (runtime/template/v2: pkcs12.go,
-// pem.go, pem_chain.go, copied unchanged under their Apache-2.0 licence), so the reference renders pkcs12* and
-// filterPEM exactly as ESO does. The constants below are those of ESO's template.go.
+// pem.go, pem_chain.go, jwk.go, decrypt.go, copied unchanged under their Apache-2.0 licence), so the reference
+// renders pkcs12*, filterPEM, filterCertChain, certSANs, jwk*Pem and rsaDecrypt exactly as ESO does. The constants below are those of ESO's template.go.
 package eso
 
 import tpl "text/template"
@@ -22,5 +22,11 @@ func Funcs() tpl.FuncMap {
 		"pkcs12cert":     pkcs12cert,
 		"pkcs12certPass": pkcs12certPass,
 		"filterPEM":      filterPEM,
+
+		"filterCertChain":  filterCertChain,
+		"certSANs":         certSANs,
+		"jwkPublicKeyPem":  jwkPublicKeyPem,
+		"jwkPrivateKeyPem": jwkPrivateKeyPem,
+		"rsaDecrypt":       rsaDecrypt,
 	}
 }

@@ -2,12 +2,19 @@
 // template of the corpus, our engine's rendering of the translation must be byte-identical to Go's rendering of
 // the original with the same data; the templates the translator refuses must be refused, naming the construct.
 import assert from 'node:assert/strict';
+import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { goRender } from '../../support/go-template-reference.ts';
 import { translateGoTemplate } from '../../../src/migrate/go-template.ts';
 import { createTemplateEngine } from '../../../src/templates/engine.ts';
 import { templateValue } from '../../../src/templates/binary-value.ts';
-import { CA_CERT_PEM, EC_CHAIN_P12_BASE64, LEAF_CERT_PEM, LEAF_KEY_PEM, RSA_LEGACY_P12_BASE64 } from '../templates/fixtures.ts';
+import { CA_CERT_PEM, EC_CHAIN_P12_BASE64, LEAF_CERT_PEM, LEAF_KEY_PEM, RSA_LEGACY_P12_BASE64, SANS_ESCAPES_CERT_PEM } from '../templates/fixtures.ts';
+
+const esoData = (name: string) => readFileSync(new URL(`../templates/eso-testdata/${name}`, import.meta.url), 'utf8');
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const oaep = (hash: string) => publicEncrypt({ key: rsa.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, Buffer.from('decrypted <&> secret')).toString('base64');
 
 const data = {
   password: 's3cr3t<&>"quoted"',
@@ -25,10 +32,19 @@ const data = {
   p12pass: 'p12-pass',
   p12b64: EC_CHAIN_P12_BASE64,
   bundle: `junk before\n${LEAF_CERT_PEM}${LEAF_KEY_PEM}${CA_CERT_PEM}`,
+  // An ACM export: the leaf, its chain and the key in one PEM text (ESO's test chain).
+  acm: `${esoData('chain.pem')}${LEAF_KEY_PEM}`,
+  sanscert: SANS_ESCAPES_CERT_PEM,
+  esosans: esoData('sans.crt'),
+  jwkpub: JSON.stringify(ec.publicKey.export({ format: 'jwk' })),
+  jwkpriv: JSON.stringify(rsa.privateKey.export({ format: 'jwk' })),
+  privatekey: rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string,
+  ct256b64: oaep('sha256'),
+  uri: 'oci://registry.example/charts',
 };
 
 /** Values that are not text: the PKCS#12 bundles as the provider hands them over (bytes). */
-const binary = { p12: EC_CHAIN_P12_BASE64, legacy: RSA_LEGACY_P12_BASE64 };
+const binary = { p12: EC_CHAIN_P12_BASE64, legacy: RSA_LEGACY_P12_BASE64, ct1: oaep('sha1'), ct512: oaep('sha512') };
 
 function ourContext(): Record<string, unknown> {
   const context: Record<string, unknown> = { ...data };
@@ -117,6 +133,31 @@ const translated: string[] = [
   '{{ .bundle | filterPEM "CERTIFICATE" }}',
   '{{ .bundle | filterPEM "PRIVATE KEY" }}',
   '{{ filterPEM "CERTIFICATE" .bundle | b64enc }}',
+  // ESO's docs: ACM chain, certSANs, JWK, rsaDecrypt, hasPrefix.
+  '{{ .acm | filterPEM "CERTIFICATE" | filterCertChain "intermediate" }}',
+  '{{ .acm | filterPEM "CERTIFICATE" | filterCertChain "leaf" }}',
+  '{{ .acm | filterPEM "PRIVATE KEY" }}',
+  '{{ .acm | filterPEM "CERTIFICATE" | filterCertChain "root" | b64enc }}',
+  '{{ filterCertChain "leaf" (filterPEM "CERTIFICATE" .acm) }}',
+  '{{ .acm | filterPEM "CERTIFICATE" | filterCertChain "leaf" | certSANs | join "," }}',
+  '{{ .sanscert | certSANs | join "," }}',
+  '{{ index (.sanscert | certSANs) 0 }}',
+  '{{ index (certSANs .sanscert) 4 }}',
+  '{{ .sanscert | certSANs | toJson }}',
+  '{{ .esosans | filterPEM "CERTIFICATE" | certSANs | toJson }}',
+  '{{ join ", " (certSANs .esosans) }}',
+  '{{ .jwkpub | jwkPublicKeyPem }}',
+  '{{ .jwkpriv | jwkPrivateKeyPem }}',
+  '{{ jwkPrivateKeyPem .jwkpriv | b64enc }}',
+  '{{ rsaDecrypt "RSA-OAEP" "SHA1" .ct1 .privatekey }}',
+  '{{ rsaDecrypt "RSA-OAEP" "SHA512" .ct512 .privatekey }}',
+  '{{ rsaDecrypt "RSA-OAEP" "SHA256" (.ct256b64 | b64dec) .privatekey }}',
+  '{{ .privatekey | rsaDecrypt "RSA-OAEP" "SHA1" .ct1 }}',
+  '{{ rsaDecrypt "None" "None" .user .privatekey }}',
+  '{{- if hasPrefix "oci://" .uri }}\nenableOCI: true\n{{- else }}\nenableOCI: false\n{{- end }}',
+  '{{ if hasSuffix "/charts" .uri }}charts{{ end }}{{ if hasPrefix "https://" .uri }}https{{ else }}other{{ end }}',
+  '{{ if contains "registry" .uri }}has{{ else }}not{{ end }}',
+  '{{ if hasPrefix .mode "production" }}prefix{{ end }}',
 ];
 
 const refused: { template: string; construct: string }[] = [
@@ -135,6 +176,18 @@ const refused: { template: string; construct: string }[] = [
   { template: '{{ . }}', construct: '.' },
   { template: '{{ if .user }}{{ $x := .user }}{{ end }}', construct: '$x := .user' },
   { template: '{{ .json | fromJson }}', construct: 'fromJson' },
+  { template: '{{ list "a" "b" | join "," }}', construct: 'list' },
+  { template: '{{ .user | join "," }}', construct: 'join' },
+  { template: '{{ index (.user | b64enc) 0 }}', construct: 'index' },
+  { template: '{{ .sanscert | certSANs | toYaml }}', construct: 'toYaml' },
+  { template: '{{ if eq .mode "x" }}a{{ else if hasPrefix "o" .uri }}b{{ end }}', construct: 'hasPrefix' },
+  { template: '{{ htpasswd .user .password "bcrypt" }}', construct: 'htpasswd' },
+  { template: '{{ .sanscert | certSANs }}', construct: 'certSANs' },
+  { template: '{{ $s := .sanscert | certSANs }}{{ $s }}', construct: 'certSANs' },
+  { template: '{{ with certSANs .sanscert }}{{ . }}{{ end }}', construct: 'certSANs' },
+  { template: '{{ printf "%s" (certSANs .sanscert) }}', construct: 'printf' },
+  { template: '{{ .sanscert | certSANs | b64enc }}', construct: 'b64enc' },
+  { template: '{{ constructor .user }}', construct: 'constructor' },
 ];
 
 test(`translations render byte-identical to Go text/template + sprig + ESO's pkcs12/PEM functions (${translated.length} templates)`, () => {
@@ -186,4 +239,17 @@ test('the value-dependent differences the translator notes are real, and limited
     if (note === undefined) assert.equal(ours, go[i]!.output, `${template} with ${data.v}`);
     else assert.notEqual(ours, go[i]!.output, `the ${note} difference still exists for ${JSON.stringify(data.v)}`);
   });
+});
+
+test('now translates to the time of rendering in Go\'s layout, without the monotonic reading Go adds; noted', () => {
+  const [go] = goRender([{ template: '{{ now }}', data: {} }]);
+  const result = translateGoTemplate('{{ now }}');
+  assert.ok(result.ok && result.notes.some((n) => n.startsWith('now:')));
+  const ours = createTemplateEngine().session().render(result.liquid, {}, 'corpus');
+  // Go: 2026-12-06 07:57:46.737974817 +0000 UTC m=+0.002350163 (the reference runs in UTC, as ESO's pods do).
+  const goMatch = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(\.\d+)? \+0000 UTC m=\+\d+\.\d+$/.exec(go!.output ?? '');
+  const ourMatch = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d{3} \+0000 UTC$/.exec(ours);
+  assert.ok(goMatch && ourMatch, `${go!.output} / ${ours}`);
+  const seconds = (text: string) => Date.parse(`${text.replace(' ', 'T')}Z`) / 1000;
+  assert.ok(Math.abs(seconds(goMatch[1]!) - seconds(ourMatch[1]!)) <= 5, `${go!.output} / ${ours}`);
 });
