@@ -12,7 +12,7 @@ import { actionTrailEvent, queueMessageBody } from '../../../fakes/alibaba/event
 import { LONG_POLL_SECONDS, runMnsFeed } from '../../../../src/providers/alibaba/mns-feed.ts';
 import { loadAlibabaSdk } from '../../../../src/providers/alibaba/sdk.ts';
 import type { AlibabaProvider } from '../../../../src/api/types.generated.ts';
-import type { ChangeNotification } from '../../../../src/providers/provider.ts';
+import { TerminalError, type ChangeNotification } from '../../../../src/providers/provider.ts';
 import { storeContext } from '../helpers.ts';
 import { unusedKubeAccess } from '../../../support/store-kube-access.ts';
 
@@ -96,4 +96,11 @@ test('a non-XML error answer (a proxy’s 502) is an error with its status, not 
     proxy.closeAllConnections();
     proxy.close();
   }
+});
+
+test('a ClusterSecretStore that authenticates per ExternalSecret namespace has no identity of its own to subscribe with: the feed says so and sends nothing', async () => {
+  const before = mns.requests.length;
+  const cluster = storeContext({ storeKind: 'ClusterSecretStore', storeNamespace: undefined, namespace: 'team-a' });
+  await assert.rejects(runMnsFeed(spec(mns.queueUrl('unit-feed')), cluster, sink().sink, AbortSignal.timeout(10_000), deps), (error: Error) => error instanceof TerminalError && /store's own identity/.test(error.message));
+  assert.equal(mns.requests.length, before);
 });
