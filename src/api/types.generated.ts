@@ -571,7 +571,7 @@ export interface SecretStoreProvider {
 
 /** AWS Secrets Manager or SSM Parameter Store. */
 export interface AwsProvider {
-  /** SecretsManager or ParameterStore. CertificateManager (ESO) is accepted but not supported yet: the store reports Ready=False. */
+  /** SecretsManager, ParameterStore, or CertificateManager (reads only: remoteRef.key is a certificate ARN, the value its exported certificate, chain and key as PEM). */
   readonly service: AwsServiceType;
   /** The AWS region, e.g. eu-west-1. */
   readonly region: string;
