@@ -31,7 +31,6 @@ export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller
   }
   const aws = spec.provider.aws;
   if (aws !== undefined) {
-    if (aws.service === 'CertificateManager') errors.push(notYet('spec.provider.aws.service CertificateManager', 'AWS Certificate Manager'));
     if ((aws.transitiveTagKeys?.length ?? 0) > 0) errors.push(notYet('spec.provider.aws.transitiveTagKeys', 'transitive session tags'));
     if (aws.sessionTagsPolicy !== undefined && aws.sessionTagsPolicy !== 'None') errors.push(notYet(`spec.provider.aws.sessionTagsPolicy ${aws.sessionTagsPolicy}`, 'automatic session tags'));
     if (aws.customSessionTags !== undefined && Object.keys(aws.customSessionTags).length > 0) errors.push(notYet('spec.provider.aws.customSessionTags', 'custom session tags; use sessionTags'));

@@ -161,7 +161,7 @@ const FUNCTIONS: Readonly<Record<string, FunctionMapping>> = {
   pkcs12cert: { filter: 'pkcs12_certificates', args: 0 },
   pkcs12keyPass: { filter: 'pkcs12_private_key', args: 1 },
   pkcs12certPass: { filter: 'pkcs12_certificates', args: 1 },
-  filterPEM: { filter: 'pem_blocks', args: 1 },
+  filterPEM: { filter: 'filter_pem', args: 1 },
   default: { filter: 'default', args: 1 },
   replace: { filter: 'replace', args: 2 },
   filterCertChain: { filter: 'cert_chain', args: 1 },

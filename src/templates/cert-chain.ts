@@ -21,7 +21,7 @@ function sameKeyId(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
 }
 
 function certificates(input: string, filter: string): CertificateInfo[] {
-  return decodePemBlocks(input, MAX_CHAIN_CERTIFICATES, filter).map((block) => parseCertificate(block.bytes, filter));
+  return decodePemBlocks(input, MAX_CHAIN_CERTIFICATES, filter).blocks.map((block) => parseCertificate(block.bytes, filter));
 }
 
 /** fetchX509CertChains: the certificates ordered leaf first; refuses disjunct certificates, no leaf, a cycle. */
@@ -83,7 +83,7 @@ export function certSans(input: string): string[] {
   // certSANs first drops the text before the first BEGIN (even on the same line), then decodes one block; the
   // count limit still bounds the scan.
   const begin = input.indexOf('-----BEGIN');
-  const first = decodePemBlocks(begin < 0 ? input : input.slice(begin), MAX_CHAIN_CERTIFICATES, filter)[0];
+  const first = decodePemBlocks(begin < 0 ? input : input.slice(begin), MAX_CHAIN_CERTIFICATES, filter).blocks[0];
   if (first === undefined) throw new FilterError(`${filter}: the input holds no PEM block`);
   const cert = parseCertificate(first.bytes, filter);
   return [...cert.dnsNames, ...cert.ipAddresses, ...cert.emailAddresses, ...cert.uris];

@@ -7,7 +7,7 @@ import { BinaryValue, describeType, inputBytes, templateValue } from './binary-v
 import { certChain, certSans } from './cert-chain.ts';
 import { FilterError } from './errors.ts';
 import { jwkPrivateKeyPem, jwkPublicKeyPem } from './jwk.ts';
-import { pemOfType, pemPrivateKey } from './pem.ts';
+import { filterPem, pemOfType, pemPrivateKey } from './pem.ts';
 import { readPkcs12 } from './pkcs12.ts';
 import { rsaDecrypt } from './rsa-decrypt.ts';
 
@@ -98,6 +98,17 @@ function dockerConfigJson(registry: unknown, username: unknown, pass: unknown): 
   return JSON.stringify({ auths: { [server]: { username: user, password: secret, auth } } });
 }
 
+/**
+ * PEM blocks `filter_pem` reads at most. CA bundles hold a few hundred certificates (Mozilla's about 150); the
+ * blocks are found in one pass whatever their number, so the bound is on the blocks decoded and written again.
+ */
+export const MAX_FILTER_PEM_BLOCKS = 1024;
+
+function filterPemOf(value: unknown, type: unknown): string {
+  if (typeof type !== 'string' || type === '') throw new FilterError('filter_pem needs the block type, e.g. filter_pem: "CERTIFICATE"');
+  return filterPem(text(value, 'filter_pem'), type, MAX_FILTER_PEM_BLOCKS, 'filter_pem');
+}
+
 function certChainOf(value: unknown, type: unknown): string {
   if (typeof type !== 'string') throw new FilterError('cert_chain needs which certificate: cert_chain: "leaf", "intermediate" or "root"');
   return certChain(text(value, 'cert_chain'), type);
@@ -128,6 +139,7 @@ export const FILTERS: Readonly<Record<string, (value: unknown, ...args: unknown[
   pkcs12_certificates: (value, pass) => pkcs12Certificates(value, pass),
   pkcs12_private_key: (value, pass) => pkcs12PrivateKey(value, pass),
   dockerconfigjson: (registry, username, pass) => dockerConfigJson(registry, username, pass),
+  filter_pem: (value, type) => filterPemOf(value, type),
   cert_chain: (value, type) => certChainOf(value, type),
   cert_sans: (value) => certSans(text(value, 'cert_sans')),
   jwk_public_key_pem: (value) => jwkPublicKeyPem(text(value, 'jwk_public_key_pem')),

@@ -76,69 +76,80 @@ export function derToPem(type: string, der: Uint8Array): string {
 
 export interface DecodedPemBlock {
   readonly type: string;
+  readonly headers: ReadonlyMap<string, string>;
   readonly bytes: Uint8Array;
+}
+
+export interface DecodedPem {
+  readonly blocks: DecodedPemBlock[];
+  /** The text after the last block decoded (all of it when none was): Go's pem.Decode `rest` when it stops. */
+  readonly rest: string;
 }
 
 const PEM_START = '\n-----BEGIN ';
 const PEM_END = '\n-----END ';
 const PEM_END_OF_LINE = '-----';
 
-/** Go's pem getLine: up to the next \n (excluded), trailing \r, spaces and tabs trimmed. */
+/** Go's pem getLine: up to the next \n (excluded), one \r before it and trailing spaces and tabs trimmed. */
 function getLine(text: string, at: number): { line: string; next: number } {
   const newline = text.indexOf('\n', at);
-  const end = newline < 0 ? text.length : newline;
-  return { line: text.slice(at, end).replace(/[ \t\r]+$/, ''), next: newline < 0 ? text.length : newline + 1 };
+  const end = newline < 0 ? text.length : newline > at && text[newline - 1] === '\r' ? newline - 1 : newline;
+  return { line: text.slice(at, end).replace(/[ \t]+$/, ''), next: newline < 0 ? text.length : newline + 1 };
 }
 
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
- * The PEM blocks of a text, decoded, exactly as a loop over Go's encoding/pem.Decode finds them (ESO's
- * filterCertChain reads its input so): text before, between and after blocks is skipped, a BEGIN whose block is
- * malformed (no matching END, bad base64) is skipped too. Headers (`Proc-Type: …`) are read past. More than
- * `maxBlocks` BEGIN markers are refused before anything is decoded: each unterminated BEGIN costs a scan to the end
- * of the text, so the count bounds the work.
+ * The PEM blocks of a text, decoded, exactly as a loop over Go's encoding/pem.Decode finds them (ESO's filterPEM
+ * and filterCertChain read their input so): text before, between and after blocks is skipped, a BEGIN whose block
+ * is malformed (no matching END, bad base64) is skipped too; headers (`Proc-Type: …`) are kept. Where Go looks for
+ * the END line with a scan to the end of the text for every BEGIN, the END lines are listed once here, so a text of
+ * unterminated BEGIN lines costs one pass. More than `maxBlocks` BEGIN markers are refused before anything is decoded.
  */
-export function decodePemBlocks(text: string, maxBlocks: number, filter: string): DecodedPemBlock[] {
+export function decodePemBlocks(text: string, maxBlocks: number, filter: string): DecodedPem {
   let begins = 0;
   for (let at = text.indexOf('-----BEGIN '); at >= 0; at = text.indexOf('-----BEGIN ', at + 1)) {
     if (++begins > maxBlocks) throw new FilterError(`${filter}: the input holds more than ${maxBlocks} PEM blocks (the limit)`);
   }
+  const endLines: number[] = [];
+  for (let at = text.indexOf(PEM_END); at >= 0; at = text.indexOf(PEM_END, at + 1)) endLines.push(at);
+  let nextEndLine = 0;
+  const firstEndLineFrom = (from: number): number => {
+    while (nextEndLine < endLines.length && endLines[nextEndLine]! < from) nextEndLine++;
+    return nextEndLine < endLines.length ? endLines[nextEndLine]! : -1;
+  };
   const blocks: DecodedPemBlock[] = [];
+  let done = 0;
   let rest = 0;
   for (;;) {
     // Find the next BEGIN: at the very start, or after a newline.
     if (text.startsWith(PEM_START.slice(1), rest)) rest += PEM_START.length - 1;
     else {
       const found = text.indexOf(PEM_START, rest);
-      if (found < 0) return blocks;
+      if (found < 0) return { blocks, rest: text.slice(done) };
       rest = found + PEM_START.length;
     }
     const typeLine = getLine(text, rest);
     rest = typeLine.next;
     if (!typeLine.line.endsWith(PEM_END_OF_LINE)) continue;
     const type = typeLine.line.slice(0, -PEM_END_OF_LINE.length);
-    let hasHeaders = false;
+    const headers = new Map<string, string>();
     let bodyStart = rest;
-    let truncated = false;
     for (;;) {
-      if (bodyStart >= text.length) {
-        truncated = true;
-        break;
-      }
+      if (bodyStart >= text.length) return { blocks, rest: text.slice(done) };
       const header = getLine(text, bodyStart);
-      if (!header.line.includes(':')) break;
-      hasHeaders = true;
+      const colon = header.line.indexOf(':');
+      if (colon < 0) break;
+      headers.set(header.line.slice(0, colon).trim(), header.line.slice(colon + 1).trim());
       bodyStart = header.next;
     }
-    if (truncated) return blocks;
     let endIndex: number;
     let endTrailer: number;
-    if (!hasHeaders && text.startsWith(PEM_END.slice(1), bodyStart)) {
+    if (headers.size === 0 && text.startsWith(PEM_END.slice(1), bodyStart)) {
       endIndex = bodyStart;
       endTrailer = bodyStart + PEM_END.length - 1;
     } else {
-      endIndex = text.indexOf(PEM_END, bodyStart);
+      endIndex = firstEndLineFrom(bodyStart);
       endTrailer = endIndex + PEM_END.length;
     }
     if (endIndex < 0) continue;
@@ -148,7 +159,34 @@ export function decodePemBlocks(text: string, maxBlocks: number, filter: string)
     if (afterEnd.line.length !== 0) continue;
     const base64 = text.slice(bodyStart, endIndex).replace(/[ \t\r\n]/g, '');
     if (!STRICT_BASE64.test(base64)) continue;
-    blocks.push({ type, bytes: new Uint8Array(Buffer.from(base64, 'base64')) });
+    blocks.push({ type, headers, bytes: new Uint8Array(Buffer.from(base64, 'base64')) });
     rest = afterEnd.next;
+    done = rest;
   }
+}
+
+/** Go's pem.Encode: Proc-Type first, the other headers sorted, a blank line, base64 in lines of 64. */
+export function encodePem(block: DecodedPemBlock): string {
+  let out = `-----BEGIN ${block.type}-----\n`;
+  if (block.headers.size > 0) {
+    const procType = block.headers.get('Proc-Type');
+    if (procType !== undefined) out += `Proc-Type: ${procType}\n`;
+    for (const key of [...block.headers.keys()].filter((k) => k !== 'Proc-Type').sort()) out += `${key}: ${block.headers.get(key)!}\n`;
+    out += '\n';
+  }
+  for (const line of Buffer.from(block.bytes).toString('base64').match(/.{1,64}/g) ?? []) out += `${line}\n`;
+  return `${out}-----END ${block.type}-----\n`;
+}
+
+/**
+ * ESO's filterPEM: the blocks whose type matches (ignoring case), re-encoded as Go writes them; '' when none
+ * matches, unless text other than blocks is left over — then ESO's "found junk" refusal.
+ */
+export function filterPem(text: string, type: string, maxBlocks: number, filter: string): string {
+  const begin = text.indexOf('-----BEGIN');
+  const { blocks, rest } = decodePemBlocks(begin < 0 ? text : text.slice(begin), maxBlocks, filter);
+  const wanted = type.toUpperCase();
+  const matching = blocks.filter((block) => block.type.toUpperCase() === wanted);
+  if (matching.length === 0 && rest.length !== 0) throw new FilterError(`${filter}: found junk (no block of the type asked for, and text that is not PEM)`);
+  return matching.map(encodePem).join('');
 }

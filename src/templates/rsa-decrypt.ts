@@ -46,7 +46,7 @@ export function rsaDecrypt(ciphertext: unknown, scheme: unknown, hash: unknown, 
   }
   if (scheme !== 'RSA-OAEP') throw new FilterError(`${FILTER}: the decryption scheme is not supported (RSA-OAEP and None are)`);
   if (typeof privateKey !== 'string') throw new FilterError(`${FILTER}: the private key must be PEM text`);
-  const block = decodePemBlocks(privateKey, MAX_KEY_BLOCKS, FILTER)[0];
+  const block = decodePemBlocks(privateKey, MAX_KEY_BLOCKS, FILTER).blocks[0];
   if (block === undefined) throw new FilterError(`${FILTER}: failed to decode a PEM block from the private key`);
   const key = parsePrivateKey(block.bytes);
   if (key.asymmetricKeyType !== 'rsa') throw new FilterError(`${FILTER}: the private key is not an RSA key`);

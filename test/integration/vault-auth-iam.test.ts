@@ -1,10 +1,10 @@
 // Vault AWS IAM auth (spec.provider.vault.auth.iam): the store signs sts:GetCallerIdentity with its own AWS identity
 // — its ServiceAccount's IRSA role (AssumeRoleWithWebIdentity at moto, the token verified against the cluster's
-// keys), or keys from its Secrets with a role assumed — and the AWS auth method replays the signed request to moto's
-// STS and logs in the caller's role. OpenBao ships no AWS auth method (it lives in openbao-plugins, which no registry
-// here serves), so test/fakes/vault-aws-auth.ts does what Vault's login does in front of a real OpenBao, which issues
-// the token and serves the secrets. The signature itself is checked against botocore, an AWS client the operator
-// does not use. Attacked as a tenant would: the operator's AWS identity from a namespaced store, another namespace's
+// keys), or keys from its Secrets with a role assumed — and Vault's real AWS auth method, running as an external
+// plugin in a real OpenBao (test/vault-plugins/aws, built by test/setup/install-vault-aws-plugin.sh: OpenBao's binary
+// has no AWS auth method), replays the signed request to moto's STS, resolves the bound role in moto's IAM and logs
+// in the caller's role. The signature itself is checked against botocore, an AWS client the operator does not use.
+// Attacked as a tenant would: the operator's AWS identity from a namespaced store, another namespace's
 // ServiceAccount, another server's ID header, a role the store's identity is not bound to, a foreign STS endpoint.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,7 +17,6 @@ import { useCluster } from '../support/shared-cluster.ts';
 import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
 import { startStsWebIdentityCheck, type StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
-import { startVaultAwsAuth, type VaultAwsAuth } from '../fakes/vault-aws-auth.ts';
 import { adminKube, createObject, Plural, startTestOperator, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
@@ -26,6 +25,9 @@ import { signedIamLoginBody } from '../../src/providers/vault/auth-iam.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
 
 const execFileP = promisify(execFile);
+const python = (script: string, ...args: string[]) => execFileP(path.join(repoRoot, '.venv/bin/python'), ['-c', script, ...args], { timeout: 60_000 });
+/** The name the dev server registers test/vault-plugins/aws under (its file name). */
+const AWS_PLUGIN = 'vault-plugin-auth-aws';
 /** --service-account-issuer of the test control plane (test/support/cluster.ts). */
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const ACCOUNT = '123456789012';
@@ -37,7 +39,6 @@ let kube: TestKube;
 let moto: Moto;
 let check: StsWebIdentityCheck;
 let bao: OpenBao;
-let vault: VaultAwsAuth;
 let op: TestOperator;
 let operatorCredentialCalls = 0;
 const secrets = new SecretValues();
@@ -48,23 +49,37 @@ before(async () => {
   kube = adminKube(cluster.kubeconfigPath);
   moto = await startMoto();
   check = await startStsWebIdentityCheck({ upstream: moto.endpoint, kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER });
-  bao = await startOpenBao();
+  bao = await startOpenBao({ plugins: { directory: path.join(repoRoot, '.cache/vault-plugins'), installer: 'test/setup/install-vault-aws-plugin.sh', names: [AWS_PLUGIN] } });
   for (const team of ['a', 'b', 'ops']) {
     await bao.api('PUT', `sys/policies/acl/read-iam-${team}`, { policy: `path "secret/data/iam/${team}/*" { capabilities = ["read"] }` });
   }
-  vault = await startVaultAwsAuth({
-    upstream: bao.address,
-    rootToken: bao.rootToken,
-    mount: 'aws',
-    stsEndpoint: moto.endpoint,
-    iamServerIdHeaderValue: SERVER_ID,
-    roles: {
-      'team-a': { boundIamPrincipalArns: [role('team-a')], policies: ['read-iam-a'] },
-      'team-b': { boundIamPrincipalArns: [role('team-b')], policies: ['read-iam-b'] },
-      // moto answers GetCallerIdentity for keys it never issued as its default user.
-      operator: { boundIamPrincipalArns: [`arn:aws:iam::${ACCOUNT}:user/moto`], policies: ['read-iam-ops'] },
-    },
+  // The roles the Vault roles bind, in moto's IAM: Vault resolves a bound ARN to the role's unique ID there and
+  // matches the ID STS answers at login (resolve_aws_unique_ids). Created with boto3, a client the operator does not use.
+  await python(
+    [
+      'import sys, boto3',
+      "iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='AKIAADMIN00000000000', aws_secret_access_key='admin')",
+      "for name in ('team-a', 'team-b'): iam.create_role(RoleName=name, AssumeRolePolicyDocument='{}')",
+    ].join('\n'),
+    moto.endpoint,
+  );
+  await bao.api('POST', 'sys/auth/aws', { type: AWS_PLUGIN });
+  await bao.api('POST', 'auth/aws/config/client', {
+    sts_endpoint: moto.endpoint,
+    sts_region: 'us-east-1',
+    iam_endpoint: moto.endpoint,
+    // Vault's own AWS identity (for IAM GetRole), not the store's.
+    access_key: 'AKIAVAULTSERVER00000',
+    secret_key: 'vault-server-secret-key',
+    iam_server_id_header_value: SERVER_ID,
   });
+  // The caller's ARN on the token, so the test sees whose identity logged in.
+  await bao.api('POST', 'auth/aws/config/identity', { iam_metadata: ['account_id', 'auth_type', 'client_arn'] });
+  for (const team of ['a', 'b']) {
+    await bao.api('POST', `auth/aws/role/team-${team}`, { auth_type: 'iam', bound_iam_principal_arn: [role(`team-${team}`)], token_policies: [`read-iam-${team}`] });
+  }
+  // moto answers GetCallerIdentity for keys it never issued as its default user, which its IAM does not hold: bound by ARN only.
+  await bao.api('POST', 'auth/aws/role/operator', { auth_type: 'iam', bound_iam_principal_arn: [`arn:aws:iam::${ACCOUNT}:user/moto`], resolve_aws_unique_ids: false, token_policies: ['read-iam-ops'] });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
     args: ['--leader-elect=false', '--concurrency=4'],
@@ -83,19 +98,29 @@ before(async () => {
 
 after(async () => {
   await stopTestOperator(op, 'vault-auth-iam');
-  await vault?.stop();
   await bao?.stop();
   await check?.stop();
   await moto?.stop();
   await cluster?.stop();
 });
 
+/** The tokens OpenBao issued through the AWS auth method: whose identity (client_arn) got which policies. */
+async function awsLogins(): Promise<{ arn: string; policies: string[] }[]> {
+  const listed = await bao.api('LIST', 'auth/token/accessors');
+  const logins: { arn: string; policies: string[] }[] = [];
+  for (const accessor of (listed?.['data'] as { keys: string[] }).keys) {
+    const token = (await bao.api('POST', 'auth/token/lookup-accessor', { accessor }))?.['data'] as { path: string; meta: Record<string, string> | null; policies: string[] };
+    if (token.path === 'auth/aws/login') logins.push({ arn: token.meta?.['client_arn'] ?? '', policies: token.policies });
+  }
+  return logins;
+}
+
 function iamStore(name: string, iam: Record<string, unknown>, kind: 'SecretStore' | 'ClusterSecretStore' = 'SecretStore') {
   return {
     apiVersion: 'secret-relay.dev/v1alpha1',
     kind,
     metadata: { name },
-    spec: { provider: { vault: { server: vault.address, path: 'secret', version: 'v2', auth: { iam: { path: 'aws', region: 'us-east-1', vaultAwsIamServerID: SERVER_ID, stsEndpoint: check.endpoint, ...iam } } } } },
+    spec: { provider: { vault: { server: bao.address, path: 'secret', version: 'v2', auth: { iam: { path: 'aws', region: 'us-east-1', vaultAwsIamServerID: SERVER_ID, stsEndpoint: check.endpoint, ...iam } } } } },
   };
 }
 
@@ -145,7 +170,7 @@ test('the signed GetCallerIdentity carries the signature botocore computes for t
     secret: credentials.secretAccessKey,
     token: credentials.sessionToken,
   };
-  const { stdout } = await execFileP(path.join(repoRoot, '.venv/bin/python'), ['-c', script, JSON.stringify(input)], { timeout: 30_000 });
+  const { stdout } = await python(script, JSON.stringify(input));
   assert.equal(ours, stdout.trim());
 });
 
@@ -164,8 +189,8 @@ test('iam auth with the store\'s own IRSA role: the ServiceAccount token goes to
   assert.equal(exchange.refused, undefined, 'and verified as STS would (signature, issuer, audience)');
   assert.equal(exchange.roleArn, role('team-a'));
   assert.deepEqual(exchange.audiences, ['sts.amazonaws.com']);
-  const login = vault.logins.find((l) => l.role === 'team-a' && l.refused === undefined);
-  assert.match(login?.arn ?? '', new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/team-a/secret-relay-vault\\.${ns}$`));
+  const login = (await awsLogins()).find((l) => l.policies.includes('read-iam-a'));
+  assert.match(login?.arn ?? '', new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/team-a/secret-relay-vault\\.${ns}$`), 'Vault logged in the store\'s own role session');
   assert.equal(operatorCredentialCalls, 0, "the operator's own AWS identity was not used");
 });
 
@@ -189,7 +214,7 @@ test('iam auth with keys from the store\'s Secret and a role assumed with them (
   );
   await createObject(kube, Plural.ExternalSecret, externalSecret('app', 'vault', 'iam/b/db'), ns);
   await waitSecretData(kube, ns, 'app', { password: value }, 60_000);
-  assert.ok(vault.logins.some((l) => l.role === 'team-b' && l.refused === undefined && l.arn?.startsWith(`arn:aws:sts::${ACCOUNT}:assumed-role/team-b/`)));
+  assert.ok((await awsLogins()).some((l) => l.policies.includes('read-iam-b') && l.arn.startsWith(`arn:aws:sts::${ACCOUNT}:assumed-role/team-b/`)), 'Vault logged in the role assumed with the Secret\'s keys');
 });
 
 test('iam auth attacked as a tenant', async () => {

