@@ -17,7 +17,8 @@ import type { TestKube } from '../support/kube.ts';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import type { AwsProvider } from '../../src/api/types.generated.ts';
 import { NoSecretError, TerminalError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
-import { systemClock } from '../../src/util/clock.ts';
+import { systemClock, type Clock } from '../../src/util/clock.ts';
+import { EXPORT_IDLE_MS } from '../../src/providers/aws/certificate-manager.ts';
 import { LEAF_CERT_PEM, LEAF_KEY_PEM } from '../unit/templates/fixtures.ts';
 
 const REGION = 'us-east-1';
@@ -61,13 +62,13 @@ async function exportableCertificate(domain: string): Promise<string> {
   return out.CertificateArn!;
 }
 
-async function directClient(): Promise<SecretsClient> {
+async function directClient(clock: Clock = systemClock): Promise<SecretsClient> {
   const ctx: StoreContext = {
     storeKind: 'SecretStore',
     storeName: 'direct',
     storeNamespace: 'direct',
     namespace: 'direct',
-    clock: systemClock,
+    clock,
     kube: {
       readSecretKey: async (ref) => new TextEncoder().encode(ref.key === 'id' ? 'AKIADIRECTDIRECT' : 'direct-secret'),
       createServiceAccountToken: async () => {
@@ -114,6 +115,25 @@ test('a certificate ARN reads as its certificate, chain and decrypted private ke
   await assert.rejects(client.getSecret({ key: imported.CertificateArn! }, signal()), /not exportable \(Options\.Export is not ENABLED\)/);
   await assert.rejects(client.getSecret({ key: arn.replace(/certificate\/.*/, 'certificate/00000000-0000-0000-0000-000000000000') }, signal()), NoSecretError);
   await assert.rejects(client.getAllSecrets({ path: 'x' }, signal()), (err: unknown) => err instanceof TerminalError && /dataFrom find is not supported/.test(err.message));
+  await client.close();
+});
+
+test('an export no one has read for EXPORT_IDLE_MS is dropped with its private key: the next read exports again', async () => {
+  await moto.reset();
+  const arn = await exportableCertificate('idle.example');
+  let now = Date.now();
+  const client = await directClient({ now: () => now });
+  const first = text(await client.getSecret({ key: arn }, signal()));
+  now += EXPORT_IDLE_MS - 1;
+  assert.equal(text(await client.getSecret({ key: arn }, signal())), first);
+  assert.equal(check.count('certificatemanager:ExportCertificate'), 1, 'read within the idle time: the export is reused');
+  now += EXPORT_IDLE_MS - 1;
+  assert.equal(text(await client.getSecret({ key: arn }, signal())), first, 'each read restarts the idle time');
+  assert.equal(check.count('certificatemanager:ExportCertificate'), 1);
+  now += EXPORT_IDLE_MS;
+  const again = text(await client.getSecret({ key: arn }, signal()));
+  assert.equal(check.count('certificatemanager:ExportCertificate'), 2, 'unread for EXPORT_IDLE_MS: exported again, the kept key was dropped');
+  assert.equal(again.slice(0, again.indexOf('-----BEGIN PRIVATE KEY-----')), first.slice(0, first.indexOf('-----BEGIN PRIVATE KEY-----')), 'the same certificate and chain');
   await client.close();
 });
 

@@ -3,18 +3,26 @@
 // the certificate, its chain and its private key, decrypted — from ExportCertificate under a random passphrase.
 // Exports of public certificates are billed, so an export is kept per ARN and reused while GetCertificate shows the
 // same certificate and chain (ESO's fingerprint cache); the cache lives with the store's client, not the process.
+// A kept export holds a decrypted private key: one no ExternalSecret has read for EXPORT_IDLE_MS is dropped.
 import { createHash, createPrivateKey, randomInt } from 'node:crypto';
 import { ACMClient, DescribeCertificateCommand, ExportCertificateCommand, GetCertificateCommand } from '@aws-sdk/client-acm';
 import { TerminalError } from '../provider.ts';
 import type { FindRef, RemoteRef } from '../provider.ts';
 import { awsCall } from './errors.ts';
 import type { AwsReader } from './reader.ts';
+import type { Clock } from '../../util/clock.ts';
 
 const PASSPHRASE_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 /** ESO's passphrase: 32 alphanumeric characters (ExportCertificate refuses #, $ and %). */
 const PASSPHRASE_LENGTH = 32;
-/** Exports kept per store client: one per certificate an ExternalSecret of this store names. */
-const MAX_CACHED_EXPORTS = 256;
+/** Exports kept per store client: one per certificate an ExternalSecret of this store names (the least recently read goes). */
+export const MAX_CACHED_EXPORTS = 256;
+/**
+ * An export unread this long is dropped with its private key; the next read exports again. Twice the default
+ * refreshInterval (1h), as long as the client cache keeps an idle store's client: a certificate still read hourly
+ * is exported once, one no longer read does not stay in memory for the store's life.
+ */
+export const EXPORT_IDLE_MS = 2 * 60 * 60 * 1000;
 
 function passphrase(): string {
   let out = '';
@@ -41,17 +49,31 @@ function decryptKey(pem: string, secret: string, arn: string): string {
   }
 }
 
-export function createCertificateManagerReader(options: { client: ACMClient; identity: () => string }): AwsReader {
-  const { client } = options;
+export function createCertificateManagerReader(options: { client: ACMClient; identity: () => string; clock: Clock }): AwsReader {
+  const { client, clock } = options;
   const call = (action: string, subject: string) => ({ action: `acm:${action}`, subject, identity: options.identity() });
-  const exports = new Map<string, { fingerprint: string; pem: Uint8Array }>();
+  /** ARN → export, least recently read first. */
+  const exports = new Map<string, { fingerprint: string; pem: Uint8Array; readAt: number }>();
+
+  const dropIdle = (now: number) => {
+    for (const [arn, entry] of exports) {
+      if (now - entry.readAt < EXPORT_IDLE_MS) break;
+      exports.delete(arn);
+    }
+  };
 
   async function read(ref: RemoteRef, signal: AbortSignal): Promise<Uint8Array> {
     const arn = ref.key;
     const current = await awsCall(call('GetCertificate', arn), () => client.send(new GetCertificateCommand({ CertificateArn: arn }), { abortSignal: signal }));
     const fingerprint = certificateFingerprint(current.Certificate ?? '', current.CertificateChain ?? '');
+    const now = clock.now();
+    dropIdle(now);
     const cached = exports.get(arn);
-    if (cached !== undefined && cached.fingerprint === fingerprint) return cached.pem;
+    if (cached !== undefined && cached.fingerprint === fingerprint) {
+      exports.delete(arn);
+      exports.set(arn, { ...cached, readAt: now });
+      return cached.pem;
+    }
 
     const described = await awsCall(call('DescribeCertificate', arn), () =>
       client.send(new DescribeCertificateCommand({ CertificateArn: arn }), { abortSignal: signal }),
@@ -70,8 +92,9 @@ export function createCertificateManagerReader(options: { client: ACMClient; ide
     if (exported.PrivateKey !== undefined) parts.push(trimNewlines(decryptKey(exported.PrivateKey, secret, arn)));
     if (parts.length === 0) throw new Error(`AWS acm:ExportCertificate on "${arn}" returned no data`);
     const pem = new TextEncoder().encode(`${parts.join('\n')}\n`);
-    if (!exports.has(arn) && exports.size >= MAX_CACHED_EXPORTS) exports.delete(exports.keys().next().value!);
-    exports.set(arn, { fingerprint, pem });
+    exports.delete(arn);
+    if (exports.size >= MAX_CACHED_EXPORTS) exports.delete(exports.keys().next().value!);
+    exports.set(arn, { fingerprint, pem, readAt: clock.now() });
     return pem;
   }
 

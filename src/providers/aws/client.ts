@@ -39,7 +39,7 @@ export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, opti
   else {
     // The ACM client loads only for a CertificateManager store.
     const [{ ACMClient }, { createCertificateManagerReader }] = await Promise.all([import('@aws-sdk/client-acm'), import('./certificate-manager.ts')]);
-    reader = createCertificateManagerReader({ client: new ACMClient(clientConfig), identity });
+    reader = createCertificateManagerReader({ client: new ACMClient(clientConfig), identity, clock });
   }
   // PushSecret writes, on the same SDK client (the store's identity and endpoint); none to Certificate Manager.
   const writer = secretsManager
