@@ -18,7 +18,7 @@ export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller
   const warnings: string[] = [];
   const retry = spec.retrySettings;
   if (retry !== undefined && ((retry.maxRetries ?? 0) > PROVIDER_RETRY_LIMITS.maxRetries || parseDuration(retry.retryInterval ?? '0') > PROVIDER_RETRY_LIMITS.intervalMs)) {
-    warnings.push(`spec.retrySettings: at most ${PROVIDER_RETRY_LIMITS.maxRetries} retries ${PROVIDER_RETRY_LIMITS.intervalMs / 1000} s apart are made within a sync; later ones follow the operator's backoff`);
+    warnings.push(`spec.retrySettings: at most ${PROVIDER_RETRY_LIMITS.maxRetries} retries ${PROVIDER_RETRY_LIMITS.intervalMs / 1000} s apart are made (each a requeue of the ExternalSecret); later ones follow the operator's backoff`);
   }
   if (!isCluster && (spec.conditions?.length ?? 0) > 0) warnings.push('spec.conditions has no effect on a SecretStore (only a ClusterSecretStore limits namespaces)');
   // As ESO, a namespaceRegex matches anywhere in the name: "team-a" admits "not-team-a-prod" too. Said where the admin looks.
@@ -31,7 +31,6 @@ export function storeCompat(spec: Pick<SecretStoreSpec, 'provider' | 'controller
   }
   const aws = spec.provider.aws;
   if (aws !== undefined) {
-    if (aws.service === 'CertificateManager') errors.push(notYet('spec.provider.aws.service CertificateManager', 'AWS Certificate Manager'));
     if ((aws.transitiveTagKeys?.length ?? 0) > 0) errors.push(notYet('spec.provider.aws.transitiveTagKeys', 'transitive session tags'));
     if (aws.sessionTagsPolicy !== undefined && aws.sessionTagsPolicy !== 'None') errors.push(notYet(`spec.provider.aws.sessionTagsPolicy ${aws.sessionTagsPolicy}`, 'automatic session tags'));
     if (aws.customSessionTags !== undefined && Object.keys(aws.customSessionTags).length > 0) errors.push(notYet('spec.provider.aws.customSessionTags', 'custom session tags; use sessionTags'));

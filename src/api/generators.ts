@@ -48,7 +48,7 @@ export const PasswordSchema = z
   .object({ apiVersion: z.literal(API_GROUP_VERSION), kind: z.literal(Kind.Password), metadata: ObjectMetaSchema, spec: PasswordSpecSchema.prefault({}) })
   .meta(typeMeta('Password', 'A Password generates a random password (key "password", or spec.secretKeys) once; it is kept until a rotation is asked for.'));
 
-/** RSA and ECDSA key sizes accepted; RSA above 4096 is refused (an 8192-bit key takes ~10 s of CPU to generate). */
+/** RSA and ECDSA key sizes accepted; RSA above 4096 is refused (an 8192-bit key takes 6–22 s of CPU: test/bench/generators.ts). */
 export const SSHKeyLimits = { rsaSizes: [2048, 3072, 4096], ecdsaSizes: [256, 384, 521], maxKeySize: 4096, comment: 1024 } as const;
 
 export const SSHKeySpecSchema = withRules(

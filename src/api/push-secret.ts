@@ -63,7 +63,7 @@ export const PushSecretSecretSchema = withRules(
       name: matchingString({ pattern: DNS_SUBDOMAIN_PATTERN, maxLength: Limits.name, message: 'spec.selector.secret.name must be a Secret name' })
         .optional()
         .describe("The Secret, in the PushSecret's namespace."),
-      selector: LabelSelectorSchema.optional().describe('Or: Secrets chosen by label (ESO field). Not supported by secret-relay yet: a PushSecret using it reports Ready=False.'),
+      selector: LabelSelectorSchema.optional().describe("Or: the Secrets of the PushSecret's namespace whose labels match (ESO field); each is pushed (at most 64), and two pushing to one remote key are refused."),
     })
     .meta(typeMeta('PushSecretSecret', 'The Secret whose data is pushed.')),
   [
@@ -139,7 +139,7 @@ export const PushSecretRewriteSchema = withRules(
 
 export const PushSecretDataToSchema = z
   .object({
-    storeRef: PushSecretStoreRefSchema.optional().describe('The store these keys go to (ESO: required).'),
+    storeRef: PushSecretStoreRefSchema.optional().describe('The store these keys go to, by name (listed in spec.secretStoreRefs) or labels; required, as in ESO.'),
     remoteKey: z.string().max(PushSecretLimits.remoteKey).optional().describe('All matched keys bundled as one JSON remote secret of this name.'),
     match: z
       .object({ regexp: z.string().max(ExternalSecretLimits.regexp).optional().describe('Keys matching this regular expression; all keys when left out.') })
@@ -149,7 +149,7 @@ export const PushSecretDataToSchema = z
     metadata: metadataField(),
     conversionStrategy: PushSecretConversionStrategySchema.default('None'),
   })
-  .meta(typeMeta('PushSecretDataTo', 'Many keys at once (ESO field). Not supported by secret-relay yet: a PushSecret using it reports Ready=False.'));
+  .meta(typeMeta('PushSecretDataTo', 'Many keys at once (ESO 2.x): each key matching match.regexp its own remote secret (renamed by rewrite), or all of them one JSON remote secret (remoteKey), in the stores storeRef selects.'));
 
 export const PushSecretSpecSchema = withRules(
   z
@@ -162,8 +162,8 @@ export const PushSecretSpecSchema = withRules(
       ),
       selector: PushSecretSelectorSchema.describe('The source: a Secret or a generator.'),
       data: z.array(PushSecretDataSchema).max(PushSecretLimits.data).optional().describe('The values to push and where.'),
-      dataTo: z.array(PushSecretDataToSchema).max(PushSecretLimits.dataTo).optional().describe('Bulk rules (ESO 2.x). Not supported by secret-relay yet: reported as Ready=False.'),
-      template: ExternalSecretTemplateSchema.optional().describe('A template over the source data (ESO field). Not supported by secret-relay yet: reported as Ready=False.'),
+      dataTo: z.array(PushSecretDataToSchema).max(PushSecretLimits.dataTo).optional().describe('Bulk rules (ESO 2.x); a key spec.data names is pushed by spec.data only.'),
+      template: ExternalSecretTemplateSchema.optional().describe("A template over each source Secret's data (liquid, as an ExternalSecret's target.template): the rendered keys are added over the Secret's own, then pushed."),
     })
     .meta(typeMeta('PushSecretSpec', 'What to push, from where, to which stores.')),
   [
@@ -258,12 +258,9 @@ export const ClusterPushSecretSchema = z
   .meta(typeMeta('ClusterPushSecret', 'A ClusterPushSecret creates the same PushSecret in every namespace it selects.'));
 
 /** ESO fields accepted for compatibility that this version does not act on: each makes the PushSecret Ready=False. */
-export function pushSecretCompat(spec: PushSecret['spec']): string[] {
-  const problems: string[] = [];
-  if (spec.selector.secret?.selector !== undefined) problems.push('spec.selector.secret.selector (Secrets chosen by label) is not supported by secret-relay yet; name one Secret');
-  if ((spec.dataTo?.length ?? 0) > 0) problems.push('spec.dataTo is not supported by secret-relay yet; list the keys in spec.data');
-  if (spec.template !== undefined) problems.push('spec.template is not supported by secret-relay yet');
-  return problems;
+/** ESO fields of a PushSecret that secret-relay accepts but does not act on: none left (kept for migrate and the reconciler). */
+export function pushSecretCompat(_spec: PushSecret['spec']): string[] {
+  return [];
 }
 
 const pushSecretSchema: z.ZodType<PushSecret> = PushSecretSchema;

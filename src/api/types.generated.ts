@@ -571,7 +571,7 @@ export interface SecretStoreProvider {
 
 /** AWS Secrets Manager or SSM Parameter Store. */
 export interface AwsProvider {
-  /** SecretsManager or ParameterStore. CertificateManager (ESO) is accepted but not supported yet: the store reports Ready=False. */
+  /** SecretsManager, ParameterStore, or CertificateManager (reads only: remoteRef.key is a certificate ARN, the value its exported certificate, chain and key as PEM). */
   readonly service: AwsServiceType;
   /** The AWS region, e.g. eu-west-1. */
   readonly region: string;
@@ -1496,9 +1496,9 @@ export interface PushSecretSpec {
   readonly selector: PushSecretSelector;
   /** The values to push and where. */
   readonly data?: readonly PushSecretData[];
-  /** Bulk rules (ESO 2.x). Not supported by secret-relay yet: reported as Ready=False. */
+  /** Bulk rules (ESO 2.x); a key spec.data names is pushed by spec.data only. */
   readonly dataTo?: readonly PushSecretDataTo[];
-  /** A template over the source data (ESO field). Not supported by secret-relay yet: reported as Ready=False. */
+  /** A template over each source Secret's data (liquid, as an ExternalSecret's target.template): the rendered keys are added over the Secret's own, then pushed. */
   readonly template?: ExternalSecretTemplate;
 }
 
@@ -1533,7 +1533,7 @@ export interface PushSecretSelector {
 export interface PushSecretSecret {
   /** The Secret, in the PushSecret's namespace. */
   readonly name?: string;
-  /** Or: Secrets chosen by label (ESO field). Not supported by secret-relay yet: a PushSecret using it reports Ready=False. */
+  /** Or: the Secrets of the PushSecret's namespace whose labels match (ESO field); each is pushed (at most 64), and two pushing to one remote key are refused. */
   readonly selector?: LabelSelector;
 }
 
@@ -1569,9 +1569,9 @@ export interface PushSecretRemoteRef {
 /** None: keys as they are. ReverseUnicode: "_U0024_"-style escapes in keys turned back into their characters. */
 export type PushSecretConversionStrategy = "None" | "ReverseUnicode";
 
-/** Many keys at once (ESO field). Not supported by secret-relay yet: a PushSecret using it reports Ready=False. */
+/** Many keys at once (ESO 2.x): each key matching match.regexp its own remote secret (renamed by rewrite), or all of them one JSON remote secret (remoteKey), in the stores storeRef selects. */
 export interface PushSecretDataTo {
-  /** The store these keys go to (ESO: required). */
+  /** The store these keys go to, by name (listed in spec.secretStoreRefs) or labels; required, as in ESO. */
   readonly storeRef?: PushSecretStoreRef;
   /** All matched keys bundled as one JSON remote secret of this name. */
   readonly remoteKey?: string;

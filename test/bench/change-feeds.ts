@@ -1,9 +1,10 @@
 // `npm run bench:change-feeds`: rotation to Secret with a change feed (EventBridge → SQS on moto, refreshInterval 1h)
-// beside the same workload polled (refreshInterval 15s): 1,000 ExternalSecrets over 100 remote keys, one key rotated
-// every few seconds. Prints rotation→Secret latency p50/p99 (seen through a watch on the Secrets), provider reads per
+// beside the same workload polled (refreshInterval 15s), and Alibaba's feed (the KMS fake's ActionTrail events
+// through the EventBridge part to the Simple Message Queue fake, read with the store's RRSA session, refreshInterval
+// 1h): 1,000 ExternalSecrets over 100 remote keys, one key rotated every few seconds. Prints rotation→Secret latency p50/p99 (seen through a watch on the Secrets), provider reads per
 // minute, apiserver writes and operator CPU during the window. A measurement, never an assertion.
 //
-//   node test/bench/change-feeds.ts [--count=1000] [--keys=100] [--every=3s] [--window=60s] [--modes=feed,poll]
+//   node test/bench/change-feeds.ts [--count=1000] [--keys=100] [--every=3s] [--window=60s] [--modes=feed,poll,alibaba]
 //
 // The operator runs as its own process (node src/main.ts), one per mode, each watching its own namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,6 +18,9 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { startCluster, repoRoot, type LocalCluster } from '../support/cluster.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
+import { startAlibabaFake } from '../fakes/alibaba/server.ts';
+import { startMnsFake } from '../fakes/alibaba/mns.ts';
+import { ruleToQueue } from '../fakes/alibaba/eventbridge.ts';
 import { adminKube, installCrds, ensureNamespace, API_GROUP, API_VERSION, Plural } from '../support/operator.ts';
 import type { TestKube } from '../support/kube.ts';
 import { parseDuration } from '../../src/util/duration.ts';
@@ -26,7 +30,8 @@ const COUNT = Number(args.get('count') ?? 1000);
 const KEYS = Number(args.get('keys') ?? 100);
 const EVERY_MS = parseDuration(args.get('every') ?? '3s');
 const WINDOW_MS = parseDuration(args.get('window') ?? '60s');
-const MODES = (args.get('modes') ?? 'feed,poll').split(',') as ('feed' | 'poll')[];
+type Mode = 'feed' | 'poll' | 'alibaba';
+const MODES = (args.get('modes') ?? 'feed,poll,alibaba').split(',') as Mode[];
 const REGION = 'us-east-1';
 const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -78,14 +83,22 @@ function startOperator(kubeconfig: string, namespace: string, dir: string): { ch
 
 const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
 
-async function runMode(mode: 'feed' | 'poll', cluster: LocalCluster, kube: TestKube, moto: Moto, dir: string): Promise<string> {
-  const ns = `bench-${mode}`;
-  await ensureNamespace(kube, ns);
+/** What a mode reads from: its remote keys, the store's provider spec, a rotation. */
+interface Source {
+  readonly storeSpec: Record<string, unknown>;
+  /** Writes a new version of `key`. */
+  write(key: string, value: string): Promise<void>;
+  /** Publishes the event the cloud would (AWS on moto: PutEvents as CloudTrail would); nothing where the fakes do it. */
+  announce(key: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** AWS on moto: Secrets Manager, and for the feed an EventBridge rule to an SQS queue (PutEvents as CloudTrail would). */
+async function awsSource(mode: 'feed' | 'poll', ns: string, kube: TestKube, moto: Moto, keys: string[]): Promise<Source> {
   const sm = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint, credentials: seed });
   const sqs = new SQSClient({ region: REGION, endpoint: moto.endpoint, credentials: seed });
   const events = new EventBridgeClient({ region: REGION, endpoint: moto.endpoint, credentials: seed });
-  const name = (k: number) => `${mode}/key-${k}`;
-  for (let k = 0; k < KEYS; k++) await sm.send(new CreateSecretCommand({ Name: name(k), SecretString: randomBytes(8).toString('hex') }));
+  for (const key of keys) await sm.send(new CreateSecretCommand({ Name: key, SecretString: randomBytes(8).toString('hex') }));
   let queueURL: string | undefined;
   if (mode === 'feed') {
     queueURL = (await sqs.send(new CreateQueueCommand({ QueueName: `bench-${mode}` }))).QueueUrl!;
@@ -94,18 +107,76 @@ async function runMode(mode: 'feed' | 'poll', cluster: LocalCluster, kube: TestK
     await events.send(new PutTargetsCommand({ Rule: `bench-${mode}`, Targets: [{ Id: 'q', Arn: arn }] }));
   }
   await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'aws' }, stringData: { id: 'AKIABENCHBENCHBE', key: 'bench' } } });
-  await kube.custom.createNamespacedCustomObject({
-    group: API_GROUP, version: API_VERSION, namespace: ns, plural: Plural.SecretStore,
-    body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'SecretStore', metadata: { name: 'aws' }, spec: { provider: { aws: {
+  return {
+    storeSpec: { aws: {
       service: 'SecretsManager', region: REGION, endpoint: moto.endpoint,
       auth: { secretRef: { accessKeyIDSecretRef: { name: 'aws', key: 'id' }, secretAccessKeySecretRef: { name: 'aws', key: 'key' } } },
       ...(queueURL ? { changeFeed: { sqs: { queueURL } } } : {}),
-    } } } },
+    } },
+    async write(key, value) {
+      await sm.send(new PutSecretValueCommand({ SecretId: key, SecretString: value }));
+    },
+    async announce(key) {
+      if (mode === 'feed') {
+        await events.send(new PutEventsCommand({ Entries: [{ Source: 'aws.secretsmanager', DetailType: 'AWS API Call via CloudTrail', Detail: JSON.stringify({ eventSource: 'secretsmanager.amazonaws.com', eventName: 'PutSecretValue', awsRegion: REGION, requestParameters: { secretId: key }, eventID: randomUUID(), eventType: 'AwsApiCall' }) }] }));
+      }
+    },
+    async stop() {
+      sm.destroy();
+      sqs.destroy();
+      events.destroy();
+    },
+  };
+}
+
+/**
+ * Alibaba on the fakes: KMS (its writes recorded as ActionTrail events), an EventBridge rule to a Simple Message
+ * Queue queue, and STS exchanging the store's ServiceAccount token (RRSA) for the session that reads KMS and the queue.
+ */
+async function alibabaSource(ns: string, cluster: LocalCluster, kube: TestKube, keys: string[]): Promise<Source> {
+  const region = 'cn-hangzhou';
+  const oidcProviderArn = 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-bench';
+  const roleArn = 'acs:ram::1234567890123456:role/bench-reader';
+  const kms = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
+  const mns = await startMnsFake({ credential: (id) => kms.credential(id) });
+  kms.addOidcProvider({ arn: oidcProviderArn, issuer: 'https://kubernetes.default.svc.cluster.local' });
+  kms.addRole({ arn: roleArn, oidcProviderArn, subjects: [`system:serviceaccount:${ns}:reader`], allow: () => true });
+  for (const key of keys) kms.putSecret(key, { data: randomBytes(8).toString('hex') });
+  mns.createQueue('bench-changes');
+  const rule = ruleToQueue(kms, mns, 'bench-changes', { region });
+  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader' } } });
+  return {
+    storeSpec: { alibaba: {
+      regionID: region, endpoint: kms.kmsEndpoint,
+      auth: { rrsa: { oidcProviderArn, roleArn, serviceAccountRef: { name: 'reader' }, stsEndpoint: kms.stsEndpoint } },
+      changeFeed: { queue: { queueURL: mns.queueUrl('bench-changes') } },
+    } },
+    async write(key, value) {
+      kms.putSecret(key, { data: value });
+    },
+    async announce() {},
+    async stop() {
+      rule.stop();
+      await mns.stop();
+      await kms.stop();
+    },
+  };
+}
+
+async function runMode(mode: Mode, cluster: LocalCluster, kube: TestKube, moto: Moto, dir: string): Promise<string> {
+  const ns = `bench-${mode}`;
+  await ensureNamespace(kube, ns);
+  const name = (k: number) => `${mode}/key-${k}`;
+  const keys = Array.from({ length: KEYS }, (_, k) => name(k));
+  const source = mode === 'alibaba' ? await alibabaSource(ns, cluster, kube, keys) : await awsSource(mode, ns, kube, moto, keys);
+  await kube.custom.createNamespacedCustomObject({
+    group: API_GROUP, version: API_VERSION, namespace: ns, plural: Plural.SecretStore,
+    body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'SecretStore', metadata: { name: 'store' }, spec: { provider: source.storeSpec } },
   });
   for (let i = 0; i < COUNT; i += 50) {
     await Promise.all(Array.from({ length: Math.min(50, COUNT - i) }, (_, j) => kube.custom.createNamespacedCustomObject({
       group: API_GROUP, version: API_VERSION, namespace: ns, plural: Plural.ExternalSecret,
-      body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ExternalSecret', metadata: { name: `es-${i + j}` }, spec: { secretStoreRef: { name: 'aws' }, refreshInterval: mode === 'feed' ? '1h' : '15s', data: [{ secretKey: 'v', remoteRef: { key: name((i + j) % KEYS) } }] } },
+      body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ExternalSecret', metadata: { name: `es-${i + j}` }, spec: { secretStoreRef: { name: 'store' }, refreshInterval: mode === 'poll' ? '15s' : '1h', data: [{ secretKey: 'v', remoteRef: { key: name((i + j) % KEYS) } }] } },
     })));
   }
   const operator = startOperator(cluster.kubeconfigPath, ns, dir);
@@ -140,11 +211,9 @@ async function runMode(mode: 'feed' | 'poll', cluster: LocalCluster, kube: TestK
     const k = rotations % KEYS;
     const value = `${mode}-${rotations}-${randomBytes(6).toString('hex')}`;
     const readers = new Set(Array.from({ length: COUNT }, (_, i) => i).filter((i) => i % KEYS === k).map((i) => `es-${i}`));
-    await sm.send(new PutSecretValueCommand({ SecretId: name(k), SecretString: value }));
+    await source.write(name(k), value);
     expected.set(value, { since: Date.now(), secrets: readers });
-    if (mode === 'feed') {
-      await events.send(new PutEventsCommand({ Entries: [{ Source: 'aws.secretsmanager', DetailType: 'AWS API Call via CloudTrail', Detail: JSON.stringify({ eventSource: 'secretsmanager.amazonaws.com', eventName: 'PutSecretValue', awsRegion: REGION, requestParameters: { secretId: name(k) }, eventID: randomUUID(), eventType: 'AwsApiCall' }) }] }));
-    }
+    await source.announce(name(k));
     rotations++;
     await sleep(EVERY_MS);
   }
@@ -158,12 +227,11 @@ async function runMode(mode: 'feed' | 'poll', cluster: LocalCluster, kube: TestK
   const missed = [...expected.values()].reduce((n, r) => n + r.secrets.size, 0);
   watch.abort();
   await operator.stop();
-  sm.destroy();
-  sqs.destroy();
-  events.destroy();
+  await source.stop();
   latencies.sort((a, b) => a - b);
   const perMin = (n: number) => ((n * 60_000) / windowMs).toFixed(0);
-  return `| ${mode === 'feed' ? 'change feed (SQS), refreshInterval 1h' : 'polling, refreshInterval 15s'} | ${rotations} | ${latencies.length} (+${missed} not seen) | ${percentile(latencies, 50)} | ${percentile(latencies, 99)} | ${perMin(after.reads - before.reads)} | ${perMin(after.writes - before.writes)} | ${((cpu * 1000) / windowMs * 100).toFixed(1)} % |`;
+  const label = { feed: 'change feed (AWS, SQS on moto), refreshInterval 1h', poll: 'polling (AWS on moto), refreshInterval 15s', alibaba: 'change feed (Alibaba, MNS fake, RRSA), refreshInterval 1h' }[mode];
+  return `| ${label} | ${rotations} | ${latencies.length} (+${missed} not seen) | ${percentile(latencies, 50)} | ${percentile(latencies, 99)} | ${perMin(after.reads - before.reads)} | ${perMin(after.writes - before.writes)} | ${((cpu * 1000) / windowMs * 100).toFixed(1)} % |`;
 }
 
 async function main(): Promise<void> {
@@ -177,7 +245,7 @@ async function main(): Promise<void> {
     await ensureNamespace(kube, 'secret-relay-system');
     const rows: string[] = [];
     for (const mode of MODES) rows.push(await runMode(mode, cluster, kube, moto, dir));
-    process.stdout.write(`\n${COUNT} ExternalSecrets over ${KEYS} keys (moto), one key rotated every ${EVERY_MS / 1000} s for ${WINDOW_MS / 1000} s:\n\n`);
+    process.stdout.write(`\n${COUNT} ExternalSecrets over ${KEYS} keys, one key rotated every ${EVERY_MS / 1000} s for ${WINDOW_MS / 1000} s:\n\n`);
     process.stdout.write('| mode | rotations | Secrets seen updated | p50 ms | p99 ms | provider reads/min | apiserver writes/min | operator CPU |\n|---|---|---|---|---|---|---|---|\n');
     process.stdout.write(rows.join('\n') + '\n');
   } finally {

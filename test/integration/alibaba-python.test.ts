@@ -1,7 +1,7 @@
 // The fake KMS/STS is faithful to Alibaba's wire format: Alibaba's official Python SDK (a second client the operator
 // does not use; test/setup/install-alibaba-client.sh) works against it unchanged — V3 (ACS3-HMAC-SHA256, its default)
-// and V1 signatures, ListSecrets Filters, AssumeRoleWithOIDC with a token minted by the real apiserver — and gets the
-// same refusals.
+// and V1 signatures, ListSecrets Filters, AssumeRoleWithOIDC with a token minted by the real apiserver, and the write
+// APIs PushSecret uses (python_kms_write_check.py) — and gets the same refusals.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -38,9 +38,9 @@ after(async () => {
   await cluster?.stop();
 });
 
-function runPython(job: unknown): Promise<Record<string, unknown>> {
+function runPython(job: unknown, script = 'python_client.py'): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(repoRoot, 'test/fakes/alibaba/python_client.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+    const child = spawn(PYTHON, [join(repoRoot, 'test/fakes/alibaba', script)], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -85,4 +85,41 @@ test('Alibaba’s Python SDK reads, lists, assumes a role with an apiserver toke
   assert.equal(result['withSession'], 'second', 'the STS session (with its SecurityToken) signs KMS reads');
   assert.equal(result['untrusted'], 'AuthenticationFail.NoPermission');
   assert.ok(fake.requests.some((r) => r.action === 'sts:AssumeRoleWithOIDC' && r.refused === undefined));
+});
+
+test('Alibaba’s Python SDK writes (CreateSecret, PutSecretValue, tags, DeleteSecret, RestoreSecret) and is refused like the real service', async () => {
+  fake.addAccessKey({ id: 'LTAIpywriterwrite', secret: 'python-writer' });
+  fake.addAccessKey({ id: 'LTAIpyreaderonly0', secret: 'python-reader', allow: (action) => action === 'kms:GetSecretValue' });
+  // A value larger than a URL-sized query, with characters form encoding must keep.
+  const second = `second & = + ${'x'.repeat(20_000)}`;
+  const result = await runPython(
+    {
+      region: 'cn-hangzhou',
+      kmsHost: new URL(fake.kmsEndpoint).host,
+      accessKey: { id: 'LTAIpywriterwrite', secret: 'python-writer' },
+      readOnlyKey: { id: 'LTAIpyreaderonly0', secret: 'python-reader' },
+      secretName: 'py-written',
+      first: 'first value',
+      second,
+    },
+    'python_kms_write_check.py',
+  );
+  assert.deepEqual(result['created'], { name: 'py-written', versionId: 'v1' });
+  assert.equal(result['createTaken'], 'Rejected.ResourceExist');
+  assert.deepEqual(result['put'], { versionId: 'v2', stages: ['ACSCurrent'] });
+  assert.equal(result['putSameVersion'], 'Rejected.ResourceExist');
+  assert.equal(result['current'], second, 'SecretData sent in a form body arrives whole');
+  assert.equal(result['previous'], 'first value');
+  assert.deepEqual(result['described'], { tags: { env: 'prod' }, description: 'changed' });
+  assert.equal(result['reservedTag'], 'InvalidParameter');
+  assert.match(String(result['plannedDeleteTime']), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+  assert.equal(result['readDeleted'], 'Forbidden.ResourceNotFound');
+  assert.equal(result['createInWindow'], 'Rejected.ResourceInDeleteWindow');
+  assert.equal(result['putInWindow'], 'Rejected.ResourceInDeleteWindow');
+  assert.equal(result['restored'], second);
+  assert.equal(result['badWindow'], 'InvalidParameter');
+  assert.equal(result['readForced'], 'Forbidden.ResourceNotFound');
+  assert.equal(result['putMissing'], 'Forbidden.ResourceNotFound');
+  assert.equal(result['denied'], 'Forbidden.NoPermission');
+  assert.equal(fake.inspect('denied'), undefined);
 });

@@ -179,6 +179,39 @@ test('gcp: an unreachable Pub/Sub endpoint goes to the backoff and the store say
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gsm', status: 'True' });
 });
 
+test('tenant attack: a SecretStore naming a Pub/Sub endpoint on a host the operator does not trust is refused before any request (its identity is never pointed there)', async () => {
+  const { ns, subscription } = await readerNamespace();
+  // A Pub/Sub of the tenant's own on a loopback address the operator does not trust (--trusted-endpoint-hosts=127.0.0.1).
+  // A TCP trap: gRPC would open a connection (and send its preface and the access token) before anything else.
+  const connections: string[] = [];
+  const trap = net.createServer((socket) => {
+    connections.push(`${socket.remoteAddress}:${socket.remotePort}`);
+    socket.on('error', () => {});
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.2', resolve));
+  const port = (trap.address() as net.AddressInfo).port;
+  try {
+    await createObject(kube, Plural.SecretStore, {
+      apiVersion: 'secret-relay.dev/v1alpha1',
+      kind: 'SecretStore',
+      metadata: { name: 'gsm' },
+      spec: { provider: { gcpsm: { projectID: PROJECT, endpoints: { ...fake.endpoints, pubsub: `https://127.0.0.2:${port}` }, auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' }, ...CLUSTER } }, changeFeed: { pubsub: { subscription } } } } },
+    }, ns);
+    const ready = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gsm', status: 'False' });
+    assert.equal(ready.reason, 'EndpointNotAllowed');
+    assert.match(ready.message ?? '', /endpoints\.pubsub names host 127\.0\.0\.2/);
+    const down = await waitFor('the feed reports the refusal', async () => {
+      const status = await feedStatus(ns);
+      return status && !status.connected && status.message?.includes('EndpointNotAllowed') ? status : undefined;
+    });
+    assert.ok(down);
+    assert.deepEqual(connections, [], 'no connection reached the tenant’s host');
+  } finally {
+    trap.close();
+  }
+});
+
 test('nothing of a value leaks into logs, Events, status or metrics', async () => {
   const text = await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text();
   await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, extra: { metrics: text } });

@@ -104,7 +104,7 @@ test("dataFrom rewrite.merge: ESO's Extract hoists every JSON value's fields; JS
   });
 });
 
-test("the store's retrySettings: reads that time out twice are retried within the sync — the Secret is written and the ExternalSecret never reported failing", async () => {
+test("the store's retrySettings: reads that time out twice are retried at retryInterval (requeues) — the Secret is written and the ExternalSecret never reported failing", async () => {
   const ns = await namespaces.create(kube);
   await fakeStore(ns, 'patient', { 'flaky-2': 'v' }, { retrySettings: { maxRetries: 3, retryInterval: '200ms' } });
   await createObject(kube, Plural.ExternalSecret, es('retried', { secretStoreRef: { name: 'patient' }, data: [{ secretKey: 'k', remoteRef: { key: 'flaky-2' } }] }), ns);

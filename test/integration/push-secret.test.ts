@@ -35,6 +35,8 @@ import { createVaultApi } from '../../src/providers/vault/api.ts';
 import { createHttpTransport, type VaultTransport } from '../../src/providers/vault/transport.ts';
 import type { TokenSession } from '../../src/providers/vault/auth.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
+import { createAlibabaProvider } from '../../src/providers/alibaba/provider.ts';
+import { startAlibabaFake, type AlibabaFake } from '../fakes/alibaba/server.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -49,6 +51,7 @@ let kube: TestKube;
 let moto: Moto;
 let bao: OpenBao;
 let op: TestOperator;
+let alibaba: AlibabaFake;
 /** Operators stopped by the restart test: their logs and audit records are scanned too. */
 const stopped: TestOperator[] = [];
 let sm: SecretsManagerClient;
@@ -64,10 +67,11 @@ before(async () => {
   await bao.api('POST', 'sys/mounts/kv1', { type: 'kv', options: { version: '1' } });
   sm = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
   ssm = new SSMClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
+  alibaba = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
     args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* each ExternalSecret refresh shows in status.refreshTime */],
-    providers: [createAwsProvider(), createVaultProvider(), createFakeProvider()],
+    providers: [createAwsProvider(), createVaultProvider(), createFakeProvider(), createAlibabaProvider()],
   });
 });
 
@@ -77,6 +81,7 @@ after(async () => {
   ssm?.destroy();
   await bao?.stop();
   await moto?.stop();
+  await alibaba?.stop();
   await cluster?.stop();
 });
 
@@ -361,6 +366,106 @@ test('Parameter Store: a SecureString with our tags; a property merged; a foreig
   assert.equal((await ssm.send(new GetParameterCommand({ Name: `/${ns}/theirs`, WithDecryption: true }))).Parameter!.Value, theirs, 'theirs is kept');
 });
 
+test('template, dataTo and selector.secret.selector (ESO fields): rendered keys pushed; bulk keys renamed or bundled; Secrets chosen by label; clashes and template errors refused by name, nothing pushed', async () => {
+  const ns = await namespaceWithStores();
+  const pass = secrets.next('tmpl-pass');
+  const host = secrets.next('db-host');
+  const user = secrets.next('db-user');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'creds' + '-src' }, stringData: { user: 'app', pass } } });
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'env' }, stringData: { DB_HOST: host, DB_USER: user, OTHER: 'o' } } });
+  // spec.template: a rendered key, pushed as any other (liquid, as ExternalSecret templates).
+  await createObject(kube, Plural.PushSecret, pushSecret('tmpl', {
+    secretStoreRefs: [{ name: 'aws' }],
+    selector: { secret: { name: 'creds-src' } },
+    template: { data: { url: 'postgres://{{ user }}:{{ pass }}@db:5432/app' } },
+    data: [{ match: { secretKey: 'url', remoteRef: { remoteKey: `${ns}/url` } } }, { match: { secretKey: 'user', remoteRef: { remoteKey: `${ns}/user` } } }],
+  }), ns);
+  // spec.dataTo: each DB_ key its own remote secret (renamed), and all of them one bundle.
+  await createObject(kube, Plural.PushSecret, pushSecret('bulk', {
+    secretStoreRefs: [{ name: 'aws' }],
+    selector: { secret: { name: 'env' } },
+    dataTo: [
+      { storeRef: { name: 'aws' }, match: { regexp: '^DB_' }, rewrite: [{ regexp: { source: '^DB_(.*)$', target: `${ns}/db-$1` } }, { transform: { template: '{{ value | downcase }}' } }] },
+      { storeRef: { labelSelector: { matchLabels: { push: 'yes' } } }, match: { regexp: '^DB_' }, remoteKey: `${ns}/db-bundle` },
+    ],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'tmpl', status: 'True' });
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'bulk', status: 'True' });
+  assert.equal(await remote(`${ns}/url`), `postgres://app:${pass}@db:5432/app`);
+  assert.equal(await remote(`${ns}/user`), 'app', "the Secret's own keys stay beside the rendered ones (as ESO)");
+  assert.equal(await remote(`${ns}/db-host`), host);
+  assert.equal(await remote(`${ns}/db-user`), user);
+  assert.deepEqual(JSON.parse((await remote(`${ns}/db-bundle`))!), { DB_HOST: host, DB_USER: user });
+  assert.equal(await remote(`${ns}/db-other`), undefined, 'OTHER did not match');
+
+  // selector.secret.selector: every Secret of the namespace with the label; their keys pushed per key.
+  const a = secrets.next('sel-a');
+  const b = secrets.next('sel-b');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'sel-a', labels: { 'push-me': 'yes' } }, stringData: { [`alpha`]: a } } });
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'sel-b', labels: { 'push-me': 'yes' } }, stringData: { [`beta`]: b } } });
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'sel-c' }, stringData: { gamma: 'not selected' } } });
+  await createObject(kube, Plural.PushSecret, pushSecret('labelled', {
+    secretStoreRefs: [{ name: 'aws' }],
+    selector: { secret: { selector: { matchLabels: { 'push-me': 'yes' } } } },
+    dataTo: [{ storeRef: { name: 'aws' }, rewrite: [{ regexp: { source: '^', target: `${ns}/sel-` } }] }],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'labelled', status: 'True' });
+  assert.equal(await remote(`${ns}/sel-alpha`), a);
+  assert.equal(await remote(`${ns}/sel-beta`), b);
+  assert.equal(await remote(`${ns}/sel-gamma`), undefined);
+  // A third Secret with a key the first one has: two sources for one remote key, refused naming both.
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'sel-d', labels: { 'push-me': 'yes' } }, stringData: { alpha: 'clash' } } });
+  await patchObject(kube, Plural.PushSecret, 'labelled', { metadata: { annotations: { 'secret-relay.dev/force-sync': '1' } } }, ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'labelled', status: 'False', reason: 'InvalidSpec', message: /key "alpha" of Secret .*\/sel-d\) pushes to .*sel-alpha, as does .*key "alpha" of Secret .*\/sel-a/ });
+  assert.equal(await remote(`${ns}/sel-alpha`), a, 'nothing pushed over it');
+
+  // A template that cannot render: Ready=False naming it, nothing pushed.
+  await createObject(kube, Plural.PushSecret, pushSecret('broken', {
+    secretStoreRefs: [{ name: 'aws' }],
+    selector: { secret: { name: 'creds-src' } },
+    template: { data: { url: '{{ pass | no_such_filter }}' } },
+    data: [{ match: { secretKey: 'url', remoteRef: { remoteKey: `${ns}/broken` } } }],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'broken', status: 'False', reason: 'InvalidSpec', message: /^spec\.template\.data\["url"\].*no_such_filter/ });
+  assert.equal(await remote(`${ns}/broken`), undefined);
+});
+
+test('Alibaba KMS: a Secret pushed through the operator carries our mark; a foreign secret is refused; Delete schedules the deletion of ours only', async () => {
+  const ns = await namespaces.create(kube);
+  const id = `LTAI${ns.replace(/[^a-z0-9]/g, '').slice(-12)}`;
+  const keySecret = secrets.next('alibaba-key');
+  alibaba.addAccessKey({ id, secret: keySecret });
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'ali-keys' }, stringData: { id, secret: keySecret } } });
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'ali' },
+    spec: { provider: { alibaba: { regionID: 'cn-hangzhou', endpoint: alibaba.kmsEndpoint, auth: { secretRef: { accessKeyIDSecretRef: { name: 'ali-keys', key: 'id' }, accessKeySecretSecretRef: { name: 'ali-keys', key: 'secret' } } } } } },
+  }, ns);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'ali', status: 'True' });
+  const value = secrets.next('ali-pushed');
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'src' }, stringData: { token: value } } });
+  alibaba.putSecret(`${ns}-theirs`, { data: 'kept', tags: { owner: 'them' } });
+  await createObject(kube, Plural.PushSecret, pushSecret('ali', {
+    secretStoreRefs: [{ name: 'ali' }],
+    deletionPolicy: 'Delete',
+    selector: { secret: { name: 'src' } },
+    data: [
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `${ns}-token` } }, metadata: { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { tags: { team: 'a' } } } },
+      { match: { secretKey: 'token', remoteRef: { remoteKey: `${ns}-theirs` } } },
+    ],
+  }), ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'ali', status: 'False', reason: 'RemoteExistsNotOwned', message: /theirs/ });
+  const pushed = alibaba.inspect(`${ns}-token`)!;
+  assert.equal(pushed.current, value);
+  assert.deepEqual(pushed.tags, { team: 'a', 'managed-by': 'secret-relay', 'secret-relay.dev/push-secret': `${ns}/ali` });
+  assert.equal(alibaba.inspect(`${ns}-theirs`)!.current, 'kept');
+  await deleteObject(kube, Plural.PushSecret, 'ali', ns);
+  await waitFor('the PushSecret gone', async () => (await getObject(kube, Plural.PushSecret, 'ali', ns)) === undefined);
+  assert.ok(alibaba.inspect(`${ns}-token`)!.plannedDeleteTime, 'ours scheduled for deletion');
+  assert.equal(alibaba.inspect(`${ns}-theirs`)!.plannedDeleteTime, undefined, 'theirs kept');
+});
+
 test('generators: a Password for an ExternalSecret (and a UUID for one without a store) and a UUID for a PushSecret are generated once, kept across refreshes and a restart, and generated anew on a rotate annotation', async () => {
   const ns = await namespaceWithStores();
   await createObject(kube, Plural.SecretStore, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SecretStore', metadata: { name: 'fake' }, spec: { provider: { fake: { data: [{ key: 'k', value: 'v' }] } } } }, ns);
@@ -405,7 +510,7 @@ test('generators: a Password for an ExternalSecret (and a UUID for one without a
   // A restart keeps both (they live in the Secrets, not in memory).
   stopped.push(op);
   await op.stop();
-  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* each ExternalSecret refresh shows in status.refreshTime */], providers: [createAwsProvider(), createVaultProvider(), createFakeProvider()] });
+  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* each ExternalSecret refresh shows in status.refreshTime */], providers: [createAwsProvider(), createVaultProvider(), createFakeProvider(), createAlibabaProvider()] });
   await refreshes(ns, 'gen', 2);
   const afterRestart = await refreshTime();
   await waitFor('the ExternalSecret refreshed after the restart', async () => (await refreshTime()) !== afterRestart);

@@ -6,6 +6,8 @@
 // doing the same, a credConfig aiming the subject token at the metadata server or a foreign STS — must end with the
 // store or the ExternalSecret Ready=False naming the rule, and nothing reaching the attacker. A control test shows the
 // attacker's recorder does see the same store when the operator's admin opts in, so silence means refused.
+// And no stall: a tenant's stores aimed at a blackholed endpoint cannot hold the store workers that validate another
+// namespace's store, nor can a store's retrySettings hold the ExternalSecret workers.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -14,8 +16,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
-import { adminKube, createObject, Plural, startTestOperator, type TestOperator } from '../support/operator.ts';
-import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady } from '../support/integration.ts';
+import { adminKube, createObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
@@ -68,8 +70,16 @@ const markerDir = mkdtempSync(join(tmpdir(), 'secret-relay-marker-'));
 const markerTokenPath = join(markerDir, 'token');
 let markerToken: string;
 
+/** Reads through a fake store named `flaky` fail as an unreachable backend would (a transient error). */
+const flaky = { reads: 0 };
 const providers = (): Provider[] => [
-  createFakeProvider(),
+  createFakeProvider({
+    onCall: (op, _ref, { ctx }) => {
+      if (op !== 'getSecret' || ctx.storeName !== 'flaky') return;
+      flaky.reads++;
+      throw new Error('connect ECONNREFUSED: the backend is down');
+    },
+  }),
   createAwsProvider(),
   createGcpProvider(),
   createAzureProvider(),
@@ -92,6 +102,29 @@ after(async () => {
   await attacker.stop();
   await cluster?.stop();
 });
+
+/** A loopback server (a trusted host, so the stores pass the endpoint rule) that accepts connections and never answers. */
+class Blackhole {
+  connections = 0;
+  readonly #sockets: Socket[] = [];
+  #server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    this.#server = createServer((socket: Socket) => {
+      this.connections++;
+      this.#sockets.push(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server!.address() as { port: number }).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+  }
+}
 
 function store(name: string, provider: Record<string, unknown>, kind: 'SecretStore' | 'ClusterSecretStore' = 'SecretStore') {
   return { apiVersion: 'secret-relay.dev/v1alpha1', kind, metadata: { name }, spec: { provider } };
@@ -176,6 +209,78 @@ test('control: with the admin opting in (trusted host, operator identity for all
   await assert.rejects(vault.newClient({ server: attacker.url(), auth: { kubernetes: { role: 'admin' } } }, ctx));
   assert.ok(attacker.connections > before, 'the permissive store connected to the host');
   assert.ok(attacker.received.join('').includes('/v1/auth/kubernetes/login'), 'and sent its login there');
+});
+
+test('no stall: 24 stores of three tenants aimed at a blackholed endpoint do not keep another namespace’s store from being validated; they say what happened', async () => {
+  const blackhole = new Blackhole();
+  await blackhole.start();
+  const stalled = new TestNamespaces('stall');
+  try {
+    const deadStores: [string, string][] = [];
+    for (let t = 0; t < 3; t++) {
+      const ns = await stalled.create(kube);
+      await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'vault-token' }, stringData: { token: secrets.next('vault-token') } } });
+      for (let i = 0; i < 8; i++) {
+        await createObject(kube, Plural.SecretStore, store(`dead-${i}`, { vault: { server: blackhole.url, path: 'secret', auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } }), ns);
+        deadStores.push([ns, `dead-${i}`]);
+      }
+    }
+    // The dead validations are under way (more of them than the store controller has workers) ...
+    await waitFor('the dead stores’ validations reach the blackhole', () => blackhole.connections >= 8, 60_000);
+    // ... when another tenant's healthy store arrives.
+    const other = await namespaces.create(kube);
+    const created = Date.now();
+    await createObject(kube, Plural.SecretStore, store('healthy', { fake: { data: [{ key: 'k', value: 'v' }] } }), other);
+    await waitReady(kube, { plural: Plural.SecretStore, namespace: other, name: 'healthy', status: 'True' }, 30_000);
+    console.log(`# another namespace's store Ready ${((Date.now() - created) / 1000).toFixed(1)} s after it was created, beside ${deadStores.length} stores whose endpoint never answers (${blackhole.connections} connections so far)`);
+    // Each dead store says so, naming the endpoint, and is looked at again later (recheck backoff).
+    const port = new URL(blackhole.url).port;
+    for (const [ns, name] of deadStores) {
+      const ready = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name, status: 'False', reason: 'ValidationFailed' }, 180_000);
+      assert.match(ready.message, new RegExp(`127\\.0\\.0\\.1:${port}`), `${ns}/${name} names the endpoint: ${ready.message}`);
+      assert.match(ready.message, /no answer|did not answer/, `${ns}/${name} says it had no answer: ${ready.message}`);
+    }
+    console.log(`# all ${deadStores.length} dead stores Ready=False naming the endpoint ${((Date.now() - created) / 1000).toFixed(1)} s after the healthy store was created`);
+  } finally {
+    // Left behind, their stores would keep the next suite's operator busy.
+    await stalled.deleteAll(kube);
+    await blackhole.stop();
+  }
+});
+
+test('no stall: a store with retrySettings maxRetries 10 / retryInterval 30s over a failing backend does not delay another namespace’s ExternalSecret', async () => {
+  const tenant = await namespaces.create(kube);
+  await createObject(kube, Plural.SecretStore, { ...store('flaky', { fake: { data: [{ key: 'db', value: secrets.next('flaky') }] } }), spec: { provider: { fake: { data: [{ key: 'db', value: secrets.next('flaky') }] } }, retrySettings: { maxRetries: 10, retryInterval: '30s' } } }, tenant);
+  await waitReady(kube, { plural: Plural.SecretStore, namespace: tenant, name: 'flaky', status: 'True' });
+  const before = flaky.reads;
+  // More ExternalSecrets than the operator has workers (4): were the retries waited for on the workers, all would be taken.
+  for (let i = 0; i < 6; i++) {
+    await createObject(kube, Plural.ExternalSecret, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', metadata: { name: `app-${i}` }, spec: { secretStoreRef: { name: 'flaky' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key: 'db' } }] } }, tenant);
+  }
+  await waitFor('every flaky ExternalSecret has failed a first read', () => flaky.reads - before >= 6, 30_000);
+  const other = await namespaces.create(kube);
+  const value = secrets.next('other');
+  await createObject(kube, Plural.SecretStore, store('healthy', { fake: { data: [{ key: 'db', value }] } }), other);
+  const created = Date.now();
+  await createObject(kube, Plural.ExternalSecret, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'ExternalSecret', metadata: { name: 'app' }, spec: { secretStoreRef: { name: 'healthy' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key: 'db' } }] } }, other);
+  await waitSecretData(kube, other, 'app', { password: value }, 20_000);
+  console.log(`# another namespace's Secret written ${((Date.now() - created) / 1000).toFixed(1)} s after its ExternalSecret was created, beside 6 ExternalSecrets retrying 10 × 30 s (${flaky.reads - before} failed reads so far)`);
+  // The flaky ones are retried at their retryInterval — requeues, not waits — and no Secret of theirs is written.
+  // (Reads of one key at one time share one provider call, so the audit log counts each ExternalSecret's attempts.)
+  const attempts = () => {
+    const counts = new Map<string, number>();
+    for (const line of op.audit.lines) {
+      const record = JSON.parse(line) as { action?: string; result?: string; externalSecret?: { namespace: string; name: string } };
+      if (record.action === 'provider.read' && record.result === 'error' && record.externalSecret?.namespace === tenant) {
+        counts.set(record.externalSecret.name, (counts.get(record.externalSecret.name) ?? 0) + 1);
+      }
+    }
+    return counts;
+  };
+  const retriedFrom = Date.now();
+  await waitFor('every flaky ExternalSecret is read again after its retryInterval', () => [...attempts().values()].filter((n) => n >= 2).length === 6, 90_000);
+  console.log(`# all six flaky ExternalSecrets attempted a second read ${((Date.now() - retriedFrom) / 1000).toFixed(1)} s later (retryInterval 30s)`);
+  assert.equal(await readSecret(kube, tenant, 'app-0'), undefined, 'nothing written from a failed read');
 });
 
 test('no token or value of the operator appears in any log line, audit record, Event or status', async () => {

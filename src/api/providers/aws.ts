@@ -112,7 +112,7 @@ export const AwsProviderSchema = z
     service: z
       .enum(['SecretsManager', 'ParameterStore', 'CertificateManager'])
       .meta(typeMeta('AwsServiceType', 'Which AWS service holds the secrets.'))
-      .describe('SecretsManager or ParameterStore. CertificateManager (ESO) is accepted but not supported yet: the store reports Ready=False.'),
+      .describe('SecretsManager, ParameterStore, or CertificateManager (reads only: remoteRef.key is a certificate ARN, the value its exported certificate, chain and key as PEM).'),
     region: matchingString({
       pattern: AWS_REGION_PATTERN,
       maxLength: AwsLimits.region,

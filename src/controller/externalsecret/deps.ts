@@ -12,7 +12,6 @@ import type { Condition } from '../conditions.ts';
 import type { LeaseKeeper } from './generators.ts';
 import type { LocalGenerators } from '../generators/local.ts';
 import type { ManagedFieldsEntryView, OwnerReferenceView } from './ownership.ts';
-import type { Sleep } from './provider-retry.ts';
 import type { Sandbox } from './sandbox.ts';
 import type { ResolvedStore, StoreResolution } from './store-ref.ts';
 
@@ -71,10 +70,13 @@ export interface ExternalSecretReconcilerDeps {
   readonly sandbox?: Sandbox;
   /** --min-refresh-interval: a shorter non-zero spec.refreshInterval is raised to it. */
   readonly minRefreshIntervalMs?: number;
+  /**
+   * How many reconciles of a key have failed in a row (the work queue's count): a failure its store's retrySettings
+   * will retry is not reported (status, Event) until those retries are spent, as ESO. None: every failure is reported.
+   */
+  readonly failuresOf?: (key: string) => number;
   /** Change feeds (src/controller/changefeed/): a remote change of a key this ExternalSecret reads refreshes it now. */
   readonly remoteChanges?: RemoteChangeMarks | undefined;
-  /** The wait between retries of a provider call (a store's spec.retrySettings); timers when absent. */
-  readonly sleep?: Sleep;
 }
 
 /** The dependencies with their defaults filled in. */

@@ -61,8 +61,10 @@ export const externalSecretController: ControllerModule = {
       namespacesOverBudget: (n) => ctx.metrics.setSandboxNamespacesOverBudget(n),
     });
 
+    const queue = ctx.queue('externalsecret');
     const reconcile = createExternalSecretReconciler({
       clock: ctx.clock,
+      failuresOf: (key) => queue.retries(key),
       getExternalSecret,
       getManagedSecret: (namespace, name) => managedSecrets.get(name, namespace),
       resolveStore: (es, ref) => resolveStore(es, ctx.stores, ref),

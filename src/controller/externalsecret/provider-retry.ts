@@ -1,19 +1,21 @@
-// A store's spec.retrySettings (ESO's field): a provider call that fails transiently is retried within the reconcile,
-// maxRetries times with retryInterval between attempts, before the failure reaches the reconcile's own backoff.
-// Bounded, because the store's author may be a tenant: a worker waiting on one store's retries is not serving others.
+// A store's spec.retrySettings (ESO's field): a provider call that fails transiently is retried maxRetries times,
+// retryInterval apart, before the failure goes to the controller's own backoff. Unlike ESO, whose client sleeps
+// between attempts inside the reconcile, a retry here is a requeue of the ExternalSecret after retryInterval, counted
+// per object by the work queue: the store's author may be a tenant, and a worker waiting out one store's retries
+// (up to 10 × 30 s) would serve no one else meanwhile.
 import { PROVIDER_RETRY_LIMITS } from '../../api/secret-store.ts';
 import type { SecretStoreRetrySettings } from '../../api/types.generated.ts';
-import { setTimeout as delay } from 'node:timers/promises';
 import { parseDuration } from '../../util/duration.ts';
 import { NoSecretError, TerminalError } from '../../providers/provider.ts';
+import { RetryAtInterval } from '../runtime/controller.ts';
 
-/** How a store's provider calls are retried within one reconcile. */
+/** How a store's failed provider calls are retried. */
 export interface ProviderRetry {
   readonly maxRetries: number;
   readonly intervalMs: number;
 }
 
-/** Without retrySettings: no retry within the reconcile, only the reconcile's own backoff (1 s doubling to 5 min). */
+/** Without retrySettings: no retry at a fixed interval, only the reconcile's own backoff (1 s doubling to 5 min). */
 export const NO_PROVIDER_RETRY: ProviderRetry = { maxRetries: 0, intervalMs: 0 };
 
 /**
@@ -30,24 +32,12 @@ export function providerRetryOf(settings: SecretStoreRetrySettings | undefined, 
   };
 }
 
-/** Waits `ms`, or rejects when `signal` aborts. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
-
-export const timerSleep: Sleep = async (ms, signal) => {
-  await delay(ms, undefined, { signal });
-};
-
 /**
- * Calls `call`, retrying a transient failure. Not retried: a missing secret (deletionPolicy decides), a terminal
- * error (a refusal or a bad spec: only a change helps), an abort (shutdown, lost leadership).
+ * The error a failed provider call throws on: wrapped to be requeued at the store's retryInterval when the store asks
+ * for retries and the failure is one a retry may cure. Not retried so: a missing secret (deletionPolicy decides), a
+ * terminal error (a refusal or a bad spec: only a change helps), an abort (shutdown, lost leadership).
  */
-export async function withProviderRetry<T>(retry: ProviderRetry, signal: AbortSignal, sleep: Sleep, call: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      if (attempt >= retry.maxRetries || signal.aborted || err instanceof NoSecretError || err instanceof TerminalError) throw err;
-    }
-    await sleep(retry.intervalMs, signal);
-  }
+export function retryable(error: unknown, retry: ProviderRetry, signal: AbortSignal): unknown {
+  if (retry.maxRetries <= 0 || signal.aborted || error instanceof NoSecretError || error instanceof TerminalError) return error;
+  return new RetryAtInterval(error, retry);
 }

@@ -9,7 +9,7 @@ import type { SecretsClient } from '../../providers/provider.ts';
 import { AccessDeniedError, NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import { mergeSources, type KeySource } from './data-from.ts';
-import { NO_PROVIDER_RETRY, timerSleep, withProviderRetry } from './provider-retry.ts';
+import { NO_PROVIDER_RETRY, retryable } from './provider-retry.ts';
 import type { IssuedCredentials } from './generators.ts';
 import type { SourceEntry } from './resolve-sources.ts';
 import { keepGenerated, LOCAL_GENERATOR_KINDS, type GeneratorObjectRef } from '../generators/local.ts';
@@ -165,7 +165,7 @@ async function audited<T>(
   let result: AuditResult = 'success';
   let error: string | undefined;
   try {
-    return await withProviderRetry(store.retry ?? NO_PROVIDER_RETRY, ctx.signal, ctx.deps.sleep ?? timerSleep, call);
+    return await call();
   } catch (err) {
     if (err instanceof NoSecretError) {
       result = 'not_found';
@@ -175,7 +175,8 @@ async function audited<T>(
     // A refusal of the store's identity is what an auditor looks for: `denied`, not a generic error.
     result = err instanceof AccessDeniedError ? 'denied' : 'error';
     error = describeError(err);
-    throw err;
+    // The store's spec.retrySettings: requeued at its retryInterval (./provider-retry.ts), not waited for here.
+    throw retryable(err, store.retry ?? NO_PROVIDER_RETRY, ctx.signal);
   } finally {
     ctx.deps.audit.record({
       action,

@@ -13,7 +13,7 @@ import { describeError } from '../../k8s/describe-error.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { ConditionUpdate } from '../conditions.ts';
 import { findCondition, sameCondition, setCondition } from '../conditions.ts';
-import type { ReconcileResult } from '../runtime/controller.ts';
+import { RetryAtInterval, type ReconcileResult } from '../runtime/controller.ts';
 import { decide } from './decide.ts';
 import { remoteChanged } from '../changefeed/refresh-mark.ts';
 import type { ExternalSecretReconcilerDeps, InvalidObject, ReconcilerDeps, SecretView } from './deps.ts';
@@ -145,9 +145,13 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     return soonest(ctx, result, await credentials?.commit());
   } catch (err) {
     await credentials?.settleAfterFailure();
-    const message = describeError(err);
+    // A failure the store asked to retry at its retryInterval: the queue requeues it (the wrapper), and while retries
+    // are left nothing is reported, as ESO, whose client retries before the reconcile sees an error.
+    if (err instanceof RetryAtInterval && (deps.failuresOf?.(ctx.key) ?? Infinity) < err.maxRetries) throw err;
+    const failure = err instanceof RetryAtInterval ? err.failure : err;
+    const message = describeError(failure);
     // The sync's own error is what is retried and reported: a failed status write must not replace it.
-    await setNotReady(ctx, err instanceof CredentialSecretError ? err.reason : ExternalSecretReason.SecretSyncedError, message).catch(() => {});
+    await setNotReady(ctx, failure instanceof CredentialSecretError ? failure.reason : ExternalSecretReason.SecretSyncedError, message).catch(() => {});
     await deps.events.record(ctx.eventTarget, 'Warning', EventReason.UpdateFailed, message);
     throw err;
   }

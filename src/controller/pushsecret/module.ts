@@ -1,6 +1,7 @@
 // The PushSecret controller: its caches (PushSecrets, the stores, namespaces for ClusterSecretStore conditions), the
 // watches that bring a PushSecret back (a store it uses changed or became ready), and the reconciler.
-// RBAC: list/watch pushsecrets, patch their status, get+patch them (the cleanup finalizer); get secrets (the source).
+// RBAC: list/watch pushsecrets, patch their status, get+patch them (the cleanup finalizer); get secrets (the source),
+// list secrets of the namespace (spec.selector.secret.selector), get configmaps (spec.template.templateFrom).
 import type { ExternalSecret, PushSecret, LabelSelector } from '../../api/index.ts';
 import { API_GROUP, API_VERSION, Plural, parsePushSecret } from '../../api/index.ts';
 import { createFinalizerEditor } from '../../k8s/finalizers.ts';
@@ -8,9 +9,17 @@ import { ClusterSecretStoreKind, SecretStoreKind, type KindDescriptor, type RawC
 import { memoizeParse } from '../informer-parse-cache.ts';
 import type { ControllerModule } from '../module.ts';
 import { watch } from '../runtime/manager.ts';
-import { resolveStore, type ResolvedStore } from '../externalsecret/store-ref.ts';
+import { resolveStore } from '../externalsecret/store-ref.ts';
 import { selectorMatches } from '../secretstore/namespace-conditions.ts';
-import { createPushSecretReconciler, type CachedPushSecret, type SourceData, type StoreSelection } from './reconciler.ts';
+import { createPushSecretReconciler, type CachedPushSecret, type SelectedStore, type SourceData, type StoreSelection } from './reconciler.ts';
+import type { KeyRenamer } from './plan.ts';
+import { createTemplateEngine, DEFAULT_TEMPLATE_LIMITS } from '../../templates/engine.ts';
+import { templateSourceNames } from '../../templates/render-secret.ts';
+import { TemplateError } from '../../templates/errors.ts';
+import { DEFAULT_SANDBOX_OPTIONS, workerSandbox } from '../externalsecret/sandbox.ts';
+import { rewriteKeys } from '../externalsecret/data-from.ts';
+import { readConfigMapData } from '../../k8s/reads.ts';
+import { listSecretsByLabel } from '../../k8s/secret-lists.ts';
 import type { Condition } from '../conditions.ts';
 import { localGeneratorsFor } from '../generators/local.ts';
 import { generatedSource } from './generated-source.ts';
@@ -18,6 +27,10 @@ import { generatedSource } from './generated-source.ts';
 export const PushSecretKind: KindDescriptor<RawCustomObject> = { kind: 'PushSecret', group: API_GROUP, version: API_VERSION, plural: Plural.PushSecret, namespaced: true };
 
 const NAME = 'pushsecret';
+/** spec.selector.secret.selector: more Secrets than this is a selector too wide to be meant (each is read and pushed). */
+const MAX_SELECTED_SECRETS = 64;
+/** Render budget of one PushSecret's dataTo rewrite templates (key names, not values). */
+const RENAME_RENDER_MS = 100;
 
 export const pushSecretController: ControllerModule = {
   name: NAME,
@@ -46,7 +59,7 @@ export const pushSecretController: ControllerModule = {
 
     const selectStores = (ps: PushSecret): StoreSelection => {
       const namespace = ps.metadata.namespace ?? '';
-      const stores: ResolvedStore[] = [];
+      const stores: SelectedStore[] = [];
       const seen = new Set<string>();
       for (const ref of ps.spec.secretStoreRefs) {
         const names = ref.name !== undefined ? [ref.name] : labelled(namespace, ref.kind, ref.labelSelector ?? {});
@@ -54,7 +67,8 @@ export const pushSecretController: ControllerModule = {
           const resolution = resolve(namespace, ref.kind, name);
           if (!resolution.ok) return { ok: false, message: resolution.message };
           const key = `${ref.kind}/${name}`;
-          if (!seen.has(key)) stores.push(resolution.store);
+          const labels = (ref.kind === 'ClusterSecretStore' ? clusterSecretStores.get(name) : secretStores.get(name, namespace))?.metadata?.labels ?? {};
+          if (!seen.has(key)) stores.push({ ...resolution.store, labels });
           seen.add(key);
         }
       }
@@ -62,15 +76,61 @@ export const pushSecretController: ControllerModule = {
     };
 
     const localGenerators = localGeneratorsFor(ctx.kube);
+    const bytesOf = (data: Readonly<Record<string, string>> | undefined) => new Map(Object.entries(data ?? {}).map(([key, value]) => [key, new Uint8Array(Buffer.from(value, 'base64'))]));
     const readSource = async (ps: PushSecret, signal: AbortSignal): Promise<SourceData> => {
       const namespace = ps.metadata.namespace ?? '';
       if (ps.spec.selector.generatorRef) return generatedSource(ps, localGenerators, ctx.secrets, signal);
+      const selector = ps.spec.selector.secret?.selector;
+      if (selector !== undefined) {
+        // Secrets of the PushSecret's namespace only, chosen by label (as ESO); each is pushed, in name order.
+        const selected = await listSecretsByLabel(ctx.kube, namespace, selector, MAX_SELECTED_SECRETS + 1, signal);
+        if (selected.length > MAX_SELECTED_SECRETS) return { ok: false, message: `spec.selector.secret.selector matches more than ${MAX_SELECTED_SECRETS} Secrets in ${namespace}; narrow it` };
+        return { ok: true, sources: selected.map((secret) => ({ name: `Secret ${namespace}/${secret.metadata?.name ?? ''}`, data: bytesOf(secret.data) })), selected: 'spec.selector.secret.selector' };
+      }
       const name = ps.spec.selector.secret?.name;
       if (name === undefined) return { ok: false, message: 'spec.selector names no Secret' };
       const secret = await ctx.secrets.read(namespace, name);
       if (!secret) return { ok: false, message: `Secret ${namespace}/${name} (spec.selector.secret.name) does not exist` };
-      const data = new Map(Object.entries(secret.data ?? {}).map(([key, value]) => [key, new Uint8Array(Buffer.from(value, 'base64'))]));
-      return { ok: true, data, name: `Secret ${namespace}/${name}` };
+      return { ok: true, sources: [{ data: bytesOf(secret.data), name: `Secret ${namespace}/${name}` }] };
+    };
+
+    // spec.template renders in its own worker (one, started with the first template), with the ExternalSecrets'
+    // deadline, heap limit and per-namespace budget: a tenant's template never runs on the main thread.
+    const templateEngine = createTemplateEngine();
+    const sandboxOptions = ctx.isolation?.sandbox ?? DEFAULT_SANDBOX_OPTIONS;
+    const sandbox = workerSandbox(templateEngine, { ...sandboxOptions, workers: 1 }, {
+      ran: (seconds, outcome) => ctx.metrics.sandboxRan(outcome, seconds),
+      overBudget: () => ctx.metrics.sandboxBudgetRefused(),
+    });
+    const renderTemplate = async (ps: PushSecret, data: ReadonlyMap<string, Uint8Array>, signal: AbortSignal): Promise<Map<string, Uint8Array>> => {
+      const namespace = ps.metadata.namespace ?? '';
+      // As ESO: the source's keys stay, the rendered ones are added over them.
+      const template = { ...ps.spec.template!, mergePolicy: 'Merge' as const };
+      const names = templateSourceNames(template);
+      const configMaps = new Map<string, Readonly<Record<string, string>>>();
+      const secrets = new Map<string, Readonly<Record<string, Uint8Array>>>();
+      for (const name of names.configMaps) {
+        const found = await readConfigMapData(ctx.kube, namespace, name);
+        if (found) configMaps.set(name, found);
+      }
+      for (const name of names.secrets) {
+        const found = await ctx.secrets.read(namespace, name);
+        if (found) secrets.set(name, Object.fromEntries(bytesOf(found.data)));
+      }
+      try {
+        return (await sandbox.renderSecret({ namespace, signal }, data, template, { configMaps, secrets })).data;
+      } catch (err) {
+        // The renderer names ExternalSecret fields: a PushSecret's template is spec.template.
+        if (err instanceof TemplateError) throw new TemplateError(err.where.replace('spec.target.template', 'spec.template'), err.reason, err.line, err.column);
+        throw err;
+      }
+    };
+    // Rewrites of remote keys: small templates over key names, bounded by a short render budget per PushSecret.
+    const renameEngine = createTemplateEngine({ ...DEFAULT_TEMPLATE_LIMITS, renderMs: RENAME_RENDER_MS });
+    const renameKeys: KeyRenamer = (steps, keys, where) => {
+      const placeholder = new Map(keys.map((key) => [key, new TextEncoder().encode(key)]));
+      const renamed = rewriteKeys(steps, placeholder, renameEngine, where);
+      return new Map([...renamed].map(([remoteKey, original]) => [new TextDecoder().decode(original), remoteKey]));
     };
 
     const reconcile = createPushSecretReconciler({
@@ -83,6 +143,8 @@ export const pushSecretController: ControllerModule = {
         return resolution.ok ? resolution.store : undefined;
       },
       readSource,
+      renderTemplate,
+      renameKeys,
       clientFor: ctx.clientFor,
       status: ctx.status,
       events: ctx.events,

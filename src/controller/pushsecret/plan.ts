@@ -1,7 +1,11 @@
-// What a PushSecret asks for, decided without I/O: the values to push (from the source Secret's data) and where,
+// What a PushSecret asks for, decided without I/O: the values to push (from the source Secrets' data: spec.data,
+// and spec.dataTo's bulk rules per store) and where,
 // the keyed HMAC that says whether a destination already holds them, and the status bookkeeping.
 import { createHmac } from 'node:crypto';
-import type { PushSecret, PushSecretSyncedEntry } from '../../api/index.ts';
+import { PushSecretLimits, type PushSecret, type PushSecretSyncedEntry } from '../../api/index.ts';
+import type { PushSecretDataTo, PushSecretRewrite } from '../../api/types.generated.ts';
+import { compileGoRegexp } from '../../util/go-regexp.ts';
+import { selectorMatches } from '../secretstore/namespace-conditions.ts';
 import type { StoreKind } from '../../providers/provider.ts';
 import { stableJson } from '../../util/stable-json.ts';
 import { TerminalError } from '../../util/errors.ts';
@@ -36,31 +40,133 @@ export function reverseUnicode(key: string): string {
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** One Secret whose data is pushed: spec.selector's Secret (or each it selects by label), or the generated one. */
+export interface SourceSecret {
+  /** For messages, e.g. "Secret team-a/db" (never a value). */
+  readonly name: string;
+  /** After spec.template, when there is one. */
+  readonly data: ReadonlyMap<string, Uint8Array>;
+}
+
+/** The store a set of items goes to: spec.dataTo[].storeRef picks rules per store (by name or labels). */
+export interface StoreTarget {
+  readonly kind: StoreKind;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Renames keys as rewrite steps do (regexp, transform): original key → new key. Throws naming the step. */
+export type KeyRenamer = (steps: readonly PushSecretRewrite[], keys: readonly string[], where: string) => Map<string, string>;
+
+/** The whole of a source (or the keys a bundle matched) as one JSON object of its keys, as ESO pushes it. */
+function jsonOfKeys(entries: Iterable<readonly [string, Uint8Array]>): Uint8Array {
+  const whole: Record<string, string> = {};
+  for (const [key, bytes] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) whole[key] = decoder.decode(bytes);
+  return encoder.encode(JSON.stringify(whole));
+}
+
+/** Whether spec.dataTo[] rule applies to this store: its storeRef by kind and name, or by kind and labels (as ESO). */
+function ruleTargets(rule: PushSecretDataTo, store: StoreTarget): boolean {
+  const ref = rule.storeRef;
+  if (!ref) return false;
+  if ((ref.kind ?? 'SecretStore') !== store.kind) return false;
+  if (ref.name !== undefined) return ref.name === store.name;
+  return ref.labelSelector !== undefined && selectorMatches(ref.labelSelector, store.labels);
+}
 
 /**
- * The items of spec.data from the source data (key → bytes). A missing key is the user's to fix: refused naming
- * it (never its value). Without secretKey the whole Secret is one JSON object of its keys (as ESO pushes it).
+ * spec.dataTo checked against the stores selected, before anything is pushed (ESO's rules): every rule names a
+ * storeRef, by a name listed in spec.secretStoreRefs or a label selector matching one of the selected stores; a
+ * bundle (remoteKey) takes no rewrite; the match regexp compiles (Go syntax). Pure.
  */
-export function pushItems(ps: Pick<PushSecret, 'spec'>, source: ReadonlyMap<string, Uint8Array>, sourceName: string): PushItem[] {
-  const items: PushItem[] = [];
-  const seen = new Set<string>();
-  for (const [index, entry] of (ps.spec.data ?? []).entries()) {
-    const { secretKey, remoteRef } = entry.match;
-    const statusKey = itemStatusKey(remoteRef.remoteKey, remoteRef.property);
-    if (seen.has(statusKey)) throw new TerminalError(`spec.data[${index}] pushes to ${statusKey} again; each remote key (and property) may come from one entry`);
-    seen.add(statusKey);
-    let value: Uint8Array;
-    if (secretKey === undefined || secretKey === '') {
-      const whole: Record<string, string> = {};
-      for (const [key, bytes] of [...source.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) whole[key] = decoder.decode(bytes);
-      value = new TextEncoder().encode(JSON.stringify(whole));
-    } else {
-      const key = entry.conversionStrategy === 'ReverseUnicode' ? reverseUnicode(secretKey) : secretKey;
-      const found = source.get(key) ?? source.get(secretKey);
-      if (found === undefined) throw new TerminalError(`spec.data[${index}].match.secretKey: ${sourceName} has no key "${secretKey}"`);
-      value = found;
+export function checkDataTo(ps: Pick<PushSecret, 'spec'>, stores: readonly StoreTarget[]): void {
+  for (const [index, rule] of (ps.spec.dataTo ?? []).entries()) {
+    const at = `spec.dataTo[${index}]`;
+    const ref = rule.storeRef;
+    if (!ref || (ref.name === undefined && ref.labelSelector === undefined)) throw new TerminalError(`${at}.storeRef must name a store (name or labelSelector), as in ESO`);
+    const kind = ref.kind ?? 'SecretStore';
+    if (ref.name !== undefined && !ps.spec.secretStoreRefs.some((listed) => listed.name === ref.name && (listed.kind ?? 'SecretStore') === kind)) {
+      throw new TerminalError(`${at}.storeRef: ${kind} ${ref.name} is not in spec.secretStoreRefs`);
     }
-    items.push({ statusKey, secretKey, remoteKey: remoteRef.remoteKey, property: remoteRef.property, value, metadata: entry.metadata as Record<string, unknown> | undefined, conversionStrategy: entry.conversionStrategy });
+    if (ref.name === undefined && !stores.some((store) => ruleTargets(rule, store))) throw new TerminalError(`${at}.storeRef.labelSelector matches none of the stores spec.secretStoreRefs selects`);
+    if (rule.remoteKey && (rule.rewrite?.length ?? 0) > 0) throw new TerminalError(`${at}: remoteKey (one bundle) and rewrite (a remote key per Secret key) cannot be used together`);
+    if (rule.match?.regexp !== undefined) matcher(rule.match.regexp, `${at}.match.regexp`);
+  }
+}
+
+function matcher(source: string, where: string): (key: string) => boolean {
+  try {
+    const pattern = compileGoRegexp(source);
+    return (key) => pattern.test(key);
+  } catch (err) {
+    throw new TerminalError(`${where}: "${source}" is not a valid Go regular expression (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+/**
+ * The items for one store: spec.data from each source, and the spec.dataTo rules that target this store — each
+ * matched key its own remote secret (rewritten), or all of them one JSON bundle (remoteKey). A key spec.data names
+ * is not also pushed by a rule (explicit wins, as ESO). Two items for one remote key (and property) are refused,
+ * naming both, never a value. A missing key is the user's to fix: refused naming it.
+ */
+export function pushItems(ps: Pick<PushSecret, 'spec'>, sources: readonly SourceSecret[], store: StoreTarget, rename: KeyRenamer): PushItem[] {
+  const items: PushItem[] = [];
+  const origins = new Map<string, string>();
+  const many = sources.length > 1;
+  const add = (item: PushItem, origin: string) => {
+    const earlier = origins.get(item.statusKey);
+    if (earlier !== undefined) {
+      throw new TerminalError(`${origin} pushes to ${item.statusKey}, as does ${earlier}; each remote key (and property) may come from one source`);
+    }
+    origins.set(item.statusKey, origin);
+    items.push(item);
+  };
+  for (const source of sources) {
+    const from = many ? ` of ${source.name}` : '';
+    const named = new Set<string>();
+    for (const [index, entry] of (ps.spec.data ?? []).entries()) {
+      const { secretKey, remoteRef } = entry.match;
+      const statusKey = itemStatusKey(remoteRef.remoteKey, remoteRef.property);
+      let value: Uint8Array;
+      if (secretKey === undefined || secretKey === '') {
+        value = jsonOfKeys(source.data);
+      } else {
+        const key = entry.conversionStrategy === 'ReverseUnicode' ? reverseUnicode(secretKey) : secretKey;
+        const found = source.data.get(key) ?? source.data.get(secretKey);
+        if (found === undefined) throw new TerminalError(`spec.data[${index}].match.secretKey: ${source.name} has no key "${secretKey}"`);
+        named.add(source.data.has(key) ? key : secretKey);
+        value = found;
+      }
+      add(
+        { statusKey, secretKey, remoteKey: remoteRef.remoteKey, property: remoteRef.property, value, metadata: entry.metadata as Record<string, unknown> | undefined, conversionStrategy: entry.conversionStrategy },
+        `spec.data[${index}]${from}`,
+      );
+    }
+    for (const [index, rule] of (ps.spec.dataTo ?? []).entries()) {
+      if (!ruleTargets(rule, store)) continue;
+      const at = `spec.dataTo[${index}]`;
+      // Matched on the converted keys; items keep the Secret's own key (ESO).
+      const byConverted = new Map<string, string>();
+      for (const key of [...source.data.keys()].sort()) byConverted.set(rule.conversionStrategy === 'ReverseUnicode' ? reverseUnicode(key) : key, key);
+      const matches = rule.match?.regexp !== undefined ? matcher(rule.match.regexp, `${at}.match.regexp`) : () => true;
+      const matched = [...byConverted].filter(([converted, original]) => matches(converted) && !named.has(original));
+      if (matched.length === 0) continue;
+      const metadata = rule.metadata as Record<string, unknown> | undefined;
+      if (rule.remoteKey) {
+        const value = jsonOfKeys(matched.map(([converted, original]) => [converted, source.data.get(original)!] as const));
+        add({ statusKey: rule.remoteKey, secretKey: undefined, remoteKey: rule.remoteKey, property: undefined, value, metadata, conversionStrategy: 'None' }, `${at}${from}`);
+        continue;
+      }
+      const renamed = (rule.rewrite?.length ?? 0) > 0 ? rename(rule.rewrite!, matched.map(([converted]) => converted), at) : new Map(matched.map(([converted]) => [converted, converted]));
+      for (const [converted, original] of matched) {
+        const remoteKey = renamed.get(converted) ?? converted;
+        if (remoteKey === '') throw new TerminalError(`${at}.rewrite turns key "${converted}" into an empty remote key`);
+        if (remoteKey.length > PushSecretLimits.remoteKey) throw new TerminalError(`${at}.rewrite turns key "${converted}" into a remote key longer than ${PushSecretLimits.remoteKey} characters`);
+        add({ statusKey: remoteKey, secretKey: original, remoteKey, property: undefined, value: source.data.get(original)!, metadata, conversionStrategy: 'None' }, `${at} (key "${original}"${from})`);
+      }
+    }
   }
   return items;
 }

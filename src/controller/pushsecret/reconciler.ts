@@ -3,12 +3,13 @@
 // were dropped (deletionPolicy Delete, and only what we created), and report one status patch. A deleted PushSecret
 // under deletionPolicy Delete is held by a finalizer until what it created is deleted.
 import type { PushSecret, PushSecretSyncedEntry } from '../../api/index.ts';
-import { ADOPT_ANNOTATION, API_GROUP, API_GROUP_VERSION, API_VERSION, ConditionType, Kind, Plural, PushSecretReason, pushSecretCompat } from '../../api/index.ts';
+import { ADOPT_ANNOTATION, API_GROUP, API_GROUP_VERSION, API_VERSION, ConditionType, Kind, Plural, PushSecretReason } from '../../api/index.ts';
 import type { AuditLog, AuditResult } from '../../audit/audit-log.ts';
 import type { EventRecorder } from '../../k8s/events.ts';
 import type { FinalizerEditor } from '../../k8s/finalizers.ts';
 import type { StatusWriter } from '../../k8s/status.ts';
 import { describeError } from '../../k8s/describe-error.ts';
+import { TemplateError } from '../../templates/errors.ts';
 import type { SecretsClient } from '../../providers/provider.ts';
 import { AccessDeniedError, NoSecretError, TerminalError } from '../../providers/provider.ts';
 import { RemoteNotOwnedError, type PushResult } from '../../providers/push.ts';
@@ -17,17 +18,23 @@ import { parseDuration } from '../../util/duration.ts';
 import { setCondition, type Condition, type ConditionUpdate } from '../conditions.ts';
 import type { ResolvedStore } from '../externalsecret/store-ref.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
-import { parseStoreStatusKey, pushHmac, pushItems, storeStatusKey, syncedPatch, type PushItem, type SyncedMap } from './plan.ts';
+import { checkDataTo, parseStoreStatusKey, pushHmac, pushItems, storeStatusKey, syncedPatch, type KeyRenamer, type PushItem, type SourceSecret, type SyncedMap } from './plan.ts';
 
 /** Held on a PushSecret with deletionPolicy Delete until what it created remotely is deleted. */
 export const PUSH_SECRET_FINALIZER = 'secret-relay.dev/push-secret-cleanup';
 
 export type CachedPushSecret = { readonly ok: true; readonly value: PushSecret } | { readonly ok: false; readonly error: string; readonly uid: string; readonly conditions: readonly Condition[] | undefined; readonly generation: number | undefined };
 
-/** The source's data: key → bytes; undefined when it does not exist (message says what is missing). */
-export type SourceData = { readonly ok: true; readonly data: ReadonlyMap<string, Uint8Array>; readonly name: string } | { readonly ok: false; readonly message: string };
+/**
+ * The source Secrets (one, or each spec.selector.secret.selector matches, by name; none is fine) — or the message
+ * saying what is missing.
+ */
+export type SourceData = { readonly ok: true; readonly sources: readonly SourceSecret[]; readonly selected?: string | undefined } | { readonly ok: false; readonly message: string };
 
-export type StoreSelection = { readonly ok: true; readonly stores: readonly ResolvedStore[] } | { readonly ok: false; readonly message: string };
+/** A selected store and its labels (spec.dataTo[].storeRef.labelSelector picks rules by them). */
+export type SelectedStore = ResolvedStore & { readonly labels: Readonly<Record<string, string>> };
+
+export type StoreSelection = { readonly ok: true; readonly stores: readonly SelectedStore[] } | { readonly ok: false; readonly message: string };
 
 export interface PushSecretReconcilerDeps {
   readonly clock: Clock;
@@ -38,6 +45,10 @@ export interface PushSecretReconcilerDeps {
   /** A store by its status key, for cleaning up a destination no longer selected; undefined when it is gone. */
   readonly storeByStatusKey: (namespace: string, kind: 'SecretStore' | 'ClusterSecretStore', name: string) => ResolvedStore | undefined;
   readonly readSource: (ps: PushSecret, signal: AbortSignal) => Promise<SourceData>;
+  /** spec.template over one source's data (Liquid, as ExternalSecret templates; rendered in the sandbox): the data with the rendered keys. */
+  readonly renderTemplate?: ((ps: PushSecret, data: ReadonlyMap<string, Uint8Array>, signal: AbortSignal) => Promise<Map<string, Uint8Array>>) | undefined;
+  /** spec.dataTo[].rewrite: original key → remote key. */
+  readonly renameKeys: KeyRenamer;
   readonly clientFor: (store: ResolvedStore, namespace: string, signal: AbortSignal) => Promise<SecretsClient>;
   readonly status: StatusWriter;
   readonly events: EventRecorder;
@@ -153,7 +164,7 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
     await deps.finalizers.remove(ps.metadata.namespace ?? '', ps.metadata.name, PUSH_SECRET_FINALIZER);
   }
 
-  async function pushAll(ps: PushSecret, items: readonly PushItem[], stores: readonly ResolvedStore[], signal: AbortSignal) {
+  async function pushAll(ps: PushSecret, itemsOf: ReadonlyMap<SelectedStore, readonly PushItem[]>, signal: AbortSignal) {
     const namespace = ps.metadata.namespace ?? '';
     const adopt = ps.metadata.annotations?.[ADOPT_ANNOTATION] === 'true';
     const previous = ps.status?.syncedPushSecrets ?? {};
@@ -161,7 +172,7 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
     const refused: string[] = [];
     const failed: string[] = [];
     let terminal = true;
-    for (const store of stores) {
+    for (const [store, items] of itemsOf) {
       const storeKey = storeStatusKey(store.kind, store.name);
       let client: SecretsClient | undefined;
       for (const item of items) {
@@ -238,11 +249,6 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
       await deps.events.record(target(ps), 'Warning', reason, message);
     };
 
-    const unsupported = pushSecretCompat(ps.spec);
-    if (unsupported.length > 0) {
-      await fail(PushSecretReason.InvalidSpec, unsupported.join('; '));
-      throw new TerminalError(unsupported.join('; '));
-    }
     const selection = deps.selectStores(ps);
     if (!selection.ok) {
       await fail(PushSecretReason.StoreNotReady, selection.message);
@@ -253,17 +259,30 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
       await fail(PushSecretReason.SourceMissing, source.message);
       throw new TerminalError(source.message);
     }
-    let items: PushItem[];
+    const itemsOf = new Map<SelectedStore, PushItem[]>();
     try {
-      items = pushItems(ps, source.data, source.name);
+      checkDataTo(ps, selection.stores);
+      let sources = source.sources;
+      if (ps.spec.template !== undefined) {
+        const render = deps.renderTemplate;
+        if (!render) throw new TerminalError('spec.template cannot be rendered by this operator (no template engine configured)');
+        // Rendered before anything is pushed: a template error pushes nothing.
+        sources = await Promise.all(sources.map(async (secret) => ({ name: secret.name, data: await render(ps, secret.data, signal) })));
+      }
+      for (const store of selection.stores) itemsOf.set(store, pushItems(ps, sources, store, deps.renameKeys));
     } catch (err) {
+      // The spec (or the template against these values) cannot work; a transient failure (the sandbox's budget) is retried.
+      if (!(err instanceof TerminalError) && !(err instanceof TemplateError)) {
+        await fail(PushSecretReason.Errored, describeError(err));
+        throw err;
+      }
       await fail(PushSecretReason.InvalidSpec, describeError(err));
-      throw err;
+      throw err instanceof TerminalError ? err : new TerminalError(describeError(err));
     }
 
-    const { synced, refused, failed, terminal } = await pushAll(ps, items, selection.stores, signal);
+    const { synced, refused, failed, terminal } = await pushAll(ps, itemsOf, signal);
     // Destinations no longer asked for: deleted if ours under deletionPolicy Delete, else forgotten.
-    const wanted = new Set(selection.stores.flatMap((store) => items.map((item) => `${storeStatusKey(store.kind, store.name)}\u0000${item.statusKey}`)));
+    const wanted = new Set([...itemsOf].flatMap(([store, items]) => items.map((item) => `${storeStatusKey(store.kind, store.name)}\u0000${item.statusKey}`)));
     const stale: Record<string, Record<string, PushSecretSyncedEntry>> = {};
     for (const [storeKey, byKey] of Object.entries(ps.status?.syncedPushSecrets ?? {})) {
       for (const [key, entry] of Object.entries(byKey)) if (!wanted.has(`${storeKey}\u0000${key}`)) (stale[storeKey] ??= {})[key] = entry;
@@ -283,7 +302,8 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
       if (terminal) throw new TerminalError(failed.join('; '));
       throw new Error(failed.join('; '));
     }
-    const message = `pushed to ${selection.stores.map(storeLabel).join(', ') || 'no store (no store matches spec.secretStoreRefs)'}`;
+    const stores = selection.stores.map(storeLabel).join(', ') || 'no store (no store matches spec.secretStoreRefs)';
+    const message = source.sources.length === 0 ? `nothing to push: no Secret matches ${source.selected ?? 'spec.selector'}` : `pushed to ${stores}`;
     await report(ps, { type: ConditionType.Ready, status: 'True', reason: PushSecretReason.Synced, message }, synced, true);
     return next;
   };

@@ -32,6 +32,24 @@ export const RECHECK_BACKOFF: Required<BackoffOptions> = { baseMs: 30_000, facto
 
 export type Reconcile = (key: string, signal: AbortSignal) => Promise<ReconcileResult>;
 
+/**
+ * A failed reconcile whose object asked for retries at a fixed interval (a store's spec.retrySettings): the key comes
+ * back `intervalMs` later, counted as a failure of the key, while it has failed fewer than `maxRetries` times in a
+ * row; then the queue's own backoff, counted from there. A requeue, never a wait on the worker.
+ */
+export class RetryAtInterval extends Error {
+  override readonly name = 'RetryAtInterval';
+  readonly failure: unknown;
+  readonly maxRetries: number;
+  readonly intervalMs: number;
+  constructor(failure: unknown, retry: { readonly maxRetries: number; readonly intervalMs: number }) {
+    super(failure instanceof Error ? failure.message : String(failure), { cause: failure });
+    this.failure = failure;
+    this.maxRetries = retry.maxRetries;
+    this.intervalMs = retry.intervalMs;
+  }
+}
+
 export type ReconcileOutcome = 'success' | 'error' | 'terminal' | 'requeue';
 
 /** Metrics/log hook. Called synchronously after each reconcile; must not throw. */
@@ -173,19 +191,24 @@ export class Controller {
         outcome = 'success';
       }
     } catch (err) {
-      error = err;
-      if (err instanceof TerminalError) {
+      const retry = err instanceof RetryAtInterval ? err : undefined;
+      error = retry ? retry.failure : err;
+      if (error instanceof TerminalError) {
         // Retrying at once cannot help: the next change to the object adds the key again, and a change outside
         // the cluster (a grant) is found at the recheck backoff.
         if (this.#recheck) this.#recheckLater(key, undefined);
         else this.queue.forget(key);
         outcome = 'terminal';
+      } else if (retry && this.queue.retries(key) < retry.maxRetries) {
+        this.queue.addRateLimited(key, { baseMs: retry.intervalMs, factor: 1, maxMs: retry.intervalMs, jitter: 0 });
+        outcome = 'error';
       } else {
-        this.queue.addRateLimited(key);
+        // After the object's own retries the backoff starts from its first step, as if they had not been counted.
+        this.queue.addRateLimited(key, undefined, retry?.maxRetries ?? 0);
         outcome = 'error';
       }
       this.#logger?.warn(
-        { controller: this.name, key, outcome, retries: this.queue.retries(key), error: describeKubeError(err) },
+        { controller: this.name, key, outcome, retries: this.queue.retries(key), error: describeKubeError(error) },
         outcome !== 'terminal'
           ? 'reconcile failed; retrying with backoff'
           : this.#recheck

@@ -78,6 +78,8 @@ export interface Caches {
 export interface QueueHandle {
   /** Queues `key` (after `afterMs` when given), through the queue's rate limit like any other key. */
   add(key: string, afterMs?: number): void;
+  /** How many reconciles of `key` have failed in a row (0 after a success). */
+  retries(key: string): number;
 }
 
 export type ManagerMetrics = Pick<Metrics, 'reconcile' | 'setQueueDepth' | 'queueAdded' | 'queueWaited' | 'queueRetried' | 'setLeader'> & Partial<Pick<Metrics, 'setQueueNamespaces'>>;
@@ -143,6 +145,7 @@ export class Manager implements Caches {
         if (afterMs !== undefined && afterMs > 0) queue?.addAfter(key, afterMs);
         else queue?.add(key);
       },
+      retries: (key) => this.#controllers?.get(controller)?.queue.retries(key) ?? 0,
     };
   }
 

@@ -118,12 +118,13 @@ export class WorkQueue {
    * Adds `key` after its next backoff delay: base · factor^retries, jittered, capped. `backoff` replaces the queue's
    * own for this delay (the count of failures is the same one).
    */
-  addRateLimited(key: string, backoff: BackoffOptions = this.#backoff): void {
+  addRateLimited(key: string, backoff: BackoffOptions = this.#backoff, countFrom = 0): void {
     if (this.#shuttingDown) return;
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
     this.#observer?.retried();
-    this.addAfter(key, backoffDelay(failures, backoff, this.#random));
+    // countFrom: failures already retried another way (a store's retrySettings) do not grow this backoff.
+    this.addAfter(key, backoffDelay(failures - countFrom, backoff, this.#random));
   }
 
   /** Resets the backoff of `key` (after a success, or a failure that retrying cannot fix). */

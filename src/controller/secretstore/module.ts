@@ -4,12 +4,17 @@ import type { StoreKind } from '../../providers/provider.ts';
 import { ClusterSecretStoreKind, SecretStoreKind } from '../../k8s/kinds.ts';
 import type { ControllerModule } from '../module.ts';
 import { createStoreReconciler } from './reconciler.ts';
+import { createStoreValidations } from './validations.ts';
 
 function storeController(kind: StoreKind): ControllerModule {
+  const name = kind.toLowerCase();
   return {
-    name: kind.toLowerCase(),
+    name,
     build(ctx) {
       const stores = ctx.informer(kind === 'SecretStore' ? SecretStoreKind : ClusterSecretStoreKind);
+      // A validation that outlived its short wait on the worker queues its store again when it ends.
+      const queue = ctx.queue(name);
+      const validations = createStoreValidations((key) => queue.add(key));
       return {
         primary: {
           kind: kind === 'SecretStore' ? SecretStoreKind : ClusterSecretStoreKind,
@@ -33,6 +38,7 @@ function storeController(kind: StoreKind): ControllerModule {
           status: ctx.status,
           events: ctx.events,
           tenancy: ctx.tenancy,
+          validations,
         }),
       };
     },

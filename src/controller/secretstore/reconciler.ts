@@ -1,7 +1,8 @@
 // SecretStore / ClusterSecretStore: is the configuration valid and does the provider answer? Sets Ready and
 // revalidates at spec.refreshInterval; a failed validation that only an outside change can fix (a refused identity)
 // is rechecked at the controller's backoff, at most refreshInterval apart. ExternalSecrets only fetch through a Ready
-// (or Unknown) store.
+// (or Unknown) store. The provider's answer is awaited through ./validations.ts: a deadline per validation, and a
+// worker waits for it only briefly (a blackholed endpoint's validation finishes off the workers).
 import type { Clock } from '../../util/clock.ts';
 import { storeCompat } from '../../api/eso-compat.ts';
 import { API_GROUP, API_VERSION, API_GROUP_VERSION, ConditionType, Plural, StoreReason } from '../../api/index.ts';
@@ -19,6 +20,7 @@ import { describeError } from '../../k8s/describe-error.ts';
 import { TerminalError } from '../../util/errors.ts';
 import { splitKey } from '../externalsecret/reconciler.ts';
 import { declaredTenancy, tenancyViolations, type TenancyPolicy } from '../../providers/kit/index.ts';
+import { ValidationDeadlineError, type StoreValidations } from './validations.ts';
 
 export interface StoreReconcilerDeps {
   readonly kind: StoreKind;
@@ -33,6 +35,8 @@ export interface StoreReconcilerDeps {
   readonly events: EventRecorder;
   /** The operator's tenancy policy (--operator-identity, --trusted-endpoint-hosts …): a store breaking it is Ready=False naming the rule. */
   readonly tenancy: TenancyPolicy;
+  /** Runs the provider checks: deadline, per-namespace bound, off the worker past a short wait (./validations.ts). */
+  readonly validations: StoreValidations;
 }
 
 export function createStoreReconciler(deps: StoreReconcilerDeps) {
@@ -41,7 +45,10 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
   return async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
     const parsed = deps.getStore(namespace, name);
-    if (!parsed) return;
+    if (!parsed) {
+      deps.validations.forget(key);
+      return;
+    }
     const now = deps.clock.now();
     const metadata = parsed.ok ? parsed.value.metadata : parsed.raw.metadata;
     const generation = metadata?.generation ?? 0;
@@ -94,7 +101,8 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
     }
 
     // Checked before any client is built: a refused store never authenticates, and its reason names the rule.
-    const violations = tenancyViolations(declaredTenancy(selected.name, selected.spec), deps.kind, deps.tenancy);
+    const declared = declaredTenancy(selected.name, selected.spec);
+    const violations = tenancyViolations(declared, deps.kind, deps.tenancy);
     if (violations.length > 0) {
       await setReady({ status: 'False', reason: violations[0]!.rule, message: `${described}: ${violations.map((v) => v.message).join('; ')}` });
       return;
@@ -105,28 +113,43 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
     // A refused identity or a binding not propagated yet heals outside the cluster: looked at again at the
     // controller's recheck backoff, never later than the store's own revalidation (refreshInterval 0: the backoff alone).
     const recheck: ReconcileResult = revalidateMs > 0 ? { recheck: true, requeueAfter: revalidateMs } : { recheck: true };
-    try {
-      const resolved: ResolvedStore = {
-        kind: deps.kind,
-        name,
-        namespace: deps.kind === 'SecretStore' ? namespace : undefined,
-        uid: store.metadata.uid ?? '',
-        generation,
-        providerName: selected.name,
-        providerSpec: selected.spec,
-      };
-      const client = await deps.clientFor(resolved, deps.kind === 'SecretStore' ? namespace : deps.operatorNamespace, signal);
-      const result = await client.validate(signal);
+    const resolved: ResolvedStore = {
+      kind: deps.kind,
+      name,
+      namespace: deps.kind === 'SecretStore' ? namespace : undefined,
+      uid: store.metadata.uid ?? '',
+      generation,
+      providerName: selected.name,
+      providerSpec: selected.spec,
+    };
+    // The endpoints the store names, so that a validation with no answer says where it went.
+    const urls = [...(declared.endpoints ?? []), ...(declared.servers ?? [])].map((e) => `${e.field} ${e.url}`);
+    const where = () => (urls.length > 0 ? `${described} (${urls.join(', ')})` : `${described} (the provider's default endpoints)`);
+    const outcome = await deps.validations.run(
+      key,
+      deps.kind === 'SecretStore' ? namespace : '',
+      `${resolved.uid}/${generation}`,
+      async (validationSignal) => {
+        const client = await deps.clientFor(resolved, deps.kind === 'SecretStore' ? namespace : deps.operatorNamespace, validationSignal);
+        return client.validate(validationSignal);
+      },
+      signal,
+      where,
+    );
+    // Still running off the workers: its end queues this key again, and that reconcile reads the outcome.
+    if (outcome === 'pending') return;
+    if (outcome.ok) {
       const warnings = verdict.warnings.length > 0 ? ` (warnings: ${verdict.warnings.join('; ')})` : '';
-      if (result === 'Ready') await setReady({ status: 'True', reason: StoreReason.Valid, message: `store validated${warnings}` });
-      else if (result === 'Unknown') await setReady({ status: 'Unknown', reason: StoreReason.ValidationUnknown, message: `the provider cannot confirm the configuration works${warnings}` });
+      if (outcome.status === 'Ready') await setReady({ status: 'True', reason: StoreReason.Valid, message: `store validated${warnings}` });
+      else if (outcome.status === 'Unknown') await setReady({ status: 'Unknown', reason: StoreReason.ValidationUnknown, message: `the provider cannot confirm the configuration works${warnings}` });
       else await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: `${described}: the provider rejected the configuration` });
       return requeue;
-    } catch (err) {
-      // The validation's own error is what is retried: a failed status write must not replace it.
-      await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: describeError(err) }).catch(() => {});
-      if (err instanceof TerminalError) return recheck;
-      throw err;
     }
+    const err = outcome.error;
+    // The validation's own error is what is retried: a failed status write must not replace it.
+    await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: describeError(err) }).catch(() => {});
+    // No answer (a blackholed endpoint): looked at again at the recheck backoff, 30 s doubling to 5 min.
+    if (err instanceof TerminalError || err instanceof ValidationDeadlineError) return recheck;
+    throw err;
   };
 }

@@ -8,6 +8,7 @@ import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../../util/errors.ts';
 import {
   createCredentialMemo,
+  describeStore,
   readSecretText,
   RefResolver,
   serviceAccountTokenSource,
@@ -105,9 +106,11 @@ export interface AlibabaSession {
 export function createAlibabaSession(plan: AlibabaAuthPlan, deps: AlibabaSessionDeps): AlibabaSession {
   const { ctx, clock } = deps;
   const identity = describeIdentity(plan);
+  const store = describeStore(ctx);
   if (plan.kind === 'secretRef') {
     const credentials = createCredentialMemo<AlibabaCredentials>({
       clock,
+      exchange: () => `${store}: reading the AccessKey pair from Secret ${plan.accessKeyId.namespace}/${plan.accessKeyId.name} (the Kubernetes API)`,
       refreshBeforeMs: 0,
       // A synthetic expiry makes the memo read the Secret again, so rotated keys are picked up.
       expiresAt: () => clock.now() + STATIC_KEYS_REREAD_MS,
@@ -126,6 +129,7 @@ export function createAlibabaSession(plan: AlibabaAuthPlan, deps: AlibabaSession
   const tokenFile = plan.token.kind === 'file' ? plan.token.path : undefined;
   const credentials = createCredentialMemo<AlibabaCredentials>({
     clock,
+    exchange: () => `${store}: Alibaba Cloud sts:AssumeRoleWithOIDC (role ${plan.roleArn}) at ${describeEndpoint(plan.sts)}`,
     ...(deps.refreshBeforeMs !== undefined ? { refreshBeforeMs: deps.refreshBeforeMs } : {}),
     expiresAt: (value) => value.expiresAt,
     fetch: async (signal) => {

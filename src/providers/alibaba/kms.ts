@@ -88,7 +88,22 @@ export interface KmsReader {
   validate(signal: AbortSignal): Promise<void>;
 }
 
-export function createKmsReader(options: KmsReaderOptions): KmsReader {
+/**
+ * One KMS call with the store's session; an expired SecurityToken renews the session and retries once, the second
+ * refusal is terminal. `tolerated` errors (raw, by code) resolve to `{ToleratedCode: code}` instead of throwing.
+ */
+export type KmsCall = (
+  action: string,
+  params: Record<string, string | number>,
+  subject: string | undefined,
+  signal: AbortSignal,
+  tolerated?: (code: string | undefined) => boolean,
+) => Promise<Record<string, unknown>>;
+
+/** The code a tolerated KMS error resolved to (see KmsCall). */
+export const toleratedCode = (response: Record<string, unknown>): string | undefined => (typeof response['ToleratedCode'] === 'string' ? response['ToleratedCode'] : undefined);
+
+export function createKmsCall(options: KmsReaderOptions): KmsCall {
   const { sdk, endpoint, regionId, identity } = options;
   // One SDK client per credentials value: a renewed session gets a fresh client, the old one is dropped with it.
   const clients = new WeakMap<AlibabaCredentials, KmsRpc>();
@@ -108,23 +123,14 @@ export function createKmsReader(options: KmsReaderOptions): KmsReader {
     endpoint: describeEndpoint(endpoint),
   });
 
-  /**
-   * One KMS call; an expired SecurityToken renews the session and retries once, the second refusal is terminal.
-   * `tolerated` errors (raw, by code) resolve to undefined instead.
-   */
-  async function rpc(
-    action: string,
-    params: Record<string, string | number>,
-    subject: string | undefined,
-    signal: AbortSignal,
-    tolerated?: (code: string | undefined) => boolean,
-  ): Promise<Record<string, unknown>> {
+  return async function rpc(action, params, subject, signal, tolerated) {
     const attempt = async () => {
       const credentials = await options.credentials(signal);
       try {
         return await clientFor(credentials).call(action, params);
       } catch (error) {
-        if (tolerated?.(alibabaErrorInfo(error).code)) return {};
+        const code = alibabaErrorInfo(error).code;
+        if (tolerated?.(code)) return { ToleratedCode: code };
         throw error;
       }
     };
@@ -137,7 +143,10 @@ export function createKmsReader(options: KmsReaderOptions): KmsReader {
         return attempt();
       }
     }, signal);
-  }
+  };
+}
+
+export function createKmsReader(options: KmsReaderOptions, rpc: KmsCall = createKmsCall(options)): KmsReader {
 
   async function readValue(name: string, version: string | undefined, signal: AbortSignal): Promise<Uint8Array> {
     const response = await rpc('GetSecretValue', { SecretName: name, ...versionSelector(version) }, name, signal);

@@ -9,7 +9,8 @@ import { checkProviderSpec, specOrThrow, type CheckedSpec } from '../kit/index.t
 import type { Provider, SecretsClient, StoreContext } from '../provider.ts';
 import { createAlibabaSession, planAlibabaAuth, type AlibabaAuthPlan } from './auth.ts';
 import { kmsDefaultHost, resolveEndpoint } from './endpoints.ts';
-import { createKmsReader } from './kms.ts';
+import { createKmsCall, createKmsReader } from './kms.ts';
+import { createAlibabaWriter } from './push.ts';
 import { loadAlibabaSdk, type AlibabaSdk } from './sdk.ts';
 
 export type { AlibabaProvider as AlibabaProviderSpec } from '../../api/types.generated.ts';
@@ -89,14 +90,17 @@ async function createAlibabaClient(
     refreshBeforeMs: options.refreshBeforeMs,
   });
   const sdk = await loadSdk();
-  const reader = createKmsReader({
+  const kmsOptions = {
     sdk,
     endpoint: resolveEndpoint(spec.endpoint, kmsDefaultHost(spec.regionID)),
     regionId: spec.regionID,
-    credentials: (signal) => session.credentials.get(signal),
+    credentials: (signal: AbortSignal) => session.credentials.get(signal),
     invalidateCredentials: () => session.credentials.invalidate(),
     identity: session.identity,
-  });
+  };
+  const rpc = createKmsCall(kmsOptions);
+  const reader = createKmsReader(kmsOptions, rpc);
+  const writer = createAlibabaWriter(rpc);
 
   // Authenticate now so a wrong role or a missing ServiceAccount shows on the store, not at the first read.
   // Under referent auth this client may be the store controller's (operator namespace): authenticate lazily.
@@ -106,6 +110,8 @@ async function createAlibabaClient(
     identity: session.identity,
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
+    pushSecret: writer.pushSecret,
+    deleteSecret: writer.deleteSecret,
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.
       if (plan.referent) return 'Unknown';

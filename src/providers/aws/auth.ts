@@ -7,7 +7,7 @@ import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
 import type { AwsProvider } from '../../api/types.generated.ts';
-import { createCredentialMemo, readSecretText, serviceAccountTokenSource } from '../kit/index.ts';
+import { createCredentialMemo, describeStore, readSecretText, serviceAccountTokenSource } from '../kit/index.ts';
 import type { CredentialMemo, ResolvedSecretKey } from '../kit/index.ts';
 import { awsCall } from './errors.ts';
 import { DEFAULT_AUDIENCE, type AwsAuthPlan } from './auth-plan.ts';
@@ -34,13 +34,14 @@ type MemoizedCredentials = AwsCredentialIdentityProvider;
 
 /**
  * The SDK asks for credentials inside each send(); its call has no signal of ours, so a waiter never gives up early —
- * the shared fetch's own deadline (the kit's, 60 s) is what bounds a silent STS or apiserver.
+ * the shared fetch's own deadline (the kit's, 30 s) is what bounds a silent STS or apiserver.
  */
 const NEVER_ABORTED = new AbortController().signal;
 
-function memoizeCredentials(fetch: (signal: AbortSignal) => Promise<AwsCredentialIdentity>, clock: Clock): MemoizedCredentials {
+function memoizeCredentials(fetch: (signal: AbortSignal) => Promise<AwsCredentialIdentity>, clock: Clock, exchange: () => string): MemoizedCredentials {
   const memo: CredentialMemo<AwsCredentialIdentity> = createCredentialMemo({
     fetch,
+    exchange,
     expiresAt: (identity) => identity.expiration?.getTime(),
     clock,
     refreshBeforeMs: REFRESH_BEFORE_MS,
@@ -87,10 +88,17 @@ export function sdkClientConfig(settings: AwsClientSettings) {
   };
 }
 
+/** Where STS calls go: the store's endpoint override, else the region's STS endpoint (as the SDK resolves it). */
+export function stsEndpointOf(settings: AwsClientSettings): string {
+  return settings.endpoint ?? `https://sts.${settings.region}.amazonaws.com`;
+}
+
 /** Builds the memoized credential chain for a plan. Nothing is fetched until the provider is first called. */
 export function buildAwsSession(spec: AwsProvider, plan: AwsAuthPlan, deps: AwsAuthDeps): AwsSession {
   const { ctx, settings, clock } = deps;
   const sessionName = roleSessionName(ctx);
+  const store = describeStore(ctx);
+  const sts = stsEndpointOf(settings);
 
   let base: MemoizedCredentials;
   let baseIdentity: string;
@@ -126,7 +134,7 @@ export function buildAwsSession(spec: AwsProvider, plan: AwsAuthPlan, deps: AwsA
           clientConfig: sdkClientConfig(settings),
         })(),
       );
-    }, clock);
+    }, clock, () => `${store}: AWS sts:AssumeRoleWithWebIdentity${webRole ? ` (role ${webRole})` : ''} at ${sts}`);
     // Without the annotation, spec.role was the web-identity role: it is not assumed a second time.
     const chainOf = (): string[] => {
       const roles = [...plan.additionalRoles];
@@ -149,11 +157,11 @@ export function buildAwsSession(spec: AwsProvider, plan: AwsAuthPlan, deps: AwsA
         ...(token ? { sessionToken: token } : {}),
         expiration: new Date(clock.now() + STATIC_KEYS_REREAD_MS + REFRESH_BEFORE_MS),
       };
-    }, clock);
+    }, clock, () => `${store}: reading the AWS keys from Secret ${accessKeyId.namespace}/${accessKeyId.name} (the Kubernetes API)`);
   } else {
     baseIdentity = "the operator's own AWS identity";
     const source = (deps.defaultCredentials ?? (() => fromNodeProviderChain()))();
-    base = memoizeCredentials(() => awsCall({ action: 'resolve default credentials', identity: baseIdentity }, () => source()), clock);
+    base = memoizeCredentials(() => awsCall({ action: 'resolve default credentials', identity: baseIdentity }, () => source()), clock, () => `${store}: resolving the operator's own AWS credentials`);
   }
   const label = baseIdentity;
   return chainSession(base, () => label, () => chain, spec, deps, sessionName);
@@ -169,6 +177,7 @@ function chainSession(
   sessionName: string,
 ): AwsSession {
   const { clock, settings } = deps;
+  const store = describeStore(deps.ctx);
   const steps = new Map<string, MemoizedCredentials>();
   /** The provider for the i-th role of the chain, built on first use and kept (each with its own memo). */
   const stepFor = (index: number, chain: readonly string[]): MemoizedCredentials => {
@@ -193,7 +202,7 @@ function chainSession(
         clientConfig: sdkClientConfig(settings),
       });
       const who = index === 0 ? baseIdentity() : chain[index - 1]!;
-      step = memoizeCredentials(() => awsCall({ action: 'sts:AssumeRole', subject: roleArn, identity: who }, () => assume()), clock);
+      step = memoizeCredentials(() => awsCall({ action: 'sts:AssumeRole', subject: roleArn, identity: who }, () => assume()), clock, () => `${store}: AWS sts:AssumeRole (role ${roleArn}) at ${stsEndpointOf(settings)}`);
       steps.set(key, step);
     }
     return step;

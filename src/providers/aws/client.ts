@@ -32,12 +32,21 @@ export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, opti
   const prefix = spec.prefix ?? '';
   const identity = (): string => session.identity;
   const secretsManager = spec.service === 'SecretsManager' ? new SecretsManagerClient(clientConfig) : undefined;
-  const ssm = secretsManager ? undefined : new SSMClient(clientConfig);
-  const reader: AwsReader = secretsManager
-    ? createSecretsManagerReader({ client: secretsManager, prefix, identity })
-    : createParameterStoreReader({ client: ssm!, prefix, identity });
-  // PushSecret writes, on the same SDK client (the store's identity and endpoint).
-  const writer = secretsManager ? createSecretsManagerWriter({ client: secretsManager, prefix, identity }) : createParameterStoreWriter({ client: ssm!, prefix, identity });
+  const ssm = spec.service === 'ParameterStore' ? new SSMClient(clientConfig) : undefined;
+  let reader: AwsReader;
+  if (secretsManager) reader = createSecretsManagerReader({ client: secretsManager, prefix, identity });
+  else if (ssm) reader = createParameterStoreReader({ client: ssm, prefix, identity });
+  else {
+    // The ACM client loads only for a CertificateManager store.
+    const [{ ACMClient }, { createCertificateManagerReader }] = await Promise.all([import('@aws-sdk/client-acm'), import('./certificate-manager.ts')]);
+    reader = createCertificateManagerReader({ client: new ACMClient(clientConfig), identity });
+  }
+  // PushSecret writes, on the same SDK client (the store's identity and endpoint); none to Certificate Manager.
+  const writer = secretsManager
+    ? createSecretsManagerWriter({ client: secretsManager, prefix, identity })
+    : ssm
+      ? createParameterStoreWriter({ client: ssm, prefix, identity })
+      : undefined;
   const sts = new STSClient(clientConfig);
 
   // Authenticate now so a wrong role or missing ServiceAccount shows on the store, not at the first read.
@@ -50,8 +59,7 @@ export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, opti
     },
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
-    pushSecret: writer.pushSecret,
-    deleteSecret: writer.deleteSecret,
+    ...(writer ? { pushSecret: writer.pushSecret, deleteSecret: writer.deleteSecret } : {}),
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.
       if (plan.referent) return 'Unknown';

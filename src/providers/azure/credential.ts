@@ -5,11 +5,10 @@
 // and key clients of the store, so twenty reads cost one exchange.
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { untilAborted } from '../abortable.ts';
 import type { Agent } from 'node:https';
 import { TerminalError } from '../provider.ts';
 import type { StoreContext } from '../provider.ts';
-import { createCredentialMemo, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
+import { createCredentialMemo, describeStore, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
 import type { AzureSdk } from './sdk.ts';
 import { mapTokenError } from './errors.ts';
 import { challengeScopeProblem, CLIENT_ID_ANNOTATION, managedIdentitySelector, TENANT_ID_ANNOTATION, type AzurePlan } from './plan.ts';
@@ -146,13 +145,15 @@ export function createStoreCredential(deps: StoreCredentialDeps): StoreCredentia
     if (!memo) {
       memo = createCredentialMemo<AccessToken>({
         clock: ctx.clock,
+        exchange: () =>
+          `${describeStore(ctx)}: ${plan.identity.kind === 'ManagedIdentity' ? "the Azure managed identity endpoint (IMDS) of the operator's node" : `Entra ID token endpoint at ${plan.endpoints.authorityHost}`} (${label})`,
         expiresAt: (token) => token.expiresOnTimestamp,
         fetch: async (signal) => {
           count++;
           const { credential, label: identity, hint } = await resolve(signal);
           try {
-            // untilAborted: the memo's deadline ends the wait even where the SDK ignores the signal (see common above).
-            return (await untilAborted(credential.getToken([...scopes], { abortSignal: signal, ...(tenantId ? { tenantId } : {}) }), signal)) as AccessToken;
+            // MSAL may ignore the signal: the memo's own deadline ends the wait then (see common above).
+            return (await credential.getToken([...scopes], { abortSignal: signal, ...(tenantId ? { tenantId } : {}) })) as AccessToken;
           } catch (error) {
             throw mapTokenError(error, { identity, vaultUrl: plan.endpoints.vaultUrl, hint });
           }

@@ -7,7 +7,7 @@ import type { Clock } from '../../util/clock.ts';
 import { TerminalError } from '../provider.ts';
 import { untilAborted } from '../abortable.ts';
 import type { StoreContext } from '../provider.ts';
-import { createCredentialMemo, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
+import { createCredentialMemo, describeStore, readSecretText, serviceAccountTokenSource, type CredentialMemo } from '../kit/index.ts';
 import { mapTokenError, tokenStep } from './errors.ts';
 import { externalAccountOptions } from './external-account.ts';
 import { fetchSubjectToken } from './subject-token.ts';
@@ -44,12 +44,13 @@ export interface GcpAuthDeps {
 
 /** Google's access tokens live 1 h; renewed 5 min before (the memo's default margin). */
 const FALLBACK_LIFETIME_MS = 5 * 60_000;
-/** Deadline of one STS or IAM Credentials request (Google answers in well under a second); the memo's own 60 s caps the whole exchange. */
+/** Deadline of one STS or IAM Credentials request (Google answers in well under a second); the memo's own 30 s caps the whole exchange. */
 const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
 /**
  * Deadline of one whole exchange (STS, then IAM Credentials). google-auth-library gives its STS request a transporter
  * of its own, without our timeout: a stalled STS held the exchange until the memo's 60 s, and then said only
- * "TimeoutError: The operation was aborted due to timeout" (provider-faults suite).
+ * "TimeoutError: The operation was aborted due to timeout" (provider-faults suite). Equal to the memo's deadline,
+ * which starts earlier (with the metadata and TokenRequest steps) and so usually speaks first, naming the store.
  */
 const EXCHANGE_TIMEOUT_MS = 2 * TOKEN_REQUEST_TIMEOUT_MS;
 
@@ -100,6 +101,10 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
   const { ctx, clock, sdk } = deps;
   let identity: string;
   let fetch: (signal: AbortSignal) => Promise<AccessToken>;
+  /** The endpoints an exchange calls, for the memo's deadline error. */
+  let endpoints: () => string;
+  const federated = (impersonated: string | undefined) =>
+    impersonated ? `Google STS / IAM Credentials generateAccessToken at ${deps.tokenUrl} and ${deps.iamCredentials}` : `Google STS at ${deps.tokenUrl}`;
 
   switch (plan.kind) {
     case 'workloadIdentity':
@@ -109,6 +114,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
       let impersonated: string | undefined = plan.kind === 'federation' ? plan.impersonate : undefined;
       const describe = (): string => (impersonated ? `Google service account ${impersonated} (via ${accountLabel})` : `the federated identity of ${accountLabel}`);
       identity = describe();
+      endpoints = () => federated(impersonated);
       fetch = async (signal) => {
         let audience: string;
         let audiences: readonly string[];
@@ -162,6 +168,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
       let impersonated = plan.impersonate;
       const describe = (): string => (impersonated ? `Google service account ${impersonated} (via the credConfig ${where})` : `the federated identity of the credConfig ${where}`);
       identity = describe();
+      endpoints = () => federated(impersonated);
       fetch = async (signal) => {
         const options = externalAccountOptions(
           await ctx.kube.readConfigMapKey(configMap, signal),
@@ -191,6 +198,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
     case 'key': {
       const { key } = plan;
       identity = `the service-account key in Secret ${key.namespace}/${key.name}`;
+      endpoints = () => `reading the service-account key from Secret ${key.namespace}/${key.name} (the Kubernetes API)`;
       fetch = async (signal) => {
         const text = await readSecretText(ctx.kube, key, signal, 'the service-account key (JSON)');
         let parsed: { type?: unknown; client_email?: unknown; private_key?: unknown; private_key_id?: unknown };
@@ -223,6 +231,7 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
     case 'adc': {
       identity = "the operator's own Google identity (Application Default Credentials)";
       const auth = new sdk.GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
+      endpoints = () => "Application Default Credentials (the operator's metadata server or credentials file)";
       fetch = async () => {
         try {
           const client = await auth.getClient();
@@ -238,7 +247,8 @@ export function createGcpCredentials(plan: GcpAuthPlan, deps: GcpAuthDeps): GcpC
       throw new TerminalError(plan.reason);
   }
 
-  const memo: CredentialMemo<AccessToken> = createCredentialMemo({ fetch, expiresAt: (value) => value.expiresAt, clock });
+  const store = describeStore(ctx);
+  const memo: CredentialMemo<AccessToken> = createCredentialMemo({ fetch, exchange: () => `${store}: ${endpoints()}`, expiresAt: (value) => value.expiresAt, clock });
   return {
     get identity() {
       return identity;

@@ -280,7 +280,16 @@ export class VaultSessionClosedError extends Error {
   override readonly name = 'VaultSessionClosedError';
 }
 
-export function createTokenSession(plan: VaultAuthPlan, deps: LoginDeps & { readonly logger?: TokenSessionLogger | undefined }): TokenSession {
+/** What a login is and where, for the memo's deadline error: the store and the server, never a secret. */
+export function describeLogin(plan: VaultAuthPlan, store: string, server: string): string {
+  const what = plan.kind === 'token' ? 'renewal of the token from a Secret' : `login at auth/${plan.path}/login`;
+  return `${store}: Vault ${what} on ${server}`;
+}
+
+export function createTokenSession(
+  plan: VaultAuthPlan,
+  deps: LoginDeps & { readonly logger?: TokenSessionLogger | undefined; readonly exchange?: (() => string) | undefined },
+): TokenSession {
   /** The last token obtained (kept to renew it, and to revoke it at close). */
   let last: VaultToken | undefined;
   /** The login or renewal in flight, which close() waits for so that what it returns is revoked too. */
@@ -335,6 +344,7 @@ export function createTokenSession(plan: VaultAuthPlan, deps: LoginDeps & { read
     clock: deps.clock,
     refreshBeforeMs: 0,
     fetchTimeoutMs: LOGIN_TIMEOUT_MS,
+    exchange: deps.exchange ?? (() => describeLogin(plan, 'a Vault store', 'its server')),
     expiresAt: (token) => tokenUsableUntil(token),
     fetch(signal) {
       const attempt = (async () => {

@@ -5,10 +5,10 @@ import { VaultProviderSchema } from '../../api/secret-store.ts';
 import type { VaultProvider } from '../../api/types.generated.ts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Clock } from '../../util/clock.ts';
-import { checkProviderSpec, readSecretText, RefResolver, specOrThrow, type CheckedSpec, type StoreWhere } from '../kit/index.ts';
+import { checkProviderSpec, describeStore, readSecretText, RefResolver, specOrThrow, type CheckedSpec, type StoreWhere } from '../kit/index.ts';
 import type { StoreContext } from '../provider.ts';
 import { createVaultApi } from './api.ts';
-import { createTokenSession, planVaultAuth, type TokenSessionLogger } from './auth.ts';
+import { createTokenSession, describeLogin, planVaultAuth, type TokenSessionLogger } from './auth.ts';
 import { gcpAuthProblem } from './auth-gcp.ts';
 import { createVaultSession, type VaultSession } from './session.ts';
 import { createHttpTransport, type VaultTransport } from './transport.ts';
@@ -129,6 +129,7 @@ export async function connectVault(spec: VaultProvider, ctx: StoreContext, optio
     operatorServiceAccount: options.operatorServiceAccount,
     operatorAwsCredentials: options.operatorAwsCredentials,
     logger: options.logger,
+    exchange: () => describeLogin(planned.plan, describeStore(ctx), spec.server),
   });
   return {
     session: createVaultSession(api, tokens),

@@ -13,7 +13,8 @@
 //   batch), change visibility. A received message is invisible for the queue's VisibilityTimeout and comes back
 //   (DequeueCount + 1, a new ReceiptHandle) unless deleted; an old ReceiptHandle no longer works.
 // - errors as <Error><Code/><Message/><RequestId/><HostId/></Error> with the service's HTTP status: QueueNotExist,
-//   MessageNotExist (also an empty receive), ReceiptHandleError, InvalidArgument, QueueAlreadyExist.
+//   MessageNotExist (also an empty receive), ReceiptHandleError, InvalidArgument, QueueAlreadyExist, InvalidDegist (a
+//   Content-MD5 that is not the body's).
 // The public error table names no code for an expired or mismatched STS token; the fake answers them 403
 // SecurityTokenExpired / InvalidSecurityToken, so a client must treat any 403 as "renew the session or give up".
 // Plain http on loopback: both SDKs take an http endpoint.
@@ -147,7 +148,7 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
     for (const waiter of [...waiters]) waiter();
   };
 
-  function authenticate(method: string, resource: string, headers: Readonly<Record<string, string>>): { principal: string; allow: Allow } {
+  function authenticate(method: string, resource: string, headers: Readonly<Record<string, string>>): { principal: string; allow: Allow; md5: string | undefined } {
     const authorization = headers['authorization'];
     if (!authorization) throw new MnsError(400, 'MissingAuthorizationHeader', 'Authorization header is required.');
     const match = /^MNS ([^:\s]+):([A-Za-z0-9+/=]+)$/.exec(authorization);
@@ -167,6 +168,10 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
       throw new MnsError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
     }
     const token = headers['security-token'];
+    return { ...authorized(credential, token), md5: headers['content-md5'] };
+  }
+
+  function authorized(credential: FakeCredential, token: string | undefined): { principal: string; allow: Allow } {
     if (credential.securityToken !== undefined) {
       if (token !== credential.securityToken) throw new MnsError(403, 'InvalidSecurityToken', 'The security token you provided is not valid.');
       if (credential.expiresAt !== undefined && credential.expiresAt <= now()) throw new MnsError(403, 'SecurityTokenExpired', 'The security token you provided has expired.');
@@ -415,6 +420,13 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
         try {
           const who = authenticate(method, resource, headers);
           principal = who.principal;
+          // Both SDKs send base64 of the hex MD5 digest of the body; the raw digest's base64 is taken too.
+          if (who.md5 !== undefined && body.length > 0) {
+            const hex = createHash('md5').update(body, 'utf8').digest('hex');
+            if (who.md5 !== Buffer.from(hex).toString('base64') && who.md5 !== Buffer.from(hex, 'hex').toString('base64')) {
+              throw new MnsError(400, 'InvalidDegist', 'The Content-MD5 you specified is invalid.');
+            }
+          }
           const permitted = (name: string, queue: string) => {
             action = `mns:${name}`;
             if (!who.allow(action, queue)) throw new MnsError(403, 'AccessDenied', 'The OwnerId that your Access Key Id associated to is forbidden for this operation.');

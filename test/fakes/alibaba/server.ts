@@ -11,6 +11,12 @@
 //   on oidc:sub; returns Credentials in Alibaba's JSON shape.
 // - GetSecretValue by VersionStage (ACSCurrent default, ACSPrevious, custom) or VersionId, text and binary
 //   SecretDataType; DescribeSecret (description, tags with FetchTags); ListSecrets with Filters and pages.
+// - Writes (PushSecret): CreateSecret (Tags, Description; Rejected.ResourceExist 409 for a name taken,
+//   Rejected.ResourceInDeleteWindow 409 for one in its deletion window), PutSecretValue (a new VersionId, which takes
+//   ACSCurrent; a VersionId the secret has → Rejected.ResourceExist), DeleteSecret (RecoveryWindowInDays 7–30, default
+//   30, or ForceDeleteWithoutRecovery), RestoreSecret, TagResource/UntagResource, UpdateSecret (description); names,
+//   tags (keys 1–128, not aliyun…/acs:…, values ≤ 128, 20 per secret) and 30 KiB values checked as KMS checks them;
+//   each write allowed by the identity's RAM policy per action and secret, and recorded as ActionTrail would.
 // Every request is counted by action; faults (throttling, …) can be injected. Plain http on loopback: both SDKs take
 // protocol "http", so no certificate is needed.
 import { createPublicKey, randomBytes, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -24,6 +30,10 @@ export const STS_VERSION = '2015-04-01';
 export const STS_AUDIENCE = 'sts.aliyuncs.com';
 /** Alibaba accepts a Timestamp within 15 minutes of its own clock. */
 export const TIMESTAMP_WINDOW_MS = 15 * 60_000;
+/** A secret value: at most 30 KiB (KMS' SecretData limit for a generic secret). */
+export const MAX_SECRET_DATA_BYTES = 30 * 1024;
+/** Tags per secret. */
+export const MAX_TAGS = 20;
 
 export interface FakeSecretVersion {
   readonly versionId: string;
@@ -113,6 +123,8 @@ export interface AlibabaFake {
   /** Creates the secret, or adds a version: ACSCurrent moves to it and ACSPrevious to the version it replaced. */
   putSecret(name: string, value: { data: string | Uint8Array; versionId?: string; stages?: readonly string[]; tags?: Record<string, string>; description?: string }): string;
   scheduleDeletion(name: string): void;
+  /** What KMS holds for a secret, for assertions: undefined when it does not exist (in its deletion window or not). */
+  inspect(name: string): { tags: Record<string, string>; description: string; versions: number; current: string | undefined; currentType: 'text' | 'binary' | undefined; plannedDeleteTime: string | undefined } | undefined;
   /** Calls `listener` for every write to a secret (as ActionTrail would record it); returns the unsubscribe. */
   onApiCall(listener: (call: KmsApiCall) => void): () => void;
   /** The credential an AccessKeyId stands for (a static key or an STS session), for the other fakes' signature checks. */
@@ -285,7 +297,70 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
 
   const tagList = (tags: Record<string, string>) => ({ Tag: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
 
-  function kms(action: string, params: ReadonlyMap<string, string>, allow: Allow): Record<string, unknown> {
+  const required = (params: ReadonlyMap<string, string>, name: string): string => {
+    const value = params.get(name);
+    if (!value) throw new AlibabaError(400, 'MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+    return value;
+  };
+  /** A secret that exists and is not in its deletion window, for a write. */
+  const writable = (name: string): FakeSecret => {
+    const secret = secrets.get(name);
+    if (!secret) throw new AlibabaError(404, 'Forbidden.ResourceNotFound', 'The resource is not found.');
+    if (secret.plannedDeleteTime !== undefined) throw new AlibabaError(409, 'Rejected.ResourceInDeleteWindow', 'The secret is planned to be deleted.');
+    return secret;
+  };
+  const secretDataType = (params: ReadonlyMap<string, string>): 'text' | 'binary' => {
+    const type = params.get('SecretDataType') ?? 'text';
+    if (type !== 'text' && type !== 'binary') throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter SecretDataType is not valid.');
+    return type;
+  };
+  const checkedData = (data: string, type: 'text' | 'binary'): string => {
+    if (type === 'binary' && !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter SecretData is not valid.');
+    if (Buffer.byteLength(data) > MAX_SECRET_DATA_BYTES) throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter SecretData is not valid.');
+    return data;
+  };
+  /** The new version takes its stages: ACSCurrent moves to it and ACSPrevious to the version it replaced. */
+  const addVersion = (secret: FakeSecret, version: FakeSecretVersion) => {
+    if (version.stages.has('ACSCurrent')) {
+      for (const v of secret.versions) v.stages.delete('ACSPrevious');
+      for (const v of secret.versions) if (v.stages.delete('ACSCurrent')) v.stages.add('ACSPrevious');
+    }
+    for (const stage of version.stages) for (const v of secret.versions) if (stage !== 'ACSCurrent') v.stages.delete(stage);
+    secret.versions.push(version);
+  };
+  /** Tags as KMS takes them: a JSON list of {TagKey, TagValue}; keys 1–128 characters, not aliyun… or acs:…, values ≤ 128. */
+  const parseTags = (raw: string | undefined, field: string): Map<string, string> => {
+    const tags = new Map<string, string>();
+    if (raw === undefined) return tags;
+    let list: { TagKey?: unknown; TagValue?: unknown }[];
+    try {
+      list = JSON.parse(raw) as typeof list;
+      if (!Array.isArray(list)) throw new Error();
+    } catch {
+      throw new AlibabaError(400, 'InvalidParameter', `The specified parameter ${field} is not valid.`);
+    }
+    for (const tag of list) {
+      if (typeof tag?.TagKey !== 'string' || typeof tag.TagValue !== 'string') throw new AlibabaError(400, 'InvalidParameter', `The specified parameter ${field} is not valid.`);
+      if (tag.TagKey.length === 0 || tag.TagKey.length > 128 || /^(aliyun|acs:)/i.test(tag.TagKey) || tag.TagValue.length > 128) {
+        throw new AlibabaError(400, 'InvalidParameter', `The specified parameter ${field} is not valid.`);
+      }
+      tags.set(tag.TagKey, tag.TagValue);
+    }
+    if (tags.size > MAX_TAGS) throw new AlibabaError(400, 'Rejected.LimitExceeded', 'The number of tags exceeds the limit.');
+    return tags;
+  };
+  /** Secret names: 1–192 characters of letters, digits and _/+=.@-, not starting with acs/. */
+  const checkSecretName = (name: string) => {
+    if (!/^[A-Za-z0-9_/+=.@-]{1,192}$/.test(name) || name.startsWith('acs/')) throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter SecretName is not valid.');
+  };
+  const checkVersionId = (id: string) => {
+    if (id.length > 64) throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter VersionId is not valid.');
+  };
+
+  /** Writes made by one request, recorded (as ActionTrail would) once it is answered. */
+  let writes: { eventName: string; secretName: string; principal: string | undefined }[] = [];
+
+  function kms(action: string, params: ReadonlyMap<string, string>, allow: Allow, writer: string | undefined): Record<string, unknown> {
     const name = params.get('SecretName');
     const permitted = (secretName: string | undefined) => {
       if (!allow(`kms:${action}`, secretName)) throw new AlibabaError(403, 'Forbidden.NoPermission', 'This operation is forbidden by permission system.');
@@ -373,6 +448,105 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
           },
         };
       }
+      case 'CreateSecret': {
+        const secretName = required(params, 'SecretName');
+        const versionId = required(params, 'VersionId');
+        const data = required(params, 'SecretData');
+        checkSecretName(secretName);
+        checkVersionId(versionId);
+        const dataType = secretDataType(params);
+        const tags = parseTags(params.get('Tags'), 'Tags');
+        permitted(secretName);
+        const found = secrets.get(secretName);
+        if (found?.plannedDeleteTime !== undefined) throw new AlibabaError(409, 'Rejected.ResourceInDeleteWindow', 'The secret is planned to be deleted.');
+        if (found) throw new AlibabaError(409, 'Rejected.ResourceExist', 'The resource already exists.');
+        const secret: FakeSecret = { name: secretName, description: params.get('Description') ?? '', tags: Object.fromEntries(tags), versions: [], createTime: isoSeconds(now()) };
+        secrets.set(secretName, secret);
+        addVersion(secret, { versionId, data: checkedData(data, dataType), dataType, stages: new Set(['ACSCurrent']), createTime: isoSeconds(now()) });
+        writes.push({ eventName: 'CreateSecret', secretName, principal: writer });
+        return { Arn: `acs:kms:fake-region:1234567890123456:secret/${secretName}`, SecretName: secretName, VersionId: versionId, SecretType: 'Generic' };
+      }
+      case 'PutSecretValue': {
+        const secretName = required(params, 'SecretName');
+        const versionId = required(params, 'VersionId');
+        const data = required(params, 'SecretData');
+        checkVersionId(versionId);
+        const dataType = secretDataType(params);
+        let stages = ['ACSCurrent'];
+        const rawStages = params.get('VersionStages');
+        if (rawStages !== undefined) {
+          try {
+            stages = JSON.parse(rawStages) as string[];
+            if (!Array.isArray(stages) || stages.length === 0 || !stages.every((stage) => typeof stage === 'string' && stage !== '')) throw new Error();
+          } catch {
+            throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter VersionStages is not valid.');
+          }
+        }
+        permitted(secretName);
+        const secret = writable(secretName);
+        if (secret.versions.some((v) => v.versionId === versionId)) throw new AlibabaError(409, 'Rejected.ResourceExist', 'The resource already exists.');
+        addVersion(secret, { versionId, data: checkedData(data, dataType), dataType, stages: new Set(stages), createTime: isoSeconds(now()) });
+        writes.push({ eventName: 'PutSecretValue', secretName, principal: writer });
+        return { SecretName: secretName, VersionId: versionId, VersionStages: { VersionStage: stages } };
+      }
+      case 'DeleteSecret': {
+        const secretName = required(params, 'SecretName');
+        const force = params.get('ForceDeleteWithoutRecovery');
+        if (force !== undefined && force !== 'true' && force !== 'false') throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter ForceDeleteWithoutRecovery is not valid.');
+        const days = Number(params.get('RecoveryWindowInDays') ?? '30');
+        if (!Number.isInteger(days) || days < 7 || days > 30) throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter RecoveryWindowInDays is not valid.');
+        permitted(secretName);
+        const secret = writable(secretName);
+        if (force === 'true') secrets.delete(secretName);
+        else secret.plannedDeleteTime = isoSeconds(now() + days * 86_400_000);
+        writes.push({ eventName: 'DeleteSecret', secretName, principal: writer });
+        return { SecretName: secretName, ...(force === 'true' ? {} : { PlannedDeleteTime: secret.plannedDeleteTime }) };
+      }
+      case 'RestoreSecret': {
+        const secretName = required(params, 'SecretName');
+        permitted(secretName);
+        const secret = secrets.get(secretName);
+        if (!secret) throw new AlibabaError(404, 'Forbidden.ResourceNotFound', 'The resource is not found.');
+        if (secret.plannedDeleteTime === undefined) throw new AlibabaError(400, 'Rejected.SecretNotInDeleteWindow', 'The secret is not planned to be deleted.');
+        delete secret.plannedDeleteTime;
+        writes.push({ eventName: 'RestoreSecret', secretName, principal: writer });
+        return { SecretName: secretName };
+      }
+      case 'TagResource': {
+        const secretName = required(params, 'SecretName');
+        const tags = parseTags(required(params, 'Tags'), 'Tags');
+        if (tags.size === 0) throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter Tags is not valid.');
+        permitted(secretName);
+        const secret = writable(secretName);
+        for (const [key, value] of tags) secret.tags[key] = value;
+        if (Object.keys(secret.tags).length > MAX_TAGS) throw new AlibabaError(400, 'Rejected.LimitExceeded', 'The number of tags exceeds the limit.');
+        writes.push({ eventName: 'TagResource', secretName, principal: writer });
+        return {};
+      }
+      case 'UntagResource': {
+        const secretName = required(params, 'SecretName');
+        let keys: string[];
+        try {
+          keys = JSON.parse(required(params, 'TagKeys')) as string[];
+          if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) throw new Error();
+        } catch {
+          throw new AlibabaError(400, 'InvalidParameter', 'The specified parameter TagKeys is not valid.');
+        }
+        permitted(secretName);
+        const secret = writable(secretName);
+        for (const key of keys) delete secret.tags[key];
+        writes.push({ eventName: 'UntagResource', secretName, principal: writer });
+        return {};
+      }
+      case 'UpdateSecret': {
+        const secretName = required(params, 'SecretName');
+        permitted(secretName);
+        const secret = writable(secretName);
+        const description = params.get('Description');
+        if (description !== undefined) secret.description = description;
+        writes.push({ eventName: 'UpdateSecret', secretName, principal: writer });
+        return { SecretName: secretName };
+      }
       default:
         throw new AlibabaError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`);
     }
@@ -454,9 +628,11 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
           if (service === 'kms') {
             const who = authenticate(request);
             principal = who.principal;
-            const body = kms(action, params, who.allow);
+            writes = [];
+            const body = kms(action, params, who.allow, who.principal);
             requests.push({ action: qualified, secretName: params.get('SecretName'), principal, refused: undefined });
             answer(200, body);
+            for (const write of writes) recordApiCall(write.eventName, write.secretName, write.principal);
           } else {
             if (action !== 'AssumeRoleWithOIDC') throw new AlibabaError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
             // Anonymous, but still fresh and never replayed.
@@ -483,7 +659,8 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
     await new Promise<void>((resolve) => server.listen(0, host, resolve));
     return `http://${host}:${(server.address() as AddressInfo).port}`;
   };
-  const kmsServer = http.createServer(handler('kms'));
+  // The SDKs send every RPC parameter in the query string, SecretData included: room for a 30 KiB value, encoded.
+  const kmsServer = http.createServer({ maxHeaderSize: 256 * 1024 }, handler('kms'));
   const stsServer = http.createServer(handler('sts'));
   const kmsEndpoint = await listen(kmsServer);
   const stsEndpoint = await listen(stsServer);
@@ -531,6 +708,12 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
       const secret = secrets.get(name);
       if (secret) secret.plannedDeleteTime = isoSeconds(now() + 7 * 86_400_000);
       if (secret) recordApiCall('DeleteSecret', name, undefined);
+    },
+    inspect(name) {
+      const secret = secrets.get(name);
+      if (!secret) return undefined;
+      const current = secret.versions.find((v) => v.stages.has('ACSCurrent'));
+      return { tags: { ...secret.tags }, description: secret.description, versions: secret.versions.length, current: current?.data, currentType: current?.dataType, plannedDeleteTime: secret.plannedDeleteTime };
     },
     onApiCall(listener) {
       apiCallListeners.add(listener);

@@ -21,7 +21,7 @@ import { LineSink } from '../../support/operator.ts';
 const emptyCaches: Caches = {
   informer: <T extends KubernetesObject>(_kind: KindDescriptor<T>) =>
     ({ get: () => undefined, list: () => [], on() {}, off() {}, hasSynced: () => true, start: async () => {}, stop: async () => {}, restarts: () => 0 }) as unknown as SupervisedInformer<T>,
-  queue: () => ({ add() {} }),
+  queue: () => ({ add() {}, retries: () => 0 }),
 };
 
 /** The custom objects the host reads, by plural/namespace/name: GETs of our group's namespaced objects. */

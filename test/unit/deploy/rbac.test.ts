@@ -157,6 +157,8 @@ const PERMISSIONS_OF_CALL: Readonly<Record<string, readonly Grant[]>> = {
   "src/k8s/secrets.ts patchObject secret(": ['patch core/secrets', 'create core/secrets'],
   "src/k8s/secrets.ts deleteObject secret(": ['delete core/secrets'],
   "src/k8s/secrets.ts getObject secret(": ['get core/secrets'],
+  // PushSecret spec.selector.secret.selector: the Secrets of its namespace chosen by label (one page).
+  "src/k8s/secret-lists.ts listObjects core('secrets'": ['list core/secrets'],
   // The drift-detection HMAC key in the operator namespace.
   "src/k8s/hmac-key.ts getObject core('secrets'": ['get core/secrets'],
   "src/k8s/hmac-key.ts createObject core('secrets'": ['create core/secrets'],

@@ -16,11 +16,11 @@ test("ESO's PushSecret and generator examples convert, or are refused naming the
   const refused = outcomes.filter((o) => o.outcome === 'refused');
   assert.deepEqual(
     refused.map((o) => `${o.file} ${o.kind}`).sort(),
-    ['full-cluster-push-secret.yaml ClusterPushSecret', 'full-pushsecret.yaml PushSecret', 'pushsecret-datato-basic.yaml PushSecret', 'template-v2-push-secret.yaml PushSecret'],
+    ['full-cluster-push-secret.yaml ClusterPushSecret', 'full-pushsecret.yaml PushSecret', 'template-v2-push-secret.yaml PushSecret'],
   );
   assert.match(refused.find((o) => o.kind === 'ClusterPushSecret')!.reasons, /ECRAuthorizationToken generator is not supported/);
-  assert.match(refused.find((o) => o.file === 'full-pushsecret.yaml')!.reasons, /spec\.template is not supported/);
-  assert.match(refused.find((o) => o.file === 'pushsecret-datato-basic.yaml')!.reasons, /spec\.dataTo is not supported/);
+  assert.match(refused.find((o) => o.file === 'full-pushsecret.yaml')!.reasons, /line 44: spec\.template\.templateFrom\[0\]\.configMap holds Go templates elsewhere/);
+  assert.ok(outcomes.some((o) => o.file === 'pushsecret-datato-basic.yaml' && o.outcome !== 'refused'), 'dataTo converts');
   const converted = outcomes.filter((o) => o.outcome !== 'refused');
   assert.ok(converted.filter((o) => o.kind === 'PushSecret').length >= 5, 'PushSecrets converted');
   assert.ok(converted.filter((o) => o.kind === 'Password').length >= 6 && converted.some((o) => o.kind === 'UUID') && converted.filter((o) => o.kind === 'SSHKey').length >= 3, 'rsa, ed25519 and ecdsa SSHKeys converted');
@@ -36,4 +36,30 @@ test('converted documents are ours: the group, generatorRef apiVersions, and --a
   assert.equal(push.metadata.annotations?.['secret-relay.dev/adopt'], 'true');
   assert.deepEqual((push.spec['selector'] as { generatorRef: unknown }).generatorRef, { apiVersion: 'secret-relay.dev/v1alpha1', kind: 'Password', name: 'strong-password' });
   assert.match(result!.reports.find((d) => d.kind === 'PushSecret')!.notes.join('\n'), /generated once and kept; set a new secret-relay.dev\/rotate/);
+});
+
+test("a PushSecret's Go templates (spec.template, dataTo rewrite transforms) are translated into liquid", () => {
+  const text = [
+    'apiVersion: external-secrets.io/v1alpha1',
+    'kind: PushSecret',
+    'metadata: { name: t, namespace: n }',
+    'spec:',
+    '  secretStoreRefs: [{ name: s }]',
+    '  selector: { secret: { name: src } }',
+    '  template:',
+    '    engineVersion: v2',
+    '    data:',
+    '      token: "{{ .token | upper }} was templated"',
+    '  dataTo:',
+    '    - storeRef: { name: s }',
+    '      rewrite:',
+    '        - transform: { template: "app/{{ .value | lower }}" }',
+  ].join('\n');
+  const [result] = convertFiles([{ file: 't.yaml', text }], { adopt: false });
+  assert.equal(result!.reports[0]!.outcome === 'refused', false, result!.reports[0]!.reasons.join('; '));
+  const doc = parseAllDocuments(result!.output!)[0]!.toJS() as { spec: { template: { data: Record<string, string>; engineVersion?: string }; dataTo: { rewrite: { transform: { template: string } }[] }[] } };
+  assert.equal(doc.spec.template.engineVersion, undefined);
+  assert.doesNotMatch(doc.spec.template.data['token']!, /\.token/);
+  assert.match(doc.spec.template.data['token']!, /token/);
+  assert.doesNotMatch(doc.spec.dataTo[0]!.rewrite[0]!.transform.template, /\.value/);
 });

@@ -7,6 +7,7 @@ import { parseClusterSecretStore, parseSecretStore, type ClusterSecretStore, typ
 import { AccessDeniedError, TerminalError, type Provider, type SecretsClient, type StoreKind, type StoreValidationStatus } from '../../../src/providers/provider.ts';
 import { createProviderRegistry } from '../../../src/providers/registry.ts';
 import { createStoreReconciler } from '../../../src/controller/secretstore/reconciler.ts';
+import { createStoreValidations } from '../../../src/controller/secretstore/validations.ts';
 import type { ResolvedStore } from '../../../src/controller/externalsecret/store-ref.ts';
 
 const now = Date.parse('2026-01-01T00:00:00Z');
@@ -51,6 +52,7 @@ class World {
       clock: { now: () => now },
       registry: createProviderRegistry([this.provider()]),
       tenancy: DEFAULT_TENANCY_POLICY,
+      validations: createStoreValidations(() => {}),
       getStore: () => {
         if (this.gone) return undefined;
         const parsed = this.kind === 'SecretStore' ? parseSecretStore(this.store) : parseClusterSecretStore(this.store);

@@ -92,7 +92,7 @@ test('cert_chain picks the leaf, the intermediates and the root as ESO\'s filter
     }
   }
   // The ACM example: filterPEM first, then the chain.
-  cases.push({ go: '{{ .c | filterPEM "CERTIFICATE" | filterCertChain "intermediate" }}', liquid: '{{ c | pem_blocks: "CERTIFICATE" | cert_chain: "intermediate" }}', data: { c: chain } });
+  cases.push({ go: '{{ .c | filterPEM "CERTIFICATE" | filterCertChain "intermediate" }}', liquid: '{{ c | filter_pem: "CERTIFICATE" | cert_chain: "intermediate" }}', data: { c: chain } });
   assertParity(cases);
 });
 
@@ -126,7 +126,7 @@ test('cert_sans lists DNS names, IPs, emails and URIs as ESO\'s certSANs does', 
     { go: '{{ .c | certSANs | join "," }}', liquid: '{{ c | cert_sans | join: "," }}', data: { c: SANS_ESCAPES_CERT_PEM } },
     { go: '{{ .c | certSANs | join "," }}', liquid: '{{ c | cert_sans | join: "," }}', data: { c: root } },
     { go: '{{ .c | certSANs | join "," }}', liquid: '{{ c | cert_sans | join: "," }}', data: { c: 'not a certificate' } },
-    { go: '{{ .c | filterPEM "CERTIFICATE" | filterCertChain "leaf" | certSANs | join "," }}', liquid: '{{ c | pem_blocks: "CERTIFICATE" | cert_chain: "leaf" | cert_sans | join: "," }}', data: { c: chain } },
+    { go: '{{ .c | filterPEM "CERTIFICATE" | filterCertChain "leaf" | certSANs | join "," }}', liquid: '{{ c | filter_pem: "CERTIFICATE" | cert_chain: "leaf" | cert_sans | join: "," }}', data: { c: chain } },
   ]);
 });
 

@@ -34,6 +34,7 @@ test('credential memo: one fetch for concurrent callers, reused until shortly be
   const clock = { now: () => now };
   const pending: ReturnType<typeof deferred<{ token: string; exp: number }>>[] = [];
   const memo = createCredentialMemo({
+    exchange: () => 'SecretStore team-a/aws: STS at https://sts.example',
     fetch: () => {
       const d = deferred<{ token: string; exp: number }>();
       pending.push(d);
@@ -61,7 +62,7 @@ test('credential memo: one fetch for concurrent callers, reused until shortly be
 
 test('credential memo: a short-lived value is renewed at half its life, not at once', async () => {
   let now = 0;
-  const memo = createCredentialMemo({ fetch: async () => ({ exp: now + 120_000 }), expiresAt: (v) => v.exp, clock: { now: () => now }, refreshBeforeMs: 300_000 });
+  const memo = createCredentialMemo({ exchange: () => 'test', fetch: async () => ({ exp: now + 120_000 }), expiresAt: (v) => v.exp, clock: { now: () => now }, refreshBeforeMs: 300_000 });
   await memo.get(never);
   now += 59_000;
   await memo.get(never);
@@ -75,6 +76,7 @@ test('credential memo: a caller that aborts stops waiting at once; the shared fe
   const d = deferred<string>();
   let fetchSignal: AbortSignal | undefined;
   const memo = createCredentialMemo({
+    exchange: () => 'SecretStore team-a/aws: STS at https://sts.example',
     fetch: (signal) => {
       fetchSignal = signal;
       return d.promise;
@@ -96,6 +98,7 @@ test('credential memo: a caller that aborts stops waiting at once; the shared fe
 test('credential memo: a failed fetch is not remembered; a hung fetch is aborted at its deadline', async () => {
   let calls = 0;
   const memo = createCredentialMemo({
+    exchange: () => 'SecretStore team-a/aws: STS at https://sts.example',
     fetch: (signal) =>
       ++calls === 1
         ? Promise.reject(new Error('denied'))
@@ -105,13 +108,47 @@ test('credential memo: a failed fetch is not remembered; a hung fetch is aborted
     fetchTimeoutMs: 50,
   });
   await assert.rejects(memo.get(never), /denied/);
-  await assert.rejects(memo.get(never), /did not answer/);
+  await assert.rejects(memo.get(never), /SecretStore team-a\/aws: STS at https:\/\/sts\.example: no answer within 0\.05 s/);
   assert.equal(calls, 2);
+});
+
+test('credential memo: a fetch that ignores its signal still ends at the deadline — every waiter gets an error naming the store and the endpoint', async () => {
+  let fetchSignal: AbortSignal | undefined;
+  const memo = createCredentialMemo({
+    exchange: () => 'SecretStore team-a/aws: AWS sts:AssumeRoleWithWebIdentity at https://sts.example',
+    // A token endpoint that never answers, behind a client that never looks at the signal (MSAL, the AWS SDK).
+    fetch: (signal) => {
+      fetchSignal = signal;
+      return new Promise<string>(() => {});
+    },
+    expiresAt: () => undefined,
+    clock: { now: () => 0 },
+    fetchTimeoutMs: 50,
+  });
+  const waiters = [memo.get(never), memo.get(never), memo.get(never)];
+  const started = Date.now();
+  for (const waiter of waiters) {
+    await assert.rejects(waiter, (err: Error) => {
+      assert.equal(err.name, 'CredentialDeadlineError');
+      assert.equal(
+        err.message,
+        'SecretStore team-a/aws: AWS sts:AssumeRoleWithWebIdentity at https://sts.example: no answer within 0.05 s; the credential exchange was abandoned and is retried with backoff',
+      );
+      return true;
+    });
+  }
+  console.log(`# three waiters on a silent exchange released after ${Date.now() - started} ms (deadline 50 ms)`);
+  assert.equal(fetchSignal?.aborted, true, 'the exchange was told to stop');
+  assert.equal(memo.fetches(), 1, 'one exchange for all three');
+  // The abandoned exchange is not waited on again: the next get starts anew.
+  void memo.get(never).catch(() => {});
+  assert.equal(memo.fetches(), 2);
 });
 
 test('credential memo: invalidate drops the value and ignores a fetch still in flight', async () => {
   const fetches: ReturnType<typeof deferred<string>>[] = [];
   const memo = createCredentialMemo({
+    exchange: () => 'SecretStore team-a/aws: STS at https://sts.example',
     fetch: () => {
       const d = deferred<string>();
       fetches.push(d);

@@ -1,0 +1,169 @@
+// The aws provider's CertificateManager service against moto's ACM and the real control plane: a certificate
+// requested with export enabled becomes a kubernetes.io/tls Secret through ESO's documented template (now liquid);
+// an export is reused while the certificate is unchanged (exports of public certificates are billed); a certificate
+// without export enabled, an unknown ARN and `find` are refused by name. Every AWS call passes through
+// test/support/sts-web-identity-check.ts, which counts them.
+import assert from 'node:assert/strict';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { after, before, beforeEach, test } from 'node:test';
+import { ACMClient, GetCertificateCommand, ImportCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
+import type { LocalCluster } from '../support/cluster.ts';
+import { useCluster } from '../support/shared-cluster.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
+import { startStsWebIdentityCheck, type StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
+import { adminKube, createObject, Plural, readSecret, startTestOperator, type TestOperator } from '../support/operator.ts';
+import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady } from '../support/integration.ts';
+import type { TestKube } from '../support/kube.ts';
+import { createAwsProvider } from '../../src/providers/aws/provider.ts';
+import type { AwsProvider } from '../../src/api/types.generated.ts';
+import { NoSecretError, TerminalError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
+import { systemClock } from '../../src/util/clock.ts';
+import { LEAF_CERT_PEM, LEAF_KEY_PEM } from '../unit/templates/fixtures.ts';
+
+const REGION = 'us-east-1';
+/** --service-account-issuer of the test control plane (test/support/cluster.ts). */
+const ISSUER = 'https://kubernetes.default.svc.cluster.local';
+const seedCredentials = { accessKeyId: 'AKIASEEDSEEDSEED', secretAccessKey: 'seed' };
+
+let cluster: LocalCluster;
+let kube: TestKube;
+let moto: Moto;
+let check: StsWebIdentityCheck;
+let op: TestOperator;
+let acm: ACMClient;
+const secrets = new SecretValues();
+const namespaces = new TestNamespaces('aws-acm');
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const signal = () => AbortSignal.timeout(30_000);
+
+before(async () => {
+  cluster = await useCluster();
+  kube = adminKube(cluster.kubeconfigPath);
+  moto = await startMoto();
+  check = await startStsWebIdentityCheck({ upstream: moto.endpoint, kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER });
+  acm = new ACMClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
+  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false'], providers: [createAwsProvider()] });
+});
+
+after(async () => {
+  await stopTestOperator(op, 'aws-acm');
+  acm?.destroy();
+  await check?.stop();
+  await moto?.stop();
+  await cluster?.stop();
+});
+
+beforeEach(() => check.clear());
+
+/** A certificate as ACM issues one with export enabled; moto signs it and adds its chain. */
+async function exportableCertificate(domain: string): Promise<string> {
+  const out = await acm.send(new RequestCertificateCommand({ DomainName: domain, SubjectAlternativeNames: [domain, `www.${domain}`], Options: { Export: 'ENABLED' } }));
+  return out.CertificateArn!;
+}
+
+async function directClient(): Promise<SecretsClient> {
+  const ctx: StoreContext = {
+    storeKind: 'SecretStore',
+    storeName: 'direct',
+    storeNamespace: 'direct',
+    namespace: 'direct',
+    clock: systemClock,
+    kube: {
+      readSecretKey: async (ref) => new TextEncoder().encode(ref.key === 'id' ? 'AKIADIRECTDIRECT' : 'direct-secret'),
+      createServiceAccountToken: async () => {
+        throw new Error('not used');
+      },
+      readServiceAccountAnnotations: async () => {
+        throw new Error('not used');
+      },
+      readConfigMapKey: async () => {
+        throw new Error('not used');
+      },
+    },
+  };
+  return createAwsProvider().newClient(
+    {
+      service: 'CertificateManager',
+      region: REGION,
+      endpoint: check.endpoint,
+      auth: { secretRef: { accessKeyIDSecretRef: { name: 'k', key: 'id' }, secretAccessKeySecretRef: { name: 'k', key: 'key' } } },
+    } as AwsProvider,
+    ctx,
+  );
+}
+
+test('a certificate ARN reads as its certificate, chain and decrypted private key; the export is reused while the certificate is the same', async () => {
+  await moto.reset();
+  const arn = await exportableCertificate('app.example');
+  const issued = await acm.send(new GetCertificateCommand({ CertificateArn: arn }));
+  const client = await directClient();
+  const pem = text(await client.getSecret({ key: arn }, signal()));
+  assert.ok(pem.startsWith(issued.Certificate!.replace(/\n+$/, '')), 'the certificate first');
+  assert.ok(pem.includes(issued.CertificateChain!.replace(/\n+$/, '')), 'then its chain');
+  assert.ok(!pem.includes('ENCRYPTED'), 'the key is decrypted');
+  const key = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n$/.exec(pem);
+  assert.ok(key, 'an unencrypted PKCS#8 key last');
+  assert.ok(new X509Certificate(issued.Certificate!).checkPrivateKey(createPrivateKey(key[0])), 'the key is the certificate’s');
+  assert.equal(check.count('certificatemanager:ExportCertificate'), 1);
+
+  assert.equal(text(await client.getSecret({ key: arn }, signal())), pem, 'the same value again');
+  assert.equal(check.count('certificatemanager:GetCertificate'), 2, 'each read asks whether the certificate changed');
+  assert.equal(check.count('certificatemanager:ExportCertificate'), 1, 'but exports it once');
+
+  const imported = await acm.send(new ImportCertificateCommand({ Certificate: new TextEncoder().encode(LEAF_CERT_PEM), PrivateKey: new TextEncoder().encode(LEAF_KEY_PEM) }));
+  await assert.rejects(client.getSecret({ key: imported.CertificateArn! }, signal()), /not exportable \(Options\.Export is not ENABLED\)/);
+  await assert.rejects(client.getSecret({ key: arn.replace(/certificate\/.*/, 'certificate/00000000-0000-0000-0000-000000000000') }, signal()), NoSecretError);
+  await assert.rejects(client.getAllSecrets({ path: 'x' }, signal()), (err: unknown) => err instanceof TerminalError && /dataFrom find is not supported/.test(err.message));
+  await client.close();
+});
+
+test('ESO\'s ACM example, migrated: a kubernetes.io/tls Secret from an exported certificate', async () => {
+  await moto.reset();
+  const ns = await namespaces.create(kube);
+  const arn = await exportableCertificate('tls.example');
+  const issued = await acm.send(new GetCertificateCommand({ CertificateArn: arn }));
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'aws-keys' }, stringData: { id: 'AKIASTATICSTATIC', key: secrets.next('aws-secret-key') } } });
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'aws-certificate-manager' },
+    spec: {
+      provider: {
+        aws: {
+          service: 'CertificateManager',
+          region: REGION,
+          endpoint: check.endpoint,
+          auth: { secretRef: { accessKeyIDSecretRef: { name: 'aws-keys', key: 'id' }, secretAccessKeySecretRef: { name: 'aws-keys', key: 'key' } } },
+        },
+      },
+    },
+  }, ns);
+  await createObject(kube, Plural.ExternalSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'acm-exported-cert' },
+    spec: {
+      refreshInterval: '1h',
+      secretStoreRef: { kind: 'SecretStore', name: 'aws-certificate-manager' },
+      target: {
+        template: {
+          type: 'kubernetes.io/tls',
+          data: { 'tls.crt': '{{ cert | filter_pem: "CERTIFICATE" }}', 'tls.key': '{{ cert | filter_pem: "PRIVATE KEY" }}' },
+        },
+      },
+      data: [{ secretKey: 'cert', remoteRef: { key: arn } }],
+    },
+  }, ns);
+  await waitReady(kube, { namespace: ns, name: 'acm-exported-cert', status: 'True' });
+  const secret = await readSecret(kube, ns, 'acm-exported-cert');
+  assert.equal(secret?.type, 'kubernetes.io/tls');
+  const crt = Buffer.from(secret!.data!['tls.crt']!, 'base64').toString();
+  const key = Buffer.from(secret!.data!['tls.key']!, 'base64').toString();
+  secrets.add(key.split('\n')[1]!);
+  assert.equal(new X509Certificate(crt).fingerprint256, new X509Certificate(issued.Certificate!).fingerprint256, 'the leaf first');
+  assert.ok(new X509Certificate(crt).checkPrivateKey(createPrivateKey(key)));
+});
+
+test('no secret value appears in any log line, audit record, Event or status written during the suite', async () => {
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 2 });
+});
