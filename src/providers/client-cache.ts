@@ -173,6 +173,7 @@ export function createClientCache(options: {
       close: async () => {},
       ...(client.pushSecret ? { pushSecret: (request, signal) => run(() => client.pushSecret!(request, signal)) } : {}),
       ...(client.deleteSecret ? { deleteSecret: (request, signal) => run(() => client.deleteSecret!(request, signal)) } : {}),
+      ...(client.pushUnsupported ? { pushUnsupported: client.pushUnsupported } : {}),
     };
     return sharedCalls ? withSharedCalls(tracked, clientCacheKey(entry.store), sharedCalls) : tracked;
   }

@@ -35,6 +35,7 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
         close: () => client.close(),
         ...(client.pushSecret ? { pushSecret: (request, signal) => time('pushSecret', () => client.pushSecret!(request, signal)) } : {}),
         ...(client.deleteSecret ? { deleteSecret: (request, signal) => time('deleteSecret', () => client.deleteSecret!(request, signal)) } : {}),
+        ...(client.pushUnsupported ? { pushUnsupported: client.pushUnsupported } : {}),
       };
       return wrapped;
     },

@@ -88,6 +88,8 @@ export interface SecretsClient {
   pushSecret?(request: PushRequest, signal: AbortSignal): Promise<PushResult>;
   /** PushSecret deletionPolicy Delete: removes a value pushed earlier, only when the remote secret carries our mark. */
   deleteSecret?(request: DeleteRequest, signal: AbortSignal): Promise<DeleteResult>;
+  /** Without pushSecret: why this store takes no pushed secrets and what to use instead, when the provider knows. */
+  readonly pushUnsupported?: string;
 }
 
 import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from './push.ts';

@@ -158,5 +158,6 @@ export function withSharedCalls(client: SecretsClient, cacheKey: string, shared:
     // Writes are never shared or held: each one reads the remote state afresh.
     ...(client.pushSecret ? { pushSecret: client.pushSecret.bind(client) } : {}),
     ...(client.deleteSecret ? { deleteSecret: client.deleteSecret.bind(client) } : {}),
+    ...(client.pushUnsupported ? { pushUnsupported: client.pushUnsupported } : {}),
   };
 }

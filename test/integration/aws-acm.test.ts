@@ -182,6 +182,16 @@ test('ESO\'s ACM example, migrated: a kubernetes.io/tls Secret from an exported 
   secrets.add(key.split('\n')[1]!);
   assert.equal(new X509Certificate(crt).fingerprint256, new X509Certificate(issued.Certificate!).fingerprint256, 'the leaf first');
   assert.ok(new X509Certificate(crt).checkPrivateKey(createPrivateKey(key)));
+
+  // A PushSecret to this store is refused with what to use instead (not "aws cannot push", which it can elsewhere).
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'to-push' }, stringData: { v: secrets.next('push-value') } } });
+  await createObject(kube, Plural.PushSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'PushSecret',
+    metadata: { name: 'push-to-acm' },
+    spec: { secretStoreRefs: [{ name: 'aws-certificate-manager' }], selector: { secret: { name: 'to-push' } }, data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: 'pushed' } } }] },
+  }, ns);
+  await waitReady(kube, { plural: Plural.PushSecret, namespace: ns, name: 'push-to-acm', status: 'False', message: /service CertificateManager only reads certificates; push to a store of service SecretsManager or ParameterStore/ });
 });
 
 test('no secret value appears in any log line, audit record, Event or status written during the suite', async () => {

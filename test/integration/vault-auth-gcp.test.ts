@@ -1,13 +1,18 @@
 // Vault GCP auth, iam type (spec.provider.vault.auth.gcp): the store signs the login JWT as a Google service account
 // of its own — through GKE Workload Identity of its ServiceAccount (token → the GCP fake's STS, which verifies it
-// against the cluster's keys → generateAccessToken → signJwt), or with a key from its Secret. OpenBao has no GCP auth
-// method (an external plugin no registry here serves), so test/fakes/vault-gcp-auth.ts checks the JWT as
-// vault-plugin-auth-gcp does (role, aud vault/ROLE, expiry, bound service account, signature with Google's public
-// key) in front of a real OpenBao, which issues the token. Attacked as a tenant would: the operator's Google identity
+// against the cluster's keys → generateAccessToken → signJwt), or with a key from its Secret. The login goes to
+// HashiCorp's vault-plugin-auth-gcp itself, running as an external plugin in a real OpenBao (test/vault-plugins/gcp,
+// built by test/setup/install-vault-plugins.sh: OpenBao's binary has no GCP auth method), with its custom endpoints at
+// the GCP fake: it fetches the signing key's X.509 certificate, checks aud vault/ROLE and expiry, gets the service
+// account with IAM (as its own Google identity, a key file through ADC) and matches the role's bound accounts.
+// Attacked as a tenant would: the operator's Google identity
 // (GCE login), another namespace's ServiceAccount, a Google service account the store is not bound to, a role the
 // account is not bound to, a foreign STS endpoint.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
@@ -16,11 +21,11 @@ import { passwordExternalSecret } from '../support/vault-auth.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { startOpenBao, type OpenBao } from '../support/openbao.ts';
 import { startGoogleIdentity, type GoogleIdentity } from '../fakes/gcp/iam.ts';
-import { startVaultGcpAuth, type VaultGcpAuth } from '../fakes/vault-gcp-auth.ts';
 import { adminKube, createObject, Plural, startTestOperator, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
+import { signWithKey } from '../../src/providers/vault/auth-gcp.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
 
 const execFileP = promisify(execFile);
@@ -28,12 +33,15 @@ const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const PROJECT = 'relay-vault';
 const CLUSTER = { clusterProjectID: PROJECT, clusterLocation: 'europe-west1', clusterName: 'relay' };
 const gsa = (name: string) => `${name}@${PROJECT}.iam.gserviceaccount.com`;
+/** The name the dev server registers test/vault-plugins/gcp under (its file name). */
+const GCP_PLUGIN = 'vault-plugin-auth-gcp';
+const pluginDir = path.join(repoRoot, '.cache/vault-plugins');
 
 let cluster: LocalCluster;
 let kube: TestKube;
 let google: GoogleIdentity;
 let bao: OpenBao;
-let vault: VaultGcpAuth;
+let adcDir: string;
 let op: TestOperator;
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('vault-gcp');
@@ -49,37 +57,51 @@ before(async () => {
     // Vault's iam login needs the account to sign JWTs as itself (roles/iam.serviceAccountTokenCreator on itself).
     google.bindTokenCreator(gsa(name), `serviceAccount:${gsa(name)}`);
   }
-  bao = await startOpenBao();
+  bao = await startOpenBao({ plugins: { directory: pluginDir, installer: 'test/setup/install-vault-plugins.sh', names: [GCP_PLUGIN] } });
   for (const team of ['a', 'keyed']) {
     await bao.api('PUT', `sys/policies/acl/read-gcp-${team}`, { policy: `path "secret/data/gcp/${team}/*" { capabilities = ["read"] }` });
   }
-  vault = await startVaultGcpAuth({
-    upstream: bao.address,
-    rootToken: bao.rootToken,
-    mount: 'gcp',
-    publicKey: (email, kid) => google.publicKey(email, kid),
-    roles: {
-      'team-a': { boundServiceAccounts: [gsa('team-a')], policies: ['read-gcp-a'] },
-      keyed: { boundServiceAccounts: [gsa('keyed')], policies: ['read-gcp-keyed'] },
-    },
-  });
+  // Vault's own Google identity (to read service accounts with IAM): a key file found through Application Default
+  // Credentials, since the method's `credentials` setting keeps no token_uri. Set on the plugin's catalog entry, as an
+  // operator of Vault would.
+  google.createServiceAccount(gsa('vault-server'));
+  google.grantServiceAccountViewer(`serviceAccount:${gsa('vault-server')}`);
+  adcDir = await mkdtemp(path.join(os.tmpdir(), 'vault-gcp-adc-'));
+  await writeFile(path.join(adcDir, 'adc.json'), JSON.stringify({ ...google.createServiceAccountKey(gsa('vault-server')), token_uri: google.oauthTokenUri }), { mode: 0o600 });
+  const sha256 = createHash('sha256').update(await readFile(path.join(pluginDir, GCP_PLUGIN))).digest('hex');
+  await bao.api('PUT', `sys/plugins/catalog/auth/${GCP_PLUGIN}`, { sha256, command: GCP_PLUGIN, env: [`GOOGLE_APPLICATION_CREDENTIALS=${path.join(adcDir, 'adc.json')}`] });
+  await bao.api('POST', 'sys/auth/gcp', { type: GCP_PLUGIN });
+  await bao.api('POST', 'auth/gcp/config', { custom_endpoint: { api: google.googleApisEndpoint, iam: google.iamAdminEndpoint } });
+  await bao.api('POST', 'auth/gcp/role/team-a', { type: 'iam', bound_service_accounts: [gsa('team-a')], token_policies: ['read-gcp-a'] });
+  await bao.api('POST', 'auth/gcp/role/keyed', { type: 'iam', bound_service_accounts: [gsa('keyed')], token_policies: ['read-gcp-keyed'] });
   op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=4'], providers: [createVaultProvider(), createFakeProvider()] });
 });
 
 after(async () => {
   await stopTestOperator(op, 'vault-auth-gcp');
-  await vault?.stop();
   await bao?.stop();
+  if (adcDir) await rm(adcDir, { recursive: true, force: true });
   await google?.stop();
   await cluster?.stop();
 });
+
+/** The tokens OpenBao issued through the GCP auth method: which Vault role, as which Google service account. */
+async function gcpLogins(): Promise<{ role: string; email: string; policies: string[] }[]> {
+  const listed = await bao.api('LIST', 'auth/token/accessors');
+  const logins: { role: string; email: string; policies: string[] }[] = [];
+  for (const accessor of (listed?.['data'] as { keys: string[] }).keys) {
+    const token = (await bao.api('POST', 'auth/token/lookup-accessor', { accessor }))?.['data'] as { path: string; meta: Record<string, string> | null; policies: string[] };
+    if (token.path === 'auth/gcp/login') logins.push({ role: token.meta?.['role'] ?? '', email: token.meta?.['service_account_email'] ?? '', policies: token.policies });
+  }
+  return logins;
+}
 
 function gcpStore(name: string, gcp: Record<string, unknown>) {
   return {
     apiVersion: 'secret-relay.dev/v1alpha1',
     kind: 'SecretStore',
     metadata: { name },
-    spec: { provider: { vault: { server: vault.address, path: 'secret', version: 'v2', auth: { gcp: { endpoints: { sts: google.stsEndpoint, iamCredentials: google.iamEndpoint }, ...gcp } } } } },
+    spec: { provider: { vault: { server: bao.address, path: 'secret', version: 'v2', auth: { gcp: { endpoints: { sts: google.stsEndpoint, iamCredentials: google.iamEndpoint }, ...gcp } } } } },
   };
 }
 
@@ -99,7 +121,7 @@ test("gcp auth with the store's GKE Workload Identity: signJwt as its Google ser
   await waitSecretData(kube, ns, 'app', { password: value }, 60_000);
   assert.ok(google.exchanges.some((e) => e.subject === `system:serviceaccount:${ns}:vault` && e.refused === undefined), "the store's own ServiceAccount token was exchanged");
   assert.ok(google.signedJwts.some((s) => s.email === gsa('team-a') && s.allowed));
-  assert.ok(vault.logins.some((l) => l.role === 'team-a' && l.subject === gsa('team-a') && l.refused === undefined));
+  assert.ok((await gcpLogins()).some((l) => l.role === 'team-a' && l.email === gsa('team-a') && l.policies.includes('read-gcp-a')), 'Vault logged in role team-a as the store\'s Google service account');
 });
 
 test("gcp auth with a service-account key from the store's Secret: the JWT signed with the key", async () => {
@@ -113,13 +135,14 @@ test("gcp auth with a service-account key from the store's Secret: the JWT signe
   await createObject(kube, Plural.ExternalSecret, passwordExternalSecret('app', 'vault', 'gcp/keyed/db'), ns);
   await waitSecretData(kube, ns, 'app', { password: value }, 60_000);
 
-  // The login JWT, verified by google-auth (Google's Python library, a client the operator does not use) with the key's public half.
-  const login = vault.logins.find((l) => l.role === 'keyed' && l.refused === undefined);
-  assert.ok(login);
-  const header = JSON.parse(Buffer.from(login.jwt.split('.')[0]!, 'base64url').toString()) as { kid: string };
-  const publicPem = google.publicKey(gsa('keyed'), header.kid)!.export({ type: 'spki', format: 'pem' }).toString();
-  const script = 'import sys, json\nfrom google.auth import jwt\nprint(json.dumps(jwt.decode(sys.argv[1], certs=sys.argv[2], audience=sys.argv[3])))';
-  const { stdout } = await execFileP(path.join(repoRoot, '.cache/venv-gcp/bin/python'), ['-c', script, login.jwt, publicPem, 'vault/keyed'], { timeout: 30_000 });
+  assert.ok((await gcpLogins()).some((l) => l.role === 'keyed' && l.email === gsa('keyed') && l.policies.includes('read-gcp-keyed')), 'Vault logged in role keyed as the key\'s service account');
+
+  // The login JWT the store signs with a key, verified by google-auth (Google's Python library, a client the operator
+  // does not use) with the certificate Google publishes for the key (the fake's x509 metadata, which Vault read too).
+  const jwt = signWithKey(key, 'keyed', Date.now());
+  const certificates = (await (await fetch(`${google.googleApisEndpoint}/service_accounts/v1/metadata/x509/${encodeURIComponent(gsa('keyed'))}?alt=json`)).json()) as Record<string, string>;
+  const script = 'import sys, json\nfrom google.auth import jwt\nprint(json.dumps(jwt.decode(sys.argv[1], certs=json.loads(sys.argv[2]), audience=sys.argv[3])))';
+  const { stdout } = await execFileP(path.join(repoRoot, '.cache/venv-gcp/bin/python'), ['-c', script, jwt, JSON.stringify(certificates), 'vault/keyed'], { timeout: 30_000 });
   const claims = JSON.parse(stdout) as { sub: string; exp: number; iat: number };
   assert.equal(claims.sub, gsa('keyed'));
   assert.ok(claims.exp - claims.iat <= 900, 'within Vault\'s default max_jwt_exp');
@@ -156,7 +179,7 @@ test('gcp auth attacked as a tenant', async () => {
   await waitReady(kube, { plural: Plural.SecretStore, namespace: attacker, name: 'exfil', status: 'False', message: /EndpointNotAllowed: spec\.provider\.vault\.auth\.gcp\.endpoints\.sts/ }, 60_000);
 
   assert.ok(!google.exchanges.some((e) => e.subject === `system:serviceaccount:${victim}:vault`), "the victim's ServiceAccount token was never minted for the attacker");
-  assert.ok(!vault.logins.some((l) => l.role === 'team-a' && l.refused === undefined && l.subject !== gsa('team-a')));
+  assert.ok(!(await gcpLogins()).some((l) => l.role === 'team-a' && l.email !== gsa('team-a')), 'no one else logged in as team-a');
 });
 
 test('no secret value, key or token in logs, Events or statuses', async () => {

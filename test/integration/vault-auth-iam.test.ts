@@ -1,7 +1,7 @@
 // Vault AWS IAM auth (spec.provider.vault.auth.iam): the store signs sts:GetCallerIdentity with its own AWS identity
 // — its ServiceAccount's IRSA role (AssumeRoleWithWebIdentity at moto, the token verified against the cluster's
 // keys), or keys from its Secrets with a role assumed — and Vault's real AWS auth method, running as an external
-// plugin in a real OpenBao (test/vault-plugins/aws, built by test/setup/install-vault-aws-plugin.sh: OpenBao's binary
+// plugin in a real OpenBao (test/vault-plugins/aws, built by test/setup/install-vault-plugins.sh: OpenBao's binary
 // has no AWS auth method), replays the signed request to moto's STS, resolves the bound role in moto's IAM and logs
 // in the caller's role. The signature itself is checked against botocore, an AWS client the operator does not use.
 // Attacked as a tenant would: the operator's AWS identity from a namespaced store, another namespace's
@@ -49,7 +49,7 @@ before(async () => {
   kube = adminKube(cluster.kubeconfigPath);
   moto = await startMoto();
   check = await startStsWebIdentityCheck({ upstream: moto.endpoint, kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER });
-  bao = await startOpenBao({ plugins: { directory: path.join(repoRoot, '.cache/vault-plugins'), installer: 'test/setup/install-vault-aws-plugin.sh', names: [AWS_PLUGIN] } });
+  bao = await startOpenBao({ plugins: { directory: path.join(repoRoot, '.cache/vault-plugins'), installer: 'test/setup/install-vault-plugins.sh', names: [AWS_PLUGIN] } });
   for (const team of ['a', 'b', 'ops']) {
     await bao.api('PUT', `sys/policies/acl/read-iam-${team}`, { policy: `path "secret/data/iam/${team}/*" { capabilities = ["read"] }` });
   }

@@ -192,7 +192,7 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
         const subject = item.property ? `${item.remoteKey}#${item.property}` : item.remoteKey;
         try {
           client ??= await deps.clientFor(store, namespace, signal);
-          if (!client.pushSecret) throw new TerminalError(`${storeLabel(store)} uses provider ${store.providerName}, which cannot push secrets yet`);
+          if (!client.pushSecret) throw new TerminalError(`${storeLabel(store)} uses provider ${store.providerName}, which cannot push secrets${client.pushUnsupported ? `: ${client.pushUnsupported}` : ' yet'}`);
           const result = await client.pushSecret({ remoteKey: item.remoteKey, property: item.property, value: item.value, owner: ownerOf(ps), adopt, updatePolicy: ps.spec.updatePolicy, metadata: item.metadata }, signal);
           deps.onWrite?.(store.providerName, result);
           if (result === 'created' || result === 'updated') {

@@ -59,7 +59,9 @@ export async function createAwsClient(spec: AwsProvider, ctx: StoreContext, opti
     },
     getSecret: (ref, signal) => reader.getSecret(ref, signal),
     getAllSecrets: (find, signal) => reader.getAllSecrets(find, signal),
-    ...(writer ? { pushSecret: writer.pushSecret, deleteSecret: writer.deleteSecret } : {}),
+    ...(writer
+      ? { pushSecret: writer.pushSecret, deleteSecret: writer.deleteSecret }
+      : { pushUnsupported: 'service CertificateManager only reads certificates; push to a store of service SecretsManager or ParameterStore' }),
     async validate(signal) {
       // Credentials depend on each ExternalSecret's namespace: nothing to check for the store as a whole.
       if (plan.referent) return 'Unknown';

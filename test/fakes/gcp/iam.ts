@@ -4,7 +4,11 @@
 // access tokens they issue. It verifies what Google verifies: the subject token's RS256 signature against the
 // apiserver's /openid/v1/jwks, its issuer, audience and expiry; the binding of the Kubernetes subject to the Google
 // service account; the requested lifetime. Refusals use Google's status codes, error codes and wording.
+// For Vault's GCP auth method (vault-plugin-auth-gcp, run by the vault iam-login test) also: the OAuth 2.0 token
+// endpoint's JWT-bearer grant for service-account keys, IAM v1 serviceAccounts.get, and the X.509 certificates Google
+// publishes for each account's public keys (www.googleapis.com/service_accounts/v1/metadata/x509/EMAIL).
 import * as http from 'node:http';
+import { createRequire } from 'node:module';
 import { createPublicKey, generateKeyPairSync, randomBytes, sign as signData, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fetchJwks } from '../../support/sts-web-identity-check.ts';
@@ -53,7 +57,13 @@ export interface ServiceAccountKeyFile {
 
 interface GoogleServiceAccount {
   readonly email: string;
+  /** Google's numeric uniqueId (21 digits). */
+  readonly uniqueId: string;
   readonly keys: Map<string, KeyObject>;
+  /** The private half of each key, kept only to self-sign the X.509 certificate Google publishes for it. */
+  readonly privateKeys: Map<string, KeyObject>;
+  /** Those certificates (PEM), made on first request. */
+  readonly certificates: Map<string, string>;
   /** Members holding roles/iam.serviceAccountTokenCreator on it (signJwt). */
   readonly tokenCreators: Set<string>;
   /** The Google-managed key signJwt signs with (made at the first signJwt). */
@@ -83,6 +93,12 @@ export interface GoogleIdentity {
   readonly stsEndpoint: string;
   /** Base URL of IAM Credentials. */
   readonly iamEndpoint: string;
+  /** The OAuth 2.0 token endpoint (oauth2.googleapis.com/token) for service-account keys: a key file's token_uri. */
+  readonly oauthTokenUri: string;
+  /** Base URL standing for https://iam.googleapis.com (IAM v1: serviceAccounts.get). */
+  readonly iamAdminEndpoint: string;
+  /** Base URL standing for https://www.googleapis.com (/oauth2/v1/certs, /service_accounts/v1/metadata/x509/EMAIL). */
+  readonly googleApisEndpoint: string;
   readonly exchanges: StsExchange[];
   /** generateAccessToken calls, with the service account and whether they were allowed. */
   readonly impersonations: { email: string; caller: string; allowed: boolean }[];
@@ -108,6 +124,10 @@ export interface GoogleIdentity {
   authenticate(authorization: string | undefined): { principal: Principal } | { refused: string };
   /** roles/iam.serviceAccountTokenCreator on `email` for `member` (signJwt, signBlob). */
   bindTokenCreator(email: string, member: string): void;
+  /** roles/iam.serviceAccountViewer for `member` on every project (serviceAccounts.get). */
+  grantServiceAccountViewer(member: string): void;
+  /** The account's uniqueId, as serviceAccounts.get returns it. */
+  uniqueId(email: string): string | undefined;
   /** The public key `kid` of the service account (key files and signJwt's managed key), as Google publishes it; undefined when unknown. */
   publicKey(email: string, kid: string): KeyObject | undefined;
   /** signJwt calls, with the service account and whether they were allowed. */
@@ -143,6 +163,43 @@ async function readBody(request: http.IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The slice of node-forge (which ships no types) that makes the self-signed certificates Google publishes per key. */
+interface Forge {
+  pki: {
+    privateKeyFromPem(pem: string): { n: unknown; e: unknown };
+    setRsaPublicKey(n: unknown, e: unknown): unknown;
+    createCertificate(): {
+      publicKey: unknown;
+      serialNumber: string;
+      validity: { notBefore: Date; notAfter: Date };
+      setSubject(attrs: { shortName: string; value: string; valueTagClass: number }[]): void;
+      setIssuer(attrs: { shortName: string; value: string; valueTagClass: number }[]): void;
+      sign(key: unknown, md: unknown): void;
+    };
+    certificateToPem(cert: unknown): string;
+  };
+  md: { sha256: { create(): unknown } };
+}
+
+/** A certificate for the key pair, self-signed and named after the account, as Google's x509 metadata serves. */
+function selfSignedCertificate(privateKey: KeyObject, email: string, kid: string, notBefore: number): string {
+  const forge = createRequire(import.meta.url)('node-forge') as Forge;
+  const key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.serialNumber = `00${kid.slice(0, 16)}`;
+  cert.validity.notBefore = new Date(notBefore);
+  cert.validity.notAfter = new Date(notBefore + 10 * 365 * 86_400_000);
+  // UTF8String (ASN.1 tag 12): an email's @ is not a PrintableString character, and Go's x509 refuses it as one.
+  const name = [{ shortName: 'CN', value: email, valueTagClass: 12 }];
+  cert.setSubject(name);
+  cert.setIssuer(name);
+  cert.sign(key, forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+}
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
 function send(response: http.ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(body));
 }
@@ -168,6 +225,9 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
   const exchanges: StsExchange[] = [];
   const impersonations: GoogleIdentity['impersonations'] = [];
   const signedJwts: GoogleIdentity['signedJwts'] = [];
+  /** Members holding roles/iam.serviceAccountViewer (on every project). */
+  const viewers = new Set<string>();
+  let base = '';
 
   const projectNumber = (idOrNumber: string): string | undefined => (/^[0-9]+$/.test(idOrNumber) ? idOrNumber : projects.get(idOrNumber));
   const numberOrThrow = (projectID: string): string => {
@@ -310,12 +370,74 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
       const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const kid = randomBytes(20).toString('hex');
       account.keys.set(kid, pair.publicKey);
+      account.privateKeys.set(kid, pair.privateKey);
       return { kid, privateKey: pair.privateKey };
     })();
     const head = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: account.managedKey.kid })).toString('base64url');
     const claims = Buffer.from(JSON.stringify(payload)).toString('base64url');
     const signature = signData('sha256', Buffer.from(`${head}.${claims}`), account.managedKey.privateKey).toString('base64url');
     send(response, 200, { keyId: account.managedKey.kid, signedJwt: `${head}.${claims}.${signature}` });
+  };
+
+  /** oauth2.googleapis.com/token, JWT-bearer grant: a service-account key's signed assertion for an access token. */
+  const jwtBearer = (body: string, response: http.ServerResponse): void => {
+    const form = new URLSearchParams(body);
+    if (form.get('grant_type') !== JWT_BEARER) return send(response, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type: ' + (form.get('grant_type') ?? '') });
+    const parts = (form.get('assertion') ?? '').split('.');
+    const header = parts.length === 3 ? b64json(parts[0]!) : undefined;
+    const claims = parts.length === 3 ? b64json(parts[1]!) : undefined;
+    if (!header || !claims) return send(response, 400, { error: 'invalid_grant', error_description: 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.' });
+    const account = accounts.get(String(claims['iss']));
+    const key = account?.keys.get(String(header['kid']));
+    if (!account || !key) return send(response, 400, { error: 'invalid_grant', error_description: 'Invalid grant: account not found' });
+    if (header['alg'] !== 'RS256' || !verifySignature('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2]!, 'base64url'))) {
+      return send(response, 400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
+    }
+    const iat = Number(claims['iat']);
+    const exp = Number(claims['exp']);
+    if (!Number.isFinite(iat) || !Number.isFinite(exp) || exp * 1000 <= now() || exp - iat > 3600 || iat * 1000 > now() + 300_000) {
+      return send(response, 400, { error: 'invalid_grant', error_description: 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.' });
+    }
+    if (!audiencesOf(claims).includes(`${base}/token`)) return send(response, 400, { error: 'invalid_grant', error_description: 'Invalid JWT: Failed audience check.' });
+    if (typeof claims['scope'] !== 'string' || claims['scope'] === '') return send(response, 400, { error: 'invalid_scope', error_description: 'Invalid OAuth scope or ID token audience provided.' });
+    const { token } = issue({ kind: 'serviceAccount', label: account.email, members: [`serviceAccount:${account.email}`] }, 'sa');
+    send(response, 200, { access_token: token, expires_in: TOKEN_LIFETIME_SECONDS - 1, token_type: 'Bearer' });
+  };
+
+  /** IAM v1 projects.serviceAccounts.get (by email or uniqueId; project - or the account's own). */
+  const getServiceAccount = (project: string, emailOrId: string, authorization: string | undefined, response: http.ServerResponse): void => {
+    const who = authenticate(authorization);
+    if ('refused' in who) return send(response, 401, googleError(401, 'UNAUTHENTICATED', who.refused));
+    const account = [...accounts.values()].find((a) => a.email === emailOrId || a.uniqueId === emailOrId);
+    const projectID = account?.email.split('@')[1]!.split('.')[0];
+    if (!who.principal.members.some((member) => viewers.has(member))) {
+      return send(response, 403, googleError(403, 'PERMISSION_DENIED', `Permission 'iam.serviceAccounts.get' denied on resource (or it may not exist).`));
+    }
+    if (!account || (project !== '-' && project !== projectID)) return send(response, 404, googleError(404, 'NOT_FOUND', `Unknown service account`));
+    send(response, 200, {
+      name: `projects/${projectID}/serviceAccounts/${account.email}`,
+      projectId: projectID,
+      uniqueId: account.uniqueId,
+      email: account.email,
+      etag: Buffer.from(account.uniqueId).toString('base64'),
+      oauth2ClientId: account.uniqueId,
+    });
+  };
+
+  /** www.googleapis.com/service_accounts/v1/metadata/x509/EMAIL: kid → PEM certificate of each public key (unauthenticated). */
+  const x509Metadata = (email: string, response: http.ServerResponse): void => {
+    const account = accounts.get(email);
+    if (!account) return send(response, 404, googleError(404, 'NOT_FOUND', 'Not Found'));
+    const certificates: Record<string, string> = {};
+    for (const [kid, privateKey] of account.privateKeys) {
+      let pem = account.certificates.get(kid);
+      if (pem === undefined) {
+        pem = selfSignedCertificate(privateKey, email, kid, now());
+        account.certificates.set(kid, pem);
+      }
+      certificates[kid] = pem;
+    }
+    send(response, 200, certificates);
   };
 
   const server = http.createServer((request, response) => {
@@ -327,15 +449,25 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
       if (request.method === 'POST' && impersonate) return generateAccessToken(decodeURIComponent(impersonate[1]!), request.headers.authorization, body, response);
       const signer = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):signJwt$/.exec(url.pathname);
       if (request.method === 'POST' && signer) return signJwt(decodeURIComponent(signer[1]!), request.headers.authorization, body, response);
+      if (request.method === 'POST' && url.pathname === '/token') return jwtBearer(body, response);
+      const getter = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+)$/.exec(url.pathname);
+      if (request.method === 'GET' && getter) return getServiceAccount(decodeURIComponent(getter[1]!), decodeURIComponent(getter[2]!), request.headers.authorization, response);
+      // Google's own OAuth 2.0 signing keys: none of them signs a service account's JWT.
+      if (request.method === 'GET' && url.pathname === '/oauth2/v1/certs') return send(response, 200, {});
+      const x509 = /^\/service_accounts\/v1\/metadata\/x509\/([^/]+)$/.exec(url.pathname);
+      if (request.method === 'GET' && x509) return x509Metadata(decodeURIComponent(x509[1]!), response);
       send(response, 404, googleError(404, 'NOT_FOUND', `The requested URL ${url.pathname} was not found on this server.`));
     })().catch((err: unknown) => send(response, 500, googleError(500, 'INTERNAL', err instanceof Error ? err.message : String(err))));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     stsEndpoint: base,
     iamEndpoint: base,
+    oauthTokenUri: `${base}/token`,
+    iamAdminEndpoint: base,
+    googleApisEndpoint: base,
     exchanges,
     impersonations,
     addProject: (id, number) => void projects.set(id, number),
@@ -363,7 +495,10 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
       return audience;
     },
     createServiceAccount(email) {
-      if (!accounts.has(email)) accounts.set(email, { email, keys: new Map(), workloadIdentityUsers: new Map(), tokenCreators: new Set() });
+      if (!accounts.has(email)) {
+        const uniqueId = `1${String(BigInt(`0x${randomBytes(9).toString('hex')}`)).padStart(20, '0').slice(0, 20)}`;
+        accounts.set(email, { email, uniqueId, keys: new Map(), privateKeys: new Map(), certificates: new Map(), workloadIdentityUsers: new Map(), tokenCreators: new Set() });
+      }
     },
     createServiceAccountKey(email) {
       const account = accounts.get(email);
@@ -371,6 +506,7 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
       const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const kid = randomBytes(20).toString('hex');
       account.keys.set(kid, publicKey);
+      account.privateKeys.set(kid, privateKey);
       return {
         type: 'service_account',
         project_id: email.split('@')[1]!.split('.')[0]!,
@@ -392,6 +528,8 @@ export async function startGoogleIdentity(options: GoogleIdentityOptions): Promi
       account.tokenCreators.add(member);
     },
     publicKey: (email, kid) => accounts.get(email)?.keys.get(kid),
+    grantServiceAccountViewer: (member) => void viewers.add(member),
+    uniqueId: (email) => accounts.get(email)?.uniqueId,
     signedJwts,
     gkeMember: (projectID, namespace, name) => `serviceAccount:${projectID}.svc.id.goog[${namespace}/${name}]`,
     federationMember: (projectID, pool, namespace, name) =>
