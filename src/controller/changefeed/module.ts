@@ -40,7 +40,10 @@ function changeFeedModule(kind: 'SecretStore' | 'ClusterSecretStore'): Controlle
         const parsed = ctx.stores.parsedStore(kind, namespace ?? '', name);
         const previous = uids.get(key);
         const uid = parsed?.ok ? (parsed.value.metadata.uid ?? '') : undefined;
-        if (previous !== undefined && previous !== uid) runner.stop(previous);
+        if (previous !== undefined && previous !== uid) {
+          runner.stop(previous);
+          ctx.remoteChanges.forgetStore(previous);
+        }
         if (!parsed?.ok || uid === undefined) {
           uids.delete(key);
           return;

@@ -4,6 +4,7 @@
 // with a "remote changed" mark their reconcile honours whatever their refreshInterval. Notifications of one store
 // arriving within COALESCE_MS are handled as one: one drop of its reads and one queue entry per ExternalSecret, so
 // the whole burst costs one provider read per key (the ExternalSecrets reading it share that read).
+import { createHash } from 'node:crypto';
 import type { Clock } from '../../util/clock.ts';
 import { systemTimers, type Timers } from '../../util/timers.ts';
 import type { ChangeFeedSource, ChangeNotification } from '../../providers/change-feed.ts';
@@ -14,6 +15,16 @@ import type { FeedStatusBook } from './feed-status.ts';
 export const COALESCE_MS = 100;
 /** Event ids remembered per store to recognise redeliveries (SQS at-least-once, Pub/Sub redelivery). */
 export const REMEMBERED_IDS = 4096;
+/**
+ * Ids longer than this are remembered by their SHA-256. Some feeds' ids come from the message body, which whoever
+ * may write to the queue (the tenant, for its own queue) chooses: 4,096 ids of 2 KiB would be 8 MiB per store.
+ */
+export const REMEMBERED_ID_CHARS = 64;
+
+/** What is kept of an id: itself when short, else its digest (the prefixes keep the two kinds apart). */
+function rememberedId(id: string): string {
+  return id.length <= REMEMBERED_ID_CHARS ? `=${id}` : `#${createHash('sha256').update(id).digest('base64')}`;
+}
 
 export type NotificationResult = 'matched' | 'ignored' | 'duplicate' | 'refused';
 
@@ -100,6 +111,12 @@ export class RemoteChanges {
     if (this.#pending.get(externalSecret) === change) this.#pending.delete(externalSecret);
   }
 
+  /** The store is gone: the event ids remembered for it go too. */
+  forgetStore(uid: string): void {
+    this.#seen.delete(uid);
+    this.#batch.delete(uid);
+  }
+
   /** The ExternalSecret is gone. */
   forget(externalSecret: string): void {
     this.#pending.delete(externalSecret);
@@ -115,8 +132,9 @@ export class RemoteChanges {
   #one(store: StoreIdentity, source: ChangeFeedSource, n: ChangeNotification, now: number): NotificationResult {
     let seen = this.#seen.get(store.uid);
     if (!seen) this.#seen.set(store.uid, (seen = new Map()));
-    if (seen.has(n.id)) return 'duplicate';
-    seen.set(n.id, true);
+    const id = rememberedId(n.id);
+    if (seen.has(id)) return 'duplicate';
+    seen.set(id, true);
     if (seen.size > REMEMBERED_IDS) seen.delete(seen.keys().next().value!);
 
     const readers = new Set<string>();

@@ -2,8 +2,10 @@
 // the fresh-read drop, pending marks, and the tenancy rule for the queue URL (attacked as a tenant would).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { changeFromEvent } from '../../../src/providers/aws/change-events.ts';
-import { RemoteChanges, COALESCE_MS, type NotificationResult } from '../../../src/controller/changefeed/remote-changes.ts';
+import { RemoteChanges, COALESCE_MS, REMEMBERED_IDS, type NotificationResult } from '../../../src/controller/changefeed/remote-changes.ts';
 import { FeedStatusBook } from '../../../src/controller/changefeed/feed-status.ts';
 import { remoteChanged } from '../../../src/controller/changefeed/refresh-mark.ts';
 import { createSharedCalls, staleReadsOf, withSharedCalls } from '../../../src/providers/shared-calls.ts';
@@ -160,4 +162,34 @@ test('status.changeFeeds: a feed no longer configured loses its entry, also one 
   assert.deepEqual(written.at(-1), [{ source: 'webhook', connected: true, lastHeardTime: 't' }]);
   await fresh.keepOnly(store, new Set(), [{ source: 'webhook', connected: true }]);
   assert.deepEqual(written.at(-1), [], 'no feed left: an empty list');
+});
+
+// A tenant who can write to the queue its own store reads (its own queue) chooses the event ids: the Alibaba and
+// Azure bodies carry them, up to 2,048 characters each. The host remembers REMEMBERED_IDS per store to recognise
+// redeliveries — 4,096 ids of 2 KiB are 8 MiB a store, and a tenant may make many stores.
+test('tenant attack: 4 stores flooded with 2 KiB event ids keep about half a MiB each, and nothing once the stores are gone', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const h = harness();
+  const stores = [0, 1, 2, 3].map((i) => ({ ref: `SecretStore/team/s${i}`, uid: `u${i}` }));
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (const store of stores) {
+    for (let i = 0; i < REMEMBERED_IDS; i++) {
+      // A fresh string each time (as JSON.parse of each message makes one), not a slice of one big string.
+      const id = `${store.uid}-${i}-`.padEnd(2048, String.fromCharCode(97 + (i % 26)));
+      h.changes.notify(store, 'alibaba-mns', [{ id, keys: ['nobody-reads-this'], event: 'PutSecretValue' }]);
+    }
+  }
+  const longId = `u0-${REMEMBERED_IDS - 1}-`.padEnd(2048, String.fromCharCode(97 + ((REMEMBERED_IDS - 1) % 26)));
+  assert.deepEqual(h.changes.notify(stores[0]!, 'alibaba-mns', [{ id: longId, keys: ['db'], event: 'PutSecretValue' }]), ['duplicate'], 'a redelivery of a long id is still recognised');
+  gc();
+  const kept = process.memoryUsage().heapUsed - before;
+  console.log(`remembered ids of 4 flooded stores: ${(kept / 1024).toFixed(0)} KiB of heap`);
+  assert.ok(kept < 4 * 1024 * 1024, `the remembered ids of 4 stores hold ${(kept / 1024 / 1024).toFixed(1)} MiB`);
+  for (const store of stores) h.changes.forgetStore(store.uid);
+  gc();
+  const left = process.memoryUsage().heapUsed - before;
+  console.log(`after the stores are gone: ${(left / 1024).toFixed(0)} KiB`);
+  assert.ok(left < 512 * 1024, `${(left / 1024).toFixed(0)} KiB left after the stores are gone`);
 });
