@@ -8,7 +8,7 @@ import type { DecodingStrategy } from '../../providers/provider.ts';
 import { decode } from '../../providers/decoding.ts';
 import { compileGoRegexp } from '../../util/go-regexp.ts';
 import { convertKey, type ConversionStrategy } from '../../util/key-conversion.ts';
-import type { TemplateEngine } from '../../templates/engine.ts';
+import type { RenderSession, TemplateEngine } from '../../templates/engine.ts';
 import { TemplateError } from '../../templates/errors.ts';
 import { SECRET_KEY } from '../../templates/secret-key.ts';
 
@@ -30,6 +30,8 @@ export function rewriteKeys(
   data: ReadonlyMap<string, Uint8Array>,
   engine: TemplateEngine,
   where: string,
+  /** One render budget for every transform step (else each step gets its own session). */
+  session?: RenderSession,
 ): Map<string, Uint8Array> {
   let current = new Map(data);
   steps.forEach((step, index) => {
@@ -56,8 +58,8 @@ export function rewriteKeys(
       } catch (err) {
         throw err instanceof TemplateError ? new DataFromSpecError(err.message) : err;
       }
-      const session = engine.session();
-      rename = (key) => session.render(template, { value: key }, templateAt);
+      const stepSession = session ?? engine.session();
+      rename = (key) => stepSession.render(template, { value: key }, templateAt);
     } else {
       throw new DataFromSpecError(`${at} must set one of regexp, transform or merge`);
     }

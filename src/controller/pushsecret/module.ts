@@ -12,12 +12,11 @@ import { watch } from '../runtime/manager.ts';
 import { resolveStore } from '../externalsecret/store-ref.ts';
 import { selectorMatches } from '../secretstore/namespace-conditions.ts';
 import { createPushSecretReconciler, type CachedPushSecret, type SelectedStore, type SourceData, type StoreSelection } from './reconciler.ts';
-import type { KeyRenamer } from './plan.ts';
-import { createTemplateEngine, DEFAULT_TEMPLATE_LIMITS } from '../../templates/engine.ts';
+import { createKeyRenamer, createRenameEngine } from './rename-keys.ts';
+import { createTemplateEngine } from '../../templates/engine.ts';
 import { templateSourceNames } from '../../templates/render-secret.ts';
 import { TemplateError } from '../../templates/errors.ts';
 import { DEFAULT_SANDBOX_OPTIONS, workerSandbox } from '../externalsecret/sandbox.ts';
-import { rewriteKeys } from '../externalsecret/data-from.ts';
 import { readConfigMapData } from '../../k8s/reads.ts';
 import { listSecretsByLabel } from '../../k8s/secret-lists.ts';
 import type { Condition } from '../conditions.ts';
@@ -29,8 +28,6 @@ export const PushSecretKind: KindDescriptor<RawCustomObject> = { kind: 'PushSecr
 const NAME = 'pushsecret';
 /** spec.selector.secret.selector: more Secrets than this is a selector too wide to be meant (each is read and pushed). */
 const MAX_SELECTED_SECRETS = 64;
-/** Render budget of one PushSecret's dataTo rewrite templates (key names, not values). */
-const RENAME_RENDER_MS = 100;
 
 export const pushSecretController: ControllerModule = {
   name: NAME,
@@ -125,13 +122,9 @@ export const pushSecretController: ControllerModule = {
         throw err;
       }
     };
-    // Rewrites of remote keys: small templates over key names, bounded by a short render budget per PushSecret.
-    const renameEngine = createTemplateEngine({ ...DEFAULT_TEMPLATE_LIMITS, renderMs: RENAME_RENDER_MS });
-    const renameKeys: KeyRenamer = (steps, keys, where) => {
-      const placeholder = new Map(keys.map((key) => [key, new TextEncoder().encode(key)]));
-      const renamed = rewriteKeys(steps, placeholder, renameEngine, where);
-      return new Map([...renamed].map(([remoteKey, original]) => [new TextDecoder().decode(original), remoteKey]));
-    };
+    // Rewrites of remote keys: small templates over key names, one render budget per PushSecret reconcile.
+    const renameEngine = createRenameEngine();
+    const newKeyRenamer = () => createKeyRenamer(renameEngine);
 
     const reconcile = createPushSecretReconciler({
       clock: ctx.clock,
@@ -144,7 +137,7 @@ export const pushSecretController: ControllerModule = {
       },
       readSource,
       renderTemplate,
-      renameKeys,
+      newKeyRenamer,
       clientFor: ctx.clientFor,
       status: ctx.status,
       events: ctx.events,

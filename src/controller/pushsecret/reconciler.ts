@@ -47,8 +47,8 @@ export interface PushSecretReconcilerDeps {
   readonly readSource: (ps: PushSecret, signal: AbortSignal) => Promise<SourceData>;
   /** spec.template over one source's data (Liquid, as ExternalSecret templates; rendered in the sandbox): the data with the rendered keys. */
   readonly renderTemplate?: ((ps: PushSecret, data: ReadonlyMap<string, Uint8Array>, signal: AbortSignal) => Promise<Map<string, Uint8Array>>) | undefined;
-  /** spec.dataTo[].rewrite: original key → remote key. */
-  readonly renameKeys: KeyRenamer;
+  /** spec.dataTo[].rewrite (original key → remote key): a renamer for one reconcile, which shares one render budget. */
+  readonly newKeyRenamer: () => KeyRenamer;
   readonly clientFor: (store: ResolvedStore, namespace: string, signal: AbortSignal) => Promise<SecretsClient>;
   readonly status: StatusWriter;
   readonly events: EventRecorder;
@@ -269,7 +269,8 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
         // Rendered before anything is pushed: a template error pushes nothing.
         sources = await Promise.all(sources.map(async (secret) => ({ name: secret.name, data: await render(ps, secret.data, signal) })));
       }
-      for (const store of selection.stores) itemsOf.set(store, pushItems(ps, sources, store, deps.renameKeys));
+      const rename = deps.newKeyRenamer();
+      for (const store of selection.stores) itemsOf.set(store, pushItems(ps, sources, store, rename));
     } catch (err) {
       // The spec (or the template against these values) cannot work; a transient failure (the sandbox's budget) is retried.
       if (!(err instanceof TerminalError) && !(err instanceof TemplateError)) {
