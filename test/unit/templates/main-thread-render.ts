@@ -1,12 +1,12 @@
 // Worker body for pem-scan.test.ts: renders one template as a PushSecret's rewrite transform does — on the thread
-// that runs it, with the rename engine's 100 ms budget, which liquid checks only between filter calls — and posts
-// what came out. The test gives the worker a deadline, so a filter that never yields fails the test instead of
+// that runs it, with the rename engine's budget, which liquid checks only between filter calls — and posts what came
+// out. The test gives the worker a deadline, so a filter that never yields fails the test instead of
 // hanging it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createTemplateEngine, DEFAULT_TEMPLATE_LIMITS } from '../../../src/templates/engine.ts';
+import { createRenameEngine } from '../../../src/controller/pushsecret/rename-keys.ts';
 
 const { template } = workerData as { template: string };
-const engine = createTemplateEngine({ ...DEFAULT_TEMPLATE_LIMITS, renderMs: 100 });
+const engine = createRenameEngine();
 const started = performance.now();
 let outcome: string;
 try {
