@@ -69,7 +69,7 @@ export const RetrySettingsSchema = z
       .max(2147483647)
       .optional()
       .describe('How often a provider call that failed transiently (not a refusal, not a missing secret) is retried within a sync; default 3 (0 for vault), at most 10 are made.'),
-    retryInterval: durationString('spec.retrySettings.retryInterval').optional().describe('The wait between those retries, e.g. "10s"; default 1s, at most 30s.'),
+    retryInterval: durationString('spec.retrySettings.retryInterval').optional().describe('The wait between those retries, e.g. "10s"; default 1s, at least 1s, at most 30s.'),
   })
   .meta(typeMeta('SecretStoreRetrySettings', "ESO's retry settings for provider calls: retries within a sync, before a failure reaches the operator's own backoff (1 s doubling to 5 min)."));
 

@@ -1236,7 +1236,7 @@ export interface FakeProviderData {
 export interface SecretStoreRetrySettings {
   /** How often a provider call that failed transiently (not a refusal, not a missing secret) is retried within a sync; default 3 (0 for vault), at most 10 are made. */
   readonly maxRetries?: number;
-  /** The wait between those retries, e.g. "10s"; default 1s, at most 30s. */
+  /** The wait between those retries, e.g. "10s"; default 1s, at least 1s, at most 30s. */
   readonly retryInterval?: string;
 }
 

@@ -15,6 +15,9 @@ export interface ProviderRetry {
   readonly intervalMs: number;
 }
 
+/** The shortest wait between retries, whatever retryInterval says (ESO's Vault client's first wait). */
+export const MIN_RETRY_INTERVAL_MS = 1000;
+
 /** Without retrySettings: no retry at a fixed interval, only the reconcile's own backoff (1 s doubling to 5 min). */
 export const NO_PROVIDER_RETRY: ProviderRetry = { maxRetries: 0, intervalMs: 0 };
 
@@ -28,7 +31,8 @@ export function providerRetryOf(settings: SecretStoreRetrySettings | undefined, 
   const intervalMs = settings.retryInterval === undefined ? 1000 : parseDuration(settings.retryInterval);
   return {
     maxRetries: Math.min(maxRetries, PROVIDER_RETRY_LIMITS.maxRetries),
-    intervalMs: Math.min(intervalMs, PROVIDER_RETRY_LIMITS.intervalMs),
+    // At least 1 s: "0s" would requeue a failing ExternalSecret maxRetries times at once, each a provider call.
+    intervalMs: Math.min(Math.max(intervalMs, MIN_RETRY_INTERVAL_MS), PROVIDER_RETRY_LIMITS.intervalMs),
   };
 }
 

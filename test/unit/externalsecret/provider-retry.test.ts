@@ -117,6 +117,8 @@ test("retrySettings: ESO's defaults (3 retries, 0 for vault; 1 s apart) and a ca
   assert.deepEqual(providerRetryOf({ retryInterval: '5s' }, 'vault'), { maxRetries: 0, intervalMs: 5000 });
   assert.deepEqual(providerRetryOf({ maxRetries: 2147483647, retryInterval: '24h' }, 'aws'), { maxRetries: 10, intervalMs: 30_000 });
   assert.deepEqual(providerRetryOf(undefined, 'aws'), { maxRetries: 0, intervalMs: 0 });
+  // "0s" is not a tight loop of provider calls: at least 1 s apart.
+  assert.deepEqual(providerRetryOf({ maxRetries: 10, retryInterval: '0s' }, 'aws'), { maxRetries: 10, intervalMs: 1000 });
 });
 
 /** A controller whose reconcile of each key fails as `fail(key, attempt)` says, on fake time; one worker. */
