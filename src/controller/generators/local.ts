@@ -31,7 +31,7 @@ export interface GeneratorObjectRef {
 
 type ParsedGenerator = { readonly kind: 'Password'; readonly spec: PasswordSpec } | { readonly kind: 'SSHKey'; readonly spec: SSHKeySpec } | { readonly kind: 'UUID' };
 
-export function createLocalGenerators(read: ReadGeneratorObject): LocalGenerators {
+export function createLocalGenerators(read: ReadGeneratorObject, makeSshKey: typeof sshKeyValues = sshKeyValues): LocalGenerators {
   async function parsed(namespace: string, ref: GeneratorObjectRef, signal: AbortSignal): Promise<ParsedGenerator> {
     const plural = ref.kind === Kind.Password ? Plural.Password : ref.kind === Kind.SSHKey ? Plural.SSHKey : ref.kind === Kind.UUID ? Plural.UUID : undefined;
     if (plural === undefined) throw new TerminalError(`generator kind ${ref.kind} is not a local generator`);
@@ -43,11 +43,20 @@ export function createLocalGenerators(read: ReadGeneratorObject): LocalGenerator
     const value = result.value;
     return value.kind === 'Password' ? { kind: 'Password', spec: value.spec } : value.kind === 'SSHKey' ? { kind: 'SSHKey', spec: value.spec } : { kind: 'UUID' };
   }
+  // One key pair at a time per controller: generateKeyPair runs on libuv's 4 shared threads, which DNS lookups and
+  // file reads of every tenant also need, and an RSA 4096 pair takes 0.2–1.2 s of one (test/bench/generators.ts).
+  // So key generation holds at most one thread per controller, whatever the number of workers.
+  let keyPairTail: Promise<unknown> = Promise.resolve();
+  const oneKeyPairAtATime = <T>(make: () => Promise<T>): Promise<T> => {
+    const run = keyPairTail.then(make, make);
+    keyPairTail = run.catch(() => {});
+    return run;
+  };
   return {
     async generate(namespace, ref, signal) {
       const generator = await parsed(namespace, ref, signal);
       if (generator.kind === 'Password') return passwordValues(generator.spec);
-      if (generator.kind === 'SSHKey') return sshKeyValues(generator.spec);
+      if (generator.kind === 'SSHKey') return oneKeyPairAtATime(() => makeSshKey(generator.spec));
       return new Map([['uuid', Buffer.from(randomUUID())]]);
     },
     async keys(namespace, ref, signal) {

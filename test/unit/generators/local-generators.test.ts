@@ -136,3 +136,22 @@ test('keepGenerated: what the Secret holds is kept (all keys or none), fresh val
   assert.deepEqual([...keepGenerated(fresh, kept, true)].map(([k, v]) => [k, v.toString()]), [['privateKey', 'new-priv'], ['publicKey', 'new-pub']]);
   assert.deepEqual([...keepGenerated(fresh, new Map([['privateKey', Buffer.from('old-priv')]]), false)].map(([k, v]) => [k, v.toString()]), [['privateKey', 'new-priv'], ['publicKey', 'new-pub']]);
 });
+
+test('SSHKey: one key pair at a time per controller, so key generation never takes more than one of libuv\'s shared threads; a failed one does not block the next', async () => {
+  let running = 0;
+  let most = 0;
+  let calls = 0;
+  const make = async () => {
+    calls++;
+    running++;
+    most = Math.max(most, running);
+    await new Promise((resolve) => setImmediate(resolve));
+    running--;
+    if (calls === 2) throw new TerminalError('keygen failed');
+    return new Map([['publicKey', new Uint8Array([1])]]);
+  };
+  const generators = createLocalGenerators(async () => ({ apiVersion: 'secret-relay.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'k', namespace: 'n' }, spec: { keyType: 'rsa', keySize: 4096 } }), make);
+  const results = await Promise.allSettled([1, 2, 3, 4].map(() => generators.generate('n', { kind: 'SSHKey', name: 'k' }, AbortSignal.timeout(5000))));
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  assert.equal(most, 1, 'never two key pairs at once');
+});
