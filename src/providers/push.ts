@@ -110,3 +110,43 @@ export function parseObject(text: string, what: string): Record<string, unknown>
 }
 
 export const utf8 = (text: string): Uint8Array => encoder.encode(text);
+
+/** A data[].metadata's provider part (ESO's PushSecretMetadata `spec`), read field by field. */
+export interface PushMetadataSpec {
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** A string field, or undefined when unset. */
+  text(field: string): string | undefined;
+  /** A map of strings (tags, labels …) that must not set `reserved` keys: those carry our ownership mark. */
+  stringMap(field: string, reserved: readonly string[], marked?: string): Record<string, string>;
+}
+
+/** Reads data[].metadata.spec; every wrong type is one refusal naming the field. Pure. */
+export function pushMetadataSpec(metadata: Readonly<Record<string, unknown>> | undefined): PushMetadataSpec {
+  const spec = metadata?.['spec'] ?? {};
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new TerminalError('data[].metadata.spec must be an object (ESO PushSecretMetadata)');
+  const fields = spec as Record<string, unknown>;
+  return {
+    fields,
+    text(field) {
+      const value = fields[field];
+      if (value === undefined) return undefined;
+      if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.${field} must be a string`);
+      return value;
+    },
+    stringMap(field, reserved, marked = 'secret') {
+      const raw = fields[field];
+      const out: Record<string, string> = {};
+      if (raw === undefined) return out;
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TerminalError(`data[].metadata.spec.${field} must be a map of keys to values`);
+      for (const [key, value] of Object.entries(raw)) {
+        if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.${field}.${key} must be a string`);
+        if (reserved.includes(key)) throw new TerminalError(`data[].metadata.spec.${field} must not set ${key}: secret-relay sets it to mark the ${marked} as this PushSecret's`);
+        out[key] = value;
+      }
+      return out;
+    },
+  };
+}
+
+/** The keys of our ownership mark, which a user's tags may not set. */
+export const MARK_KEYS: readonly string[] = [MARK_MANAGED_BY_KEY, MARK_OWNER_KEY];

@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { TerminalError } from '../../util/errors.ts';
 import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from '../push.ts';
-import { mergeProperty, notOwned, ownershipOf, removeProperty, MARK_MANAGED_BY_KEY, MARK_MANAGED_BY_VALUE, MARK_OWNER_KEY } from '../push.ts';
+import { mergeProperty, notOwned, ownershipOf, removeProperty, MARK_MANAGED_BY_KEY, MARK_MANAGED_BY_VALUE, MARK_OWNER_KEY, pushMetadataSpec, MARK_KEYS } from '../push.ts';
 import { secretValueBytes, tagsOf, toleratedCode, type KmsCall } from './kms.ts';
 
 /** KMS tag limits: keys 1–128 characters and not starting with aliyun or acs:, values up to 128 characters. */
@@ -28,22 +28,14 @@ export interface AlibabaPushMetadata {
 
 /** data[].metadata (PushSecretMetadata) spec for Alibaba: tags, description, encryptionKeyId, secretDataType. Pure. */
 export function parseAlibabaMetadata(metadata: Readonly<Record<string, unknown>> | undefined): AlibabaPushMetadata {
-  const spec = (metadata?.['spec'] ?? {}) as Record<string, unknown>;
-  const text = (field: string): string | undefined => {
-    const value = spec[field];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.${field} must be a string`);
-    return value;
-  };
-  const tags: Record<string, string> = {};
-  for (const [key, value] of Object.entries((spec['tags'] ?? {}) as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.tags.${key} must be a string`);
-    if (key === MARK_MANAGED_BY_KEY || key === MARK_OWNER_KEY) throw new TerminalError(`data[].metadata.spec.tags must not set ${key}: secret-relay sets it to mark the secret as this PushSecret's`);
+  const spec = pushMetadataSpec(metadata);
+  const text = spec.text;
+  const tags = spec.stringMap('tags', MARK_KEYS);
+  for (const [key, value] of Object.entries(tags)) {
     if (key.length === 0 || key.length > ALIBABA_TAG_LIMITS.key || RESERVED_TAG_PREFIX.test(key)) {
       throw new TerminalError(`data[].metadata.spec.tags: the key "${key.slice(0, 140)}" is refused by KMS (1–${ALIBABA_TAG_LIMITS.key} characters, not starting with aliyun or acs:)`);
     }
     if (value.length > ALIBABA_TAG_LIMITS.value) throw new TerminalError(`data[].metadata.spec.tags.${key}: KMS takes tag values of at most ${ALIBABA_TAG_LIMITS.value} characters`);
-    tags[key] = value;
   }
   const secretDataType = text('secretDataType');
   if (secretDataType !== undefined && secretDataType !== 'text' && secretDataType !== 'binary') throw new TerminalError('data[].metadata.spec.secretDataType must be text or binary');

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { NoSecretError, TerminalError } from '../provider.ts';
 import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from '../push.ts';
-import { markOf, mergeProperty, notOwned, ownershipOf, removeProperty, valueText, MARK_MANAGED_BY_KEY, MARK_OWNER_KEY } from '../push.ts';
+import { markOf, mergeProperty, notOwned, ownershipOf, removeProperty, valueText, pushMetadataSpec, MARK_KEYS } from '../push.ts';
 import { awsCall } from './errors.ts';
 
 export interface ParameterPushMetadata {
@@ -35,27 +35,16 @@ export const PARAMETER_POLICY_LIMITS = { chars: 4096, count: 10 } as const;
  * Intelligent-Tiering, which then picks Advanced) — ESO drops them silently otherwise, secret-relay says so. Pure.
  */
 export function parseParameterMetadata(metadata: Readonly<Record<string, unknown>> | undefined): ParameterPushMetadata {
-  const spec = (metadata?.['spec'] ?? {}) as Record<string, unknown>;
-  const text = (field: string): string | undefined => {
-    const value = spec[field];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.${field} must be a string`);
-    return value;
-  };
+  const spec = pushMetadataSpec(metadata);
   // ESO's field is secretType.
-  const type = text('secretType') ?? 'SecureString';
+  const type = spec.text('secretType') ?? 'SecureString';
   if (type !== 'String' && type !== 'StringList' && type !== 'SecureString') throw new TerminalError('data[].metadata.spec.secretType must be String, StringList or SecureString');
-  const tierSpec = spec['tier'] as { type?: unknown; policies?: unknown } | undefined;
+  const tierSpec = spec.fields['tier'] as { type?: unknown; policies?: unknown } | undefined;
   const tier = tierSpec?.type;
   if (tier !== undefined && tier !== 'Standard' && tier !== 'Advanced' && tier !== 'Intelligent-Tiering') throw new TerminalError('data[].metadata.spec.tier.type must be Standard, Advanced or Intelligent-Tiering');
   const policies = parsePolicies(tierSpec?.policies, tier);
-  const tags: Record<string, string> = {};
-  for (const [key, value] of Object.entries((spec['tags'] ?? {}) as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.tags.${key} must be a string`);
-    if (key === MARK_MANAGED_BY_KEY || key === MARK_OWNER_KEY) throw new TerminalError(`data[].metadata.spec.tags must not set ${key}: secret-relay sets it to mark the parameter as this PushSecret's`);
-    tags[key] = value;
-  }
-  return { type, kmsKeyID: text('kmsKeyID'), tier: tier as ParameterPushMetadata['tier'], policies, description: text('description'), tags };
+  const tags = spec.stringMap('tags', MARK_KEYS, 'parameter');
+  return { type, kmsKeyID: spec.text('kmsKeyID'), tier: tier as ParameterPushMetadata['tier'], policies, description: spec.text('description'), tags };
 }
 
 function parsePolicies(policies: unknown, tier: unknown): string | undefined {

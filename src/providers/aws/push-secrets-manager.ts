@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { NoSecretError, TerminalError } from '../provider.ts';
 import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from '../push.ts';
-import { markOf, mergeProperty, notOwned, ownershipOf, removeProperty, valueText, MARK_MANAGED_BY_KEY, MARK_OWNER_KEY } from '../push.ts';
+import { markOf, mergeProperty, notOwned, ownershipOf, removeProperty, valueText, pushMetadataSpec, MARK_KEYS } from '../push.ts';
 import { awsCall } from './errors.ts';
 
 /** ESO's PushSecretMetadata spec for Secrets Manager (the fields secret-relay reads). */
@@ -28,28 +28,11 @@ export interface SecretsManagerPushMetadata {
 
 /** data[].metadata → the settings, refusing what is not ours to set (the mark's tags) or not understood. Pure. */
 export function parseSecretsManagerMetadata(metadata: Readonly<Record<string, unknown>> | undefined): SecretsManagerPushMetadata {
-  if (metadata === undefined) return { tags: {}, secretPushFormat: 'string' };
-  const spec = (metadata['spec'] ?? {}) as Record<string, unknown>;
-  if (typeof spec !== 'object' || spec === null) throw new TerminalError('data[].metadata.spec must be an object (ESO PushSecretMetadata)');
-  const tags: Record<string, string> = {};
-  const rawTags = spec['tags'];
-  if (rawTags !== undefined) {
-    if (typeof rawTags !== 'object' || rawTags === null || Array.isArray(rawTags)) throw new TerminalError('data[].metadata.spec.tags must be a map of tag keys to values');
-    for (const [key, value] of Object.entries(rawTags)) {
-      if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.tags.${key} must be a string`);
-      if (key === MARK_MANAGED_BY_KEY || key === MARK_OWNER_KEY) throw new TerminalError(`data[].metadata.spec.tags must not set ${key}: secret-relay sets it to mark the secret as this PushSecret's`);
-      tags[key] = value;
-    }
-  }
-  const format = spec['secretPushFormat'] ?? 'string';
+  const spec = pushMetadataSpec(metadata);
+  const tags = spec.stringMap('tags', MARK_KEYS);
+  const format = spec.fields['secretPushFormat'] ?? 'string';
   if (format !== 'string' && format !== 'binary') throw new TerminalError('data[].metadata.spec.secretPushFormat must be string or binary');
-  const text = (field: string): string | undefined => {
-    const value = spec[field];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.${field} must be a string`);
-    return value;
-  };
-  return { tags, description: text('description'), kmsKeyID: text('kmsKeyID'), secretPushFormat: format };
+  return { tags, description: spec.text('description'), kmsKeyID: spec.text('kmsKeyID'), secretPushFormat: format };
 }
 
 const tagList = (tags: Readonly<Record<string, string>>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));

@@ -5,21 +5,13 @@
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { NoSecretError, TerminalError } from '../provider.ts';
 import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from '../push.ts';
-import { markOf, mergeProperty, notOwned, ownershipOf, removeProperty, valueText, MARK_MANAGED_BY_KEY, MARK_OWNER_KEY } from '../push.ts';
+import { markOf, mergeProperty, notOwned, ownershipOf, removeProperty, valueText, pushMetadataSpec, MARK_KEYS } from '../push.ts';
 import { azureCall } from './errors.ts';
 
 /** data[].metadata spec (ESO's for Key Vault: tags, contentType … ; secret-relay reads these two). Pure. */
 export function parseKeyVaultMetadata(metadata: Readonly<Record<string, unknown>> | undefined): { tags: Record<string, string>; contentType?: string | undefined } {
-  const spec = (metadata?.['spec'] ?? {}) as Record<string, unknown>;
-  const tags: Record<string, string> = {};
-  for (const [key, value] of Object.entries((spec['tags'] ?? {}) as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.tags.${key} must be a string`);
-    if (key === MARK_MANAGED_BY_KEY || key === MARK_OWNER_KEY) throw new TerminalError(`data[].metadata.spec.tags must not set ${key}: secret-relay sets it to mark the secret as this PushSecret's`);
-    tags[key] = value;
-  }
-  const contentType = spec['contentType'];
-  if (contentType !== undefined && typeof contentType !== 'string') throw new TerminalError('data[].metadata.spec.contentType must be a string');
-  return { tags, contentType };
+  const spec = pushMetadataSpec(metadata);
+  return { tags: spec.stringMap('tags', MARK_KEYS), contentType: spec.text('contentType') };
 }
 
 export function createKeyVaultWriter(options: { secrets: SecretClient; vaultUrl: string; identity: () => string }) {

@@ -5,7 +5,7 @@
 // DeleteSecret for what we created.
 import { NoSecretError, TerminalError } from '../provider.ts';
 import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from '../push.ts';
-import { mergeProperty, notOwned, ownershipOf, removeProperty, valueText, MARK_MANAGED_BY_KEY, MARK_MANAGED_BY_VALUE, MARK_OWNER_KEY } from '../push.ts';
+import { mergeProperty, notOwned, ownershipOf, removeProperty, valueText, MARK_MANAGED_BY_KEY, MARK_MANAGED_BY_VALUE, MARK_OWNER_KEY, pushMetadataSpec, MARK_KEYS } from '../push.ts';
 import type { GcpCredentials } from './credentials.ts';
 import { secretName, versionName } from './plan.ts';
 import { authorizedCall } from './reader.ts';
@@ -13,17 +13,8 @@ import type { SecretManagerServiceClient } from './sdk.ts';
 
 /** ESO's PushSecretMetadata spec for GCP: labels, annotations (each a map of strings). Pure. */
 export function parseGcpMetadata(metadata: Readonly<Record<string, unknown>> | undefined): { labels: Record<string, string>; annotations: Record<string, string> } {
-  const spec = (metadata?.['spec'] ?? {}) as Record<string, unknown>;
-  const map = (field: string, reserved: string) => {
-    const out: Record<string, string> = {};
-    for (const [key, value] of Object.entries((spec[field] ?? {}) as Record<string, unknown>)) {
-      if (typeof value !== 'string') throw new TerminalError(`data[].metadata.spec.${field}.${key} must be a string`);
-      if (key === reserved) throw new TerminalError(`data[].metadata.spec.${field} must not set ${key}: secret-relay sets it to mark the secret as this PushSecret's`);
-      out[key] = value;
-    }
-    return out;
-  };
-  return { labels: map('labels', MARK_MANAGED_BY_KEY), annotations: map('annotations', MARK_OWNER_KEY) };
+  const spec = pushMetadataSpec(metadata);
+  return { labels: spec.stringMap('labels', [MARK_MANAGED_BY_KEY]), annotations: spec.stringMap('annotations', [MARK_OWNER_KEY]) };
 }
 
 export function createGcpWriter(settings: { client: SecretManagerServiceClient; credentials: GcpCredentials; parent: string }) {
