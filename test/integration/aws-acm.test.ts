@@ -48,6 +48,8 @@ before(async () => {
 
 after(async () => {
   await stopTestOperator(op, 'aws-acm');
+  // Its stores point at this suite's moto, stopped below: the next suites' operators need not retry them.
+  if (kube) await namespaces.deleteAll(kube);
   acm?.destroy();
   await check?.stop();
   await moto?.stop();
