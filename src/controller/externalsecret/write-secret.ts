@@ -203,7 +203,9 @@ export type RenameCleanup = { readonly kind: 'none' | 'deleted' } | { readonly k
 export async function removeRenamedSecret(ctx: SyncContext, source: WriteSource): Promise<RenameCleanup> {
   const bound = ctx.es.status?.binding?.name;
   if (!bound || bound === ctx.targetName) return { kind: 'none' };
-  const old = ctx.deps.getManagedSecret(ctx.namespace, bound);
+  // The cache may not have seen the old Secret yet when the rename follows its creation closely (seen in CI: the
+  // old Secret stayed, and with status.binding moved on, for good); a rename is rare, so a miss costs one GET.
+  const old = ctx.deps.getManagedSecret(ctx.namespace, bound) ?? (await ctx.deps.secrets.read(ctx.namespace, bound));
   if (!old?.metadata?.ownerReferences?.some((r) => r.uid === ctx.uid && r.controller === true)) return { kind: 'none' };
   try {
     await deleteSecret(ctx, source, bound, old.metadata.uid);

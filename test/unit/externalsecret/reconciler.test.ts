@@ -31,6 +31,8 @@ class World {
   applyError: Error | undefined;
   readonly reads: RemoteRef[] = [];
   readonly secrets = new Map<string, Applied>();
+  /** Secrets the managed-Secret cache has not seen yet (a watch event still on its way). */
+  readonly uncached = new Set<string>();
   readonly applies: Applied[] = [];
   readonly statusPatches: Array<{ ref: ResourceRef; status: Record<string, unknown> }> = [];
   readonly events: Array<{ type: string; reason: string; note: string; target: EventTarget }> = [];
@@ -78,7 +80,7 @@ class World {
         const parsed = parseExternalSecret(this.es);
         return parsed.ok ? parsed : { ok: false, error: parsed.error, raw: this.es as never };
       },
-      getManagedSecret: (namespace, name): SecretView | undefined => this.secrets.get(`${namespace}/${name}`),
+      getManagedSecret: (namespace, name): SecretView | undefined => (this.uncached.has(`${namespace}/${name}`) ? undefined : this.secrets.get(`${namespace}/${name}`)),
       resolveStore: () => this.storeResolution,
       clientFor: async () => this.client(),
       ...(this.generated
@@ -353,4 +355,17 @@ test('a generator-only ExternalSecret (no secretStoreRef, every dataFrom entry a
   await world.reconciler()('team/app', signal);
   assert.equal(world.secretValue('password'), 'generated-pw-1');
   assert.equal(world.generations, 1, 'nothing generated only to be dropped for the kept value');
+});
+
+test('a rename right after the first sync, before the cache has seen the Secret: the old Secret is still deleted', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  await reconcile('team/app', signal);
+  world.uncached.add('team/app');
+  (world.es as { spec: Record<string, unknown> }).spec.target = { name: 'renamed' };
+  (world.es as { metadata: { generation: number } }).metadata.generation = 2;
+  await reconcile('team/app', signal);
+  assert.ok(world.secrets.has('team/renamed'), 'the new Secret is written');
+  assert.equal(world.secrets.has('team/app'), false, 'the old Secret is gone');
+  assert.deepEqual(world.events.map((e) => e.reason), ['Created', 'Created', 'Deleted']);
 });
