@@ -11,9 +11,12 @@ import { TerminalError, type StoreContext } from '../provider.ts';
 import { createAlibabaSession, planAlibabaAuth, type AlibabaSessionDeps } from './auth.ts';
 import { changeFromQueueMessage } from './feed-events.ts';
 import type { AlibabaCredentials } from './sdk.ts';
+import { delay, systemTimers } from '../../util/timers.ts';
 
 /** The long poll's wait (MNS allows 30 s): one request per 20 s per store while nothing changes (about 130,000 a month). */
 export const LONG_POLL_SECONDS = 20;
+/** An empty long poll that came back sooner than this (an endpoint that does not hold it) waits for the rest. */
+export const MIN_EMPTY_POLL_MS = 1000;
 /**
  * Per-request limits. The client (httpx) also uses connectTimeout as the socket's idle timeout, so both must outlast
  * the long poll's silence.
@@ -142,6 +145,8 @@ export async function runMnsFeed(spec: AlibabaProvider, ctx: StoreContext, sink:
     const resource = `/queues/${queue.name}/messages`;
     while (!signal.aborted) {
       let message: Record<string, unknown> | undefined;
+      const asked = performance.now();
+      const waited = announced;
       try {
         // The first receive does not wait, so the store says connected at once, not after a long poll's silence.
         message = (await call('mns:ReceiveMessage', 'GET', `${resource}?waitseconds=${announced ? LONG_POLL_SECONDS : 0}`, 'Message', EMPTY)).body;
@@ -155,7 +160,10 @@ export async function runMnsFeed(spec: AlibabaProvider, ctx: StoreContext, sink:
         sink.connected();
       }
       const receipt = typeof message?.['ReceiptHandle'] === 'string' ? message['ReceiptHandle'] : undefined;
-      if (!message || receipt === undefined) continue;
+      if (!message || receipt === undefined) {
+        if (waited) await delay(systemTimers, MIN_EMPTY_POLL_MS - (performance.now() - asked), signal);
+        continue;
+      }
       const body = typeof message['MessageBody'] === 'string' ? message['MessageBody'] : '';
       const change = changeFromQueueMessage(body, { regionId: spec.regionID });
       if (change) await sink.deliver([change]);

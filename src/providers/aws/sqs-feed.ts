@@ -9,9 +9,15 @@ import { buildAwsSession, planAwsAuth, sdkClientConfig, REQUEST_LIMITS } from '.
 import { awsCall } from './errors.ts';
 import { DEFAULT_MAX_ATTEMPTS, type AwsProviderOptions } from './options.ts';
 import { changeFromEvent } from './change-events.ts';
+import { delay, systemTimers } from '../../util/timers.ts';
 
 /** SQS's longest wait: one request per 20 s per store while nothing changes (about 130,000 a month, in SQS's free tier). */
 export const LONG_POLL_SECONDS = 20;
+/**
+ * An empty answer that came back sooner than this (an SQS-compatible endpoint that does not hold the long poll) is
+ * followed by a wait for the rest of it: without, the loop asked again at once, as fast as the endpoint answered.
+ */
+export const MIN_EMPTY_POLL_MS = 1000;
 
 export async function runSqsFeed(spec: AwsProvider, ctx: StoreContext, sink: ChangeFeedSink, signal: AbortSignal, options: AwsProviderOptions): Promise<void> {
   const queueUrl = spec.changeFeed?.sqs.queueURL;
@@ -39,11 +45,15 @@ export async function runSqsFeed(spec: AwsProvider, ctx: StoreContext, sink: Cha
     sink.connected();
     const store = { service: spec.service, prefix: spec.prefix ?? '' };
     while (!signal.aborted) {
+      const asked = performance.now();
       const received = await call('sqs:ReceiveMessage', () =>
         sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: LONG_POLL_SECONDS }), { abortSignal: signal }),
       );
       const messages = received.Messages ?? [];
-      if (messages.length === 0) continue;
+      if (messages.length === 0) {
+        await delay(systemTimers, MIN_EMPTY_POLL_MS - (performance.now() - asked), signal);
+        continue;
+      }
       const notifications: ChangeNotification[] = [];
       for (const message of messages) {
         const change = changeFromEvent(message.Body ?? '', store);
