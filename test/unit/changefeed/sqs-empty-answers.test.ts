@@ -1,14 +1,12 @@
-// Long-poll feeds against an endpoint that answers an empty receive at once instead of holding it (an SQS- or
-// MNS-compatible server that ignores the wait): the feed must not ask again as fast as the endpoint answers. Each
-// endpoint here speaks its service's wire format (AWS JSON 1.0 for SQS, MNS's XML) and counts the receives.
+// The sqs feed against an endpoint that answers an empty receive at once instead of holding it (an SQS-compatible
+// server that ignores WaitTimeSeconds): the feed must not ask again as fast as the endpoint answers. The endpoint
+// speaks SQS's wire format (AWS JSON 1.0) and counts the receives. (The alibaba feed's test is in mns-feed.test.ts.)
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { runSqsFeed, MIN_EMPTY_POLL_MS as SQS_MIN_EMPTY_POLL_MS } from '../../../src/providers/aws/sqs-feed.ts';
-import { runMnsFeed, MIN_EMPTY_POLL_MS as MNS_MIN_EMPTY_POLL_MS } from '../../../src/providers/alibaba/mns-feed.ts';
-import { loadAlibabaSdk } from '../../../src/providers/alibaba/sdk.ts';
-import type { AlibabaProvider, AwsProvider } from '../../../src/api/types.generated.ts';
+import { runSqsFeed } from '../../../src/providers/aws/sqs-feed.ts';
+import type { AwsProvider } from '../../../src/api/types.generated.ts';
 import type { ChangeFeedSink } from '../../../src/providers/provider.ts';
 import { storeContext } from '../providers/helpers.ts';
 import { unusedKubeAccess } from '../../support/store-kube-access.ts';
@@ -47,7 +45,7 @@ async function receivesInWindow(run: (sink: ChangeFeedSink, signal: AbortSignal)
   return counted;
 }
 
-const keys = { kube: { ...unusedKubeAccess, readSecretKey: async (ref: { key: string }) => new TextEncoder().encode(ref.key === 'id' ? 'LTAIfeedunit' : 'feed-unit-secret') } };
+const keys = { kube: { ...unusedKubeAccess, readSecretKey: async (ref: { key: string }) => new TextEncoder().encode(ref.key === 'id' ? 'AKIAFEEDUNIT' : 'feed-unit-secret') } };
 
 test('sqs: an endpoint that answers the long poll at once with no messages is not asked again at once', async () => {
   let receives = 0;
@@ -71,30 +69,9 @@ test('sqs: an endpoint that answers the long poll at once with no messages is no
     };
     const counted = await receivesInWindow((sink, signal) => runSqsFeed(spec, storeContext(keys), sink, signal, {}), () => receives);
     console.log(`sqs: ${counted} receives in ${WINDOW_MS} ms of immediate empty answers`);
-    assert.ok(counted <= Math.ceil(WINDOW_MS / SQS_MIN_EMPTY_POLL_MS) + 1, `${counted} receives in ${WINDOW_MS} ms`);
+    // Pauses of 1 s, 2 s, 4 s …: at most 3 receives in the 3 s window.
+    assert.ok(counted <= 3, `${counted} receives in ${WINDOW_MS} ms`);
   } finally {
     sqs.close();
-  }
-});
-
-test('mns: an endpoint that answers the long poll at once with MessageNotExist is not asked again at once', async () => {
-  let receives = 0;
-  const mns = await serve((req, _body, res) => {
-    if (req.method === 'GET' && /\/messages\?/.test(req.url ?? '')) receives++;
-    res.writeHead(404, { 'content-type': 'text/xml;charset=utf-8', 'x-mns-request-id': 'R1', 'x-mns-version': '2015-06-06' });
-    res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error xmlns="http://mns.aliyuncs.com/doc/v1/"><Code>MessageNotExist</Code><Message>Message not exist.</Message><RequestId>R1</RequestId><HostId>${req.headers.host}</HostId></Error>`);
-  });
-  try {
-    const spec: AlibabaProvider = {
-      regionID: 'cn-hangzhou',
-      auth: { secretRef: { accessKeyIDSecretRef: { name: 'keys', key: 'id' }, accessKeySecretSecretRef: { name: 'keys', key: 'secret' } } },
-      changeFeed: { queue: { queueURL: `${mns.url}/queues/changes` } },
-    };
-    const ctx = storeContext(keys);
-    const counted = await receivesInWindow((sink, signal) => runMnsFeed(spec, ctx, sink, signal, { clock: ctx.clock, sdk: loadAlibabaSdk, readTokenFile: async () => '' }), () => receives);
-    console.log(`mns: ${counted} receives in ${WINDOW_MS} ms of immediate empty answers`);
-    assert.ok(counted <= Math.ceil(WINDOW_MS / MNS_MIN_EMPTY_POLL_MS) + 1, `${counted} receives in ${WINDOW_MS} ms`);
-  } finally {
-    mns.close();
   }
 });
