@@ -1,5 +1,5 @@
 import type { Clock } from '../util/clock.ts';
-import { TerminalError } from './provider.ts';
+import { TerminalError, wrapClient } from './provider.ts';
 import type { ProviderName, SecretsClient, StoreContext, StoreKind } from './provider.ts';
 import type { ProviderRegistry } from './registry.ts';
 import { withSharedCalls } from './shared-calls.ts';
@@ -161,20 +161,8 @@ export function createClientCache(options: {
       promise.then(done, done);
       return promise;
     }
-    const tracked: SecretsClient = {
-      // Read live: a provider may learn who it acts as only at its first call (referent auth resolves the role then).
-      get identity() {
-        return client.identity;
-      },
-      getSecret: (ref, signal) => run(() => client.getSecret(ref, signal)),
-      getAllSecrets: (find, signal) => run(() => client.getAllSecrets(find, signal)),
-      validate: (signal) => run(() => client.validate(signal)),
-      // The cache owns the session; a caller closing it would break every other user.
-      close: async () => {},
-      ...(client.pushSecret ? { pushSecret: (request, signal) => run(() => client.pushSecret!(request, signal)) } : {}),
-      ...(client.deleteSecret ? { deleteSecret: (request, signal) => run(() => client.deleteSecret!(request, signal)) } : {}),
-      ...(client.pushUnsupported ? { pushUnsupported: client.pushUnsupported } : {}),
-    };
+    // The cache owns the session; a caller closing it would break every other user.
+    const tracked = wrapClient(client, { around: (_operation, call) => run(call), close: async () => {} });
     return sharedCalls ? withSharedCalls(tracked, clientCacheKey(entry.store), sharedCalls) : tracked;
   }
 

@@ -1,7 +1,7 @@
 // Counts and times every real provider call (after de-duplication), so provider_requests_total is the bill.
 import type { Metrics, ProviderOperation, ProviderResult } from '../metrics/metrics.ts';
-import type { Provider, SecretsClient } from './provider.ts';
-import { AccessDeniedError, NoSecretError, ThrottledError } from './provider.ts';
+import type { Provider } from './provider.ts';
+import { AccessDeniedError, NoSecretError, ThrottledError, wrapClient } from './provider.ts';
 import type { Clock } from '../util/clock.ts';
 
 export function instrumentProvider(provider: Provider, metrics: Metrics, clock: Clock): Provider {
@@ -25,19 +25,7 @@ export function instrumentProvider(provider: Provider, metrics: Metrics, clock: 
     ...(provider.changeFeed ? { changeFeed: provider.changeFeed } : {}),
     async newClient(spec, ctx) {
       const client = await time('auth', () => provider.newClient(spec, ctx));
-      const wrapped: SecretsClient = {
-        get identity() {
-          return client.identity;
-        },
-        getSecret: (ref, signal) => time('getSecret', () => client.getSecret(ref, signal)),
-        getAllSecrets: (find, signal) => time('getAllSecrets', () => client.getAllSecrets(find, signal)),
-        validate: (signal) => time('validate', () => client.validate(signal)),
-        close: () => client.close(),
-        ...(client.pushSecret ? { pushSecret: (request, signal) => time('pushSecret', () => client.pushSecret!(request, signal)) } : {}),
-        ...(client.deleteSecret ? { deleteSecret: (request, signal) => time('deleteSecret', () => client.deleteSecret!(request, signal)) } : {}),
-        ...(client.pushUnsupported ? { pushUnsupported: client.pushUnsupported } : {}),
-      };
-      return wrapped;
+      return wrapClient(client, { around: time });
     },
   };
 }

@@ -92,6 +92,43 @@ export interface SecretsClient {
   readonly pushUnsupported?: string;
 }
 
+/** The calls of a SecretsClient that reach the provider (close excepted): what a wrapper runs through `around`. */
+export type ClientOperation = 'getSecret' | 'getAllSecrets' | 'validate' | 'pushSecret' | 'deleteSecret';
+
+/** What a wrapper of a SecretsClient (metrics, client cache, shared calls) adds; wrapClient carries the rest. */
+export interface ClientWrapping {
+  /** Runs each call to the provider; `call` makes it. Omitted: calls go straight through. Not used for replaced members. */
+  readonly around?: <T>(operation: ClientOperation, call: () => Promise<T>) => Promise<T>;
+  /** Replacements; each calls the wrapped client itself. */
+  readonly getSecret?: SecretsClient['getSecret'];
+  readonly getAllSecrets?: SecretsClient['getAllSecrets'];
+  readonly close?: SecretsClient['close'];
+}
+
+const callDirectly = <T>(_operation: ClientOperation, call: () => Promise<T>): Promise<T> => call();
+
+/**
+ * `client` with every call run through `wrapping.around`: the one place that lists SecretsClient's members for
+ * wrappers, so none drops an optional one (push, delete, pushUnsupported) or freezes the live identity.
+ * test/unit/providers/wrap-client.test.ts passes a client with every member through each wrapper.
+ */
+export function wrapClient(client: SecretsClient, wrapping: ClientWrapping): SecretsClient {
+  const around = wrapping.around ?? callDirectly;
+  return {
+    // Read live: a provider may learn who it acts as only at its first call (referent auth resolves the role then).
+    get identity() {
+      return client.identity;
+    },
+    getSecret: wrapping.getSecret ?? ((ref, signal) => around('getSecret', () => client.getSecret(ref, signal))),
+    getAllSecrets: wrapping.getAllSecrets ?? ((find, signal) => around('getAllSecrets', () => client.getAllSecrets(find, signal))),
+    validate: (signal) => around('validate', () => client.validate(signal)),
+    close: wrapping.close ?? (() => client.close()),
+    ...(client.pushSecret ? { pushSecret: (request, signal) => around('pushSecret', () => client.pushSecret!(request, signal)) } : {}),
+    ...(client.deleteSecret ? { deleteSecret: (request, signal) => around('deleteSecret', () => client.deleteSecret!(request, signal)) } : {}),
+    ...(client.pushUnsupported !== undefined ? { pushUnsupported: client.pushUnsupported } : {}),
+  };
+}
+
 import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from './push.ts';
 export type { DeleteRequest, DeleteResult, PushRequest, PushResult } from './push.ts';
 

@@ -1,4 +1,5 @@
 import type { FindRef, RemoteRef, SecretsClient } from './provider.ts';
+import { wrapClient } from './provider.ts';
 import type { Timers } from '../util/timers.ts';
 import { systemTimers } from '../util/timers.ts';
 import { untilAborted } from './abortable.ts';
@@ -144,20 +145,11 @@ function copyMap(map: Record<string, Uint8Array>): Record<string, Uint8Array> {
  */
 export function withSharedCalls(client: SecretsClient, cacheKey: string, shared: SharedCalls): SecretsClient {
   const keyOf = (method: string, ref: RemoteRef | FindRef): string => `${cacheKey}\u0000${method}\u0000${stableJson(ref)}`;
-  return {
-    // Read live: a provider may learn who it acts as only at its first call (referent auth resolves the role then).
-    get identity() {
-      return client.identity;
-    },
+  // Writes and validate are never shared or held: each one reads the remote state afresh.
+  return wrapClient(client, {
     getSecret: async (ref, signal) =>
       (await shared.do(keyOf('getSecret', ref), (s) => client.getSecret(ref, s), signal)).slice(),
     getAllSecrets: async (find, signal) =>
       copyMap(await shared.do(keyOf('getAllSecrets', find), (s) => client.getAllSecrets(find, s), signal)),
-    validate: (signal) => client.validate(signal),
-    close: () => client.close(),
-    // Writes are never shared or held: each one reads the remote state afresh.
-    ...(client.pushSecret ? { pushSecret: client.pushSecret.bind(client) } : {}),
-    ...(client.deleteSecret ? { deleteSecret: client.deleteSecret.bind(client) } : {}),
-    ...(client.pushUnsupported ? { pushUnsupported: client.pushUnsupported } : {}),
-  };
+  });
 }

@@ -14,6 +14,7 @@ import { loadAlibabaSdk } from '../../../../src/providers/alibaba/sdk.ts';
 import type { AlibabaProvider } from '../../../../src/api/types.generated.ts';
 import { TerminalError, type ChangeNotification } from '../../../../src/providers/provider.ts';
 import { storeContext } from '../helpers.ts';
+import type { Timers } from '../../../../src/util/timers.ts';
 import { unusedKubeAccess } from '../../../support/store-kube-access.ts';
 
 let kms: AlibabaFake;
@@ -82,6 +83,65 @@ test('messages are delivered, then deleted; stopping the feed ends its long poll
   abort.abort();
   await running;
   assert.ok(Date.now() - stopped < (LONG_POLL_SECONDS * 1000) / 2, `the feed ended ${Date.now() - stopped} ms after it was stopped, not at the end of its long poll`);
+});
+
+test('an empty answer that did not wait (MNS caps concurrent long polls and then answers MessageNotExist at once) does not make the feed spin: it pauses, longer each time, before it asks again', async () => {
+  mns.createQueue('capped-feed');
+  mns.limitLongPolls(0);
+  const pauses: { ms: number; fire: () => void }[] = [];
+  const timers: Timers = {
+    setTimeout: (fire, ms) => {
+      const pause = { ms, fire };
+      pauses.push(pause);
+      return pause;
+    },
+    clearTimeout: (handle) => void pauses.splice(pauses.indexOf(handle as (typeof pauses)[number]) >>> 0, 1),
+  };
+  const receives = () => mns.requests.filter((r) => r.action === 'mns:ReceiveMessage' && r.queue === 'capped-feed').length;
+  const s = sink();
+  const abort = new AbortController();
+  try {
+    const running = runMnsFeed(spec(mns.queueUrl('capped-feed')), ctx, s.sink, abort.signal, { ...deps, timers });
+    await until('a pause after an empty answer that did not wait', () => pauses.length === 1);
+    // The first receive (no wait) and one long poll answered at once; nothing more while paused.
+    assert.equal(receives(), 2);
+    const first = pauses[0]!.ms;
+    pauses.shift()!.fire();
+    await until('the next receive, then a longer pause', () => pauses.length === 1 && receives() === 3);
+    assert.ok(pauses[0]!.ms > first, `pauses ${first} ms, then ${pauses[0]!.ms} ms`);
+    // A message is still received at the next ask, and resets the pause.
+    mns.send('capped-feed', queueMessageBody(actionTrailEvent({ eventName: 'PutSecretValue', secretName: 'db', requestId: 'R', at: Date.now() }, { region: 'cn-hangzhou' }), false));
+    pauses.shift()!.fire();
+    await until('delivered, then paused again', () => s.delivered.length === 1 && pauses.length === 1);
+    assert.equal(pauses[0]!.ms, first);
+    abort.abort();
+    await running;
+  } finally {
+    mns.limitLongPolls(undefined);
+  }
+});
+
+test('a 403 whose code the feed does not know (the service publishes none for an expired STS token) renews the credentials and retries once before it is reported', async () => {
+  mns.createQueue('renew-feed');
+  let reads = 0;
+  const counting = storeContext({
+    kube: { ...unusedKubeAccess, readSecretKey: async (ref) => (reads++, new TextEncoder().encode(ref.key === 'id' ? 'LTAIfeedunit' : 'feed-unit-secret')) },
+  });
+  const s = sink();
+  const abort = new AbortController();
+  mns.inject({ action: 'mns:ReceiveMessage', status: 403, code: 'InvalidAccessKeyId', times: 1 });
+  const running = runMnsFeed(spec(mns.queueUrl('renew-feed')), counting, s.sink, abort.signal, deps);
+  try {
+    await until('connected after the refusal', () => s.connected() === 1);
+    assert.ok(mns.requests.some((r) => r.queue === 'renew-feed' && r.refused === 'InvalidAccessKeyId'), 'refused once');
+    assert.equal(reads, 4, 'the keys were read again for the retry (two keys, twice)');
+  } finally {
+    abort.abort();
+    await running;
+  }
+  // Refused again after the renewal: reported, with what to fix.
+  mns.inject({ action: 'mns:ReceiveMessage', status: 403, code: 'AccessDenied', times: 2 });
+  await assert.rejects(runMnsFeed(spec(mns.queueUrl('renew-feed')), ctx, sink().sink, AbortSignal.timeout(10_000), deps), /403 AccessDenied\): allow mns:ReceiveMessage/);
 });
 
 test('a non-XML error answer (a proxy’s 502) is an error with its status, not an empty queue', async () => {
