@@ -1,13 +1,18 @@
 // Supervised informers. A ListWatch (./list-watch.ts) relists on 410 Gone but stops for good on any other error
 // (apiserver restart, network failure, 5xx on list): it calls its 'error' handlers and returns. We restart it
 // with exponential backoff + jitter. Restarting the same ListWatch keeps its cache, its last resourceVersion (so
-// a restart resumes the watch, or relists on 410) and its handlers.
+// a restart resumes the watch, or relists on 410) and its handlers. The backoff starts again from its first step
+// only after a run without an error for HEALTHY_RUN_MS (client-go's reflector resets its backoff the same way):
+// a restart "succeeds" as soon as its watch request is sent, and an apiserver that is gone refuses the connection
+// a moment later, so counting that as a success kept restarting every informer every second for as long as the
+// apiserver was away.
 //
 // Its watches ask for bookmarks, so a quiet watch's resourceVersion keeps up with the apiserver and a reconnect
 // resumes from it instead of relisting on 410; they ask the server to end each watch after 5-10 minutes (as
 // client-go's reflector does); and they allow 150 s of silence, since the apiserver sends a bookmark only about
 // once a minute.
 import type { KubeClient } from './kube-client.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
 import { backoffDelay, validateBackoff } from '../util/backoff.ts';
 import type { BackoffOptions } from '../util/backoff.ts';
 import { systemTimers } from '../util/timers.ts';
@@ -55,12 +60,17 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   /** Restart backoff. Default base 1 s, factor 2, cap 30 s, jitter 0.25. */
   readonly backoff?: BackoffOptions | undefined;
   readonly timers?: Timers | undefined;
+  /** Tells how long a run has lasted (HEALTHY_RUN_MS); default the system clock. */
+  readonly clock?: Clock | undefined;
   readonly random?: (() => number) | undefined;
   /** How the informer's watches behave; see WatchOptions. */
   readonly watch?: WatchOptions | undefined;
   /** For tests: builds the underlying informer. Default: a ListWatch over `kube.watch`. */
   readonly makeInformer?: ((path: string, list: (signal?: AbortSignal) => Promise<KubernetesListObject<T>>, labelSelector?: string) => RawInformer<T>) | undefined;
 }
+
+/** A run this long without an error counts as healthy: its next error is retried after the backoff's first step. */
+export const HEALTHY_RUN_MS = 2 * 60_000;
 
 export const defaultInformerBackoff: BackoffOptions = { baseMs: 1_000, factor: 2, maxMs: 30_000, jitter: 0.25 };
 
@@ -79,6 +89,7 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
   const name = options.name ?? options.path;
   const logger = options.logger;
   const timers = options.timers ?? systemTimers;
+  const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const backoff = { ...defaultInformerBackoff, ...options.backoff };
   validateBackoff(backoff, `informer ${name} backoff`);
@@ -90,7 +101,8 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
   let stopped = false;
   let failures = 0;
   let restarts = 0;
-  let errorsThisRun = 0;
+  /** When the current run started (its start() was called); undefined before the first. */
+  let runStartedAt: number | undefined;
   let restartTimer: TimerHandle | undefined;
   const syncWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
 
@@ -129,8 +141,8 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
   informer.on('delete', dispatch('delete'));
   const onError = (err: unknown): void => {
     if (stopped) return; // stop() aborts the watch, which reports an AbortError
-    errorsThisRun++;
     if (restartTimer !== undefined) return;
+    if (runStartedAt !== undefined && clock.now() - runStartedAt >= HEALTHY_RUN_MS) failures = 0;
     const delayMs = Math.round(backoffDelay(failures++, backoff, random));
     logger?.warn({ informer: name, error: describeKubeError(err), attempt: failures, retryInMs: delayMs }, 'informer stopped on an error; restarting it with backoff');
     restartTimer = timers.setTimeout(() => {
@@ -143,7 +155,7 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
 
   const run = async (): Promise<void> => {
     if (stopped) return;
-    errorsThisRun = 0;
+    runStartedAt = clock.now();
     try {
       await informer.start();
     } catch (err) {
@@ -156,10 +168,6 @@ export function createSupervisedInformer<T extends KubernetesObject>(options: Su
       synced = true;
       logger?.info({ informer: name, objects: informer.list().length }, 'informer synced');
       for (const waiter of syncWaiters.splice(0)) waiter.resolve();
-    }
-    if (errorsThisRun === 0) {
-      if (failures > 0) logger?.info({ informer: name, afterFailures: failures }, 'informer watching again');
-      failures = 0;
     }
   };
 

@@ -9,15 +9,34 @@ export interface Timers {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * The longest delay Node's setTimeout takes: a longer one (or NaN) fires after 1 ms instead, with a warning. A
+ * work queue re-arming its timer for a key due in 41 days (refreshInterval: 1000h) then woke every millisecond.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A system timer handle: longer delays are chained timers of at most MAX_TIMER_MS, `current` the pending one. */
+interface SystemTimer {
+  current: ReturnType<typeof globalThis.setTimeout>;
+}
+
 /** Real timers. They are unref'd: a pending retry or delayed requeue never keeps the process alive by itself. */
 export const systemTimers: Timers = {
   setTimeout(fn, ms) {
-    const handle = globalThis.setTimeout(fn, Math.max(0, ms));
-    handle.unref();
-    return handle;
+    const due = performance.now() + Math.max(0, Number.isNaN(ms) ? 0 : ms);
+    const arm = (): ReturnType<typeof globalThis.setTimeout> => {
+      const left = due - performance.now();
+      const handle = globalThis.setTimeout(left > MAX_TIMER_MS ? () => (timer.current = arm()) : fn, Math.min(Math.max(0, left), MAX_TIMER_MS));
+      handle.unref();
+      return handle;
+    };
+    const timer: SystemTimer = { current: undefined as unknown as SystemTimer['current'] };
+    timer.current = arm();
+    return timer;
   },
   clearTimeout(handle) {
-    globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
+    const timer = handle as SystemTimer | undefined;
+    if (timer?.current !== undefined) globalThis.clearTimeout(timer.current);
   },
 };
 

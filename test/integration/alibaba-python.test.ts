@@ -100,6 +100,8 @@ test('Alibaba’s Python SDK writes (CreateSecret, PutSecretValue, tags, DeleteS
   assert.equal(result['readDeleted'], 'Forbidden.ResourceNotFound');
   assert.equal(result['createInWindow'], 'Rejected.ResourceInDeleteWindow');
   assert.equal(result['putInWindow'], 'Rejected.ResourceInDeleteWindow');
+  assert.equal(result['describedInWindow'], result['plannedDeleteTime'], 'DescribeSecret describes a secret in its deletion window, with PlannedDeleteTime');
+  assert.equal(result['deleteInWindow'], 'Rejected.ResourceInDeleteWindow');
   assert.equal(result['restored'], second);
   assert.equal(result['badWindow'], 'InvalidParameter');
   assert.equal(result['readForced'], 'Forbidden.ResourceNotFound');

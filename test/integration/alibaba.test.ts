@@ -162,8 +162,14 @@ test('reads: ACSCurrent by default, ACSPrevious, a custom stage and VersionIds; 
   await assert.rejects(client.getSecret({ key: 'no-such-secret' }, signal()), NoSecretError);
   fake.scheduleDeletion('app-cert');
   await assert.rejects(client.getSecret({ key: 'app-cert' }, signal()), NoSecretError, 'a secret scheduled for deletion reads as gone');
+  // DescribeSecret still describes it (with PlannedDeleteTime): its metadata reads as gone too.
+  await assert.rejects(client.getSecret({ key: 'app-cert', metadataPolicy: 'Fetch' }, signal()), NoSecretError, 'metadataPolicy Fetch of a secret scheduled for deletion');
+  // Should KMS refuse the value read of such a secret as in its deletion window (not confirmed either way), it reads
+  // as gone as well.
+  fake.inject({ action: 'kms:GetSecretValue', code: 'Rejected.ResourceInDeleteWindow', status: 409, times: 1 });
+  await assert.rejects(client.getSecret({ key: 'app-cert' }, signal()), NoSecretError, 'Rejected.ResourceInDeleteWindow on a read');
   // Every request the SDK sent passed the fake's full signature, nonce and timestamp checks.
-  assert.ok(fake.requests.every((r) => r.refused === undefined || r.refused === 'Forbidden.ResourceNotFound'), JSON.stringify(fake.requests.filter((r) => r.refused)));
+  assert.ok(fake.requests.every((r) => r.refused === undefined || r.refused === 'Forbidden.ResourceNotFound' || r.refused === 'Rejected.ResourceInDeleteWindow'), JSON.stringify(fake.requests.filter((r) => r.refused)));
   await client.close();
 });
 

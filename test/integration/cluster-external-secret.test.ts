@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
-import { adminKube, createObject, deleteObject, getObject, Plural, readyOf, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { adminKube, createObject, deleteObject, getObject, patchObject, Plural, readyOf, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitSecretData } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
 
@@ -95,6 +95,21 @@ test('a namespace created with matching labels gets its Secret within seconds; r
   await kube.core.patchNamespace({ name: ns, body: [{ op: 'remove', path: '/metadata/labels/late-registry' }] });
   await waitFor('the ExternalSecret removed from the namespace that stopped matching', async () => (await esOf(ns)) === undefined, 15_000);
   await waitFor('status without it', async () => ((await cesStatus(name))?.provisionedNamespaces ?? []).length === 0);
+});
+
+test('a changed externalSecretName: the ExternalSecret under the new name is written and the one under the old name deleted', async (t) => {
+  const name = `rename-${run}`;
+  const ns = await namespaces.create(kube);
+  await createObject(kube, Plural.ClusterExternalSecret, ces(name, { namespaces: [ns] }));
+  t.after(() => deleteObject(kube, Plural.ClusterExternalSecret, name).catch(() => {}));
+  await waitSecretData(kube, ns, 'registry', { token });
+  await patchObject(kube, Plural.ClusterExternalSecret, name, { spec: { externalSecretName: 'registry-renamed' } });
+  await waitSecretData(kube, ns, 'registry-renamed', { token });
+  await waitFor('the ExternalSecret under the old name deleted', async () => (await esOf(ns)) === undefined, 15_000);
+  await waitFor('status names the new one', async () => {
+    const s = (await getObject(kube, Plural.ClusterExternalSecret, name))?.['status'] as { externalSecretName?: string; provisionedNamespaces?: string[] } | undefined;
+    return s?.externalSecretName === 'registry-renamed' && s.provisionedNamespaces?.[0] === ns;
+  });
 });
 
 test('deleting the ClusterExternalSecret lets the garbage collector remove every ExternalSecret it made', async () => {

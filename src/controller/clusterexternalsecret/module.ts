@@ -81,7 +81,7 @@ export const clusterExternalSecretController: ControllerModule = {
           const es = externalSecrets.get(name, namespace);
           return es ? childView(es) : undefined;
         },
-        childrenOf: (name) => externalSecrets.list().filter((es) => es.metadata?.labels?.[CLUSTER_EXTERNAL_SECRET_LABEL] === name).map(childView),
+        childrenOf: (name, namespace) => externalSecrets.list(namespace).filter((es) => es.metadata?.labels?.[CLUSTER_EXTERNAL_SECRET_LABEL] === name).map(childView),
         writer: createExternalSecretWriter(ctx.kube),
         status: ctx.status,
         events: ctx.events,

@@ -1,7 +1,8 @@
 // ClusterExternalSecret: the parent key (its name) plans every namespace from the caches and fans the work out as
 // one child key per namespace (`<namespace>/<name>`), so a change covering 1,000 namespaces goes through the work
 // queue's rate limit and per-key backoff instead of 1,000 writes in one reconcile. A child applies or deletes one
-// ExternalSecret, then asks the parent (after a short settle) to refresh the status.
+// ExternalSecret, then asks the parent (after a short settle) to refresh the status. A child of ours under another
+// name (spec.externalSecretName changed) is deleted by its namespace's key: nothing else would ever remove it.
 import { createHash } from 'node:crypto';
 import type { ClusterExternalSecret, Condition } from '../../api/index.ts';
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, ClusterExternalSecretReason, ConditionType, Kind, Plural, clusterExternalSecretChildName } from '../../api/index.ts';
@@ -35,8 +36,8 @@ export interface ClusterExternalSecretReconcilerDeps {
   readonly listNamespaces: () => readonly NamespaceView[];
   readonly getNamespace: (name: string) => NamespaceView | undefined;
   readonly getExternalSecret: (namespace: string, name: string) => CachedChild | undefined;
-  /** ExternalSecrets labelled as children of this ClusterExternalSecret. */
-  readonly childrenOf: (cesName: string) => readonly CachedChild[];
+  /** ExternalSecrets labelled as children of this ClusterExternalSecret (of one namespace, when given). */
+  readonly childrenOf: (cesName: string, namespace?: string) => readonly CachedChild[];
   readonly writer: ExternalSecretWriter;
   readonly status: StatusWriter;
   readonly events: EventRecorder;
@@ -86,7 +87,11 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
     const childName = clusterExternalSecretChildName(ces);
     const selected = selectNamespaces(ces, deps.listNamespaces());
     const byNamespace = new Map<string, CachedChild>();
-    for (const child of deps.childrenOf(name)) if (child.name === childName) byNamespace.set(child.namespace, child);
+    const renamedIn = new Set<string>();
+    for (const child of deps.childrenOf(name)) {
+      if (child.name === childName) byNamespace.set(child.namespace, child);
+      else if (childOwnership(child, ces).mine) renamedIn.add(child.namespace);
+    }
     for (const namespace of selected) {
       const child = deps.getExternalSecret(namespace, childName);
       if (child) byNamespace.set(namespace, child);
@@ -118,6 +123,9 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
         deps.enqueue(childKey(action.namespace, name));
       }
     }
+
+    // Ours under an earlier spec.externalSecretName: its namespace's key deletes it (and writes the new one first).
+    for (const namespace of renamedIn) deps.enqueue(childKey(namespace, name));
 
     const next = statusFor(ces, { provisioned, failed }, deps.clock.now());
     const current = ces.status;
@@ -163,6 +171,10 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
       } else if (existing && childOwnership(existing, ces).mine) {
         await deps.writer.delete(namespace, childName, { uid: existing.uid });
         known.delete(namespace);
+      }
+      // Ours under an earlier spec.externalSecretName: gone once the current one is written (or not wanted here).
+      for (const child of deps.childrenOf(name, namespace)) {
+        if (child.name !== childName && childOwnership(child, ces).mine) await deps.writer.delete(namespace, child.name, { uid: child.uid });
       }
       report();
     } catch (err) {

@@ -99,7 +99,9 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     const observation = await observeTargetSecret(ctx, memory, policy.creationPolicy);
     // A change feed said a key it reads changed: sync now (../changefeed/refresh-mark.ts).
     const change = deps.remoteChanges?.pending(ctx.key);
-    const decided = remoteChanged(decide(observedExternalSecret(ctx, memory, policy), observation.target, ctx.now), change, es.spec.refreshPolicy, policy.refreshIntervalMs);
+    // Its last sync as status says, or as our own later write the cache has not shown yet (./memory.ts).
+    const observed = observedExternalSecret(ctx, memory, policy);
+    const decided = remoteChanged(decide(observed, observation.target, ctx.now), change, es.spec.refreshPolicy, policy.refreshIntervalMs);
     if (change && decided.action !== 'sync') deps.remoteChanges?.dismiss(ctx.key, change);
     // Refused before any provider call or generated credential: nothing could be written anyway.
     if (decided.action === 'refuse') return await refuse(ctx, memory, observation.foreignOwner!, decided.recheckMs, NO_SOURCE);
@@ -113,7 +115,7 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     }
     if (decided.action === 'sync' && decided.reason === 'target-renamed' && observation.target.state === 'intact' && !upkeep.rotate && !change) {
       // Synced under the new name already; only deleting the Secret under the old one failed: that is all left to do.
-      return soonest(ctx, await finishRename(ctx, memory, policy, { provider: sources.stores[0]?.providerName ?? GENERATED_SOURCE.provider, identity: () => '-' }), upkeep.nextAt);
+      return soonest(ctx, await finishRename(ctx, memory, policy, observed.boundTargetName, { provider: sources.stores[0]?.providerName ?? GENERATED_SOURCE.provider, identity: () => '-' }), upkeep.nextAt);
     }
     if (leases) await leases.ensureFinalizer(es);
     const clients = await openClients(ctx, sources.stores);
@@ -132,12 +134,12 @@ async function sync(ctx: SyncContext, memory: ReconcilerMemory): Promise<Reconci
     }
     if (change) deps.remoteChanges?.handled(ctx.key, change);
     if (written.secret === 'written' || written.secret === 'deleted') credentials?.written();
-    const cleanup: RenameCleanup = written.secret === 'written' || written.secret === 'unchanged' ? await removeRenamedSecret(ctx, source) : { kind: 'none' };
+    const cleanup: RenameCleanup = written.secret === 'written' || written.secret === 'unchanged' ? await removeRenamedSecret(ctx, observed.boundTargetName, source) : { kind: 'none' };
     const secretWritten = cleanup.kind === 'deleted' || written.secret === 'written' || written.secret === 'deleted';
     if (cleanup.kind === 'failed') {
       // The new Secret holds the values: recorded as synced but not Ready, still bound to the old name so that the
       // next reconcile deletes it without fetching (and generating) again; its credentials are committed, not revoked.
-      await recordSync(ctx, memory, { ready: false, reason: ExternalSecretReason.SecretSyncedError, message: cleanup.error.message }, secretWritten, written.requeue, { binding: es.status!.binding!.name });
+      await recordSync(ctx, memory, { ready: false, reason: ExternalSecretReason.SecretSyncedError, message: cleanup.error.message }, secretWritten, written.requeue, { binding: cleanup.bound });
       await credentials?.commit();
       throw cleanup.error;
     }
@@ -164,8 +166,8 @@ function keptValues(ctx: SyncContext, view: SecretView | undefined): KeptValues 
 }
 
 /** The rename's cleanup alone: the Secret under the new name holds the values fetched by the sync that recorded them. */
-async function finishRename(ctx: SyncContext, memory: ReconcilerMemory, policy: SyncPolicy, source: WriteSource): Promise<ReconcileResult> {
-  const cleanup = await removeRenamedSecret(ctx, source);
+async function finishRename(ctx: SyncContext, memory: ReconcilerMemory, policy: SyncPolicy, bound: string | undefined, source: WriteSource): Promise<ReconcileResult> {
+  const cleanup = await removeRenamedSecret(ctx, bound, source);
   if (cleanup.kind === 'failed') throw cleanup.error;
   const refreshedAt = ctx.es.status?.refreshTime ? Date.parse(ctx.es.status.refreshTime) : ctx.now;
   const status = { ready: true, reason: ExternalSecretReason.SecretSynced, message: 'Secret was synced' };

@@ -193,15 +193,16 @@ async function adopt(ctx: SyncContext, desired: SecretApplyBody, existingView: S
   await ctx.deps.events.record(ctx.eventTarget, 'Normal', EventReason.Adopted, adoptionNote(ctx.targetName, from, patch.removedKeys));
 }
 
-export type RenameCleanup = { readonly kind: 'none' | 'deleted' } | { readonly kind: 'failed'; readonly error: Error };
+export type RenameCleanup = { readonly kind: 'none' | 'deleted' } | { readonly kind: 'failed'; readonly error: Error; readonly bound: string };
 
 /**
- * After a target rename, the Secret this ExternalSecret created under the old name (status.binding) goes. Only a
- * Secret this ExternalSecret controls: a Merge/CreateOrMerge/Orphan target or someone else's stays. A failure is
- * returned, not thrown: the new Secret is written by then, and the sync is recorded as such (./reconciler.ts).
+ * After a target rename, the Secret this ExternalSecret created under the old name (`bound`: status.binding, or our
+ * own later write of it the cache does not show yet — the cached status alone would let a rename right after the
+ * first sync move the binding on and leave the old Secret for good) goes. Only a Secret this ExternalSecret
+ * controls: a Merge/CreateOrMerge/Orphan target or someone else's stays. A failure is returned, not thrown: the new
+ * Secret is written by then, and the sync is recorded as such (./reconciler.ts).
  */
-export async function removeRenamedSecret(ctx: SyncContext, source: WriteSource): Promise<RenameCleanup> {
-  const bound = ctx.es.status?.binding?.name;
+export async function removeRenamedSecret(ctx: SyncContext, bound: string | undefined, source: WriteSource): Promise<RenameCleanup> {
   if (!bound || bound === ctx.targetName) return { kind: 'none' };
   // The cache may not have seen the old Secret yet when the rename follows its creation closely (seen in CI: the
   // old Secret stayed, and with status.binding moved on, for good); a rename is rare, so a miss costs one GET.
@@ -211,7 +212,7 @@ export async function removeRenamedSecret(ctx: SyncContext, source: WriteSource)
     await deleteSecret(ctx, source, bound, old.metadata.uid);
     return { kind: 'deleted' };
   } catch (err) {
-    return { kind: 'failed', error: new Error(`Secret ${bound} (the target before spec.target.name changed) could not be deleted: ${describeError(err)}`, { cause: err }) };
+    return { kind: 'failed', bound, error: new Error(`Secret ${bound} (the target before spec.target.name changed) could not be deleted: ${describeError(err)}`, { cause: err }) };
   }
 }
 

@@ -2,6 +2,11 @@
 // selected store unless the keyed HMAC in status says that destination already holds it, clean up destinations that
 // were dropped (deletionPolicy Delete, and only what we created), and report one status patch. A deleted PushSecret
 // under deletionPolicy Delete is held by a finalizer until what it created is deleted.
+// status.syncedPushSecrets is what every decision here rests on (what is pushed, what we created, what to delete),
+// and the cache lags behind our own patch of it: the reconcile the finalizer's own update event brings right after
+// the first push, or a deletion during it, would otherwise read no entries — push everything again, forget under
+// IfNotExists that we created it, or let the finalizer go with the remote secrets left behind for good. So the
+// reconciler remembers, for one leadership term, the map it last wrote (recordedSynced).
 import type { PushSecret, PushSecretSyncedEntry } from '../../api/index.ts';
 import { ADOPT_ANNOTATION, API_GROUP, API_GROUP_VERSION, API_VERSION, ConditionType, Kind, Plural, PushSecretReason } from '../../api/index.ts';
 import type { AuditLog, AuditResult } from '../../audit/audit-log.ts';
@@ -15,6 +20,8 @@ import { AccessDeniedError, NoSecretError, TerminalError } from '../../providers
 import { RemoteNotOwnedError, type PushResult } from '../../providers/push.ts';
 import type { Clock } from '../../util/clock.ts';
 import { parseDuration } from '../../util/duration.ts';
+import { stableJson } from '../../util/stable-json.ts';
+import { perTerm } from '../externalsecret/term-memory.ts';
 import { setCondition, type Condition, type ConditionUpdate } from '../conditions.ts';
 import type { ResolvedStore } from '../externalsecret/store-ref.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
@@ -65,6 +72,29 @@ const storeLabel = (store: ResolvedStore) => (store.kind === 'ClusterSecretStore
 const auditResult = (err: unknown): AuditResult => (err instanceof RemoteNotOwnedError || err instanceof AccessDeniedError ? 'denied' : err instanceof NoSecretError ? 'not_found' : 'error');
 
 export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
+  // By key: the syncedPushSecrets this process last wrote (`written`), and the fingerprints of every map it derived
+  // from or wrote (`seen`). A cached map among `seen` but not `written` is merely lagging; any other was written by
+  // someone else (another leader, a user) and is the truth. Per leadership term (../externalsecret/term-memory.ts).
+  const writtenInTerm = perTerm(() => new Map<string, { readonly uid: string; readonly written: SyncedMap; readonly seen: Set<string> }>());
+  /** status.syncedPushSecrets: the cached one, or our own later write the cache does not show yet. */
+  const recordedSynced = (key: string, ps: PushSecret): SyncedMap => {
+    const cached = ps.status?.syncedPushSecrets ?? {};
+    const memory = writtenInTerm().get(key);
+    if (!memory) return cached;
+    const fingerprint = stableJson(cached);
+    if (memory.uid === ps.metadata.uid && fingerprint !== stableJson(memory.written) && memory.seen.has(fingerprint)) return memory.written;
+    writtenInTerm().delete(key); // caught up, or written by someone else since: the cache is the truth
+    return cached;
+  };
+  const rememberSynced = (ps: PushSecret, base: SyncedMap, written: SyncedMap): void => {
+    const key = `${ps.metadata.namespace ?? ''}/${ps.metadata.name}`;
+    const earlier = writtenInTerm().get(key);
+    const seen = new Set(earlier !== undefined && earlier.uid === ps.metadata.uid ? earlier.seen : []);
+    seen.add(stableJson(base));
+    seen.add(stableJson(ps.status?.syncedPushSecrets ?? {}));
+    seen.add(stableJson(written));
+    writtenInTerm().set(key, { uid: ps.metadata.uid ?? '', written, seen });
+  };
   const statusRef = (namespace: string, name: string) => ({ group: API_GROUP, version: API_VERSION, plural: Plural.PushSecret, namespace, name });
   const target = (ps: { metadata: { namespace?: string | undefined; name: string; uid?: string | undefined } }) => ({
     apiVersion: API_GROUP_VERSION,
@@ -74,22 +104,22 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
     uid: ps.metadata.uid ?? '',
   });
 
-  async function report(ps: PushSecret, update: ConditionUpdate, synced: SyncedMap | undefined, refreshed: boolean): Promise<void> {
+  /** One status patch; `recorded`: the syncedPushSecrets `synced` replaces (recordedSynced). */
+  async function report(ps: PushSecret, recorded: SyncedMap, update: ConditionUpdate, synced: SyncedMap | undefined, refreshed: boolean): Promise<void> {
     const generation = ps.metadata.generation;
     const conditions = setCondition(ps.status?.conditions as Condition[] | undefined, update, deps.clock.now(), generation);
     const before = ps.status?.conditions?.find((c) => c.type === ConditionType.Ready);
     const patch: Record<string, unknown> = {};
     const same = before !== undefined && before.status === update.status && before.reason === update.reason && before.message === update.message && before.observedGeneration === generation;
     if (!same) patch['conditions'] = conditions;
-    if (synced !== undefined) {
-      const changes = syncedPatch(ps.status?.syncedPushSecrets, synced);
-      if (changes !== undefined) patch['syncedPushSecrets'] = changes;
-    }
+    const changes = synced === undefined ? undefined : syncedPatch(recorded, synced);
+    if (changes !== undefined) patch['syncedPushSecrets'] = changes;
     if (refreshed) {
       patch['refreshTime'] = new Date(deps.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
       patch['syncedResourceVersion'] = String(generation ?? 0);
     }
     if (Object.keys(patch).length > 0) await deps.status.patch(statusRef(ps.metadata.namespace ?? '', ps.metadata.name), patch);
+    if (changes !== undefined) rememberSynced(ps, recorded, synced!);
   }
 
   function audit(ps: PushSecret, store: ResolvedStore, client: SecretsClient | undefined, action: 'provider.write' | 'provider.delete', remoteKey: string, started: number, err?: unknown, result?: AuditResult): void {
@@ -154,20 +184,19 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
     return { left, errors };
   }
 
-  async function finalize(ps: PushSecret, signal: AbortSignal): Promise<ReconcileResult> {
+  async function finalize(ps: PushSecret, recorded: SyncedMap, signal: AbortSignal): Promise<ReconcileResult> {
     if (!ps.metadata.finalizers?.includes(PUSH_SECRET_FINALIZER)) return;
-    const { left, errors } = await cleanUp(ps, ps.status?.syncedPushSecrets ?? {}, () => false, signal);
+    const { left, errors } = await cleanUp(ps, recorded, () => false, signal);
     if (errors.length > 0) {
-      await report(ps, { type: ConditionType.Ready, status: 'False', reason: PushSecretReason.Errored, message: `deleting: ${errors.join('; ')}` }, left, false);
+      await report(ps, recorded, { type: ConditionType.Ready, status: 'False', reason: PushSecretReason.Errored, message: `deleting: ${errors.join('; ')}` }, left, false);
       throw new Error(`PushSecret ${ownerOf(ps)}: ${errors.join('; ')}`);
     }
     await deps.finalizers.remove(ps.metadata.namespace ?? '', ps.metadata.name, PUSH_SECRET_FINALIZER);
   }
 
-  async function pushAll(ps: PushSecret, itemsOf: ReadonlyMap<SelectedStore, readonly PushItem[]>, signal: AbortSignal) {
+  async function pushAll(ps: PushSecret, previous: SyncedMap, itemsOf: ReadonlyMap<SelectedStore, readonly PushItem[]>, signal: AbortSignal) {
     const namespace = ps.metadata.namespace ?? '';
     const adopt = ps.metadata.annotations?.[ADOPT_ANNOTATION] === 'true';
-    const previous = ps.status?.syncedPushSecrets ?? {};
     const synced: Record<string, Record<string, PushSecretSyncedEntry>> = {};
     const refused: string[] = [];
     const failed: string[] = [];
@@ -226,7 +255,10 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
     const namespace = key.slice(0, slash);
     const name = key.slice(slash + 1);
     const cached = deps.getPushSecret(namespace, name);
-    if (!cached) return;
+    if (!cached) {
+      writtenInTerm().delete(key);
+      return;
+    }
     if (!cached.ok) {
       const before = cached.conditions?.find((c) => c.type === ConditionType.Ready);
       if (before?.reason !== PushSecretReason.InvalidSpec || before.message !== cached.error) {
@@ -236,7 +268,8 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
       throw new TerminalError(cached.error);
     }
     const ps = cached.value;
-    if (ps.metadata.deletionTimestamp !== undefined) return finalize(ps, signal);
+    const recorded = recordedSynced(key, ps);
+    if (ps.metadata.deletionTimestamp !== undefined) return finalize(ps, recorded, signal);
     // The finalizer first, so nothing is created remotely that a deletion could then leave behind.
     if (ps.spec.deletionPolicy === 'Delete') await deps.finalizers.add(namespace, name, PUSH_SECRET_FINALIZER);
     else if (ps.metadata.finalizers?.includes(PUSH_SECRET_FINALIZER)) await deps.finalizers.remove(namespace, name, PUSH_SECRET_FINALIZER);
@@ -245,7 +278,7 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
     const refreshMs = asked > 0 ? Math.max(asked, deps.minRefreshIntervalMs ?? 0) : 0;
     const next: ReconcileResult = refreshMs > 0 ? { requeueAfter: refreshMs } : undefined;
     const fail = async (reason: string, message: string, synced?: SyncedMap) => {
-      await report(ps, { type: ConditionType.Ready, status: 'False', reason, message }, synced, false);
+      await report(ps, recorded, { type: ConditionType.Ready, status: 'False', reason, message }, synced, false);
       await deps.events.record(target(ps), 'Warning', reason, message);
     };
 
@@ -281,11 +314,11 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
       throw err instanceof TerminalError ? err : new TerminalError(describeError(err));
     }
 
-    const { synced, refused, failed, terminal } = await pushAll(ps, itemsOf, signal);
+    const { synced, refused, failed, terminal } = await pushAll(ps, recorded, itemsOf, signal);
     // Destinations no longer asked for: deleted if ours under deletionPolicy Delete, else forgotten.
     const wanted = new Set([...itemsOf].flatMap(([store, items]) => items.map((item) => `${storeStatusKey(store.kind, store.name)}\u0000${item.statusKey}`)));
     const stale: Record<string, Record<string, PushSecretSyncedEntry>> = {};
-    for (const [storeKey, byKey] of Object.entries(ps.status?.syncedPushSecrets ?? {})) {
+    for (const [storeKey, byKey] of Object.entries(recorded)) {
       for (const [key, entry] of Object.entries(byKey)) if (!wanted.has(`${storeKey}\u0000${key}`)) (stale[storeKey] ??= {})[key] = entry;
     }
     const cleanup = await cleanUp(ps, stale, () => false, signal);
@@ -293,7 +326,7 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
     failed.push(...cleanup.errors);
 
     if (refused.length > 0) {
-      await report(ps, { type: ConditionType.Ready, status: 'False', reason: PushSecretReason.RemoteExistsNotOwned, message: [...refused, ...failed].join('; ') }, synced, false);
+      await report(ps, recorded, { type: ConditionType.Ready, status: 'False', reason: PushSecretReason.RemoteExistsNotOwned, message: [...refused, ...failed].join('; ') }, synced, false);
       // Rechecked at the refresh interval (someone may delete theirs), without error backoff.
       if (failed.length > 0 && !terminal) throw new Error(failed.join('; '));
       return next;
@@ -305,7 +338,7 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
     }
     const stores = selection.stores.map(storeLabel).join(', ') || 'no store (no store matches spec.secretStoreRefs)';
     const message = source.sources.length === 0 ? `nothing to push: no Secret matches ${source.selected ?? 'spec.selector'}` : `pushed to ${stores}`;
-    await report(ps, { type: ConditionType.Ready, status: 'True', reason: PushSecretReason.Synced, message }, synced, true);
+    await report(ps, recorded, { type: ConditionType.Ready, status: 'True', reason: PushSecretReason.Synced, message }, synced, true);
     return next;
   };
 }

@@ -1,11 +1,18 @@
 // Which remote keys a KMS event names, for the alibaba change feed. Pure: the queue is tenant-reachable input (anyone
 // who may send to it), so a message is only ever read for names, never for values. Shapes as EventBridge delivers
 // them to a Simple Message Queue target: the message body is the CloudEvents 1.0 event JSON (id, source, type, time,
-// aliyunregionid …), base64-encoded when the target's IsBase64Encode is set. Two kinds of event name a secret:
-// - ActionTrail records of KMS API calls (type `…:ActionTrail:ApiCall`, also AliyunServiceEvent/ConsoleOperation):
-//   data.serviceName "Kms", data.eventName, data.requestParameters.SecretName, data.acsRegion, data.eventTime; a call
-//   that failed carries data.errorCode and changed nothing;
-// - KMS's own secret rotation events (source acs.kms, a type naming RotateSecret), the secret in data.SecretName.
+// aliyunregionid …; EventBridge's "Event overview"), base64-encoded when the target's IsBase64Encode is set. The KMS
+// event types EventBridge publishes are listed on its "KMS events" page (alibabacloud.com/help/en/eventbridge/user-guide/kms-events);
+// two kinds name a secret:
+// - ActionTrail records of KMS API calls (kms:ActionTrail:ApiCall, :AliyunServiceEvent, :ConsoleOperation; only
+//   write events reach EventBridge, per its "ActionTrail events" page): data is the ActionTrail record —
+//   serviceName "Kms", eventName, requestParameters.SecretName, acsRegion, eventTime; a call that failed carries
+//   errorCode and changed nothing;
+// - a managed secret rotated, kms:CloudMonitor:Secret[RotateSecret:Success] (its failure, …:Failure, changed
+//   nothing): data is CloudMonitor's system event as KMS documents it for RDS/ECS secret rotation — product "KMS",
+//   name "Secret:RotateSecret:Success", regionId, resourceId (the secret's ARN), content.secretName. That EventBridge
+//   passes CloudMonitor's event unchanged as data is inferred (EBS's CloudMonitor events are shown so), not shown for
+//   KMS.
 import type { ChangeNotification } from '../change-feed.ts';
 
 /** KMS calls that change what a read returns (value, current stage, existence, description and tags). */
@@ -24,6 +31,8 @@ const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,192}$/;
 /** A secret's ARN: acs:kms:REGION:ACCOUNT:secret/NAME. */
 const SECRET_ARN = /^acs:kms:([a-z0-9-]+):\d+:secret\/(.+)$/;
 const ACTIONTRAIL_TYPE = /:ActionTrail:(ApiCall|AliyunServiceEvent|ConsoleOperation)$/;
+/** A managed secret rotated (EventBridge's KMS events). */
+export const ROTATION_SUCCEEDED_TYPE = 'kms:CloudMonitor:Secret[RotateSecret:Success]';
 /** kms.REGION.aliyuncs.com, kms-vpc.…, kms-intranet.… (ActionTrail's eventSource of KMS calls). */
 const KMS_EVENT_SOURCE = /^kms(-[a-z]+)?\.[a-z0-9-]+\.aliyuncs\.com$/;
 
@@ -62,8 +71,8 @@ export function changeFromQueueMessage(body: string, store: { readonly regionId:
   const type = string(event?.['type']);
   const data = object(event?.['data']);
   if (!event || !id || !type || !data) return undefined;
-  const time = string(data['eventTime']) ?? string(event['time']);
-  const occurredAt = time !== undefined && Number.isFinite(Date.parse(time)) ? Date.parse(time) : undefined;
+  // ActionTrail's eventTime (ISO 8601), else the envelope's time (CloudMonitor's eventTime, 20180816T135935.689+0800, is not).
+  const occurredAt = [string(data['eventTime']), string(event['time'])].map((t) => (t === undefined ? NaN : Date.parse(t))).find((t) => Number.isFinite(t));
 
   if (ACTIONTRAIL_TYPE.test(type)) {
     const service = string(data['serviceName'])?.toLowerCase();
@@ -77,10 +86,10 @@ export function changeFromQueueMessage(body: string, store: { readonly regionId:
     return name === undefined ? undefined : { id, keys: [name], occurredAt, event: eventName };
   }
 
-  if (event['source'] === 'acs.kms' && type.includes('RotateSecret') && !/fail/i.test(type)) {
-    const region = string(event['aliyunregionid']);
+  if (type === ROTATION_SUCCEEDED_TYPE) {
+    const region = string(data['regionId']) ?? string(event['aliyunregionid']);
     if (region !== store.regionId) return undefined;
-    const name = secretName(string(data['SecretName']) ?? string(data['secretName']), store.regionId);
+    const name = secretName(string(object(data['content'])?.['secretName']) ?? string(data['resourceId'])?.trim(), store.regionId);
     return name === undefined ? undefined : { id, keys: [name], occurredAt, event: type };
   }
   return undefined;

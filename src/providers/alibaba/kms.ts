@@ -146,15 +146,27 @@ export function createKmsCall(options: KmsReaderOptions): KmsCall {
   };
 }
 
+/** KMS' code for a write (and possibly a read) of a secret in its deletion window. */
+export const IN_DELETE_WINDOW = 'Rejected.ResourceInDeleteWindow';
+
+/** A DescribeSecret answer or ListSecrets entry of a secret in its deletion window. Pure. */
+export const isScheduledForDeletion = (entry: Record<string, unknown>): boolean => typeof entry['PlannedDeleteTime'] === 'string' && entry['PlannedDeleteTime'] !== '';
+
 export function createKmsReader(options: KmsReaderOptions, rpc: KmsCall = createKmsCall(options)): KmsReader {
 
   async function readValue(name: string, version: string | undefined, signal: AbortSignal): Promise<Uint8Array> {
-    const response = await rpc('GetSecretValue', { SecretName: name, ...versionSelector(version) }, name, signal);
+    // A secret scheduled for deletion reads as gone. How GetSecretValue refuses one is not in KMS' published material
+    // (its API reference points to the error center): Forbidden.ResourceNotFound or the Rejected.ResourceInDeleteWindow
+    // its writes answer (CreateSecret, DeleteSecret), both are taken for "not found".
+    const response = await rpc('GetSecretValue', { SecretName: name, ...versionSelector(version) }, name, signal, (code) => code === IN_DELETE_WINDOW);
+    if (toleratedCode(response) !== undefined) throw new NoSecretError(`Alibaba Cloud secret "${name}" in region ${options.regionId} is scheduled for deletion (${IN_DELETE_WINDOW})`);
     return secretValueBytes(response, name);
   }
 
   async function readMetadata(name: string, signal: AbortSignal): Promise<Uint8Array> {
     const response = await rpc('DescribeSecret', { SecretName: name, FetchTags: 'true' }, name, signal);
+    // DescribeSecret still describes a secret in its deletion window, with the time it goes (PlannedDeleteTime).
+    if (isScheduledForDeletion(response)) throw new NoSecretError(`Alibaba Cloud secret "${name}" in region ${options.regionId} is scheduled for deletion (PlannedDeleteTime ${String(response['PlannedDeleteTime'])})`);
     const description = typeof response['Description'] === 'string' ? response['Description'] : '';
     return textEncoder.encode(JSON.stringify({ description, tags: tagsOf(response) }));
   }
@@ -177,7 +189,7 @@ export function createKmsReader(options: KmsReaderOptions, rpc: KmsCall = create
         const name = entry['SecretName'];
         if (typeof name !== 'string') continue;
         // A secret scheduled for deletion reads as gone, as in the console.
-        if (typeof entry['PlannedDeleteTime'] === 'string' && entry['PlannedDeleteTime'] !== '') continue;
+        if (isScheduledForDeletion(entry)) continue;
         if (!name.startsWith(prefix) || !matchesName(name)) continue;
         const tags = tagsOf(entry);
         if (!wanted.every(([key, value]) => tags[key] === value)) continue;

@@ -11,9 +11,17 @@ import { TerminalError, type StoreContext } from '../provider.ts';
 import { createAlibabaSession, planAlibabaAuth, type AlibabaSessionDeps } from './auth.ts';
 import { changeFromQueueMessage } from './feed-events.ts';
 import type { AlibabaCredentials } from './sdk.ts';
+import { delay, systemTimers, type Timers } from '../../util/timers.ts';
 
 /** The long poll's wait (MNS allows 30 s): one request per 20 s per store while nothing changes (about 130,000 a month). */
 export const LONG_POLL_SECONDS = 20;
+/**
+ * MNS caps concurrent long polls (by request count, wait and source address) and past the cap answers an empty
+ * MessageNotExist at once, without holding the request (ReceiveMessage's reference). Such an answer — one back in
+ * under half its wait — is followed by a pause, doubling from the first to the last, so the feed does not spin on
+ * billed requests; any message or a receive that did wait resets it.
+ */
+export const EARLY_EMPTY_PAUSE_MS = { first: 1_000, max: LONG_POLL_SECONDS * 1000 } as const;
 /**
  * Per-request limits. The client (httpx) also uses connectTimeout as the socket's idle timeout, so both must outlast
  * the long poll's silence.
@@ -49,6 +57,8 @@ type MnsClientClass = new (accountId: string, opts: Record<string, unknown>) => 
 export interface MnsFeedDeps extends Omit<AlibabaSessionDeps, 'ctx' | 'regionId'> {
   /** Loads @alicloud/mns's Client (tests may replace it). */
   readonly loadMnsClient?: (() => Promise<MnsClientClass>) | undefined;
+  /** For the pause after an empty answer that did not wait; default the real ones. */
+  readonly timers?: Timers | undefined;
 }
 
 /** An MNS error answer: its code (QueueNotExist …) and HTTP status, from the client's error or a non-XML answer. */
@@ -139,15 +149,24 @@ export async function runMnsFeed(spec: AlibabaProvider, ctx: StoreContext, sink:
 
   try {
     let announced = false;
+    let pauseMs = 0;
     const resource = `/queues/${queue.name}/messages`;
     while (!signal.aborted) {
       let message: Record<string, unknown> | undefined;
+      // The first receive does not wait, so the store says connected at once, not after a long poll's silence.
+      const wait = announced ? LONG_POLL_SECONDS : 0;
+      const asked = deps.clock.now();
       try {
-        // The first receive does not wait, so the store says connected at once, not after a long poll's silence.
-        message = (await call('mns:ReceiveMessage', 'GET', `${resource}?waitseconds=${announced ? LONG_POLL_SECONDS : 0}`, 'Message', EMPTY)).body;
+        message = (await call('mns:ReceiveMessage', 'GET', `${resource}?waitseconds=${wait}`, 'Message', EMPTY)).body;
       } catch (error) {
         if (!(error instanceof MnsCallError)) throw error;
         message = undefined; // MessageNotExist: the long poll ended with nothing.
+      }
+      if (message === undefined && wait > 0 && deps.clock.now() - asked < (wait * 1000) / 2) {
+        pauseMs = Math.min(pauseMs === 0 ? EARLY_EMPTY_PAUSE_MS.first : pauseMs * 2, EARLY_EMPTY_PAUSE_MS.max);
+        await delay(deps.timers ?? systemTimers, pauseMs, signal);
+      } else {
+        pauseMs = 0;
       }
       // An answer proves the identity may read the queue (MNS authenticates and authorizes before it looks).
       if (!announced) {

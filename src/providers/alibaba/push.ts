@@ -8,14 +8,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { TerminalError } from '../../util/errors.ts';
 import type { DeleteRequest, DeleteResult, PushRequest, PushResult } from '../push.ts';
 import { mergeProperty, notOwned, ownershipOf, removeProperty, MARK_MANAGED_BY_KEY, MARK_MANAGED_BY_VALUE, MARK_OWNER_KEY, pushMetadataSpec, MARK_KEYS } from '../push.ts';
-import { secretValueBytes, tagsOf, toleratedCode, type KmsCall } from './kms.ts';
+import { IN_DELETE_WINDOW, isScheduledForDeletion, secretValueBytes, tagsOf, toleratedCode, type KmsCall } from './kms.ts';
 
 /** KMS tag limits: keys 1–128 characters and not starting with aliyun or acs:, values up to 128 characters. */
 export const ALIBABA_TAG_LIMITS = { key: 128, value: 128 } as const;
 const RESERVED_TAG_PREFIX = /^(aliyun|acs:)/i;
 
 const NOT_FOUND = (code: string | undefined) => code === 'Forbidden.ResourceNotFound';
-const IN_DELETE_WINDOW = 'Rejected.ResourceInDeleteWindow';
 
 export interface AlibabaPushMetadata {
   readonly tags: Readonly<Record<string, string>>;
@@ -66,21 +65,30 @@ function secretData(value: Uint8Array, asked: AlibabaPushMetadata['secretDataTyp
 }
 
 export function createAlibabaWriter(rpc: KmsCall) {
-  const describe = async (name: string, signal: AbortSignal): Promise<{ tags: Record<string, string>; description: string } | undefined> => {
+  /** DescribeSecret also describes a secret in its deletion window (with PlannedDeleteTime). */
+  const describe = async (name: string, signal: AbortSignal): Promise<{ tags: Record<string, string>; description: string; scheduledForDeletion: boolean } | undefined> => {
     const response = await rpc('DescribeSecret', { SecretName: name, FetchTags: 'true' }, name, signal, NOT_FOUND);
     if (toleratedCode(response) !== undefined) return undefined;
-    return { tags: tagsOf(response), description: typeof response['Description'] === 'string' ? response['Description'] : '' };
+    return { tags: tagsOf(response), description: typeof response['Description'] === 'string' ? response['Description'] : '', scheduledForDeletion: isScheduledForDeletion(response) };
   };
   const current = async (name: string, signal: AbortSignal): Promise<Uint8Array | undefined> => {
     const response = await rpc('GetSecretValue', { SecretName: name }, name, signal, NOT_FOUND);
     return toleratedCode(response) !== undefined ? undefined : secretValueBytes(response, name);
   };
-  /** The tags of a secret in its deletion window (DescribeSecret answers it as not found; ListSecrets lists it). */
+  /** The tags of a secret in its deletion window, found by listing (should DescribeSecret not have described it). */
   const pendingDeletion = async (name: string, signal: AbortSignal): Promise<Record<string, string> | undefined> => {
     const response = await rpc('ListSecrets', { PageNumber: 1, PageSize: 100, FetchTags: 'true', Filters: JSON.stringify([{ Key: 'SecretName', Values: [name] }]) }, name, signal);
     const entries = ((response['SecretList'] as { Secret?: unknown } | undefined)?.Secret ?? []) as Record<string, unknown>[];
     const entry = entries.find((e) => e['SecretName'] === name);
     return entry === undefined ? undefined : tagsOf(entry);
+  };
+  /** A secret in its deletion window: ours is restored (to be written again); anyone else's is left as it is. */
+  const restoreIfOurs = async (name: string, tags: Record<string, string> | undefined, owner: string, what: string, signal: AbortSignal): Promise<void> => {
+    const ownership = ownershipOf(tags, owner);
+    if (ownership !== 'ours') {
+      throw new TerminalError(`${what} is scheduled for deletion and ${ownership === 'foreign' ? 'was not created by secret-relay' : `was created by PushSecret ${tags?.[MARK_OWNER_KEY] ?? '(unknown)'}`}: it is left untouched. Restore it (RestoreSecret) or push to another remote key`);
+    }
+    await rpc('RestoreSecret', { SecretName: name }, name, signal);
   };
   const putValue = (name: string, data: ReturnType<typeof secretData>, signal: AbortSignal) =>
     // A fresh VersionId per write: KMS refuses one the secret already has (Rejected.ResourceExist).
@@ -99,6 +107,9 @@ export function createAlibabaWriter(rpc: KmsCall) {
         return data.SecretData;
       };
       const existing = await describe(name, signal);
+      // Ours, in its deletion window: restored, then written as any secret of ours (reported as created: it is back).
+      const restored = existing?.scheduledForDeletion === true;
+      if (restored) await restoreIfOurs(name, existing.tags, owner, what, signal);
       if (existing === undefined) {
         const data = request.property === undefined ? secretData(request.value, meta.secretDataType) : { SecretData: mergeProperty(undefined, request.property, textOf(meta.secretDataType), what), SecretDataType: 'text' as const };
         const created = await rpc(
@@ -116,17 +127,12 @@ export function createAlibabaWriter(rpc: KmsCall) {
           (code) => code === IN_DELETE_WINDOW,
         );
         if (toleratedCode(created) === undefined) return 'created';
-        // In its deletion window: ours is restored and written again; anyone else's is left as it is.
-        const tags = await pendingDeletion(name, signal);
-        const ownership = ownershipOf(tags, owner);
-        if (ownership !== 'ours') {
-          throw new TerminalError(`${what} is scheduled for deletion and ${ownership === 'foreign' ? 'was not created by secret-relay' : `was created by PushSecret ${tags?.[MARK_OWNER_KEY] ?? '(unknown)'}`}: it is left untouched. Restore it (RestoreSecret) or push to another remote key`);
-        }
-        await rpc('RestoreSecret', { SecretName: name }, name, signal);
+        // In its deletion window after all (not described): found by listing, then as above.
+        await restoreIfOurs(name, await pendingDeletion(name, signal), owner, what, signal);
         await putValue(name, data, signal);
         return 'created';
       }
-      if (request.updatePolicy === 'IfNotExists') return 'exists';
+      if (request.updatePolicy === 'IfNotExists' && !restored) return 'exists';
       const ownership = ownershipOf(existing.tags, owner);
       if (ownership !== 'ours' && !request.adopt) throw notOwned(what, ownership, existing.tags);
       const wantedTags = { ...meta.tags, ...mark };
@@ -138,15 +144,17 @@ export function createAlibabaWriter(rpc: KmsCall) {
           ? secretData(request.value, meta.secretDataType)
           : { SecretData: mergeProperty(now === undefined ? undefined : textOrRefuse(now, what), request.property, textOf(meta.secretDataType), what), SecretDataType: 'text' as const };
       const same = now !== undefined && Buffer.from(now).equals(data.SecretDataType === 'binary' ? Buffer.from(data.SecretData, 'base64') : Buffer.from(data.SecretData, 'utf8'));
+      if (!same) await putValue(name, data, signal);
+      if (restored) return 'created';
       if (same) return ownership === 'ours' ? 'unchanged' : 'updated';
-      await putValue(name, data, signal);
       return 'updated';
     },
 
     async deleteSecret(request: DeleteRequest, signal: AbortSignal): Promise<DeleteResult> {
       const name = request.remoteKey;
       const existing = await describe(name, signal);
-      if (existing === undefined) return 'absent';
+      // Already in its deletion window: gone for us (KMS would refuse a second DeleteSecret, in its deletion window).
+      if (existing === undefined || existing.scheduledForDeletion) return 'absent';
       if (ownershipOf(existing.tags, ownerTagValue(request.owner)) !== 'ours') return 'not-owned';
       if (request.property !== undefined) {
         const now = await current(name, signal);
@@ -160,7 +168,7 @@ export function createAlibabaWriter(rpc: KmsCall) {
         }
       }
       // KMS keeps it for its recovery window (30 days by default); a push of ours to the same name restores it.
-      const deleted = await rpc('DeleteSecret', { SecretName: name }, name, signal, NOT_FOUND);
+      const deleted = await rpc('DeleteSecret', { SecretName: name }, name, signal, (code) => NOT_FOUND(code) || code === IN_DELETE_WINDOW);
       return toleratedCode(deleted) === undefined ? 'deleted' : 'absent';
     },
   };

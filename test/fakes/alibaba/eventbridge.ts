@@ -1,10 +1,12 @@
 // The EventBridge part of the Alibaba fakes: a rule on the default bus matching KMS's ActionTrail events, with a
 // Simple Message Queue target, as `aliyun eventbridge PutRule … PutTargets` sets up (docs/change-feeds-clouds.md).
 // Each write the KMS fake records (server.ts onApiCall) becomes the CloudEvents 1.0 envelope EventBridge delivers —
-// id, source acs.kms, type kms:ActionTrail:ApiCall, time, aliyun* extensions — around the ActionTrail record of the
-// call (eventName, serviceName Kms, eventSource, acsRegion, requestParameters.SecretName …; the record's shape is
-// ActionTrail's published KMS sample), sent to the queue as the MNS target sends it: the whole event as the message
-// body, base64-encoded when the target's IsBase64Encode is set. Never a secret value: ActionTrail records none.
+// id, source acs.kms, type kms:ActionTrail:ApiCall, time, aliyun* extensions (EventBridge's "Event overview"; the
+// type from its "KMS events" page; source acs.<service> as its EBS event samples show) — around the ActionTrail
+// record of the call (eventName, serviceName Kms, eventSource, acsRegion, requestParameters.SecretName …; the
+// record's shape is ActionTrail's published samples), sent to the queue as the MNS target sends it: the whole event
+// as the message body (Body ORIGINAL), base64-encoded when the target's IsBase64Encode is "true". Never a secret
+// value: ActionTrail records none. rotationEvent builds KMS's managed-rotation event (CloudMonitor's).
 import { randomUUID } from 'node:crypto';
 import type { AlibabaFake, KmsApiCall } from './server.ts';
 import type { MnsFake } from './mns.ts';
@@ -62,6 +64,50 @@ export function actionTrailEvent(call: Pick<KmsApiCall, 'eventName' | 'secretNam
   };
 }
 
+/**
+ * The event EventBridge delivers when KMS has rotated a managed (RDS, RAM, ECS) secret: type
+ * kms:CloudMonitor:Secret[RotateSecret:Success] (…:Failure when it failed), as EventBridge's "KMS events" page lists;
+ * data is CloudMonitor's system event in the shape KMS documents for RDS secret rotation (product, name, regionId,
+ * resourceId, status, content.secretName …). Pure.
+ */
+export function rotationEvent(secretName: string, options: { region: string; accountId?: string; failed?: boolean; at?: number; secretType?: string }): Record<string, unknown> {
+  const accountId = options.accountId ?? ACCOUNT_ID;
+  const at = options.at ?? Date.now();
+  const outcome = options.failed ? 'Failure' : 'Success';
+  const arn = `acs:kms:${options.region}:${accountId}:secret/${secretName}`;
+  return {
+    id: randomUUID(),
+    source: 'acs.kms',
+    specversion: '1.0',
+    type: `kms:CloudMonitor:Secret[RotateSecret:${outcome}]`,
+    datacontenttype: 'application/json;charset=utf-8',
+    subject: arn,
+    time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    aliyunaccountid: accountId,
+    aliyunpublishtime: new Date(at + 150).toISOString(),
+    aliyuneventbusname: 'default',
+    aliyunregionid: options.region,
+    aliyunpublishaddr: '10.0.0.1',
+    data: {
+      product: 'KMS',
+      instanceName: secretName,
+      level: options.failed ? 'CRITICAL' : 'INFO',
+      name: `Secret:RotateSecret:${outcome}`,
+      regionId: options.region,
+      resourceId: arn,
+      status: options.failed ? 'Failed' : 'Normal',
+      content: {
+        eventId: randomUUID(),
+        secretName,
+        secretType: options.secretType ?? 'Rds',
+        rotationStatus: options.failed ? 'Invalid' : 'Enabled',
+        ...(options.failed ? { failureInfo: { errorCode: 'Kms:ErrorCode', errorMessage: 'rotation failed' } } : {}),
+      },
+      ver: '1.0',
+    },
+  };
+}
+
 /** The MNS message body the target writes for `event`. */
 export function queueMessageBody(event: unknown, base64: boolean): string {
   const json = JSON.stringify(event);
@@ -69,7 +115,7 @@ export function queueMessageBody(event: unknown, base64: boolean): string {
 }
 
 /** The KMS events EventBridge's rule matches (docs/change-feeds-clouds.md): the secret-changing calls. */
-export const RULE_EVENT_NAMES: ReadonlySet<string> = new Set(['CreateSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'DeleteSecret', 'RestoreSecret', 'RotateSecret']);
+export const RULE_EVENT_NAMES: ReadonlySet<string> = new Set(['CreateSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'UpdateSecret', 'DeleteSecret', 'RestoreSecret', 'RotateSecret']);
 
 export interface EventBridgeRule {
   /** Every event body sent to the queue so far. */

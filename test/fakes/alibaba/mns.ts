@@ -11,12 +11,16 @@
 // - queues: create, get attributes, delete; messages: send (single and batch), receive (single and batch, long
 //   polling with waitseconds up to 30 or the queue's PollingWaitSeconds), peek, delete (single by ReceiptHandle and
 //   batch), change visibility. A received message is invisible for the queue's VisibilityTimeout and comes back
-//   (DequeueCount + 1, a new ReceiptHandle) unless deleted; an old ReceiptHandle no longer works.
-// - errors as <Error><Code/><Message/><RequestId/><HostId/></Error> with the service's HTTP status: QueueNotExist,
-//   MessageNotExist (also an empty receive), ReceiptHandleError, InvalidArgument, QueueAlreadyExist, InvalidDegist (a
-//   Content-MD5 that is not the body's).
-// The public error table names no code for an expired or mismatched STS token; the fake answers them 403
-// SecurityTokenExpired / InvalidSecurityToken, so a client must treat any 403 as "renew the session or give up".
+//   (DequeueCount + 1, a new ReceiptHandle) unless deleted; an old ReceiptHandle no longer works. The service caps
+//   concurrent long polls (by request count, wait and source address; ReceiveMessage's reference): past the cap a
+//   receive that would wait answers MessageNotExist at once — limitLongPolls sets the cap (none by default).
+// - errors as <Error><Code/><Message/><RequestId/><HostId/></Error> with the HTTP status of the service's error table
+//   (alibabacloud.com/help/en/mns/error-codes): QueueNotExist 404, MessageNotExist 404 (also an empty receive),
+//   ReceiptHandleError 400, InvalidArgument 400, QueueAlreadyExist 409, InvalidDegist 400 (a Content-MD5 that is not
+//   the body's), SignatureDoesNotMatch 403, TimeExpired 408, AccessDenied 403, InvalidAccessKeyId 403.
+// Neither that table nor the official SDKs (Python, Node, .NET, whose MNSErrorCode lists every code they know) name a
+// code for an expired or mismatched STS token; the fake answers them 403 SecurityTokenExpired / InvalidSecurityToken,
+// so a client must treat any other 403 as "renew the session or give up".
 // Plain http on loopback: both SDKs take an http endpoint.
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
@@ -84,6 +88,8 @@ export interface MnsFake {
   depth(queue: string): number;
   /** The queue's URL as the console shows it (endpoint + /queues/NAME). */
   queueUrl(name: string): string;
+  /** At most `max` receives wait at once; past it an empty receive answers MessageNotExist without waiting. */
+  limitLongPolls(max: number | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -135,6 +141,8 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
   const requests: MnsRequest[] = [];
   /** Receives waiting for a message (long polling), woken by a send or a visibility change. */
   const waiters = new Set<() => void>();
+  let maxLongPolls: number | undefined;
+  let longPolls = 0;
   const wake = () => {
     for (const waiter of [...waiters]) waiter();
   };
@@ -144,12 +152,15 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
     if (!authorization) throw new MnsError(400, 'MissingAuthorizationHeader', 'Authorization header is required.');
     const match = /^MNS ([^:\s]+):([A-Za-z0-9+/=]+)$/.exec(authorization);
     if (!match) throw new MnsError(400, 'InvalidAuthorizationHeader', 'The Authorization header format is invalid.');
-    if (headers['x-mns-version'] !== MNS_VERSION) throw new MnsError(400, 'InvalidArgument', 'The x-mns-version header must be 2015-06-06.');
+    // The codes of Alibaba's .NET MNS SDK (MNSErrorCode); 400 as every Missing*/Invalid* header error in the table.
+    if (headers['x-mns-version'] === undefined) throw new MnsError(400, 'MissingVersionHeader', 'Version header is required.');
+    if (headers['x-mns-version'] !== MNS_VERSION) throw new MnsError(400, 'InvalidVersionHeader', 'The x-mns-version header must be 2015-06-06.');
     const date = headers['date'];
     if (!date) throw new MnsError(400, 'MissingDateHeader', 'Date header is required.');
     const at = Date.parse(date);
     if (!/GMT$/.test(date) || !Number.isFinite(at)) throw new MnsError(400, 'InvalidDateHeader', 'The Date header format is invalid.');
-    if (Math.abs(now() - at) > DATE_WINDOW_MS) throw new MnsError(403, 'TimeExpired', 'The http request you sent is expired.');
+    // 408, as the service's error table has it.
+    if (Math.abs(now() - at) > DATE_WINDOW_MS) throw new MnsError(408, 'TimeExpired', 'The http request you sent is expired.');
     const [, accessKeyId, sent] = match;
     const credential = options.credential(accessKeyId!);
     if (!credential) throw new MnsError(403, 'InvalidAccessKeyId', 'The AccessKey Id you provided is not exist.');
@@ -204,6 +215,19 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
 
   /** Waits up to `seconds` for a visible message (long polling), then receives. */
   async function receive(queue: FakeQueue, count: number, seconds: number, gone: AbortSignal): Promise<StoredMessage[]> {
+    const first = receiveNow(queue, count);
+    if (first.length > 0 || seconds === 0) return first;
+    // Over the cap of concurrent long polls: empty at once, without holding the request.
+    if (maxLongPolls !== undefined && longPolls >= maxLongPolls) return [];
+    longPolls++;
+    try {
+      return await longPoll(queue, count, seconds, gone);
+    } finally {
+      longPolls--;
+    }
+  }
+
+  async function longPoll(queue: FakeQueue, count: number, seconds: number, gone: AbortSignal): Promise<StoredMessage[]> {
     const deadline = now() + seconds * 1000;
     for (;;) {
       if (!queues.has(queue.name)) throw new MnsError(404, 'QueueNotExist', 'The queue name you provided is not exist.');
@@ -460,6 +484,9 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
     },
     depth: (queue) => queues.get(queue)?.messages.length ?? 0,
     queueUrl: (name) => `${endpoint}/queues/${name}`,
+    limitLongPolls(max) {
+      maxLongPolls = max;
+    },
     stop: async () => {
       wake();
       server.closeAllConnections();

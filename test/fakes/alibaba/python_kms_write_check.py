@@ -45,6 +45,8 @@ def main():
     result['readDeleted'] = error_code(value)
     result['createInWindow'] = error_code(lambda: client.create_secret(kms_models.CreateSecretRequest(secret_name=name, version_id='v3', secret_data='x')))
     result['putInWindow'] = error_code(lambda: client.put_secret_value(kms_models.PutSecretValueRequest(secret_name=name, version_id='v3', secret_data='x')))
+    result['describedInWindow'] = client.describe_secret(kms_models.DescribeSecretRequest(secret_name=name)).body.planned_delete_time
+    result['deleteInWindow'] = error_code(lambda: client.delete_secret(kms_models.DeleteSecretRequest(secret_name=name)))
     client.restore_secret(kms_models.RestoreSecretRequest(secret_name=name))
     result['restored'] = value()
     result['badWindow'] = error_code(lambda: client.delete_secret(kms_models.DeleteSecretRequest(secret_name=name, recovery_window_in_days='3')))

@@ -10,11 +10,14 @@
 //   issuer against the OIDC provider's, audience (client ID) sts.aliyuncs.com, expiry, and the role's trust condition
 //   on oidc:sub; returns Credentials in Alibaba's JSON shape.
 // - GetSecretValue by VersionStage (ACSCurrent default, ACSPrevious, custom) or VersionId, text and binary
-//   SecretDataType; DescribeSecret (description, tags with FetchTags); ListSecrets with Filters and pages.
+//   SecretDataType; DescribeSecret (description, tags with FetchTags; a secret in its deletion window is described
+//   with PlannedDeleteTime, while GetSecretValue answers it Forbidden.ResourceNotFound — the latter not confirmed
+//   against KMS' published material); ListSecrets with Filters and pages (PlannedDeleteTime on such a secret).
 // - Writes (PushSecret): CreateSecret (Tags, Description; Rejected.ResourceExist 409 for a name taken,
 //   Rejected.ResourceInDeleteWindow 409 for one in its deletion window), PutSecretValue (a new VersionId, which takes
 //   ACSCurrent; a VersionId the secret has → Rejected.ResourceExist), DeleteSecret (RecoveryWindowInDays 7–30, default
-//   30, or ForceDeleteWithoutRecovery), RestoreSecret, TagResource/UntagResource, UpdateSecret (description); names,
+//   30, or ForceDeleteWithoutRecovery; one already in its window → Rejected.ResourceInDeleteWindow 409, as DeleteSecret's
+//   API reference lists), RestoreSecret, TagResource/UntagResource, UpdateSecret (description); names,
 //   tags (keys 1–128, not aliyun…/acs:…, values ≤ 128, 20 per secret) and 30 KiB values checked as KMS checks them;
 //   each write allowed by the identity's RAM policy per action and secret, and recorded as ActionTrail would.
 // Every request is counted by action; faults (throttling, …) can be injected. Plain http on loopback: both SDKs take
@@ -387,7 +390,11 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
       }
       case 'DescribeSecret': {
         permitted(name);
-        const secret = secretOr404(name);
+        // A secret in its deletion window is still described, with its PlannedDeleteTime (a field of DescribeSecret's
+        // documented response; Terraform's alicloud_kms_secret reads planned_delete_time from it, and its tests that
+        // delete with a recovery window skip the destroy check, which a 404 would pass).
+        const secret = secrets.get(name ?? '');
+        if (!secret) throw new AlibabaError(404, 'Forbidden.ResourceNotFound', 'The resource you requested is not found');
         return {
           Arn: `acs:kms:fake-region:1234567890123456:secret/${secret.name}`,
           SecretName: secret.name,
@@ -395,6 +402,7 @@ export async function startAlibabaFake(options: AlibabaFakeOptions): Promise<Ali
           CreateTime: secret.createTime,
           UpdateTime: secret.versions.at(-1)!.createTime,
           SecretType: 'Generic',
+          ...(secret.plannedDeleteTime ? { PlannedDeleteTime: secret.plannedDeleteTime } : {}),
           ...(params.get('FetchTags') === 'true' ? { Tags: tagList(secret.tags) } : {}),
         };
       }

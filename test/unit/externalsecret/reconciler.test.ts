@@ -33,6 +33,8 @@ class World {
   readonly secrets = new Map<string, Applied>();
   /** Secrets the managed-Secret cache has not seen yet (a watch event still on its way). */
   readonly uncached = new Set<string>();
+  /** The ExternalSecret cache has not seen our status patches yet (they reach the apiserver, not this copy). */
+  statusLags = false;
   readonly applies: Applied[] = [];
   readonly statusPatches: Array<{ ref: ResourceRef; status: Record<string, unknown> }> = [];
   readonly events: Array<{ type: string; reason: string; note: string; target: EventTarget }> = [];
@@ -119,6 +121,7 @@ class World {
         patch: async (ref, status) => {
           if (this.statusError) throw this.statusError;
           this.statusPatches.push({ ref, status });
+          if (this.statusLags) return 'patched';
           // The cache catches up with our write.
           const es = this.es as { status?: Record<string, unknown> };
           es.status = { ...es.status, ...status };
@@ -368,4 +371,41 @@ test('a rename right after the first sync, before the cache has seen the Secret:
   assert.ok(world.secrets.has('team/renamed'), 'the new Secret is written');
   assert.equal(world.secrets.has('team/app'), false, 'the old Secret is gone');
   assert.deepEqual(world.events.map((e) => e.reason), ['Created', 'Created', 'Deleted']);
+});
+
+test('a rename right after the first sync, before the cache has seen its status (binding): the old Secret is still deleted', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  world.statusLags = true;
+  await reconcile('team/app', signal);
+  assert.equal((world.es as { status?: unknown }).status, undefined, 'the cached ExternalSecret has no status yet');
+  (world.es as { spec: Record<string, unknown> }).spec.target = { name: 'renamed' };
+  (world.es as { metadata: { generation: number } }).metadata.generation = 2;
+  await reconcile('team/app', signal);
+  assert.ok(world.secrets.has('team/renamed'), 'the new Secret is written');
+  assert.equal(world.secrets.has('team/app'), false, 'the old Secret is gone');
+  assert.deepEqual(world.statusPatches.at(-1)?.status['binding'], { name: 'renamed' });
+});
+
+test('deleting the old Secret fails after a rename the cache has not seen the status of: retried from memory, no crash', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  world.statusLags = true;
+  await reconcile('team/app', signal);
+  (world.es as { spec: Record<string, unknown> }).spec.target = { name: 'renamed' };
+  (world.es as { metadata: { generation: number } }).metadata.generation = 2;
+  const secrets = world.secrets;
+  const realDelete = secrets.delete.bind(secrets);
+  let failDelete = true;
+  secrets.delete = (key: string) => {
+    if (failDelete && key === 'team/app') throw new Error('apiserver timeout');
+    return realDelete(key);
+  };
+  await assert.rejects(reconcile('team/app', signal), /Secret app \(the target before spec.target.name changed\) could not be deleted: apiserver timeout/);
+  const bindings = () => world.statusPatches.flatMap((p) => (p.status['binding'] ? [p.status['binding']] : []));
+  assert.deepEqual(bindings(), [{ name: 'app' }, { name: 'app' }], 'still bound to the old name');
+  failDelete = false;
+  await reconcile('team/app', signal);
+  assert.equal(world.secrets.has('team/app'), false, 'the retry deletes it');
+  assert.deepEqual(bindings().at(-1), { name: 'renamed' });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubernetesListObject, KubernetesObject } from '../../../src/k8s/list-watch.ts';
-import { createSupervisedInformer } from '../../../src/k8s/informer.ts';
+import { createSupervisedInformer, HEALTHY_RUN_MS } from '../../../src/k8s/informer.ts';
 import type { RawInformer } from '../../../src/k8s/informer.ts';
 import { FakeTime, settle } from './fake-time.ts';
 
@@ -18,7 +18,7 @@ class FakeListWatch {
   starts = 0;
   listedOnce = false;
   /** What the next start() does. */
-  nextStarts: Array<'ok' | 'list-fails' | 'watch-fails'> = [];
+  nextStarts: Array<'ok' | 'list-fails' | 'watch-fails' | 'watch-fails-after-start'> = [];
   readonly #list: () => Promise<KubernetesListObject<Obj>>;
 
   constructor(list: () => Promise<KubernetesListObject<Obj>>) {
@@ -41,6 +41,9 @@ class FakeListWatch {
       for (const item of list.items) this.add(item);
     }
     if (behaviour === 'watch-fails') this.emit('error', Object.assign(new Error('Service Unavailable'), { statusCode: 503 }));
+    // As the real ListWatch does with an apiserver that is gone: start() resolves once the watch request is sent,
+    // and the refused connection is told a moment later.
+    if (behaviour === 'watch-fails-after-start') setImmediate(() => this.emit('error', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' })));
   }
   async stop(): Promise<void> {
     this.emit('error', new DOMException('This operation was aborted', 'AbortError'));
@@ -71,6 +74,7 @@ function setup() {
     list: async () => ({ metadata: { resourceVersion: '1' }, items: [{ metadata: { name: 'first', namespace: 'ns' } }] }),
     logger,
     timers: time,
+    clock: time,
     random: () => 0,
     makeInformer: (_path, list) => {
       raw = new FakeListWatch(list);
@@ -120,10 +124,30 @@ test('an informer that stops on an error is restarted and its handlers keep rece
   raw.add({ metadata: { name: 'after-restart', namespace: 'ns' } });
   assert.deepEqual(seen, ['first', 'after-restart']);
 
-  // A successful restart resets the backoff: the next error is retried after 1 s again.
+  // A restart that then runs without an error for HEALTHY_RUN_MS resets the backoff: the next error is retried after 1 s again.
+  await time.advance(HEALTHY_RUN_MS);
   raw.emit('error', new Error('socket hang up'));
   await time.advance(1_000);
   assert.equal(raw.starts, 3);
+  await informer.stop();
+});
+
+test('a restart whose watch is refused just after start() resolved backs off further (an apiserver that is gone)', async () => {
+  const { time, informer, raw, logs } = setup();
+  await informer.start();
+  raw.nextStarts = Array(8).fill('watch-fails-after-start');
+  raw.emit('error', new Error('watch closed'));
+  const startTimes: number[] = [];
+  const t0 = time.now();
+  while (time.now() - t0 < 100_000) {
+    const before = raw.starts;
+    await time.advance(100);
+    if (raw.starts > before) startTimes.push(time.now() - t0);
+  }
+  // 1, 2, 4, 8, 16, 30 (the cap), 30 s apart: not a restart every second for as long as the apiserver is gone.
+  assert.deepEqual(startTimes, [1_000, 3_000, 7_000, 15_000, 31_000, 61_000, 91_000]);
+  const waits = logs.filter((l) => l.level === 'warn').map((l) => l.obj.retryInMs);
+  assert.deepEqual(waits.slice(0, 7), [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000], 'each warning says the growing wait');
   await informer.stop();
 });
 

@@ -6,7 +6,7 @@ import { changeFromQueueMessage, decodeQueueMessage } from '../../../../src/prov
 import { parseQueueUrl } from '../../../../src/providers/alibaba/mns-feed.ts';
 import { isMnsServiceUrl } from '../../../../src/api/providers/alibaba.ts';
 import { DEFAULT_TENANCY_POLICY, declaredTenancy, tenancyViolations } from '../../../../src/providers/kit/tenancy.ts';
-import { actionTrailEvent } from '../../../fakes/alibaba/eventbridge.ts';
+import { actionTrailEvent, rotationEvent } from '../../../fakes/alibaba/eventbridge.ts';
 
 const store = { regionId: 'cn-hangzhou' };
 const at = Date.parse('2026-12-06T05:00:00Z');
@@ -43,10 +43,20 @@ test('a secret named by its ARN is that secret when the ARN is of the store’s 
   for (const bad of ['a b', 'x'.repeat(193), '', 'a\u0000b', 'ü']) assert.equal(changeFromQueueMessage(json(event('PutSecretValue', bad)), store), undefined, bad);
 });
 
-test('KMS’s own rotation event names the secret; a failed rotation and garbage do not', () => {
-  const rotated = { id: 'k1', source: 'acs.kms', type: 'kms:Secret:RotateSecret', time: '2026-12-06T05:00:00Z', aliyunregionid: 'cn-hangzhou', data: { SecretName: 'rds-secret' } };
-  assert.deepEqual(changeFromQueueMessage(json(rotated), store), { id: 'k1', keys: ['rds-secret'], occurredAt: at, event: 'kms:Secret:RotateSecret' });
-  assert.equal(changeFromQueueMessage(json({ ...rotated, type: 'kms:Secret:RotateSecretFailure' }), store), undefined);
+test('KMS’s managed-rotation event (kms:CloudMonitor:Secret[RotateSecret:Success]) names the secret; a failed rotation, another region and garbage do not', () => {
+  const rotated = rotationEvent('rds-secret', { region: 'cn-hangzhou', at });
+  assert.deepEqual(changeFromQueueMessage(json(rotated), store), { id: rotated['id'], keys: ['rds-secret'], occurredAt: at, event: 'kms:CloudMonitor:Secret[RotateSecret:Success]' });
+  assert.deepEqual(changeFromQueueMessage(b64(rotated), store)?.keys, ['rds-secret'], 'IsBase64Encode');
+  // CloudMonitor's own eventTime (20180816T135935.689+0800) is not ISO 8601: the envelope's time is used.
+  const cloudMonitorTime = { ...rotated, data: { ...(rotated['data'] as object), eventTime: '20261206T130000.000+0800' } };
+  assert.equal(changeFromQueueMessage(json(cloudMonitorTime), store)?.occurredAt, at);
+  // Without content.secretName, the secret's ARN (resourceId; KMS's sample has a leading space) names it.
+  const byArn = { ...rotated, data: { ...(rotated['data'] as object), content: {}, resourceId: ' acs:kms:cn-hangzhou:1234567890123456:secret/by-arn' } };
+  assert.deepEqual(changeFromQueueMessage(json(byArn), store)?.keys, ['by-arn']);
+  assert.equal(changeFromQueueMessage(json(rotationEvent('rds-secret', { region: 'cn-hangzhou', failed: true })), store), undefined, 'a failed rotation changed nothing');
+  assert.equal(changeFromQueueMessage(json(rotationEvent('rds-secret', { region: 'cn-beijing' })), store), undefined, 'another region');
+  // The type was guessed as kms:Secret:RotateSecret before EventBridge's list was checked: not a KMS event type.
+  assert.equal(changeFromQueueMessage(json({ id: 'k1', source: 'acs.kms', type: 'kms:Secret:RotateSecret', aliyunregionid: 'cn-hangzhou', data: { SecretName: 'rds-secret' } }), store), undefined);
   for (const garbage of ['not json', '[]', 'null', json({ id: 'x' }), json({ id: 'x', type: 't', data: [] }), b64('text')]) assert.equal(changeFromQueueMessage(garbage, store), undefined, garbage);
 });
 

@@ -14,6 +14,7 @@ import { loadAlibabaSdk } from '../../../../src/providers/alibaba/sdk.ts';
 import type { AlibabaProvider } from '../../../../src/api/types.generated.ts';
 import { TerminalError, type ChangeNotification } from '../../../../src/providers/provider.ts';
 import { storeContext } from '../helpers.ts';
+import type { Timers } from '../../../../src/util/timers.ts';
 import { unusedKubeAccess } from '../../../support/store-kube-access.ts';
 
 let kms: AlibabaFake;
@@ -82,6 +83,42 @@ test('messages are delivered, then deleted; stopping the feed ends its long poll
   abort.abort();
   await running;
   assert.ok(Date.now() - stopped < (LONG_POLL_SECONDS * 1000) / 2, `the feed ended ${Date.now() - stopped} ms after it was stopped, not at the end of its long poll`);
+});
+
+test('an empty answer that did not wait (MNS caps concurrent long polls and then answers MessageNotExist at once) does not make the feed spin: it pauses, longer each time, before it asks again', async () => {
+  mns.createQueue('capped-feed');
+  mns.limitLongPolls(0);
+  const pauses: { ms: number; fire: () => void }[] = [];
+  const timers: Timers = {
+    setTimeout: (fire, ms) => {
+      const pause = { ms, fire };
+      pauses.push(pause);
+      return pause;
+    },
+    clearTimeout: (handle) => void pauses.splice(pauses.indexOf(handle as (typeof pauses)[number]) >>> 0, 1),
+  };
+  const receives = () => mns.requests.filter((r) => r.action === 'mns:ReceiveMessage' && r.queue === 'capped-feed').length;
+  const s = sink();
+  const abort = new AbortController();
+  try {
+    const running = runMnsFeed(spec(mns.queueUrl('capped-feed')), ctx, s.sink, abort.signal, { ...deps, timers });
+    await until('a pause after an empty answer that did not wait', () => pauses.length === 1);
+    // The first receive (no wait) and one long poll answered at once; nothing more while paused.
+    assert.equal(receives(), 2);
+    const first = pauses[0]!.ms;
+    pauses.shift()!.fire();
+    await until('the next receive, then a longer pause', () => pauses.length === 1 && receives() === 3);
+    assert.ok(pauses[0]!.ms > first, `pauses ${first} ms, then ${pauses[0]!.ms} ms`);
+    // A message is still received at the next ask, and resets the pause.
+    mns.send('capped-feed', queueMessageBody(actionTrailEvent({ eventName: 'PutSecretValue', secretName: 'db', requestId: 'R', at: Date.now() }, { region: 'cn-hangzhou' }), false));
+    pauses.shift()!.fire();
+    await until('delivered, then paused again', () => s.delivered.length === 1 && pauses.length === 1);
+    assert.equal(pauses[0]!.ms, first);
+    abort.abort();
+    await running;
+  } finally {
+    mns.limitLongPolls(undefined);
+  }
 });
 
 test('a non-XML error answer (a proxy’s 502) is an error with its status, not an empty queue', async () => {
