@@ -591,6 +591,28 @@ test('ClusterPushSecret: a PushSecret in each selected namespace, pushed; remove
   await deleteObject(kube, Plural.ClusterPushSecret, name);
 });
 
+test('ClusterPushSecret: a changed pushSecretName writes the PushSecret under the new name and deletes the one under the old name', async () => {
+  const ns = await namespaceWithStores();
+  await kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'renamed-src' }, stringData: { v: secrets.next('cps-rename') } } });
+  const name = `rename-${ns}`;
+  await createObject(kube, Plural.ClusterPushSecret, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'ClusterPushSecret',
+    metadata: { name },
+    spec: {
+      pushSecretName: 'before',
+      namespaces: [ns],
+      pushSecretSpec: { refreshInterval: '1h', secretStoreRefs: [{ name: 'aws' }], selector: { secret: { name: 'renamed-src' } }, data: [{ match: { secretKey: 'v', remoteRef: { remoteKey: `${ns}/renamed-cps` } } }] },
+    },
+  });
+  await waitReady(kube, { plural: Plural.ClusterPushSecret, name, status: 'True', reason: 'Provisioned' });
+  assert.ok(await getObject(kube, Plural.PushSecret, 'before', ns));
+  await patchObject(kube, Plural.ClusterPushSecret, name, { spec: { pushSecretName: 'after' } });
+  await waitFor('the PushSecret under the new name', () => getObject(kube, Plural.PushSecret, 'after', ns));
+  await waitFor('the PushSecret under the old name deleted', async () => (await getObject(kube, Plural.PushSecret, 'before', ns)) === undefined, 15_000);
+  await deleteObject(kube, Plural.ClusterPushSecret, name);
+});
+
 test("ESO's PushSecret and generator documentation examples, converted by migrate, are accepted by the apiserver", async () => {
   const ns = await namespaces.create(kube);
   const dir = join(import.meta.dirname, '../fixtures/eso-push-docs');

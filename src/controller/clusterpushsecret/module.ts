@@ -1,6 +1,7 @@
 // The ClusterPushSecret controller: the same PushSecret in every namespace its selectors (or names) choose, owned by
 // it (the garbage collector removes them with it; each child's own deletionPolicy decides about remote secrets),
-// deleted from namespaces that stop matching. A PushSecret of that name we did not create is never taken over.
+// deleted from namespaces that stop matching, and under an earlier spec.pushSecretName once the new one is written.
+// A PushSecret of that name we did not create is never taken over.
 // One pass per ClusterPushSecret (namespaces change, a child changes or goes, and every refreshTime).
 // RBAC: list/watch clusterpushsecrets, patch their status, update their finalizers (blockOwnerDeletion);
 // create/patch/delete pushsecrets.
@@ -61,6 +62,8 @@ export const clusterPushSecretController: ControllerModule = {
       const selected = selectPushNamespaces(cps, views);
       const provisioned: string[] = [];
       const failed: { namespace: string; reason: string }[] = [];
+      // Failures a retry may lift (not a PushSecret someone else holds): the pass fails, so the queue retries it.
+      const retryable: string[] = [];
       for (const namespace of selected) {
         const existing = pushSecrets.get(childName, namespace);
         if (existing && !isChildOf(existing, cps)) {
@@ -85,17 +88,24 @@ export const clusterPushSecretController: ControllerModule = {
           await writer.apply(body, FIELD_MANAGER, existing !== undefined);
           provisioned.push(namespace);
         } catch (err) {
-          failed.push({ namespace, reason: (err as { code?: unknown }).code === 409 ? `PushSecret ${namespace}/${childName} is managed by someone else: left untouched` : describeError(err) });
+          const conflict = (err as { code?: unknown }).code === 409;
+          if (!conflict) retryable.push(namespace);
+          failed.push({ namespace, reason: conflict ? `PushSecret ${namespace}/${childName} is managed by someone else: left untouched` : describeError(err) });
         }
       }
-      const wanted = new Set(selected);
+      // Ours where no longer wanted: a namespace that stopped matching, or an earlier spec.pushSecretName where the
+      // current one is written (until then the old one keeps the namespace served).
+      const written = new Set(provisioned);
       for (const child of pushSecrets.list()) {
         const namespace = child.metadata?.namespace ?? '';
-        if (wanted.has(namespace) || child.metadata?.labels?.[CLUSTER_PUSH_SECRET_LABEL] !== cps.metadata.name || !isChildOf(child, cps)) continue;
+        const current = child.metadata?.name === childName;
+        if (child.metadata?.labels?.[CLUSTER_PUSH_SECRET_LABEL] !== cps.metadata.name || !isChildOf(child, cps)) continue;
+        if (selected.includes(namespace) && (current || !written.has(namespace))) continue;
         try {
           await writer.delete(namespace, child.metadata?.name ?? '', { uid: child.metadata?.uid ?? '' });
         } catch (err) {
-          failed.push({ namespace, reason: `deleting: ${describeError(err)}` });
+          retryable.push(namespace);
+          failed.push({ namespace, reason: `deleting PushSecret ${child.metadata?.name ?? ''}: ${describeError(err)}` });
         }
       }
       const reason = failed.length === 0 ? ClusterExternalSecretReason.Provisioned : provisioned.length > 0 ? ClusterExternalSecretReason.PartiallyProvisioned : ClusterExternalSecretReason.NotProvisioned;
@@ -106,6 +116,8 @@ export const clusterPushSecretController: ControllerModule = {
         failedNamespaces: failed.map((f) => ({ namespace: f.namespace, reason: f.reason.slice(0, 1024) })),
         conditions: setCondition(conditions, { type: ConditionType.Ready, status: failed.length === 0 ? 'True' : 'False', reason, message }, ctx.clock.now(), cps.metadata.generation),
       });
+      // Retried with backoff, not only at refreshTime (which may be 0: never).
+      if (retryable.length > 0) throw new Error(`ClusterPushSecret ${name}: ${failed.filter((f) => retryable.includes(f.namespace)).map((f) => `${f.namespace}: ${f.reason}`).join('; ')}`);
       const refreshMs = parseDuration(cps.spec.refreshTime ?? '1m');
       return refreshMs > 0 ? { requeueAfter: refreshMs } : undefined;
     }
