@@ -25,7 +25,8 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Allow, FakeCredential } from './server.ts';
+// The KMS/STS fake's error (an HTTP status and the service's code): MNS answers it as XML instead of JSON.
+import { AlibabaError as MnsError, type Allow, type FakeCredential } from './server.ts';
 
 export const MNS_VERSION = '2015-06-06';
 const NS = 'http://mns.aliyuncs.com/doc/v1/';
@@ -102,16 +103,6 @@ export interface MnsFakeOptions {
   readonly credential: (accessKeyId: string) => FakeCredential | undefined;
   readonly clock?: () => number;
   readonly host?: string;
-}
-
-class MnsError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
 }
 
 const escapeXml = (text: string) => text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
