@@ -4,12 +4,10 @@
 // send/receive (base64 and raw), visibility timeout and redelivery, change visibility, batches, long polling — gets
 // the service's refusals, and reads the ActionTrail events the EventBridge part of the fakes forwards.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
-import { repoRoot } from '../support/cluster.ts';
+import { SERVICE_ACCOUNT_ISSUER } from '../support/cluster.ts';
+import { assertAlibabaPythonInstalled, runAlibabaPythonCheck } from '../support/alibaba-python.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube } from '../support/operator.ts';
 import { TestNamespaces } from '../support/integration.ts';
@@ -19,8 +17,6 @@ import { ruleToQueue } from '../fakes/alibaba/eventbridge.ts';
 import type { TestKube } from '../support/kube.ts';
 import { loadAlibabaSdk } from '../../src/providers/alibaba/sdk.ts';
 
-const PYTHON = join(repoRoot, '.cache/venv-alibaba/bin/python');
-const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const REGION = 'cn-hangzhou';
 const OIDC_PROVIDER = 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-mns';
 const ROLE = 'acs:ram::1234567890123456:role/mns-python';
@@ -33,7 +29,7 @@ let mns: MnsFake;
 const namespaces = new TestNamespaces('alibaba-mns');
 
 before(async () => {
-  assert.ok(existsSync(PYTHON), `Alibaba's Python SDK is not installed: run bash test/setup/install-alibaba-client.sh`);
+  assertAlibabaPythonInstalled();
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
   kms = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
@@ -46,24 +42,12 @@ after(async () => {
   await cluster?.stop();
 });
 
-function runPython(job: unknown): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(repoRoot, 'test/fakes/alibaba/python_mns_check.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, unknown>) : reject(new Error(`python MNS check exited ${code}: ${err}`))));
-    child.stdin.end(JSON.stringify(job));
-  });
-}
-
 test('Alibaba’s Python MNS SDK works against the queue fake unchanged with an RRSA session: redelivery, visibility, batches, refusals, EventBridge’s ActionTrail events', async () => {
   const ns = await namespaces.create(kube);
   await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'python' } } });
   const token = async () =>
     (await kube.core.createNamespacedServiceAccountToken({ namespace: ns, name: 'python', body: { spec: { audiences: ['sts.aliyuncs.com'], expirationSeconds: 600 } } })).status!.token!;
-  kms.addOidcProvider({ arn: OIDC_PROVIDER, issuer: ISSUER });
+  kms.addOidcProvider({ arn: OIDC_PROVIDER, issuer: SERVICE_ACCOUNT_ISSUER });
   const subjects = [`system:serviceaccount:${ns}:python`];
   kms.addRole({ arn: ROLE, oidcProviderArn: OIDC_PROVIDER, subjects, allow: (action) => action.startsWith('mns:') });
   kms.addRole({ arn: SHORT_ROLE, oidcProviderArn: OIDC_PROVIDER, subjects, allow: () => true, sessionsExpireAfterMs: 0 });
@@ -85,7 +69,7 @@ test('Alibaba’s Python MNS SDK works against the queue fake unchanged with an 
   rule.stop();
   assert.ok(!rule.delivered.join('').includes('never-in-an-event'), 'an ActionTrail event never carries the value');
 
-  const out = await runPython({ endpoint: mns.endpoint, sts: await assume(ROLE), expired: await assume(SHORT_ROLE), denied: { id: 'LTAIdeniedmns', secret: 'denied-secret' }, eventsQueue: 'py-events' });
+  const out = await runAlibabaPythonCheck('python_mns_check.py', { endpoint: mns.endpoint, sts: await assume(ROLE), expired: await assume(SHORT_ROLE), denied: { id: 'LTAIdeniedmns', secret: 'denied-secret' }, eventsQueue: 'py-events' });
   assert.equal(out['created'], `${mns.endpoint}/queues/py-queue`);
   assert.equal(out['again'], 'QueueAlreadyExist');
   assert.equal(out['visibility'], 2);

@@ -6,13 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
-import { useCluster } from '../support/shared-cluster.ts';
-import { adminKube } from '../support/operator.ts';
 import { TestNamespaces } from '../support/integration.ts';
 import { startAlibabaFake, type AlibabaFake, type Allow } from '../fakes/alibaba/server.ts';
-import { directStoreContext } from '../support/direct-store.ts';
+import { directStoreContext, pushAs, useClusterForDirectClients } from '../support/direct-store.ts';
 import type { TestKube } from '../support/kube.ts';
-import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
+import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { createAlibabaProvider } from '../../src/providers/alibaba/provider.ts';
 import type { AlibabaProvider } from '../../src/api/types.generated.ts';
 import { AccessDeniedError, type SecretsClient } from '../../src/providers/provider.ts';
@@ -31,9 +29,7 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 let roles = 0;
 
 before(async () => {
-  cluster = await useCluster();
-  kube = adminKube(cluster.kubeconfigPath);
-  operatorKube = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath });
+  ({ cluster, kube, operatorKube } = await useClusterForDirectClients());
   fake = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
   fake.addOidcProvider({ arn: OIDC_PROVIDER, issuer: ISSUER });
 });
@@ -60,8 +56,7 @@ async function client(allow: Allow): Promise<SecretsClient> {
 
 test('CreateSecret with our mark, tags and description; unchanged adds no version; property merged; binary kept binary; foreign refused until adopted; delete only ours, restored on a new push', async () => {
   const writer = await client(() => true);
-  const push = (remoteKey: string, value: string | Uint8Array, extra: Record<string, unknown> = {}) =>
-    writer.pushSecret!({ remoteKey, value: typeof value === 'string' ? bytes(value) : value, owner: 'team/db', adopt: false, updatePolicy: 'Replace', ...extra }, signal());
+  const push = pushAs(writer);
   const metadata = { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { tags: { team: 'a' }, description: 'the app database' } };
   assert.equal(await push('db-password', 's3cret', { metadata }), 'created');
   const created = fake.inspect('db-password')!;

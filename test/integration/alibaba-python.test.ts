@@ -3,20 +3,16 @@
 // and V1 signatures, ListSecrets Filters, AssumeRoleWithOIDC with a token minted by the real apiserver, and the write
 // APIs PushSecret uses (python_kms_write_check.py) — and gets the same refusals.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
-import { repoRoot } from '../support/cluster.ts';
+import { SERVICE_ACCOUNT_ISSUER } from '../support/cluster.ts';
+import { assertAlibabaPythonInstalled, runAlibabaPythonCheck } from '../support/alibaba-python.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube } from '../support/operator.ts';
 import { TestNamespaces } from '../support/integration.ts';
 import { startAlibabaFake, type AlibabaFake } from '../fakes/alibaba/server.ts';
 import type { TestKube } from '../support/kube.ts';
 
-const PYTHON = join(repoRoot, '.cache/venv-alibaba/bin/python');
-const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const OIDC_PROVIDER = 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-python';
 const ROLE = 'acs:ram::1234567890123456:role/python-reader';
 const UNTRUSTED_ROLE = 'acs:ram::1234567890123456:role/someone-else';
@@ -27,7 +23,7 @@ let fake: AlibabaFake;
 const namespaces = new TestNamespaces('alibaba-python');
 
 before(async () => {
-  assert.ok(existsSync(PYTHON), `Alibaba's Python SDK is not installed: run bash test/setup/install-alibaba-client.sh`);
+  assertAlibabaPythonInstalled();
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
   fake = await startAlibabaFake({ kubeconfigPath: cluster.kubeconfigPath });
@@ -38,23 +34,11 @@ after(async () => {
   await cluster?.stop();
 });
 
-function runPython(job: unknown, script = 'python_client.py'): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(repoRoot, 'test/fakes/alibaba', script)], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, unknown>) : reject(new Error(`python client exited ${code}: ${err}`))));
-    child.stdin.end(JSON.stringify(job));
-  });
-}
-
 test('Alibaba’s Python SDK reads, lists, assumes a role with an apiserver token and is refused like the real service', async () => {
   const ns = await namespaces.create(kube);
   await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'python' } } });
   const minted = await kube.core.createNamespacedServiceAccountToken({ namespace: ns, name: 'python', body: { spec: { audiences: ['sts.aliyuncs.com'], expirationSeconds: 600 } } });
-  fake.addOidcProvider({ arn: OIDC_PROVIDER, issuer: ISSUER });
+  fake.addOidcProvider({ arn: OIDC_PROVIDER, issuer: SERVICE_ACCOUNT_ISSUER });
   fake.addRole({ arn: ROLE, oidcProviderArn: OIDC_PROVIDER, subjects: [`system:serviceaccount:${ns}:python`], allow: () => true });
   fake.addRole({ arn: UNTRUSTED_ROLE, oidcProviderArn: OIDC_PROVIDER, subjects: ['system:serviceaccount:other:other'], allow: () => true });
   fake.addAccessKey({ id: 'LTAIpythonpython', secret: 'python-secret' });
@@ -62,7 +46,7 @@ test('Alibaba’s Python SDK reads, lists, assumes a role with an apiserver toke
   fake.putSecret('py-secret', { data: 'second' });
   fake.putSecret('py-other', { data: 'x', tags: { team: 'other' } });
 
-  const result = await runPython({
+  const result = await runAlibabaPythonCheck('python_client.py', {
     region: 'cn-hangzhou',
     kmsHost: new URL(fake.kmsEndpoint).host,
     stsHost: new URL(fake.stsEndpoint).host,
@@ -92,7 +76,8 @@ test('Alibaba’s Python SDK writes (CreateSecret, PutSecretValue, tags, DeleteS
   fake.addAccessKey({ id: 'LTAIpyreaderonly0', secret: 'python-reader', allow: (action) => action === 'kms:GetSecretValue' });
   // A value larger than a URL-sized query, with characters form encoding must keep.
   const second = `second & = + ${'x'.repeat(20_000)}`;
-  const result = await runPython(
+  const result = await runAlibabaPythonCheck(
+    'python_kms_write_check.py',
     {
       region: 'cn-hangzhou',
       kmsHost: new URL(fake.kmsEndpoint).host,
@@ -102,7 +87,6 @@ test('Alibaba’s Python SDK writes (CreateSecret, PutSecretValue, tags, DeleteS
       first: 'first value',
       second,
     },
-    'python_kms_write_check.py',
   );
   assert.deepEqual(result['created'], { name: 'py-written', versionId: 'v1' });
   assert.equal(result['createTaken'], 'Rejected.ResourceExist');

@@ -9,22 +9,17 @@ import { after, before, beforeEach, test } from 'node:test';
 import { ACMClient, GetCertificateCommand, ImportCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
-import { startMoto, type Moto } from '../support/moto.ts';
-import { startStsWebIdentityCheck, type StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
+import type { Moto } from '../support/moto.ts';
+import type { StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
+import { AWS_REGION, directAwsClient, motoSeedCredentials, startMotoBehindCheck } from '../support/aws.ts';
 import { adminKube, createObject, Plural, readSecret, startTestOperator, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady } from '../support/integration.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createAwsProvider } from '../../src/providers/aws/provider.ts';
-import type { AwsProvider } from '../../src/api/types.generated.ts';
-import { NoSecretError, TerminalError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
+import { NoSecretError, TerminalError, type SecretsClient } from '../../src/providers/provider.ts';
 import { systemClock, type Clock } from '../../src/util/clock.ts';
 import { EXPORT_IDLE_MS } from '../../src/providers/aws/certificate-manager.ts';
 import { LEAF_CERT_PEM, LEAF_KEY_PEM } from '../unit/templates/fixtures.ts';
-
-const REGION = 'us-east-1';
-/** --service-account-issuer of the test control plane (test/support/cluster.ts). */
-const ISSUER = 'https://kubernetes.default.svc.cluster.local';
-const seedCredentials = { accessKeyId: 'AKIASEEDSEEDSEED', secretAccessKey: 'seed' };
 
 let cluster: LocalCluster;
 let kube: TestKube;
@@ -40,9 +35,8 @@ const signal = () => AbortSignal.timeout(30_000);
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
-  moto = await startMoto();
-  check = await startStsWebIdentityCheck({ upstream: moto.endpoint, kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER });
-  acm = new ACMClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
+  ({ moto, check } = await startMotoBehindCheck(cluster.kubeconfigPath));
+  acm = new ACMClient({ region: AWS_REGION, endpoint: moto.endpoint, credentials: motoSeedCredentials });
   op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false'], providers: [createAwsProvider()] });
 });
 
@@ -64,35 +58,8 @@ async function exportableCertificate(domain: string): Promise<string> {
   return out.CertificateArn!;
 }
 
-async function directClient(clock: Clock = systemClock): Promise<SecretsClient> {
-  const ctx: StoreContext = {
-    storeKind: 'SecretStore',
-    storeName: 'direct',
-    storeNamespace: 'direct',
-    namespace: 'direct',
-    clock,
-    kube: {
-      readSecretKey: async (ref) => new TextEncoder().encode(ref.key === 'id' ? 'AKIADIRECTDIRECT' : 'direct-secret'),
-      createServiceAccountToken: async () => {
-        throw new Error('not used');
-      },
-      readServiceAccountAnnotations: async () => {
-        throw new Error('not used');
-      },
-      readConfigMapKey: async () => {
-        throw new Error('not used');
-      },
-    },
-  };
-  return createAwsProvider().newClient(
-    {
-      service: 'CertificateManager',
-      region: REGION,
-      endpoint: check.endpoint,
-      auth: { secretRef: { accessKeyIDSecretRef: { name: 'k', key: 'id' }, secretAccessKeySecretRef: { name: 'k', key: 'key' } } },
-    } as AwsProvider,
-    ctx,
-  );
+function directClient(clock: Clock = systemClock): Promise<SecretsClient> {
+  return directAwsClient({ service: 'CertificateManager', endpoint: check.endpoint }, clock);
 }
 
 test('a certificate ARN reads as its certificate, chain and decrypted private key; the export is reused while the certificate is the same', async () => {
@@ -153,7 +120,7 @@ test('ESO\'s ACM example, migrated: a kubernetes.io/tls Secret from an exported 
       provider: {
         aws: {
           service: 'CertificateManager',
-          region: REGION,
+          region: AWS_REGION,
           endpoint: check.endpoint,
           auth: { secretRef: { accessKeyIDSecretRef: { name: 'aws-keys', key: 'id' }, secretAccessKeySecretRef: { name: 'aws-keys', key: 'key' } } },
         },

@@ -14,8 +14,10 @@ import {
 import { AddTagsToResourceCommand, LabelParameterVersionCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
-import { startMoto, type Moto } from '../support/moto.ts';
-import { startStsWebIdentityCheck, type StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
+import type { Moto } from '../support/moto.ts';
+import type { StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
+import { AWS_REGION, directAwsClient, motoSeedCredentials, startMotoBehindCheck } from '../support/aws.ts';
+import { SERVICE_ACCOUNT_ISSUER } from '../support/cluster.ts';
 import {
   adminKube,
   createObject,
@@ -32,17 +34,12 @@ import { createAwsProvider } from '../../src/providers/aws/provider.ts';
 import type { AwsProvider } from '../../src/api/types.generated.ts';
 import { createFakeProvider } from '../../src/providers/fake/provider.ts';
 import { jsonObjectEntries } from '../../src/providers/decoding.ts';
-import { NoSecretError, TerminalError, ThrottledError, type SecretsClient, type StoreContext } from '../../src/providers/provider.ts';
-import { systemClock } from '../../src/util/clock.ts';
+import { NoSecretError, TerminalError, ThrottledError, type SecretsClient } from '../../src/providers/provider.ts';
 import { defaultHoldResultsMs } from '../../src/providers/shared-calls.ts';
 
-const REGION = 'us-east-1';
 /** moto keys data by account: roles in its default account see what the seeding credentials wrote. */
 const ACCOUNT = '123456789012';
 const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
-/** --service-account-issuer of the test control plane (test/support/cluster.ts). */
-const ISSUER = 'https://kubernetes.default.svc.cluster.local';
-const seedCredentials = { accessKeyId: 'AKIASEEDSEEDSEED', secretAccessKey: 'seed' };
 
 let cluster: LocalCluster;
 let kube: TestKube;
@@ -59,10 +56,9 @@ const signal = () => AbortSignal.timeout(30_000);
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
-  moto = await startMoto();
-  check = await startStsWebIdentityCheck({ upstream: moto.endpoint, kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER });
-  sm = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
-  ssm = new SSMClient({ region: REGION, endpoint: moto.endpoint, credentials: seedCredentials });
+  ({ moto, check } = await startMotoBehindCheck(cluster.kubeconfigPath));
+  sm = new SecretsManagerClient({ region: AWS_REGION, endpoint: moto.endpoint, credentials: motoSeedCredentials });
+  ssm = new SSMClient({ region: AWS_REGION, endpoint: moto.endpoint, credentials: motoSeedCredentials });
   op = await startTestOperator({
     kubeconfigPath: cluster.kubeconfigPath,
     args: ['--leader-elect=false', '--concurrency=4', '--refresh-time-period=0' /* the refresh-wave test reads each refresh from status.refreshTime */],
@@ -98,36 +94,8 @@ async function staticKeys(ns: string): Promise<AwsProvider['auth']> {
 }
 
 /** A provider client straight from the provider (no operator), with static keys, for the read-path tests. */
-async function directClient(spec: Partial<AwsProvider> = {}): Promise<SecretsClient> {
-  const ctx: StoreContext = {
-    storeKind: 'SecretStore',
-    storeName: 'direct',
-    storeNamespace: 'direct',
-    namespace: 'direct',
-    clock: systemClock,
-    kube: {
-      readSecretKey: async (ref) => new TextEncoder().encode(ref.key === 'id' ? 'AKIADIRECTDIRECT' : 'direct-secret'),
-      createServiceAccountToken: async () => {
-        throw new Error('not used');
-      },
-      readServiceAccountAnnotations: async () => {
-        throw new Error('not used');
-      },
-      readConfigMapKey: async () => {
-        throw new Error('not used by these tests');
-      },
-    },
-  };
-  return createAwsProvider().newClient(
-    {
-      service: 'SecretsManager',
-      region: REGION,
-      endpoint: check.endpoint,
-      auth: { secretRef: { accessKeyIDSecretRef: { name: 'k', key: 'id' }, secretAccessKeySecretRef: { name: 'k', key: 'key' } } },
-      ...spec,
-    } as AwsProvider,
-    ctx,
-  );
+function directClient(spec: Partial<AwsProvider> = {}): Promise<SecretsClient> {
+  return directAwsClient({ service: 'SecretsManager', endpoint: check.endpoint, ...spec });
 }
 
 function store(name: string, aws: Partial<AwsProvider>, kind: 'SecretStore' | 'ClusterSecretStore' = 'SecretStore', extra: Record<string, unknown> = {}) {
@@ -135,7 +103,7 @@ function store(name: string, aws: Partial<AwsProvider>, kind: 'SecretStore' | 'C
     apiVersion: 'secret-relay.dev/v1alpha1',
     kind,
     metadata: { name },
-    spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, ...aws } }, ...extra },
+    spec: { provider: { aws: { service: 'SecretsManager', region: AWS_REGION, endpoint: check.endpoint, ...aws } }, ...extra },
   };
 }
 
@@ -313,7 +281,7 @@ test('IRSA end to end: a fresh TokenRequest token for the ServiceAccount, verifi
   assert.equal(exchange!.refused, undefined, 'the token verified against the JWKS');
   assert.equal(exchange!.roleArn, role, 'the role from the eks.amazonaws.com/role-arn annotation');
   assert.deepEqual(exchange!.audiences, ['sts.amazonaws.com']);
-  assert.equal(exchange!.issuer, ISSUER);
+  assert.equal(exchange!.issuer, SERVICE_ACCOUNT_ISSUER);
   assert.ok(Date.now() - exchange!.issuedAt! < 120_000, 'a freshly minted token');
   assert.ok(exchange!.expiresAt! - exchange!.issuedAt! <= 3600_000, 'a short-lived token');
   assert.match(exchange!.roleSessionName, new RegExp(`^secret-relay\\.${ns}\\.aws$`));

@@ -6,14 +6,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
-import { useCluster } from '../support/shared-cluster.ts';
 import { fetchJwks } from '../support/sts-web-identity-check.ts';
-import { adminKube } from '../support/operator.ts';
 import { TestNamespaces } from '../support/integration.ts';
 import { cachedJwks, startAzureFakes, type AzureFakes, type FakeVault } from '../fakes/azure/index.ts';
-import { directStoreContext } from '../support/direct-store.ts';
+import { directStoreContext, pushAs, useClusterForDirectClients } from '../support/direct-store.ts';
 import type { TestKube } from '../support/kube.ts';
-import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
+import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { createAzureProvider } from '../../src/providers/azure/provider.ts';
 import type { SecretsClient } from '../../src/providers/provider.ts';
 import { RemoteNotOwnedError } from '../../src/providers/push.ts';
@@ -29,9 +27,7 @@ const signal = () => AbortSignal.timeout(30_000);
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 before(async () => {
-  cluster = await useCluster();
-  kube = adminKube(cluster.kubeconfigPath);
-  operatorKube = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath });
+  ({ cluster, kube, operatorKube } = await useClusterForDirectClients());
   fakes = await startAzureFakes({ jwks: cachedJwks(() => fetchJwks(cluster.kubeconfigPath)) });
   vault = await fakes.addVault('relay-push', TENANT);
 });
@@ -61,8 +57,7 @@ async function client(permissions: Parameters<FakeVault['grant']>[1]): Promise<S
 
 test('SetSecret with our mark, contentType and tags; unchanged makes no version; a property merged; foreign refused; soft delete; a deleted name refused', async () => {
   const writer = await client(['secrets/get', 'secrets/list', 'secrets/set', 'secrets/delete']);
-  const push = (remoteKey: string, value: string, extra: Record<string, unknown> = {}) =>
-    writer.pushSecret!({ remoteKey, value: bytes(value), owner: 'team/db', adopt: false, updatePolicy: 'Replace', ...extra }, signal());
+  const push = pushAs(writer);
   const metadata = { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { contentType: 'text/plain', tags: { team: 'a' } } };
   assert.equal(await push('db-password', 's3cret', { metadata }), 'created');
   assert.deepEqual(vault.inspect('db-password'), { value: 's3cret', tags: { team: 'a', 'managed-by': 'secret-relay', 'secret-relay.dev/push-secret': 'team/db' }, contentType: 'text/plain', versions: 1 });

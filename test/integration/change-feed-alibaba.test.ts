@@ -5,13 +5,12 @@
 // the Secret with refreshInterval 1h. Every secret value used is searched for at the end.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import * as net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
-import { changeFeedStatus, hourlyExternalSecret } from '../support/change-feed.ts';
-import { operatorMetric, percentile } from '../support/metrics.ts';
+import { changeFeedStatus, hourlyExternalSecret, listenUntrusted, UNTRUSTED_HOST } from '../support/change-feed.ts';
+import { operatorMetric, operatorMetricsText, percentile } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { startAlibabaFake, type AlibabaFake, type Allow } from '../fakes/alibaba/server.ts';
 import { startMnsFake, type MnsFake } from '../fakes/alibaba/mns.ts';
@@ -229,20 +228,14 @@ test('alibaba: a lost queue or a refused identity falls back to polling — the 
 test('tenant attack: a SecretStore naming a queue on a host the operator does not trust is refused before any request (its STS session and signed requests are never sent there)', async () => {
   const ns = await namespaces.create(kube);
   const role = await reader(ns);
-  const connections: string[] = [];
-  const trap = net.createServer((socket) => {
-    connections.push(String(socket.remoteAddress));
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.2', resolve));
-  const port = (trap.address() as net.AddressInfo).port;
+  const trap = await listenUntrusted();
   try {
-    await feedStore(ns, `https://127.0.0.2:${port}/queues/mine`);
+    await feedStore(ns, `https://${UNTRUSTED_HOST}:${trap.port}/queues/mine`);
     const ready = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'kms', status: 'False' });
     assert.equal(ready.reason, 'EndpointNotAllowed');
     assert.match(ready.message ?? '', /changeFeed\.queue\.queueURL names host 127\.0\.0\.2/);
     await waitFor('the feed reports the refusal', async () => (await feedStatus(ns))?.message?.includes('EndpointNotAllowed'));
-    assert.deepEqual(connections, [], 'nothing connected to the tenant’s host');
+    assert.deepEqual(trap.connections, [], 'nothing connected to the tenant’s host');
     assert.equal(kms.requests.filter((r) => r.action === 'sts:AssumeRoleWithOIDC' && r.principal === role).length, 0, 'no STS session was even asked for');
   } finally {
     trap.close();
@@ -250,6 +243,5 @@ test('tenant attack: a SecretStore naming a queue on a host the operator does no
 });
 
 test('nothing of a value leaks into logs, Events, status or metrics', async () => {
-  const text = await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text();
-  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, extra: { metrics: text } });
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, extra: { metrics: await operatorMetricsText(op) } });
 });

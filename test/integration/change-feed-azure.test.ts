@@ -5,15 +5,14 @@
 // a rotation must reach the Secret with refreshInterval 1h. Every secret value used is searched for at the end.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import * as net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { QueueClient } from '@azure/storage-queue';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { fetchJwks } from '../support/sts-web-identity-check.ts';
 import { adminKube, createObject, eventNotes, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
-import { changeFeedStatus, hourlyExternalSecret } from '../support/change-feed.ts';
-import { operatorMetric, percentile } from '../support/metrics.ts';
+import { changeFeedStatus, hourlyExternalSecret, listenUntrusted, UNTRUSTED_HOST } from '../support/change-feed.ts';
+import { operatorMetric, operatorMetricsText, percentile } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { startAzurite, type Azurite } from '../support/azurite.ts';
 import { cachedJwks, FEDERATED_AUDIENCE, startAzureFakes, type AzureFakes, type FakeApplication, type FakeVault } from '../fakes/azure/index.ts';
@@ -200,21 +199,15 @@ test('azure: a lost queue falls back to polling — the store stays Ready=True, 
 test('tenant attack: a SecretStore naming a queue on a host the operator does not trust is refused before any request (its Storage token is never sent there)', async () => {
   const ns = await namespaces.create(kube);
   await reader(ns);
-  const connections: string[] = [];
-  const trap = net.createServer((socket) => {
-    connections.push(String(socket.remoteAddress));
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.2', resolve));
-  const port = (trap.address() as net.AddressInfo).port;
+  const trap = await listenUntrusted();
   try {
     const exchangesBefore = fakes.entra.exchanges.filter((e) => e.scope === STORAGE_SCOPE).length;
-    await feedStore(ns, `https://127.0.0.2:${port}/devstoreaccount1/mine`);
+    await feedStore(ns, `https://${UNTRUSTED_HOST}:${trap.port}/devstoreaccount1/mine`);
     const ready = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'kv', status: 'False' });
     assert.equal(ready.reason, 'EndpointNotAllowed');
     assert.match(ready.message ?? '', /changeFeed\.storageQueue\.queueURL names host 127\.0\.0\.2/);
     await waitFor('the feed reports the refusal', async () => (await feedStatus(ns))?.message?.includes('EndpointNotAllowed'));
-    assert.deepEqual(connections, [], 'nothing connected to the tenant’s host');
+    assert.deepEqual(trap.connections, [], 'nothing connected to the tenant’s host');
     assert.equal(fakes.entra.exchanges.filter((e) => e.scope === STORAGE_SCOPE).length, exchangesBefore, 'no Storage token was even asked for');
   } finally {
     trap.close();
@@ -222,6 +215,5 @@ test('tenant attack: a SecretStore naming a queue on a host the operator does no
 });
 
 test('nothing of a value leaks into logs, Events, status or metrics', async () => {
-  const text = await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text();
-  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, extra: { metrics: text } });
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, extra: { metrics: await operatorMetricsText(op) } });
 });

@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
-import { changeFeedStatus, hourlyExternalSecret } from '../support/change-feed.ts';
-import { operatorMetric, percentile } from '../support/metrics.ts';
+import { changeFeedStatus, hourlyExternalSecret, listenUntrusted, UNTRUSTED_HOST } from '../support/change-feed.ts';
+import { operatorMetric, operatorMetricsText, percentile } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { PubSubRole, Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
 import type { TestKube } from '../support/kube.ts';
@@ -183,20 +183,13 @@ test('tenant attack: a SecretStore naming a Pub/Sub endpoint on a host the opera
   const { ns, subscription } = await readerNamespace();
   // A Pub/Sub of the tenant's own on a loopback address the operator does not trust (--trusted-endpoint-hosts=127.0.0.1).
   // A TCP trap: gRPC would open a connection (and send its preface and the access token) before anything else.
-  const connections: string[] = [];
-  const trap = net.createServer((socket) => {
-    connections.push(`${socket.remoteAddress}:${socket.remotePort}`);
-    socket.on('error', () => {});
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.2', resolve));
-  const port = (trap.address() as net.AddressInfo).port;
+  const trap = await listenUntrusted();
   try {
     await createObject(kube, Plural.SecretStore, {
       apiVersion: 'secret-relay.dev/v1alpha1',
       kind: 'SecretStore',
       metadata: { name: 'gsm' },
-      spec: { provider: { gcpsm: { projectID: PROJECT, endpoints: { ...fake.endpoints, pubsub: `https://127.0.0.2:${port}` }, auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' }, ...CLUSTER } }, changeFeed: { pubsub: { subscription } } } } },
+      spec: { provider: { gcpsm: { projectID: PROJECT, endpoints: { ...fake.endpoints, pubsub: `https://${UNTRUSTED_HOST}:${trap.port}` }, auth: { workloadIdentity: { serviceAccountRef: { name: 'reader' }, ...CLUSTER } }, changeFeed: { pubsub: { subscription } } } } },
     }, ns);
     const ready = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'gsm', status: 'False' });
     assert.equal(ready.reason, 'EndpointNotAllowed');
@@ -206,13 +199,12 @@ test('tenant attack: a SecretStore naming a Pub/Sub endpoint on a host the opera
       return status && !status.connected && status.message?.includes('EndpointNotAllowed') ? status : undefined;
     });
     assert.ok(down);
-    assert.deepEqual(connections, [], 'no connection reached the tenant’s host');
+    assert.deepEqual(trap.connections, [], 'no connection reached the tenant’s host');
   } finally {
     trap.close();
   }
 });
 
 test('nothing of a value leaks into logs, Events, status or metrics', async () => {
-  const text = await (await fetch(`http://127.0.0.1:${op.operator.metricsPort}/metrics`)).text();
-  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, extra: { metrics: text } });
+  await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets, extra: { metrics: await operatorMetricsText(op) } });
 });

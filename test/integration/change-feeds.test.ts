@@ -10,8 +10,9 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
-import { startMoto, type Moto } from '../support/moto.ts';
-import { startStsWebIdentityCheck, type StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
+import type { Moto } from '../support/moto.ts';
+import type { StsWebIdentityCheck } from '../support/sts-web-identity-check.ts';
+import { AWS_REGION, motoSeedCredentials, startMotoBehindCheck } from '../support/aws.ts';
 import { adminKube, createObject, eventNotes, getObject, patchObject, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { operatorMetric } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
@@ -24,10 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as https from 'node:https';
 
-const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
-const ISSUER = 'https://kubernetes.default.svc.cluster.local';
-const seed = { accessKeyId: 'AKIASEEDSEEDSEED', secretAccessKey: 'seed' };
 
 let cluster: LocalCluster;
 let kube: TestKube;
@@ -44,11 +42,10 @@ let tls: TestTls;
 before(async () => {
   cluster = await useCluster();
   kube = adminKube(cluster.kubeconfigPath);
-  moto = await startMoto();
-  check = await startStsWebIdentityCheck({ upstream: moto.endpoint, kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER });
-  sm = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint, credentials: seed });
-  sqs = new SQSClient({ region: REGION, endpoint: moto.endpoint, credentials: seed });
-  events = new EventBridgeClient({ region: REGION, endpoint: moto.endpoint, credentials: seed });
+  ({ moto, check } = await startMotoBehindCheck(cluster.kubeconfigPath));
+  sm = new SecretsManagerClient({ region: AWS_REGION, endpoint: moto.endpoint, credentials: motoSeedCredentials });
+  sqs = new SQSClient({ region: AWS_REGION, endpoint: moto.endpoint, credentials: motoSeedCredentials });
+  events = new EventBridgeClient({ region: AWS_REGION, endpoint: moto.endpoint, credentials: motoSeedCredentials });
   tls = createTestTls();
   const dir = mkdtempSync(join(tmpdir(), 'webhook-tls-'));
   writeFileSync(join(dir, 'tls.crt'), tls.certPem);
@@ -95,7 +92,7 @@ function cloudTrailEvent(eventName: string, secretId: string) {
       eventTime: new Date().toISOString(),
       eventSource: 'secretsmanager.amazonaws.com',
       eventName,
-      awsRegion: REGION,
+      awsRegion: AWS_REGION,
       requestParameters: { secretId },
       responseElements: null,
       eventID: randomUUID(),
@@ -119,7 +116,7 @@ test('aws: a rotation reaches the Secret through EventBridge → SQS in seconds 
     apiVersion: 'secret-relay.dev/v1alpha1',
     kind: 'SecretStore',
     metadata: { name: 'aws' },
-    spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: queueUrl } } } } },
+    spec: { provider: { aws: { service: 'SecretsManager', region: AWS_REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: queueUrl } } } } },
   }, ns);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws', status: 'True' });
   for (const name of ['app-a', 'app-b']) {
@@ -180,7 +177,7 @@ async function storeWithMissingQueue(queueName: string): Promise<string> {
     apiVersion: 'secret-relay.dev/v1alpha1',
     kind: 'SecretStore',
     metadata: { name: 'aws' },
-    spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `${moto.endpoint}/${ACCOUNT}/${queueName}` } } } } },
+    spec: { provider: { aws: { service: 'SecretsManager', region: AWS_REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `${moto.endpoint}/${ACCOUNT}/${queueName}` } } } } },
   }, ns);
   return ns;
 }
@@ -223,7 +220,7 @@ test('tenant attack: a SecretStore naming a queue on a host the operator does no
       apiVersion: 'secret-relay.dev/v1alpha1',
       kind: 'SecretStore',
       metadata: { name: 'aws' },
-      spec: { provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `http://127.0.0.2:${port}/${ACCOUNT}/mine` } } } } },
+      spec: { provider: { aws: { service: 'SecretsManager', region: AWS_REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `http://127.0.0.2:${port}/${ACCOUNT}/mine` } } } } },
     }, ns);
     const ready = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws', status: 'False' });
     assert.equal(ready.reason, 'EndpointNotAllowed');
@@ -269,7 +266,7 @@ async function webhookStore(ns: string, keyValue: string): Promise<void> {
     kind: 'SecretStore',
     metadata: { name: 'aws' },
     spec: {
-      provider: { aws: { service: 'SecretsManager', region: REGION, endpoint: check.endpoint, auth: { secretRef: { accessKeyIDSecretRef: { name: 'webhook-key', key: 'key' }, secretAccessKeySecretRef: { name: 'webhook-key', key: 'key' } } } } },
+      provider: { aws: { service: 'SecretsManager', region: AWS_REGION, endpoint: check.endpoint, auth: { secretRef: { accessKeyIDSecretRef: { name: 'webhook-key', key: 'key' }, secretAccessKeySecretRef: { name: 'webhook-key', key: 'key' } } } } },
       changeWebhook: { secretRef: { name: 'webhook-key', key: 'key' } },
     },
   }, ns);

@@ -6,13 +6,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
-import { useCluster } from '../support/shared-cluster.ts';
-import { adminKube } from '../support/operator.ts';
 import { TestNamespaces } from '../support/integration.ts';
 import { Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
-import { directStoreContext } from '../support/direct-store.ts';
+import { directStoreContext, pushAs, useClusterForDirectClients } from '../support/direct-store.ts';
 import type { TestKube } from '../support/kube.ts';
-import { createKubeClient, type KubeClient } from '../../src/k8s/kube-client.ts';
+import type { KubeClient } from '../../src/k8s/kube-client.ts';
 import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
 import type { GcpsmProvider } from '../../src/api/types.generated.ts';
 import type { SecretsClient } from '../../src/providers/provider.ts';
@@ -31,9 +29,7 @@ const signal = () => AbortSignal.timeout(30_000);
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 before(async () => {
-  cluster = await useCluster();
-  kube = adminKube(cluster.kubeconfigPath);
-  operatorKube = createKubeClient({ kubeconfigPath: cluster.kubeconfigPath });
+  ({ cluster, kube, operatorKube } = await useClusterForDirectClients());
   fake = await startGcpFake({ kubeconfigPath: cluster.kubeconfigPath, issuer: ISSUER });
   fake.identity.addProject(PROJECT, PROJECT_NUMBER);
   fake.identity.addGkeCluster({ projectID: PROJECT, location: CLUSTER.clusterLocation, name: CLUSTER.clusterName });
@@ -59,8 +55,7 @@ async function client(role: (typeof Role)[keyof typeof Role]): Promise<SecretsCl
 
 test('CreateSecret + AddSecretVersion with our mark and labels; unchanged adds no version; property merged; foreign refused until adopted; delete only ours', async () => {
   const writer = await client(Role.admin);
-  const push = (remoteKey: string, value: string, extra: Record<string, unknown> = {}) =>
-    writer.pushSecret!({ remoteKey, value: bytes(value), owner: 'team/db', adopt: false, updatePolicy: 'Replace', ...extra }, signal());
+  const push = pushAs(writer);
   const metadata = { apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec: { labels: { team: 'a' }, annotations: { note: 'pushed' } } };
   assert.equal(await push('db-password', 's3cret', { metadata }), 'created');
   assert.deepEqual(fake.secretManager.inspect(PROJECT, 'db-password'), {

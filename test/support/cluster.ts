@@ -15,6 +15,8 @@ const execFileP = promisify(execFile);
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 const goDir = path.join(repoRoot, 'test/cluster');
+/** The control plane's --service-account-issuer: the `iss` of its ServiceAccount tokens, which the fakes' OIDC trust names. */
+export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 export const binaryPath = path.join(repoRoot, '.cache/cluster/bin/kube-local');
 
 const GiB = 1024 ** 3;
@@ -282,7 +284,7 @@ function apiserverArgs(stateDir: string, s: ClusterState): string[] {
     `--client-ca-file=${pki('ca.crt')}`,
     '--authorization-mode=RBAC',
     '--service-cluster-ip-range=10.0.0.0/24',
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
     `--service-account-key-file=${pki('sa.key')}`,
     `--service-account-signing-key-file=${pki('sa.key')}`,
     '--allow-privileged=true',

@@ -7,6 +7,7 @@ import type { Condition } from '../conditions.ts';
 import { findCondition } from '../conditions.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import type { ObservedExternalSecret, ObservedTarget } from './decide.ts';
+import { refreshPhaseOf } from './decide.ts';
 import { observeTarget } from './desired-secret.ts';
 import type { SecretView } from './deps.ts';
 import type { ReconcilerMemory } from './memory.ts';
@@ -66,6 +67,7 @@ export function observedExternalSecret(ctx: SyncContext, memory: ReconcilerMemor
   const { es } = ctx;
   const spec = {
     uid: ctx.uid,
+    refreshPhase: refreshPhaseOf(es.spec),
     generation: es.metadata.generation ?? 0,
     labels: es.metadata.labels ?? {},
     annotations: es.metadata.annotations ?? {},

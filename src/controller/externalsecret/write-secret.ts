@@ -8,7 +8,7 @@ import { TerminalError } from '../../providers/provider.ts';
 import { describeError } from '../../k8s/describe-error.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { desiredSecret } from './build-secret.ts';
-import { jitteredIntervalMs, refusedRecheckMs } from './decide.ts';
+import { nextRefreshAt, refreshPhaseOf, refusedRecheckMs } from './decide.ts';
 import { assertWritableTarget, needsApply, type SecretApplyBody } from './desired-secret.ts';
 import type { SecretView } from './deps.ts';
 import type { ReconcilerMemory } from './memory.ts';
@@ -238,5 +238,5 @@ async function deleteSecret(ctx: SyncContext, source: WriteSource, name: string,
 
 export function nextRefresh(ctx: SyncContext, refreshIntervalMs: number): ReconcileResult {
   if ((ctx.es.spec.refreshPolicy ?? 'Periodic') !== 'Periodic' || refreshIntervalMs <= 0) return undefined;
-  return { requeueAfter: jitteredIntervalMs(ctx.uid, refreshIntervalMs) };
+  return { requeueAfter: Math.max(0, nextRefreshAt(ctx.now, refreshIntervalMs, refreshPhaseOf(ctx.es.spec)) - ctx.now) };
 }

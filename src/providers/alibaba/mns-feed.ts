@@ -86,7 +86,13 @@ function asCallError(error: unknown): unknown {
 const EMPTY: ReadonlySet<string> = new Set(['MessageNotExist']);
 /** A delete after the visibility timeout: the message will come again (a duplicate). */
 const STALE_RECEIPT: ReadonlySet<string> = new Set(['MessageNotExist', 'ReceiptHandleError']);
-const TOKEN_REFUSED = new Set(['SecurityTokenExpired', 'InvalidSecurityToken', 'SecurityTokenMismatch']);
+/**
+ * Refusals that may mean stale credentials. How Simple Message Queue refuses an expired or mismatched STS token is
+ * published nowhere (not in its error table, not in the official SDKs), so any 403 counts — an expired session's
+ * AccessKeyId may well be "not exist" (InvalidAccessKeyId) — beside the names the fakes use; the cost of a renewal
+ * on a real refusal (AccessDenied) is one STS exchange (or one read of the key's Secret) before it is reported.
+ */
+const maybeStaleCredentials = (error: MnsCallError) => error.status === 403 || ['SecurityTokenExpired', 'InvalidSecurityToken', 'SecurityTokenMismatch'].includes(error.code ?? '');
 
 export async function runMnsFeed(spec: AlibabaProvider, ctx: StoreContext, sink: ChangeFeedSink, signal: AbortSignal, deps: MnsFeedDeps): Promise<void> {
   const queueURL = spec.changeFeed?.queue.queueURL;
@@ -117,7 +123,7 @@ export async function runMnsFeed(spec: AlibabaProvider, ctx: StoreContext, sink:
   const opts = { ...LIMITS, beforeRequest: (options: Record<string, unknown>) => ({ ...options, signal }) };
 
   /**
-   * One signed request; a refused or expired STS token renews the session and retries once. `tolerated` refusals
+   * One signed request; a refusal that may be stale credentials renews them and retries once. `tolerated` refusals
    * (by code) are thrown as they are, the others with what to fix.
    */
   const call = async (action: string, method: string, resource: string, type: string, tolerated: ReadonlySet<string>): Promise<MnsAnswer> => {
@@ -137,7 +143,7 @@ export async function runMnsFeed(spec: AlibabaProvider, ctx: StoreContext, sink:
       try {
         return await attempt();
       } catch (error) {
-        if (!(error instanceof MnsCallError) || !TOKEN_REFUSED.has(error.code ?? '')) throw error;
+        if (!(error instanceof MnsCallError) || !maybeStaleCredentials(error)) throw error;
         session.credentials.invalidate();
         return await attempt();
       }

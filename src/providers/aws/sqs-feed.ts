@@ -9,9 +9,16 @@ import { buildAwsSession, planAwsAuth, sdkClientConfig, REQUEST_LIMITS } from '.
 import { awsCall } from './errors.ts';
 import { DEFAULT_MAX_ATTEMPTS, type AwsProviderOptions } from './options.ts';
 import { changeFromEvent } from './change-events.ts';
+import { delay, systemTimers } from '../../util/timers.ts';
 
 /** SQS's longest wait: one request per 20 s per store while nothing changes (about 130,000 a month, in SQS's free tier). */
 export const LONG_POLL_SECONDS = 20;
+/**
+ * An empty answer that did not wait (an SQS-compatible endpoint that does not hold the long poll) — back in under half
+ * its wait — is followed by a pause, doubling from the first to the last (as the alibaba feed does); any message or a
+ * receive that did wait resets it. Without, the loop asked again as fast as the endpoint answered.
+ */
+export const EARLY_EMPTY_PAUSE_MS = { first: 1_000, max: LONG_POLL_SECONDS * 1000 } as const;
 
 export async function runSqsFeed(spec: AwsProvider, ctx: StoreContext, sink: ChangeFeedSink, signal: AbortSignal, options: AwsProviderOptions): Promise<void> {
   const queueUrl = spec.changeFeed?.sqs.queueURL;
@@ -38,11 +45,20 @@ export async function runSqsFeed(spec: AwsProvider, ctx: StoreContext, sink: Cha
     await call('sqs:GetQueueAttributes', () => sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }), { abortSignal: signal }));
     sink.connected();
     const store = { service: spec.service, prefix: spec.prefix ?? '' };
+    const clock = options.clock ?? ctx.clock;
+    let pauseMs = 0;
     while (!signal.aborted) {
+      const asked = clock.now();
       const received = await call('sqs:ReceiveMessage', () =>
         sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: LONG_POLL_SECONDS }), { abortSignal: signal }),
       );
       const messages = received.Messages ?? [];
+      if (messages.length === 0 && clock.now() - asked < (LONG_POLL_SECONDS * 1000) / 2) {
+        pauseMs = Math.min(pauseMs === 0 ? EARLY_EMPTY_PAUSE_MS.first : pauseMs * 2, EARLY_EMPTY_PAUSE_MS.max);
+        await delay(systemTimers, pauseMs, signal);
+        continue;
+      }
+      pauseMs = 0;
       if (messages.length === 0) continue;
       const notifications: ChangeNotification[] = [];
       for (const message of messages) {

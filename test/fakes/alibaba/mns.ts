@@ -25,7 +25,8 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Allow, FakeCredential } from './server.ts';
+// The KMS/STS fake's error (an HTTP status and the service's code): MNS answers it as XML instead of JSON.
+import { AlibabaError as MnsError, type Allow, type FakeCredential } from './server.ts';
 
 export const MNS_VERSION = '2015-06-06';
 const NS = 'http://mns.aliyuncs.com/doc/v1/';
@@ -89,6 +90,11 @@ export interface MnsFake {
   queueUrl(name: string): string;
   /** At most `max` receives wait at once; past it an empty receive answers MessageNotExist without waiting. */
   limitLongPolls(max: number | undefined): void;
+  /**
+   * Refuses the next `times` requests of `action` (e.g. mns:ReceiveMessage) with this status and code, after the
+   * signature check: how the service refuses an expired STS token is not published, so a client is tried on others.
+   */
+  inject(fault: { action: string; status: number; code: string; times: number }): void;
   stop(): Promise<void>;
 }
 
@@ -97,16 +103,6 @@ export interface MnsFakeOptions {
   readonly credential: (accessKeyId: string) => FakeCredential | undefined;
   readonly clock?: () => number;
   readonly host?: string;
-}
-
-class MnsError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
 }
 
 const escapeXml = (text: string) => text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
@@ -151,6 +147,7 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
   /** Receives waiting for a message (long polling), woken by a send or a visibility change. */
   const waiters = new Set<() => void>();
   let maxLongPolls: number | undefined;
+  const faults: { action: string; status: number; code: string; times: number }[] = [];
   let longPolls = 0;
   const wake = () => {
     for (const waiter of [...waiters]) waiter();
@@ -453,6 +450,11 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
           }
           const permitted = (name: string, queue: string) => {
             action = `mns:${name}`;
+            const fault = faults.find((f) => f.action === action && f.times > 0);
+            if (fault) {
+              fault.times--;
+              throw new MnsError(fault.status, fault.code, `injected ${fault.code}`);
+            }
             if (!who.allow(action, queue)) throw new MnsError(403, 'AccessDenied', 'The OwnerId that your Access Key Id associated to is forbidden for this operation.');
           };
           const result = await route(method, url.pathname, url.searchParams, body, permitted, gone.signal);
@@ -495,6 +497,9 @@ export async function startMnsFake(options: MnsFakeOptions): Promise<MnsFake> {
     queueUrl: (name) => `${endpoint}/queues/${name}`,
     limitLongPolls(max) {
       maxLongPolls = max;
+    },
+    inject(fault) {
+      faults.push({ ...fault });
     },
     stop: async () => {
       wake();

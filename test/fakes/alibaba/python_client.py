@@ -1,6 +1,7 @@
 """Drives the fake KMS/STS with Alibaba Cloud's official Python SDK (the operator uses the Node SDK): reads a JSON job on
 stdin, prints one JSON result. Static keys with both signatures (V3 ACS3-HMAC-SHA256, the SDK's default, and V1
-HMAC-SHA1), ListSecrets with Filters, AssumeRoleWithOIDC with a real apiserver token, then a read with the session."""
+HMAC-SHA1), ListSecrets with Filters, AssumeRoleWithOIDC with a real apiserver token, then a read with the session.
+python_kms_write_check.py imports its KMS client set-up and error_code."""
 import json
 import sys
 

@@ -4,29 +4,16 @@ JSON job on stdin, prints one JSON result of what each call gave back and the er
 import json
 import sys
 
-from alibabacloud_kms20160120.client import Client as KmsClient
 from alibabacloud_kms20160120 import models as kms_models
-from alibabacloud_tea_openapi import models as openapi_models
 
-
-def kms(job, key):
-    return KmsClient(openapi_models.Config(
-        access_key_id=key['id'], access_key_secret=key['secret'], region_id=job['region'], endpoint=job['kmsHost'], protocol='http',
-    ))
-
-
-def error_code(call):
-    try:
-        call()
-        return None
-    except Exception as error:  # the SDK's TeaException / ClientException, both with .code
-        return getattr(error, 'code', repr(error))
+from python_client import error_code, kms
 
 
 def main():
     job = json.load(sys.stdin)
     name = job['secretName']
-    client = kms(job, job['accessKey'])
+    key = job['accessKey']
+    client = kms(job, key['id'], key['secret'])
     result = {}
 
     def value(stage='ACSCurrent'):
@@ -67,7 +54,8 @@ def main():
     result['readForced'] = error_code(value)
     result['putMissing'] = error_code(lambda: client.put_secret_value(kms_models.PutSecretValueRequest(secret_name='no-such-secret', version_id='v1', secret_data='x')))
 
-    reader = kms(job, job['readOnlyKey'])
+    read_only = job['readOnlyKey']
+    reader = kms(job, read_only['id'], read_only['secret'])
     result['denied'] = error_code(lambda: reader.create_secret(kms_models.CreateSecretRequest(secret_name='denied', version_id='v1', secret_data='x')))
     json.dump(result, sys.stdout)
 

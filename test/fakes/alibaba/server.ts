@@ -175,7 +175,8 @@ function parseRequest(incoming: http.IncomingMessage, body: Buffer): ParsedReque
   return { method: incoming.method ?? 'GET', path: url.pathname, query, params, headers, body };
 }
 
-class AlibabaError extends Error {
+/** A refusal as the service answers it: the HTTP status and the service's error code (the MNS fake answers it too). */
+export class AlibabaError extends Error {
   readonly status: number;
   readonly code: string;
   constructor(status: number, code: string, message: string) {

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   decide,
-  jitteredIntervalMs,
+  nextRefreshAt,
   REFRESH_JITTER_FRACTION,
+  refreshPhaseOf,
   syncedResourceVersionOf,
   type ObservedExternalSecret,
 } from '../../../src/controller/externalsecret/decide.ts';
@@ -14,6 +15,7 @@ const T0 = Date.parse('2026-11-22T10:00:00Z');
 function synced(overrides: Partial<ObservedExternalSecret> = {}): ObservedExternalSecret {
   const base: ObservedExternalSecret = {
     uid: 'uid-1',
+    refreshPhase: 0.37,
     generation: 1,
     labels: {},
     annotations: {},
@@ -33,22 +35,41 @@ test('a new ExternalSecret is synced', () => {
   assert.deepEqual(decide(es, { state: 'missing' }, T0), { action: 'sync', reason: 'never-synced' });
 });
 
-test('an intact Secret waits until its jittered interval has passed, then refreshes', () => {
+test('an intact Secret waits until its next refresh point, then refreshes', () => {
   const es = synced();
-  const interval = jitteredIntervalMs(es.uid, HOUR);
-  assert.deepEqual(decide(es, { state: 'intact' }, T0 + 1000), { action: 'wait', ms: interval - 1000 });
-  assert.deepEqual(decide(es, { state: 'intact' }, T0 + interval), { action: 'sync', reason: 'interval-elapsed' });
+  const dueAt = nextRefreshAt(T0, HOUR, es.refreshPhase);
+  assert.deepEqual(decide(es, { state: 'intact' }, T0 + 1000), { action: 'wait', ms: dueAt - T0 - 1000 });
+  assert.deepEqual(decide(es, { state: 'intact' }, dueAt), { action: 'sync', reason: 'interval-elapsed' });
 });
 
-test('jitter only shortens the interval, by at most the jitter fraction, and spreads objects', () => {
-  const phases = new Set<number>();
+test('the next refresh is within the interval, never later, by at most the jitter fraction sooner, and objects reading different values spread', () => {
+  const instants = new Set<number>();
   for (let i = 0; i < 1000; i++) {
-    const ms = jitteredIntervalMs(`uid-${i}`, HOUR);
+    const phase = refreshPhaseOf({ secretStoreRef: { name: 'aws' }, data: [{ remoteRef: { key: `app-${i}` } }] });
+    const last = T0 + i * 7; // synced a few ms apart, as a wave is
+    const ms = nextRefreshAt(last, HOUR, phase) - last;
     assert.ok(ms <= HOUR && ms >= HOUR * (1 - REFRESH_JITTER_FRACTION), `${ms}`);
-    phases.add(Math.floor(ms / 1000));
+    instants.add(Math.floor((last + ms) / 1000));
   }
-  // 1,000 objects over a 6-minute window land in many distinct seconds, not one.
-  assert.ok(phases.size > 250, `only ${phases.size} distinct refresh seconds`);
+  // 1,000 objects reading 1,000 values over a 6-minute window land in many distinct seconds, not one.
+  assert.ok(instants.size > 250, `only ${instants.size} distinct refresh seconds`);
+});
+
+test('readers of the same values synced within one cell (interval × jitter fraction) of each other refresh at one instant, and stay together', () => {
+  const reads = { secretStoreRef: { name: 'aws' }, data: [{ remoteRef: { key: 'db/password' } }] };
+  const phase = refreshPhaseOf(reads);
+  // The keys they write under do not matter; another value does.
+  assert.equal(refreshPhaseOf({ ...reads, data: [{ secretKey: 'other', remoteRef: { key: 'db/password' } }] } as never), phase);
+  assert.notEqual(refreshPhaseOf({ ...reads, data: [{ remoteRef: { key: 'db/user' } }] }), phase);
+  const interval = 20_000;
+  const cell = interval * REFRESH_JITTER_FRACTION;
+  const first = nextRefreshAt(T0, interval, phase);
+  const firstSyncs = [T0, T0 + 1, ...Array.from({ length: 20 }, (_, i) => T0 + (i * cell) / 20)];
+  const dues = new Set(firstSyncs.map((t) => nextRefreshAt(t, interval, phase)));
+  // Synced over one cell: at most two instants, one cell apart — inside the 5 s a shared result is held.
+  assert.ok(dues.size <= 2 && Math.max(...dues) - Math.min(...dues) <= cell, `${[...dues]}`);
+  // Refreshing at its point (plus the reconcile's own time) keeps the period at the interval: the next point is one interval on.
+  assert.equal(nextRefreshAt(first + 150, interval, phase), first + interval);
 });
 
 test('a spec change (new generation) syncs for Periodic and OnChange', () => {

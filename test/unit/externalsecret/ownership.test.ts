@@ -153,6 +153,7 @@ const T0 = Date.parse('2026-11-22T10:00:00Z');
 function es(overrides: Partial<ObservedExternalSecret> = {}): ObservedExternalSecret {
   const base: ObservedExternalSecret = {
     uid: 'uid-1',
+    refreshPhase: 0.37,
     generation: 1,
     labels: {},
     annotations: {},

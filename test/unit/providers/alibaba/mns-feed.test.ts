@@ -121,6 +121,29 @@ test('an empty answer that did not wait (MNS caps concurrent long polls and then
   }
 });
 
+test('a 403 whose code the feed does not know (the service publishes none for an expired STS token) renews the credentials and retries once before it is reported', async () => {
+  mns.createQueue('renew-feed');
+  let reads = 0;
+  const counting = storeContext({
+    kube: { ...unusedKubeAccess, readSecretKey: async (ref) => (reads++, new TextEncoder().encode(ref.key === 'id' ? 'LTAIfeedunit' : 'feed-unit-secret')) },
+  });
+  const s = sink();
+  const abort = new AbortController();
+  mns.inject({ action: 'mns:ReceiveMessage', status: 403, code: 'InvalidAccessKeyId', times: 1 });
+  const running = runMnsFeed(spec(mns.queueUrl('renew-feed')), counting, s.sink, abort.signal, deps);
+  try {
+    await until('connected after the refusal', () => s.connected() === 1);
+    assert.ok(mns.requests.some((r) => r.queue === 'renew-feed' && r.refused === 'InvalidAccessKeyId'), 'refused once');
+    assert.equal(reads, 4, 'the keys were read again for the retry (two keys, twice)');
+  } finally {
+    abort.abort();
+    await running;
+  }
+  // Refused again after the renewal: reported, with what to fix.
+  mns.inject({ action: 'mns:ReceiveMessage', status: 403, code: 'AccessDenied', times: 2 });
+  await assert.rejects(runMnsFeed(spec(mns.queueUrl('renew-feed')), ctx, sink().sink, AbortSignal.timeout(10_000), deps), /403 AccessDenied\): allow mns:ReceiveMessage/);
+});
+
 test('a non-XML error answer (a proxy’s 502) is an error with its status, not an empty queue', async () => {
   const proxy = http.createServer((_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html>bad gateway</html>'));
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
