@@ -37,7 +37,7 @@ const out = process.stdout;
 out.write(`${name} test bed is running (Ctrl-C stops it)\n`);
 for (const [what, where] of Object.entries(running.endpoints)) out.write(`  ${what}: ${where}\n`);
 // The SecretStore names the test bed's loopback endpoints: a SecretStore may only name hosts the operator trusts.
-out.write(`\nRun the operator trusting the test bed's loopback endpoints (docs/security.md):\n  ${running.runOperator ?? 'npm start -- --trusted-endpoint-hosts=127.0.0.1,localhost'}\n`);
+out.write(`\nRun the operator against it:\n  ${running.runOperator ?? "npm start -- --trusted-endpoint-hosts=127.0.0.1,localhost   # the store names the test bed's loopback endpoints (docs/security.md)"}\n`);
 out.write(`\nApply these to try it (kubectl apply -f -):\n${MANIFESTS_BEGIN}\n${running.manifests.trimEnd()}\n${MANIFESTS_END}\n\n`);
 out.write(`${running.howToAddSecrets.trimEnd()}\n`);
 

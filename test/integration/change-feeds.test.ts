@@ -103,21 +103,31 @@ function cloudTrailEvent(eventName: string, secretId: string) {
 
 const metric = (name: string, labels: Record<string, string>) => operatorMetric(op, name, labels);
 
+/** ServiceAccount ns/reader, acting as IAM role `role` (IRSA). */
+async function reader(ns: string, role = `arn:aws:iam::${ACCOUNT}:role/r`): Promise<void> {
+  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'eks.amazonaws.com/role-arn': role } } } });
+}
+
+/** SecretStore "aws" of `ns`: Secrets Manager as ServiceAccount reader, with an SQS change feed on `queueURL`. */
+async function feedStore(ns: string, queueURL: string): Promise<void> {
+  await createObject(kube, Plural.SecretStore, {
+    apiVersion: 'secret-relay.dev/v1alpha1',
+    kind: 'SecretStore',
+    metadata: { name: 'aws' },
+    spec: { provider: { aws: { service: 'SecretsManager', region: AWS_REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL } } } } },
+  }, ns);
+}
+
 test('aws: a rotation reaches the Secret through EventBridge → SQS in seconds with refreshInterval 1h, read with the store’s IRSA identity', async () => {
   const ns = await namespaces.create(kube);
   const role = `arn:aws:iam::${ACCOUNT}:role/feed-reader`;
-  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'eks.amazonaws.com/role-arn': role } } } });
+  await reader(ns, role);
   const queueUrl = await queueWithRule(`changes-${ns}`);
   const first = secrets.next('first');
   const arn = (await sm.send(new CreateSecretCommand({ Name: 'feed/db', SecretString: JSON.stringify({ password: first }) }))).ARN!;
   await sm.send(new CreateSecretCommand({ Name: 'feed/unread', SecretString: secrets.next('unread') }));
 
-  await createObject(kube, Plural.SecretStore, {
-    apiVersion: 'secret-relay.dev/v1alpha1',
-    kind: 'SecretStore',
-    metadata: { name: 'aws' },
-    spec: { provider: { aws: { service: 'SecretsManager', region: AWS_REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: queueUrl } } } } },
-  }, ns);
+  await feedStore(ns, queueUrl);
   await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws', status: 'True' });
   for (const name of ['app-a', 'app-b']) {
     await createObject(kube, Plural.ExternalSecret, {
@@ -172,13 +182,8 @@ test('aws: a rotation reaches the Secret through EventBridge → SQS in seconds 
 /** A namespace whose SecretStore "aws" (IRSA ServiceAccount `reader`) has an sqs change feed on a queue that does not exist. */
 async function storeWithMissingQueue(queueName: string): Promise<string> {
   const ns = await namespaces.create(kube);
-  await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::${ACCOUNT}:role/r` } } } });
-  await createObject(kube, Plural.SecretStore, {
-    apiVersion: 'secret-relay.dev/v1alpha1',
-    kind: 'SecretStore',
-    metadata: { name: 'aws' },
-    spec: { provider: { aws: { service: 'SecretsManager', region: AWS_REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `${moto.endpoint}/${ACCOUNT}/${queueName}` } } } } },
-  }, ns);
+  await reader(ns);
+  await feedStore(ns, `${moto.endpoint}/${ACCOUNT}/${queueName}`);
   return ns;
 }
 
@@ -215,13 +220,8 @@ test('tenant attack: a SecretStore naming a queue on a host the operator does no
   await new Promise<void>((resolve) => trap.listen(0, '127.0.0.2', resolve));
   const port = (trap.address() as { port: number }).port;
   try {
-    await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader', annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::${ACCOUNT}:role/r` } } } });
-    await createObject(kube, Plural.SecretStore, {
-      apiVersion: 'secret-relay.dev/v1alpha1',
-      kind: 'SecretStore',
-      metadata: { name: 'aws' },
-      spec: { provider: { aws: { service: 'SecretsManager', region: AWS_REGION, endpoint: check.endpoint, auth: { jwt: { serviceAccountRef: { name: 'reader' } } }, changeFeed: { sqs: { queueURL: `http://127.0.0.2:${port}/${ACCOUNT}/mine` } } } } },
-    }, ns);
+    await reader(ns);
+    await feedStore(ns, `http://127.0.0.2:${port}/${ACCOUNT}/mine`);
     const ready = await waitReady(kube, { plural: Plural.SecretStore, namespace: ns, name: 'aws', status: 'False' });
     assert.equal(ready.reason, 'EndpointNotAllowed');
     assert.match(ready.message ?? '', /changeFeed\.sqs\.queueURL names host 127\.0\.0\.2/);

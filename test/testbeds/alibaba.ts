@@ -107,7 +107,7 @@ spec:
   const howToAddSecrets = `Add a secret, or a new ACSCurrent version of one (tags as ?tag.KEY=VALUE, binary with ?binary=1):
   curl -X PUT --data-binary '{"username":"demo","password":"rotated"}' ${controlUrl}/secrets/${SAMPLE_SECRET}
 The new version reaches the Secret through the change feed (EventBridge → the queue) in about a second; refreshInterval is 1h.
-The operator must run where it can reach 127.0.0.1 (npm start, scripts/demo.ts).
+The operator must run where it can reach 127.0.0.1 (npm start on this machine).
 A static AccessKey for other clients (e.g. the Python SDK): ${accessKeyId} / ${accessKeySecret}
 `;
   return {

@@ -82,6 +82,9 @@ export function classifyAlibabaError(error: unknown): AlibabaErrorKind {
 function remedy(code: string | undefined, call: AlibabaCallContext): string {
   if (code === 'SignatureDoesNotMatch' || code?.startsWith('InvalidAccessKeyId')) return "check the AccessKey pair in the store's Secret (or the role's session)";
   if (code?.startsWith('InvalidSecurityToken')) return 'the STS session was refused after a renewal; check the role and the clock of this node';
+  // A mistyped ARN is the common first-run mistake: name the field, not the trust policy.
+  if (code === 'EntityNotExist.Role') return 'no such role: check spec.provider.alibaba.auth.rrsa.roleArn (acs:ram::<account>:role/<name>)';
+  if (code === 'EntityNotExist.OIDCProvider') return 'no such OIDC provider: check spec.provider.alibaba.auth.rrsa.oidcProviderArn (acs:ram::<account>:oidc-provider/<name>)';
   if (code?.startsWith('AuthenticationFail') || code?.startsWith('EntityNotExist') || code?.startsWith('InvalidParameter'))
     return "check the OIDC provider (issuer, audience sts.aliyuncs.com) and the role's trust policy (oidc:sub must allow this ServiceAccount)";
   return `allow ${call.action} on the secret for that identity (RAM policy) or change the store's auth`;

@@ -1,5 +1,5 @@
 // The EventBridge part of the Alibaba fakes: a rule on the default bus matching KMS's ActionTrail events, with a
-// Simple Message Queue target, as `aliyun eventbridge PutRule … PutTargets` sets up (docs/change-feeds-clouds.md).
+// Simple Message Queue target, as `aliyun eventbridge CreateRule … --EventTargets` sets up (docs/change-feeds-clouds.md).
 // Each write the KMS fake records (server.ts onApiCall) becomes the CloudEvents 1.0 envelope EventBridge delivers —
 // id, source acs.kms, type kms:ActionTrail:ApiCall, time, aliyun* extensions (EventBridge's "Event overview"; the
 // type from its "KMS events" page; source acs.<service> as its EBS event samples show) — around the ActionTrail
@@ -114,8 +114,12 @@ export function queueMessageBody(event: unknown, base64: boolean): string {
   return base64 ? Buffer.from(json, 'utf8').toString('base64') : json;
 }
 
-/** The KMS events EventBridge's rule matches (docs/change-feeds-clouds.md): the secret-changing calls. */
-export const RULE_EVENT_NAMES: ReadonlySet<string> = new Set(['CreateSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'UpdateSecret', 'DeleteSecret', 'RestoreSecret', 'RotateSecret']);
+/**
+ * The documented rule's pattern on data.eventName (docs/change-feeds-clouds.md): [{"suffix":"Secret"},
+ * "PutSecretValue","UpdateSecretVersionStage"], over the write calls ActionTrail gives EventBridge (the KMS fake
+ * records only writes).
+ */
+export const ruleMatches = (eventName: string): boolean => eventName.endsWith('Secret') || eventName === 'PutSecretValue' || eventName === 'UpdateSecretVersionStage';
 
 export interface EventBridgeRule {
   /** Every event body sent to the queue so far. */
@@ -131,7 +135,7 @@ export function ruleToQueue(kms: AlibabaFake, mns: MnsFake, queue: string, optio
   const delivered: string[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const unsubscribe = kms.onApiCall((call) => {
-    if (!RULE_EVENT_NAMES.has(call.eventName)) return;
+    if (!ruleMatches(call.eventName)) return;
     const body = queueMessageBody(actionTrailEvent(call, { region: options.region }), options.base64 ?? false);
     const timer = setTimeout(() => {
       timers.delete(timer);

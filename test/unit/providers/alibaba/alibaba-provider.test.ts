@@ -78,6 +78,11 @@ test('errors: codes of both SDKs map to the contract’s classes, one line namin
     denied.message,
     'Alibaba Cloud denied kms:GetSecretValue on "db" in region cn-hangzhou to role acs:ram::1:role/r (ServiceAccount a/b) (Forbidden.NoPermission, HTTP 403, RequestId R1): allow kms:GetSecretValue on the secret for that identity (RAM policy) or change the store\'s auth',
   );
+  // A typo in the role or OIDC provider ARN: the fix is that field, not the trust policy.
+  const sts = { ...call, action: 'sts:AssumeRoleWithOIDC', subject: 'acs:ram::1:role/typo' };
+  assert.match(mapAlibabaError(rpcError('EntityNotExist.Role', 404), sts).message, /: no such role: check spec\.provider\.alibaba\.auth\.rrsa\.roleArn \(acs:ram::<account>:role\/<name>\)$/);
+  assert.match(mapAlibabaError(rpcError('EntityNotExist.OIDCProvider', 404), sts).message, /: no such OIDC provider: check spec\.provider\.alibaba\.auth\.rrsa\.oidcProviderArn \(acs:ram::<account>:oidc-provider\/<name>\)$/);
+  assert.match(mapAlibabaError(rpcError('AuthenticationFail.OIDCToken.Invalid', 400), sts).message, /check the OIDC provider \(issuer, audience sts\.aliyuncs\.com\) and the role's trust policy/);
   const unreachable = mapAlibabaError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), { ...call, endpoint: 'https://kms.example' });
   assert.match(unreachable.message, /cannot reach https:\/\/kms\.example \(ECONNREFUSED\)/);
   assert.equal(denied.cause, undefined, 'the SDK error (which may hold the signed request) is not kept');
