@@ -144,7 +144,7 @@ function resolveRef(ref: string, definitions: JsonSchema): JsonSchema {
 
 /**
  * Reshapes one JSON-schema node (and its children) into a structural-schema node:
- * refs inlined, `additionalProperties: false` dropped (a CRD may not combine it with properties),
+ * refs inlined, `additionalProperties: false` and empty `properties` dropped (a CRD may not combine the former with properties),
  * an open object (`additionalProperties: {}`) becomes `x-kubernetes-preserve-unknown-fields`,
  * JavaScript's safe-integer bounds become `format: int64`, and zod's JavaScript date-time pattern is dropped
  * (`format: date-time` is checked by the apiserver).
@@ -186,9 +186,9 @@ export function toStructural(node: JsonSchema, definitions: JsonSchema = {}, pat
       out[key] = value;
     }
   }
-  if (out['x-kubernetes-preserve-unknown-fields'] === true && isObject(out['properties']) && Object.keys(out['properties']).length === 0) {
-    delete out['properties'];
-  }
+  // An empty map is what the apiserver drops when it stores the CRD (Go's omitempty): kept, the file would differ from
+  // the stored CRD, and a second server-side applier of the same file would conflict on spec.versions.
+  if (isObject(out['properties']) && Object.keys(out['properties']).length === 0) delete out['properties'];
   if (out['type'] === 'integer') {
     if (out['maximum'] === Number.MAX_SAFE_INTEGER) delete out['maximum'];
     if (out['minimum'] === Number.MIN_SAFE_INTEGER) delete out['minimum'];
