@@ -9,8 +9,8 @@ import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
-import { changeFeedStatus, hourlyExternalSecret, listenUntrusted, UNTRUSTED_HOST } from '../support/change-feed.ts';
-import { operatorMetric, operatorMetricsText, percentile } from '../support/metrics.ts';
+import { changeFeedStatus, hourlyExternalSecret, listenUntrusted, measureRotations, UNTRUSTED_HOST, waitFeedConnected } from '../support/change-feed.ts';
+import { operatorMetric, operatorMetricsText } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { startAlibabaFake, type AlibabaFake, type Allow } from '../fakes/alibaba/server.ts';
 import { startMnsFake, type MnsFake } from '../fakes/alibaba/mns.ts';
@@ -102,28 +102,13 @@ for (const base64 of [false, true]) {
       await externalSecret(ns, 'app-b', name);
       await waitSecretData(kube, ns, 'app-a', { password: value });
       await waitSecretData(kube, ns, 'app-b', { password: value });
-      const connected = await waitFor('the store says its feed is connected', async () => {
-        const status = await feedStatus(ns);
-        return status?.connected ? status : undefined;
-      });
+      const connected = await waitFeedConnected(() => feedStatus(ns));
       assert.ok(connected.lastHeardTime, 'lastHeardTime is set');
       assert.ok(mns.requests.some((r) => r.action === 'mns:ReceiveMessage' && r.principal === role && r.refused === undefined), 'the queue was read with the store’s own role session');
       await waitFor('the queue is drained of the setup events', () => mns.depth(queue) === 0);
 
       const reads = () => kms.count('kms:GetSecretValue', name);
-      const latencies: number[] = [];
-      for (let i = 1; i <= 8; i++) {
-        value = secrets.next(`v${i}`);
-        const readsBefore = reads();
-        const started = Date.now();
-        kms.putSecret(name, { data: value });
-        await waitSecretData(kube, ns, 'app-a', { password: value }, 15_000);
-        await waitSecretData(kube, ns, 'app-b', { password: value }, 15_000);
-        latencies.push(Date.now() - started);
-        assert.ok(reads() - readsBefore <= 2, `one event for two ExternalSecrets was coalesced: ${reads() - readsBefore} reads`);
-      }
-      latencies.sort((a, b) => a - b);
-      console.log(`alibaba ${base64 ? 'base64' : 'raw'}: new version → both Secrets over ${latencies.length} rotations: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
+      value = await measureRotations({ kube, ns, secrets, label: `alibaba ${base64 ? 'base64' : 'raw'}`, rotate: (next) => kms.putSecret(name, { data: next }), reads });
 
       // Duplicated, reordered and irrelevant messages: the newest event again and an older one after it (a
       // redelivery, out of order), another region's event, another service's, a failed call, a read, garbage.

@@ -11,8 +11,8 @@ import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { fetchJwks } from '../support/sts-web-identity-check.ts';
 import { adminKube, createObject, eventNotes, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
-import { changeFeedStatus, hourlyExternalSecret, listenUntrusted, UNTRUSTED_HOST } from '../support/change-feed.ts';
-import { operatorMetric, operatorMetricsText, percentile } from '../support/metrics.ts';
+import { changeFeedStatus, hourlyExternalSecret, listenUntrusted, measureRotations, UNTRUSTED_HOST, waitFeedConnected } from '../support/change-feed.ts';
+import { operatorMetric, operatorMetricsText } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { startAzurite, type Azurite } from '../support/azurite.ts';
 import { cachedJwks, FEDERATED_AUDIENCE, startAzureFakes, type AzureFakes, type FakeApplication, type FakeVault } from '../fakes/azure/index.ts';
@@ -114,10 +114,7 @@ for (const schema of ['EventGridSchema', 'CloudEventSchemaV1_0'] as EventSchema[
       await externalSecret(ns, 'app-b', `secret/${name}`);
       await waitSecretData(kube, ns, 'app-a', { password: value });
       await waitSecretData(kube, ns, 'app-b', { password: value });
-      const connected = await waitFor('the store says its feed is connected', async () => {
-        const status = await feedStatus(ns);
-        return status?.connected ? status : undefined;
-      });
+      const connected = await waitFeedConnected(() => feedStatus(ns));
       assert.ok(connected.lastHeardTime, 'lastHeardTime is set');
       assert.ok(
         fakes.entra.exchanges.some((e) => e.clientId === app.clientId && e.grant === 'federated' && e.scope === STORAGE_SCOPE && e.refused === undefined),
@@ -127,19 +124,7 @@ for (const schema of ['EventGridSchema', 'CloudEventSchemaV1_0'] as EventSchema[
       await waitFor('the queue is drained of the setup events', async () => (await depth(queue)) === 0);
 
       const reads = () => vault.count(`/secrets/${name}`);
-      const latencies: number[] = [];
-      for (let i = 1; i <= 8; i++) {
-        value = secrets.next(`v${i}`);
-        const readsBefore = reads();
-        const started = Date.now();
-        vault.setSecret(name, value);
-        await waitSecretData(kube, ns, 'app-a', { password: value }, 15_000);
-        await waitSecretData(kube, ns, 'app-b', { password: value }, 15_000);
-        latencies.push(Date.now() - started);
-        assert.ok(reads() - readsBefore <= 2, `one event for two ExternalSecrets was coalesced: ${reads() - readsBefore} reads`);
-      }
-      latencies.sort((a, b) => a - b);
-      console.log(`azure ${schema}: new version → both Secrets over ${latencies.length} rotations: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
+      value = await measureRotations({ kube, ns, secrets, label: `azure ${schema}`, rotate: (next) => vault.setSecret(name, next), reads });
 
       // Duplicated, reordered and irrelevant messages: an old event again (a redelivery), the newest event twice and
       // in reverse order, another vault's event, a vault access policy event, a key event, garbage.

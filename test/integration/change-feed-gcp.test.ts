@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
 import { adminKube, createObject, eventNotes, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
-import { changeFeedStatus, hourlyExternalSecret, listenUntrusted, UNTRUSTED_HOST } from '../support/change-feed.ts';
-import { operatorMetric, operatorMetricsText, percentile } from '../support/metrics.ts';
+import { changeFeedStatus, hourlyExternalSecret, listenUntrusted, measureRotations, UNTRUSTED_HOST, waitFeedConnected } from '../support/change-feed.ts';
+import { operatorMetric, operatorMetricsText } from '../support/metrics.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitReady, waitSecretData } from '../support/integration.ts';
 import { PubSubRole, Role, startGcpFake, type GcpFake } from '../fakes/gcp/index.ts';
 import type { TestKube } from '../support/kube.ts';
@@ -86,28 +86,13 @@ test('gcp: a new version reaches the Secret through the secret’s Pub/Sub topic
   await externalSecret(ns, 'app-b', `projects/${PROJECT}/secrets/${id}`);
   await waitSecretData(kube, ns, 'app-a', { password: value });
   await waitSecretData(kube, ns, 'app-b', { password: value });
-  const connected = await waitFor('the store says its feed is connected', async () => {
-    const status = await feedStatus(ns);
-    return status?.connected ? status : undefined;
-  });
+  const connected = await waitFeedConnected(() => feedStatus(ns));
   assert.ok(connected.lastHeardTime);
   assert.ok(fake.pubsub.calls.some((c) => c.method === 'StreamingPull' && c.resource === subscription && c.principal?.includes(google)), 'the stream was opened as the store’s Google service account');
   await waitFor('the setup events were acknowledged', () => fake.pubsub.outstanding(subscription) === 0);
 
   const reads = () => fake.secretManager.count('AccessSecretVersion', (name) => name.includes(id));
-  const latencies: number[] = [];
-  for (let i = 1; i <= 8; i++) {
-    value = secrets.next(`v${i}`);
-    const before = reads();
-    const started = Date.now();
-    fake.secretManager.addVersion(PROJECT, id, value);
-    await waitSecretData(kube, ns, 'app-a', { password: value }, 15_000);
-    await waitSecretData(kube, ns, 'app-b', { password: value }, 15_000);
-    latencies.push(Date.now() - started);
-    assert.ok(reads() - before <= 2, `one event for two ExternalSecrets: ${reads() - before} reads`);
-  }
-  latencies.sort((a, b) => a - b);
-  console.log(`gcp pubsub: new version → both Secrets over ${latencies.length} rotations: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
+  value = await measureRotations({ kube, ns, secrets, label: 'gcp pubsub', rotate: (next) => fake.secretManager.addVersion(PROJECT, id, next), reads });
   assert.ok((await metric('secret_relay_change_to_secret_seconds_count', { source: 'gcp-pubsub' })) >= 2);
 
   // Irrelevant and reordered messages: another secret nobody reads, SECRET_ROTATE, a stranger's message, an old

@@ -16,7 +16,7 @@ export function assertAlibabaPythonInstalled(): void {
 /** Runs test/fakes/alibaba/<script> with `job` on stdin; resolves to the JSON object it prints, rejects with its stderr. */
 export function runAlibabaPythonCheck(script: string, job: unknown): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(repoRoot, 'test/fakes/alibaba', script)], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } });
+    const child = spawn(PYTHON, [join(repoRoot, 'test/fakes/alibaba', script)], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '', PYTHONDONTWRITEBYTECODE: '1' /* python_kms_write_check.py imports python_client.py: no __pycache__ in the tree */ } });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

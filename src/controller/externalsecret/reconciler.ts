@@ -18,7 +18,7 @@ import { decide } from './decide.ts';
 import { remoteChanged } from '../changefeed/refresh-mark.ts';
 import type { ExternalSecretReconcilerDeps, InvalidObject, ReconcilerDeps, SecretView } from './deps.ts';
 import { CredentialSecretError } from './desired-secret.ts';
-import { generatorSources } from './generators.ts';
+import { generatorSources, LEASE_FINALIZER } from './generators.ts';
 import { leasesOfSecret } from './lease-annotation.ts';
 import { emptyMemory, type ReconcilerMemory } from './memory.ts';
 import { perTerm } from './term-memory.ts';
@@ -58,8 +58,14 @@ export function createExternalSecretReconciler(options: ExternalSecretReconciler
     }
     const es = cached.value;
     if (es.metadata.deletionTimestamp) {
-      // Generated credentials are revoked before the finalizer lets the ExternalSecret go.
-      if (deps.leases) await deps.leases.release(es, signal, leasesHeld(deps, es, deps.getManagedSecret(es.metadata.namespace ?? '', targetSecretName(es))));
+      // Generated credentials are revoked before the finalizer lets the ExternalSecret go — also those only the
+      // Secret's annotation records (a failed status patch): a Secret the cache has not seen yet is read, since
+      // after the finalizer nothing would ever revoke them (a deletion is rare: one GET).
+      if (deps.leases && es.metadata.finalizers?.includes(LEASE_FINALIZER)) {
+        const target = targetSecretName(es);
+        const secret = deps.getManagedSecret(namespace, target) ?? (await deps.secrets.read(namespace, target));
+        await deps.leases.release(es, signal, leasesHeld(deps, es, secret));
+      }
       return;
     }
     return sync(syncContext(deps, es, signal, key), memory);

@@ -74,11 +74,14 @@ export async function writeSecret(
     throw new Error(`creationPolicy Merge needs an existing Secret ${ctx.namespace}/${ctx.targetName} to merge into: create it, or use creationPolicy Owner`);
   }
   if (remote.data.size === 0 && deletionPolicy === 'Delete') {
-    // Every remote secret is gone, or a find matched nothing (as ESO): remove the Secret we created.
-    if (observation.view) await deleteSecret(ctx, source, ctx.targetName, observation.view.metadata?.uid);
+    // Every remote secret is gone, or a find matched nothing (as ESO): remove the Secret we created. The cache may
+    // not show one created a moment ago (no later event would bring this back, and the status would say deleted):
+    // on a miss it is read — a rare path — and deleted only if it carries our controller reference.
+    const existing = observation.view ?? controlledByUs(ctx, await ctx.deps.secrets.read(ctx.namespace, ctx.targetName));
+    if (existing) await deleteSecret(ctx, source, ctx.targetName, existing.metadata?.uid);
     const why = remote.missing.length > 0 ? `remote secrets gone (${missing})` : 'the provider returned no data (no key matched)';
     const message = `${why}; Secret deleted (deletionPolicy Delete)`;
-    return { kind: 'synced', secret: observation.view ? 'deleted' : 'none', status: { reason: ExternalSecretReason.SecretDeleted, message, ready: false }, requeue };
+    return { kind: 'synced', secret: existing ? 'deleted' : 'none', status: { reason: ExternalSecretReason.SecretDeleted, message, ready: false }, requeue };
   }
 
   const leases = remote.issued.flatMap((entry) => (entry.lease ? [entry.lease] : []));
@@ -206,14 +209,19 @@ export async function removeRenamedSecret(ctx: SyncContext, bound: string | unde
   if (!bound || bound === ctx.targetName) return { kind: 'none' };
   // The cache may not have seen the old Secret yet when the rename follows its creation closely (seen in CI: the
   // old Secret stayed, and with status.binding moved on, for good); a rename is rare, so a miss costs one GET.
-  const old = ctx.deps.getManagedSecret(ctx.namespace, bound) ?? (await ctx.deps.secrets.read(ctx.namespace, bound));
-  if (!old?.metadata?.ownerReferences?.some((r) => r.uid === ctx.uid && r.controller === true)) return { kind: 'none' };
+  const old = controlledByUs(ctx, ctx.deps.getManagedSecret(ctx.namespace, bound) ?? (await ctx.deps.secrets.read(ctx.namespace, bound)));
+  if (!old) return { kind: 'none' };
   try {
-    await deleteSecret(ctx, source, bound, old.metadata.uid);
+    await deleteSecret(ctx, source, bound, old.metadata?.uid);
     return { kind: 'deleted' };
   } catch (err) {
     return { kind: 'failed', bound, error: new Error(`Secret ${bound} (the target before spec.target.name changed) could not be deleted: ${describeError(err)}`, { cause: err }) };
   }
+}
+
+/** `secret` when it carries a controller ownerReference to this ExternalSecret. */
+function controlledByUs(ctx: SyncContext, secret: SecretView | undefined): SecretView | undefined {
+  return secret?.metadata?.ownerReferences?.some((r) => r.uid === ctx.uid && r.controller === true) ? secret : undefined;
 }
 
 async function deleteSecret(ctx: SyncContext, source: WriteSource, name: string, uid: string | undefined): Promise<void> {

@@ -3,7 +3,7 @@
 // RBAC: list/watch pushsecrets, patch their status, get+patch them (the cleanup finalizer); get secrets (the source),
 // list secrets of the namespace (spec.selector.secret.selector), get configmaps (spec.template.templateFrom).
 import type { ExternalSecret, PushSecret, LabelSelector } from '../../api/index.ts';
-import { API_GROUP, API_VERSION, Plural, parsePushSecret } from '../../api/index.ts';
+import { API_GROUP, API_VERSION, ExternalSecretReason, Plural, parsePushSecret } from '../../api/index.ts';
 import { createFinalizerEditor } from '../../k8s/finalizers.ts';
 import { ClusterSecretStoreKind, SecretStoreKind, type KindDescriptor, type RawCustomObject } from '../../k8s/kinds.ts';
 import { memoizeParse } from '../informer-parse-cache.ts';
@@ -133,7 +133,10 @@ export const pushSecretController: ControllerModule = {
       selectStores,
       storeByStatusKey: (namespace, kind, name) => {
         const resolution = resolve(namespace, kind, name);
-        return resolution.ok ? resolution.store : undefined;
+        if (resolution.ok) return resolution;
+        // Deleted, or no longer allowed for this namespace (the ClusterSecretStore's conditions): out of reach for
+        // good. Not Ready (an outage, a failing validation, an invalid edit): there, and usable again later.
+        return { ok: false, gone: resolution.reason !== ExternalSecretReason.StoreNotReady, message: resolution.message };
       },
       readSource,
       renderTemplate,

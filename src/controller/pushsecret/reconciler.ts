@@ -49,8 +49,11 @@ export interface PushSecretReconcilerDeps {
   readonly getPushSecret: (namespace: string, name: string) => CachedPushSecret | undefined;
   /** The stores spec.secretStoreRefs selects (by name or label), resolved as an ExternalSecret of the namespace would. */
   readonly selectStores: (ps: PushSecret) => StoreSelection;
-  /** A store by its status key, for cleaning up a destination no longer selected; undefined when it is gone. */
-  readonly storeByStatusKey: (namespace: string, kind: 'SecretStore' | 'ClusterSecretStore', name: string) => ResolvedStore | undefined;
+  /**
+   * A store by its status key, for cleaning up a destination no longer selected: `gone` when it no longer exists
+   * (or may no longer be used from this namespace); otherwise it exists but cannot be used now (not Ready).
+   */
+  readonly storeByStatusKey: (namespace: string, kind: 'SecretStore' | 'ClusterSecretStore', name: string) => { readonly ok: true; readonly store: ResolvedStore } | { readonly ok: false; readonly gone: boolean; readonly message: string };
   readonly readSource: (ps: PushSecret, signal: AbortSignal) => Promise<SourceData>;
   /** spec.template over one source's data (Liquid, as ExternalSecret templates; rendered in the sandbox): the data with the rendered keys. */
   readonly renderTemplate?: ((ps: PushSecret, data: ReadonlyMap<string, Uint8Array>, signal: AbortSignal) => Promise<Map<string, Uint8Array>>) | undefined;
@@ -171,8 +174,15 @@ export function createPushSecretReconciler(deps: PushSecretReconcilerDeps) {
         }
         if (ps.spec.deletionPolicy !== 'Delete' || entry.created !== true) continue; // forgotten, left in place
         const parsed = parseStoreStatusKey(storeKey);
-        const store = parsed && deps.storeByStatusKey(namespace, parsed.kind, parsed.name);
-        if (!store) continue; // the store is gone: nothing we can reach
+        const found = parsed && deps.storeByStatusKey(namespace, parsed.kind, parsed.name);
+        if (!found || (!found.ok && found.gone)) continue; // the store is gone: nothing we can reach
+        if (!found.ok) {
+          // There but not usable now (not Ready): kept, and retried — dropping it would leave the remote secret for good.
+          errors.push(`deleting ${key} from ${parsed.kind} ${parsed.name}: ${found.message}`);
+          (left[storeKey] ??= {})[key] = entry;
+          continue;
+        }
+        const store = found.store;
         try {
           await deleteDestination(ps, store, entry.match.remoteRef.remoteKey, entry.match.remoteRef.property, signal);
         } catch (err) {

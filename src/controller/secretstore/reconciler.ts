@@ -142,7 +142,11 @@ export function createStoreReconciler(deps: StoreReconcilerDeps) {
       const warnings = verdict.warnings.length > 0 ? ` (warnings: ${verdict.warnings.join('; ')})` : '';
       if (outcome.status === 'Ready') await setReady({ status: 'True', reason: StoreReason.Valid, message: `store validated${warnings}` });
       else if (outcome.status === 'Unknown') await setReady({ status: 'Unknown', reason: StoreReason.ValidationUnknown, message: `the provider cannot confirm the configuration works${warnings}` });
-      else await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: `${described}: the provider rejected the configuration` });
+      else {
+        await setReady({ status: 'False', reason: StoreReason.ValidationFailed, message: `${described}: the provider rejected the configuration` });
+        // As a refused identity: what the provider refuses may be granted later (at most refreshInterval apart).
+        return recheck;
+      }
       return requeue;
     }
     const err = outcome.error;

@@ -138,3 +138,18 @@ test("the ExternalSecret is deleted while its status lacks the lease of the Secr
   assert.deepEqual(w.revoked().sort(), ['l-1', 'l-2']);
   assert.deepEqual(w.live(), [], 'no lease is left to run out at its TTL');
 });
+
+test("deleted while the status lacks the Secret's lease and the managed-Secret cache has not seen the Secret: the Secret is read, and that lease is revoked too", async () => {
+  const w = generatedCredentialsWorld();
+  await w.replica().reconcileIn(term());
+  w.bump();
+  w.advance(1_000);
+  w.faults.leasesPatch = 1;
+  await assert.rejects(w.replica().reconcileIn(term()), /leases status patch timed out/);
+  w.uncached.add('team/app');
+  w.markDeleted();
+  w.advance(1_000);
+  await w.replica().reconcileIn(term());
+  assert.deepEqual(w.revoked().sort(), ['l-1', 'l-2']);
+  assert.deepEqual(w.live(), [], 'no lease is left to run out at its TTL');
+});

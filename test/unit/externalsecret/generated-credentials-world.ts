@@ -26,6 +26,8 @@ export function generatedCredentialsWorld(options: { dataEntry?: boolean } = {})
   let deletionTimestamp: string | undefined;
   const status: Record<string, unknown> = {};
   const secrets = new Map<string, StoredSecret>();
+  /** Secrets the managed-Secret cache has not seen yet (a watch event still on its way). */
+  const uncached = new Set<string>();
   const remote = new Map<string, string>([['db/host', 'db.internal']]);
   const revoked: string[] = [];
   const renewed: string[] = [];
@@ -128,7 +130,7 @@ export function generatedCredentialsWorld(options: { dataEntry?: boolean } = {})
     const reconcile = createExternalSecretReconciler({
       clock,
       getExternalSecret: () => current(),
-      getManagedSecret: (namespace, name) => secrets.get(`${namespace}/${name}`) as SecretView | undefined,
+      getManagedSecret: (namespace, name) => (uncached.has(`${namespace}/${name}`) ? undefined : (secrets.get(`${namespace}/${name}`) as SecretView | undefined)),
       resolveStore: () => ({ ok: true, store }),
       clientFor: async () => client,
       secrets: {
@@ -186,6 +188,7 @@ export function generatedCredentialsWorld(options: { dataEntry?: boolean } = {})
     remote,
     status,
     secrets,
+    uncached,
     bump: () => void generation++,
     rename: (name: string) => {
       targetName = name;

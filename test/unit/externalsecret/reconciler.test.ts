@@ -409,3 +409,16 @@ test('deleting the old Secret fails after a rename the cache has not seen the st
   assert.equal(world.secrets.has('team/app'), false, 'the retry deletes it');
   assert.deepEqual(bindings().at(-1), { name: 'renamed' });
 });
+
+test('deletionPolicy Delete: the remote secret goes right after the first sync, before the cache has seen the Secret: the Secret is still deleted', async () => {
+  const world = new World({ target: { deletionPolicy: 'Delete' }, refreshPolicy: 'OnChange' });
+  const reconcile = world.reconciler();
+  await reconcile('team/app', signal);
+  assert.ok(world.secrets.has('team/app'));
+  world.uncached.add('team/app');
+  world.remote.delete('db/password');
+  (world.es as { metadata: { generation: number } }).metadata.generation = 2;
+  await reconcile('team/app', signal);
+  assert.equal(world.secrets.has('team/app'), false, 'the Secret is gone, as the status says');
+  assert.equal(world.ready()?.reason, 'SecretDeleted');
+});

@@ -27,6 +27,8 @@ class World {
   readonly pushes: PushRequest[] = [];
   readonly deletes: string[] = [];
   finalizers: string[] = [];
+  /** How the store of a recorded destination resolves: usable, gone, or there but not usable now (not Ready). */
+  storeState: 'ready' | 'gone' | 'not-ready' = 'ready';
 
   constructor(spec: Record<string, unknown> = {}) {
     this.ps = {
@@ -81,7 +83,12 @@ class World {
         return parsed;
       },
       selectStores: () => ({ ok: true, stores: [{ ...store, labels: {} }] }),
-      storeByStatusKey: () => store,
+      storeByStatusKey: () =>
+        this.storeState === 'ready'
+          ? { ok: true, store }
+          : this.storeState === 'gone'
+            ? { ok: false, gone: true, message: 'SecretStore team/vault does not exist' }
+            : { ok: false, gone: false, message: 'SecretStore team/vault is not ready: the provider did not answer' },
       readSource: async () => ({ ok: true, sources: [{ name: 'Secret team/src', data: new Map([...this.source].map(([k, v]) => [k, encoder.encode(v)])) }] }),
       newKeyRenamer: () => () => new Map(),
       clientFor: async () => this.client(),
@@ -186,4 +193,43 @@ test('someone else (another leader) wrote the status since: the cache is the tru
   world.statusLags = false;
   await reconcile('team/push', signal);
   assert.equal(world.pushes.length, 2, 'its entry (no HMAC) is pushed again');
+});
+
+test('deleted while its store is not ready (a provider outage): the finalizer stays and the retry deletes the remote secret once the store is back', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  await reconcile('team/push', signal);
+  world.storeState = 'not-ready';
+  world.delete();
+  await assert.rejects(reconcile('team/push', signal), /not ready/);
+  assert.deepEqual(world.finalizers, [PUSH_SECRET_FINALIZER], 'held until what it created is deleted');
+  assert.equal(world.remote.get('team/db'), 'v1');
+  world.storeState = 'ready';
+  await reconcile('team/push', signal);
+  assert.equal(world.remote.has('team/db'), false);
+  assert.deepEqual(world.finalizers, []);
+});
+
+test('deleted after its store was deleted: nothing can be reached, the finalizer goes', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  await reconcile('team/push', signal);
+  world.storeState = 'gone';
+  world.delete();
+  await reconcile('team/push', signal);
+  assert.deepEqual(world.finalizers, []);
+});
+
+test('a destination dropped while its store is not ready stays recorded, and is deleted once the store is back', async () => {
+  const world = new World();
+  const reconcile = world.reconciler();
+  await reconcile('team/push', signal);
+  world.storeState = 'not-ready';
+  world.ps.spec['data'] = [{ match: { secretKey: 'password', remoteRef: { remoteKey: 'team/db-2' } } }];
+  world.ps.metadata['generation'] = 2;
+  await assert.rejects(reconcile('team/push', signal), /not ready/);
+  assert.ok((world.ps.status?.['syncedPushSecrets'] as Record<string, Record<string, unknown>>)['SecretStore/vault']?.['team/db'], 'still recorded');
+  world.storeState = 'ready';
+  await reconcile('team/push', signal);
+  assert.equal(world.remote.has('team/db'), false);
 });

@@ -192,3 +192,10 @@ test('a terminal validation failure (a refused identity): Ready=False with its m
   assert.deepEqual(await world.reconciler()('team/main', signal), { requeueAfter: 60_000 });
   assert.equal(world.ready()?.status, 'True');
 });
+
+test('the provider answers that the configuration does not work (Error): rechecked at the recheck backoff, also with refreshInterval 0', async () => {
+  const world = new World('SecretStore', { fake: { data: [] } }, { refreshInterval: '0' });
+  world.validation = 'Error';
+  assert.deepEqual(await world.reconciler()('team/main', signal), { recheck: true }, 'what the provider refuses may be granted later');
+  assert.deepEqual([world.ready()?.status, world.ready()?.reason], ['False', 'ValidationFailed']);
+});
