@@ -52,7 +52,9 @@ export async function writeSecret(
   const missing = remote.missing.join(', ');
 
   if (remote.missing.length > 0 && deletionPolicy === 'Retain') {
-    await setNotReady(ctx, ExternalSecretReason.SecretMissing, `remote secret not found: ${missing}; the Secret keeps its last data (deletionPolicy Retain)`);
+    // Before the first write (typically a mistyped key) there is no Secret to keep: say what to check instead.
+    const kept = observation.view ? `Secret ${ctx.targetName} keeps its last data (deletionPolicy Retain)` : 'no Secret written (check the remote key and the store it is read from)';
+    await setNotReady(ctx, ExternalSecretReason.SecretMissing, `remote secret not found: ${missing}; ${kept}`);
     await ctx.deps.events.record(ctx.eventTarget, 'Warning', EventReason.UpdateFailed, `remote secret not found: ${missing}`);
     // Created in the provider later, it is found at the recheck backoff, not only at the next refresh.
     return { kind: 'kept', result: { ...requeue, recheck: true } };
