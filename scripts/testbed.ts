@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MANIFESTS_BEGIN, MANIFESTS_END, type StartTestbed } from '../test/testbeds/testbed.ts';
+import { createKubeClient, KubeApiError } from '../src/k8s/kube-client.ts';
 
 const dir = resolve(import.meta.dirname, '../test/testbeds');
 const available = readdirSync(dir)
@@ -25,6 +26,26 @@ if (!name) fail(`name a test bed: npm run testbed -- NAME (one of: ${available.j
 if (!namespace) fail('--namespace needs a value');
 const file = join(dir, `${name}.ts`);
 if (!existsSync(file) || name === 'testbed') fail(`no test bed named ${name} (one of: ${available.join(', ') || 'none yet'})`);
+
+/** The test beds trust the ServiceAccount tokens of the cluster in KUBECONFIG: check it answers before starting anything. */
+async function checkCluster(kubeconfigPath: string): Promise<void> {
+  if (!existsSync(kubeconfigPath)) {
+    fail(`KUBECONFIG names ${kubeconfigPath}, which does not exist: run eval "$(npm run -s cluster:up)" for the local control plane, or point KUBECONFIG at your cluster's kubeconfig`);
+  }
+  const kube = createKubeClient({ kubeconfigPath, connectTimeoutMs: 5_000, retry: { maxRetries: 0 } });
+  try {
+    await kube.request({ method: 'GET', path: '/version', signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    // An apiserver that answers (even 401/403) is there, and the test bed says what it lacks; anything else is not.
+    if (err instanceof KubeApiError) return;
+    const failure = err as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown } };
+    const cause = failure.cause?.code ?? failure.code ?? (failure.name === 'TimeoutError' ? 'no answer within 10 s' : failure.message);
+    fail(`the cluster of KUBECONFIG ${kubeconfigPath} does not answer at ${kube.server} (${String(cause)}): start it (eval "$(npm run -s cluster:up)") or point KUBECONFIG at a running cluster`);
+  } finally {
+    await kube.close();
+  }
+}
+if (process.env.KUBECONFIG) await checkCluster(process.env.KUBECONFIG);
 
 const { startTestbed } = (await import(pathToFileURL(file).href)) as { startTestbed: StartTestbed };
 let running;

@@ -41,8 +41,10 @@ export interface WorkerPoolOptions {
   readonly url: URL;
   /** Most workers at once. */
   readonly size: number;
-  /** Default deadline of one task, counted from when a worker takes it. */
+  /** Default deadline of one task, counted from when a worker takes it (a new worker: once it has loaded). */
   readonly deadlineMs: number;
+  /** How long a new worker may take to load its module before it is given up as failed. Default 60 s. */
+  readonly startDeadlineMs?: number;
   readonly resourceLimits?: ResourceLimits;
   /** A worker idle this long exits (its memory goes back); 0 keeps workers. Default 60 s. */
   readonly idleMs?: number;
@@ -78,7 +80,12 @@ interface Pending {
 
 interface Slot {
   readonly worker: Worker;
-  running: (Pending & { readonly id: number; readonly started: number; readonly timer: NodeJS.Timeout }) | undefined;
+  /** The task on this worker; `timer` (its deadline) and `started` are set once the worker has loaded. */
+  running: (Pending & { readonly id: number; started: number; timer: NodeJS.Timeout | undefined }) | undefined;
+  /** Whether the worker's module has loaded (its first message, from serveTasks). */
+  ready: boolean;
+  /** Until it has loaded: its start deadline. */
+  startTimer: NodeJS.Timeout | undefined;
   idleTimer: NodeJS.Timeout | undefined;
   /** Set once the slot is being torn down: its events no longer count. */
   gone: boolean;
@@ -91,7 +98,10 @@ export interface WorkerErrorShape {
   readonly fields: Record<string, unknown>;
 }
 
-type Reply = { readonly id: number; readonly ok: true; readonly value: unknown; readonly ms: number } | { readonly id: number; readonly ok: false; readonly error: WorkerErrorShape; readonly ms: number };
+/** serveTasks' first message: the worker's module has loaded and it takes tasks. */
+const READY = 'ready';
+
+type Reply = { readonly id: typeof READY } | { readonly id: number; readonly ok: true; readonly value: unknown; readonly ms: number } | { readonly id: number; readonly ok: false; readonly error: WorkerErrorShape; readonly ms: number };
 
 export class WorkerPool {
   readonly #options: WorkerPoolOptions;
@@ -204,7 +214,12 @@ export class WorkerPool {
     });
     // An idle worker must not keep the process alive.
     worker.unref();
-    const slot: Slot = { worker, running: undefined, idleTimer: undefined, gone: false };
+    const slot: Slot = { worker, running: undefined, idleTimer: undefined, gone: false, ready: false, startTimer: undefined };
+    // Loading the module (stripping and compiling its sources) is not the task's time: on a loaded machine it took
+    // over a second, and counting it killed a 1 s task before it began — and its replacement the same way.
+    const startMs = this.#options.startDeadlineMs ?? 60_000;
+    slot.startTimer = setTimeout(() => this.#fail(slot, 'crash', `its worker did not start within ${formatMs(startMs)}`), startMs);
+    slot.startTimer.unref();
     this.#slots.add(slot);
     this.#options.observer?.started?.();
     worker.on('message', (reply: Reply) => this.#onReply(slot, reply));
@@ -224,13 +239,28 @@ export class WorkerPool {
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
     slot.idleTimer = undefined;
     const id = this.#nextId++;
-    const timer = setTimeout(() => this.#fail(slot, 'deadline', `it was still running at its ${formatMs(pending.deadlineMs)} deadline`), pending.deadlineMs);
-    slot.running = { ...pending, id, started: performance.now(), timer };
+    slot.running = { ...pending, id, started: performance.now(), timer: undefined };
     slot.worker.ref();
+    // A worker still loading gets the message queued; the deadline starts when it has loaded.
     slot.worker.postMessage({ id, task: pending.task });
+    if (slot.ready) this.#armDeadline(slot);
+  }
+
+  #armDeadline(slot: Slot): void {
+    const running = slot.running!;
+    running.started = performance.now();
+    running.timer = setTimeout(() => this.#fail(slot, 'deadline', `it was still running at its ${formatMs(running.deadlineMs)} deadline`), running.deadlineMs);
   }
 
   #onReply(slot: Slot, reply: Reply): void {
+    if (reply.id === READY) {
+      if (slot.gone || slot.ready) return;
+      slot.ready = true;
+      clearTimeout(slot.startTimer);
+      slot.startTimer = undefined;
+      if (slot.running) this.#armDeadline(slot);
+      return;
+    }
     const running = slot.running;
     if (slot.gone || running === undefined || running.id !== reply.id) return;
     clearTimeout(running.timer);
@@ -271,6 +301,7 @@ export class WorkerPool {
   #retire(slot: Slot): Promise<number> {
     slot.gone = true;
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
+    clearTimeout(slot.startTimer);
     this.#slots.delete(slot);
     return slot.worker.terminate();
   }
@@ -322,8 +353,9 @@ export function serialiseError(err: unknown): WorkerErrorShape {
 }
 
 /**
- * The worker side: answers each `{ id, task }` with `handle(task)`'s value (or its error, serialised), and the
- * milliseconds it took. Call it from the worker module with the port of `worker_threads`.
+ * The worker side: says it is ready (the pool starts a task's deadline then), then answers each `{ id, task }` with
+ * `handle(task)`'s value (or its error, serialised), and the milliseconds it took. Call it from the worker module,
+ * after its imports, with the port of `worker_threads`.
  */
 export function serveTasks(
   port: { on(event: 'message', listener: (message: { id: number; task: unknown }) => void): unknown; postMessage(message: unknown): void },
@@ -339,4 +371,5 @@ export function serveTasks(
       port.postMessage({ id, ok: false, error: serialise(err), ms: performance.now() - started });
     }
   });
+  port.postMessage({ id: READY });
 }

@@ -71,11 +71,12 @@ export function vaultError(what: string, response: VaultResponse, hint = ''): Er
   switch (response.status) {
     case 404:
       return new NoSecretError(message);
+    // A call with its own hint (a login) says what to check for it; no policy grant lifts a refused login.
     case 400:
-      return new TerminalError(`${withHint} (fix the path or parameters)`);
+      return new TerminalError(hint ? withHint : `${message} (fix the path or parameters)`);
     case 401:
     case 403:
-      return new VaultPermissionError(`${withHint} (permission denied: grant the Vault policy this path needs, or fix the auth settings)`);
+      return new VaultPermissionError(hint ? withHint : `${message} (permission denied: grant the Vault policy this path needs, or fix the auth settings)`);
     case 412:
       // Eventual consistency on performance standbys: retry.
       return new Error(`${message} (not yet replicated; retried)`);
@@ -123,7 +124,7 @@ export function createVaultApi(transport: VaultTransport): VaultApi {
     async login(mountPath, suffix, body, signal) {
       const path = `auth/${encodePath(mountPath)}/login${suffix ? `/${encodePath(suffix)}` : ''}`;
       const what = `login at auth/${mountPath}${suffix ? `/login/${suffix}` : '/login'}`;
-      const response = await call({ method: 'POST', path, body, signal }, what, 'check the role, the credentials and the auth method configuration');
+      const response = await call({ method: 'POST', path, body, signal }, what, "check the role (its bound names, namespaces and audience), the credentials and the auth method's configuration (kubernetes: the reviewer JWT and CA Vault calls TokenReview with)");
       if (!response?.auth) throw new Error(`Vault ${what}: the response carries no token`);
       return response.auth;
     },

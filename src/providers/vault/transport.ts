@@ -125,11 +125,14 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       req.on('timeout', () => req.destroy(new Error(`Vault ${request.method} ${request.path}: no answer from ${base.origin} within ${timeoutMs} ms`)));
       req.on('error', (err) => {
         const code = (err as NodeJS.ErrnoException).code;
-        reject(
-          code && !err.message.includes(base.host)
-            ? new Error(`Vault ${request.method} ${request.path}: cannot reach ${base.origin} (${code}: ${err.message})`, { cause: err })
-            : err,
-        );
+        if (!code || code === 'ABORT_ERR') {
+          reject(err);
+          return;
+        }
+        // Node's own text for a refused or unknown host only repeats the address; a TLS failure's says why.
+        const why = err.message.includes(base.host) || err.message.includes(base.hostname) ? code : `${code}: ${err.message}`;
+        const check = /CERT|SSL|TLS/i.test(code) ? 'check caBundle or caProvider' : 'check spec.provider.vault.server and that Vault is up';
+        reject(new Error(`Vault ${request.method} ${request.path}: cannot reach ${base.origin} (${why}); ${check} (retried with backoff)`, { cause: err }));
       });
       if (payload) req.write(payload);
       req.end();

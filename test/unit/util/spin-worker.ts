@@ -1,7 +1,13 @@
 // A worker for the pool's tests: busy-spins for `spinMs` (CPU work no timer can interrupt), then answers its `id`;
-// `throw` makes the task fail; `allocateMb` allocates until the heap limit stops it.
-import { parentPort } from 'node:worker_threads';
+// `fail` makes the task fail; `allocateMb` allocates until the heap limit stops it.
+import { parentPort, workerData } from 'node:worker_threads';
 import { serveTasks } from '../../../src/util/worker-pool.ts';
+
+// `workerData.loadMs`: the module takes that long to load (a worker starting on a loaded machine).
+const loadUntil = performance.now() + ((workerData as { loadMs?: number } | undefined)?.loadMs ?? 0);
+while (performance.now() < loadUntil) {
+  // spin
+}
 
 serveTasks(parentPort!, (task) => {
   const { id, spinMs = 0, fail, allocate } = task as { id: string; spinMs?: number; fail?: boolean; allocate?: boolean };

@@ -15,6 +15,15 @@ test('a task still running at its deadline is stopped, naming the limit; the nex
   assert.equal(started, 2, 'the stopped worker was replaced');
 });
 
+test('a task\'s deadline counts from when its worker has loaded, not while it loads; a worker that never loads is given up', async (t) => {
+  const slow = new WorkerPool({ url, size: 1, deadlineMs: 300, workerData: { loadMs: 1_000 } });
+  t.after(() => slow.close());
+  assert.equal((await slow.run<string>({ id: 'after-a-slow-start' })).value, 'after-a-slow-start');
+  const stuck = new WorkerPool({ url, size: 1, deadlineMs: 300, startDeadlineMs: 500, workerData: { loadMs: 60_000 } });
+  t.after(() => stuck.close());
+  await assert.rejects(stuck.run({ id: 'never' }), (err: unknown) => err instanceof WorkerLimitError && err.limit === 'crash' && /did not start within 500 ms/.test(err.message));
+});
+
 test('a task that throws rejects with the error as the worker described it, and the worker stays', async (t) => {
   const started: number[] = [];
   const pool = new WorkerPool({ url, size: 1, deadlineMs: 5_000, observer: { started: () => started.push(1) } });

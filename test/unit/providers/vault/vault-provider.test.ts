@@ -7,7 +7,8 @@ import { login, planVaultAuth, tokenAction, createTokenSession, type VaultToken 
 import { createVaultApi, vaultError, VaultPermissionError } from '../../../../src/providers/vault/api.ts';
 import { kvPath, splitKey } from '../../../../src/providers/vault/kv.ts';
 import { createVaultProvider, validateVaultSpec } from '../../../../src/providers/vault/provider.ts';
-import { encodePath, type VaultRequest, type VaultResponse } from '../../../../src/providers/vault/transport.ts';
+import { createHttpTransport, encodePath, type VaultRequest, type VaultResponse } from '../../../../src/providers/vault/transport.ts';
+import { createServer, type AddressInfo } from 'node:net';
 import { AccessDeniedError, NoSecretError, TerminalError, ThrottledError } from '../../../../src/providers/provider.ts';
 import type { VaultProvider } from '../../../../src/api/types.generated.ts';
 import { fakeClock, storeContext } from '../helpers.ts';
@@ -92,6 +93,39 @@ test('errors: 404 not found, 403 permission (terminal), 429 throttled, 5xx retri
   assert.ok(!(sealed instanceof TerminalError));
   assert.match(sealed.message, /sealed/);
   assert.ok(vaultError('read x', { status: 400, body }) instanceof TerminalError);
+});
+
+test('a refused login says what to check for a login, not which policy to grant: one remedy per line', async () => {
+  const api = createVaultApi(async () => ({ status: 403, body: { errors: ['permission denied'] } }));
+  await assert.rejects(
+    api.login('kubernetes', '', { role: 'team-a', jwt: 'x' }, AbortSignal.timeout(5_000)),
+    (err: Error) => {
+      assert.ok(err instanceof VaultPermissionError);
+      assert.equal(
+        err.message,
+        "Vault login at auth/kubernetes/login: permission denied; check the role (its bound names, namespaces and audience), the credentials and the auth method's configuration (kubernetes: the reviewer JWT and CA Vault calls TokenReview with)",
+      );
+      return true;
+    },
+  );
+  const badRole = createVaultApi(async () => ({ status: 400, body: { errors: ['invalid role name "team-b"'] } }));
+  await assert.rejects(badRole.login('kubernetes', '', { role: 'team-b', jwt: 'x' }, AbortSignal.timeout(5_000)), /^\w*Error: Vault login at auth\/kubernetes\/login: invalid role name "team-b"; check the role \(.*TokenReview with\)$/);
+});
+
+test('an unreachable server is one line naming it, the field to check, and that it is retried', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const transport = createHttpTransport({ server: `http://127.0.0.1:${port}` });
+  try {
+    await assert.rejects(
+      transport.send({ method: 'GET', path: 'sys/health', signal: AbortSignal.timeout(5_000) }),
+      new RegExp(`^Error: Vault GET sys/health: cannot reach http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); check spec\\.provider\\.vault\\.server and that Vault is up \\(retried with backoff\\)$`),
+    );
+  } finally {
+    transport.close();
+  }
 });
 
 test('spec validation: one auth method, URL, paths, caBundle; http warnings', () => {
