@@ -78,7 +78,7 @@ export async function runPubSubFeed(spec: GcpsmProvider, ctx: StoreContext, sink
       // refused) goes to the host's backoff and status.
       if (!ended.opened || (ended.code !== 0 && ended.code !== 14)) {
         if (ended.code === 16) credentials.invalidate();
-        throw new Error(`the Pub/Sub streaming pull of ${subscription} as ${credentials.identity} failed: ${ended.message}${hint(ended.code)}`);
+        throw new Error(`the Pub/Sub streaming pull of ${subscription} as ${credentials.identity} failed: ${ended.message}${pubsubFailureHint(ended.code)}`);
       }
       if (deps.clock.now() - openedAt < SHORT_STREAM_MS) {
         pauseMs = Math.min(pauseMs === 0 ? SHORT_STREAM_PAUSE_MS.first : pauseMs * 2, SHORT_STREAM_PAUSE_MS.max);
@@ -92,9 +92,11 @@ export async function runPubSubFeed(spec: GcpsmProvider, ctx: StoreContext, sink
   }
 }
 
-function hint(code: number): string {
+/** What to do about a streaming pull that ended with this gRPC status. Pure. */
+export function pubsubFailureHint(code: number): string {
   if (code === 5) return ' (the subscription does not exist: create it on a topic the secrets publish to)';
-  if (code === 7) return ' (grant the identity roles/pubsub.subscriber on the subscription)';
+  // An identity granted on one subscription only is refused (not told "not found") for a mistyped name.
+  if (code === 7) return ' (check changeFeed.pubsub.subscription — a subscription that does not exist is refused the same way — and grant the identity roles/pubsub.subscriber on it)';
   if (code === 16) return ' (the token was refused)';
   return '';
 }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { changeFromPubSubMessage } from '../../../../src/providers/gcp/change-events.ts';
+import { pubsubFailureHint } from '../../../../src/providers/gcp/pubsub-feed.ts';
 
 const store = { projectID: 'my-project' };
 const message = (attributes: Record<string, string>, messageId = '101') => ({ messageId, attributes, publishTime: 5 });
@@ -35,4 +36,13 @@ test('endpoints.pubsub is an endpoint the tenancy rules govern, like the other e
   const { declaredTenancy } = await import('../../../../src/providers/kit/tenancy.ts');
   const declared = declaredTenancy('gcpsm', { projectID: 'my-project', auth: { secretRef: { secretAccessKeySecretRef: { name: 'k', key: 'k' } } }, endpoints: { pubsub: 'https://evil.example' }, changeFeed: { pubsub: { subscription: 'projects/my-project/subscriptions/secret-changes' } } });
   assert.deepEqual(declared.endpoints, [{ field: 'spec.provider.gcpsm.endpoints.pubsub', url: 'https://evil.example' }]);
+});
+
+test('a refused streaming pull names both fixes: Pub/Sub refuses a subscription that does not exist as one not granted', () => {
+  // A subscriber granted on one subscription gets PERMISSION_DENIED, not NOT_FOUND, for a mistyped name.
+  assert.equal(
+    pubsubFailureHint(7),
+    ' (check changeFeed.pubsub.subscription — a subscription that does not exist is refused the same way — and grant the identity roles/pubsub.subscriber on it)',
+  );
+  assert.match(pubsubFailureHint(5), /does not exist/);
 });
