@@ -128,6 +128,26 @@ test('gcp: a lost subscription falls back to polling — Ready=True, status.chan
   await waitFor('the feed reconnects by itself', async () => (await feedStatus(ns))?.connected, 60_000);
 });
 
+test('gcp: a stream closed soon after it opened is reopened after a pause (1 s, 2 s …), not at once, and the store stays connected', async () => {
+  const { ns, subscription, topic } = await readerNamespace();
+  await feedStore(ns, subscription);
+  await waitFor('connected', async () => (await feedStatus(ns))?.connected);
+  const gaps: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await waitFor('the stream is open', () => fake.pubsub.streams(subscription) === 1, 30_000);
+    // A message through the stream: it is open (and counted so) before it is cut.
+    fake.pubsub.publishAsService(topic, { data: Buffer.from('{}'), attributes: { note: `not a Secret Manager event ${i}` } });
+    await waitFor('the message was acknowledged', () => fake.pubsub.outstanding(subscription) === 0, 15_000);
+    assert.equal(fake.pubsub.closeStreams(subscription), 1);
+    const cut = Date.now();
+    await waitFor('the stream is reopened', () => fake.pubsub.streams(subscription) === 1, 30_000);
+    gaps.push(Date.now() - cut);
+  }
+  console.log(`stream closed → reopened after ${gaps.join(', ')} ms`);
+  assert.ok(gaps[0]! >= 900 && gaps[1]! >= 1_800 && gaps[2]! >= 3_600, `reopened after ${gaps.join(', ')} ms`);
+  assert.equal((await feedStatus(ns))?.connected, true, 'a stream Pub/Sub closes is no status change');
+});
+
 test('gcp: without roles/pubsub.subscriber the feed says what to grant; reads are unaffected', async () => {
   const { ns, topic } = await readerNamespace();
   const foreign = `projects/${PROJECT}/subscriptions/foreign-${ns}`;

@@ -16,6 +16,8 @@ import { SECRET_VERSIONS_ANNOTATION } from '../../src/controller/rollouts/plan.t
 let cluster: LocalCluster;
 let kube: TestKube;
 let op: TestOperator;
+/** Operators stopped during the suite (a restart test): their logs and audit records are scanned too. */
+const stopped: TestOperator[] = [];
 const secrets = new SecretValues();
 const namespaces = new TestNamespaces('rollout');
 
@@ -37,7 +39,7 @@ after(async () => {
         if ((err as { code?: number }).code !== 404) throw err;
       }
     }
-    await assertNoLeaks({ logs: [op.logs], audit: [op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 4, extra: { 'Argo Rollouts': JSON.stringify(rollouts) } });
+    await assertNoLeaks({ logs: [...stopped.map((o) => o.logs), op.logs], audit: [...stopped.map((o) => o.audit), op.audit], expectAudit: true, kube, namespaces: namespaces.names, values: secrets, atLeast: 4, extra: { 'Argo Rollouts': JSON.stringify(rollouts) } });
   } finally {
     await stopTestOperator(op, 'rollouts');
     await cluster?.stop();
@@ -269,4 +271,26 @@ test('an Argo Rollout named as a target gets the pod-template annotation when it
     return rollout.spec.template.metadata?.annotations?.[SECRET_VERSIONS_ANNOTATION] === `db=${hmac}`;
   });
   await waitEvent(ns, /^Normal RolledOut: Secret db changed: rolled out argo.Rollout\/web \(named in ExternalSecret db's rolloutRestartTargets\)/);
+});
+
+test('a restart within the settle window does not lose the rollout: the new process rolls the workload rolled for the older version', async () => {
+  const ns = await namespaces.create(kube);
+  const rotate = await syncedSecret(ns, ['db'], { db: { rollout: { policy: 'Auto', settleWindow: '1s', minInterval: '1s' } } });
+  await deployment(ns, 'env', envSpec('db'));
+  await waitReplicaSets(ns, 'env', 1);
+  await rotate('db');
+  await waitReplicaSets(ns, 'env', 2);
+  // A long settle window: the next change waits in memory — and the process ends before rolling it.
+  const synced = async () => ((await getObject(kube, Plural.ExternalSecret, 'db', ns))?.['status'] as { syncedResourceVersion?: string } | undefined)?.syncedResourceVersion;
+  const before = await synced();
+  await patchObject(kube, Plural.ExternalSecret, 'db', { spec: { rollout: { policy: 'Auto', settleWindow: '10m', minInterval: '1s' } } }, ns);
+  await waitFor('the operator has seen the longer settle window', async () => (await synced()) !== before);
+  await rotate('db');
+  const hmac = await hmacOf(ns, 'db');
+  assert.notEqual(await versionsOf(ns, 'env'), `db=${hmac}`, 'not rolled yet: the change settles');
+  await op.stop();
+  stopped.push(op);
+  op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false', '--concurrency=4'] });
+  await waitReplicaSets(ns, 'env', 3);
+  assert.equal(await versionsOf(ns, 'env'), `db=${hmac}`);
 });

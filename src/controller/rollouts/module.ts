@@ -23,7 +23,7 @@ import type { ControllerContext, ControllerModule } from '../module.ts';
 import { keyOf, watch } from '../runtime/manager.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { DATA_HMAC_ANNOTATION } from '../externalsecret/desired-secret.ts';
-import { isStale, settleWaitMs, PendingChanges, type PendingChange } from './pending.ts';
+import { isStale, settleWaitMs, PendingChanges, type FirstSight, type PendingChange } from './pending.ts';
 import { DEFAULT_MIN_INTERVAL_MS, DEFAULT_SETTLE_MS, planRollouts, type RolloutPlan, type RolloutRules, type Workload, type WorkloadDecision } from './plan.ts';
 
 /** The field manager of our pod-template patches. */
@@ -114,10 +114,20 @@ async function rollNamespace(ctx: ControllerContext, namespace: string, _signal:
   const minIntervalOf = (secret: string) => Math.max(DEFAULT_MIN_INTERVAL_MS, ...state.writersOf(namespace, secret).map((w) => w.rules.minIntervalMs));
   const stale = recorded.filter((c) => isStale(c, now, minIntervalOf(c.secret)));
   if (stale.length > 0) state.pending.done(namespace, stale);
-  const changes = recorded.filter((c) => !stale.includes(c));
-  if (changes.length === 0) return;
-  const wait = settleWaitMs(changes, now);
+  const fresh = recorded.filter((c) => !stale.includes(c));
+  // Secrets first seen by this process (start-up, a new term): a change seen by a process that ended before rolling
+  // it is checked against the versions the workloads record. Only for ExternalSecrets that ask in their spec (Auto,
+  // rolloutRestartTargets): the others would cost a LIST of the namespace for nothing.
+  const sights = state.pending.firstSightsIn(namespace);
+  const verify = sights.filter((s) => !fresh.some((c) => c.secret === s.secret) && state.writersOf(namespace, s.secret).some((w) => w.rules.policy === 'Auto' || w.rules.targets.length > 0));
+  if (fresh.length === 0 && verify.length === 0) {
+    state.pending.checked(namespace, sights);
+    return;
+  }
+  const wait = settleWaitMs(fresh, now);
   if (wait > 0) return { requeueAfter: wait };
+  const onlyRecorded = new Set(verify.map((s) => s.secret));
+  const changes: (PendingChange | FirstSight)[] = [...fresh, ...verify];
 
   const writers = new Map(changes.map((c) => [c.secret, state.writersOf(namespace, c.secret)]));
   const rules = new Map([...writers].map(([secret, ws]) => [secret, ws.map((w) => w.rules)]));
@@ -135,13 +145,16 @@ async function rollNamespace(ctx: ControllerContext, namespace: string, _signal:
     if (apiErrorCode(err) !== 403) throw err;
     // No permission (the chart's rbac.rollouts=false): say so where it was asked for, and do not retry.
     const message = `secret-relay may not list or read workloads in namespace ${namespace} (${describeKubeError(err)}): install the chart with rbac.rollouts=true to roll out workloads when a Secret changes; the Secret itself was updated`;
-    for (const w of asking) await ctx.events.record(esTarget(w.es), 'Warning', EventReason.RolloutFailed, message);
-    if (asking.length === 0) ctx.logger.info({ namespace }, 'rollouts: no permission to list workloads; nothing asked for a rollout');
-    state.pending.done(namespace, changes);
+    // Told where a change asked for a rollout (not at every start-up's check of the first sights).
+    const told = asking.filter((w) => !onlyRecorded.has(targetSecretName(w.es)));
+    for (const w of told) await ctx.events.record(esTarget(w.es), 'Warning', EventReason.RolloutFailed, message);
+    if (told.length === 0) ctx.logger.info({ namespace }, 'rollouts: no permission to list workloads; nothing asked for a rollout');
+    state.pending.done(namespace, fresh);
+    state.pending.checked(namespace, sights);
     return;
   }
   const byKey = new Map(listed.map((w) => [`${w.kind}/${w.metadata.name}`, w]));
-  const plan = planRollouts({ changes, rules, workloads: listed.map(asWorkload), now });
+  const plan = planRollouts({ changes, rules, workloads: listed.map(asWorkload), now, onlyRecorded });
 
   const failures: { decision: WorkloadDecision; message: string }[] = [];
   const rolled: WorkloadDecision[] = [];
@@ -175,7 +188,8 @@ async function rollNamespace(ctx: ControllerContext, namespace: string, _signal:
 
   // Changes still owed to a workload (minimum interval, failed patch) stay pending; the rest are done.
   const owed = new Set([...plan.decisions.filter((d) => d.action === 'wait'), ...failures.map((f) => f.decision)].flatMap((d) => d.reasons.map((r) => r.secret)));
-  state.pending.done(namespace, changes.filter((c: PendingChange) => !owed.has(c.secret)));
+  state.pending.done(namespace, fresh.filter((c) => !owed.has(c.secret)));
+  state.pending.checked(namespace, sights.filter((s) => !owed.has(s.secret)));
   if (failures.length > 0) {
     throw new Error(`rollout of ${failures.map((f) => `${f.decision.workload.kind} ${namespace}/${f.decision.workload.name} failed: ${f.message}`).join('; ')}`);
   }

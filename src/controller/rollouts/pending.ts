@@ -36,10 +36,22 @@ export function settleWaitMs(pending: readonly PendingChange[], now: number): nu
   return Math.max(0, Math.min(quietAt, capAt) - now);
 }
 
-/** The data HMAC each managed Secret last had, and the changes not yet rolled out, by namespace. */
+/** A Secret seen for the first time (start-up, a new leader, creation) and its HMAC: to check against the workloads. */
+export interface FirstSight {
+  readonly secret: string;
+  readonly hmac: string;
+}
+
+/**
+ * The data HMAC each managed Secret last had, the changes not yet rolled out, and the Secrets first seen and not
+ * checked yet, by namespace. A change seen by a process that ended before rolling it (a restart in the settle
+ * window) is lost from memory; the workloads' own record of the versions they were rolled for is not, so a first
+ * sight is checked against it once (./module.ts).
+ */
 export class PendingChanges {
   readonly #lastHmac = new Map<string, string>();
   readonly #pending = new Map<string, Map<string, PendingChange>>();
+  readonly #firstSights = new Map<string, Map<string, FirstSight>>();
 
   /**
    * Records what a Secret now holds. The first sight of a Secret (start-up, creation) is not a change: only a
@@ -52,7 +64,14 @@ export class PendingChanges {
     const previous = this.#lastHmac.get(key);
     if (hmac === undefined) return false;
     this.#lastHmac.set(key, hmac);
-    if (previous === undefined || previous === hmac) return false;
+    if (previous === undefined) {
+      let sights = this.#firstSights.get(namespace);
+      if (!sights) this.#firstSights.set(namespace, (sights = new Map()));
+      sights.set(secret, { secret, hmac });
+      return false;
+    }
+    if (previous === hmac) return false;
+    this.#dropFirstSight(namespace, secret); // a change supersedes it
     // v1 → v2 (the HMAC keyed per Secret, written at the first write after an upgrade) is a new scheme, not new data.
     if (schemeOf(previous) !== schemeOf(hmac)) return false;
     let changes = this.#pending.get(namespace);
@@ -65,6 +84,25 @@ export class PendingChanges {
   forget(namespace: string, secret: string): void {
     this.#lastHmac.delete(`${namespace}/${secret}`);
     this.#pending.get(namespace)?.delete(secret);
+    this.#dropFirstSight(namespace, secret);
+  }
+
+  firstSightsIn(namespace: string): FirstSight[] {
+    return [...(this.#firstSights.get(namespace)?.values() ?? [])];
+  }
+
+  /** Drops the first sights checked, unless seen anew meanwhile. */
+  checked(namespace: string, sights: readonly FirstSight[]): void {
+    const current = this.#firstSights.get(namespace);
+    if (!current) return;
+    for (const s of sights) if (current.get(s.secret) === s) current.delete(s.secret);
+    if (current.size === 0) this.#firstSights.delete(namespace);
+  }
+
+  #dropFirstSight(namespace: string, secret: string): void {
+    const sights = this.#firstSights.get(namespace);
+    if (!sights?.delete(secret)) return;
+    if (sights.size === 0) this.#firstSights.delete(namespace);
   }
 
   pendingIn(namespace: string): PendingChange[] {

@@ -89,6 +89,11 @@ export interface PlanInput {
   readonly rules: ReadonlyMap<string, readonly RolloutRules[]>;
   readonly workloads: readonly Workload[];
   readonly now: number;
+  /**
+   * Secrets of `changes` first seen by this process, not known to have changed: a workload rolls for one only if its
+   * versions annotation records another version of it (a change whose rollout was lost); nothing else is reported.
+   */
+  readonly onlyRecorded?: ReadonlySet<string> | undefined;
 }
 
 export function planRollouts(input: PlanInput): RolloutPlan {
@@ -97,7 +102,9 @@ export function planRollouts(input: PlanInput): RolloutPlan {
   for (const workload of input.workloads) {
     const reasons: RollReason[] = [];
     let minIntervalMs = 0;
+    const recorded = parseVersions(workload.template.annotations[SECRET_VERSIONS_ANNOTATION]);
     for (const change of input.changes) {
+      if (input.onlyRecorded?.has(change.secret) && (recorded.get(change.secret) ?? change.hmac) === change.hmac) continue;
       const rules = input.rules.get(change.secret) ?? [];
       const verdict = rollVerdict(workload, change.secret, rules);
       if (verdict === undefined) continue;
@@ -134,6 +141,7 @@ export function planRollouts(input: PlanInput): RolloutPlan {
   const present = new Set(input.workloads.map((w) => `${w.kind}/${w.name}`));
   const missing: MissingTarget[] = [];
   for (const change of input.changes) {
+    if (input.onlyRecorded?.has(change.secret)) continue;
     for (const rules of input.rules.get(change.secret) ?? []) {
       for (const t of rules.targets) {
         if (!present.has(`${t.kind}/${t.name}`)) missing.push({ externalSecret: rules.externalSecret, secret: change.secret, kind: t.kind, name: t.name });

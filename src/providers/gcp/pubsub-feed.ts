@@ -11,6 +11,7 @@ import { planGcpAuth, tokenEndpoints } from './plan.ts';
 import type { GcpSdk } from './sdk.ts';
 import { changeFromPubSubMessage } from './change-events.ts';
 import type { Clock } from '../../util/clock.ts';
+import { delay, systemTimers, type Timers } from '../../util/timers.ts';
 
 /** Pub/Sub's default endpoint. */
 export const PUBSUB_ENDPOINT = 'https://pubsub.googleapis.com';
@@ -21,11 +22,19 @@ export const STREAM_ACK_DEADLINE_SECONDS = 60;
  * permission at once: a stream open this long is taken as connected.
  */
 export const CONNECTED_AFTER_MS = 1000;
+/**
+ * Pub/Sub closes a stream after minutes; one closed sooner than this (by something between, or a server in trouble)
+ * is reopened after a pause, 1 s doubling to 1 min, not at once: a stream cut a second after each opening would
+ * otherwise be reopened every second for good. A stream that lived this long resets the pause.
+ */
+export const SHORT_STREAM_MS = 30_000;
+export const SHORT_STREAM_PAUSE_MS = { first: 1_000, max: 60_000 } as const;
 
 export interface PubSubFeedDeps {
   readonly sdk: GcpSdk;
   readonly clock: Clock;
   readonly metadata?: MetadataLookup | undefined;
+  readonly timers?: Timers | undefined;
 }
 
 interface StreamingPullResponse {
@@ -55,18 +64,27 @@ export async function runPubSubFeed(spec: GcpsmProvider, ctx: StoreContext, sink
   const store = { projectID: spec.projectID ?? '', location: spec.location };
   try {
     let announced = false;
+    let pauseMs = 0;
     while (!signal.aborted) {
       const token = await credentials.token(signal);
+      const openedAt = deps.clock.now();
       const ended = await pullUntilEnded(client, subscription, token, signal, store, sink, () => {
         if (!announced) sink.connected();
         announced = true;
       });
       if (signal.aborted) break;
-      // Pub/Sub closes streams from time to time (OK or UNAVAILABLE): a stream that was open opens again at once,
-      // with a fresh token. One that fails at once (unreachable, refused) goes to the host's backoff and status.
+      // Pub/Sub closes streams from time to time (OK or UNAVAILABLE): a stream that was open opens again, with a
+      // fresh token (after a pause when it lived less than SHORT_STREAM_MS). One that fails at once (unreachable,
+      // refused) goes to the host's backoff and status.
       if (!ended.opened || (ended.code !== 0 && ended.code !== 14)) {
         if (ended.code === 16) credentials.invalidate();
         throw new Error(`the Pub/Sub streaming pull of ${subscription} as ${credentials.identity} failed: ${ended.message}${pubsubFailureHint(ended.code)}`);
+      }
+      if (deps.clock.now() - openedAt < SHORT_STREAM_MS) {
+        pauseMs = Math.min(pauseMs === 0 ? SHORT_STREAM_PAUSE_MS.first : pauseMs * 2, SHORT_STREAM_PAUSE_MS.max);
+        await delay(deps.timers ?? systemTimers, pauseMs, signal);
+      } else {
+        pauseMs = 0;
       }
     }
   } finally {

@@ -88,6 +88,8 @@ export interface FakePubSub {
   outstanding(subscription: string): number;
   /** Open StreamingPull streams of a subscription. */
   streams(subscription: string): number;
+  /** Ends the open StreamingPull streams of a subscription with `code`, as Pub/Sub closes streams from time to time (UNAVAILABLE). */
+  closeStreams(subscription: string, code?: grpc.status): number;
   stop(): Promise<void>;
 }
 
@@ -433,6 +435,11 @@ export async function startFakePubSub(identity: GoogleIdentity, options: { clock
       return sub ? sub.backlog.length + sub.leases.size : 0;
     },
     streams: (name) => subscriptions.get(name)?.streams.size ?? 0,
+    closeStreams(name, code = grpc.status.UNAVAILABLE) {
+      const open = [...(subscriptions.get(name)?.streams ?? [])];
+      for (const { call } of open) call.emit('error', Object.assign(new Error('The service was unable to fulfill your request.'), { code, details: 'The service was unable to fulfill your request.' }));
+      return open.length;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         clearInterval(timer);

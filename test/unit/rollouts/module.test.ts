@@ -17,7 +17,7 @@ import { createLogger } from '../../../src/log.ts';
 import type { AuditRecord } from '../../../src/audit/audit-log.ts';
 import { DATA_HMAC_ANNOTATION, MANAGED_LABEL } from '../../../src/controller/externalsecret/desired-secret.ts';
 import { REPLAY_HORIZON_MS } from '../../../src/controller/rollouts/pending.ts';
-import { ROLLED_AT_ANNOTATION } from '../../../src/controller/rollouts/plan.ts';
+import { ROLLED_AT_ANNOTATION, SECRET_VERSIONS_ANNOTATION } from '../../../src/controller/rollouts/plan.ts';
 import { LineSink } from '../../support/operator.ts';
 
 class MemoryInformer implements SupervisedInformer<KubernetesObject> {
@@ -131,15 +131,42 @@ test('a change is enqueued for its namespace and waits the settle window; the fi
   assert.deepEqual(h.secret('db', 'v1:a', 'add'), []);
   assert.deepEqual(h.secret('db', 'v1:a'), [], 'same HMAC: a refresh, a repair, a metadata edit');
   assert.equal(await h.reconcile(), undefined);
+  const lists = ['list DaemonSet', 'list Deployment', 'list StatefulSet'];
+  const calls = () => h.calls.map((c) => `${c.verb} ${c.kind}${c.name ? ` ${c.name}` : ''}`).sort();
+  assert.deepEqual(calls(), lists, 'the first sight is checked against the versions the workloads record (none here): nothing rolled');
+  assert.deepEqual(h.events, []);
+  assert.equal(await h.reconcile(), undefined);
+  assert.equal(h.calls.length, 3, 'checked once');
   assert.deepEqual(h.secret('db', 'v1:b'), ['ns']);
   assert.deepEqual(await h.reconcile(), { requeueAfter: 2000 });
-  assert.equal(h.calls.length, 0, 'nothing is listed before the batch settles');
+  assert.equal(h.calls.length, 3, 'nothing is listed before the batch settles');
   h.advance(2000);
   assert.equal(await h.reconcile(), undefined);
-  assert.deepEqual(h.calls.map((c) => `${c.verb} ${c.kind}${c.name ? ` ${c.name}` : ''}`).sort(), ['list DaemonSet', 'list Deployment', 'list StatefulSet', 'patch Deployment api']);
+  assert.deepEqual(calls(), [...lists, ...lists, 'patch Deployment api'].sort());
   assert.deepEqual(h.statuses, [{ rollout: { time: '2026-01-01T00:00:02Z', secret: 'db', workloads: ['Deployment/api'] } }]);
   assert.equal(await h.reconcile(), undefined);
-  assert.equal(h.calls.length, 4, 'a handled change is not rolled again');
+  assert.equal(h.calls.length, 7, 'a handled change is not rolled again');
+});
+
+test('a restart in the settle window lost the change: the new process sees a workload rolled for an older version of the Secret and rolls it', async () => {
+  const rolledFor = (hmac: string) => ({ ...envDeployment('api', 'db'), spec: { selector: {}, template: { ...envDeployment('api', 'db').spec!.template, metadata: { annotations: { [SECRET_VERSIONS_ANNOTATION]: `db=${hmac}` } } } } });
+  const h = harness({ deployments: [rolledFor('v1:a'), { ...rolledFor('v1:b'), metadata: { name: 'current', namespace: 'ns', uid: 'uid-current' } }, envDeployment('never', 'db')] });
+  h.externalSecret('db', { rollout: { policy: 'Auto', settleWindow: '2s' } });
+  // The new process's first sight of the Secret, which changed (v1:a → v1:b) while its predecessor settled.
+  assert.deepEqual(h.secret('db', 'v1:b', 'add'), []);
+  assert.equal(await h.reconcile(), undefined);
+  assert.deepEqual(h.calls.filter((c) => c.verb === 'patch').map((c) => c.name), ['api'], 'only the workload that records an older version');
+  assert.deepEqual(h.statuses, [{ rollout: { time: '2026-01-01T00:00:00Z', secret: 'db', workloads: ['Deployment/api'] } }]);
+  assert.equal(await h.reconcile(), undefined);
+  assert.equal(h.calls.filter((c) => c.verb === 'patch').length, 1, 'once');
+});
+
+test('first sights of Secrets whose ExternalSecrets ask for no rollout in their spec cost no LIST', async () => {
+  const h = harness({ deployments: [envDeployment('api', 'db')] });
+  h.externalSecret('db', {});
+  h.secret('db', 'v1:a', 'add');
+  assert.equal(await h.reconcile(), undefined);
+  assert.deepEqual(h.calls, []);
 });
 
 test('no permission to list workloads: a Warning on the ExternalSecret that asked, naming the chart value, and no retry', async () => {
