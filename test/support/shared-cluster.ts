@@ -3,6 +3,11 @@
 // on its own (node --test test/integration/x.test.ts) starts a private one instead.
 import { attachCluster, startCluster, type LocalCluster } from './cluster.ts';
 import { adminKube, ensureNamespace, installCrds } from './operator.ts';
+import { watchForLinger } from './linger-watchdog.ts';
+
+// Every file on the cluster comes here: one that outlives its tests is reported and ended (./linger-watchdog.ts).
+// Only in a file the test runner started (NODE_TEST_CONTEXT), not in the runner's global setup, which imports this too.
+if (process.env['NODE_TEST_CONTEXT'] !== undefined) watchForLinger();
 
 export const SHARED_CLUSTER_ENV = 'SECRET_RELAY_TEST_CLUSTER_STATE';
 
