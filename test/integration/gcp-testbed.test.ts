@@ -2,16 +2,15 @@
 // manifests applied to the real apiserver with an operator running; the sample synced; a version added with the
 // printed command reaches the Secret; Ctrl-C stops the bed.
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import type { LocalCluster } from '../support/cluster.ts';
 import { repoRoot } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
-import { adminKube, createObject, Plural, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { adminKube, startTestOperator, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitSecretData } from '../support/integration.ts';
-import { MANIFESTS_BEGIN, MANIFESTS_END } from '../testbeds/testbed.ts';
+import { applyPrinted, runTestbed } from '../support/testbed-run.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createGcpProvider } from '../../src/providers/gcp/provider.ts';
 
@@ -34,27 +33,13 @@ after(async () => {
 
 test('npm run testbed -- gcp: the printed manifests sync the sample; the printed command adds a version that reaches the Secret', async () => {
   const ns = await namespaces.create(kube);
-  const child = spawn(process.execPath, ['scripts/testbed.ts', 'gcp', '--namespace', ns], {
-    cwd: repoRoot,
-    env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const testbed = await runTestbed('gcp', ns, cluster.kubeconfigPath, /add-version/, 30_000);
+  const stdout = testbed.printed;
+  let exitCode: number | null;
   try {
-    await waitFor('the test bed to print its manifests and how to add secrets', () => (stdout.includes(MANIFESTS_END) && /add-version/.test(stdout)) || (child.exitCode !== null && Promise.reject(new Error(stderr))), 30_000);
     assert.match(stdout, /gcp test bed is running/);
     assert.match(stdout, /Secret Manager \(gRPC, plaintext\): 127\.0\.0\.1:\d+/);
-    const yaml = stdout.slice(stdout.indexOf(MANIFESTS_BEGIN) + MANIFESTS_BEGIN.length, stdout.indexOf(MANIFESTS_END));
-    const docs = parseAllDocuments(yaml).map((doc) => doc.toJSON() as { kind: string; metadata: { namespace: string }; [key: string]: unknown });
-    assert.deepEqual(docs.map((doc) => doc.kind), ['ServiceAccount', 'SecretStore', 'ExternalSecret']);
-    for (const doc of docs) {
-      if (doc.kind === 'ServiceAccount') await kube.core.createNamespacedServiceAccount({ namespace: ns, body: doc as never });
-      else await createObject(kube, doc.kind === 'SecretStore' ? Plural.SecretStore : Plural.ExternalSecret, doc, ns);
-    }
+    await applyPrinted(kube, ns, testbed.objects);
     await waitSecretData(kube, ns, 'gcp-sample', { password: 'change-me', username: 'demo' });
 
     // The printed command, run as printed (its environment assignments, then node …).
@@ -67,8 +52,8 @@ test('npm run testbed -- gcp: the printed manifests sync the sample; the printed
     });
     await waitSecretData(kube, ns, 'gcp-sample', { password: rotated, username: 'demo' }, 15_000 + 5_000 + 5_000);
   } finally {
-    child.kill('SIGINT');
+    exitCode = await testbed.stop();
   }
-  assert.equal(await exited, 0, `the test bed stops cleanly on Ctrl-C: ${stderr}`);
+  assert.equal(exitCode, 0, `the test bed stops cleanly on Ctrl-C: ${testbed.stderr()}`);
   await assertNoLeaks({ logs: [op.logs], audit: [op.audit], kube, namespaces: namespaces.names, values: secrets });
 });

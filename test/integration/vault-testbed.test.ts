@@ -3,16 +3,16 @@
 // applied unchanged, the sample syncs through kubernetes auth (OpenBao reviewing the token with the cluster's
 // TokenReview), and the printed `bao kv put` reaches the Secret through the audit socket with refreshInterval 1h.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import type { LocalCluster } from '../support/cluster.ts';
 import { repoRoot } from '../support/cluster.ts';
 import { useCluster } from '../support/shared-cluster.ts';
-import { adminKube, createObject, decodeData, Plural, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
+import { adminKube, decodeData, readSecret, startTestOperator, waitFor, type TestOperator } from '../support/operator.ts';
 import { assertNoLeaks, SecretValues, stopTestOperator, TestNamespaces, waitSecretData } from '../support/integration.ts';
-import { MANIFESTS_BEGIN, MANIFESTS_END } from '../testbeds/testbed.ts';
+import { applyPrinted, runTestbed, type RunningTestbed } from '../support/testbed-run.ts';
 import type { TestKube } from '../support/kube.ts';
 import { createVaultProvider } from '../../src/providers/vault/provider.ts';
 import { createAuditStream, type AuditStream } from '../../src/providers/vault/audit-stream.ts';
@@ -22,8 +22,7 @@ let cluster: LocalCluster;
 let kube: TestKube;
 let op: TestOperator | undefined;
 let stream: AuditStream | undefined;
-let testbed: ChildProcess | undefined;
-let testbedExited: Promise<unknown> | undefined;
+let testbed: RunningTestbed | undefined;
 const namespaces = new TestNamespaces('vault-testbed');
 const secrets = new SecretValues();
 
@@ -33,8 +32,7 @@ before(async () => {
 });
 
 after(async () => {
-  testbed?.kill('SIGINT');
-  await testbedExited;
+  await testbed?.stop();
   if (op) await stopTestOperator(op, 'vault-testbed');
   stream?.close();
   await cluster?.stop();
@@ -42,19 +40,8 @@ after(async () => {
 
 test('the printed store syncs the sample through kubernetes auth; the printed bao kv put arrives through the audit socket', async () => {
   const ns = await namespaces.create(kube);
-  testbed = spawn(process.execPath, ['scripts/testbed.ts', 'vault', '--namespace', ns], {
-    cwd: repoRoot,
-    env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  testbedExited = new Promise((resolve) => testbed!.once('exit', resolve));
-  let stdout = '';
-  testbed.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  let stderr = '';
-  testbed.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const printed = await waitFor('the test bed prints its manifests and how to add secrets', () => (stdout.includes(MANIFESTS_END) && /kv put/.test(stdout) ? stdout : undefined), 60_000).catch((error: unknown) => {
-    throw new Error(`${String(error)}\nstdout: ${stdout}\nstderr: ${stderr}`);
-  });
+  testbed = await runTestbed('vault', ns, cluster.kubeconfigPath, /kv put/);
+  const { printed } = testbed;
 
   // The run line: the operator listens for the server's audit device on the printed port.
   const listen = /^ {2}npm start -- --vault-audit-listen=127\.0\.0\.1:(\d+)$/m.exec(printed);
@@ -63,13 +50,7 @@ test('the printed store syncs the sample through kubernetes auth; the printed ba
   await stream.listen();
   op = await startTestOperator({ kubeconfigPath: cluster.kubeconfigPath, args: ['--leader-elect=false'], providers: [createVaultProvider({}, { auditStream: stream })] });
 
-  const yaml = printed.slice(printed.indexOf(MANIFESTS_BEGIN) + MANIFESTS_BEGIN.length, printed.indexOf(MANIFESTS_END));
-  const objects = k8s.loadAllYaml(yaml) as { kind: string; metadata: { name: string; namespace: string } }[];
-  assert.deepEqual(objects.map((o) => o.kind), ['ServiceAccount', 'SecretStore', 'ExternalSecret']);
-  for (const object of objects) {
-    if (object.kind === 'ServiceAccount') await kube.core.createNamespacedServiceAccount({ namespace: ns, body: object as k8s.V1ServiceAccount });
-    else await createObject(kube, object.kind === 'SecretStore' ? Plural.SecretStore : Plural.ExternalSecret, object as never, ns);
-  }
+  await applyPrinted(kube, ns, testbed.objects);
   const synced = await waitFor('the sample Secret', async () => decodeData(await readSecret(kube, ns, 'vault-sample')), 30_000);
   assert.deepEqual(synced, { username: 'demo', password: secrets.add(synced['password']!) });
 
@@ -89,7 +70,6 @@ test('stopping the test bed removes the reviewer it bound to system:auth-delegat
   const bindings = () => kube.config.makeApiClient(k8s.RbacAuthorizationV1Api).listClusterRoleBinding().then((list) => list.items.map((b) => b.metadata!.name!).filter((n) => n.startsWith('secret-relay-testbed-openbao-reviewer-')));
   const ns = namespaces.names[0]!;
   assert.equal((await bindings()).filter((n) => n.endsWith(`-${ns}`)).length, 1);
-  testbed.kill('SIGINT');
-  await testbedExited;
+  await testbed.stop();
   assert.deepEqual((await bindings()).filter((n) => n.endsWith(`-${ns}`)), []);
 });

@@ -8,27 +8,9 @@ import type { ControllerContext } from '../../../src/controller/module.ts';
 import type { ControllerSpec } from '../../../src/controller/runtime/manager.ts';
 import type { KindDescriptor, KubernetesObject, SupervisedInformer } from '../../../src/k8s/informer.ts';
 import { kindKey } from '../../../src/k8s/informer.ts';
+import { MemoryInformer } from '../../support/memory-informer.ts';
 import { KubeApiError, type KubeClient, type KubeRequest } from '../../../src/k8s/kube-client.ts';
 
-class MemoryInformer implements SupervisedInformer<KubernetesObject> {
-  readonly objects = new Map<string, KubernetesObject>();
-  async start() {}
-  async stop() {}
-  get(name: string, namespace?: string) {
-    return this.objects.get(namespace ? `${namespace}/${name}` : name);
-  }
-  list() {
-    return [...this.objects.values()];
-  }
-  hasSynced() {
-    return true;
-  }
-  on() {}
-  off() {}
-  restarts() {
-    return 0;
-  }
-}
 
 function harness() {
   const informers = new Map<string, MemoryInformer>();

@@ -11,6 +11,7 @@ import type { ControllerSpec } from '../../../src/controller/runtime/manager.ts'
 import { keyOf } from '../../../src/controller/runtime/manager.ts';
 import type { InformerEvent, KindDescriptor, KubernetesObject, SupervisedInformer } from '../../../src/k8s/informer.ts';
 import { kindKey } from '../../../src/k8s/informer.ts';
+import { MemoryInformer } from '../../support/memory-informer.ts';
 import { KubeApiError, type KubeClient, type KubeRequest } from '../../../src/k8s/kube-client.ts';
 import { createMetrics } from '../../../src/metrics/metrics.ts';
 import { createLogger } from '../../../src/log.ts';
@@ -20,25 +21,6 @@ import { REPLAY_HORIZON_MS } from '../../../src/controller/rollouts/pending.ts';
 import { ROLLED_AT_ANNOTATION, SECRET_VERSIONS_ANNOTATION } from '../../../src/controller/rollouts/plan.ts';
 import { LineSink } from '../../support/operator.ts';
 
-class MemoryInformer implements SupervisedInformer<KubernetesObject> {
-  readonly objects = new Map<string, KubernetesObject>();
-  async start() {}
-  async stop() {}
-  get(name: string, namespace?: string) {
-    return this.objects.get(namespace ? `${namespace}/${name}` : name);
-  }
-  list() {
-    return [...this.objects.values()];
-  }
-  hasSynced() {
-    return true;
-  }
-  on() {}
-  off() {}
-  restarts() {
-    return 0;
-  }
-}
 
 interface Call {
   readonly verb: string;
