@@ -96,3 +96,11 @@ export interface InvalidObject {
  * written at once, with the current refreshTime.
  */
 export const DEFAULT_REFRESH_TIME_PERIOD_MS = 10 * 60_000;
+
+/**
+ * The Secret from the managed-Secret cache or, on a miss, one GET: for the rare paths whose outcome would be permanent
+ * (a rename's cleanup, a deletion's lease release), since the cache may not yet show a Secret written a moment ago.
+ */
+export async function managedSecretOrRead(deps: Pick<ExternalSecretReconcilerDeps, 'getManagedSecret' | 'secrets'>, namespace: string, name: string): Promise<SecretView | undefined> {
+  return deps.getManagedSecret(namespace, name) ?? (await deps.secrets.read(namespace, name));
+}

@@ -16,7 +16,7 @@ import { findCondition, sameCondition, setCondition } from '../conditions.ts';
 import { RetryAtInterval, type ReconcileResult } from '../runtime/controller.ts';
 import { decide } from './decide.ts';
 import { remoteChanged } from '../changefeed/refresh-mark.ts';
-import type { ExternalSecretReconcilerDeps, InvalidObject, ReconcilerDeps, SecretView } from './deps.ts';
+import { managedSecretOrRead, type ExternalSecretReconcilerDeps, type InvalidObject, type ReconcilerDeps, type SecretView } from './deps.ts';
 import { CredentialSecretError } from './desired-secret.ts';
 import { generatorSources, LEASE_FINALIZER } from './generators.ts';
 import { leasesOfSecret } from './lease-annotation.ts';
@@ -63,7 +63,7 @@ export function createExternalSecretReconciler(options: ExternalSecretReconciler
       // after the finalizer nothing would ever revoke them (a deletion is rare: one GET).
       if (deps.leases && es.metadata.finalizers?.includes(LEASE_FINALIZER)) {
         const target = targetSecretName(es);
-        const secret = deps.getManagedSecret(namespace, target) ?? (await deps.secrets.read(namespace, target));
+        const secret = await managedSecretOrRead(deps, namespace, target);
         await deps.leases.release(es, signal, leasesHeld(deps, es, secret));
       }
       return;

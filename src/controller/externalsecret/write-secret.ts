@@ -10,7 +10,7 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import { desiredSecret } from './build-secret.ts';
 import { nextRefreshAt, refreshPhaseOf, refusedRecheckMs } from './decide.ts';
 import { assertWritableTarget, needsApply, type SecretApplyBody } from './desired-secret.ts';
-import type { SecretView } from './deps.ts';
+import { managedSecretOrRead, type SecretView } from './deps.ts';
 import type { ReconcilerMemory } from './memory.ts';
 import { classifyTargetSecret, refuse, type SyncPolicy, type TargetObservation } from './observe-target.ts';
 import { adoptionNote, adoptionPatch, type ForeignOwner } from './ownership.ts';
@@ -209,9 +209,8 @@ export type RenameCleanup = { readonly kind: 'none' | 'deleted' } | { readonly k
  */
 export async function removeRenamedSecret(ctx: SyncContext, bound: string | undefined, source: WriteSource): Promise<RenameCleanup> {
   if (!bound || bound === ctx.targetName) return { kind: 'none' };
-  // The cache may not have seen the old Secret yet when the rename follows its creation closely (seen in CI: the
-  // old Secret stayed, and with status.binding moved on, for good); a rename is rare, so a miss costs one GET.
-  const old = controlledByUs(ctx, ctx.deps.getManagedSecret(ctx.namespace, bound) ?? (await ctx.deps.secrets.read(ctx.namespace, bound)));
+  // Read on a cache miss: a rename right after the first sync found no old Secret in the cache (CI) and left it for good.
+  const old = controlledByUs(ctx, await managedSecretOrRead(ctx.deps, ctx.namespace, bound));
   if (!old) return { kind: 'none' };
   try {
     await deleteSecret(ctx, source, bound, old.metadata?.uid);

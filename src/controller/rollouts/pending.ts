@@ -93,10 +93,7 @@ export class PendingChanges {
 
   /** Drops the first sights checked, unless seen anew meanwhile. */
   checked(namespace: string, sights: readonly FirstSight[]): void {
-    const current = this.#firstSights.get(namespace);
-    if (!current) return;
-    for (const s of sights) if (current.get(s.secret) === s) current.delete(s.secret);
-    if (current.size === 0) this.#firstSights.delete(namespace);
+    dropHandled(this.#firstSights, namespace, sights);
   }
 
   #dropFirstSight(namespace: string, secret: string): void {
@@ -111,11 +108,16 @@ export class PendingChanges {
 
   /** Drops the changes handled, unless a newer change to the same Secret came in meanwhile. */
   done(namespace: string, handled: readonly PendingChange[]): void {
-    const changes = this.#pending.get(namespace);
-    if (!changes) return;
-    for (const h of handled) if (changes.get(h.secret) === h) changes.delete(h.secret);
-    if (changes.size === 0) this.#pending.delete(namespace);
+    dropHandled(this.#pending, namespace, handled);
   }
+}
+
+/** Removes the entries handled from a namespace's map — unless replaced meanwhile — and the map once empty. */
+function dropHandled<T extends { readonly secret: string }>(byNamespace: Map<string, Map<string, T>>, namespace: string, handled: readonly T[]): void {
+  const entries = byNamespace.get(namespace);
+  if (!entries) return;
+  for (const h of handled) if (entries.get(h.secret) === h) entries.delete(h.secret);
+  if (entries.size === 0) byNamespace.delete(namespace);
 }
 
 /** The scheme prefix of a data HMAC annotation (v1:, v2:). */
